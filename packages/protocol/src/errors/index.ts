@@ -1,0 +1,5 @@
+export * from './base.js';
+export * from './request.js';
+export * from './job.js';
+export * from './node.js';
+export * from './sandbox.js';

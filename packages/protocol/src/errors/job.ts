@@ -1,0 +1,36 @@
+import { LodeError } from './base.js';
+
+/** The workload is not a valid WebAssembly module (or breaks a sandbox rule such as no memory cap). */
+export class InvalidModuleError extends LodeError {
+  readonly code = 'INVALID_MODULE';
+  override readonly httpStatus = 422;
+}
+
+/** The job refers to a blob (module or input file) the gateway does not hold. Upload it first. */
+export class MissingBlobError extends LodeError {
+  readonly code = 'MISSING_BLOB';
+  override readonly httpStatus = 422;
+  constructor(sha256: string) {
+    super(`Blob ${sha256} is not on the gateway. Upload it with PUT /v1/blobs/${sha256} first.`, {
+      meta: { sha256 },
+    });
+  }
+}
+
+/** A blob's bytes do not hash to the address they were stored or fetched under. */
+export class BlobHashMismatchError extends LodeError {
+  readonly code = 'BLOB_HASH_MISMATCH';
+  override readonly httpStatus = 400;
+}
+
+/** The job's deadline passed before all tasks finished. */
+export class DeadlineExceededError extends LodeError {
+  readonly code = 'DEADLINE_EXCEEDED';
+  override readonly httpStatus = 408;
+}
+
+/** The job cannot change state that way (for instance, cancel a finished job). */
+export class JobStateError extends LodeError {
+  readonly code = 'JOB_STATE';
+  override readonly httpStatus = 409;
+}

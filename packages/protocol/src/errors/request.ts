@@ -1,0 +1,65 @@
+import { LodeError } from './base.js';
+
+/** The request body or a message did not match its schema. */
+export class InvalidRequestError extends LodeError {
+  readonly code = 'INVALID_REQUEST';
+  override readonly httpStatus = 400;
+}
+
+/** A body was not JSON at all. */
+export class MalformedJsonError extends LodeError {
+  readonly code = 'MALFORMED_JSON';
+  override readonly httpStatus = 400;
+  constructor(details?: string) {
+    super('The body is not valid JSON. Send a JSON document with Content-Type: application/json.', {
+      details,
+    });
+  }
+}
+
+/** A signature did not recover to the claimed account. */
+export class InvalidSignatureError extends LodeError {
+  readonly code = 'INVALID_SIGNATURE';
+  override readonly httpStatus = 401;
+}
+
+/** A signed message was seen before or its challenge/timestamp is stale. */
+export class ReplayError extends LodeError {
+  readonly code = 'REPLAYED';
+  override readonly httpStatus = 409;
+}
+
+/** Something is larger than the gateway accepts. */
+export class TooLargeError extends LodeError {
+  readonly code = 'TOO_LARGE';
+  override readonly httpStatus = 413;
+}
+
+/** No such job, task, node or blob. */
+export class NotFoundError extends LodeError {
+  readonly code = 'NOT_FOUND';
+  override readonly httpStatus = 404;
+  constructor(what: string, id: string) {
+    super(`No ${what} with id ${id}. Check the id (\`lode job ls\` lists jobs).`, { meta: { what, id } });
+  }
+}
+
+/** The caller is not allowed to do this (for instance, cancel someone else's job). */
+export class ForbiddenError extends LodeError {
+  readonly code = 'FORBIDDEN';
+  override readonly httpStatus = 403;
+}
+
+/** The gateway could not be reached or answered with a server error. */
+export class GatewayUnavailableError extends LodeError {
+  readonly code = 'GATEWAY_UNAVAILABLE';
+  override readonly retryable = true;
+  override readonly httpStatus = 503;
+}
+
+/** Anything unexpected. The gateway logs it; clients see only the code. */
+export class InternalError extends LodeError {
+  readonly code = 'INTERNAL';
+  override readonly retryable = true;
+  override readonly httpStatus = 500;
+}

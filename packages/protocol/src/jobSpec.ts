@@ -1,0 +1,83 @@
+/**
+ * JobSpec: what a requester asks the network to run. One schema, used by the SDK to build,
+ * by the gateway to validate, and (via `jobSubmissionTypedData`) as what the requester signs.
+ */
+import { z } from 'zod';
+import { DEFAULTS, LIMITS } from './limits.js';
+
+export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits (sha256)');
+export const Address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte address');
+export const HexSignature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'expected a 65-byte 0x-prefixed signature');
+export const Bytes32Hex = z.string().regex(/^0x[0-9a-f]{64}$/, 'expected 0x and 64 lowercase hex digits');
+/** A non-negative integer amount in the token's smallest unit, as a decimal string. */
+export const Amount = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, 'expected a non-negative integer as a decimal string');
+
+/** An absolute guest path: `/name/...`, no `.` or `..` parts, no empty parts. */
+export const GuestPath = z
+  .string()
+  .max(1024)
+  .regex(/^(\/[^/\0]+)+$/, 'expected an absolute path like /in/data.txt')
+  .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'path must not contain . or ..');
+
+/** A directory the task sees, preopened at `guest`. `/in` (read-only) and `/out` (writable) always exist. */
+export const Mount = z.strictObject({
+  guest: GuestPath,
+  writable: z.boolean(),
+});
+export type Mount = z.infer<typeof Mount>;
+
+/** One task's input. The module runs once per task input. */
+export const TaskInput = z.strictObject({
+  /** argv[1..]; argv[0] is the module name. */
+  args: z.array(z.string().max(4096)).max(1024).default([]),
+  env: z.record(z.string().regex(/^[^=\0]+$/), z.string().max(4096)).default({}),
+  /** stdin carried inline, base64 (small inputs). */
+  stdin: z.string().max(Math.ceil((LIMITS.maxInlineStdinBytes * 4) / 3) + 4).optional(),
+  /** stdin by blob address (large inputs). */
+  stdinBlob: Sha256Hex.optional(),
+  /** Files placed in the task's filesystem before it starts (under a mount, usually /in). */
+  files: z.array(z.strictObject({ path: GuestPath, blob: Sha256Hex })).max(10_000).default([]),
+  /** Extra directories beyond /in and /out (for `lode run --dir HOST::GUEST`). */
+  mounts: z.array(Mount).max(64).default([]),
+});
+export type TaskInput = z.infer<typeof TaskInput>;
+export type TaskInputInit = z.input<typeof TaskInput>;
+
+export const Verification = z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('none') })]);
+export type Verification = z.infer<typeof Verification>;
+
+export const Resources = z.strictObject({
+  memoryMiB: z.number().int().min(1).max(LIMITS.maxMemoryMiB).default(DEFAULTS.memoryMiB),
+});
+
+export const TaskLimits = z.strictObject({
+  wallMs: z.number().int().min(1).max(LIMITS.maxWallMs).default(DEFAULTS.wallMs),
+  maxOutputBytes: z.number().int().min(0).max(LIMITS.maxOutputBytes).default(DEFAULTS.maxOutputBytes),
+});
+
+export const JobSpec = z.strictObject({
+  version: z.literal(1),
+  /** Human label, shown in listings. */
+  name: z.string().max(200).default(''),
+  /** The account that pays and owns the job. */
+  requester: Address,
+  /** Content address of the WASI module. */
+  module: Sha256Hex,
+  tasks: z.array(TaskInput).min(1).max(LIMITS.maxTasksPerJob),
+  resources: Resources.default({ memoryMiB: DEFAULTS.memoryMiB }),
+  limits: TaskLimits.default({ wallMs: DEFAULTS.wallMs, maxOutputBytes: DEFAULTS.maxOutputBytes }),
+  price: z.strictObject({ maxPerTask: Amount }).default({ maxPerTask: '0' }),
+  verification: Verification.default({ kind: 'none' }),
+  /** Unix time (ms) by which the job must finish; unfinished tasks then fail. */
+  deadline: z.number().int().positive(),
+  /** Random 32 bytes; makes each submission unique. */
+  nonce: Bytes32Hex,
+});
+export type JobSpec = z.infer<typeof JobSpec>;
+export type JobSpecInit = z.input<typeof JobSpec>;
+
+export const SignedJob = z.strictObject({
+  spec: JobSpec,
+  signature: HexSignature,
+});
+export type SignedJob = z.infer<typeof SignedJob>;

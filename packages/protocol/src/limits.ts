@@ -1,0 +1,34 @@
+/**
+ * Protocol-wide limits and defaults. Gateways may be configured tighter, never looser.
+ */
+export const LIMITS = {
+  /** Largest WASM module a job may use. @default 32 MiB */
+  maxModuleBytes: 32 * 1024 * 1024,
+  /** Largest blob (module or input file) the gateway stores. @default 64 MiB */
+  maxBlobBytes: 64 * 1024 * 1024,
+  /** Most tasks in one job. @default 100,000 */
+  maxTasksPerJob: 100_000,
+  /** Largest stdin carried inline in a task input (use a blob beyond). @default 64 KiB */
+  maxInlineStdinBytes: 64 * 1024,
+  /** Largest JSON body the gateway parses. @default 64 MiB */
+  maxBodyBytes: 64 * 1024 * 1024,
+  /** Largest memory a task may ask for. @default 4096 MiB */
+  maxMemoryMiB: 4096,
+  /** Longest wall time a task may ask for. @default 1 hour */
+  maxWallMs: 60 * 60 * 1000,
+  /** Largest output (stdout + stderr + files) a task may ask for. @default 64 MiB */
+  maxOutputBytes: 64 * 1024 * 1024,
+} as const;
+
+export const DEFAULTS = {
+  /** @default 256 MiB */
+  memoryMiB: 256,
+  /** @default 30 s */
+  wallMs: 30_000,
+  /** @default 4 MiB */
+  maxOutputBytes: 4 * 1024 * 1024,
+  /** How long a job may run before its unfinished tasks fail. @default 24 h */
+  deadlineMs: 24 * 60 * 60 * 1000,
+} as const;
+
+export const PROTOCOL_VERSION = 1;
