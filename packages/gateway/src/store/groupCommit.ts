@@ -1,0 +1,123 @@
+/**
+ * Group commit: many small writes become a few multi-row statements.
+ *
+ * Guarantees:
+ * - `add(item)` resolves only after a `write` containing the item has resolved (durably
+ *   written, as far as `write` promises), or rejects with a retryable {@link StoreWriteError}
+ *   if that write failed. Callers must handle the rejection.
+ * - Items are written in the order they were added, each in exactly one `write` call (a
+ *   failed batch is not retried here: its items are rejected and the caller decides).
+ * - At most one `write` is in flight; items added meanwhile go into a later batch.
+ *   A batch holds at most `maxBatch` items.
+ * - A batch is started `intervalMs` after its first item arrived, or at once when `maxBatch`
+ *   items are pending (or after the in-flight write when one is running).
+ * - A failed write does not stop the committer; later items are written normally.
+ */
+import { StoreClosedError, StoreWriteError } from './errors.js';
+
+/** @default 2 — how long the first pending item waits for company. */
+export const DEFAULT_INTERVAL_MS = 2;
+/** @default 1000 — one multi-row statement's worth (see `INSERT_CHUNK_ROWS`). */
+export const DEFAULT_MAX_BATCH = 1_000;
+
+export interface GroupCommitterOptions<T> {
+  /** Writes a batch atomically; resolves once it is durable. */
+  write(items: T[]): Promise<void>;
+  /** @default DEFAULT_INTERVAL_MS */
+  intervalMs?: number;
+  /** @default DEFAULT_MAX_BATCH */
+  maxBatch?: number;
+}
+
+interface Entry<T> {
+  item: T;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class GroupCommitter<T> {
+  readonly #write: (items: T[]) => Promise<void>;
+  readonly #intervalMs: number;
+  readonly #maxBatch: number;
+  #pending: Entry<T>[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The running write; never rejects (failures go to the entries). */
+  #inFlight: Promise<void> | undefined;
+  /** A flush became due while a write was running: start the next one right after it. */
+  #due = false;
+  #closed = false;
+
+  constructor(options: GroupCommitterOptions<T>) {
+    this.#write = options.write;
+    this.#intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
+    this.#maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
+  }
+
+  /** Items waiting for a write (not counting the one in flight). */
+  get pending(): number {
+    return this.#pending.length;
+  }
+
+  /** Queues an item; resolves when it is written. Rejects with `StoreClosedError` after `close()`. */
+  add(item: T): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreClosedError('group committer'));
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ item, resolve, reject });
+      if (this.#pending.length >= this.#maxBatch) this.#trigger();
+      else this.#timer ??= setTimeout(() => this.#trigger(), this.#intervalMs);
+    });
+  }
+
+  /**
+   * Writes everything added before this call, without waiting for the timer, and resolves once
+   * those writes have finished (successfully or not: failures reach the items' own promises).
+   */
+  async flush(): Promise<void> {
+    const last = this.#pending.at(-1);
+    if (!last) return this.#inFlight; // nothing pending: wait for the running write, if any
+    // Batches are written in order, so once the last item is settled, all earlier ones are.
+    let settled = false;
+    const { resolve, reject } = last;
+    last.resolve = () => ((settled = true), resolve());
+    last.reject = (err) => ((settled = true), reject(err));
+    while (!settled) {
+      if (!this.#inFlight) this.#trigger();
+      await this.#inFlight;
+    }
+  }
+
+  /** Refuses new items, then writes the pending ones. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+  }
+
+  #trigger(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#inFlight) {
+      this.#due = true;
+      return;
+    }
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending.splice(0, this.#maxBatch);
+    this.#inFlight = this.#run(batch);
+  }
+
+  async #run(batch: Entry<T>[]): Promise<void> {
+    try {
+      await this.#write(batch.map((e) => e.item));
+      for (const e of batch) e.resolve();
+    } catch (err) {
+      const failure = new StoreWriteError(err, batch.length);
+      for (const e of batch) e.reject(failure);
+    }
+    this.#inFlight = undefined;
+    if (this.#due || this.#pending.length >= this.#maxBatch) {
+      this.#due = false;
+      this.#trigger();
+    } else if (this.#pending.length > 0) {
+      this.#timer ??= setTimeout(() => this.#trigger(), this.#intervalMs);
+    }
+  }
+}

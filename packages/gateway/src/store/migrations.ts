@@ -1,0 +1,116 @@
+/**
+ * The store's schema, as an ordered list of versioned migrations.
+ *
+ * Rules: a migration, once released, never changes — add a new one. Versions are 1, 2, 3, …
+ * without gaps. `migrate` applies the missing ones in order, all in one transaction, under an
+ * advisory lock so that several gateways starting against one server do not race.
+ */
+import type { SqlExecutor } from './sql.js';
+import { SchemaTooNewError } from './errors.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE blobs (
+        sha256      text PRIMARY KEY,
+        bytes       bytea NOT NULL,
+        size        integer NOT NULL,
+        created_at  bigint NOT NULL
+      );
+
+      CREATE TABLE jobs (
+        id          text PRIMARY KEY,
+        name        text NOT NULL,
+        requester   text NOT NULL,
+        module      text NOT NULL,
+        spec        jsonb NOT NULL,
+        signature   text NOT NULL,
+        status      text NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
+        task_count  integer NOT NULL,
+        counts      jsonb NOT NULL,
+        created_at  bigint NOT NULL,
+        finished_at bigint,
+        deadline    bigint NOT NULL
+      );
+      CREATE INDEX jobs_requester_created_at ON jobs (requester, created_at);
+      CREATE INDEX jobs_status ON jobs (status);
+      CREATE INDEX jobs_created_at ON jobs (created_at);
+
+      -- files: jsonb [{ "path": "/out/x", "data": "<base64>" }]; deleted: jsonb ["/out/y"].
+      CREATE TABLE task_results (
+        job_id        text NOT NULL,
+        idx           integer NOT NULL,
+        status        text NOT NULL CHECK (status IN ('done', 'failed', 'cancelled')),
+        exit_code     integer,
+        stdout        bytea NOT NULL,
+        stderr        bytea NOT NULL,
+        files         jsonb NOT NULL,
+        deleted       jsonb NOT NULL,
+        result_hash   text,
+        node          text,
+        attempts      integer NOT NULL,
+        error_code    text,
+        error_message text,
+        finished_at   bigint NOT NULL,
+        PRIMARY KEY (job_id, idx)
+      );
+
+      CREATE TABLE nodes (
+        address       text PRIMARY KEY,
+        capabilities  jsonb NOT NULL,
+        completed     bigint NOT NULL,
+        failed        bigint NOT NULL,
+        first_seen_at bigint NOT NULL,
+        last_seen_at  bigint NOT NULL
+      );
+    `,
+  },
+];
+
+/** Arbitrary, fixed: the advisory lock key that serializes migrations across gateways. */
+const MIGRATION_LOCK_KEY = 0x10de_5c4e;
+
+/**
+ * Brings the schema up to the latest version. Idempotent; safe to run from several processes
+ * at once against one server (the second waits for the first, then finds nothing to do).
+ * Throws {@link SchemaTooNewError} when the database was migrated by a newer Lode.
+ *
+ * @returns the versions applied by this call
+ */
+export async function migrate(db: SqlExecutor, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await tx.exec(`
+      CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    integer PRIMARY KEY,
+        name       text NOT NULL,
+        applied_at bigint NOT NULL
+      )`);
+    const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((r) => r.version));
+    const latest = migrations.at(-1)?.version ?? 0;
+    const newest = Math.max(0, ...applied);
+    if (newest > latest) throw new SchemaTooNewError(newest, latest);
+
+    const done: number[] = [];
+    for (const m of migrations) {
+      if (applied.has(m.version)) continue;
+      await tx.exec(m.sql);
+      await tx.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+        m.version,
+        m.name,
+        Date.now(),
+      ]);
+      done.push(m.version);
+    }
+    return done;
+  });
+}

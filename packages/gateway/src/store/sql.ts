@@ -1,0 +1,126 @@
+/**
+ * A tiny SQL executor with two drivers — PGlite (embedded, in-process) and a `pg.Pool`
+ * (a PostgreSQL server) — so that one Store implementation runs on both.
+ *
+ * Both drivers take `$1`-style parameters and speak the same PostgreSQL dialect. What the
+ * drivers return differs by type, so callers follow three rules that work on both:
+ * - pass `bytea` as `Uint8Array` (or `Buffer`) and read it back through {@link bytes};
+ * - pass `jsonb` as `JSON.stringify(value)` (pg would send a JS array as a PostgreSQL array);
+ *   both drivers parse `jsonb` columns into values;
+ * - read `int8`/`bigint` columns through {@link num} (PGlite returns numbers, pg strings).
+ */
+import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
+import pg from 'pg';
+
+/** Runs statements. Implemented by a whole database and by an open transaction. */
+export interface SqlRunner {
+  /** One statement with `$n` parameters; resolves to its rows. */
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  /** A script of several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+export interface SqlExecutor extends SqlRunner {
+  /**
+   * Runs `fn` in one transaction on one connection: committed when `fn` resolves, rolled back
+   * when it throws (the error is rethrown). Transactions do not nest.
+   */
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  /** Closes the database or the pool. Idempotent. */
+  close(): Promise<void>;
+  /** Which driver this is, for logs and benchmarks. */
+  readonly kind: 'pglite' | 'postgres';
+}
+
+/** An `int8`/`numeric` column as a number (ms timestamps and counters fit in 2^53). */
+export function num(value: unknown): number {
+  return typeof value === 'number' ? value : Number(value);
+}
+
+/** A nullable `int8` column as a number or null. */
+export function numOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : num(value);
+}
+
+/** A `bytea` column as a plain `Uint8Array` (pg's `Buffer` is viewed, not copied). */
+export function bytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) {
+    return value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  throw new TypeError(`expected bytea, got ${typeof value}`);
+}
+
+export interface PGliteExecutorOptions {
+  /** A directory to persist to; omitted (or `memory://`) keeps the database in memory. */
+  dataDir?: string;
+}
+
+/** An executor over an embedded PGlite database. PGlite runs one statement at a time; calls queue. */
+export async function createPGliteExecutor(options: PGliteExecutorOptions = {}): Promise<SqlExecutor> {
+  const db = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
+  const runner = (q: PGlite | PGliteTransaction): SqlRunner => ({
+    async query<T>(text: string, params: readonly unknown[] = []) {
+      return (await q.query<T>(text, params as unknown[])).rows;
+    },
+    async exec(script: string) {
+      await q.exec(script);
+    },
+  });
+  return {
+    kind: 'pglite',
+    ...runner(db),
+    transaction: (fn) => db.transaction((tx) => fn(runner(tx))),
+    async close() {
+      if (!db.closed) await db.close();
+    },
+  };
+}
+
+export interface PostgresExecutorOptions {
+  /** `postgres://user:password@host:port/database` */
+  url: string;
+  /** @default 10 */
+  maxConnections?: number;
+}
+
+/** An executor over a PostgreSQL server through a connection pool. */
+export function createPostgresExecutor(options: PostgresExecutorOptions): SqlExecutor {
+  const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10 });
+  // An idle client that loses its connection emits 'error' on the pool; without a listener
+  // that would crash the process. The next query simply gets a fresh connection.
+  pool.on('error', () => {});
+  const runner = (q: pg.Pool | pg.PoolClient): SqlRunner => ({
+    async query<T>(text: string, params: readonly unknown[] = []) {
+      return (await q.query(text, params as unknown[])).rows as T[];
+    },
+    async exec(script: string) {
+      await q.query(script);
+    },
+  });
+  let closed = false;
+  return {
+    kind: 'postgres',
+    ...runner(pool),
+    async transaction(fn) {
+      const client = await pool.connect();
+      let broken: unknown;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(runner(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollbackErr: unknown) => (broken = rollbackErr));
+        throw err;
+      } finally {
+        // A connection whose rollback failed is in an unknown state: destroy it.
+        client.release(broken instanceof Error ? broken : undefined);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,333 @@
+/**
+ * The one Store implementation, over a {@link SqlExecutor}: the same SQL runs on PGlite and on a
+ * PostgreSQL server. See `types.ts` for the guarantees; how they are kept:
+ * - `insertJob`: one `INSERT … ON CONFLICT DO NOTHING RETURNING` — atomic and idempotent.
+ * - `insertTaskResults`: multi-row `INSERT … ON CONFLICT (job_id, idx) DO NOTHING`, chunked to
+ *   stay under PostgreSQL's 65,535 bind parameters, all chunks in one transaction. Rows are
+ *   inserted in order, so the first row per task wins, within a call and across calls.
+ * - Blobs: `ON CONFLICT DO NOTHING`; the caller checks that bytes hash to the address.
+ * - Concurrency: PGlite queues statements; the server gives each transaction a pooled connection.
+ */
+import { fromBase64, toBase64, type JobStatus, type TaskCounts } from '@lode/protocol';
+import type { JobQuery, JobRecord, NodeRecord, Store, TaskResultRow } from './types.js';
+import { bytes, num, numOrNull, type SqlExecutor, type SqlRunner } from './sql.js';
+import { migrate } from './migrations.js';
+import { StoreClosedError } from './errors.js';
+
+/** Rows per multi-row INSERT. 1,000 × 14 columns = 14,000 parameters, well under 65,535. */
+export const INSERT_CHUNK_ROWS = 1_000;
+const MAX_PARAMS = 65_535;
+
+/** @default 50 (see JobQuery) */
+export const DEFAULT_LIST_LIMIT = 50;
+
+const JOB_COLUMNS =
+  'id, name, requester, module, spec, signature, status, task_count, counts, created_at, finished_at, deadline';
+const RESULT_COLUMNS =
+  'job_id, idx, status, exit_code, stdout, stderr, files, deleted, result_hash, node, attempts, error_code, error_message, finished_at';
+const NODE_COLUMNS = 'address, capabilities, completed, failed, first_seen_at, last_seen_at';
+
+export class SqlStore implements Store {
+  #closed = false;
+
+  constructor(private readonly sql: SqlExecutor) {}
+
+  /** Which backend this store runs on. */
+  get kind(): SqlExecutor['kind'] {
+    return this.sql.kind;
+  }
+
+  private get db(): SqlExecutor {
+    if (this.#closed) throw new StoreClosedError();
+    return this.sql;
+  }
+
+  async init(): Promise<void> {
+    await migrate(this.db);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.sql.close();
+  }
+
+  // ---- blobs
+
+  async putBlob(sha256: string, data: Uint8Array): Promise<void> {
+    await this.db.query(
+      'INSERT INTO blobs (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING',
+      [sha256, data, data.byteLength, Date.now()],
+    );
+  }
+
+  async getBlob(sha256: string): Promise<Uint8Array | null> {
+    const rows = await this.db.query<{ bytes: unknown }>('SELECT bytes FROM blobs WHERE sha256 = $1', [sha256]);
+    return rows.length ? bytes(rows[0].bytes) : null;
+  }
+
+  async hasBlobs(sha256s: string[]): Promise<Set<string>> {
+    if (sha256s.length === 0) return new Set();
+    const rows = await this.db.query<{ sha256: string }>('SELECT sha256 FROM blobs WHERE sha256 = ANY($1::text[])', [
+      [...new Set(sha256s)],
+    ]);
+    return new Set(rows.map((r) => r.sha256));
+  }
+
+  // ---- jobs
+
+  async insertJob(job: JobRecord): Promise<boolean> {
+    const rows = await this.db.query(
+      `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [
+        job.id,
+        job.name,
+        job.requester,
+        job.module,
+        JSON.stringify(job.spec),
+        job.signature,
+        job.status,
+        job.taskCount,
+        JSON.stringify(job.counts),
+        job.createdAt,
+        job.finishedAt,
+        job.deadline,
+      ],
+    );
+    return rows.length === 1;
+  }
+
+  async getJob(id: string): Promise<JobRecord | null> {
+    const rows = await this.db.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`, [id]);
+    return rows.length ? toJob(rows[0]) : null;
+  }
+
+  /** Newest first (by `createdAt`, then id); page with `before` = the last job's `createdAt`. */
+  async listJobs(query: JobQuery): Promise<JobRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: string, value: unknown) => {
+      params.push(value);
+      where.push(clause.replace('?', `$${params.length}`));
+    };
+    if (query.requester !== undefined) add('requester = ?', query.requester);
+    if (query.status !== undefined) add('status = ?', query.status);
+    if (query.before !== undefined) add('created_at < ?', query.before);
+    params.push(Math.max(0, Math.floor(query.limit ?? DEFAULT_LIST_LIMIT)));
+    const rows = await this.db.query<JobRow>(
+      `SELECT ${JOB_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toJob);
+  }
+
+  /** Oldest first, so that resumed jobs keep their submission order. */
+  async listUnfinishedJobs(): Promise<JobRecord[]> {
+    const rows = await this.db.query<JobRow>(
+      `SELECT ${JOB_COLUMNS} FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, id`,
+    );
+    return rows.map(toJob);
+  }
+
+  /** A patch for an unknown id changes nothing (the caller checked the job exists). */
+  async updateJob(id: string, patch: { status: JobStatus; counts: TaskCounts; finishedAt: number | null }): Promise<void> {
+    await this.db.query('UPDATE jobs SET status = $2, counts = $3, finished_at = $4 WHERE id = $1', [
+      id,
+      patch.status,
+      JSON.stringify(patch.counts),
+      patch.finishedAt,
+    ]);
+  }
+
+  // ---- task results
+
+  async insertTaskResults(rows: TaskResultRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const chunks = chunk(rows, INSERT_CHUNK_ROWS);
+    if (chunks.length === 1) return insertResultChunk(this.db, chunks[0]);
+    await this.db.transaction(async (tx) => {
+      for (const c of chunks) await insertResultChunk(tx, c);
+    });
+  }
+
+  async getTaskResults(jobId: string, offset: number, limit: number): Promise<TaskResultRow[]> {
+    const rows = await this.db.query<ResultRow>(
+      `SELECT ${RESULT_COLUMNS} FROM task_results WHERE job_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3`,
+      [jobId, offset, Math.max(0, Math.floor(limit))],
+    );
+    return rows.map(toResult);
+  }
+
+  async finishedTasks(jobId: string): Promise<Array<{ index: number; status: TaskResultRow['status'] }>> {
+    const rows = await this.db.query<{ idx: number; status: TaskResultRow['status'] }>(
+      'SELECT idx, status FROM task_results WHERE job_id = $1 ORDER BY idx',
+      [jobId],
+    );
+    return rows.map((r) => ({ index: r.idx, status: r.status }));
+  }
+
+  // ---- nodes
+
+  /**
+   * Inserts new nodes and updates known ones (capabilities, counters, lastSeenAt); a known
+   * node keeps its original `firstSeenAt`. Within one call the last record per address wins.
+   */
+  async upsertNodes(nodes: NodeRecord[]): Promise<void> {
+    if (nodes.length === 0) return;
+    const unique = [...new Map(nodes.map((n) => [n.address, n])).values()];
+    const chunks = chunk(unique, INSERT_CHUNK_ROWS);
+    const write = async (db: SqlRunner, part: NodeRecord[]) => {
+      const { text, params } = multiRowValues(
+        part.map((n) => [n.address, JSON.stringify(n.capabilities), n.completed, n.failed, n.firstSeenAt, n.lastSeenAt]),
+      );
+      await db.query(
+        `INSERT INTO nodes (${NODE_COLUMNS}) VALUES ${text}
+         ON CONFLICT (address) DO UPDATE SET capabilities = excluded.capabilities, completed = excluded.completed,
+           failed = excluded.failed, last_seen_at = excluded.last_seen_at`,
+        params,
+      );
+    };
+    if (chunks.length === 1) return write(this.db, chunks[0]);
+    await this.db.transaction(async (tx) => {
+      for (const c of chunks) await write(tx, c);
+    });
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    const rows = await this.db.query<NodeRow>(`SELECT ${NODE_COLUMNS} FROM nodes ORDER BY address`);
+    return rows.map(toNode);
+  }
+}
+
+async function insertResultChunk(db: SqlRunner, rows: TaskResultRow[]): Promise<void> {
+  const { text, params } = multiRowValues(
+    rows.map((r) => [
+      r.jobId,
+      r.index,
+      r.status,
+      r.exitCode,
+      r.stdout,
+      r.stderr,
+      JSON.stringify(r.files.map((f) => ({ path: f.path, data: toBase64(f.data) }))),
+      JSON.stringify(r.deleted),
+      r.resultHash,
+      r.node,
+      r.attempts,
+      r.error?.code ?? null,
+      r.error?.message ?? null,
+      r.finishedAt,
+    ]),
+  );
+  await db.query(`INSERT INTO task_results (${RESULT_COLUMNS}) VALUES ${text} ON CONFLICT (job_id, idx) DO NOTHING`, params);
+}
+
+/** `($1, $2), ($3, $4)` and the flat parameter list for rows of equal width. */
+function multiRowValues(rows: unknown[][]): { text: string; params: unknown[] } {
+  const width = rows[0].length;
+  if (rows.length * width > MAX_PARAMS) throw new RangeError(`${rows.length * width} parameters exceed ${MAX_PARAMS}`);
+  const params: unknown[] = [];
+  const tuples: string[] = [];
+  for (const row of rows) {
+    const base = params.length;
+    tuples.push(`(${row.map((_, i) => `$${base + i + 1}`).join(', ')})`);
+    params.push(...row);
+  }
+  return { text: tuples.join(', '), params };
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+// ---- row mapping (snake_case columns → records; int8 via num(), bytea via bytes())
+
+interface JobRow {
+  id: string;
+  name: string;
+  requester: string;
+  module: string;
+  spec: JobRecord['spec'];
+  signature: string;
+  status: JobStatus;
+  task_count: number;
+  counts: TaskCounts;
+  created_at: unknown;
+  finished_at: unknown;
+  deadline: unknown;
+}
+
+function toJob(r: JobRow): JobRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    requester: r.requester,
+    module: r.module,
+    spec: r.spec,
+    signature: r.signature,
+    status: r.status,
+    taskCount: r.task_count,
+    counts: r.counts,
+    createdAt: num(r.created_at),
+    finishedAt: numOrNull(r.finished_at),
+    deadline: num(r.deadline),
+  };
+}
+
+interface ResultRow {
+  job_id: string;
+  idx: number;
+  status: TaskResultRow['status'];
+  exit_code: number | null;
+  stdout: unknown;
+  stderr: unknown;
+  files: { path: string; data: string }[];
+  deleted: string[];
+  result_hash: string | null;
+  node: string | null;
+  attempts: number;
+  error_code: string | null;
+  error_message: string | null;
+  finished_at: unknown;
+}
+
+function toResult(r: ResultRow): TaskResultRow {
+  return {
+    jobId: r.job_id,
+    index: r.idx,
+    status: r.status,
+    exitCode: r.exit_code,
+    stdout: bytes(r.stdout),
+    stderr: bytes(r.stderr),
+    files: r.files.map((f) => ({ path: f.path, data: fromBase64(f.data) })),
+    deleted: r.deleted,
+    resultHash: r.result_hash,
+    node: r.node,
+    attempts: r.attempts,
+    error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
+    finishedAt: num(r.finished_at),
+  };
+}
+
+interface NodeRow {
+  address: string;
+  capabilities: NodeRecord['capabilities'];
+  completed: unknown;
+  failed: unknown;
+  first_seen_at: unknown;
+  last_seen_at: unknown;
+}
+
+function toNode(r: NodeRow): NodeRecord {
+  return {
+    address: r.address,
+    capabilities: r.capabilities,
+    completed: num(r.completed),
+    failed: num(r.failed),
+    firstSeenAt: num(r.first_seen_at),
+    lastSeenAt: num(r.last_seen_at),
+  };
+}
