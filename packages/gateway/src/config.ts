@@ -1,0 +1,38 @@
+/**
+ * Gateway configuration: one typed object with documented defaults, validated once at start.
+ */
+import { z } from 'zod';
+
+export const GatewayOptions = z.object({
+  /** TCP port for HTTP and WebSocket; 0 picks a free one. @default 7070 */
+  port: z.number().int().min(0).max(65535).default(7070),
+  /** @default 127.0.0.1 */
+  host: z.string().default('127.0.0.1'),
+  /** Where the embedded database lives (`<dataDir>/db`). @default ./.lode */
+  dataDir: z.string().default('./.lode'),
+  /** A PostgreSQL server URL; when set, it is used instead of the embedded database. */
+  databaseUrl: z.string().optional(),
+  /** pino level. @default info */
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Leases per node slot kept in flight. @default 2 */
+  pipelineDepth: z.number().int().min(1).max(64).default(2),
+  /** Added to a task's wall time for its lease deadline. @default 10000 */
+  leaseGraceMs: z.number().int().min(0).default(10_000),
+  /** Attempts per task for infrastructure failures. @default 5 */
+  maxAttempts: z.number().int().min(1).max(100).default(5),
+  /** Node heartbeat interval. @default 5000 */
+  heartbeatMs: z.number().int().min(100).default(5000),
+  /** Time a node has to say hello. @default 10000 */
+  helloTimeoutMs: z.number().int().min(100).default(10_000),
+  /** Group commit interval for results. @default 2 */
+  commitIntervalMs: z.number().int().min(0).default(2),
+  /** Lease expiry scan interval. @default 500 */
+  expiryScanMs: z.number().int().min(10).default(500),
+});
+export type GatewayOptions = z.input<typeof GatewayOptions>;
+export type GatewayConfig = z.infer<typeof GatewayOptions>;
+
+/** Settings for tests: a free port, quiet logs, short timers. */
+export function testGatewayOptions(overrides: GatewayOptions = {}): GatewayOptions {
+  return { port: 0, logLevel: 'warn', leaseGraceMs: 2000, heartbeatMs: 1000, expiryScanMs: 100, ...overrides };
+}

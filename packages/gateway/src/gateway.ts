@@ -1,0 +1,152 @@
+/**
+ * Starts a gateway: HTTP API + node WebSocket on one port, the store, the scheduler and the
+ * job manager, wired together. `close()` stops accepting, flushes pending writes, closes sockets.
+ */
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import websocket from '@fastify/websocket';
+import { pino } from 'pino';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { LIMITS } from '@lode/protocol';
+import { inspectModule } from '@lode/sandbox';
+import { GatewayOptions, type GatewayConfig } from './config.js';
+import { systemClock, type Clock } from './clock.js';
+import { openStore } from './store/index.js';
+import type { Store } from './store/types.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import { JobManager } from './jobs/jobManager.js';
+import { JobEvents } from './jobs/events.js';
+import { NodeRegistry } from './nodes/registry.js';
+import { NodeSession } from './nodes/nodeSession.js';
+import { createMetrics } from './metrics.js';
+import { installErrorHandler } from './http/errors.js';
+import { blobRoutes } from './http/blobRoutes.js';
+import { jobRoutes } from './http/jobRoutes.js';
+
+export interface GatewayHandle {
+  /** http://host:port */
+  url: string;
+  /** ws://host:port/v1/nodes/ws */
+  wsUrl: string;
+  port: number;
+  config: GatewayConfig;
+  close(): Promise<void>;
+}
+
+export async function startGateway(options: GatewayOptions = {}, deps: { clock?: Clock; store?: Store } = {}): Promise<GatewayHandle> {
+  const config = GatewayOptions.parse(options);
+  const clock = deps.clock ?? systemClock;
+  const log = pino({ level: config.logLevel, base: { svc: 'gateway' } });
+
+  let store = deps.store;
+  if (!store) {
+    if (!config.databaseUrl) mkdirSync(resolve(config.dataDir), { recursive: true });
+    store = await openStore({ dataDir: config.databaseUrl ? undefined : resolve(config.dataDir), databaseUrl: config.databaseUrl });
+  }
+  await store.init();
+
+  const events = new JobEvents();
+  const registry = new NodeRegistry(store, log, () => clock.now());
+  // eslint-disable-next-line prefer-const
+  let scheduler: Scheduler;
+  let jobs: JobManager;
+  const metrics = createMetrics({
+    nodes: () => registry.sessions.size,
+    queued: () => jobs.queuedTasks(),
+    leases: () => [...registry.sessions.values()].reduce((n, s) => n + s.inflight, 0),
+    activeJobs: () => jobs.activeJobs,
+  });
+  jobs = new JobManager({
+    store,
+    clock,
+    log,
+    events,
+    metrics,
+    inspectModule,
+    maxAttempts: config.maxAttempts,
+    commitIntervalMs: config.commitIntervalMs,
+  });
+  scheduler = new Scheduler({
+    clock,
+    pipelineDepth: config.pipelineDepth,
+    leaseGraceMs: config.leaseGraceMs,
+    expiryScanMs: config.expiryScanMs,
+    onLeaseLost: (lease, reason) => jobs.onLeaseLost(lease, reason),
+  });
+  jobs.attach(scheduler, {
+    ack: (session, leaseId) => (session as NodeSession).ack(leaseId),
+    reject: (session, leaseId, code, message) => (session as NodeSession).sendError(code, message, leaseId),
+  });
+
+  const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: LIMITS.maxBodyBytes, forceCloseConnections: true });
+  installErrorHandler(app);
+  await app.register(websocket, { options: { maxPayload: LIMITS.maxBodyBytes } });
+
+  const host = {
+    log,
+    heartbeatMs: config.heartbeatMs,
+    helloTimeoutMs: config.helloTimeoutMs,
+    capacityOf: (slots: number) => scheduler.capacityOf(slots),
+    now: () => clock.now(),
+    onReady(s: NodeSession) {
+      registry.add(s);
+      scheduler.addSession(s);
+      log.info({ node: s.address, session: s.id, slots: s.capabilities.slots }, 'node connected');
+    },
+    onResults(s: NodeSession, results: Parameters<JobManager['onResults']>[1]) {
+      for (const r of results) registry.count(s.address, r.status === 'ok');
+      jobs.onResults(s, results);
+    },
+    onDrain(s: NodeSession) {
+      log.info({ node: s.address, session: s.id }, 'node draining');
+    },
+    onClose(s: NodeSession) {
+      scheduler.removeSession(s);
+      registry.remove(s);
+      log.info({ node: s.address, session: s.id }, 'node disconnected');
+    },
+  };
+
+  app.register(async (scope) => {
+    scope.get('/v1/nodes/ws', { websocket: true }, (socket) => {
+      new NodeSession(socket, host);
+    });
+  });
+  blobRoutes(app, store);
+  jobRoutes(app, jobs, events);
+  app.get('/v1/nodes', async () => ({ nodes: registry.views() }));
+  app.get('/healthz', async () => ({ ok: true, nodes: registry.sessions.size, activeJobs: jobs.activeJobs, queued: jobs.queuedTasks() }));
+  app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  await registry.start();
+  scheduler.start();
+  events.start();
+  await jobs.start();
+
+  await app.listen({ port: config.port, host: config.host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const hostForUrl = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${hostForUrl}:${port}`;
+  log.info({ url }, 'gateway listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    wsUrl: `ws://${hostForUrl}:${port}/v1/nodes/ws`,
+    port,
+    config,
+    close() {
+      closing ??= (async () => {
+        scheduler.stop();
+        events.stop();
+        for (const s of registry.sessions.values()) s.close(1001, 'gateway shutting down');
+        await app.close();
+        await jobs.stop();
+        await registry.stop();
+        await store!.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * The in-memory state of a job that is still running: one byte of state per task, the queue of
+ * its tasks waiting for a node, and live counts. This is the hot path: no allocation per task
+ * beyond the queue entry, and no database access.
+ */
+import type { JobSpec, JobStatus, TaskCounts, JobView } from '@lode/protocol';
+import type { JobRecord } from '../store/types.js';
+
+export const TaskState = { Queued: 0, Leased: 1, Done: 2, Failed: 3, Cancelled: 4 } as const;
+export type TaskState = (typeof TaskState)[keyof typeof TaskState];
+
+export function isTerminal(s: number): boolean {
+  return s >= TaskState.Done;
+}
+
+export class ActiveJob {
+  readonly id: string;
+  readonly spec: JobSpec;
+  readonly record: JobRecord;
+  readonly state: Uint8Array;
+  readonly attempts: Uint8Array;
+  /** Node that holds or held each task (for views); sparse. */
+  readonly nodeOf = new Map<number, string>();
+  readonly errors = new Map<number, { code: string; message: string }>();
+  readonly counts: TaskCounts = { queued: 0, leased: 0, done: 0, failed: 0, cancelled: 0 };
+  /** Tasks whose terminal result row is durably committed. The job finishes when this reaches taskCount. */
+  committed = 0;
+  status: JobStatus;
+  finishing = false;
+
+  private queue: number[] = [];
+  private head = 0;
+
+  constructor(record: JobRecord) {
+    this.id = record.id;
+    this.spec = record.spec;
+    this.record = record;
+    this.status = record.status;
+    const n = record.taskCount;
+    // Every task starts queued (state 0) but not yet in the queue: `enqueue` or `restore` places it.
+    this.state = new Uint8Array(n);
+    this.attempts = new Uint8Array(n);
+    this.counts.queued = n;
+  }
+
+  get taskCount(): number {
+    return this.state.length;
+  }
+
+  /** Marks a task queued and appends it to this job's queue. */
+  enqueue(index: number): void {
+    if (this.state[index] !== TaskState.Queued) this.setState(index, TaskState.Queued);
+    this.queue.push(index);
+  }
+
+  /** The next queued task, or -1. Skips entries whose state changed (cancelled, finished). */
+  dequeue(): number {
+    while (this.head < this.queue.length) {
+      const i = this.queue[this.head++]!;
+      if (this.state[i] === TaskState.Queued) {
+        if (this.head > 4096 && this.head * 2 > this.queue.length) {
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
+        }
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  hasQueued(): boolean {
+    return this.counts.queued > 0;
+  }
+
+  /** Moves a task between states, keeping counts exact. */
+  setState(index: number, next: TaskState): void {
+    const prev = this.state[index]!;
+    this.counts[NAMES[prev]!]--;
+    this.state[index] = next;
+    this.counts[NAMES[next]!]++;
+  }
+
+  /** Marks a task terminal as restored from the store (no queue entry). */
+  restore(index: number, s: TaskState): void {
+    this.setState(index, s);
+  }
+
+  allTerminal(): boolean {
+    return this.counts.done + this.counts.failed + this.counts.cancelled === this.taskCount;
+  }
+
+  /** Final status once every task is terminal. */
+  finalStatus(): JobStatus {
+    if (this.status === 'cancelled' || this.counts.cancelled > 0) return 'cancelled';
+    return this.counts.failed > 0 ? 'failed' : 'completed';
+  }
+
+  view(): JobView {
+    return {
+      id: this.id,
+      name: this.record.name,
+      requester: this.record.requester,
+      module: this.record.module,
+      status: this.status,
+      taskCount: this.taskCount,
+      counts: { ...this.counts },
+      createdAt: this.record.createdAt,
+      finishedAt: this.record.finishedAt,
+      deadline: this.record.deadline,
+    };
+  }
+}
+
+const NAMES = ['queued', 'leased', 'done', 'failed', 'cancelled'] as const;
+
+export function recordView(r: JobRecord): JobView {
+  return {
+    id: r.id,
+    name: r.name,
+    requester: r.requester,
+    module: r.module,
+    status: r.status,
+    taskCount: r.taskCount,
+    counts: r.counts,
+    createdAt: r.createdAt,
+    finishedAt: r.finishedAt,
+    deadline: r.deadline,
+  };
+}

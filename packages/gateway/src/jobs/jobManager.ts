@@ -1,0 +1,467 @@
+/**
+ * The job manager: owns every job's life on this gateway — submission, results, completion,
+ * cancellation, deadlines, and resumption after a restart.
+ *
+ * Guarantees:
+ * - A job is answered as accepted only after its row is committed; resubmitting the same
+ *   signed spec returns the same job (the id is derived from the spec hash).
+ * - Each task ends exactly once (done, failed or cancelled) and gets exactly one result row;
+ *   a second result for a task is refused. Results are written by group commit and the node is
+ *   acknowledged only after the write, so an acknowledged result is never lost.
+ * - Infrastructure failures (a node vanishing, a lease expiring, a crashed worker, an
+ *   unreachable blob) requeue the task up to `maxAttempts`; failures the module causes
+ *   (trap, timeout, memory, output cap) are deterministic and final.
+ */
+import {
+  DeadlineExceededError,
+  InvalidModuleError,
+  InvalidRequestError,
+  InvalidSignatureError,
+  JobStateError,
+  LIMITS,
+  MissingBlobError,
+  NotFoundError,
+  ForbiddenError,
+  ReplayError,
+  SandboxErrorCode,
+  SignedCancel,
+  SignedJob,
+  TooLargeError,
+  fromBase64,
+  jobIdOf,
+  recoverCancelJob,
+  resultDigest,
+  verifyJobSignature,
+  type JobView,
+  type TaskOutcome,
+  type TaskResultView,
+  type TaskView,
+} from '@lode/protocol';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { JobQuery, JobRecord, Store, TaskResultRow } from '../store/types.js';
+import { GroupCommitter } from '../store/groupCommit.js';
+import type { LeaseRecord, Scheduler, SessionPort } from '../scheduler/scheduler.js';
+import { ActiveJob, TaskState, isTerminal, recordView } from './activeJob.js';
+import type { JobEvents } from './events.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { zodMessage } from '../http/zodMessage.js';
+
+const RETRYABLE_CODES = new Set<string>([SandboxErrorCode.WorkerCrashed, SandboxErrorCode.BlobUnavailable]);
+
+export interface JobManagerOptions {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  events: JobEvents;
+  metrics: GatewayMetrics;
+  /** Validates a module's bytes; throws InvalidModuleError. */
+  inspectModule(bytes: Uint8Array): unknown;
+  /** Attempts per task for infrastructure failures. @default 5 */
+  maxAttempts?: number;
+  /** Group commit interval. @default 2 */
+  commitIntervalMs?: number;
+}
+
+export interface SessionAcks {
+  ack(session: SessionPort, leaseId: string): void;
+  reject(session: SessionPort, leaseId: string, code: string, message: string): void;
+}
+
+export class JobManager {
+  private readonly active = new Map<string, ActiveJob>();
+  private readonly validModules = new Set<string>();
+  private readonly committer: GroupCommitter<TaskResultRow>;
+  private readonly maxAttempts: number;
+  private deadlineTimer: ReturnType<typeof setInterval> | undefined;
+  private scheduler!: Scheduler;
+  private acks!: SessionAcks;
+
+  constructor(private readonly o: JobManagerOptions) {
+    this.maxAttempts = o.maxAttempts ?? 5;
+    this.committer = new GroupCommitter<TaskResultRow>({
+      write: (rows) => o.store.insertTaskResults(rows),
+      intervalMs: o.commitIntervalMs ?? 2,
+      maxBatch: 2000,
+    });
+  }
+
+  attach(scheduler: Scheduler, acks: SessionAcks): void {
+    this.scheduler = scheduler;
+    this.acks = acks;
+  }
+
+  /** Resumes every unfinished job from the store: tasks without a result row are queued again. */
+  async start(): Promise<void> {
+    const unfinished = await this.o.store.listUnfinishedJobs();
+    for (const record of unfinished) {
+      const job = new ActiveJob(record);
+      const finished = await this.o.store.finishedTasks(record.id);
+      for (const f of finished) job.restore(f.index, f.status === 'done' ? TaskState.Done : f.status === 'failed' ? TaskState.Failed : TaskState.Cancelled);
+      job.committed = finished.length;
+      for (let i = 0; i < job.taskCount; i++) if (!isTerminal(job.state[i]!)) job.enqueue(i);
+      this.active.set(job.id, job);
+      if (job.allTerminal()) void this.finish(job);
+      else this.scheduler.addJob(job);
+      this.o.log.info({ jobId: job.id, remaining: job.counts.queued }, 'resumed job');
+    }
+    this.deadlineTimer = setInterval(() => this.enforceDeadlines(), 1000);
+    this.deadlineTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.deadlineTimer) clearInterval(this.deadlineTimer);
+    await this.committer.close();
+  }
+
+  get activeJobs(): number {
+    return this.active.size;
+  }
+
+  queuedTasks(): number {
+    let n = 0;
+    for (const j of this.active.values()) n += j.counts.queued;
+    return n;
+  }
+
+  // ---------------------------------------------------------------- submission
+
+  async submit(body: unknown): Promise<{ view: JobView; created: boolean }> {
+    const parsed = SignedJob.safeParse(body);
+    if (!parsed.success) {
+      throw new InvalidRequestError('The job is not a valid signed JobSpec. Build it with the SDK or `lode run`.', {
+        details: zodMessage(parsed.error),
+      });
+    }
+    const { spec, signature } = parsed.data;
+    await verifyJobSignature(parsed.data);
+    const now = this.o.clock.now();
+    if (spec.deadline <= now) {
+      throw new InvalidRequestError('The job deadline is in the past. Set spec.deadline to a future Unix time in ms.');
+    }
+    await this.checkBlobs(spec.module, spec.tasks);
+
+    const id = jobIdOf(spec);
+    const record: JobRecord = {
+      id,
+      name: spec.name,
+      requester: spec.requester.toLowerCase(),
+      module: spec.module,
+      spec,
+      signature,
+      status: 'queued',
+      taskCount: spec.tasks.length,
+      counts: { queued: spec.tasks.length, leased: 0, done: 0, failed: 0, cancelled: 0 },
+      createdAt: now,
+      finishedAt: null,
+      deadline: spec.deadline,
+    };
+    const created = await this.o.store.insertJob(record);
+    if (!created) return { view: await this.get(id), created: false };
+
+    const job = new ActiveJob(record);
+    for (let i = 0; i < job.taskCount; i++) job.enqueue(i);
+    this.active.set(id, job);
+    this.scheduler.addJob(job);
+    this.o.metrics.jobsSubmitted.inc();
+    this.o.metrics.tasksSubmitted.inc(job.taskCount);
+    this.o.log.info({ jobId: id, tasks: job.taskCount, requester: record.requester }, 'job accepted');
+    return { view: job.view(), created: true };
+  }
+
+  private async checkBlobs(module: string, tasks: SignedJob['spec']['tasks']): Promise<void> {
+    const wanted = new Set<string>([module]);
+    for (const t of tasks) {
+      if (t.stdinBlob) wanted.add(t.stdinBlob);
+      for (const f of t.files) wanted.add(f.blob);
+      if (t.stdin && fromBase64(t.stdin).byteLength > LIMITS.maxInlineStdinBytes) {
+        throw new TooLargeError(`Inline stdin is limited to ${LIMITS.maxInlineStdinBytes} bytes. Upload larger input as a blob (stdinBlob).`);
+      }
+    }
+    const have = await this.o.store.hasBlobs([...wanted]);
+    for (const sha of wanted) if (!have.has(sha)) throw new MissingBlobError(sha);
+    if (this.validModules.has(module)) return;
+    const bytes = await this.o.store.getBlob(module);
+    if (!bytes) throw new MissingBlobError(module);
+    if (bytes.byteLength > LIMITS.maxModuleBytes) {
+      throw new TooLargeError(`The module is ${bytes.byteLength} bytes; the limit is ${LIMITS.maxModuleBytes}.`);
+    }
+    try {
+      this.o.inspectModule(bytes);
+    } catch (err) {
+      if (err instanceof InvalidModuleError) throw err;
+      throw new InvalidModuleError('The module is not a usable WebAssembly module.', { cause: err, details: String(err) });
+    }
+    this.validModules.add(module);
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  async get(id: string): Promise<JobView> {
+    const job = this.active.get(id);
+    if (job) return job.view();
+    const record = await this.o.store.getJob(id);
+    if (!record) throw new NotFoundError('job', id);
+    return recordView(record);
+  }
+
+  async list(query: JobQuery): Promise<JobView[]> {
+    const records = await this.o.store.listJobs(query);
+    return records.map((r) => this.active.get(r.id)?.view() ?? recordView(r));
+  }
+
+  async tasks(id: string, offset: number, limit: number): Promise<TaskView[]> {
+    const job = this.active.get(id);
+    if (job) {
+      const out: TaskView[] = [];
+      const names = ['queued', 'leased', 'done', 'failed', 'cancelled'] as const;
+      for (let i = offset; i < Math.min(job.taskCount, offset + limit); i++) {
+        out.push({
+          index: i,
+          status: names[job.state[i]!]!,
+          attempts: job.attempts[i]!,
+          node: job.nodeOf.get(i) ?? null,
+          error: job.errors.get(i) ?? null,
+        });
+      }
+      return out;
+    }
+    const record = await this.o.store.getJob(id);
+    if (!record) throw new NotFoundError('job', id);
+    const rows = await this.o.store.getTaskResults(id, offset, limit);
+    return rows.map((r) => ({ index: r.index, status: r.status, attempts: r.attempts, node: r.node, error: r.error }));
+  }
+
+  async results(id: string, offset: number, limit: number): Promise<TaskResultView[]> {
+    if (!this.active.has(id) && !(await this.o.store.getJob(id))) throw new NotFoundError('job', id);
+    const rows = await this.o.store.getTaskResults(id, offset, limit);
+    return rows.map((r) => ({
+      index: r.index,
+      status: r.status,
+      exitCode: r.exitCode,
+      stdout: Buffer.from(r.stdout).toString('base64'),
+      stderr: Buffer.from(r.stderr).toString('base64'),
+      files: r.files.map((f) => ({ path: f.path, data: Buffer.from(f.data).toString('base64') })),
+      deleted: r.deleted,
+      resultHash: r.resultHash,
+      node: r.node,
+      error: r.error,
+    }));
+  }
+
+  subscribeSnapshot(id: string): (() => { job: JobView; nodesBusy: number }) | undefined {
+    const job = this.active.get(id);
+    if (!job) return undefined;
+    return () => ({ job: job.view(), nodesBusy: this.scheduler.busyNodes() });
+  }
+
+  // ---------------------------------------------------------------- results
+
+  /** Handles a batch of outcomes from one node session. */
+  onResults(session: SessionPort, outcomes: TaskOutcome[]): void {
+    const now = this.o.clock.now();
+    for (const outcome of outcomes) {
+      const lease = this.scheduler.complete(session, outcome.leaseId);
+      if (!lease) {
+        this.acks.reject(session, outcome.leaseId, 'UNKNOWN_LEASE', 'This session holds no lease with that id (expired, cancelled or never issued); the result was dropped.');
+        continue;
+      }
+      this.accept(lease, outcome, now);
+    }
+  }
+
+  private accept(lease: LeaseRecord, outcome: TaskOutcome, now: number): void {
+    const { job, index } = lease;
+    if (job.state[index] !== TaskState.Leased) {
+      this.acks.ack(lease.session, lease.leaseId); // already ended (e.g. deadline); nothing to keep
+      return;
+    }
+    let stdout: Uint8Array, stderr: Uint8Array, files: { path: string; data: Uint8Array }[];
+    try {
+      stdout = fromBase64(outcome.stdout);
+      stderr = fromBase64(outcome.stderr);
+      files = outcome.files.map((f) => ({ path: f.path, data: fromBase64(f.data) }));
+    } catch {
+      this.retryOrFail(job, index, 'INVALID_RESULT', 'The node sent undecodable output.');
+      this.acks.reject(lease.session, lease.leaseId, 'INVALID_RESULT', 'Output is not valid base64.');
+      return;
+    }
+    const digest = resultDigest({ exitCode: outcome.exitCode, stdout, stderr, files, deleted: outcome.deleted });
+    if (digest !== outcome.resultHash) {
+      this.o.log.warn({ node: lease.session.address, jobId: job.id, index }, 'result hash mismatch');
+      this.retryOrFail(job, index, 'RESULT_HASH_MISMATCH', 'The node reported a result hash that does not match its output.');
+      this.acks.reject(lease.session, lease.leaseId, 'RESULT_HASH_MISMATCH', 'resultHash does not match the output.');
+      return;
+    }
+    if (outcome.status === 'failed' && outcome.error && RETRYABLE_CODES.has(outcome.error.code)) {
+      if (this.retryOrFail(job, index, outcome.error.code, outcome.error.message)) {
+        this.acks.ack(lease.session, lease.leaseId);
+        return;
+      }
+    }
+    const ok = outcome.status === 'ok';
+    const error = ok ? null : (outcome.error ?? { code: 'FAILED', message: 'The task failed.' });
+    this.end(job, index, ok ? TaskState.Done : TaskState.Failed, {
+      jobId: job.id,
+      index,
+      status: ok ? 'done' : 'failed',
+      exitCode: outcome.exitCode,
+      stdout,
+      stderr,
+      files,
+      deleted: outcome.deleted,
+      resultHash: outcome.resultHash,
+      node: lease.session.address,
+      attempts: job.attempts[index]!,
+      error,
+      finishedAt: now,
+    }, lease);
+  }
+
+  /** Requeues a task after an infrastructure failure, or fails it when attempts are used up. Returns true if requeued. */
+  private retryOrFail(job: ActiveJob, index: number, code: string, message: string): boolean {
+    if (job.attempts[index]! < this.maxAttempts) {
+      job.enqueue(index);
+      this.o.metrics.tasksRetried.inc();
+      this.scheduler.addJob(job);
+      this.touch(job);
+      return true;
+    }
+    this.end(job, index, TaskState.Failed, this.emptyRow(job, index, 'failed', {
+      code,
+      message: `${message} Gave up after ${job.attempts[index]} attempts.`,
+    }));
+    return false;
+  }
+
+  /** A lease ended without a result (node left, or expired). */
+  onLeaseLost(lease: LeaseRecord, reason: 'expired' | 'node-left'): void {
+    const { job, index } = lease;
+    if (job.state[index] !== TaskState.Leased) return;
+    this.o.log.debug({ jobId: job.id, index, reason, node: lease.session.address }, 'lease lost');
+    this.retryOrFail(job, index, reason === 'expired' ? 'LEASE_EXPIRED' : 'NODE_LEFT',
+      reason === 'expired' ? 'The node did not return a result before its lease expired.' : 'The node disconnected while holding the task.');
+  }
+
+  private emptyRow(job: ActiveJob, index: number, status: TaskResultRow['status'], error: { code: string; message: string } | null): TaskResultRow {
+    return {
+      jobId: job.id,
+      index,
+      status,
+      exitCode: null,
+      stdout: new Uint8Array(0),
+      stderr: new Uint8Array(0),
+      files: [],
+      deleted: [],
+      resultHash: null,
+      node: job.nodeOf.get(index) ?? null,
+      attempts: job.attempts[index]!,
+      error,
+      finishedAt: this.o.clock.now(),
+    };
+  }
+
+  /** Ends a task: terminal state now, result row by group commit, ack (if from a node) after commit. */
+  private end(job: ActiveJob, index: number, state: TaskState, row: TaskResultRow, lease?: LeaseRecord): void {
+    job.setState(index, state);
+    if (row.error) job.errors.set(index, row.error);
+    if (job.status === 'queued') job.status = 'running';
+    if (state === TaskState.Done) this.o.metrics.tasksCompleted.inc();
+    else if (state === TaskState.Failed) this.o.metrics.tasksFailed.inc();
+    if (lease) this.o.metrics.taskLatency.observe((this.o.clock.now() - lease.issuedAt) / 1000);
+    this.touch(job);
+    this.committer.add(row).then(
+      () => {
+        if (lease) this.acks.ack(lease.session, lease.leaseId);
+        job.committed++;
+        if (job.committed === job.taskCount) void this.finish(job);
+      },
+      (err: unknown) => {
+        // The write failed (database down): the task goes back to the queue so it is not lost.
+        this.o.log.error({ err, jobId: job.id, index }, 'result write failed; requeueing task');
+        job.errors.delete(index);
+        job.enqueue(index);
+        this.scheduler.addJob(job);
+      },
+    );
+  }
+
+  private touch(job: ActiveJob): void {
+    if (job.status === 'queued' && job.counts.leased > 0) job.status = 'running';
+    this.o.events.touch(job.id, () => ({ job: job.view(), nodesBusy: this.scheduler.busyNodes() }));
+  }
+
+  private async finish(job: ActiveJob): Promise<void> {
+    if (job.finishing) return;
+    job.finishing = true;
+    const status = job.finalStatus();
+    const finishedAt = this.o.clock.now();
+    try {
+      await this.o.store.updateJob(job.id, { status, counts: { ...job.counts }, finishedAt });
+    } catch (err) {
+      job.finishing = false;
+      this.o.log.error({ err, jobId: job.id }, 'could not record job completion; will retry');
+      setTimeout(() => void this.finish(job), 1000).unref();
+      return;
+    }
+    job.status = status;
+    job.record.finishedAt = finishedAt;
+    job.record.status = status;
+    job.record.counts = { ...job.counts };
+    this.scheduler.removeJob(job);
+    this.active.delete(job.id);
+    this.o.metrics.jobsFinished.inc({ status });
+    this.o.log.info({ jobId: job.id, status, counts: job.counts }, 'job finished');
+    this.o.events.finished(job.view());
+  }
+
+  // ---------------------------------------------------------------- cancel & deadlines
+
+  async cancel(id: string, body: unknown): Promise<JobView> {
+    const parsed = SignedCancel.safeParse(body);
+    if (!parsed.success) throw new InvalidRequestError('The cancel request is not a valid signed CancelJob.', { details: zodMessage(parsed.error) });
+    const { requester, timestamp, signature } = parsed.data;
+    const now = this.o.clock.now();
+    if (Math.abs(now - timestamp) > 5 * 60_000) {
+      throw new ReplayError('The cancel request timestamp is more than 5 minutes from the gateway clock. Sign a fresh one.');
+    }
+    let signer: string;
+    try {
+      signer = await recoverCancelJob({ requester: requester as `0x${string}`, jobId: id, timestamp: BigInt(timestamp) }, signature as `0x${string}`);
+    } catch (err) {
+      throw new InvalidSignatureError('The cancel signature is malformed.', { cause: err });
+    }
+    if (signer.toLowerCase() !== requester.toLowerCase()) throw new InvalidSignatureError('The cancel signature does not match the requester.');
+    const job = this.active.get(id);
+    if (!job) {
+      const record = await this.o.store.getJob(id);
+      if (!record) throw new NotFoundError('job', id);
+      if (record.requester !== requester.toLowerCase()) throw new ForbiddenError('Only the job requester can cancel it.');
+      throw new JobStateError(`The job is already ${record.status}; only queued or running jobs can be cancelled.`);
+    }
+    if (job.record.requester !== requester.toLowerCase()) throw new ForbiddenError('Only the job requester can cancel it.');
+    job.status = 'cancelled';
+    this.scheduler.cancelJob(job);
+    this.endRemaining(job, 'cancelled', null);
+    this.o.log.info({ jobId: id }, 'job cancelled');
+    return job.view();
+  }
+
+  private endRemaining(job: ActiveJob, status: 'cancelled' | 'failed', error: { code: string; message: string } | null): void {
+    const state = status === 'cancelled' ? TaskState.Cancelled : TaskState.Failed;
+    for (let i = 0; i < job.taskCount; i++) {
+      if (!isTerminal(job.state[i]!)) this.end(job, i, state, this.emptyRow(job, i, status, error));
+    }
+  }
+
+  private enforceDeadlines(): void {
+    const now = this.o.clock.now();
+    for (const job of this.active.values()) {
+      if (job.finishing || job.allTerminal() || job.record.deadline > now) continue;
+      const err = new DeadlineExceededError('The job deadline passed before this task finished.');
+      this.scheduler.cancelJob(job);
+      this.endRemaining(job, 'failed', { code: err.code, message: err.shortMessage });
+      this.o.log.warn({ jobId: job.id }, 'job deadline passed');
+    }
+  }
+}

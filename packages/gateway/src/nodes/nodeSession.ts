@@ -1,0 +1,181 @@
+/**
+ * One node's WebSocket session: the challenge/hello handshake, then lease and result frames.
+ *
+ * The session is authenticated once, by the node's EIP-712 signature over a fresh random
+ * challenge; afterwards the socket is the credential (tasks are never signed one by one).
+ * A frame that is not JSON or breaks the schema gets an `error` frame; three such frames
+ * close the session. A node that does not say hello in time is disconnected.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import {
+  HelloMsg,
+  NodeMessage,
+  PROTOCOL_VERSION,
+  capabilitiesHash,
+  recoverNodeHello,
+  type Capabilities,
+  type GatewayMessage,
+  type Lease,
+} from '@lode/protocol';
+import type { Logger } from 'pino';
+import type { LeaseRecord, SessionPort } from '../scheduler/scheduler.js';
+import { zodMessage } from '../http/zodMessage.js';
+
+export interface SessionHost {
+  log: Logger;
+  heartbeatMs: number;
+  helloTimeoutMs: number;
+  capacityOf(slots: number): number;
+  now(): number;
+  /** Called once the hello is verified; the host registers the session with the scheduler. */
+  onReady(session: NodeSession): void;
+  onResults(session: NodeSession, results: import('@lode/protocol').TaskOutcome[]): void;
+  onDrain(session: NodeSession): void;
+  onClose(session: NodeSession): void;
+}
+
+export class NodeSession implements SessionPort {
+  readonly id = randomUUID().slice(0, 8);
+  address = '';
+  capabilities!: Capabilities;
+  inflight = 0;
+  capacity = 0;
+  draining = false;
+  ready = false;
+  connectedAt = 0;
+  lastSeenAt = 0;
+  completed = 0;
+  failed = 0;
+  readonly leases = new Map<string, LeaseRecord>();
+  private readonly challenge = `0x${randomBytes(32).toString('hex')}` as const;
+  private strikes = 0;
+  private pendingAcks: string[] = [];
+  private ackScheduled = false;
+  private helloTimer: ReturnType<typeof setTimeout>;
+  private closed = false;
+
+  constructor(private readonly ws: WebSocket, private readonly host: SessionHost) {
+    ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    ws.on('close', () => this.onClosed());
+    ws.on('error', (err) => host.log.debug({ err, session: this.id }, 'node socket error'));
+    this.helloTimer = setTimeout(() => {
+      if (!this.ready) this.close(4001, 'no hello in time');
+    }, host.helloTimeoutMs);
+    this.send({ t: 'challenge', challenge: this.challenge, protocol: PROTOCOL_VERSION });
+  }
+
+  sendLeases(leases: Lease[]): void {
+    this.send({ t: 'lease', leases });
+  }
+
+  sendCancel(leaseIds: string[]): void {
+    this.send({ t: 'cancel', leaseIds });
+  }
+
+  /** Acknowledges a settled result; coalesced into one frame per tick. */
+  ack(leaseId: string): void {
+    this.pendingAcks.push(leaseId);
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    setImmediate(() => {
+      this.ackScheduled = false;
+      const ids = this.pendingAcks;
+      this.pendingAcks = [];
+      if (ids.length) this.send({ t: 'ack', leaseIds: ids });
+    });
+  }
+
+  sendError(code: string, message: string, leaseId?: string): void {
+    this.send({ t: 'error', code, message, ...(leaseId ? { leaseId } : {}) });
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (this.closed) return;
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
+  private send(msg: GatewayMessage): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(JSON.stringify(msg));
+  }
+
+  private strike(code: string, message: string): void {
+    this.sendError(code, message);
+    if (++this.strikes >= 3) this.close(4002, 'too many protocol errors');
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    this.lastSeenAt = this.host.now();
+    if (isBinary) return this.strike('PROTOCOL_VIOLATION', 'Frames must be JSON text.');
+    let json: unknown;
+    try {
+      json = JSON.parse(data.toString('utf8'));
+    } catch {
+      return this.strike('MALFORMED_JSON', 'The frame is not valid JSON.');
+    }
+    const parsed = NodeMessage.safeParse(json);
+    if (!parsed.success) return this.strike('INVALID_REQUEST', `The frame does not match the node protocol: ${zodMessage(parsed.error)}`);
+    const msg = parsed.data;
+    if (!this.ready) {
+      if (msg.t !== 'hello') return this.strike('PROTOCOL_VIOLATION', 'Say hello first.');
+      void this.onHello(msg);
+      return;
+    }
+    switch (msg.t) {
+      case 'hello':
+        return this.strike('PROTOCOL_VIOLATION', 'Already authenticated.');
+      case 'results':
+        return this.host.onResults(this, msg.results);
+      case 'heartbeat':
+        return;
+      case 'drain':
+        this.draining = true;
+        return this.host.onDrain(this);
+    }
+  }
+
+  private async onHello(msg: HelloMsg): Promise<void> {
+    if (msg.protocol !== PROTOCOL_VERSION) {
+      this.sendError('HELLO_REFUSED', `Protocol ${msg.protocol} is not supported; this gateway speaks ${PROTOCOL_VERSION}. Update the node.`);
+      return this.close(4003, 'protocol version');
+    }
+    let signer: string;
+    try {
+      signer = await recoverNodeHello(
+        {
+          node: msg.node as `0x${string}`,
+          challenge: this.challenge,
+          capabilitiesHash: capabilitiesHash(msg.capabilities),
+          timestamp: BigInt(msg.timestamp),
+        },
+        msg.signature as `0x${string}`,
+      );
+    } catch {
+      signer = '';
+    }
+    if (signer.toLowerCase() !== msg.node.toLowerCase()) {
+      this.sendError('HELLO_REFUSED', 'The hello signature does not match the node address and this session\'s challenge.');
+      return this.close(4004, 'bad signature');
+    }
+    clearTimeout(this.helloTimer);
+    this.address = msg.node.toLowerCase();
+    this.capabilities = msg.capabilities;
+    this.capacity = this.host.capacityOf(msg.capabilities.slots);
+    this.connectedAt = this.host.now();
+    this.ready = true;
+    this.send({ t: 'welcome', sessionId: this.id, node: msg.node, heartbeatMs: this.host.heartbeatMs });
+    this.host.onReady(this);
+  }
+
+  private onClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.helloTimer);
+    if (this.ready) this.host.onClose(this);
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * The scheduler: matches queued tasks to node capacity and tracks leases.
+ *
+ * Guarantees:
+ * - A task is leased to at most one node session at a time; a lease ends exactly once, by a
+ *   result (`complete`), by its node leaving (`removeSession` → requeued), by expiry
+ *   (`onExpired`) or by cancellation (`cancelJob`).
+ * - Jobs share capacity round-robin, so one large job cannot starve a small one.
+ * - Each node is offered up to `capacity` leases (slots × pipeline depth) so that the next task
+ *   is already on the node when one finishes; leases are sent in one frame per node per pump.
+ * - `pump` is coalesced: any number of triggers in one tick cause one pass.
+ */
+import type { Lease, LeaseLimits } from '@lode/protocol';
+import { taskSeed } from '@lode/protocol';
+import type { Clock } from '../clock.js';
+import { ActiveJob, TaskState } from '../jobs/activeJob.js';
+import { DEFAULT_FILTERS, matchAll, priceThenLoad, type MatchFilter, type NodeFacts, type Ranker } from './policy.js';
+
+/** What the scheduler needs from a connected node session. */
+export interface SessionPort extends NodeFacts {
+  readonly id: string;
+  /** True once the node said it drains: no new leases. */
+  draining: boolean;
+  readonly leases: Map<string, LeaseRecord>;
+  sendLeases(leases: Lease[]): void;
+  sendCancel(leaseIds: string[]): void;
+}
+
+export interface LeaseRecord {
+  leaseId: string;
+  job: ActiveJob;
+  index: number;
+  session: SessionPort;
+  expiresAt: number;
+  issuedAt: number;
+}
+
+export interface SchedulerOptions {
+  clock: Clock;
+  filters?: readonly MatchFilter[];
+  ranker?: Ranker;
+  /** Leases per slot kept on a node. @default 2 */
+  pipelineDepth?: number;
+  /** Added to a task's wall time to get its lease deadline. @default 10_000 */
+  leaseGraceMs?: number;
+  /** How often expired leases are looked for. @default 500 */
+  expiryScanMs?: number;
+  /** Called when a lease expires or its node leaves; the owner decides to requeue or fail. */
+  onLeaseLost(lease: LeaseRecord, reason: 'expired' | 'node-left'): void;
+}
+
+export class Scheduler {
+  private readonly sessions = new Map<string, SessionPort>();
+  private readonly jobs: ActiveJob[] = [];
+  private rr = 0;
+  private pumpScheduled = false;
+  private leaseSeq = 0;
+  private expiryTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly filters: readonly MatchFilter[];
+  private readonly ranker: Ranker;
+  private readonly depth: number;
+  private readonly grace: number;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.filters = opts.filters ?? DEFAULT_FILTERS;
+    this.ranker = opts.ranker ?? priceThenLoad;
+    this.depth = opts.pipelineDepth ?? 2;
+    this.grace = opts.leaseGraceMs ?? 10_000;
+  }
+
+  start(): void {
+    this.expiryTimer = setInterval(() => this.expireLeases(), this.opts.expiryScanMs ?? 500);
+    this.expiryTimer.unref();
+  }
+
+  stop(): void {
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+  }
+
+  capacityOf(slots: number): number {
+    return slots * this.depth;
+  }
+
+  addSession(session: SessionPort): void {
+    this.sessions.set(session.id, session);
+    this.schedulePump();
+  }
+
+  /** Forgets a session; each lease it held is handed to `onLeaseLost(…, 'node-left')`. */
+  removeSession(session: SessionPort): void {
+    if (!this.sessions.delete(session.id)) return;
+    const held = [...session.leases.values()];
+    session.leases.clear();
+    session.inflight = 0;
+    for (const l of held) this.opts.onLeaseLost(l, 'node-left');
+    this.schedulePump();
+  }
+
+  /** Makes a job's queued tasks eligible for dispatch. Call after enqueueing tasks on it. */
+  addJob(job: ActiveJob): void {
+    if (!this.jobs.includes(job)) this.jobs.push(job);
+    this.schedulePump();
+  }
+
+  removeJob(job: ActiveJob): void {
+    const i = this.jobs.indexOf(job);
+    if (i >= 0) this.jobs.splice(i, 1);
+  }
+
+  /** Ends a lease because its result arrived. Returns the lease, or undefined if the session does not hold it. */
+  complete(session: SessionPort, leaseId: string): LeaseRecord | undefined {
+    const lease = session.leases.get(leaseId);
+    if (!lease) return undefined;
+    session.leases.delete(leaseId);
+    session.inflight--;
+    this.schedulePump();
+    return lease;
+  }
+
+  /** Ends every lease of a job (cancellation). Nodes are told to drop them. */
+  cancelJob(job: ActiveJob): void {
+    this.removeJob(job);
+    for (const s of this.sessions.values()) {
+      const ids: string[] = [];
+      for (const [id, l] of s.leases) {
+        if (l.job === job) {
+          s.leases.delete(id);
+          s.inflight--;
+          ids.push(id);
+        }
+      }
+      if (ids.length) s.sendCancel(ids);
+    }
+    this.schedulePump();
+  }
+
+  schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Number of node sessions holding at least one lease. */
+  busyNodes(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.inflight > 0) n++;
+    return n;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** One dispatch pass: fill every node's free capacity from the jobs, round-robin. */
+  pump(): void {
+    if (this.jobs.length === 0 || this.sessions.size === 0) return;
+    const now = this.opts.clock.now();
+    const nodes = [...this.sessions.values()].filter((s) => !s.draining && s.inflight < s.capacity);
+    if (nodes.length === 0) return;
+    nodes.sort((a, b) => this.ranker.compare(a, b));
+    const out = new Map<SessionPort, Lease[]>();
+
+    // Round-robin over jobs; within a job, fill the best-ranked eligible nodes first.
+    let idle = 0;
+    while (idle < this.jobs.length && nodes.some((n) => n.inflight < n.capacity)) {
+      const job = this.jobs[this.rr % this.jobs.length]!;
+      this.rr = (this.rr + 1) % Math.max(1, this.jobs.length);
+      if (!job.hasQueued()) {
+        idle++;
+        continue;
+      }
+      let placed = false;
+      for (const node of nodes) {
+        if (node.inflight >= node.capacity) continue;
+        if (!matchAll(this.filters, job.spec, node).ok) continue;
+        // Give this job a fair chunk on this node before moving to the next job.
+        const chunk = Math.max(1, Math.ceil((node.capacity - node.inflight) / this.jobs.length));
+        for (let k = 0; k < chunk && node.inflight < node.capacity; k++) {
+          const index = job.dequeue();
+          if (index < 0) break;
+          const lease = this.issue(job, index, node, now);
+          let batch = out.get(node);
+          if (!batch) out.set(node, (batch = []));
+          batch.push(lease);
+          placed = true;
+        }
+        if (!job.hasQueued()) break;
+      }
+      idle = placed ? 0 : idle + 1;
+    }
+    for (const [node, leases] of out) node.sendLeases(leases);
+  }
+
+  /** Why no connected node can take this job (for a clear status); empty if some can. */
+  unmatchedReasons(job: ActiveJob): string[] {
+    const reasons: string[] = [];
+    for (const s of this.sessions.values()) {
+      const r = matchAll(this.filters, job.spec, s);
+      if (r.ok) return [];
+      reasons.push(`${s.address}: ${r.reason}`);
+    }
+    return reasons;
+  }
+
+  private issue(job: ActiveJob, index: number, node: SessionPort, now: number): Lease {
+    const leaseId = `${node.id}.${(this.leaseSeq++).toString(36)}`;
+    const limits: LeaseLimits = {
+      memoryMiB: job.spec.resources.memoryMiB,
+      wallMs: job.spec.limits.wallMs,
+      maxOutputBytes: job.spec.limits.maxOutputBytes,
+    };
+    const expiresAt = now + limits.wallMs + this.grace;
+    job.setState(index, TaskState.Leased);
+    job.attempts[index] = Math.min(255, job.attempts[index]! + 1);
+    job.nodeOf.set(index, node.address);
+    node.leases.set(leaseId, { leaseId, job, index, session: node, expiresAt, issuedAt: now });
+    node.inflight++;
+    return {
+      leaseId,
+      jobId: job.id,
+      taskIndex: index,
+      module: job.spec.module,
+      input: job.spec.tasks[index]!,
+      limits,
+      seed: taskSeed(job.id, index),
+      expiresAt,
+    };
+  }
+
+  private expireLeases(): void {
+    const now = this.opts.clock.now();
+    for (const s of this.sessions.values()) {
+      const expired: LeaseRecord[] = [];
+      for (const l of s.leases.values()) if (l.expiresAt <= now) expired.push(l);
+      if (expired.length === 0) continue;
+      for (const l of expired) {
+        s.leases.delete(l.leaseId);
+        s.inflight--;
+      }
+      s.sendCancel(expired.map((l) => l.leaseId));
+      for (const l of expired) this.opts.onLeaseLost(l, 'expired');
+    }
+    this.schedulePump();
+  }
+}
