@@ -1,0 +1,396 @@
+/**
+ * The Store compliance suite: every implementation (PGlite, PostgreSQL server) runs it.
+ * One store is opened per suite (opening PGlite costs seconds); tests keep apart by using
+ * fresh ids and requesters, so they never depend on what other tests wrote.
+ */
+import { randomBytes } from 'node:crypto';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import type { JobStatus, TaskCounts } from '@lode/protocol';
+import type { JobRecord, NodeRecord, Store, TaskResultRow } from './types.js';
+
+/** Where a store's data lives. `open()` may be called again after the previous store closed. */
+export interface StoreTarget {
+  /** Opens (and initializes) a store over this target's data. */
+  open(): Promise<Store>;
+  /** Removes the data (temp directory, database). */
+  destroy(): Promise<void>;
+}
+
+const hex = (n: number) => randomBytes(n).toString('hex');
+const address = () => `0x${hex(20)}`;
+const zeroCounts = (taskCount: number): TaskCounts => ({ queued: taskCount, leased: 0, done: 0, failed: 0, cancelled: 0 });
+
+export function makeJob(over: Partial<JobRecord> = {}): JobRecord {
+  const requester = over.requester ?? address();
+  const module = over.module ?? hex(32);
+  const createdAt = over.createdAt ?? Date.now();
+  return {
+    id: `job_${hex(8)}`,
+    name: 'mandelbrot',
+    requester,
+    module,
+    spec: {
+      version: 1,
+      name: 'mandelbrot',
+      requester,
+      module,
+      tasks: [{ args: ['1', 'ünïcödé'], env: { A: 'b' }, files: [], mounts: [] }],
+      resources: { memoryMiB: 64 },
+      limits: { wallMs: 10_000, maxOutputBytes: 1 << 20 },
+      price: { maxPerTask: '123456789012345678901234567890' },
+      verification: { kind: 'none' },
+      deadline: createdAt + 60_000,
+      nonce: `0x${hex(32)}`,
+    },
+    signature: `0x${hex(65)}`,
+    status: 'queued',
+    taskCount: 1,
+    counts: zeroCounts(1),
+    createdAt,
+    finishedAt: null,
+    deadline: createdAt + 60_000,
+    ...over,
+  };
+}
+
+export function makeResult(jobId: string, index: number, over: Partial<TaskResultRow> = {}): TaskResultRow {
+  return {
+    jobId,
+    index,
+    status: 'done',
+    exitCode: 0,
+    stdout: new TextEncoder().encode(`out ${index}\n`),
+    stderr: new Uint8Array([0, 255, 1, 254]),
+    files: [{ path: '/out/a.bin', data: new Uint8Array([index & 255, 0, 7]) }],
+    deleted: ['/out/tmp'],
+    resultHash: hex(32),
+    node: address(),
+    attempts: 1,
+    error: null,
+    finishedAt: 1_700_000_000_000 + index,
+    ...over,
+  };
+}
+
+function makeNode(over: Partial<NodeRecord> = {}): NodeRecord {
+  return {
+    address: address(),
+    capabilities: {
+      cores: 4,
+      memoryMiB: 8192,
+      os: 'linux',
+      arch: 'x64',
+      kind: 'server',
+      slots: 4,
+      pricePerTask: '10',
+      benchmark: 12.5,
+    } as NodeRecord['capabilities'],
+    completed: 0,
+    failed: 0,
+    firstSeenAt: 1_700_000_000_000,
+    lastSeenAt: 1_700_000_000_000,
+    ...over,
+  };
+}
+
+export function describeStoreSuite(name: string, makeTarget: () => Promise<StoreTarget>): void {
+  describe(`Store compliance: ${name}`, () => {
+    let target: StoreTarget;
+    let store: Store;
+
+    beforeAll(async () => {
+      target = await makeTarget();
+      store = await target.open();
+    });
+    afterAll(async () => {
+      await store?.close();
+      await target?.destroy();
+    });
+
+    it('init can run again on an initialized schema', async () => {
+      await store.init();
+      await Promise.all([store.init(), store.init()]);
+    });
+
+    describe('jobs', () => {
+      it('round-trips a job record exactly', async () => {
+        const job = makeJob();
+        expect(await store.insertJob(job)).toBe(true);
+        expect(await store.getJob(job.id)).toEqual(job);
+      });
+
+      it('returns null for an unknown job', async () => {
+        expect(await store.getJob('job_missing')).toBeNull();
+      });
+
+      it('insertJob of an existing id returns false and changes nothing', async () => {
+        const job = makeJob();
+        expect(await store.insertJob(job)).toBe(true);
+        expect(await store.insertJob({ ...job, name: 'other', status: 'failed' })).toBe(false);
+        expect(await store.getJob(job.id)).toEqual(job);
+      });
+
+      it('concurrent inserts of one id: exactly one wins', async () => {
+        const job = makeJob();
+        const results = await Promise.all(Array.from({ length: 8 }, () => store.insertJob(job)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('updateJob sets status, counts and finishedAt; unknown ids are ignored', async () => {
+        const job = makeJob({ taskCount: 3, counts: zeroCounts(3) });
+        await store.insertJob(job);
+        const counts = { queued: 0, leased: 0, done: 2, failed: 1, cancelled: 0 };
+        await store.updateJob(job.id, { status: 'failed', counts, finishedAt: job.createdAt + 5 });
+        expect(await store.getJob(job.id)).toEqual({ ...job, status: 'failed', counts, finishedAt: job.createdAt + 5 });
+        await store.updateJob('job_missing', { status: 'completed', counts, finishedAt: 1 });
+        expect(await store.getJob('job_missing')).toBeNull();
+      });
+
+      it('lists unfinished jobs (queued, running) oldest first, and no finished ones', async () => {
+        const t = Date.now();
+        const statuses: JobStatus[] = ['running', 'queued', 'completed', 'failed', 'cancelled'];
+        const jobs = statuses.map((status, i) => makeJob({ status, createdAt: t - 1000 + i }));
+        for (const j of jobs) await store.insertJob(j);
+        const mine = new Set(jobs.map((j) => j.id));
+        const unfinished = (await store.listUnfinishedJobs()).filter((j) => mine.has(j.id));
+        expect(unfinished.map((j) => j.id)).toEqual([jobs[0].id, jobs[1].id]);
+
+        await store.updateJob(jobs[0].id, { status: 'completed', counts: jobs[0].counts, finishedAt: t });
+        const after = (await store.listUnfinishedJobs()).filter((j) => mine.has(j.id));
+        expect(after.map((j) => j.id)).toEqual([jobs[1].id]);
+      });
+
+      it('lists jobs newest first, filtered by requester and status, paged with before', async () => {
+        const requester = address();
+        const base = 1_800_000_000_000;
+        const jobs = Array.from({ length: 7 }, (_, i) =>
+          makeJob({ requester, createdAt: base + i * 10, status: i % 2 ? 'completed' : 'queued' }),
+        );
+        await store.insertJob(makeJob({ createdAt: base + 5 })); // another requester
+        for (const j of jobs) await store.insertJob(j);
+        const newestFirst = [...jobs].reverse().map((j) => j.id);
+
+        expect((await store.listJobs({ requester })).map((j) => j.id)).toEqual(newestFirst);
+        expect((await store.listJobs({ requester, limit: 3 })).map((j) => j.id)).toEqual(newestFirst.slice(0, 3));
+
+        const pages: string[] = [];
+        let before: number | undefined;
+        for (;;) {
+          const page = await store.listJobs({ requester, limit: 3, before });
+          if (page.length === 0) break;
+          pages.push(...page.map((j) => j.id));
+          before = page.at(-1)!.createdAt;
+        }
+        expect(pages).toEqual(newestFirst);
+
+        const completed = await store.listJobs({ requester, status: 'completed' });
+        expect(completed.map((j) => j.id)).toEqual(jobs.filter((j) => j.status === 'completed').reverse().map((j) => j.id));
+        expect(await store.listJobs({ requester, before: base })).toEqual([]);
+        const byStatus = await store.listJobs({ status: 'completed', limit: 1000 });
+        expect(byStatus.every((j) => j.status === 'completed')).toBe(true);
+      });
+
+      it('listJobs defaults to 50 jobs', async () => {
+        const requester = address();
+        for (let i = 0; i < 52; i++) await store.insertJob(makeJob({ requester, createdAt: 1_000 + i }));
+        expect(await store.listJobs({ requester })).toHaveLength(50);
+      });
+    });
+
+    describe('task results', () => {
+      it('round-trips rows with bytes, files, errors and nulls', async () => {
+        const jobId = `job_${hex(8)}`;
+        const rows = [
+          makeResult(jobId, 0),
+          makeResult(jobId, 1, {
+            status: 'failed',
+            exitCode: null,
+            stdout: new Uint8Array(),
+            stderr: new Uint8Array(),
+            files: [],
+            deleted: [],
+            resultHash: null,
+            node: null,
+            attempts: 3,
+            error: { code: 'WALL_TIME', message: 'took too long' },
+          }),
+          makeResult(jobId, 2, { status: 'cancelled', files: [{ path: '/out/e', data: new Uint8Array() }] }),
+        ];
+        await store.insertTaskResults(rows);
+        expect(await store.getTaskResults(jobId, 0, 10)).toEqual(rows);
+      });
+
+      it('keeps the first row per task, across calls and within one call', async () => {
+        const jobId = `job_${hex(8)}`;
+        const first = makeResult(jobId, 0);
+        await store.insertTaskResults([first]);
+        await store.insertTaskResults([makeResult(jobId, 0, { status: 'failed' }), makeResult(jobId, 1)]);
+        const a = makeResult(jobId, 2, { attempts: 1 });
+        await store.insertTaskResults([a, makeResult(jobId, 2, { attempts: 2 })]);
+        const got = await store.getTaskResults(jobId, 0, 10);
+        expect(got.map((r) => r.index)).toEqual([0, 1, 2]);
+        expect(got[0]).toEqual(first);
+        expect(got[2]).toEqual(a);
+      });
+
+      it('an empty batch is a no-op', async () => {
+        await store.insertTaskResults([]);
+      });
+
+      it('writes a batch larger than one statement', async () => {
+        const jobId = `job_${hex(8)}`;
+        const rows = Array.from({ length: 2_500 }, (_, i) => makeResult(jobId, i));
+        await store.insertTaskResults(rows);
+        expect(await store.finishedTasks(jobId)).toHaveLength(2_500);
+        expect(await store.getTaskResults(jobId, 2_499, 10)).toEqual([rows[2_499]]);
+      });
+
+      it('a failing batch writes nothing, even across statements', async () => {
+        const jobId = `job_${hex(8)}`;
+        const rows = Array.from({ length: 1_500 }, (_, i) => makeResult(jobId, i));
+        rows[1_400] = makeResult(jobId, 1_400, { status: 'bogus' as TaskResultRow['status'] });
+        await expect(store.insertTaskResults(rows)).rejects.toThrow();
+        expect(await store.finishedTasks(jobId)).toEqual([]);
+      });
+
+      it('pages by index: offset is the first index, limit the row count', async () => {
+        const jobId = `job_${hex(8)}`;
+        const indexes = [0, 1, 2, 5, 8, 9, 13];
+        await store.insertTaskResults([...indexes].reverse().map((i) => makeResult(jobId, i)));
+        const idx = async (offset: number, limit: number) => (await store.getTaskResults(jobId, offset, limit)).map((r) => r.index);
+        expect(await idx(0, 3)).toEqual([0, 1, 2]);
+        expect(await idx(3, 3)).toEqual([5, 8, 9]);
+        expect(await idx(10, 3)).toEqual([13]);
+        expect(await idx(14, 3)).toEqual([]);
+        expect(await idx(0, 0)).toEqual([]);
+        expect(await store.getTaskResults(`job_${hex(8)}`, 0, 10)).toEqual([]);
+      });
+
+      it('finishedTasks lists indexes and statuses in order', async () => {
+        const jobId = `job_${hex(8)}`;
+        await store.insertTaskResults([
+          makeResult(jobId, 4, { status: 'cancelled' }),
+          makeResult(jobId, 0),
+          makeResult(jobId, 2, { status: 'failed' }),
+        ]);
+        expect(await store.finishedTasks(jobId)).toEqual([
+          { index: 0, status: 'done' },
+          { index: 2, status: 'failed' },
+          { index: 4, status: 'cancelled' },
+        ]);
+        expect(await store.finishedTasks(`job_${hex(8)}`)).toEqual([]);
+      });
+
+      it('concurrent batches for the same tasks store each task once', async () => {
+        const jobId = `job_${hex(8)}`;
+        await Promise.all(
+          Array.from({ length: 6 }, (_, w) =>
+            store.insertTaskResults(Array.from({ length: 300 }, (_, i) => makeResult(jobId, i, { attempts: w + 1 }))),
+          ),
+        );
+        const rows = await store.getTaskResults(jobId, 0, 1_000);
+        expect(rows.map((r) => r.index)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+      });
+    });
+
+    describe('blobs', () => {
+      it('stores and returns bytes; unknown addresses give null', async () => {
+        const sha = hex(32);
+        const data = randomBytes(70_000);
+        await store.putBlob(sha, new Uint8Array(data));
+        expect(await store.getBlob(sha)).toEqual(new Uint8Array(data));
+        expect(await store.getBlob(hex(32))).toBeNull();
+      });
+
+      it('is immutable: a second put of an address changes nothing', async () => {
+        const sha = hex(32);
+        await store.putBlob(sha, new Uint8Array([1, 2, 3]));
+        await store.putBlob(sha, new Uint8Array([9, 9]));
+        expect(await store.getBlob(sha)).toEqual(new Uint8Array([1, 2, 3]));
+      });
+
+      it('stores an empty blob', async () => {
+        const sha = hex(32);
+        await store.putBlob(sha, new Uint8Array());
+        expect(await store.getBlob(sha)).toEqual(new Uint8Array());
+      });
+
+      it('hasBlobs answers which addresses are stored', async () => {
+        const [a, b, c] = [hex(32), hex(32), hex(32)];
+        await store.putBlob(a, new Uint8Array([1]));
+        await store.putBlob(b, new Uint8Array([2]));
+        expect(await store.hasBlobs([a, c, b, a])).toEqual(new Set([a, b]));
+        expect(await store.hasBlobs([])).toEqual(new Set());
+      });
+
+      it('concurrent puts of one address keep one blob', async () => {
+        const sha = hex(32);
+        await Promise.all(Array.from({ length: 8 }, () => store.putBlob(sha, new Uint8Array([4, 2]))));
+        expect(await store.getBlob(sha)).toEqual(new Uint8Array([4, 2]));
+      });
+    });
+
+    describe('nodes', () => {
+      it('inserts new nodes and updates known ones, keeping firstSeenAt', async () => {
+        const a = makeNode();
+        const b = makeNode();
+        await store.upsertNodes([a, b]);
+        const a2: NodeRecord = {
+          ...a,
+          capabilities: { ...a.capabilities, slots: 8 },
+          completed: 10,
+          failed: 2,
+          firstSeenAt: a.firstSeenAt + 999,
+          lastSeenAt: a.lastSeenAt + 5_000,
+        };
+        await store.upsertNodes([a2]);
+        const listed = (await store.listNodes()).filter((n) => n.address === a.address || n.address === b.address);
+        expect(listed).toHaveLength(2);
+        expect(listed.find((n) => n.address === a.address)).toEqual({ ...a2, firstSeenAt: a.firstSeenAt });
+        expect(listed.find((n) => n.address === b.address)).toEqual(b);
+      });
+
+      it('within one call the last record per address wins; empty calls are no-ops', async () => {
+        const a = makeNode();
+        await store.upsertNodes([a, { ...a, completed: 7 }]);
+        await store.upsertNodes([]);
+        expect((await store.listNodes()).find((n) => n.address === a.address)?.completed).toBe(7);
+      });
+    });
+
+    it('serves many concurrent calls of every kind', async () => {
+      const jobs = Array.from({ length: 20 }, () => makeJob());
+      await Promise.all([
+        ...jobs.map((j) => store.insertJob(j)),
+        ...jobs.map((j) => store.insertTaskResults([makeResult(j.id, 0), makeResult(j.id, 1)])),
+        ...jobs.map((j) => store.putBlob(j.module, new Uint8Array([1]))),
+        store.upsertNodes([makeNode(), makeNode()]),
+        store.listJobs({}),
+        store.listUnfinishedJobs(),
+      ]);
+      const back = await Promise.all(jobs.map((j) => store.getJob(j.id)));
+      expect(back).toEqual(jobs);
+      const finished = await Promise.all(jobs.map((j) => store.finishedTasks(j.id)));
+      expect(finished.every((f) => f.length === 2)).toBe(true);
+      expect(await store.hasBlobs(jobs.map((j) => j.module))).toEqual(new Set(jobs.map((j) => j.module)));
+    });
+
+    it('keeps everything after close and reopen', async () => {
+      const job = makeJob();
+      const result = makeResult(job.id, 0);
+      const node = makeNode();
+      const sha = hex(32);
+      await store.insertJob(job);
+      await store.insertTaskResults([result]);
+      await store.upsertNodes([node]);
+      await store.putBlob(sha, new Uint8Array([7, 7]));
+      await store.close();
+
+      store = await target.open();
+      expect(await store.getJob(job.id)).toEqual(job);
+      expect(await store.getTaskResults(job.id, 0, 10)).toEqual([result]);
+      expect((await store.listNodes()).find((n) => n.address === node.address)).toEqual(node);
+      expect(await store.getBlob(sha)).toEqual(new Uint8Array([7, 7]));
+    });
+  });
+}
