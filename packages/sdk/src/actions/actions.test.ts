@@ -1,0 +1,172 @@
+import { InvalidRequestError, NotFoundError, recoverCancelJob, sha256Hex, toBase64, verifyJobSignature, SignedJob, jobIdOf } from '@lode/protocol';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { json, jobView, startFakeGateway, type FakeGateway } from '../../test/fakeGateway.js';
+import { createLodeClient } from '../client.js';
+import { AccountRequiredError } from '../errors.js';
+import { cancelJob } from './cancelJob.js';
+import { getResults } from './getResults.js';
+import { listJobs } from './listJobs.js';
+import { listNodes } from './listNodes.js';
+import { listTasks } from './listTasks.js';
+import { putBlob } from './putBlob.js';
+import { submitJob } from './submitJob.js';
+
+const account = privateKeyToAccount(generatePrivateKey());
+let gw: FakeGateway;
+afterEach(() => gw?.close());
+
+describe('putBlob', () => {
+  const data = new TextEncoder().encode('hello blob');
+  const sha = sha256Hex(data);
+
+  it('uploads the bytes under their sha256', async () => {
+    gw = await startFakeGateway({
+      [`HEAD /v1/blobs/${sha}`]: (_req, res) => void res.writeHead(404).end(),
+      [`PUT /v1/blobs/${sha}`]: (req, res) => json(res, 201, { sha256: sha256Hex(req.body), size: req.body.length }),
+    });
+    const ref = await putBlob(createLodeClient({ gateway: gw.url }), { data });
+    expect(ref).toEqual({ sha256: sha, size: data.length });
+    const put = gw.requests.find((r) => r.method === 'PUT')!;
+    expect(put.headers['content-type']).toBe('application/octet-stream');
+    expect(put.body.toString()).toBe('hello blob');
+  });
+
+  it('skips the upload when the gateway already holds the blob', async () => {
+    gw = await startFakeGateway({ [`HEAD /v1/blobs/${sha}`]: (_req, res) => void res.writeHead(200).end() });
+    await putBlob(createLodeClient({ gateway: gw.url }), { data });
+    expect(gw.requests.map((r) => r.method)).toEqual(['HEAD']);
+  });
+});
+
+describe('submitJob', () => {
+  it('fills requester, nonce and deadline, signs, and posts the job', async () => {
+    let posted: SignedJob | undefined;
+    gw = await startFakeGateway({
+      'POST /v1/jobs': (req, res) => {
+        posted = SignedJob.parse(JSON.parse(req.body.toString()));
+        json(res, 201, jobView({ id: jobIdOf(posted.spec), requester: posted.spec.requester }));
+      },
+    });
+    const before = Date.now();
+    const job = await submitJob(createLodeClient({ gateway: gw.url, account }), { module: 'ab'.repeat(32), tasks: [{ args: ['1'] }, { args: ['2'] }] });
+    expect(posted!.spec.requester).toBe(account.address);
+    expect(posted!.spec.nonce).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(posted!.spec.deadline).toBeGreaterThanOrEqual(before + 24 * 3600_000);
+    await expect(verifyJobSignature(posted!)).resolves.toBeUndefined();
+    expect(job.id).toBe(jobIdOf(posted!.spec));
+  });
+
+  it('gives two submissions of the same tasks different nonces', async () => {
+    const nonces: string[] = [];
+    gw = await startFakeGateway({
+      'POST /v1/jobs': (req, res) => {
+        nonces.push(JSON.parse(req.body.toString()).spec.nonce);
+        json(res, 201, jobView());
+      },
+    });
+    const client = createLodeClient({ gateway: gw.url, account });
+    for (let i = 0; i < 2; i++) await submitJob(client, { module: 'ab'.repeat(32), tasks: [{}] });
+    expect(nonces[0]).not.toBe(nonces[1]);
+  });
+
+  it('rejects an invalid spec with its path, before any request', async () => {
+    gw = await startFakeGateway({});
+    const err = await submitJob(createLodeClient({ gateway: gw.url, account }), { module: 'nothex', tasks: [{}] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidRequestError);
+    expect((err as Error).message).toMatch(/module/);
+    expect(gw.requests).toHaveLength(0);
+  });
+
+  it('needs an account', async () => {
+    await expect(submitJob(createLodeClient({ gateway: 'http://127.0.0.1:1' }), { module: 'ab'.repeat(32), tasks: [{}] })).rejects.toBeInstanceOf(AccountRequiredError);
+  });
+});
+
+describe('cancelJob', () => {
+  it('signs the CancelJob typed data as the requester', async () => {
+    let body: { requester: `0x${string}`; timestamp: number; signature: `0x${string}` } | undefined;
+    gw = await startFakeGateway({
+      'POST /v1/jobs/j1/cancel': (req, res) => {
+        body = JSON.parse(req.body.toString());
+        json(res, 200, jobView({ id: 'j1', status: 'cancelled' }));
+      },
+    });
+    const job = await cancelJob(createLodeClient({ gateway: gw.url, account }), { id: 'j1' });
+    expect(job.status).toBe('cancelled');
+    const signer = await recoverCancelJob({ requester: body!.requester, jobId: 'j1', timestamp: BigInt(body!.timestamp) }, body!.signature);
+    expect(signer).toBe(account.address);
+  });
+});
+
+describe('getResults', () => {
+  const views = Array.from({ length: 5 }, (_, i) => ({
+    index: i,
+    status: 'done',
+    exitCode: 0,
+    stdout: toBase64(new TextEncoder().encode(`out ${i}`)),
+    stderr: '',
+    files: [{ path: '/out/r.txt', data: toBase64(new Uint8Array([i])) }],
+    deleted: [],
+    resultHash: 'cd'.repeat(32),
+    node: null,
+    error: null,
+  }));
+
+  it('pages through all results and decodes their bytes', async () => {
+    gw = await startFakeGateway({
+      'GET /v1/jobs/j1/results': (req, res) => {
+        const offset = Number(req.query.get('offset'));
+        const limit = Number(req.query.get('limit'));
+        json(res, 200, { results: views.slice(offset, offset + limit) });
+      },
+    });
+    const results = await getResults(createLodeClient({ gateway: gw.url }), { id: 'j1', pageSize: 2 });
+    expect(results.map((r) => new TextDecoder().decode(r.stdout))).toEqual(['out 0', 'out 1', 'out 2', 'out 3', 'out 4']);
+    expect(results[3]!.files[0]!.data).toEqual(new Uint8Array([3]));
+    expect(gw.requests.map((r) => r.query.get('offset'))).toEqual(['0', '2', '4', '5']);
+  });
+
+  it('stops at the limit', async () => {
+    gw = await startFakeGateway({
+      'GET /v1/jobs/j1/results': (req, res) => json(res, 200, { results: views.slice(Number(req.query.get('offset'))) }),
+    });
+    const results = await getResults(createLodeClient({ gateway: gw.url }), { id: 'j1', offset: 1, limit: 2 });
+    expect(results.map((r) => r.index)).toEqual([1, 2]);
+  });
+});
+
+describe('listings', () => {
+  it('lists jobs with filters, tasks with paging, and nodes', async () => {
+    gw = await startFakeGateway({
+      'GET /v1/jobs': (_req, res) => json(res, 200, { jobs: [jobView()] }),
+      'GET /v1/jobs/j1/tasks': (_req, res) => json(res, 200, { tasks: [{ index: 0, status: 'done', attempts: 1, node: null, error: null }] }),
+      'GET /v1/nodes': (_req, res) =>
+        json(res, 200, {
+          nodes: [
+            {
+              address: account.address,
+              sessionId: 's1',
+              online: true,
+              capabilities: { cores: 2, memoryMiB: 1024, os: 'linux', arch: 'x64', kind: 'server', slots: 2, pricePerTask: '0', benchmark: 1, agent: 'test' },
+              running: 0,
+              completed: 3,
+              failed: 0,
+              connectedAt: 1,
+              lastSeenAt: 2,
+            },
+          ],
+        }),
+    });
+    const client = createLodeClient({ gateway: gw.url });
+    expect(await listJobs(client, { status: 'running', requester: account.address, limit: 5 })).toHaveLength(1);
+    expect(Object.fromEntries(gw.requests[0]!.query)).toEqual({ status: 'running', requester: account.address, limit: '5' });
+    expect((await listTasks(client, { id: 'j1', offset: 0, limit: 10 }))[0]!.status).toBe('done');
+    expect((await listNodes(client))[0]!.completed).toBe(3);
+  });
+
+  it('maps a 404 to NotFoundError', async () => {
+    gw = await startFakeGateway({});
+    await expect(listTasks(createLodeClient({ gateway: gw.url }), { id: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
