@@ -1,0 +1,30 @@
+/**
+ * @lode/node — the provider agent: connects to a gateway, runs leased tasks in a WASM
+ * sandbox, returns results.
+ *
+ * @example
+ * import { startNode } from '@lode/node';
+ * const node = await startNode({ gateway: 'http://127.0.0.1:7070', dataDir: './.lode' });
+ * node.on('task', (t) => console.log(t.jobId, t.taskIndex, t.status));
+ * process.once('SIGINT', () => void node.drain());
+ */
+export { startNode, type NodeOptions, type NodeHandle, type NodeEvents } from './main.js';
+export { loadOrCreateAccount, KEYSTORE_FILE, type LoadOrCreateAccountOptions, type LoadedAccount } from './keystore.js';
+export {
+  detectCapabilities,
+  detectDeviceKind,
+  benchmark,
+  AGENT,
+  type DetectCapabilitiesOptions,
+  type DeviceKind,
+  type BenchmarkOptions,
+} from './capabilities.js';
+export { createConnection, type GatewayConnection, type ConnectionOptions, type ConnectionEvents, type Welcome } from './connection.js';
+export { createAgent, GatewayReportedError, type Agent, type AgentOptions, type AgentEvents, type TaskEvent } from './agent.js';
+export { createBlobStore, type BlobStore, type BlobStoreOptions } from './blobStore.js';
+export { createBackoff, type Backoff, type BackoffOptions } from './backoff.js';
+export { gatewayUrls, NODE_WS_PATH, type GatewayUrls } from './urls.js';
+export { systemClock, type Clock } from './clock.js';
+export { NODE_DEFAULTS } from './config.js';
+export { KeystoreMissingError, KeystoreInvalidError } from './errors.js';
+export type { Sandbox, SandboxTask, SandboxResult, SandboxFile, SandboxLimits } from './sandboxTypes.js';

@@ -1,0 +1,131 @@
+/**
+ * The provider's account: a secp256k1 key kept in `<dataDir>/keystore.json`.
+ *
+ * Guarantees:
+ * - The file is only ever seen complete: it is written to a temporary file (mode 0600,
+ *   fsync'd) and linked into place, so a crash leaves either no keystore or a whole one.
+ * - Two processes creating at once end up with the same account (the loser loads the winner's).
+ * - A keystore readable by group or others is fixed to 0600 with a warning (POSIX only).
+ * - The stored address must match the key; a mismatch is refused rather than silently "fixed".
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
+import { z } from 'zod';
+import { KeystoreInvalidError, KeystoreMissingError } from './errors.js';
+
+export const KEYSTORE_FILE = 'keystore.json';
+
+const KeystoreFile = z.object({
+  version: z.literal(1),
+  address: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+  privateKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
+});
+
+export interface LoadOrCreateAccountOptions {
+  /** Create a new account when none exists. When false, a missing keystore throws `KeystoreMissingError`. */
+  create: boolean;
+  /** Receives the warning when a keystore's permissions had to be tightened. */
+  log?: Pick<Logger, 'warn'>;
+}
+
+export interface LoadedAccount {
+  account: PrivateKeyAccount;
+  /** Checksummed address. */
+  address: `0x${string}`;
+  /** Absolute or dataDir-relative path of the keystore file. */
+  path: string;
+  /** True when this call generated the key. */
+  created: boolean;
+}
+
+/**
+ * Loads the account in `<dataDir>/keystore.json`, creating it (and `dataDir`) when absent and
+ * `create` is set. Throws `KeystoreMissingError` or `KeystoreInvalidError`.
+ */
+export async function loadOrCreateAccount(dataDir: string, options: LoadOrCreateAccountOptions): Promise<LoadedAccount> {
+  const path = join(dataDir, KEYSTORE_FILE);
+  const existing = await readKeystore(path, options.log);
+  if (existing) return { ...existing, path, created: false };
+  if (!options.create) throw new KeystoreMissingError(path);
+
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const privateKey = generatePrivateKey();
+  const account = privateKeyToAccount(privateKey);
+  const body = `${JSON.stringify({ version: 1, address: account.address, privateKey }, null, 2)}\n`;
+  const tmp = join(dataDir, `.${KEYSTORE_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(body, 'utf8');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    // link() fails with EEXIST if someone else created the keystore meanwhile: never overwrite a key.
+    await link(tmp, path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      await unlink(tmp).catch(() => {});
+      const winner = await readKeystore(path, options.log);
+      if (!winner) throw new KeystoreInvalidError(`The keystore at ${path} vanished while it was being created. Try again.`);
+      return { ...winner, path, created: false };
+    }
+    // File systems without hard links: rename is still atomic (last writer wins).
+    await rename(tmp, path);
+    return { account, address: account.address, path, created: true };
+  }
+  await unlink(tmp).catch(() => {});
+  return { account, address: account.address, path, created: true };
+}
+
+async function readKeystore(
+  path: string,
+  log: Pick<Logger, 'warn'> | undefined,
+): Promise<{ account: PrivateKeyAccount; address: `0x${string}` } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new KeystoreInvalidError(`Cannot read the keystore at ${path}. Check its owner and permissions.`, { cause: err });
+  }
+  await ensurePrivateMode(path, log);
+
+  let parsed: z.infer<typeof KeystoreFile>;
+  try {
+    parsed = KeystoreFile.parse(JSON.parse(text));
+  } catch (err) {
+    throw new KeystoreInvalidError(
+      `The keystore at ${path} is not a Lode keystore (expected { version: 1, address, privateKey }). Restore it from a backup or move it away and run \`lode account new\`.`,
+      { cause: err, meta: { path } },
+    );
+  }
+  const account = privateKeyToAccount(parsed.privateKey as `0x${string}`);
+  if (account.address.toLowerCase() !== parsed.address.toLowerCase()) {
+    throw new KeystoreInvalidError(
+      `The keystore at ${path} is inconsistent: its key belongs to ${account.address}, not ${parsed.address}. Restore it from a backup.`,
+      { meta: { path, stored: parsed.address, derived: account.address } },
+    );
+  }
+  return { account, address: account.address };
+}
+
+/** The key must not be readable by anyone but the owner; tighten the mode if it is. */
+async function ensurePrivateMode(path: string, log: Pick<Logger, 'warn'> | undefined): Promise<void> {
+  if (process.platform === 'win32') return;
+  const { mode } = await stat(path);
+  if ((mode & 0o077) === 0) return;
+  log?.warn({ path, mode: (mode & 0o777).toString(8) }, 'keystore was readable by other users; changing its mode to 0600');
+  try {
+    await chmod(path, 0o600);
+  } catch (err) {
+    throw new KeystoreInvalidError(
+      `The keystore at ${path} is readable by other users and its mode could not be changed. Run \`chmod 600 ${path}\`.`,
+      { cause: err, meta: { path } },
+    );
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * `startNode`: wires keystore, capabilities, blob store, sandbox, connection and agent into
+ * one running provider node.
+ */
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { LocalAccount } from 'viem';
+import type { Capabilities } from '@lode/protocol';
+import { createAgent, type TaskEvent } from './agent.js';
+import type { BackoffOptions } from './backoff.js';
+import { createBlobStore } from './blobStore.js';
+import { detectCapabilities } from './capabilities.js';
+import { systemClock, type Clock } from './clock.js';
+import { NODE_DEFAULTS } from './config.js';
+import { createConnection } from './connection.js';
+import { Emitter } from './emitter.js';
+import { loadOrCreateAccount } from './keystore.js';
+import type { Sandbox } from './sandboxTypes.js';
+import { gatewayUrls } from './urls.js';
+
+export interface NodeOptions {
+  /** The gateway: `http://host:port`, `ws://host:port` or the full `ws://host:port/v1/nodes/ws`. */
+  gateway: string;
+  /** Holds `keystore.json` and the blob cache (`blobs/`). */
+  dataDir: string;
+  /** Tasks (task groups) run at once. @default sandbox.concurrency */
+  slots?: number;
+  /** Price per task, decimal string in the token's smallest unit. @default '0' */
+  pricePerTask?: string;
+  /** The node's account. @default the keystore in `dataDir`, created if absent */
+  account?: LocalAccount;
+  /** The sandbox to run tasks in; the caller keeps ownership. @default createNodeSandbox({ workers: slots }), closed by stop() */
+  sandbox?: Sandbox;
+  /** @default pino at info level */
+  log?: Logger;
+  clock?: Clock;
+  /** A benchmark figure to report instead of measuring (`false` reports 0). */
+  benchmark?: number | false;
+  backoff?: BackoffOptions;
+  /** @default NODE_DEFAULTS.blobCacheBytes */
+  blobCacheBytes?: number;
+  /** @default NODE_DEFAULTS.drainTimeoutMs */
+  drainTimeoutMs?: number;
+  /** @default NODE_DEFAULTS.handshakeTimeoutMs */
+  handshakeTimeoutMs?: number;
+  /** @default NODE_DEFAULTS.keepaliveMs */
+  keepaliveMs?: number;
+  /** @default NODE_DEFAULTS.maxBatch */
+  maxBatch?: number;
+}
+
+export interface NodeEvents extends Record<string, unknown> {
+  /** A gateway session was established. */
+  connected: { sessionId: string; gateway: string };
+  /** The session closed; `retryInMs` is when the next attempt starts (null once stopping). */
+  disconnected: { code: number; reason: string; retryInMs: number | null };
+  /** A task finished (ok or failed). */
+  task: TaskEvent;
+  /** A problem the node recovered from (refused hello, bad frame, gateway error). */
+  error: Error;
+}
+
+export interface NodeHandle {
+  /** The node's account address (checksummed). */
+  readonly address: string;
+  /** What the node announced in its hello. */
+  readonly capabilities: Capabilities;
+  /** True while a gateway session is established. */
+  readonly connected: boolean;
+  /**
+   * Graceful exit: tells the gateway, finishes every held lease, sends the results, waits
+   * (up to `drainTimeoutMs`) for their acks, then closes. Safe to call more than once.
+   */
+  drain(): Promise<void>;
+  /** Immediate exit: closes the session; running tasks' results are discarded. */
+  stop(): Promise<void>;
+  on<K extends keyof NodeEvents>(event: K, fn: (payload: NodeEvents[K]) => void): () => void;
+  off<K extends keyof NodeEvents>(event: K, fn: (payload: NodeEvents[K]) => void): void;
+}
+
+/**
+ * Starts a provider node and resolves once it is connecting (it does not wait for the
+ * gateway: an unreachable gateway is retried with backoff until `stop()`/`drain()`).
+ * Throws `KeystoreInvalidError` for a bad keystore and a ZodError for invalid options.
+ */
+export async function startNode(options: NodeOptions): Promise<NodeHandle> {
+  const log = options.log ?? pino({ name: 'lode-node' });
+  const clock = options.clock ?? systemClock;
+  const urls = gatewayUrls(options.gateway);
+
+  let account = options.account;
+  if (!account) {
+    const loaded = await loadOrCreateAccount(options.dataDir, { create: true, log });
+    if (loaded.created) log.warn({ address: loaded.address, path: loaded.path }, 'created a new node account; back up its keystore');
+    account = loaded.account;
+  }
+
+  const ownsSandbox = !options.sandbox;
+  const sandbox = options.sandbox ?? (await defaultSandbox(options.slots));
+  try {
+    const slots = options.slots ?? sandbox.concurrency;
+    const capabilities = await detectCapabilities({
+      slots,
+      pricePerTask: options.pricePerTask ?? NODE_DEFAULTS.pricePerTask,
+      ...(options.benchmark !== undefined ? { benchmark: options.benchmark } : {}),
+    });
+    log.info({ address: account.address, gateway: urls.ws, capabilities }, 'starting node');
+
+    const blobs = createBlobStore({
+      gatewayHttp: urls.http,
+      dir: join(options.dataDir, 'blobs'),
+      maxMemoryBytes: options.blobCacheBytes ?? NODE_DEFAULTS.blobCacheBytes,
+      log,
+    });
+    const connection = createConnection({
+      url: urls.ws,
+      account,
+      capabilities,
+      log,
+      clock,
+      backoff: options.backoff ?? NODE_DEFAULTS.backoff,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? NODE_DEFAULTS.handshakeTimeoutMs,
+      keepaliveMs: options.keepaliveMs ?? NODE_DEFAULTS.keepaliveMs,
+    });
+    const agent = createAgent({
+      connection,
+      sandbox,
+      blobs,
+      slots,
+      log,
+      clock,
+      maxBatch: options.maxBatch ?? NODE_DEFAULTS.maxBatch,
+    });
+
+    const events = new Emitter<NodeEvents>();
+    connection.on('welcome', (w) => events.emit('connected', { sessionId: w.sessionId, gateway: urls.ws }));
+    connection.on('disconnected', (d) => events.emit('disconnected', { code: d.code, reason: d.reason, retryInMs: d.retryInMs }));
+    connection.on('error', (e) => events.emit('error', e));
+    agent.on('task', (t) => events.emit('task', t));
+    agent.on('error', (e) => events.emit('error', e));
+
+    agent.start();
+    connection.start();
+
+    let closing: Promise<void> | undefined;
+    const close = async (): Promise<void> => {
+      agent.stop();
+      await connection.stop();
+      if (ownsSandbox) await sandbox.close();
+      log.info('node stopped');
+    };
+
+    return {
+      address: account.address,
+      capabilities,
+      get connected() {
+        return connection.established;
+      },
+      drain() {
+        closing ??= agent.drain(options.drainTimeoutMs ?? NODE_DEFAULTS.drainTimeoutMs).then(close);
+        return closing;
+      },
+      stop() {
+        closing ??= close();
+        return closing;
+      },
+      on: (event, fn) => events.on(event, fn),
+      off: (event, fn) => events.off(event, fn),
+    };
+  } catch (err) {
+    if (ownsSandbox) await sandbox.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function defaultSandbox(slots: number | undefined): Promise<Sandbox> {
+  // Imported lazily: a caller that injects a sandbox never loads the worker pool.
+  const specifier = '@lode/sandbox';
+  const mod = (await import(specifier)) as { createNodeSandbox(options?: { workers?: number }): Sandbox };
+  return mod.createNodeSandbox(slots !== undefined ? { workers: slots } : {});
+}
