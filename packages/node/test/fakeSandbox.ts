@@ -1,0 +1,66 @@
+/**
+ * A Sandbox double: echoes each task's args, stdin and files into stdout, with a real
+ * resultDigest. `hold()` makes runs wait until `release()`, to observe in-flight state.
+ */
+import { fromUtf8, resultDigest, utf8 } from '@lode/protocol';
+import type { Sandbox, SandboxResult, SandboxTask } from '../src/sandboxTypes.js';
+
+export class FakeSandbox implements Sandbox {
+  readonly modules = new Map<string, Uint8Array>();
+  readonly batches: SandboxTask[][] = [];
+  addModuleCalls = 0;
+  closed = false;
+  #gate: Promise<void> | undefined;
+  #release: (() => void) | undefined;
+
+  constructor(readonly concurrency = 2) {}
+
+  async addModule(hash: string, bytes: Uint8Array): Promise<void> {
+    this.addModuleCalls++;
+    this.modules.set(hash, bytes);
+  }
+
+  hasModule(hash: string): boolean {
+    return this.modules.has(hash);
+  }
+
+  hold(): void {
+    this.#gate = new Promise((resolve) => (this.#release = resolve));
+  }
+
+  release(): void {
+    this.#release?.();
+    this.#gate = undefined;
+  }
+
+  async run(task: SandboxTask): Promise<SandboxResult> {
+    return (await this.runBatch([task]))[0]!;
+  }
+
+  async runBatch(tasks: SandboxTask[]): Promise<SandboxResult[]> {
+    if (this.closed) throw new Error('sandbox closed');
+    this.batches.push(tasks);
+    await this.#gate;
+    return tasks.map((t) => {
+      if (!this.modules.has(t.moduleHash)) throw new Error('module not added');
+      const files = t.files.map((f) => `${f.path}=${fromUtf8(f.data)}`).join(',');
+      const stdout = utf8(`args=${t.args.join(' ')};stdin=${fromUtf8(t.stdin)};files=${files}`);
+      const stderr = new Uint8Array(0);
+      const out = [{ path: '/out/seed', data: utf8(t.seed) }];
+      return {
+        status: 'ok' as const,
+        exitCode: 0,
+        stdout,
+        stderr,
+        files: out,
+        deleted: [],
+        resultHash: resultDigest({ exitCode: 0, stdout, stderr, files: out, deleted: [] }),
+        durationMs: 1,
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
