@@ -1,0 +1,22 @@
+/**
+ * @lode/sandbox — runs WASI preview1 modules with Lode's own deterministic, in-memory WASI layer,
+ * under memory, wall-time and output limits. `createNodeSandbox` is the Node worker pool; the
+ * WASI layer, `runTask`, `inspectModule` and `capMemory` are portable (browser Web Workers too).
+ *
+ * @example
+ * import { createNodeSandbox } from '@lode/sandbox';
+ * const sandbox = createNodeSandbox({ workers: 2 });
+ * await sandbox.addModule(hash, wasmBytes); // hash = sha256 hex of the bytes
+ * const result = await sandbox.run({
+ *   moduleHash: hash, args: ['42'], env: {}, stdin: new Uint8Array(), files: [], mounts: [],
+ *   seed: taskSeed(jobId, 0), limits: { memoryMiB: 64, wallMs: 5_000, maxOutputBytes: 1 << 20 },
+ * });
+ * // result.status, result.exitCode, result.stdout, result.files, result.resultHash
+ * await sandbox.close();
+ */
+export type { Sandbox, SandboxFile, SandboxLimits, SandboxResult, SandboxTask } from './types.js';
+export { createNodeSandbox, type NodeSandboxOptions } from './node/pool.js';
+export { inspectModule, capMemory, pagesForMiB, PAGE_BYTES, WASI_MODULE, type ModuleInfo, type ExternKind } from './module.js';
+export { runTask, checkTask, failedResult, argv0, DEFAULT_MOUNTS } from './run.js';
+export { SandboxClosedError } from './errors.js';
+export * from './wasi/index.js';

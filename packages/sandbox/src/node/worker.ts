@@ -1,0 +1,42 @@
+/**
+ * A sandbox worker: keeps compiled modules by key, runs batches with `runTask`, reports each
+ * task's start in the control block for the main thread's watchdog, and answers each batch with
+ * one message (output buffers transferred, not copied).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SandboxErrorCode } from '@lode/protocol';
+import { failedResult, runTask } from '../run.js';
+import type { SandboxResult } from '../types.js';
+import { Control, nowMs, type BatchMessage, type DoneMessage, type WorkerInit } from './messages.js';
+
+const control = new Control((workerData as WorkerInit).control);
+const modules = new Map<string, WebAssembly.Module>();
+const TRANSFER_MIN_BYTES = 4096;
+
+parentPort!.on('message', (msg: BatchMessage) => {
+  for (const [key, module] of msg.modules) modules.set(key, module);
+  const results: SandboxResult[] = [];
+  const transfer = new Set<ArrayBuffer>();
+  for (let i = 0; i < msg.tasks.length; i++) {
+    const { key, task } = msg.tasks[i]!;
+    control.begin(i, nowMs());
+    let result: SandboxResult;
+    try {
+      const module = modules.get(key);
+      result = module
+        ? runTask(module, task)
+        : failedResult(SandboxErrorCode.WorkerCrashed, `worker has no compiled module ${key}`, 0);
+    } catch (e) {
+      result = failedResult(SandboxErrorCode.WorkerCrashed, `sandbox worker error: ${(e as Error).message}`, 0);
+    }
+    for (const b of [result.stdout, result.stderr, ...result.files.map((f) => f.data)]) {
+      if (b.byteLength >= TRANSFER_MIN_BYTES && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) {
+        transfer.add(b.buffer as ArrayBuffer);
+      }
+    }
+    results.push(result);
+  }
+  control.idle();
+  const done: DoneMessage = { type: 'done', id: msg.id, results };
+  parentPort!.postMessage(done, [...transfer]);
+});

@@ -1,0 +1,329 @@
+/**
+ * The task's in-memory filesystem: one directory tree per mount (`/in`, `/out`, `task.mounts`),
+ * nothing from the host. Guarantees:
+ * - Paths resolve only inside their mount: `..` cannot climb above a mount's root, absolute
+ *   paths are refused (wasi-libc resolves them against the preopens before calling), and there
+ *   are no symlinks to follow.
+ * - Read-only mounts cannot be changed by any call (EROFS).
+ * - Every byte a file under a writable mount gains is charged to the `OutputMeter` before it
+ *   is stored, so memory used by files stays under the output cap.
+ * - Directory listings are sorted by name and inode numbers are assigned in creation order,
+ *   so what a task observes does not depend on the host.
+ */
+import { Errno } from './constants.js';
+import type { OutputMeter } from './meter.js';
+
+interface NodeBase {
+  ino: bigint;
+  mount: MountPoint;
+  atim: bigint;
+  mtim: bigint;
+  ctim: bigint;
+}
+
+export interface FileNode extends NodeBase {
+  kind: 'file';
+  /** Backing store; only the first `size` bytes are the file. */
+  data: Uint8Array;
+  size: number;
+  /** Created or changed by the task (so returned as output, and charged to the meter). */
+  changed: boolean;
+  /** Bytes of this file currently charged to the meter. */
+  charged: number;
+  /** False while `data` is the caller's input buffer: copied before the first write. */
+  owned: boolean;
+}
+
+export interface DirNode extends NodeBase {
+  kind: 'dir';
+  entries: Map<string, Node>;
+  /** null for a mount's root. */
+  parent: DirNode | null;
+}
+
+export type Node = FileNode | DirNode;
+
+export interface MountPoint {
+  /** Absolute guest path, e.g. `/out`. */
+  guest: string;
+  writable: boolean;
+  root: DirNode;
+}
+
+/** Where a path leads: the directory holding the last component, its name, and the node if it exists. */
+export interface Resolved {
+  parent: DirNode;
+  name: string;
+  node: Node | undefined;
+  /** The path ended with `/` (so it must name a directory). */
+  trailingSlash: boolean;
+}
+
+export type Result<T> = T | Errno;
+export const isErrno = (v: unknown): v is Errno => typeof v === 'number';
+
+const MAX_NAME = 255;
+
+export class MemoryFs {
+  readonly mounts: MountPoint[] = [];
+  private nextIno = 1n;
+
+  /** `now` gives the virtual realtime clock, for timestamps. */
+  constructor(
+    private readonly meter: OutputMeter,
+    private readonly now: () => bigint,
+  ) {}
+
+  /** Adds a mount (a preopened directory). A guest path mounted twice keeps its first mount. */
+  mount(guest: string, writable: boolean): MountPoint | undefined {
+    if (this.mounts.some((m) => m.guest === guest)) return undefined;
+    const mount = { guest, writable } as MountPoint;
+    mount.root = this.newDir(mount, null);
+    this.mounts.push(mount);
+    return mount;
+  }
+
+  /** The mount a guest path lies under (the longest matching prefix), or undefined. */
+  mountOf(path: string): MountPoint | undefined {
+    let best: MountPoint | undefined;
+    for (const m of this.mounts) {
+      if ((path === m.guest || path.startsWith(m.guest + '/')) && (!best || m.guest.length > best.guest.length)) best = m;
+    }
+    return best;
+  }
+
+  /**
+   * Places an input file before the task starts, creating parent directories. It does not count
+   * as output unless the task changes it. Returns false if the path lies under no mount.
+   */
+  place(path: string, data: Uint8Array): boolean {
+    const mount = this.mountOf(path);
+    if (!mount || path === mount.guest) return false;
+    const parts = path.slice(mount.guest.length + 1).split('/');
+    let dir = mount.root;
+    for (const part of parts.slice(0, -1)) {
+      let next = dir.entries.get(part);
+      if (!next) dir.entries.set(part, (next = this.newDir(mount, dir)));
+      if (next.kind !== 'dir') return false;
+      dir = next;
+    }
+    const file = this.newFile(mount);
+    file.data = data;
+    file.size = data.length;
+    file.owned = false;
+    dir.entries.set(parts[parts.length - 1]!, file);
+    return true;
+  }
+
+  /** Looks up an absolute guest path (used to find deleted inputs). */
+  lookup(path: string): Node | undefined {
+    const mount = this.mountOf(path);
+    if (!mount) return undefined;
+    const r = this.resolve(mount.root, path.slice(mount.guest.length + 1));
+    return isErrno(r) ? undefined : r.node;
+  }
+
+  /**
+   * Resolves `path` relative to `dir` without leaving the mount. Intermediate components must be
+   * existing directories; the last need not exist.
+   */
+  resolve(dir: DirNode, path: string): Result<Resolved> {
+    if (path.length === 0) return Errno.NOENT;
+    if (path.startsWith('/')) return Errno.NOTCAPABLE;
+    const parts = path.split('/');
+    const trailingSlash = parts.length > 1 && parts[parts.length - 1] === '';
+    const names = parts.filter((p) => p !== '' && p !== '.');
+    let cur = dir;
+    // The last real component is looked up in `cur`; `..` components walk up.
+    while (names.length > 0) {
+      const name = names.shift()!;
+      if (name.length > MAX_NAME) return Errno.NAMETOOLONG;
+      if (name === '..') {
+        if (!cur.parent) return Errno.NOTCAPABLE;
+        cur = cur.parent;
+        if (names.length === 0) return this.resolvedDir(cur);
+        continue;
+      }
+      const node = cur.entries.get(name);
+      if (names.length === 0) return { parent: cur, name, node, trailingSlash };
+      if (!node) return Errno.NOENT;
+      if (node.kind !== 'dir') return Errno.NOTDIR;
+      cur = node;
+    }
+    return this.resolvedDir(cur);
+  }
+
+  /** A directory reached by `.` or `..`: named through its parent where it has one. */
+  private resolvedDir(d: DirNode): Resolved {
+    if (!d.parent) return { parent: d, name: '.', node: d, trailingSlash: true };
+    for (const [name, node] of d.parent.entries) if (node === d) return { parent: d.parent, name, node: d, trailingSlash: true };
+    return { parent: d, name: '.', node: d, trailingSlash: true };
+  }
+
+  createFile(parent: DirNode, name: string): Result<FileNode> {
+    if (!parent.mount.writable) return Errno.ROFS;
+    if (name === '.' || name === '..') return Errno.EXIST;
+    const file = this.newFile(parent.mount);
+    this.markChanged(file);
+    parent.entries.set(name, file);
+    this.touchDir(parent);
+    return file;
+  }
+
+  createDir(parent: DirNode, name: string): Result<DirNode> {
+    if (!parent.mount.writable) return Errno.ROFS;
+    if (name === '.' || name === '..' || parent.entries.has(name)) return Errno.EXIST;
+    const dir = this.newDir(parent.mount, parent);
+    parent.entries.set(name, dir);
+    this.touchDir(parent);
+    return dir;
+  }
+
+  unlink(parent: DirNode, name: string): Errno {
+    if (!parent.mount.writable) return Errno.ROFS;
+    const node = parent.entries.get(name);
+    if (!node) return Errno.NOENT;
+    if (node.kind === 'dir') return Errno.ISDIR;
+    parent.entries.delete(name);
+    this.release(node);
+    this.touchDir(parent);
+    return Errno.SUCCESS;
+  }
+
+  removeDir(parent: DirNode, name: string): Errno {
+    if (!parent.mount.writable) return Errno.ROFS;
+    if (name === '.') return Errno.INVAL;
+    const node = parent.entries.get(name);
+    if (!node) return Errno.NOENT;
+    if (node.kind !== 'dir') return Errno.NOTDIR;
+    if (node.entries.size > 0) return Errno.NOTEMPTY;
+    parent.entries.delete(name);
+    this.touchDir(parent);
+    return Errno.SUCCESS;
+  }
+
+  /** POSIX rename semantics within one mount; across mounts EXDEV. */
+  rename(from: DirNode, fromName: string, to: DirNode, toName: string): Errno {
+    if (from.mount !== to.mount) return Errno.XDEV;
+    if (!from.mount.writable) return Errno.ROFS;
+    const node = from.entries.get(fromName);
+    if (!node) return Errno.NOENT;
+    if (toName === '.' || toName === '..' || fromName === '.' || fromName === '..') return Errno.INVAL;
+    const existing = to.entries.get(toName);
+    if (existing === node) return Errno.SUCCESS;
+    if (node.kind === 'dir') {
+      for (let d: DirNode | null = to; d; d = d.parent) if (d === node) return Errno.INVAL;
+      if (existing && existing.kind !== 'dir') return Errno.NOTDIR;
+      if (existing && existing.kind === 'dir' && existing.entries.size > 0) return Errno.NOTEMPTY;
+      node.parent = to;
+    } else {
+      if (existing && existing.kind === 'dir') return Errno.ISDIR;
+      if (existing) this.release(existing);
+      // The file now lives at a new path, so it is output there.
+      this.markChanged(node);
+    }
+    from.entries.delete(fromName);
+    to.entries.set(toName, node);
+    this.touchDir(from);
+    this.touchDir(to);
+    if (node.kind === 'dir') this.markTreeChanged(node);
+    return Errno.SUCCESS;
+  }
+
+  /** Writes `src` at `offset`, growing the file (zero-filled) as needed. */
+  write(file: FileNode, offset: number, src: Uint8Array): Errno {
+    if (!file.mount.writable) return Errno.ROFS;
+    const end = offset + src.length;
+    this.markChanged(file, Math.max(file.size, end));
+    this.reserve(file, end);
+    file.data.set(src, offset);
+    if (end > file.size) file.size = end;
+    file.mtim = this.now();
+    return Errno.SUCCESS;
+  }
+
+  /** Truncates or zero-extends a file. */
+  setSize(file: FileNode, size: number): Errno {
+    if (!file.mount.writable) return Errno.ROFS;
+    this.markChanged(file, size);
+    if (size > file.size) {
+      this.reserve(file, size);
+    } else {
+      this.reserve(file, 0);
+      file.data.fill(0, size, file.size);
+    }
+    file.size = size;
+    file.mtim = this.now();
+    return Errno.SUCCESS;
+  }
+
+  read(file: FileNode, offset: number, dst: Uint8Array): number {
+    if (offset >= file.size) return 0;
+    const n = Math.min(dst.length, file.size - offset);
+    dst.set(file.data.subarray(offset, offset + n));
+    return n;
+  }
+
+  /** Files under writable mounts that the task created or changed, sorted by guest path. */
+  changedFiles(): { path: string; data: Uint8Array }[] {
+    const out: { path: string; data: Uint8Array }[] = [];
+    const walk = (dir: DirNode, prefix: string) => {
+      for (const [name, node] of dir.entries) {
+        const path = `${prefix}/${name}`;
+        if (node.kind === 'dir') walk(node, path);
+        else if (node.changed) out.push({ path, data: node.data.slice(0, node.size) });
+      }
+    };
+    for (const m of this.mounts) if (m.writable) walk(m.root, m.guest);
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** Charges the file's new size to the meter (throws past the cap) and marks it as output. */
+  private markChanged(file: FileNode, newSize = file.size): void {
+    if (newSize !== file.charged || !file.changed) {
+      this.meter.charge(newSize - file.charged);
+      file.charged = newSize;
+    }
+    file.changed = true;
+  }
+
+  private markTreeChanged(dir: DirNode): void {
+    for (const node of dir.entries.values()) {
+      if (node.kind === 'dir') this.markTreeChanged(node);
+      else this.markChanged(node);
+    }
+  }
+
+  /** A file left the tree: it is no longer output (an open fd may still grow it, charged again). */
+  private release(node: Node): void {
+    if (node.kind === 'file') {
+      this.meter.charge(-node.charged);
+      node.charged = 0;
+    }
+  }
+
+  private reserve(file: FileNode, size: number): void {
+    if (size <= file.data.length && file.owned) return;
+    // Grow geometrically (bounded), so appends stay linear; a copied input keeps its length.
+    const need = Math.max(size, file.size);
+    const doubled = need > file.data.length ? Math.min(file.data.length * 2, need + (16 << 20)) : file.data.length;
+    const grown = new Uint8Array(Math.max(need, doubled, 64));
+    grown.set(file.data.subarray(0, file.size));
+    file.data = grown;
+    file.owned = true;
+  }
+
+  private touchDir(dir: DirNode): void {
+    dir.mtim = dir.ctim = this.now();
+  }
+
+  private newFile(mount: MountPoint): FileNode {
+    const t = this.now();
+    return { kind: 'file', ino: this.nextIno++, mount, data: new Uint8Array(0), size: 0, changed: false, charged: 0, owned: true, atim: t, mtim: t, ctim: t };
+  }
+
+  private newDir(mount: MountPoint, parent: DirNode | null): DirNode {
+    const t = this.now();
+    return { kind: 'dir', ino: this.nextIno++, mount, entries: new Map(), parent, atim: t, mtim: t, ctim: t };
+  }
+}
