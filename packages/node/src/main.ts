@@ -175,7 +175,6 @@ export async function startNode(options: NodeOptions): Promise<NodeHandle> {
 
 async function defaultSandbox(slots: number | undefined): Promise<Sandbox> {
   // Imported lazily: a caller that injects a sandbox never loads the worker pool.
-  const specifier = '@lode/sandbox';
-  const mod = (await import(specifier)) as { createNodeSandbox(options?: { workers?: number }): Sandbox };
-  return mod.createNodeSandbox(slots !== undefined ? { workers: slots } : {});
+  const { createNodeSandbox } = await import('@lode/sandbox');
+  return createNodeSandbox(slots !== undefined ? { workers: slots } : {});
 }

@@ -1,0 +1,76 @@
+/**
+ * Integration: the agent with the real @lode/sandbox worker pool, running a WASI module
+ * assembled from WAT, against the in-test gateway.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromBase64, fromUtf8, resultDigest } from '@lode/protocol';
+import { createNodeSandbox } from '@lode/sandbox';
+import { startNode } from '../src/main.js';
+import { makeLease, startFakeGateway, waitFor, type FakeGateway } from './fakeGateway.js';
+
+// Writes "hello from wasm\n" to stdout, then exits 0 by returning from _start.
+const HELLO_WAT = `(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1 1)
+  (data (i32.const 16) "hello from wasm\\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 16))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`;
+
+describe('node agent with the real sandbox', () => {
+  let gw: FakeGateway;
+  let dataDir: string;
+  let moduleHash: string;
+
+  beforeAll(async () => {
+    const wabt = await (await import('wabt')).default();
+    const parsed = wabt.parseWat('hello.wat', HELLO_WAT);
+    const { buffer } = parsed.toBinary({});
+    parsed.destroy();
+    gw = await startFakeGateway();
+    moduleHash = gw.putBlob(new Uint8Array(buffer));
+    dataDir = await mkdtemp(join(tmpdir(), 'lode-node-real-'));
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs a WASI module leased by the gateway and returns its verified output', async () => {
+    const sandbox = createNodeSandbox({ workers: 1 });
+    const node = await startNode({
+      gateway: gw.url,
+      dataDir,
+      account: privateKeyToAccount(generatePrivateKey()),
+      sandbox,
+      log: pino({ level: 'silent' }),
+      benchmark: false,
+    });
+    try {
+      await waitFor(() => node.connected, 10_000, 'welcome');
+      const s = gw.current();
+      const leases = [makeLease(moduleHash), makeLease(moduleHash)];
+      gw.lease(s, leases);
+      await waitFor(() => gw.results(s).length === 2, 30_000, 'results');
+      for (const r of gw.results(s)) {
+        expect(r.status).toBe('ok');
+        expect(r.exitCode).toBe(0);
+        expect(fromUtf8(fromBase64(r.stdout))).toBe('hello from wasm\n');
+        const files = r.files.map((f) => ({ path: f.path, data: fromBase64(f.data) }));
+        expect(r.resultHash).toBe(
+          resultDigest({ exitCode: r.exitCode, stdout: fromBase64(r.stdout), stderr: fromBase64(r.stderr), files, deleted: r.deleted }),
+        );
+      }
+      await node.drain();
+    } finally {
+      await node.stop();
+      await sandbox.close();
+    }
+  });
+});
