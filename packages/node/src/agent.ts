@@ -19,6 +19,7 @@
  */
 import type { Logger } from 'pino';
 import {
+  BlobHashMismatchError,
   fromBase64,
   InvalidModuleError,
   LodeError,
@@ -280,7 +281,7 @@ export function createAgent(options: AgentOptions): Agent {
       return { lease, task };
     } catch (err) {
       const failure =
-        err instanceof SandboxError ? err : new SandboxError(SandboxErrorCode.BlobUnavailable, errorText(err), err);
+        err instanceof SandboxError ? err : new SandboxError(SandboxErrorCode.WorkerCrashed, errorText(err), err);
       log.warn({ leaseId: lease.leaseId, code: failure.code, details: failure.details }, 'task cannot run');
       return { lease, failure, durationMs: clock.now() - started };
     }
@@ -300,10 +301,7 @@ export function createAgent(options: AgentOptions): Agent {
         try {
           await sandbox.addModule(hash, bytes);
         } catch (err) {
-          if (err instanceof InvalidModuleError || !(err instanceof LodeError)) {
-            throw new SandboxError(SandboxErrorCode.InvalidModule, errorText(err), err);
-          }
-          throw err;
+          throw new SandboxError(addModuleFailureCode(err), errorText(err), err);
         }
       });
       // Forget failures so a later lease may try again; successes are answered by hasModule().
@@ -441,6 +439,13 @@ function outcomeOf(leaseId: string, r: SandboxResult): TaskOutcome {
     ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
     durationMs: r.durationMs,
   };
+}
+
+/** Why `sandbox.addModule` refused: a bad module, bytes that are not the module, or a broken sandbox. */
+function addModuleFailureCode(err: unknown): SandboxErrorCode {
+  if (err instanceof BlobHashMismatchError) return SandboxErrorCode.BlobUnavailable;
+  if (err instanceof InvalidModuleError || !(err instanceof LodeError)) return SandboxErrorCode.InvalidModule;
+  return SandboxErrorCode.WorkerCrashed;
 }
 
 function failedResult(failure: SandboxError, durationMs: number): SandboxResult {

@@ -1,0 +1,85 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { WebSocketServer } from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HelloRefusedError } from '@lode/protocol';
+import { detectCapabilities } from './capabilities.js';
+import { createConnection, type GatewayConnection } from './connection.js';
+import { waitFor } from '../test/fakeGateway.js';
+
+const log = pino({ level: 'silent' });
+
+describe('gateway connection', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function refusingGateway() {
+    const server = createServer();
+    const wss = new WebSocketServer({ server, path: '/v1/nodes/ws' });
+    let connections = 0;
+    wss.on('connection', (ws) => {
+      connections++;
+      ws.send(JSON.stringify({ t: 'challenge', challenge: `0x${'ab'.repeat(32)}`, protocol: 1 }));
+      ws.on('message', () => {
+        ws.send(JSON.stringify({ t: 'error', code: 'HELLO_REFUSED', message: 'not today' }));
+        ws.close(4004, 'bad signature');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(async () => {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+    return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/v1/nodes/ws`, connections: () => connections };
+  }
+
+  async function connect(url: string): Promise<GatewayConnection> {
+    const conn = createConnection({
+      url,
+      account: privateKeyToAccount(generatePrivateKey()),
+      capabilities: await detectCapabilities({ slots: 1, benchmark: false }),
+      log,
+      backoff: { initialMs: 10, maxMs: 40 },
+    });
+    cleanups.push(() => conn.stop());
+    return conn;
+  }
+
+  it('reports a refused hello and keeps retrying with backoff until stopped', async () => {
+    const gw = await refusingGateway();
+    const conn = await connect(gw.url);
+    const errors: Error[] = [];
+    const delays: Array<number | null> = [];
+    conn.on('error', (e) => errors.push(e));
+    conn.on('disconnected', (d) => delays.push(d.retryInMs));
+    conn.start();
+    await waitFor(() => gw.connections() >= 3, 5000, 'retries');
+    expect(errors[0]).toBeInstanceOf(HelloRefusedError);
+    expect(conn.established).toBe(false);
+    await conn.stop();
+    const seen = gw.connections();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(gw.connections()).toBe(seen);
+    const retries = delays.filter((d): d is number => d !== null);
+    expect(retries.length).toBeGreaterThanOrEqual(2);
+    expect(retries.every((d) => d > 0 && d <= 40)).toBe(true);
+  });
+
+  it('retries while the gateway is unreachable', async () => {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    const conn = await connect(`ws://127.0.0.1:${port}/v1/nodes/ws`);
+    let disconnects = 0;
+    conn.on('disconnected', () => disconnects++);
+    conn.start();
+    await waitFor(() => disconnects >= 3, 5000, 'failed attempts');
+    expect(conn.send({ t: 'heartbeat', running: 0 })).toBe(false);
+  });
+});
