@@ -8,7 +8,8 @@
  * - Memory use is bounded by `maxMemoryBytes` (LRU by bytes); the disk cache under `dir` keeps
  *   every blob fetched (files are written whole, then renamed into place).
  * - Failures reject with a protocol error: `MissingBlobError` (404), `BlobHashMismatchError`,
- *   `TooLargeError`, or `GatewayUnavailableError` (network or server error, after retries).
+ *   `TooLargeError`, `GatewayUnavailableError` (network or server error, after retries), or
+ *   `InvalidRequestError` for an address that is not 64 lowercase hex digits.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import type { Logger } from 'pino';
 import {
   BlobHashMismatchError,
   GatewayUnavailableError,
+  InvalidRequestError,
   LIMITS,
   MissingBlobError,
   sha256Hex,
@@ -153,6 +155,9 @@ export function createBlobStore(options: BlobStoreOptions): BlobStore {
 
   return {
     get(sha) {
+      if (!/^[0-9a-f]{64}$/.test(sha)) {
+        return Promise.reject(new InvalidRequestError(`${JSON.stringify(sha)} is not a blob address (64 lowercase hex digits).`));
+      }
       const hit = memory.get(sha);
       if (hit) return Promise.resolve(hit);
       let p = inflight.get(sha);

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromBase64, fromUtf8, resultDigest } from '@lode/protocol';
+import { fromBase64, fromUtf8, resultDigest, SandboxErrorCode } from '@lode/protocol';
 import { createNodeSandbox } from '@lode/sandbox';
+import { loadOrCreateAccount } from '../src/keystore.js';
 import { startNode } from '../src/main.js';
 import { makeLease, startFakeGateway, waitFor, type FakeGateway } from './fakeGateway.js';
 
@@ -72,5 +73,26 @@ describe('node agent with the real sandbox', () => {
       await node.stop();
       await sandbox.close();
     }
+  });
+
+  it('creates its own sandbox and account when given none, and fails a module that is not WASM', async () => {
+    const notWasm = gw.putBlob(new TextEncoder().encode('definitely not wasm'));
+    const node = await startNode({ gateway: gw.url, dataDir, slots: 1, log: pino({ level: 'silent' }), benchmark: false });
+    try {
+      await waitFor(() => node.connected, 10_000, 'welcome');
+      expect(gw.current().signer?.toLowerCase()).toBe(node.address.toLowerCase());
+      const s = gw.current();
+      const good = makeLease(moduleHash);
+      const bad = makeLease(notWasm);
+      gw.lease(s, [good, bad]);
+      await waitFor(() => gw.results(s).length === 2, 30_000, 'results');
+      const byId = new Map(gw.results(s).map((r) => [r.leaseId, r]));
+      expect(byId.get(good.leaseId)!.status).toBe('ok');
+      expect(byId.get(bad.leaseId)!.status).toBe('failed');
+      expect(byId.get(bad.leaseId)!.error?.code).toBe(SandboxErrorCode.InvalidModule);
+    } finally {
+      await node.stop();
+    }
+    await expect(loadOrCreateAccount(dataDir, { create: false })).resolves.toMatchObject({ address: node.address });
   });
 });
