@@ -3,8 +3,9 @@
  * Web Worker, or inline in tests); wall time is not enforced here — whoever runs it must be
  * able to stop the thread (the Node pool terminates its worker).
  */
-import { InvalidRequestError, resultDigest, SandboxErrorCode } from '@lode/protocol';
+import { InvalidRequestError, SandboxErrorCode } from '@lode/protocol';
 import { hexToBytes } from '@noble/hashes/utils';
+import { digestResult, type Sha256Hex } from './digest.js';
 import type { SandboxResult, SandboxTask } from './types.js';
 import { pagesForMiB } from './module.js';
 import { OutputLimitExceeded } from './wasi/meter.js';
@@ -45,9 +46,28 @@ export function failedResult(
   durationMs: number,
   stdout: Uint8Array = new Uint8Array(0),
   stderr: Uint8Array = new Uint8Array(0),
+  hash?: Sha256Hex,
 ): SandboxResult {
   const content = { exitCode: null, stdout, stderr, files: [], deleted: [] };
-  return { status: 'failed', ...content, resultHash: resultDigest(content), error: { code, message }, durationMs };
+  return { status: 'failed', ...content, resultHash: digestResult(content, hash), error: { code, message }, durationMs };
+}
+
+export interface RunTaskOptions {
+  /** sha256 as hex for the result digest. @default the portable sha256 from @lode/protocol */
+  sha256Hex?: Sha256Hex;
+}
+
+/** The preview1 functions a module imports (all it may import, after `inspectModule`). */
+const importsOf = new WeakMap<WebAssembly.Module, string[]>();
+function wasiImports(module: WebAssembly.Module): string[] {
+  let names = importsOf.get(module);
+  if (!names) {
+    names = WebAssembly.Module.imports(module)
+      .filter((i) => i.module === 'wasi_snapshot_preview1' && i.kind === 'function')
+      .map((i) => i.name);
+    importsOf.set(module, names);
+  }
+  return names;
 }
 
 /**
@@ -59,7 +79,7 @@ export function failedResult(
  *
  * @throws InvalidRequestError if the task itself is malformed (see `checkTask`).
  */
-export function runTask(module: WebAssembly.Module, task: SandboxTask): SandboxResult {
+export function runTask(module: WebAssembly.Module, task: SandboxTask, options: RunTaskOptions = {}): SandboxResult {
   const t0 = performance.now();
   const problem = checkTask(task);
   if (problem) throw new InvalidRequestError(`Malformed sandbox task: ${problem}`);
@@ -73,11 +93,11 @@ export function runTask(module: WebAssembly.Module, task: SandboxTask): SandboxR
     maxOutputBytes: task.limits.maxOutputBytes,
   });
   const fail = (code: SandboxErrorCode, message: string) =>
-    failedResult(code, message, performance.now() - t0, wasi.stdout.bytes(), wasi.stderr.bytes());
+    failedResult(code, message, performance.now() - t0, wasi.stdout.bytes(), wasi.stderr.bytes(), options.sha256Hex);
 
   let instance: WebAssembly.Instance;
   try {
-    instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: wasi.imports() });
+    instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: wasi.imports(wasiImports(module)) });
   } catch (e) {
     if (e instanceof WebAssembly.LinkError || e instanceof WebAssembly.CompileError) {
       return fail(SandboxErrorCode.InvalidModule, `The module could not be instantiated: ${(e as Error).message}`);
@@ -106,7 +126,7 @@ export function runTask(module: WebAssembly.Module, task: SandboxTask): SandboxR
     return fail(SandboxErrorCode.Trap, `Collecting output files failed: ${(e as Error).message}`);
   }
   const content = { exitCode, stdout: wasi.stdout.bytes(), stderr: wasi.stderr.bytes(), files, deleted: wasi.deletedInputs() };
-  return { status: 'ok', ...content, resultHash: resultDigest(content), durationMs: performance.now() - t0 };
+  return { status: 'ok', ...content, resultHash: digestResult(content, options.sha256Hex), durationMs: performance.now() - t0 };
 }
 
 /**

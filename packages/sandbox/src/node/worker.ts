@@ -3,6 +3,7 @@
  * task's start in the control block for the main thread's watchdog, and answers each batch with
  * one message (output buffers transferred, not copied).
  */
+import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SandboxErrorCode } from '@lode/protocol';
 import { failedResult, runTask } from '../run.js';
@@ -12,6 +13,7 @@ import { Control, nowMs, type BatchMessage, type DoneMessage, type WorkerInit } 
 const control = new Control((workerData as WorkerInit).control);
 const modules = new Map<string, WebAssembly.Module>();
 const TRANSFER_MIN_BYTES = 4096;
+const options = { sha256Hex: (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex') };
 
 parentPort!.on('message', (msg: BatchMessage) => {
   for (const [key, module] of msg.modules) modules.set(key, module);
@@ -24,7 +26,7 @@ parentPort!.on('message', (msg: BatchMessage) => {
     try {
       const module = modules.get(key);
       result = module
-        ? runTask(module, task)
+        ? runTask(module, task, options)
         : failedResult(SandboxErrorCode.WorkerCrashed, `worker has no compiled module ${key}`, 0);
     } catch (e) {
       result = failedResult(SandboxErrorCode.WorkerCrashed, `sandbox worker error: ${(e as Error).message}`, 0);

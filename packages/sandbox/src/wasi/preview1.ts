@@ -95,7 +95,7 @@ export class Preview1 {
   /** Input paths that lie under no mount (the task is malformed). */
   readonly misplaced: string[] = [];
   private readonly clock: VirtualClock;
-  private readonly random: SeededRandom;
+  private random: SeededRandom | undefined;
   private readonly fds = new Map<number, Fd>();
   private readonly args: Uint8Array[];
   private readonly env: Uint8Array[];
@@ -103,7 +103,6 @@ export class Preview1 {
 
   constructor(private readonly opts: WasiOptions) {
     this.clock = new VirtualClock(opts.seed);
-    this.random = new SeededRandom(opts.seed);
     this.meter = new OutputMeter(opts.maxOutputBytes);
     this.fs = new MemoryFs(this.meter, () => this.clock.peek(ClockId.REALTIME));
     this.args = opts.args.map((a) => encoder.encode(a + '\0'));
@@ -124,10 +123,14 @@ export class Preview1 {
     }
   }
 
-  /** The import object's `wasi_snapshot_preview1` namespace. */
-  imports(): Record<string, (...args: never[]) => unknown> {
+  /**
+   * The import object's `wasi_snapshot_preview1` namespace: all of preview1, or only `names`
+   * (what the module imports — cheaper to build for tiny tasks). Unknown names are left out.
+   */
+  imports(names: readonly string[] = PREVIEW1_FUNCTIONS): Record<string, (...args: never[]) => unknown> {
     const out: Record<string, (...args: never[]) => unknown> = {};
-    for (const name of PREVIEW1_FUNCTIONS) {
+    for (const name of names) {
+      if (!PREVIEW1_SET.has(name)) continue;
       const impl = (this as unknown as Record<string, (...args: unknown[]) => number>)[name]!;
       out[name] = (...args: unknown[]) => {
         // Every i32 in preview1 is unsigned (pointers, lengths, fds, flags); wasm passes them signed.
@@ -193,6 +196,7 @@ export class Preview1 {
   }
 
   random_get(buf: number, len: number): number {
+    this.random ??= new SeededRandom(this.opts.seed); // lazily: most tasks never ask
     this.random.fill(this.memory.bytes(buf, len));
     return Errno.SUCCESS;
   }
@@ -762,3 +766,4 @@ export const PREVIEW1_FUNCTIONS = [
   'sock_send',
   'sock_shutdown',
 ] as const;
+const PREVIEW1_SET = new Set<string>(PREVIEW1_FUNCTIONS);

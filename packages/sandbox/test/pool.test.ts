@@ -1,0 +1,110 @@
+/**
+ * The Node worker pool, end to end with real worker threads. Runs the built worker
+ * (packages/sandbox/dist), so build first: npx tsc -b packages/sandbox.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { InvalidModuleError } from '@lode/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeSandbox } from '../src/node/pool.js';
+import type { Sandbox } from '../src/types.js';
+import { hashOf, makeTask, MODULES, text, wat } from './helpers.js';
+
+describe('createNodeSandbox', () => {
+  let sandbox: Sandbox;
+  const hashes: Record<string, string> = {};
+
+  beforeAll(async () => {
+    sandbox = createNodeSandbox({ workers: 2 });
+    for (const name of ['hello', 'argsEnv', 'spin', 'trap', 'exit3'] as const) {
+      const wasm = await wat(MODULES[name]);
+      hashes[name] = hashOf(wasm);
+      await sandbox.addModule(hashes[name], wasm);
+    }
+  });
+  afterAll(() => sandbox.close());
+
+  it('runs a task in a worker', async () => {
+    const r = await sandbox.run(makeTask(hashes.hello!));
+    expect(r.status).toBe('ok');
+    expect(text(r.stdout)).toBe('hello, world\n');
+    expect(sandbox.concurrency).toBe(2);
+  });
+
+  it('runs a batch of 1,000 tiny tasks, each with its own result', async () => {
+    const tasks = Array.from({ length: 1000 }, (_, i) => makeTask(hashes.argsEnv!, { args: [String(i)] }));
+    const results = await sandbox.runBatch(tasks);
+    expect(results).toHaveLength(1000);
+    results.forEach((r, i) => {
+      expect(r.status).toBe('ok');
+      expect(text(r.stdout)).toBe(`${hashes.argsEnv!.slice(0, 12)}.wasm\0${i}\0`);
+    });
+  });
+
+  it('stops an infinite loop at its wall time, and keeps working afterwards', async () => {
+    const spin = makeTask(hashes.spin!, { limits: { memoryMiB: 16, wallMs: 200, maxOutputBytes: 1024 } });
+    const batch = [makeTask(hashes.hello!), spin, makeTask(hashes.exit3!), makeTask(hashes.hello!)];
+    const results = await sandbox.runBatch(batch);
+    expect(results[1]!.status).toBe('failed');
+    expect(results[1]!.error?.code).toBe('SANDBOX_TIMEOUT');
+    expect(results[1]!.durationMs).toBeGreaterThanOrEqual(200);
+    // The rest of the batch ran on a fresh worker.
+    expect(results.map((r) => r.status)).toEqual(['ok', 'failed', 'ok', 'ok']);
+    expect(results[2]!.exitCode).toBe(3);
+    const next = await sandbox.run(makeTask(hashes.hello!));
+    expect(text(next.stdout)).toBe('hello, world\n');
+  });
+
+  it('reports a trap without losing the worker', async () => {
+    const [trap, ok] = await sandbox.runBatch([makeTask(hashes.trap!), makeTask(hashes.hello!)]);
+    expect(trap!.error?.code).toBe('SANDBOX_TRAP');
+    expect(ok!.status).toBe('ok');
+  });
+
+  it('fails a task whose module was never added, without throwing', async () => {
+    const r = await sandbox.run(makeTask('f'.repeat(64)));
+    expect(r.status).toBe('failed');
+    expect(r.error?.code).toBe('SANDBOX_BLOB_UNAVAILABLE');
+  });
+
+  it('fails with SANDBOX_MEMORY_LIMIT when the initial memory exceeds the cap', async () => {
+    const wasm = await wat(MODULES.bigInitialMemory); // 512 pages = 32 MiB
+    await sandbox.addModule(hashOf(wasm), wasm);
+    const r = await sandbox.run(makeTask(hashOf(wasm), { limits: { memoryMiB: 16, wallMs: 1000, maxOutputBytes: 1024 } }));
+    expect(r.error?.code).toBe('SANDBOX_MEMORY_LIMIT');
+    const bigger = await sandbox.run(makeTask(hashOf(wasm), { limits: { memoryMiB: 64, wallMs: 1000, maxOutputBytes: 1024 } }));
+    expect(bigger.status).toBe('ok');
+  });
+
+  it('refuses modules that are not WASI commands', async () => {
+    const notWasm = new TextEncoder().encode('#!/bin/sh\necho hi\n');
+    await expect(sandbox.addModule(hashOf(notWasm), notWasm)).rejects.toBeInstanceOf(InvalidModuleError);
+    const foreign = await wat(MODULES.foreignImport);
+    await expect(sandbox.addModule(hashOf(foreign), foreign)).rejects.toThrow(/env\.abort/);
+    expect(sandbox.hasModule(hashOf(foreign))).toBe(false);
+  });
+
+  it('rejects module bytes that do not match their hash', async () => {
+    const wasm = await wat(MODULES.hello);
+    await expect(sandbox.addModule('0'.repeat(64), wasm)).rejects.toMatchObject({ code: 'BLOB_HASH_MISMATCH' });
+  });
+
+  const built = new URL('../../../workloads/build/', import.meta.url);
+  const workloads = existsSync(built) ? readdirSync(built).filter((f) => f.endsWith('.wasm')) : [];
+  it.skipIf(workloads.length === 0)('instantiates every built workload (workloads/build/*.wasm)', async () => {
+    for (const file of workloads) {
+      const wasm = new Uint8Array(readFileSync(new URL(file, built)));
+      await sandbox.addModule(hashOf(wasm), wasm);
+      const r = await sandbox.run(makeTask(hashOf(wasm), { limits: { memoryMiB: 64, wallMs: 10_000, maxOutputBytes: 1 << 20 } }));
+      // Without the right args a workload may exit non-zero, but it must not be an invalid module.
+      expect(r.error?.code, `${file}: ${r.error?.message}`).not.toBe('SANDBOX_INVALID_MODULE');
+    }
+  });
+});
+
+describe('a closed sandbox', () => {
+  it('throws on run and ends its workers', async () => {
+    const sandbox = createNodeSandbox({ workers: 1 });
+    await sandbox.close();
+    await expect(sandbox.run(makeTask('0'.repeat(64)))).rejects.toMatchObject({ code: 'SANDBOX_CLOSED' });
+  });
+});
