@@ -1,0 +1,106 @@
+/** `lode node` — contribute this machine: connect to a gateway and run its tasks. */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import pino from 'pino';
+import { globalsOf, positiveInt, withExamples, withJson } from '../context.js';
+import { printJson } from '../output.js';
+import { loadNode } from '../peers.js';
+import { watchSignals } from '../signals.js';
+import { LOG_LEVELS } from './gateway.js';
+
+interface Options {
+  slots?: number;
+  price: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  json?: boolean;
+}
+
+/** A message a node started by `lode up` sends its parent over IPC. */
+export type NodeIpcMessage = { type: 'ready'; address: string };
+
+export function registerNode(program: Command): void {
+  const cmd = program
+    .command('node')
+    .description('run a provider node: connect to --gateway (ws:// or http://), take tasks, run them in the WASM sandbox')
+    .option('--slots <n>', 'tasks run at once (default: one per CPU core)', positiveInt('--slots'))
+    .option('--price <amount>', 'price per task, in the token\'s smallest unit', parseAmount, '0')
+    .addOption(new Option('--log-level <level>', 'node log level (logs go to stderr)').choices(LOG_LEVELS).default('warn'));
+  withJson(cmd);
+  withExamples(cmd, 'lode node --gateway ws://127.0.0.1:7070', 'lode node --gateway ws://gw.example:7070 --data-dir ~/.lode-node --slots 2');
+  cmd.action(async (opts: Options) => {
+    const { dataDir, gateway } = globalsOf(cmd);
+    const shutdown = watchSignals();
+    const { loadOrCreateAccount, startNode } = await loadNode();
+    const log = pino({ name: 'lode-node', level: opts.logLevel }, pino.destination(2));
+    const { account, address, path, created } = await loadOrCreateAccount(dataDir, { create: true, log });
+    const node = await startNode({ gateway, dataDir, slots: opts.slots, pricePerTask: opts.price, account, log });
+    const caps = node.capabilities;
+    if (opts.json) printJson({ address, keystore: path, created, gateway, capabilities: caps });
+    else {
+      process.stdout.write(
+        `Node ${address}${created ? ' (new account; back up ' + path + ')' : ''}\n` +
+          `  gateway: ${gateway}\n` +
+          `  offers:  ${caps.slots} slot(s), ${caps.cores} cores, ${caps.memoryMiB} MiB, ${caps.os}/${caps.arch} (${caps.kind}), price ${caps.pricePerTask}/task, benchmark ${caps.benchmark}\n` +
+          `Press Ctrl-C to drain and stop.\n`,
+      );
+    }
+    process.send?.({ type: 'ready', address } satisfies NodeIpcMessage);
+
+    const status = liveStatus(!opts.json && process.stdout.isTTY === true);
+    node.on('connected', () => status.set('connected'));
+    node.on('disconnected', (e) => status.set(e.retryInMs === null ? 'closed' : `disconnected (${e.reason || e.code}), retrying in ${Math.ceil(e.retryInMs / 1000)} s`));
+    node.on('task', (t) => status.task(t.status === 'ok'));
+
+    // Started by `lode up`: when the parent goes away, leave too.
+    const parentGone = new Promise<string>((resolve) => process.once('disconnect', () => resolve('parent exited')));
+    const reason = await Promise.race([shutdown.requested, process.send ? parentGone : new Promise<never>(() => {})]);
+    status.stop();
+    shutdown.onForce(() => {
+      process.stderr.write('Stopping now; running tasks are abandoned (the gateway gives them to other nodes).\n');
+      void node.stop().then(() => process.exit(0));
+    });
+    process.stderr.write(`${reason}: draining — finishing running tasks (Ctrl-C again to stop now)…\n`);
+    await node.drain();
+    shutdown.dispose();
+    if (!opts.json) process.stdout.write(`Node stopped after ${status.done} task(s) done, ${status.failed} failed.\n`);
+  });
+}
+
+/** The live "tasks done" line (rewritten in place on a TTY, silent otherwise). */
+function liveStatus(tty: boolean) {
+  let state = 'connecting';
+  const counts = { done: 0, failed: 0 };
+  let timer: NodeJS.Timeout | undefined;
+  const render = () => process.stdout.write(`\r\x1b[2K${state} — ${counts.done} task(s) done, ${counts.failed} failed`);
+  const schedule = () => {
+    if (tty && !timer) timer = setTimeout(() => ((timer = undefined), render()), 200);
+  };
+  if (tty) render();
+  return {
+    get done() {
+      return counts.done;
+    },
+    get failed() {
+      return counts.failed;
+    },
+    set(s: string) {
+      state = s;
+      schedule();
+    },
+    task(ok: boolean) {
+      counts[ok ? 'done' : 'failed']++;
+      schedule();
+    },
+    stop() {
+      clearTimeout(timer);
+      if (tty) {
+        render();
+        process.stdout.write('\n');
+      }
+    },
+  };
+}
+
+function parseAmount(value: string): string {
+  if (!/^(0|[1-9][0-9]{0,77})$/.test(value)) throw new InvalidArgumentError(`--price must be a whole number of the token's smallest unit, got "${value}".`);
+  return value;
+}

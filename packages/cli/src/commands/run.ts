@@ -1,0 +1,164 @@
+/**
+ * `lode run` — run a WASI module on the network: a built-in workload by name, or a .wasm file.
+ * One task behaves like `wasmtime run` (its stdout, stderr and exit code become ours); many
+ * tasks show a progress bar and print or save their outputs.
+ */
+import type { JobView } from '@lode/protocol';
+import { cancelJob, getResults, putBlob, submitJob, watchJob, type LodeClient, type TaskResult } from '@lode/sdk';
+import type { Command } from 'commander';
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { clientOf, collect, positiveInt, withExamples, withJson } from '../context.js';
+import { EXIT, UsageError } from '../errors.js';
+import { formatBytes, formatDuration, printJson } from '../output.js';
+import { resultJson, writeResults } from '../results.js';
+import { BUILTIN_NAMES, builtinWorkload, type Builtin, type RunPlan } from '../run/builtins.js';
+import { planGenericTasks, type GenericFlags } from '../run/generic.js';
+import { createProgress } from '../run/progress.js';
+import { sha256Hex } from '@lode/protocol';
+
+interface Options {
+  tasks?: number;
+  input: string[];
+  env: string[];
+  dir: string[];
+  out?: string;
+  memory?: number;
+  timeout?: number;
+  name?: string;
+  json?: boolean;
+}
+
+/** What a finished run produced. */
+export interface RunOutcome {
+  /** Files written. */
+  outputs: string[];
+  /** A combined answer (pi's estimate, the primes count), for --json. */
+  answer?: unknown;
+  /** Per-task outputs for --json when nothing was written to disk. */
+  results?: ReturnType<typeof resultJson>[];
+  exitCode: number;
+}
+
+export function registerRun(program: Command): void {
+  const cmd = program
+    .command('run')
+    .description(`run a WASI module on the network: a built-in workload (${BUILTIN_NAMES.join(', ')}) or a .wasm file`)
+    .argument('<workload>', 'a built-in workload name, or the path of a .wasm file')
+    .argument('[args...]', 'arguments for the module (after --)')
+    .option('--tasks <n>', 'number of tasks (built-ins split their work into this many)', positiveInt('--tasks'))
+    .option('--input <file>', 'one task per input file; the file is the task\'s stdin (repeatable)', collect, [])
+    .option('--env <KEY=VALUE>', 'environment variable for every task (repeatable)', collect, [])
+    .option('--dir <HOST::GUEST>', 'upload the host directory\'s files to GUEST (writable); changed files come back under --out (repeatable)', collect, [])
+    .option('--out <dir>', 'write outputs here (images, changed files, per-task stdout)')
+    .option('--memory <MiB>', 'memory per task', positiveInt('--memory'))
+    .option('--timeout <ms>', 'wall-time limit per task', positiveInt('--timeout'))
+    .option('--name <name>', 'a label for the job (default: the workload name)');
+  withJson(cmd);
+  withExamples(
+    cmd,
+    'lode run mandelbrot --tasks 64 --out out/',
+    'lode run pi --tasks 16',
+    'lode run echo -- hello world',
+    'lode run ./filter.wasm --dir ./data::/data --out result/ -- --verbose',
+    'lode run wordcount --input a.txt --input b.txt --json',
+  );
+  cmd.action(async (target: string, args: string[], opts: Options) => {
+    const client = await clientOf(cmd, 'create');
+    const flags: GenericFlags = { tasks: opts.tasks, input: opts.input, env: opts.env, dir: opts.dir, args };
+    const { name, module, builtin } = await resolveModule(target);
+    const generic = () => planGenericTasks(client, flags);
+    const plan: RunPlan = builtin ? await builtin.prepare(flags, generic) : await generic();
+
+    const { sha256 } = await putBlob(client, { data: module });
+    const started = Date.now();
+    const job = await submitJob(client, {
+      name: opts.name ?? name,
+      module: sha256,
+      tasks: plan.tasks,
+      ...(opts.memory ? { resources: { memoryMiB: opts.memory } } : {}),
+      ...(opts.timeout ? { limits: { wallMs: opts.timeout } } : {}),
+    });
+    if (!opts.json) process.stderr.write(`job ${job.id}: ${job.taskCount} task(s) of ${name} on ${client.gateway}\n`);
+
+    const { final, cancelled } = await follow(client, job, opts.json !== true);
+    const results = await getResults(client, { id: job.id });
+    const outcome: RunOutcome = plan.finish
+      ? await plan.finish(results, { out: opts.out, json: opts.json === true })
+      : await finishGeneric(results, plan.placed ?? new Map(), opts);
+    const durationMs = Date.now() - started;
+
+    if (opts.json) {
+      printJson({ jobId: job.id, status: final.status, counts: final.counts, durationMs, outputs: outcome.outputs, answer: outcome.answer, results: outcome.results });
+    } else if (final.status !== 'completed' || final.counts.failed > 0 || plan.tasks.length > 1) {
+      const c = final.counts;
+      process.stderr.write(`job ${job.id} ${final.status} in ${formatDuration(durationMs)}: ${c.done} done, ${c.failed} failed${c.cancelled ? `, ${c.cancelled} cancelled` : ''}\n`);
+      if (c.failed > 0) process.stderr.write(`  see why with \`lode job show ${job.id} --tasks\`\n`);
+    }
+    process.exitCode = cancelled ? 130 : final.status === 'completed' ? outcome.exitCode : Math.max(outcome.exitCode, EXIT.failure);
+  });
+}
+
+/** A built-in name (unless a file of that name exists) or a module file. */
+async function resolveModule(target: string): Promise<{ name: string; module: Uint8Array; builtin?: Builtin }> {
+  const isFile = await stat(target).then((s) => s.isFile(), () => false);
+  if (!isFile) {
+    const builtin = await builtinWorkload(target);
+    if (builtin) return { name: target, module: builtin.module, builtin };
+    throw new UsageError(
+      `"${target}" is neither a file nor a built-in workload.`,
+      `Built-ins: ${BUILTIN_NAMES.join(', ')}. For your own module, give the path of its .wasm file.`,
+    );
+  }
+  return { name: basename(target).replace(/\.wasm$/, ''), module: await readFile(target) };
+}
+
+/** Watches the job with a progress bar; the first Ctrl-C cancels it, the second leaves at once. */
+async function follow(client: LodeClient, job: JobView, human: boolean): Promise<{ final: JobView; cancelled: boolean }> {
+  const progress = createProgress(job.taskCount, human && process.stderr.isTTY === true && job.taskCount > 1);
+  let cancelled = false;
+  const onSigint = () => {
+    if (cancelled) process.exit(130);
+    cancelled = true;
+    progress.stop();
+    process.stderr.write(`cancelling job ${job.id} (Ctrl-C again to leave it running and exit)…\n`);
+    cancelJob(client, { id: job.id }).catch((err: Error) => process.stderr.write(`could not cancel: ${err.message}\n`));
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const final = await watchJob(client, { id: job.id, onEvent: (e) => progress.update(e) });
+    return { final, cancelled };
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress.stop();
+  }
+}
+
+/** Outputs of a module file: one task like `wasmtime run`; many tasks printed in order or saved. */
+async function finishGeneric(results: TaskResult[], placed: Map<string, string>, opts: Options): Promise<RunOutcome> {
+  const unchanged = (path: string, data: Uint8Array) => placed.get(path) === sha256Hex(data);
+  if (results.length === 1) {
+    const [r] = results as [TaskResult];
+    const written = opts.out ? (await writeResults(opts.out, results, { perTask: false, unchanged })).written : [];
+    if (!opts.json) {
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      const changed = r.files.filter((f) => !unchanged(f.path, f.data));
+      if (!opts.out && changed.length > 0) {
+        process.stderr.write(`changed files (pass --out DIR to save them):\n${changed.map((f) => `  ${f.path} (${formatBytes(f.data.byteLength)})`).join('\n')}\n`);
+      }
+      if (r.deleted.length > 0) process.stderr.write(`deleted: ${r.deleted.join(', ')}\n`);
+      if (r.error) process.stderr.write(`error [${r.error.code}]: ${r.error.message}\n`);
+    }
+    return { outputs: written, results: opts.json && !opts.out ? results.map(resultJson) : undefined, exitCode: r.exitCode ?? EXIT.failure };
+  }
+  const failed = results.some((r) => r.status !== 'done' || r.exitCode !== 0);
+  if (opts.out) {
+    const { written } = await writeResults(opts.out, results, { perTask: true, unchanged });
+    if (!opts.json) process.stderr.write(`wrote ${written.length} file(s) under ${opts.out}\n`);
+    return { outputs: written, exitCode: failed ? EXIT.failure : EXIT.ok };
+  }
+  if (!opts.json) for (const r of results) process.stdout.write(r.stdout);
+  return { outputs: [], results: opts.json ? results.map(resultJson) : undefined, exitCode: failed ? EXIT.failure : EXIT.ok };
+}
+

@@ -1,0 +1,113 @@
+/** `lode up` — a whole local network in one command: a gateway plus N provider nodes. */
+import { createLodeClient, listNodes } from '@lode/sdk';
+import type { Command } from 'commander';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { globalsOf, positiveInt, withExamples, withJson } from '../context.js';
+import { printJson } from '../output.js';
+import { loadGateway } from '../peers.js';
+import { watchSignals } from '../signals.js';
+import { superviseNodes } from '../supervisor.js';
+import { withGatewayFlags, type GatewayFlags } from './gateway.js';
+
+interface Options extends GatewayFlags {
+  nodes: number;
+  slots?: number;
+  verbose?: boolean;
+  readyTimeout: number;
+}
+
+/** The `lode` executable, for starting children the same way a user would. */
+const BIN = fileURLToPath(new URL('../../bin/lode.js', import.meta.url));
+
+/** How long a node may take to drain when `lode up` stops. @default 30 s */
+export const DRAIN_TIMEOUT_MS = 30_000;
+
+export function registerUp(program: Command): void {
+  const cmd = program
+    .command('up')
+    .description('start a local network: a gateway in this process and N provider nodes as child processes')
+    .option('--nodes <n>', 'provider nodes to start', positiveInt('--nodes'), 4)
+    .option('--slots <n>', 'tasks each node runs at once (default: one per CPU core)', positiveInt('--slots'))
+    .option('--ready-timeout <ms>', 'how long to wait for every node to connect', positiveInt('--ready-timeout'), 60_000)
+    .option('--verbose', 'show the nodes\' logs');
+  withGatewayFlags(cmd);
+  withJson(cmd);
+  withExamples(cmd, 'lode up', 'lode up --nodes 2 --port 0 --data-dir /tmp/lode');
+  cmd.action(async (opts: Options) => {
+    const { dataDir } = globalsOf(cmd);
+    const shutdown = watchSignals();
+    const { startGateway } = await loadGateway();
+    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel });
+    const say = (line: string) => process.stderr.write(`${line}\n`);
+    const addresses = new Map<number, string>();
+
+    const nodes = superviseNodes({
+      count: opts.nodes,
+      argsOf: (i) => [
+        BIN,
+        'node',
+        '--gateway', gw.wsUrl,
+        '--data-dir', join(dataDir, 'nodes', String(i)),
+        ...(opts.slots ? ['--slots', String(opts.slots)] : []),
+        ...(opts.verbose ? ['--log-level', 'info'] : []),
+      ],
+      onLine: (i, line, stream) => {
+        if (stream === 'stderr' || opts.verbose) say(`[node ${i}] ${line}`);
+      },
+      onNotice: (i, message) => say(`[node ${i}] ${message}`),
+      onReady: (i, address) => addresses.set(i, address),
+    });
+    shutdown.onForce(() => {
+      say('Stopping now.');
+      nodes.kill();
+    });
+
+    const ready = await Promise.race([waitForNodes(gw.url, opts.nodes, opts.readyTimeout), shutdown.requested.then(() => false)]);
+    const summary = {
+      gateway: gw.url,
+      wsUrl: gw.wsUrl,
+      port: gw.port,
+      api: `${gw.url}/v1`,
+      metrics: `${gw.url}/metrics`,
+      dataDir: resolve(dataDir),
+      database: opts.databaseUrl ? 'postgresql' : 'embedded',
+      nodes: [...Array(opts.nodes).keys()].map((i) => ({ dataDir: resolve(dataDir, 'nodes', String(i)), address: addresses.get(i) ?? null })),
+      ready,
+    };
+    if (opts.json) printJson(summary);
+    else {
+      process.stdout.write(
+        `Lode is up.\n` +
+          `  gateway:   ${gw.url}   (export LODE_GATEWAY=${gw.url})\n` +
+          `  API:       ${summary.api}   metrics: ${summary.metrics}\n` +
+          `  data dir:  ${summary.dataDir} (${opts.databaseUrl ? 'PostgreSQL server' : 'embedded database'})\n` +
+          `  nodes:     ${opts.nodes}${summary.nodes.map((n, i) => `\n    ${i}: ${n.address ?? '(starting)'}  ${n.dataDir}`).join('')}\n` +
+          (ready ? 'ready — try: lode run pi --tasks 16\n' : `not every node connected within ${opts.readyTimeout} ms; see the [node] lines above. Still running.\n`) +
+          'Press Ctrl-C to stop.\n',
+      );
+    }
+
+    await shutdown.requested;
+    say('Stopping: draining nodes…');
+    await nodes.stop(DRAIN_TIMEOUT_MS);
+    say('Closing the gateway…');
+    await gw.close();
+    shutdown.dispose();
+  });
+}
+
+/** Polls GET /v1/nodes until `count` nodes are online; false after `timeoutMs`. */
+async function waitForNodes(gateway: string, count: number, timeoutMs: number): Promise<boolean> {
+  const client = createLodeClient({ gateway, timeoutMs: 2000 });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const online = await listNodes(client).then(
+      (nodes) => nodes.filter((n) => n.online).length,
+      () => 0,
+    );
+    if (online >= count) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}

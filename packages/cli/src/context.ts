@@ -1,0 +1,72 @@
+/**
+ * What every verb needs from the global flags: the data directory, the gateway, and (when the
+ * verb signs) the requester's account — plus the shared `--json` flag and help examples.
+ */
+import { createLodeClient, gatewayOrigin, type LodeClient } from '@lode/sdk';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadAccount, loadOrCreateAccount } from './keystore.js';
+
+/** @default http://127.0.0.1:7070 (env LODE_GATEWAY) */
+export const DEFAULT_GATEWAY = 'http://127.0.0.1:7070';
+/** @default ./.lode (env LODE_DATA_DIR) */
+export const DEFAULT_DATA_DIR = './.lode';
+
+export interface GlobalOptions {
+  dataDir: string;
+  gateway: string;
+}
+
+/** Adds the global flags to the root command. */
+export function addGlobalOptions(program: Command): Command {
+  return program
+    .addOption(new Option('--data-dir <dir>', 'where keys, the database and node state live').env('LODE_DATA_DIR').default(DEFAULT_DATA_DIR))
+    .addOption(new Option('--gateway <url>', 'the gateway to talk to').env('LODE_GATEWAY').default(DEFAULT_GATEWAY));
+}
+
+export function globalsOf(cmd: Command): GlobalOptions {
+  const { dataDir, gateway } = cmd.optsWithGlobals<GlobalOptions>();
+  return { dataDir, gateway };
+}
+
+/**
+ * A client for `--gateway`. `account: 'load'` needs an existing key, `'create'` makes one on
+ * first use (the requester's key in `--data-dir`), `'none'` is for read-only verbs.
+ */
+export async function clientOf(cmd: Command, account: 'none' | 'load' | 'create' = 'none'): Promise<LodeClient> {
+  const { dataDir, gateway } = globalsOf(cmd);
+  const origin = parseGateway(gateway);
+  const keystore = account === 'none' ? undefined : account === 'load' ? await loadAccount(dataDir) : await loadOrCreateAccount(dataDir);
+  return createLodeClient({ gateway: origin, account: keystore?.account });
+}
+
+function parseGateway(url: string): string {
+  try {
+    return gatewayOrigin(url);
+  } catch (err) {
+    throw new InvalidArgumentError(`--gateway: ${(err as Error).message}`);
+  }
+}
+
+/** The `--json` flag every verb has. */
+export function withJson(cmd: Command): Command {
+  return cmd.option('--json', 'print machine-readable JSON on stdout');
+}
+
+/** Appends examples to a verb's --help. */
+export function withExamples(cmd: Command, ...examples: string[]): Command {
+  return cmd.addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`);
+}
+
+/** A parser for positive integer flags (`--tasks 64`). */
+export function positiveInt(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${value}".`);
+    return n;
+  };
+}
+
+/** A parser for repeatable flags (`--input a --input b`). */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

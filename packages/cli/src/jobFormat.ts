@@ -1,0 +1,26 @@
+/** How jobs read in tables and summaries, shared by `job ls`, `job show`, `run` and `job cancel`. */
+import type { JobView } from '@lode/protocol';
+import { formatDuration, formatTime, type Column } from './output.js';
+
+export const JOB_COLUMNS: Column<JobView>[] = [
+  { header: 'id', value: (j) => j.id },
+  { header: 'name', value: (j) => j.name || '-' },
+  { header: 'status', value: (j) => j.status },
+  { header: 'done', value: (j) => `${j.counts.done}/${j.taskCount}`, align: 'right' },
+  { header: 'failed', value: (j) => j.counts.failed, align: 'right' },
+  { header: 'created', value: (j) => formatTime(j.createdAt) },
+  { header: 'took', value: (j) => (j.finishedAt ? formatDuration(j.finishedAt - j.createdAt) : '-'), align: 'right' },
+];
+
+/** Several lines describing one job. */
+export function describeJob(job: JobView): string {
+  const c = job.counts;
+  return [
+    `job ${job.id}${job.name ? ` (${job.name})` : ''}: ${job.status}`,
+    `  tasks:     ${job.taskCount} — ${c.done} done, ${c.failed} failed, ${c.leased} running, ${c.queued} queued, ${c.cancelled} cancelled`,
+    `  requester: ${job.requester}`,
+    `  module:    ${job.module}`,
+    `  created:   ${formatTime(job.createdAt)}${job.finishedAt ? `, finished ${formatTime(job.finishedAt)} (${formatDuration(job.finishedAt - job.createdAt)})` : ''}`,
+    `  deadline:  ${formatTime(job.deadline)}`,
+  ].join('\n');
+}
