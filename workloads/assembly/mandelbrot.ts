@@ -9,7 +9,7 @@
  * and WebAssembly), plus integer arithmetic, so every engine produces the same bytes.
  * See workloads/README.md for the exact pixel formula.
  */
-import { args, fail, STDOUT, writeAll, writeFile } from "./lib/io";
+import { args, fail, getEnv, STDOUT, writeAll, writeFile } from "./lib/io";
 import { parseDecimal, parseU64In } from "./lib/parse";
 
 /** Largest accepted image side; keeps pixel indices and 2·px+1 exact in 32 bits. */
@@ -85,7 +85,7 @@ for (let ty = 0; ty < tileH; ty++) {
   }
 }
 
-const target = process.env.has("MANDELBROT_OUT") ? process.env.get("MANDELBROT_OUT") : "";
+const target = getEnv("MANDELBROT_OUT");
 if (target.length > 0) {
   writeFile(target, pixels.dataStart, <usize>pixels.length);
 } else {

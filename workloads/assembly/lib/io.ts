@@ -6,6 +6,10 @@
  * Everything here talks to `wasi_snapshot_preview1` directly; nothing imports from `env`.
  */
 import {
+  args_get,
+  args_sizes_get,
+  environ_get,
+  environ_sizes_get,
   errno,
   fd_close,
   fd_prestat_dir_name,
@@ -97,10 +101,49 @@ export function fail(message: string, code: i32 = EXIT_USAGE): void {
   proc_exit(code);
 }
 
+/**
+ * Reads a WASI string vector (argv or environ): `sizes` fills count and byte size, `get` fills
+ * pointers and NUL-terminated strings. Zero entries skips `get`, since some hosts reject its
+ * zero-length buffers (the shim's process.env aborts there under node:wasi).
+ */
+function readStringVector(sizes: (count: usize, bytes: usize) => u16, get: (ptrs: usize, data: usize) => u16): string[] {
+  if (sizes(scratch, scratch + 4) != errno.SUCCESS) fail("cannot read arguments or environment", EXIT_IO);
+  const count = <i32>load<u32>(scratch);
+  const bytes = <usize>load<u32>(scratch, 4);
+  const result = new Array<string>(0);
+  if (count == 0) return result;
+  const ptrs = new ArrayBuffer(count << 2);
+  const data = new ArrayBuffer(<i32>max<usize>(bytes, 1));
+  if (get(changetype<usize>(ptrs), changetype<usize>(data)) != errno.SUCCESS) fail("cannot read arguments or environment", EXIT_IO);
+  for (let i = 0; i < count; i++) {
+    const start = <usize>load<u32>(changetype<usize>(ptrs) + (<usize>i << 2));
+    let end = start;
+    while (load<u8>(end) != 0) end++;
+    result.push(String.UTF8.decodeUnsafe(start, end - start));
+  }
+  return result;
+}
+
 /** The program's arguments without argv[0]. */
 export function args(): string[] {
-  const all = process.argv;
+  const all = readStringVector(
+    (c: usize, b: usize): u16 => args_sizes_get(c, b),
+    (p: usize, d: usize): u16 => args_get(p, d),
+  );
   return all.length > 1 ? all.slice(1) : [];
+}
+
+/** The value of environment variable `name`, or "" if it is not set. */
+export function getEnv(name: string): string {
+  const all = readStringVector(
+    (c: usize, b: usize): u16 => environ_sizes_get(c, b),
+    (p: usize, d: usize): u16 => environ_get(p, d),
+  );
+  const prefix = name + "=";
+  for (let i = 0; i < all.length; i++) {
+    if (all[i].startsWith(prefix)) return all[i].substring(prefix.length);
+  }
+  return "";
 }
 
 /**
