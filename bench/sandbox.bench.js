@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { capMemory, createNodeSandbox, pagesForMiB, runTask } from '@lode/sandbox';
+import { createNodeSandbox, pagesForMiB, prepareModule, runTask } from '@lode/sandbox';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -52,7 +52,7 @@ const us = (ms, n) => ((ms * 1000) / n).toFixed(1);
 
 // Inline runTask: the cost of one task with no thread hop.
 {
-  const module = new WebAssembly.Module(capMemory(HELLO, pagesForMiB(16)));
+  const module = new WebAssembly.Module(prepareModule(HELLO, pagesForMiB(16)));
   for (let i = 0; i < 2000; i++) runTask(module, task(i));
   const n = 10_000;
   const t0 = performance.now();

@@ -169,3 +169,68 @@ export function capMemory(bytes: Uint8Array, maxPages: number): Uint8Array {
   put(bytes.subarray(section.end));
   return out;
 }
+
+/** Where `prepareModule` puts the memory the runner must supply: `lode.memory`. */
+export const MEMORY_IMPORT = { module: 'lode', name: 'memory' } as const;
+/** Custom section naming the limits of the `lode.memory` import: LEB128 initial, maximum (pages). */
+export const MEMORY_SECTION = 'lode.memory';
+
+const encodeName = (s: string) => {
+  const b = new TextEncoder().encode(s);
+  return [...leb128(b.length), ...b];
+};
+const section = (id: number, payload: number[]) => [id, ...leb128(payload.length), ...payload];
+
+/**
+ * What the sandbox compiles: `capMemory`, then the module's own memory turned into an import
+ * (`lode.memory`, limits recorded in a `lode.memory` custom section). The runner then supplies
+ * the memory, and can reuse a zeroed one for the next task instead of mapping a fresh one —
+ * most of the cost of instantiating a tiny module. Behaviour inside the module is unchanged:
+ * same memory index, same export, same data segments. Shared memories and modules without a
+ * memory come back only capped.
+ *
+ * @throws SandboxError(SANDBOX_MEMORY_LIMIT) if the module's initial memory exceeds the cap.
+ */
+export function prepareModule(bytes: Uint8Array, maxPages: number): Uint8Array {
+  const capped = capMemory(bytes, maxPages);
+  const { memoryAt } = parse(capped);
+  if (!memoryAt || memoryAt.section.id !== SectionId.Memory || memoryAt.limits.shared) return capped;
+  const { min } = memoryAt.limits;
+  const max = memoryAt.limits.max ?? maxPages;
+  const sections = readSections(capped);
+  const entry = [...encodeName(MEMORY_IMPORT.module), ...encodeName(MEMORY_IMPORT.name), 0x02, ...encodeLimits({ min, max, shared: false })];
+  const parts: ArrayLike<number>[] = [capped.subarray(0, 8)];
+  const imports = sections.find((s) => s.id === SectionId.Import);
+  // The import section goes right after the type section (or first, if there is none).
+  const importAfter = imports ? undefined : sections.filter((s) => s.id === SectionId.Type).pop();
+  const addImports = () => parts.push(section(SectionId.Import, [...leb128(1), ...entry]));
+  if (!imports && !importAfter) addImports();
+  for (const s of sections) {
+    if (s.id === SectionId.Memory) continue; // its only memory is now imported
+    if (s === imports) {
+      const r = new Reader(capped, s.payloadStart);
+      const count = leb128(r.u32() + 1);
+      const rest = capped.subarray(r.pos, s.end);
+      parts.push([SectionId.Import, ...leb128(count.length + rest.length + entry.length), ...count], rest, entry);
+    } else {
+      parts.push(capped.subarray(s.start, s.end));
+    }
+    if (s === importAfter) addImports();
+  }
+  parts.push(section(SectionId.Custom, [...encodeName(MEMORY_SECTION), ...leb128(min), ...leb128(max)]));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** The limits of the memory a prepared module imports (see `prepareModule`), or null. */
+export function importedMemoryOf(module: WebAssembly.Module): { initial: number; maximum: number } | null {
+  const [sec] = WebAssembly.Module.customSections(module, MEMORY_SECTION);
+  if (!sec) return null;
+  const r = new Reader(new Uint8Array(sec));
+  return { initial: r.u32(), maximum: r.u32() };
+}

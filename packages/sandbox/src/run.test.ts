@@ -1,14 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bytes, hashOf, makeTask, MODULES, SEED_A, SEED_B, text, wat } from '../test/helpers.js';
-import { capMemory, pagesForMiB } from './module.js';
+import { capMemory, pagesForMiB, prepareModule } from './module.js';
 import { runTask } from './run.js';
 import type { SandboxTask } from './types.js';
 
-async function run(source: string, overrides: Partial<SandboxTask> = {}) {
+/** Runs a WAT program as the pool does (prepared: memory imported and reused) or only capped. */
+async function run(source: string, overrides: Partial<SandboxTask> = {}, prepare = prepareModule) {
   const wasm = await wat(source);
   const task = makeTask(hashOf(wasm), overrides);
-  const module = new WebAssembly.Module(capMemory(wasm, pagesForMiB(task.limits.memoryMiB)) as BufferSource);
+  const module = new WebAssembly.Module(prepare(wasm, pagesForMiB(task.limits.memoryMiB)) as BufferSource);
   return runTask(module, task);
 }
 
@@ -74,9 +75,24 @@ describe('runTask', () => {
     expect(r).toMatchObject({ status: 'ok', exitCode: 3 });
   });
 
-  it('caps memory: memory.grow returns -1 at the cap', async () => {
-    const r = await run(MODULES.growUntilRefused, { limits: { memoryMiB: 8, wallMs: 5000, maxOutputBytes: 1024 } });
-    expect(r).toMatchObject({ status: 'ok', exitCode: 8 });
+  it('caps memory: memory.grow returns -1 at the cap (prepared or only capped)', async () => {
+    for (const prepare of [prepareModule, capMemory]) {
+      const r = await run(MODULES.growUntilRefused, { limits: { memoryMiB: 8, wallMs: 5000, maxOutputBytes: 1024 } }, prepare);
+      expect(r).toMatchObject({ status: 'ok', exitCode: 8 });
+    }
+  });
+
+  it('starts every task from clean memory, even when memories are reused', async () => {
+    // Prints the byte at 4096, then sets it: a reused but unzeroed memory would print 1.
+    const src = `(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start")
+        (i32.store8 (i32.const 100) (i32.add (i32.const 48) (i32.load8_u (i32.const 4096))))
+        (i32.store8 (i32.const 4096) (i32.const 1))
+        (i32.store (i32.const 0) (i32.const 100)) (i32.store (i32.const 4) (i32.const 1))
+        (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`;
+    for (let i = 0; i < 3; i++) expect(text((await run(src)).stdout)).toBe('0');
   });
 
   it('reports a trap after a refused memory.grow as SANDBOX_MEMORY_LIMIT', async () => {

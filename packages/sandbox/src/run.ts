@@ -7,7 +7,8 @@ import { InvalidRequestError, SandboxErrorCode } from '@lode/protocol';
 import { hexToBytes } from '@noble/hashes/utils';
 import { digestResult, type Sha256Hex } from './digest.js';
 import type { SandboxResult, SandboxTask } from './types.js';
-import { pagesForMiB } from './module.js';
+import { importedMemoryOf, MEMORY_IMPORT, pagesForMiB } from './module.js';
+import { MemoryPool } from './memoryPool.js';
 import { OutputLimitExceeded } from './wasi/meter.js';
 import { Preview1, ProcExit } from './wasi/preview1.js';
 
@@ -55,7 +56,12 @@ export function failedResult(
 export interface RunTaskOptions {
   /** sha256 as hex for the result digest. @default the portable sha256 from @lode/protocol */
   sha256Hex?: Sha256Hex;
+  /** Where memories for prepared modules come from. @default one pool per thread */
+  memoryPool?: MemoryPool;
 }
+
+const threadPool = new MemoryPool();
+const memoryPlans = new WeakMap<WebAssembly.Module, ReturnType<typeof importedMemoryOf>>();
 
 /** The preview1 functions a module imports (all it may import, after `inspectModule`). */
 const importsOf = new WeakMap<WebAssembly.Module, string[]>();
@@ -71,7 +77,8 @@ function wasiImports(module: WebAssembly.Module): string[] {
 }
 
 /**
- * Runs `task` on a compiled module (compiled with its memory capped, see `capMemory`).
+ * Runs `task` on a compiled module: one from `prepareModule` (memory capped and supplied by the
+ * runner, reused between tasks) or, at least, from `capMemory`.
  *
  * Guarantees: never throws for anything the module does — traps, proc_exit, the output cap,
  * memory exhaustion all come back as a `SandboxResult`. The same module and task give the same
@@ -95,9 +102,32 @@ export function runTask(module: WebAssembly.Module, task: SandboxTask, options: 
   const fail = (code: SandboxErrorCode, message: string) =>
     failedResult(code, message, performance.now() - t0, wasi.stdout.bytes(), wasi.stderr.bytes(), options.sha256Hex);
 
+  // A module from `prepareModule` imports its memory; give it a (possibly reused) one.
+  let plan = memoryPlans.get(module);
+  if (plan === undefined) memoryPlans.set(module, (plan = importedMemoryOf(module)));
+  const pool = options.memoryPool ?? threadPool;
+  const memory = plan ? pool.acquire(plan.initial, plan.maximum) : undefined;
+  try {
+    return instantiateAndRun(module, task, wasi, memory, options, fail, t0);
+  } finally {
+    if (memory) pool.release(memory, plan!.initial, plan!.maximum);
+  }
+}
+
+function instantiateAndRun(
+  module: WebAssembly.Module,
+  task: SandboxTask,
+  wasi: Preview1,
+  memory: WebAssembly.Memory | undefined,
+  options: RunTaskOptions,
+  fail: (code: SandboxErrorCode, message: string) => SandboxResult,
+  t0: number,
+): SandboxResult {
+  const imports: WebAssembly.Imports = { wasi_snapshot_preview1: wasi.imports(wasiImports(module)) };
+  if (memory) imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: memory };
   let instance: WebAssembly.Instance;
   try {
-    instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: wasi.imports(wasiImports(module)) });
+    instance = new WebAssembly.Instance(module, imports);
   } catch (e) {
     if (e instanceof WebAssembly.LinkError || e instanceof WebAssembly.CompileError) {
       return fail(SandboxErrorCode.InvalidModule, `The module could not be instantiated: ${(e as Error).message}`);

@@ -90,14 +90,30 @@ describe('createNodeSandbox', () => {
 
   const built = new URL('../../../workloads/build/', import.meta.url);
   const workloads = existsSync(built) ? readdirSync(built).filter((f) => f.endsWith('.wasm')) : [];
-  it.skipIf(workloads.length === 0)('instantiates every built workload (workloads/build/*.wasm)', async () => {
+  /** What each deliberately bad workload must come to; the others must simply run. */
+  const expected: Record<string, { status: 'ok' | 'failed'; code?: string; exitCode?: number }> = {
+    'bad-trap.wasm': { status: 'failed', code: 'SANDBOX_TRAP' },
+    'bad-loop.wasm': { status: 'failed', code: 'SANDBOX_TIMEOUT' },
+    'bad-membomb.wasm': { status: 'ok', exitCode: 1 }, // grow returns -1 at the cap; it reports and exits 1
+    'bad-outbomb.wasm': { status: 'failed', code: 'SANDBOX_OUTPUT_LIMIT' },
+    'bad-exit3.wasm': { status: 'ok', exitCode: 3 },
+  };
+  it.skipIf(workloads.length === 0)('runs the built AssemblyScript workloads (workloads/build/*.wasm)', async () => {
+    const tasks = [];
     for (const file of workloads) {
       const wasm = new Uint8Array(readFileSync(new URL(file, built)));
       await sandbox.addModule(hashOf(wasm), wasm);
-      const r = await sandbox.run(makeTask(hashOf(wasm), { limits: { memoryMiB: 64, wallMs: 10_000, maxOutputBytes: 1 << 20 } }));
-      // Without the right args a workload may exit non-zero, but it must not be an invalid module.
-      expect(r.error?.code, `${file}: ${r.error?.message}`).not.toBe('SANDBOX_INVALID_MODULE');
+      tasks.push(makeTask(hashOf(wasm), { limits: { memoryMiB: 16, wallMs: 1_000, maxOutputBytes: 64 * 1024 } }));
     }
+    const results = await sandbox.runBatch(tasks);
+    workloads.forEach((file, i) => {
+      const r = results[i]!;
+      const want = expected[file];
+      if (want) expect({ status: r.status, code: r.error?.code, exitCode: r.exitCode ?? undefined }, file).toMatchObject(want);
+      else expect(r.error?.code, `${file}: ${r.error?.message}`).not.toBe('SANDBOX_INVALID_MODULE');
+    });
+    const membomb = results[workloads.indexOf('bad-membomb.wasm')];
+    if (membomb) expect(text(membomb.stdout)).toBe('{"pages":256}\n'); // 16 MiB cap
   });
 });
 

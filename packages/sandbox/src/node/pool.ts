@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BlobHashMismatchError, DEFAULTS, InvalidRequestError, SandboxError, SandboxErrorCode } from '@lode/protocol';
 import { SandboxClosedError } from '../errors.js';
-import { capMemory, inspectModule, pagesForMiB } from '../module.js';
+import { inspectModule, pagesForMiB, prepareModule } from '../module.js';
 import { checkTask, failedResult } from '../run.js';
 import type { Sandbox, SandboxResult, SandboxTask } from '../types.js';
 import { Control, CONTROL_BYTES, nowMs, type BatchMessage, type DoneMessage } from './messages.js';
@@ -166,7 +166,7 @@ class NodeSandbox implements Sandbox {
     if (!p) {
       p = (async (): Promise<Compiled> => {
         try {
-          return { module: await WebAssembly.compile(capMemory(this.sources.get(hash)!, pages) as BufferSource) };
+          return { module: await WebAssembly.compile(prepareModule(this.sources.get(hash)!, pages) as BufferSource) };
         } catch (e) {
           const error = e instanceof SandboxError ? e : new SandboxError(SandboxErrorCode.InvalidModule, (e as Error).message, e);
           return { error };
