@@ -25,12 +25,14 @@ export function workloadPath(name: WorkloadName | BadWorkloadName): string {
   return join(packageRoot, 'build', `${name}.wasm`);
 }
 
-/** The compiled module's bytes. Throws with a hint to build if it has not been built. */
-export function readWorkload(name: WorkloadName | BadWorkloadName): Uint8Array {
+/**
+ * The compiled module's bytes, in a fresh ArrayBuffer (so they can go straight to
+ * `new WebAssembly.Module` or be transferred). Throws with a hint to build if it is missing.
+ */
+export function readWorkload(name: WorkloadName | BadWorkloadName): Uint8Array<ArrayBuffer> {
   const path = workloadPath(name);
   try {
-    const buf = readFileSync(path);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    return new Uint8Array(readFileSync(path));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new Error(`${path} is missing: run \`npm run build --workspace workloads\` first`, { cause: err });
