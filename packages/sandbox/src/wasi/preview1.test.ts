@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import { Errno, OFlags, Rights } from './constants.js';
+import { OutputLimitExceeded } from './meter.js';
+import { Preview1, type WasiOptions } from './preview1.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const R = Rights.FD_READ;
+const W = Rights.FD_WRITE;
+
+/** A Preview1 over one page of memory, with helpers that play the guest's part. */
+function guest(overrides: Partial<WasiOptions> = {}) {
+  const wasi = new Preview1({
+    args: ['prog'],
+    env: {},
+    stdin: new Uint8Array(0),
+    seed: new Uint8Array(32),
+    mounts: [
+      { guest: '/in', writable: false },
+      { guest: '/out', writable: true },
+      { guest: '/scratch', writable: true },
+    ],
+    files: [],
+    maxOutputBytes: 1 << 20,
+    ...overrides,
+  });
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  wasi.memory.attach(memory);
+  const f = wasi.imports() as unknown as Record<string, (...a: unknown[]) => number>;
+  const u8 = () => new Uint8Array(memory.buffer);
+  const dv = () => new DataView(memory.buffer);
+  let scratch = 30_000;
+  /** Copies bytes into guest memory; returns [ptr, len]. */
+  const put = (data: string | Uint8Array): [number, number] => {
+    const b = typeof data === 'string' ? enc.encode(data) : data;
+    const ptr = scratch;
+    u8().set(b, ptr);
+    scratch += b.length + 8;
+    return [ptr, b.length];
+  };
+  const open = (dir: number, path: string, oflags = 0, rights = R, fdflags = 0): number | string => {
+    const err = f.path_open!(dir, 0, ...put(path), oflags, rights, 0n, fdflags, 100);
+    return err === 0 ? dv().getUint32(100, true) : `errno ${err}`;
+  };
+  const write = (fd: number, data: string) => {
+    const [p, n] = put(data);
+    dv().setUint32(200, p, true);
+    dv().setUint32(204, n, true);
+    return f.fd_write!(fd, 200, 1, 208);
+  };
+  const read = (fd: number, max = 1000): string => {
+    dv().setUint32(200, 40_000, true);
+    dv().setUint32(204, max, true);
+    expect(f.fd_read!(fd, 200, 1, 208)).toBe(0);
+    return dec.decode(u8().subarray(40_000, 40_000 + dv().getUint32(208, true)));
+  };
+  return { wasi, f, dv, u8, put, open, write, read };
+}
+
+describe('Preview1 preopens', () => {
+  it('names /in, /out and extra mounts as fds 3, 4, 5', () => {
+    const g = guest();
+    const names = [3, 4, 5].map((fd) => {
+      expect(g.f.fd_prestat_get!(fd, 0)).toBe(0);
+      const len = g.dv().getUint32(4, true);
+      expect(g.f.fd_prestat_dir_name!(fd, 16, len)).toBe(0);
+      return dec.decode(g.u8().subarray(16, 16 + len));
+    });
+    expect(names).toEqual(['/in', '/out', '/scratch']);
+    expect(g.f.fd_prestat_get!(6, 0)).toBe(Errno.BADF);
+  });
+});
+
+describe('Preview1 files', () => {
+  it('creates, writes, seeks, reads back and lists a file under /out', () => {
+    const g = guest();
+    const fd = g.open(4, 'sub/a.txt', OFlags.CREAT, R | W);
+    expect(fd).toBe('errno ' + Errno.NOENT); // no parent directory yet
+    expect(g.f.path_create_directory!(4, ...g.put('sub'))).toBe(0);
+    const file = g.open(4, 'sub/a.txt', OFlags.CREAT, R | W) as number;
+    expect(g.write(file, 'hello world')).toBe(0);
+    expect(g.f.fd_seek!(file, 6n, 0, 300)).toBe(0);
+    expect(g.read(file)).toBe('world');
+    expect(g.f.fd_tell!(file, 300)).toBe(0);
+    expect(g.dv().getBigUint64(300, true)).toBe(11n);
+    expect(g.f.path_filestat_get!(4, 0, ...g.put('sub/a.txt'), 400)).toBe(0);
+    expect(g.dv().getBigUint64(432, true)).toBe(11n); // size
+    const dir = g.open(4, 'sub', OFlags.DIRECTORY) as number;
+    expect(g.f.fd_readdir!(dir, 1000, 500, 0n, 300)).toBe(0);
+    const used = g.dv().getUint32(300, true);
+    const names: string[] = [];
+    for (let at = 1000; at < 1000 + used; ) {
+      const len = g.dv().getUint32(at + 16, true);
+      names.push(dec.decode(g.u8().subarray(at + 24, at + 24 + len)));
+      at += 24 + len;
+    }
+    expect(names).toEqual(['.', '..', 'a.txt']);
+    expect(g.wasi.fs.changedFiles().map((x) => [x.path, dec.decode(x.data)])).toEqual([['/out/sub/a.txt', 'hello world']]);
+  });
+
+  it('reports renamed and deleted inputs, and never changes the caller\'s input buffers', () => {
+    const input = enc.encode('original');
+    const g = guest({ files: [{ path: '/out/keep.txt', data: input }, { path: '/out/gone.txt', data: enc.encode('x') }] });
+    const fd = g.open(4, 'keep.txt', 0, R | W) as number;
+    expect(g.write(fd, 'CHANGED!')).toBe(0);
+    expect(dec.decode(input)).toBe('original');
+    expect(g.f.path_rename!(4, ...g.put('gone.txt'), 4, ...g.put('moved.txt'))).toBe(0);
+    expect(g.wasi.fs.changedFiles().map((x) => x.path)).toEqual(['/out/keep.txt', '/out/moved.txt']);
+    expect(g.wasi.deletedInputs()).toEqual(['/out/gone.txt']);
+    expect(g.f.path_unlink_file!(4, ...g.put('moved.txt'))).toBe(0);
+    expect(g.wasi.fs.changedFiles().map((x) => x.path)).toEqual(['/out/keep.txt']);
+  });
+
+  it('keeps /in read-only (EROFS) but readable', () => {
+    const g = guest({ files: [{ path: '/in/data.txt', data: enc.encode('input') }] });
+    expect(g.open(3, 'data.txt', 0, W)).toBe(`errno ${Errno.ROFS}`);
+    expect(g.open(3, 'data.txt', OFlags.TRUNC, R)).toBe(`errno ${Errno.ROFS}`);
+    expect(g.open(3, 'new.txt', OFlags.CREAT, W)).toBe(`errno ${Errno.ROFS}`);
+    expect(g.f.path_create_directory!(3, ...g.put('d'))).toBe(Errno.ROFS);
+    expect(g.f.path_unlink_file!(3, ...g.put('data.txt'))).toBe(Errno.ROFS);
+    expect(g.f.path_rename!(3, ...g.put('data.txt'), 4, ...g.put('x'))).toBe(Errno.XDEV);
+    const fd = g.open(3, 'data.txt') as number;
+    expect(g.read(fd)).toBe('input');
+    expect(g.write(fd, 'nope')).toBe(Errno.BADF);
+  });
+
+  it('cannot leave a mount: .. above the root and absolute paths are refused', () => {
+    const g = guest({ files: [{ path: '/in/a/b.txt', data: enc.encode('b') }] });
+    expect(g.open(4, '../in/a/b.txt')).toBe(`errno ${Errno.NOTCAPABLE}`);
+    expect(g.open(4, '/in/a/b.txt')).toBe(`errno ${Errno.NOTCAPABLE}`);
+    expect(typeof g.open(3, 'a/../a/./b.txt')).toBe('number');
+  });
+
+  it('refuses to remove a non-empty directory, then removes it once empty', () => {
+    const g = guest();
+    g.f.path_create_directory!(4, ...g.put('d'));
+    g.open(4, 'd/f', OFlags.CREAT, W);
+    expect(g.f.path_remove_directory!(4, ...g.put('d'))).toBe(Errno.NOTEMPTY);
+    expect(g.f.path_unlink_file!(4, ...g.put('d'))).toBe(Errno.ISDIR);
+    expect(g.f.path_unlink_file!(4, ...g.put('d/f'))).toBe(0);
+    expect(g.f.path_remove_directory!(4, ...g.put('d'))).toBe(0);
+  });
+
+  it('answers unsupported calls with proper errnos', () => {
+    const g = guest({ files: [{ path: '/out/x', data: enc.encode('x') }] });
+    expect(g.f.path_symlink!(...g.put('x'), 4, ...g.put('link'))).toBe(Errno.NOTSUP);
+    expect(g.f.path_link!(4, 0, ...g.put('x'), 4, ...g.put('hard'))).toBe(Errno.NOTSUP);
+    expect(g.f.path_readlink!(4, ...g.put('x'), 0, 10, 20)).toBe(Errno.INVAL);
+    expect(g.f.proc_raise!(9)).toBe(Errno.NOSYS);
+    expect(g.f.sock_recv!(1, 0, 0, 0, 0, 0)).toBe(Errno.NOTSUP);
+    expect(g.f.sock_shutdown!(77, 0)).toBe(Errno.BADF);
+    expect(g.f.fd_seek!(1, 0n, 0, 0)).toBe(Errno.SPIPE);
+  });
+
+  it('turns a pointer outside memory into EFAULT', () => {
+    const g = guest();
+    expect(g.f.fd_write!(1, 70_000, 1, 0)).toBe(Errno.FAULT);
+    expect(g.f.random_get!(65_530, 100)).toBe(Errno.FAULT);
+  });
+});
+
+describe('Preview1 limits and time', () => {
+  it('counts file bytes against the output cap as they are written', () => {
+    const g = guest({ maxOutputBytes: 10 });
+    const fd = g.open(4, 'big', OFlags.CREAT, W) as number;
+    expect(g.write(fd, '12345')).toBe(0);
+    expect(() => g.write(fd, '1234567')).toThrow(OutputLimitExceeded);
+    expect(() => g.f.fd_filestat_set_size!(fd, 1_000_000n)).toThrow(OutputLimitExceeded);
+    expect(g.f.fd_filestat_set_size!(fd, 0n)).toBe(0);
+    expect(g.f.fd_seek!(fd, 0n, 0, 300)).toBe(0);
+    expect(g.write(fd, '1234567')).toBe(0); // shrinking gave the bytes back
+  });
+
+  it('sleeps in virtual time: a 1 s poll_oneoff clock subscription moves the clock 1 s', () => {
+    const g = guest();
+    g.f.clock_time_get!(1, 0n, 0);
+    const before = g.dv().getBigUint64(0, true);
+    const sub = 1000;
+    g.u8().fill(0, sub, sub + 48);
+    g.dv().setBigUint64(sub, 42n, true); // userdata
+    g.dv().setUint8(sub + 8, 0); // clock
+    g.dv().setUint32(sub + 16, 1, true); // monotonic
+    g.dv().setBigUint64(sub + 24, 1_000_000_000n, true);
+    expect(g.f.poll_oneoff!(sub, 2000, 1, 8)).toBe(0);
+    expect(g.dv().getUint32(8, true)).toBe(1);
+    expect(g.dv().getBigUint64(2000, true)).toBe(42n);
+    g.f.clock_time_get!(1, 0n, 0);
+    expect(g.dv().getBigUint64(0, true) - before).toBeGreaterThanOrEqual(1_000_000_000n);
+  });
+});
