@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Sandbox figures: worker spawn time, and warm per-task time for a tiny WASI module
+ * Sandbox figures: worker spawn time, a sandbox worker's cold start, and warm per-task time for a tiny WASI module
  * (hello world) through `runBatch` and through `run` (one call per task, awaited one by one,
  * and many at once), plus `runTask` inline for reference. Prints microseconds per task.
  *
@@ -48,6 +48,16 @@ const us = (ms, n) => ((ms * 1000) / n).toFixed(1);
   }
   samples.sort((a, b) => a - b);
   console.log(`worker spawn (to first reply), median of 5: ${samples[2].toFixed(1)} ms`);
+}
+
+// A sandbox worker from nothing to its first result (spawn, load the sandbox code, get the module, run).
+{
+  const t0 = performance.now();
+  const cold = createNodeSandbox({ workers: 1 });
+  await cold.addModule(hash, HELLO);
+  await cold.run(task(0));
+  console.log(`sandbox cold start (1 worker, first task): ${(performance.now() - t0).toFixed(1)} ms`);
+  await cold.close();
 }
 
 // Inline runTask: the cost of one task with no thread hop.

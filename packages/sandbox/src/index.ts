@@ -14,22 +14,5 @@
  * // result.status, result.exitCode, result.stdout, result.files, result.resultHash
  * await sandbox.close();
  */
-export type { Sandbox, SandboxFile, SandboxLimits, SandboxResult, SandboxTask } from './types.js';
+export * from './portable.js';
 export { createNodeSandbox, type NodeSandboxOptions } from './node/pool.js';
-export {
-  inspectModule,
-  capMemory,
-  prepareModule,
-  importedMemoryOf,
-  pagesForMiB,
-  PAGE_BYTES,
-  WASI_MODULE,
-  MEMORY_IMPORT,
-  type ModuleInfo,
-  type ExternKind,
-} from './module.js';
-export { runTask, checkTask, failedResult, argv0, DEFAULT_MOUNTS, type RunTaskOptions } from './run.js';
-export { MemoryPool } from './memoryPool.js';
-export { digestResult, type Sha256Hex } from './digest.js';
-export { SandboxClosedError } from './errors.js';
-export * from './wasi/index.js';

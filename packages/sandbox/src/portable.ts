@@ -1,0 +1,23 @@
+/**
+ * @lode/sandbox/portable — everything but the Node worker pool: the WASI layer, `runTask`,
+ * `inspectModule`, `prepareModule`/`capMemory`. No `node:` imports, so browser Web Workers
+ * (the contributor page) can import it.
+ */
+export type { Sandbox, SandboxFile, SandboxLimits, SandboxResult, SandboxTask } from './types.js';
+export {
+  inspectModule,
+  capMemory,
+  prepareModule,
+  importedMemoryOf,
+  pagesForMiB,
+  PAGE_BYTES,
+  WASI_MODULE,
+  MEMORY_IMPORT,
+  type ModuleInfo,
+  type ExternKind,
+} from './module.js';
+export { runTask, checkTask, failedResult, argv0, DEFAULT_MOUNTS, type RunTaskOptions } from './run.js';
+export { MemoryPool } from './memoryPool.js';
+export { digestResult, type Sha256Hex } from './digest.js';
+export { SandboxClosedError } from './errors.js';
+export * from './wasi/index.js';
