@@ -44,7 +44,6 @@ export class KeystoreError extends LodeError {
 
 /** What to do next, by error code, where the error's own message does not already say it. */
 const HINTS: Record<string, string> = {
-  NOT_FOUND: 'List jobs with `lode job ls`.',
   INVALID_SIGNATURE: 'Check which account signs with `lode account show`.',
   FORBIDDEN: 'Only the job\'s requester may do that; check `lode account show` and --data-dir.',
   TOO_LARGE: 'Split the work into more tasks or upload large inputs as files (--input, --dir).',

@@ -79,12 +79,13 @@ export function registerRun(program: Command): void {
       ...(opts.memory ? { resources: { memoryMiB: opts.memory } } : {}),
       ...(opts.timeout ? { limits: { wallMs: opts.timeout } } : {}),
     });
-    if (!opts.json) process.stderr.write(`job ${job.id}: ${job.taskCount} task(s) of ${name} on ${client.gateway}\n`);
+    // One task behaves like `wasmtime run`: stderr carries only the module's own output.
+    if (!opts.json && job.taskCount > 1) process.stderr.write(`job ${job.id}: ${job.taskCount} task(s) of ${name} on ${client.gateway}\n`);
 
     const { final, cancelled } = await follow(client, job, opts.json !== true);
     const results = await getResults(client, { id: job.id });
     const outcome: RunOutcome = plan.finish
-      ? await plan.finish(results, { out: opts.out, json: opts.json === true })
+      ? await plan.finish(results, { out: opts.out, json: opts.json === true, taskCount: plan.tasks.length })
       : await finishGeneric(results, plan.placed ?? new Map(), opts);
     const durationMs = Date.now() - started;
 

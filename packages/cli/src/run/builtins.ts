@@ -23,6 +23,8 @@ type Workloads = Awaited<ReturnType<typeof loadWorkloads>>;
 export interface FinishContext {
   out?: string;
   json: boolean;
+  /** Tasks in the job; a combined answer needs all of them. */
+  taskCount: number;
 }
 
 export interface BuiltinOutcome {
@@ -85,6 +87,7 @@ function planPi(flags: GenericFlags, wl: Workloads): RunPlan {
 }
 
 async function finishPi(results: TaskResult[], ctx: FinishContext): Promise<BuiltinOutcome> {
+  if (!allOk('pi', results, ctx)) return { outputs: [], exitCode: EXIT.failure };
   let inside = 0n;
   let samples = 0n;
   for (const r of okResults(results)) {
@@ -94,7 +97,7 @@ async function finishPi(results: TaskResult[], ctx: FinishContext): Promise<Buil
   }
   const pi = samples > 0n ? (4 * Number(inside)) / Number(samples) : null;
   if (!ctx.json) process.stdout.write(`π ≈ ${pi ?? '?'}  (${inside} of ${samples} samples inside the quarter circle)\n`);
-  return { outputs: [], answer: { pi, inside: inside.toString(), samples: samples.toString() }, exitCode: exitOf(results) };
+  return { outputs: [], answer: { pi, inside: inside.toString(), samples: samples.toString() }, exitCode: EXIT.ok };
 }
 
 // ---- primes
@@ -111,6 +114,7 @@ function planPrimes(flags: GenericFlags, wl: Workloads): RunPlan {
 }
 
 async function finishPrimes(results: TaskResult[], ctx: FinishContext): Promise<BuiltinOutcome> {
+  if (!allOk('primes', results, ctx)) return { outputs: [], exitCode: EXIT.failure };
   let count = 0n;
   let lo: bigint | undefined;
   let hi: bigint | undefined;
@@ -121,7 +125,7 @@ async function finishPrimes(results: TaskResult[], ctx: FinishContext): Promise<
     if (hi === undefined || BigInt(line.hi) > hi) hi = BigInt(line.hi);
   }
   if (!ctx.json) process.stdout.write(`${count} primes in [${lo ?? '?'}, ${hi ?? '?'})\n`);
-  return { outputs: [], answer: { count: count.toString(), lo: lo?.toString(), hi: hi?.toString() }, exitCode: exitOf(results) };
+  return { outputs: [], answer: { count: count.toString(), lo: lo?.toString(), hi: hi?.toString() }, exitCode: EXIT.ok };
 }
 
 // ---- mandelbrot
@@ -143,10 +147,7 @@ function planMandelbrot(flags: GenericFlags, wl: Workloads): RunPlan {
   return {
     tasks: tasks.map((t) => ({ args: t.args })),
     async finish(results, ctx) {
-      if (okResults(results).length !== tasks.length) {
-        if (!ctx.json) process.stderr.write('mandelbrot: some tiles failed, so no image was written.\n');
-        return { outputs: [], exitCode: EXIT.failure };
-      }
+      if (!allOk('mandelbrot', results, ctx)) return { outputs: [], exitCode: EXIT.failure };
       const byIndex = [...results].sort((a, b) => a.index - b.index).map((r) => r.stdout);
       const dir = ctx.out ?? '.';
       const path = join(dir, 'mandelbrot.png');
@@ -161,6 +162,7 @@ function planMandelbrot(flags: GenericFlags, wl: Workloads): RunPlan {
 // ---- wordcount
 
 async function finishWordcount(results: TaskResult[], ctx: FinishContext): Promise<BuiltinOutcome> {
+  if (!allOk('wordcount', results, ctx)) return { outputs: [], exitCode: EXIT.failure };
   const total = new Map<string, number>();
   for (const r of okResults(results)) {
     for (const [word, n] of Object.entries(JSON.parse(fromUtf8(r.stdout)) as Record<string, number>)) total.set(word, (total.get(word) ?? 0) + n);
@@ -170,7 +172,7 @@ async function finishWordcount(results: TaskResult[], ctx: FinishContext): Promi
     for (const [word, n] of sorted.slice(0, 20)) process.stdout.write(`${String(n).padStart(8)}  ${word}\n`);
     if (sorted.length > 20) process.stdout.write(`   … ${sorted.length - 20} more words (--json prints them all)\n`);
   }
-  return { outputs: [], answer: Object.fromEntries(sorted), exitCode: exitOf(results) };
+  return { outputs: [], answer: Object.fromEntries(sorted), exitCode: EXIT.ok };
 }
 
 // ---- helpers
@@ -179,8 +181,12 @@ function okResults(results: TaskResult[]): TaskResult[] {
   return results.filter((r) => r.status === 'done' && r.exitCode === 0);
 }
 
-function exitOf(results: TaskResult[]): number {
-  return okResults(results).length === results.length ? EXIT.ok : EXIT.failure;
+/** A combined answer needs every task; otherwise say so (on stderr) instead of a wrong total. */
+function allOk(name: string, results: TaskResult[], ctx: FinishContext): boolean {
+  const ok = okResults(results).length;
+  if (ok === ctx.taskCount && ok > 0) return true;
+  if (!ctx.json) process.stderr.write(`${name}: ${ok} of ${ctx.taskCount} task(s) succeeded, so there is no combined result.\n`);
+  return false;
 }
 
 function noInputs(name: string, flags: GenericFlags): void {
