@@ -5,11 +5,12 @@
  */
 import { InvalidModuleError, SandboxError, SandboxErrorCode } from '@lode/protocol';
 import { encodeLimits, hasWasmHeader, leb128, readLimits, readSections, Reader, SectionId, type Limits, type Section } from './binary.js';
+import { MEMORY_IMPORT, MEMORY_SECTION, PAGE_BYTES } from './prepared.js';
 import { PREVIEW1_FUNCTIONS } from './wasi/preview1.js';
 
+export { importedMemoryOf, MEMORY_IMPORT, MEMORY_SECTION, PAGE_BYTES, pagesForMiB } from './prepared.js';
+
 export const WASI_MODULE = 'wasi_snapshot_preview1';
-/** 64 KiB, the WebAssembly page size. */
-export const PAGE_BYTES = 65536;
 const KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
 export type ExternKind = (typeof KINDS)[number];
 
@@ -128,11 +129,6 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
   return info;
 }
 
-/** Pages allowed by a cap in MiB (16 pages per MiB). */
-export function pagesForMiB(mib: number): number {
-  return Math.min(65536, Math.floor(mib * 16));
-}
-
 /**
  * Returns the module with its memory's maximum set to at most `maxPages` (64 KiB each), by
  * rewriting the memory section or the memory import; a module whose maximum is already within
@@ -170,10 +166,6 @@ export function capMemory(bytes: Uint8Array, maxPages: number): Uint8Array {
   return out;
 }
 
-/** Where `prepareModule` puts the memory the runner must supply: `lode.memory`. */
-export const MEMORY_IMPORT = { module: 'lode', name: 'memory' } as const;
-/** Custom section naming the limits of the `lode.memory` import: LEB128 initial, maximum (pages). */
-export const MEMORY_SECTION = 'lode.memory';
 
 const encodeName = (s: string) => {
   const b = new TextEncoder().encode(s);
@@ -225,12 +217,4 @@ export function prepareModule(bytes: Uint8Array, maxPages: number): Uint8Array {
     at += p.length;
   }
   return out;
-}
-
-/** The limits of the memory a prepared module imports (see `prepareModule`), or null. */
-export function importedMemoryOf(module: WebAssembly.Module): { initial: number; maximum: number } | null {
-  const [sec] = WebAssembly.Module.customSections(module, MEMORY_SECTION);
-  if (!sec) return null;
-  const r = new Reader(new Uint8Array(sec));
-  return { initial: r.u32(), maximum: r.u32() };
 }

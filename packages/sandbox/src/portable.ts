@@ -16,8 +16,8 @@ export {
   type ModuleInfo,
   type ExternKind,
 } from './module.js';
-export { runTask, checkTask, failedResult, argv0, DEFAULT_MOUNTS, type RunTaskOptions } from './run.js';
+export { runTask, executeTask, checkTask, failedResult, argv0, DEFAULT_MOUNTS, type RunTaskOptions } from './run.js';
 export { MemoryPool } from './memoryPool.js';
-export { digestResult, type Sha256Hex } from './digest.js';
+export { digestResult, portableSha256Hex, type Sha256Hex } from './digest.js';
 export { SandboxClosedError } from './errors.js';
 export * from './wasi/index.js';

@@ -1,189 +1,24 @@
 /**
- * `runTask`: one task, start to finish, in the current thread. Portable (Node worker, browser
- * Web Worker, or inline in tests); wall time is not enforced here — whoever runs it must be
- * able to stop the thread (the Node pool terminates its worker).
+ * `runTask`: the portable entry point for running one task in the current thread.
  */
-import { InvalidRequestError, SandboxErrorCode } from '@lode/protocol';
-import { hexToBytes } from '@noble/hashes/utils';
-import { digestResult, type Sha256Hex } from './digest.js';
+import { InvalidRequestError } from '@lode/protocol';
+import { checkTask, executeTask, type RunTaskOptions } from './execute.js';
 import type { SandboxResult, SandboxTask } from './types.js';
-import { importedMemoryOf, MEMORY_IMPORT, pagesForMiB } from './module.js';
-import { MemoryPool } from './memoryPool.js';
-import { OutputLimitExceeded } from './wasi/meter.js';
-import { Preview1, ProcExit } from './wasi/preview1.js';
 
-/** Mounts every task has, before `task.mounts`. */
-export const DEFAULT_MOUNTS = [
-  { guest: '/in', writable: false },
-  { guest: '/out', writable: true },
-] as const;
-
-const SEED_RE = /^[0-9a-f]{64}$/i;
+export { argv0, checkTask, DEFAULT_MOUNTS, executeTask, failedResult, type RunTaskOptions } from './execute.js';
 
 /**
- * Checks what the module cannot be blamed for: a 64-hex-digit seed and every input file under a
- * mount. Returns a description of the first problem, or undefined if the task is well formed.
- */
-export function checkTask(task: SandboxTask): string | undefined {
-  if (!SEED_RE.test(task.seed)) return `seed must be 64 hex digits, got ${JSON.stringify(task.seed)}`;
-  const mounts = [...DEFAULT_MOUNTS, ...task.mounts].map((m) => m.guest);
-  for (const f of task.files) {
-    if (!mounts.some((m) => f.path.startsWith(m + '/'))) {
-      return `input file ${f.path} lies under no mount (mounts: ${mounts.join(', ')})`;
-    }
-  }
-  return undefined;
-}
-
-/** argv[0] as the task sees it: the module hash's first 12 digits + `.wasm`. */
-export function argv0(moduleHash: string): string {
-  return `${moduleHash.slice(0, 12)}.wasm`;
-}
-
-/** A failed result carrying whatever output was captured before the task was stopped. */
-export function failedResult(
-  code: SandboxErrorCode,
-  message: string,
-  durationMs: number,
-  stdout: Uint8Array = new Uint8Array(0),
-  stderr: Uint8Array = new Uint8Array(0),
-  hash?: Sha256Hex,
-): SandboxResult {
-  const content = { exitCode: null, stdout, stderr, files: [], deleted: [] };
-  return { status: 'failed', ...content, resultHash: digestResult(content, hash), error: { code, message }, durationMs };
-}
-
-export interface RunTaskOptions {
-  /** sha256 as hex for the result digest. @default the portable sha256 from @lode/protocol */
-  sha256Hex?: Sha256Hex;
-  /** Where memories for prepared modules come from. @default one pool per thread */
-  memoryPool?: MemoryPool;
-}
-
-const threadPool = new MemoryPool();
-const memoryPlans = new WeakMap<WebAssembly.Module, ReturnType<typeof importedMemoryOf>>();
-
-/** The preview1 functions a module imports (all it may import, after `inspectModule`). */
-const importsOf = new WeakMap<WebAssembly.Module, string[]>();
-function wasiImports(module: WebAssembly.Module): string[] {
-  let names = importsOf.get(module);
-  if (!names) {
-    names = WebAssembly.Module.imports(module)
-      .filter((i) => i.module === 'wasi_snapshot_preview1' && i.kind === 'function')
-      .map((i) => i.name);
-    importsOf.set(module, names);
-  }
-  return names;
-}
-
-/**
- * Runs `task` on a compiled module: one from `prepareModule` (memory capped and supplied by the
- * runner, reused between tasks) or, at least, from `capMemory`.
+ * Runs `task` on a compiled module: one from `prepareModule` (memory capped, supplied by the
+ * runner and reused between tasks) or, at least, from `capMemory`.
  *
  * Guarantees: never throws for anything the module does — traps, proc_exit, the output cap,
  * memory exhaustion all come back as a `SandboxResult`. The same module and task give the same
- * result (and `resultHash`) on every run.
+ * result (and `resultHash`) on every run. Wall time is not enforced in-thread.
  *
  * @throws InvalidRequestError if the task itself is malformed (see `checkTask`).
  */
 export function runTask(module: WebAssembly.Module, task: SandboxTask, options: RunTaskOptions = {}): SandboxResult {
-  const t0 = performance.now();
   const problem = checkTask(task);
   if (problem) throw new InvalidRequestError(`Malformed sandbox task: ${problem}`);
-  const wasi = new Preview1({
-    args: [argv0(task.moduleHash), ...task.args],
-    env: task.env,
-    stdin: task.stdin,
-    seed: hexToBytes(task.seed),
-    mounts: [...DEFAULT_MOUNTS, ...task.mounts],
-    files: task.files,
-    maxOutputBytes: task.limits.maxOutputBytes,
-  });
-  const fail = (code: SandboxErrorCode, message: string) =>
-    failedResult(code, message, performance.now() - t0, wasi.stdout.bytes(), wasi.stderr.bytes(), options.sha256Hex);
-
-  // A module from `prepareModule` imports its memory; give it a (possibly reused) one.
-  let plan = memoryPlans.get(module);
-  if (plan === undefined) memoryPlans.set(module, (plan = importedMemoryOf(module)));
-  const pool = options.memoryPool ?? threadPool;
-  const memory = plan ? pool.acquire(plan.initial, plan.maximum) : undefined;
-  try {
-    return instantiateAndRun(module, task, wasi, memory, options, fail, t0);
-  } finally {
-    if (memory) pool.release(memory, plan!.initial, plan!.maximum);
-  }
-}
-
-function instantiateAndRun(
-  module: WebAssembly.Module,
-  task: SandboxTask,
-  wasi: Preview1,
-  memory: WebAssembly.Memory | undefined,
-  options: RunTaskOptions,
-  fail: (code: SandboxErrorCode, message: string) => SandboxResult,
-  t0: number,
-): SandboxResult {
-  const imports: WebAssembly.Imports = { wasi_snapshot_preview1: wasi.imports(wasiImports(module)) };
-  if (memory) imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: memory };
-  let instance: WebAssembly.Instance;
-  try {
-    instance = new WebAssembly.Instance(module, imports);
-  } catch (e) {
-    if (e instanceof WebAssembly.LinkError || e instanceof WebAssembly.CompileError) {
-      return fail(SandboxErrorCode.InvalidModule, `The module could not be instantiated: ${(e as Error).message}`);
-    }
-    if (e instanceof WebAssembly.RuntimeError) return fail(SandboxErrorCode.Trap, `The module trapped in its start function: ${e.message}`);
-    return fail(SandboxErrorCode.MemoryLimit, `The module's memory could not be allocated: ${(e as Error).message}`);
-  }
-  const exports = instance.exports;
-  wasi.memory.attach(exports.memory instanceof WebAssembly.Memory ? exports.memory : undefined);
-  const start = exports._start;
-  if (typeof start !== 'function') return fail(SandboxErrorCode.InvalidModule, 'The module exports no _start function.');
-
-  let exitCode = 0;
-  try {
-    (start as () => void)();
-  } catch (e) {
-    if (e instanceof ProcExit) exitCode = e.code;
-    else if (e instanceof OutputLimitExceeded) return fail(SandboxErrorCode.OutputLimit, e.message);
-    else return classifyTrap(e, wasi.memory.pages, pagesForMiB(task.limits.memoryMiB), fail);
-  }
-
-  let files;
-  try {
-    files = wasi.fs.changedFiles();
-  } catch (e) {
-    return fail(SandboxErrorCode.Trap, `Collecting output files failed: ${(e as Error).message}`);
-  }
-  const content = { exitCode, stdout: wasi.stdout.bytes(), stderr: wasi.stderr.bytes(), files, deleted: wasi.deletedInputs() };
-  return { status: 'ok', ...content, resultHash: digestResult(content, options.sha256Hex), durationMs: performance.now() - t0 };
-}
-
-/**
- * A trap while memory is at least half the cap is reported as SANDBOX_MEMORY_LIMIT: allocators
- * (AssemblyScript, wasi-libc + abort) trap right after a `memory.grow` that the cap refused, and
- * the failed grow itself is invisible from outside the module. A trap with memory well under the
- * cap is SANDBOX_TRAP.
- */
-function classifyTrap(
-  e: unknown,
-  pages: number,
-  capPages: number,
-  fail: (code: SandboxErrorCode, message: string) => SandboxResult,
-): SandboxResult {
-  const what = e instanceof Error ? e.message : String(e);
-  if (e instanceof RangeError && /call stack/i.test(what)) {
-    return fail(SandboxErrorCode.Trap, `The module trapped: stack overflow (${what}).`);
-  }
-  if (!(e instanceof WebAssembly.RuntimeError)) {
-    return fail(SandboxErrorCode.Trap, `The module stopped on a host error: ${what}`);
-  }
-  if (capPages > 0 && pages * 2 >= capPages) {
-    return fail(
-      SandboxErrorCode.MemoryLimit,
-      `The module trapped (${what}) with its memory at ${pages} of ${capPages} pages (64 KiB each): ` +
-        'most likely a memory.grow past the cap failed. Raise resources.memoryMiB or use less memory.',
-    );
-  }
-  return fail(SandboxErrorCode.Trap, `The module trapped: ${what}.`);
+  return executeTask(module, task, options);
 }

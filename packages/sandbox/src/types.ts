@@ -9,7 +9,10 @@
  * - Limits hold whatever the module does: memory (the module's memory maximum is capped at
  *   `limits.memoryMiB`), wall time (the worker is terminated and replaced), output size.
  * - `run` never throws for anything the module does; it resolves to a `SandboxResult` with
- *   status `failed` and an error code from `SandboxErrorCode`. It throws only if the pool is closed.
+ *   status `failed` and an error code from `SandboxErrorCode`. It throws only if the pool is closed
+ *   (`SandboxClosedError`) or the task itself is malformed (`InvalidRequestError`: a seed that is
+ *   not 64 hex digits, an input file under no mount). A module that was never added resolves to
+ *   a failed result with SANDBOX_BLOB_UNAVAILABLE.
  */
 import type { Mount, SandboxErrorCode } from '@lode/protocol';
 

@@ -19,8 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BlobHashMismatchError, DEFAULTS, InvalidRequestError, SandboxError, SandboxErrorCode } from '@lode/protocol';
 import { SandboxClosedError } from '../errors.js';
+import { checkTask, failedResult } from '../execute.js';
 import { inspectModule, pagesForMiB, prepareModule } from '../module.js';
-import { checkTask, failedResult } from '../run.js';
 import type { Sandbox, SandboxResult, SandboxTask } from '../types.js';
 import { Control, CONTROL_BYTES, nowMs, type BatchMessage, type DoneMessage } from './messages.js';
 

@@ -5,8 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { SandboxErrorCode } from '@lode/protocol';
-import { failedResult, runTask } from '../run.js';
+import { executeTask, failedResult } from '../execute.js';
 import type { SandboxResult } from '../types.js';
 import { Control, nowMs, type BatchMessage, type DoneMessage, type WorkerInit } from './messages.js';
 
@@ -26,10 +25,10 @@ parentPort!.on('message', (msg: BatchMessage) => {
     try {
       const module = modules.get(key);
       result = module
-        ? runTask(module, task, options)
-        : failedResult(SandboxErrorCode.WorkerCrashed, `worker has no compiled module ${key}`, 0);
+        ? executeTask(module, task, options)
+        : failedResult('SANDBOX_WORKER_CRASHED', `worker has no compiled module ${key}`, 0);
     } catch (e) {
-      result = failedResult(SandboxErrorCode.WorkerCrashed, `sandbox worker error: ${(e as Error).message}`, 0);
+      result = failedResult('SANDBOX_WORKER_CRASHED', `sandbox worker error: ${(e as Error).message}`, 0);
     }
     for (const b of [result.stdout, result.stderr, ...result.files.map((f) => f.data)]) {
       if (b.byteLength >= TRANSFER_MIN_BYTES && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) {
