@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { JobView } from '@lode/protocol';
 
 export interface RecordedRequest {
   method: string;
@@ -51,7 +52,7 @@ export function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** A valid JobView with the given overrides. */
-export function jobView(over: Record<string, unknown> = {}) {
+export function jobView(over: Partial<JobView> = {}): JobView {
   return {
     id: '0123456789abcdef0123456789abcdef',
     name: 'test',
