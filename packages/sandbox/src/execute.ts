@@ -11,7 +11,7 @@ import type { SandboxResult, SandboxTask } from './types.js';
 import { importedMemoryOf, MEMORY_IMPORT, pagesForMiB } from './prepared.js';
 import { MemoryPool } from './memoryPool.js';
 import { OutputLimitExceeded } from './wasi/meter.js';
-import { Preview1, ProcExit } from './wasi/preview1.js';
+import { MemoryLimitExceeded, Preview1, ProcExit } from './wasi/preview1.js';
 
 /** Mounts every task has, before `task.mounts`. */
 export const DEFAULT_MOUNTS = [
@@ -97,6 +97,7 @@ export function executeTask(module: WebAssembly.Module, task: SandboxTask, optio
     mounts: [...DEFAULT_MOUNTS, ...task.mounts],
     files: task.files,
     maxOutputBytes: task.limits.maxOutputBytes,
+    memoryCapPages: pagesForMiB(task.limits.memoryMiB),
   });
   const fail = (code: SandboxErrorCode, message: string) =>
     failedResult(code, message, performance.now() - t0, wasi.stdout.bytes(), wasi.stderr.bytes(), options.sha256Hex);
@@ -139,14 +140,19 @@ function instantiateAndRun(
   const start = exports._start;
   if (typeof start !== 'function') return fail('SANDBOX_INVALID_MODULE', 'The module exports no _start function.');
 
+  const capPages = pagesForMiB(task.limits.memoryMiB);
   let exitCode = 0;
   try {
     (start as () => void)();
   } catch (e) {
     if (e instanceof ProcExit) exitCode = e.code;
     else if (e instanceof OutputLimitExceeded) return fail('SANDBOX_OUTPUT_LIMIT', e.message);
-    else return classifyTrap(e, wasi.memory.pages, pagesForMiB(task.limits.memoryMiB), fail);
+    else if (e instanceof MemoryLimitExceeded) return memoryLimit(fail, e.pages, capPages);
+    else if (wasi.memory.pages > capPages) return memoryLimit(fail, wasi.memory.pages, capPages, e);
+    else return classifyTrap(e, fail);
   }
+  // The cap holds for the whole run: memory above it at exit fails the task too.
+  if (wasi.memory.pages > capPages) return memoryLimit(fail, wasi.memory.pages, capPages);
 
   let files;
   try {
@@ -159,30 +165,32 @@ function instantiateAndRun(
 }
 
 /**
- * A trap while memory is at least half the cap is reported as SANDBOX_MEMORY_LIMIT: allocators
- * (AssemblyScript, wasi-libc + abort) trap right after a `memory.grow` that the cap refused, and
- * the failed grow itself is invisible from outside the module. A trap with memory well under the
- * cap is SANDBOX_TRAP.
+ * The memory rule, exact and deterministic: a task fails with SANDBOX_MEMORY_LIMIT when its
+ * memory is above the cap at any host call or when it ends (trap or exit). Modules are prepared
+ * with headroom above the cap (`physicalPagesFor`), so a module that grows past the cap is seen
+ * doing so, instead of merely failing a grow and then trapping or exiting for its own reasons.
  */
-function classifyTrap(
-  e: unknown,
+function memoryLimit(
+  fail: (code: SandboxErrorCode, message: string) => SandboxResult,
   pages: number,
   capPages: number,
-  fail: (code: SandboxErrorCode, message: string) => SandboxResult,
+  cause?: unknown,
 ): SandboxResult {
+  const after = cause instanceof Error ? ` (then: ${cause.message})` : '';
+  return fail(
+    'SANDBOX_MEMORY_LIMIT',
+    `The task grew its memory to ${pages} pages (64 KiB each), past its cap of ${capPages} pages${after}. ` +
+      'Raise resources.memoryMiB or use less memory.',
+  );
+}
+
+function classifyTrap(e: unknown, fail: (code: SandboxErrorCode, message: string) => SandboxResult): SandboxResult {
   const what = e instanceof Error ? e.message : String(e);
   if (e instanceof RangeError && /call stack/i.test(what)) {
     return fail('SANDBOX_TRAP', `The module trapped: stack overflow (${what}).`);
   }
   if (!(e instanceof WebAssembly.RuntimeError)) {
     return fail('SANDBOX_TRAP', `The module stopped on a host error: ${what}`);
-  }
-  if (capPages > 0 && pages * 2 >= capPages) {
-    return fail(
-      'SANDBOX_MEMORY_LIMIT',
-      `The module trapped (${what}) with its memory at ${pages} of ${capPages} pages (64 KiB each): ` +
-        'most likely a memory.grow past the cap failed. Raise resources.memoryMiB or use less memory.',
-    );
   }
   return fail('SANDBOX_TRAP', `The module trapped: ${what}.`);
 }

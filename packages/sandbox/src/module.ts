@@ -8,7 +8,8 @@ import { encodeLimits, hasWasmHeader, leb128, readLimits, readSections, Reader, 
 import { MEMORY_IMPORT, MEMORY_SECTION, PAGE_BYTES } from './prepared.js';
 import { PREVIEW1_FUNCTIONS } from './wasi/preview1.js';
 
-export { importedMemoryOf, MEMORY_IMPORT, MEMORY_SECTION, PAGE_BYTES, pagesForMiB } from './prepared.js';
+import { physicalPagesFor } from './prepared.js';
+export { importedMemoryOf, MEMORY_IMPORT, MEMORY_SECTION, PAGE_BYTES, pagesForMiB, physicalPagesFor } from './prepared.js';
 
 export const WASI_MODULE = 'wasi_snapshot_preview1';
 const KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
@@ -184,7 +185,8 @@ const section = (id: number, payload: number[]) => [id, ...leb128(payload.length
  * @throws SandboxError(SANDBOX_MEMORY_LIMIT) if the module's initial memory exceeds the cap.
  */
 export function prepareModule(bytes: Uint8Array, maxPages: number): Uint8Array {
-  const capped = capMemory(bytes, maxPages);
+  capMemory(bytes, maxPages); // refuses a module whose initial memory is over the cap itself
+  const capped = capMemory(bytes, physicalPagesFor(maxPages));
   const { memoryAt } = parse(capped);
   if (!memoryAt || memoryAt.section.id !== SectionId.Memory || memoryAt.limits.shared) return capped;
   const { min } = memoryAt.limits;

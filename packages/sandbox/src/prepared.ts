@@ -12,6 +12,16 @@ export function pagesForMiB(mib: number): number {
   return Math.min(65536, Math.floor(mib * 16));
 }
 
+/**
+ * Pages a prepared module may physically grow to for a cap of `capPages`: the cap plus up to
+ * 64 MiB of headroom. The cap itself is enforced exactly by the runner (memory above the cap at
+ * any host call, or at exit, fails the task with SANDBOX_MEMORY_LIMIT); the headroom is what
+ * makes "grew past the cap" observable — a grow that the engine refuses leaves no trace.
+ */
+export function physicalPagesFor(capPages: number): number {
+  return Math.min(65536, capPages + Math.min(capPages, 1024));
+}
+
 /** Where `prepareModule` puts the memory the runner must supply: `lode.memory`. */
 export const MEMORY_IMPORT = { module: 'lode', name: 'memory' } as const;
 /** Custom section naming the limits of the `lode.memory` import: LEB128 initial, maximum (pages). */

@@ -75,11 +75,13 @@ describe('runTask', () => {
     expect(r).toMatchObject({ status: 'ok', exitCode: 3 });
   });
 
-  it('caps memory: memory.grow returns -1 at the cap (prepared or only capped)', async () => {
-    for (const prepare of [prepareModule, capMemory]) {
-      const r = await run(MODULES.growUntilRefused, { limits: { memoryMiB: 8, wallMs: 5000, maxOutputBytes: 1024 } }, prepare);
-      expect(r).toMatchObject({ status: 'ok', exitCode: 8 });
-    }
+  it('caps memory: a module growing past the cap fails with SANDBOX_MEMORY_LIMIT', async () => {
+    // Prepared modules get headroom, so growing past the cap is seen and fails the task.
+    const prepared = await run(MODULES.growUntilRefused, { limits: { memoryMiB: 8, wallMs: 5000, maxOutputBytes: 1024 } }, prepareModule);
+    expect(prepared).toMatchObject({ status: 'failed', error: { code: 'SANDBOX_MEMORY_LIMIT' } });
+    // Only capped (no headroom): memory.grow returns -1 at the cap and the module handles it itself.
+    const capped = await run(MODULES.growUntilRefused, { limits: { memoryMiB: 8, wallMs: 5000, maxOutputBytes: 1024 } }, capMemory);
+    expect(capped).toMatchObject({ status: 'ok', exitCode: 8 });
   });
 
   it('starts every task from clean memory, even when memories are reused', async () => {
@@ -99,6 +101,28 @@ describe('runTask', () => {
     const r = await run(MODULES.growThenTrap, { limits: { memoryMiB: 8, wallMs: 5000, maxOutputBytes: 1024 } });
     expect(r.status).toBe('failed');
     expect(r.error?.code).toBe('SANDBOX_MEMORY_LIMIT');
+  });
+
+  it('fails a task whose memory is above the cap when it exits, even without host calls', async () => {
+    const src = `(module
+      (memory (export "memory") 1)
+      (func (export "_start") (drop (memory.grow (i32.const 200)))))`;
+    const r = await run(src, { limits: { memoryMiB: 8, wallMs: 5000, maxOutputBytes: 1024 } });
+    expect(r.status).toBe('failed');
+    expect(r.error?.code).toBe('SANDBOX_MEMORY_LIMIT');
+    expect(r.error?.message).toMatch(/201 pages.*cap of 128 pages/);
+  });
+
+  it('leaves a module that hits its own, lower memory maximum to handle it', async () => {
+    // Declares max 4 pages (under the 8 MiB = 128-page cap): its grow fails, it exits 7 by itself.
+    const src = `(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1 4)
+      (func (export "_start")
+        (if (i32.eq (memory.grow (i32.const 10)) (i32.const -1)) (then (call $exit (i32.const 7))))))`;
+    const r = await run(src, { limits: { memoryMiB: 8, wallMs: 5000, maxOutputBytes: 1024 } });
+    expect(r.status).toBe('ok');
+    expect(r.exitCode).toBe(7);
   });
 
   it('stops an output bomb with SANDBOX_OUTPUT_LIMIT', async () => {

@@ -50,6 +50,16 @@ export interface WasiOptions {
   /** Input files, each under one of the mounts. */
   files: { path: string; data: Uint8Array }[];
   maxOutputBytes: number;
+  /** Memory cap in pages; memory above it at any host call stops the task. 0 = none. */
+  memoryCapPages?: number;
+}
+
+/** Thrown by a host call that finds the guest's memory above its cap; it unwinds the guest. */
+export class MemoryLimitExceeded extends Error {
+  constructor(readonly pages: number, readonly capPages: number) {
+    super(`The task grew its memory to ${pages} pages (64 KiB each), past its cap of ${capPages} pages.`);
+    this.name = 'MemoryLimitExceeded';
+  }
 }
 
 type StdioFd = { kind: 'stdin' | 'stdout' | 'stderr'; flags: number };
@@ -132,7 +142,9 @@ export class Preview1 {
     for (const name of names) {
       if (!PREVIEW1_SET.has(name)) continue;
       const impl = (this as unknown as Record<string, (...args: unknown[]) => number>)[name]!;
+      const cap = this.opts.memoryCapPages ?? 0;
       out[name] = (...args: unknown[]) => {
+        if (cap > 0 && this.memory.pages > cap) throw new MemoryLimitExceeded(this.memory.pages, cap);
         // Every i32 in preview1 is unsigned (pointers, lengths, fds, flags); wasm passes them signed.
         for (let i = 0; i < args.length; i++) if (typeof args[i] === 'number') args[i] = (args[i] as number) >>> 0;
         try {
