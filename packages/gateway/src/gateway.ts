@@ -2,7 +2,7 @@
  * Starts a gateway: HTTP API + node WebSocket on one port, the store, the scheduler and the
  * job manager, wired together. `close()` stops accepting, flushes pending writes, closes sockets.
  */
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import websocket from '@fastify/websocket';
 import { pino } from 'pino';
 import { mkdirSync } from 'node:fs';
@@ -78,7 +78,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     reject: (session, leaseId, code, message) => (session as NodeSession).sendError(code, message, leaseId),
   });
 
-  const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: LIMITS.maxBodyBytes, forceCloseConnections: true });
+  const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: LIMITS.maxBodyBytes, forceCloseConnections: true });
   installErrorHandler(app);
   await app.register(websocket, { options: { maxPayload: LIMITS.maxBodyBytes } });
 

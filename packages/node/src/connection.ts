@@ -148,6 +148,9 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
     if (!stopped) {
       retryInMs = backoff.next();
       reconnectTimer = clock.setTimeout(connect, retryInMs);
+      // Waiting to reconnect is the node's whole job while the gateway is away: this timer must
+      // keep the process alive (the clock's timers are unref'd), or a node exits when its gateway restarts.
+      (reconnectTimer as { ref?: () => void } | undefined)?.ref?.();
     }
     log.info({ code, reason, retryInMs }, wasEstablished ? 'gateway session closed' : 'could not establish a gateway session');
     events.emit('disconnected', { code, reason, established: wasEstablished, retryInMs });

@@ -77,6 +77,7 @@ export class ActiveJob {
     const prev = this.state[index]!;
     this.counts[NAMES[prev]!]--;
     this.state[index] = next;
+    if (next === TaskState.Leased && this.status === 'queued') this.status = 'running';
     this.counts[NAMES[next]!]++;
   }
 
