@@ -14,8 +14,12 @@ export const GatewayOptions = z.object({
   databaseUrl: z.string().optional(),
   /** pino level. @default info */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Leases per node slot kept in flight. @default 2 */
+  /** Leases per node slot kept in flight, at least. @default 2 */
   pipelineDepth: z.number().int().min(1).max(64).default(2),
+  /** Leases per node slot kept in flight when tasks are tiny. @default 32 */
+  maxPipelineDepth: z.number().int().min(1).max(1024).default(32),
+  /** Task run time (ms) to keep queued per node slot; sets the depth between the two above. @default 10 */
+  queueTargetMs: z.number().min(0).default(10),
   /** Added to a task's wall time for its lease deadline. @default 10000 */
   leaseGraceMs: z.number().int().min(0).default(10_000),
   /** Attempts per task for infrastructure failures. @default 5 */

@@ -69,6 +69,8 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   scheduler = new Scheduler({
     clock,
     pipelineDepth: config.pipelineDepth,
+    maxPipelineDepth: config.maxPipelineDepth,
+    queueTargetMs: config.queueTargetMs,
     leaseGraceMs: config.leaseGraceMs,
     expiryScanMs: config.expiryScanMs,
     onLeaseLost: (lease, reason) => jobs.onLeaseLost(lease, reason),

@@ -38,6 +38,7 @@ import {
   type TaskView,
 } from '@lode/protocol';
 import type { Logger } from 'pino';
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { JobQuery, JobRecord, Store, TaskResultRow } from '../store/types.js';
 import { GroupCommitter } from '../store/groupCommit.js';
@@ -46,6 +47,9 @@ import { ActiveJob, TaskState, isTerminal, recordView } from './activeJob.js';
 import type { JobEvents } from './events.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { zodMessage } from '../http/zodMessage.js';
+
+/** node:crypto's sha256: the same digest as the portable one, about twice as fast here. */
+const nodeSha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 
 const RETRYABLE_CODES = new Set<string>([SandboxErrorCode.WorkerCrashed, SandboxErrorCode.BlobUnavailable]);
 
@@ -261,7 +265,7 @@ export class JobManager {
   onResults(session: SessionPort, outcomes: TaskOutcome[]): void {
     const now = this.o.clock.now();
     for (const outcome of outcomes) {
-      const lease = this.scheduler.complete(session, outcome.leaseId);
+      const lease = this.scheduler.complete(session, outcome.leaseId, outcome.durationMs);
       if (!lease) {
         this.acks.reject(session, outcome.leaseId, 'UNKNOWN_LEASE', 'This session holds no lease with that id (expired, cancelled or never issued); the result was dropped.');
         continue;
@@ -286,7 +290,7 @@ export class JobManager {
       this.acks.reject(lease.session, lease.leaseId, 'INVALID_RESULT', 'Output is not valid base64.');
       return;
     }
-    const digest = resultDigest({ exitCode: outcome.exitCode, stdout, stderr, files, deleted: outcome.deleted });
+    const digest = resultDigest({ exitCode: outcome.exitCode, stdout, stderr, files, deleted: outcome.deleted }, nodeSha256);
     if (digest !== outcome.resultHash) {
       this.o.log.warn({ node: lease.session.address, jobId: job.id, index }, 'result hash mismatch');
       this.retryOrFail(job, index, 'RESULT_HASH_MISMATCH', 'The node reported a result hash that does not match its output.');

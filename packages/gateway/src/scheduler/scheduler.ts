@@ -8,6 +8,9 @@
  * - Jobs share capacity round-robin, so one large job cannot starve a small one.
  * - Each node is offered up to `capacity` leases (slots × pipeline depth) so that the next task
  *   is already on the node when one finishes; leases are sent in one frame per node per pump.
+ *   The depth adapts per node: it starts at `pipelineDepth` and grows while tasks are short, so
+ *   that a node holds about `queueTargetMs` of work per slot (tiny tasks travel in big batches;
+ *   long tasks are not hoarded by one node while others idle).
  * - `pump` is coalesced: any number of triggers in one tick cause one pass.
  */
 import type { Lease, LeaseLimits } from '@lode/protocol';
@@ -19,6 +22,8 @@ import { DEFAULT_FILTERS, matchAll, priceThenLoad, type MatchFilter, type NodeFa
 /** What the scheduler needs from a connected node session. */
 export interface SessionPort extends NodeFacts {
   readonly id: string;
+  /** Moving average of this node's task run time, ms (updated by the scheduler). */
+  avgTaskMs?: number;
   /** True once the node said it drains: no new leases. */
   draining: boolean;
   readonly leases: Map<string, LeaseRecord>;
@@ -39,8 +44,12 @@ export interface SchedulerOptions {
   clock: Clock;
   filters?: readonly MatchFilter[];
   ranker?: Ranker;
-  /** Leases per slot kept on a node. @default 2 */
+  /** Leases per slot kept on a node, at least. @default 2 */
   pipelineDepth?: number;
+  /** Leases per slot kept on a node, at most (reached when tasks are tiny). @default 32 */
+  maxPipelineDepth?: number;
+  /** Work, in ms of task run time, to keep queued per slot on a node. @default 10 */
+  queueTargetMs?: number;
   /** Added to a task's wall time to get its lease deadline. @default 10_000 */
   leaseGraceMs?: number;
   /** How often expired leases are looked for. @default 500 */
@@ -59,12 +68,16 @@ export class Scheduler {
   private readonly filters: readonly MatchFilter[];
   private readonly ranker: Ranker;
   private readonly depth: number;
+  private readonly maxDepth: number;
+  private readonly queueTargetMs: number;
   private readonly grace: number;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.filters = opts.filters ?? DEFAULT_FILTERS;
     this.ranker = opts.ranker ?? priceThenLoad;
     this.depth = opts.pipelineDepth ?? 2;
+    this.maxDepth = Math.max(this.depth, opts.maxPipelineDepth ?? 32);
+    this.queueTargetMs = opts.queueTargetMs ?? 10;
     this.grace = opts.leaseGraceMs ?? 10_000;
   }
 
@@ -107,14 +120,26 @@ export class Scheduler {
     if (i >= 0) this.jobs.splice(i, 1);
   }
 
-  /** Ends a lease because its result arrived. Returns the lease, or undefined if the session does not hold it. */
-  complete(session: SessionPort, leaseId: string): LeaseRecord | undefined {
+  /**
+   * Ends a lease because its result arrived; `runMs` (the node's report of the task's run time)
+   * tunes the node's pipeline depth. Returns the lease, or undefined if the session does not hold it.
+   */
+  complete(session: SessionPort, leaseId: string, runMs?: number): LeaseRecord | undefined {
     const lease = session.leases.get(leaseId);
     if (!lease) return undefined;
     session.leases.delete(leaseId);
     session.inflight--;
+    if (runMs !== undefined && Number.isFinite(runMs) && runMs >= 0) this.observe(session, runMs);
     this.schedulePump();
     return lease;
+  }
+
+  /** Folds a task run time into the node's average and resizes its capacity. */
+  private observe(session: SessionPort, runMs: number): void {
+    const avg = session.avgTaskMs === undefined ? runMs : session.avgTaskMs * 0.9 + runMs * 0.1;
+    session.avgTaskMs = avg;
+    const depth = Math.min(this.maxDepth, Math.max(this.depth, Math.round(this.queueTargetMs / Math.max(avg, 0.01))));
+    session.capacity = session.capabilities.slots * depth;
   }
 
   /** Ends every lease of a job (cancellation). Nodes are told to drop them. */

@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench` — Lode's figures, in one run (see docs/benchmarks.md):
+ *   (a) end to end: N trivial tasks (the `echo` workload) in one job over a gateway process and
+ *       4 node processes, started with the `lode` CLI; throughput, and submit→result latency
+ *       (p50/p99) of single-task jobs submitted one after another;
+ *   (b) baseline: the same N tasks on a local piscina worker-thread pool running the same
+ *       sandbox code, and the ratio (a)/(b);
+ *   (c) warm sandbox start per task (runTask inline, and the node pool's runBatch).
+ * Prints a table and writes bench/results/bench-<time>.json. Never asserts: figures only.
+ *
+ *   npm run bench -- [--tasks 20000] [--nodes 4] [--slots N] [--latency-jobs 200]
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+import { Piscina } from 'piscina';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { createLodeClient, getResults, listNodes, putBlob, submitJob, watchJob } from '@lode/sdk';
+import { createNodeSandbox, pagesForMiB, prepareModule, runTask } from '@lode/sandbox';
+import { readWorkload } from '@lode/workloads';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'packages/cli/bin/lode.js');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const TASKS = arg('tasks', 20_000);
+const NODES = arg('nodes', 4);
+const SLOTS = arg('slots', 0);
+const LATENCY_JOBS = arg('latency-jobs', 200);
+const LIMITS = { memoryMiB: 16, wallMs: 10_000, maxOutputBytes: 4096 };
+
+const echo = readWorkload('echo');
+const echoHash = createHash('sha256').update(echo).digest('hex');
+const expected = (i) => `task ${i}`;
+const taskArgs = (i) => ['task', String(i)];
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const log = (...a) => process.stderr.write(a.join(' ') + '\n');
+
+async function freePort() {
+  return new Promise((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+function lode(args) {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env } });
+  return child;
+}
+
+async function until(what, fn, timeoutMs = 60_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await fn()) return;
+    } catch {}
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// ---------------------------------------------------------------- (a) end to end
+async function endToEnd() {
+  const dir = mkdtempSync(join(tmpdir(), 'lode-bench-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const procs = [lode(['gateway', '--port', String(port), '--data-dir', join(dir, 'gw'), '--log-level', 'warn'])];
+  try {
+    await until('gateway', async () => (await fetch(`${url}/healthz`)).ok);
+    for (let i = 0; i < NODES; i++) {
+      procs.push(lode(['node', '--gateway', url, '--data-dir', join(dir, `n${i}`), ...(SLOTS ? ['--slots', String(SLOTS)] : [])]));
+    }
+    const client = createLodeClient({ gateway: url, account: privateKeyToAccount(generatePrivateKey()) });
+    await until(`${NODES} nodes`, async () => (await listNodes(client)).filter((n) => n.online).length === NODES);
+    const { sha256 } = await putBlob(client, { data: echo });
+
+    // Warm-up: every node compiles the module once.
+    await watchJob(client, { id: (await submitJob(client, { module: sha256, tasks: Array.from({ length: NODES * 8 }, (_, i) => ({ args: taskArgs(i) })), resources: { memoryMiB: LIMITS.memoryMiB }, limits: { wallMs: LIMITS.wallMs, maxOutputBytes: LIMITS.maxOutputBytes } })).id });
+
+    // Throughput: one job of TASKS tasks.
+    log(`(a) ${TASKS} tasks over ${NODES} nodes...`);
+    const t0 = performance.now();
+    const job = await submitJob(client, { module: sha256, tasks: Array.from({ length: TASKS }, (_, i) => ({ args: taskArgs(i) })), resources: { memoryMiB: LIMITS.memoryMiB }, limits: { wallMs: LIMITS.wallMs, maxOutputBytes: LIMITS.maxOutputBytes } });
+    const tSubmitted = performance.now();
+    const final = await watchJob(client, { id: job.id });
+    const t1 = performance.now();
+    const results = await getResults(client, { id: job.id, pageSize: 5000 });
+    let wrong = 0;
+    const decoder = new TextDecoder();
+    for (const r of results) if (r.status !== 'done' || decoder.decode(r.stdout) !== expected(r.index)) wrong++;
+    const nodesUsed = new Set(results.map((r) => r.node)).size;
+
+    // Latency: single-task jobs, one after another (submit → finished event).
+    log(`(a) latency: ${LATENCY_JOBS} single-task jobs...`);
+    const lat = [];
+    for (let i = 0; i < LATENCY_JOBS; i++) {
+      const s = performance.now();
+      const j = await submitJob(client, { module: sha256, tasks: [{ args: taskArgs(i) }], resources: { memoryMiB: LIMITS.memoryMiB }, limits: { wallMs: LIMITS.wallMs, maxOutputBytes: LIMITS.maxOutputBytes } });
+      await watchJob(client, { id: j.id });
+      lat.push(performance.now() - s);
+    }
+    lat.sort((a, b) => a - b);
+    return {
+      tasks: TASKS,
+      nodes: NODES,
+      status: final.status,
+      done: final.counts.done,
+      wrongResults: wrong,
+      resultsChecked: results.length,
+      nodesUsed,
+      submitMs: tSubmitted - t0,
+      totalMs: t1 - t0,
+      tasksPerSecond: TASKS / ((t1 - t0) / 1000),
+      latencyJobs: LATENCY_JOBS,
+      latencyP50Ms: pct(lat, 50),
+      latencyP99Ms: pct(lat, 99),
+    };
+  } finally {
+    for (const p of procs.slice(1)) p.kill('SIGKILL');
+    procs[0].kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    procs[0].kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function sandboxTask(i) {
+  return { moduleHash: echoHash, args: taskArgs(i), env: {}, stdin: new Uint8Array(0), files: [], mounts: [], seed: echoHash, limits: LIMITS };
+}
+
+// ---------------------------------------------------------------- (b) piscina baseline
+async function baseline() {
+  const threads = availableParallelism();
+  const pool = new Piscina({ filename: new URL('./piscina-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads });
+  const one = (i) => pool.run({ moduleBytes: echo, hash: echoHash, task: sandboxTask(i) });
+  await Promise.all(Array.from({ length: threads * 4 }, (_, i) => one(i))); // warm
+  log(`(b) ${TASKS} tasks on piscina (${threads} threads)...`);
+  const t0 = performance.now();
+  const out = await Promise.all(Array.from({ length: TASKS }, (_, i) => one(i)));
+  const ms = performance.now() - t0;
+  const decoder = new TextDecoder();
+  const wrong = out.filter((r, i) => r.status !== 'ok' || decoder.decode(r.stdout) !== expected(i)).length;
+  await pool.destroy();
+  return { threads, tasks: TASKS, totalMs: ms, tasksPerSecond: TASKS / (ms / 1000), wrongResults: wrong };
+}
+
+// ---------------------------------------------------------------- (c) warm sandbox start
+async function warmSandbox() {
+  const module = new WebAssembly.Module(prepareModule(echo, pagesForMiB(LIMITS.memoryMiB)));
+  const n = Math.min(TASKS, 20_000);
+  for (let i = 0; i < 500; i++) runTask(module, sandboxTask(i));
+  let t0 = performance.now();
+  for (let i = 0; i < n; i++) runTask(module, sandboxTask(i));
+  const inlineUs = ((performance.now() - t0) * 1000) / n;
+
+  const sandbox = createNodeSandbox({ workers: availableParallelism() });
+  await sandbox.addModule(echoHash, echo);
+  await sandbox.runBatch(Array.from({ length: 1000 }, (_, i) => sandboxTask(i)));
+  t0 = performance.now();
+  const batches = [];
+  for (let i = 0; i < n; i += 250) batches.push(sandbox.runBatch(Array.from({ length: Math.min(250, n - i) }, (_, k) => sandboxTask(i + k))));
+  await Promise.all(batches);
+  const poolUs = ((performance.now() - t0) * 1000) / n;
+  await sandbox.close();
+  return { tasks: n, inlineUsPerTask: inlineUs, poolRunBatchUsPerTask: poolUs };
+}
+
+const started = new Date();
+const e2e = await endToEnd();
+const base = await baseline();
+const warm = await warmSandbox();
+const report = {
+  date: started.toISOString(),
+  machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version },
+  endToEnd: e2e,
+  baseline: base,
+  ratioEndToEndOverBaseline: e2e.tasksPerSecond / base.tasksPerSecond,
+  warmSandbox: warm,
+};
+mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+const file = join(ROOT, 'bench/results', `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+
+const f = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+console.log(`
+Lode benchmark — ${report.machine.cores} cores, ${report.machine.cpu}, Node ${report.machine.node}
+(a) end to end, ${f(e2e.tasks)} echo tasks, 1 gateway + ${e2e.nodes} node processes
+    throughput          ${f(e2e.tasksPerSecond)} tasks/s   (${f(e2e.totalMs)} ms; submit ${f(e2e.submitMs)} ms; ${e2e.status}, ${e2e.wrongResults} wrong of ${e2e.resultsChecked} checked, ${e2e.nodesUsed} nodes used)
+    latency (1-task job) p50 ${f(e2e.latencyP50Ms, 1)} ms   p99 ${f(e2e.latencyP99Ms, 1)} ms   (${e2e.latencyJobs} jobs, submit → finished)
+(b) piscina baseline    ${f(base.tasksPerSecond)} tasks/s   (${base.threads} threads, ${base.wrongResults} wrong)
+    ratio (a)/(b)        ${f(report.ratioEndToEndOverBaseline, 2)}
+(c) warm sandbox start  ${f(warm.inlineUsPerTask, 1)} µs/task inline, ${f(warm.poolRunBatchUsPerTask, 1)} µs/task via the worker pool (runBatch)
+wrote ${file}`);
