@@ -66,17 +66,43 @@ export function fromBase64(s: string): Uint8Array {
 /**
  * Canonical JSON: object keys sorted, no whitespace, `undefined` members dropped.
  * Two parties that agree on a value agree on these bytes, so hashes and signatures match.
+ * Written to one parts array (no intermediate strings per object): a 20,000-task JobSpec is
+ * hashed on every submission, on both sides.
  */
 export function canonicalJson(value: unknown): string {
+  const out: string[] = [];
+  writeCanonical(value, out);
+  return out.join('');
+}
+
+function writeCanonical(value: unknown, out: string[]): void {
   if (value === null || typeof value !== 'object') {
     if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('canonicalJson: non-finite number');
-    if (typeof value === 'bigint') return JSON.stringify(value.toString());
-    return JSON.stringify(value);
+    out.push(typeof value === 'bigint' ? JSON.stringify(value.toString()) : JSON.stringify(value));
+    return;
   }
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (Array.isArray(value)) {
+    out.push('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.push(',');
+      const v = value[i];
+      if (v === undefined) out.push('null');
+      else writeCanonical(v, out);
+    }
+    out.push(']');
+    return;
+  }
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  const keys = Object.keys(obj).sort();
+  out.push('{');
+  let first = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    if (!first) out.push(',');
+    first = false;
+    out.push(JSON.stringify(k), ':');
+    writeCanonical(v, out);
+  }
+  out.push('}');
 }

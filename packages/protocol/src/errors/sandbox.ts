@@ -19,6 +19,8 @@ export const SandboxErrorCode = {
   WorkerCrashed: 'SANDBOX_WORKER_CRASHED',
   /** The node could not fetch the module or an input blob. */
   BlobUnavailable: 'SANDBOX_BLOB_UNAVAILABLE',
+  /** The task was cancelled by its caller (the job was cancelled or its lease expired). */
+  Cancelled: 'SANDBOX_CANCELLED',
 } as const;
 export type SandboxErrorCode = (typeof SandboxErrorCode)[keyof typeof SandboxErrorCode];
 
@@ -30,6 +32,7 @@ const MESSAGES: Record<SandboxErrorCode, string> = {
   SANDBOX_INVALID_MODULE: 'The module could not be instantiated as a WASI preview1 program.',
   SANDBOX_WORKER_CRASHED: 'The sandbox worker crashed while running the task.',
   SANDBOX_BLOB_UNAVAILABLE: 'The node could not fetch the module or an input file from the gateway.',
+  SANDBOX_CANCELLED: 'The task was cancelled before it finished.',
 };
 
 /** A task failed in the sandbox; `code` is one of `SandboxErrorCode`. */
