@@ -2,6 +2,7 @@
  * Gateway configuration: one typed object with documented defaults, validated once at start.
  */
 import { z } from 'zod';
+import { LIMITS } from '@lode/protocol';
 
 export const GatewayOptions = z.object({
   /** TCP port for HTTP and WebSocket; 0 picks a free one. @default 7070 */
@@ -30,6 +31,10 @@ export const GatewayOptions = z.object({
   helloTimeoutMs: z.number().int().min(100).default(10_000),
   /** Group commit interval for results. @default 2 */
   commitIntervalMs: z.number().int().min(0).default(2),
+  /** Largest module a job may use (a gateway may be tighter than the protocol). @default 32 MiB */
+  maxModuleBytes: z.number().int().min(8).max(LIMITS.maxModuleBytes).default(LIMITS.maxModuleBytes),
+  /** Largest blob accepted by PUT/POST /v1/blobs. @default 64 MiB */
+  maxBlobBytes: z.number().int().min(1).max(LIMITS.maxBlobBytes).default(LIMITS.maxBlobBytes),
   /** Lease expiry scan interval. @default 500 */
   expiryScanMs: z.number().int().min(10).default(500),
 });

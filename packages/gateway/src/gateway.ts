@@ -65,6 +65,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     inspectModule,
     maxAttempts: config.maxAttempts,
     commitIntervalMs: config.commitIntervalMs,
+    maxModuleBytes: config.maxModuleBytes,
   });
   scheduler = new Scheduler({
     clock,
@@ -114,7 +115,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
       new NodeSession(socket, host);
     });
   });
-  blobRoutes(app, store);
+  blobRoutes(app, store, config.maxBlobBytes);
   jobRoutes(app, jobs, events);
   app.get('/v1/nodes', async () => ({ nodes: registry.views() }));
   app.get('/healthz', async () => ({ ok: true, nodes: registry.sessions.size, activeJobs: jobs.activeJobs, queued: jobs.queuedTasks() }));

@@ -142,6 +142,28 @@ describe('HTTP API', () => {
     expect(list.jobs.filter((j: any) => j.id === a.body.id).length).toBe(1);
   });
 
+  it('refuses an over-size module at submit and an over-size blob at upload (413 TOO_LARGE)', async () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'lode-api-small-'));
+    const small = await startGateway(testGatewayOptions({ dataDir: dir2, maxModuleBytes: 64, maxBlobBytes: 4096 }));
+    try {
+      const module = await wat(HELLO_WAT); // > 64 bytes, < 4096
+      expect(module.byteLength).toBeGreaterThan(64);
+      const sha = sha256Hex(module);
+      const up = await fetch(`${small.url}/v1/blobs/${sha}`, { method: 'PUT', body: module, headers: { 'content-type': 'application/octet-stream' } });
+      expect(up.status).toBe(201);
+      const r = await fetch(`${small.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(await signJob(account, spec(sha))) });
+      expect(r.status).toBe(413);
+      expect(((await r.json()) as any).error.code).toBe('TOO_LARGE');
+      const big = new Uint8Array(5000);
+      const b = await fetch(`${small.url}/v1/blobs`, { method: 'POST', body: big, headers: { 'content-type': 'application/octet-stream' } });
+      expect(b.status).toBe(413);
+      expect(((await b.json()) as any).error.code).toBe('TOO_LARGE');
+    } finally {
+      await small.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+
   it('answers unknown ids with 404 NOT_FOUND', async () => {
     for (const path of ['/v1/jobs/deadbeef', '/v1/jobs/deadbeef/results', '/v1/jobs/deadbeef/tasks', '/v1/jobs/deadbeef/events', '/v1/nope']) {
       const r = await fetch(gw.url + path);

@@ -3,22 +3,22 @@ import type { FastifyInstance } from 'fastify';
 import { BlobHashMismatchError, InvalidRequestError, LIMITS, NotFoundError, Sha256Hex, sha256Hex } from '@lode/protocol';
 import type { Store } from '../store/types.js';
 
-export function blobRoutes(app: FastifyInstance, store: Store): void {
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: LIMITS.maxBlobBytes }, (_req, body, done) => done(null, body));
+export function blobRoutes(app: FastifyInstance, store: Store, maxBlobBytes: number = LIMITS.maxBlobBytes): void {
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: maxBlobBytes }, (_req, body, done) => done(null, body));
 
   const bytesOf = (body: unknown): Uint8Array => {
     if (!(body instanceof Buffer)) throw new InvalidRequestError('Send the blob as the raw body with Content-Type: application/octet-stream.');
     return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   };
 
-  app.post('/v1/blobs', { bodyLimit: LIMITS.maxBlobBytes }, async (req, reply) => {
+  app.post('/v1/blobs', { bodyLimit: maxBlobBytes }, async (req, reply) => {
     const bytes = bytesOf(req.body);
     const sha256 = sha256Hex(bytes);
     await store.putBlob(sha256, bytes);
     return reply.status(201).send({ sha256, size: bytes.byteLength });
   });
 
-  app.put<{ Params: { sha256: string } }>('/v1/blobs/:sha256', { bodyLimit: LIMITS.maxBlobBytes }, async (req, reply) => {
+  app.put<{ Params: { sha256: string } }>('/v1/blobs/:sha256', { bodyLimit: maxBlobBytes }, async (req, reply) => {
     const want = parseSha(req.params.sha256);
     const bytes = bytesOf(req.body);
     const got = sha256Hex(bytes);

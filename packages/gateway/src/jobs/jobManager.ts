@@ -65,6 +65,8 @@ export interface JobManagerOptions {
   maxAttempts?: number;
   /** Group commit interval. @default 2 */
   commitIntervalMs?: number;
+  /** @default LIMITS.maxModuleBytes */
+  maxModuleBytes?: number;
 }
 
 export interface SessionAcks {
@@ -187,8 +189,9 @@ export class JobManager {
     if (this.validModules.has(module)) return;
     const bytes = await this.o.store.getBlob(module);
     if (!bytes) throw new MissingBlobError(module);
-    if (bytes.byteLength > LIMITS.maxModuleBytes) {
-      throw new TooLargeError(`The module is ${bytes.byteLength} bytes; the limit is ${LIMITS.maxModuleBytes}.`);
+    const limit = this.o.maxModuleBytes ?? LIMITS.maxModuleBytes;
+    if (bytes.byteLength > limit) {
+      throw new TooLargeError(`The module is ${bytes.byteLength} bytes; this gateway accepts modules up to ${limit} bytes.`);
     }
     try {
       this.o.inspectModule(bytes);
