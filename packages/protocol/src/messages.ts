@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from './encoding.js';
-import { Address, HexSignature, Bytes32Hex, Sha256Hex, TaskInput } from './jobSpec.js';
+import { Address, HexSignature, Bytes32Hex, GuestPath, Sha256Hex, TaskInput } from './jobSpec.js';
 
 export const Capabilities = z.strictObject({
   cores: z.number().int().min(1).max(4096),
@@ -95,7 +95,7 @@ export const HelloMsg = z.strictObject({
 });
 export type HelloMsg = z.infer<typeof HelloMsg>;
 
-export const OutputFile = z.strictObject({ path: z.string(), data: z.string() /* base64 */ });
+export const OutputFile = z.strictObject({ path: GuestPath, data: z.string() /* base64 */ });
 
 export const TaskOutcome = z.strictObject({
   leaseId: z.string(),
@@ -105,7 +105,7 @@ export const TaskOutcome = z.strictObject({
   stdout: z.string(), // base64
   stderr: z.string(), // base64
   files: z.array(OutputFile),
-  deleted: z.array(z.string()).default([]),
+  deleted: z.array(GuestPath).default([]),
   /** `resultDigest` of the above; the gateway recomputes and refuses a mismatch. */
   resultHash: Sha256Hex,
   error: z.strictObject({ code: z.string(), message: z.string() }).optional(),

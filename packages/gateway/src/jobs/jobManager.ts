@@ -293,6 +293,13 @@ export class JobManager {
       this.acks.reject(lease.session, lease.leaseId, 'INVALID_RESULT', 'Output is not valid base64.');
       return;
     }
+    const outputBytes = stdout.byteLength + stderr.byteLength + files.reduce((n, f) => n + f.data.byteLength, 0);
+    if (outputBytes > job.spec.limits.maxOutputBytes) {
+      this.o.log.warn({ node: lease.session.address, jobId: job.id, index, outputBytes }, 'result larger than the task allows');
+      this.retryOrFail(job, index, 'INVALID_RESULT', 'The node returned more output than the task allows.');
+      this.acks.reject(lease.session, lease.leaseId, 'INVALID_RESULT', `Output of ${outputBytes} bytes exceeds the task's maxOutputBytes.`);
+      return;
+    }
     const digest = resultDigest({ exitCode: outcome.exitCode, stdout, stderr, files, deleted: outcome.deleted }, nodeSha256);
     if (digest !== outcome.resultHash) {
       this.o.log.warn({ node: lease.session.address, jobId: job.id, index }, 'result hash mismatch');

@@ -1,0 +1,143 @@
+/**
+ * How the gateway treats results from a node it cannot trust: a real gateway on a real socket
+ * and a hand-driven node session (a raw WebSocket speaking the protocol).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import {
+  JobSpec,
+  PROTOCOL_VERSION,
+  capabilitiesHash,
+  nodeHelloTypedData,
+  resultDigest,
+  sha256Hex,
+  signJob,
+  toBase64,
+  type Capabilities,
+  type Lease,
+} from '@lode/protocol';
+import { startGateway, testGatewayOptions, type GatewayHandle } from '../src/index.js';
+
+const MODULE = `(module (memory (export "memory") 1 1) (func (export "_start")))`;
+const caps: Capabilities = { cores: 1, memoryMiB: 1024, os: 'linux', arch: 'x64', kind: 'server', slots: 1, pricePerTask: '0', benchmark: 1, agent: 'test' };
+const requester = privateKeyToAccount(generatePrivateKey());
+
+let gw: GatewayHandle;
+let dir: string;
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lode-results-'));
+  gw = await startGateway(testGatewayOptions({ dataDir: dir }));
+});
+afterEach(async () => {
+  await gw.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function submit(tasks: number, maxOutputBytes = 1024): Promise<string> {
+  const wabt = await (await import('wabt')).default();
+  const bytes = new Uint8Array(wabt.parseWat('m.wat', MODULE).toBinary({}).buffer);
+  const sha = sha256Hex(bytes);
+  await fetch(`${gw.url}/v1/blobs/${sha}`, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+  const spec = JobSpec.parse({
+    version: 1, requester: requester.address, module: sha, deadline: Date.now() + 60_000, nonce: `0x${randomBytes(32).toString('hex')}`,
+    tasks: Array.from({ length: tasks }, (_, i) => ({ args: [String(i)] })),
+    limits: { wallMs: 5000, maxOutputBytes },
+  });
+  const r = await fetch(`${gw.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(await signJob(requester, spec)) });
+  expect(r.status).toBe(201);
+  return ((await r.json()) as { id: string }).id;
+}
+
+/** A node session driven by hand. */
+async function fakeNode() {
+  const ws = new WebSocket(gw.wsUrl);
+  const inbox: any[] = [];
+  let wake: (() => void) | undefined;
+  ws.on('message', (d) => {
+    inbox.push(JSON.parse(d.toString()));
+    wake?.();
+  });
+  const next = async (t: string): Promise<any> => {
+    for (;;) {
+      const i = inbox.findIndex((m) => m.t === t);
+      if (i >= 0) return inbox.splice(i, 1)[0];
+      await new Promise<void>((r) => (wake = r));
+    }
+  };
+  const signer = privateKeyToAccount(generatePrivateKey());
+  const { challenge } = await next('challenge');
+  const timestamp = Date.now();
+  const signature = await signer.signTypedData(nodeHelloTypedData({ node: signer.address, challenge, capabilitiesHash: capabilitiesHash(caps), timestamp: BigInt(timestamp) }));
+  ws.send(JSON.stringify({ t: 'hello', protocol: PROTOCOL_VERSION, node: signer.address, capabilities: caps, timestamp, signature }));
+  await next('welcome');
+  const send = (lease: Lease, stdout: Uint8Array, hash?: string) =>
+    ws.send(JSON.stringify({
+      t: 'results',
+      results: [{ leaseId: lease.leaseId, status: 'ok', exitCode: 0, stdout: toBase64(stdout), stderr: '', files: [], deleted: [], resultHash: hash ?? resultDigest({ exitCode: 0, stdout, stderr: new Uint8Array(), files: [] }), durationMs: 1 }],
+    }));
+  return { ws, next, send };
+}
+
+const job = async (id: string) => (await (await fetch(`${gw.url}/v1/jobs/${id}`)).json()) as any;
+
+describe('results from an untrusted node', () => {
+  it('refuses a result whose hash does not match its output, and gives the task out again', async () => {
+    const id = await submit(1);
+    const node = await fakeNode();
+    const { leases: [lease] } = await node.next('lease');
+    node.send(lease, new TextEncoder().encode('out'), 'f'.repeat(64));
+    expect((await node.next('error')).code).toBe('RESULT_HASH_MISMATCH');
+    expect((await job(id)).counts.done).toBe(0);
+    const { leases: [again] } = await node.next('lease'); // requeued
+    expect(again.taskIndex).toBe(0);
+    node.send(again, new TextEncoder().encode('out'));
+    expect((await node.next('ack')).leaseIds).toEqual([again.leaseId]);
+    expect((await job(id)).counts.done).toBe(1);
+    node.ws.close();
+  });
+
+  it('refuses more output than the task allows', async () => {
+    const id = await submit(1, 16);
+    const node = await fakeNode();
+    const { leases: [lease] } = await node.next('lease');
+    node.send(lease, new Uint8Array(17));
+    expect((await node.next('error')).code).toBe('INVALID_RESULT');
+    expect((await job(id)).counts.done).toBe(0);
+    node.ws.close();
+  });
+
+  it('accepts one result per task: a replayed result is refused', async () => {
+    const id = await submit(1);
+    const node = await fakeNode();
+    const { leases: [lease] } = await node.next('lease');
+    const out = new TextEncoder().encode('once');
+    node.send(lease, out);
+    await node.next('ack');
+    node.send(lease, out);
+    const err = await node.next('error');
+    expect(err.code).toBe('UNKNOWN_LEASE');
+    const results = (await (await fetch(`${gw.url}/v1/jobs/${id}/results`)).json()) as any;
+    expect(results.results.length).toBe(1);
+    node.ws.close();
+  });
+
+  it('requeues the tasks of a node that disconnects while holding them', async () => {
+    const id = await submit(2);
+    const a = await fakeNode();
+    const { leases } = await a.next('lease');
+    expect(leases.length).toBe(2);
+    a.ws.terminate();
+    const b = await fakeNode();
+    const got = (await b.next('lease')).leases as Lease[];
+    expect(got.map((l) => l.taskIndex).sort()).toEqual([0, 1]);
+    for (const l of got) b.send(l, new TextEncoder().encode(String(l.taskIndex)));
+    for (let i = 0; i < 10 && (await job(id)).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await job(id)).status).toBe('completed');
+    b.ws.close();
+  });
+});
