@@ -202,6 +202,27 @@ describe('node agent against a gateway', () => {
     expect(gw.results(s).map((r) => r.leaseId).sort()).toEqual([a!.leaseId, c!.leaseId].sort());
   });
 
+  it('stops a running lease on cancel, sends no result for it, and still reports the rest of its group', async () => {
+    await start({ slots: 1 });
+    const s = gw.current();
+    sandbox.modules.set(moduleHash, MODULE);
+    sandbox.hold();
+    const [a, b] = [makeLease(moduleHash), makeLease(moduleHash)];
+    gw.lease(s, [a!, b!]);
+    await waitFor(() => sandbox.batches.length === 1, 5000, 'group running');
+    expect(sandbox.batches[0]).toHaveLength(2);
+    gw.send(s, { t: 'cancel', leaseIds: [a!.leaseId] });
+    await waitFor(() => sandbox.cancelled.size === 1, 5000, 'sandbox.cancel');
+    expect(sandbox.cancelled.has(sandbox.batches[0]![0]!)).toBe(true);
+    sandbox.release();
+    await waitFor(() => gw.results(s).length === 1, 5000, 'result of the other lease');
+    expect(gw.results(s)[0]!.leaseId).toBe(b!.leaseId);
+    const c = makeLease(moduleHash);
+    gw.lease(s, [c]);
+    await waitFor(() => gw.results(s).length === 2, 5000, 'result of a later lease');
+    expect(gw.results(s).map((r) => r.leaseId)).toEqual([b!.leaseId, c.leaseId]);
+  });
+
   it('sends heartbeats with the running count', async () => {
     await gw.close();
     gw = await startFakeGateway({ heartbeatMs: 20 });

@@ -11,11 +11,14 @@
  * - Outcomes that finish in the same tick go out in one `results` frame (flushed on
  *   setImmediate). Every outcome is kept until the gateway acks it (or refuses its lease) and
  *   is sent again after a reconnect.
- * - `cancel` drops queued leases and leases still fetching their blobs; running groups finish
- *   and their results are sent (the gateway refuses them, which is fine).
+ * - `cancel` frees the node at once: queued leases and leases still fetching their blobs are
+ *   dropped, running tasks are stopped in the sandbox (`Sandbox.cancel`; their worker is
+ *   replaced), and no result is sent for any of them (the gateway has already forgotten those
+ *   leases). Other leases of the same group still finish and are reported.
  * - Leases not yet started when the session is lost are dropped: the gateway requeues a
  *   departed session's leases, so running them would be wasted work.
  * - A heartbeat with the running count goes out every `heartbeatMs` of an established session.
+ * - `stop` cancels running tasks in the sandbox too, so a shared sandbox is free at once.
  */
 import type { Logger } from 'pino';
 import {
@@ -100,8 +103,10 @@ export function createAgent(options: AgentOptions): Agent {
   const queue: Lease[] = [];
   /** Lease ids queued or in flight, so a repeated lease is not run twice. */
   const held = new Set<string>();
-  /** Lease ids cancelled while their group was fetching blobs. */
+  /** Lease ids cancelled while in flight (fetching blobs or running): their results are not sent. */
   const cancelled = new Set<string>();
+  /** The sandbox task of each lease now in `runBatch`, for `Sandbox.cancel`. */
+  const inSandbox = new Map<string, SandboxTask>();
   const unacked = new Map<string, TaskOutcome>();
   let unsent: string[] = [];
   const modules = new Map<string, Promise<void>>();
@@ -204,11 +209,15 @@ export function createAgent(options: AgentOptions): Agent {
         removed++;
       }
     }
+    let halted = 0;
     for (const id of ids) {
-      if (held.has(id)) cancelled.add(id); // in flight: skipped if still fetching blobs
       unacked.delete(id);
+      if (!held.has(id)) continue;
+      cancelled.add(id); // in flight: skipped if still fetching blobs, not reported if running
+      const task = inSandbox.get(id);
+      if (task && sandbox.cancel(task)) halted++;
     }
-    log.debug({ cancelled: ids.length, removedFromQueue: removed }, 'leases cancelled');
+    log.debug({ cancelled: ids.length, removedFromQueue: removed, stoppedRunning: halted }, 'leases cancelled');
     notify();
   }
 
@@ -238,6 +247,7 @@ export function createAgent(options: AgentOptions): Agent {
       }
       if (ready.length === 0 || stopped) return;
       let results: SandboxResult[];
+      for (const r of ready) inSandbox.set(r.lease.leaseId, r.task);
       try {
         results = await sandbox.runBatch(ready.map((r) => r.task));
       } catch (err) {
@@ -245,12 +255,17 @@ export function createAgent(options: AgentOptions): Agent {
         log.error({ err }, 'the sandbox failed a whole batch');
         const failure = new SandboxError(SandboxErrorCode.WorkerCrashed, errorText(err), err);
         results = ready.map(() => failedResult(failure, 0));
+      } finally {
+        for (const r of ready) inSandbox.delete(r.lease.leaseId);
       }
       ready.forEach((r, i) => finish(r.lease, outcomeOf(r.lease.leaseId, results[i]!)));
     } catch (err) {
       // prepare() and finish() do not throw; this is a bug guard so slots are never leaked.
       log.error({ err }, 'unexpected error running a task group');
-      for (const l of leases) held.delete(l.leaseId);
+      for (const l of leases) {
+        held.delete(l.leaseId);
+        cancelled.delete(l.leaseId);
+      }
     } finally {
       groupsInFlight--;
       running -= leases.length;
@@ -315,7 +330,7 @@ export function createAgent(options: AgentOptions): Agent {
 
   function finish(lease: Lease, outcome: TaskOutcome): void {
     held.delete(lease.leaseId);
-    cancelled.delete(lease.leaseId); // cancelled while running: sent anyway, the gateway refuses it
+    if (cancelled.delete(lease.leaseId)) return; // the gateway has forgotten this lease
     if (stopped) return;
     unacked.set(lease.leaseId, outcome);
     unsent.push(lease.leaseId);
@@ -405,6 +420,7 @@ export function createAgent(options: AgentOptions): Agent {
       stopped = true;
       clock.clearTimeout(heartbeatTimer);
       for (const l of queue.splice(0)) held.delete(l.leaseId);
+      for (const task of inSandbox.values()) sandbox.cancel(task); // results are discarded anyway
       notify();
     },
     get running() {

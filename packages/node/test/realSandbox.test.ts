@@ -24,18 +24,31 @@ const HELLO_WAT = `(module
     (i32.store (i32.const 4) (i32.const 16))
     (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`;
 
+// Never ends: only its wall-time limit or a cancel stops it.
+const LOOP_WAT = `(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1 1)
+  (func (export "_start") (loop $forever (br $forever))))`;
+
 describe('node agent with the real sandbox', () => {
   let gw: FakeGateway;
   let dataDir: string;
   let moduleHash: string;
+  let loopHash: string;
 
   beforeAll(async () => {
     const wabt = await (await import('wabt')).default();
-    const parsed = wabt.parseWat('hello.wat', HELLO_WAT);
-    const { buffer } = parsed.toBinary({});
-    parsed.destroy();
+    const assemble = (name: string, source: string): Uint8Array => {
+      const parsed = wabt.parseWat(name, source);
+      try {
+        return new Uint8Array(parsed.toBinary({}).buffer);
+      } finally {
+        parsed.destroy();
+      }
+    };
     gw = await startFakeGateway();
-    moduleHash = gw.putBlob(new Uint8Array(buffer));
+    moduleHash = gw.putBlob(assemble('hello.wat', HELLO_WAT));
+    loopHash = gw.putBlob(assemble('loop.wat', LOOP_WAT));
     dataDir = await mkdtemp(join(tmpdir(), 'lode-node-real-'));
   });
   afterAll(async () => {
@@ -43,7 +56,8 @@ describe('node agent with the real sandbox', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('runs a WASI module leased by the gateway and returns its verified output', async () => {
+  /** A node on a one-worker sandbox of its own, connected to the gateway. */
+  async function startWithOneWorker() {
     const sandbox = createNodeSandbox({ workers: 1 });
     const node = await startNode({
       gateway: gw.url,
@@ -55,6 +69,17 @@ describe('node agent with the real sandbox', () => {
     });
     try {
       await waitFor(() => node.connected, 10_000, 'welcome');
+    } catch (err) {
+      await node.stop();
+      await sandbox.close();
+      throw err;
+    }
+    return { sandbox, node };
+  }
+
+  it('runs a WASI module leased by the gateway and returns its verified output', async () => {
+    const { sandbox, node } = await startWithOneWorker();
+    try {
       const s = gw.current();
       const leases = [makeLease(moduleHash), makeLease(moduleHash)];
       gw.lease(s, leases);
@@ -69,6 +94,31 @@ describe('node agent with the real sandbox', () => {
         );
       }
       await node.drain();
+    } finally {
+      await node.stop();
+      await sandbox.close();
+    }
+  });
+
+  it('stops a running endless task when its lease is cancelled, and takes the next lease at once', { timeout: 20_000 }, async () => {
+    const { sandbox, node } = await startWithOneWorker();
+    try {
+      const s = gw.current();
+      // Ten minutes of wall time: without cancelling, the only slot stays busy far past the test's timeout.
+      const loop = makeLease(loopHash, { limits: { memoryMiB: 16, wallMs: 600_000, maxOutputBytes: 1024 } });
+      gw.lease(s, [loop]);
+      await waitFor(() => gw.blobFetches.includes(loopHash), 10_000, 'loop module fetched');
+      await new Promise((r) => setTimeout(r, 200)); // let the worker start it
+      gw.send(s, { t: 'cancel', leaseIds: [loop.leaseId] });
+      const next = makeLease(moduleHash);
+      gw.lease(s, [next]);
+      await waitFor(() => gw.results(s).length === 1, 10_000, 'result of the next lease');
+      const [r] = gw.results(s);
+      expect(r!.leaseId).toBe(next.leaseId);
+      expect(r!.status).toBe('ok');
+      expect(fromUtf8(fromBase64(r!.stdout))).toBe('hello from wasm\n');
+      await node.drain();
+      expect(gw.results(s).map((x) => x.leaseId)).toEqual([next.leaseId]); // nothing for the cancelled lease
     } finally {
       await node.stop();
       await sandbox.close();

@@ -3,7 +3,7 @@
  * `inspectModule`, `prepareModule`/`capMemory`. No `node:` imports, so browser Web Workers
  * (the contributor page) can import it.
  */
-export type { Sandbox, SandboxFile, SandboxLimits, SandboxResult, SandboxTask } from './types.js';
+export type { Sandbox, SandboxBatchOptions, SandboxFile, SandboxLimits, SandboxResult, SandboxRunOptions, SandboxTask } from './types.js';
 export {
   inspectModule,
   capMemory,

@@ -13,6 +13,13 @@
  *   (`SandboxClosedError`) or the task itself is malformed (`InvalidRequestError`: a seed that is
  *   not 64 hex digits, an input file under no mount). A module that was never added resolves to
  *   a failed result with SANDBOX_BLOB_UNAVAILABLE.
+ * - Cancellation (`signal` on `run`/`runBatch`, or `cancel(task)`): a cancelled task's promise
+ *   resolves promptly, without waiting for the module, to a failed result with SANDBOX_CANCELLED,
+ *   and the task holds no worker afterwards: a queued task is dropped, a task waiting in a
+ *   worker's batch is skipped, a running task's worker is terminated and replaced (as on a
+ *   wall-time overrun). Other tasks, of the same batch or not, are unaffected: those that shared
+ *   the terminated worker run again on a fresh one. Cancelling a task that has already been
+ *   answered does nothing; a signal that is already aborted cancels the call's tasks at once.
  */
 import type { Mount, SandboxErrorCode } from '@lode/protocol';
 
@@ -61,13 +68,37 @@ export interface SandboxResult {
   durationMs: number;
 }
 
+/** Options for `Sandbox.run`. */
+export interface SandboxRunOptions {
+  /** Aborting it cancels the task (see the guarantees above). */
+  signal?: AbortSignal;
+}
+
+/** Options for `Sandbox.runBatch`. */
+export interface SandboxBatchOptions {
+  /**
+   * Aborting it cancels every task of the batch not yet answered. One signal covers the whole
+   * call; to cancel single tasks of a batch use `Sandbox.cancel(task)`, which needs no signal
+   * (an AbortSignal costs several µs to create, more than a tiny task's overhead here).
+   */
+  signal?: AbortSignal;
+}
+
 export interface Sandbox {
   /** Compiles (once) and caches a module by its sha256. Throws InvalidModuleError if it is not usable. */
   addModule(hash: string, bytes: Uint8Array): Promise<void>;
   hasModule(hash: string): boolean;
-  run(task: SandboxTask): Promise<SandboxResult>;
-  /** Runs several tasks, in one hop to a worker where possible (the hot path for tiny tasks). */
-  runBatch(tasks: SandboxTask[]): Promise<SandboxResult[]>;
+  run(task: SandboxTask, options?: SandboxRunOptions): Promise<SandboxResult>;
+  /**
+   * Runs several tasks, in one hop to a worker where possible (the hot path for tiny tasks).
+   * Results are in task order; a cancelled task's slot holds its SANDBOX_CANCELLED result.
+   */
+  runBatch(tasks: SandboxTask[], options?: SandboxBatchOptions): Promise<SandboxResult[]>;
+  /**
+   * Cancels the unanswered run(s) of this task object (the very object given to `run` or
+   * `runBatch`; compared by identity). Returns false, doing nothing, if none is unanswered.
+   */
+  cancel(task: SandboxTask): boolean;
   /** Tasks that can run at once (the number of workers). */
   readonly concurrency: number;
   close(): Promise<void>;

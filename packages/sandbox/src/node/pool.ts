@@ -11,6 +11,11 @@
  *   deterministic, so re-running one that had finished gives the same result).
  * - A worker that dies fails the task it was running with SANDBOX_WORKER_CRASHED; the rest of its
  *   batch is retried. A task caught in two crashes fails instead of being retried forever.
+ * - Cancelling (`cancel(task)` or an aborted signal) resolves the task at once with SANDBOX_CANCELLED
+ *   (cheap: a map entry per task, one abort listener per call with a signal). A queued task
+ *   is dropped; a task waiting in a worker's batch is flagged in the control block and skipped by
+ *   the worker; a running task's worker is ended the same way as on a wall-time overrun (the rest
+ *   of its batch runs again on a fresh worker).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -21,8 +26,8 @@ import { BlobHashMismatchError, DEFAULTS, InvalidRequestError, SandboxError, San
 import { SandboxClosedError } from '../errors.js';
 import { checkTask, failedResult } from '../execute.js';
 import { inspectModule, pagesForMiB, prepareModule } from '../module.js';
-import type { Sandbox, SandboxResult, SandboxTask } from '../types.js';
-import { Control, CONTROL_BYTES, nowMs, type BatchMessage, type DoneMessage } from './messages.js';
+import type { Sandbox, SandboxBatchOptions, SandboxResult, SandboxRunOptions, SandboxTask } from '../types.js';
+import { Control, controlBytes, nowMs, type BatchMessage, type DoneMessage } from './messages.js';
 
 export interface NodeSandboxOptions {
   /** Worker threads, i.e. tasks that run at once. @default os.availableParallelism() */
@@ -41,10 +46,25 @@ const MAX_START_FAILURES = 3;
 interface Pending {
   task: SandboxTask;
   key: string;
-  module: WebAssembly.Module;
+  /** Set when it is queued (compiled); undefined while its module compiles. */
+  module: WebAssembly.Module | undefined;
   attempts: number;
+  /** Where it is while a worker holds it: the slot and its position in that slot's batch. */
+  at: { slot: Slot; index: number } | undefined;
+  /** Resolved or rejected (done, failed, cancelled, closed): never run again, never answered again. */
+  settled: boolean;
+  /** The `run`/`runBatch` call it belongs to, when that call has a signal. */
+  call: Call | undefined;
   resolve: (r: SandboxResult) => void;
   reject: (e: unknown) => void;
+}
+
+/** A `run`/`runBatch` call with a signal: one abort listener for all its tasks, removed when they are all answered. */
+interface Call {
+  members: Pending[];
+  /** Members not yet answered, plus one while the call is still starting its tasks. */
+  open: number;
+  release: () => void;
 }
 
 interface Slot {
@@ -55,6 +75,8 @@ interface Slot {
   batch: { id: number; entries: Pending[] } | undefined;
   dead: boolean;
   online: boolean;
+  /** Some task of the current batch was flagged as cancelled in the control block. */
+  flagged: boolean;
 }
 
 type Compiled = { module: WebAssembly.Module } | { error: SandboxError };
@@ -87,7 +109,11 @@ class NodeSandbox implements Sandbox {
   private readonly compiling = new Map<string, Promise<Compiled>>();
   private readonly compiled = new Map<string, Compiled>();
   private readonly slots: Slot[] = [];
+  /** Unanswered runs by task object, for `cancel(task)` (an array only if one object runs twice at once). */
+  private readonly active = new Map<SandboxTask, Pending | Pending[]>();
   private queue: Pending[] = [];
+  /** Cancelled entries still in `queue` (removed lazily, at the next dispatch). */
+  private cancelledInQueue = 0;
   private nextBatchId = 1;
   private dispatchScheduled = false;
   private watchdog: ReturnType<typeof setInterval> | undefined;
@@ -120,10 +146,40 @@ class NodeSandbox implements Sandbox {
     return this.sources.has(hash);
   }
 
-  run(task: SandboxTask): Promise<SandboxResult> {
+  run(task: SandboxTask, options: SandboxRunOptions = {}): Promise<SandboxResult> {
+    return this.start([task], options.signal)[0]!;
+  }
+
+  async runBatch(tasks: SandboxTask[], options: SandboxBatchOptions = {}): Promise<SandboxResult[]> {
+    if (this.closed) throw new SandboxClosedError();
+    return Promise.all(this.start(tasks, options.signal));
+  }
+
+  cancel(task: SandboxTask): boolean {
+    const runs = this.active.get(task);
+    if (!runs) return false;
+    this.cancelAll(Array.isArray(runs) ? [...runs] : [runs]);
+    return true;
+  }
+
+  /** Starts each task. With a signal, one abort listener covers the whole call. */
+  private start(tasks: SandboxTask[], signal: AbortSignal | undefined): Promise<SandboxResult>[] {
+    if (!signal) return tasks.map((t) => this.runOne(t, undefined));
+    if (signal.aborted) return tasks.map((t) => this.runOne(t, 'aborted'));
+    const call: Call = { members: [], open: 1, release: noop };
+    const onAbort = (): void => this.cancelAll(call.members);
+    signal.addEventListener('abort', onAbort, { once: true });
+    call.release = () => signal.removeEventListener('abort', onAbort);
+    const results = tasks.map((t) => this.runOne(t, call));
+    if (--call.open === 0) call.release();
+    return results;
+  }
+
+  private runOne(task: SandboxTask, call: Call | 'aborted' | undefined): Promise<SandboxResult> {
     if (this.closed) return Promise.reject(new SandboxClosedError());
     const problem = checkTask(task);
     if (problem) return Promise.reject(new InvalidRequestError(`Malformed sandbox task: ${problem}`));
+    if (call === 'aborted') return Promise.resolve(cancelledResult(0));
     if (!this.sources.has(task.moduleHash)) {
       return Promise.resolve(
         failedResult(SandboxErrorCode.BlobUnavailable, `Module ${task.moduleHash} was not added to the sandbox (addModule).`, 0),
@@ -131,14 +187,13 @@ class NodeSandbox implements Sandbox {
     }
     const pages = pagesForMiB(task.limits.memoryMiB);
     const key = `${task.moduleHash}/${pages}`;
-    const ready = this.compiled.get(key);
-    if (ready) return this.enqueue(task, key, ready);
-    return this.compile(task.moduleHash, pages).then((c) => this.enqueue(task, key, c));
-  }
-
-  async runBatch(tasks: SandboxTask[]): Promise<SandboxResult[]> {
-    if (this.closed) throw new SandboxClosedError();
-    return Promise.all(tasks.map((t) => this.run(t)));
+    return new Promise((resolve, reject) => {
+      const p: Pending = { task, key, module: undefined, attempts: 0, at: undefined, settled: false, call, resolve, reject };
+      this.track(p);
+      const ready = this.compiled.get(key);
+      if (ready) this.enqueue(p, ready);
+      else void this.compile(task.moduleHash, pages).then((c) => this.enqueue(p, c));
+    });
   }
 
   async close(): Promise<void> {
@@ -146,12 +201,12 @@ class NodeSandbox implements Sandbox {
     this.closed = true;
     if (this.watchdog) clearInterval(this.watchdog);
     const error = new SandboxClosedError();
-    for (const p of this.queue) p.reject(error);
+    for (const p of this.queue) this.abandon(p, error);
     this.queue = [];
     const stopping: Promise<number>[] = [];
     for (const slot of this.slots) {
       slot.dead = true;
-      for (const p of slot.batch?.entries ?? []) p.reject(error);
+      for (const p of slot.batch?.entries ?? []) this.abandon(p, error);
       slot.batch = undefined;
       stopping.push(slot.worker.terminate());
     }
@@ -182,17 +237,94 @@ class NodeSandbox implements Sandbox {
 
   // ---- queue and dispatch ----
 
-  private enqueue(task: SandboxTask, key: string, compiled: Compiled): Promise<SandboxResult> {
+  /** Queues a task once its module is compiled (unless it was cancelled meanwhile). */
+  private enqueue(p: Pending, compiled: Compiled): void {
+    if (p.settled) return;
     if ('error' in compiled) {
       const { code, shortMessage, details } = compiled.error;
-      return Promise.resolve(failedResult(code, details ? `${shortMessage} (${details})` : shortMessage, 0));
+      return this.settle(p, failedResult(code, details ? `${shortMessage} (${details})` : shortMessage, 0));
     }
-    if (this.closed) return Promise.reject(new SandboxClosedError());
-    if (this.broken) return Promise.resolve(failedResult(SandboxErrorCode.WorkerCrashed, this.broken, 0));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ task, key, module: compiled.module, attempts: 0, resolve, reject });
-      this.scheduleDispatch();
-    });
+    if (this.closed) return this.abandon(p, new SandboxClosedError());
+    if (this.broken) return this.settle(p, failedResult(SandboxErrorCode.WorkerCrashed, this.broken, 0));
+    p.module = compiled.module;
+    this.queue.push(p);
+    this.scheduleDispatch();
+  }
+
+  // ---- answering and cancelling ----
+
+  private track(p: Pending): void {
+    const runs = this.active.get(p.task);
+    if (!runs) this.active.set(p.task, p);
+    else if (Array.isArray(runs)) runs.push(p);
+    else this.active.set(p.task, [runs, p]);
+    if (p.call) {
+      p.call.members.push(p);
+      p.call.open++;
+    }
+  }
+
+  private untrack(p: Pending): void {
+    p.settled = true;
+    p.at = undefined;
+    const runs = this.active.get(p.task);
+    if (runs === p) this.active.delete(p.task);
+    else if (Array.isArray(runs)) {
+      const i = runs.indexOf(p);
+      if (i >= 0) runs.splice(i, 1);
+      if (runs.length === 0) this.active.delete(p.task);
+    }
+    if (p.call && --p.call.open === 0) p.call.release();
+  }
+
+  /** Resolves a task once; later results for it (a worker's, a retry's) are ignored. */
+  private settle(p: Pending, result: SandboxResult): void {
+    if (p.settled) return;
+    this.untrack(p);
+    p.resolve(result);
+  }
+
+  private abandon(p: Pending, error: unknown): void {
+    if (p.settled) return;
+    this.untrack(p);
+    p.reject(error);
+  }
+
+  /**
+   * Cancels tasks: first those not running (so none of them is sent again when a worker is ended),
+   * then the running ones, each of which ends its worker.
+   */
+  private cancelAll(tasks: Pending[]): void {
+    const running: Pending[] = [];
+    for (const p of tasks) if (!this.cancelUnlessRunning(p)) running.push(p);
+    for (const p of running) this.cancelRunning(p);
+  }
+
+  /** Cancels a task that no worker is running; returns false, doing nothing, if one is. */
+  private cancelUnlessRunning(p: Pending): boolean {
+    if (p.settled || this.closed) return true;
+    const at = p.at;
+    if (!at || at.slot.dead || at.slot.batch?.entries[at.index] !== p) {
+      // Compiling or queued (dropped from the queue at the next dispatch).
+      if (p.module) this.cancelledInQueue++;
+      this.settle(p, cancelledResult(0));
+      return true;
+    }
+    // Flag first, then look at what runs (see `Control`): the worker skips it, or it is running.
+    at.slot.control.cancel(at.index);
+    at.slot.flagged = true;
+    if (at.slot.control.running()?.index === at.index) return false;
+    this.settle(p, cancelledResult(0));
+    return true;
+  }
+
+  /** Cancels a task that may be running: ends its worker, as on a wall-time overrun. */
+  private cancelRunning(p: Pending): void {
+    if (this.cancelUnlessRunning(p)) return;
+    const { slot, index } = p.at!;
+    const running = slot.control.running();
+    const message = 'The task was cancelled while it ran; its worker was stopped.';
+    this.fail(slot, index, SandboxErrorCode.Cancelled, message, running ? nowMs() - running.since : 0);
   }
 
   private scheduleDispatch(): void {
@@ -207,6 +339,10 @@ class NodeSandbox implements Sandbox {
   /** Shares the queue among idle workers, one message each. */
   private dispatch(): void {
     if (this.closed) return;
+    if (this.cancelledInQueue > 0) {
+      this.queue = this.queue.filter((p) => !p.settled);
+      this.cancelledInQueue = 0;
+    }
     let idle = this.slots.filter((s) => !s.batch && !s.dead);
     while (this.queue.length > 0 && idle.length > 0) {
       const slot = idle.shift()!;
@@ -221,10 +357,16 @@ class NodeSandbox implements Sandbox {
 
   private send(slot: Slot, entries: Pending[]): void {
     const msg: BatchMessage = { type: 'batch', id: this.nextBatchId++, modules: [], tasks: [] };
-    for (const e of entries) {
+    if (slot.flagged) {
+      slot.control.reset(entries.length);
+      slot.flagged = false;
+    }
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      e.at = { slot, index: i };
       if (!slot.modules.has(e.key)) {
         slot.modules.add(e.key);
-        msg.modules.push([e.key, e.module]);
+        msg.modules.push([e.key, e.module!]);
       }
       msg.tasks.push({ key: e.key, task: e.task });
     }
@@ -238,7 +380,7 @@ class NodeSandbox implements Sandbox {
     if (slot.dead || !batch || batch.id !== msg.id) return;
     slot.batch = undefined;
     slot.worker.unref();
-    for (let i = 0; i < batch.entries.length; i++) batch.entries[i]!.resolve(msg.results[i]!);
+    for (let i = 0; i < batch.entries.length; i++) this.settle(batch.entries[i]!, msg.results[i]!);
     if (this.queue.length > 0) this.dispatch();
     else if (!this.slots.some((s) => s.batch) && this.watchdog) {
       clearInterval(this.watchdog);
@@ -279,9 +421,11 @@ class NodeSandbox implements Sandbox {
     slot.batch = undefined;
     const retry: Pending[] = [];
     entries.forEach((e, i) => {
-      if (i === index) e.resolve(failedResult(code, message, durationMs));
+      e.at = undefined;
+      if (e.settled) return; // cancelled: not run again
+      if (i === index) this.settle(e, failedResult(code, message, durationMs));
       else if (code === SandboxErrorCode.WorkerCrashed && ++e.attempts > MAX_ATTEMPTS) {
-        e.resolve(failedResult(code, `${message} (after ${MAX_ATTEMPTS} retries)`, 0));
+        this.settle(e, failedResult(code, `${message} (after ${MAX_ATTEMPTS} retries)`, 0));
       } else retry.push(e);
     });
     this.queue.unshift(...retry);
@@ -289,7 +433,8 @@ class NodeSandbox implements Sandbox {
     if (this.startFailures >= MAX_START_FAILURES) {
       // Workers die before starting (a broken install): stop respawning and fail what is queued.
       this.broken = `${message} (${this.startFailures} workers in a row failed to start)`;
-      for (const p of this.queue.splice(0)) p.resolve(failedResult(SandboxErrorCode.WorkerCrashed, this.broken, 0));
+      for (const p of this.queue.splice(0)) this.settle(p, failedResult(SandboxErrorCode.WorkerCrashed, this.broken, 0));
+      this.cancelledInQueue = 0;
       return;
     }
     const at = this.slots.indexOf(slot);
@@ -298,9 +443,9 @@ class NodeSandbox implements Sandbox {
   }
 
   private spawn(): Slot {
-    const control = new SharedArrayBuffer(CONTROL_BYTES);
+    const control = new SharedArrayBuffer(controlBytes(this.maxBatch));
     const worker = new Worker(this.url, { workerData: { control } });
-    const slot: Slot = { worker, control: new Control(control), modules: new Set(), batch: undefined, dead: false, online: false };
+    const slot: Slot = { worker, control: new Control(control), modules: new Set(), batch: undefined, dead: false, online: false, flagged: false };
     worker.on('online', () => (slot.online = true));
     worker.on('message', (msg: DoneMessage) => this.onDone(slot, msg));
     worker.on('error', (e) => this.onWorkerGone(slot, e.message));
@@ -308,4 +453,10 @@ class NodeSandbox implements Sandbox {
     worker.unref();
     return slot;
   }
+}
+
+const noop = (): void => {};
+
+function cancelledResult(durationMs: number): SandboxResult {
+  return failedResult(SandboxErrorCode.Cancelled, 'The task was cancelled.', durationMs);
 }

@@ -1,7 +1,8 @@
 /**
  * A sandbox worker: keeps compiled modules by key, runs batches with `runTask`, reports each
- * task's start in the control block for the main thread's watchdog, and answers each batch with
- * one message (output buffers transferred, not copied).
+ * task's start in the control block for the main thread's watchdog, skips tasks the main thread
+ * flagged as cancelled, and answers each batch with one message (output buffers transferred, not
+ * copied).
  */
 import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -21,6 +22,11 @@ parentPort!.on('message', (msg: BatchMessage) => {
   for (let i = 0; i < msg.tasks.length; i++) {
     const { key, task } = msg.tasks[i]!;
     control.begin(i, nowMs());
+    if (control.isCancelled(i)) {
+      // Cancelled while waiting in this batch; the main thread has already answered for it.
+      results.push(failedResult('SANDBOX_CANCELLED', 'The task was cancelled before it started.', 0));
+      continue;
+    }
     let result: SandboxResult;
     try {
       const module = modules.get(key);
