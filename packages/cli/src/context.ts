@@ -4,7 +4,7 @@
  */
 import { createLodeClient, gatewayOrigin, type LodeClient } from '@lode/sdk';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadAccount, loadOrCreateAccount } from './keystore.js';
+import { loadAccount, loadOrCreateAccount } from '@lode/node/keystore';
 
 /** @default http://127.0.0.1:7070 (env LODE_GATEWAY) */
 export const DEFAULT_GATEWAY = 'http://127.0.0.1:7070';
@@ -35,7 +35,7 @@ export function globalsOf(cmd: Command): GlobalOptions {
 export async function clientOf(cmd: Command, account: 'none' | 'load' | 'create' = 'none'): Promise<LodeClient> {
   const { dataDir, gateway } = globalsOf(cmd);
   const origin = parseGateway(gateway);
-  const keystore = account === 'none' ? undefined : account === 'load' ? await loadAccount(dataDir) : await loadOrCreateAccount(dataDir);
+  const keystore = account === 'none' ? undefined : account === 'load' ? await loadAccount(dataDir) : await loadOrCreateAccount(dataDir, { create: true });
   return createLodeClient({ gateway: origin, account: keystore?.account });
 }
 

@@ -1,5 +1,5 @@
 /**
- * How the CLI fails: its own error classes (usage, accounts), the one-line report every verb
+ * How the CLI fails: its own error class (usage), the one-line report every verb
  * prints (`error [CODE]: message` plus what to do next), and the exit code for each failure.
  */
 import { LodeError, type LodeErrorOptions } from '@lode/protocol';
@@ -16,31 +16,7 @@ export class UsageError extends LodeError {
   }
 }
 
-/** `lode account new` would replace an existing key. */
-export class AccountExistsError extends LodeError {
-  readonly code = 'ACCOUNT_EXISTS';
-  override readonly httpStatus = 409;
-  constructor(path: string, address: string) {
-    super(`An account (${address}) already exists in ${path}. Pass --force to replace it — its key is lost unless you back up that file first.`, {
-      meta: { path, address },
-    });
-  }
-}
-
-/** No keystore where one is needed. */
-export class NoAccountError extends LodeError {
-  readonly code = 'NO_ACCOUNT';
-  override readonly httpStatus = 404;
-  constructor(path: string) {
-    super(`No account in ${path}. Create one with \`lode account new\` (or pass --data-dir to point at another).`, { meta: { path } });
-  }
-}
-
-/** The keystore file exists but cannot be used. */
-export class KeystoreError extends LodeError {
-  readonly code = 'KEYSTORE_INVALID';
-  override readonly httpStatus = 500;
-}
+// Account errors (ACCOUNT_EXISTS, NO_ACCOUNT, KEYSTORE_INVALID) come from the keystore, @lode/node/keystore.
 
 /** What to do next, by error code, where the error's own message does not already say it. */
 const HINTS: Record<string, string> = {

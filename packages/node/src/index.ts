@@ -9,7 +9,15 @@
  * process.once('SIGINT', () => void node.drain());
  */
 export { startNode, type NodeOptions, type NodeHandle, type NodeEvents } from './main.js';
-export { loadOrCreateAccount, KEYSTORE_FILE, type LoadOrCreateAccountOptions, type LoadedAccount } from './keystore.js';
+export {
+  loadOrCreateAccount,
+  loadAccount,
+  createAccount,
+  KEYSTORE_FILE,
+  type LoadOrCreateAccountOptions,
+  type CreateAccountOptions,
+  type LoadedAccount,
+} from './keystore.js';
 export {
   detectCapabilities,
   detectDeviceKind,
@@ -26,5 +34,5 @@ export { createBackoff, type Backoff, type BackoffOptions } from './backoff.js';
 export { gatewayUrls, NODE_WS_PATH, type GatewayUrls } from './urls.js';
 export { systemClock, type Clock } from './clock.js';
 export { NODE_DEFAULTS } from './config.js';
-export { KeystoreMissingError, KeystoreInvalidError } from './errors.js';
+export { KeystoreMissingError, KeystoreExistsError, KeystoreInvalidError } from './errors.js';
 export type { Sandbox, SandboxTask, SandboxResult, SandboxFile, SandboxLimits } from './sandboxTypes.js';

@@ -1,9 +1,9 @@
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { KeystoreInvalidError, KeystoreMissingError } from './errors.js';
-import { loadOrCreateAccount } from './keystore.js';
+import { KeystoreExistsError, KeystoreInvalidError, KeystoreMissingError } from './errors.js';
+import { createAccount, loadAccount, loadOrCreateAccount } from './keystore.js';
 
 describe('keystore', () => {
   let dir: string;
@@ -32,7 +32,7 @@ describe('keystore', () => {
   it('refuses to run without a keystore when asked not to create one', async () => {
     const err = await loadOrCreateAccount(dir, { create: false }).catch((e) => e);
     expect(err).toBeInstanceOf(KeystoreMissingError);
-    expect(err.code).toBe('KEYSTORE_MISSING');
+    expect(err.code).toBe('NO_ACCOUNT');
     expect(err.message).toContain('lode account new');
   });
 
@@ -63,5 +63,28 @@ describe('keystore', () => {
     const all = await Promise.all([1, 2, 3, 4].map(() => loadOrCreateAccount(dir, { create: true })));
     expect(new Set(all.map((a) => a.address)).size).toBe(1);
     expect(all.filter((a) => a.created)).toHaveLength(1);
+  });
+
+  it('creates an account but never replaces one unless forced', async () => {
+    const first = await createAccount(dir, { force: false });
+    expect(first.created).toBe(true);
+    const refused = await createAccount(dir, { force: false }).catch((e) => e);
+    expect(refused).toBeInstanceOf(KeystoreExistsError);
+    expect(refused.code).toBe('ACCOUNT_EXISTS');
+    expect(refused.message).toContain('--force');
+    expect((await loadAccount(dir)).address).toBe(first.address);
+
+    const second = await createAccount(dir, { force: true });
+    expect(second.address).not.toBe(first.address);
+    expect((await stat(second.path)).mode & 0o777).toBe(0o600);
+    expect((await loadAccount(dir)).address).toBe(second.address);
+    expect(await readdir(dir)).toEqual(['keystore.json']); // no temporary files left
+  });
+
+  it('does not replace an unusable keystore unless forced', async () => {
+    await writeFile(join(dir, 'keystore.json'), 'not json', { mode: 0o600 });
+    await expect(createAccount(dir, { force: false })).rejects.toBeInstanceOf(KeystoreInvalidError);
+    expect(await readFile(join(dir, 'keystore.json'), 'utf8')).toBe('not json');
+    await expect(createAccount(dir, { force: true })).resolves.toMatchObject({ created: true });
   });
 });

@@ -1,5 +1,13 @@
 /**
- * The provider's account: a secp256k1 key kept in `<dataDir>/keystore.json`.
+ * The account of a data directory: a secp256k1 key kept in `<dataDir>/keystore.json`
+ * (`{ version: 1, address, privateKey }`, mode 0600). One file, one identity, whichever role
+ * uses it: the provider node and the `lode` CLI (requester) both read and write it through this
+ * module, which is also the light entry `@lode/node/keystore` (no sandbox, no network code).
+ *
+ * @example
+ * import { createAccount, loadAccount } from '@lode/node/keystore';
+ * const { address, path } = await createAccount('./.lode', { force: false });
+ * const { account } = await loadAccount('./.lode'); // a viem LocalAccount, for signing
  *
  * Guarantees:
  * - The file is only ever seen complete: it is written to a temporary file (mode 0600,
@@ -7,6 +15,7 @@
  * - Two processes creating at once end up with the same account (the loser loads the winner's).
  * - A keystore readable by group or others is fixed to 0600 with a warning (POSIX only).
  * - The stored address must match the key; a mismatch is refused rather than silently "fixed".
+ * - A key is never replaced unless asked (`createAccount` with `force`); replacing is atomic too.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
@@ -14,7 +23,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { z } from 'zod';
-import { KeystoreInvalidError, KeystoreMissingError } from './errors.js';
+import { KeystoreExistsError, KeystoreInvalidError, KeystoreMissingError } from './errors.js';
+
+export { KeystoreExistsError, KeystoreInvalidError, KeystoreMissingError } from './errors.js';
 
 export const KEYSTORE_FILE = 'keystore.json';
 
@@ -50,7 +61,48 @@ export async function loadOrCreateAccount(dataDir: string, options: LoadOrCreate
   const existing = await readKeystore(path, options.log);
   if (existing) return { ...existing, path, created: false };
   if (!options.create) throw new KeystoreMissingError(path);
+  const created = await writeNewKey(dataDir, path, false);
+  if (created) return created;
+  // Someone else created the keystore meanwhile: use theirs.
+  const winner = await readKeystore(path, options.log);
+  if (!winner) throw new KeystoreInvalidError(`The keystore at ${path} vanished while it was being created. Try again.`);
+  return { ...winner, path, created: false };
+}
 
+/** Loads the account in `<dataDir>/keystore.json`. Throws `KeystoreMissingError` or `KeystoreInvalidError`. */
+export function loadAccount(dataDir: string, options: Omit<LoadOrCreateAccountOptions, 'create'> = {}): Promise<LoadedAccount> {
+  return loadOrCreateAccount(dataDir, { ...options, create: false });
+}
+
+export interface CreateAccountOptions {
+  /** Replace an existing keystore (its key is lost unless backed up). */
+  force: boolean;
+  log?: Pick<Logger, 'warn'>;
+}
+
+/**
+ * Generates a new account in `<dataDir>/keystore.json`. Without `force`, an existing keystore is
+ * left alone: `KeystoreExistsError` if it holds an account, `KeystoreInvalidError` if it is
+ * unusable (move it away first).
+ */
+export async function createAccount(dataDir: string, options: CreateAccountOptions): Promise<LoadedAccount> {
+  const path = join(dataDir, KEYSTORE_FILE);
+  if (!options.force) {
+    const existing = await readKeystore(path, options.log);
+    if (existing) throw new KeystoreExistsError(path, existing.address);
+  }
+  const created = await writeNewKey(dataDir, path, options.force);
+  if (created) return created;
+  const winner = await readKeystore(path, options.log);
+  throw new KeystoreExistsError(path, winner?.address ?? 'unknown');
+}
+
+/**
+ * Writes a fresh key to `path` through a fsync'd temporary file. Without `replace`, the file is
+ * linked into place, which fails if a keystore appeared meanwhile: then nothing is written and
+ * the result is undefined. With `replace`, it is renamed over any existing file.
+ */
+async function writeNewKey(dataDir: string, path: string, replace: boolean): Promise<LoadedAccount | undefined> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const privateKey = generatePrivateKey();
   const account = privateKeyToAccount(privateKey);
@@ -63,23 +115,28 @@ export async function loadOrCreateAccount(dataDir: string, options: LoadOrCreate
   } finally {
     await fh.close();
   }
-  try {
-    // link() fails with EEXIST if someone else created the keystore meanwhile: never overwrite a key.
-    await link(tmp, path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') {
+  const created: LoadedAccount = { account, address: account.address, path, created: true };
+  if (!replace) {
+    try {
+      // link() fails with EEXIST if someone else created the keystore meanwhile: never overwrite a key.
+      await link(tmp, path);
       await unlink(tmp).catch(() => {});
-      const winner = await readKeystore(path, options.log);
-      if (!winner) throw new KeystoreInvalidError(`The keystore at ${path} vanished while it was being created. Try again.`);
-      return { ...winner, path, created: false };
+      return created;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        await unlink(tmp).catch(() => {});
+        return undefined;
+      }
+      // File systems without hard links: rename is still atomic (last writer wins).
     }
-    // File systems without hard links: rename is still atomic (last writer wins).
-    await rename(tmp, path);
-    return { account, address: account.address, path, created: true };
   }
-  await unlink(tmp).catch(() => {});
-  return { account, address: account.address, path, created: true };
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw new KeystoreInvalidError(`Cannot write the keystore at ${path}. Check that the directory is writable.`, { cause: err, meta: { path } });
+  }
+  return created;
 }
 
 async function readKeystore(

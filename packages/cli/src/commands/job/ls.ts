@@ -4,7 +4,7 @@ import { listJobs } from '@lode/sdk';
 import { InvalidArgumentError, type Command } from 'commander';
 import { clientOf, globalsOf, positiveInt, withExamples, withJson } from '../../context.js';
 import { JOB_COLUMNS } from '../../jobFormat.js';
-import { loadAccount } from '../../keystore.js';
+import { loadAccount } from '@lode/node/keystore';
 import { printJson, table } from '../../output.js';
 
 interface Options {
