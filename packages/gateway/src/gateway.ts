@@ -20,6 +20,7 @@ import { NodeRegistry } from './nodes/registry.js';
 import { NodeSession } from './nodes/nodeSession.js';
 import { createMetrics } from './metrics.js';
 import { installErrorHandler } from './http/errors.js';
+import { PortInUseError } from './errors.js';
 import { blobRoutes } from './http/blobRoutes.js';
 import { jobRoutes } from './http/jobRoutes.js';
 
@@ -126,7 +127,18 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   events.start();
   await jobs.start();
 
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    scheduler.stop();
+    events.stop();
+    await app.close().catch(() => {});
+    await jobs.stop().catch(() => {});
+    await registry.stop().catch(() => {});
+    await store.close().catch(() => {});
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(config.host, config.port, err);
+    throw err;
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const hostForUrl = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

@@ -12,4 +12,5 @@ export { startGateway, type GatewayHandle } from './gateway.js';
 export { GatewayOptions, testGatewayOptions, type GatewayConfig } from './config.js';
 export type { Store, JobRecord, TaskResultRow, NodeRecord } from './store/types.js';
 export { Scheduler } from './scheduler/scheduler.js';
+export { PortInUseError } from './errors.js';
 export * from './scheduler/policy.js';

@@ -172,6 +172,18 @@ describe('HTTP API', () => {
     }
   });
 
+  it('refuses to start on a port in use with PORT_IN_USE, naming the way out', async () => {
+    const dir3 = mkdtempSync(join(tmpdir(), 'lode-api-port-'));
+    try {
+      await expect(startGateway(testGatewayOptions({ dataDir: dir3, port: gw.port }))).rejects.toMatchObject({
+        code: 'PORT_IN_USE',
+        shortMessage: expect.stringMatching(/--port/),
+      });
+    } finally {
+      rmSync(dir3, { recursive: true, force: true });
+    }
+  });
+
   it('serves health and Prometheus metrics', async () => {
     expect(((await (await fetch(`${gw.url}/healthz`)).json()) as any).ok).toBe(true);
     const m = await (await fetch(`${gw.url}/metrics`)).text();

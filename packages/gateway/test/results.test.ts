@@ -24,7 +24,7 @@ import {
 import { startGateway, testGatewayOptions, type GatewayHandle } from '../src/index.js';
 
 const MODULE = `(module (memory (export "memory") 1 1) (func (export "_start")))`;
-const caps: Capabilities = { cores: 1, memoryMiB: 1024, os: 'linux', arch: 'x64', kind: 'server', slots: 1, pricePerTask: '0', benchmark: 1, agent: 'test' };
+const baseCaps: Capabilities = { cores: 1, memoryMiB: 1024, os: 'linux', arch: 'x64', kind: 'server', slots: 1, pricePerTask: '0', benchmark: 1, agent: 'test' };
 const requester = privateKeyToAccount(generatePrivateKey());
 
 let gw: GatewayHandle;
@@ -54,7 +54,8 @@ async function submit(tasks: number, maxOutputBytes = 1024): Promise<string> {
 }
 
 /** A node session driven by hand. */
-async function fakeNode() {
+async function fakeNode(over: Partial<Capabilities> = {}) {
+  const caps = { ...baseCaps, ...over };
   const ws = new WebSocket(gw.wsUrl);
   const inbox: any[] = [];
   let wake: (() => void) | undefined;
@@ -84,6 +85,17 @@ async function fakeNode() {
 }
 
 const job = async (id: string) => (await (await fetch(`${gw.url}/v1/jobs/${id}`)).json()) as any;
+
+describe('matching', () => {
+  it('says why a job waits when no connected node can take it', async () => {
+    const id = await submit(1);
+    expect((await job(id)).waiting).toMatch(/No node is connected/);
+    const node = await fakeNode({ pricePerTask: '5' }); // the job pays at most 0
+    for (let i = 0; i < 20 && !/price/.test((await job(id)).waiting ?? ''); i++) await new Promise((r) => setTimeout(r, 25));
+    expect((await job(id)).waiting).toMatch(/price: node asks 5 per task, job pays at most 0/);
+    node.ws.close();
+  });
+});
 
 describe('results from an untrusted node', () => {
   it('refuses a result whose hash does not match its output, and gives the task out again', async () => {

@@ -46,6 +46,8 @@ export const JobView = z.object({
   createdAt: z.number().int(),
   finishedAt: z.number().int().nullable(),
   deadline: z.number().int(),
+  /** Why queued tasks are not running, when no connected node can take them. */
+  waiting: z.string().optional(),
 });
 export type JobView = z.infer<typeof JobView>;
 

@@ -27,6 +27,9 @@ export class ActiveJob {
   committed = 0;
   status: JobStatus;
   finishing = false;
+  /** Resolves once the job's final status is recorded. */
+  readonly finished: Promise<void>;
+  markFinished!: () => void;
 
   private queue: number[] = [];
   private head = 0;
@@ -41,6 +44,7 @@ export class ActiveJob {
     this.state = new Uint8Array(n);
     this.attempts = new Uint8Array(n);
     this.counts.queued = n;
+    this.finished = new Promise((resolve) => (this.markFinished = resolve));
   }
 
   get taskCount(): number {

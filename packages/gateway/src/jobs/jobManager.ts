@@ -172,7 +172,7 @@ export class JobManager {
     this.o.metrics.jobsSubmitted.inc();
     this.o.metrics.tasksSubmitted.inc(job.taskCount);
     this.o.log.info({ jobId: id, tasks: job.taskCount, requester: record.requester }, 'job accepted');
-    return { view: job.view(), created: true };
+    return { view: this.viewOf(job), created: true };
   }
 
   private async checkBlobs(module: string, tasks: SignedJob['spec']['tasks']): Promise<void> {
@@ -204,9 +204,20 @@ export class JobManager {
 
   // ---------------------------------------------------------------- queries
 
+  /** A running job's view, saying why its tasks wait when no connected node can take them. */
+  private viewOf(job: ActiveJob): JobView {
+    const view = job.view();
+    if (job.counts.queued > 0 && job.counts.leased === 0) {
+      const why = this.scheduler.unmatchedReasons(job);
+      if (this.scheduler.sessionCount === 0) view.waiting = 'No node is connected. Start one with `lode node --gateway <ws url>` (or `lode up`).';
+      else if (why.length > 0) view.waiting = `No connected node can take these tasks — ${why.slice(0, 3).join('; ')}${why.length > 3 ? ` (+${why.length - 3} more)` : ''}.`;
+    }
+    return view;
+  }
+
   async get(id: string): Promise<JobView> {
     const job = this.active.get(id);
-    if (job) return job.view();
+    if (job) return this.viewOf(job);
     const record = await this.o.store.getJob(id);
     if (!record) throw new NotFoundError('job', id);
     return recordView(record);
@@ -214,7 +225,10 @@ export class JobManager {
 
   async list(query: JobQuery): Promise<JobView[]> {
     const records = await this.o.store.listJobs(query);
-    return records.map((r) => this.active.get(r.id)?.view() ?? recordView(r));
+    return records.map((r) => {
+      const job = this.active.get(r.id);
+      return job ? this.viewOf(job) : recordView(r);
+    });
   }
 
   async tasks(id: string, offset: number, limit: number): Promise<TaskView[]> {
@@ -259,7 +273,7 @@ export class JobManager {
   subscribeSnapshot(id: string): (() => { job: JobView; nodesBusy: number }) | undefined {
     const job = this.active.get(id);
     if (!job) return undefined;
-    return () => ({ job: job.view(), nodesBusy: this.scheduler.busyNodes() });
+    return () => ({ job: this.viewOf(job), nodesBusy: this.scheduler.busyNodes() });
   }
 
   // ---------------------------------------------------------------- results
@@ -402,7 +416,7 @@ export class JobManager {
 
   private touch(job: ActiveJob): void {
     if (job.status === 'queued' && job.counts.leased > 0) job.status = 'running';
-    this.o.events.touch(job.id, () => ({ job: job.view(), nodesBusy: this.scheduler.busyNodes() }));
+    this.o.events.touch(job.id, () => ({ job: this.viewOf(job), nodesBusy: this.scheduler.busyNodes() }));
   }
 
   private async finish(job: ActiveJob): Promise<void> {
@@ -427,6 +441,7 @@ export class JobManager {
     this.o.metrics.jobsFinished.inc({ status });
     this.o.log.info({ jobId: job.id, status, counts: job.counts }, 'job finished');
     this.o.events.finished(job.view());
+    job.markFinished();
   }
 
   // ---------------------------------------------------------------- cancel & deadlines
@@ -458,6 +473,7 @@ export class JobManager {
     this.scheduler.cancelJob(job);
     this.endRemaining(job, 'cancelled', null);
     this.o.log.info({ jobId: id }, 'job cancelled');
+    await job.finished; // the answer carries the final state, finishedAt included
     return job.view();
   }
 

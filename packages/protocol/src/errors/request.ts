@@ -35,12 +35,18 @@ export class TooLargeError extends LodeError {
   override readonly httpStatus = 413;
 }
 
+const NOT_FOUND_HINTS: Record<string, string> = {
+  job: 'Check the id (`lode job ls` lists jobs).',
+  blob: 'Upload it first (PUT /v1/blobs/<sha256>); blobs are addressed by the sha256 of their bytes.',
+  node: 'Check the address (`lode nodes` lists nodes).',
+};
+
 /** No such job, task, node or blob. */
 export class NotFoundError extends LodeError {
   readonly code = 'NOT_FOUND';
   override readonly httpStatus = 404;
   constructor(what: string, id: string) {
-    super(`No ${what} with id ${id}. Check the id (\`lode job ls\` lists jobs).`, { meta: { what, id } });
+    super(`No ${what} with id ${id}. ${NOT_FOUND_HINTS[what] ?? 'Check the id.'}`, { meta: { what, id } });
   }
 }
 
