@@ -63,11 +63,18 @@ export class MemoryLimitExceeded extends Error {
 }
 
 type StdioFd = { kind: 'stdin' | 'stdout' | 'stderr'; flags: number };
-type DirFd = { kind: 'dir'; node: DirNode; preopen?: Uint8Array; flags: number };
+/** `listing`: the entries `fd_readdir` hands out, taken at cookie 0 (see `fd_readdir`). */
+type DirFd = { kind: 'dir'; node: DirNode; preopen?: Uint8Array; flags: number; listing?: [string, Node][] };
 type FileFd = { kind: 'file'; node: FileNode; pos: number; read: boolean; write: boolean; flags: number };
 type Fd = StdioFd | DirFd | FileFd;
 
 const MAX_FDS = 1024;
+/**
+ * Stdio is a captured byte stream, not a terminal: `unknown`, as wasmtime reports redirected
+ * stdio. A character device without seek rights is what wasi-libc's `isatty` takes for a tty,
+ * which made C programs line-buffer stdout (one host call per line) and see isatty(1) == 1.
+ */
+const STDIO_FILETYPE = Filetype.UNKNOWN;
 const encoder = new TextEncoder();
 
 /** A byte sink for stdout/stderr that keeps its chunks until the end. */
@@ -313,7 +320,7 @@ export class Preview1 {
   fd_fdstat_get(fd: number, ptr: number): number {
     const f = this.fds.get(fd);
     if (!f) return Errno.BADF;
-    let type: number = Filetype.CHARACTER_DEVICE;
+    let type: number = STDIO_FILETYPE;
     let base = STDIO_RIGHTS;
     let inheriting = 0n;
     if (f.kind === 'dir') {
@@ -357,7 +364,7 @@ export class Preview1 {
     if (!f) return Errno.BADF;
     if (f.kind === 'file' || f.kind === 'dir') return this.writeFilestat(ptr, f.node);
     this.memory.bytes(ptr, 64).fill(0);
-    this.memory.u8At(ptr + 16, Filetype.CHARACTER_DEVICE);
+    this.memory.u8At(ptr + 16, STDIO_FILETYPE);
     this.memory.u64(ptr + 24, 1);
     return Errno.SUCCESS;
   }
@@ -478,18 +485,22 @@ export class Preview1 {
     return Errno.SUCCESS;
   }
 
-  /** Entries: `.`, `..`, then names in sorted order; the cookie is the index of the next entry. */
+  /**
+   * Entries: `.`, `..`, then names in sorted order; the cookie is the index of the next entry.
+   * The listing is taken when a read starts (cookie 0) and kept on the fd, so cookies stay valid
+   * while the directory changes: a program that deletes entries as it lists them (rm -r) still
+   * sees every entry once, as POSIX requires of readdir.
+   */
   fd_readdir(fd: number, buf: number, bufLen: number, cookie: bigint, bufusedPtr: number): number {
     const f = this.fds.get(fd);
     if (!f) return Errno.BADF;
     if (f.kind !== 'dir') return Errno.NOTDIR;
     const dir = f.node;
-    const names = [...dir.entries.keys()].sort();
-    const entries: [string, Node][] = [
-      ['.', dir],
-      ['..', dir.parent ?? dir],
-      ...names.map((n) => [n, dir.entries.get(n)!] as [string, Node]),
-    ];
+    if (cookie === 0n || !f.listing) {
+      const names = [...dir.entries.keys()].sort();
+      f.listing = [['.', dir], ['..', dir.parent ?? dir], ...names.map((n) => [n, dir.entries.get(n)!] as [string, Node])];
+    }
+    const entries = f.listing;
     const out = this.memory.bytes(buf, bufLen);
     const header = new Uint8Array(24);
     const hv = new DataView(header.buffer);
