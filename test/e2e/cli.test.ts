@@ -62,7 +62,16 @@ interface RunJson {
   durationMs: number;
   outputs: string[];
   answer?: unknown;
-  results?: Array<{ index: number; status: string; exitCode: number | null; stdout: string; stderr: string; files: { path: string; size: number }[] }>;
+  results?: Array<{
+    index: number;
+    status: string;
+    exitCode: number | null;
+    stdout: string;
+    stdoutEncoding?: 'base64';
+    stderr: string;
+    stderrEncoding?: 'base64';
+    files: { path: string; size: number }[];
+  }>;
 }
 
 describe('lode run: built-in workloads', () => {
@@ -157,6 +166,18 @@ describe('lode run: a module file', () => {
     expect(run.stdout).toBe(''); // the tile went to the file, not to stdout
     const tile = new Uint8Array(await readFile(join(out, 'out/tile.raw')));
     expect(tile).toEqual(reference.mandelbrotTile({ width: w, height: h, maxIter }, { x: 0, y: 0, w, h }));
+  });
+
+  it('gives binary stdout in --json as base64 with stdoutEncoding, byte for byte (mandelbrot writes its raw tile)', async () => {
+    const [w, h, maxIter] = [64, 48, 100];
+    const run = await cli(['run', wasm('mandelbrot'), '--json', '--', String(w), String(h), '0', '0', String(w), String(h), String(maxIter)]);
+    expect(run.code, run.stderr).toBe(0);
+    const [result] = jsonOf<RunJson>(run).results!;
+    const expected = reference.mandelbrotTile({ width: w, height: h, maxIter }, { x: 0, y: 0, w, h });
+    expect(() => new TextDecoder('utf-8', { fatal: true }).decode(expected)).toThrow(); // really not text
+    expect(result!.stdoutEncoding).toBe('base64');
+    expect(new Uint8Array(Buffer.from(result!.stdout, 'base64'))).toEqual(expected);
+    expect(result!.stderrEncoding).toBeUndefined(); // empty stderr is (empty) text
   });
 
   it('uploads a --dir to a writable mount and brings back the files the module changed', async () => {
@@ -262,6 +283,13 @@ describe('lode job and lode nodes on the jobs just run', () => {
     expect(total).toBe(reference.primesCount(0, 100_000));
   });
 
+  it('stops quietly with exit 0 when the reader of its output goes away (`lode job results --json | head -c 0`)', async () => {
+    const p = lode(['--gateway', cluster.url, '--data-dir', requesterDir, 'job', 'results', jobs.wordcount!, '--json']);
+    p.child.stdout!.destroy();
+    expect(await p.exited, p.output()).toBe(0);
+    expect(p.output()).not.toContain('EPIPE');
+  });
+
   it('lists both nodes online with the work they did', async () => {
     const run = await cli(['nodes', '--json']);
     expect(run.code, run.stderr).toBe(0);
@@ -276,6 +304,15 @@ describe('lode job and lode nodes on the jobs just run', () => {
     const completed = nodes.reduce((sum, n) => sum + n.completed, 0);
     expect(completed).toBeGreaterThanOrEqual(39);
     expect(nodes.reduce((sum, n) => sum + n.failed, 0)).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('lode gateway', () => {
+  it('says PORT_IN_USE and exits 1 when another gateway has the port', async () => {
+    const run = await lodeRun(['gateway', '--port', String(cluster.port), '--data-dir', await dir('second-gateway')]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`^error \\[PORT_IN_USE\\]: Port ${cluster.port} on 127\\.0\\.0\\.1 is already in use`));
+    expect(run.stderr).not.toContain('INTERNAL');
   });
 });
 
@@ -315,5 +352,43 @@ describe('lode up', () => {
     // Its nodes drained and exited before it did.
     expect(pidsWithArg(join(dataDir, 'nodes'))).toEqual([]);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  });
+});
+
+// Last: it takes the cluster's nodes away.
+describe('a job no node can take', () => {
+  let priced: Proc | undefined;
+  afterAll(async () => {
+    if (priced && priced.child.exitCode === null) {
+      priced.child.kill('SIGKILL');
+      await priced.exited;
+    }
+  });
+
+  it('says why it waits (no node, then a node asking more than it pays), and --max-price lets the priced node take it', async () => {
+    for (const n of cluster.nodes) n.child.kill('SIGKILL');
+    await Promise.all(cluster.nodes.map((n) => n.exited));
+    await waitFor('no node online', async () => (await cluster.onlineNodes()) === 0);
+
+    const stuck = lode(['--gateway', cluster.url, '--data-dir', requesterDir, 'run', 'echo', '--tasks', '2', '--', 'hi']);
+    await waitFor('`lode run` to say no node is connected', async () => /is waiting: No node is connected/.test(stuck.output()));
+    const id = /job ([0-9a-f]{32}): 2 task\(s\)/.exec(stuck.output())?.[1];
+    expect(id, stuck.output()).toBeDefined();
+
+    priced = lode(['node', '--gateway', cluster.wsUrl, '--data-dir', await dir('priced-node'), '--price', '5']);
+    await cluster.waitForNodes(1);
+    const price = /is waiting: No connected node can take these tasks — 0x[0-9a-f]{40}: price: node asks 5 per task, job pays at most 0/;
+    await waitFor('`lode run` to say the node asks more than the job pays', async () => price.test(stuck.output()), 15_000);
+
+    const show = await cli(['job', 'show', id!]);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/\n  waiting:   No connected node can take these tasks — .*node asks 5 per task, job pays at most 0/);
+    expect((await cli(['job', 'cancel', id!])).code).toBe(0);
+    expect(await stuck.exited).toBe(1); // its job was cancelled
+
+    const paid = await cli(['run', 'echo', '--max-price', '5', '--', 'paid']);
+    expect(paid.code, paid.stderr).toBe(0);
+    expect(paid.stdout).toBe('paid');
+    expect(paid.stderr).toBe('');
   });
 });

@@ -32,7 +32,7 @@ export interface Proc {
 export function lode(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Proc {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, LODE_LOG_LEVEL: 'warn', ...opts.env },
+    env: { ...process.env, LODE_LOG_LEVEL: process.env.LODE_LOG_LEVEL ?? 'warn', ...opts.env }, // the --log-level of gateways and nodes
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -10,6 +10,11 @@ import { loadAccount, loadOrCreateAccount } from '@lode/node/keystore';
 export const DEFAULT_GATEWAY = 'http://127.0.0.1:7070';
 /** @default ./.lode (env LODE_DATA_DIR) */
 export const DEFAULT_DATA_DIR = './.lode';
+/** @default warn (env LODE_LOG_LEVEL) */
+export const DEFAULT_LOG_LEVEL = 'warn';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface GlobalOptions {
   dataDir: string;
@@ -63,6 +68,19 @@ export function positiveInt(name: string): (value: string) => number {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${value}".`);
     return n;
+  };
+}
+
+/** `--log-level` of the long-running verbs (gateway, node, up); LODE_LOG_LEVEL sets its default. */
+export function logLevelOption(description: string): Option {
+  return new Option('--log-level <level>', description).choices(LOG_LEVELS).env('LODE_LOG_LEVEL').default(DEFAULT_LOG_LEVEL);
+}
+
+/** A parser for token amounts (`--price 5`): a whole number of the token's smallest unit, kept as a decimal string. */
+export function amount(name: string): (value: string) => string {
+  return (value) => {
+    if (!/^(0|[1-9][0-9]{0,77})$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number of the token's smallest unit, got "${value}".`);
+    return value;
   };
 }
 

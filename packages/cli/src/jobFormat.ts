@@ -22,5 +22,11 @@ export function describeJob(job: JobView): string {
     `  module:    ${job.module}`,
     `  created:   ${formatTime(job.createdAt)}${job.finishedAt ? `, finished ${formatTime(job.finishedAt)} (${formatDuration(job.finishedAt - job.createdAt)})` : ''}`,
     `  deadline:  ${formatTime(job.deadline)}`,
+    ...(job.waiting ? [`  waiting:   ${job.waiting}`] : []),
   ].join('\n');
+}
+
+/** Why a job's tasks are not running, as `lode run` reports it while it waits. */
+export function waitingLine(job: JobView): string {
+  return `job ${job.id} is waiting: ${job.waiting ?? 'its tasks are queued'}`;
 }

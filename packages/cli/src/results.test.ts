@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { safeJoin, writeResults } from './results.js';
+import { resultJson, safeJoin, writeResults } from './results.js';
 import { table } from './output.js';
 
 describe('writing results', () => {
@@ -29,6 +29,29 @@ describe('writing results', () => {
     expect(skipped).toEqual(['/../escape.txt']);
     expect(await readFile(join(dir, '3', 'out', 'new.txt'), 'utf8')).toBe('new');
     await rm(dir, { recursive: true });
+  });
+});
+
+describe('results as JSON', () => {
+  const result = (stdout: Uint8Array, stderr = new Uint8Array()) => ({
+    index: 0, status: 'done' as const, exitCode: 0, stdout, stderr, files: [], deleted: [], resultHash: null, node: null, error: null,
+  });
+
+  it('gives UTF-8 output as text, byte for byte (a leading BOM included), with no encoding field', () => {
+    const text = '\uFEFFnaïve π ≈ 3.14\n';
+    const json = resultJson(result(new TextEncoder().encode(text), new TextEncoder().encode('warn\n')));
+    expect(json.stdout).toBe(text);
+    expect(json.stderr).toBe('warn\n');
+    expect(json).not.toHaveProperty('stdoutEncoding');
+    expect(json).not.toHaveProperty('stderrEncoding');
+  });
+
+  it('gives output that is not UTF-8 as base64 with stdoutEncoding / stderrEncoding "base64", losing no byte', () => {
+    const binary = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0xfe, 0x80]);
+    const json = resultJson(result(binary, new Uint8Array([0xc3]))); // a truncated 2-byte sequence
+    expect(json).toMatchObject({ stdoutEncoding: 'base64', stderrEncoding: 'base64' });
+    expect(new Uint8Array(Buffer.from(json.stdout, 'base64'))).toEqual(binary);
+    expect(new Uint8Array(Buffer.from(json.stderr, 'base64'))).toEqual(new Uint8Array([0xc3]));
   });
 });
 

@@ -2,6 +2,7 @@
  * Writing task results to disk. Result paths come from remote nodes, so every path is checked
  * to stay inside the output directory before anything is written.
  */
+import { toBase64 } from '@lode/protocol';
 import type { TaskResult } from '@lode/sdk';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -45,18 +46,38 @@ export async function writeResults(outDir: string, results: readonly TaskResult[
   return { written, skipped };
 }
 
-const decoder = new TextDecoder();
+/** Strict: invalid UTF-8 throws instead of becoming U+FFFD; a leading BOM is kept as a byte of the text. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** A result as JSON for `--json`: text decoded as UTF-8, files by path and size. */
+/**
+ * Output bytes for JSON without losing any: `{ text }` when they are valid UTF-8, otherwise
+ * `{ text: base64, encoding: 'base64' }`.
+ */
+export function encodeOutput(bytes: Uint8Array): { text: string; encoding?: 'base64' } {
+  try {
+    return { text: strictUtf8.decode(bytes) };
+  } catch {
+    return { text: toBase64(bytes), encoding: 'base64' };
+  }
+}
+
+/**
+ * A result as JSON for `--json`: stdout and stderr as text when they are valid UTF-8, else as
+ * base64 with `stdoutEncoding: "base64"` (`stderrEncoding`); files by path and size.
+ */
 export function resultJson(r: TaskResult) {
+  const stdout = encodeOutput(r.stdout);
+  const stderr = encodeOutput(r.stderr);
   return {
     index: r.index,
     status: r.status,
     exitCode: r.exitCode,
     error: r.error,
     node: r.node,
-    stdout: decoder.decode(r.stdout),
-    stderr: decoder.decode(r.stderr),
+    stdout: stdout.text,
+    ...(stdout.encoding ? { stdoutEncoding: stdout.encoding } : {}),
+    stderr: stderr.text,
+    ...(stderr.encoding ? { stderrEncoding: stderr.encoding } : {}),
     files: r.files.map((f) => ({ path: f.path, size: f.data.byteLength })),
     deleted: r.deleted,
   };

@@ -3,9 +3,10 @@
  * commands in a temporary data directory, and usage errors. Needs `packages/cli/dist` (built by
  * `npm run build`, or `npx tsc -b packages/cli`).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,17 @@ function lode(args: string[], env: Record<string, string> = {}): Promise<Run> {
     execFile(process.execPath, [BIN, ...args], { env: { ...process.env, LODE_GATEWAY: '', LODE_DATA_DIR: '', ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
+  });
+}
+
+/** Runs the bin with its stdout closed by the reader before anything is written (`lode … | head -c 0`). */
+function lodeIntoClosedPipe(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, LODE_GATEWAY: '', LODE_DATA_DIR: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stderr }));
   });
 }
 
@@ -122,9 +134,60 @@ describe.concurrent('usage errors', () => {
     expect(stderr).toContain('Usage: lode');
   });
 
+  it('points at the --help of the verb even after a global flag with a value', async () => {
+    const { code, stderr } = await lode(['--gateway', 'http://127.0.0.1:9', 'job', 'ls', '--bogus']);
+    expect(code).toBe(2);
+    expect(stderr).toBe("error [USAGE]: unknown option '--bogus'\n  See `lode job ls --help`.\n");
+    const equals = await lode(['--data-dir=/tmp', 'job', 'show', '--bogus']);
+    expect(equals.stderr).toContain('See `lode job show --help`.');
+  });
+
   it('explains an unreachable gateway and exits 1', async () => {
     const { code, stderr } = await lode(['--gateway', 'http://127.0.0.1:9', 'job', 'ls']);
     expect(code).toBe(1);
     expect(stderr).toMatch(/^error \[GATEWAY_UNAVAILABLE\]: .*lode up/);
   });
+});
+
+describe.concurrent('output into a closed pipe', () => {
+  it.each([[['--help']], [['job', 'ls', '--help']]])('`lode %s | head -c 0` exits 0 without an EPIPE report', async (args) => {
+    const { code, stderr } = await lodeIntoClosedPipe(args);
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+  });
+
+  it('`lode account show --json | head -c 0` exits 0 without an EPIPE report', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lode-cli-pipe-'));
+    expect((await lode(['--data-dir', dir, 'account', 'new'])).code).toBe(0);
+    const { code, stderr } = await lodeIntoClosedPipe(['--data-dir', dir, 'account', 'show', '--json']);
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    await rm(dir, { recursive: true });
+  });
+});
+
+describe('long-running verbs', () => {
+  it.each([['gateway'], ['node'], ['up']])('`lode %s` takes --log-level from LODE_LOG_LEVEL and refuses a level it does not know', async (verb) => {
+    const help = await lode([verb, '--help']);
+    expect(help.stdout).toMatch(/--log-level <level>[^]*env: LODE_LOG_LEVEL/);
+    const bad = await lode(['--data-dir', dataDir, verb], { LODE_LOG_LEVEL: 'loud' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error \[USAGE\]: .*'loud' from env 'LODE_LOG_LEVEL' is invalid/);
+  });
+
+  it('`lode up` on a port that is taken says PORT_IN_USE and exits 1, not an internal error', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as AddressInfo).port;
+    const dir = await mkdtemp(join(tmpdir(), 'lode-cli-port-'));
+    try {
+      const { code, stderr } = await lode(['up', '--nodes', '1', '--port', String(port), '--data-dir', dir]);
+      expect(code, stderr).toBe(1);
+      expect(stderr).toMatch(new RegExp(`^error \\[PORT_IN_USE\\]: Port ${port} .*--port`));
+      expect(stderr).not.toContain('INTERNAL');
+    } finally {
+      taken.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -1,17 +1,16 @@
 /** `lode gateway` — run a gateway alone (nodes connect to it with `lode node`). */
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { globalsOf, withExamples, withJson } from '../context.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { globalsOf, logLevelOption, withExamples, withJson, type LogLevel } from '../context.js';
 import { printJson } from '../output.js';
+import { isWildcardHost, remoteUrl } from '../network.js';
 import { loadGateway } from '../peers.js';
 import { watchSignals } from '../signals.js';
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export interface GatewayFlags {
   port: number;
   host: string;
   databaseUrl?: string;
-  logLevel: (typeof LOG_LEVELS)[number];
+  logLevel: LogLevel;
   json?: boolean;
 }
 
@@ -21,7 +20,7 @@ export function withGatewayFlags(cmd: Command): Command {
     .option('--port <port>', 'TCP port for HTTP and node WebSockets (0 picks a free one)', parsePort, 7070)
     .option('--host <host>', 'interface to listen on (0.0.0.0 to accept other machines)', '127.0.0.1')
     .option('--database-url <url>', 'a PostgreSQL server (default: the embedded database in --data-dir)')
-    .addOption(new Option('--log-level <level>', 'gateway log level (logs go to stdout)').choices(LOG_LEVELS).default('warn'));
+    .addOption(logLevelOption('gateway log level (logs go to stdout)'));
 }
 
 export function registerGateway(program: Command): void {
@@ -34,13 +33,26 @@ export function registerGateway(program: Command): void {
     const shutdown = watchSignals();
     const { startGateway } = await loadGateway();
     const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel });
-    const summary = { url: gw.url, wsUrl: gw.wsUrl, port: gw.port, dataDir, database: opts.databaseUrl ? 'postgresql' : 'embedded' };
+    // On every interface, gw.url says 127.0.0.1: other machines need this machine's address.
+    const remote = { url: remoteUrl(gw.url, opts.host), wsUrl: remoteUrl(gw.wsUrl, opts.host) };
+    const summary = {
+      url: gw.url,
+      wsUrl: gw.wsUrl,
+      ...(remote.url && remote.wsUrl ? { remoteUrl: remote.url, remoteWsUrl: remote.wsUrl } : {}),
+      port: gw.port,
+      dataDir,
+      database: opts.databaseUrl ? 'postgresql' : 'embedded',
+    };
     if (opts.json) printJson(summary);
     else {
+      const nodes = remote.wsUrl
+        ? `lode node --gateway ${remote.wsUrl}\n            (on this machine: lode node --gateway ${gw.wsUrl})`
+        : `lode node --gateway ${gw.wsUrl}`;
       process.stdout.write(
-        `Gateway listening on ${gw.url}\n` +
+        `Gateway listening on ${gw.url}${isWildcardHost(opts.host) ? ` and every other interface (--host ${opts.host})` : ''}\n` +
           `  API:      ${gw.url}/v1/jobs   (LODE_GATEWAY=${gw.url})\n` +
-          `  nodes:    lode node --gateway ${gw.wsUrl}\n` +
+          (remote.url ? `            from other machines: ${remote.url}\n` : '') +
+          `  nodes:    ${nodes}\n` +
           `  database: ${opts.databaseUrl ? 'PostgreSQL server' : `embedded, in ${dataDir}`}\n` +
           `Press Ctrl-C to stop.\n`,
       );

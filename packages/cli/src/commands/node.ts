@@ -1,16 +1,15 @@
 /** `lode node` — contribute this machine: connect to a gateway and run its tasks. */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import pino from 'pino';
-import { globalsOf, positiveInt, withExamples, withJson } from '../context.js';
+import { amount, globalsOf, logLevelOption, positiveInt, withExamples, withJson, type LogLevel } from '../context.js';
 import { printJson } from '../output.js';
 import { loadNode } from '../peers.js';
 import { watchSignals } from '../signals.js';
-import { LOG_LEVELS } from './gateway.js';
 
 interface Options {
   slots?: number;
   price: string;
-  logLevel: (typeof LOG_LEVELS)[number];
+  logLevel: LogLevel;
   json?: boolean;
 }
 
@@ -22,8 +21,8 @@ export function registerNode(program: Command): void {
     .command('node')
     .description('run a provider node: connect to --gateway (ws:// or http://), take tasks, run them in the WASM sandbox')
     .option('--slots <n>', 'tasks run at once (default: one per CPU core)', positiveInt('--slots'))
-    .option('--price <amount>', 'price per task, in the token\'s smallest unit', parseAmount, '0')
-    .addOption(new Option('--log-level <level>', 'node log level (logs go to stderr)').choices(LOG_LEVELS).default('warn'));
+    .option('--price <amount>', 'price per task, in the token\'s smallest unit', amount('--price'), '0')
+    .addOption(logLevelOption('node log level (logs go to stderr)'));
   withJson(cmd);
   withExamples(cmd, 'lode node --gateway ws://127.0.0.1:7070', 'lode node --gateway ws://gw.example:7070 --data-dir ~/.lode-node --slots 2');
   cmd.action(async (opts: Options) => {
@@ -98,9 +97,4 @@ function liveStatus(tty: boolean) {
       }
     },
   };
-}
-
-function parseAmount(value: string): string {
-  if (!/^(0|[1-9][0-9]{0,77})$/.test(value)) throw new InvalidArgumentError(`--price must be a whole number of the token's smallest unit, got "${value}".`);
-  return value;
 }

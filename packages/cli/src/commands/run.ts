@@ -4,11 +4,11 @@
  * tasks show a progress bar and print or save their outputs.
  */
 import type { JobView } from '@lode/protocol';
-import { cancelJob, getResults, putBlob, submitJob, watchJob, type LodeClient, type TaskResult } from '@lode/sdk';
+import { cancelJob, getJob, getResults, putBlob, submitJob, watchJob, type LodeClient, type TaskResult } from '@lode/sdk';
 import type { Command } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { clientOf, collect, positiveInt, withExamples, withJson } from '../context.js';
+import { amount, clientOf, collect, positiveInt, withExamples, withJson } from '../context.js';
 import { EXIT, UsageError } from '../errors.js';
 import { formatBytes, formatDuration, printJson } from '../output.js';
 import { resultJson, writeResults } from '../results.js';
@@ -26,8 +26,12 @@ interface Options {
   memory?: number;
   timeout?: number;
   name?: string;
+  maxPrice: string;
   json?: boolean;
 }
+
+/** How often `lode run` asks why a job's tasks wait (the event stream only speaks when tasks move). @default 2 s */
+export const WAITING_POLL_MS = 2000;
 
 /** What a finished run produced. */
 export interface RunOutcome {
@@ -53,6 +57,7 @@ export function registerRun(program: Command): void {
     .option('--out <dir>', 'write outputs here (images, changed files, per-task stdout)')
     .option('--memory <MiB>', 'memory per task', positiveInt('--memory'))
     .option('--timeout <ms>', 'wall-time limit per task', positiveInt('--timeout'))
+    .option('--max-price <amount>', 'the most the job pays per task, in the token\'s smallest unit; nodes asking more do not get its tasks', amount('--max-price'), '0')
     .option('--name <name>', 'a label for the job (default: the workload name)');
   withJson(cmd);
   withExamples(
@@ -62,6 +67,7 @@ export function registerRun(program: Command): void {
     'lode run echo -- hello world',
     'lode run ./filter.wasm --dir ./data::/data --out result/ -- --verbose',
     'lode run wordcount --input a.txt --input b.txt --json',
+    'lode run pi --tasks 16 --max-price 5          # also use nodes that ask up to 5 per task',
   );
   cmd.action(async (target: string, args: string[], opts: Options) => {
     const client = await clientOf(cmd, 'create');
@@ -78,6 +84,7 @@ export function registerRun(program: Command): void {
       tasks: plan.tasks,
       ...(opts.memory ? { resources: { memoryMiB: opts.memory } } : {}),
       ...(opts.timeout ? { limits: { wallMs: opts.timeout } } : {}),
+      price: { maxPerTask: opts.maxPrice },
     });
     // One task behaves like `wasmtime run`: stderr carries only the module's own output.
     if (!opts.json && job.taskCount > 1) process.stderr.write(`job ${job.id}: ${job.taskCount} task(s) of ${name} on ${client.gateway}\n`);
@@ -114,9 +121,23 @@ async function resolveModule(target: string): Promise<{ name: string; module: Ui
   return { name: basename(target).replace(/\.wasm$/, ''), module: await readFile(target) };
 }
 
-/** Watches the job with a progress bar; the first Ctrl-C cancels it, the second leaves at once. */
+/**
+ * Watches the job with a progress bar and says why it waits when no node takes its tasks; the
+ * first Ctrl-C cancels it, the second leaves at once.
+ */
 async function follow(client: LodeClient, job: JobView, human: boolean): Promise<{ final: JobView; cancelled: boolean }> {
-  const progress = createProgress(job.taskCount, human && process.stderr.isTTY === true && job.taskCount > 1);
+  const progress = createProgress(job.taskCount, { bar: human && process.stderr.isTTY === true && job.taskCount > 1 });
+  progress.note(job);
+  let latest = job;
+  // A node connecting or leaving changes why the job waits without any task moving, and the
+  // event stream only speaks when tasks move: ask while nothing runs.
+  const poll = setInterval(() => {
+    if (latest.counts.queued === 0 || latest.counts.leased > 0) return;
+    getJob(client, { id: job.id }).then(
+      (view) => progress.note(view),
+      () => {}, // the watch reports an unreachable gateway
+    );
+  }, WAITING_POLL_MS);
   let cancelled = false;
   const onSigint = () => {
     if (cancelled) process.exit(130);
@@ -127,9 +148,16 @@ async function follow(client: LodeClient, job: JobView, human: boolean): Promise
   };
   process.on('SIGINT', onSigint);
   try {
-    const final = await watchJob(client, { id: job.id, onEvent: (e) => progress.update(e) });
+    const final = await watchJob(client, {
+      id: job.id,
+      onEvent: (e) => {
+        latest = e.job;
+        progress.update(e);
+      },
+    });
     return { final, cancelled };
   } finally {
+    clearInterval(poll);
     process.off('SIGINT', onSigint);
     progress.stop();
   }

@@ -1,35 +1,66 @@
 /**
- * The progress bar of `lode run` on stderr: tasks finished of all, failures, busy nodes, ETA.
- * Only on a terminal and without --json; otherwise a no-op.
+ * What `lode run` shows while a job runs, on stderr: a progress bar (tasks finished of all,
+ * failures, busy nodes, ETA) on a terminal without --json, and — always — a line whenever the
+ * gateway says why the job's tasks are waiting (no node connected, or no node meets the job's
+ * requirements, e.g. its price), so nobody is left watching a bar that does not move.
  */
-import type { JobEvent } from '@lode/protocol';
+import type { JobEvent, JobView } from '@lode/protocol';
 import cliProgress from 'cli-progress';
+import { waitingLine } from '../jobFormat.js';
 
 export interface Progress {
   update(event: JobEvent): void;
+  /** A fresh view of the job (the submit answer, a poll): reports a new reason to wait. */
+  note(job: JobView): void;
   stop(): void;
 }
 
-export function createProgress(total: number, enabled: boolean): Progress {
-  if (!enabled) return { update() {}, stop() {} };
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: ' {bar} {percentage}% | {value}/{total} tasks | {failed} failed | {busy} node(s) busy | ETA {eta_formatted}',
-      hideCursor: true,
-      etaBuffer: 50,
-      fps: 10,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0, { failed: 0, busy: 0 });
+export interface ProgressOptions {
+  /** Draw the bar (a terminal, no --json, several tasks). */
+  bar: boolean;
+  /** Where lines go. @default stderr */
+  write?: (text: string) => void;
+}
+
+export function createProgress(total: number, options: ProgressOptions): Progress {
+  const write = options.write ?? ((text: string) => void process.stderr.write(text));
+  let stopped = false;
+  let lastWaiting: string | undefined;
+  const multi = options.bar
+    ? new cliProgress.MultiBar(
+        {
+          stream: process.stderr,
+          format: ' {bar} {percentage}% | {value}/{total} tasks | {failed} failed | {busy} node(s) busy | ETA {eta_formatted}',
+          hideCursor: true,
+          etaBuffer: 50,
+          fps: 10,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  const bar = multi?.create(total, 0, { failed: 0, busy: 0 });
+  // With a bar, lines go above it (the bar redraws below); otherwise straight to the stream.
+  const say = (line: string) => (multi ? multi.log(`${line}\n`) : write(`${line}\n`));
+
+  const note = (job: JobView) => {
+    if (stopped || job.waiting === lastWaiting) return;
+    if (job.waiting) say(waitingLine(job));
+    else if (lastWaiting && job.counts.leased > 0) say(`job ${job.id}: a node took its tasks; running.`);
+    else return; // nothing new to say; keep the old reason until the job moves
+    lastWaiting = job.waiting;
+  };
+
   return {
     update(event) {
       const c = event.job.counts;
-      bar.update(c.done + c.failed + c.cancelled, { failed: c.failed, busy: event.type === 'progress' ? event.nodesBusy : 0 });
+      bar?.update(c.done + c.failed + c.cancelled, { failed: c.failed, busy: event.type === 'progress' ? event.nodesBusy : 0 });
+      if (event.type === 'progress') note(event.job);
     },
+    note,
     stop() {
-      bar.stop();
+      if (stopped) return;
+      stopped = true;
+      multi?.stop();
     },
   };
 }
