@@ -16,7 +16,8 @@
  * libstd-rust-dev-wasm32`; .ci/run installs them). Without them these tests are skipped loudly
  * locally, and fail under CI=true. CLANG, CC, WASI_SYSROOT and RUSTC override the tools.
  *
- * `runTask` runs in this thread, without a wall-time limit: a program that never ends hangs the
+ * Programs run in the Node pool (one worker), so the wall-time watchdog stops a program that
+ * never ends instead of hanging the whole test run. (Earlier, with `runTask` in this thread, a program that never ends hung the
  * file (vitest cannot interrupt synchronous code). Keep the programs' loops bounded — and beware
  * clang eliding an unused malloc (see `sink` in c/exits.c), which once made one loop forever.
  */
@@ -27,8 +28,8 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectModule, pagesForMiB, prepareModule } from '../../src/module.js';
-import { runTask } from '../../src/run.js';
+import { inspectModule } from '../../src/module.js';
+import { createNodeSandbox } from '../../src/node/pool.js';
 import type { SandboxFile, SandboxResult, SandboxTask } from '../../src/types.js';
 import { bytes, hashOf, makeTask, SEED_A, SEED_B, text } from '../helpers.js';
 
@@ -77,7 +78,7 @@ function skipped(what: string, problem: string | undefined): void {
   console.warn(`${banner}\nWASI ${what} CONFORMANCE TESTS SKIPPED: ${problem}\nInstall: ${INSTALL}\n${banner}`);
   if (process.env.CI === 'true') {
     describe(`WASI conformance (${what})`, () => {
-      it(`has a wasm32-wasi ${what} toolchain (required under CI)`, () => {
+      it(`has a wasm32-wasi ${what} toolchain (required under CI)`, async () => {
         expect.fail(`The ${what} toolchain is missing under CI=true: ${problem}`);
       });
     });
@@ -91,7 +92,6 @@ skipped('Rust', RUST.problem);
 
 let work: string;
 const wasm = new Map<Program, Uint8Array>();
-const modules = new Map<string, WebAssembly.Module>();
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'lode-wasi-conformance-'));
@@ -119,14 +119,16 @@ interface Case {
   memoryMiB?: number;
 }
 
+/** One worker with the pool's wall-time watchdog: a runaway program fails its test, not the run. */
+const pool = createNodeSandbox({ workers: 1 });
+afterAll(() => pool.close());
+
 /** Runs the program's wasm in the sandbox; argv is ["/in", "/out", ...args]. */
-function sandbox(p: Program, c: Case = {}): SandboxResult {
+async function sandbox(p: Program, c: Case = {}): Promise<SandboxResult> {
   const bin = wasm.get(p)!;
   const memoryMiB = c.memoryMiB ?? 32;
   inspectModule(bin); // what the gateway checks on upload
-  const key = `${p}/${memoryMiB}`;
-  let module = modules.get(key);
-  if (!module) modules.set(key, (module = new WebAssembly.Module(prepareModule(bin, pagesForMiB(memoryMiB)) as BufferSource)));
+  if (!pool.hasModule(hashOf(bin))) await pool.addModule(hashOf(bin), bin);
   const task: SandboxTask = makeTask(hashOf(bin), {
     args: ['/in', '/out', ...(c.args ?? [])],
     env: c.env ?? {},
@@ -135,7 +137,7 @@ function sandbox(p: Program, c: Case = {}): SandboxResult {
     seed: c.seed ?? SEED_A,
     limits: { memoryMiB, wallMs: 10_000, maxOutputBytes: 4 << 20 },
   });
-  return runTask(module, task);
+  return pool.run(task);
 }
 
 interface NativeResult {
@@ -181,8 +183,8 @@ function native(p: Program, c: Case = {}): NativeResult {
 const asText = (files: SandboxFile[]) => files.map((f) => [f.path, text(f.data)]);
 
 /** Runs both and expects the same exit code, stdout, stderr and output files; returns the sandbox result. */
-function agree(p: Program, c: Case = {}): SandboxResult {
-  const s = sandbox(p, c);
+async function agree(p: Program, c: Case = {}): Promise<SandboxResult> {
+  const s = await sandbox(p, c);
   const n = native(p, c);
   expect(s.error).toBeUndefined();
   expect(s.status).toBe('ok');
@@ -215,34 +217,34 @@ describe.skipIf(C_PROBLEM !== undefined)('WASI conformance (C programs: sandbox 
     for (const p of PROGRAMS) wasm.set(p, new Uint8Array(readFileSync(join(work, `${p}.wasm`))));
   });
 
-  it('hello: printf/puts/putchar to stdout, fputs/fprintf to stderr; captured stdio is not a tty', () => {
-    const s = agree('hello');
+  it('hello: printf/puts/putchar to stdout, fputs/fprintf to stderr; captured stdio is not a tty', async () => {
+    const s = await agree('hello');
     expect(text(s.stdout)).toMatch(/^hello from puts\nprintf: -42 42 beef -1234567 1099511627776 str c  3.14 6\.020000e\+23 0\.0001\|left  \|000077\n/);
     expect(text(s.stdout)).toContain('isatty(0)=0 isatty(1)=0 isatty(2)=0\n');
     expect(text(s.stderr)).toBe('to stderr via fputs\nfprintf to stderr: 7\n');
   });
 
-  it('stdin: reads all of stdin in chunks, then sees EOF', () => {
+  it('stdin: reads all of stdin in chunks, then sees EOF', async () => {
     const lines = Array.from({ length: 400 }, (_, i) => `line ${i}: ${'abcdefghij'.repeat(i % 7)}`).join('\n');
-    const s = agree('stdin', { stdin: bytes(lines) });
+    const s = await agree('stdin', { stdin: bytes(lines) });
     expect(text(s.stdout)).toMatch(/^eof=1 error=0\nbytes=\d+ fnv1a=[0-9a-f]{8}\nLINE 0: \n/);
     expect(text(s.stdout)).toContain('read after eof: -1');
-    agree('stdin'); // empty stdin
-    agree('stdin', { stdin: pattern(70_000) }); // binary, with NULs
+    await agree('stdin'); // empty stdin
+    await agree('stdin', { stdin: pattern(70_000) }); // binary, with NULs
   });
 
-  it('argsenv: argv and the environment (getenv, environ, setenv)', () => {
-    const s = agree('argsenv', {
+  it('argsenv: argv and the environment (getenv, environ, setenv)', async () => {
+    const s = await agree('argsenv', {
       args: ['plain', 'with spaces', '', 'ünïcødé ✓', '--flag=x=y'],
       env: { GREETING: 'hello there', ZED: 'last', ALPHA: '1', EMPTY: '', 'UTF8_✓': 'ja' },
     });
     expect(text(s.stdout)).toContain('argc=5 (past the directories)\nargv[1]=[plain] len=5\nargv[2]=[with spaces] len=11\nargv[3]=[] len=0\n');
     expect(text(s.stdout)).toContain('GREETING=hello there\nMISSING=(unset)\nenviron has 5 entries\n  ALPHA=1\n  EMPTY=\n');
-    agree('argsenv'); // no args, empty environment
+    await agree('argsenv'); // no args, empty environment
   });
 
-  it('files: fopen/fread/fwrite/fseek/ftell, append, r+, POSIX fds, and their errors', () => {
-    const s = agree('files', { files: INPUTS });
+  it('files: fopen/fread/fwrite/fseek/ftell, append, r+, POSIX fds, and their errors', async () => {
+    const s = await agree('files', { files: INPUTS });
     expect(s.files.map((f) => f.path)).toEqual(['/out/copy.txt', '/out/log.txt', '/out/posix.txt', '/out/result.bin']);
     expect(text(s.stdout)).toContain('data.bin size=4099\n');
     expect(text(s.stdout)).toContain('fwrite on read-only stream: wrote=0 ferror=1\n');
@@ -250,8 +252,8 @@ describe.skipIf(C_PROBLEM !== undefined)('WASI conformance (C programs: sandbox 
     expect(text(s.stdout)).toContain('fopen missing: NULL ENOENT\n');
   });
 
-  it('dirs: readdir, mkdir/rename/unlink/rmdir/stat and the errno of each failure', () => {
-    const s = agree('dirs', { files: INPUTS });
+  it('dirs: readdir, mkdir/rename/unlink/rmdir/stat and the errno of each failure', async () => {
+    const s = await agree('dirs', { files: INPUTS });
     const out = text(s.stdout);
     expect(out).toContain('in: 4 entries (+2 dot entries)\n  a/\n  data.bin (4099 bytes)\n  empty.txt (0 bytes)\n  notes/\n');
     expect(out).toContain('mkdir sub again: EEXIST\n');
@@ -267,8 +269,8 @@ describe.skipIf(C_PROBLEM !== undefined)('WASI conformance (C programs: sandbox 
     ]);
   });
 
-  it('walk: big directories (readdir + unlink, rewinddir, scandir), chdir/getcwd and relative paths, a 1 MiB file', () => {
-    const s = agree('walk', { files: INPUTS });
+  it('walk: big directories (readdir + unlink, rewinddir, scandir), chdir/getcwd and relative paths, a 1 MiB file', async () => {
+    const s = await agree('walk', { files: INPUTS });
     const out = text(s.stdout);
     expect(out).toContain('many: 302 entries with dots\nrewinddir: 150 then 302\nremoved 200, left 102 with dots\n');
     expect(out).toContain('scandir notes/*.txt: 2: lines.txt more.txt\n');
@@ -279,10 +281,10 @@ describe.skipIf(C_PROBLEM !== undefined)('WASI conformance (C programs: sandbox 
     expect(s.files.filter((f) => f.path.startsWith('/out/many/'))).toHaveLength(100);
   });
 
-  it('readonly: every change to /in fails with EROFS (EXDEV across mounts), reads still work, nothing outside the mounts is reachable', () => {
+  it('readonly: every change to /in fails with EROFS (EXDEV across mounts), reads still work, nothing outside the mounts is reachable', async () => {
     // Not compared natively: the suite may run as root, for whom a read-only directory is writable.
     // A read-only mount on Linux gives exactly these errnos; WASI's `rofs` is that errno.
-    const s = sandbox('readonly', { files: INPUTS });
+    const s = await sandbox('readonly', { files: INPUTS });
     expect(s.status).toBe('ok');
     expect(s.exitCode).toBe(0);
     expect(text(s.stdout)).toBe(
@@ -311,10 +313,10 @@ describe.skipIf(C_PROBLEM !== undefined)('WASI conformance (C programs: sandbox 
     expect(s.files).toEqual([]);
   });
 
-  it('timerand: clocks, sleep and randomness are the same for one seed, different for another', () => {
-    const a1 = sandbox('timerand', { seed: SEED_A });
-    const a2 = sandbox('timerand', { seed: SEED_A });
-    const b = sandbox('timerand', { seed: SEED_B });
+  it('timerand: clocks, sleep and randomness are the same for one seed, different for another', async () => {
+    const a1 = await sandbox('timerand', { seed: SEED_A });
+    const a2 = await sandbox('timerand', { seed: SEED_A });
+    const b = await sandbox('timerand', { seed: SEED_B });
     for (const r of [a1, a2, b]) expect(r).toMatchObject({ status: 'ok', exitCode: 0 });
     expect(text(a2.stdout)).toBe(text(a1.stdout));
     expect(a2.resultHash).toBe(a1.resultHash);
@@ -351,21 +353,21 @@ describe.skipIf(C_PROBLEM !== undefined)('WASI conformance (C programs: sandbox 
     expect(Math.abs(pn.time - Date.now() / 1000)).toBeLessThan(60);
   });
 
-  it('exits: return 0, return 3, exit(7) flushing buffered stdout', () => {
-    expect(text(agree('exits', { args: ['return0'] }).stdout)).toBe('returning 0');
-    expect(agree('exits', { args: ['return3'] }).exitCode).toBe(3);
-    const s = agree('exits', { args: ['exit7'] });
+  it('exits: return 0, return 3, exit(7) flushing buffered stdout', async () => {
+    expect(text((await agree('exits', { args: ['return0'] })).stdout)).toBe('returning 0');
+    expect((await agree('exits', { args: ['return3'] })).exitCode).toBe(3);
+    const s = await agree('exits', { args: ['exit7'] });
     expect(s.exitCode).toBe(7);
     expect(text(s.stdout)).toBe('exiting with 7, buffered');
     expect(text(s.stderr)).toBe('stderr before exit\n');
   });
 
-  it('exits: __builtin_trap and abort() fail with SANDBOX_TRAP, keeping what was written (native: a signal)', () => {
+  it('exits: __builtin_trap and abort() fail with SANDBOX_TRAP, keeping what was written (native: a signal)', async () => {
     for (const [mode, signal] of [
       ['trap', 'SIGILL'],
       ['abort', 'SIGABRT'],
     ] as const) {
-      const s = sandbox('exits', { args: [mode] });
+      const s = await sandbox('exits', { args: [mode] });
       const n = native('exits', { args: [mode] });
       expect(n.signal).toBe(signal);
       expect(s).toMatchObject({ status: 'failed', exitCode: null, error: { code: 'SANDBOX_TRAP' } });
@@ -376,28 +378,28 @@ describe.skipIf(C_PROBLEM !== undefined)('WASI conformance (C programs: sandbox 
     }
   });
 
-  it('exits: a huge malloc returns NULL (ENOMEM) under a small memory cap, and the program carries on', () => {
-    const s = agree('exits', { args: ['huge-malloc'], memoryMiB: 4 });
+  it('exits: a huge malloc returns NULL (ENOMEM) under a small memory cap, and the program carries on', async () => {
+    const s = await agree('exits', { args: ['huge-malloc'], memoryMiB: 4 });
     expect(text(s.stdout)).toBe('huge malloc: NULL ENOMEM\nsmall malloc after: ok\n');
   });
 
-  it('exits: allocating until malloc gives up fails the task with SANDBOX_MEMORY_LIMIT', () => {
+  it('exits: allocating until malloc gives up fails the task with SANDBOX_MEMORY_LIMIT', async () => {
     // Not run natively (it would exhaust the host). The cap is exact: past 4 MiB the task fails.
-    const s = sandbox('exits', { args: ['exhaust'], memoryMiB: 4 });
+    const s = await sandbox('exits', { args: ['exhaust'], memoryMiB: 4 });
     expect(s).toMatchObject({ status: 'failed', exitCode: null, error: { code: 'SANDBOX_MEMORY_LIMIT' } });
     expect(s.error?.message).toMatch(/cap of 64 pages/);
   });
 
-  it('extra mounts: a writable /scratch and a read-only /data work like /out and /in', () => {
+  it('extra mounts: a writable /scratch and a read-only /data work like /out and /in', async () => {
     const files = INPUTS.map((f) => ({ ...f, path: f.path.replace(/^\/in\//, '/data/') }));
     const mounts = [
       { guest: '/data', writable: false },
       { guest: '/scratch', writable: true },
     ];
     const bin = wasm.get('files')!;
-    const module = new WebAssembly.Module(prepareModule(bin, pagesForMiB(32)) as BufferSource);
-    const viaMounts = runTask(module, makeTask(hashOf(bin), { args: ['/data', '/scratch'], files, mounts }));
-    const viaInOut = sandbox('files', { files: INPUTS });
+    if (!pool.hasModule(hashOf(bin))) await pool.addModule(hashOf(bin), bin);
+    const viaMounts = await pool.run(makeTask(hashOf(bin), { args: ['/data', '/scratch'], files, mounts, limits: { memoryMiB: 32, wallMs: 10_000, maxOutputBytes: 4 << 20 } }));
+    const viaInOut = await sandbox('files', { files: INPUTS });
     expect(viaMounts.status).toBe('ok');
     expect(text(viaMounts.stdout)).toBe(text(viaInOut.stdout));
     expect(asText(viaMounts.files)).toEqual(asText(viaInOut.files).map(([p, d]) => [p!.replace(/^\/out\//, '/scratch/'), d]));
@@ -417,9 +419,9 @@ describe.skipIf(RUST.rustc === undefined)('WASI conformance (Rust std: sandbox v
 
   const lines = 'the quick brown fox\njumps over\n\nthe lazy dog\n';
 
-  it('args, env, stdin, fs reads/writes/renames/removals, error kinds, time and sleep, exit code', () => {
+  it('args, env, stdin, fs reads/writes/renames/removals, error kinds, time and sleep, exit code', async () => {
     const c: Case = { args: ['exit9'], env: { GREETING: 'hi there', OTHER: 'x=y' }, stdin: bytes(lines), files: INPUTS };
-    const s = agree('rust', c);
+    const s = await agree('rust', c);
     expect(s.exitCode).toBe(9);
     const out = text(s.stdout);
     expect(out).toContain('stdin: 45 bytes, 4 lines, 9 words\n');
@@ -427,11 +429,11 @@ describe.skipIf(RUST.rustc === undefined)('WASI conformance (Rust std: sandbox v
     expect(out).toContain('remove_dir non-empty: Directory not empty\nread_dir of a file: Not a directory\n');
     expect(out).toContain('plausible time: true, slept >= 30ms: true\n');
     expect(s.files.map((f) => f.path)).toEqual(['/out/a/b/c/deep.txt', '/out/a/renamed.txt', '/out/log.txt', '/out/seek.bin']);
-    agree('rust', { files: INPUTS }); // exits 0, no stdin, empty environment
+    await agree('rust', { files: INPUTS }); // exits 0, no stdin, empty environment
   });
 
-  it('a panic: SANDBOX_TRAP in the sandbox (wasm32-wasi std aborts on panic), exit 101 natively, same message', () => {
-    const s = sandbox('rust', { args: ['panic'], files: INPUTS });
+  it('a panic: SANDBOX_TRAP in the sandbox (wasm32-wasi std aborts on panic), exit 101 natively, same message', async () => {
+    const s = await sandbox('rust', { args: ['panic'], files: INPUTS });
     const n = native('rust', { args: ['panic'], files: INPUTS });
     expect(n.exitCode).toBe(101);
     expect(s).toMatchObject({ status: 'failed', error: { code: 'SANDBOX_TRAP' } });
