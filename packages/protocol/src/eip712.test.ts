@@ -16,7 +16,7 @@ const spec = JobSpec.parse({
 
 describe('job signatures (EIP-712)', () => {
   it('verifies a job signed by its requester', async () => {
-    await expect(verifyJobSignature(await signJob(account, spec))).resolves.toBeUndefined();
+    await expect(verifyJobSignature(await signJob(account, spec))).resolves.toEqual({ specHash: expect.stringMatching(/^0x[0-9a-f]{64}$/), jobId: jobIdOf(spec) });
   });
 
   it('refuses a job signed by another account', async () => {

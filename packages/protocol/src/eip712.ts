@@ -52,10 +52,15 @@ export function specHash(spec: JobSpec): Hex {
 
 /** A job's id: the first 128 bits of its spec hash. Resubmitting the same signed spec is idempotent. */
 export function jobIdOf(spec: JobSpec): string {
-  return specHash(spec).slice(2, 34);
+  return jobIdOfHash(specHash(spec));
 }
 
-export function jobSubmissionTypedData(spec: JobSpec) {
+function jobIdOfHash(hash: Hex): string {
+  return hash.slice(2, 34);
+}
+
+/** The typed data a requester signs for `spec`; pass `hash` when `specHash(spec)` is already known. */
+export function jobSubmissionTypedData(spec: JobSpec, hash: Hex = specHash(spec)) {
   return {
     domain: LODE_DOMAIN,
     types: jobSubmissionTypes,
@@ -67,7 +72,7 @@ export function jobSubmissionTypedData(spec: JobSpec) {
       maxPricePerTask: BigInt(spec.price.maxPerTask),
       deadline: BigInt(spec.deadline),
       nonce: spec.nonce as Hex,
-      specHash: specHash(spec),
+      specHash: hash,
     },
   };
 }
@@ -77,11 +82,15 @@ export async function signJob(account: LocalAccount, spec: JobSpec): Promise<Sig
   return { spec, signature };
 }
 
-/** Throws `InvalidSignatureError` unless the job was signed by `spec.requester`. */
-export async function verifyJobSignature(job: SignedJob): Promise<void> {
+/**
+ * Throws `InvalidSignatureError` unless the job was signed by `spec.requester`; returns the
+ * spec hash and job id it computed (hashing a large spec costs tens of ms: do it once).
+ */
+export async function verifyJobSignature(job: SignedJob): Promise<{ specHash: Hex; jobId: string }> {
+  const hash = specHash(job.spec);
   let signer: string;
   try {
-    signer = await recoverTypedDataAddress({ ...jobSubmissionTypedData(job.spec), signature: job.signature as Hex });
+    signer = await recoverTypedDataAddress({ ...jobSubmissionTypedData(job.spec, hash), signature: job.signature as Hex });
   } catch (err) {
     throw new InvalidSignatureError('The job signature is malformed. Sign the JobSubmission typed data with the requester account.', { cause: err });
   }
@@ -91,6 +100,7 @@ export async function verifyJobSignature(job: SignedJob): Promise<void> {
       { meta: { requester: job.spec.requester, signer } },
     );
   }
+  return { specHash: hash, jobId: jobIdOfHash(hash) };
 }
 
 export interface NodeHelloMessage {

@@ -28,7 +28,6 @@ import {
   SignedJob,
   TooLargeError,
   fromBase64,
-  jobIdOf,
   recoverCancelJob,
   resultDigest,
   verifyJobSignature,
@@ -140,14 +139,13 @@ export class JobManager {
       });
     }
     const { spec, signature } = parsed.data;
-    await verifyJobSignature(parsed.data);
+    const { jobId: id } = await verifyJobSignature(parsed.data);
     const now = this.o.clock.now();
     if (spec.deadline <= now) {
       throw new InvalidRequestError('The job deadline is in the past. Set spec.deadline to a future Unix time in ms.');
     }
     await this.checkBlobs(spec.module, spec.tasks);
 
-    const id = jobIdOf(spec);
     const record: JobRecord = {
       id,
       name: spec.name,
