@@ -53,7 +53,7 @@ describe('submitJob', () => {
     expect(posted!.spec.requester).toBe(account.address);
     expect(posted!.spec.nonce).toMatch(/^0x[0-9a-f]{64}$/);
     expect(posted!.spec.deadline).toBeGreaterThanOrEqual(before + 24 * 3600_000);
-    await expect(verifyJobSignature(posted!)).resolves.toBeUndefined();
+    await expect(verifyJobSignature(posted!)).resolves.toMatchObject({ jobId: jobIdOf(posted!.spec) });
     expect(job.id).toBe(jobIdOf(posted!.spec));
   });
 
