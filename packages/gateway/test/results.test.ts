@@ -22,6 +22,7 @@ import {
   type Lease,
 } from '@lode/protocol';
 import { startGateway, testGatewayOptions, type GatewayHandle } from '../src/index.js';
+import { openStore } from '../src/store/index.js';
 
 const MODULE = `(module (memory (export "memory") 1 1) (func (export "_start")))`;
 const baseCaps: Capabilities = { cores: 1, memoryMiB: 1024, os: 'linux', arch: 'x64', kind: 'server', slots: 1, pricePerTask: '0', benchmark: 1, agent: 'test' };
@@ -151,5 +152,36 @@ describe('results from an untrusted node', () => {
     for (let i = 0; i < 10 && (await job(id)).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
     expect((await job(id)).status).toBe('completed');
     b.ws.close();
+  });
+});
+
+describe('a database that refuses writes for a while', () => {
+  it('keeps the result and writes it once the database is back; the job completes', async () => {
+    await gw.close(); // replace this file's gateway with one on a flaky store
+    const store = await openStore({ dataDir: join(dir, 'flaky') });
+    const insert = store.insertTaskResults.bind(store);
+    let failures = 2;
+    let written = 0;
+    store.insertTaskResults = async (rows) => {
+      if (failures > 0) {
+        failures--;
+        throw new Error('database unavailable (test)');
+      }
+      written += rows.length;
+      return insert(rows);
+    };
+    gw = await startGateway(testGatewayOptions({ dataDir: dir, logLevel: 'silent' }), { store });
+    const id = await submit(1);
+    const node = await fakeNode();
+    const { leases: [lease] } = await node.next('lease');
+    node.send(lease, new TextEncoder().encode('kept'));
+    expect((await node.next('ack')).leaseIds).toEqual([lease.leaseId]); // acknowledged only once written
+    expect(failures).toBe(0);
+    expect(written).toBe(1);
+    for (let i = 0; i < 40 && (await job(id)).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await job(id)).status).toBe('completed');
+    const results = (await (await fetch(`${gw.url}/v1/jobs/${id}/results`)).json()) as any;
+    expect(Buffer.from(results.results[0].stdout, 'base64').toString()).toBe('kept');
+    node.ws.close();
   });
 });

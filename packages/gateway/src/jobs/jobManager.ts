@@ -79,6 +79,7 @@ export class JobManager {
   private readonly committer: GroupCommitter<TaskResultRow>;
   private readonly maxAttempts: number;
   private deadlineTimer: ReturnType<typeof setInterval> | undefined;
+  private stopping = false;
   private scheduler!: Scheduler;
   private acks!: SessionAcks;
 
@@ -115,6 +116,7 @@ export class JobManager {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.deadlineTimer) clearInterval(this.deadlineTimer);
     await this.committer.close();
   }
@@ -396,20 +398,26 @@ export class JobManager {
     else if (state === TaskState.Failed) this.o.metrics.tasksFailed.inc();
     if (lease) this.o.metrics.taskLatency.observe((this.o.clock.now() - lease.issuedAt) / 1000);
     this.touch(job);
-    this.committer.add(row).then(
-      () => {
-        if (lease) this.acks.ack(lease.session, lease.leaseId);
-        job.committed++;
-        if (job.committed === job.taskCount) void this.finish(job);
-      },
-      (err: unknown) => {
-        // The write failed (database down): the task goes back to the queue so it is not lost.
-        this.o.log.error({ err, jobId: job.id, index }, 'result write failed; requeueing task');
-        job.errors.delete(index);
-        job.enqueue(index);
-        this.scheduler.addJob(job);
-      },
-    );
+    this.persist(row, () => {
+      if (lease) this.acks.ack(lease.session, lease.leaseId);
+      job.committed++;
+      if (job.committed === job.taskCount) void this.finish(job);
+    });
+  }
+
+  /**
+   * Writes a result row by group commit, then calls `committed`. If the database refuses the
+   * write, the same row is written again with backoff (up to 10 s apart) until it succeeds:
+   * the result (or the cancellation) is kept, not recomputed. If the gateway stops meanwhile,
+   * the task has no row and is queued again at the next start.
+   */
+  private persist(row: TaskResultRow, committed: () => void, attempt = 0): void {
+    this.committer.add(row).then(committed, (err: unknown) => {
+      if (this.stopping) return;
+      const delay = Math.min(10_000, 250 * 2 ** attempt);
+      this.o.log.error({ err, jobId: row.jobId, index: row.index, retryInMs: delay }, 'result write failed; will retry');
+      setTimeout(() => this.persist(row, committed, attempt + 1), delay).unref();
+    });
   }
 
   private touch(job: ActiveJob): void {
