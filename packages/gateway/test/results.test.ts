@@ -155,6 +155,36 @@ describe('results from an untrusted node', () => {
   });
 });
 
+describe('retryable failures', () => {
+  it('a task whose attempts run out fails once, and the job waits for its other tasks', async () => {
+    await gw.close();
+    gw = await startGateway(testGatewayOptions({ dataDir: join(dir, 'retries'), maxAttempts: 1, logLevel: 'silent' }));
+    const id = await submit(2);
+    const node = await fakeNode();
+    const { leases } = (await node.next('lease')) as { leases: Lease[] };
+    expect(leases.length).toBe(2);
+    const [crashed, fine] = leases.sort((a, b) => a.taskIndex - b.taskIndex) as [Lease, Lease];
+    node.ws.send(JSON.stringify({
+      t: 'results',
+      results: [{ leaseId: crashed.leaseId, status: 'failed', exitCode: null, stdout: '', stderr: '', files: [], deleted: [],
+        resultHash: resultDigest({ exitCode: null, stdout: new Uint8Array(), stderr: new Uint8Array(), files: [] }), durationMs: 1,
+        error: { code: 'SANDBOX_WORKER_CRASHED', message: 'worker died (test)' } }],
+    }));
+    await node.next('ack');
+    await new Promise((r) => setTimeout(r, 100));
+    const mid = await job(id);
+    expect(mid.counts).toMatchObject({ failed: 1, leased: 1, done: 0 });
+    expect(mid.finishedAt).toBeNull(); // not finished while a task is still running
+    node.send(fine, new TextEncoder().encode('ok'));
+    for (let i = 0; i < 40 && (await job(id)).finishedAt === null; i++) await new Promise((r) => setTimeout(r, 50));
+    const final = await job(id);
+    expect(final).toMatchObject({ status: 'failed', counts: { failed: 1, done: 1 } });
+    const results = (await (await fetch(`${gw.url}/v1/jobs/${id}/results`)).json()) as any;
+    expect(results.results.map((r: any) => [r.index, r.status, r.error?.code ?? null])).toEqual([[0, 'failed', 'SANDBOX_WORKER_CRASHED'], [1, 'done', null]]);
+    node.ws.close();
+  });
+});
+
 describe('a database that refuses writes for a while', () => {
   it('keeps the result and writes it once the database is back; the job completes', async () => {
     await gw.close(); // replace this file's gateway with one on a flaky store

@@ -321,12 +321,11 @@ export class JobManager {
       this.acks.reject(lease.session, lease.leaseId, 'RESULT_HASH_MISMATCH', 'resultHash does not match the output.');
       return;
     }
-    if (outcome.status === 'failed' && outcome.error && RETRYABLE_CODES.has(outcome.error.code)) {
-      if (this.retryOrFail(job, index, outcome.error.code, outcome.error.message)) {
-        this.acks.ack(lease.session, lease.leaseId);
-        return;
-      }
+    if (outcome.status === 'failed' && outcome.error && RETRYABLE_CODES.has(outcome.error.code) && this.requeue(job, index)) {
+      this.acks.ack(lease.session, lease.leaseId);
+      return;
     }
+    // Not retryable, or attempts used up: the node's outcome is the task's final result.
     const ok = outcome.status === 'ok';
     const error = ok ? null : (outcome.error ?? { code: 'FAILED', message: 'The task failed.' });
     this.end(job, index, ok ? TaskState.Done : TaskState.Failed, {
@@ -348,18 +347,22 @@ export class JobManager {
 
   /** Requeues a task after an infrastructure failure, or fails it when attempts are used up. Returns true if requeued. */
   private retryOrFail(job: ActiveJob, index: number, code: string, message: string): boolean {
-    if (job.attempts[index]! < this.maxAttempts) {
-      job.enqueue(index);
-      this.o.metrics.tasksRetried.inc();
-      this.scheduler.addJob(job);
-      this.touch(job);
-      return true;
-    }
+    if (this.requeue(job, index)) return true;
     this.end(job, index, TaskState.Failed, this.emptyRow(job, index, 'failed', {
       code,
       message: `${message} Gave up after ${job.attempts[index]} attempts.`,
     }));
     return false;
+  }
+
+  /** Queues a task again if it has attempts left; returns false when they are used up. */
+  private requeue(job: ActiveJob, index: number): boolean {
+    if (job.attempts[index]! >= this.maxAttempts) return false;
+    job.enqueue(index);
+    this.o.metrics.tasksRetried.inc();
+    this.scheduler.addJob(job);
+    this.touch(job);
+    return true;
   }
 
   /** A lease ended without a result (node left, or expired). */
@@ -391,6 +394,11 @@ export class JobManager {
 
   /** Ends a task: terminal state now, result row by group commit, ack (if from a node) after commit. */
   private end(job: ActiveJob, index: number, state: TaskState, row: TaskResultRow, lease?: LeaseRecord): void {
+    if (isTerminal(job.state[index]!)) {
+      // Ended already: counting it twice would finish the job before its other tasks.
+      this.o.log.error({ jobId: job.id, index }, 'task ended twice; ignoring the second end');
+      return;
+    }
     job.setState(index, state);
     if (row.error) job.errors.set(index, row.error);
     if (job.status === 'queued') job.status = 'running';
