@@ -123,6 +123,18 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   await registry.start();
+  // A node that says nothing for three heartbeat periods is gone, even if its socket looks open
+  // (a hung process, a dead network path): close it so its leases go back to the queue.
+  const silence = setInterval(() => {
+    const now = clock.now();
+    for (const s of registry.sessions.values()) {
+      if (now - s.lastSeenAt > 3 * config.heartbeatMs) {
+        log.warn({ node: s.address, session: s.id, silentMs: now - s.lastSeenAt }, 'node silent; closing its session');
+        s.terminate();
+      }
+    }
+  }, config.heartbeatMs);
+  silence.unref();
   scheduler.start();
   events.start();
   await jobs.start();
@@ -153,6 +165,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     config,
     close() {
       closing ??= (async () => {
+        clearInterval(silence);
         scheduler.stop();
         events.stop();
         for (const s of registry.sessions.values()) s.close(1001, 'gateway shutting down');

@@ -155,6 +155,25 @@ describe('results from an untrusted node', () => {
   });
 });
 
+describe('a node that goes silent', () => {
+  it('is disconnected after three heartbeat periods and its tasks go back to the queue', async () => {
+    const id = await submit(1);
+    const silent = await fakeNode(); // never sends a heartbeat
+    const { leases: [lease] } = await silent.next('lease');
+    expect(lease.taskIndex).toBe(0);
+    const closed = new Promise((r) => silent.ws.once('close', r));
+    await closed; // testGatewayOptions: heartbeatMs 1000 → closed after ~3 s of silence
+    const other = await fakeNode();
+    const { leases: [again] } = await other.next('lease');
+    expect(again.taskIndex).toBe(0);
+    other.send(again, new TextEncoder().encode('x'));
+    await other.next('ack');
+    for (let i = 0; i < 40 && (await job(id)).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await job(id)).status).toBe('completed');
+    other.ws.close();
+  });
+});
+
 describe('retryable failures', () => {
   it('a task whose attempts run out fails once, and the job waits for its other tasks', async () => {
     await gw.close();

@@ -99,6 +99,11 @@ export class NodeSession implements SessionPort {
     }
   }
 
+  /** Drops the connection at once, without a closing handshake (for a peer that no longer answers). */
+  terminate(): void {
+    this.ws.terminate();
+  }
+
   private send(msg: GatewayMessage): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.ws.send(JSON.stringify(msg));
@@ -167,6 +172,7 @@ export class NodeSession implements SessionPort {
     this.capabilities = msg.capabilities;
     this.capacity = this.host.capacityOf(msg.capabilities.slots);
     this.connectedAt = this.host.now();
+    this.lastSeenAt = this.connectedAt;
     this.ready = true;
     this.send({ t: 'welcome', sessionId: this.id, node: msg.node, heartbeatMs: this.host.heartbeatMs });
     this.host.onReady(this);
