@@ -29,6 +29,8 @@ export interface NodeOptions {
   pricePerTask?: string;
   /** The node's account. @default the keystore in `dataDir`, created if absent */
   account?: LocalAccount;
+  /** Warm the sandbox workers up before connecting (only a sandbox the node creates itself). @default true */
+  warmUp?: boolean;
   /** The sandbox to run tasks in; the caller keeps ownership. @default createNodeSandbox({ workers: slots }), closed by stop() */
   sandbox?: Sandbox;
   /** @default pino at info level */
@@ -98,6 +100,12 @@ export async function startNode(options: NodeOptions): Promise<NodeHandle> {
   const ownsSandbox = !options.sandbox;
   const sandbox = options.sandbox ?? (await defaultSandbox(options.slots));
   try {
+    if (ownsSandbox && options.warmUp !== false) {
+      // A few thousand tiny tasks per worker before the first lease: a fresh node then runs its
+      // first job at full speed instead of while its threads are still compiling the sandbox.
+      const { warmUp } = await import('@lode/sandbox');
+      log.info({ ms: Math.round(await warmUp(sandbox)) }, 'sandbox workers warmed up');
+    }
     const slots = options.slots ?? sandbox.concurrency;
     const capabilities = await detectCapabilities({
       slots,

@@ -15,4 +15,5 @@
  * await sandbox.close();
  */
 export * from './portable.js';
+export { warmUp } from './node/warmUp.js';
 export { createNodeSandbox, type NodeSandboxOptions } from './node/pool.js';

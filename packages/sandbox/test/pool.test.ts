@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { InvalidModuleError } from '@lode/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeSandbox } from '../src/node/pool.js';
+import { warmUp } from '../src/node/warmUp.js';
 import type { Sandbox } from '../src/types.js';
 import { hashOf, makeTask, MODULES, text, wat } from './helpers.js';
 
@@ -112,6 +113,18 @@ describe('createNodeSandbox', () => {
       if (want) expect({ status: r.status, code: r.error?.code, exitCode: r.exitCode ?? undefined }, file).toMatchObject(want);
       else expect(r.error?.code, `${file}: ${r.error?.message}`).not.toBe('SANDBOX_INVALID_MODULE');
     });
+  });
+});
+
+describe('warmUp', () => {
+  it('runs tasks on every worker, checking their output, and reports the time taken', async () => {
+    const pool = createNodeSandbox({ workers: 2 });
+    try {
+      const ms = await warmUp(pool, 100);
+      expect(ms).toBeGreaterThan(0);
+    } finally {
+      await pool.close();
+    }
   });
 });
 
