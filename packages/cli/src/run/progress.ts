@@ -34,6 +34,9 @@ export function createProgress(total: number, options: ProgressOptions): Progres
           hideCursor: true,
           etaBuffer: 50,
           fps: 10,
+          // Before the first task finishes there is no rate to go by: show "?" rather than "NFs".
+          formatTime: (t: number, opts: cliProgress.Options, round: number) =>
+            Number.isFinite(t) ? cliProgress.Format.TimeFormat(t, opts, round) : '?',
         },
         cliProgress.Presets.shades_classic,
       )
