@@ -21,19 +21,15 @@ export class Reader {
 
   /** Unsigned LEB128 up to 32 bits. */
   u32(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7;
-      if (shift > 35) throw new RangeError('LEB128 too long');
-    }
+    return this.leb128(35);
   }
 
   /** Unsigned LEB128 up to 64 bits (memory64 limits), as a number (exact below 2^53). */
   u64(): number {
+    return this.leb128(70);
+  }
+
+  private leb128(maxShift: number): number {
     let result = 0;
     let shift = 0;
     for (;;) {
@@ -41,7 +37,7 @@ export class Reader {
       result += (b & 0x7f) * 2 ** shift;
       if ((b & 0x80) === 0) return result;
       shift += 7;
-      if (shift > 70) throw new RangeError('LEB128 too long');
+      if (shift > maxShift) throw new RangeError('LEB128 too long');
     }
   }
 
