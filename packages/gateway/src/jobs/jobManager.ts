@@ -297,16 +297,10 @@ export class JobManager {
       this.acks.ack(lease.session, lease.leaseId); // already ended (e.g. deadline); nothing to keep
       return;
     }
-    let stdout: Uint8Array, stderr: Uint8Array, files: { path: string; data: Uint8Array }[];
-    try {
-      stdout = fromBase64(outcome.stdout);
-      stderr = fromBase64(outcome.stderr);
-      files = outcome.files.map((f) => ({ path: f.path, data: fromBase64(f.data) }));
-    } catch {
-      this.retryOrFail(job, index, 'INVALID_RESULT', 'The node sent undecodable output.');
-      this.acks.reject(lease.session, lease.leaseId, 'INVALID_RESULT', 'Output is not valid base64.');
-      return;
-    }
+    // Base64 that is not valid decodes to other bytes; the digest check below refuses those.
+    const stdout = fromBase64(outcome.stdout);
+    const stderr = fromBase64(outcome.stderr);
+    const files = outcome.files.map((f) => ({ path: f.path, data: fromBase64(f.data) }));
     const outputBytes = stdout.byteLength + stderr.byteLength + files.reduce((n, f) => n + f.data.byteLength, 0);
     if (outputBytes > job.spec.limits.maxOutputBytes) {
       this.o.log.warn({ node: lease.session.address, jobId: job.id, index, outputBytes }, 'result larger than the task allows');
