@@ -16,3 +16,4 @@ export * from './eip712.js';
 export * from './messages.js';
 export * from './api.js';
 export * from './ids.js';
+export * from './ledger.js';

@@ -1,4 +1,4 @@
-import { GatewayUnavailableError, InternalError, InvalidRequestError, JobStateError, MissingBlobError, NotFoundError, SandboxError } from '@lode/protocol';
+import { GatewayUnavailableError, InsufficientEscrowError, InternalError, InvalidRequestError, JobStateError, MissingBlobError, NotFoundError, SandboxError } from '@lode/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeGateway, json, type FakeGateway } from '../test/fakeGateway.js';
 import { createLodeClient, gatewayOrigin } from './client.js';
@@ -16,6 +16,7 @@ describe('error mapping', () => {
       [{ code: 'JOB_STATE', message: 'finished' }, JobStateError],
       [{ code: 'INTERNAL', message: 'oops' }, InternalError],
       [{ code: 'SANDBOX_TIMEOUT', message: 'slow' }, SandboxError],
+      [{ code: 'INSUFFICIENT_ESCROW', message: 'deposit more' }, InsufficientEscrowError],
     ] as const;
     for (const [body, cls] of cases) {
       const err = errorFromResponse(400, { error: body }, url);
@@ -31,9 +32,9 @@ describe('error mapping', () => {
   });
 
   it('keeps an unknown code from a newer gateway', () => {
-    const err = errorFromResponse(402, { error: { code: 'INSUFFICIENT_ESCROW', message: 'Top up.' } }, 'http://gw/');
+    const err = errorFromResponse(402, { error: { code: 'QUOTA_EXCEEDED', message: 'Top up.' } }, 'http://gw/');
     expect(err).toBeInstanceOf(GatewayError);
-    expect(err.code).toBe('INSUFFICIENT_ESCROW');
+    expect(err.code).toBe('QUOTA_EXCEEDED');
     expect(err.httpStatus).toBe(402);
   });
 

@@ -3,3 +3,4 @@ export * from './request.js';
 export * from './job.js';
 export * from './node.js';
 export * from './sandbox.js';
+export * from './ledger.js';
