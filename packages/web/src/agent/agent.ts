@@ -1,0 +1,522 @@
+/**
+ * The browser provider agent: turns `lease` frames into sandbox runs and `results` frames —
+ * the same protocol and rules as `lode node`'s agent (packages/node/src/agent.ts).
+ *
+ * Guarantees:
+ * - At most `sandbox.concurrency` task groups are in flight; each group goes to the sandbox in
+ *   one `runBatch` call, and a deep queue is split evenly over the free slots.
+ * - Blobs (module, stdin, input files) come through the hash-checked blob cache; a module is
+ *   added to the sandbox once. A task whose blob cannot be had fails with
+ *   `SANDBOX_BLOB_UNAVAILABLE`; a module the sandbox rejects fails with `SANDBOX_INVALID_MODULE`.
+ * - Outcomes that finish together go out in one `results` frame (flushed on a microtask). Every
+ *   outcome is kept until the gateway acks it (or refuses its lease) and is sent again after a
+ *   reconnect.
+ * - `cancel` drops queued leases and stops running ones in the sandbox; no result is sent for
+ *   them. Leases not yet started when the session is lost are dropped (the gateway requeues them).
+ * - A heartbeat with the running count goes out every `heartbeatMs` of an established session.
+ * - `drain()` (pausing, or changing the number of slots) sends `drain`, finishes what it holds
+ *   and waits for the acks; `resume()` takes leases again in the next session.
+ */
+import {
+  BlobHashMismatchError,
+  fromBase64,
+  InvalidModuleError,
+  LodeError,
+  resultDigest,
+  SandboxError,
+  SandboxErrorCode,
+  toBase64,
+  type Lease,
+  type TaskOutcome,
+} from '@lode/protocol';
+import type { Sandbox, SandboxResult, SandboxTask } from '@lode/sandbox/portable';
+import type { BlobCache } from './blobs.js';
+import { systemClock, type Clock } from './clock.js';
+import type { GatewayConnection, SessionMessage } from './connection.js';
+import { Emitter } from './emitter.js';
+import type { Logger } from './log.js';
+
+/** A lease that started running (for "current task" displays). */
+export interface TaskStart {
+  leaseId: string;
+  jobId: string;
+  taskIndex: number;
+  at: number;
+}
+
+/** What the agent reports for each finished task. */
+export interface TaskEvent {
+  leaseId: string;
+  jobId: string;
+  taskIndex: number;
+  status: 'ok' | 'failed';
+  exitCode: number | null;
+  durationMs: number;
+  error?: { code: string; message: string };
+}
+
+export interface AgentEvents extends Record<string, unknown> {
+  start: TaskStart[];
+  task: TaskEvent;
+  /** Leases dropped without a result (cancelled, or session lost before they started). */
+  dropped: string[];
+  error: Error;
+}
+
+export interface AgentOptions {
+  connection: GatewayConnection;
+  sandbox: Sandbox;
+  blobs: BlobCache;
+  log: Logger;
+  clock?: Clock;
+  /** Most tasks in one `runBatch` call. @default 16 */
+  maxBatch?: number;
+  /** Soft cap on one `results` frame's payload. @default 8 MiB */
+  maxFrameBytes?: number;
+}
+
+export interface Agent {
+  /** Subscribes to the connection. Call before `connection.start()`. */
+  start(): void;
+  /** Sends `drain`, runs every lease it holds, sends the results and waits up to `ackTimeoutMs` for acks. */
+  drain(ackTimeoutMs: number): Promise<void>;
+  /** Ends draining: the next session takes leases again. */
+  resume(): void;
+  /**
+   * Lets go of every lease at once (before closing the session to pause): queued ones are
+   * dropped, running ones stopped in the sandbox; no result is sent for any of them.
+   */
+  release(): void;
+  /** Stops at once: queued leases are dropped and running ones cancelled. */
+  stop(): void;
+  readonly running: number;
+  readonly queued: number;
+  readonly unacked: number;
+  on: Emitter<AgentEvents>['on'];
+  off: Emitter<AgentEvents>['off'];
+}
+
+type Prepared = { lease: Lease; task: SandboxTask } | { lease: Lease; failure: SandboxError; durationMs: number };
+
+const EMPTY = new Uint8Array(0);
+
+export function createAgent(options: AgentOptions): Agent {
+  const { connection, sandbox, blobs, log } = options;
+  const clock = options.clock ?? systemClock;
+  const maxBatch = Math.max(1, options.maxBatch ?? 16);
+  const maxFrameBytes = options.maxFrameBytes ?? 8 * 1024 * 1024;
+  const events = new Emitter<AgentEvents>();
+
+  const queue: Lease[] = [];
+  const held = new Set<string>();
+  const cancelled = new Set<string>();
+  const inSandbox = new Map<string, SandboxTask>();
+  const unacked = new Map<string, TaskOutcome>();
+  let unsent: string[] = [];
+  const modules = new Map<string, Promise<void>>();
+  let running = 0;
+  let groupsInFlight = 0;
+  let flushScheduled = false;
+  let heartbeatTimer: unknown;
+  let draining = false;
+  let stopped = false;
+  const waiters = new Set<() => void>();
+
+  function notify(): void {
+    for (const w of [...waiters]) w();
+  }
+
+  function until(cond: () => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (cond() || stopped) {
+          waiters.delete(check);
+          resolve();
+        }
+      };
+      waiters.add(check);
+      check();
+    });
+  }
+
+  // ---- connection events
+
+  function onWelcome(heartbeatMs: number): void {
+    if (draining) connection.send({ t: 'drain' });
+    unsent = [];
+    if (unacked.size) {
+      log.info('re-sending unacknowledged results', { results: unacked.size });
+      sendOutcomes([...unacked.values()]);
+    }
+    startHeartbeat(heartbeatMs);
+    pump();
+  }
+
+  function onDisconnected(): void {
+    clock.clearTimeout(heartbeatTimer);
+    heartbeatTimer = undefined;
+    if (queue.length) {
+      log.info('session lost; dropping leases not yet started (the gateway requeues them)', { dropped: queue.length });
+      const dropped = queue.splice(0).map((l) => l.leaseId);
+      for (const id of dropped) held.delete(id);
+      events.emit('dropped', dropped);
+      notify();
+    }
+  }
+
+  function onMessage(msg: SessionMessage): void {
+    switch (msg.t) {
+      case 'lease':
+        return onLeases(msg.leases);
+      case 'cancel':
+        return onCancel(msg.leaseIds);
+      case 'ack':
+        for (const id of msg.leaseIds) unacked.delete(id);
+        notify();
+        return;
+      case 'error':
+        if (msg.leaseId !== undefined) {
+          log.debug('the gateway refused a result', { leaseId: msg.leaseId, code: msg.code });
+          unacked.delete(msg.leaseId);
+          notify();
+        } else {
+          log.warn('the gateway reported an error', { code: msg.code, message: msg.message });
+          events.emit('error', new GatewayReportedError(`${msg.code}: ${msg.message}`, { meta: { code: msg.code } }));
+        }
+        return;
+    }
+  }
+
+  function onLeases(leases: Lease[]): void {
+    if (stopped) return;
+    for (const lease of leases) {
+      const done = unacked.get(lease.leaseId);
+      if (done) {
+        sendOutcomes([done]);
+        continue;
+      }
+      if (held.has(lease.leaseId)) continue;
+      held.add(lease.leaseId);
+      queue.push(lease);
+    }
+    log.debug('leases received', { received: leases.length, queued: queue.length, running });
+    pump();
+  }
+
+  function onCancel(ids: string[]): void {
+    const drop = new Set(ids);
+    const dropped: string[] = [];
+    for (let i = queue.length - 1; i >= 0; i--) {
+      const id = queue[i]!.leaseId;
+      if (drop.has(id)) {
+        held.delete(id);
+        queue.splice(i, 1);
+        dropped.push(id);
+      }
+    }
+    for (const id of ids) {
+      unacked.delete(id);
+      if (!held.has(id)) continue;
+      cancelled.add(id);
+      const task = inSandbox.get(id);
+      if (task) sandbox.cancel(task);
+    }
+    log.debug('leases cancelled', { cancelled: ids.length });
+    if (dropped.length) events.emit('dropped', dropped);
+    notify();
+  }
+
+  // ---- running
+
+  function pump(): void {
+    const slots = Math.max(1, sandbox.concurrency);
+    while (!stopped && queue.length > 0 && groupsInFlight < slots) {
+      const freeSlots = slots - groupsInFlight;
+      const size = Math.min(maxBatch, Math.ceil(queue.length / freeSlots));
+      void runGroup(queue.splice(0, size));
+    }
+  }
+
+  async function runGroup(leases: Lease[]): Promise<void> {
+    groupsInFlight++;
+    running += leases.length;
+    try {
+      const prepared = await Promise.all(leases.map(prepare));
+      const ready: Array<{ lease: Lease; task: SandboxTask }> = [];
+      const skipped: string[] = [];
+      for (const p of prepared) {
+        if (cancelled.delete(p.lease.leaseId)) {
+          held.delete(p.lease.leaseId);
+          skipped.push(p.lease.leaseId);
+          continue;
+        }
+        if ('task' in p) ready.push(p);
+        else finish(p.lease, failedOutcome(p.lease.leaseId, p.failure, p.durationMs));
+      }
+      if (skipped.length) events.emit('dropped', skipped);
+      if (ready.length === 0 || stopped) return;
+      for (const r of ready) inSandbox.set(r.lease.leaseId, r.task);
+      const at = clock.now();
+      events.emit(
+        'start',
+        ready.map((r) => ({ leaseId: r.lease.leaseId, jobId: r.lease.jobId, taskIndex: r.lease.taskIndex, at })),
+      );
+      let results: SandboxResult[];
+      try {
+        results = await sandbox.runBatch(ready.map((r) => r.task));
+      } catch (err) {
+        if (stopped) return;
+        log.error('the sandbox failed a whole batch', { err: errorText(err) });
+        const failure = new SandboxError(SandboxErrorCode.WorkerCrashed, errorText(err), err);
+        results = ready.map(() => failedResult(failure, 0));
+      } finally {
+        for (const r of ready) inSandbox.delete(r.lease.leaseId);
+      }
+      ready.forEach((r, i) => finish(r.lease, outcomeOf(r.lease.leaseId, results[i]!)));
+    } catch (err) {
+      log.error('unexpected error running a task group', { err: errorText(err) });
+      for (const l of leases) {
+        held.delete(l.leaseId);
+        cancelled.delete(l.leaseId);
+      }
+    } finally {
+      groupsInFlight--;
+      running -= leases.length;
+      pump();
+      notify();
+    }
+  }
+
+  async function prepare(lease: Lease): Promise<Prepared> {
+    const started = clock.now();
+    try {
+      const { input } = lease;
+      const [, stdin, files] = await Promise.all([
+        ensureModule(lease.module),
+        input.stdin !== undefined ? fromBase64(input.stdin) : input.stdinBlob ? blob(input.stdinBlob) : EMPTY,
+        Promise.all(input.files.map(async (f) => ({ path: f.path, data: await blob(f.blob) }))),
+      ]);
+      const task: SandboxTask = {
+        moduleHash: lease.module,
+        args: input.args,
+        env: input.env,
+        stdin,
+        files,
+        mounts: input.mounts,
+        seed: lease.seed,
+        limits: { memoryMiB: lease.limits.memoryMiB, wallMs: lease.limits.wallMs, maxOutputBytes: lease.limits.maxOutputBytes },
+      };
+      return { lease, task };
+    } catch (err) {
+      const failure = err instanceof SandboxError ? err : new SandboxError(SandboxErrorCode.WorkerCrashed, errorText(err), err);
+      log.warn('task cannot run', { leaseId: lease.leaseId, code: failure.code, details: failure.details });
+      return { lease, failure, durationMs: clock.now() - started };
+    }
+  }
+
+  function blob(sha: string): Promise<Uint8Array> {
+    return blobs.get(sha).catch((err: unknown) => {
+      throw new SandboxError(SandboxErrorCode.BlobUnavailable, errorText(err), err);
+    });
+  }
+
+  function ensureModule(hash: string): Promise<void> {
+    if (sandbox.hasModule(hash)) return Promise.resolve();
+    let p = modules.get(hash);
+    if (!p) {
+      p = blob(hash).then(async (bytes) => {
+        try {
+          await sandbox.addModule(hash, bytes);
+        } catch (err) {
+          throw new SandboxError(addModuleFailureCode(err), errorText(err), err);
+        }
+      });
+      p.catch(() => {}).finally(() => modules.delete(hash));
+      modules.set(hash, p);
+    }
+    return p;
+  }
+
+  // ---- results
+
+  function finish(lease: Lease, outcome: TaskOutcome): void {
+    held.delete(lease.leaseId);
+    if (cancelled.delete(lease.leaseId)) {
+      events.emit('dropped', [lease.leaseId]);
+      return;
+    }
+    if (stopped) return;
+    unacked.set(lease.leaseId, outcome);
+    unsent.push(lease.leaseId);
+    scheduleFlush();
+    events.emit('task', {
+      leaseId: lease.leaseId,
+      jobId: lease.jobId,
+      taskIndex: lease.taskIndex,
+      status: outcome.status,
+      exitCode: outcome.exitCode,
+      durationMs: outcome.durationMs,
+      ...(outcome.error ? { error: outcome.error } : {}),
+    });
+  }
+
+  function scheduleFlush(): void {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    queueMicrotask(flush);
+  }
+
+  function flush(): void {
+    flushScheduled = false;
+    if (stopped || unsent.length === 0 || !connection.established) return; // re-sent on the next welcome
+    const outcomes: TaskOutcome[] = [];
+    for (const id of unsent) {
+      const o = unacked.get(id);
+      if (o) outcomes.push(o);
+    }
+    unsent = [];
+    sendOutcomes(outcomes);
+  }
+
+  function sendOutcomes(outcomes: TaskOutcome[]): void {
+    let frame: TaskOutcome[] = [];
+    let bytes = 0;
+    for (const o of outcomes) {
+      const size = approxSize(o);
+      if (frame.length > 0 && bytes + size > maxFrameBytes) {
+        if (!connection.send({ t: 'results', results: frame })) return;
+        frame = [];
+        bytes = 0;
+      }
+      frame.push(o);
+      bytes += size;
+    }
+    if (frame.length > 0) connection.send({ t: 'results', results: frame });
+  }
+
+  function startHeartbeat(heartbeatMs: number): void {
+    clock.clearTimeout(heartbeatTimer);
+    if (!(heartbeatMs > 0)) return;
+    const beat = (): void => {
+      if (stopped || !connection.established) return;
+      connection.send({ t: 'heartbeat', running });
+      heartbeatTimer = clock.setTimeout(beat, heartbeatMs);
+    };
+    heartbeatTimer = clock.setTimeout(beat, heartbeatMs);
+  }
+
+  return {
+    start() {
+      connection.on('welcome', (w) => onWelcome(w.heartbeatMs));
+      connection.on('disconnected', onDisconnected);
+      connection.on('message', onMessage);
+    },
+    async drain(ackTimeoutMs) {
+      if (stopped) return;
+      draining = true;
+      connection.send({ t: 'drain' });
+      log.info('draining: finishing held leases', { queued: queue.length, running });
+      await until(() => queue.length === 0 && running === 0);
+      flush();
+      if (unacked.size === 0) return;
+      let timer: unknown;
+      const timedOut = new Promise<void>((resolve) => {
+        timer = clock.setTimeout(resolve, ackTimeoutMs);
+      });
+      await Promise.race([until(() => unacked.size === 0 || !connection.established), timedOut]);
+      clock.clearTimeout(timer);
+      if (unacked.size > 0) log.info('draining: results not yet acknowledged are sent again in the next session', { results: unacked.size });
+    },
+    resume() {
+      draining = false;
+    },
+    release() {
+      const dropped = queue.splice(0).map((l) => l.leaseId);
+      for (const id of dropped) held.delete(id);
+      for (const id of held) {
+        cancelled.add(id); // fetching blobs: skipped; running: stopped, and its result not sent
+        const task = inSandbox.get(id);
+        if (task) sandbox.cancel(task);
+      }
+      // The session closes next; the gateway will not accept these from another one.
+      unacked.clear();
+      unsent = [];
+      if (dropped.length) events.emit('dropped', dropped);
+      notify();
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      clock.clearTimeout(heartbeatTimer);
+      for (const l of queue.splice(0)) held.delete(l.leaseId);
+      for (const task of inSandbox.values()) sandbox.cancel(task);
+      notify();
+    },
+    get running() {
+      return running;
+    },
+    get queued() {
+      return queue.length;
+    },
+    get unacked() {
+      return unacked.size;
+    },
+    on: events.on.bind(events),
+    off: events.off.bind(events),
+  };
+}
+
+/** An `error` frame from the gateway that concerns the session rather than one lease. */
+export class GatewayReportedError extends LodeError {
+  readonly code = 'GATEWAY_REPORTED';
+}
+
+function outcomeOf(leaseId: string, r: SandboxResult): TaskOutcome {
+  return {
+    leaseId,
+    status: r.status,
+    exitCode: r.exitCode,
+    stdout: toBase64(r.stdout),
+    stderr: toBase64(r.stderr),
+    files: r.files.map((f) => ({ path: f.path, data: toBase64(f.data) })),
+    deleted: r.deleted,
+    resultHash: r.resultHash,
+    ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+    durationMs: r.durationMs,
+  };
+}
+
+function addModuleFailureCode(err: unknown): SandboxErrorCode {
+  if (err instanceof BlobHashMismatchError) return SandboxErrorCode.BlobUnavailable;
+  if (err instanceof InvalidModuleError || !(err instanceof LodeError)) return SandboxErrorCode.InvalidModule;
+  return SandboxErrorCode.WorkerCrashed;
+}
+
+function failedResult(failure: SandboxError, durationMs: number): SandboxResult {
+  return {
+    status: 'failed',
+    exitCode: null,
+    stdout: EMPTY,
+    stderr: EMPTY,
+    files: [],
+    deleted: [],
+    resultHash: resultDigest({ exitCode: null, stdout: EMPTY, stderr: EMPTY, files: [], deleted: [] }),
+    error: { code: failure.code, message: failure.details ? `${failure.shortMessage} ${failure.details}` : failure.shortMessage },
+    durationMs,
+  };
+}
+
+function failedOutcome(leaseId: string, failure: SandboxError, durationMs: number): TaskOutcome {
+  return outcomeOf(leaseId, failedResult(failure, durationMs));
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof LodeError) return err.shortMessage;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function approxSize(o: TaskOutcome): number {
+  let n = 256 + o.stdout.length + o.stderr.length;
+  for (const f of o.files) n += f.path.length + f.data.length + 32;
+  return n;
+}

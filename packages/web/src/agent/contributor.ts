@@ -1,0 +1,322 @@
+/**
+ * The contributor: everything the "Contribute this device" button starts, without React —
+ * the account key (IndexedDB), the capabilities, the Web Worker sandbox, the blob cache, the
+ * gateway connection and the agent, plus the pause rules (the person's pause button, a hidden
+ * tab if asked, a low battery). The page renders `state` and calls the methods.
+ *
+ * Guarantees:
+ * - `state` is an immutable snapshot, replaced (never mutated) on change, and published at
+ *   most every `publishMs` — a fast stream of tiny tasks does not re-render the page per task.
+ * - Paused means idle at once: the session is closed, queued leases are dropped and running
+ *   tasks are stopped (the gateway requeues them for other nodes); resuming opens a new session.
+ * - Changing the number of cores lets running tasks finish (up to `drainMs`), then reconnects
+ *   with a new hello, because the slots a node offers are part of what it signs.
+ */
+import type { Hex } from 'viem';
+import { createAgent, type Agent, type TaskEvent, type TaskStart } from './agent.js';
+import { createBlobCache } from './blobs.js';
+import { detectBrowserCapabilities, type NavigatorLike } from './capabilities.js';
+import { systemClock, type Clock } from './clock.js';
+import { createConnection, nodeSocketUrl, type ConnectionState, type GatewayConnection, type SocketFactory } from './connection.js';
+import { idbStore, loadKey, loadOrCreateKey, type KeyValueStore, type LoadedKey } from './keystore.js';
+import { createLog, formatLine, type LogLevel, type LogLine, type Logger } from './log.js';
+import { createPowerMonitor, type BatteryLike, type DocumentLike, type PauseReason, type PowerMonitor, type PowerState } from './power.js';
+import type { WorkerSandbox } from './sandbox.js';
+
+export type ContributorStatus = 'idle' | 'starting' | 'connecting' | 'contributing' | 'paused' | 'error';
+
+export type RunningTask = TaskStart;
+
+export interface ContributorState {
+  status: ContributorStatus;
+  /** The account (checksummed), once a key exists. */
+  address?: Hex;
+  keyCreatedAt?: number;
+  slots: number;
+  maxSlots: number;
+  connection: ConnectionState;
+  sessionId?: string;
+  /** Tasks finished by this page since it was opened. */
+  tasksDone: number;
+  /** Of those, tasks the sandbox stopped (trap, timeout, …). */
+  tasksFailed: number;
+  running: RunningTask[];
+  last?: TaskEvent;
+  /** Why it is paused now (empty when not). */
+  pausedBy: PauseReason[];
+  power: PowerState;
+  benchmark?: number;
+  error?: string;
+  log: string[];
+}
+
+export interface ContributorOptions {
+  /** The gateway's HTTP origin (the page's own origin on the contributor page). */
+  gateway: string;
+  /** Cores to give at first. */
+  slots: number;
+  pauseWhenHidden: boolean;
+  /** Creates the sandbox (a pool of `workers` Web Workers on the page). */
+  createSandbox: (workers: number) => WorkerSandbox;
+  keys?: KeyValueStore;
+  socket?: SocketFactory;
+  clock?: Clock;
+  nav?: NavigatorLike;
+  /** A fixed benchmark figure (tests); by default it is measured at start. */
+  benchmark?: number;
+  doc?: DocumentLike;
+  getBattery?: () => Promise<BatteryLike>;
+  /** @default 'info' */
+  logLevel?: LogLevel;
+  /** Log lines kept for display. @default 40 */
+  keepLog?: number;
+  /** @default 100 */
+  publishMs?: number;
+  /** How long a change of cores waits for running tasks. @default 15_000 */
+  drainMs?: number;
+  /** @default 8 */
+  maxBatch?: number;
+}
+
+interface Session {
+  key: LoadedKey;
+  sandbox: WorkerSandbox;
+  connection: GatewayConnection;
+  agent: Agent;
+}
+
+export class Contributor {
+  #state: ContributorState;
+  readonly #listeners = new Set<() => void>();
+  readonly #options: ContributorOptions;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #power: PowerMonitor;
+  readonly #running = new Map<string, RunningTask>();
+  #done = 0;
+  #failed = 0;
+  #lines: string[] = [];
+  #session: Session | undefined;
+  #userPaused = false;
+  #publishTimer: ReturnType<typeof setTimeout> | undefined;
+  #dirty: Partial<ContributorState> = {};
+  #reconfiguring: Promise<void> | undefined;
+
+  constructor(options: ContributorOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    const keep = options.keepLog ?? 40;
+    this.#log = createLog({
+      level: options.logLevel ?? 'info',
+      sink: (line: LogLine) => {
+        this.#lines = [...this.#lines.slice(-(keep - 1)), `${new Date(line.at).toLocaleTimeString()}  ${formatLine(line)}`];
+        this.#update({ log: this.#lines });
+      },
+    });
+    this.#power = createPowerMonitor({ pauseWhenHidden: options.pauseWhenHidden, doc: options.doc, getBattery: options.getBattery });
+    const maxSlots = Math.max(1, Math.floor(options.nav?.hardwareConcurrency ?? globalThis.navigator?.hardwareConcurrency ?? 1));
+    this.#state = {
+      status: 'idle',
+      slots: clamp(options.slots, 1, maxSlots),
+      maxSlots,
+      connection: 'stopped',
+      tasksDone: 0,
+      tasksFailed: 0,
+      running: [],
+      pausedBy: [],
+      power: this.#power.state,
+      log: [],
+    };
+    this.#power.on('change', (power) => {
+      this.#update({ power }, true);
+      this.#apply();
+    });
+  }
+
+  /** The current snapshot (stable between changes, for React's useSyncExternalStore). */
+  get state(): ContributorState {
+    return this.#state;
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  };
+
+  getState = (): ContributorState => this.#state;
+
+  /** Shows the address of an existing key without creating one. */
+  async init(): Promise<void> {
+    const key = await loadKey(this.#options.keys ?? idbStore).catch(() => undefined);
+    if (key) this.#update({ address: key.account.address, keyCreatedAt: key.createdAt }, true);
+  }
+
+  /** The stored key (created if needed), e.g. to export it. */
+  async key(): Promise<LoadedKey> {
+    const key = await loadOrCreateKey(this.#options.keys ?? idbStore);
+    this.#update({ address: key.account.address, keyCreatedAt: key.createdAt }, true);
+    return key;
+  }
+
+  /** Starts contributing: key, capabilities, workers, connection. */
+  async start(): Promise<void> {
+    if (this.#session || this.#state.status === 'starting') return;
+    this.#update({ status: 'starting', error: undefined }, true);
+    try {
+      const key = await this.key();
+      this.#log.info('account ready', { address: key.account.address, created: key.created });
+      const capabilities = await detectBrowserCapabilities({ slots: this.#state.slots, nav: this.#options.nav, benchmark: this.#options.benchmark });
+      this.#log.info('capabilities', { cores: capabilities.cores, slots: capabilities.slots, memoryMiB: capabilities.memoryMiB, benchmark: capabilities.benchmark });
+      const sandbox = this.#options.createSandbox(capabilities.slots);
+      const blobs = createBlobCache({ gateway: this.#options.gateway, log: this.#log });
+      const connection = createConnection({
+        url: nodeSocketUrl(this.#options.gateway),
+        account: key.account,
+        capabilities,
+        log: this.#log,
+        clock: this.#clock,
+        socket: this.#options.socket,
+      });
+      const agent = createAgent({ connection, sandbox, blobs, log: this.#log, clock: this.#clock, maxBatch: this.#options.maxBatch ?? 8 });
+      this.#wire(connection, agent);
+      agent.start();
+      this.#session = { key, sandbox, connection, agent };
+      this.#update({ benchmark: capabilities.benchmark }, true);
+      this.#apply();
+    } catch (err) {
+      this.#log.error('could not start', { err: String(err) });
+      this.#update({ status: 'error', error: err instanceof Error ? err.message : String(err) }, true);
+    }
+  }
+
+  /** Stops contributing at once; running tasks go back to the gateway's queue. */
+  async stop(): Promise<void> {
+    const s = this.#session;
+    this.#session = undefined;
+    this.#userPaused = false;
+    if (s) {
+      s.agent.stop();
+      s.connection.stop();
+      await s.sandbox.close();
+      this.#log.info('stopped contributing');
+    }
+    this.#running.clear();
+    this.#update({ status: 'idle', running: [], sessionId: undefined, pausedBy: [] }, true);
+  }
+
+  /** The person's own pause (the pause button). */
+  setPaused(paused: boolean): void {
+    this.#userPaused = paused;
+    this.#apply();
+  }
+
+  setPauseWhenHidden(on: boolean): void {
+    this.#power.setPauseWhenHidden(on);
+  }
+
+  /** Changes the cores given; a running session reconnects once its tasks are done. */
+  async setSlots(slots: number): Promise<void> {
+    const next = clamp(slots, 1, this.#state.maxSlots);
+    if (next === this.#state.slots) return;
+    this.#update({ slots: next }, true);
+    const s = this.#session;
+    if (!s) return;
+    const previous = this.#reconfiguring ?? Promise.resolve();
+    const run = previous.then(async () => {
+      if (this.#session !== s || this.#state.slots !== next) return;
+      const caps = { ...s.connection.capabilities, slots: next };
+      const live = s.connection.state !== 'stopped';
+      if (live) {
+        this.#log.info('changing the cores given: finishing running tasks, then reconnecting', { slots: next });
+        await s.agent.drain(this.#options.drainMs ?? 15_000);
+        s.connection.stop();
+      }
+      s.sandbox.resize(next);
+      s.connection.setCapabilities(caps);
+      s.agent.resume();
+      this.#apply();
+    });
+    this.#reconfiguring = run.finally(() => {
+      if (this.#reconfiguring === run) this.#reconfiguring = undefined;
+    });
+    await run;
+  }
+
+  /** Releases the page's listeners (the page is going away). */
+  async dispose(): Promise<void> {
+    await this.stop();
+    this.#power.stop();
+  }
+
+  #pauseReasons(): PauseReason[] {
+    return [...(this.#userPaused ? (['you'] as const) : []), ...this.#power.state.reasons];
+  }
+
+  /** Opens or closes the session to match the pause reasons. */
+  #apply(): void {
+    const s = this.#session;
+    const pausedBy = this.#pauseReasons();
+    if (!s) {
+      this.#update({ pausedBy }, true);
+      return;
+    }
+    if (pausedBy.length > 0) {
+      if (s.connection.state !== 'stopped') {
+        this.#log.info('pausing', { why: pausedBy.join(', ') });
+        s.agent.release();
+        s.connection.stop();
+      }
+      this.#running.clear();
+      this.#update({ status: 'paused', pausedBy, running: [], sessionId: undefined }, true);
+      return;
+    }
+    if (s.connection.state === 'stopped') {
+      s.agent.resume();
+      s.connection.start();
+    }
+    this.#update({ status: s.connection.established ? 'contributing' : 'connecting', pausedBy }, true);
+  }
+
+  #wire(connection: GatewayConnection, agent: Agent): void {
+    connection.on('state', (state) => {
+      const paused = this.#pauseReasons().length > 0;
+      const status: ContributorStatus = paused ? 'paused' : state === 'established' ? 'contributing' : state === 'stopped' ? this.#state.status : 'connecting';
+      this.#update({ connection: state, status, sessionId: connection.sessionId }, true);
+    });
+    connection.on('error', (err) => this.#update({ error: err.message }, true));
+    connection.on('welcome', () => this.#update({ error: undefined }, true));
+    agent.on('start', (tasks) => {
+      for (const t of tasks) this.#running.set(t.leaseId, t);
+      this.#update({ running: [...this.#running.values()] });
+    });
+    agent.on('task', (t) => {
+      this.#running.delete(t.leaseId);
+      this.#done++;
+      if (t.status === 'failed') this.#failed++;
+      this.#update({ running: [...this.#running.values()], tasksDone: this.#done, tasksFailed: this.#failed, last: t });
+    });
+    agent.on('dropped', (ids) => {
+      for (const id of ids) this.#running.delete(id);
+      this.#update({ running: [...this.#running.values()] });
+    });
+  }
+
+  /** Records a change; publishes it now (`immediate`) or within `publishMs`. */
+  #update(patch: Partial<ContributorState>, immediate = false): void {
+    this.#dirty = { ...this.#dirty, ...patch };
+    if (immediate) return this.#publish();
+    if (this.#publishTimer === undefined) this.#publishTimer = setTimeout(() => this.#publish(), this.#options.publishMs ?? 100);
+  }
+
+  #publish(): void {
+    if (this.#publishTimer !== undefined) clearTimeout(this.#publishTimer);
+    this.#publishTimer = undefined;
+    this.#state = { ...this.#state, ...this.#dirty };
+    this.#dirty = {};
+    for (const l of [...this.#listeners]) l();
+  }
+}
+
+function clamp(n: number, lo: number, hi: number): number {
+  return Math.max(lo, Math.min(hi, Math.floor(Number.isFinite(n) ? n : lo)));
+}
