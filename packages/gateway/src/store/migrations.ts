@@ -73,6 +73,70 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'ledger: receipts, settlement batches, payouts, escrow state, chain transaction outbox',
+    sql: `
+      -- A result row is the task's receipt: who is paid (payee) and how much (amount, in the
+      -- token's smallest unit); batch_id is set when the receipt is folded into a settlement batch.
+      ALTER TABLE task_results ADD COLUMN payee text;
+      ALTER TABLE task_results ADD COLUMN amount numeric(78, 0) NOT NULL DEFAULT 0;
+      ALTER TABLE task_results ADD COLUMN batch_id bigint;
+      ALTER TABLE task_results ADD COLUMN receipt_seq bigserial;
+      CREATE INDEX task_results_unsettled ON task_results (receipt_seq) WHERE batch_id IS NULL AND amount > 0;
+
+      -- none: a free job; open: escrow held on chain; closed: the unspent escrow was refunded.
+      ALTER TABLE jobs ADD COLUMN escrow text NOT NULL DEFAULT 'none' CHECK (escrow IN ('none', 'open', 'closed'));
+      CREATE INDEX jobs_escrow_open ON jobs (escrow) WHERE escrow = 'open';
+
+      CREATE TABLE settlement_batches (
+        id             bigserial PRIMARY KEY,
+        status         text NOT NULL CHECK (status IN ('prepared', 'posted', 'failed')),
+        root           text NOT NULL,
+        tree           jsonb NOT NULL,   -- @openzeppelin/merkle-tree StandardMerkleTree dump
+        debits         jsonb NOT NULL,   -- [[jobId, amount]]
+        receipts       integer NOT NULL,
+        total          numeric(78, 0) NOT NULL,
+        fee            numeric(78, 0) NOT NULL,
+        created_at     bigint NOT NULL,
+        tx_hash        text,
+        chain_batch_id numeric(78, 0),
+        posted_at      bigint,           -- chain time, seconds
+        error          text
+      );
+      CREATE INDEX settlement_batches_status ON settlement_batches (status) WHERE status = 'prepared';
+
+      CREATE TABLE settlement_payouts (
+        batch_id  bigint NOT NULL REFERENCES settlement_batches (id),
+        provider  text NOT NULL,
+        amount    numeric(78, 0) NOT NULL,  -- net, what the provider claims
+        gross     numeric(78, 0) NOT NULL,  -- before the protocol fee
+        tasks     integer NOT NULL,
+        PRIMARY KEY (batch_id, provider)
+      );
+      CREATE INDEX settlement_payouts_provider ON settlement_payouts (provider, batch_id);
+
+      -- The gateway's own transactions, recorded signed before they are sent, so a restart
+      -- re-sends the same bytes (same nonce) instead of paying twice.
+      CREATE TABLE chain_txs (
+        hash       text PRIMARY KEY,
+        kind       text NOT NULL,
+        ref        text NOT NULL,
+        sender     text NOT NULL,
+        nonce      bigint NOT NULL,
+        raw        text NOT NULL,
+        status     text NOT NULL CHECK (status IN ('sent', 'mined', 'reverted')),
+        created_at bigint NOT NULL,
+        block      bigint
+      );
+      CREATE INDEX chain_txs_sent ON chain_txs (sender, nonce) WHERE status = 'sent';
+
+      CREATE TABLE meta (
+        key   text PRIMARY KEY,
+        value jsonb NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock key that serializes migrations across gateways. */

@@ -13,6 +13,7 @@ import type { JobQuery, JobRecord, NodeRecord, Store, TaskResultRow } from './ty
 import { bytes, num, numOrNull, type SqlExecutor, type SqlRunner } from './sql.js';
 import { migrate } from './migrations.js';
 import { StoreClosedError } from './errors.js';
+import { SqlLedgerStore } from './sqlLedgerStore.js';
 
 /** Rows per multi-row INSERT (task results, nodes): bounds statement size and memory. */
 export const INSERT_CHUNK_ROWS = 1_000;
@@ -22,15 +23,18 @@ const MAX_PARAMS = 65_535;
 export const DEFAULT_LIST_LIMIT = 50;
 
 const JOB_COLUMNS =
-  'id, name, requester, module, spec, signature, status, task_count, counts, created_at, finished_at, deadline';
+  'id, name, requester, module, spec, signature, status, task_count, counts, created_at, finished_at, deadline, escrow';
 const RESULT_COLUMNS =
-  'job_id, idx, status, exit_code, stdout, stderr, files, deleted, result_hash, node, attempts, error_code, error_message, finished_at';
+  'job_id, idx, status, exit_code, stdout, stderr, files, deleted, result_hash, node, attempts, error_code, error_message, finished_at, payee, amount';
 const NODE_COLUMNS = 'address, capabilities, completed, failed, first_seen_at, last_seen_at';
 
 export class SqlStore implements Store {
   #closed = false;
+  readonly ledger: SqlLedgerStore;
 
-  constructor(private readonly sql: SqlExecutor) {}
+  constructor(private readonly sql: SqlExecutor) {
+    this.ledger = new SqlLedgerStore(() => this.db);
+  }
 
   /** Which backend this store runs on. */
   get kind(): SqlExecutor['kind'] {
@@ -78,7 +82,7 @@ export class SqlStore implements Store {
 
   async insertJob(job: JobRecord): Promise<boolean> {
     const rows = await this.db.query(
-      `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+      `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
        ON CONFLICT (id) DO NOTHING RETURNING id`,
       [
         job.id,
@@ -93,6 +97,7 @@ export class SqlStore implements Store {
         job.createdAt,
         job.finishedAt,
         job.deadline,
+        job.escrow ?? 'none',
       ],
     );
     return rows.length === 1;
@@ -154,7 +159,7 @@ export class SqlStore implements Store {
 
   async getTaskResults(jobId: string, offset: number, limit: number): Promise<TaskResultRow[]> {
     const rows = await this.db.query<ResultRow>(
-      `SELECT ${RESULT_COLUMNS} FROM task_results WHERE job_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3`,
+      `SELECT ${RESULT_COLUMNS.replace('amount', 'amount::text AS amount')} FROM task_results WHERE job_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3`,
       [jobId, offset, Math.max(0, Math.floor(limit))],
     );
     return rows.map(toResult);
@@ -207,7 +212,7 @@ export class SqlStore implements Store {
  * 1.5× on the server, and no bind-parameter limit to respect.
  */
 async function insertResultChunk(db: SqlRunner, rows: TaskResultRow[]): Promise<void> {
-  const columns: unknown[][] = Array.from({ length: 14 }, () => new Array<unknown>(rows.length));
+  const columns: unknown[][] = Array.from({ length: 16 }, () => new Array<unknown>(rows.length));
   rows.forEach((r, i) => {
     const values = [
       r.jobId,
@@ -224,13 +229,15 @@ async function insertResultChunk(db: SqlRunner, rows: TaskResultRow[]): Promise<
       r.error?.code ?? null,
       r.error?.message ?? null,
       r.finishedAt,
+      r.payee ?? null,
+      (r.amount ?? 0n).toString(),
     ];
     values.forEach((v, c) => (columns[c][i] = v));
   });
   await db.query(
     `INSERT INTO task_results (${RESULT_COLUMNS})
      SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::bytea[], $6::bytea[], $7::jsonb[],
-       $8::jsonb[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::int8[])
+       $8::jsonb[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::int8[], $15::text[], $16::numeric[])
      ON CONFLICT (job_id, idx) DO NOTHING`,
     columns,
   );
@@ -282,6 +289,7 @@ interface JobRow {
   created_at: unknown;
   finished_at: unknown;
   deadline: unknown;
+  escrow: JobRecord['escrow'];
 }
 
 function toJob(r: JobRow): JobRecord {
@@ -298,6 +306,7 @@ function toJob(r: JobRow): JobRecord {
     createdAt: num(r.created_at),
     finishedAt: numOrNull(r.finished_at),
     deadline: num(r.deadline),
+    escrow: r.escrow,
   };
 }
 
@@ -316,6 +325,8 @@ interface ResultRow {
   error_code: string | null;
   error_message: string | null;
   finished_at: unknown;
+  payee: string | null;
+  amount: string;
 }
 
 function toResult(r: ResultRow): TaskResultRow {
@@ -333,6 +344,8 @@ function toResult(r: ResultRow): TaskResultRow {
     attempts: r.attempts,
     error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
     finishedAt: num(r.finished_at),
+    payee: r.payee,
+    amount: BigInt(r.amount),
   };
 }
 

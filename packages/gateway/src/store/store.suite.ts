@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { JobStatus, TaskCounts } from '@lode/protocol';
-import type { JobRecord, NodeRecord, Store, TaskResultRow } from './types.js';
+import type { BatchPlan, JobRecord, NodeRecord, Receipt, Store, TaskResultRow } from './types.js';
 
 /** Where a store's data lives. `open()` may be called again after the previous store closed. */
 export interface StoreTarget {
@@ -49,6 +49,7 @@ export function makeJob(over: Partial<JobRecord> = {}): JobRecord {
     createdAt,
     finishedAt: null,
     deadline: createdAt + 60_000,
+    escrow: 'none',
     ...over,
   };
 }
@@ -68,6 +69,8 @@ export function makeResult(jobId: string, index: number, over: Partial<TaskResul
     attempts: 1,
     error: null,
     finishedAt: 1_700_000_000_000 + index,
+    payee: null,
+    amount: 0n,
     ...over,
   };
 }
@@ -355,6 +358,132 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         await store.upsertNodes([a, { ...a, completed: 7 }]);
         await store.upsertNodes([]);
         expect((await store.listNodes()).find((n) => n.address === a.address)?.completed).toBe(7);
+      });
+    });
+
+    describe('ledger: receipts, batches, escrow, chain transactions', () => {
+      /** A plan that pays each payee its gross minus 10%, like the settlement service would. */
+      const planOf = (receipts: Receipt[]): BatchPlan => {
+        const byPayee = new Map<string, { gross: bigint; tasks: number }>();
+        const byJob = new Map<string, bigint>();
+        for (const r of receipts) {
+          const p = byPayee.get(r.payee) ?? { gross: 0n, tasks: 0 };
+          byPayee.set(r.payee, { gross: p.gross + r.amount, tasks: p.tasks + 1 });
+          byJob.set(r.jobId, (byJob.get(r.jobId) ?? 0n) + r.amount);
+        }
+        const payouts = [...byPayee].map(([provider, p]) => ({ provider, gross: p.gross, amount: p.gross - p.gross / 10n, tasks: p.tasks }));
+        return {
+          root: `0x${hex(32)}`,
+          tree: { format: 'test', receipts: receipts.length },
+          debits: [...byJob],
+          fee: payouts.reduce((s, p) => s + p.gross - p.amount, 0n),
+          payouts,
+        };
+      };
+      /** Settles everything left from earlier tests so each test sees only its own receipts. */
+      const drain = async () => {
+        while (await store.ledger.createBatch(100_000, Date.now(), planOf)) { /* drain */ }
+      };
+
+      it('round-trips receipts (payee, amount) and the escrow state of jobs', async () => {
+        const job = makeJob({ escrow: 'open' });
+        await store.insertJob(job);
+        const row = makeResult(job.id, 0, { payee: address(), amount: 10n ** 30n + 7n });
+        await store.insertTaskResults([row]);
+        expect(await store.getTaskResults(job.id, 0, 1)).toEqual([row]);
+        expect((await store.getJob(job.id))?.escrow).toBe('open');
+        await store.ledger.setJobEscrow(job.id, 'closed');
+        expect((await store.getJob(job.id))?.escrow).toBe('closed');
+      });
+
+      it('folds each paid receipt into exactly one batch, oldest first, skipping unpaid rows', async () => {
+        await drain();
+        const job = makeJob({ taskCount: 5 });
+        await store.insertJob(job);
+        const [a, b] = [address(), address()];
+        await store.insertTaskResults([
+          makeResult(job.id, 0, { payee: a, amount: 100n }),
+          makeResult(job.id, 1, { payee: b, amount: 50n }),
+          makeResult(job.id, 2, { payee: a, amount: 100n }),
+          makeResult(job.id, 3, { status: 'failed', payee: null, amount: 0n }),
+          makeResult(job.id, 4, { payee: b, amount: 50n }),
+        ]);
+        expect(await store.ledger.unsettled()).toEqual({ receipts: 4, amount: 300n });
+        const first = await store.ledger.createBatch(3, 1_000, planOf);
+        expect(first).toMatchObject({ status: 'prepared', receipts: 3, total: 250n, debits: [[job.id, 250n]] });
+        const second = await store.ledger.createBatch(3, 2_000, planOf);
+        expect(second).toMatchObject({ receipts: 1, total: 50n });
+        expect(await store.ledger.createBatch(3, 3_000, planOf)).toBeNull();
+        expect(await store.ledger.unsettled()).toEqual({ receipts: 0, amount: 0n });
+        const paidA = await store.ledger.payoutsOf(a);
+        expect(paidA.map((p) => [p.payout.gross, p.payout.amount, p.payout.tasks])).toEqual([[200n, 180n, 2]]);
+        const paidB = await store.ledger.payoutsOf(b.toUpperCase().replace('0X', '0x'));
+        expect(paidB.map((p) => p.payout.batchId)).toEqual([second!.id, first!.id]);
+        expect(await store.ledger.payoutsOf(b, { from: 1_500 })).toHaveLength(1);
+      });
+
+      it('concurrent createBatch calls never share a receipt', async () => {
+        await drain();
+        const job = makeJob({ taskCount: 40 });
+        await store.insertJob(job);
+        await store.insertTaskResults(Array.from({ length: 40 }, (_, i) => makeResult(job.id, i, { payee: address(), amount: 1n })));
+        const batches = (await Promise.all(Array.from({ length: 4 }, () => store.ledger.createBatch(15, Date.now(), planOf)))).filter((b) => b !== null);
+        const more = await store.ledger.createBatch(1000, Date.now(), planOf);
+        const counted = [...batches, ...(more ? [more] : [])].reduce((n, b) => n + b!.receipts, 0);
+        expect(counted).toBe(40);
+      });
+
+      it('updates batches and lists them by status', async () => {
+        await drain();
+        const job = makeJob();
+        await store.insertJob(job);
+        await store.insertTaskResults([makeResult(job.id, 0, { payee: address(), amount: 9n })]);
+        const batch = (await store.ledger.createBatch(10, 5, planOf))!;
+        expect((await store.ledger.listBatches('prepared')).map((b) => b.id)).toContain(batch.id);
+        await store.ledger.updateBatch(batch.id, { status: 'posted', txHash: `0x${hex(32)}`, chainBatchId: 2n ** 70n, postedAt: 1234 });
+        const [posted] = (await store.ledger.listBatches('posted')).filter((b) => b.id === batch.id);
+        expect(posted).toMatchObject({ status: 'posted', chainBatchId: 2n ** 70n, postedAt: 1234, error: null });
+        expect((await store.ledger.listBatches('prepared')).map((b) => b.id)).not.toContain(batch.id);
+      });
+
+      it('a job closes only once it has ended and every receipt is in a posted batch', async () => {
+        await drain();
+        const job = makeJob({ escrow: 'open', taskCount: 2 });
+        await store.insertJob(job);
+        await store.insertTaskResults([makeResult(job.id, 0, { payee: address(), amount: 5n })]);
+        expect(await store.ledger.jobsToClose(100)).not.toContain(job.id); // still running
+        await store.updateJob(job.id, { status: 'completed', counts: { ...zeroCounts(2), queued: 0, done: 2 }, finishedAt: Date.now() });
+        expect(await store.ledger.jobsToClose(100)).not.toContain(job.id); // receipt not settled
+        const batch = (await store.ledger.createBatch(10, Date.now(), planOf))!;
+        expect(await store.ledger.jobsToClose(100)).not.toContain(job.id); // batch not posted
+        await store.ledger.updateBatch(batch.id, { status: 'posted' });
+        expect(await store.ledger.jobsToClose(100)).toContain(job.id);
+        await store.ledger.setJobEscrow(job.id, 'closed');
+        expect(await store.ledger.jobsToClose(100)).not.toContain(job.id);
+      });
+
+      it('records chain transactions before sending and lists the pending ones by nonce', async () => {
+        const sender = address();
+        const tx = (nonce: number) => ({
+          hash: `0x${hex(32)}`, kind: 'postBatch', ref: String(nonce), sender, nonce, raw: `0x${hex(100)}`,
+          status: 'sent' as const, createdAt: Date.now(), block: null,
+        });
+        const [t1, t0] = [tx(1), tx(0)];
+        await store.ledger.insertChainTx(t1);
+        await store.ledger.insertChainTx(t0);
+        await store.ledger.insertChainTx(t0); // idempotent
+        expect((await store.ledger.pendingChainTxs(sender)).map((t) => t.nonce)).toEqual([0, 1]);
+        await store.ledger.updateChainTx(t0.hash, { status: 'mined', block: 12 });
+        expect(await store.ledger.pendingChainTxs(sender)).toEqual([{ ...t1, sender: sender.toLowerCase() }]);
+        expect(await store.ledger.chainTxsOf('postBatch', '0')).toEqual([{ ...t0, sender: sender.toLowerCase(), status: 'mined', block: 12 }]);
+      });
+
+      it('keeps meta values', async () => {
+        const key = `k_${hex(4)}`;
+        expect(await store.ledger.getMeta(key)).toBeNull();
+        await store.ledger.setMeta(key, { a: 1, b: ['x'] });
+        await store.ledger.setMeta(key, { a: 2 });
+        expect(await store.ledger.getMeta(key)).toEqual({ a: 2 });
       });
     });
 

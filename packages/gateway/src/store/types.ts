@@ -34,7 +34,11 @@ export interface JobRecord {
   createdAt: number;
   finishedAt: number | null;
   deadline: number;
+  /** none: free job; open: escrow held on chain; closed: its unspent escrow was refunded. @default 'none' */
+  escrow?: EscrowState;
 }
+
+export type EscrowState = 'none' | 'open' | 'closed';
 
 export interface TaskResultRow {
   jobId: string;
@@ -50,6 +54,9 @@ export interface TaskResultRow {
   attempts: number;
   error: { code: string; message: string } | null;
   finishedAt: number;
+  /** The receipt: the provider account paid for this result, and the amount. Absent: nothing to pay. */
+  payee?: string | null;
+  amount?: bigint;
 }
 
 export interface NodeRecord {
@@ -95,4 +102,95 @@ export interface Store {
 
   upsertNodes(nodes: NodeRecord[]): Promise<void>;
   listNodes(): Promise<NodeRecord[]>;
+
+  /** Settlement, escrow and chain-transaction state (the ledger's side of the store). */
+  readonly ledger: LedgerStore;
+}
+
+/** A receipt waiting for settlement: one paid result. */
+export interface Receipt {
+  jobId: string;
+  index: number;
+  payee: string;
+  amount: bigint;
+}
+
+/** What a settlement batch pays: built from its receipts by the settlement service. */
+export interface BatchPlan {
+  root: string;
+  tree: unknown;
+  /** Per job: the amount debited from its escrow. */
+  debits: Array<[jobId: string, amount: bigint]>;
+  fee: bigint;
+  payouts: Array<{ provider: string; amount: bigint; gross: bigint; tasks: number }>;
+}
+
+export interface SettlementBatch {
+  id: number;
+  status: 'prepared' | 'posted' | 'failed';
+  root: string;
+  tree: unknown;
+  debits: Array<[jobId: string, amount: bigint]>;
+  receipts: number;
+  total: bigint;
+  fee: bigint;
+  createdAt: number;
+  txHash: string | null;
+  chainBatchId: bigint | null;
+  /** Chain time (s) of the block that posted it. */
+  postedAt: number | null;
+  error: string | null;
+}
+
+export interface Payout {
+  batchId: number;
+  provider: string;
+  amount: bigint;
+  gross: bigint;
+  tasks: number;
+}
+
+export interface ChainTx {
+  hash: string;
+  kind: string;
+  ref: string;
+  sender: string;
+  nonce: number;
+  raw: string;
+  status: 'sent' | 'mined' | 'reverted';
+  createdAt: number;
+  block: number | null;
+}
+
+/**
+ * Guarantees:
+ * - `createBatch` takes receipts with no batch, at most `maxReceipts`, oldest first, and assigns
+ *   them to a new batch in ONE transaction with the batch row and its payouts; a receipt is in at
+ *   most one batch, ever (also with several gateways on one database: rows are claimed with
+ *   `FOR UPDATE SKIP LOCKED`).
+ * - A chain transaction is recorded (`insertChainTx`) before it is sent.
+ */
+export interface LedgerStore {
+  /** Folds unsettled receipts into a new 'prepared' batch; null when there are none. */
+  createBatch(maxReceipts: number, now: number, plan: (receipts: Receipt[]) => BatchPlan): Promise<SettlementBatch | null>;
+  /** Batches by status (oldest first), or all when omitted. */
+  listBatches(status?: SettlementBatch['status']): Promise<SettlementBatch[]>;
+  updateBatch(id: number, patch: { status: SettlementBatch['status']; txHash?: string | null; chainBatchId?: bigint | null; postedAt?: number | null; error?: string | null }): Promise<void>;
+  /** A provider's payouts with their batches, newest first; `from`/`to` filter on the batch's creation time (ms). */
+  payoutsOf(provider: string, range?: { from?: number; to?: number }): Promise<Array<{ payout: Payout; batch: SettlementBatch }>>;
+  /** Unsettled receipts: count and sum. */
+  unsettled(): Promise<{ receipts: number; amount: bigint }>;
+
+  setJobEscrow(jobId: string, escrow: EscrowState): Promise<void>;
+  /** Ended jobs whose escrow is still open and that have no receipt left outside a posted batch. */
+  jobsToClose(limit: number): Promise<string[]>;
+
+  insertChainTx(tx: ChainTx): Promise<void>;
+  updateChainTx(hash: string, patch: { status: ChainTx['status']; block: number | null }): Promise<void>;
+  /** Sent but not yet seen mined, by nonce. */
+  pendingChainTxs(sender: string): Promise<ChainTx[]>;
+  chainTxsOf(kind: string, ref: string): Promise<ChainTx[]>;
+
+  getMeta<T>(key: string): Promise<T | null>;
+  setMeta(key: string, value: unknown): Promise<void>;
 }

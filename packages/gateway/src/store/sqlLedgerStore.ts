@@ -1,0 +1,222 @@
+/**
+ * The ledger's side of the store over SQL (the same statements on PGlite and a server); see
+ * `LedgerStore` in types.ts for the guarantees. Amounts are numeric(78,0) columns, read back as
+ * text (`::text`) and parsed into bigint, since the two drivers return numerics differently.
+ */
+import type { BatchPlan, ChainTx, EscrowState, LedgerStore, Payout, Receipt, SettlementBatch } from './types.js';
+import { num, numOrNull, type SqlExecutor } from './sql.js';
+
+/** The batch columns, qualified by a table alias when given (`b.`). */
+const batchColumns = (t = '') =>
+  `${t}id, ${t}status, ${t}root, ${t}tree, ${t}debits, ${t}receipts, ${t}total::text AS total, ${t}fee::text AS fee, ` +
+  `${t}created_at, ${t}tx_hash, ${t}chain_batch_id::text AS chain_batch_id, ${t}posted_at, ${t}error`;
+const BATCH_COLUMNS = batchColumns();
+
+export class SqlLedgerStore implements LedgerStore {
+  constructor(private readonly db: () => SqlExecutor) {}
+
+  async createBatch(maxReceipts: number, now: number, plan: (receipts: Receipt[]) => BatchPlan): Promise<SettlementBatch | null> {
+    return this.db().transaction(async (tx) => {
+      const claimed = await tx.query<{ job_id: string; idx: number; payee: string; amount: string }>(
+        `SELECT job_id, idx, payee, amount::text AS amount FROM task_results
+         WHERE batch_id IS NULL AND amount > 0 ORDER BY receipt_seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [Math.max(1, Math.floor(maxReceipts))],
+      );
+      if (claimed.length === 0) return null;
+      const receipts = claimed.map((r) => ({ jobId: r.job_id, index: r.idx, payee: r.payee, amount: BigInt(r.amount) }));
+      const p = plan(receipts);
+      const total = receipts.reduce((s, r) => s + r.amount, 0n);
+      const [row] = await tx.query<BatchRow>(
+        `INSERT INTO settlement_batches (status, root, tree, debits, receipts, total, fee, created_at)
+         VALUES ('prepared', $1, $2, $3, $4, $5, $6, $7) RETURNING ${BATCH_COLUMNS}`,
+        [
+          p.root,
+          JSON.stringify(p.tree),
+          JSON.stringify(p.debits.map(([job, amount]) => [job, amount.toString()])),
+          receipts.length,
+          total.toString(),
+          p.fee.toString(),
+          now,
+        ],
+      );
+      const batch = toBatch(row!);
+      await tx.query(
+        `UPDATE task_results SET batch_id = $1
+         FROM unnest($2::text[], $3::int[]) AS t(job_id, idx)
+         WHERE task_results.job_id = t.job_id AND task_results.idx = t.idx`,
+        [batch.id, receipts.map((r) => r.jobId), receipts.map((r) => r.index)],
+      );
+      if (p.payouts.length > 0) {
+        await tx.query(
+          `INSERT INTO settlement_payouts (batch_id, provider, amount, gross, tasks)
+           SELECT $1, * FROM unnest($2::text[], $3::numeric[], $4::numeric[], $5::int[])`,
+          [
+            batch.id,
+            p.payouts.map((x) => x.provider),
+            p.payouts.map((x) => x.amount.toString()),
+            p.payouts.map((x) => x.gross.toString()),
+            p.payouts.map((x) => x.tasks),
+          ],
+        );
+      }
+      return batch;
+    });
+  }
+
+  async listBatches(status?: SettlementBatch['status']): Promise<SettlementBatch[]> {
+    const rows = await this.db().query<BatchRow>(
+      `SELECT ${BATCH_COLUMNS} FROM settlement_batches ${status ? 'WHERE status = $1' : ''} ORDER BY id`,
+      status ? [status] : [],
+    );
+    return rows.map(toBatch);
+  }
+
+  async updateBatch(
+    id: number,
+    patch: { status: SettlementBatch['status']; txHash?: string | null; chainBatchId?: bigint | null; postedAt?: number | null; error?: string | null },
+  ): Promise<void> {
+    await this.db().query(
+      `UPDATE settlement_batches SET status = $2,
+         tx_hash = COALESCE($3, tx_hash), chain_batch_id = COALESCE($4::numeric, chain_batch_id),
+         posted_at = COALESCE($5, posted_at), error = $6
+       WHERE id = $1`,
+      [id, patch.status, patch.txHash ?? null, patch.chainBatchId?.toString() ?? null, patch.postedAt ?? null, patch.error ?? null],
+    );
+  }
+
+  async payoutsOf(provider: string, range: { from?: number; to?: number } = {}): Promise<Array<{ payout: Payout; batch: SettlementBatch }>> {
+    const rows = await this.db().query<BatchRow & { p_amount: string; p_gross: string; p_tasks: number; provider: string }>(
+      `SELECT ${batchColumns('b.')},
+              p.provider, p.amount::text AS p_amount, p.gross::text AS p_gross, p.tasks AS p_tasks
+       FROM settlement_payouts p JOIN settlement_batches b ON b.id = p.batch_id
+       WHERE p.provider = $1 AND ($2::bigint IS NULL OR b.created_at >= $2) AND ($3::bigint IS NULL OR b.created_at < $3)
+       ORDER BY b.id DESC`,
+      [provider.toLowerCase(), range.from ?? null, range.to ?? null],
+    );
+    return rows.map((r) => ({
+      payout: { batchId: num(r.id), provider: r.provider, amount: BigInt(r.p_amount), gross: BigInt(r.p_gross), tasks: r.p_tasks },
+      batch: toBatch(r),
+    }));
+  }
+
+  async unsettled(): Promise<{ receipts: number; amount: bigint }> {
+    const [row] = await this.db().query<{ n: unknown; total: string | null }>(
+      'SELECT count(*) AS n, sum(amount)::text AS total FROM task_results WHERE batch_id IS NULL AND amount > 0',
+    );
+    return { receipts: num(row?.n ?? 0), amount: BigInt(row?.total ?? '0') };
+  }
+
+  async setJobEscrow(jobId: string, escrow: EscrowState): Promise<void> {
+    await this.db().query('UPDATE jobs SET escrow = $2 WHERE id = $1', [jobId, escrow]);
+  }
+
+  async jobsToClose(limit: number): Promise<string[]> {
+    const rows = await this.db().query<{ id: string }>(
+      `SELECT j.id FROM jobs j
+       WHERE j.escrow = 'open' AND j.status IN ('completed', 'failed', 'cancelled')
+         AND NOT EXISTS (
+           SELECT 1 FROM task_results r LEFT JOIN settlement_batches b ON b.id = r.batch_id
+           WHERE r.job_id = j.id AND r.amount > 0 AND (r.batch_id IS NULL OR b.status <> 'posted'))
+       ORDER BY j.finished_at, j.id LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async insertChainTx(tx: ChainTx): Promise<void> {
+    await this.db().query(
+      `INSERT INTO chain_txs (hash, kind, ref, sender, nonce, raw, status, created_at, block)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (hash) DO NOTHING`,
+      [tx.hash, tx.kind, tx.ref, tx.sender.toLowerCase(), tx.nonce, tx.raw, tx.status, tx.createdAt, tx.block],
+    );
+  }
+
+  async updateChainTx(hash: string, patch: { status: ChainTx['status']; block: number | null }): Promise<void> {
+    await this.db().query('UPDATE chain_txs SET status = $2, block = $3 WHERE hash = $1', [hash, patch.status, patch.block]);
+  }
+
+  async pendingChainTxs(sender: string): Promise<ChainTx[]> {
+    const rows = await this.db().query<ChainTxRow>(
+      `SELECT * FROM chain_txs WHERE sender = $1 AND status = 'sent' ORDER BY nonce`,
+      [sender.toLowerCase()],
+    );
+    return rows.map(toChainTx);
+  }
+
+  async chainTxsOf(kind: string, ref: string): Promise<ChainTx[]> {
+    const rows = await this.db().query<ChainTxRow>('SELECT * FROM chain_txs WHERE kind = $1 AND ref = $2 ORDER BY created_at', [kind, ref]);
+    return rows.map(toChainTx);
+  }
+
+  async getMeta<T>(key: string): Promise<T | null> {
+    const rows = await this.db().query<{ value: T }>('SELECT value FROM meta WHERE key = $1', [key]);
+    return rows.length ? rows[0]!.value : null;
+  }
+
+  async setMeta(key: string, value: unknown): Promise<void> {
+    await this.db().query(
+      'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      [key, JSON.stringify(value)],
+    );
+  }
+}
+
+interface BatchRow {
+  id: unknown;
+  status: SettlementBatch['status'];
+  root: string;
+  tree: unknown;
+  debits: Array<[string, string]>;
+  receipts: number;
+  total: string;
+  fee: string;
+  created_at: unknown;
+  tx_hash: string | null;
+  chain_batch_id: string | null;
+  posted_at: unknown;
+  error: string | null;
+}
+
+function toBatch(r: BatchRow): SettlementBatch {
+  return {
+    id: num(r.id),
+    status: r.status,
+    root: r.root,
+    tree: r.tree,
+    debits: r.debits.map(([job, amount]) => [job, BigInt(amount)]),
+    receipts: r.receipts,
+    total: BigInt(r.total),
+    fee: BigInt(r.fee),
+    createdAt: num(r.created_at),
+    txHash: r.tx_hash,
+    chainBatchId: r.chain_batch_id === null ? null : BigInt(r.chain_batch_id),
+    postedAt: numOrNull(r.posted_at),
+    error: r.error,
+  };
+}
+
+interface ChainTxRow {
+  hash: string;
+  kind: string;
+  ref: string;
+  sender: string;
+  nonce: unknown;
+  raw: string;
+  status: ChainTx['status'];
+  created_at: unknown;
+  block: unknown;
+}
+
+function toChainTx(r: ChainTxRow): ChainTx {
+  return {
+    hash: r.hash,
+    kind: r.kind,
+    ref: r.ref,
+    sender: r.sender,
+    nonce: num(r.nonce),
+    raw: r.raw,
+    status: r.status,
+    createdAt: num(r.created_at),
+    block: numOrNull(r.block),
+  };
+}
