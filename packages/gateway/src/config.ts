@@ -37,11 +37,39 @@ export const GatewayOptions = z.object({
   maxBlobBytes: z.number().int().min(1).max(LIMITS.maxBlobBytes).default(LIMITS.maxBlobBytes),
   /** Lease expiry scan interval. @default 500 */
   expiryScanMs: z.number().int().min(10).default(500),
+
+  /**
+   * Where payments settle: `embedded` runs an EVM chain inside the gateway (state in
+   * `<dataDir>/chain`, JSON-RPC at `/rpc`) and deploys the contracts on first start; `rpc` uses
+   * the chain at `rpcUrl` with contracts deployed by `lode ledger deploy`; `off` runs without
+   * payments (prices only filter nodes). @default embedded
+   */
+  ledger: z.enum(['embedded', 'rpc', 'off']).default('embedded'),
+  /** The chain's JSON-RPC endpoint (ledger `rpc`). */
+  rpcUrl: z.string().url().optional(),
+  /** A JSON file of contract addresses written by `lode ledger deploy` (ledger `rpc`). */
+  ledgerAddressesFile: z.string().optional(),
+  /** How often receipts are folded into a settlement batch; default: the chain's settlementPeriod. */
+  settlementIntervalMs: z.number().int().min(10).optional(),
+  /** Receipts per settlement batch, at most. @default 10000 */
+  maxBatchReceipts: z.number().int().min(1).max(100_000).default(10_000),
+  /** Contract parameters for the embedded chain's first deployment (see DEFAULT_LEDGER_PARAMETERS). */
+  ledgerParams: z
+    .object({
+      feeBps: z.number().int().min(0).max(2000).optional(),
+      minStake: z.string().regex(/^[0-9]+$/).optional(),
+      challengeWindow: z.number().int().min(0).optional(),
+      unbondingPeriod: z.number().int().min(0).optional(),
+      settlementPeriod: z.number().int().min(1).optional(),
+    })
+    .default({}),
+  /** Serve `POST /v1/ledger/faucet` (test tokens and gas). @default true with the embedded chain */
+  faucet: z.boolean().optional(),
 });
 export type GatewayOptions = z.input<typeof GatewayOptions>;
 export type GatewayConfig = z.infer<typeof GatewayOptions>;
 
-/** Settings for tests: a free port, quiet logs, short timers. */
+/** Settings for tests: a free port, quiet logs, short timers, no ledger (ledger tests turn it on). */
 export function testGatewayOptions(overrides: GatewayOptions = {}): GatewayOptions {
-  return { port: 0, logLevel: 'warn', leaseGraceMs: 2000, heartbeatMs: 1000, expiryScanMs: 100, ...overrides };
+  return { port: 0, logLevel: 'warn', leaseGraceMs: 2000, heartbeatMs: 1000, expiryScanMs: 100, ledger: 'off', ...overrides };
 }

@@ -23,6 +23,9 @@ import { installErrorHandler } from './http/errors.js';
 import { PortInUseError } from './errors.js';
 import { blobRoutes } from './http/blobRoutes.js';
 import { jobRoutes } from './http/jobRoutes.js';
+import { webRoutes } from './http/webRoutes.js';
+import { GatewayLedger } from './ledger/ledgerService.js';
+import { ledgerRoutes } from './ledger/routes.js';
 
 export interface GatewayHandle {
   /** http://host:port */
@@ -31,6 +34,8 @@ export interface GatewayHandle {
   wsUrl: string;
   port: number;
   config: GatewayConfig;
+  /** The ledger, unless it runs with `ledger: 'off'`. */
+  ledger: GatewayLedger | undefined;
   close(): Promise<void>;
 }
 
@@ -45,6 +50,16 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     store = await openStore({ dataDir: config.databaseUrl ? undefined : resolve(config.dataDir), databaseUrl: config.databaseUrl });
   }
   await store.init();
+  let ledger: GatewayLedger | undefined;
+  if (config.ledger !== 'off') {
+    mkdirSync(resolve(config.dataDir), { recursive: true });
+    try {
+      ledger = await GatewayLedger.open({ config, store, log, clock });
+    } catch (err) {
+      await store.close().catch(() => {});
+      throw err;
+    }
+  }
 
   const events = new JobEvents();
   const registry = new NodeRegistry(store, log, () => clock.now());
@@ -67,6 +82,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     maxAttempts: config.maxAttempts,
     commitIntervalMs: config.commitIntervalMs,
     maxModuleBytes: config.maxModuleBytes,
+    escrow: ledger,
   });
   scheduler = new Scheduler({
     clock,
@@ -92,6 +108,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     helloTimeoutMs: config.helloTimeoutMs,
     capacityOf: (slots: number) => scheduler.capacityOf(slots),
     now: () => clock.now(),
+    authorize: ledger ? (address: string) => ledger!.checkStake(address) : undefined,
     onReady(s: NodeSession) {
       registry.add(s);
       scheduler.addSession(s);
@@ -118,7 +135,9 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   });
   blobRoutes(app, store, config.maxBlobBytes);
   jobRoutes(app, jobs, events);
+  ledgerRoutes(app, ledger);
   app.get('/v1/nodes', async () => ({ nodes: registry.views() }));
+  webRoutes(app, { stats: { nodes: () => registry.views(), queued: () => jobs.queuedTasks(), activeJobs: () => jobs.activeJobs } });
   app.get('/healthz', async () => ({ ok: true, nodes: registry.sessions.size, activeJobs: jobs.activeJobs, queued: jobs.queuedTasks() }));
   app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
 
@@ -138,6 +157,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   scheduler.start();
   events.start();
   await jobs.start();
+  await ledger?.start();
 
   try {
     await app.listen({ port: config.port, host: config.host });
@@ -146,6 +166,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     events.stop();
     await app.close().catch(() => {});
     await jobs.stop().catch(() => {});
+    await ledger?.stop().catch(() => {});
     await registry.stop().catch(() => {});
     await store.close().catch(() => {});
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(config.host, config.port, err);
@@ -163,6 +184,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     wsUrl: `ws://${hostForUrl}:${port}/v1/nodes/ws`,
     port,
     config,
+    ledger,
     close() {
       closing ??= (async () => {
         clearInterval(silence);
@@ -171,6 +193,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
         for (const s of registry.sessions.values()) s.close(1001, 'gateway shutting down');
         await app.close();
         await jobs.stop();
+        await ledger?.stop();
         await registry.stop();
         await store!.close();
       })();

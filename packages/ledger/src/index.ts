@@ -2,5 +2,12 @@
  * @lode/ledger — Lode's contracts (token, staking, job escrow with batched settlement,
  * governed protocol parameters), their TypeScript client, and the embedded EVM chain that
  * `lode up` runs inside the gateway.
+ *
+ * @example
+ * const chain = await createEmbeddedChain({ accounts: [{ address, balance }] });
+ * const ledger = await deployLedger(walletClient, publicClient, { gateway: gatewayAddress });
+ * await publicClient.readContract({ address: ledger.escrow, abi: jobEscrowAbi, functionName: 'escrowOf', args: [jobKey] });
  */
 export * from './chain/index.js';
+export * from './contracts.js';
+export * from './deploy.js';

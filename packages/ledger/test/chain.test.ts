@@ -176,6 +176,10 @@ describe('embedded chain through viem', () => {
     expect(batch[0]).toMatchObject({ id: 1, result: `0x${LODE_CHAIN_ID.toString(16)}` });
     expect(batch[1]).toMatchObject({ id: 2, error: { code: -32602 } });
     expect(batch[2]).toMatchObject({ id: null, error: { code: -32600 } });
+    // Over HTTP nobody may warp the clock or roll the chain back; in process, tests may.
+    expect(await handleJsonRpc(chain, { jsonrpc: '2.0', id: 3, method: 'evm_increaseTime', params: [1] })).toMatchObject({ error: { code: -32601 } });
+    expect(await handleJsonRpc(chain, { jsonrpc: '2.0', id: 4, method: 'evm_snapshot' })).toMatchObject({ error: { code: -32601 } });
+    expect(await handleJsonRpc(chain, { jsonrpc: '2.0', id: 5, method: 'evm_snapshot' }, { devMethods: true })).toMatchObject({ result: expect.any(String) });
   });
 });
 

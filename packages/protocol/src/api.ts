@@ -15,7 +15,7 @@
  * Errors: `{ error: ErrorBody }` with the status of the error's class.
  */
 import { z } from 'zod';
-import { Address, HexSignature, Sha256Hex } from './jobSpec.js';
+import { Address, Bytes32Hex, HexSignature, Sha256Hex } from './jobSpec.js';
 import { Capabilities, OutputFile } from './messages.js';
 
 export const BlobRef = z.object({ sha256: Sha256Hex, size: z.number().int() });
@@ -100,3 +100,85 @@ export const SignedCancel = z.strictObject({
   signature: HexSignature,
 });
 export type SignedCancel = z.infer<typeof SignedCancel>;
+
+// ---------------------------------------------------------------- ledger (GET /v1/ledger, …)
+
+const Amount18 = z.string().regex(/^(0|[1-9][0-9]{0,77})$/);
+
+/** GET /v1/ledger: where the gateway settles and on what terms. */
+export const LedgerInfoView = z.object({
+  /** embedded: the chain runs inside the gateway (JSON-RPC at `/rpc`); rpc: an external chain. */
+  mode: z.enum(['embedded', 'rpc']),
+  chainId: z.number().int(),
+  /** The chain's JSON-RPC endpoint for clients; null: use this gateway's `/rpc`. */
+  rpcUrl: z.string().nullable(),
+  /** The gateway's settlement account. */
+  gateway: Address,
+  contracts: z.object({
+    token: Address,
+    config: Address,
+    staking: Address,
+    escrow: Address,
+    timelock: Address,
+    governor: Address,
+    deployBlock: z.number().int(),
+  }),
+  params: z.object({
+    feeBps: z.number().int(),
+    slashBps: z.number().int(),
+    minStake: Amount18,
+    unbondingPeriod: z.number().int(),
+    settlementPeriod: z.number().int(),
+    challengeWindow: z.number().int(),
+    treasury: Address,
+  }),
+  faucet: z.boolean(),
+  settlement: z.object({
+    unsettledReceipts: z.number().int(),
+    unsettledAmount: Amount18,
+    batches: z.object({ prepared: z.number().int(), posted: z.number().int(), failed: z.number().int() }),
+  }),
+});
+export type LedgerInfoView = z.infer<typeof LedgerInfoView>;
+
+/** One settlement batch's payout to a provider, with what a claim needs. */
+export const PayoutView = z.object({
+  /** The gateway's batch number. */
+  batch: z.number().int(),
+  /** JobEscrow's batch id; null until the batch is posted. */
+  chainBatchId: z.string().nullable(),
+  status: z.enum(['prepared', 'posted', 'failed']),
+  tasks: z.number().int(),
+  /** Before the protocol fee. */
+  gross: Amount18,
+  fee: Amount18,
+  /** What the provider claims. */
+  amount: Amount18,
+  createdAt: z.number().int(),
+  /** Chain time (ms) from which it can be claimed; null until posted. */
+  claimableAt: z.number().int().nullable(),
+  claimed: z.boolean(),
+  /** Merkle proof of the provider's leaf (provider, amount). */
+  proof: z.array(Bytes32Hex),
+  txHash: z.string().nullable(),
+});
+export type PayoutView = z.infer<typeof PayoutView>;
+
+/** GET /v1/ledger/payouts/:address — newest first. */
+export const PayoutsView = z.object({
+  provider: Address,
+  payouts: z.array(PayoutView),
+  totals: z.object({ gross: Amount18, fee: Amount18, net: Amount18, claimed: Amount18, tasks: z.number().int() }),
+});
+export type PayoutsView = z.infer<typeof PayoutsView>;
+
+/** POST /v1/ledger/faucet answer. */
+export const FaucetView = z.object({
+  address: Address,
+  /** Native coin sent for gas (wei). */
+  eth: Amount18,
+  /** LODE sent (wei). */
+  lode: Amount18,
+  txHashes: z.array(z.string()),
+});
+export type FaucetView = z.infer<typeof FaucetView>;

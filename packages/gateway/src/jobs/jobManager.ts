@@ -22,6 +22,7 @@ import {
   MissingBlobError,
   NotFoundError,
   ForbiddenError,
+  InsufficientEscrowError,
   ReplayError,
   SandboxErrorCode,
   SignedCancel,
@@ -39,13 +40,15 @@ import {
 import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import type { JobQuery, JobRecord, Store, TaskResultRow } from '../store/types.js';
+import type { EscrowState, JobQuery, JobRecord, Store, TaskResultRow } from '../store/types.js';
 import { GroupCommitter } from '../store/groupCommit.js';
 import type { LeaseRecord, Scheduler, SessionPort } from '../scheduler/scheduler.js';
 import { ActiveJob, TaskState, isTerminal, recordView } from './activeJob.js';
 import type { JobEvents } from './events.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { zodMessage } from '../http/zodMessage.js';
+
+const minBig = (a: bigint, b: bigint) => (a < b ? a : b);
 
 /** node:crypto's sha256: the same digest as the portable one, about twice as fast here. */
 const nodeSha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
@@ -66,6 +69,8 @@ export interface JobManagerOptions {
   commitIntervalMs?: number;
   /** @default LIMITS.maxModuleBytes */
   maxModuleBytes?: number;
+  /** Checks a paid job's escrow (throws InsufficientEscrowError); absent: no ledger, jobs are free. */
+  escrow?: { checkEscrow(jobId: string, spec: SignedJob['spec']): Promise<EscrowState> };
 }
 
 export interface SessionAcks {
@@ -147,6 +152,14 @@ export class JobManager {
       throw new InvalidRequestError('The job deadline is in the past. Set spec.deadline to a future Unix time in ms.');
     }
     await this.checkBlobs(spec.module, spec.tasks);
+    let escrow: EscrowState = 'none';
+    try {
+      escrow = (await this.o.escrow?.checkEscrow(id, spec)) ?? 'none';
+    } catch (err) {
+      // A job already accepted (and perhaps already refunded) is answered as it is.
+      if (err instanceof InsufficientEscrowError && (await this.o.store.getJob(id))) return { view: await this.get(id), created: false };
+      throw err;
+    }
 
     const record: JobRecord = {
       id,
@@ -161,6 +174,7 @@ export class JobManager {
       createdAt: now,
       finishedAt: null,
       deadline: spec.deadline,
+      escrow,
     };
     const created = await this.o.store.insertJob(record);
     if (!created) return { view: await this.get(id), created: false };
@@ -322,6 +336,10 @@ export class JobManager {
     // Not retryable, or attempts used up: the node's outcome is the task's final result.
     const ok = outcome.status === 'ok';
     const error = ok ? null : (outcome.error ?? { code: 'FAILED', message: 'The task failed.' });
+    // The receipt. The node did the work whether the module succeeded or failed by itself
+    // (trap, exit, limits); an infrastructure failure it reports is not paid.
+    const paid = job.record.escrow === 'open' && (ok || !RETRYABLE_CODES.has(error!.code));
+    const amount = paid ? minBig(BigInt(lease.session.capabilities.pricePerTask), BigInt(job.spec.price.maxPerTask)) : 0n;
     this.end(job, index, ok ? TaskState.Done : TaskState.Failed, {
       jobId: job.id,
       index,
@@ -336,6 +354,8 @@ export class JobManager {
       attempts: job.attempts[index]!,
       error,
       finishedAt: now,
+      payee: amount > 0n ? lease.session.address : null,
+      amount,
     }, lease);
   }
 

@@ -10,6 +10,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import {
   HelloMsg,
+  HelloRefusedError,
+  LodeError,
   NodeMessage,
   PROTOCOL_VERSION,
   capabilitiesHash,
@@ -28,6 +30,11 @@ export interface SessionHost {
   helloTimeoutMs: number;
   capacityOf(slots: number): number;
   now(): number;
+  /**
+   * Checks that a node whose hello verified may serve (the ledger's minimum stake); throws a
+   * LodeError (e.g. StakeRequiredError), sent to the node before the session closes.
+   */
+  authorize?(address: string): Promise<void>;
   /** Called once the hello is verified; the host registers the session with the scheduler. */
   onReady(session: NodeSession): void;
   onResults(session: NodeSession, results: import('@lode/protocol').TaskOutcome[]): void;
@@ -166,6 +173,16 @@ export class NodeSession implements SessionPort {
     if (signer.toLowerCase() !== msg.node.toLowerCase()) {
       this.sendError('HELLO_REFUSED', 'The hello signature does not match the node address and this session\'s challenge.');
       return this.close(4004, 'bad signature');
+    }
+    if (this.host.authorize) {
+      try {
+        await this.host.authorize(msg.node.toLowerCase());
+      } catch (err) {
+        const e = err instanceof LodeError ? err : new HelloRefusedError('The gateway could not admit this node.', { cause: err });
+        this.sendError(e.code, e.shortMessage);
+        return this.close(4005, e.code.toLowerCase().slice(0, 100));
+      }
+      if (this.closed) return;
     }
     clearTimeout(this.helloTimer);
     this.address = msg.node.toLowerCase();

@@ -10,7 +10,7 @@
 import { EmbeddedChain, type EmbeddedChainOptions } from './embeddedChain.js';
 
 export { EmbeddedChain, LODE_CHAIN_ID, BLOCK_GAS_LIMIT, RpcError, type EmbeddedChainOptions } from './embeddedChain.js';
-export { handleJsonRpc, dispatch } from './rpc.js';
+export { handleJsonRpc, dispatch, DEV_METHODS, type DispatchOptions } from './rpc.js';
 
 /** Opens (or creates) an embedded chain; see EmbeddedChain for its guarantees. */
 export function createEmbeddedChain(options: EmbeddedChainOptions = {}): Promise<EmbeddedChain> {

@@ -185,10 +185,20 @@ const methods: Record<string, Handler> = {
   },
 };
 
+/** Methods that bend the chain (time travel, rollback): in-process callers only, never over HTTP. */
+export const DEV_METHODS: ReadonlySet<string> = new Set(['evm_mine', 'evm_increaseTime', 'evm_setNextBlockTimestamp', 'evm_snapshot', 'evm_revert']);
+
+export interface DispatchOptions {
+  /** Allow DEV_METHODS. @default true for `chain.request`, false for `handleJsonRpc` */
+  devMethods?: boolean;
+}
+
 /** Answers one JSON-RPC call; throws RpcError. Calls are serialized by the chain. */
-export async function dispatch(chain: EmbeddedChain, method: string, params: unknown): Promise<unknown> {
+export async function dispatch(chain: EmbeddedChain, method: string, params: unknown, options: DispatchOptions = {}): Promise<unknown> {
   const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;
-  if (handler === undefined) throw new RpcError(-32601, `the method ${method} does not exist/is not available`);
+  if (handler === undefined || (DEV_METHODS.has(method) && options.devMethods === false)) {
+    throw new RpcError(-32601, `the method ${method} does not exist/is not available`);
+  }
   if (params !== undefined && !Array.isArray(params)) throw new RpcError(-32602, 'invalid params: expected an array');
   return chain.exclusive(async () => handler(chain, (params as unknown[] | undefined) ?? []));
 }
@@ -202,22 +212,24 @@ export interface JsonRpcRequest {
 
 /**
  * One JSON-RPC 2.0 HTTP body (a request or a batch) → its response body. Never throws: bad
- * requests get JSON-RPC errors, so the HTTP route can always answer 200.
+ * requests get JSON-RPC errors, so the HTTP route can always answer 200. Dev methods are
+ * refused unless `devMethods` is set (anyone who can reach the gateway could warp its clock).
  */
-export async function handleJsonRpc(chain: EmbeddedChain, body: unknown): Promise<unknown> {
+export async function handleJsonRpc(chain: EmbeddedChain, body: unknown, options: DispatchOptions = { devMethods: false }): Promise<unknown> {
   if (Array.isArray(body)) {
     if (body.length === 0) return rpcFailure(null, new RpcError(-32600, 'invalid request: empty batch'));
-    return Promise.all(body.map((item) => answer(chain, item)));
+    if (body.length > 100) return rpcFailure(null, new RpcError(-32600, 'invalid request: at most 100 calls per batch'));
+    return Promise.all(body.map((item) => answer(chain, item, options)));
   }
-  return answer(chain, body);
+  return answer(chain, body, options);
 }
 
-async function answer(chain: EmbeddedChain, item: unknown): Promise<unknown> {
+async function answer(chain: EmbeddedChain, item: unknown, options: DispatchOptions): Promise<unknown> {
   const request = (typeof item === 'object' && item !== null ? item : {}) as JsonRpcRequest;
   const id = request.id ?? null;
   if (typeof request.method !== 'string') return rpcFailure(id, new RpcError(-32600, 'invalid request: no method'));
   try {
-    const result = await dispatch(chain, request.method, request.params);
+    const result = await dispatch(chain, request.method, request.params, options);
     return { jsonrpc: '2.0', id, result: result ?? null };
   } catch (error) {
     return rpcFailure(id, error);

@@ -1,0 +1,366 @@
+/**
+ * The gateway's ledger: the chain it settles on (embedded or JSON-RPC), the deployed contracts,
+ * the gateway's settlement account, and what the rest of the gateway asks of them — is this job's
+ * escrow enough, may this node serve, pay out the receipts, refund ended jobs.
+ *
+ * Lifecycle: `openLedger()` connects (and on an empty embedded chain deploys the contracts),
+ * `start()` resumes unfinished chain transactions and starts settlement, `stop()` finishes the
+ * settlement round in progress and closes the embedded chain.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import {
+  createPublicClient,
+  createWalletClient,
+  custom,
+  encodeFunctionData,
+  http,
+  parseEther,
+  type Hex,
+  type LocalAccount,
+  type PublicClient,
+  type Transport,
+} from 'viem';
+import {
+  createEmbeddedChain,
+  deployLedger,
+  handleJsonRpc,
+  jobEscrowAbi,
+  ledgerAddressesSchema,
+  lodeTokenAbi,
+  protocolConfigAbi,
+  stakingAbi,
+  type EmbeddedChain,
+  type LedgerAddresses,
+} from '@lode/ledger';
+import {
+  InsufficientEscrowError,
+  LedgerUnavailableError,
+  StakeRequiredError,
+  escrowJobId,
+  maxJobCost,
+  type FaucetView,
+  type JobSpec,
+  type LedgerInfoView,
+  type PayoutsView,
+} from '@lode/protocol';
+import { loadOrCreateAccount } from '@lode/node/keystore';
+import type { GatewayConfig } from '../config.js';
+import type { Clock } from '../clock.js';
+import type { EscrowState, Store } from '../store/types.js';
+import { TxOutbox } from './outbox.js';
+import { Settlement } from './settlement.js';
+import { proofFor } from './plan.js';
+
+/** Gas money the embedded chain gives the gateway's account at genesis (it funds the faucet). */
+const GENESIS_ETH = parseEther('1000000000');
+/** What one faucet call sends. */
+export const FAUCET_ETH = parseEther('10');
+export const FAUCET_LODE = parseEther('10000');
+/** An escrow must outlive the job's deadline by this much, so the last batch can still debit it. */
+export const ESCROW_MARGIN_MS = 10 * 60_000;
+
+export interface ProtocolParams {
+  feeBps: number;
+  slashBps: number;
+  minStake: bigint;
+  unbondingPeriod: number;
+  settlementPeriod: number;
+  challengeWindow: number;
+  treasury: Hex;
+}
+
+export interface LedgerDeps {
+  config: GatewayConfig;
+  store: Store;
+  log: Logger;
+  clock: Clock;
+}
+
+export class GatewayLedger {
+  private readonly settlement: Settlement;
+  private readonly outbox: TxOutbox;
+  private faucetQueue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly d: LedgerDeps,
+    readonly mode: 'embedded' | 'rpc',
+    readonly client: PublicClient,
+    readonly account: LocalAccount,
+    readonly addresses: LedgerAddresses,
+    readonly chainId: number,
+    private readonly chain: EmbeddedChain | undefined,
+  ) {
+    this.outbox = new TxOutbox({ store: d.store.ledger, client, account, chainId, log: d.log, now: () => d.clock.now() });
+    this.settlement = new Settlement({
+      store: d.store,
+      client,
+      escrow: addresses.escrow,
+      outbox: this.outbox,
+      log: d.log,
+      now: () => d.clock.now(),
+      maxBatchReceipts: d.config.maxBatchReceipts,
+      params: () => this.params(),
+    });
+  }
+
+  /** Connects to the configured chain; on an empty embedded chain, deploys the contracts first. */
+  static async open(d: LedgerDeps): Promise<GatewayLedger> {
+    const { config, log } = d;
+    const { account } = await loadOrCreateAccount(join(config.dataDir, 'gateway'), { create: true, log });
+    let chain: EmbeddedChain | undefined;
+    let transport: Transport;
+    if (config.ledger === 'embedded') {
+      chain = await createEmbeddedChain({
+        dataDir: join(config.dataDir, 'chain'),
+        accounts: [{ address: account.address, balance: GENESIS_ETH }],
+      });
+      transport = custom(chain);
+    } else {
+      if (!config.rpcUrl) throw new Error('ledger "rpc" needs rpcUrl (--rpc-url URL)');
+      transport = http(config.rpcUrl, { retryCount: 2, timeout: 20_000 });
+    }
+    const client = createPublicClient({ transport, pollingInterval: 250 }) as PublicClient;
+    try {
+      const chainId = await client.getChainId();
+      const addresses = await resolveAddresses(d, client, account, transport, chainId, chain);
+      const ledger = new GatewayLedger(d, config.ledger === 'embedded' ? 'embedded' : 'rpc', client, account, addresses, chainId, chain);
+      log.info({ mode: ledger.mode, chainId, escrow: addresses.escrow, gateway: account.address }, 'ledger ready');
+      return ledger;
+    } catch (err) {
+      await chain?.close();
+      throw err;
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.outbox.resume();
+    const intervalMs = this.d.config.settlementIntervalMs ?? (await this.params()).settlementPeriod * 1000;
+    this.settlement.start(intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    await this.settlement.stop();
+    await this.chain?.close();
+  }
+
+  /** Runs one settlement round now (tests, `lode up` shutdown). */
+  settleNow(): Promise<void> {
+    return this.settlement.runOnce();
+  }
+
+  /** JSON-RPC for the embedded chain (`POST /rpc`); undefined with an external chain. */
+  get rpc(): ((body: unknown) => Promise<unknown>) | undefined {
+    const chain = this.chain;
+    return chain ? (body) => handleJsonRpc(chain, body) : undefined;
+  }
+
+  get faucetEnabled(): boolean {
+    return this.d.config.faucet ?? this.mode === 'embedded';
+  }
+
+  async params(): Promise<ProtocolParams> {
+    const p = await this.read(() =>
+      this.client.readContract({ address: this.addresses.config, abi: protocolConfigAbi, functionName: 'parameters' }),
+    );
+    return {
+      feeBps: Number(p.feeBps),
+      slashBps: Number(p.slashBps),
+      minStake: p.minStake,
+      unbondingPeriod: Number(p.unbondingPeriod),
+      settlementPeriod: Number(p.settlementPeriod),
+      challengeWindow: Number(p.challengeWindow),
+      treasury: p.treasury,
+    };
+  }
+
+  /**
+   * The escrow state a new job starts in: 'none' for a free job, 'open' when JobEscrow holds
+   * enough for it. Throws InsufficientEscrowError saying what to deposit otherwise.
+   */
+  async checkEscrow(jobId: string, spec: JobSpec): Promise<EscrowState> {
+    const cost = maxJobCost(spec);
+    if (cost === 0n) return 'none';
+    const key = escrowJobId(jobId);
+    const [requester, balance, expiresAt, closed] = await this.read(() =>
+      this.client.readContract({ address: this.addresses.escrow, abi: jobEscrowAbi, functionName: 'escrowOf', args: [key] }),
+    );
+    const how = `Deposit with \`lode run\` (it escrows for you), or JobEscrow.deposit(${key}, amount, expiresAt) at ${this.addresses.escrow} on chain ${this.chainId}.`;
+    const meta = { jobId, escrowKey: key, required: cost.toString(), balance: balance.toString() };
+    if (requester.toLowerCase() !== spec.requester.toLowerCase()) {
+      throw new InsufficientEscrowError(
+        requester === '0x0000000000000000000000000000000000000000'
+          ? `Job ${jobId} can cost up to ${cost} (tasks × maxPerTask) but has no escrow. ${how}`
+          : `The escrow for job ${jobId} belongs to ${requester}, not to the requester ${spec.requester}.`,
+        { meta },
+      );
+    }
+    if (closed) throw new InsufficientEscrowError(`The escrow for job ${jobId} is closed (refunded). Submit a new job.`, { meta });
+    if (balance < cost) {
+      throw new InsufficientEscrowError(`Job ${jobId} can cost up to ${cost} but its escrow holds ${balance}: deposit ${cost - balance} more. ${how}`, { meta });
+    }
+    if (Number(expiresAt) * 1000 < spec.deadline + ESCROW_MARGIN_MS) {
+      throw new InsufficientEscrowError(
+        `The escrow for job ${jobId} expires before the job's deadline plus ${ESCROW_MARGIN_MS / 60_000} minutes for settlement. Deposit again with a later expiresAt.`,
+        { meta: { ...meta, expiresAt: Number(expiresAt) } },
+      );
+    }
+    return 'open';
+  }
+
+  /** Throws StakeRequiredError unless `provider` has the minimum stake. */
+  async checkStake(provider: string): Promise<void> {
+    const eligible = await this.read(() =>
+      this.client.readContract({ address: this.addresses.staking, abi: stakingAbi, functionName: 'isEligible', args: [provider as Hex] }),
+    );
+    if (eligible) return;
+    const { minStake } = await this.params();
+    throw new StakeRequiredError(
+      `Node ${provider} has less than the minimum stake of ${minStake} (${Number(minStake) / 1e18} LODE). Stake with \`lode stake add <amount>\` from the node's account, then reconnect.`,
+      { meta: { provider, minStake: minStake.toString() } },
+    );
+  }
+
+  /** Sends test gas and LODE to `address` from the gateway's account (embedded chain only by default). */
+  faucet(address: Hex): Promise<FaucetView> {
+    const run = this.faucetQueue.then(async () => {
+      const wallet = createWalletClient({ account: this.account, transport: custom(this.client) });
+      const ethHash = await wallet.sendTransaction({ to: address, value: FAUCET_ETH, chain: null });
+      await this.client.waitForTransactionReceipt({ hash: ethHash });
+      const lodeHash = await wallet.writeContract({
+        address: this.addresses.token, abi: lodeTokenAbi, functionName: 'transfer', args: [address, FAUCET_LODE], chain: null,
+      });
+      const receipt = await this.client.waitForTransactionReceipt({ hash: lodeHash });
+      if (receipt.status !== 'success') throw new LedgerUnavailableError('The faucet has run dry (its LODE transfer reverted).');
+      return { address, eth: FAUCET_ETH.toString(), lode: FAUCET_LODE.toString(), txHashes: [ethHash, lodeHash] };
+    });
+    this.faucetQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A provider's payouts, with proofs and whether each is claimed yet. */
+  async payouts(provider: Hex, range: { from?: number; to?: number } = {}): Promise<PayoutsView> {
+    const rows = await this.d.store.ledger.payoutsOf(provider, range);
+    const { challengeWindow } = await this.params();
+    const totals = { gross: 0n, fee: 0n, net: 0n, claimed: 0n, tasks: 0 };
+    const payouts = await Promise.all(
+      rows.map(async ({ payout, batch }) => {
+        const claimed =
+          batch.chainBatchId !== null && payout.amount > 0n
+            ? await this.read(() =>
+                this.client.readContract({
+                  address: this.addresses.escrow, abi: jobEscrowAbi, functionName: 'isClaimed', args: [batch.chainBatchId!, provider],
+                }),
+              )
+            : false;
+        totals.gross += payout.gross;
+        totals.fee += payout.gross - payout.amount;
+        totals.net += payout.amount;
+        totals.tasks += payout.tasks;
+        if (claimed) totals.claimed += payout.amount;
+        return {
+          batch: batch.id,
+          chainBatchId: batch.chainBatchId?.toString() ?? null,
+          status: batch.status,
+          tasks: payout.tasks,
+          gross: payout.gross.toString(),
+          fee: (payout.gross - payout.amount).toString(),
+          amount: payout.amount.toString(),
+          createdAt: batch.createdAt,
+          claimableAt: batch.postedAt === null ? null : (batch.postedAt + challengeWindow) * 1000,
+          claimed,
+          proof: proofFor(batch.tree, provider)?.proof ?? [],
+          txHash: batch.txHash,
+        };
+      }),
+    );
+    return {
+      provider,
+      payouts,
+      totals: {
+        gross: totals.gross.toString(), fee: totals.fee.toString(), net: totals.net.toString(), claimed: totals.claimed.toString(), tasks: totals.tasks,
+      },
+    };
+  }
+
+  async info(): Promise<LedgerInfoView> {
+    const [p, unsettled, batches] = await Promise.all([
+      this.params(),
+      this.d.store.ledger.unsettled(),
+      this.d.store.ledger.listBatches(),
+    ]);
+    const count = (s: string) => batches.filter((b) => b.status === s).length;
+    return {
+      mode: this.mode,
+      chainId: this.chainId,
+      rpcUrl: this.mode === 'rpc' ? (this.d.config.rpcUrl ?? null) : null,
+      gateway: this.account.address,
+      contracts: this.addresses,
+      params: { ...p, minStake: p.minStake.toString() },
+      faucet: this.faucetEnabled,
+      settlement: {
+        unsettledReceipts: unsettled.receipts,
+        unsettledAmount: unsettled.amount.toString(),
+        batches: { prepared: count('prepared'), posted: count('posted'), failed: count('failed') },
+      },
+    };
+  }
+
+  /** A chain read; a transport failure becomes LedgerUnavailableError (HTTP 503, retryable). */
+  private async read<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new LedgerUnavailableError(`The chain did not answer (${(err as Error).message.split('\n')[0]}). Try again shortly.`, { cause: err });
+    }
+  }
+
+  /** Calldata helper for tests and tools. */
+  static encodeClose(jobId: string): Hex {
+    return encodeFunctionData({ abi: jobEscrowAbi, functionName: 'closeJob', args: [escrowJobId(jobId)] });
+  }
+}
+
+/**
+ * The contracts to use: a file from `lode ledger deploy` (rpc), or the embedded chain's own
+ * deployment (`<dataDir>/ledger.json`), deploying on a fresh chain. Checks that code is there.
+ */
+async function resolveAddresses(
+  d: LedgerDeps,
+  client: PublicClient,
+  account: LocalAccount,
+  transport: Transport,
+  chainId: number,
+  chain: EmbeddedChain | undefined,
+): Promise<LedgerAddresses> {
+  const { config, log } = d;
+  const file = config.ledgerAddressesFile ?? join(config.dataDir, 'ledger.json');
+  let addresses: LedgerAddresses | undefined;
+  if (existsSync(file)) {
+    addresses = ledgerAddressesSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    if (addresses.chainId !== chainId) throw new Error(`${file} is for chain ${addresses.chainId}, but the chain is ${chainId}`);
+  } else if (chain && chain.blockNumber === 0n) {
+    const wallet = createWalletClient({ account, transport });
+    const p = config.ledgerParams;
+    log.info('deploying the ledger contracts on the embedded chain');
+    addresses = await deployLedger(wallet, client, {
+      gateway: account.address,
+      feeBps: p.feeBps,
+      minStake: p.minStake === undefined ? undefined : BigInt(p.minStake),
+      challengeWindow: p.challengeWindow,
+      unbondingPeriod: p.unbondingPeriod,
+      settlementPeriod: p.settlementPeriod,
+    });
+    writeFileSync(file, `${JSON.stringify(addresses, null, 2)}\n`);
+  } else {
+    throw new Error(
+      chain
+        ? `the embedded chain in ${join(config.dataDir, 'chain')} has blocks but ${file} is missing; restore it or remove the chain directory`
+        : `no contract addresses: deploy with \`lode ledger deploy --rpc-url ${config.rpcUrl}\` and pass --ledger-addresses <file>`,
+    );
+  }
+  const code = await client.getCode({ address: addresses.escrow });
+  if (!code || code === '0x') throw new Error(`no JobEscrow contract at ${addresses.escrow} on chain ${chainId} (from ${file})`);
+  return addresses;
+}

@@ -1,0 +1,121 @@
+/**
+ * The gateway's own chain transactions (post a settlement batch, close a job's escrow), sent
+ * exactly once across crashes and restarts.
+ *
+ * Guarantees:
+ * - A transaction is signed, then recorded in the store, then sent. After a crash the recorded
+ *   bytes (same nonce) are sent again, so it can be mined at most once; a second, different
+ *   transaction for the same purpose is never created while one is pending or mined.
+ * - `sendOnce(kind, ref, call)` is idempotent per (kind, ref): it returns the receipt of the
+ *   transaction already mined for it, waits for one still pending, or sends a new one.
+ *   A reverted transaction changed nothing on chain, so a later `sendOnce` may try again.
+ * - One transaction is in flight at a time (nonces never collide).
+ */
+import type { Logger } from 'pino';
+import { keccak256, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt } from 'viem';
+import type { ChainTx, LedgerStore } from '../store/types.js';
+
+export interface ChainCall {
+  to: Hex;
+  data: Hex;
+}
+
+export interface TxOutboxOptions {
+  store: LedgerStore;
+  client: PublicClient;
+  account: LocalAccount;
+  chainId: number;
+  log: Logger;
+  now: () => number;
+}
+
+export class TxOutbox {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: TxOutboxOptions) {}
+
+  /** The sending account. */
+  get address(): Hex {
+    return this.o.account.address;
+  }
+
+  /** Re-sends and awaits every transaction recorded as sent but not seen mined (call at start). */
+  resume(): Promise<void> {
+    return this.exclusive(async () => {
+      for (const tx of await this.o.store.pendingChainTxs(this.o.account.address)) await this.settle(tx);
+    });
+  }
+
+  sendOnce(kind: string, ref: string, call: ChainCall): Promise<TransactionReceipt> {
+    return this.exclusive(async () => {
+      const earlier = await this.o.store.chainTxsOf(kind, ref);
+      const done = earlier.find((t) => t.status === 'mined');
+      if (done) return this.o.client.getTransactionReceipt({ hash: done.hash as Hex });
+      const pending = earlier.find((t) => t.status === 'sent');
+      if (pending) return this.settle(pending);
+      return this.settle(await this.sign(kind, ref, call));
+    });
+  }
+
+  private async sign(kind: string, ref: string, call: ChainCall): Promise<ChainTx> {
+    const { account, client } = this.o;
+    const request = await client.prepareTransactionRequest({
+      account,
+      chain: null,
+      to: call.to,
+      data: call.data,
+      nonce: await client.getTransactionCount({ address: account.address, blockTag: 'pending' }),
+    });
+    const raw = await account.signTransaction({ ...request, chainId: this.o.chainId } as never);
+    const tx: ChainTx = {
+      hash: keccak256(raw),
+      kind,
+      ref,
+      sender: account.address.toLowerCase(),
+      nonce: Number(request.nonce),
+      raw,
+      status: 'sent',
+      createdAt: this.o.now(),
+      block: null,
+    };
+    await this.o.store.insertChainTx(tx);
+    return tx;
+  }
+
+  /**
+   * Sends (again) and waits for the receipt; records mined or reverted. A transaction whose
+   * nonce was used by another one can never be mined: it is recorded as reverted (nothing
+   * happened on chain) and the error says so.
+   */
+  private async settle(tx: ChainTx): Promise<TransactionReceipt> {
+    const hash = tx.hash as Hex;
+    const { client } = this.o;
+    let receipt = await client.getTransactionReceipt({ hash }).catch(() => undefined);
+    if (!receipt) {
+      try {
+        await client.sendRawTransaction({ serializedTransaction: tx.raw as Hex });
+      } catch (err) {
+        // "already known" means it is pending; "nonce too low" that it or another one was mined.
+        receipt = await client.getTransactionReceipt({ hash }).catch(() => undefined);
+        const next = await client.getTransactionCount({ address: this.o.account.address, blockTag: 'latest' });
+        if (!receipt && next > tx.nonce) {
+          await this.o.store.updateChainTx(tx.hash, { status: 'reverted', block: null });
+          throw new Error(`transaction ${hash} (${tx.kind} ${tx.ref}) was replaced: its nonce ${tx.nonce} is used`, { cause: err });
+        }
+        if (!receipt) this.o.log.debug({ err, hash, kind: tx.kind }, 'raw transaction not accepted now; waiting for its receipt');
+      }
+      receipt ??= await client.waitForTransactionReceipt({ hash, timeout: 120_000, pollingInterval: 250 });
+    }
+    await this.o.store.updateChainTx(tx.hash, {
+      status: receipt.status === 'success' ? 'mined' : 'reverted',
+      block: Number(receipt.blockNumber),
+    });
+    return receipt;
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}

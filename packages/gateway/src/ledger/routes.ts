@@ -1,0 +1,45 @@
+/**
+ * The ledger's HTTP routes: `POST /rpc` (the embedded chain's JSON-RPC), `GET /v1/ledger`
+ * (chain, contracts, parameters, settlement backlog), `POST /v1/ledger/faucet` (test funds),
+ * `GET /v1/ledger/payouts/:address` (a provider's payouts with claim proofs; `from`/`to` in ms).
+ * Without a ledger every route answers LEDGER_DISABLED.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { Address, ForbiddenError, InvalidRequestError, LedgerDisabledError } from '@lode/protocol';
+import type { GatewayLedger } from './ledgerService.js';
+import { zodMessage } from '../http/zodMessage.js';
+
+const FaucetBody = z.strictObject({ address: Address });
+const PayoutsQuery = z.object({
+  from: z.coerce.number().int().nonnegative().optional(),
+  to: z.coerce.number().int().nonnegative().optional(),
+});
+
+export function ledgerRoutes(app: FastifyInstance, ledger: GatewayLedger | undefined): void {
+  const need = (): GatewayLedger => {
+    if (!ledger) throw new LedgerDisabledError();
+    return ledger;
+  };
+  app.post('/rpc', async (req, reply) => {
+    const rpc = need().rpc;
+    if (!rpc) throw new InvalidRequestError(`This gateway settles on an external chain; send JSON-RPC to ${ledger?.mode === 'rpc' ? 'its rpcUrl (GET /v1/ledger)' : 'it'}.`);
+    return reply.send(await rpc(req.body));
+  });
+  app.get('/v1/ledger', async () => need().info());
+  app.post('/v1/ledger/faucet', async (req) => {
+    const l = need();
+    if (!l.faucetEnabled) throw new ForbiddenError('This gateway has no faucet (it is on only with the embedded chain, or with --faucet).');
+    const body = FaucetBody.safeParse(req.body);
+    if (!body.success) throw new InvalidRequestError('Send { "address": "0x…" }.', { details: zodMessage(body.error) });
+    return l.faucet(body.data.address as `0x${string}`);
+  });
+  app.get<{ Params: { address: string } }>('/v1/ledger/payouts/:address', async (req) => {
+    const l = need();
+    const address = Address.safeParse(req.params.address);
+    if (!address.success) throw new InvalidRequestError('Expected a 0x-prefixed 20-byte address.');
+    const query = PayoutsQuery.safeParse(req.query);
+    if (!query.success) throw new InvalidRequestError('from/to are Unix times in ms.', { details: zodMessage(query.error) });
+    return l.payouts(address.data.toLowerCase() as `0x${string}`, query.data);
+  });
+}
