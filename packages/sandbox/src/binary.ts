@@ -53,6 +53,55 @@ export class Reader {
   }
 }
 
+/** Signed LEB128 encoding of a safe integer. */
+export function sleb128(value: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = ((value % 128) + 128) % 128;
+    value = Math.floor(value / 128);
+    if ((value === 0 && (b & 0x40) === 0) || (value === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+/** A growable byte buffer for writing modules. */
+export class Writer {
+  private buf = new Uint8Array(1024);
+  length = 0;
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.length + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+
+  byte(b: number): void {
+    this.reserve(1);
+    this.buf[this.length++] = b;
+  }
+
+  bytes(part: ArrayLike<number>): void {
+    this.reserve(part.length);
+    this.buf.set(part, this.length);
+    this.length += part.length;
+  }
+
+  u32(n: number): void {
+    this.bytes(leb128(n));
+  }
+
+  /** The bytes written so far (a view; copy it if the writer is used again). */
+  done(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
 /** Unsigned LEB128 encoding. */
 export function leb128(value: number): number[] {
   const out: number[] = [];
@@ -75,7 +124,25 @@ export interface Section {
   end: number;
 }
 
-export const SectionId = { Custom: 0, Type: 1, Import: 2, Function: 3, Table: 4, Memory: 5, Global: 6, Export: 7, Start: 8 } as const;
+export const SectionId = {
+  Custom: 0,
+  Type: 1,
+  Import: 2,
+  Function: 3,
+  Table: 4,
+  Memory: 5,
+  Global: 6,
+  Export: 7,
+  Start: 8,
+  Element: 9,
+  Code: 10,
+  Data: 11,
+  DataCount: 12,
+  Tag: 13,
+} as const;
+
+/** Where each known section must appear, in the order the binary format requires. */
+export const SECTION_ORDER: readonly number[] = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 

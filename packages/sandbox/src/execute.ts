@@ -4,10 +4,10 @@
  * able to stop the thread (the Node pool terminates its worker). Sandbox workers load this file,
  * not `run.ts`, so they never load @lode/protocol's runtime (zod, viem).
  */
-import type { SandboxErrorCode } from '@lode/protocol';
 import { hexToBytes } from '@noble/hashes/utils';
 import { digestResult, type Sha256Hex } from './digest.js';
-import type { SandboxResult, SandboxTask } from './types.js';
+import { checkFuel, FUEL_EXHAUSTED, FUEL_EXPORT, fuelExhaustedMessage, fuelLimit, START_EXPORT } from './metering/fuel.js';
+import type { SandboxFailureCode, SandboxResult, SandboxTask } from './types.js';
 import { importedMemoryOf, MEMORY_IMPORT, pagesForMiB } from './prepared.js';
 import { MemoryPool } from './memoryPool.js';
 import { OutputLimitExceeded } from './wasi/meter.js';
@@ -27,6 +27,8 @@ const SEED_RE = /^[0-9a-f]{64}$/i;
  */
 export function checkTask(task: SandboxTask): string | undefined {
   if (!SEED_RE.test(task.seed)) return `seed must be 64 hex digits, got ${JSON.stringify(task.seed)}`;
+  const fuel = checkFuel(task.limits.fuel);
+  if (fuel) return fuel;
   const mounts = [...DEFAULT_MOUNTS, ...task.mounts].map((m) => m.guest);
   for (const f of task.files) {
     if (!mounts.some((m) => f.path.startsWith(m + '/'))) {
@@ -43,7 +45,7 @@ export function argv0(moduleHash: string): string {
 
 /** A failed result carrying whatever output was captured before the task was stopped. */
 export function failedResult(
-  code: SandboxErrorCode,
+  code: SandboxFailureCode,
   message: string,
   durationMs: number,
   stdout: Uint8Array = new Uint8Array(0),
@@ -99,7 +101,7 @@ export function executeTask(module: WebAssembly.Module, task: SandboxTask, optio
     maxOutputBytes: task.limits.maxOutputBytes,
     memoryCapPages: pagesForMiB(task.limits.memoryMiB),
   });
-  const fail = (code: SandboxErrorCode, message: string) =>
+  const fail = (code: SandboxFailureCode, message: string) =>
     failedResult(code, message, performance.now() - t0, wasi.stdout.bytes(), wasi.stderr.bytes(), options.sha256Hex);
 
   // A module from `prepareModule` imports its memory; give it a (possibly reused) one.
@@ -120,7 +122,7 @@ function instantiateAndRun(
   wasi: Preview1,
   memory: WebAssembly.Memory | undefined,
   options: RunTaskOptions,
-  fail: (code: SandboxErrorCode, message: string) => SandboxResult,
+  fail: (code: SandboxFailureCode, message: string) => SandboxResult,
   t0: number,
 ): SandboxResult {
   const imports: WebAssembly.Imports = { wasi_snapshot_preview1: wasi.imports(wasiImports(module)) };
@@ -140,28 +142,58 @@ function instantiateAndRun(
   const start = exports._start;
   if (typeof start !== 'function') return fail('SANDBOX_INVALID_MODULE', 'The module exports no _start function.');
 
+  // A metered module (see metering/instrument.ts) counts down its fuel in this global.
+  const meter = exports[FUEL_EXPORT] instanceof WebAssembly.Global ? (exports[FUEL_EXPORT] as WebAssembly.Global) : undefined;
+  const limit = fuelLimit(task.limits.fuel);
+  if (meter) meter.value = limit;
+  const { result, depthDependent } = runStart(exports, start as () => void, task, wasi, fail, options, t0);
+  if (!meter) return result;
+  // The fuel rule: a counter below zero when the task stops, however it stopped, is fuel exhaustion.
+  const left = meter.value as bigint;
+  if (left < 0n) return { ...fail(FUEL_EXHAUSTED, fuelExhaustedMessage(limit)), fuelUsed: Number(limit) };
+  return depthDependent ? result : { ...result, fuelUsed: Number(limit - left) };
+}
+
+/**
+ * Runs the module's former start function (metered modules only, see metering/instrument.ts),
+ * then `_start`, and classifies how it ended. `depthDependent`: it ended on a stack overflow, so
+ * where it stopped depends on the engine's stack size.
+ */
+function runStart(
+  exports: WebAssembly.Exports,
+  start: () => void,
+  task: SandboxTask,
+  wasi: Preview1,
+  fail: (code: SandboxFailureCode, message: string) => SandboxResult,
+  options: RunTaskOptions,
+  t0: number,
+): { result: SandboxResult; depthDependent: boolean } {
+  const ended = (result: SandboxResult) => ({ result, depthDependent: false });
   const capPages = pagesForMiB(task.limits.memoryMiB);
   let exitCode = 0;
   try {
-    (start as () => void)();
+    const lodeStart = exports[START_EXPORT];
+    if (typeof lodeStart === 'function') (lodeStart as () => void)();
+    start();
   } catch (e) {
     if (e instanceof ProcExit) exitCode = e.code;
-    else if (e instanceof OutputLimitExceeded) return fail('SANDBOX_OUTPUT_LIMIT', e.message);
-    else if (e instanceof MemoryLimitExceeded) return memoryLimit(fail, e.pages, capPages);
-    else if (wasi.memory.pages > capPages) return memoryLimit(fail, wasi.memory.pages, capPages, e);
-    else return classifyTrap(e, fail);
+    else if (e instanceof OutputLimitExceeded) return ended(fail('SANDBOX_OUTPUT_LIMIT', e.message));
+    else if (e instanceof MemoryLimitExceeded) return ended(memoryLimit(fail, e.pages, capPages));
+    else if (wasi.memory.pages > capPages) return ended(memoryLimit(fail, wasi.memory.pages, capPages, e));
+    else if (isStackOverflow(e)) return { result: fail('SANDBOX_TRAP', `The module trapped: stack overflow (${(e as Error).message}).`), depthDependent: true };
+    else return ended(classifyTrap(e, fail));
   }
   // The cap holds for the whole run: memory above it at exit fails the task too.
-  if (wasi.memory.pages > capPages) return memoryLimit(fail, wasi.memory.pages, capPages);
+  if (wasi.memory.pages > capPages) return ended(memoryLimit(fail, wasi.memory.pages, capPages));
 
   let files;
   try {
     files = wasi.fs.changedFiles();
   } catch (e) {
-    return fail('SANDBOX_TRAP', `Collecting output files failed: ${(e as Error).message}`);
+    return ended(fail('SANDBOX_TRAP', `Collecting output files failed: ${(e as Error).message}`));
   }
   const content = { exitCode, stdout: wasi.stdout.bytes(), stderr: wasi.stderr.bytes(), files, deleted: wasi.deletedInputs() };
-  return { status: 'ok', ...content, resultHash: digestResult(content, options.sha256Hex), durationMs: performance.now() - t0 };
+  return ended({ status: 'ok', ...content, resultHash: digestResult(content, options.sha256Hex), durationMs: performance.now() - t0 });
 }
 
 /**
@@ -171,7 +203,7 @@ function instantiateAndRun(
  * doing so, instead of merely failing a grow and then trapping or exiting for its own reasons.
  */
 function memoryLimit(
-  fail: (code: SandboxErrorCode, message: string) => SandboxResult,
+  fail: (code: SandboxFailureCode, message: string) => SandboxResult,
   pages: number,
   capPages: number,
   cause?: unknown,
@@ -184,11 +216,12 @@ function memoryLimit(
   );
 }
 
-function classifyTrap(e: unknown, fail: (code: SandboxErrorCode, message: string) => SandboxResult): SandboxResult {
+function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack/i.test(e.message);
+}
+
+function classifyTrap(e: unknown, fail: (code: SandboxFailureCode, message: string) => SandboxResult): SandboxResult {
   const what = e instanceof Error ? e.message : String(e);
-  if (e instanceof RangeError && /call stack/i.test(what)) {
-    return fail('SANDBOX_TRAP', `The module trapped: stack overflow (${what}).`);
-  }
   if (!(e instanceof WebAssembly.RuntimeError)) {
     return fail('SANDBOX_TRAP', `The module stopped on a host error: ${what}`);
   }

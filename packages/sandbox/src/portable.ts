@@ -1,9 +1,19 @@
 /**
  * @lode/sandbox/portable — everything but the Node worker pool: the WASI layer, `runTask`,
- * `inspectModule`, `prepareModule`/`capMemory`. No `node:` imports, so browser Web Workers
+ * `inspectModule`, `prepareModule`/`capMemory`, and fuel metering (`instrumentModule`). No `node:` imports, so browser Web Workers
  * (the contributor page) can import it.
  */
-export type { Sandbox, SandboxBatchOptions, SandboxFile, SandboxLimits, SandboxResult, SandboxRunOptions, SandboxTask } from './types.js';
+export type {
+  Sandbox,
+  SandboxBatchOptions,
+  SandboxFailureCode,
+  SandboxFile,
+  SandboxLimits,
+  SandboxResult,
+  SandboxRunOptions,
+  SandboxTask,
+} from './types.js';
+export * from './metering/index.js';
 export {
   inspectModule,
   capMemory,

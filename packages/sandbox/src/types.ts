@@ -22,6 +22,7 @@
  *   answered does nothing; a signal that is already aborted cancels the call's tasks at once.
  */
 import type { Mount, SandboxErrorCode } from '@lode/protocol';
+import type { FUEL_EXHAUSTED } from './metering/fuel.js';
 
 export interface SandboxFile {
   /** Absolute guest path, e.g. /in/data.txt */
@@ -34,7 +35,17 @@ export interface SandboxLimits {
   wallMs: number;
   /** Cap on stdout + stderr + returned files, in bytes. */
   maxOutputBytes: number;
+  /**
+   * Fuel the task may use (see costs.ts for what an instruction costs): an integer up to 2^53 − 1.
+   * A task that needs more fails with SANDBOX_FUEL_EXHAUSTED, deterministically — a runaway loop
+   * stops at the same instruction on every device, long before the wall-time limit.
+   * @default DEFAULT_FUEL (20 billion)
+   */
+  fuel?: number | bigint;
 }
+
+/** The codes of a failed result: the protocol's, plus SANDBOX_FUEL_EXHAUSTED (see metering/fuel.ts). */
+export type SandboxFailureCode = SandboxErrorCode | typeof FUEL_EXHAUSTED;
 
 export interface SandboxTask {
   /** sha256 hex of the module bytes; the module must have been added with `addModule`. */
@@ -64,7 +75,17 @@ export interface SandboxResult {
   deleted: string[];
   /** `resultDigest` (from @lode/protocol) of exitCode/stdout/stderr/files/deleted. */
   resultHash: string;
-  error?: { code: SandboxErrorCode; message: string };
+  error?: { code: SandboxFailureCode; message: string };
+  /**
+   * Fuel the task used: `limits.fuel` minus what was left; exactly `limits.fuel` for
+   * SANDBOX_FUEL_EXHAUSTED. The same on every run and every device (it is counted inside the
+   * module), and not part of `resultHash` (replicas compare it beside the hash). Present whenever
+   * the module was metered (always, in `createNodeSandbox`) and its run ended by itself or by
+   * a limit it hit: ok, trap, output, memory and fuel limits. Absent when the sandbox stopped
+   * it from outside (timeout, cancellation, crash), when the module was not metered, and after a
+   * stack overflow (how deep a stack goes depends on the engine and thread).
+   */
+  fuelUsed?: number;
   durationMs: number;
 }
 

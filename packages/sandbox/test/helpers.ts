@@ -6,10 +6,13 @@ import type { SandboxTask } from '../src/types.js';
 
 let wabt: Awaited<ReturnType<typeof import('wabt')['default']>> | undefined;
 
-/** Compiles WebAssembly text to binary. */
-export async function wat(source: string): Promise<Uint8Array> {
+/** wabt's feature switches (`parseWat`'s third argument). */
+export type WatFeatures = NonNullable<Parameters<NonNullable<typeof wabt>['parseWat']>[2]>;
+
+/** Compiles WebAssembly text to binary (wabt's default features, plus `features`). */
+export async function wat(source: string, features?: WatFeatures): Promise<Uint8Array> {
   wabt ??= await (await import('wabt')).default();
-  const mod = wabt.parseWat('test.wat', source);
+  const mod = wabt.parseWat('test.wat', source, features);
   try {
     return mod.toBinary({}).buffer;
   } finally {

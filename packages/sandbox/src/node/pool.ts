@@ -1,8 +1,9 @@
 /**
  * The Node implementation of `Sandbox`: a pool of warm `worker_threads`.
  *
- * - Modules are compiled once per (hash, memory cap) in the main thread; the compiled
- *   `WebAssembly.Module` is posted to each worker once and cached there.
+ * - Modules are instrumented for fuel metering once per hash, and compiled once per (hash,
+ *   memory cap) in the main thread; the compiled `WebAssembly.Module` is posted to each worker
+ *   once and cached there.
  * - Tasks queue in the main thread; a free worker takes a whole batch in one message and answers
  *   with all results in one message. `run` calls made together are coalesced the same way.
  * - Wall time is enforced per task: the worker writes which task it runs and since when into
@@ -25,6 +26,7 @@ import { Worker } from 'node:worker_threads';
 import { BlobHashMismatchError, DEFAULTS, InvalidRequestError, SandboxError, SandboxErrorCode } from '@lode/protocol';
 import { SandboxClosedError } from '../errors.js';
 import { checkTask, failedResult } from '../execute.js';
+import { instrumentModule } from '../metering/instrument.js';
 import { inspectModule, pagesForMiB, prepareModule } from '../module.js';
 import type { Sandbox, SandboxBatchOptions, SandboxResult, SandboxRunOptions, SandboxTask } from '../types.js';
 import { Control, controlBytes, nowMs, type BatchMessage, type DoneMessage } from './messages.js';
@@ -36,6 +38,11 @@ export interface NodeSandboxOptions {
   maxBatch?: number;
   /** How often the watchdog checks running tasks, in ms. @default 10 */
   watchdogMs?: number;
+  /**
+   * Meter fuel: modules are instrumented once per hash (`instrumentModule`) when added, and
+   * results carry `fuelUsed`. Turn off only to measure what metering costs. @default true
+   */
+  metering?: boolean;
 }
 
 /** The largest number of times a task is put back in the queue after its worker died. */
@@ -104,7 +111,9 @@ class NodeSandbox implements Sandbox {
   readonly concurrency: number;
   private readonly maxBatch: number;
   private readonly watchdogMs: number;
+  private readonly metering: boolean;
   private readonly url = workerUrl();
+  /** What runs, by module hash: the module instrumented for metering (once per hash), or as added. */
   private readonly sources = new Map<string, Uint8Array>();
   private readonly compiling = new Map<string, Promise<Compiled>>();
   private readonly compiled = new Map<string, Compiled>();
@@ -126,6 +135,7 @@ class NodeSandbox implements Sandbox {
     this.concurrency = Math.max(1, options.workers ?? availableParallelism());
     this.maxBatch = Math.max(1, options.maxBatch ?? 256);
     this.watchdogMs = Math.max(1, options.watchdogMs ?? 10);
+    this.metering = options.metering ?? true;
     for (let i = 0; i < this.concurrency; i++) this.slots.push(this.spawn());
   }
 
@@ -137,7 +147,7 @@ class NodeSandbox implements Sandbox {
     }
     if (this.sources.has(hash)) return;
     inspectModule(bytes);
-    this.sources.set(hash, bytes);
+    this.sources.set(hash, this.metering ? instrumentModule(bytes) : bytes);
     // Warm the common case; a module too big for the default cap may still run with a larger one.
     await this.compile(hash, pagesForMiB(DEFAULTS.memoryMiB));
   }
