@@ -11,3 +11,9 @@
 export * from './chain/index.js';
 export * from './contracts.js';
 export * from './deploy.js';
+export * from './client.js';
+export { toLedgerError, write } from './actions/errors.js';
+export * from './actions/depositEscrow.js';
+export * from './actions/claimPayouts.js';
+export * from './actions/stake.js';
+export * from './actions/getAccountLedger.js';

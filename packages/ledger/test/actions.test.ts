@@ -1,0 +1,87 @@
+/**
+ * The ledger client's actions against the embedded chain: each succeeds through the real
+ * contracts, and each refusal comes back as TransactionRevertedError naming the contract's error
+ * (including errors raised inside another contract, like the token's during a deposit).
+ */
+import { parseEther, type Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
+import { TransactionRevertedError, escrowJobId } from '@lode/protocol';
+import {
+  claimPayouts,
+  createEmbeddedChain,
+  createLedgerClient,
+  deployLedger,
+  depositEscrow,
+  getAccountLedger,
+  jobEscrowAbi,
+  lodeTokenAbi,
+  stake,
+  type EmbeddedChain,
+  type LedgerAddresses,
+} from '../src/index.js';
+
+const admin = privateKeyToAccount(generatePrivateKey());
+const requester = privateKeyToAccount(generatePrivateKey());
+const provider = privateKeyToAccount(generatePrivateKey());
+let chain: EmbeddedChain;
+let addresses: LedgerAddresses;
+const as = (account: typeof admin) => createLedgerClient({ provider: chain, addresses, account });
+
+beforeAll(async () => {
+  chain = await createEmbeddedChain({
+    accounts: [admin, requester, provider].map((a) => ({ address: a.address, balance: parseEther('100') })),
+  });
+  const bootstrap = createLedgerClient({ provider: chain, addresses: {} as LedgerAddresses, account: admin });
+  addresses = await deployLedger(bootstrap.wallet!, bootstrap.public, { gateway: admin.address, challengeWindow: 1, feeBps: 0 });
+  for (const to of [requester.address, provider.address]) {
+    const hash = await as(admin).wallet!.writeContract({ address: addresses.token, abi: lodeTokenAbi, functionName: 'transfer', args: [to, parseEther('1000')], chain: null });
+    await as(admin).public.waitForTransactionReceipt({ hash });
+  }
+});
+afterAll(() => chain.close());
+
+describe('ledger actions', () => {
+  it('stakes (approving first) and reports balances and eligibility', async () => {
+    expect((await getAccountLedger(as(provider), { address: provider.address })).eligible).toBe(false);
+    const { txHashes } = await stake(as(provider), { amount: parseEther('100') });
+    expect(txHashes).toHaveLength(2);
+    expect(await getAccountLedger(as(provider), { address: provider.address })).toMatchObject({
+      lode: parseEther('900'), stake: parseEther('100'), eligible: true,
+    });
+  });
+
+  it('deposits escrow, and says in words when the account lacks the tokens', async () => {
+    const jobId = 'ab'.repeat(16);
+    await depositEscrow(as(requester), { jobId, amount: parseEther('5'), expiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600) });
+    const [who, balance] = await as(requester).public.readContract({ address: addresses.escrow, abi: jobEscrowAbi, functionName: 'escrowOf', args: [escrowJobId(jobId)] });
+    expect([who, balance]).toEqual([requester.address, parseEther('5')]);
+    const err = await depositEscrow(as(requester), { jobId: 'cd'.repeat(16), amount: parseEther('5000'), expiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransactionRevertedError);
+    expect((err as TransactionRevertedError).meta?.errorName).toBe('ERC20InsufficientBalance');
+    expect((err as Error).message).toMatch(/does not hold enough LODE/);
+  });
+
+  it('claims a posted payout once; a replay and a stranger are refused by name', async () => {
+    const jobId = 'ef'.repeat(16);
+    await depositEscrow(as(requester), { jobId, amount: parseEther('3'), expiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600) });
+    const tree = StandardMerkleTree.of([[provider.address, parseEther('2').toString()]], ['address', 'uint256']);
+    const hash = await as(admin).wallet!.writeContract({
+      address: addresses.escrow, abi: jobEscrowAbi, functionName: 'postBatch', args: [tree.root as Hex, [escrowJobId(jobId)], [parseEther('2')]], chain: null,
+    });
+    await as(admin).public.waitForTransactionReceipt({ hash });
+    const batchId = await as(admin).public.readContract({ address: addresses.escrow, abi: jobEscrowAbi, functionName: 'batchCount' });
+    await chain.request({ method: 'evm_increaseTime', params: [2] });
+    await chain.request({ method: 'evm_mine' });
+    const payout = { batchId, amount: parseEther('2'), proof: tree.getProof(0) as Hex[] };
+    const stranger = await claimPayouts(as(requester), { payouts: [payout] }).catch((e: unknown) => e);
+    expect((stranger as TransactionRevertedError).meta?.errorName).toBe('InvalidProof');
+    const before = (await getAccountLedger(as(provider), { address: provider.address })).lode;
+    expect(await claimPayouts(as(provider), { payouts: [payout] })).toMatchObject({ amount: parseEther('2'), batches: 1 });
+    expect((await getAccountLedger(as(provider), { address: provider.address })).lode).toBe(before + parseEther('2'));
+    const replay = await claimPayouts(as(provider), { payouts: [payout] }).catch((e: unknown) => e);
+    expect((replay as TransactionRevertedError).meta?.errorName).toBe('AlreadyClaimed');
+    expect((replay as Error).message).toMatch(/claimed already/);
+  });
+});
