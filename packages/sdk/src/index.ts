@@ -24,3 +24,6 @@ export * from './actions/watchJob.js';
 export * from './actions/cancelJob.js';
 export * from './actions/listNodes.js';
 export * from './actions/health.js';
+export * from './actions/getLedgerInfo.js';
+export * from './actions/requestFaucet.js';
+export * from './actions/getPayouts.js';

@@ -1,4 +1,4 @@
-import { DEFAULTS, InvalidRequestError, JobSpec, JobView, signJob, type JobSpecInit } from '@lode/protocol';
+import { DEFAULTS, InvalidRequestError, JobSpec, JobView, jobIdOf, maxJobCost, signJob, type JobSpecInit } from '@lode/protocol';
 import { bytesToHex, type Hex } from 'viem';
 import type { LodeClient } from '../client.js';
 import { AccountRequiredError } from '../errors.js';
@@ -6,12 +6,21 @@ import { requestJson } from '../request.js';
 
 /** A JobSpec as a requester writes it: `version`, `requester`, `nonce` and `deadline` are filled in when left out. */
 export type SubmitJobParameters = Omit<JobSpecInit, 'version' | 'requester' | 'nonce' | 'deadline'> &
-  Partial<Pick<JobSpecInit, 'requester' | 'nonce' | 'deadline'>> & { signal?: AbortSignal };
+  Partial<Pick<JobSpecInit, 'requester' | 'nonce' | 'deadline'>> & {
+    signal?: AbortSignal;
+    /**
+     * Called before submitting a paid job (tasks × price.maxPerTask > 0) to put its escrow on
+     * chain — the gateway refuses a paid job without it (INSUFFICIENT_ESCROW). `lode run` passes
+     * one that deposits with @lode/ledger's `depositEscrow`.
+     */
+    fund?: (job: { spec: JobSpec; jobId: string; maxCost: bigint }) => Promise<void>;
+  };
 export type SubmitJobReturnType = JobView;
 
 /**
  * Builds a JobSpec (requester = the client's account, a random 32-byte nonce, deadline 24 h
- * from now unless given), validates it, signs it (EIP-712) and submits it. Resolves to the
+ * from now unless given), validates it, signs it (EIP-712), funds its escrow through `fund`
+ * when it is a paid job, and submits it. Resolves to the
  * job as the gateway stored it; submitting the same signed spec twice gives the same job.
  * Throws `InvalidRequestError` (zod) before any network call if the spec is not valid.
  *
@@ -19,7 +28,7 @@ export type SubmitJobReturnType = JobView;
  * const job = await submitJob(client, { module: sha256, tasks: [{ args: ['10'] }] });
  */
 export async function submitJob(client: LodeClient, params: SubmitJobParameters): Promise<SubmitJobReturnType> {
-  const { signal, ...init } = params;
+  const { signal, fund, ...init } = params;
   const account = client.account;
   if (!account) throw new AccountRequiredError('submitJob');
   const spec = parseSpec({
@@ -30,6 +39,8 @@ export async function submitJob(client: LodeClient, params: SubmitJobParameters)
     deadline: init.deadline ?? Date.now() + DEFAULTS.deadlineMs,
   });
   const signed = await signJob(account, spec);
+  const maxCost = maxJobCost(spec);
+  if (maxCost > 0n && fund) await fund({ spec, jobId: jobIdOf(spec), maxCost });
   return requestJson(client, JobView, { method: 'POST', path: '/v1/jobs', body: signed, signal });
 }
 
