@@ -19,8 +19,18 @@ export default defineConfig({
     rollupOptions: {
       input: { index: 'index.html', contribute: 'contribute.html' },
       output: {
-        // chart.js only on the dashboard; viem and zod are shared by both pages.
-        manualChunks: (id) => (id.includes('node_modules/chart.js') || id.includes('node_modules/react-chartjs-2') ? 'charts' : undefined),
+        // chart.js only on the dashboard; React and the protocol's libraries (viem, zod) are shared by both pages.
+        manualChunks(id) {
+          if (/node_modules\/(chart\.js|react-chartjs-2|@kurkle)\//.test(id)) return 'charts';
+          if (/node_modules\/(react|react-dom|scheduler)\//.test(id)) return 'react';
+          if (id.includes('node_modules/') || id.includes('/packages/protocol/') || id.includes('/packages/sdk/')) return 'lode';
+          return undefined;
+        },
+      },
+      onwarn(warning, warn) {
+        // zod ships comments Rollup cannot place; harmless, and not ours to fix.
+        if (warning.code === 'INVALID_ANNOTATION' && warning.id?.includes('/zod/')) return;
+        warn(warning);
       },
     },
   },

@@ -51,7 +51,9 @@ export async function loadOrCreateKey(store: KeyValueStore = idbStore, now: () =
   const key: StoredKey = { privateKey: generatePrivateKey(), createdAt: now() };
   await store.set(KEY_NAME, key);
   // Read back: if another tab created one at the same moment, both use the one that was kept.
-  return (await loadKey(store)) ?? { ...key, account: privateKeyToAccount(key.privateKey), created: true };
+  const kept = await loadKey(store);
+  if (!kept) return { ...key, account: privateKeyToAccount(key.privateKey), created: true };
+  return { ...kept, created: kept.privateKey === key.privateKey };
 }
 
 /**

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { BlobHashMismatchError, InvalidModuleError, sha256Hex } from '@lode/protocol';
+import { capMemory, pagesForMiB, runTask, type SandboxTask } from '@lode/sandbox/portable';
+import { readWorkload } from '@lode/workloads';
+import { inlineWorker, type InlineWorker } from '../../test/inlineWorker.js';
+import { createWorkerSandbox } from './sandbox.js';
+
+const echo = readWorkload('echo');
+const echoHash = sha256Hex(echo);
+
+function task(args: string[], wallMs = 5_000): SandboxTask {
+  return {
+    moduleHash: echoHash,
+    args,
+    env: {},
+    stdin: new Uint8Array(),
+    files: [],
+    mounts: [],
+    seed: 'ab'.repeat(32),
+    limits: { memoryMiB: 64, wallMs, maxOutputBytes: 1 << 16 },
+  };
+}
+
+function pool(workers: number, make: () => InlineWorker = () => inlineWorker()) {
+  const spawned: InlineWorker[] = [];
+  const sandbox = createWorkerSandbox({
+    workers,
+    watchdogMs: 5,
+    spawn: () => {
+      const w = make();
+      spawned.push(w);
+      return w;
+    },
+  });
+  return { sandbox, spawned };
+}
+
+describe('the Web Worker sandbox pool', () => {
+  it('gives the same results, hash for hash, as running the task in this thread', async () => {
+    const { sandbox } = pool(2);
+    await sandbox.addModule(echoHash, echo);
+    const tasks = [task(['hello']), task(['from', 'the', 'pool']), task([])];
+    const results = await sandbox.runBatch(tasks);
+    const module = new WebAssembly.Module(capMemory(echo, pagesForMiB(64)) as Uint8Array<ArrayBuffer>);
+    for (const [i, r] of results.entries()) {
+      const inline = runTask(module, tasks[i]!);
+      expect(r.status).toBe('ok');
+      expect(r.resultHash).toBe(inline.resultHash);
+      expect(new TextDecoder().decode(r.stdout)).toBe(new TextDecoder().decode(inline.stdout));
+    }
+    await sandbox.close();
+  });
+
+  it('posts a compiled module to each worker once', async () => {
+    const { sandbox, spawned } = pool(1);
+    await sandbox.addModule(echoHash, echo);
+    await sandbox.runBatch([task(['a']), task(['b']), task(['c'])]);
+    const withModule = spawned[0]!.received.filter((m) => m.module);
+    expect(spawned[0]!.received).toHaveLength(3);
+    expect(withModule).toHaveLength(1);
+    await sandbox.close();
+  });
+
+  it('stops a task that overruns its wall time (SANDBOX_TIMEOUT) and replaces its worker', async () => {
+    const { sandbox, spawned } = pool(1, () => inlineWorker({ hang: (m) => m.task.args[0] === 'forever' }));
+    await sandbox.addModule(echoHash, echo);
+    const [stuck, after] = await sandbox.runBatch([task(['forever'], 30), task(['next'])]);
+    expect(stuck!.error?.code).toBe('SANDBOX_TIMEOUT');
+    expect(after!.status).toBe('ok');
+    expect(spawned[0]!.terminated).toBe(true);
+    expect(spawned).toHaveLength(2);
+    await sandbox.close();
+  });
+
+  it('cancels a running task by ending its worker, and a queued one without running it', async () => {
+    const { sandbox, spawned } = pool(1, () => inlineWorker({ hang: (m) => m.task.args[0] === 'slow' }));
+    await sandbox.addModule(echoHash, echo);
+    const running = task(['slow'], 60_000);
+    const queued = task(['queued']);
+    const p = sandbox.runBatch([running, queued]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sandbox.cancel(queued)).toBe(true);
+    expect(sandbox.cancel(running)).toBe(true);
+    const [a, b] = await p;
+    expect(a!.error?.code).toBe('SANDBOX_CANCELLED');
+    expect(b!.error?.code).toBe('SANDBOX_CANCELLED');
+    expect(spawned[0]!.terminated).toBe(true);
+    expect(spawned[0]!.received.map((m) => m.task.args[0])).toEqual(['slow']);
+    expect(sandbox.cancel(running)).toBe(false);
+    await sandbox.close();
+  });
+
+  it('resizes: grows at once, shrinks idle workers at once and busy ones when their task ends', async () => {
+    const { sandbox, spawned } = pool(2);
+    await sandbox.addModule(echoHash, echo);
+    sandbox.resize(4);
+    expect(sandbox.concurrency).toBe(4);
+    expect(spawned).toHaveLength(4);
+    sandbox.resize(1);
+    expect(spawned.filter((w) => w.terminated)).toHaveLength(3);
+    const results = await sandbox.runBatch([task(['x']), task(['y'])]);
+    expect(results.map((r) => r.status)).toEqual(['ok', 'ok']);
+    await sandbox.close();
+  });
+
+  it('fails tasks with SANDBOX_WORKER_CRASHED, without respawning for ever, when workers cannot start', async () => {
+    const { sandbox, spawned } = pool(1, () => inlineWorker({ failToStart: true }));
+    await sandbox.addModule(echoHash, echo);
+    const results = await sandbox.runBatch([task(['a']), task(['b'])]);
+    for (const r of results) expect(r.error?.code).toBe('SANDBOX_WORKER_CRASHED');
+    expect(spawned.length).toBeLessThanOrEqual(3);
+    await sandbox.close();
+  });
+
+  it('refuses module bytes that do not hash to their address, and bytes that are not WebAssembly', async () => {
+    const { sandbox } = pool(1);
+    await expect(sandbox.addModule('00'.repeat(32), echo)).rejects.toBeInstanceOf(BlobHashMismatchError);
+    const text = new TextEncoder().encode('not wasm');
+    await expect(sandbox.addModule(sha256Hex(text), text)).rejects.toBeInstanceOf(InvalidModuleError);
+    const r = await sandbox.run({ ...task([]), moduleHash: sha256Hex(text) });
+    expect(r.error?.code).toBe('SANDBOX_BLOB_UNAVAILABLE');
+    await sandbox.close();
+  });
+});

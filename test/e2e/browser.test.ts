@@ -1,0 +1,169 @@
+/**
+ * A browser as a provider, end to end on real processes: a gateway started with the CLI and no
+ * Node provider at all; a real headless Chromium opens `/contribute` and clicks "Contribute this
+ * device"; a job submitted with `lode run` must finish with that tab as its only node. Results
+ * are checked against an independent computation (@lode/workloads' reference) and, hash for
+ * hash, against `lode node`'s own sandbox; the dashboard must show the job at 100%. Screenshots
+ * at desktop and phone size go to test-results/. Any console error in a page fails the test.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createNodeSandbox } from '@lode/sandbox';
+import { taskSeed, type NodeView, type TaskResultView, type TaskView } from '@lode/protocol';
+import { primesTasks, readWorkload, reference } from '@lode/workloads';
+import { Cluster, ROOT, lodeRun, waitFor } from '../support/cluster.js';
+import { ConsoleErrors, DESKTOP, PHONE, describeBrowser, launchChromium, pageScrollWidth, screenshot } from '../support/browser.js';
+
+const WEB_DIST = join(ROOT, 'packages/web/dist/index.html');
+
+/**
+ * The contributor page has no staking flow yet, so the gateway runs without the ledger's
+ * minimum stake (`--ledger off`) when its CLI has that switch. A gateway that requires stake
+ * refuses the tab's hello with STAKE_REQUIRED (the page shows that message).
+ */
+async function withoutStake(): Promise<string[]> {
+  const help = await lodeRun(['gateway', '--help']);
+  return /--ledger\b/.test(help.stdout) ? ['--ledger', 'off'] : [];
+}
+
+describeBrowser('a browser tab as the only provider', () => {
+  let cluster: Cluster;
+  let browser: Browser;
+  let tmp: string;
+  let desktop: BrowserContext;
+  let phone: BrowserContext;
+  const consoleErrors = new ConsoleErrors();
+
+  beforeAll(async () => {
+    if (!existsSync(WEB_DIST)) throw new Error(`${WEB_DIST} is missing: build the web pages first (npm run build, or npm run build --workspace @lode/web).`);
+    tmp = await mkdtemp(join(tmpdir(), 'lode-browser-e2e-'));
+    [cluster, browser] = await Promise.all([new Cluster({ nodes: 0, gatewayArgs: await withoutStake() }).start(), launchChromium()]);
+    desktop = await browser.newContext(DESKTOP);
+    phone = await browser.newContext(PHONE);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.stop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  async function open(context: BrowserContext, path: string, label: string): Promise<Page> {
+    const page = consoleErrors.watch(await context.newPage(), label);
+    await page.goto(`${cluster.url}${path}`);
+    return page;
+  }
+
+  async function nodes(): Promise<NodeView[]> {
+    return ((await (await fetch(`${cluster.url}/v1/nodes`)).json()) as { nodes: NodeView[] }).nodes;
+  }
+
+  it(
+    'joins from /contribute, runs every task of a `lode run primes` job, byte for byte like a Node provider, and the dashboard shows it at 100%',
+    async () => {
+      expect(await nodes()).toEqual([]); // no Node provider: the tab will be the only one
+
+      // ---- /contribute: one button
+      const contribute = await open(desktop, '/contribute', 'contribute');
+      await contribute.getByTestId('contribute').click();
+      await contribute.getByText('Contributing', { exact: true }).waitFor({ timeout: 30_000 });
+      const address = (await contribute.getByTestId('account-address').textContent())!.trim();
+      expect(address).toMatch(/^0x[0-9a-fA-F]{40}$/);
+      const node = await waitFor('the browser node online', async () => (await nodes()).find((n) => n.online && n.address === address.toLowerCase()));
+      expect(node.capabilities.kind).toBe('browser');
+      expect(node.capabilities.agent).toMatch(/^lode-web\/0\.1\.0 /);
+      expect(await contribute.getByTestId('earnings').textContent()).toBe('earnings appear once the ledger is enabled');
+
+      // ---- a job through the CLI, exactly as a requester runs it
+      const run = await lodeRun(['--gateway', cluster.url, '--data-dir', join(tmp, 'requester'), 'run', 'primes', '--tasks', '8', '--json', '--', '0', '200000']);
+      expect(run.code, run.stderr).toBe(0);
+      const summary = JSON.parse(run.stdout) as { jobId: string; status: string; counts: Record<string, number>; answer: unknown };
+      expect(summary.status).toBe('completed');
+      expect(summary.counts).toMatchObject({ done: 8, failed: 0 });
+      // An independent computation: a segmented sieve, not the module's trial division.
+      expect(summary.answer).toEqual({ count: String(reference.primesCount(0, 200_000)), lo: '0', hi: '200000' });
+
+      const jobId = summary.jobId;
+      const tasks = ((await (await fetch(`${cluster.url}/v1/jobs/${jobId}/tasks`)).json()) as { tasks: TaskView[] }).tasks;
+      expect(tasks).toHaveLength(8);
+      for (const t of tasks) expect(t.node, `task ${t.index}`).toBe(address.toLowerCase());
+
+      // ---- the same tasks in `lode node`'s sandbox (worker_threads) give the same result hashes
+      const results = ((await (await fetch(`${cluster.url}/v1/jobs/${jobId}/results`)).json()) as { results: TaskResultView[] }).results;
+      expect(results).toHaveLength(8);
+      const ranges = primesTasks({ lo: 0, hi: 200_000, tasks: 8 });
+      const job = (await (await fetch(`${cluster.url}/v1/jobs/${jobId}`)).json()) as { module: string };
+      const sandbox = createNodeSandbox({ workers: 1 });
+      try {
+        await sandbox.addModule(job.module, readWorkload('primes'));
+        for (const r of results) {
+          const spec = (await (await fetch(`${cluster.url}/v1/jobs/${jobId}/tasks?offset=${r.index}&limit=1`)).json()) as { tasks: TaskView[] };
+          expect(spec.tasks[0]!.status).toBe('done');
+          const native = await sandbox.run({
+            moduleHash: job.module,
+            args: ranges[r.index]!.args,
+            env: {},
+            stdin: new Uint8Array(),
+            files: [],
+            mounts: [],
+            seed: taskSeed(jobId, r.index),
+            limits: { memoryMiB: 256, wallMs: 30_000, maxOutputBytes: 4 << 20 },
+          });
+          expect(r.resultHash, `task ${r.index}`).toBe(native.resultHash);
+          expect(r.stdout).toBe(Buffer.from(native.stdout).toString('base64'));
+        }
+      } finally {
+        await sandbox.close();
+      }
+
+      // ---- the contributor page counted them
+      await waitFor('8 tasks done on the page', async () => (await contribute.getByTestId('tasks-done').textContent())?.trim() === '8', 10_000);
+      await screenshot(contribute, 'contribute-desktop');
+
+      // ---- the dashboard: the job at 100%, the browser node by kind
+      const dashboard = await open(desktop, '/', 'dashboard');
+      await dashboard.locator(`[data-testid="progress-${jobId}"]`).waitFor({ timeout: 15_000 });
+      expect(await dashboard.getByTestId(`progress-${jobId}`).textContent()).toBe('100%');
+      await waitFor('browser kind counted', async () => (await dashboard.getByTestId('kind-browser').textContent()) === '1', 10_000);
+      await dashboard.locator('canvas').first().waitFor();
+      await screenshot(dashboard, 'dashboard-desktop');
+
+      await dashboard.goto(`${cluster.url}/#/jobs/${jobId}`);
+      await dashboard.getByTestId('job-progress').waitFor();
+      await waitFor('job page at 100%', async () => (await dashboard.getByTestId('job-progress').textContent()) === '100%', 10_000);
+      await dashboard.getByText('completed', { exact: true }).first().waitFor();
+      await dashboard.getByTestId('show-3').click();
+      await dashboard.getByTestId('task-output').waitFor();
+      expect(await dashboard.getByTestId('task-output').textContent()).toContain(`"count":${JSON.parse(Buffer.from(results[3]!.stdout, 'base64').toString()).count}`);
+      await screenshot(dashboard, 'job-desktop');
+
+      await dashboard.goto(`${cluster.url}/#/nodes`);
+      await dashboard.getByTestId('nodes').waitFor();
+      expect(await dashboard.locator(`[data-node="${address.toLowerCase()}"]`).textContent()).toContain('browser');
+      await screenshot(dashboard, 'nodes-desktop');
+
+      // ---- phone size: usable at 390 px (nothing pushes the page sideways)
+      for (const [path, name] of [
+        ['/contribute', 'contribute-phone'],
+        ['/', 'dashboard-phone'],
+        [`/#/jobs/${jobId}`, 'job-phone'],
+        ['/#/nodes', 'nodes-phone'],
+        ['/#/submit', 'submit-phone'],
+      ] as const) {
+        const page = await open(phone, path, name);
+        await page.locator('main').waitFor();
+        if (name === 'job-phone') await waitFor('job page at 100% (phone)', async () => (await page.getByTestId('job-progress').textContent()) === '100%', 10_000);
+        if (name === 'dashboard-phone') await page.locator('canvas').first().waitFor();
+        expect(await pageScrollWidth(page), `${name} is wider than the phone`).toBeLessThanOrEqual(390);
+        await screenshot(page, name);
+        await page.close();
+      }
+
+      expect(consoleErrors.errors, consoleErrors.errors.join('\n')).toEqual([]);
+    },
+    240_000,
+  );
+});
