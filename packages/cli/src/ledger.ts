@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { formatEther, parseEther } from 'viem';
-import { createLedgerClient, type LedgerClient } from '@lode/ledger';
+import { createLedgerClient, ledgerAddressesSchema, type LedgerClient } from '@lode/ledger';
 import { getLedgerInfo, type GetLedgerInfoReturnType, type LodeClient } from '@lode/sdk';
 
 export interface LedgerContext {
@@ -19,7 +19,7 @@ export async function ledgerOf(client: LodeClient): Promise<LedgerContext> {
   const info = await getLedgerInfo(client);
   const ledger = createLedgerClient({
     rpcUrl: info.resolvedRpcUrl,
-    addresses: { ...info.contracts, chainId: info.chainId },
+    addresses: ledgerAddressesSchema.parse({ ...info.contracts, chainId: info.chainId }),
     account: client.account,
   });
   return { info, ledger };
