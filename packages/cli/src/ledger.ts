@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { formatEther, parseEther } from 'viem';
-import { createLedgerClient, ledgerAddressesSchema, type LedgerClient } from '@lode/ledger';
+import { createLedgerClient, ledgerAddressesSchema, type LedgerClient } from '@lode/ledger/client';
 import { getLedgerInfo, type GetLedgerInfoReturnType, type LodeClient } from '@lode/sdk';
 
 export interface LedgerContext {

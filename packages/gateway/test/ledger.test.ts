@@ -1,7 +1,7 @@
 /**
  * The gateway's ledger end to end on a real gateway (embedded chain, JSON-RPC over its HTTP
  * port) and a real node agent: stake gate at hello, escrow gate at submit, receipts folded into
- * a settlement batch, the provider's claim with the gateway's Merkle proof, the requester's
+ * a settlement batch, the node's own claim with the gateway's Merkle proof, the requester's
  * refund, and every balance checked to the unit against an independent computation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +115,7 @@ describe('ledger on the embedded chain', () => {
       warmUp: false,
       benchmark: false,
       backoff: { initialMs: 100, maxMs: 300 },
+      claimIntervalMs: 300,
       log: (await import('pino')).pino({ level: 'silent' }),
     });
     node.on('error', (e) => errors.push(e));
@@ -178,7 +179,7 @@ describe('ledger on the embedded chain', () => {
     });
     const gross = PRICE * BigInt(TASKS);
     const fee = (gross * BigInt(FEE_BPS)) / 10_000n;
-    expect(payouts.totals).toMatchObject({ gross: gross.toString(), fee: fee.toString(), net: (gross - fee).toString(), tasks: TASKS, claimed: '0' });
+    expect(payouts.totals).toMatchObject({ gross: gross.toString(), fee: fee.toString(), net: (gross - fee).toString(), tasks: TASKS });
     const payout = payouts.payouts[0]!;
 
     // The escrow was refunded: the requester paid exactly what the node asked, not the ceiling.
@@ -187,7 +188,7 @@ describe('ledger on the embedded chain', () => {
     const [, escrowLeft, , closed] = await chain.readContract({ address: info.contracts.escrow, abi: jobEscrowAbi, functionName: 'escrowOf', args: [escrowJobId(jobId)] });
     expect([escrowLeft, closed]).toEqual([0n, true]);
 
-    // A stranger cannot claim the provider's payout with its proof.
+    // A stranger cannot claim the provider's payout with its proof (whether or not it was claimed).
     const stranger = privateKeyToAccount(generatePrivateKey());
     await json('/v1/ledger/faucet', { method: 'POST', body: JSON.stringify({ address: stranger.address }) });
     const claimArgs = [[BigInt(payout.chainBatchId!)], [BigInt(payout.amount)], [payout.proof as Hex[]], false] as const;
@@ -195,8 +196,12 @@ describe('ledger on the embedded chain', () => {
       chain.simulateContract({ account: stranger, address: info.contracts.escrow, abi: jobEscrowAbi, functionName: 'claim', args: claimArgs }),
     ).rejects.toMatchObject({ cause: { data: { errorName: 'InvalidProof' } } });
 
-    // The provider claims once: exactly the net amount; a second claim reverts.
-    await send(provider, { address: info.contracts.escrow, abi: jobEscrowAbi, functionName: 'claim', args: claimArgs });
+    // The node claims by itself (auto-claim, signed with its key): exactly the net amount, once.
+    const claimed = await until('the node to claim', async () => {
+      const { body } = await json<PayoutsView>(`/v1/ledger/payouts/${provider.address}`);
+      return body.totals.claimed !== '0' ? body.totals.claimed : undefined;
+    });
+    expect(claimed).toBe((gross - fee).toString());
     expect(await balanceOf(provider.address)).toBe(providerBefore + gross - fee);
     await expect(
       chain.simulateContract({ account: provider, address: info.contracts.escrow, abi: jobEscrowAbi, functionName: 'claim', args: claimArgs }),

@@ -12,6 +12,8 @@ export const NODE_DEFAULTS = {
   backoff: { initialMs: 250, maxMs: 10_000 },
   /** Most tasks handed to the sandbox in one `runBatch`. @default 32 */
   maxBatch: 32,
+  /** How often the node claims its settled payouts. @default 30 s */
+  claimIntervalMs: 30_000,
   /** Price per task, token's smallest unit. @default '0' */
   pricePerTask: '0',
 } as const;

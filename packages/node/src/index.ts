@@ -29,6 +29,7 @@ export {
 } from './capabilities.js';
 export { createConnection, type GatewayConnection, type ConnectionOptions, type ConnectionEvents, type Welcome } from './connection.js';
 export { createAgent, GatewayReportedError, type Agent, type AgentOptions, type AgentEvents, type TaskEvent } from './agent.js';
+export { createClaimer, DEFAULT_CLAIM_INTERVAL_MS, type Claimer, type ClaimerOptions, type ClaimerEvents } from './claimer.js';
 export { createBlobStore, type BlobStore, type BlobStoreOptions } from './blobStore.js';
 export { createBackoff, type Backoff, type BackoffOptions } from './backoff.js';
 export { gatewayUrls, NODE_WS_PATH, type GatewayUrls } from './urls.js';

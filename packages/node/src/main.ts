@@ -9,6 +9,7 @@ import type { Capabilities } from '@lode/protocol';
 import { createAgent, type TaskEvent } from './agent.js';
 import type { BackoffOptions } from './backoff.js';
 import { createBlobStore } from './blobStore.js';
+import { createClaimer, type ClaimerEvents } from './claimer.js';
 import { detectCapabilities } from './capabilities.js';
 import { systemClock, type Clock } from './clock.js';
 import { NODE_DEFAULTS } from './config.js';
@@ -49,6 +50,12 @@ export interface NodeOptions {
   keepaliveMs?: number;
   /** @default NODE_DEFAULTS.maxBatch */
   maxBatch?: number;
+  /** Claim settled payouts automatically (when the gateway has a ledger). @default true */
+  autoClaim?: boolean;
+  /** @default NODE_DEFAULTS.claimIntervalMs */
+  claimIntervalMs?: number;
+  /** Stake claimed earnings instead of receiving them. @default false */
+  restake?: boolean;
 }
 
 export interface NodeEvents extends Record<string, unknown> {
@@ -58,8 +65,10 @@ export interface NodeEvents extends Record<string, unknown> {
   disconnected: { code: number; reason: string; retryInMs: number | null };
   /** A task finished (ok or failed). */
   task: TaskEvent;
-  /** A problem the node recovered from (refused hello, bad frame, gateway error). */
+  /** A problem the node recovered from (refused hello, bad frame, gateway error, a failed claim). */
   error: Error;
+  /** Payouts claimed from settlement batches. */
+  claimed: ClaimerEvents['claimed'];
 }
 
 export interface NodeHandle {
@@ -147,11 +156,27 @@ export async function startNode(options: NodeOptions): Promise<NodeHandle> {
     agent.on('task', (t) => events.emit('task', t));
     agent.on('error', (e) => events.emit('error', e));
 
+    const claimer =
+      options.autoClaim === false
+        ? undefined
+        : createClaimer({
+            gatewayHttp: urls.http,
+            account,
+            log,
+            clock,
+            intervalMs: options.claimIntervalMs ?? NODE_DEFAULTS.claimIntervalMs,
+            restake: options.restake,
+          });
+    claimer?.on('claimed', (c) => events.emit('claimed', c));
+    claimer?.on('error', (e) => events.emit('error', e));
+
     agent.start();
     connection.start();
+    claimer?.start();
 
     let closing: Promise<void> | undefined;
     const close = async (): Promise<void> => {
+      await claimer?.stop();
       agent.stop();
       await connection.stop();
       if (ownsSandbox) await sandbox.close();

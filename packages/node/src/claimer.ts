@@ -1,0 +1,119 @@
+/**
+ * Auto-claim: the node collects what it earned. Every `intervalMs` it asks the gateway for its
+ * payouts (`GET /v1/ledger/payouts/:address`), and claims every final, unclaimed one in a single
+ * JobEscrow transaction signed with the node's own key (the contract pays only the provider
+ * named in the Merkle leaf, so nobody else can claim for it).
+ *
+ * Guarantees: rounds never overlap; a gateway without a ledger (LEDGER_DISABLED) turns the
+ * claimer off for the session; any other failure is reported as an `error` event and retried
+ * next round — a payout never expires, so nothing is lost by waiting.
+ */
+import type { Logger } from 'pino';
+import type { Hex, LocalAccount } from 'viem';
+import { LedgerInfoView, PayoutsView } from '@lode/protocol';
+import type { Clock } from './clock.js';
+import { Emitter } from './emitter.js';
+
+export interface ClaimerOptions {
+  /** The gateway's HTTP origin. */
+  gatewayHttp: string;
+  account: LocalAccount;
+  log: Logger;
+  clock: Clock;
+  /** @default 30 s */
+  intervalMs?: number;
+  /** Stake the claimed amount instead of receiving it. @default false */
+  restake?: boolean;
+}
+
+export interface ClaimerEvents extends Record<string, unknown> {
+  claimed: { amount: bigint; batches: number; txHash: Hex };
+  error: Error;
+}
+
+export interface Claimer {
+  start(): void;
+  stop(): Promise<void>;
+  /** One round now; resolves with what was claimed (null: nothing claimable, or no ledger). */
+  runOnce(): Promise<ClaimerEvents['claimed'] | null>;
+  on<K extends keyof ClaimerEvents>(event: K, fn: (payload: ClaimerEvents[K]) => void): () => void;
+}
+
+export const DEFAULT_CLAIM_INTERVAL_MS = 30_000;
+
+export function createClaimer(o: ClaimerOptions): Claimer {
+  const events = new Emitter<ClaimerEvents>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let round: Promise<unknown> = Promise.resolve();
+  let disabled = false;
+  let stopped = false;
+
+  const getJson = async (path: string): Promise<{ status: number; body: unknown }> => {
+    const r = await fetch(`${o.gatewayHttp}${path}`, { signal: AbortSignal.timeout(20_000) });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  };
+
+  async function claimOnce(): Promise<ClaimerEvents['claimed'] | null> {
+    if (disabled) return null;
+    const info = await getJson('/v1/ledger');
+    if (info.status === 404 && (info.body as { error?: { code?: string } } | null)?.error?.code === 'LEDGER_DISABLED') {
+      disabled = true;
+      o.log.info('the gateway runs without a ledger; nothing to claim');
+      return null;
+    }
+    if (info.status !== 200) throw new Error(`GET /v1/ledger answered HTTP ${info.status}`);
+    const ledgerInfo = LedgerInfoView.parse(info.body);
+    const res = await getJson(`/v1/ledger/payouts/${o.account.address}`);
+    if (res.status !== 200) throw new Error(`GET /v1/ledger/payouts answered HTTP ${res.status}`);
+    const now = o.clock.now();
+    const due = PayoutsView.parse(res.body).payouts.filter(
+      (p) => !p.claimed && p.status === 'posted' && p.chainBatchId !== null && p.claimableAt !== null && p.claimableAt <= now && p.amount !== '0',
+    );
+    if (due.length === 0) return null;
+    const { createLedgerClient, claimPayouts, ledgerAddressesSchema } = await import('@lode/ledger/client');
+    const ledger = createLedgerClient({
+      rpcUrl: ledgerInfo.rpcUrl ?? `${o.gatewayHttp}/rpc`,
+      addresses: ledgerAddressesSchema.parse({ ...ledgerInfo.contracts, chainId: ledgerInfo.chainId }),
+      account: o.account,
+    });
+    const result = await claimPayouts(ledger, {
+      payouts: due.map((p) => ({ batchId: BigInt(p.chainBatchId!), amount: BigInt(p.amount), proof: p.proof as Hex[] })),
+      restake: o.restake,
+    });
+    if (!result.txHash) return null;
+    const claimed = { amount: result.amount, batches: result.batches, txHash: result.txHash };
+    o.log.info({ amount: claimed.amount.toString(), batches: claimed.batches, tx: claimed.txHash }, 'claimed payouts');
+    events.emit('claimed', claimed);
+    return claimed;
+  }
+
+  const runOnce = () => {
+    const next = round.then(claimOnce);
+    round = next.catch(() => undefined);
+    return next;
+  };
+
+  const schedule = () => {
+    if (stopped || disabled) return;
+    timer = setTimeout(() => {
+      runOnce()
+        .catch((err: unknown) => {
+          o.log.warn({ err }, 'claiming payouts failed; will retry');
+          events.emit('error', err instanceof Error ? err : new Error(String(err)));
+        })
+        .finally(schedule);
+    }, o.intervalMs ?? DEFAULT_CLAIM_INTERVAL_MS);
+    timer.unref();
+  };
+
+  return {
+    start: schedule,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await round;
+    },
+    runOnce,
+    on: (event, fn) => events.on(event, fn),
+  };
+}
