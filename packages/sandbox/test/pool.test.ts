@@ -94,7 +94,7 @@ describe('createNodeSandbox', () => {
   /** What each deliberately bad workload must come to; the others must simply run. */
   const expected: Record<string, { status: 'ok' | 'failed'; code?: string; exitCode?: number }> = {
     'bad-trap.wasm': { status: 'failed', code: 'SANDBOX_TRAP' },
-    'bad-loop.wasm': { status: 'failed', code: 'SANDBOX_TIMEOUT' },
+    'bad-loop.wasm': { status: 'failed', code: 'SANDBOX_FUEL_EXHAUSTED' },
     'bad-membomb.wasm': { status: 'failed', code: 'SANDBOX_MEMORY_LIMIT' }, // seen above the cap at its next host call
     'bad-outbomb.wasm': { status: 'failed', code: 'SANDBOX_OUTPUT_LIMIT' },
     'bad-exit3.wasm': { status: 'ok', exitCode: 3 },
@@ -106,7 +106,7 @@ describe('createNodeSandbox', () => {
     for (const file of workloads) {
       const wasm = new Uint8Array(readFileSync(new URL(file, built)));
       await sandbox.addModule(hashOf(wasm), wasm);
-      tasks.push(makeTask(hashOf(wasm), { limits: { memoryMiB: 16, wallMs: 1_000, maxOutputBytes: 64 * 1024 } }));
+      tasks.push(makeTask(hashOf(wasm), { limits: { memoryMiB: 16, wallMs: 10_000, maxOutputBytes: 64 * 1024, fuel: 100_000_000 } }));
     }
     const results = await sandbox.runBatch(tasks);
     workloads.forEach((file, i) => {

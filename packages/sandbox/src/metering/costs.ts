@@ -11,6 +11,7 @@
  * |---|---|
  * | `block`, `loop`, `end`, `else`, `nop` (structure only) | 0 |
  * | every other instruction (numeric, memory, local/global, branch, select, SIMD, …) | 1 |
+ * | integer `div`/`rem`, float `div`/`sqrt` (10–40 cycles where others take 1) | 4 |
  * | `call`, `return_call` of a function of the module | 2 |
  * | `call_indirect`, `return_call_indirect` | 3 |
  * | `call` of a host (WASI) function | 50 |
@@ -27,6 +28,8 @@ export const FUEL_COSTS = {
   instruction: 1,
   /** block, loop, end, else, nop: they compile to nothing. */
   structure: 0,
+  /** Integer division and remainder, float division and square root (`SLOW_OPCODES`). */
+  slow: 4,
   /** A direct call to a function defined in the module (also return_call). */
   call: 2,
   /** call_indirect (also return_call_indirect): a table load, a signature check, a call. */
@@ -43,3 +46,6 @@ export const FUEL_COSTS = {
 
 /** log2 of `bulkBytesPerFuel`, for the shift the instrumented code does. */
 export const BULK_SHIFT = Math.log2(FUEL_COSTS.bulkBytesPerFuel);
+
+/** The opcodes that cost `FUEL_COSTS.slow`: i32/i64 div_s, div_u, rem_s, rem_u; f32/f64 sqrt, div. */
+export const SLOW_OPCODES: ReadonlySet<number> = new Set([0x6d, 0x6e, 0x6f, 0x70, 0x7f, 0x80, 0x81, 0x82, 0x91, 0x95, 0x9f, 0xa3]);

@@ -34,7 +34,7 @@
  */
 import { InvalidModuleError } from '@lode/protocol';
 import { hasWasmHeader, leb128, readSections, Reader, SECTION_ORDER, SectionId, sleb128, Writer, type Section } from '../binary.js';
-import { BULK_SHIFT, FUEL_COSTS } from './costs.js';
+import { BULK_SHIFT, FUEL_COSTS, SLOW_OPCODES } from './costs.js';
 import { decode, Op, UnsupportedError, valtype, type Instr } from './decode.js';
 import { FUEL_EXPORT, START_EXPORT } from './fuel.js';
 
@@ -299,6 +299,8 @@ function weight(ins: Instr, importedFuncs: number): number {
     case Op.CallIndirect:
     case Op.ReturnCallIndirect:
       return FUEL_COSTS.callIndirect;
+    case Op.Plain:
+      return SLOW_OPCODES.has(ins.code) ? FUEL_COSTS.slow : FUEL_COSTS.instruction;
     default:
       return FUEL_COSTS.instruction;
   }

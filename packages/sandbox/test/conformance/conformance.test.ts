@@ -16,6 +16,9 @@
  * libstd-rust-dev-wasm32`; .ci/run installs them). Without them these tests are skipped loudly
  * locally, and fail under CI=true. CLANG, CC, WASI_SYSROOT and RUSTC override the tools.
  *
+ * Each program runs metered for fuel (as every task in Lode does) and unmetered, and both must
+ * give the same result.
+ *
  * Programs run in the Node pool (one worker), so the wall-time watchdog stops a program that
  * never ends instead of hanging the whole test run. (Earlier, with `runTask` in this thread, a program that never ends hung the
  * file (vitest cannot interrupt synchronous code). Keep the programs' loops bounded — and beware
@@ -119,16 +122,26 @@ interface Case {
   memoryMiB?: number;
 }
 
-/** One worker with the pool's wall-time watchdog: a runaway program fails its test, not the run. */
+/**
+ * One worker with the pool's wall-time watchdog: a runaway program fails its test, not the run.
+ * Every program also runs unmetered (`plain`): fuel metering must change nothing it does.
+ */
 const pool = createNodeSandbox({ workers: 1 });
-afterAll(() => pool.close());
+const plain = createNodeSandbox({ workers: 1, metering: false });
+afterAll(() => Promise.all([pool.close(), plain.close()]));
 
-/** Runs the program's wasm in the sandbox; argv is ["/in", "/out", ...args]. */
+/** Everything a result says about what the program did, fuel aside. */
+const outcome = (r: SandboxResult) => ({ ...r, durationMs: 0, fuelUsed: undefined, error: r.error && { code: r.error.code } });
+
+/**
+ * Runs the program's wasm in the sandbox, metered (as always in Lode) and unmetered, expects the
+ * same result from both, and returns the metered one; argv is ["/in", "/out", ...args].
+ */
 async function sandbox(p: Program, c: Case = {}): Promise<SandboxResult> {
   const bin = wasm.get(p)!;
   const memoryMiB = c.memoryMiB ?? 32;
   inspectModule(bin); // what the gateway checks on upload
-  if (!pool.hasModule(hashOf(bin))) await pool.addModule(hashOf(bin), bin);
+  for (const s of [pool, plain]) if (!s.hasModule(hashOf(bin))) await s.addModule(hashOf(bin), bin);
   const task: SandboxTask = makeTask(hashOf(bin), {
     args: ['/in', '/out', ...(c.args ?? [])],
     env: c.env ?? {},
@@ -137,7 +150,11 @@ async function sandbox(p: Program, c: Case = {}): Promise<SandboxResult> {
     seed: c.seed ?? SEED_A,
     limits: { memoryMiB, wallMs: 10_000, maxOutputBytes: 4 << 20 },
   });
-  return pool.run(task);
+  const [metered, unmetered] = await Promise.all([pool.run(task), plain.run(task)]);
+  expect(outcome(metered)).toEqual(outcome(unmetered));
+  expect(metered.fuelUsed).toBeGreaterThan(0);
+  expect(unmetered.fuelUsed).toBeUndefined();
+  return metered;
 }
 
 interface NativeResult {
@@ -320,6 +337,7 @@ describe.skipIf(C_PROBLEM !== undefined)('WASI conformance (C programs: sandbox 
     for (const r of [a1, a2, b]) expect(r).toMatchObject({ status: 'ok', exitCode: 0 });
     expect(text(a2.stdout)).toBe(text(a1.stdout));
     expect(a2.resultHash).toBe(a1.resultHash);
+    expect(a2.fuelUsed).toBe(a1.fuelUsed);
 
     const parse = (out: string) => {
       const m = out.match(
