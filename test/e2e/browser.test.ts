@@ -20,16 +20,6 @@ import { ConsoleErrors, DESKTOP, PHONE, describeBrowser, launchChromium, pageScr
 
 const WEB_DIST = join(ROOT, 'packages/web/dist/index.html');
 
-/**
- * The contributor page has no staking flow yet, so the gateway runs without the ledger's
- * minimum stake (`--ledger off`) when its CLI has that switch. A gateway that requires stake
- * refuses the tab's hello with STAKE_REQUIRED (the page shows that message).
- */
-async function withoutStake(): Promise<string[]> {
-  const help = await lodeRun(['gateway', '--help']);
-  return /--ledger\b/.test(help.stdout) ? ['--ledger', 'off'] : [];
-}
-
 describeBrowser('a browser tab as the only provider', () => {
   let cluster: Cluster;
   let browser: Browser;
@@ -41,7 +31,7 @@ describeBrowser('a browser tab as the only provider', () => {
   beforeAll(async () => {
     if (!existsSync(WEB_DIST)) throw new Error(`${WEB_DIST} is missing: build the web pages first (npm run build, or npm run build --workspace @lode/web).`);
     tmp = await mkdtemp(join(tmpdir(), 'lode-browser-e2e-'));
-    [cluster, browser] = await Promise.all([new Cluster({ nodes: 0, gatewayArgs: await withoutStake() }).start(), launchChromium()]);
+    [cluster, browser] = await Promise.all([new Cluster({ nodes: 0 }).start(), launchChromium()]);
     desktop = await browser.newContext(DESKTOP);
     phone = await browser.newContext(PHONE);
   });
@@ -69,13 +59,23 @@ describeBrowser('a browser tab as the only provider', () => {
       // ---- /contribute: one button
       const contribute = await open(desktop, '/contribute', 'contribute');
       await contribute.getByTestId('contribute').click();
-      await contribute.getByText('Contributing', { exact: true }).waitFor({ timeout: 30_000 });
+      // A gateway with a ledger (the default) asks each node for a minimum stake: the page stakes
+      // it from the tab's own key, with test LODE from the embedded chain's faucet.
+      const stake = contribute.getByTestId('stake');
+      const contributing = contribute.getByText('Contributing', { exact: true });
+      await stake.or(contributing).waitFor({ timeout: 30_000 });
+      const ledger = await stake.isVisible();
+      if (ledger) {
+        await stake.click();
+        await contributing.waitFor({ timeout: 60_000 });
+        expect(await contribute.getByTestId('stake-amount').textContent()).toMatch(/^[\d,.]+ LODE \(the gateway asks at least [\d,.]+ LODE\)$/);
+      }
       const address = (await contribute.getByTestId('account-address').textContent())!.trim();
       expect(address).toMatch(/^0x[0-9a-fA-F]{40}$/);
       const node = await waitFor('the browser node online', async () => (await nodes()).find((n) => n.online && n.address === address.toLowerCase()));
       expect(node.capabilities.kind).toBe('browser');
       expect(node.capabilities.agent).toMatch(/^lode-web\/0\.1\.0 /);
-      expect(await contribute.getByTestId('earnings').textContent()).toBe('earnings appear once the ledger is enabled');
+      if (!ledger) expect(await contribute.getByTestId('earnings').textContent()).toBe('earnings appear once the ledger is enabled');
 
       // ---- a job through the CLI, exactly as a requester runs it
       const run = await lodeRun(['--gateway', cluster.url, '--data-dir', join(tmp, 'requester'), 'run', 'primes', '--tasks', '8', '--json', '--', '0', '200000']);

@@ -162,3 +162,43 @@ describe('the browser agent on a real gateway', () => {
     expect(b.state.address).toBe(first.account.address);
   });
 });
+
+describe('the browser agent on a gateway with a ledger', () => {
+  let paid: GatewayHandle;
+  let paidDir: string;
+  beforeAll(async () => {
+    paidDir = await mkdtemp(join(tmpdir(), 'lode-web-ledger-'));
+    paid = await startGateway(testGatewayOptions({ dataDir: paidDir, logLevel: 'silent', ledger: 'embedded' }));
+  }, 120_000);
+  afterAll(async () => {
+    await paid?.close();
+    if (paidDir) await rm(paidDir, { recursive: true, force: true });
+  });
+
+  it('is refused for want of stake, stakes the minimum from its own key (faucet funds), and is then admitted', async () => {
+    const c = new Contributor({
+      gateway: paid.url,
+      slots: 1,
+      pauseWhenHidden: false,
+      createSandbox: (workers) => createWorkerSandbox({ workers, spawn: () => inlineWorker() }),
+      keys: memoryStore(),
+      socket: (url) => new WebSocket(url) as unknown as SocketLike,
+      nav: { hardwareConcurrency: 2 },
+      benchmark: 1000,
+      logLevel: 'warn',
+      publishMs: 5,
+    });
+    contributors.push(c);
+    await c.start();
+    const refused = await until('needs-stake', () => (c.state.status === 'needs-stake' && c.state.ledger.minStake ? c.state : undefined), 30_000);
+    expect(refused.ledger).toMatchObject({ enabled: true, stakeRequired: true, faucet: true, eligible: false, staked: '0' });
+    expect(BigInt(refused.ledger.minStake!)).toBeGreaterThan(0n);
+
+    await c.stake();
+    const admitted = await contributing(c);
+    expect(admitted.ledger).toMatchObject({ stakeRequired: false, eligible: true, staked: refused.ledger.minStake });
+    expect(admitted.ledger.earnings).toEqual({ net: '0', claimed: '0', tasks: 0 });
+    const node = (await listNodes(createLodeClient({ gateway: paid.url }))).find((n) => n.address === admitted.address!.toLowerCase());
+    expect(node?.online).toBe(true);
+  }, 120_000);
+});

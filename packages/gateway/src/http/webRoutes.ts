@@ -29,6 +29,11 @@ export interface StatsSource {
   queued(): number;
   /** Jobs not yet finished. */
   activeJobs(): number;
+  /**
+   * Whether payments settle on a ledger. Absent: asked of the app itself once
+   * (`GET /v1/ledger` answers 200, or 404 LEDGER_DISABLED), so pages can tell without a 404.
+   */
+  ledger?(): boolean;
 }
 
 export interface WebRoutesOptions {
@@ -68,6 +73,8 @@ export interface NetworkStats {
   nodes: { online: number; known: number; byKind: Record<DeviceKind, number>; slots: number; busy: number };
   tasks: { queued: number; running: number; finished: number; perSecond: number };
   jobs: { active: number };
+  /** Whether the gateway settles payments (then `GET /v1/ledger` has the chain and parameters). */
+  ledger: { enabled: boolean };
   sampleMs: number;
   history: StatsSample[];
 }
@@ -163,7 +170,15 @@ export function webRoutes(app: FastifyInstance, options: WebRoutesOptions): void
   });
   for (const name of TOP_FILES) app.get(`/${name}`, async (_req, reply) => serveFile(reply, name, false));
 
-  app.get('/v1/stats', async () => sampler.current());
+  let ledgerEnabled: boolean | undefined = options.stats.ledger?.();
+  const ledger = async (): Promise<boolean> => {
+    if (ledgerEnabled !== undefined) return ledgerEnabled;
+    const res = await app.inject({ method: 'GET', url: '/v1/ledger' });
+    if (res.statusCode === 200) ledgerEnabled = true;
+    else if (res.statusCode === 404) ledgerEnabled = false;
+    return res.statusCode === 200; // anything else (the chain is busy): ask again next time
+  };
+  app.get('/v1/stats', async () => ({ ...sampler.current(), ledger: { enabled: await ledger() } }));
 }
 
 function notBuilt(reply: FastifyReply, why: string) {
@@ -237,7 +252,7 @@ export function createStatsSampler(source: StatsSource, now: () => number, sampl
   timer.unref();
 
   return {
-    current(): NetworkStats {
+    current(): Omit<NetworkStats, 'ledger'> {
       const s = snapshot();
       return {
         now: now(),

@@ -13,17 +13,35 @@
  *   with a new hello, because the slots a node offers are part of what it signs.
  */
 import type { Hex } from 'viem';
+import { LodeError } from '@lode/protocol';
 import { createAgent, type Agent, type TaskEvent, type TaskStart } from './agent.js';
 import { createBlobCache } from './blobs.js';
 import { detectBrowserCapabilities, type NavigatorLike } from './capabilities.js';
 import { systemClock, type Clock } from './clock.js';
 import { createConnection, nodeSocketUrl, type ConnectionState, type GatewayConnection, type SocketFactory } from './connection.js';
 import { idbStore, loadKey, loadOrCreateKey, type KeyValueStore, type LoadedKey } from './keystore.js';
+import { earnings, ledgerInfo, stakeMinimum, stakeStatus, type LedgerInfo, type StakeStep } from './ledger.js';
 import { createLog, formatLine, type LogLevel, type LogLine, type Logger } from './log.js';
 import { createPowerMonitor, type BatteryLike, type DocumentLike, type PauseReason, type PowerMonitor, type PowerState } from './power.js';
 import type { WorkerSandbox } from './sandbox.js';
 
-export type ContributorStatus = 'idle' | 'starting' | 'connecting' | 'contributing' | 'paused' | 'error';
+export type ContributorStatus = 'idle' | 'starting' | 'connecting' | 'contributing' | 'paused' | 'needs-stake' | 'error';
+
+/** What the ledger says about this account (all amounts in the token's smallest unit). */
+export interface LedgerState {
+  /** undefined until the gateway has said; false: it runs without a ledger (nothing is paid). */
+  enabled: boolean | undefined;
+  minStake?: string;
+  faucet?: boolean;
+  staked?: string;
+  eligible?: boolean;
+  earnings?: { net: string; claimed: string; tasks: number };
+  /** The gateway refused this node's hello for want of stake. */
+  stakeRequired: boolean;
+  /** Where a stake in progress is. */
+  staking?: StakeStep;
+  error?: string;
+}
 
 export type RunningTask = TaskStart;
 
@@ -45,6 +63,7 @@ export interface ContributorState {
   /** Why it is paused now (empty when not). */
   pausedBy: PauseReason[];
   power: PowerState;
+  ledger: LedgerState;
   benchmark?: number;
   error?: string;
   log: string[];
@@ -76,6 +95,8 @@ export interface ContributorOptions {
   drainMs?: number;
   /** @default 8 */
   maxBatch?: number;
+  /** How often earnings and stake are read again while contributing. @default 20_000 */
+  ledgerRefreshMs?: number;
 }
 
 interface Session {
@@ -101,6 +122,8 @@ export class Contributor {
   #publishTimer: ReturnType<typeof setTimeout> | undefined;
   #dirty: Partial<ContributorState> = {};
   #reconfiguring: Promise<void> | undefined;
+  #ledgerInfo: LedgerInfo | undefined;
+  #ledgerTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: ContributorOptions) {
     this.#options = options;
@@ -125,6 +148,7 @@ export class Contributor {
       running: [],
       pausedBy: [],
       power: this.#power.state,
+      ledger: { enabled: undefined, stakeRequired: false },
       log: [],
     };
     this.#power.on('change', (power) => {
@@ -183,6 +207,8 @@ export class Contributor {
       this.#session = { key, sandbox, connection, agent };
       this.#update({ benchmark: capabilities.benchmark }, true);
       this.#apply();
+      void this.refreshLedger();
+      this.#ledgerTimer = setInterval(() => void this.refreshLedger(), this.#options.ledgerRefreshMs ?? 20_000);
     } catch (err) {
       this.#log.error('could not start', { err: String(err) });
       this.#update({ status: 'error', error: err instanceof Error ? err.message : String(err) }, true);
@@ -194,6 +220,8 @@ export class Contributor {
     const s = this.#session;
     this.#session = undefined;
     this.#userPaused = false;
+    clearInterval(this.#ledgerTimer);
+    this.#ledgerTimer = undefined;
     if (s) {
       s.agent.stop();
       s.connection.stop();
@@ -242,6 +270,62 @@ export class Contributor {
     await run;
   }
 
+  /**
+   * Reads whether the gateway settles payments and, if it does, this account's stake and
+   * earnings. Never throws: a failure is shown in `ledger.error`.
+   */
+  async refreshLedger(): Promise<void> {
+    const address = this.#state.address;
+    try {
+      const res = await fetch(`${this.#options.gateway}/v1/stats`, { headers: { accept: 'application/json' } });
+      const stats = (await res.json()) as { ledger?: { enabled: boolean } };
+      const enabled = stats.ledger?.enabled ?? false;
+      if (!enabled) return this.#patchLedger({ enabled: false, error: undefined });
+      this.#ledgerInfo ??= await ledgerInfo(this.#options.gateway);
+      const info = this.#ledgerInfo;
+      const patch: Partial<LedgerState> = { enabled: true, minStake: info.params.minStake, faucet: info.faucet, error: undefined };
+      if (address) {
+        const [stake, paid] = await Promise.all([stakeStatus(info, address), earnings(this.#options.gateway, address)]);
+        patch.staked = stake.staked.toString();
+        patch.eligible = stake.eligible;
+        patch.earnings = { net: paid.net, claimed: paid.claimed, tasks: paid.tasks };
+      }
+      this.#patchLedger(patch);
+    } catch (err) {
+      this.#patchLedger({ error: `Could not read the ledger: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }
+
+  /**
+   * Stakes the gateway's minimum from this browser's key (test funds from the faucet when the
+   * account has none and the gateway has one), then reconnects.
+   */
+  async stake(): Promise<void> {
+    const s = this.#session;
+    if (!s || this.#state.ledger.staking) return;
+    try {
+      this.#ledgerInfo ??= await ledgerInfo(this.#options.gateway);
+      this.#patchLedger({ staking: 'approve', error: undefined });
+      await stakeMinimum(this.#options.gateway, this.#ledgerInfo, s.key.account, (step) => {
+        this.#log.info('staking', { step });
+        this.#patchLedger({ staking: step });
+      });
+      this.#patchLedger({ staking: undefined, stakeRequired: false });
+      await this.refreshLedger();
+      if (this.#session === s) {
+        s.connection.stop();
+        this.#apply();
+      }
+    } catch (err) {
+      this.#log.warn('staking failed', { err: err instanceof Error ? err.message : String(err) });
+      this.#patchLedger({ staking: undefined, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  #patchLedger(patch: Partial<LedgerState>): void {
+    this.#update({ ledger: { ...this.#state.ledger, ...this.#dirty.ledger, ...patch } }, true);
+  }
+
   /** Releases the page's listeners (the page is going away). */
   async dispose(): Promise<void> {
     await this.stop();
@@ -270,6 +354,11 @@ export class Contributor {
       this.#update({ status: 'paused', pausedBy, running: [], sessionId: undefined }, true);
       return;
     }
+    if (this.#state.ledger.stakeRequired) {
+      // Reconnecting would be refused again: wait for `stake()`.
+      this.#update({ status: 'needs-stake', pausedBy }, true);
+      return;
+    }
     if (s.connection.state === 'stopped') {
       s.agent.resume();
       s.connection.start();
@@ -280,11 +369,31 @@ export class Contributor {
   #wire(connection: GatewayConnection, agent: Agent): void {
     connection.on('state', (state) => {
       const paused = this.#pauseReasons().length > 0;
-      const status: ContributorStatus = paused ? 'paused' : state === 'established' ? 'contributing' : state === 'stopped' ? this.#state.status : 'connecting';
+      const status: ContributorStatus = paused
+        ? 'paused'
+        : state === 'established'
+          ? 'contributing'
+          : state === 'stopped' || this.#state.ledger.stakeRequired
+            ? this.#state.status
+            : 'connecting';
       this.#update({ connection: state, status, sessionId: connection.sessionId }, true);
     });
-    connection.on('error', (err) => this.#update({ error: err.message }, true));
-    connection.on('welcome', () => this.#update({ error: undefined }, true));
+    connection.on('error', (err) => {
+      if (err instanceof LodeError && err.meta?.code === 'STAKE_REQUIRED') {
+        // Every reconnect would be refused the same way until the account stakes.
+        this.#log.info('this gateway asks each node for a minimum stake', { minStake: this.#state.ledger.minStake });
+        this.#patchLedger({ stakeRequired: true });
+        connection.stop();
+        this.#update({ status: 'needs-stake', error: undefined }, true);
+        void this.refreshLedger();
+        return;
+      }
+      this.#update({ error: err.message }, true);
+    });
+    connection.on('welcome', () => {
+      this.#update({ error: undefined }, true);
+      if (this.#state.ledger.stakeRequired) this.#patchLedger({ stakeRequired: false });
+    });
     agent.on('start', (tasks) => {
       for (const t of tasks) this.#running.set(t.leaseId, t);
       this.#update({ running: [...this.#running.values()] });

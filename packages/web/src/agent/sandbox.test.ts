@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BlobHashMismatchError, InvalidModuleError, sha256Hex } from '@lode/protocol';
-import { capMemory, pagesForMiB, runTask, type SandboxTask } from '@lode/sandbox/portable';
+import { instrumentModule, pagesForMiB, prepareModule, runTask, type SandboxTask } from '@lode/sandbox/portable';
 import { readWorkload } from '@lode/workloads';
 import { inlineWorker, type InlineWorker } from '../../test/inlineWorker.js';
 import { createWorkerSandbox } from './sandbox.js';
@@ -36,16 +36,18 @@ function pool(workers: number, make: () => InlineWorker = () => inlineWorker()) 
 }
 
 describe('the Web Worker sandbox pool', () => {
-  it('gives the same results, hash for hash, as running the task in this thread', async () => {
+  it('gives the same results and fuel, hash for hash, as running the metered module in this thread', async () => {
     const { sandbox } = pool(2);
     await sandbox.addModule(echoHash, echo);
     const tasks = [task(['hello']), task(['from', 'the', 'pool']), task([])];
     const results = await sandbox.runBatch(tasks);
-    const module = new WebAssembly.Module(capMemory(echo, pagesForMiB(64)) as Uint8Array<ArrayBuffer>);
+    const module = new WebAssembly.Module(prepareModule(instrumentModule(echo), pagesForMiB(64)) as Uint8Array<ArrayBuffer>);
     for (const [i, r] of results.entries()) {
       const inline = runTask(module, tasks[i]!);
       expect(r.status).toBe('ok');
       expect(r.resultHash).toBe(inline.resultHash);
+      expect(r.fuelUsed).toBeGreaterThan(0);
+      expect(r.fuelUsed).toBe(inline.fuelUsed);
       expect(new TextDecoder().decode(r.stdout)).toBe(new TextDecoder().decode(inline.stdout));
     }
     await sandbox.close();

@@ -2,9 +2,10 @@
  * The browser implementation of `Sandbox` (@lode/sandbox's contract): a pool of Web Workers
  * running the portable sandbox (sandbox.worker.ts).
  *
- * - Modules are checked (`inspectModule`) and compiled once per (hash, memory cap) on the page,
- *   exactly as the Node pool prepares them (`prepareModule`); the compiled `WebAssembly.Module`
- *   is posted to each worker once.
+ * - Modules are prepared exactly as the Node pool prepares them: checked (`inspectModule`),
+ *   instrumented for fuel metering once per hash (`instrumentModule`), and compiled once per
+ *   (hash, memory cap) (`prepareModule`) on the page; the compiled `WebAssembly.Module` is posted
+ *   to each worker once. So fuel, like the result hash, is the same as on a Node provider.
  * - One task per worker message: a browser provider runs tasks of milliseconds or more, and one
  *   task at a time makes wall time and cancellation exact — the page knows which task a worker
  *   runs and since when.
@@ -22,6 +23,7 @@ import {
   checkTask,
   failedResult,
   inspectModule,
+  instrumentModule,
   pagesForMiB,
   prepareModule,
   SandboxClosedError,
@@ -284,7 +286,7 @@ export function createWorkerSandbox(options: WorkerSandboxOptions): WorkerSandbo
       }
       if (sources.has(hash)) return;
       inspectModule(bytes);
-      sources.set(hash, bytes);
+      sources.set(hash, instrumentModule(bytes));
       await compile(hash, pagesForMiB(DEFAULTS.memoryMiB));
     },
     hasModule(hash) {

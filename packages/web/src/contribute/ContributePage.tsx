@@ -4,6 +4,7 @@
  */
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { Contributor, createWorkerSandbox, exportKey, workerClock, type ContributorState } from '../agent/index.js';
+import { formatLode } from '../agent/ledger.js';
 import { spawnSandboxWorker, spawnTicker } from '../agent/spawn.js';
 import { download, formatDuration, shortId } from '../shared/format.js';
 import { Topbar } from '../shared/Topbar.js';
@@ -55,6 +56,7 @@ const STATUS_TEXT: Record<ContributorState['status'], string> = {
   connecting: 'Connecting to the gateway…',
   contributing: 'Contributing',
   paused: 'Paused',
+  'needs-stake': 'Needs a stake',
   error: 'Could not start',
 };
 
@@ -123,6 +125,7 @@ export function ContributePage() {
             {state.status === 'contributing' && state.sessionId && <span className="muted small">session {state.sessionId}</span>}
           </p>
           {state.error && state.status !== 'contributing' && <div className="notice bad">{state.error}</div>}
+          {state.ledger.stakeRequired && <StakePanel state={state} />}
         </section>
 
         <div className="tiles">
@@ -149,9 +152,20 @@ export function ContributePage() {
           </div>
           <div className="tile">
             <div className="label">Earnings</div>
-            <div className="value note slot" data-testid="earnings">
-              earnings appear once the ledger is enabled
-            </div>
+            {state.ledger.enabled && state.ledger.earnings ? (
+              <>
+                <div className="value" data-testid="earnings">
+                  {formatLode(state.ledger.earnings.net)}
+                </div>
+                <div className="hint">
+                  {state.ledger.earnings.tasks} tasks settled · {formatLode(state.ledger.earnings.claimed)} claimed
+                </div>
+              </>
+            ) : (
+              <div className="value note slot" data-testid="earnings">
+                {state.ledger.enabled ? 'read from the ledger once you contribute' : 'earnings appear once the ledger is enabled'}
+              </div>
+            )}
           </div>
         </div>
 
@@ -258,6 +272,14 @@ function AccountPanel({ state }: { state: ContributorState }) {
             <dd>{new Date(state.keyCreatedAt).toLocaleString()}</dd>
           </>
         )}
+        <dt>Stake</dt>
+        <dd data-testid="stake-amount">
+          {state.ledger.enabled === false
+            ? 'none needed: this gateway runs without a ledger'
+            : state.ledger.staked !== undefined
+              ? `${formatLode(state.ledger.staked)}${state.ledger.minStake ? ` (the gateway asks at least ${formatLode(state.ledger.minStake)})` : ''}`
+              : '—'}
+        </dd>
       </dl>
       <p className="small muted">
         The key is kept in this browser (IndexedDB) and signs this node's sessions and the jobs you submit from the
@@ -279,5 +301,25 @@ function AccountPanel({ state }: { state: ContributorState }) {
         </div>
       )}
     </section>
+  );
+}
+
+const STAKE_STEPS = { faucet: 'Getting test LODE and gas from the faucet…', approve: 'Approving the staking contract…', stake: 'Staking…', done: 'Staked.' } as const;
+
+function StakePanel({ state }: { state: ContributorState }) {
+  const { ledger } = state;
+  const min = ledger.minStake ? formatLode(ledger.minStake) : 'the minimum';
+  return (
+    <div className="notice warn" data-testid="stake-panel">
+      <p style={{ marginTop: 0 }}>
+        <strong>This gateway asks each node to stake at least {min}</strong> before it gives it work: stake is what a
+        node loses if it returns wrong results.{' '}
+        {ledger.faucet ? 'Its chain is a local one with a faucet: the test LODE and gas come from there.' : 'The account needs LODE and gas for that.'}
+      </p>
+      {ledger.error && <p style={{ color: 'var(--bad)' }}>{ledger.error}</p>}
+      <button className="primary" data-testid="stake" disabled={!!ledger.staking} onClick={() => void contributor.stake()}>
+        {ledger.staking ? STAKE_STEPS[ledger.staking] : `Stake ${min}`}
+      </button>
+    </div>
   );
 }
