@@ -23,6 +23,28 @@ const WORDS: Record<string, string> = {
   AccessControlUnauthorizedAccount: 'This account does not have the role this action needs.',
   InsufficientStake: 'The account has less stake than that with this provider.',
   ZeroAmount: 'The amount must be more than zero.',
+  ZeroAddress: 'The address must not be the zero address.',
+  AmountTooSmall: 'The amount is too small to buy a share of the pool; stake a little more.',
+  TooManyUnbondingRequests: 'The account has the most open unbonding requests allowed (32); withdraw the released ones first.',
+  ERC20InvalidReceiver: 'LODE cannot be sent to that address (the zero address).',
+  // ProtocolConfig bounds (met when a proposal is checked, or executed).
+  FeeTooHigh: 'The fee is above the highest the protocol allows (2,000 basis points, 20 %).',
+  BpsOutOfRange: 'The value is outside its range of basis points (1 to 10,000).',
+  PeriodOutOfRange: 'The period is outside its allowed range (at most 365 days).',
+  ZeroMinStake: 'The minimum stake cannot be zero: every account would be eligible.',
+  ZeroTreasury: 'The treasury cannot be the zero address.',
+  UnbondingShorterThanChallengeWindow: 'The unbonding period must be at least the challenge window, so that stake behind a batch stays slashable while it can be challenged.',
+  OwnableUnauthorizedAccount: 'Only governance (the timelock) may change protocol parameters: propose it with `lode gov propose`.',
+  // Governor and timelock.
+  GovernorUnexpectedProposalState: 'The proposal is not in a state that allows this; `lode gov status <proposalId>` shows its state and times.',
+  GovernorNonexistentProposal: 'No proposal has this id on this governor; `lode gov propose` prints the ids it creates.',
+  GovernorAlreadyCastVote: 'This account has voted on this proposal already; a vote cannot be changed.',
+  GovernorInsufficientProposerVotes: 'The account has fewer votes than the proposal threshold; get (and self-delegate) more LODE first.',
+  GovernorInvalidVoteType: 'A vote is for, against or abstain.',
+  GovernorAlreadyQueuedProposal: 'The proposal is queued already; execute it once the timelock delay has passed.',
+  GovernorRestrictedProposer: 'This account may not make this proposal.',
+  TimelockUnexpectedOperationState: 'The timelock is not ready: a queued proposal can be executed only after its eta (`lode gov status <proposalId>`).',
+  ERC5805FutureLookup: 'That point in time has not been reached yet; votes are counted at the proposal\'s snapshot.',
 };
 
 /** A readable TransactionRevertedError for a contract error, or LedgerUnavailableError for a transport one. */

@@ -1,0 +1,51 @@
+import type { Address } from 'viem';
+import type { LedgerClient } from '../client.js';
+import { protocolConfigAbi } from '../contracts.js';
+
+/** ProtocolConfig's parameters, as the contracts use them now. */
+export interface GetProtocolParamsReturnType {
+  /** Protocol fee on settled payouts, basis points (at most `maxFeeBps`). */
+  feeBps: number;
+  /** Fraction of stake slashed per proven offence, basis points. */
+  slashBps: number;
+  /** Own stake a provider needs to serve (wei). */
+  minStake: bigint;
+  /** Seconds before unbonded stake can be withdrawn. */
+  unbondingPeriod: number;
+  /** Seconds between the gateway's settlement batches. */
+  settlementPeriod: number;
+  /** Seconds a posted batch can be challenged before it is final. */
+  challengeWindow: number;
+  /** Receives protocol fees and slashed stake. */
+  treasury: Address;
+  /** Governance: who may change these (the timelock). */
+  owner: Address;
+  /** The highest fee governance may set, basis points. */
+  maxFeeBps: number;
+}
+
+/**
+ * The current protocol parameters (one `parameters()` call) plus their owner and the fee cap.
+ *
+ * @example
+ * const { feeBps, minStake } = await getProtocolParams(client);
+ */
+export async function getProtocolParams(client: LedgerClient): Promise<GetProtocolParamsReturnType> {
+  const address = client.addresses.config;
+  const [p, owner, maxFeeBps] = await Promise.all([
+    client.public.readContract({ address, abi: protocolConfigAbi, functionName: 'parameters' }),
+    client.public.readContract({ address, abi: protocolConfigAbi, functionName: 'owner' }),
+    client.public.readContract({ address, abi: protocolConfigAbi, functionName: 'MAX_FEE_BPS' }),
+  ]);
+  return {
+    feeBps: Number(p.feeBps),
+    slashBps: Number(p.slashBps),
+    minStake: p.minStake,
+    unbondingPeriod: Number(p.unbondingPeriod),
+    settlementPeriod: Number(p.settlementPeriod),
+    challengeWindow: Number(p.challengeWindow),
+    treasury: p.treasury,
+    owner,
+    maxFeeBps: Number(maxFeeBps),
+  };
+}

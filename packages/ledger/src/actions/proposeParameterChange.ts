@@ -1,0 +1,109 @@
+import { InvalidRequestError } from '@lode/protocol';
+import { decodeFunctionData, encodeFunctionData, getAddress, isAddress, parseEventLogs, type Address, type Hex } from 'viem';
+import type { LedgerClient } from '../client.js';
+import { protocolConfigAbi } from '../contracts.js';
+import { toLedgerError, write } from './errors.js';
+import { governanceAbi } from './proposalState.js';
+
+/** Each governed ProtocolConfig parameter, its setter and the kind of value it takes. */
+export const PROTOCOL_PARAMETERS = {
+  feeBps: { setter: 'setFeeBps', kind: 'uint16', unit: 'basis points' },
+  slashBps: { setter: 'setSlashBps', kind: 'uint16', unit: 'basis points' },
+  minStake: { setter: 'setMinStake', kind: 'uint256', unit: 'token wei' },
+  unbondingPeriod: { setter: 'setUnbondingPeriod', kind: 'uint64', unit: 'seconds' },
+  settlementPeriod: { setter: 'setSettlementPeriod', kind: 'uint64', unit: 'seconds' },
+  challengeWindow: { setter: 'setChallengeWindow', kind: 'uint64', unit: 'seconds' },
+  treasury: { setter: 'setTreasury', kind: 'address', unit: 'address' },
+} as const;
+export type ProtocolParameter = keyof typeof PROTOCOL_PARAMETERS;
+export const PROTOCOL_PARAMETER_NAMES = Object.keys(PROTOCOL_PARAMETERS) as ProtocolParameter[];
+
+/** A parameter's new value: an address for `treasury`, an integer for the others. */
+export type ParameterValue = bigint | number | Address;
+
+const MAX = { uint16: 2n ** 16n - 1n, uint64: 2n ** 64n - 1n, uint256: 2n ** 256n - 1n } as const;
+
+/** The ProtocolConfig setter call for `parameter = value`. Throws InvalidRequestError for a value of the wrong kind or size. */
+export function encodeParameterChange(parameter: ProtocolParameter, value: ParameterValue): Hex {
+  const spec = PROTOCOL_PARAMETERS[parameter];
+  if (!spec) throw new InvalidRequestError(`Unknown parameter "${parameter}"; one of ${PROTOCOL_PARAMETER_NAMES.join(', ')}.`);
+  if (spec.kind === 'address') {
+    if (typeof value !== 'string' || !isAddress(value, { strict: false })) throw new InvalidRequestError(`${parameter} takes an address, got ${String(value)}.`);
+    return encodeFunctionData({ abi: protocolConfigAbi, functionName: spec.setter, args: [getAddress(value)] } as never);
+  }
+  const n = typeof value === 'string' ? NaN : value;
+  if ((typeof n === 'number' && !Number.isSafeInteger(n)) || BigInt(n) < 0n || BigInt(n) > MAX[spec.kind]) {
+    throw new InvalidRequestError(`${parameter} takes a whole number of ${spec.unit} (${spec.kind}), got ${String(value)}.`);
+  }
+  const arg = spec.kind === 'uint16' ? Number(n) : BigInt(n);
+  return encodeFunctionData({ abi: protocolConfigAbi, functionName: spec.setter, args: [arg] } as never);
+}
+
+/** The parameter change a ProtocolConfig call makes, or undefined for any other call. */
+export function decodeParameterChange(calldata: Hex): { parameter: ProtocolParameter; value: string } | undefined {
+  try {
+    const { functionName, args } = decodeFunctionData({ abi: protocolConfigAbi, data: calldata });
+    const parameter = PROTOCOL_PARAMETER_NAMES.find((name) => PROTOCOL_PARAMETERS[name].setter === functionName);
+    return parameter && args?.length === 1 ? { parameter, value: String(args[0]) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ProposeParameterChangeParameters {
+  parameter: ProtocolParameter;
+  value: ParameterValue;
+  /** What voters read. @default "Set <parameter> to <value>" with the proposer and time, so that it is unique */
+  description?: string;
+}
+
+export interface ProposeParameterChangeReturnType {
+  proposalId: bigint;
+  description: string;
+  target: Address;
+  calldata: Hex;
+  /** Voting snapshot (Unix seconds); voting opens after it. */
+  voteStart: bigint;
+  /** Voting closes after this time (Unix seconds). */
+  voteEnd: bigint;
+  txHash: Hex;
+}
+
+/**
+ * Proposes, through LodeGovernor, one ProtocolConfig setter call (`setFeeBps(250)`…). The new
+ * value is checked first by calling the setter as the timelock would (an out-of-range value is
+ * refused in words before anything is sent). The proposer needs votes at least the proposal
+ * threshold (see `delegateVotes`).
+ *
+ * @example
+ * const { proposalId, voteEnd } = await proposeParameterChange(client, { parameter: 'feeBps', value: 250 });
+ */
+export async function proposeParameterChange(client: LedgerClient, p: ProposeParameterChangeParameters): Promise<ProposeParameterChangeReturnType> {
+  const { config, governor, timelock } = client.addresses;
+  const calldata = encodeParameterChange(p.parameter, p.value);
+  const action = `Proposing ${p.parameter} = ${String(p.value)}`;
+  try {
+    const { functionName, args } = decodeFunctionData({ abi: protocolConfigAbi, data: calldata });
+    await client.public.simulateContract({ account: timelock, address: config, abi: protocolConfigAbi, functionName, args } as never);
+  } catch (err) {
+    throw toLedgerError(err, `Setting ${p.parameter} to ${String(p.value)}`);
+  }
+  const description = p.description ?? `Set ${p.parameter} to ${String(p.value)} (proposed by ${client.wallet?.account.address} at ${new Date().toISOString()})`;
+  const receipt = await write(client, action, {
+    address: governor,
+    abi: governanceAbi,
+    functionName: 'propose',
+    args: [[config], [0n], [calldata], description],
+  });
+  const [event] = parseEventLogs({ abi: governanceAbi, eventName: 'ProposalCreated', logs: receipt.logs });
+  if (!event) throw new Error(`${action}: transaction ${receipt.transactionHash} emitted no ProposalCreated event`);
+  return {
+    proposalId: event.args.proposalId,
+    description,
+    target: config,
+    calldata,
+    voteStart: event.args.voteStart,
+    voteEnd: event.args.voteEnd,
+    txHash: receipt.transactionHash,
+  };
+}
