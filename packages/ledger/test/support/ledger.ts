@@ -17,15 +17,20 @@ import {
   custom,
   decodeErrorResult,
   defineChain,
+  getAddress,
   getContract,
   maxUint256,
+  zeroAddress,
   parseEther,
   type Abi,
   type Account,
   type Address,
+  type Chain,
   type Hex,
   type PublicClient,
   type TransactionReceipt,
+  type Transport,
+  type WalletClient,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { expect } from 'vitest';
@@ -39,7 +44,13 @@ import {
   timelockAbi,
 } from '../../src/contracts.js';
 import { ledgerArtifacts } from '../../src/contracts.js';
-import { deployLedger, type DeployLedgerParameters, type LedgerAddresses } from '../../src/deploy.js';
+import {
+  DEFAULT_LEDGER_PARAMETERS,
+  ROLES,
+  deployLedger,
+  type DeployLedgerParameters,
+  type LedgerAddresses,
+} from '../../src/deploy.js';
 
 /** The embedded chain as viem sees it (fees fixed so that no fee RPCs are needed per write). */
 export const lodeChain = defineChain({
@@ -64,6 +75,8 @@ export const ACTOR_NAMES = [
   'd1',
   'd2',
   'mallory',
+  'gov',
+  'treasury',
 ] as const;
 export type ActorName = (typeof ACTOR_NAMES)[number];
 export const REQUESTERS = ['alice', 'bob', 'carol'] as const satisfies readonly ActorName[];
@@ -80,6 +93,13 @@ export const ACTOR_LODE = parseEther('1000000');
 export interface LedgerFixtureOptions {
   /** Overrides of the deployment defaults (gateway is always the 'gateway' actor). */
   params?: Partial<DeployLedgerParameters>;
+  /**
+   * 'full' (default): deployLedger, governed by the governor and timelock. 'core': token,
+   * config, staking and escrow only, with the 'gov' actor as ProtocolConfig's owner (so that
+   * property tests can resolve disputes in one transaction) and 'treasury' as the treasury;
+   * `addresses.timelock` and `addresses.governor` are then the zero address.
+   */
+  deploy?: 'full' | 'core';
 }
 
 export type LedgerFixture = Awaited<ReturnType<typeof createLedgerFixture>>;
@@ -101,10 +121,10 @@ export async function createLedgerFixture(options: LedgerFixtureOptions = {}) {
     ACTOR_NAMES.map((name) => [name, createWalletClient({ account: accounts[name], chain: lodeChain, transport })]),
   ) as Record<ActorName, ReturnType<typeof createWalletClient<typeof transport, typeof lodeChain, Account>>>;
 
-  const addresses: LedgerAddresses = await deployLedger(wallets.deployer, pub, {
-    gateway: accounts.gateway.address,
-    ...options.params,
-  });
+  const addresses: LedgerAddresses =
+    options.deploy === 'core'
+      ? await deployCore(wallets.deployer, pub, options.params)
+      : await deployLedger(wallets.deployer, pub, { gateway: accounts.gateway.address, ...options.params });
 
   const contract = <const abi extends readonly unknown[]>(abi: abi, address: Address) => (actor: ActorName) =>
     getContract({ abi, address, client: { public: pub, wallet: wallets[actor] } });
@@ -181,14 +201,66 @@ export async function expectRevert(promise: Promise<unknown>, errorName: string,
     (e: unknown) => e,
   );
   expect(error, `expected a revert with ${errorName}, but the call succeeded`).toBeInstanceOf(BaseError);
-  const reverted = (error as BaseError).walk((e) => e instanceof ContractFunctionRevertedError);
-  expect(reverted, `expected ${errorName}, got: ${(error as Error).message}`).toBeInstanceOf(ContractFunctionRevertedError);
-  const { data, raw } = reverted as ContractFunctionRevertedError;
-  // An error bubbled up from another contract (the token under the escrow) is not in the called
-  // contract's ABI: decode it with every ledger ABI.
-  const decoded = data?.errorName !== undefined || raw === undefined ? data : decodeErrorResult({ abi: ALL_ERRORS, data: raw });
+  const decoded = decodeRevert(error);
+  expect(decoded, `expected ${errorName}, got: ${(error as Error).message}`).toBeDefined();
   expect(decoded?.errorName).toBe(errorName);
   if (args !== undefined) expect(decoded?.args).toEqual(args);
+}
+
+/**
+ * The custom error behind a failed viem call, decoded with the called contract's ABI or, for an
+ * error bubbled up from another contract (the token under the escrow), with every ledger ABI.
+ * Undefined when the failure is not a contract revert.
+ */
+export function decodeRevert(error: unknown): { errorName: string; args: readonly unknown[] | undefined } | undefined {
+  if (!(error instanceof BaseError)) return undefined;
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
+  if (reverted === null) return undefined;
+  const { data, raw } = reverted;
+  if (data?.errorName !== undefined) return { errorName: data.errorName, args: data.args };
+  if (raw === undefined) return undefined;
+  const decoded = decodeErrorResult({ abi: ALL_ERRORS, data: raw });
+  return { errorName: decoded.errorName, args: decoded.args };
+}
+
+/** Token, config (owned by 'gov'), staking and escrow, wired as deployLedger wires them. */
+async function deployCore(
+  wallet: WalletClient<Transport, Chain, Account>,
+  pub: PublicClient,
+  overrides: Partial<DeployLedgerParameters> = {},
+): Promise<LedgerAddresses> {
+  const p = { ...DEFAULT_LEDGER_PARAMETERS, ...overrides };
+  const deploy = async (name: keyof typeof ledgerArtifacts, args: readonly unknown[]) => {
+    const { abi, bytecode } = ledgerArtifacts[name];
+    const hash = await wallet.deployContract({ abi: abi as Abi, bytecode, args } as never);
+    const receipt = await pub.waitForTransactionReceipt({ hash });
+    return getAddress(receipt.contractAddress!);
+  };
+  const first = await pub.getBlockNumber();
+  const token = await deploy('LodeToken', [
+    accounts.deployer.address, p.initialSupply, accounts.treasury.address, p.emissionRate, p.emissionCap,
+  ]);
+  const config = await deploy('ProtocolConfig', [
+    accounts.gov.address,
+    {
+      feeBps: p.feeBps,
+      slashBps: p.slashBps,
+      unbondingPeriod: BigInt(p.unbondingPeriod),
+      settlementPeriod: BigInt(p.settlementPeriod),
+      challengeWindow: BigInt(p.challengeWindow),
+      minStake: p.minStake,
+      treasury: accounts.treasury.address,
+    },
+  ]);
+  const staking = await deploy('Staking', [token, config, accounts.deployer.address]);
+  const escrow = await deploy('JobEscrow', [token, config, staking, accounts.deployer.address]);
+  const grant = async (abi: Abi, address: Address, role: Hex) => {
+    const hash = await wallet.writeContract({ abi, address, functionName: 'grantRole', args: [role, accounts.gateway.address] } as never);
+    await pub.waitForTransactionReceipt({ hash });
+  };
+  await grant(jobEscrowAbi as Abi, escrow, ROLES.SETTLER);
+  await grant(stakingAbi as Abi, staking, ROLES.SLASHER);
+  return { chainId: LODE_CHAIN_ID, token, config, staking, escrow, timelock: zeroAddress, governor: zeroAddress, deployBlock: Number(first + 1n) };
 }
 
 const ALL_ERRORS: Abi = Object.values(ledgerArtifacts).flatMap((a) =>
