@@ -2,7 +2,7 @@ import { InvalidRequestError } from '@lode/protocol';
 import { decodeFunctionData, encodeFunctionData, getAddress, isAddress, parseEventLogs, type Address, type Hex } from 'viem';
 import type { LedgerClient } from '../client.js';
 import { protocolConfigAbi } from '../contracts.js';
-import { toLedgerError, write } from './errors.js';
+import { write } from './errors.js';
 import { governanceAbi } from './proposalState.js';
 
 /** Each governed ProtocolConfig parameter, its setter and the kind of value it takes. */
@@ -71,23 +71,19 @@ export interface ProposeParameterChangeReturnType {
 
 /**
  * Proposes, through LodeGovernor, one ProtocolConfig setter call (`setFeeBps(250)`…). The new
- * value is checked first by calling the setter as the timelock would (an out-of-range value is
- * refused in words before anything is sent). The proposer needs votes at least the proposal
- * threshold (see `delegateVotes`).
+ * value is checked first against ProtocolConfig's bounds and current values (see
+ * `checkParameterValue`), so an out-of-range value is refused in words before anything is sent
+ * rather than failing at execution. The proposer needs votes at least the proposal threshold
+ * (see `delegateVotes`).
  *
  * @example
  * const { proposalId, voteEnd } = await proposeParameterChange(client, { parameter: 'feeBps', value: 250 });
  */
 export async function proposeParameterChange(client: LedgerClient, p: ProposeParameterChangeParameters): Promise<ProposeParameterChangeReturnType> {
-  const { config, governor, timelock } = client.addresses;
+  const { config, governor } = client.addresses;
   const calldata = encodeParameterChange(p.parameter, p.value);
   const action = `Proposing ${p.parameter} = ${String(p.value)}`;
-  try {
-    const { functionName, args } = decodeFunctionData({ abi: protocolConfigAbi, data: calldata });
-    await client.public.simulateContract({ account: timelock, address: config, abi: protocolConfigAbi, functionName, args } as never);
-  } catch (err) {
-    throw toLedgerError(err, `Setting ${p.parameter} to ${String(p.value)}`);
-  }
+  await checkParameterValue(client, p.parameter, p.value);
   const description = p.description ?? `Set ${p.parameter} to ${String(p.value)} (proposed by ${client.wallet?.account.address} at ${new Date().toISOString()})`;
   const receipt = await write(client, action, {
     address: governor,
@@ -106,4 +102,57 @@ export async function proposeParameterChange(client: LedgerClient, p: ProposePar
     voteEnd: event.args.voteEnd,
     txHash: receipt.transactionHash,
   };
+}
+
+/**
+ * Refuses (InvalidRequestError, with the contract's error name in `meta.errorName`) a value the
+ * ProtocolConfig setter would revert on, checked against the contract's constants and the other
+ * parameters' current values — the same checks, in the same order, as ProtocolConfig's setters.
+ * (Calling the setter from the timelock's address with eth_call would be exact, but not every
+ * chain accepts a call from a contract account: EIP-3607.)
+ */
+export async function checkParameterValue(client: LedgerClient, parameter: ProtocolParameter, value: ParameterValue): Promise<void> {
+  const address = client.addresses.config;
+  const read = <const name extends 'MAX_FEE_BPS' | 'BPS' | 'MAX_PERIOD' | 'unbondingPeriod' | 'challengeWindow'>(functionName: name) =>
+    client.public.readContract({ address, abi: protocolConfigAbi, functionName });
+  const refuse = (errorName: string, words: string): never => {
+    throw new InvalidRequestError(`${parameter} cannot be set to ${String(value)}: ${words}`, { meta: { errorName, parameter, value: String(value) } });
+  };
+  const n = typeof value === 'string' ? 0n : BigInt(value);
+  const period = async (min: bigint) => {
+    const max = await read('MAX_PERIOD');
+    if (n < min || n > max) refuse('PeriodOutOfRange', `a period is ${min} to ${max} seconds (365 days).`);
+  };
+  switch (parameter) {
+    case 'feeBps': {
+      const max = await read('MAX_FEE_BPS');
+      if (n > BigInt(max)) refuse('FeeTooHigh', `the protocol fee is at most ${max} basis points (${max / 100} %).`);
+      return;
+    }
+    case 'slashBps': {
+      const bps = await read('BPS');
+      if (n === 0n || n > BigInt(bps)) refuse('BpsOutOfRange', `the slash fraction is 1 to ${bps} basis points.`);
+      return;
+    }
+    case 'minStake':
+      if (n === 0n) refuse('ZeroMinStake', 'the minimum stake cannot be zero (every account would be eligible).');
+      return;
+    case 'unbondingPeriod': {
+      await period(0n);
+      const window = await read('challengeWindow');
+      if (n < window) refuse('UnbondingShorterThanChallengeWindow', `the unbonding period must be at least the challenge window (${window} s), so that stake behind a batch stays slashable while it can be challenged.`);
+      return;
+    }
+    case 'settlementPeriod':
+      return period(1n);
+    case 'challengeWindow': {
+      await period(1n);
+      const unbonding = await read('unbondingPeriod');
+      if (n > unbonding) refuse('UnbondingShorterThanChallengeWindow', `the challenge window must not be longer than the unbonding period (${unbonding} s); lengthen that first.`);
+      return;
+    }
+    case 'treasury':
+      if (typeof value === 'string' && /^0x0{40}$/i.test(value)) refuse('ZeroTreasury', 'the treasury cannot be the zero address.');
+      return;
+  }
 }
