@@ -7,7 +7,11 @@
  *   files, no network (socket calls answer ENOTSUP/EBADF), no real clock or entropy: clocks and
  *   random bytes are derived from `seed`, so two runs of the same task give the same bytes.
  * - Limits hold whatever the module does: memory (the module's memory maximum is capped at
- *   `limits.memoryMiB`), wall time (the worker is terminated and replaced), output size.
+ *   `limits.memoryMiB`), fuel (`limits.fuel`: the module counts its own work, see
+ *   metering/instrument.ts; a task that needs more fails with SANDBOX_FUEL_EXHAUSTED at the same
+ *   instruction on every device), wall time (the worker is terminated and replaced), output size.
+ * - `fuelUsed` is deterministic: the same module and task give the same value on every run, in
+ *   the worker pool, inline (`runTask`) and in a browser.
  * - `run` never throws for anything the module does; it resolves to a `SandboxResult` with
  *   status `failed` and an error code from `SandboxErrorCode`. It throws only if the pool is closed
  *   (`SandboxClosedError`) or the task itself is malformed (`InvalidRequestError`: a seed that is
@@ -106,7 +110,10 @@ export interface SandboxBatchOptions {
 }
 
 export interface Sandbox {
-  /** Compiles (once) and caches a module by its sha256. Throws InvalidModuleError if it is not usable. */
+  /**
+   * Compiles (once) and caches a module by its sha256, instrumented for fuel metering. Throws
+   * InvalidModuleError if it is not usable (not a WASI command, or a feature metering refuses).
+   */
   addModule(hash: string, bytes: Uint8Array): Promise<void>;
   hasModule(hash: string): boolean;
   run(task: SandboxTask, options?: SandboxRunOptions): Promise<SandboxResult>;
