@@ -80,7 +80,8 @@ async function endToEnd() {
   const dir = mkdtempSync(join(tmpdir(), 'lode-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const procs = [lode(['gateway', '--port', String(port), '--data-dir', join(dir, 'gw'), '--log-level', 'warn'])];
+  // The core path, without payments: settlement has its own benchmark (bench/settlement.bench.js).
+  const procs = [lode(['gateway', '--port', String(port), '--data-dir', join(dir, 'gw'), '--log-level', 'warn', '--ledger', 'off'])];
   try {
     await until('gateway', async () => (await fetch(`${url}/healthz`)).ok);
     for (let i = 0; i < NODES; i++) {

@@ -309,7 +309,7 @@ describe('lode job and lode nodes on the jobs just run', () => {
 
 describe('lode gateway', () => {
   it('says PORT_IN_USE and exits 1 when another gateway has the port', async () => {
-    const run = await lodeRun(['gateway', '--port', String(cluster.port), '--data-dir', await dir('second-gateway')]);
+    const run = await lodeRun(['gateway', '--port', String(cluster.port), '--data-dir', await dir('second-gateway'), '--ledger', 'off']);
     expect(run.code, run.stdout + run.stderr).toBe(1);
     expect(run.stderr).toMatch(new RegExp(`^error \\[PORT_IN_USE\\]: Port ${cluster.port} on 127\\.0\\.0\\.1 is already in use`));
     expect(run.stderr).not.toContain('INTERNAL');

@@ -75,6 +75,11 @@ export interface ClusterOptions {
   /** Extra args for each `lode node`. */
   nodeArgs?: string[];
   databaseUrl?: string;
+  /**
+   * Run the gateway with its embedded ledger, and give every node gas, LODE and the minimum
+   * stake before it starts (as `lode up` does). @default false — `--ledger off`: free jobs
+   */
+  ledger?: boolean;
 }
 
 export class Cluster {
@@ -95,13 +100,18 @@ export class Cluster {
   async start(): Promise<this> {
     this.port = await freePort();
     await this.startGateway();
+    if (this.opts.ledger) for (let i = 0; i < this.opts.nodes; i++) await this.provision(join(this.dir, `node-${i}`), true);
     for (let i = 0; i < this.opts.nodes; i++) this.addNode();
     await this.waitForNodes(this.opts.nodes);
     return this;
   }
 
   async startGateway(): Promise<void> {
-    const args = ['gateway', '--port', String(this.port), '--data-dir', join(this.dir, 'gateway'), ...(this.opts.gatewayArgs ?? [])];
+    const args = [
+      'gateway', '--port', String(this.port), '--data-dir', join(this.dir, 'gateway'),
+      ...(this.opts.ledger ? [] : ['--ledger', 'off']),
+      ...(this.opts.gatewayArgs ?? []),
+    ];
     if (this.opts.databaseUrl) args.push('--database-url', this.opts.databaseUrl);
     this.gateway = lode(args);
     const g = this.gateway;
@@ -117,6 +127,24 @@ export class Cluster {
     const p = lode(['node', '--gateway', this.wsUrl, '--data-dir', join(this.dir, `node-${i}`), ...(this.opts.nodeArgs ?? [])]);
     this.nodes.push(p);
     return p;
+  }
+
+  /**
+   * Creates the account in `dataDir` (if needed), funds it from the gateway's faucet and, for a
+   * node, stakes the minimum. Returns the account's address.
+   */
+  async provision(dataDir: string, asNode: boolean): Promise<`0x${string}`> {
+    const { loadOrCreateAccount } = await import('@lode/node/keystore');
+    const { createLedgerClient, ledgerAddressesSchema, stake } = await import('@lode/ledger/client');
+    const { account } = await loadOrCreateAccount(dataDir, { create: true });
+    const info = (await (await fetch(`${this.url}/v1/ledger`)).json()) as { chainId: number; contracts: object; params: { minStake: string } };
+    const r = await fetch(`${this.url}/v1/ledger/faucet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: account.address }) });
+    if (!r.ok) throw new Error(`faucet answered ${r.status}: ${await r.text()}`);
+    if (asNode) {
+      const client = createLedgerClient({ rpcUrl: `${this.url}/rpc`, addresses: ledgerAddressesSchema.parse({ ...info.contracts, chainId: info.chainId }), account });
+      await stake(client, { amount: BigInt(info.params.minStake) });
+    }
+    return account.address;
   }
 
   async onlineNodes(): Promise<number> {

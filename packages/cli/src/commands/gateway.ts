@@ -1,5 +1,5 @@
 /** `lode gateway` — run a gateway alone (nodes connect to it with `lode node`). */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { globalsOf, logLevelOption, withExamples, withJson, type LogLevel } from '../context.js';
 import { printJson } from '../output.js';
 import { isWildcardHost, remoteUrl } from '../network.js';
@@ -10,8 +10,26 @@ export interface GatewayFlags {
   port: number;
   host: string;
   databaseUrl?: string;
+  ledger: 'embedded' | 'rpc' | 'off';
+  rpcUrl?: string;
+  ledgerAddresses?: string;
   logLevel: LogLevel;
   json?: boolean;
+}
+
+/** The ledger settings of startGateway from the shared flags (`--rpc-url` alone implies `--ledger rpc`). */
+export function ledgerOptions(opts: GatewayFlags) {
+  const ledger = opts.rpcUrl && opts.ledger === 'embedded' ? 'rpc' : opts.ledger;
+  if (ledger === 'rpc' && !opts.rpcUrl) throw new InvalidArgumentError('--ledger rpc needs --rpc-url URL (and --ledger-addresses FILE from `lode ledger deploy`).');
+  return { ledger, rpcUrl: opts.rpcUrl, ledgerAddressesFile: opts.ledgerAddresses } as const;
+}
+
+/** One line about where payments settle, for the start-up summaries. */
+export function ledgerLine(gw: { url: string; ledger?: { mode: string; chainId: number; addresses: { escrow: string } } }): string {
+  if (!gw.ledger) return 'off (jobs are free; prices only filter nodes)';
+  return gw.ledger.mode === 'embedded'
+    ? `embedded chain ${gw.ledger.chainId}, JSON-RPC ${gw.url}/rpc, JobEscrow ${gw.ledger.addresses.escrow}`
+    : `chain ${gw.ledger.chainId}, JobEscrow ${gw.ledger.addresses.escrow}`;
 }
 
 /** Adds the flags `lode gateway` and `lode up` share. */
@@ -20,6 +38,13 @@ export function withGatewayFlags(cmd: Command): Command {
     .option('--port <port>', 'TCP port for HTTP and node WebSockets (0 picks a free one)', parsePort, 7070)
     .option('--host <host>', 'interface to listen on (0.0.0.0 to accept other machines)', '127.0.0.1')
     .option('--database-url <url>', 'a PostgreSQL server (default: the embedded database in --data-dir)')
+    .addOption(
+      new Option('--ledger <mode>', 'where payments settle: an EVM chain inside the gateway (embedded), an external chain (rpc), or none (off)')
+        .choices(['embedded', 'rpc', 'off'])
+        .default('embedded'),
+    )
+    .option('--rpc-url <url>', 'JSON-RPC endpoint of the chain to settle on (implies --ledger rpc)')
+    .option('--ledger-addresses <file>', 'contract addresses written by `lode ledger deploy` (with --rpc-url)')
     .addOption(logLevelOption('gateway log level (logs go to stdout)'));
 }
 
@@ -27,12 +52,18 @@ export function registerGateway(program: Command): void {
   const cmd = program.command('gateway').description('run a gateway: the HTTP API for requesters and the WebSocket endpoint for nodes');
   withGatewayFlags(cmd);
   withJson(cmd);
-  withExamples(cmd, 'lode gateway --port 7070', 'lode gateway --host 0.0.0.0 --database-url postgres://lode@db/lode');
+  withExamples(
+    cmd,
+    'lode gateway --port 7070',
+    'lode gateway --host 0.0.0.0 --database-url postgres://lode@db/lode',
+    'lode gateway --rpc-url https://rpc.example --ledger-addresses ledger.json',
+    'lode gateway --ledger off                  # no payments',
+  );
   cmd.action(async (opts: GatewayFlags) => {
     const { dataDir } = globalsOf(cmd);
     const shutdown = watchSignals();
     const { startGateway } = await loadGateway();
-    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel });
+    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel, ...ledgerOptions(opts) });
     // On every interface, gw.url says 127.0.0.1: other machines need this machine's address.
     const remote = { url: remoteUrl(gw.url, opts.host), wsUrl: remoteUrl(gw.wsUrl, opts.host) };
     const summary = {
@@ -42,6 +73,7 @@ export function registerGateway(program: Command): void {
       port: gw.port,
       dataDir,
       database: opts.databaseUrl ? 'postgresql' : 'embedded',
+      ledger: gw.ledger ? { mode: gw.ledger.mode, chainId: gw.ledger.chainId, rpcUrl: gw.ledger.mode === 'embedded' ? `${gw.url}/rpc` : opts.rpcUrl, contracts: gw.ledger.addresses } : null,
     };
     if (opts.json) printJson(summary);
     else {
@@ -54,6 +86,8 @@ export function registerGateway(program: Command): void {
           (remote.url ? `            from other machines: ${remote.url}\n` : '') +
           `  nodes:    ${nodes}\n` +
           `  database: ${opts.databaseUrl ? 'PostgreSQL server' : `embedded, in ${dataDir}`}\n` +
+          `  ledger:   ${ledgerLine(gw)}\n` +
+          (gw.ledger ? `            nodes need a stake: lode wallet faucet && lode stake add 100 (with the node's --data-dir)\n` : '') +
           `Press Ctrl-C to stop.\n`,
       );
     }

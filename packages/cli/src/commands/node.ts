@@ -9,6 +9,9 @@ import { watchSignals } from '../signals.js';
 interface Options {
   slots?: number;
   price: string;
+  claim: boolean;
+  claimInterval: number;
+  restake?: boolean;
   logLevel: LogLevel;
   json?: boolean;
 }
@@ -22,6 +25,9 @@ export function registerNode(program: Command): void {
     .description('run a provider node: connect to --gateway (ws:// or http://), take tasks, run them in the WASM sandbox')
     .option('--slots <n>', 'tasks run at once (default: one per CPU core)', positiveInt('--slots'))
     .option('--price <amount>', 'price per task, in the token\'s smallest unit', amount('--price'), '0')
+    .option('--no-claim', 'do not claim settled payouts automatically (claim later with `lode wallet claim`)')
+    .option('--claim-interval <ms>', 'how often to claim settled payouts', positiveInt('--claim-interval'), 30_000)
+    .option('--restake', 'stake claimed earnings instead of receiving them')
     .addOption(logLevelOption('node log level (logs go to stderr)'));
   withJson(cmd);
   withExamples(cmd, 'lode node --gateway ws://127.0.0.1:7070', 'lode node --gateway ws://gw.example:7070 --data-dir ~/.lode-node --slots 2');
@@ -31,7 +37,7 @@ export function registerNode(program: Command): void {
     const { loadOrCreateAccount, startNode } = await loadNode();
     const log = pino({ name: 'lode-node', level: opts.logLevel }, pino.destination(2));
     const { account, address, path, created } = await loadOrCreateAccount(dataDir, { create: true, log });
-    const node = await startNode({ gateway, dataDir, slots: opts.slots, pricePerTask: opts.price, account, log });
+    const node = await startNode({ gateway, dataDir, slots: opts.slots, pricePerTask: opts.price, account, log, autoClaim: opts.claim, claimIntervalMs: opts.claimInterval, restake: opts.restake });
     const caps = node.capabilities;
     if (opts.json) printJson({ address, keystore: path, created, gateway, capabilities: caps });
     else {
@@ -48,6 +54,20 @@ export function registerNode(program: Command): void {
     node.on('connected', () => status.set('connected'));
     node.on('disconnected', (e) => status.set(e.retryInMs === null ? 'closed' : `disconnected (${e.reason || e.code}), retrying in ${Math.ceil(e.retryInMs / 1000)} s`));
     node.on('task', (t) => status.task(t.status === 'ok'));
+    // Refusals the node cannot fix by retrying are said once, with what to do.
+    const said = new Set<string>();
+    node.on('error', (e) => {
+      const { code, meta } = e as { code?: string; meta?: { code?: string } };
+      if (code !== 'HELLO_REFUSED') return;
+      const why = meta?.code ?? code;
+      if (said.has(why)) return;
+      said.add(why);
+      const hint = why === 'STAKE_REQUIRED' ? `\n  stake from this node's account: lode wallet faucet --data-dir ${dataDir} && lode stake add 100 --data-dir ${dataDir}` : '';
+      process.stderr.write(`\nerror [${why}]: ${e.message}${hint}\n  (the node keeps retrying; it connects as soon as this is fixed)\n`);
+    });
+    node.on('claimed', (c) => {
+      if (!opts.json) process.stderr.write(`\nclaimed ${Number(c.amount) / 1e18} LODE from ${c.batches} settlement batch(es) (tx ${c.txHash})\n`);
+    });
 
     // Started by `lode up`: when the parent goes away, leave too.
     const parentGone = new Promise<string>((resolve) => process.once('disconnect', () => resolve('parent exited')));

@@ -4,7 +4,8 @@
  * tasks show a progress bar and print or save their outputs.
  */
 import type { JobView } from '@lode/protocol';
-import { cancelJob, getJob, getResults, putBlob, submitJob, watchJob, type LodeClient, type TaskResult } from '@lode/sdk';
+import { cancelJob, getJob, getResults, listNodes, putBlob, submitJob, watchJob, type LodeClient, type TaskResult } from '@lode/sdk';
+import { LedgerDisabledError } from '@lode/protocol';
 import type { Command } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -26,7 +27,7 @@ interface Options {
   memory?: number;
   timeout?: number;
   name?: string;
-  maxPrice: string;
+  maxPrice?: string;
   json?: boolean;
 }
 
@@ -57,7 +58,7 @@ export function registerRun(program: Command): void {
     .option('--out <dir>', 'write outputs here (images, changed files, per-task stdout)')
     .option('--memory <MiB>', 'memory per task', positiveInt('--memory'))
     .option('--timeout <ms>', 'wall-time limit per task', positiveInt('--timeout'))
-    .option('--max-price <amount>', 'the most the job pays per task, in the token\'s smallest unit; nodes asking more do not get its tasks', amount('--max-price'), '0')
+    .option('--max-price <amount>', 'the most the job pays per task, in the token\'s smallest unit; nodes asking more do not get its tasks (default: the highest price the online nodes ask)', amount('--max-price'))
     .option('--name <name>', 'a label for the job (default: the workload name)');
   withJson(cmd);
   withExamples(
@@ -77,6 +78,7 @@ export function registerRun(program: Command): void {
     const plan: RunPlan = builtin ? await builtin.prepare(flags, generic) : await generic();
 
     const { sha256 } = await putBlob(client, { data: module });
+    const maxPerTask = opts.maxPrice ?? (await goingRate(client));
     const started = Date.now();
     const job = await submitJob(client, {
       name: opts.name ?? name,
@@ -84,7 +86,8 @@ export function registerRun(program: Command): void {
       tasks: plan.tasks,
       ...(opts.memory ? { resources: { memoryMiB: opts.memory } } : {}),
       ...(opts.timeout ? { limits: { wallMs: opts.timeout } } : {}),
-      price: { maxPerTask: opts.maxPrice },
+      price: { maxPerTask },
+      fund: (paid) => fundEscrow(client, paid, opts.json === true),
     });
     // One task behaves like `wasmtime run`: stderr carries only the module's own output.
     if (!opts.json && job.taskCount > 1) process.stderr.write(`job ${job.id}: ${job.taskCount} task(s) of ${name} on ${client.gateway}\n`);
@@ -105,6 +108,31 @@ export function registerRun(program: Command): void {
     }
     process.exitCode = cancelled ? 130 : final.status === 'completed' ? outcome.exitCode : Math.max(outcome.exitCode, EXIT.failure);
   });
+}
+
+/** The highest price per task among the online nodes ('0' when none is online): every node can then take the job. */
+async function goingRate(client: LodeClient): Promise<string> {
+  const nodes = await listNodes(client);
+  return nodes.filter((n) => n.online).reduce((max, n) => (BigInt(n.capabilities.pricePerTask) > BigInt(max) ? n.capabilities.pricePerTask : max), '0');
+}
+
+/**
+ * Puts a paid job's maximum cost in escrow from the requester's account, on the gateway's chain.
+ * What is not spent comes back when the job ends. The escrow outlives the deadline by an hour so
+ * the last settlement can still be paid from it.
+ */
+async function fundEscrow(client: LodeClient, job: { spec: { deadline: number }; jobId: string; maxCost: bigint }, quiet: boolean): Promise<void> {
+  const { ledgerOf, formatLode } = await import('../ledger.js');
+  const { depositEscrow } = await import('@lode/ledger/client');
+  let ledger: Awaited<ReturnType<typeof ledgerOf>>;
+  try {
+    ledger = await ledgerOf(client);
+  } catch (err) {
+    if (err instanceof LedgerDisabledError) return; // no ledger: prices only filter nodes
+    throw err;
+  }
+  if (!quiet) process.stderr.write(`escrowing up to ${formatLode(job.maxCost)} for job ${job.jobId} (the unspent part is refunded)\n`);
+  await depositEscrow(ledger.ledger, { jobId: job.jobId, amount: job.maxCost, expiresAt: BigInt(Math.ceil(job.spec.deadline / 1000) + 3600) });
 }
 
 /** A built-in name (unless a file of that name exists) or a module file. */

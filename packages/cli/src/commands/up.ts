@@ -8,11 +8,13 @@ import { printJson } from '../output.js';
 import { loadGateway } from '../peers.js';
 import { watchSignals } from '../signals.js';
 import { superviseNodes } from '../supervisor.js';
-import { withGatewayFlags, type GatewayFlags } from './gateway.js';
+import { amount } from '../context.js';
+import { ledgerLine, ledgerOptions, withGatewayFlags, type GatewayFlags } from './gateway.js';
 
 interface Options extends GatewayFlags {
   nodes: number;
   slots?: number;
+  price?: string;
   verbose?: boolean;
   readyTimeout: number;
 }
@@ -30,6 +32,7 @@ export function registerUp(program: Command): void {
     .option('--nodes <n>', 'provider nodes to start', positiveInt('--nodes'), 4)
     .option('--slots <n>', 'tasks each node runs at once (default: one per CPU core)', positiveInt('--slots'))
     .option('--ready-timeout <ms>', 'how long to wait for every node to connect', positiveInt('--ready-timeout'), 60_000)
+    .option('--price <amount>', `price per task the nodes ask, in the token's smallest unit (default: ${DEFAULT_NODE_PRICE} = 0.001 LODE with a ledger, 0 without)`, amount('--price'))
     .option('--verbose', 'show the nodes\' logs');
   withGatewayFlags(cmd);
   withJson(cmd);
@@ -38,9 +41,20 @@ export function registerUp(program: Command): void {
     const { dataDir } = globalsOf(cmd);
     const shutdown = watchSignals();
     const { startGateway } = await loadGateway();
-    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel });
+    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel, ...ledgerOptions(opts) });
     const say = (line: string) => process.stderr.write(`${line}\n`);
     const addresses = new Map<number, string>();
+    const price = opts.price ?? (gw.ledger ? DEFAULT_NODE_PRICE : '0');
+    if (gw.ledger) {
+      // Every local node gets gas, LODE and the minimum stake; the requester account gets funds.
+      const nodeDirs = [...Array(opts.nodes).keys()].map((i) => join(dataDir, 'nodes', String(i)));
+      try {
+        await provisionAccounts(gw, dataDir, nodeDirs);
+      } catch (err) {
+        await gw.close();
+        throw err;
+      }
+    }
 
     const nodes = superviseNodes({
       count: opts.nodes,
@@ -49,6 +63,7 @@ export function registerUp(program: Command): void {
         'node',
         '--gateway', gw.wsUrl,
         '--data-dir', join(dataDir, 'nodes', String(i)),
+        '--price', price,
         ...(opts.slots ? ['--slots', String(opts.slots)] : []),
         ...(opts.verbose ? ['--log-level', 'info'] : []),
       ],
@@ -72,6 +87,7 @@ export function registerUp(program: Command): void {
       metrics: `${gw.url}/metrics`,
       dataDir: resolve(dataDir),
       database: opts.databaseUrl ? 'postgresql' : 'embedded',
+      ledger: gw.ledger ? { mode: gw.ledger.mode, chainId: gw.ledger.chainId, contracts: gw.ledger.addresses, pricePerTask: price } : null,
       nodes: [...Array(opts.nodes).keys()].map((i) => ({ dataDir: resolve(dataDir, 'nodes', String(i)), address: addresses.get(i) ?? null })),
       ready,
     };
@@ -82,6 +98,8 @@ export function registerUp(program: Command): void {
           `  gateway:   ${gw.url}   (export LODE_GATEWAY=${gw.url})\n` +
           `  API:       ${summary.api}   metrics: ${summary.metrics}\n` +
           `  data dir:  ${summary.dataDir} (${opts.databaseUrl ? 'PostgreSQL server' : 'embedded database'})\n` +
+          `  ledger:    ${ledgerLine(gw)}\n` +
+          (gw.ledger ? `             nodes staked and asking ${price} per task; your account (${dataDir}) is funded — lode wallet balance\n` : '') +
           `  nodes:     ${opts.nodes}${summary.nodes.map((n, i) => `\n    ${i}: ${n.address ?? '(starting)'}  ${n.dataDir}`).join('')}\n` +
           (ready ? 'ready — try: lode run pi --tasks 16\n' : `not every node connected within ${opts.readyTimeout} ms; see the [node] lines above. Still running.\n`) +
           'Press Ctrl-C to stop.\n',
@@ -95,6 +113,35 @@ export function registerUp(program: Command): void {
     await gw.close();
     shutdown.dispose();
   });
+}
+
+/** What `lode up`'s nodes ask per task when the network has a ledger: 0.001 LODE. */
+export const DEFAULT_NODE_PRICE = '1000000000000000';
+
+/**
+ * Funds the requester account in `dataDir` and each node account (creating keystores as needed)
+ * from the gateway's faucet, and stakes the minimum for each node that has not. Idempotent:
+ * a restarted `lode up` finds the stakes in place and only tops up empty accounts.
+ */
+async function provisionAccounts(gw: Awaited<ReturnType<Awaited<ReturnType<typeof loadGateway>>['startGateway']>>, dataDir: string, nodeDirs: string[]): Promise<void> {
+  const ledgerInfo = gw.ledger!;
+  const { loadOrCreateAccount } = await import('@lode/node/keystore');
+  const { createLedgerClient, getAccountLedger, stake } = await import('@lode/ledger/client');
+  const { minStake } = await ledgerInfo.params();
+  const clientFor = (account: Parameters<typeof createLedgerClient>[0]['account']) =>
+    createLedgerClient({ rpcUrl: `${gw.url}/rpc`, addresses: ledgerInfo.addresses, account });
+  const fundIfEmpty = async (dir: string) => {
+    const { account } = await loadOrCreateAccount(dir, { create: true });
+    const client = clientFor(account);
+    const state = await getAccountLedger(client, { address: account.address });
+    if (state.eth === 0n || state.lode + state.stake < minStake) await ledgerInfo.faucet(account.address);
+    return { client, state };
+  };
+  await fundIfEmpty(dataDir);
+  for (const dir of nodeDirs) {
+    const { client, state } = await fundIfEmpty(dir);
+    if (!state.eligible) await stake(client, { amount: minStake - state.stake });
+  }
 }
 
 /** Polls GET /v1/nodes until `count` nodes are online; false after `timeoutMs`. */
