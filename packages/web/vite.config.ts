@@ -19,11 +19,11 @@ export default defineConfig({
     rollupOptions: {
       input: { index: 'index.html', contribute: 'contribute.html' },
       output: {
-        // chart.js only on the dashboard; React and the protocol's libraries (viem, zod) are shared by both pages.
+        // chart.js only on the dashboard, React on both; the rest is split by Rollup (the
+        // ledger's chain code loads only when a gateway has a ledger).
         manualChunks(id) {
           if (/node_modules\/(chart\.js|react-chartjs-2|@kurkle)\//.test(id)) return 'charts';
           if (/node_modules\/(react|react-dom|scheduler)\//.test(id)) return 'react';
-          if (id.includes('node_modules/') || id.includes('/packages/protocol/') || id.includes('/packages/sdk/')) return 'lode';
           return undefined;
         },
       },

@@ -1,7 +1,8 @@
 /**
- * A browser as a provider, end to end on real processes: a gateway started with the CLI and no
- * Node provider at all; a real headless Chromium opens `/contribute` and clicks "Contribute this
- * device"; a job submitted with `lode run` must finish with that tab as its only node. Results
+ * A browser as a provider, end to end on real processes: a gateway started with the CLI (with its
+ * embedded ledger) and no Node provider at all; a real headless Chromium opens `/contribute`,
+ * clicks "Contribute this device", is refused for want of stake and stakes from its own key; a
+ * job submitted with `lode run` must finish with that tab as its only node. Results
  * are checked against an independent computation (@lode/workloads' reference) and, hash for
  * hash, against `lode node`'s own sandbox; the dashboard must show the job at 100%. Screenshots
  * at desktop and phone size go to test-results/. Any console error in a page fails the test.
@@ -31,7 +32,7 @@ describeBrowser('a browser tab as the only provider', () => {
   beforeAll(async () => {
     if (!existsSync(WEB_DIST)) throw new Error(`${WEB_DIST} is missing: build the web pages first (npm run build, or npm run build --workspace @lode/web).`);
     tmp = await mkdtemp(join(tmpdir(), 'lode-browser-e2e-'));
-    [cluster, browser] = await Promise.all([new Cluster({ nodes: 0 }).start(), launchChromium()]);
+    [cluster, browser] = await Promise.all([new Cluster({ nodes: 0, ledger: true }).start(), launchChromium()]);
     desktop = await browser.newContext(DESKTOP);
     phone = await browser.newContext(PHONE);
   });
@@ -59,23 +60,16 @@ describeBrowser('a browser tab as the only provider', () => {
       // ---- /contribute: one button
       const contribute = await open(desktop, '/contribute', 'contribute');
       await contribute.getByTestId('contribute').click();
-      // A gateway with a ledger (the default) asks each node for a minimum stake: the page stakes
-      // it from the tab's own key, with test LODE from the embedded chain's faucet.
-      const stake = contribute.getByTestId('stake');
-      const contributing = contribute.getByText('Contributing', { exact: true });
-      await stake.or(contributing).waitFor({ timeout: 30_000 });
-      const ledger = await stake.isVisible();
-      if (ledger) {
-        await stake.click();
-        await contributing.waitFor({ timeout: 60_000 });
-        expect(await contribute.getByTestId('stake-amount').textContent()).toMatch(/^[\d,.]+ LODE \(the gateway asks at least [\d,.]+ LODE\)$/);
-      }
+      // The gateway has its embedded ledger and asks each node for a minimum stake: the page is
+      // refused, then stakes it from the tab's own key with test LODE from the faucet.
+      await contribute.getByTestId('stake').click();
+      await contribute.getByText('Contributing', { exact: true }).waitFor({ timeout: 60_000 });
+      expect(await contribute.getByTestId('stake-amount').textContent()).toMatch(/^100 LODE \(the gateway asks at least 100 LODE\)$/);
       const address = (await contribute.getByTestId('account-address').textContent())!.trim();
       expect(address).toMatch(/^0x[0-9a-fA-F]{40}$/);
       const node = await waitFor('the browser node online', async () => (await nodes()).find((n) => n.online && n.address === address.toLowerCase()));
       expect(node.capabilities.kind).toBe('browser');
       expect(node.capabilities.agent).toMatch(/^lode-web\/0\.1\.0 /);
-      if (!ledger) expect(await contribute.getByTestId('earnings').textContent()).toBe('earnings appear once the ledger is enabled');
 
       // ---- a job through the CLI, exactly as a requester runs it
       const run = await lodeRun(['--gateway', cluster.url, '--data-dir', join(tmp, 'requester'), 'run', 'primes', '--tasks', '8', '--json', '--', '0', '200000']);
@@ -129,6 +123,7 @@ describeBrowser('a browser tab as the only provider', () => {
       expect(await dashboard.getByTestId(`progress-${jobId}`).textContent()).toBe('100%');
       await waitFor('browser kind counted', async () => (await dashboard.getByTestId('kind-browser').textContent()) === '1', 10_000);
       await dashboard.locator('canvas').first().waitFor();
+      await dashboard.getByTestId('ledger').getByText('Minimum stake').waitFor();
       await screenshot(dashboard, 'dashboard-desktop');
 
       await dashboard.goto(`${cluster.url}/#/jobs/${jobId}`);
@@ -142,7 +137,9 @@ describeBrowser('a browser tab as the only provider', () => {
 
       await dashboard.goto(`${cluster.url}/#/nodes`);
       await dashboard.getByTestId('nodes').waitFor();
-      expect(await dashboard.locator(`[data-node="${address.toLowerCase()}"]`).textContent()).toContain('browser');
+      const row = dashboard.locator(`[data-node="${address.toLowerCase()}"]`);
+      expect(await row.textContent()).toContain('browser');
+      await waitFor('the node\'s stake read from the chain', async () => (await row.getByTestId('node-stake').textContent().catch(() => '')) === '100 LODE', 15_000);
       await screenshot(dashboard, 'nodes-desktop');
 
       // ---- phone size: usable at 390 px (nothing pushes the page sideways)

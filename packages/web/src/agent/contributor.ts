@@ -20,7 +20,10 @@ import { detectBrowserCapabilities, type NavigatorLike } from './capabilities.js
 import { systemClock, type Clock } from './clock.js';
 import { createConnection, nodeSocketUrl, type ConnectionState, type GatewayConnection, type SocketFactory } from './connection.js';
 import { idbStore, loadKey, loadOrCreateKey, type KeyValueStore, type LoadedKey } from './keystore.js';
-import { earnings, ledgerInfo, stakeMinimum, stakeStatus, type LedgerInfo, type StakeStep } from './ledger.js';
+import type { LedgerInfo, StakeStep } from './ledger.js';
+
+/** The ledger code (viem's chain actions) loads only when a gateway has a ledger. */
+const ledgerModule = () => import('./ledger.js');
 import { createLog, formatLine, type LogLevel, type LogLine, type Logger } from './log.js';
 import { createPowerMonitor, type BatteryLike, type DocumentLike, type PauseReason, type PowerMonitor, type PowerState } from './power.js';
 import type { WorkerSandbox } from './sandbox.js';
@@ -281,6 +284,7 @@ export class Contributor {
       const stats = (await res.json()) as { ledger?: { enabled: boolean } };
       const enabled = stats.ledger?.enabled ?? false;
       if (!enabled) return this.#patchLedger({ enabled: false, error: undefined });
+      const { earnings, ledgerInfo, stakeStatus } = await ledgerModule();
       this.#ledgerInfo ??= await ledgerInfo(this.#options.gateway);
       const info = this.#ledgerInfo;
       const patch: Partial<LedgerState> = { enabled: true, minStake: info.params.minStake, faucet: info.faucet, error: undefined };
@@ -304,6 +308,7 @@ export class Contributor {
     const s = this.#session;
     if (!s || this.#state.ledger.staking) return;
     try {
+      const { ledgerInfo, stakeMinimum } = await ledgerModule();
       this.#ledgerInfo ??= await ledgerInfo(this.#options.gateway);
       this.#patchLedger({ staking: 'approve', error: undefined });
       await stakeMinimum(this.#options.gateway, this.#ledgerInfo, s.key.account, (step) => {

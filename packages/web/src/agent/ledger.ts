@@ -11,7 +11,10 @@
  *   when the allowance is short, asks the faucet only when the account lacks LODE or gas and the
  *   gateway has one, and waits for every transaction's receipt; a reverted transaction throws.
  */
-import { createPublicClient, createWalletClient, erc20Abi, http, type Hex, type LocalAccount } from 'viem';
+import { createClient, erc20Abi, http, type Client, type Hex, type LocalAccount } from 'viem';
+// Single actions on a bare client, not createPublicClient/createWalletClient: those pull every
+// viem action into the page (~250 kB).
+import { getBalance, readContract, waitForTransactionReceipt, writeContract } from 'viem/actions';
 import { createLodeClient, getLedgerInfo, getPayouts, requestFaucet, type GetLedgerInfoReturnType } from '@lode/sdk';
 import type { PayoutsView } from '@lode/protocol';
 
@@ -42,21 +45,25 @@ export interface StakeStatus {
   balance: bigint;
 }
 
-function clients(info: LedgerInfo, account?: LocalAccount) {
-  const transport = http(info.resolvedRpcUrl, { retryCount: 1, timeout: 30_000 });
-  return {
-    reader: createPublicClient({ transport, pollingInterval: 250 }),
-    writer: account ? createWalletClient({ account, transport }) : undefined,
-  };
+function chainClient(info: LedgerInfo, account?: LocalAccount): Client {
+  return createClient({ account, transport: http(info.resolvedRpcUrl, { retryCount: 1, timeout: 30_000 }), pollingInterval: 250 });
+}
+
+/** Own stake of each address (one read per address). */
+export async function stakesOf(info: LedgerInfo, addresses: Hex[]): Promise<bigint[]> {
+  const reader = chainClient(info);
+  return Promise.all(
+    addresses.map((a) => readContract(reader, { address: info.contracts.staking as Hex, abi: stakingAbi, functionName: 'stakeOf', args: [a] })),
+  );
 }
 
 export async function stakeStatus(info: LedgerInfo, address: Hex): Promise<StakeStatus> {
-  const { reader } = clients(info);
+  const reader = chainClient(info);
   const { staking, token } = info.contracts;
   const [eligible, staked, balance] = await Promise.all([
-    reader.readContract({ address: staking as Hex, abi: stakingAbi, functionName: 'isEligible', args: [address] }),
-    reader.readContract({ address: staking as Hex, abi: stakingAbi, functionName: 'stakeOf', args: [address] }),
-    reader.readContract({ address: token as Hex, abi: erc20Abi, functionName: 'balanceOf', args: [address] }),
+    readContract(reader, { address: staking as Hex, abi: stakingAbi, functionName: 'isEligible', args: [address] }),
+    readContract(reader, { address: staking as Hex, abi: stakingAbi, functionName: 'stakeOf', args: [address] }),
+    readContract(reader, { address: token as Hex, abi: erc20Abi, functionName: 'balanceOf', args: [address] }),
   ]);
   return { eligible, staked, balance, minStake: BigInt(info.params.minStake) };
 }
@@ -65,11 +72,12 @@ export type StakeStep = 'faucet' | 'approve' | 'stake' | 'done';
 
 /** Stakes what `account` lacks of the gateway's minimum. See the guarantees above. */
 export async function stakeMinimum(gateway: string, info: LedgerInfo, account: LocalAccount, onStep: (step: StakeStep) => void = () => {}): Promise<void> {
-  const { reader, writer } = clients(info, account);
+  const reader = chainClient(info);
+  const writer = chainClient(info, account);
   const status = await stakeStatus(info, account.address);
   if (status.eligible) return onStep('done');
   const need = status.minStake > status.staked ? status.minStake - status.staked : 0n;
-  const gas = await reader.getBalance({ address: account.address });
+  const gas = await getBalance(reader, { address: account.address });
   if (status.balance < need || gas === 0n) {
     if (!info.faucet) {
       throw new Error(`Staking needs ${need} LODE (smallest units) and gas in ${account.address}; this gateway has no faucet. Fund the account, or stake with \`lode stake add\` using the exported key.`);
@@ -79,25 +87,19 @@ export async function stakeMinimum(gateway: string, info: LedgerInfo, account: L
   }
   const staking = info.contracts.staking as Hex;
   const token = info.contracts.token as Hex;
-  const allowance = await reader.readContract({ address: token, abi: erc20Abi, functionName: 'allowance', args: [account.address, staking] });
+  const allowance = await readContract(reader, { address: token, abi: erc20Abi, functionName: 'allowance', args: [account.address, staking] });
   if (allowance < need) {
     onStep('approve');
-    await confirm(reader, await writer!.writeContract({ address: token, abi: erc20Abi, functionName: 'approve', args: [staking, need], chain: null }), 'approving Staking');
+    await confirm(reader, await writeContract(writer, { account, address: token, abi: erc20Abi, functionName: 'approve', args: [staking, need], chain: null }), 'approving Staking');
   }
   onStep('stake');
-  await confirm(reader, await writer!.writeContract({ address: staking, abi: stakingAbi, functionName: 'stake', args: [need], chain: null }), 'staking');
+  await confirm(reader, await writeContract(writer, { account, address: staking, abi: stakingAbi, functionName: 'stake', args: [need], chain: null }), 'staking');
   onStep('done');
 }
 
-async function confirm(reader: ReturnType<typeof createPublicClient>, hash: Hex, what: string): Promise<void> {
-  const receipt = await reader.waitForTransactionReceipt({ hash });
+async function confirm(reader: Client, hash: Hex, what: string): Promise<void> {
+  const receipt = await waitForTransactionReceipt(reader, { hash });
   if (receipt.status !== 'success') throw new Error(`The chain reverted the transaction ${what} (${hash}).`);
 }
 
-/** An amount in the token's smallest unit as LODE with up to `digits` decimals. */
-export function formatLode(amount: bigint | string, digits = 4): string {
-  const v = typeof amount === 'string' ? BigInt(amount) : amount;
-  const whole = v / 10n ** 18n;
-  const frac = (v % 10n ** 18n).toString().padStart(18, '0').slice(0, digits).replace(/0+$/, '');
-  return `${whole.toLocaleString()}${frac ? `.${frac}` : ''} LODE`;
-}
+export { formatLode } from '../shared/format.js';

@@ -4,9 +4,8 @@
  */
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { Contributor, createWorkerSandbox, exportKey, workerClock, type ContributorState } from '../agent/index.js';
-import { formatLode } from '../agent/ledger.js';
 import { spawnSandboxWorker, spawnTicker } from '../agent/spawn.js';
-import { download, formatDuration, shortId } from '../shared/format.js';
+import { download, formatDuration, formatLode, shortId } from '../shared/format.js';
 import { Topbar } from '../shared/Topbar.js';
 
 const SETTINGS_KEY = 'lode.contribute.settings.v1';

@@ -5,6 +5,7 @@ import { getJob, listTasks } from '@lode/sdk';
 import { errorText, readClient } from '../shared/client.js';
 import { ago, download, formatBytes, formatDuration, LEDGER_PENDING, shortAddress } from '../shared/format.js';
 import { useJobEvents, usePoll } from './hooks.js';
+import { useLedgerInfo } from './ledger.js';
 import { Progress, StatusBadge } from './Progress.js';
 
 const PAGE = 50;
@@ -19,6 +20,7 @@ export function JobDetail({ id }: { id: string }) {
   const tasks = usePoll((signal) => listTasks(readClient, { id, limit: CELLS, signal }), finished ? 30_000 : 1000, [id, finished]);
   const [page, setPage] = useState(0);
   const [shown, setShown] = useState<number | undefined>();
+  const ledger = useLedgerInfo(60_000).data;
 
   if (!job) {
     const err = live.error ?? (polled.error !== undefined ? errorText(polled.error) : undefined);
@@ -69,7 +71,7 @@ export function JobDetail({ id }: { id: string }) {
           <dt>Deadline</dt>
           <dd>{new Date(job.deadline).toLocaleString()}</dd>
           <dt>Cost</dt>
-          <dd className="slot">{LEDGER_PENDING}</dd>
+          <dd className="slot">{ledger ? 'not reported by the gateway API yet (each accepted task is a receipt, paid in settlement batches)' : LEDGER_PENDING}</dd>
         </dl>
       </div>
 

@@ -4,6 +4,7 @@ import { Line } from 'react-chartjs-2';
 import { errorText } from '../shared/client.js';
 import { formatDuration, formatNumber } from '../shared/format.js';
 import { usePoll } from './hooks.js';
+import { LedgerPanel } from './LedgerPanel.js';
 import { DEVICE_KINDS, getStats, type NetworkStats } from './stats.js';
 
 ChartJS.register(CategoryScale, LinearScale, PointElement, LineElement, Filler, Tooltip, Legend);
@@ -37,13 +38,7 @@ export function NetworkView() {
           <Charts stats={stats} />
         </>
       )}
-      <div className="panel">
-        <h2>Ledger and governance</h2>
-        <p className="slot">
-          Balances, stakes, settlements, the treasury, proposals and votes, and the protocol's parameters appear once
-          the ledger is enabled.
-        </p>
-      </div>
+      <LedgerPanel />
     </section>
   );
 }

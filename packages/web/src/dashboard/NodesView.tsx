@@ -5,12 +5,20 @@
 import { listNodes } from '@lode/sdk';
 import type { NodeView } from '@lode/protocol';
 import { errorText, readClient } from '../shared/client.js';
-import { ago, formatNumber } from '../shared/format.js';
+import { ago, formatLode, formatNumber } from '../shared/format.js';
 import { usePoll } from './hooks.js';
+import { nodeMoney, useLedgerInfo, type NodeMoney } from './ledger.js';
 
 export function NodesView() {
   const { data: nodes, error } = usePoll((signal) => listNodes(readClient, { signal }), 3000);
   const online = nodes?.filter((n) => n.online).length ?? 0;
+  const ledger = useLedgerInfo(30_000).data;
+  const addresses = (nodes ?? []).map((n) => n.address).join(',');
+  const money = usePoll(
+    async () => (ledger && addresses ? nodeMoney(ledger, addresses.split(',')) : undefined),
+    15_000,
+    [ledger?.contracts.staking, addresses],
+  ).data;
   return (
     <section>
       <h1>Nodes</h1>
@@ -24,7 +32,10 @@ export function NodesView() {
       ) : (
         <>
           <p className="muted">
-            {online} online of {nodes.length} known. Reputation, earnings and stake appear once reputation and the ledger are enabled.
+            {online} online of {nodes.length} known.{' '}
+            {ledger === null
+              ? 'Reputation, earnings and stake appear once reputation and the ledger are enabled.'
+              : 'Stake is read from the chain, earnings are settled payouts (net of the fee); reputation arrives with result verification.'}
           </p>
           <div className="panel table-wrap" style={{ padding: 0 }}>
             <table data-testid="nodes">
@@ -50,7 +61,7 @@ export function NodesView() {
               </thead>
               <tbody>
                 {nodes.map((n) => (
-                  <NodeRow key={n.address} node={n} />
+                  <NodeRow key={n.address} node={n} money={money?.get(n.address.toLowerCase())} ledgerOn={!!ledger} />
                 ))}
               </tbody>
             </table>
@@ -61,7 +72,7 @@ export function NodesView() {
   );
 }
 
-function NodeRow({ node: n }: { node: NodeView }) {
+function NodeRow({ node: n, money, ledgerOn }: { node: NodeView; money: NodeMoney | undefined; ledgerOn: boolean }) {
   const c = n.capabilities;
   return (
     <tr data-node={n.address}>
@@ -81,8 +92,17 @@ function NodeRow({ node: n }: { node: NodeView }) {
       <td>{formatNumber(c.benchmark)} it/ms</td>
       <td>{c.pricePerTask}</td>
       <td className="slot" title="arrives with reputation">—</td>
-      <td className="slot" title="appears once the ledger is enabled">—</td>
-      <td className="slot" title="appears once the ledger is enabled">—</td>
+      {money ? (
+        <>
+          <td data-testid="node-earned">{formatLode(money.earned, 2)}</td>
+          <td data-testid="node-stake">{formatLode(money.stake, 2)}</td>
+        </>
+      ) : (
+        <>
+          <td className="slot" title={ledgerOn ? 'loading' : 'appears once the ledger is enabled'}>—</td>
+          <td className="slot" title={ledgerOn ? 'loading' : 'appears once the ledger is enabled'}>—</td>
+        </>
+      )}
       <td className="small">{c.agent}</td>
       <td>{n.online ? 'now' : ago(n.lastSeenAt)}</td>
     </tr>

@@ -18,6 +18,7 @@ export interface NetworkStats {
   nodes: { online: number; known: number; byKind: Record<DeviceKind, number>; slots: number; busy: number };
   tasks: { queued: number; running: number; finished: number; perSecond: number };
   jobs: { active: number };
+  ledger: { enabled: boolean };
   sampleMs: number;
   history: StatsSample[];
 }

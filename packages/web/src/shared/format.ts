@@ -57,3 +57,11 @@ export function download(name: string, data: BlobPart, type = 'application/octet
 
 /** The text the ledger slots show until the ledger API exists. */
 export const LEDGER_PENDING = 'appears once the ledger is enabled';
+
+/** An amount in the token's smallest unit as LODE with up to `digits` decimals. */
+export function formatLode(amount: bigint | string, digits = 4): string {
+  const v = typeof amount === 'string' ? BigInt(amount) : amount;
+  const whole = v / 10n ** 18n;
+  const frac = (v % 10n ** 18n).toString().padStart(18, '0').slice(0, digits).replace(/0+$/, '');
+  return `${whole.toLocaleString()}${frac ? `.${frac}` : ''} LODE`;
+}
