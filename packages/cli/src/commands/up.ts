@@ -1,5 +1,6 @@
 /** `lode up` — a whole local network in one command: a gateway plus N provider nodes. */
 import { createLodeClient, listNodes } from '@lode/sdk';
+import { formatEther } from 'viem';
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,7 +100,7 @@ export function registerUp(program: Command): void {
           `  API:       ${summary.api}   metrics: ${summary.metrics}\n` +
           `  data dir:  ${summary.dataDir} (${opts.databaseUrl ? 'PostgreSQL server' : 'embedded database'})\n` +
           `  ledger:    ${ledgerLine(gw)}\n` +
-          (gw.ledger ? `             nodes staked and asking ${price} per task; your account (${dataDir}) is funded — lode wallet balance\n` : '') +
+          (gw.ledger ? `             nodes staked, asking ${formatEther(BigInt(price))} LODE per task; your account (${dataDir}) is funded\n` : '') +
           `  nodes:     ${opts.nodes}${summary.nodes.map((n, i) => `\n    ${i}: ${n.address ?? '(starting)'}  ${n.dataDir}`).join('')}\n` +
           (ready ? 'ready — try: lode run pi --tasks 16\n' : `not every node connected within ${opts.readyTimeout} ms; see the [node] lines above. Still running.\n`) +
           'Press Ctrl-C to stop.\n',
