@@ -154,7 +154,9 @@ contract JobEscrow is AccessControl {
 
     mapping(bytes32 jobId => Job) private _jobs;
     mapping(uint256 batchId => Batch) private _batches;
-    mapping(uint256 batchId => mapping(address provider => bool)) private _claimed;
+    /// @dev Per provider, one bit per batch id (word = id >> 8): claiming batches posted close
+    ///      together touches one storage word, and a provider's later claims rewrite a non-zero word.
+    mapping(address provider => mapping(uint256 word => uint256 bits)) private _claimedBits;
 
     /// @param token_ the escrowed token
     /// @param config_ the protocol parameters
@@ -359,7 +361,9 @@ contract JobEscrow is AccessControl {
             uint256 amount = amounts[i];
             Batch storage batch = _batch(batchId);
             if (!_isFinal(batch)) revert BatchNotFinal(batchId);
-            if (_claimed[batchId][msg.sender]) revert AlreadyClaimed(batchId, msg.sender);
+            uint256 bit = 1 << (batchId & 0xff);
+            uint256 bits = _claimedBits[msg.sender][batchId >> 8];
+            if (bits & bit != 0) revert AlreadyClaimed(batchId, msg.sender);
             bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(msg.sender, amount))));
             if (!MerkleProof.verifyCalldata(proofs[i], batch.payoutRoot, leaf)) revert InvalidProof(batchId);
             uint256 claimedTotal = batch.claimedTotal + amount;
@@ -367,7 +371,7 @@ contract JobEscrow is AccessControl {
                 revert ClaimExceedsPayout(batchId, batch.claimedTotal, batch.payoutTotal);
             }
             batch.claimedTotal = uint128(claimedTotal);
-            _claimed[batchId][msg.sender] = true;
+            _claimedBits[msg.sender][batchId >> 8] = bits | bit;
             total += amount;
             emit Claimed(batchId, msg.sender, amount, restake);
         }
@@ -435,7 +439,7 @@ contract JobEscrow is AccessControl {
     /// @param provider the provider
     /// @return true if claimed
     function isClaimed(uint256 batchId, address provider) external view returns (bool) {
-        return _claimed[batchId][provider];
+        return _claimedBits[provider][batchId >> 8] & (1 << (batchId & 0xff)) != 0;
     }
 
     /// @notice The hash a batch's lists are checked against: keccak256(abi.encode(jobIds, debits)).

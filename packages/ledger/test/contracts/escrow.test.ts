@@ -274,6 +274,26 @@ describe('JobEscrow', () => {
       expect(await f.token('p1').read.allowance([f.addresses.escrow, f.addresses.staking])).toBe(0n);
     });
 
+    it('keeps claims apart across claimed-bitmap words (batch ids 255, 256, 257)', async () => {
+      const id = jobId('words');
+      await deposit('alice', id, E(1000));
+      const tree = payoutTree([[A('p1'), E('0.99')]]);
+      // 257 batches, sent with gas, fees and nonce given so that each is one signature and one block.
+      let nonce = await f.pub.getTransactionCount({ address: A('gateway') });
+      const fees = { gas: 300_000n, maxFeePerGas: 10n ** 11n, maxPriorityFeePerGas: 0n };
+      for (let i = 0; i < 257; i++) {
+        await f.escrow('gateway').write.postBatch([tree.root, [id], [E(1)]], { ...fees, nonce: nonce++ });
+      }
+      expect(await f.escrow('p1').read.batchCount()).toBe(257n);
+      await f.increaseTime(WINDOW);
+      await f.tx(claim('p1', [255n, 257n], tree));
+      expect(await f.escrow('p1').read.isClaimed([256n, A('p1')])).toBe(false);
+      await f.tx(claim('p1', [256n, 1n], tree));
+      for (const b of [1n, 255n, 256n, 257n]) expect(await f.escrow('p1').read.isClaimed([b, A('p1')])).toBe(true);
+      expect(await f.escrow('p1').read.isClaimed([2n, A('p1')])).toBe(false);
+      await f.expectRevert(claim('p1', [2n, 256n], tree), 'AlreadyClaimed', [256n, A('p1')]);
+    });
+
     it('refuses unknown batches and mismatched arrays', async () => {
       const { batchId, tree } = await simpleBatch();
       await f.increaseTime(WINDOW);
