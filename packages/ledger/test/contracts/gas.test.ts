@@ -57,11 +57,12 @@ describe('settlement gas', () => {
     await f.reset();
     const id = jobId('gas-claim');
     await f.tx(f.escrow('alice').write.deposit([id, E(100_000), (await f.now()) + 3600n]));
-    const single = [];
+    type Posted = Awaited<ReturnType<typeof postBatch>>;
+    const single: Array<Posted & { n: number }> = [];
     for (const n of [1, 4, 32]) single.push({ n, ...(await postBatch([id], E(10), providers(n))) });
-    const ten = [];
+    const ten: Posted[] = [];
     for (let i = 0; i < 10; i++) ten.push(await postBatch([id], E(10), providers(32)));
-    const restaked = [];
+    const restaked: Posted[] = [];
     for (let i = 0; i < 10; i++) restaked.push(await postBatch([id], E(10), providers(32)));
     await f.increaseTime(WINDOW);
     const p1 = accounts.p1.address;
