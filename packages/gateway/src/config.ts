@@ -63,6 +63,8 @@ export const GatewayOptions = z.object({
       settlementPeriod: z.number().int().min(1).optional(),
     })
     .default({}),
+  /** How often connected nodes' stake is checked again (a node that unbonds stops serving). @default 30000 */
+  stakeCheckMs: z.number().int().min(100).default(30_000),
   /** Serve `POST /v1/ledger/faucet` (test tokens and gas). @default true with the embedded chain */
   faucet: z.boolean().optional(),
 });

@@ -7,7 +7,7 @@ import websocket from '@fastify/websocket';
 import { pino } from 'pino';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { LIMITS } from '@lode/protocol';
+import { LIMITS, StakeRequiredError } from '@lode/protocol';
 import { inspectModule } from '@lode/sandbox';
 import { GatewayOptions, type GatewayConfig } from './config.js';
 import { systemClock, type Clock } from './clock.js';
@@ -154,6 +154,20 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     }
   }, config.heartbeatMs);
   silence.unref();
+  // A node that unbonds below the minimum stake after connecting stops getting work.
+  const stakeCheck = ledger
+    ? setInterval(() => {
+        for (const s of registry.sessions.values()) {
+          ledger!.checkStake(s.address).catch((err: unknown) => {
+            if (!(err instanceof StakeRequiredError)) return; // the chain is unreachable: check again later
+            log.warn({ node: s.address }, 'node fell below the minimum stake; closing its session');
+            s.sendError(err.code, err.shortMessage);
+            s.close(4005, 'stake_required');
+          });
+        }
+      }, config.stakeCheckMs)
+    : undefined;
+  stakeCheck?.unref();
   scheduler.start();
   events.start();
   await jobs.start();
@@ -188,6 +202,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     close() {
       closing ??= (async () => {
         clearInterval(silence);
+        clearInterval(stakeCheck);
         scheduler.stop();
         events.stop();
         for (const s of registry.sessions.values()) s.close(1001, 'gateway shutting down');

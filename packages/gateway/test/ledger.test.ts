@@ -74,7 +74,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lode-ledger-'));
   gw = await startGateway(
-    testGatewayOptions({ dataDir: dir, ledger: 'embedded', settlementIntervalMs: 200, ledgerParams: { feeBps: FEE_BPS, challengeWindow: 1 } }),
+    testGatewayOptions({ dataDir: dir, ledger: 'embedded', settlementIntervalMs: 200, ledgerParams: { feeBps: FEE_BPS, challengeWindow: 1 }, stakeCheckMs: 300 }),
   );
   chain = createPublicClient({ transport: http(`${gw.url}/rpc`), pollingInterval: 50 }) as PublicClient;
 });
@@ -213,6 +213,15 @@ describe('ledger on the embedded chain', () => {
     const again = await json('/v1/jobs', { method: 'POST', body: JSON.stringify(signed) });
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(jobId);
+  });
+
+  it('disconnects a node that unbonds below the minimum stake, and refuses it at hello', async () => {
+    const { body: info } = await json('/v1/ledger');
+    expect(node!.connected).toBe(true);
+    await send(provider, { address: info.contracts.staking, abi: stakingAbi, functionName: 'unbond', args: [provider.address, parseEther('1')] });
+    await until('the node to be disconnected', async () => (node!.connected ? undefined : true));
+    const { body } = await json('/v1/nodes');
+    expect(body.nodes.find((n: { address: string }) => n.address.toLowerCase() === provider.address.toLowerCase())?.online).toBe(false);
   });
 
   it('keeps the dev methods off the HTTP JSON-RPC', async () => {
