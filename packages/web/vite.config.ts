@@ -40,6 +40,7 @@ export default defineConfig({
       '/v1': { target: gateway, ws: true },
       '/metrics': gateway,
       '/healthz': gateway,
+      '/rpc': gateway,
     },
   },
 });
