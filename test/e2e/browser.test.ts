@@ -4,7 +4,8 @@
  * clicks "Contribute this device", is refused for want of stake and stakes from its own key; a
  * job submitted with `lode run` must finish with that tab as its only node. Results
  * are checked against an independent computation (@lode/workloads' reference) and, hash for
- * hash, against `lode node`'s own sandbox; the dashboard must show the job at 100%. Screenshots
+ * hash, against `lode node`'s own sandbox; the dashboard must show the job at 100%, and a job
+ * uploaded and signed in the dashboard must run on the same tab. Screenshots
  * at desktop and phone size go to test-results/. Any console error in a page fails the test.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -53,7 +54,7 @@ describeBrowser('a browser tab as the only provider', () => {
   }
 
   it(
-    'joins from /contribute, runs every task of a `lode run primes` job, byte for byte like a Node provider, and the dashboard shows it at 100%',
+    'joins from /contribute, runs every task of a `lode run primes` job byte for byte like a Node provider, the dashboard shows it at 100%, and a job submitted from the dashboard runs too',
     async () => {
       expect(await nodes()).toEqual([]); // no Node provider: the tab will be the only one
 
@@ -134,6 +135,22 @@ describeBrowser('a browser tab as the only provider', () => {
       await dashboard.getByTestId('task-output').waitFor();
       expect(await dashboard.getByTestId('task-output').textContent()).toContain(`"count":${JSON.parse(Buffer.from(results[3]!.stdout, 'base64').toString()).count}`);
       await screenshot(dashboard, 'job-desktop');
+
+      // ---- a job submitted from the dashboard itself: uploaded and signed in the page (the same
+      //      IndexedDB key as the contributor tab, which is also its only provider)
+      await dashboard.goto(`${cluster.url}/#/submit`);
+      await dashboard.getByTestId('module').setInputFiles(join(ROOT, 'workloads/build/echo.wasm'));
+      await dashboard.getByLabel('Number of tasks').fill('3');
+      await dashboard.getByLabel('Arguments', { exact: true }).fill('hello "from the" dashboard');
+      await dashboard.getByRole('button', { name: 'Submit', exact: true }).click();
+      await dashboard.waitForURL(/#\/jobs\/[0-9a-f]{32}$/, { timeout: 30_000 });
+      const webJob = dashboard.url().split('/').pop()!;
+      await waitFor('the dashboard job at 100%', async () => (await dashboard.getByTestId('job-progress').textContent()) === '100%', 30_000);
+      const webJobView = (await (await fetch(`${cluster.url}/v1/jobs/${webJob}`)).json()) as { requester: string; counts: { done: number } };
+      expect(webJobView.requester).toBe(address.toLowerCase());
+      expect(webJobView.counts.done).toBe(3);
+      await dashboard.getByTestId('show-2').click();
+      await dashboard.getByTestId('task-output').getByText('hello from the dashboard').waitFor();
 
       await dashboard.goto(`${cluster.url}/#/nodes`);
       await dashboard.getByTestId('nodes').waitFor();
