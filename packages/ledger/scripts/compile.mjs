@@ -8,7 +8,7 @@
 //
 //   node scripts/compile.mjs [--force] [--quiet]
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,9 +92,19 @@ if (!args.has('--force') && existsSync(cacheFile)) {
 } else {
   result = compile();
   writeAtomic(cacheFile, JSON.stringify(result));
+  pruneCache();
 }
 writeAtomic(outFile, render(result));
 log(`wrote ${relative(root, outFile)} (${Object.keys(result.contracts).join(', ')})`);
+
+/** Keeps the newest few cached outputs (switching branches back and forth stays cheap). */
+function pruneCache(keep = 4) {
+  const entries = readdirSync(cacheDir)
+    .filter((n) => /^solc-[0-9a-f]{64}\.json$/.test(n))
+    .map((n) => ({ path: join(cacheDir, n), mtime: statSync(join(cacheDir, n)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const { path } of entries.slice(keep)) rmSync(path, { force: true });
+}
 
 function findImports(path) {
   const candidates = path.startsWith('@openzeppelin/contracts/')
@@ -107,7 +117,7 @@ function findImports(path) {
 }
 
 function compile() {
-  const { default: solc } = { default: require('solc') };
+  const solc = require('solc');
   const started = Date.now();
   log(`compiling ${Object.keys(sources).length} sources with solc ${solc.version()} …`);
   const input = { language: 'Solidity', sources, settings: SETTINGS };
