@@ -11,6 +11,11 @@ import { registerRun } from './commands/run.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerJob } from './commands/job/index.js';
 import { registerAccount } from './commands/account/index.js';
+import { registerWallet } from './commands/wallet/index.js';
+import { registerStake } from './commands/stake/index.js';
+import { registerEarnings } from './commands/earnings.js';
+import { registerGov } from './commands/gov/index.js';
+import { registerLedger } from './commands/ledger/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -40,5 +45,10 @@ export function createProgram(onUsageError: (message: string) => void): Command 
   registerNodes(program);
   registerJob(program);
   registerAccount(program);
+  registerWallet(program);
+  registerStake(program);
+  registerEarnings(program);
+  registerGov(program);
+  registerLedger(program);
   return program;
 }
