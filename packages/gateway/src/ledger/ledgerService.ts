@@ -116,7 +116,8 @@ export class GatewayLedger {
         dataDir: join(config.dataDir, 'chain'),
         accounts: [{ address: account.address, balance: GENESIS_ETH }],
       });
-      transport = custom(chain);
+      // No retries: a revert is an answer, not a transport failure (viem would retry it with backoff).
+      transport = custom(chain, { retryCount: 0 });
     } else {
       if (!config.rpcUrl) throw new Error('ledger "rpc" needs rpcUrl (--rpc-url URL)');
       transport = http(config.rpcUrl, { retryCount: 2, timeout: 20_000 });
@@ -225,7 +226,7 @@ export class GatewayLedger {
   /** Sends test gas and LODE to `address` from the gateway's account (embedded chain only by default). */
   faucet(address: Hex): Promise<FaucetView> {
     const run = this.faucetQueue.then(async () => {
-      const wallet = createWalletClient({ account: this.account, transport: custom(this.client) });
+      const wallet = createWalletClient({ account: this.account, transport: custom(this.client, { retryCount: 0 }) });
       const ethHash = await wallet.sendTransaction({ to: address, value: FAUCET_ETH, chain: null });
       await this.client.waitForTransactionReceipt({ hash: ethHash });
       const lodeHash = await wallet.writeContract({
@@ -242,7 +243,6 @@ export class GatewayLedger {
   /** A provider's payouts, with proofs and whether each is claimed yet. */
   async payouts(provider: Hex, range: { from?: number; to?: number } = {}): Promise<PayoutsView> {
     const rows = await this.d.store.ledger.payoutsOf(provider, range);
-    const { challengeWindow } = await this.params();
     const totals = { gross: 0n, fee: 0n, net: 0n, claimed: 0n, tasks: 0 };
     const payouts = await Promise.all(
       rows.map(async ({ payout, batch }) => {
@@ -268,7 +268,7 @@ export class GatewayLedger {
           fee: (payout.gross - payout.amount).toString(),
           amount: payout.amount.toString(),
           createdAt: batch.createdAt,
-          claimableAt: batch.postedAt === null ? null : (batch.postedAt + challengeWindow) * 1000,
+          claimableAt: batch.finalAt === null ? null : batch.finalAt * 1000,
           claimed,
           proof: proofFor(batch.tree, provider)?.proof ?? [],
           txHash: batch.txHash,

@@ -20,7 +20,7 @@ const outbox = () => new TxOutbox({ store: store.ledger, client, account: gatewa
 
 beforeAll(async () => {
   chain = await createEmbeddedChain({ accounts: [{ address: gateway.address, balance: parseEther('10') }] });
-  client = createPublicClient({ transport: custom(chain) }) as PublicClient;
+  client = createPublicClient({ transport: custom(chain, { retryCount: 0 }) }) as PublicClient;
   store = await openStore();
 });
 afterAll(async () => {

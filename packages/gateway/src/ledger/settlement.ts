@@ -89,14 +89,13 @@ export class Settlement {
       return;
     }
     const posted = this.batchPosted(receipt);
-    const block = await this.o.client.getBlock({ blockNumber: receipt.blockNumber });
     await this.o.store.ledger.updateBatch(batch.id, {
       status: 'posted',
       txHash: receipt.transactionHash,
-      chainBatchId: posted,
-      postedAt: Number(block.timestamp),
+      chainBatchId: posted.batchId,
+      finalAt: Number(posted.finalAt),
     });
-    this.o.log.info({ batch: batch.id, chainBatchId: posted.toString(), receipts: batch.receipts, total: batch.total.toString(), fee: batch.fee.toString() }, 'settlement batch posted');
+    this.o.log.info({ batch: batch.id, chainBatchId: posted.batchId.toString(), receipts: batch.receipts, total: batch.total.toString(), fee: batch.fee.toString() }, 'settlement batch posted');
   }
 
   private async close(jobId: string): Promise<void> {
@@ -116,12 +115,12 @@ export class Settlement {
     this.o.log.error({ jobId, tx: receipt.transactionHash, error }, 'closing a job escrow reverted');
   }
 
-  private batchPosted(receipt: TransactionReceipt): bigint {
+  private batchPosted(receipt: TransactionReceipt): { batchId: bigint; finalAt: number } {
     for (const log of receipt.logs) {
       if (log.address.toLowerCase() !== this.o.escrow.toLowerCase()) continue;
       try {
         const event = decodeEventLog({ abi: jobEscrowAbi, data: log.data, topics: log.topics });
-        if (event.eventName === 'BatchPosted') return event.args.batchId;
+        if (event.eventName === 'BatchPosted') return { batchId: event.args.batchId, finalAt: Number(event.args.finalAt) };
       } catch {
         // another event
       }

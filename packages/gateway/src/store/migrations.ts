@@ -101,7 +101,7 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at     bigint NOT NULL,
         tx_hash        text,
         chain_batch_id numeric(78, 0),
-        posted_at      bigint,           -- chain time, seconds
+        final_at       bigint,           -- chain time (s) from which the batch is final (claimable)
         error          text
       );
       CREATE INDEX settlement_batches_status ON settlement_batches (status) WHERE status = 'prepared';

@@ -9,7 +9,7 @@ import { num, numOrNull, type SqlExecutor } from './sql.js';
 /** The batch columns, qualified by a table alias when given (`b.`). */
 const batchColumns = (t = '') =>
   `${t}id, ${t}status, ${t}root, ${t}tree, ${t}debits, ${t}receipts, ${t}total::text AS total, ${t}fee::text AS fee, ` +
-  `${t}created_at, ${t}tx_hash, ${t}chain_batch_id::text AS chain_batch_id, ${t}posted_at, ${t}error`;
+  `${t}created_at, ${t}tx_hash, ${t}chain_batch_id::text AS chain_batch_id, ${t}final_at, ${t}error`;
 const BATCH_COLUMNS = batchColumns();
 
 export class SqlLedgerStore implements LedgerStore {
@@ -73,14 +73,14 @@ export class SqlLedgerStore implements LedgerStore {
 
   async updateBatch(
     id: number,
-    patch: { status: SettlementBatch['status']; txHash?: string | null; chainBatchId?: bigint | null; postedAt?: number | null; error?: string | null },
+    patch: { status: SettlementBatch['status']; txHash?: string | null; chainBatchId?: bigint | null; finalAt?: number | null; error?: string | null },
   ): Promise<void> {
     await this.db().query(
       `UPDATE settlement_batches SET status = $2,
          tx_hash = COALESCE($3, tx_hash), chain_batch_id = COALESCE($4::numeric, chain_batch_id),
-         posted_at = COALESCE($5, posted_at), error = $6
+         final_at = COALESCE($5, final_at), error = $6
        WHERE id = $1`,
-      [id, patch.status, patch.txHash ?? null, patch.chainBatchId?.toString() ?? null, patch.postedAt ?? null, patch.error ?? null],
+      [id, patch.status, patch.txHash ?? null, patch.chainBatchId?.toString() ?? null, patch.finalAt ?? null, patch.error ?? null],
     );
   }
 
@@ -173,7 +173,7 @@ interface BatchRow {
   created_at: unknown;
   tx_hash: string | null;
   chain_batch_id: string | null;
-  posted_at: unknown;
+  final_at: unknown;
   error: string | null;
 }
 
@@ -190,7 +190,7 @@ function toBatch(r: BatchRow): SettlementBatch {
     createdAt: num(r.created_at),
     txHash: r.tx_hash,
     chainBatchId: r.chain_batch_id === null ? null : BigInt(r.chain_batch_id),
-    postedAt: numOrNull(r.posted_at),
+    finalAt: numOrNull(r.final_at),
     error: r.error,
   };
 }

@@ -440,9 +440,9 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         await store.insertTaskResults([makeResult(job.id, 0, { payee: address(), amount: 9n })]);
         const batch = (await store.ledger.createBatch(10, 5, planOf))!;
         expect((await store.ledger.listBatches('prepared')).map((b) => b.id)).toContain(batch.id);
-        await store.ledger.updateBatch(batch.id, { status: 'posted', txHash: `0x${hex(32)}`, chainBatchId: 2n ** 70n, postedAt: 1234 });
+        await store.ledger.updateBatch(batch.id, { status: 'posted', txHash: `0x${hex(32)}`, chainBatchId: 2n ** 70n, finalAt: 1234 });
         const [posted] = (await store.ledger.listBatches('posted')).filter((b) => b.id === batch.id);
-        expect(posted).toMatchObject({ status: 'posted', chainBatchId: 2n ** 70n, postedAt: 1234, error: null });
+        expect(posted).toMatchObject({ status: 'posted', chainBatchId: 2n ** 70n, finalAt: 1234, error: null });
         expect((await store.ledger.listBatches('prepared')).map((b) => b.id)).not.toContain(batch.id);
       });
 

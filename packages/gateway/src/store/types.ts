@@ -137,8 +137,8 @@ export interface SettlementBatch {
   createdAt: number;
   txHash: string | null;
   chainBatchId: bigint | null;
-  /** Chain time (s) of the block that posted it. */
-  postedAt: number | null;
+  /** Chain time (s) from which the batch is final: claims pass, challenges are closed. */
+  finalAt: number | null;
   error: string | null;
 }
 
@@ -175,7 +175,7 @@ export interface LedgerStore {
   createBatch(maxReceipts: number, now: number, plan: (receipts: Receipt[]) => BatchPlan): Promise<SettlementBatch | null>;
   /** Batches by status (oldest first), or all when omitted. */
   listBatches(status?: SettlementBatch['status']): Promise<SettlementBatch[]>;
-  updateBatch(id: number, patch: { status: SettlementBatch['status']; txHash?: string | null; chainBatchId?: bigint | null; postedAt?: number | null; error?: string | null }): Promise<void>;
+  updateBatch(id: number, patch: { status: SettlementBatch['status']; txHash?: string | null; chainBatchId?: bigint | null; finalAt?: number | null; error?: string | null }): Promise<void>;
   /** A provider's payouts with their batches, newest first; `from`/`to` filter on the batch's creation time (ms). */
   payoutsOf(provider: string, range?: { from?: number; to?: number }): Promise<Array<{ payout: Payout; batch: SettlementBatch }>>;
   /** Unsettled receipts: count and sum. */

@@ -227,6 +227,9 @@ export class EmbeddedChain {
 
   /** Mines one block holding `txs` (possibly none). */
   async mine(txs: TypedTransaction[] = []): Promise<Block> {
+    // A block is ~10 ms of promise-only work: let I/O and timers in between, so long runs of
+    // transactions never starve the process's event loop (sockets, heartbeats).
+    await new Promise((resolve) => setImmediate(resolve));
     const parent = this.head;
     const builder = await buildBlock(this.vm, {
       parentBlock: parent,
