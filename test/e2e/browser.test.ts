@@ -21,6 +21,8 @@ import { Cluster, ROOT, lodeRun, waitFor } from '../support/cluster.js';
 import { ConsoleErrors, DESKTOP, PHONE, describeBrowser, launchChromium, pageScrollWidth, screenshot } from '../support/browser.js';
 
 const WEB_DIST = join(ROOT, 'packages/web/dist/index.html');
+/** What the tab asks per task: 0.001 LODE. */
+const PRICE = 10n ** 15n;
 
 describeBrowser('a browser tab as the only provider', () => {
   let cluster: Cluster;
@@ -66,13 +68,19 @@ describeBrowser('a browser tab as the only provider', () => {
       await contribute.getByTestId('stake').click();
       await contribute.getByText('Contributing', { exact: true }).waitFor({ timeout: 60_000 });
       expect(await contribute.getByTestId('stake-amount').textContent()).toMatch(/^100 LODE \(the gateway asks at least 100 LODE\)$/);
+      // Ask 0.001 LODE per task (a new signed hello), so the job below pays the tab.
+      await contribute.getByTestId('price').fill('0.001');
+      await contribute.getByTestId('price').press('Enter');
       const address = (await contribute.getByTestId('account-address').textContent())!.trim();
       expect(address).toMatch(/^0x[0-9a-fA-F]{40}$/);
       const node = await waitFor('the browser node online', async () => (await nodes()).find((n) => n.online && n.address === address.toLowerCase()));
       expect(node.capabilities.kind).toBe('browser');
+      await waitFor('the new price announced', async () => (await nodes()).find((n) => n.online && n.address === address.toLowerCase())?.capabilities.pricePerTask === PRICE.toString());
       expect(node.capabilities.agent).toMatch(/^lode-web\/0\.1\.0 /);
 
-      // ---- a job through the CLI, exactly as a requester runs it
+      // ---- a job through the CLI, exactly as a requester runs it (funded by the faucet; `lode run`
+      //      pays the online nodes' going rate and escrows the job's maximum cost)
+      await cluster.provision(join(tmp, 'requester'), false);
       const run = await lodeRun(['--gateway', cluster.url, '--data-dir', join(tmp, 'requester'), 'run', 'primes', '--tasks', '8', '--json', '--', '0', '200000']);
       expect(run.code, run.stderr).toBe(0);
       const summary = JSON.parse(run.stdout) as { jobId: string; status: string; counts: Record<string, number>; answer: unknown };
@@ -114,8 +122,15 @@ describeBrowser('a browser tab as the only provider', () => {
         await sandbox.close();
       }
 
-      // ---- the contributor page counted them
+      // ---- the contributor page counted them, and shows what the settlement paid: 8 × 0.001 LODE
+      //      minus the 1 % fee = 0.00792 LODE
       await waitFor('8 tasks done on the page', async () => (await contribute.getByTestId('tasks-done').textContent())?.trim() === '8', 10_000);
+      const net = 8n * PRICE - (8n * PRICE * 100n) / 10_000n;
+      await waitFor('the payout settled', async () => {
+        const body = (await (await fetch(`${cluster.url}/v1/ledger/payouts/${address}`)).json()) as { totals: { net: string } };
+        return body.totals.net === net.toString();
+      }, 60_000, 250);
+      await waitFor('earnings on the page', async () => (await contribute.getByTestId('earnings').textContent()) === '0.0079 LODE', 20_000);
       await screenshot(contribute, 'contribute-desktop');
 
       // ---- the dashboard: the job at 100%, the browser node by kind
@@ -171,6 +186,7 @@ describeBrowser('a browser tab as the only provider', () => {
         await page.locator('main').waitFor();
         if (name === 'job-phone') await waitFor('job page at 100% (phone)', async () => (await page.getByTestId('job-progress').textContent()) === '100%', 10_000);
         if (name === 'dashboard-phone') await page.locator('canvas').first().waitFor();
+        await page.waitForFunction(() => [...document.images].every((i) => i.complete));
         expect(await pageScrollWidth(page), `${name} is wider than the phone`).toBeLessThanOrEqual(390);
         await screenshot(page, name);
         await page.close();

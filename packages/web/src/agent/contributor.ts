@@ -55,6 +55,8 @@ export interface ContributorState {
   keyCreatedAt?: number;
   slots: number;
   maxSlots: number;
+  /** Asked per task, in the token's smallest unit (a decimal string). */
+  pricePerTask: string;
   connection: ConnectionState;
   sessionId?: string;
   /** Tasks finished by this page since it was opened. */
@@ -77,6 +79,8 @@ export interface ContributorOptions {
   gateway: string;
   /** Cores to give at first. */
   slots: number;
+  /** Price asked per task at first (token's smallest unit). @default '0' */
+  pricePerTask?: string;
   pauseWhenHidden: boolean;
   /** Creates the sandbox (a pool of `workers` Web Workers on the page). */
   createSandbox: (workers: number) => WorkerSandbox;
@@ -98,7 +102,7 @@ export interface ContributorOptions {
   drainMs?: number;
   /** @default 8 */
   maxBatch?: number;
-  /** How often earnings and stake are read again while contributing. @default 20_000 */
+  /** How often earnings and stake are read again while contributing. @default 10_000 */
   ledgerRefreshMs?: number;
 }
 
@@ -144,6 +148,7 @@ export class Contributor {
     this.#state = {
       status: 'idle',
       slots: clamp(options.slots, 1, maxSlots),
+      pricePerTask: options.pricePerTask ?? '0',
       maxSlots,
       connection: 'stopped',
       tasksDone: 0,
@@ -172,10 +177,11 @@ export class Contributor {
 
   getState = (): ContributorState => this.#state;
 
-  /** Shows the address of an existing key without creating one. */
+  /** Shows the address of an existing key (without creating one) and what the ledger says of it. */
   async init(): Promise<void> {
     const key = await loadKey(this.#options.keys ?? idbStore).catch(() => undefined);
     if (key) this.#update({ address: key.account.address, keyCreatedAt: key.createdAt }, true);
+    await this.refreshLedger();
   }
 
   /** The stored key (created if needed), e.g. to export it. */
@@ -192,7 +198,7 @@ export class Contributor {
     try {
       const key = await this.key();
       this.#log.info('account ready', { address: key.account.address, created: key.created });
-      const capabilities = await detectBrowserCapabilities({ slots: this.#state.slots, nav: this.#options.nav, benchmark: this.#options.benchmark });
+      const capabilities = await detectBrowserCapabilities({ slots: this.#state.slots, pricePerTask: this.#state.pricePerTask, nav: this.#options.nav, benchmark: this.#options.benchmark });
       this.#log.info('capabilities', { cores: capabilities.cores, slots: capabilities.slots, memoryMiB: capabilities.memoryMiB, benchmark: capabilities.benchmark });
       const sandbox = this.#options.createSandbox(capabilities.slots);
       const blobs = createBlobCache({ gateway: this.#options.gateway, log: this.#log });
@@ -211,7 +217,7 @@ export class Contributor {
       this.#update({ benchmark: capabilities.benchmark }, true);
       this.#apply();
       void this.refreshLedger();
-      this.#ledgerTimer = setInterval(() => void this.refreshLedger(), this.#options.ledgerRefreshMs ?? 20_000);
+      this.#ledgerTimer = setInterval(() => void this.refreshLedger(), this.#options.ledgerRefreshMs ?? 10_000);
     } catch (err) {
       this.#log.error('could not start', { err: String(err) });
       this.#update({ status: 'error', error: err instanceof Error ? err.message : String(err) }, true);
@@ -250,20 +256,39 @@ export class Contributor {
     const next = clamp(slots, 1, this.#state.maxSlots);
     if (next === this.#state.slots) return;
     this.#update({ slots: next }, true);
+    await this.#reconfigure(`${next} cores`);
+  }
+
+  /** Changes the price asked per task (token's smallest unit, a decimal string); reconnects like `setSlots`. */
+  async setPrice(pricePerTask: string): Promise<void> {
+    if (!/^(0|[1-9][0-9]{0,77})$/.test(pricePerTask)) throw new RangeError(`not a price: ${pricePerTask}`);
+    if (pricePerTask === this.#state.pricePerTask) return;
+    this.#update({ pricePerTask }, true);
+    await this.#reconfigure(`price ${pricePerTask} per task`);
+  }
+
+  /**
+   * Announces the current slots and price: they are signed in the hello, so a live session
+   * finishes its running tasks (up to `drainMs`; the rest go back to the gateway), closes, and a
+   * new one starts. Changes made meanwhile are applied in order; the last one wins.
+   */
+  async #reconfigure(what: string): Promise<void> {
     const s = this.#session;
     if (!s) return;
     const previous = this.#reconfiguring ?? Promise.resolve();
     const run = previous.then(async () => {
-      if (this.#session !== s || this.#state.slots !== next) return;
-      const caps = { ...s.connection.capabilities, slots: next };
-      const live = s.connection.state !== 'stopped';
-      if (live) {
-        this.#log.info('changing the cores given: finishing running tasks, then reconnecting', { slots: next });
-        await s.agent.drain(this.#options.drainMs ?? 15_000);
+      const { slots, pricePerTask } = this.#state;
+      const caps = s.connection.capabilities;
+      if (this.#session !== s || (caps.slots === slots && caps.pricePerTask === pricePerTask)) return;
+      if (s.connection.state !== 'stopped') {
+        this.#log.info('announcing a change: finishing running tasks, then reconnecting', { change: what });
+        const drainMs = this.#options.drainMs ?? 15_000;
+        await Promise.race([s.agent.drain(drainMs), new Promise((r) => setTimeout(r, drainMs))]);
+        s.agent.release();
         s.connection.stop();
       }
-      s.sandbox.resize(next);
-      s.connection.setCapabilities(caps);
+      s.sandbox.resize(slots);
+      s.connection.setCapabilities({ ...caps, slots, pricePerTask });
       s.agent.resume();
       this.#apply();
     });

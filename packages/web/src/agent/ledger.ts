@@ -16,13 +16,29 @@ import { createClient, erc20Abi, http, type Client, type Hex, type LocalAccount 
 // viem action into the page (~250 kB).
 import { getBalance, readContract, waitForTransactionReceipt, writeContract } from 'viem/actions';
 import { createLodeClient, getLedgerInfo, getPayouts, requestFaucet, type GetLedgerInfoReturnType } from '@lode/sdk';
-import type { PayoutsView } from '@lode/protocol';
+import { escrowJobId, type PayoutsView } from '@lode/protocol';
+import { formatLode } from '../shared/format.js';
 
 /** The part of Staking's ABI the page uses (packages/ledger/contracts/Staking.sol). */
 export const stakingAbi = [
   { type: 'function', name: 'isEligible', stateMutability: 'view', inputs: [{ name: 'provider', type: 'address' }], outputs: [{ name: 'eligible', type: 'bool' }] },
   { type: 'function', name: 'stakeOf', stateMutability: 'view', inputs: [{ name: 'provider', type: 'address' }], outputs: [{ name: '', type: 'uint256' }] },
   { type: 'function', name: 'stake', stateMutability: 'nonpayable', inputs: [{ name: 'amount', type: 'uint256' }], outputs: [] },
+] as const;
+
+/** The part of JobEscrow's ABI the page uses (packages/ledger/contracts/JobEscrow.sol). */
+export const jobEscrowAbi = [
+  {
+    type: 'function',
+    name: 'deposit',
+    stateMutability: 'nonpayable',
+    inputs: [
+      { name: 'jobId', type: 'bytes32' },
+      { name: 'amount', type: 'uint256' },
+      { name: 'expiresAt', type: 'uint64' },
+    ],
+    outputs: [],
+  },
 ] as const;
 
 export type LedgerInfo = GetLedgerInfoReturnType;
@@ -97,9 +113,52 @@ export async function stakeMinimum(gateway: string, info: LedgerInfo, account: L
   onStep('done');
 }
 
+export type EscrowStep = 'faucet' | 'approve' | 'deposit';
+
+/**
+ * Puts a paid job's maximum cost in escrow from `account` (as `lode run` does): test LODE from
+ * the faucet first when the account holds too little and the gateway has one, an approval when
+ * the allowance is short, then `JobEscrow.deposit(jobKey, amount, expiresAt)`. What the job does
+ * not spend is refunded when it ends; the escrow outlives the deadline by an hour so the last
+ * settlement can still be paid.
+ */
+export async function depositEscrow(
+  gateway: string,
+  info: LedgerInfo,
+  account: LocalAccount,
+  job: { jobId: string; amount: bigint; deadline: number },
+  onStep: (step: EscrowStep) => void = () => {},
+): Promise<void> {
+  const reader = chainClient(info);
+  const writer = chainClient(info, account);
+  const token = info.contracts.token as Hex;
+  const escrow = info.contracts.escrow as Hex;
+  const [balance, gas] = await Promise.all([
+    readContract(reader, { address: token, abi: erc20Abi, functionName: 'balanceOf', args: [account.address] }),
+    getBalance(reader, { address: account.address }),
+  ]);
+  if (balance < job.amount || gas === 0n) {
+    if (!info.faucet) throw new Error(`The job can cost up to ${formatLode(job.amount)}; ${account.address} holds ${formatLode(balance)}. Fund the account first.`);
+    onStep('faucet');
+    await requestFaucet(createLodeClient({ gateway }), { address: account.address });
+  }
+  const allowance = await readContract(reader, { address: token, abi: erc20Abi, functionName: 'allowance', args: [account.address, escrow] });
+  if (allowance < job.amount) {
+    onStep('approve');
+    await confirm(reader, await writeContract(writer, { account, address: token, abi: erc20Abi, functionName: 'approve', args: [escrow, job.amount], chain: null }), 'approving the escrow');
+  }
+  onStep('deposit');
+  const expiresAt = BigInt(Math.ceil(job.deadline / 1000) + 3600);
+  await confirm(
+    reader,
+    await writeContract(writer, { account, address: escrow, abi: jobEscrowAbi, functionName: 'deposit', args: [escrowJobId(job.jobId), job.amount, expiresAt], chain: null }),
+    `depositing escrow for job ${job.jobId}`,
+  );
+}
+
 async function confirm(reader: Client, hash: Hex, what: string): Promise<void> {
   const receipt = await waitForTransactionReceipt(reader, { hash });
   if (receipt.status !== 'success') throw new Error(`The chain reverted the transaction ${what} (${hash}).`);
 }
 
-export { formatLode } from '../shared/format.js';
+export { formatLode };

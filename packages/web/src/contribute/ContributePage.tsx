@@ -3,6 +3,7 @@
  * the React-free agent (../agent); this page only renders its state and forwards the controls.
  */
 import { useEffect, useState, useSyncExternalStore } from 'react';
+import { formatEther, parseEther } from 'viem';
 import { Contributor, createWorkerSandbox, exportKey, workerClock, type ContributorState } from '../agent/index.js';
 import { spawnSandboxWorker, spawnTicker } from '../agent/spawn.js';
 import { download, formatDuration, formatLode, shortId } from '../shared/format.js';
@@ -13,25 +14,28 @@ const SETTINGS_KEY = 'lode.contribute.settings.v1';
 interface Settings {
   slots: number;
   pauseWhenHidden: boolean;
+  /** Asked per task, in the token's smallest unit. */
+  pricePerTask: string;
 }
 
 function loadSettings(): Settings {
   const cores = Math.max(1, navigator.hardwareConcurrency || 1);
-  const fallback: Settings = { slots: Math.max(1, Math.floor(cores / 2)), pauseWhenHidden: false };
+  const fallback: Settings = { slots: Math.max(1, Math.floor(cores / 2)), pauseWhenHidden: false, pricePerTask: '0' };
   try {
     const raw = JSON.parse(localStorage.getItem(SETTINGS_KEY) ?? 'null') as Partial<Settings> | null;
     return {
       slots: typeof raw?.slots === 'number' ? Math.min(cores, Math.max(1, raw.slots)) : fallback.slots,
       pauseWhenHidden: typeof raw?.pauseWhenHidden === 'boolean' ? raw.pauseWhenHidden : fallback.pauseWhenHidden,
+      pricePerTask: typeof raw?.pricePerTask === 'string' && /^(0|[1-9][0-9]{0,77})$/.test(raw.pricePerTask) ? raw.pricePerTask : fallback.pricePerTask,
     };
   } catch {
     return fallback;
   }
 }
 
-function saveSettings(s: Settings): void {
+function saveSettings(patch: Partial<Settings>): void {
   try {
-    localStorage.setItem(SETTINGS_KEY, JSON.stringify(s));
+    localStorage.setItem(SETTINGS_KEY, JSON.stringify({ ...loadSettings(), ...patch }));
   } catch {
     // Private mode or storage disabled: settings last for this visit only.
   }
@@ -42,6 +46,7 @@ const settings = loadSettings();
 const contributor = new Contributor({
   gateway: location.origin,
   slots: settings.slots,
+  pricePerTask: settings.pricePerTask,
   pauseWhenHidden: settings.pauseWhenHidden,
   createSandbox: (workers) => createWorkerSandbox({ workers, spawn: spawnSandboxWorker }),
   clock: workerClock(spawnTicker),
@@ -71,7 +76,7 @@ export function ContributePage() {
   useEffect(() => {
     if (slots === state.slots) return;
     const t = setTimeout(() => {
-      saveSettings({ slots, pauseWhenHidden });
+      saveSettings({ slots });
       void contributor.setSlots(slots);
     }, 400);
     return () => clearTimeout(t);
@@ -79,7 +84,7 @@ export function ContributePage() {
 
   const onPauseWhenHidden = (on: boolean) => {
     setPauseWhenHidden(on);
-    saveSettings({ slots, pauseWhenHidden: on });
+    saveSettings({ pauseWhenHidden: on });
     contributor.setPauseWhenHidden(on);
   };
 
@@ -199,6 +204,7 @@ export function ContributePage() {
               <span className="small muted">Otherwise it keeps working in the background while the tab stays open.</span>
             </span>
           </label>
+          {state.ledger.enabled && <PriceField state={state} />}
           <p className="small muted">
             {state.power.battery
               ? `Battery ${Math.round(state.power.battery.level * 100)}%${state.power.battery.charging ? ', charging' : ', not charging'} — work pauses by itself below ${Math.round(state.power.lowBattery * 100)}% when not charging.`
@@ -320,5 +326,43 @@ function StakePanel({ state }: { state: ContributorState }) {
         {ledger.staking ? STAKE_STEPS[ledger.staking] : `Stake ${min}`}
       </button>
     </div>
+  );
+}
+
+/** The price asked per task, in LODE; applied when the field is left or Enter is pressed. */
+function PriceField({ state }: { state: ContributorState }) {
+  const [text, setText] = useState(formatEther(BigInt(state.pricePerTask)));
+  const [error, setError] = useState<string | undefined>();
+  const apply = () => {
+    let wei: string;
+    try {
+      const v = parseEther(text.trim() || '0');
+      if (v < 0n) throw new Error('negative');
+      wei = v.toString();
+    } catch {
+      setError('Write an amount of LODE, e.g. 0.001.');
+      return;
+    }
+    setError(undefined);
+    saveSettings({ pricePerTask: wei });
+    void contributor.setPrice(wei);
+  };
+  return (
+    <label className="field" style={{ marginTop: '0.75rem' }}>
+      <span>Price per task (LODE)</span>
+      <input
+        type="text"
+        inputMode="decimal"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        onBlur={apply}
+        onKeyDown={(e) => e.key === 'Enter' && apply()}
+        data-testid="price"
+        style={{ maxWidth: '12rem' }}
+      />
+      <span className="small muted">
+        {error ?? 'Jobs that pay at least this much per task come to this tab; a change reconnects. Paid work is settled in batches and appears under Earnings.'}
+      </span>
+    </label>
   );
 }

@@ -5,10 +5,12 @@
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { DEFAULTS, LIMITS, toBase64, type TaskInputInit } from '@lode/protocol';
-import { putBlob, submitJob } from '@lode/sdk';
+import { listNodes, putBlob, submitJob } from '@lode/sdk';
+import { formatEther, parseEther } from 'viem';
 import { loadKey, loadOrCreateKey } from '../agent/keystore.js';
-import { errorText, signingClient } from '../shared/client.js';
+import { errorText, gatewayOrigin, readClient, signingClient } from '../shared/client.js';
 import { formatBytes } from '../shared/format.js';
+import { getStats } from './stats.js';
 
 /** Splits a command line into arguments: spaces separate, "double" or 'single' quotes group. */
 export function splitArgs(line: string): string[] {
@@ -44,6 +46,8 @@ export function SubmitView() {
   const [memoryMiB, setMemoryMiB] = useState<number>(DEFAULTS.memoryMiB);
   const [wallSeconds, setWallSeconds] = useState(DEFAULTS.wallMs / 1000);
   const [maxOutputKiB, setMaxOutputKiB] = useState(DEFAULTS.maxOutputBytes / 1024);
+  /** Max price per task in LODE (text); defaults to the going rate: the highest price an online node asks. */
+  const [price, setPrice] = useState<string | undefined>();
   const [busy, setBusy] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
 
@@ -51,6 +55,12 @@ export function SubmitView() {
     void loadKey()
       .then((k) => setAddress(k?.account.address))
       .catch(() => undefined);
+    void listNodes(readClient)
+      .then((nodes) => {
+        const rate = nodes.filter((n) => n.online).reduce((max, n) => (BigInt(n.capabilities.pricePerTask) > max ? BigInt(n.capabilities.pricePerTask) : max), 0n);
+        setPrice((p) => p ?? formatEther(rate));
+      })
+      .catch(() => setPrice((p) => p ?? '0'));
   }, []);
 
   const submit = async (e: FormEvent) => {
@@ -62,6 +72,13 @@ export function SubmitView() {
       if (mode === 'files' && inputs.length === 0) throw new Error('Choose at least one input file, or run copies.');
       const taskArgs = splitArgs(args);
       const taskEnv = parseEnv(env);
+      let maxPerTask: bigint;
+      try {
+        maxPerTask = parseEther((price ?? '0').trim() || '0');
+      } catch {
+        throw new Error('Write the price per task in LODE, e.g. 0.001.');
+      }
+      if (maxPerTask < 0n) throw new Error('The price cannot be negative.');
       setBusy('Loading your key…');
       const key = await loadOrCreateKey();
       setAddress(key.account.address);
@@ -88,6 +105,17 @@ export function SubmitView() {
         tasks,
         resources: { memoryMiB },
         limits: { wallMs: Math.round(wallSeconds * 1000), maxOutputBytes: Math.round(maxOutputKiB * 1024) },
+        price: { maxPerTask: maxPerTask.toString() },
+        // A paid job's maximum cost goes into escrow first (on a gateway with a ledger).
+        fund: async ({ spec, jobId, maxCost }) => {
+          const stats = await getStats();
+          if (!stats.ledger.enabled) return; // no ledger: the price only filters nodes
+          const { depositEscrow, ledgerInfo } = await import('../agent/ledger.js');
+          const steps = { faucet: 'Getting test LODE from the faucet…', approve: 'Approving the escrow…', deposit: 'Escrowing the job\'s cost…' };
+          const info = await ledgerInfo(gatewayOrigin());
+          await depositEscrow(gatewayOrigin(), info, key.account, { jobId, amount: maxCost, deadline: spec.deadline }, (s) => setBusy(steps[s]));
+          setBusy('Submitting…');
+        },
       });
       location.hash = `#/jobs/${job.id}`;
     } catch (err) {
@@ -162,9 +190,17 @@ export function SubmitView() {
             <input type="number" min={0} max={LIMITS.maxOutputBytes / 1024} value={maxOutputKiB} onChange={(e) => setMaxOutputKiB(Number(e.target.value) || 0)} />
           </label>
         </div>
+        <label className="field">
+          <span>Most it pays per task (LODE)</span>
+          <input type="text" inputMode="decimal" value={price ?? ''} onChange={(e) => setPrice(e.target.value)} style={{ maxWidth: '12rem' }} aria-label="Price per task" />
+          <span className="small muted">
+            Nodes asking more do not get its tasks. The default is the going rate: the highest price an online node asks. On a gateway
+            with a ledger, tasks × this price is escrowed first, and what is not spent comes back when the job ends.
+          </span>
+        </label>
         <p className="small muted">
           Signed by this browser's account <span className="mono break">{address ?? '(created when you submit)'}</span>, the same key the{' '}
-          <a href="/contribute">contributor page</a> uses. Price: nothing is charged until the ledger is enabled.
+          <a href="/contribute">contributor page</a> uses.
         </p>
         {error && <div className="notice bad">{error}</div>}
         <button className="primary" type="submit" disabled={!!busy}>
