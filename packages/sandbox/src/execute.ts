@@ -64,19 +64,33 @@ export interface RunTaskOptions {
 }
 
 const threadPool = new MemoryPool();
-const memoryPlans = new WeakMap<WebAssembly.Module, ReturnType<typeof importedMemoryOf>>();
 
-/** The preview1 functions a module imports (all it may import, after `inspectModule`). */
-const importsOf = new WeakMap<WebAssembly.Module, string[]>();
-function wasiImports(module: WebAssembly.Module): string[] {
-  let names = importsOf.get(module);
-  if (!names) {
-    names = WebAssembly.Module.imports(module)
-      .filter((i) => i.module === 'wasi_snapshot_preview1' && i.kind === 'function')
-      .map((i) => i.name);
-    importsOf.set(module, names);
+/** What the runner needs to know about a compiled module, found once per module. */
+interface Plan {
+  /** The preview1 functions it imports (all it may import, after `inspectModule`). */
+  wasi: string[];
+  /** The memory it imports (a module from `prepareModule`), or null. */
+  memory: ReturnType<typeof importedMemoryOf>;
+  /** It exports the fuel counter: a module from `instrumentModule`. */
+  metered: boolean;
+  /** It exports its former start function, to run once the counter is set (`instrumentModule`). */
+  start: boolean;
+}
+const plans = new WeakMap<WebAssembly.Module, Plan>();
+function planOf(module: WebAssembly.Module): Plan {
+  let plan = plans.get(module);
+  if (!plan) {
+    const imports = WebAssembly.Module.imports(module);
+    const exports = WebAssembly.Module.exports(module);
+    plan = {
+      wasi: imports.filter((i) => i.module === 'wasi_snapshot_preview1' && i.kind === 'function').map((i) => i.name),
+      memory: importedMemoryOf(module),
+      metered: exports.some((e) => e.name === FUEL_EXPORT && e.kind === 'global'),
+      start: exports.some((e) => e.name === START_EXPORT && e.kind === 'function'),
+    };
+    plans.set(module, plan);
   }
-  return names;
+  return plan;
 }
 
 /**
@@ -105,19 +119,19 @@ export function executeTask(module: WebAssembly.Module, task: SandboxTask, optio
     failedResult(code, message, performance.now() - t0, wasi.stdout.bytes(), wasi.stderr.bytes(), options.sha256Hex);
 
   // A module from `prepareModule` imports its memory; give it a (possibly reused) one.
-  let plan = memoryPlans.get(module);
-  if (plan === undefined) memoryPlans.set(module, (plan = importedMemoryOf(module)));
+  const plan = planOf(module);
   const pool = options.memoryPool ?? threadPool;
-  const memory = plan ? pool.acquire(plan.initial, plan.maximum) : undefined;
+  const memory = plan.memory ? pool.acquire(plan.memory.initial, plan.memory.maximum) : undefined;
   try {
-    return instantiateAndRun(module, task, wasi, memory, options, fail, t0);
+    return instantiateAndRun(module, plan, task, wasi, memory, options, fail, t0);
   } finally {
-    if (memory) pool.release(memory, plan!.initial, plan!.maximum);
+    if (memory) pool.release(memory, plan.memory!.initial, plan.memory!.maximum);
   }
 }
 
 function instantiateAndRun(
   module: WebAssembly.Module,
+  plan: Plan,
   task: SandboxTask,
   wasi: Preview1,
   memory: WebAssembly.Memory | undefined,
@@ -125,7 +139,7 @@ function instantiateAndRun(
   fail: (code: SandboxFailureCode, message: string) => SandboxResult,
   t0: number,
 ): SandboxResult {
-  const imports: WebAssembly.Imports = { wasi_snapshot_preview1: wasi.imports(wasiImports(module)) };
+  const imports: WebAssembly.Imports = { wasi_snapshot_preview1: wasi.imports(plan.wasi) };
   if (memory) imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: memory };
   let instance: WebAssembly.Instance;
   try {
@@ -135,32 +149,39 @@ function instantiateAndRun(
       return fail('SANDBOX_INVALID_MODULE', `The module could not be instantiated: ${(e as Error).message}`);
     }
     if (e instanceof WebAssembly.RuntimeError) return fail('SANDBOX_TRAP', `The module trapped in its start function: ${e.message}`);
+    if (isStackOverflow(e)) return fail('SANDBOX_TRAP', `The module's start function overflowed the stack (${(e as Error).message}).`);
     return fail('SANDBOX_MEMORY_LIMIT', `The module's memory could not be allocated: ${(e as Error).message}`);
   }
   const exports = instance.exports;
   wasi.memory.attach(exports.memory instanceof WebAssembly.Memory ? exports.memory : undefined);
   const start = exports._start;
   if (typeof start !== 'function') return fail('SANDBOX_INVALID_MODULE', 'The module exports no _start function.');
+  if (!plan.metered) return run(exports, plan, start as () => void, task, wasi, fail, options, t0).result;
 
-  // A metered module (see metering/instrument.ts) counts down its fuel in this global.
-  const meter = exports[FUEL_EXPORT] instanceof WebAssembly.Global ? (exports[FUEL_EXPORT] as WebAssembly.Global) : undefined;
+  // A metered module counts its fuel down in this global (see metering/instrument.ts).
+  const meter = exports[FUEL_EXPORT] as WebAssembly.Global;
   const limit = fuelLimit(task.limits.fuel);
-  if (meter) meter.value = limit;
-  const { result, depthDependent } = runStart(exports, start as () => void, task, wasi, fail, options, t0);
-  if (!meter) return result;
+  meter.value = limit;
+  const { result, depthDependent } = run(exports, plan, start as () => void, task, wasi, fail, options, t0);
   // The fuel rule: a counter below zero when the task stops, however it stopped, is fuel exhaustion.
   const left = meter.value as bigint;
-  if (left < 0n) return { ...fail(FUEL_EXHAUSTED, fuelExhaustedMessage(limit)), fuelUsed: Number(limit) };
-  return depthDependent ? result : { ...result, fuelUsed: Number(limit - left) };
+  if (left < 0n) {
+    const exhausted = fail(FUEL_EXHAUSTED, fuelExhaustedMessage(limit));
+    exhausted.fuelUsed = Number(limit);
+    return exhausted;
+  }
+  if (!depthDependent) result.fuelUsed = Number(limit - left);
+  return result;
 }
 
 /**
- * Runs the module's former start function (metered modules only, see metering/instrument.ts),
- * then `_start`, and classifies how it ended. `depthDependent`: it ended on a stack overflow, so
- * where it stopped depends on the engine's stack size.
+ * Runs the module's former start function (metered modules, see metering/instrument.ts), then
+ * `_start`, and classifies how it ended. `depthDependent`: it ended on a stack overflow, so where
+ * it stopped depends on the engine's stack size.
  */
-function runStart(
+function run(
   exports: WebAssembly.Exports,
+  plan: Plan,
   start: () => void,
   task: SandboxTask,
   wasi: Preview1,
@@ -172,8 +193,7 @@ function runStart(
   const capPages = pagesForMiB(task.limits.memoryMiB);
   let exitCode = 0;
   try {
-    const lodeStart = exports[START_EXPORT];
-    if (typeof lodeStart === 'function') (lodeStart as () => void)();
+    if (plan.start) (exports[START_EXPORT] as () => void)();
     start();
   } catch (e) {
     if (e instanceof ProcExit) exitCode = e.code;
