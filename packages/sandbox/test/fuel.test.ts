@@ -99,9 +99,11 @@ describe('fuel metering end to end', () => {
       '(module (memory (export "memory") 1) (func $r (call $r)) (func (export "_start") (call $r)))',
       '(module (memory (export "memory") 1) (func $f (param i32) (if (local.get 0) (then (call $f (i32.const 1))))) (func (export "_start") (call $f (i32.const 1))))',
       '(module (memory (export "memory") 1) (func (export "_start") (block $out (loop $l (br_table $l $out (i32.const 0))))))',
+      '(module (memory (export "memory") 1) (func $t (param i32) (return_call $t (i32.add (local.get 0) (i32.const 1)))) (func (export "_start") (call $t (i32.const 0))))',
+      '(module (memory (export "memory") 1) (type $v (func)) (table 1 funcref) (elem (i32.const 0) $i) (func $i (call_indirect (type $v) (i32.const 0))) (func (export "_start") (call $i)))',
     ];
     for (const src of programs) {
-      const hash = await add(await wat(src));
+      const hash = await add(await wat(src, { tail_call: true }));
       const r = await metered.run(makeTask(hash, { limits: limits(16, 5_000) }));
       expect(r, src).toMatchObject({ status: 'failed', fuelUsed: 5_000, error: { code: FUEL_EXHAUSTED } });
     }

@@ -9,9 +9,10 @@ export const FUEL_EXPORT = 'lode_fuel';
 export const START_EXPORT = 'lode_start';
 
 /**
- * Fuel a task may use when its limits name none: 20 billion units, about 10–30 s of optimised
- * code on a current core (the workloads run 0.7–2 billion units a second, see
- * docs/benchmarks.md), under the default wall-time limit of 30 s at typical speeds.
+ * Fuel a task may use when its limits name none: 20 billion units. The workloads run 1.5–13
+ * billion units a second on this project's 2-core machine (division-heavy code at the low end,
+ * see docs/benchmarks.md), so a runaway loop stops by fuel after ~1.5–15 s, inside the default
+ * wall-time limit of 30 s. Same value as @lode/protocol's DEFAULTS.fuel.
  * @default 20_000_000_000
  */
 export const DEFAULT_FUEL = 20_000_000_000;
