@@ -116,6 +116,8 @@ describeBrowser('a browser tab as the only provider', () => {
             limits: { memoryMiB: 256, wallMs: 30_000, maxOutputBytes: 4 << 20 },
           });
           expect(r.resultHash, `task ${r.index}`).toBe(native.resultHash);
+          // Fuel is counted inside the module: the same on the tab as in worker_threads.
+          if ('fuelUsed' in r) expect((r as { fuelUsed?: number | null }).fuelUsed, `fuel of task ${r.index}`).toBe(native.fuelUsed);
           expect(r.stdout).toBe(Buffer.from(native.stdout).toString('base64'));
         }
       } finally {
@@ -131,6 +133,14 @@ describeBrowser('a browser tab as the only provider', () => {
         return body.totals.net === net.toString();
       }, 60_000, 250);
       await waitFor('earnings on the page', async () => (await contribute.getByTestId('earnings').textContent()) === '0.0079 LODE', 20_000);
+      // Claimable once the batch is posted and its challenge window is over: one claim from the tab.
+      await contribute.getByTestId('claim').waitFor({ timeout: 60_000 });
+      await contribute.getByTestId('claim').click();
+      await waitFor('the payout claimed', async () => {
+        const body = (await (await fetch(`${cluster.url}/v1/ledger/payouts/${address}`)).json()) as { totals: { claimed: string } };
+        return body.totals.claimed === net.toString();
+      }, 30_000, 250);
+      await contribute.getByText('0.0079 LODE claimed').waitFor({ timeout: 20_000 });
       await screenshot(contribute, 'contribute-desktop');
 
       // ---- the dashboard: the job at 100%, the browser node by kind

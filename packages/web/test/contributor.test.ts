@@ -118,6 +118,7 @@ describe('the browser agent on a real gateway', () => {
           limits: { memoryMiB: 256, wallMs: 20_000, maxOutputBytes: 4096 },
         });
         expect(r.resultHash, `task ${r.index}`).toBe(native.resultHash);
+        if ('fuelUsed' in r) expect((r as { fuelUsed?: number | null }).fuelUsed, `fuel of task ${r.index}`).toBe(native.fuelUsed);
       }
     } finally {
       await nodeSandbox.close();
@@ -197,7 +198,7 @@ describe('the browser agent on a gateway with a ledger', () => {
     await c.stake();
     const admitted = await contributing(c);
     expect(admitted.ledger).toMatchObject({ stakeRequired: false, eligible: true, staked: refused.ledger.minStake });
-    expect(admitted.ledger.earnings).toEqual({ net: '0', claimed: '0', tasks: 0 });
+    expect(admitted.ledger.earnings).toEqual({ net: '0', claimed: '0', tasks: 0, claimable: '0' });
     const node = (await listNodes(createLodeClient({ gateway: paid.url }))).find((n) => n.address === admitted.address!.toLowerCase());
     expect(node?.online).toBe(true);
   }, 120_000);

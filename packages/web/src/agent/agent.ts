@@ -304,7 +304,12 @@ export function createAgent(options: AgentOptions): Agent {
         files,
         mounts: input.mounts,
         seed: lease.seed,
-        limits: { memoryMiB: lease.limits.memoryMiB, wallMs: lease.limits.wallMs, maxOutputBytes: lease.limits.maxOutputBytes },
+        limits: {
+          memoryMiB: lease.limits.memoryMiB,
+          wallMs: lease.limits.wallMs,
+          maxOutputBytes: lease.limits.maxOutputBytes,
+          fuel: lease.limits.fuel,
+        },
       };
       return { lease, task };
     } catch (err) {
@@ -482,6 +487,8 @@ function outcomeOf(leaseId: string, r: SandboxResult): TaskOutcome {
     deleted: r.deleted,
     resultHash: r.resultHash,
     ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+    // Counted inside the module, so the same as a Node provider's: the node is paid by it.
+    ...(r.fuelUsed !== undefined ? { fuelUsed: r.fuelUsed } : {}),
     durationMs: r.durationMs,
   };
 }

@@ -38,7 +38,9 @@ export interface LedgerState {
   faucet?: boolean;
   staked?: string;
   eligible?: boolean;
-  earnings?: { net: string; claimed: string; tasks: number };
+  earnings?: { net: string; claimed: string; tasks: number; claimable: string };
+  /** A claim in progress. */
+  claiming?: boolean;
   /** The gateway refused this node's hello for want of stake. */
   stakeRequired: boolean;
   /** Where a stake in progress is. */
@@ -317,7 +319,7 @@ export class Contributor {
         const [stake, paid] = await Promise.all([stakeStatus(info, address), earnings(this.#options.gateway, address)]);
         patch.staked = stake.staked.toString();
         patch.eligible = stake.eligible;
-        patch.earnings = { net: paid.net, claimed: paid.claimed, tasks: paid.tasks };
+        patch.earnings = { net: paid.net, claimed: paid.claimed, tasks: paid.tasks, claimable: paid.claimable };
       }
       this.#patchLedger(patch);
     } catch (err) {
@@ -350,6 +352,25 @@ export class Contributor {
       this.#log.warn('staking failed', { err: err instanceof Error ? err.message : String(err) });
       this.#patchLedger({ staking: undefined, error: err instanceof Error ? err.message : String(err) });
     }
+  }
+
+  /** Claims the account's settled payouts that are past their challenge window (one transaction). */
+  async claim(): Promise<void> {
+    const address = this.#state.address;
+    if (!address || this.#state.ledger.claiming) return;
+    this.#patchLedger({ claiming: true, error: undefined });
+    let error: string | undefined;
+    try {
+      const { claimEarnings, ledgerInfo } = await ledgerModule();
+      this.#ledgerInfo ??= await ledgerInfo(this.#options.gateway);
+      const key = await this.key();
+      const amount = await claimEarnings(this.#options.gateway, this.#ledgerInfo, key.account);
+      this.#log.info('claimed earnings', { amount: amount.toString() });
+    } catch (err) {
+      error = `Could not claim: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    await this.refreshLedger();
+    this.#patchLedger({ claiming: false, ...(error ? { error } : {}) });
   }
 
   #patchLedger(patch: Partial<LedgerState>): void {

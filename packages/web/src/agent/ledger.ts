@@ -39,6 +39,18 @@ export const jobEscrowAbi = [
     ],
     outputs: [],
   },
+  {
+    type: 'function',
+    name: 'claim',
+    stateMutability: 'nonpayable',
+    inputs: [
+      { name: 'batchIds', type: 'uint256[]' },
+      { name: 'amounts', type: 'uint256[]' },
+      { name: 'proofs', type: 'bytes32[][]' },
+      { name: 'restake', type: 'bool' },
+    ],
+    outputs: [{ name: 'total', type: 'uint256' }],
+  },
 ] as const;
 
 export type LedgerInfo = GetLedgerInfoReturnType;
@@ -48,9 +60,10 @@ export async function ledgerInfo(gateway: string): Promise<LedgerInfo> {
   return getLedgerInfo(createLodeClient({ gateway }));
 }
 
-/** What `address` has earned as a provider: totals over its settlement payouts. */
-export async function earnings(gateway: string, address: Hex): Promise<PayoutsView['totals']> {
-  return (await getPayouts(createLodeClient({ gateway }), { address })).totals;
+/** What `address` has earned as a provider: totals over its settlement payouts, and what can be claimed now. */
+export async function earnings(gateway: string, address: Hex): Promise<PayoutsView['totals'] & { claimable: string }> {
+  const { totals, payouts } = await getPayouts(createLodeClient({ gateway }), { address });
+  return { ...totals, claimable: claimable(payouts).reduce((n, p) => n + BigInt(p.amount), 0n).toString() };
 }
 
 export interface StakeStatus {
@@ -111,6 +124,33 @@ export async function stakeMinimum(gateway: string, info: LedgerInfo, account: L
   onStep('stake');
   await confirm(reader, await writeContract(writer, { account, address: staking, abi: stakingAbi, functionName: 'stake', args: [need], chain: null }), 'staking');
   onStep('done');
+}
+
+/** Payouts that can be claimed now: posted, past their challenge window, not yet claimed. */
+export function claimable(payouts: PayoutsView['payouts'], now = Date.now()): PayoutsView['payouts'] {
+  return payouts.filter((p) => p.status === 'posted' && !p.claimed && p.chainBatchId !== null && p.claimableAt !== null && p.claimableAt <= now && BigInt(p.amount) > 0n);
+}
+
+/**
+ * Claims every claimable payout of `account` in one transaction (as `lode node` does on its
+ * own) and returns the amount claimed (0: nothing to claim, no transaction).
+ */
+export async function claimEarnings(gateway: string, info: LedgerInfo, account: LocalAccount): Promise<bigint> {
+  const { payouts } = await getPayouts(createLodeClient({ gateway }), { address: account.address });
+  const ready = claimable(payouts);
+  if (ready.length === 0) return 0n;
+  const reader = chainClient(info);
+  const writer = chainClient(info, account);
+  const hash = await writeContract(writer, {
+    account,
+    address: info.contracts.escrow as Hex,
+    abi: jobEscrowAbi,
+    functionName: 'claim',
+    args: [ready.map((p) => BigInt(p.chainBatchId!)), ready.map((p) => BigInt(p.amount)), ready.map((p) => p.proof as Hex[]), false],
+    chain: null,
+  });
+  await confirm(reader, hash, `claiming ${ready.length} payout(s)`);
+  return ready.reduce((n, p) => n + BigInt(p.amount), 0n);
 }
 
 export type EscrowStep = 'faucet' | 'approve' | 'deposit';

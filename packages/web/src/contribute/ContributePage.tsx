@@ -164,6 +164,11 @@ export function ContributePage() {
                 <div className="hint">
                   {state.ledger.earnings.tasks} tasks settled · {formatLode(state.ledger.earnings.claimed)} claimed
                 </div>
+                {BigInt(state.ledger.earnings.claimable) > 0n && (
+                  <button style={{ marginTop: '0.4rem' }} data-testid="claim" disabled={state.ledger.claiming} onClick={() => void contributor.claim()}>
+                    {state.ledger.claiming ? 'Claiming…' : `Claim ${formatLode(state.ledger.earnings.claimable)}`}
+                  </button>
+                )}
               </>
             ) : (
               <div className="value note slot" data-testid="earnings">
@@ -172,6 +177,8 @@ export function ContributePage() {
             )}
           </div>
         </div>
+
+        {state.ledger.error && !state.ledger.stakeRequired && <div className="notice bad">{state.ledger.error}</div>}
 
         <section className="panel">
           <h2>Current tasks</h2>

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { fromBase64, fromUtf8, type TaskResultView, type TaskView } from '@lode/protocol';
 import { getJob, listTasks } from '@lode/sdk';
 import { errorText, readClient } from '../shared/client.js';
-import { ago, download, formatBytes, formatDuration, LEDGER_PENDING, shortAddress } from '../shared/format.js';
+import { ago, download, formatBytes, formatDuration, formatLode, LEDGER_PENDING, shortAddress } from '../shared/format.js';
 import { useJobEvents, usePoll } from './hooks.js';
 import { useLedgerInfo } from './ledger.js';
 import { Progress, StatusBadge } from './Progress.js';
@@ -71,7 +71,7 @@ export function JobDetail({ id }: { id: string }) {
           <dt>Deadline</dt>
           <dd>{new Date(job.deadline).toLocaleString()}</dd>
           <dt>Cost</dt>
-          <dd className="slot">{ledger ? 'not reported by the gateway API yet (each accepted task is a receipt, paid in settlement batches)' : LEDGER_PENDING}</dd>
+          <UsageFacts job={job} ledgerOn={!!ledger} />
         </dl>
       </div>
 
@@ -121,6 +121,17 @@ export function JobDetail({ id }: { id: string }) {
         {shown !== undefined && <TaskOutput jobId={job.id} index={shown} />}
       </div>
     </section>
+  );
+}
+
+/** What the finished tasks used and cost, when the gateway reports it (`JobView.usage`). */
+function UsageFacts({ job, ledgerOn }: { job: object; ledgerOn: boolean }) {
+  const usage = (job as { usage?: { fuelUsed: string; cost: string } }).usage;
+  if (!usage) return <dd className="slot">{ledgerOn ? 'not reported by this gateway' : LEDGER_PENDING}</dd>;
+  return (
+    <dd data-testid="job-cost">
+      {ledgerOn ? formatLode(usage.cost) : 'free (no ledger)'} <span className="muted small">· {BigInt(usage.fuelUsed).toLocaleString()} fuel</span>
+    </dd>
   );
 }
 
@@ -199,7 +210,10 @@ function TaskOutput({ jobId, index }: { jobId: string; index: number }) {
           </ul>
         </>
       )}
-      <p className="small muted mono break">result hash {data.resultHash ?? '—'}</p>
+      <p className="small muted mono break">
+        result hash {data.resultHash ?? '—'}
+        {typeof (data as { fuelUsed?: number | null }).fuelUsed === 'number' ? ` · fuel ${(data as { fuelUsed: number }).fuelUsed.toLocaleString()}` : ''}
+      </p>
     </div>
   );
 }
