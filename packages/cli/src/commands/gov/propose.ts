@@ -31,7 +31,7 @@ export function registerGovPropose(parent: Command): void {
     .argument('<value>', 'the new value (basis points, LODE, a duration or an address — see below)')
     .option('--description <text>', 'what voters read (default: "Set <param> to <value>" with you and the time)');
   withJson(cmd);
-  cmd.addHelpText('after', `\nValues:\n${PROTOCOL_PARAMETER_NAMES.map((n) => `  ${n.padEnd(17)} ${VALUE_HELP[n]}`).join('\n')}\n`);
+  cmd.addHelpText('after', `\nValues:\n${PROTOCOL_PARAMETER_NAMES.map((n) => `  ${n.padEnd(17)} ${VALUE_HELP[n]}`).join('\n')}`);
   withExamples(
     cmd,
     'lode gov propose feeBps 250 --description "Fee to 2.5 %"',

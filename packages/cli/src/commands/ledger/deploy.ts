@@ -60,11 +60,12 @@ export function registerLedgerDeploy(parent: Command): void {
   withJson(cmd);
   cmd.addHelpText(
     'after',
-    '\nThe gateway account (settles batches, slashes) is the one `lode gateway --data-dir <same dir>` uses\n' +
-      '(<data-dir>/gateway/keystore.json, created if missing); give another with the global flag as an\n' +
-      'address: `--gateway 0x…`. The defaults suit a local test chain; a public one wants days, e.g.\n' +
-      '--challenge-window 1d --unbonding-period 14d --settlement-period 1h --voting-delay 1d\n' +
-      '--voting-period 7d --timelock-delay 2d --proposal-threshold 100000.\n',
+    '\nThe gateway account (it settles batches and slashes) is the key `lode gateway\n' +
+      '--data-dir <same dir>` signs with (<data-dir>/gateway/keystore.json, created if\n' +
+      'missing); name another with the global flag as an address: `--gateway 0x…`.\n' +
+      'The defaults suit a local test chain; a public one wants days, e.g.\n' +
+      '--challenge-window 1d --unbonding-period 14d --settlement-period 1h\n' +
+      '--voting-delay 1d --voting-period 7d --timelock-delay 2d --proposal-threshold 100000',
   );
   withExamples(
     cmd,
