@@ -1,0 +1,279 @@
+/**
+ * One job's verification: its policy, the replica sets of its tasks in verification, its pool
+ * of known answers, and its counters. The job manager and the scheduler call it; it never
+ * touches sockets, the store or the clock itself (all come in through `deps`), so the whole
+ * life of a replicated task can be driven by a unit test.
+ *
+ * Guarantees:
+ * - A task accepted from one trusted node alone is picked for a spot check with probability
+ *   `audit.spotCheck` (it then needs two agreeing votes), and its node gets a known-answer
+ *   task with probability `audit.canary` (when the job has one it has not run).
+ * - A decision is taken at most once per task; after it, every lease still out for the task is
+ *   returned in `cancel` (the caller sends cancel frames: the first valid result wins).
+ * - Paid executions of a task (votes, then known-answer runs) never exceed `policy.maxReplicas`.
+ */
+import type { MatchResult } from '../scheduler/policy.js';
+import { KnownAnswers, type KnownAnswer } from './canaries.js';
+import { DEFAULT_REPLICA_FILTERS, replicaAllowed } from './filters.js';
+import { ReplicaSet, type ReplicaLease } from './replicaSet.js';
+import type { NetworkView, ReplicaCandidate, ReplicaFilter, VerificationPolicy, Vote } from './types.js';
+
+export interface VerificationDeps {
+  credibility(address: string): number;
+  isNewcomer(address: string): boolean;
+  /** Uniform in [0, 1); injected so tests and simulations replay the same audits. */
+  random(): number;
+  now(): number;
+  filters?: readonly ReplicaFilter[];
+  /** Known answers kept per job. @default 64 */
+  knownAnswers?: number;
+}
+
+/** A lease as the verifier sees it. */
+export interface LeaseRef {
+  leaseId: string;
+  node: string;
+  remote: string;
+}
+
+/** What the scheduler does after issuing a lease. */
+export interface IssueOutcome {
+  /** Queue the task this many more times (replicas still to give out). */
+  more: number;
+  /** Also give this node a known-answer task now (if the job has one for it). */
+  canary: boolean;
+}
+
+export type VoteOutcomeDecision<P> =
+  /** The lease is not one of this task's replicas (already decided, cancelled…). */
+  | { kind: 'unknown' }
+  | { kind: 'wait' }
+  | { kind: 'more'; count: number; reason: string }
+  | { kind: 'accept'; winner: Vote<P>; agreeing: Vote<P>[]; wrong: Vote<P>[]; cancel: ReplicaLease[]; reason: string }
+  | { kind: 'fail'; votes: Vote<P>[]; cancel: ReplicaLease[]; reason: string };
+
+export interface CanaryLease {
+  leaseId: string;
+  node: string;
+  answer: KnownAnswer;
+}
+
+export interface VerificationStats {
+  /** Tasks accepted. */
+  accepted: number;
+  /** Paid executions: votes of accepted or failed tasks and known-answer runs. */
+  executions: number;
+  /** Known-answer runs (passed or failed). */
+  canaries: number;
+  /** Tasks picked for a spot check. */
+  spotChecks: number;
+  /** Speculative copies of straggling leases. */
+  speculative: number;
+  /** Results proven wrong (quorum minority or failed canary). */
+  wrong: number;
+  /** Tasks failed with VERIFICATION_FAILED. */
+  failed: number;
+}
+
+const OK: MatchResult = { ok: true };
+
+export class JobVerification<P = unknown> {
+  private readonly sets = new Map<number, ReplicaSet<P>>();
+  private readonly canaryLeases = new Map<string, CanaryLease>();
+  readonly known: KnownAnswers;
+  readonly stats: VerificationStats = { accepted: 0, executions: 0, canaries: 0, spotChecks: 0, speculative: 0, wrong: 0, failed: 0 };
+  private readonly filters: readonly ReplicaFilter[];
+
+  constructor(
+    readonly policy: VerificationPolicy,
+    private readonly deps: VerificationDeps,
+  ) {
+    this.filters = deps.filters ?? DEFAULT_REPLICA_FILTERS;
+    this.known = new KnownAnswers(deps.knownAnswers ?? 64, deps.random);
+  }
+
+  /** The task's replica set, if it has one (a task in verification or with a speculative copy). */
+  setOf(index: number): ReplicaSet<P> | undefined {
+    return this.sets.get(index);
+  }
+
+  /** Tasks with a replica set now (for views and tests). */
+  get inVerification(): number {
+    return this.sets.size;
+  }
+
+  /** May this node take a replica of the task now? */
+  allows(index: number, node: ReplicaCandidate, net: NetworkView): MatchResult {
+    const set = this.sets.get(index);
+    return set ? replicaAllowed(this.filters, set, node, net) : OK;
+  }
+
+  /**
+   * Records a lease of a task. A `none` job's first lease of a task costs nothing here; every
+   * other one is tracked. Returns how many more replicas to give out, and whether to add a canary.
+   */
+  issued(index: number, lease: LeaseRef, kind: ReplicaLease['kind'] = 'replica'): IssueOutcome {
+    let set = this.sets.get(index);
+    if (!set) {
+      if (this.policy.trivial && kind === 'replica') return { more: 0, canary: false };
+      set = this.open(index);
+    }
+    const first = set.votes.length === 0 && set.out.size === 0;
+    set.issue({ ...lease, credibility: this.deps.credibility(lease.node), kind });
+    if (kind === 'speculative') {
+      this.stats.speculative++;
+      return { more: 0, canary: false };
+    }
+    set.wanted = Math.min(this.policy.maxReplicas, Math.max(set.wanted, this.policy.wanted(set.assignedCredibilities())));
+    let canary = false;
+    const audit = this.policy.audit;
+    if (first && set.wanted === 1 && audit) {
+      if (this.deps.random() < audit.spotCheck) {
+        set.audited = true;
+        set.required = 2;
+        set.wanted = 2;
+        this.stats.spotChecks++;
+      }
+      canary = this.deps.random() < audit.canary;
+    }
+    return { more: set.missing, canary };
+  }
+
+  /**
+   * Registers a straggling lease of a task that has no replica set yet (a `none` job), so a
+   * speculative copy can be given out beside it. Returns false if the task is not in flight.
+   */
+  trackForSpeculation(index: number, lease: LeaseRef): boolean {
+    let set = this.sets.get(index);
+    if (!set) {
+      set = this.open(index);
+      set.issue({ ...lease, credibility: this.deps.credibility(lease.node), kind: 'replica' });
+    }
+    if (set.speculated || !set.out.has(lease.leaseId)) return false;
+    set.speculated = true;
+    return true;
+  }
+
+  /** A replica's deterministic result came back. */
+  voted(index: number, leaseId: string, payload: P, key: string): VoteOutcomeDecision<P> {
+    const set = this.sets.get(index);
+    if (!set || set.decided) return { kind: 'unknown' };
+    const lease = set.out.get(leaseId);
+    if (!lease) return { kind: 'unknown' };
+    const vote: Vote<P> = {
+      node: lease.node,
+      key,
+      credibility: this.deps.credibility(lease.node),
+      newcomer: this.deps.isNewcomer(lease.node),
+      kind: 'replica',
+      payload,
+    };
+    set.voted(leaseId, vote);
+    const d = this.policy.decide({ votes: set.votes, outstanding: set.outstandingCredibilities(), required: set.required });
+    switch (d.kind) {
+      case 'wait':
+        return { kind: 'wait' };
+      case 'more': {
+        const count = Math.max(0, Math.min(d.count, this.policy.maxReplicas - set.votes.length - set.out.size));
+        set.wanted = set.votes.length + set.out.size + count;
+        return count > 0 ? { kind: 'more', count, reason: d.reason } : { kind: 'wait' };
+      }
+      case 'accept': {
+        const agreeing = set.votes.filter((v) => v.key === d.key);
+        const wrong = set.votes.filter((v) => v.key !== d.key);
+        const cancel = this.close(index, set);
+        this.stats.accepted++;
+        this.stats.executions += set.votes.length;
+        this.stats.wrong += wrong.length;
+        if (agreeing.length >= 2) {
+          this.known.add({ index, key: d.key, nodes: set.votes.map((v) => v.node), executions: set.votes.length, decidedAt: this.deps.now() });
+        }
+        return { kind: 'accept', winner: agreeing[0]!, agreeing, wrong, cancel, reason: d.reason };
+      }
+      case 'fail': {
+        const cancel = this.close(index, set);
+        this.stats.failed++;
+        this.stats.executions += set.votes.length;
+        return { kind: 'fail', votes: [...set.votes], cancel, reason: d.reason };
+      }
+    }
+  }
+
+  /**
+   * A replica ended without a vote (timeout, crash, node left, lease expired). Returns how many
+   * replicas to give out again (0 when others are still out or the task is decided).
+   */
+  lost(index: number, leaseId: string): number {
+    const set = this.sets.get(index);
+    if (!set || set.decided || !set.lose(leaseId)) return 0;
+    if (set.out.size === 0 && set.votes.length === 0 && this.policy.trivial) {
+      this.sets.delete(index); // back to an ordinary task
+      return 1;
+    }
+    return set.missing;
+  }
+
+  /** Replica leases of a task still out (to cancel when its job ends). */
+  outstanding(): Array<{ index: number; lease: ReplicaLease }> {
+    const out: Array<{ index: number; lease: ReplicaLease }> = [];
+    for (const [index, set] of this.sets) for (const lease of set.out.values()) out.push({ index, lease });
+    return out;
+  }
+
+  // ---------------------------------------------------------------- known-answer tasks
+
+  /** A verified task of this job for `node` to run as a known-answer check, or undefined. */
+  pickCanary(node: string): KnownAnswer | undefined {
+    return this.known.pick(node, this.policy.maxReplicas);
+  }
+
+  canaryIssued(answer: KnownAnswer, lease: LeaseRef): void {
+    this.known.reserve(answer, lease.node);
+    this.canaryLeases.set(lease.leaseId, { leaseId: lease.leaseId, node: lease.node, answer });
+  }
+
+  isCanary(leaseId: string): boolean {
+    return this.canaryLeases.has(leaseId);
+  }
+
+  /** A known-answer task's result: right or wrong. Undefined if the lease is not a canary of this job. */
+  canaryVoted(leaseId: string, key: string): { valid: boolean; canary: CanaryLease } | undefined {
+    const c = this.canaryLeases.get(leaseId);
+    if (!c) return undefined;
+    this.canaryLeases.delete(leaseId);
+    this.stats.canaries++;
+    this.stats.executions++;
+    const valid = c.answer.key === key;
+    if (!valid) this.stats.wrong++;
+    return { valid, canary: c };
+  }
+
+  /** A known-answer lease ended without a result: its execution is given back. */
+  canaryLost(leaseId: string): void {
+    const c = this.canaryLeases.get(leaseId);
+    if (!c) return;
+    this.canaryLeases.delete(leaseId);
+    this.known.release(c.answer, c.node);
+  }
+
+  /** Canary leases still out (to cancel when the job ends). */
+  outstandingCanaries(): CanaryLease[] {
+    return [...this.canaryLeases.values()];
+  }
+
+  private open(index: number): ReplicaSet<P> {
+    const set = new ReplicaSet<P>();
+    if (!this.policy.trivial) {
+      set.wanted = Math.max(1, this.policy.wanted([]));
+      set.required = this.policy.minAgreeing;
+    }
+    this.sets.set(index, set);
+    return set;
+  }
+
+  private close(index: number, set: ReplicaSet<P>): ReplicaLease[] {
+    set.decided = true;
+    this.sets.delete(index);
+    return [...set.out.values()];
+  }
+}
