@@ -48,7 +48,7 @@ function addressOf(dataDir: string): Address {
 const lodeOf = (who: Address) => chain.readContract({ address: contracts.token, abi: lodeTokenAbi, functionName: 'balanceOf', args: [who] });
 
 beforeAll(async () => {
-  cluster = await new Cluster({ nodes: 0, ledger: true, nodeArgs: ['--price', PRICE.toString(), '--no-claim', '--slots', '2'] }).start();
+  cluster = await new Cluster({ nodes: 0, ledger: true }).start(); // the provider node starts in its test, once staked
   chain = createPublicClient({ transport: http(`${cluster.url}/rpc`), pollingInterval: 100 }) as PublicClient;
   contracts = ((await (await fetch(`${cluster.url}/v1/ledger`)).json()) as { contracts: typeof contracts }).contracts;
 });
