@@ -14,3 +14,4 @@ export type { Store, JobRecord, TaskResultRow, NodeRecord } from './store/types.
 export { Scheduler } from './scheduler/scheduler.js';
 export { PortInUseError } from './errors.js';
 export * from './scheduler/policy.js';
+export * as verify from './verify/index.js';

@@ -26,7 +26,19 @@ export const distinctRemote: ReplicaFilter = {
   },
 };
 
-export const DEFAULT_REPLICA_FILTERS: readonly ReplicaFilter[] = [distinctAccount, distinctRemote];
+/**
+ * When a task's answer so far comes from newcomers only, its next replica goes to a node with a
+ * record (see `newcomerGuard`) — if one is connected.
+ */
+export const establishedWhenAsked: ReplicaFilter = {
+  name: 'established',
+  allows(task, node, net) {
+    if (!task.needEstablished || !node.newcomer || net.established === 0) return { ok: true };
+    return { ok: false, reason: 'the task needs a node with a record to confirm newcomers\' answer' };
+  },
+};
+
+export const DEFAULT_REPLICA_FILTERS: readonly ReplicaFilter[] = [distinctAccount, distinctRemote, establishedWhenAsked];
 
 export function replicaAllowed(filters: readonly ReplicaFilter[], task: ReplicaView, node: ReplicaCandidate, net: NetworkView): MatchResult {
   for (const f of filters) {

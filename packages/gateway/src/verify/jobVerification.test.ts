@@ -4,7 +4,7 @@ import { JobVerification, type VerificationDeps } from './jobVerification.js';
 import { nonePolicy, replicatePolicy, targetPolicy } from './policies.js';
 import { KnownAnswers } from './canaries.js';
 
-const net = { distinctRemotes: 1 };
+const net = { distinctRemotes: 1, established: 0 };
 const TRUSTED = credibility(checksToTrust(1e-4, false), false);
 const FRESH = credibility(0, false);
 
@@ -13,7 +13,7 @@ function deps(cred: Record<string, number> = {}, randoms: number[] = []): Verifi
   let i = 0;
   return {
     credibility: (a) => cred[a] ?? FRESH,
-    isNewcomer: (a) => !(a in cred),
+    isNewcomer: () => false,
     random: () => (i < randoms.length ? randoms[i++]! : 0.999),
     now: () => 1000,
   };
@@ -35,7 +35,7 @@ describe('JobVerification under none', () => {
     v.issued(0, slow);
     expect(v.trackForSpeculation(0, slow)).toBe(true);
     expect(v.trackForSpeculation(0, slow)).toBe(false); // one copy per task
-    expect(v.allows(0, { address: '0xa', remote: '127.0.0.1' }, net).ok).toBe(false);
+    expect(v.allows(0, { address: '0xa', remote: '127.0.0.1', newcomer: false }, net).ok).toBe(false);
     const copy = lease('0xb');
     expect(v.issued(0, copy, 'speculative')).toEqual({ more: 0, canary: false });
     const d = v.voted(0, copy.leaseId, 'copy', 'k');
@@ -52,8 +52,8 @@ describe('JobVerification under none', () => {
     v.trackForSpeculation(0, a);
     const b = lease('0xb');
     v.issued(0, b, 'speculative');
-    expect(v.lost(0, a.leaseId)).toBe(0);
-    expect(v.lost(0, b.leaseId)).toBe(1);
+    expect(v.lost(0, a.leaseId)).toEqual({ kind: 'more', count: 0 });
+    expect(v.lost(0, b.leaseId)).toEqual({ kind: 'more', count: 1 });
     expect(v.inVerification).toBe(0);
   });
 });
@@ -63,7 +63,7 @@ describe('JobVerification under replicate(2)', () => {
     const v = new JobVerification<string>(replicatePolicy(2), deps());
     const a = lease('0xa');
     expect(v.issued(0, a)).toEqual({ more: 1, canary: false });
-    expect(v.allows(0, { address: '0xa', remote: '127.0.0.1' }, net).ok).toBe(false);
+    expect(v.allows(0, { address: '0xa', remote: '127.0.0.1', newcomer: false }, net).ok).toBe(false);
     const b = lease('0xb');
     expect(v.issued(0, b)).toEqual({ more: 0, canary: false });
     expect(v.voted(0, a.leaseId, 'ra', 'k1')).toEqual({ kind: 'wait' });
@@ -90,9 +90,20 @@ describe('JobVerification under replicate(2)', () => {
     const a = lease('0xa');
     v.issued(0, a);
     v.issued(0, lease('0xb'));
-    expect(v.lost(0, a.leaseId)).toBe(1);
-    expect(v.allows(0, { address: '0xa', remote: '127.0.0.1' }, net).ok).toBe(true);
+    expect(v.lost(0, a.leaseId)).toEqual({ kind: 'more', count: 1 });
+    expect(v.allows(0, { address: '0xa', remote: '127.0.0.1', newcomer: false }, net).ok).toBe(true);
     expect(v.setOf(0)!.lost).toBe(1);
+  });
+
+  it('takes a waiting decision again when the replica it waited for is lost', () => {
+    const v = new JobVerification(replicatePolicy(2), deps());
+    const [a, b, c] = [lease('0xa'), lease('0xb'), lease('0xc')];
+    v.issued(0, a);
+    v.issued(0, b);
+    v.voted(0, a.leaseId, 'ra', 'x');
+    expect(v.voted(0, b.leaseId, 'rb', 'y')).toMatchObject({ kind: 'more', count: 1 });
+    v.issued(0, c);
+    expect(v.lost(0, c.leaseId)).toEqual({ kind: 'more', count: 1 });
   });
 
   it('fails the task with every vote once 2k + 1 results disagree', () => {

@@ -16,11 +16,13 @@ import type { MatchResult } from '../scheduler/policy.js';
 import { KnownAnswers, type KnownAnswer } from './canaries.js';
 import { DEFAULT_REPLICA_FILTERS, replicaAllowed } from './filters.js';
 import { ReplicaSet, type ReplicaLease } from './replicaSet.js';
-import type { NetworkView, ReplicaCandidate, ReplicaFilter, VerificationPolicy, Vote } from './types.js';
+import type { Decision, NetworkView, ReplicaCandidate, ReplicaFilter, VerificationPolicy, Vote } from './types.js';
 
 export interface VerificationDeps {
   credibility(address: string): number;
   isNewcomer(address: string): boolean;
+  /** Whether a node with a record is connected now (see `newcomerGuard`). @default () => false */
+  establishedAvailable?(): boolean;
   /** Uniform in [0, 1); injected so tests and simulations replay the same audits. */
   random(): number;
   now(): number;
@@ -38,7 +40,10 @@ export interface LeaseRef {
 
 /** What the scheduler does after issuing a lease. */
 export interface IssueOutcome {
-  /** Queue the task this many more times (replicas still to give out). */
+  /**
+   * Queue the task this many more times. The verifier counts the entries it asked for and
+   * each lease issued from one, so entries are never asked twice for one missing replica.
+   */
   more: number;
   /** Also give this node a known-answer task now (if the job has one for it). */
   canary: boolean;
@@ -51,6 +56,8 @@ export type VoteOutcomeDecision<P> =
   | { kind: 'more'; count: number; reason: string }
   | { kind: 'accept'; winner: Vote<P>; agreeing: Vote<P>[]; wrong: Vote<P>[]; cancel: ReplicaLease[]; reason: string }
   | { kind: 'fail'; votes: Vote<P>[]; cancel: ReplicaLease[]; reason: string };
+
+export type LostOutcome<P> = { kind: 'more'; count: number } | Extract<VoteOutcomeDecision<P>, { kind: 'fail' }>;
 
 export interface CanaryLease {
   leaseId: string;
@@ -102,6 +109,15 @@ export class JobVerification<P = unknown> {
     return this.sets.size;
   }
 
+  /**
+   * A queue entry of this task was dropped without a lease (the task was decided, or its job
+   * ended): forget it, so a later miss is queued again.
+   */
+  unqueued(index: number): void {
+    const set = this.sets.get(index);
+    if (set && set.queued > 0) set.queued--;
+  }
+
   /** May this node take a replica of the task now? */
   allows(index: number, node: ReplicaCandidate, net: NetworkView): MatchResult {
     const set = this.sets.get(index);
@@ -119,7 +135,10 @@ export class JobVerification<P = unknown> {
       set = this.open(index);
     }
     const first = set.votes.length === 0 && set.out.size === 0;
-    set.issue({ ...lease, credibility: this.deps.credibility(lease.node), kind });
+    if (kind === 'replica' && set.queued > 0) set.queued--;
+    const newcomer = this.deps.isNewcomer(lease.node);
+    if (!newcomer) set.needEstablished = false;
+    set.issue({ ...lease, credibility: this.deps.credibility(lease.node), newcomer, kind });
     if (kind === 'speculative') {
       this.stats.speculative++;
       return { more: 0, canary: false };
@@ -136,7 +155,7 @@ export class JobVerification<P = unknown> {
       }
       canary = this.deps.random() < audit.canary;
     }
-    return { more: set.missing, canary };
+    return { more: set.toQueue(), canary };
   }
 
   /**
@@ -147,7 +166,7 @@ export class JobVerification<P = unknown> {
     let set = this.sets.get(index);
     if (!set) {
       set = this.open(index);
-      set.issue({ ...lease, credibility: this.deps.credibility(lease.node), kind: 'replica' });
+      set.issue({ ...lease, credibility: this.deps.credibility(lease.node), newcomer: this.deps.isNewcomer(lease.node), kind: 'replica' });
     }
     if (set.speculated || !set.out.has(lease.leaseId)) return false;
     set.speculated = true;
@@ -169,13 +188,12 @@ export class JobVerification<P = unknown> {
       payload,
     };
     set.voted(leaseId, vote);
-    const d = this.policy.decide({ votes: set.votes, outstanding: set.outstandingCredibilities(), required: set.required });
+    const d = this.decide(set);
     switch (d.kind) {
       case 'wait':
         return { kind: 'wait' };
       case 'more': {
-        const count = Math.max(0, Math.min(d.count, this.policy.maxReplicas - set.votes.length - set.out.size));
-        set.wanted = set.votes.length + set.out.size + count;
+        const count = this.more(set, d);
         return count > 0 ? { kind: 'more', count, reason: d.reason } : { kind: 'wait' };
       }
       case 'accept': {
@@ -190,27 +208,30 @@ export class JobVerification<P = unknown> {
         }
         return { kind: 'accept', winner: agreeing[0]!, agreeing, wrong, cancel, reason: d.reason };
       }
-      case 'fail': {
-        const cancel = this.close(index, set);
-        this.stats.failed++;
-        this.stats.executions += set.votes.length;
-        return { kind: 'fail', votes: [...set.votes], cancel, reason: d.reason };
-      }
+      case 'fail':
+        return this.fail(index, set, d.reason);
     }
   }
 
   /**
    * A replica ended without a vote (timeout, crash, node left, lease expired). Returns how many
-   * replicas to give out again (0 when others are still out or the task is decided).
+   * times to queue the task again (0 when others are still out), or a failure when the task can
+   * no longer be verified (its policy's cap is reached with votes that disagree).
    */
-  lost(index: number, leaseId: string): number {
+  lost(index: number, leaseId: string): LostOutcome<P> {
     const set = this.sets.get(index);
-    if (!set || set.decided || !set.lose(leaseId)) return 0;
+    if (!set || set.decided || !set.lose(leaseId)) return { kind: 'more', count: 0 };
     if (set.out.size === 0 && set.votes.length === 0 && this.policy.trivial) {
       this.sets.delete(index); // back to an ordinary task
-      return 1;
+      return { kind: 'more', count: 1 };
     }
-    return set.missing;
+    const n = set.toQueue();
+    if (n > 0 || set.votes.length === 0) return { kind: 'more', count: n };
+    // A decision that was waiting for this replica is taken again without it.
+    const d = this.decide(set);
+    if (d.kind === 'more') return { kind: 'more', count: this.more(set, d) };
+    if (d.kind === 'fail') return this.fail(index, set, d.reason);
+    return { kind: 'more', count: 0 };
   }
 
   /** Replica leases of a task still out (to cancel when its job ends). */
@@ -269,6 +290,30 @@ export class JobVerification<P = unknown> {
     }
     this.sets.set(index, set);
     return set;
+  }
+
+  private decide(set: ReplicaSet<P>): Decision {
+    return this.policy.decide({
+      votes: set.votes,
+      outstanding: set.outstandingNodes(),
+      required: set.required,
+      establishedAvailable: this.deps.establishedAvailable?.() ?? false,
+    });
+  }
+
+  /** Applies a `more` decision; returns the queue entries to add. */
+  private more(set: ReplicaSet<P>, d: Extract<Decision, { kind: 'more' }>): number {
+    const count = Math.max(0, Math.min(d.count, this.policy.maxReplicas - set.votes.length - set.out.size));
+    set.wanted = set.votes.length + set.out.size + count;
+    if (d.established) set.needEstablished = true;
+    return set.toQueue();
+  }
+
+  private fail(index: number, set: ReplicaSet<P>, reason: string): Extract<VoteOutcomeDecision<P>, { kind: 'fail' }> {
+    const cancel = this.close(index, set);
+    this.stats.failed++;
+    this.stats.executions += set.votes.length;
+    return { kind: 'fail', votes: [...set.votes], cancel, reason };
   }
 
   private close(index: number, set: ReplicaSet<P>): ReplicaLease[] {

@@ -7,11 +7,13 @@ import { maxReplicasOf, policyFor } from './trustConfig.js';
 import type { TaskTally } from './types.js';
 
 const NO_AUDIT = { spotCheck: 0, canary: 0 };
-const tally = (keys: string[], cred = 0.8, outstanding: number[] = [], required = 1): TaskTally => ({
-  votes: keys.map((key) => ({ key, credibility: cred })),
-  outstanding,
+const tally = (keys: string[], cred = 0.8, outstanding: number[] = [], required = 1, newcomer = false): TaskTally => ({
+  votes: keys.map((key) => ({ key, credibility: cred, newcomer })),
+  outstanding: outstanding.map((credibility) => ({ credibility, newcomer })),
   required,
+  establishedAvailable: false,
 });
+const votesOf = (list: Array<[string, number]>) => list.map(([key, credibility]) => ({ key, credibility, newcomer: false }));
 
 describe('votes', () => {
   it('counts deterministic failures as votes but not timeouts, crashes, cancellations or missing blobs', () => {
@@ -120,7 +122,7 @@ describe('target(errorRate)', () => {
   it('accepts a trusted node\'s result alone, but not a newcomer\'s', () => {
     expect(p.decide(tally(['a'], trusted))).toMatchObject({ kind: 'accept', key: 'a' });
     expect(p.decide(tally(['a'], fresh, [fresh])).kind).toBe('more');
-    expect(p.decide({ votes: [{ key: 'a', credibility: fresh }, { key: 'a', credibility: trusted }], outstanding: [], required: 1 }).kind).toBe('accept');
+    expect(p.decide({ ...tally([]), votes: votesOf([['a', fresh], ['a', trusted]]) }).kind).toBe('accept');
   });
 
   it('needs two agreeing votes for a spot-checked task, however trusted the first node', () => {
@@ -130,15 +132,43 @@ describe('target(errorRate)', () => {
   });
 
   it('resolves a disagreement with more replicas, and the minority loses', () => {
-    const votes = [{ key: 'a', credibility: trusted }, { key: 'b', credibility: fresh }];
-    expect(p.decide({ votes, outstanding: [], required: 1 }).kind).toBe('more');
-    expect(p.decide({ votes: [...votes, { key: 'a', credibility: trusted }], outstanding: [], required: 1 })).toMatchObject({ kind: 'accept', key: 'a' });
+    const votes = votesOf([['a', trusted], ['b', fresh]]);
+    expect(p.decide({ ...tally([]), votes }).kind).toBe('more');
+    expect(p.decide({ ...tally([]), votes: [...votes, ...votesOf([['a', trusted]])] })).toMatchObject({ kind: 'accept', key: 'a' });
   });
 
   it('fails when no answer reaches the target within its cap', () => {
-    const votes = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].map((key) => ({ key, credibility: fresh }));
-    expect(p.decide({ votes, outstanding: [], required: 1 }).kind).toBe('fail');
-    expect(p.decide({ votes: votes.slice(0, 8), outstanding: [fresh], required: 1 }).kind).toBe('wait');
+    const votes = votesOf(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].map((key) => [key, fresh]));
+    expect(p.decide({ ...tally([]), votes }).kind).toBe('fail');
+    expect(p.decide({ ...tally([], fresh, [fresh]), votes: votes.slice(0, 8) }).kind).toBe('wait');
+  });
+});
+
+describe('newcomers only', () => {
+  const fresh = credibility(0, false);
+  const asNewcomers = (t: TaskTally): TaskTally => ({ ...t, votes: t.votes.map((v) => ({ ...v, newcomer: true })), outstanding: t.outstanding.map((o) => ({ ...o, newcomer: true })) });
+
+  it('asks a node with a record to confirm a newcomers\' quorum when one is connected', () => {
+    const p = replicatePolicy(3);
+    const t = asNewcomers(tally(['a', 'a', 'a'], fresh, [], 3));
+    expect(p.decide({ ...t, establishedAvailable: true })).toMatchObject({ kind: 'more', count: 1, established: true });
+    expect(p.decide({ ...t, establishedAvailable: true, outstanding: [{ credibility: 0.99, newcomer: false }] }).kind).toBe('wait');
+    expect(p.decide({ ...t, votes: [...t.votes.slice(1), { key: 'a', credibility: 0.99, newcomer: false }], establishedAvailable: true }).kind).toBe('accept');
+  });
+
+  it('needs a vote to spare from newcomers while no node with a record is online (k + 1 for replicate(k))', () => {
+    const p = replicatePolicy(3);
+    expect(p.decide(asNewcomers(tally(['a', 'a', 'a'], fresh, [], 3)))).toMatchObject({ kind: 'more', count: 1 });
+    expect(p.decide(asNewcomers(tally(['a', 'a', 'a', 'b'], fresh, [], 3)))).toMatchObject({ kind: 'more', count: 1 });
+    expect(p.decide(asNewcomers(tally(['a', 'a', 'a', 'a'], fresh, [], 3)))).toMatchObject({ kind: 'accept', key: 'a' });
+    const t = targetPolicy(1e-4, { maxReplicas: 9, audit: NO_AUDIT });
+    expect(t.decide(asNewcomers(tally(Array(7).fill('a'), fresh)))).toMatchObject({ kind: 'more' });
+    expect(t.decide(asNewcomers(tally(Array(8).fill('a'), fresh)))).toMatchObject({ kind: 'accept' });
+  });
+
+  it('keeps to the base rule at the replica cap', () => {
+    const p = replicatePolicy(2);
+    expect(p.decide(asNewcomers(tally(['a', 'b', 'c', 'a', 'a'], fresh, [], 2)))).toMatchObject({ kind: 'accept', key: 'a' });
   });
 });
 
@@ -154,20 +184,20 @@ describe('policyFor', () => {
 });
 
 describe('replica filters', () => {
-  const net1 = { distinctRemotes: 1 };
-  const net3 = { distinctRemotes: 3 };
-  const task = { nodes: new Set(['0xa']), remotes: new Set(['10.0.0.1']) };
+  const net1 = { distinctRemotes: 1, established: 1 };
+  const net3 = { distinctRemotes: 3, established: 1 };
+  const task = { nodes: new Set(['0xa']), remotes: new Set(['10.0.0.1']), needEstablished: false };
 
   it('never gives one account two replicas of a task', () => {
-    expect(distinctAccount.allows(task, { address: '0xa', remote: '10.0.0.9' }, net3).ok).toBe(false);
-    expect(distinctAccount.allows(task, { address: '0xb', remote: '10.0.0.9' }, net3).ok).toBe(true);
+    expect(distinctAccount.allows(task, { address: '0xa', remote: '10.0.0.9', newcomer: false }, net3).ok).toBe(false);
+    expect(distinctAccount.allows(task, { address: '0xb', remote: '10.0.0.9', newcomer: false }, net3).ok).toBe(true);
   });
 
   it('keeps replicas on distinct remote addresses when the network has several, and gives way when it has one', () => {
-    expect(distinctRemote.allows(task, { address: '0xb', remote: '10.0.0.1' }, net3).ok).toBe(false);
-    expect(distinctRemote.allows(task, { address: '0xb', remote: '10.0.0.1' }, net1).ok).toBe(true);
-    expect(distinctRemote.allows({ nodes: new Set(['0xa', '0xc']), remotes: new Set(['10.0.0.1', '10.0.0.2']) }, { address: '0xb', remote: '10.0.0.1' }, { distinctRemotes: 2 }).ok).toBe(true);
-    const r = replicaAllowed(DEFAULT_REPLICA_FILTERS, task, { address: '0xb', remote: '10.0.0.1' }, net3);
+    expect(distinctRemote.allows(task, { address: '0xb', remote: '10.0.0.1', newcomer: false }, net3).ok).toBe(false);
+    expect(distinctRemote.allows(task, { address: '0xb', remote: '10.0.0.1', newcomer: false }, net1).ok).toBe(true);
+    expect(distinctRemote.allows({ ...task, nodes: new Set(['0xa', '0xc']), remotes: new Set(['10.0.0.1', '10.0.0.2']) }, { address: '0xb', remote: '10.0.0.1', newcomer: false }, { distinctRemotes: 2, established: 1 }).ok).toBe(true);
+    const r = replicaAllowed(DEFAULT_REPLICA_FILTERS, task, { address: '0xb', remote: '10.0.0.1', newcomer: false }, net3);
     expect(r).toEqual({ ok: false, reason: expect.stringMatching(/^distinct-remote: /) });
   });
 });

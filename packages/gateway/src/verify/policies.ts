@@ -54,6 +54,39 @@ export function credibleGroup(errorRate: number): VerificationStep {
   };
 }
 
+/**
+ * A quorum of newcomers only — nodes without a single checked result — is where colluding
+ * Sybils would win: they agree on one wrong answer and nothing is known about any of them. So
+ * an answer backed by newcomers only is not accepted while a node with a record is connected:
+ * one more replica goes to such a node (`established`). With no such node online (a network
+ * starting up) the newcomers' answer needs a vote to spare: it must still be accepted with any
+ * one of its votes taken away (k + 1 for replicate(k)).
+ */
+export function newcomerGuard(accept: VerificationStep, max: number): VerificationStep {
+  return {
+    name: `newcomer-guard(${accept.name})`,
+    decide(tally) {
+      const d = accept.decide(tally);
+      if (d?.kind !== 'accept') return d;
+      const group = tally.votes.filter((v) => v.key === d.key);
+      if (group.some((v) => !v.newcomer)) return d;
+      const room = tally.votes.length + tally.outstanding.length < max;
+      if (tally.establishedAvailable) {
+        if (tally.outstanding.some((o) => !o.newcomer)) return { kind: 'wait', reason: 'waiting for a node with a record to confirm a newcomers\' answer' };
+        if (room) return { kind: 'more', count: 1, established: true, reason: 'an answer from newcomers only needs a node with a record to confirm it' };
+      } else {
+        // One vote to spare: the answer must still be accepted with one of its votes taken away.
+        const i = tally.votes.findIndex((v) => v.key === d.key);
+        const spare = accept.decide({ ...tally, votes: [...tally.votes.slice(0, i), ...tally.votes.slice(i + 1)] });
+        if (spare?.kind === 'accept' && spare.key === d.key) return d;
+      }
+      if (tally.outstanding.length > 0) return { kind: 'wait', reason: 'newcomers only: waiting for the replicas still out' };
+      if (!room) return d; // at the cap: the base rule stands
+      return { kind: 'more', count: 1, reason: 'an answer from newcomers only needs one more vote while no node with a record is online' };
+    },
+  };
+}
+
 /** Fails the task once it has `max` results, or once no answer can reach `k` within `max`. */
 export function capAt(max: number, k = 1): VerificationStep {
   return {
@@ -93,7 +126,7 @@ export function moreUntilCredible(errorRate: number, max: number): VerificationS
       const groups = groupVotes(votes);
       const lead = groups[0]?.members ?? [];
       const others = groups.slice(1).reduce((s, g) => s + groupOdds(g.members), 0);
-      const o = groupOdds([...lead, ...outstanding]);
+      const o = groupOdds([...lead, ...outstanding.map((x) => x.credibility)]);
       const best = o / (o + others + 1);
       const enough = lead.length + outstanding.length >= required;
       if (best >= 1 - errorRate && enough && outstanding.length > 0) return { kind: 'wait', reason: `${outstanding.length} replica(s) out` };
@@ -133,7 +166,7 @@ export function replicatePolicy(k: number): VerificationPolicy {
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`replicate(k) needs an integer k ≥ 1, got ${k}`);
   if (k === 1) return { ...nonePolicy, name: 'replicate(1)' };
   const max = 2 * k + 1;
-  const decide = chainSteps([quorumOf(k), capAt(max, k), moreUntil(k, max)]);
+  const decide = chainSteps([newcomerGuard(quorumOf(k), max), capAt(max, k), moreUntil(k, max)]);
   return { name: `replicate(${k})`, maxReplicas: max, minAgreeing: k, trivial: false, wanted: () => k, decide };
 }
 
@@ -141,7 +174,7 @@ export function replicatePolicy(k: number): VerificationPolicy {
 export function targetPolicy(errorRate: number, opts: { maxReplicas: number; audit: AuditRates }): VerificationPolicy {
   if (!(errorRate > 0 && errorRate < 1)) throw new RangeError(`target(errorRate) needs 0 < errorRate < 1, got ${errorRate}`);
   const max = opts.maxReplicas;
-  const decide = chainSteps([credibleGroup(errorRate), moreUntilCredible(errorRate, max)]);
+  const decide = chainSteps([newcomerGuard(credibleGroup(errorRate), max), moreUntilCredible(errorRate, max)]);
   return {
     name: `target(${errorRate})`,
     maxReplicas: max,

@@ -14,6 +14,8 @@ export interface ReplicaLease {
   remote: string;
   /** The node's credibility when the lease was issued. */
   credibility: number;
+  /** The node had no record when the lease was issued. */
+  newcomer: boolean;
   /** `speculative`: a copy of a straggling lease on another node (counts as a replica). */
   kind: 'replica' | 'speculative';
 }
@@ -35,6 +37,10 @@ export class ReplicaSet<P = unknown> implements ReplicaView {
   audited = false;
   /** A speculative copy was given out for a straggling lease. */
   speculated = false;
+  /** The next replica must go to a node with a record (see `newcomerGuard`). */
+  needEstablished = false;
+  /** Queue entries handed to the scheduler for this task and not yet turned into leases. */
+  queued = 0;
   decided = false;
 
   get remotes(): ReadonlySet<string> {
@@ -56,8 +62,15 @@ export class ReplicaSet<P = unknown> implements ReplicaView {
     return [...this.votes.map((v) => v.credibility), ...[...this.out.values()].map((l) => l.credibility)];
   }
 
-  outstandingCredibilities(): number[] {
-    return [...this.out.values()].map((l) => l.credibility);
+  outstandingNodes(): Array<{ credibility: number; newcomer: boolean }> {
+    return [...this.out.values()].map((l) => ({ credibility: l.credibility, newcomer: l.newcomer }));
+  }
+
+  /** Queue entries to add so that every missing replica has one; counts them as queued. */
+  toQueue(): number {
+    const n = Math.max(0, this.missing - this.queued);
+    this.queued += n;
+    return n;
   }
 
   issue(lease: ReplicaLease): void {

@@ -35,6 +35,7 @@ describe('ReputationBook', () => {
     expect(b.credibility('0xa')).toBeCloseTo(credibility(10, false), 12);
     expect(b.recordWrong('0xa')).toBe(1);
     expect(b.get('0xa')).toMatchObject({ validated: 10, invalid: 1, consecutiveValid: 0 });
+    expect(b.isNewcomer('0xa')).toBe(true); // back on probation
     expect(b.credibility('0xa')).toBeLessThan(0.8); // an offender starts below a newcomer
   });
 

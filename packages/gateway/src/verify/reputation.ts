@@ -102,10 +102,14 @@ export class ReputationBook {
     return credibility(r.consecutiveValid + Math.min(this.priorCap, r.priorValid), r.invalid > 0, this.o.trust);
   }
 
-  /** No checked result yet, here or carried in: the node gets the newcomer share, under replication. */
+  /**
+   * No right checked result yet — ever, or since its last wrong one (carried-in ones count): the
+   * node is on probation. It holds few leases at once, its answers are replicated, and a quorum
+   * of such nodes alone needs confirming (see `newcomerGuard`).
+   */
   isNewcomer(address: string): boolean {
     const r = this.byAddress.get(address);
-    return !r || (r.validated === 0 && r.invalid === 0 && r.priorValid === 0);
+    return !r || r.consecutiveValid + r.priorValid === 0;
   }
 
   /** Proven wrong `maxStrikes` times: refused at hello. */

@@ -36,7 +36,7 @@ export interface Vote<P = unknown> {
   key: string;
   /** The node's credibility when the vote was counted, in [0, 1). */
   credibility: number;
-  /** Whether the node had no track record when it voted (see `Reputation.isNewcomer`). */
+  /** Whether the node was on probation when it voted: no right checked result yet, or none since its last wrong one (`ReputationBook.isNewcomer`). */
   newcomer: boolean;
   /** A replica, or a known-answer check of an already verified task. */
   kind: 'replica' | 'canary';
@@ -50,21 +50,23 @@ export type Decision =
   | { kind: 'accept'; key: string; reason: string }
   /** Enough replicas are out; wait for their votes. */
   | { kind: 'wait'; reason: string }
-  /** Give the task to `count` more nodes. */
-  | { kind: 'more'; count: number; reason: string }
+  /** Give the task to `count` more nodes; `established`: only to nodes with a record. */
+  | { kind: 'more'; count: number; reason: string; established?: boolean }
   /** No quorum is possible within the policy's bounds: the task fails with VERIFICATION_FAILED. */
   | { kind: 'fail'; reason: string };
 
 /** The state a policy decides on. */
 export interface TaskTally {
-  votes: ReadonlyArray<Pick<Vote, 'key' | 'credibility'>>;
-  /** Credibilities of the nodes holding replicas whose votes have not come back. */
-  outstanding: readonly number[];
+  votes: ReadonlyArray<Pick<Vote, 'key' | 'credibility' | 'newcomer'>>;
+  /** The nodes holding replicas whose votes have not come back. */
+  outstanding: ReadonlyArray<{ credibility: number; newcomer: boolean }>;
   /**
    * The fewest agreeing votes an accepted answer needs whatever its credibility: k for
    * `replicate(k)`, 2 for a task picked for a spot check, else 1.
    */
   required: number;
+  /** Whether a node with a record (not a newcomer) is connected and could take a replica. */
+  establishedAvailable: boolean;
 }
 
 /**
@@ -112,6 +114,8 @@ export interface ReplicaCandidate {
   address: string;
   /** The remote (IP) address of its session. */
   remote: string;
+  /** On probation: no right checked result yet, or none since its last wrong one (`ReputationBook.isNewcomer`). */
+  newcomer: boolean;
 }
 
 /** What the replica filters see about a task's replicas. */
@@ -120,11 +124,16 @@ export interface ReplicaView {
   readonly nodes: ReadonlySet<string>;
   /** Remote addresses of those replicas. */
   readonly remotes: ReadonlySet<string>;
+  /** The next replica must come from a node with a record (a quorum of newcomers only is not enough). */
+  readonly needEstablished: boolean;
 }
 
 /** The network's state that filters may need (how many remote addresses are connected). */
 export interface NetworkView {
+  /** Distinct remote addresses among connected nodes. */
   distinctRemotes: number;
+  /** Connected nodes with a record (not newcomers). */
+  established: number;
 }
 
 /** May this node take a replica of this task? `{ ok, reason }`, chained like the scheduler's match filters. */
