@@ -17,3 +17,4 @@ export * from './messages.js';
 export * from './api.js';
 export * from './ids.js';
 export * from './ledger.js';
+export * from './trust.js';
