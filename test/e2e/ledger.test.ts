@@ -16,6 +16,7 @@ import { Cluster, lodeRun, waitFor } from '../support/cluster.js';
 import { checkPrimes, primeTasks, primesBySieve, workloadBytes } from '../support/requester.js';
 
 const PRICE = 10n ** 15n; // what each node asks per task: 0.001 LODE
+const PRICE_PER_FUEL = 1000n; // and per unit of fuel (≈ one WASM instruction)
 const FEE_BPS = 100n; // the deployment default (1 %)
 
 let cluster: Cluster | undefined;
@@ -64,8 +65,10 @@ function expectExactFees(payouts: PayoutsView[]): void {
 }
 
 describe('payments on a real network', () => {
-  it('lode run escrows, providers are paid price × tasks minus the fee, and the requester gets the rest back', async () => {
-    const c = (cluster = await new Cluster({ nodes: 2, ledger: true, nodeArgs: ['--price', PRICE.toString(), '--claim-interval', '300'] }).start());
+  it('lode run escrows, providers are paid for tasks and fuel minus the fee, and the requester gets the rest back', async () => {
+    const c = (cluster = await new Cluster({
+      nodes: 2, ledger: true, nodeArgs: ['--price', PRICE.toString(), '--price-per-fuel', PRICE_PER_FUEL.toString(), '--claim-interval', '300'],
+    }).start());
     const requesterDir = join(c.dir, 'requester');
     const requester = await c.provision(requesterDir, false);
     const ledger = await ledgerFor(c);
@@ -74,15 +77,23 @@ describe('payments on a real network', () => {
 
     const tasks = 8;
     const run = await lodeRun(
-      ['run', 'primes', '--tasks', String(tasks), '--max-price', (PRICE * 3n).toString(), '--json', '--gateway', c.url, '--data-dir', requesterDir, '--', '0', '400000'],
+      ['run', 'primes', '--tasks', String(tasks), '--max-price', (PRICE * 3n).toString(), '--max-price-per-fuel', (PRICE_PER_FUEL * 2n).toString(),
+        '--fuel', '2000000000', '--json', '--gateway', c.url, '--data-dir', requesterDir, '--', '0', '400000'],
     );
     expect(run.code, run.stderr).toBe(0);
-    const out = JSON.parse(run.stdout) as { jobId: string; answer: { count: string | number } };
+    const out = JSON.parse(run.stdout) as { jobId: string; answer: { count: string | number }; usage: { fuelUsed: string; cost: string } };
     expect(Number(out.answer.count)).toBe(primesBySieve(0, 400_000));
+
+    // The price of each result: the node's price per task + its fuel × the node's price per fuel.
+    const results = await getResults(createLodeClient({ gateway: c.url }), { id: out.jobId });
+    const fuel = results.reduce((s, r) => s + BigInt(r.fuelUsed!), 0n);
+    expect(results.every((r) => r.fuelUsed! > 1_000_000)).toBe(true);
+    expect(BigInt(out.usage.fuelUsed)).toBe(fuel);
+    const gross = PRICE * BigInt(tasks) + fuel * PRICE_PER_FUEL;
+    expect(BigInt(out.usage.cost)).toBe(gross);
 
     const payouts = await settledAndClaimed(c, tasks);
     expectExactFees(payouts);
-    const gross = PRICE * BigInt(tasks);
     expect(payouts.reduce((s, p) => s + BigInt(p.totals.gross), 0n)).toBe(gross);
     // Each node received, in LODE, exactly its net payouts (claimed by the node itself).
     for (const [i, address] of nodes.entries()) {

@@ -291,7 +291,12 @@ export function createAgent(options: AgentOptions): Agent {
         files,
         mounts: input.mounts,
         seed: lease.seed,
-        limits: { memoryMiB: lease.limits.memoryMiB, wallMs: lease.limits.wallMs, maxOutputBytes: lease.limits.maxOutputBytes },
+        limits: {
+          memoryMiB: lease.limits.memoryMiB,
+          wallMs: lease.limits.wallMs,
+          maxOutputBytes: lease.limits.maxOutputBytes,
+          fuel: lease.limits.fuel,
+        },
       };
       return { lease, task };
     } catch (err) {
@@ -453,6 +458,7 @@ function outcomeOf(leaseId: string, r: SandboxResult): TaskOutcome {
     deleted: r.deleted,
     resultHash: r.resultHash,
     ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+    ...(r.fuelUsed !== undefined ? { fuelUsed: r.fuelUsed } : {}),
     durationMs: r.durationMs,
   };
 }

@@ -93,6 +93,8 @@ export interface DetectCapabilitiesOptions {
   slots?: number;
   /** Price per task in the token's smallest unit. @default '0' */
   pricePerTask?: string;
+  /** Price per unit of fuel, token's smallest unit. @default '0' */
+  pricePerFuel?: string;
   /** A benchmark figure to report; `undefined` runs `benchmark()`, `false` reports 0. */
   benchmark?: number | false;
 }
@@ -113,6 +115,7 @@ export async function detectCapabilities(options: DetectCapabilitiesOptions = {}
     kind: detectDeviceKind({ platform: os.platform(), arch: os.arch(), memoryMiB }),
     slots: options.slots ?? cores,
     pricePerTask: options.pricePerTask ?? '0',
+    pricePerFuel: options.pricePerFuel ?? '0',
     benchmark: bench,
     agent: AGENT,
   });

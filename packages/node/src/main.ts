@@ -28,6 +28,8 @@ export interface NodeOptions {
   slots?: number;
   /** Price per task, decimal string in the token's smallest unit. @default '0' */
   pricePerTask?: string;
+  /** Price per unit of fuel a task uses, decimal string in the token's smallest unit. @default '0' */
+  pricePerFuel?: string;
   /** The node's account. @default the keystore in `dataDir`, created if absent */
   account?: LocalAccount;
   /** Warm the sandbox workers up before connecting (only a sandbox the node creates itself). @default true */
@@ -119,6 +121,7 @@ export async function startNode(options: NodeOptions): Promise<NodeHandle> {
     const capabilities = await detectCapabilities({
       slots,
       pricePerTask: options.pricePerTask ?? NODE_DEFAULTS.pricePerTask,
+      pricePerFuel: options.pricePerFuel ?? '0',
       ...(options.benchmark !== undefined ? { benchmark: options.benchmark } : {}),
     });
     log.info({ address: account.address, gateway: urls.ws, capabilities }, 'starting node');

@@ -153,7 +153,7 @@ export function makeLease(module: string, init: Partial<Lease> & { input?: Parti
     taskIndex: init.taskIndex ?? i,
     module,
     input: { args: [], env: {}, files: [], mounts: [], ...init.input },
-    limits: init.limits ?? { memoryMiB: 64, wallMs: 5000, maxOutputBytes: 1 << 20 },
+    limits: init.limits ?? { memoryMiB: 64, wallMs: 5000, maxOutputBytes: 1 << 20, fuel: 20_000_000_000 },
     seed: init.seed ?? sha256Hex(`seed${i}`),
     expiresAt: init.expiresAt ?? Date.now() + 60_000,
   };

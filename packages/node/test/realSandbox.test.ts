@@ -105,7 +105,7 @@ describe('node agent with the real sandbox', () => {
     try {
       const s = gw.current();
       // Ten minutes of wall time: without cancelling, the only slot stays busy far past the test's timeout.
-      const loop = makeLease(loopHash, { limits: { memoryMiB: 16, wallMs: 600_000, maxOutputBytes: 1024 } });
+      const loop = makeLease(loopHash, { limits: { memoryMiB: 16, wallMs: 600_000, maxOutputBytes: 1024, fuel: Number.MAX_SAFE_INTEGER } });
       gw.lease(s, [loop]);
       await waitFor(() => gw.blobFetches.includes(loopHash), 10_000, 'loop module fetched');
       await new Promise((r) => setTimeout(r, 200)); // let the worker start it

@@ -48,6 +48,8 @@ export const JobView = z.object({
   deadline: z.number().int(),
   /** Why queued tasks are not running, when no connected node can take them. */
   waiting: z.string().optional(),
+  /** Fuel the finished tasks used, and what they cost (token's smallest unit), so far. */
+  usage: z.object({ fuelUsed: z.string(), cost: z.string() }).optional(),
 });
 export type JobView = z.infer<typeof JobView>;
 
@@ -71,6 +73,8 @@ export const TaskResultView = z.object({
   resultHash: z.string().nullable(),
   node: z.string().nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  /** Fuel the task used (deterministic); null when unknown (stopped from outside, or no result). */
+  fuelUsed: z.number().int().nullable().default(null),
 });
 export type TaskResultView = z.infer<typeof TaskResultView>;
 

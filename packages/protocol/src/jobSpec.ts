@@ -53,6 +53,18 @@ export const Resources = z.strictObject({
 export const TaskLimits = z.strictObject({
   wallMs: z.number().int().min(1).max(LIMITS.maxWallMs).default(DEFAULTS.wallMs),
   maxOutputBytes: z.number().int().min(0).max(LIMITS.maxOutputBytes).default(DEFAULTS.maxOutputBytes),
+  /** Fuel per task: the module counts its work inside itself and stops, deterministically, at this much. */
+  fuel: z.number().int().min(1).max(LIMITS.maxFuel).default(DEFAULTS.fuel),
+});
+
+/**
+ * What the job pays, at most: per task, and per unit of fuel the task used (both in the token's
+ * smallest unit). A task costs the node's price per task + fuelUsed × its price per fuel, each
+ * capped by these ceilings.
+ */
+export const Price = z.strictObject({
+  maxPerTask: Amount.default('0'),
+  maxPerFuel: Amount.default('0'),
 });
 
 export const JobSpec = z.strictObject({
@@ -65,8 +77,8 @@ export const JobSpec = z.strictObject({
   module: Sha256Hex,
   tasks: z.array(TaskInput).min(1).max(LIMITS.maxTasksPerJob),
   resources: Resources.default({ memoryMiB: DEFAULTS.memoryMiB }),
-  limits: TaskLimits.default({ wallMs: DEFAULTS.wallMs, maxOutputBytes: DEFAULTS.maxOutputBytes }),
-  price: z.strictObject({ maxPerTask: Amount }).default({ maxPerTask: '0' }),
+  limits: TaskLimits.default({ wallMs: DEFAULTS.wallMs, maxOutputBytes: DEFAULTS.maxOutputBytes, fuel: DEFAULTS.fuel }),
+  price: Price.default({ maxPerTask: '0', maxPerFuel: '0' }),
   verification: Verification.default({ kind: 'none' }),
   /** Unix time (ms) by which the job must finish; unfinished tasks then fail. */
   deadline: z.number().int().positive(),

@@ -15,9 +15,29 @@ export function jobIdOfEscrow(key: `0x${string}`): string {
   return key.slice(-32);
 }
 
-/** The most a job can cost: every task paid at its price ceiling. Escrow must cover it. */
-export function maxJobCost(spec: Pick<JobSpec, 'tasks' | 'price'>): bigint {
-  return BigInt(spec.tasks.length) * BigInt(spec.price.maxPerTask);
+/**
+ * The most a job can cost: every task paid at its ceilings, using all of its fuel. Escrow must
+ * cover it; what is not spent is refunded when the job ends.
+ */
+export function maxJobCost(spec: Pick<JobSpec, 'tasks' | 'price' | 'limits'>): bigint {
+  return BigInt(spec.tasks.length) * maxTaskCost(spec);
+}
+
+/** The most one task (one result) can cost. */
+export function maxTaskCost(spec: Pick<JobSpec, 'price' | 'limits'>): bigint {
+  return BigInt(spec.price.maxPerTask) + BigInt(spec.limits.fuel) * BigInt(spec.price.maxPerFuel);
+}
+
+/** What a node is paid for one result: its prices, capped by the job's ceilings. */
+export function taskCharge(
+  spec: Pick<JobSpec, 'price'>,
+  node: { pricePerTask: string; pricePerFuel?: string },
+  fuelUsed: number | undefined,
+): bigint {
+  const min = (a: bigint, b: bigint) => (a < b ? a : b);
+  const perTask = min(BigInt(node.pricePerTask), BigInt(spec.price.maxPerTask));
+  const perFuel = min(BigInt(node.pricePerFuel ?? '0'), BigInt(spec.price.maxPerFuel));
+  return perTask + BigInt(fuelUsed ?? 0) * perFuel;
 }
 
 /** The token's decimals (LodeToken is a standard 18-decimal ERC-20). */

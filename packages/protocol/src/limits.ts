@@ -18,6 +18,8 @@ export const LIMITS = {
   maxWallMs: 60 * 60 * 1000,
   /** Largest output (stdout + stderr + files) a task may ask for. @default 64 MiB */
   maxOutputBytes: 64 * 1024 * 1024,
+  /** Most fuel a task may ask for: results carry fuelUsed as a JSON number, exact up to 2^53 − 1. */
+  maxFuel: Number.MAX_SAFE_INTEGER,
 } as const;
 
 export const DEFAULTS = {
@@ -27,6 +29,11 @@ export const DEFAULTS = {
   wallMs: 30_000,
   /** @default 4 MiB */
   maxOutputBytes: 4 * 1024 * 1024,
+  /**
+   * Fuel per task (≈ WASM instructions, weighted; see @lode/sandbox metering/costs.ts): 20 billion,
+   * 10–30 s of optimised code on a current core. @default 20_000_000_000
+   */
+  fuel: 20_000_000_000,
   /** How long a job may run before its unfinished tasks fail. @default 24 h */
   deadlineMs: 24 * 60 * 60 * 1000,
 } as const;

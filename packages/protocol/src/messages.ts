@@ -27,6 +27,11 @@ export const Capabilities = z.strictObject({
   slots: z.number().int().min(1).max(1024),
   /** Price per task, decimal string in the token's smallest unit. */
   pricePerTask: z.string().regex(/^(0|[1-9][0-9]{0,77})$/),
+  /**
+   * Price per unit of fuel a task uses, token's smallest unit; absent means 0. Optional without
+   * a default, so a hello signed by a node that does not send it still verifies.
+   */
+  pricePerFuel: z.string().regex(/^(0|[1-9][0-9]{0,77})$/).optional(),
   /** Short benchmark result: iterations per millisecond of a fixed WASM kernel. */
   benchmark: z.number().min(0),
   agent: z.string().max(128),
@@ -52,6 +57,7 @@ export const LeaseLimits = z.strictObject({
   memoryMiB: z.number().int(),
   wallMs: z.number().int(),
   maxOutputBytes: z.number().int(),
+  fuel: z.number().int().min(1),
 });
 export type LeaseLimits = z.infer<typeof LeaseLimits>;
 
@@ -109,6 +115,12 @@ export const TaskOutcome = z.strictObject({
   /** `resultDigest` of the above; the gateway recomputes and refuses a mismatch. */
   resultHash: Sha256Hex,
   error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
+  /**
+   * Fuel the task used, counted inside the module: identical on every device. Absent when the
+   * run was stopped from outside (timeout, cancel, crash). Not part of resultHash; replicas
+   * compare it beside the hash, and the node is paid by it.
+   */
+  fuelUsed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   durationMs: z.number().min(0),
 });
 export type TaskOutcome = z.infer<typeof TaskOutcome>;

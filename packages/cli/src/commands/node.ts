@@ -9,6 +9,7 @@ import { watchSignals } from '../signals.js';
 interface Options {
   slots?: number;
   price: string;
+  pricePerFuel: string;
   claim: boolean;
   claimInterval: number;
   restake?: boolean;
@@ -25,6 +26,7 @@ export function registerNode(program: Command): void {
     .description('run a provider node: connect to --gateway (ws:// or http://), take tasks, run them in the WASM sandbox')
     .option('--slots <n>', 'tasks run at once (default: one per CPU core)', positiveInt('--slots'))
     .option('--price <amount>', 'price per task, in the token\'s smallest unit', amount('--price'), '0')
+    .option('--price-per-fuel <amount>', 'price per unit of fuel a task uses (≈ one WASM instruction), in the token\'s smallest unit', amount('--price-per-fuel'), '0')
     .option('--no-claim', 'do not claim settled payouts automatically (claim later with `lode wallet claim`)')
     .option('--claim-interval <ms>', 'how often to claim settled payouts', positiveInt('--claim-interval'), 30_000)
     .option('--restake', 'stake claimed earnings instead of receiving them')
@@ -37,14 +39,14 @@ export function registerNode(program: Command): void {
     const { loadOrCreateAccount, startNode } = await loadNode();
     const log = pino({ name: 'lode-node', level: opts.logLevel }, pino.destination(2));
     const { account, address, path, created } = await loadOrCreateAccount(dataDir, { create: true, log });
-    const node = await startNode({ gateway, dataDir, slots: opts.slots, pricePerTask: opts.price, account, log, autoClaim: opts.claim, claimIntervalMs: opts.claimInterval, restake: opts.restake });
+    const node = await startNode({ gateway, dataDir, slots: opts.slots, pricePerTask: opts.price, pricePerFuel: opts.pricePerFuel, account, log, autoClaim: opts.claim, claimIntervalMs: opts.claimInterval, restake: opts.restake });
     const caps = node.capabilities;
     if (opts.json) printJson({ address, keystore: path, created, gateway, capabilities: caps });
     else {
       process.stdout.write(
         `Node ${address}${created ? ' (new account; back up ' + path + ')' : ''}\n` +
           `  gateway: ${gateway}\n` +
-          `  offers:  ${caps.slots} slot(s), ${caps.cores} cores, ${caps.memoryMiB} MiB, ${caps.os}/${caps.arch} (${caps.kind}), price ${caps.pricePerTask}/task, benchmark ${caps.benchmark}\n` +
+          `  offers:  ${caps.slots} slot(s), ${caps.cores} cores, ${caps.memoryMiB} MiB, ${caps.os}/${caps.arch} (${caps.kind}), price ${caps.pricePerTask}/task + ${caps.pricePerFuel}/fuel, benchmark ${caps.benchmark}\n` +
           `Press Ctrl-C to drain and stop.\n`,
       );
     }

@@ -15,7 +15,7 @@ import { formatBytes, formatDuration, printJson } from '../output.js';
 import { resultJson, writeResults } from '../results.js';
 import { BUILTIN_NAMES, builtinWorkload, type Builtin, type RunPlan } from '../run/builtins.js';
 import { planGenericTasks, type GenericFlags } from '../run/generic.js';
-import { createProgress } from '../run/progress.js';
+import { createProgress, formatCost, formatFuel } from '../run/progress.js';
 import { sha256Hex } from '@lode/protocol';
 
 interface Options {
@@ -28,6 +28,8 @@ interface Options {
   timeout?: number;
   name?: string;
   maxPrice?: string;
+  maxPricePerFuel?: string;
+  fuel?: number;
   json?: boolean;
 }
 
@@ -59,6 +61,8 @@ export function registerRun(program: Command): void {
     .option('--memory <MiB>', 'memory per task', positiveInt('--memory'))
     .option('--timeout <ms>', 'wall-time limit per task', positiveInt('--timeout'))
     .option('--max-price <amount>', 'the most the job pays per task, in the token\'s smallest unit; nodes asking more do not get its tasks (default: the highest price the online nodes ask)', amount('--max-price'))
+    .option('--max-price-per-fuel <amount>', 'the most the job pays per unit of fuel a task uses (default: the highest the online nodes ask)', amount('--max-price-per-fuel'))
+    .option('--fuel <n>', 'fuel per task (≈ WASM instructions): a task that needs more stops with SANDBOX_FUEL_EXHAUSTED', positiveInt('--fuel'))
     .option('--name <name>', 'a label for the job (default: the workload name)');
   withJson(cmd);
   withExamples(
@@ -78,15 +82,17 @@ export function registerRun(program: Command): void {
     const plan: RunPlan = builtin ? await builtin.prepare(flags, generic) : await generic();
 
     const { sha256 } = await putBlob(client, { data: module });
-    const maxPerTask = opts.maxPrice ?? (await goingRate(client));
+    const rate = opts.maxPrice === undefined || opts.maxPricePerFuel === undefined ? await goingRate(client) : undefined;
+    const maxPerTask = opts.maxPrice ?? rate!.perTask;
+    const maxPerFuel = opts.maxPricePerFuel ?? rate!.perFuel;
     const started = Date.now();
     const job = await submitJob(client, {
       name: opts.name ?? name,
       module: sha256,
       tasks: plan.tasks,
       ...(opts.memory ? { resources: { memoryMiB: opts.memory } } : {}),
-      ...(opts.timeout ? { limits: { wallMs: opts.timeout } } : {}),
-      price: { maxPerTask },
+      ...(opts.timeout || opts.fuel ? { limits: { ...(opts.timeout ? { wallMs: opts.timeout } : {}), ...(opts.fuel ? { fuel: opts.fuel } : {}) } } : {}),
+      price: { maxPerTask, maxPerFuel },
       fund: (paid) => fundEscrow(client, paid, opts.json === true),
     });
     // One task behaves like `wasmtime run`: stderr carries only the module's own output.
@@ -100,20 +106,22 @@ export function registerRun(program: Command): void {
     const durationMs = Date.now() - started;
 
     if (opts.json) {
-      printJson({ jobId: job.id, status: final.status, counts: final.counts, durationMs, outputs: outcome.outputs, answer: outcome.answer, results: outcome.results });
+      printJson({ jobId: job.id, status: final.status, counts: final.counts, usage: final.usage, durationMs, outputs: outcome.outputs, answer: outcome.answer, results: outcome.results });
     } else if (final.status !== 'completed' || final.counts.failed > 0 || plan.tasks.length > 1) {
       const c = final.counts;
-      process.stderr.write(`job ${job.id} ${final.status} in ${formatDuration(durationMs)}: ${c.done} done, ${c.failed} failed${c.cancelled ? `, ${c.cancelled} cancelled` : ''}\n`);
+      const usage = final.usage ? ` — ${formatFuel(final.usage.fuelUsed)} fuel, ${formatCost(final.usage.cost)}` : '';
+      process.stderr.write(`job ${job.id} ${final.status} in ${formatDuration(durationMs)}: ${c.done} done, ${c.failed} failed${c.cancelled ? `, ${c.cancelled} cancelled` : ''}${usage}\n`);
       if (c.failed > 0) process.stderr.write(`  see why with \`lode job show ${job.id} --tasks\`\n`);
     }
     process.exitCode = cancelled ? 130 : final.status === 'completed' ? outcome.exitCode : Math.max(outcome.exitCode, EXIT.failure);
   });
 }
 
-/** The highest price per task among the online nodes ('0' when none is online): every node can then take the job. */
-async function goingRate(client: LodeClient): Promise<string> {
-  const nodes = await listNodes(client);
-  return nodes.filter((n) => n.online).reduce((max, n) => (BigInt(n.capabilities.pricePerTask) > BigInt(max) ? n.capabilities.pricePerTask : max), '0');
+/** The highest prices (per task, per fuel) among the online nodes ('0' when none is online): every node can then take the job. */
+async function goingRate(client: LodeClient): Promise<{ perTask: string; perFuel: string }> {
+  const online = (await listNodes(client)).filter((n) => n.online);
+  const max = (pick: (n: (typeof online)[number]) => string) => online.reduce((m, n) => (BigInt(pick(n)) > BigInt(m) ? pick(n) : m), '0');
+  return { perTask: max((n) => n.capabilities.pricePerTask), perFuel: max((n) => n.capabilities.pricePerFuel ?? '0') };
 }
 
 /**
@@ -130,6 +138,16 @@ async function fundEscrow(client: LodeClient, job: { spec: { deadline: number };
   } catch (err) {
     if (err instanceof LedgerDisabledError) return; // no ledger: prices only filter nodes
     throw err;
+  }
+  // On a local network (the gateway has a faucet), an account without funds is topped up first.
+  if (ledger.info.faucet) {
+    const { getAccountLedger } = await import('@lode/ledger/client');
+    const { requestFaucet } = await import('@lode/sdk');
+    const mine = await getAccountLedger(ledger.ledger, { address: client.account!.address });
+    if (mine.eth === 0n || mine.lode < job.maxCost) {
+      if (!quiet) process.stderr.write(`your account ${client.account!.address} lacks funds: asking the local faucet\n`);
+      await requestFaucet(client);
+    }
   }
   if (!quiet) process.stderr.write(`escrowing up to ${formatLode(job.maxCost)} for job ${job.jobId} (the unspent part is refunded)\n`);
   await depositEscrow(ledger.ledger, { jobId: job.jobId, amount: job.maxCost, expiresAt: BigInt(Math.ceil(job.spec.deadline / 1000) + 3600) });

@@ -16,6 +16,7 @@ interface Options extends GatewayFlags {
   nodes: number;
   slots?: number;
   price?: string;
+  pricePerFuel: string;
   verbose?: boolean;
   readyTimeout: number;
 }
@@ -33,6 +34,7 @@ export function registerUp(program: Command): void {
     .option('--nodes <n>', 'provider nodes to start', positiveInt('--nodes'), 4)
     .option('--slots <n>', 'tasks each node runs at once (default: one per CPU core)', positiveInt('--slots'))
     .option('--ready-timeout <ms>', 'how long to wait for every node to connect', positiveInt('--ready-timeout'), 60_000)
+    .option('--price-per-fuel <amount>', "price per unit of fuel the nodes ask, in the token's smallest unit", amount('--price-per-fuel'), '0')
     .option('--price <amount>', `price per task the nodes ask, in the token's smallest unit (default: ${DEFAULT_NODE_PRICE} = 0.001 LODE with a ledger, 0 without)`, amount('--price'))
     .option('--verbose', 'show the nodes\' logs');
   withGatewayFlags(cmd);
@@ -65,6 +67,7 @@ export function registerUp(program: Command): void {
         '--gateway', gw.wsUrl,
         '--data-dir', join(dataDir, 'nodes', String(i)),
         '--price', price,
+        '--price-per-fuel', opts.pricePerFuel,
         ...(opts.slots ? ['--slots', String(opts.slots)] : []),
         ...(opts.verbose ? ['--log-level', 'info'] : []),
       ],

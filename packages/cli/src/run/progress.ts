@@ -30,7 +30,7 @@ export function createProgress(total: number, options: ProgressOptions): Progres
     ? new cliProgress.MultiBar(
         {
           stream: process.stderr,
-          format: ' {bar} {percentage}% | {value}/{total} tasks | {failed} failed | {busy} node(s) busy | ETA {eta_formatted}',
+          format: ' {bar} {percentage}% | {value}/{total} tasks | {failed} failed | {busy} node(s) busy | {fuel} fuel | {cost} | ETA {eta_formatted}',
           hideCursor: true,
           etaBuffer: 50,
           fps: 10,
@@ -41,7 +41,7 @@ export function createProgress(total: number, options: ProgressOptions): Progres
         cliProgress.Presets.shades_classic,
       )
     : undefined;
-  const bar = multi?.create(total, 0, { failed: 0, busy: 0 });
+  const bar = multi?.create(total, 0, { failed: 0, busy: 0, fuel: '0', cost: '0 LODE' });
   // With a bar, lines go above it (the bar redraws below); otherwise straight to the stream.
   const say = (line: string) => (multi ? multi.log(`${line}\n`) : write(`${line}\n`));
 
@@ -56,7 +56,12 @@ export function createProgress(total: number, options: ProgressOptions): Progres
   return {
     update(event) {
       const c = event.job.counts;
-      bar?.update(c.done + c.failed + c.cancelled, { failed: c.failed, busy: event.type === 'progress' ? event.nodesBusy : 0 });
+      bar?.update(c.done + c.failed + c.cancelled, {
+        failed: c.failed,
+        busy: event.type === 'progress' ? event.nodesBusy : 0,
+        fuel: formatFuel(event.job.usage?.fuelUsed ?? '0'),
+        cost: formatCost(event.job.usage?.cost ?? '0'),
+      });
       if (event.type === 'progress') note(event.job);
     },
     note,
@@ -66,4 +71,19 @@ export function createProgress(total: number, options: ProgressOptions): Progres
       multi?.stop();
     },
   };
+}
+
+/** 1234567890 → "1.23 G". Fuel is about one unit per WASM instruction. */
+export function formatFuel(fuel: string | bigint): string {
+  const n = Number(fuel);
+  for (const [unit, size] of [['T', 1e12], ['G', 1e9], ['M', 1e6], ['k', 1e3]] as const) {
+    if (n >= size) return `${(n / size).toFixed(2)} ${unit}`;
+  }
+  return String(n);
+}
+
+/** wei → "0.0084 LODE" (up to 6 significant digits). */
+export function formatCost(wei: string | bigint): string {
+  const lode = Number(BigInt(wei)) / 1e18;
+  return `${lode === 0 ? '0' : lode.toPrecision(6).replace(/\.?0+$/, '')} LODE`;
 }

@@ -23,6 +23,8 @@ export class ActiveJob {
   readonly nodeOf = new Map<number, string>();
   readonly errors = new Map<number, { code: string; message: string }>();
   readonly counts: TaskCounts = { queued: 0, leased: 0, done: 0, failed: 0, cancelled: 0 };
+  /** Fuel used and cost of the tasks ended so far. */
+  readonly usage = { fuelUsed: 0n, cost: 0n };
   /** Tasks whose terminal result row is durably committed. The job finishes when this reaches taskCount. */
   committed = 0;
   status: JobStatus;
@@ -90,6 +92,11 @@ export class ActiveJob {
     this.setState(index, s);
   }
 
+  addUsage(fuelUsed: number, cost: bigint): void {
+    this.usage.fuelUsed += BigInt(fuelUsed);
+    this.usage.cost += cost;
+  }
+
   allTerminal(): boolean {
     return this.counts.done + this.counts.failed + this.counts.cancelled === this.taskCount;
   }
@@ -112,6 +119,7 @@ export class ActiveJob {
       createdAt: this.record.createdAt,
       finishedAt: this.record.finishedAt,
       deadline: this.record.deadline,
+      usage: { fuelUsed: this.usage.fuelUsed.toString(), cost: this.usage.cost.toString() },
     };
   }
 }
@@ -130,5 +138,6 @@ export function recordView(r: JobRecord): JobView {
     createdAt: r.createdAt,
     finishedAt: r.finishedAt,
     deadline: r.deadline,
+    ...(r.usage ? { usage: { fuelUsed: r.usage.fuelUsed.toString(), cost: r.usage.cost.toString() } } : {}),
   };
 }

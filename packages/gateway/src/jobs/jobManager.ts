@@ -31,6 +31,7 @@ import {
   fromBase64,
   recoverCancelJob,
   resultDigest,
+  taskCharge,
   verifyJobSignature,
   type JobView,
   type TaskOutcome,
@@ -47,8 +48,6 @@ import { ActiveJob, TaskState, isTerminal, recordView } from './activeJob.js';
 import type { JobEvents } from './events.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { zodMessage } from '../http/zodMessage.js';
-
-const minBig = (a: bigint, b: bigint) => (a < b ? a : b);
 
 /** node:crypto's sha256: the same digest as the portable one, about twice as fast here. */
 const nodeSha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
@@ -108,7 +107,10 @@ export class JobManager {
     for (const record of unfinished) {
       const job = new ActiveJob(record);
       const finished = await this.o.store.finishedTasks(record.id);
-      for (const f of finished) job.restore(f.index, f.status === 'done' ? TaskState.Done : f.status === 'failed' ? TaskState.Failed : TaskState.Cancelled);
+      for (const f of finished) {
+        job.restore(f.index, f.status === 'done' ? TaskState.Done : f.status === 'failed' ? TaskState.Failed : TaskState.Cancelled);
+        job.addUsage(f.fuelUsed ?? 0, f.amount);
+      }
       job.committed = finished.length;
       for (let i = 0; i < job.taskCount; i++) if (!isTerminal(job.state[i]!)) job.enqueue(i);
       this.active.set(job.id, job);
@@ -281,6 +283,7 @@ export class JobManager {
       resultHash: r.resultHash,
       node: r.node,
       error: r.error,
+      fuelUsed: r.fuelUsed ?? null,
     }));
   }
 
@@ -339,7 +342,7 @@ export class JobManager {
     // The receipt. The node did the work whether the module succeeded or failed by itself
     // (trap, exit, limits); an infrastructure failure it reports is not paid.
     const paid = job.record.escrow === 'open' && (ok || !RETRYABLE_CODES.has(error!.code));
-    const amount = paid ? minBig(BigInt(lease.session.capabilities.pricePerTask), BigInt(job.spec.price.maxPerTask)) : 0n;
+    const amount = paid ? taskCharge(job.spec, lease.session.capabilities, outcome.fuelUsed) : 0n;
     this.end(job, index, ok ? TaskState.Done : TaskState.Failed, {
       jobId: job.id,
       index,
@@ -356,6 +359,7 @@ export class JobManager {
       finishedAt: now,
       payee: amount > 0n ? lease.session.address : null,
       amount,
+      fuelUsed: outcome.fuelUsed ?? null,
     }, lease);
   }
 
@@ -414,6 +418,7 @@ export class JobManager {
       return;
     }
     job.setState(index, state);
+    job.addUsage(row.fuelUsed ?? 0, row.amount ?? 0n);
     if (row.error) job.errors.set(index, row.error);
     if (job.status === 'queued') job.status = 'running';
     if (state === TaskState.Done) this.o.metrics.tasksCompleted.inc();
@@ -464,6 +469,7 @@ export class JobManager {
     job.record.finishedAt = finishedAt;
     job.record.status = status;
     job.record.counts = { ...job.counts };
+    job.record.usage = { ...job.usage }; // equal to the stored sums: every row was counted as it ended
     this.scheduler.removeJob(job);
     this.active.delete(job.id);
     this.o.metrics.jobsFinished.inc({ status });

@@ -36,9 +36,15 @@ export const memoryFilter: MatchFilter = {
 export const priceFilter: MatchFilter = {
   name: 'price',
   match(job, node) {
-    return BigInt(node.capabilities.pricePerTask) <= BigInt(job.price.maxPerTask)
-      ? { ok: true }
-      : { ok: false, reason: `node asks ${node.capabilities.pricePerTask} per task, job pays at most ${job.price.maxPerTask}` };
+    if (BigInt(node.capabilities.pricePerTask) > BigInt(job.price.maxPerTask)) {
+      return { ok: false, reason: `node asks ${node.capabilities.pricePerTask} per task, job pays at most ${job.price.maxPerTask}` };
+    }
+    const perFuel = node.capabilities.pricePerFuel ?? '0';
+    const maxPerFuel = job.price.maxPerFuel ?? '0';
+    if (BigInt(perFuel) > BigInt(maxPerFuel)) {
+      return { ok: false, reason: `node asks ${perFuel} per unit of fuel, job pays at most ${maxPerFuel}` };
+    }
+    return { ok: true };
   },
 };
 

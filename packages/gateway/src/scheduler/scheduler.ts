@@ -236,6 +236,7 @@ export class Scheduler {
       memoryMiB: job.spec.resources.memoryMiB,
       wallMs: job.spec.limits.wallMs,
       maxOutputBytes: job.spec.limits.maxOutputBytes,
+      fuel: job.spec.limits.fuel,
     };
     const expiresAt = now + limits.wallMs + this.grace;
     job.setState(index, TaskState.Leased);

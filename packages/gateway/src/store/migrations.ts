@@ -75,7 +75,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
-    name: 'ledger: receipts, settlement batches, payouts, escrow state, chain transaction outbox',
+    name: 'ledger and fuel: receipts, fuel used, settlement batches, payouts, escrow state, chain transaction outbox',
     sql: `
       -- A result row is the task's receipt: who is paid (payee) and how much (amount, in the
       -- token's smallest unit); batch_id is set when the receipt is folded into a settlement batch.
@@ -83,10 +83,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE task_results ADD COLUMN amount numeric(78, 0) NOT NULL DEFAULT 0;
       ALTER TABLE task_results ADD COLUMN batch_id bigint;
       ALTER TABLE task_results ADD COLUMN receipt_seq bigserial;
+      ALTER TABLE task_results ADD COLUMN fuel_used bigint;
       CREATE INDEX task_results_unsettled ON task_results (receipt_seq) WHERE batch_id IS NULL AND amount > 0;
 
       -- none: a free job; open: escrow held on chain; closed: the unspent escrow was refunded.
       ALTER TABLE jobs ADD COLUMN escrow text NOT NULL DEFAULT 'none' CHECK (escrow IN ('none', 'open', 'closed'));
+      -- Totals over the job's result rows, written when the job finishes.
+      ALTER TABLE jobs ADD COLUMN fuel_used numeric(78, 0) NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN cost numeric(78, 0) NOT NULL DEFAULT 0;
       CREATE INDEX jobs_escrow_open ON jobs (escrow) WHERE escrow = 'open';
 
       CREATE TABLE settlement_batches (

@@ -24,8 +24,10 @@ export const DEFAULT_LIST_LIMIT = 50;
 
 const JOB_COLUMNS =
   'id, name, requester, module, spec, signature, status, task_count, counts, created_at, finished_at, deadline, escrow';
+/** JOB_COLUMNS plus the usage totals, read back as text (numeric). */
+const JOB_SELECT = `${JOB_COLUMNS}, fuel_used::text AS fuel_used, cost::text AS cost`;
 const RESULT_COLUMNS =
-  'job_id, idx, status, exit_code, stdout, stderr, files, deleted, result_hash, node, attempts, error_code, error_message, finished_at, payee, amount';
+  'job_id, idx, status, exit_code, stdout, stderr, files, deleted, result_hash, node, attempts, error_code, error_message, finished_at, payee, amount, fuel_used';
 const NODE_COLUMNS = 'address, capabilities, completed, failed, first_seen_at, last_seen_at';
 
 export class SqlStore implements Store {
@@ -104,7 +106,7 @@ export class SqlStore implements Store {
   }
 
   async getJob(id: string): Promise<JobRecord | null> {
-    const rows = await this.db.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`, [id]);
+    const rows = await this.db.query<JobRow>(`SELECT ${JOB_SELECT} FROM jobs WHERE id = $1`, [id]);
     return rows.length ? toJob(rows[0]) : null;
   }
 
@@ -121,7 +123,7 @@ export class SqlStore implements Store {
     if (query.before !== undefined) add('created_at < ?', query.before);
     params.push(Math.max(0, Math.floor(query.limit ?? DEFAULT_LIST_LIMIT)));
     const rows = await this.db.query<JobRow>(
-      `SELECT ${JOB_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      `SELECT ${JOB_SELECT} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
       params,
     );
@@ -131,18 +133,25 @@ export class SqlStore implements Store {
   /** Oldest first, so that resumed jobs keep their submission order. */
   async listUnfinishedJobs(): Promise<JobRecord[]> {
     const rows = await this.db.query<JobRow>(
-      `SELECT ${JOB_COLUMNS} FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, id`,
+      `SELECT ${JOB_SELECT} FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, id`,
     );
     return rows.map(toJob);
   }
 
   /** A patch for an unknown id changes nothing (the caller checked the job exists). */
-  async updateJob(id: string, patch: { status: JobStatus; counts: TaskCounts; finishedAt: number | null }): Promise<void> {
-    await this.db.query('UPDATE jobs SET status = $2, counts = $3, finished_at = $4 WHERE id = $1', [
+  async updateJob(id: string, patch: { status: JobStatus; counts: TaskCounts; finishedAt: number | null; usage?: { fuelUsed: bigint; cost: bigint } }): Promise<void> {
+    // Usage totals come from the result rows themselves (exact across restarts) unless given.
+    await this.db.query(
+      `UPDATE jobs SET status = $2, counts = $3, finished_at = $4,
+         fuel_used = COALESCE($5::numeric, (SELECT COALESCE(sum(fuel_used), 0) FROM task_results WHERE job_id = $1)),
+         cost = COALESCE($6::numeric, (SELECT COALESCE(sum(amount), 0) FROM task_results WHERE job_id = $1))
+       WHERE id = $1`, [
       id,
       patch.status,
       JSON.stringify(patch.counts),
       patch.finishedAt,
+      patch.usage?.fuelUsed.toString() ?? null,
+      patch.usage?.cost.toString() ?? null,
     ]);
   }
 
@@ -165,12 +174,12 @@ export class SqlStore implements Store {
     return rows.map(toResult);
   }
 
-  async finishedTasks(jobId: string): Promise<Array<{ index: number; status: TaskResultRow['status'] }>> {
-    const rows = await this.db.query<{ idx: number; status: TaskResultRow['status'] }>(
-      'SELECT idx, status FROM task_results WHERE job_id = $1 ORDER BY idx',
+  async finishedTasks(jobId: string): Promise<Array<{ index: number; status: TaskResultRow['status']; fuelUsed: number | null; amount: bigint }>> {
+    const rows = await this.db.query<{ idx: number; status: TaskResultRow['status']; fuel_used: unknown; amount: string }>(
+      'SELECT idx, status, fuel_used, amount::text AS amount FROM task_results WHERE job_id = $1 ORDER BY idx',
       [jobId],
     );
-    return rows.map((r) => ({ index: r.idx, status: r.status }));
+    return rows.map((r) => ({ index: r.idx, status: r.status, fuelUsed: numOrNull(r.fuel_used), amount: BigInt(r.amount) }));
   }
 
   // ---- nodes
@@ -212,7 +221,7 @@ export class SqlStore implements Store {
  * 1.5× on the server, and no bind-parameter limit to respect.
  */
 async function insertResultChunk(db: SqlRunner, rows: TaskResultRow[]): Promise<void> {
-  const columns: unknown[][] = Array.from({ length: 16 }, () => new Array<unknown>(rows.length));
+  const columns: unknown[][] = Array.from({ length: 17 }, () => new Array<unknown>(rows.length));
   rows.forEach((r, i) => {
     const values = [
       r.jobId,
@@ -231,13 +240,14 @@ async function insertResultChunk(db: SqlRunner, rows: TaskResultRow[]): Promise<
       r.finishedAt,
       r.payee ?? null,
       (r.amount ?? 0n).toString(),
+      r.fuelUsed ?? null,
     ];
     values.forEach((v, c) => (columns[c][i] = v));
   });
   await db.query(
     `INSERT INTO task_results (${RESULT_COLUMNS})
      SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::bytea[], $6::bytea[], $7::jsonb[],
-       $8::jsonb[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::int8[], $15::text[], $16::numeric[])
+       $8::jsonb[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::int8[], $15::text[], $16::numeric[], $17::int8[])
      ON CONFLICT (job_id, idx) DO NOTHING`,
     columns,
   );
@@ -290,6 +300,8 @@ interface JobRow {
   finished_at: unknown;
   deadline: unknown;
   escrow: JobRecord['escrow'];
+  fuel_used: string;
+  cost: string;
 }
 
 function toJob(r: JobRow): JobRecord {
@@ -307,6 +319,7 @@ function toJob(r: JobRow): JobRecord {
     finishedAt: numOrNull(r.finished_at),
     deadline: num(r.deadline),
     escrow: r.escrow,
+    usage: { fuelUsed: BigInt(r.fuel_used), cost: BigInt(r.cost) },
   };
 }
 
@@ -327,6 +340,7 @@ interface ResultRow {
   finished_at: unknown;
   payee: string | null;
   amount: string;
+  fuel_used: unknown;
 }
 
 function toResult(r: ResultRow): TaskResultRow {
@@ -346,6 +360,7 @@ function toResult(r: ResultRow): TaskResultRow {
     finishedAt: num(r.finished_at),
     payee: r.payee,
     amount: BigInt(r.amount),
+    fuelUsed: numOrNull(r.fuel_used),
   };
 }
 

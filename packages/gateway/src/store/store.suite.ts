@@ -50,6 +50,7 @@ export function makeJob(over: Partial<JobRecord> = {}): JobRecord {
     finishedAt: null,
     deadline: createdAt + 60_000,
     escrow: 'none',
+    usage: { fuelUsed: 0n, cost: 0n },
     ...over,
   };
 }
@@ -71,6 +72,7 @@ export function makeResult(jobId: string, index: number, over: Partial<TaskResul
     finishedAt: 1_700_000_000_000 + index,
     payee: null,
     amount: 0n,
+    fuelUsed: 1_234_567 + index,
     ...over,
   };
 }
@@ -137,6 +139,18 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         const job = makeJob();
         const results = await Promise.all(Array.from({ length: 8 }, () => store.insertJob(job)));
         expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('updateJob records the usage totals summed from the result rows', async () => {
+        const job = makeJob({ taskCount: 3 });
+        await store.insertJob(job);
+        await store.insertTaskResults([
+          makeResult(job.id, 0, { fuelUsed: 2 ** 52, payee: address(), amount: 10n ** 30n }),
+          makeResult(job.id, 1, { fuelUsed: 2 ** 52, payee: address(), amount: 1n }),
+          makeResult(job.id, 2, { status: 'failed', fuelUsed: null }),
+        ]);
+        await store.updateJob(job.id, { status: 'completed', counts: job.counts, finishedAt: Date.now() });
+        expect((await store.getJob(job.id))?.usage).toEqual({ fuelUsed: 2n ** 53n, cost: 10n ** 30n + 1n });
       });
 
       it('updateJob sets status, counts and finishedAt; unknown ids are ignored', async () => {
@@ -269,17 +283,17 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         expect(await store.getTaskResults(`job_${hex(8)}`, 0, 10)).toEqual([]);
       });
 
-      it('finishedTasks lists indexes and statuses in order', async () => {
+      it('finishedTasks lists indexes, statuses, fuel and amounts in order', async () => {
         const jobId = `job_${hex(8)}`;
         await store.insertTaskResults([
-          makeResult(jobId, 4, { status: 'cancelled' }),
-          makeResult(jobId, 0),
-          makeResult(jobId, 2, { status: 'failed' }),
+          makeResult(jobId, 4, { status: 'cancelled', fuelUsed: null }),
+          makeResult(jobId, 0, { fuelUsed: 2 ** 40, payee: address(), amount: 7n }),
+          makeResult(jobId, 2, { status: 'failed', fuelUsed: 9 }),
         ]);
         expect(await store.finishedTasks(jobId)).toEqual([
-          { index: 0, status: 'done' },
-          { index: 2, status: 'failed' },
-          { index: 4, status: 'cancelled' },
+          { index: 0, status: 'done', fuelUsed: 2 ** 40, amount: 7n },
+          { index: 2, status: 'failed', fuelUsed: 9, amount: 0n },
+          { index: 4, status: 'cancelled', fuelUsed: null, amount: 0n },
         ]);
         expect(await store.finishedTasks(`job_${hex(8)}`)).toEqual([]);
       });

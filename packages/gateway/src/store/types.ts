@@ -36,6 +36,8 @@ export interface JobRecord {
   deadline: number;
   /** none: free job; open: escrow held on chain; closed: its unspent escrow was refunded. @default 'none' */
   escrow?: EscrowState;
+  /** Totals over its results, recorded when the job finishes. */
+  usage?: { fuelUsed: bigint; cost: bigint };
 }
 
 export type EscrowState = 'none' | 'open' | 'closed';
@@ -57,6 +59,8 @@ export interface TaskResultRow {
   /** The receipt: the provider account paid for this result, and the amount. Absent: nothing to pay. */
   payee?: string | null;
   amount?: bigint;
+  /** Fuel the task used, as the node counted it (deterministic); null when unknown. */
+  fuelUsed?: number | null;
 }
 
 export interface NodeRecord {
@@ -92,13 +96,14 @@ export interface Store {
   listJobs(query: JobQuery): Promise<JobRecord[]>;
   /** Jobs whose status is queued or running (to resume after a restart). */
   listUnfinishedJobs(): Promise<JobRecord[]>;
-  updateJob(id: string, patch: { status: JobStatus; counts: TaskCounts; finishedAt: number | null }): Promise<void>;
+  /** Sets the final state; the usage totals are summed from the result rows unless `usage` is given. */
+  updateJob(id: string, patch: { status: JobStatus; counts: TaskCounts; finishedAt: number | null; usage?: { fuelUsed: bigint; cost: bigint } }): Promise<void>;
 
   insertTaskResults(rows: TaskResultRow[]): Promise<void>;
   /** Result rows of a job ordered by index, from `offset` (an index), at most `limit`. */
   getTaskResults(jobId: string, offset: number, limit: number): Promise<TaskResultRow[]>;
   /** Indexes (and status) of the tasks of a job that already have a result row. */
-  finishedTasks(jobId: string): Promise<Array<{ index: number; status: TaskResultRow['status'] }>>;
+  finishedTasks(jobId: string): Promise<Array<{ index: number; status: TaskResultRow['status']; fuelUsed: number | null; amount: bigint }>>;
 
   upsertNodes(nodes: NodeRecord[]): Promise<void>;
   listNodes(): Promise<NodeRecord[]>;

@@ -34,3 +34,13 @@ export class JobStateError extends LodeError {
   readonly code = 'JOB_STATE';
   override readonly httpStatus = 409;
 }
+
+/**
+ * A task's results could not be verified: replicas disagreed until the job's verification
+ * policy's cap (2k + 1 results for replicate(k)). Usually the module is not deterministic (it
+ * reads something that differs between runs); otherwise too many nodes answered wrongly.
+ */
+export class VerificationFailedError extends LodeError {
+  readonly code = 'VERIFICATION_FAILED';
+  override readonly httpStatus = 422;
+}

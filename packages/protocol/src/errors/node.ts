@@ -17,3 +17,12 @@ export class ProtocolViolationError extends LodeError {
   readonly code = 'PROTOCOL_VIOLATION';
   override readonly httpStatus = 400;
 }
+
+/**
+ * The node was proven wrong too often (its results disagreed with verified answers): this
+ * gateway no longer gives it work. Reputation is per account; a new account starts on probation.
+ */
+export class ReputationRefusedError extends LodeError {
+  readonly code = 'REPUTATION_REFUSED';
+  override readonly httpStatus = 403;
+}

@@ -19,6 +19,8 @@ export const SandboxErrorCode = {
   WorkerCrashed: 'SANDBOX_WORKER_CRASHED',
   /** The node could not fetch the module or an input blob. */
   BlobUnavailable: 'SANDBOX_BLOB_UNAVAILABLE',
+  /** The task used all of its fuel (limits.fuel): stopped deterministically, at the same instruction on every device. */
+  FuelExhausted: 'SANDBOX_FUEL_EXHAUSTED',
   /** The task was cancelled by its caller (the job was cancelled or its lease expired). */
   Cancelled: 'SANDBOX_CANCELLED',
 } as const;
@@ -33,6 +35,7 @@ const MESSAGES: Record<SandboxErrorCode, string> = {
   SANDBOX_WORKER_CRASHED: 'The sandbox worker crashed while running the task.',
   SANDBOX_BLOB_UNAVAILABLE: 'The node could not fetch the module or an input file from the gateway.',
   SANDBOX_CANCELLED: 'The task was cancelled before it finished.',
+  SANDBOX_FUEL_EXHAUSTED: 'The task used all of its fuel and was stopped. Raise limits.fuel, or look for a loop that never ends.',
 };
 
 /** A task failed in the sandbox; `code` is one of `SandboxErrorCode`. */
