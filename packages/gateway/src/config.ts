@@ -67,6 +67,26 @@ export const GatewayOptions = z.object({
   stakeCheckMs: z.number().int().min(100).default(30_000),
   /** Serve `POST /v1/ledger/faucet` (test tokens and gas). @default true with the embedded chain */
   faucet: z.boolean().optional(),
+
+  /** Verification and reputation (see verify/trustConfig.ts for the defaults and docs/trust.md). */
+  trust: z
+    .object({
+      /** Probability a result taken from one trusted node is checked by a second replica (`target` jobs). @default 0.03 */
+      spotCheck: z.number().min(0).max(1).optional(),
+      /** Probability, per such result, that its node also gets a hidden known-answer task. @default 0.03 */
+      canary: z.number().min(0).max(1).optional(),
+      /** Results proven wrong after which a node is refused. @default 3 */
+      maxStrikes: z.number().int().min(1).optional(),
+      /** Leases of verified jobs per slot a node on probation may hold. @default 1 */
+      newcomerDepth: z.number().int().min(1).optional(),
+      /** Share of leases given first to nodes on probation when some are idle. @default 0.05 */
+      newcomerShare: z.number().min(0).max(1).optional(),
+      /** Gateways (addresses) whose reputation credentials count as a prior here. @default [] */
+      trustedIssuers: z.array(z.string().regex(/^0x[0-9a-fA-F]{40}$/)).optional(),
+      /** Speculative copies of straggling leases. @default true */
+      stragglers: z.boolean().optional(),
+    })
+    .default({}),
 });
 export type GatewayOptions = z.input<typeof GatewayOptions>;
 export type GatewayConfig = z.infer<typeof GatewayOptions>;

@@ -7,7 +7,7 @@ import websocket from '@fastify/websocket';
 import { pino } from 'pino';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { LIMITS, StakeRequiredError } from '@lode/protocol';
+import { LIMITS, ReputationRefusedError, StakeRequiredError } from '@lode/protocol';
 import { inspectModule } from '@lode/sandbox';
 import { GatewayOptions, type GatewayConfig } from './config.js';
 import { systemClock, type Clock } from './clock.js';
@@ -25,6 +25,10 @@ import { blobRoutes } from './http/blobRoutes.js';
 import { jobRoutes } from './http/jobRoutes.js';
 import { webRoutes } from './http/webRoutes.js';
 import { GatewayLedger } from './ledger/ledgerService.js';
+import { TrustService } from './trust/trustService.js';
+import { trustConfigFrom } from './verify/trustConfig.js';
+import { loadOrCreateAccount } from '@lode/node/keystore';
+import { join } from 'node:path';
 import { ledgerRoutes } from './ledger/routes.js';
 
 export interface GatewayHandle {
@@ -62,7 +66,27 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   }
 
   const events = new JobEvents();
-  const registry = new NodeRegistry(store, log, () => clock.now());
+  const trustConfig = trustConfigFrom(config.trust);
+  // The gateway's own key (the ledger settles with it too): signs evidence and credentials.
+  mkdirSync(resolve(config.dataDir), { recursive: true });
+  const { account: gatewayAccount } = await loadOrCreateAccount(join(config.dataDir, 'gateway'), { create: true, log });
+  const trust = new TrustService({
+    store,
+    log,
+    clock,
+    account: gatewayAccount,
+    config: trustConfig,
+    slasher: ledger,
+    onRefused(address) {
+      for (const s of registry.sessions.values()) {
+        if (s.address !== address) continue;
+        const err = new ReputationRefusedError(`Node ${address} was proven wrong ${trustConfig.maxStrikes} times; this gateway no longer gives it work.`);
+        s.sendError(err.code, err.shortMessage);
+        s.close(4006, 'reputation_refused');
+      }
+    },
+  });
+  const registry = new NodeRegistry(store, log, () => clock.now(), (a) => trust.reputationOf(a));
   // eslint-disable-next-line prefer-const
   let scheduler: Scheduler;
   let jobs: JobManager;
@@ -83,6 +107,9 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     commitIntervalMs: config.commitIntervalMs,
     maxModuleBytes: config.maxModuleBytes,
     escrow: ledger,
+    trust,
+    stragglers: trustConfig.stragglers,
+    newcomerShare: trustConfig.newcomerShare,
   });
   scheduler = new Scheduler({
     clock,
@@ -92,6 +119,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     leaseGraceMs: config.leaseGraceMs,
     expiryScanMs: config.expiryScanMs,
     onLeaseLost: (lease, reason) => jobs.onLeaseLost(lease, reason),
+    trust: jobs.schedulerTrust(),
   });
   jobs.attach(scheduler, {
     ack: (session, leaseId) => (session as NodeSession).ack(leaseId),
@@ -108,9 +136,15 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     helloTimeoutMs: config.helloTimeoutMs,
     capacityOf: (slots: number) => scheduler.capacityOf(slots),
     now: () => clock.now(),
-    authorize: ledger ? (address: string) => ledger!.checkStake(address) : undefined,
+    async authorize(address: string) {
+      if (trust.book.isRefused(address)) {
+        throw new ReputationRefusedError(`Node ${address} was proven wrong ${trust.book.get(address).invalid} times; this gateway no longer gives it work.`);
+      }
+      await ledger?.checkStake(address);
+    },
     onReady(s: NodeSession) {
       registry.add(s);
+      trust.book.connected(s.address);
       scheduler.addSession(s);
       log.info({ node: s.address, session: s.id, slots: s.capabilities.slots }, 'node connected');
     },
@@ -124,13 +158,14 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     onClose(s: NodeSession) {
       scheduler.removeSession(s);
       registry.remove(s);
+      trust.book.disconnected(s.address);
       log.info({ node: s.address, session: s.id }, 'node disconnected');
     },
   };
 
   app.register(async (scope) => {
-    scope.get('/v1/nodes/ws', { websocket: true }, (socket) => {
-      new NodeSession(socket, host);
+    scope.get('/v1/nodes/ws', { websocket: true }, (socket, req) => {
+      new NodeSession(socket, host, req.ip);
     });
   });
   blobRoutes(app, store, config.maxBlobBytes);
@@ -142,6 +177,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   await registry.start();
+  await trust.start();
   // A node that says nothing for three heartbeat periods is gone, even if its socket looks open
   // (a hung process, a dead network path): close it so its leases go back to the queue.
   const silence = setInterval(() => {
@@ -181,6 +217,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     await app.close().catch(() => {});
     await jobs.stop().catch(() => {});
     await ledger?.stop().catch(() => {});
+    await trust.stop().catch(() => {});
     await registry.stop().catch(() => {});
     await store.close().catch(() => {});
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(config.host, config.port, err);
@@ -208,6 +245,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
         for (const s of registry.sessions.values()) s.close(1001, 'gateway shutting down');
         await app.close();
         await jobs.stop();
+        await trust.stop();
         await ledger?.stop();
         await registry.stop();
         await store!.close();

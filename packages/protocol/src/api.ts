@@ -50,6 +50,25 @@ export const JobView = z.object({
   waiting: z.string().optional(),
   /** Fuel the finished tasks used, and what they cost (token's smallest unit), so far. */
   usage: z.object({ fuelUsed: z.string(), cost: z.string() }).optional(),
+  /** The job's verification policy and what it took so far (see docs/trust.md). */
+  verification: z
+    .object({
+      policy: z.string(),
+      /** Tasks whose replicas are being compared now. */
+      inVerification: z.number().int(),
+      /** Tasks accepted through the verifier (a `none` job's tasks are not counted). */
+      accepted: z.number().int(),
+      /** Paid executions of those tasks: replicas and known-answer runs. */
+      executions: z.number().int(),
+      canaries: z.number().int(),
+      spotChecks: z.number().int(),
+      speculative: z.number().int(),
+      /** Results proven wrong (a quorum's minority, a failed known-answer task). */
+      wrong: z.number().int(),
+      /** Tasks failed with VERIFICATION_FAILED. */
+      failed: z.number().int(),
+    })
+    .optional(),
 });
 export type JobView = z.infer<typeof JobView>;
 
@@ -88,6 +107,25 @@ export const NodeView = z.object({
   failed: z.number().int(),
   connectedAt: z.number().int().nullable(),
   lastSeenAt: z.number().int(),
+  /** The node's record of checked results on this gateway (see docs/trust.md). */
+  reputation: z
+    .object({
+      /** Checked results that were right: agreed with a quorum, or passed a known-answer task. */
+      validated: z.number().int(),
+      /** Results proven wrong. */
+      invalid: z.number().int(),
+      /** Right checks since the last wrong one. */
+      consecutiveValid: z.number().int(),
+      /** Probability its result is right, from that record, in [0, 1). */
+      credibility: z.number(),
+      /** No right checked result yet (or none since its last wrong one): its work is replicated. */
+      probation: z.boolean(),
+      /** Proven wrong too often: refused at hello. */
+      refused: z.boolean(),
+      /** Time connected, ms, over all sessions. */
+      uptimeMs: z.number().int(),
+    })
+    .optional(),
 });
 export type NodeView = z.infer<typeof NodeView>;
 

@@ -43,8 +43,44 @@ export const TaskInput = z.strictObject({
 export type TaskInput = z.infer<typeof TaskInput>;
 export type TaskInputInit = z.input<typeof TaskInput>;
 
-export const Verification = z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('none') })]);
+/**
+ * How much assurance the job buys (see docs/trust.md):
+ * - `none`: the first result is the result.
+ * - `replicate(k)`: k agreeing results (status, error code, result hash and fuel) from k distinct
+ *   accounts; on disagreement more replicas, up to 2k + 1 results, then VERIFICATION_FAILED.
+ * - `target(errorRate)`: the gateway chooses replication per task from the nodes' records so
+ *   that an accepted result is wrong with probability at most errorRate, and audits results
+ *   taken from one node with spot-check replicas and hidden known-answer tasks.
+ */
+export const Verification = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('none') }),
+  z.strictObject({ kind: z.literal('replicate'), k: z.number().int().min(1).max(LIMITS.maxReplicationK) }),
+  z.strictObject({ kind: z.literal('target'), errorRate: z.number().min(LIMITS.minTargetErrorRate).max(0.5) }),
+]);
 export type Verification = z.infer<typeof Verification>;
+
+/** Most executions a `target(errorRate)` task may take (replicas and known-answer runs). */
+export const TARGET_MAX_REPLICAS = 9;
+
+/**
+ * The most paid executions one task may take under a verification (replicas, then known-answer
+ * checks): what the escrow must cover per task.
+ */
+export function maxReplicasOf(v: Verification): number {
+  switch (v.kind) {
+    case 'none':
+      return 1;
+    case 'replicate':
+      return v.k <= 1 ? 1 : 2 * v.k + 1;
+    case 'target':
+      return TARGET_MAX_REPLICAS;
+  }
+}
+
+/** `none`, `replicate(3)`, `target(0.0001)`: how the CLI and views write a verification. */
+export function verificationName(v: Verification): string {
+  return v.kind === 'none' ? 'none' : v.kind === 'replicate' ? `replicate(${v.k})` : `target(${v.errorRate})`;
+}
 
 export const Resources = z.strictObject({
   memoryMiB: z.number().int().min(1).max(LIMITS.maxMemoryMiB).default(DEFAULTS.memoryMiB),

@@ -2,7 +2,7 @@
  * What the protocol says about money: how a job's id maps to its escrow on chain, and the most
  * a job can cost. Amounts are integers in the token's smallest unit (18 decimals).
  */
-import type { JobSpec } from './jobSpec.js';
+import { maxReplicasOf, type JobSpec } from './jobSpec.js';
 
 /** The bytes32 under which JobEscrow holds a job's deposit: the 128-bit job id, left-padded. */
 export function escrowJobId(jobId: string): `0x${string}` {
@@ -16,14 +16,15 @@ export function jobIdOfEscrow(key: `0x${string}`): string {
 }
 
 /**
- * The most a job can cost: every task paid at its ceilings, using all of its fuel. Escrow must
- * cover it; what is not spent is refunded when the job ends.
+ * The most a job can cost: every task executed as often as its verification allows, each
+ * execution paid at the ceilings and using all of its fuel. Escrow must cover it; what is not
+ * spent is refunded when the job ends.
  */
-export function maxJobCost(spec: Pick<JobSpec, 'tasks' | 'price' | 'limits'>): bigint {
-  return BigInt(spec.tasks.length) * maxTaskCost(spec);
+export function maxJobCost(spec: Pick<JobSpec, 'tasks' | 'price' | 'limits' | 'verification'>): bigint {
+  return BigInt(spec.tasks.length) * BigInt(maxReplicasOf(spec.verification)) * maxTaskCost(spec);
 }
 
-/** The most one task (one result) can cost. */
+/** The most one execution of a task (one result) can cost. */
 export function maxTaskCost(spec: Pick<JobSpec, 'price' | 'limits'>): bigint {
   return BigInt(spec.price.maxPerTask) + BigInt(spec.limits.fuel) * BigInt(spec.price.maxPerFuel);
 }

@@ -20,6 +20,10 @@ export const LIMITS = {
   maxOutputBytes: 64 * 1024 * 1024,
   /** Most fuel a task may ask for: results carry fuelUsed as a JSON number, exact up to 2^53 − 1. */
   maxFuel: Number.MAX_SAFE_INTEGER,
+  /** Largest k of `replicate(k)` (up to 2k + 1 = 11 results per task). */
+  maxReplicationK: 5,
+  /** Smallest error rate `target(errorRate)` may ask for. */
+  minTargetErrorRate: 1e-12,
 } as const;
 
 export const DEFAULTS = {

@@ -3,8 +3,10 @@
  * its tasks waiting for a node, and live counts. This is the hot path: no allocation per task
  * beyond the queue entry, and no database access.
  */
-import type { JobSpec, JobStatus, TaskCounts, JobView } from '@lode/protocol';
+import { verificationName, type JobSpec, type JobStatus, type TaskCounts, type JobView } from '@lode/protocol';
 import type { JobRecord } from '../store/types.js';
+import { JobVerification, type VerificationStats } from '../verify/jobVerification.js';
+import { policyFor } from '../verify/trustConfig.js';
 
 export const TaskState = { Queued: 0, Leased: 1, Done: 2, Failed: 3, Cancelled: 4 } as const;
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
@@ -25,6 +27,19 @@ export class ActiveJob {
   readonly counts: TaskCounts = { queued: 0, leased: 0, done: 0, failed: 0, cancelled: 0 };
   /** Fuel used and cost of the tasks ended so far. */
   readonly usage = { fuelUsed: 0n, cost: 0n };
+  /** The job's verification: its policy, the replica sets of tasks being verified, known answers. */
+  readonly verification: JobVerification<unknown>;
+  /**
+   * Replicas waiting for a node: task index → entries. A task here is already leased at least
+   * once (state Leased); these go out before new tasks so that verification finishes quickly.
+   */
+  readonly replicas = new Map<number, number>();
+  /** Tasks with a speculative copy waiting for a node (a straggling lease's backup). */
+  readonly speculative = new Set<number>();
+  /** Writes in flight that are not result rows (known-answer receipts); the job finishes after them. */
+  pendingWrites = 0;
+  /** Run times (ms) of its tasks as nodes report them (for straggler detection). */
+  avgTaskMs: number | undefined;
   /** Tasks whose terminal result row is durably committed. The job finishes when this reaches taskCount. */
   committed = 0;
   status: JobStatus;
@@ -36,8 +51,15 @@ export class ActiveJob {
   private queue: number[] = [];
   private head = 0;
 
-  constructor(record: JobRecord) {
+  /**
+   * `verification`: built by the job manager from the spec's policy and the gateway's reputation
+   * book (see trust/trustService.ts); the default knows no node (for unit tests).
+   */
+  constructor(record: JobRecord, verification?: JobVerification<unknown>) {
     this.id = record.id;
+    this.verification =
+      verification ??
+      new JobVerification(policyFor(record.spec.verification), { credibility: () => 0, isNewcomer: () => true, random: Math.random, now: Date.now });
     this.spec = record.spec;
     this.record = record;
     this.status = record.status;
@@ -75,7 +97,35 @@ export class ActiveJob {
   }
 
   hasQueued(): boolean {
-    return this.counts.queued > 0;
+    return this.counts.queued > 0 || this.replicas.size > 0;
+  }
+
+  /** Adds `count` replica entries for a task in verification. */
+  addReplicas(index: number, count: number): void {
+    if (count > 0) this.replicas.set(index, (this.replicas.get(index) ?? 0) + count);
+  }
+
+  /**
+   * The first task waiting for a replica that `allowed` lets this node take, looking at no more
+   * than `maxScan` tasks; -1 if none. Entries of tasks that ended meanwhile are dropped (and the
+   * verifier told). The entry taken is counted off.
+   */
+  takeReplica(allowed: (index: number) => boolean, maxScan = 256): number {
+    let scanned = 0;
+    for (const [index, n] of this.replicas) {
+      if (isTerminal(this.state[index]!)) {
+        this.replicas.delete(index);
+        this.speculative.delete(index);
+        for (let k = 0; k < n; k++) this.verification.unqueued(index);
+        continue;
+      }
+      if (++scanned > maxScan) break;
+      if (!allowed(index)) continue;
+      if (n <= 1) this.replicas.delete(index);
+      else this.replicas.set(index, n - 1);
+      return index;
+    }
+    return -1;
   }
 
   /** Moves a task between states, keeping counts exact. */
@@ -108,6 +158,7 @@ export class ActiveJob {
   }
 
   view(): JobView {
+    const v = this.verification;
     return {
       id: this.id,
       name: this.record.name,
@@ -120,6 +171,7 @@ export class ActiveJob {
       finishedAt: this.record.finishedAt,
       deadline: this.record.deadline,
       usage: { fuelUsed: this.usage.fuelUsed.toString(), cost: this.usage.cost.toString() },
+      verification: { policy: verificationName(this.spec.verification), inVerification: v.inVerification, ...v.stats },
     };
   }
 }
@@ -139,5 +191,8 @@ export function recordView(r: JobRecord): JobView {
     finishedAt: r.finishedAt,
     deadline: r.deadline,
     ...(r.usage ? { usage: { fuelUsed: r.usage.fuelUsed.toString(), cost: r.usage.cost.toString() } } : {}),
+    verification: { policy: verificationName(r.spec.verification), inVerification: 0, ...(r.verificationStats ?? EMPTY_STATS) },
   };
 }
+
+const EMPTY_STATS: VerificationStats = { accepted: 0, executions: 0, canaries: 0, spotChecks: 0, speculative: 0, wrong: 0, failed: 0 };

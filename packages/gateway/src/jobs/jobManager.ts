@@ -11,9 +11,17 @@
  * - Infrastructure failures (a node vanishing, a lease expiring, a crashed worker, an
  *   unreachable blob) requeue the task up to `maxAttempts`; failures the module causes
  *   (trap, timeout, memory, output cap) are deterministic and final.
+ * - A task of a verified job (`replicate(k)`, `target(ε)`) is decided by its verifier
+ *   (verify/jobVerification.ts) from the results of several nodes: its row is written once, when
+ *   the verifier accepts an answer (or gives up: VERIFICATION_FAILED), with one receipt per
+ *   paid execution — each agreeing replica, never a wrong one. Votes wait in memory until then;
+ *   after a restart the task runs again from scratch (no receipt was written for it).
+ * - Replicas still out when a task is decided are cancelled at once (the first valid answer
+ *   wins); a result that arrives after the decision is acknowledged and not paid.
  */
 import {
   DeadlineExceededError,
+  VerificationFailedError,
   InvalidModuleError,
   InvalidRequestError,
   InvalidSignatureError,
@@ -43,7 +51,16 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { EscrowState, JobQuery, JobRecord, Store, TaskResultRow } from '../store/types.js';
 import { GroupCommitter } from '../store/groupCommit.js';
-import type { LeaseRecord, Scheduler, SessionPort } from '../scheduler/scheduler.js';
+import type { LeaseRecord, Scheduler, SchedulerTrust, SessionPort } from '../scheduler/scheduler.js';
+import type { TaskReceipt } from '../store/types.js';
+import type { TrustService } from '../trust/trustService.js';
+import type { KnownAnswer } from '../verify/canaries.js';
+import type { VoteOutcomeDecision } from '../verify/jobVerification.js';
+import type { ReplicaLease } from '../verify/replicaSet.js';
+import { expectedLeaseMs, stragglesAt } from '../verify/stragglers.js';
+import type { TrustConfig } from '../verify/trustConfig.js';
+import type { NetworkView, Vote } from '../verify/types.js';
+import { isVote, voteKey } from '../verify/vote.js';
 import { ActiveJob, TaskState, isTerminal, recordView } from './activeJob.js';
 import type { JobEvents } from './events.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -70,7 +87,25 @@ export interface JobManagerOptions {
   maxModuleBytes?: number;
   /** Checks a paid job's escrow (throws InsufficientEscrowError); absent: no ledger, jobs are free. */
   escrow?: { checkEscrow(jobId: string, spec: SignedJob['spec']): Promise<EscrowState> };
+  /** Reputation, evidence and slashing; each job's verifier comes from it. */
+  trust: TrustService;
+  /** Speculative copies of straggling leases; false turns them off. */
+  stragglers: TrustConfig['stragglers'];
+  /** Share of verified-job leases given first to nodes on probation. */
+  newcomerShare: number;
 }
+
+/** A replica's result, held until its task is decided. */
+interface HeldResult {
+  lease: LeaseRecord;
+  outcome: TaskOutcome;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  files: { path: string; data: Uint8Array }[];
+  receivedAt: number;
+}
+
+type Decoded = { stdout: Uint8Array; stderr: Uint8Array; files: { path: string; data: Uint8Array }[] } | { reject: { code: string; message: string; log: string } };
 
 export interface SessionAcks {
   ack(session: SessionPort, leaseId: string): void;
@@ -83,6 +118,12 @@ export class JobManager {
   private readonly committer: GroupCommitter<TaskResultRow>;
   private readonly maxAttempts: number;
   private deadlineTimer: ReturnType<typeof setInterval> | undefined;
+  private stragglerTimer: ReturnType<typeof setInterval> | undefined;
+  /** The known answer chosen in `issued` for the canary lease the scheduler issues next. */
+  private pickedCanary: KnownAnswer | undefined;
+  private netView: NetworkView | undefined;
+  /** Moving share of verified-job leases that went to nodes on probation. */
+  private probationShare = 0;
   private stopping = false;
   private scheduler!: Scheduler;
   private acks!: SessionAcks;
@@ -105,7 +146,7 @@ export class JobManager {
   async start(): Promise<void> {
     const unfinished = await this.o.store.listUnfinishedJobs();
     for (const record of unfinished) {
-      const job = new ActiveJob(record);
+      const job = new ActiveJob(record, this.o.trust.verificationFor(record.spec));
       const finished = await this.o.store.finishedTasks(record.id);
       for (const f of finished) {
         job.restore(f.index, f.status === 'done' ? TaskState.Done : f.status === 'failed' ? TaskState.Failed : TaskState.Cancelled);
@@ -114,17 +155,22 @@ export class JobManager {
       job.committed = finished.length;
       for (let i = 0; i < job.taskCount; i++) if (!isTerminal(job.state[i]!)) job.enqueue(i);
       this.active.set(job.id, job);
-      if (job.allTerminal()) void this.finish(job);
+      if (job.allTerminal()) this.maybeFinish(job);
       else this.scheduler.addJob(job);
       this.o.log.info({ jobId: job.id, remaining: job.counts.queued }, 'resumed job');
     }
     this.deadlineTimer = setInterval(() => this.enforceDeadlines(), 1000);
     this.deadlineTimer.unref();
+    if (this.o.stragglers) {
+      this.stragglerTimer = setInterval(() => this.speculate(), 1000);
+      this.stragglerTimer.unref();
+    }
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.deadlineTimer) clearInterval(this.deadlineTimer);
+    if (this.stragglerTimer) clearInterval(this.stragglerTimer);
     await this.committer.close();
   }
 
@@ -181,7 +227,7 @@ export class JobManager {
     const created = await this.o.store.insertJob(record);
     if (!created) return { view: await this.get(id), created: false };
 
-    const job = new ActiveJob(record);
+    const job = new ActiveJob(record, this.o.trust.verificationFor(spec));
     for (let i = 0; i < job.taskCount; i++) job.enqueue(i);
     this.active.set(id, job);
     this.scheduler.addJob(job);
@@ -309,27 +355,17 @@ export class JobManager {
   }
 
   private accept(lease: LeaseRecord, outcome: TaskOutcome, now: number): void {
+    if (lease.kind === 'canary') return this.acceptCanary(lease, outcome);
     const { job, index } = lease;
+    if (job.verification.setOf(index)) return this.acceptReplica(lease, outcome, now);
     if (job.state[index] !== TaskState.Leased) {
       this.acks.ack(lease.session, lease.leaseId); // already ended (e.g. deadline); nothing to keep
       return;
     }
-    // Base64 that is not valid decodes to other bytes; the digest check below refuses those.
-    const stdout = fromBase64(outcome.stdout);
-    const stderr = fromBase64(outcome.stderr);
-    const files = outcome.files.map((f) => ({ path: f.path, data: fromBase64(f.data) }));
-    const outputBytes = stdout.byteLength + stderr.byteLength + files.reduce((n, f) => n + f.data.byteLength, 0);
-    if (outputBytes > job.spec.limits.maxOutputBytes) {
-      this.o.log.warn({ node: lease.session.address, jobId: job.id, index, outputBytes }, 'result larger than the task allows');
-      this.retryOrFail(job, index, 'INVALID_RESULT', 'The node returned more output than the task allows.');
-      this.acks.reject(lease.session, lease.leaseId, 'INVALID_RESULT', `Output of ${outputBytes} bytes exceeds the task's maxOutputBytes.`);
-      return;
-    }
-    const digest = resultDigest({ exitCode: outcome.exitCode, stdout, stderr, files, deleted: outcome.deleted }, nodeSha256);
-    if (digest !== outcome.resultHash) {
-      this.o.log.warn({ node: lease.session.address, jobId: job.id, index }, 'result hash mismatch');
-      this.retryOrFail(job, index, 'RESULT_HASH_MISMATCH', 'The node reported a result hash that does not match its output.');
-      this.acks.reject(lease.session, lease.leaseId, 'RESULT_HASH_MISMATCH', 'resultHash does not match the output.');
+    const decoded = this.decode(lease, outcome);
+    if ('reject' in decoded) {
+      this.retryOrFail(job, index, decoded.reject.code, decoded.reject.log);
+      this.acks.reject(lease.session, lease.leaseId, decoded.reject.code, decoded.reject.message);
       return;
     }
     if (outcome.status === 'failed' && outcome.error && RETRYABLE_CODES.has(outcome.error.code) && this.requeue(job, index)) {
@@ -341,26 +377,282 @@ export class JobManager {
     const error = ok ? null : (outcome.error ?? { code: 'FAILED', message: 'The task failed.' });
     // The receipt. The node did the work whether the module succeeded or failed by itself
     // (trap, exit, limits); an infrastructure failure it reports is not paid.
-    const paid = job.record.escrow === 'open' && (ok || !RETRYABLE_CODES.has(error!.code));
-    const amount = paid ? taskCharge(job.spec, lease.session.capabilities, outcome.fuelUsed) : 0n;
-    this.end(job, index, ok ? TaskState.Done : TaskState.Failed, {
+    const paid = ok || !RETRYABLE_CODES.has(error!.code);
+    this.end(job, index, ok ? TaskState.Done : TaskState.Failed, this.resultRow(job, { lease, outcome, ...decoded, receivedAt: now }, error, paid ? [this.receipt(job, lease, outcome, 'result')] : []), lease);
+  }
+
+  /** The output of an outcome, or why it is refused (too large, or not what its hash says). */
+  private decode(lease: LeaseRecord, outcome: TaskOutcome): Decoded {
+    const { job, index } = lease;
+    // Base64 that is not valid decodes to other bytes; the digest check below refuses those.
+    const stdout = fromBase64(outcome.stdout);
+    const stderr = fromBase64(outcome.stderr);
+    const files = outcome.files.map((f) => ({ path: f.path, data: fromBase64(f.data) }));
+    const outputBytes = stdout.byteLength + stderr.byteLength + files.reduce((n, f) => n + f.data.byteLength, 0);
+    if (outputBytes > job.spec.limits.maxOutputBytes) {
+      this.o.log.warn({ node: lease.session.address, jobId: job.id, index, outputBytes }, 'result larger than the task allows');
+      return { reject: { code: 'INVALID_RESULT', message: `Output of ${outputBytes} bytes exceeds the task's maxOutputBytes.`, log: 'The node returned more output than the task allows.' } };
+    }
+    const digest = resultDigest({ exitCode: outcome.exitCode, stdout, stderr, files, deleted: outcome.deleted }, nodeSha256);
+    if (digest !== outcome.resultHash) {
+      this.o.log.warn({ node: lease.session.address, jobId: job.id, index }, 'result hash mismatch');
+      return { reject: { code: 'RESULT_HASH_MISMATCH', message: 'resultHash does not match the output.', log: 'The node reported a result hash that does not match its output.' } };
+    }
+    return { stdout, stderr, files };
+  }
+
+  /** What one execution earns its node (nothing on a free job). */
+  private receipt(job: ActiveJob, lease: LeaseRecord, outcome: TaskOutcome, kind: TaskReceipt['kind']): TaskReceipt {
+    const amount = job.record.escrow === 'open' ? taskCharge(job.spec, lease.session.capabilities, outcome.fuelUsed) : 0n;
+    return { payee: lease.session.address, amount, fuelUsed: outcome.fuelUsed ?? null, kind };
+  }
+
+  private resultRow(job: ActiveJob, r: HeldResult, error: { code: string; message: string } | null, receipts: TaskReceipt[]): TaskResultRow {
+    return {
       jobId: job.id,
-      index,
-      status: ok ? 'done' : 'failed',
-      exitCode: outcome.exitCode,
-      stdout,
-      stderr,
-      files,
-      deleted: outcome.deleted,
-      resultHash: outcome.resultHash,
-      node: lease.session.address,
-      attempts: job.attempts[index]!,
+      index: r.lease.index,
+      status: r.outcome.status === 'ok' ? 'done' : 'failed',
+      exitCode: r.outcome.exitCode,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      files: r.files,
+      deleted: r.outcome.deleted,
+      resultHash: r.outcome.resultHash,
+      node: r.lease.session.address,
+      attempts: job.attempts[r.lease.index]!,
       error,
-      finishedAt: now,
-      payee: amount > 0n ? lease.session.address : null,
-      amount,
-      fuelUsed: outcome.fuelUsed ?? null,
-    }, lease);
+      finishedAt: r.receivedAt,
+      fuelUsed: r.outcome.fuelUsed ?? null,
+      receipts: receipts.filter((x) => x.amount > 0n),
+    };
+  }
+
+  // ---------------------------------------------------------------- verified tasks
+
+  /** A result of a task being verified: a vote, or a replica lost. */
+  private acceptReplica(lease: LeaseRecord, outcome: TaskOutcome, now: number): void {
+    const decoded = this.decode(lease, outcome);
+    if ('reject' in decoded) {
+      this.acks.reject(lease.session, lease.leaseId, decoded.reject.code, decoded.reject.message);
+      this.replicaLost(lease, { code: decoded.reject.code, message: decoded.reject.log });
+      return;
+    }
+    this.acks.ack(lease.session, lease.leaseId);
+    const facts = { status: outcome.status, errorCode: outcome.error?.code ?? null, resultHash: outcome.resultHash, fuelUsed: outcome.fuelUsed ?? null };
+    if (!isVote(facts)) {
+      // A timeout, a crash, a blob the node could not fetch: says nothing about the module.
+      this.replicaLost(lease, outcome.error ?? { code: 'FAILED', message: 'The task failed.' });
+      return;
+    }
+    const held: HeldResult = { lease, outcome, ...decoded, receivedAt: now };
+    const d = lease.job.verification.voted(lease.index, lease.leaseId, held, voteKey(facts)) as VoteOutcomeDecision<HeldResult>;
+    this.onDecision(lease.job, lease.index, d);
+  }
+
+  private onDecision(job: ActiveJob, index: number, d: VoteOutcomeDecision<HeldResult>): void {
+    switch (d.kind) {
+      case 'unknown': // a late replica of a decided task: not paid
+      case 'wait':
+        return;
+      case 'more':
+        job.addReplicas(index, d.count);
+        this.scheduler.addJob(job);
+        this.touch(job);
+        return;
+      case 'accept':
+        return this.verified(job, index, d);
+      case 'fail':
+        return this.unverifiable(job, index, d.votes, d.cancel, new VerificationFailedError(`Task ${index}: ${d.reason}. Is the module deterministic?`));
+    }
+  }
+
+  /** The verifier accepted an answer: pay those who gave it, learn from who did not. */
+  private verified(job: ActiveJob, index: number, d: Extract<VoteOutcomeDecision<HeldResult>, { kind: 'accept' }>): void {
+    this.cancelReplicas(d.cancel);
+    const winner = d.winner.payload;
+    const agreeing = d.agreeing.map((v) => v.node);
+    if (d.agreeing.length >= 2) this.o.trust.validated(agreeing);
+    for (const v of d.wrong) {
+      const p = v.payload;
+      void this.o.trust
+        .provenWrong({
+          kind: 'quorum', jobId: job.id, index, agreedKey: d.winner.key, agreeing, node: v.node, leaseId: p.lease.leaseId,
+          key: v.key, receivedAt: p.receivedAt, session: p.lease.session.proof ?? null,
+        })
+        .catch((err: unknown) => this.o.log.error({ err, node: v.node, jobId: job.id, index }, 'could not record evidence'));
+    }
+    const receipts = d.agreeing.map((v) => this.receipt(job, v.payload.lease, v.payload.outcome, v === d.winner ? 'result' : 'replica'));
+    const error = winner.outcome.status === 'ok' ? null : (winner.outcome.error ?? { code: 'FAILED', message: 'The task failed.' });
+    this.end(job, index, error ? TaskState.Failed : TaskState.Done, this.resultRow(job, winner, error, receipts));
+  }
+
+  /**
+   * The task cannot be verified (replicas disagree up to the policy's cap, or keep ending
+   * without an answer): it fails. Nobody was proven wrong; each node that answered is paid.
+   */
+  private unverifiable(job: ActiveJob, index: number, votes: Vote<HeldResult>[], cancel: ReplicaLease[], err: { code: string; shortMessage: string }): void {
+    this.cancelReplicas(cancel);
+    const receipts = votes.map((v) => this.receipt(job, v.payload.lease, v.payload.outcome, 'unverified'));
+    const row = this.emptyRow(job, index, 'failed', { code: err.code, message: err.shortMessage });
+    row.receipts = receipts.filter((x) => x.amount > 0n);
+    this.end(job, index, TaskState.Failed, row);
+  }
+
+  /** A replica ended without a vote: give it out again, or give up after `maxAttempts` such losses. */
+  private replicaLost(lease: LeaseRecord, error: { code: string; message: string }): void {
+    const { job, index } = lease;
+    const jv = job.verification;
+    const r = jv.lost(index, lease.leaseId);
+    if (r.kind === 'fail') {
+      this.unverifiable(job, index, r.votes as Vote<HeldResult>[], r.cancel, new VerificationFailedError(`Task ${index}: ${r.reason}. Is the module deterministic?`));
+      return;
+    }
+    const set = jv.setOf(index);
+    if (set && set.lost >= this.maxAttempts) {
+      const gone = jv.abandon(index)!;
+      this.unverifiable(job, index, gone.votes as Vote<HeldResult>[], gone.cancel, {
+        code: error.code,
+        shortMessage: `${error.message} Gave up after ${set.lost} replicas ended without a result.`,
+      });
+      return;
+    }
+    if (!set && r.count > 0 && !isTerminal(job.state[index]!)) {
+      // Back to an ordinary task (a `none` job's straggler): bounded by its attempts like any other.
+      if (job.attempts[index]! >= this.maxAttempts) {
+        this.end(job, index, TaskState.Failed, this.emptyRow(job, index, 'failed', { code: error.code, message: `${error.message} Gave up after ${job.attempts[index]} attempts.` }));
+        return;
+      }
+    }
+    job.addReplicas(index, r.count);
+    this.o.metrics.tasksRetried.inc(r.count);
+    this.scheduler.addJob(job);
+    this.touch(job);
+  }
+
+  private cancelReplicas(cancel: ReplicaLease[]): void {
+    if (cancel.length === 0) return;
+    this.scheduler.cancelLeases(cancel.map((c) => c.handle as LeaseRecord).filter(Boolean));
+  }
+
+  // ---------------------------------------------------------------- known-answer tasks
+
+  private acceptCanary(lease: LeaseRecord, outcome: TaskOutcome): void {
+    const { job, index } = lease;
+    const jv = job.verification;
+    const decoded = this.decode(lease, outcome);
+    if ('reject' in decoded) {
+      this.acks.reject(lease.session, lease.leaseId, decoded.reject.code, decoded.reject.message);
+      jv.canaryLost(lease.leaseId);
+      return;
+    }
+    this.acks.ack(lease.session, lease.leaseId);
+    const facts = { status: outcome.status, errorCode: outcome.error?.code ?? null, resultHash: outcome.resultHash, fuelUsed: outcome.fuelUsed ?? null };
+    if (!isVote(facts)) {
+      jv.canaryLost(lease.leaseId);
+      return;
+    }
+    const r = jv.canaryVoted(lease.leaseId, voteKey(facts));
+    if (!r) return;
+    const node = lease.session.address;
+    if (!r.valid) {
+      void this.o.trust
+        .provenWrong({
+          kind: 'canary', jobId: job.id, index, agreedKey: r.canary.answer.key, agreeing: r.canary.answer.nodes.filter((n) => n !== node),
+          node, leaseId: lease.leaseId, key: voteKey(facts), receivedAt: this.o.clock.now(), session: lease.session.proof ?? null,
+        })
+        .catch((err: unknown) => this.o.log.error({ err, node, jobId: job.id, index }, 'could not record evidence'));
+      return;
+    }
+    this.o.trust.validated([node]);
+    const receipt = this.receipt(job, lease, outcome, 'canary');
+    if (receipt.amount === 0n) return;
+    job.pendingWrites++;
+    const write = (attempt: number): void => {
+      this.o.store.insertReceipts(job.id, index, [receipt]).then(
+        () => {
+          job.addUsage(0, receipt.amount);
+          job.pendingWrites--;
+          this.maybeFinish(job);
+        },
+        (err: unknown) => {
+          if (this.stopping) return;
+          this.o.log.error({ err, jobId: job.id, index }, 'known-answer receipt write failed; will retry');
+          setTimeout(() => write(attempt + 1), Math.min(10_000, 250 * 2 ** attempt)).unref();
+        },
+      );
+    };
+    write(0);
+  }
+
+  // ---------------------------------------------------------------- scheduler hooks
+
+  /** What the scheduler asks of verification (see SchedulerTrust). */
+  schedulerTrust(): SchedulerTrust {
+    return {
+      allowsReplica: (job, index, node) =>
+        job.verification.allows(index, { address: node.address, remote: node.remote ?? '', newcomer: this.o.trust.book.isNewcomer(node.address) }, this.network()).ok,
+      issued: (lease) => {
+        const jv = lease.job.verification;
+        if (!jv.policy.trivial) this.probationShare = this.probationShare * 0.99 + (this.o.trust.book.isNewcomer(lease.session.address) ? 0.01 : 0);
+        const out = jv.issued(
+          lease.index,
+          { leaseId: lease.leaseId, node: lease.session.address, remote: lease.session.remote ?? '', handle: lease },
+          lease.kind === 'speculative' ? 'speculative' : 'replica',
+        );
+        lease.job.addReplicas(lease.index, out.more);
+        if (out.canary) {
+          const known = jv.pickCanary(lease.session.address);
+          if (known) {
+            this.pickedCanary = known;
+            return known.index;
+          }
+        }
+        return -1;
+      },
+      canaryIssued: (lease) => {
+        const known = this.pickedCanary;
+        this.pickedCanary = undefined;
+        if (known) lease.job.verification.canaryIssued(known, { leaseId: lease.leaseId, node: lease.session.address, remote: lease.session.remote ?? '' });
+      },
+      verifiedCapacity: (node) => this.o.trust.verifiedCapacity(node.address, node.capabilities.slots, node.capacity),
+      onProbation: (node) => this.o.trust.book.isNewcomer(node.address),
+      probationFirst: () => this.probationShare < this.o.newcomerShare,
+    };
+  }
+
+  /** Distinct remote addresses and established nodes among connected sessions (cached for one tick). */
+  private network(): NetworkView {
+    if (this.netView) return this.netView;
+    const remotes = new Set<string>();
+    for (const s of this.scheduler.allSessions()) remotes.add(s.remote ?? '');
+    this.netView = { distinctRemotes: remotes.size, established: this.o.trust.book.establishedOnline() };
+    setImmediate(() => (this.netView = undefined));
+    return this.netView;
+  }
+
+  /**
+   * Speculative copies: a task lease that has taken `factor` × its expected time gets a copy on
+   * another node; the first valid result wins and the other lease is cancelled.
+   */
+  private speculate(): void {
+    const params = this.o.stragglers;
+    if (!params || this.scheduler.sessionCount < 2) return;
+    const now = this.o.clock.now();
+    for (const s of this.scheduler.allSessions()) {
+      let ahead = 0;
+      for (const l of s.leases.values()) {
+        const position = ahead++;
+        if (l.kind !== 'task' || l.job.avgTaskMs === undefined || isTerminal(l.job.state[l.index]!)) continue;
+        const avg = Math.max(l.job.avgTaskMs, s.avgTaskMs ?? 0);
+        if (now < stragglesAt(l.issuedAt, expectedLeaseMs(avg, position, s.capabilities.slots), params)) continue;
+        const jv = l.job.verification;
+        if (!jv.trackForSpeculation(l.index, { leaseId: l.leaseId, node: s.address, remote: s.remote ?? '', handle: l })) continue;
+        l.job.speculative.add(l.index);
+        l.job.addReplicas(l.index, 1);
+        this.o.log.info({ jobId: l.job.id, index: l.index, node: s.address, lateMs: now - l.issuedAt }, 'straggling lease: giving out a speculative copy');
+        this.scheduler.addJob(l.job);
+      }
+    }
   }
 
   /** Requeues a task after an infrastructure failure, or fails it when attempts are used up. Returns true if requeued. */
@@ -386,6 +678,12 @@ export class JobManager {
   /** A lease ended without a result (node left, or expired). */
   onLeaseLost(lease: LeaseRecord, reason: 'expired' | 'node-left'): void {
     const { job, index } = lease;
+    if (lease.kind === 'canary') return job.verification.canaryLost(lease.leaseId);
+    if (job.verification.setOf(index)) {
+      return this.replicaLost(lease, reason === 'expired'
+        ? { code: 'LEASE_EXPIRED', message: 'The node did not return a result before its lease expired.' }
+        : { code: 'NODE_LEFT', message: 'The node disconnected while holding the task.' });
+    }
     if (job.state[index] !== TaskState.Leased) return;
     this.o.log.debug({ jobId: job.id, index, reason, node: lease.session.address }, 'lease lost');
     this.retryOrFail(job, index, reason === 'expired' ? 'LEASE_EXPIRED' : 'NODE_LEFT',
@@ -418,7 +716,7 @@ export class JobManager {
       return;
     }
     job.setState(index, state);
-    job.addUsage(row.fuelUsed ?? 0, row.amount ?? 0n);
+    job.addUsage(row.fuelUsed ?? 0, (row.receipts ?? []).reduce((n, r) => n + r.amount, 0n));
     if (row.error) job.errors.set(index, row.error);
     if (job.status === 'queued') job.status = 'running';
     if (state === TaskState.Done) this.o.metrics.tasksCompleted.inc();
@@ -428,8 +726,13 @@ export class JobManager {
     this.persist(row, () => {
       if (lease) this.acks.ack(lease.session, lease.leaseId);
       job.committed++;
-      if (job.committed === job.taskCount) void this.finish(job);
+      this.maybeFinish(job);
     });
+  }
+
+  /** Finishes the job once every task's row, and every other write of it, is committed. */
+  private maybeFinish(job: ActiveJob): void {
+    if (job.committed === job.taskCount && job.pendingWrites === 0) void this.finish(job);
   }
 
   /**
@@ -458,7 +761,7 @@ export class JobManager {
     const status = job.finalStatus();
     const finishedAt = this.o.clock.now();
     try {
-      await this.o.store.updateJob(job.id, { status, counts: { ...job.counts }, finishedAt });
+      await this.o.store.updateJob(job.id, { status, counts: { ...job.counts }, finishedAt, verificationStats: { ...job.verification.stats } });
     } catch (err) {
       job.finishing = false;
       this.o.log.error({ err, jobId: job.id }, 'could not record job completion; will retry');
@@ -470,7 +773,8 @@ export class JobManager {
     job.record.status = status;
     job.record.counts = { ...job.counts };
     job.record.usage = { ...job.usage }; // equal to the stored sums: every row was counted as it ended
-    this.scheduler.removeJob(job);
+    job.record.verificationStats = { ...job.verification.stats };
+    this.scheduler.cancelJob(job); // known-answer leases still out are not needed any more
     this.active.delete(job.id);
     this.o.metrics.jobsFinished.inc({ status });
     this.o.log.info({ jobId: job.id, status, counts: job.counts }, 'job finished');

@@ -14,6 +14,7 @@ import {
   createPublicClient,
   createWalletClient,
   custom,
+  decodeEventLog,
   encodeFunctionData,
   http,
   parseEther,
@@ -50,7 +51,7 @@ import type { GatewayConfig } from '../config.js';
 import type { Clock } from '../clock.js';
 import type { EscrowState, Store } from '../store/types.js';
 import { TxOutbox } from './outbox.js';
-import { Settlement } from './settlement.js';
+import { Settlement, revertErrorName } from './settlement.js';
 import { proofFor } from './plan.js';
 
 /** Gas money the embedded chain gives the gateway's account at genesis (it funds the faucet). */
@@ -192,7 +193,7 @@ export class GatewayLedger {
     if (requester.toLowerCase() !== spec.requester.toLowerCase()) {
       throw new InsufficientEscrowError(
         requester === '0x0000000000000000000000000000000000000000'
-          ? `Job ${jobId} can cost up to ${cost} (tasks × maxPerTask) but has no escrow. ${how}`
+          ? `Job ${jobId} can cost up to ${cost} (tasks × executions its verification allows × the most one execution costs) but has no escrow. ${how}`
           : `The escrow for job ${jobId} belongs to ${requester}, not to the requester ${spec.requester}.`,
         { meta },
       );
@@ -221,6 +222,41 @@ export class GatewayLedger {
       `Node ${provider} has less than the minimum stake of ${minStake} (${Number(minStake) / 1e18} LODE). Stake with \`lode stake add <amount>\` from the node's account, then reconnect.`,
       { meta: { provider, minStake: minStake.toString() } },
     );
+  }
+
+  /**
+   * Slashes `provider` for one proven offence: `Staking.slashAmountFor` (its bonded and
+   * unbonding stake × slashBps), sent once per evidence hash through the outbox (a restart
+   * re-sends the same transaction; the contract refuses a second slash for the same evidence).
+   * Resolves to what was taken, or throws `SlashRefusedError` with the contract's reason
+   * (`NothingToSlash` for a node without stake).
+   */
+  async slash(provider: string, evidenceHash: Hex): Promise<{ slashed: bigint; txHash: Hex }> {
+    const amount = await this.read(() =>
+      this.client.readContract({ address: this.addresses.staking, abi: stakingAbi, functionName: 'slashAmountFor', args: [provider as Hex] }),
+    );
+    if (amount === 0n) throw new SlashRefusedError('NothingToSlash');
+    const data = encodeFunctionData({ abi: stakingAbi, functionName: 'slash', args: [provider as Hex, amount, evidenceHash] });
+    const receipt = await this.outbox.sendOnce('slash', `${provider.toLowerCase()}:${evidenceHash}`, { to: this.addresses.staking, data });
+    if (receipt.status !== 'success') {
+      let reason = 'reverted';
+      try {
+        await this.client.call({ account: this.outbox.address, to: this.addresses.staking, data });
+      } catch (err) {
+        reason = revertErrorName(err, stakingAbi) ?? reason;
+      }
+      throw new SlashRefusedError(reason, receipt.transactionHash);
+    }
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== this.addresses.staking.toLowerCase()) continue;
+      try {
+        const event = decodeEventLog({ abi: stakingAbi, data: log.data, topics: log.topics });
+        if (event.eventName === 'Slashed') return { slashed: event.args.amount, txHash: receipt.transactionHash };
+      } catch {
+        // another event
+      }
+    }
+    return { slashed: 0n, txHash: receipt.transactionHash };
   }
 
   /** Sends test gas and LODE to `address` from the gateway's account (embedded chain only by default). */
@@ -363,4 +399,15 @@ async function resolveAddresses(
   const code = await client.getCode({ address: addresses.escrow });
   if (!code || code === '0x') throw new Error(`no JobEscrow contract at ${addresses.escrow} on chain ${chainId} (from ${file})`);
   return addresses;
+}
+
+/** The chain refused a slash; `reason` is Staking's custom error name when it has one. */
+export class SlashRefusedError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly txHash?: Hex,
+  ) {
+    super(`slash refused: ${reason}`);
+    this.name = 'SlashRefusedError';
+  }
 }

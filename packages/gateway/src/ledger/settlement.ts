@@ -12,7 +12,7 @@
  * - Rounds never overlap; `stop()` waits for the round in progress.
  */
 import type { Logger } from 'pino';
-import { decodeErrorResult, decodeEventLog, encodeFunctionData, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
+import { decodeErrorResult, decodeEventLog, encodeFunctionData, type Abi, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
 import { jobEscrowAbi } from '@lode/ledger';
 import { escrowJobId } from '@lode/protocol';
 import type { SettlementBatch, Store } from '../store/types.js';
@@ -139,13 +139,13 @@ export class Settlement {
   }
 }
 
-/** JobEscrow's custom error name inside a viem call error, if there is one. */
-export function revertErrorName(err: unknown): string | undefined {
+/** The contract's custom error name inside a viem call error (JobEscrow's by default), if there is one. */
+export function revertErrorName(err: unknown, abi: Abi = jobEscrowAbi): string | undefined {
   for (let e = err as { data?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
     const data = typeof e.data === 'string' ? e.data : (e.data as { data?: unknown } | undefined)?.data;
     if (typeof data === 'string' && data.startsWith('0x') && data.length >= 10) {
       try {
-        return decodeErrorResult({ abi: jobEscrowAbi, data: data as Hex }).errorName;
+        return decodeErrorResult({ abi, data: data as Hex }).errorName;
       } catch {
         return undefined;
       }

@@ -19,6 +19,7 @@ import {
   type Capabilities,
   type GatewayMessage,
   type Lease,
+  type SessionProof,
 } from '@lode/protocol';
 import type { Logger } from 'pino';
 import type { LeaseRecord, SessionPort } from '../scheduler/scheduler.js';
@@ -55,6 +56,9 @@ export class NodeSession implements SessionPort {
   completed = 0;
   failed = 0;
   readonly leases = new Map<string, LeaseRecord>();
+  verifiedInflight = 0;
+  /** The node's signed hello over this session's challenge (set once it verified). */
+  proof: SessionProof | undefined;
   private readonly challenge = `0x${randomBytes(32).toString('hex')}` as const;
   private strikes = 0;
   private pendingAcks: string[] = [];
@@ -62,7 +66,12 @@ export class NodeSession implements SessionPort {
   private helloTimer: ReturnType<typeof setTimeout>;
   private closed = false;
 
-  constructor(private readonly ws: WebSocket, private readonly host: SessionHost) {
+  /** `remote`: the node's IP address as the gateway sees it (replicas of a task go to distinct ones where possible). */
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly host: SessionHost,
+    readonly remote = '',
+  ) {
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on('close', () => this.onClosed());
     ws.on('error', (err) => host.log.debug({ err, session: this.id }, 'node socket error'));
@@ -185,6 +194,7 @@ export class NodeSession implements SessionPort {
       if (this.closed) return;
     }
     clearTimeout(this.helloTimer);
+    this.proof = { node: msg.node as `0x${string}`, challenge: this.challenge, capabilitiesHash: capabilitiesHash(msg.capabilities), timestamp: String(msg.timestamp), signature: msg.signature as `0x${string}` };
     this.address = msg.node.toLowerCase();
     this.capabilities = msg.capabilities;
     this.capacity = this.host.capacityOf(msg.capabilities.slots);

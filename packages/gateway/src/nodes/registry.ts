@@ -14,7 +14,13 @@ export class NodeRegistry {
   private readonly dirty = new Set<string>();
   private timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly store: Store, private readonly log: Logger, private readonly now: () => number) {}
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly now: () => number,
+    /** The node's reputation for its view (from the trust service). */
+    private readonly reputationOf?: (address: string) => NodeView['reputation'],
+  ) {}
 
   async start(): Promise<void> {
     for (const n of await this.store.listNodes()) this.known.set(n.address, n);
@@ -80,6 +86,7 @@ export class NodeRegistry {
         failed: rec.failed,
         connectedAt: ss[0]?.connectedAt ?? null,
         lastSeenAt: ss.length ? this.now() : rec.lastSeenAt,
+        ...(this.reputationOf ? { reputation: this.reputationOf(rec.address) } : {}),
       });
     }
     return out.sort((a, b) => Number(b.online) - Number(a.online) || a.address.localeCompare(b.address));

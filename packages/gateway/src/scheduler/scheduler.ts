@@ -12,8 +12,12 @@
  *   that a node holds about `queueTargetMs` of work per slot (tiny tasks travel in big batches;
  *   long tasks are not hoarded by one node while others idle).
  * - `pump` is coalesced: any number of triggers in one tick cause one pass.
+ * - Verification (through `trust`): a job's replicas waiting for a node go out before its new
+ *   tasks, each only to a node the verifier allows (never a second replica to one account); a
+ *   node on probation holds at most `probationCapacity` leases of verified jobs; a lease may
+ *   bring a known-answer (canary) lease for the same node with it, in the same frame.
  */
-import type { Lease, LeaseLimits } from '@lode/protocol';
+import type { Lease, LeaseLimits, SessionProof } from '@lode/protocol';
 import { taskSeed } from '@lode/protocol';
 import type { Clock } from '../clock.js';
 import { ActiveJob, TaskState } from '../jobs/activeJob.js';
@@ -22,6 +26,12 @@ import { DEFAULT_FILTERS, matchAll, priceThenLoad, type MatchFilter, type NodeFa
 /** What the scheduler needs from a connected node session. */
 export interface SessionPort extends NodeFacts {
   readonly id: string;
+  /** The node's remote (IP) address, for spreading replicas of a task. @default '' */
+  readonly remote?: string;
+  /** Leases of verified (non-`none`) jobs held now. */
+  verifiedInflight?: number;
+  /** The signed hello that opened the session (evidence against the node names it). */
+  readonly proof?: SessionProof;
   /** Moving average of this node's task run time, ms (updated by the scheduler). */
   avgTaskMs?: number;
   /** True once the node said it drains: no new leases. */
@@ -38,6 +48,30 @@ export interface LeaseRecord {
   session: SessionPort;
   expiresAt: number;
   issuedAt: number;
+  /**
+   * task: the task (or one of its replicas); speculative: a backup copy of a straggling lease;
+   * canary: a known-answer check — a task already verified, leased again to test the node.
+   */
+  kind: 'task' | 'speculative' | 'canary';
+}
+
+/** What verification asks of the scheduler (implemented by the job manager). */
+export interface SchedulerTrust {
+  /** May this node take a replica of task `index` of `job` now? */
+  allowsReplica(job: ActiveJob, index: number, node: SessionPort): boolean;
+  /**
+   * A task lease was issued (recorded on the job's verification). Returns a task of the job to
+   * lease to the same node as a known-answer check, or -1.
+   */
+  issued(lease: LeaseRecord): number;
+  /** The known-answer lease asked for by the last `issued` was issued. */
+  canaryIssued(lease: LeaseRecord): void;
+  /** Leases of verified jobs this node may hold at once (a node on probation holds few). */
+  verifiedCapacity(node: SessionPort): number;
+  /** Whether the node is on probation (no checked result yet). */
+  onProbation(node: SessionPort): boolean;
+  /** Whether nodes on probation should be served first now (they got less than their share lately). */
+  probationFirst(): boolean;
 }
 
 export interface SchedulerOptions {
@@ -56,6 +90,8 @@ export interface SchedulerOptions {
   expiryScanMs?: number;
   /** Called when a lease expires or its node leaves; the owner decides to requeue or fail. */
   onLeaseLost(lease: LeaseRecord, reason: 'expired' | 'node-left'): void;
+  /** Verification hooks; absent: every job is served as `none`. */
+  trust?: SchedulerTrust;
 }
 
 export class Scheduler {
@@ -105,6 +141,7 @@ export class Scheduler {
     const held = [...session.leases.values()];
     session.leases.clear();
     session.inflight = 0;
+    session.verifiedInflight = 0;
     for (const l of held) this.opts.onLeaseLost(l, 'node-left');
     this.schedulePump();
   }
@@ -127,9 +164,11 @@ export class Scheduler {
   complete(session: SessionPort, leaseId: string, runMs?: number): LeaseRecord | undefined {
     const lease = session.leases.get(leaseId);
     if (!lease) return undefined;
-    session.leases.delete(leaseId);
-    session.inflight--;
-    if (runMs !== undefined && Number.isFinite(runMs) && runMs >= 0) this.observe(session, runMs);
+    release(lease);
+    if (runMs !== undefined && Number.isFinite(runMs) && runMs >= 0) {
+      this.observe(session, runMs);
+      if (lease.kind !== 'canary') lease.job.avgTaskMs = lease.job.avgTaskMs === undefined ? runMs : lease.job.avgTaskMs * 0.9 + runMs * 0.1;
+    }
     this.schedulePump();
     return lease;
   }
@@ -149,14 +188,45 @@ export class Scheduler {
       const ids: string[] = [];
       for (const [id, l] of s.leases) {
         if (l.job === job) {
-          s.leases.delete(id);
-          s.inflight--;
+          release(l);
           ids.push(id);
         }
       }
       if (ids.length) s.sendCancel(ids);
     }
     this.schedulePump();
+  }
+
+  /**
+   * Ends these leases at once and tells their nodes to drop them (the replicas still out when a
+   * task is decided: the first valid result wins). Leases no longer held are skipped.
+   */
+  cancelLeases(leases: Iterable<{ leaseId: string; session: SessionPort }>): void {
+    const bySession = new Map<SessionPort, string[]>();
+    for (const { leaseId, session } of leases) {
+      const l = session.leases.get(leaseId);
+      if (!l) continue;
+      release(l);
+      let ids = bySession.get(session);
+      if (!ids) bySession.set(session, (ids = []));
+      ids.push(leaseId);
+    }
+    for (const [s, ids] of bySession) s.sendCancel(ids);
+    if (bySession.size) this.schedulePump();
+  }
+
+  /** The lease with this id on any session, if it is held. */
+  findLease(leaseId: string): LeaseRecord | undefined {
+    for (const s of this.sessions.values()) {
+      const l = s.leases.get(leaseId);
+      if (l) return l;
+    }
+    return undefined;
+  }
+
+  /** Every connected session (for the straggler scan and views). */
+  allSessions(): Iterable<SessionPort> {
+    return this.sessions.values();
   }
 
   schedulePump(): void {
@@ -186,6 +256,11 @@ export class Scheduler {
     const nodes = [...this.sessions.values()].filter((s) => !s.draining && s.inflight < s.capacity);
     if (nodes.length === 0) return;
     nodes.sort((a, b) => this.ranker.compare(a, b));
+    const trust = this.opts.trust;
+    if (trust?.probationFirst()) {
+      const first = nodes.filter((n) => trust.onProbation(n));
+      if (first.length > 0 && first.length < nodes.length) nodes.splice(0, nodes.length, ...first, ...nodes.filter((n) => !trust.onProbation(n)));
+    }
     const out = new Map<SessionPort, Lease[]>();
 
     // Round-robin over jobs; within a job, fill the best-ranked eligible nodes first.
@@ -204,13 +279,19 @@ export class Scheduler {
         // Give this job a fair chunk on this node before moving to the next job.
         const chunk = Math.max(1, Math.ceil((node.capacity - node.inflight) / this.jobs.length));
         for (let k = 0; k < chunk && node.inflight < node.capacity; k++) {
-          const index = job.dequeue();
-          if (index < 0) break;
-          const lease = this.issue(job, index, node, now);
+          const taken = this.take(job, node);
+          if (!taken) break;
+          const { record, lease } = this.issue(job, taken.index, node, now, taken.kind);
           let batch = out.get(node);
           if (!batch) out.set(node, (batch = []));
           batch.push(lease);
           placed = true;
+          const canary = this.opts.trust?.issued(record) ?? -1;
+          if (canary >= 0) {
+            const c = this.issue(job, canary, node, now, 'canary');
+            this.opts.trust!.canaryIssued(c.record);
+            batch.push(c.lease);
+          }
         }
         if (!job.hasQueued()) break;
       }
@@ -230,7 +311,26 @@ export class Scheduler {
     return reasons;
   }
 
-  private issue(job: ActiveJob, index: number, node: SessionPort, now: number): Lease {
+  /**
+   * The next task of `job` for `node`: a replica waiting for a node this one may take, else a
+   * new task; undefined when there is none (or the node holds all the verified work it may).
+   */
+  private take(job: ActiveJob, node: SessionPort): { index: number; kind: LeaseRecord['kind'] } | undefined {
+    const trust = this.opts.trust;
+    const verified = trust !== undefined && !job.verification.policy.trivial;
+    if (verified && (node.verifiedInflight ?? 0) >= trust.verifiedCapacity(node)) return undefined;
+    if (trust && job.replicas.size > 0) {
+      const index = job.takeReplica((i) => trust.allowsReplica(job, i, node));
+      if (index >= 0) {
+        const speculative = job.speculative.delete(index);
+        return { index, kind: speculative ? 'speculative' : 'task' };
+      }
+    }
+    const index = job.dequeue();
+    return index < 0 ? undefined : { index, kind: 'task' };
+  }
+
+  private issue(job: ActiveJob, index: number, node: SessionPort, now: number, kind: LeaseRecord['kind']): { record: LeaseRecord; lease: Lease } {
     const leaseId = `${node.id}.${(this.leaseSeq++).toString(36)}`;
     const limits: LeaseLimits = {
       memoryMiB: job.spec.resources.memoryMiB,
@@ -239,12 +339,16 @@ export class Scheduler {
       fuel: job.spec.limits.fuel,
     };
     const expiresAt = now + limits.wallMs + this.grace;
-    job.setState(index, TaskState.Leased);
-    job.attempts[index] = Math.min(255, job.attempts[index]! + 1);
-    job.nodeOf.set(index, node.address);
-    node.leases.set(leaseId, { leaseId, job, index, session: node, expiresAt, issuedAt: now });
+    if (kind !== 'canary') {
+      job.setState(index, TaskState.Leased);
+      job.attempts[index] = Math.min(255, job.attempts[index]! + 1);
+      job.nodeOf.set(index, node.address);
+    }
+    const record: LeaseRecord = { leaseId, job, index, session: node, expiresAt, issuedAt: now, kind };
+    node.leases.set(leaseId, record);
     node.inflight++;
-    return {
+    if (!job.verification.policy.trivial) node.verifiedInflight = (node.verifiedInflight ?? 0) + 1;
+    const lease: Lease = {
       leaseId,
       jobId: job.id,
       taskIndex: index,
@@ -254,6 +358,7 @@ export class Scheduler {
       seed: taskSeed(job.id, index),
       expiresAt,
     };
+    return { record, lease };
   }
 
   private expireLeases(): void {
@@ -262,13 +367,18 @@ export class Scheduler {
       const expired: LeaseRecord[] = [];
       for (const l of s.leases.values()) if (l.expiresAt <= now) expired.push(l);
       if (expired.length === 0) continue;
-      for (const l of expired) {
-        s.leases.delete(l.leaseId);
-        s.inflight--;
-      }
+      for (const l of expired) release(l);
       s.sendCancel(expired.map((l) => l.leaseId));
       for (const l of expired) this.opts.onLeaseLost(l, 'expired');
     }
     this.schedulePump();
   }
+}
+
+/** Takes a lease off its session's books. */
+function release(l: LeaseRecord): void {
+  const s = l.session;
+  if (!s.leases.delete(l.leaseId)) return;
+  s.inflight--;
+  if (!l.job.verification.policy.trivial) s.verifiedInflight = Math.max(0, (s.verifiedInflight ?? 1) - 1);
 }

@@ -77,18 +77,30 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'ledger and fuel: receipts, fuel used, settlement batches, payouts, escrow state, chain transaction outbox',
     sql: `
-      -- A result row is the task's receipt: who is paid (payee) and how much (amount, in the
-      -- token's smallest unit); batch_id is set when the receipt is folded into a settlement batch.
-      ALTER TABLE task_results ADD COLUMN payee text;
-      ALTER TABLE task_results ADD COLUMN amount numeric(78, 0) NOT NULL DEFAULT 0;
-      ALTER TABLE task_results ADD COLUMN batch_id bigint;
-      ALTER TABLE task_results ADD COLUMN receipt_seq bigserial;
+      -- Fuel the task used, as the node that gave its accepted result counted it.
       ALTER TABLE task_results ADD COLUMN fuel_used bigint;
-      CREATE INDEX task_results_unsettled ON task_results (receipt_seq) WHERE batch_id IS NULL AND amount > 0;
+
+      -- One receipt per paid execution: the accepted result's node, the other replicas that
+      -- agreed with it, a passed known-answer check. amount is in the token's smallest unit;
+      -- batch_id is set when the receipt is folded into a settlement batch. One account is paid
+      -- at most once per task (it never holds two replicas of one task): the unique key makes
+      -- writing a receipt idempotent.
+      CREATE TABLE task_receipts (
+        receipt_seq bigserial PRIMARY KEY,
+        job_id      text NOT NULL,
+        idx         integer NOT NULL,
+        payee       text NOT NULL,
+        amount      numeric(78, 0) NOT NULL CHECK (amount > 0),
+        fuel_used   bigint,
+        kind        text NOT NULL CHECK (kind IN ('result', 'replica', 'canary', 'unverified')),
+        batch_id    bigint,
+        UNIQUE (job_id, idx, payee)
+      );
+      CREATE INDEX task_receipts_unsettled ON task_receipts (receipt_seq) WHERE batch_id IS NULL;
 
       -- none: a free job; open: escrow held on chain; closed: the unspent escrow was refunded.
       ALTER TABLE jobs ADD COLUMN escrow text NOT NULL DEFAULT 'none' CHECK (escrow IN ('none', 'open', 'closed'));
-      -- Totals over the job's result rows, written when the job finishes.
+      -- Totals over the job's result rows (fuel) and receipts (cost), written when the job finishes.
       ALTER TABLE jobs ADD COLUMN fuel_used numeric(78, 0) NOT NULL DEFAULT 0;
       ALTER TABLE jobs ADD COLUMN cost numeric(78, 0) NOT NULL DEFAULT 0;
       CREATE INDEX jobs_escrow_open ON jobs (escrow) WHERE escrow = 'open';
@@ -139,6 +151,46 @@ export const MIGRATIONS: readonly Migration[] = [
         key   text PRIMARY KEY,
         value jsonb NOT NULL
       );
+    `,
+  },
+  {
+    version: 3,
+    name: 'trust: node reputation, evidence against nodes and their slashing',
+    sql: `
+      -- A node account's record of checked results (see verify/reputation.ts).
+      CREATE TABLE node_reputation (
+        address           text PRIMARY KEY,
+        validated         bigint NOT NULL,
+        invalid           bigint NOT NULL,
+        consecutive_valid bigint NOT NULL,
+        uptime_ms         bigint NOT NULL,
+        prior_valid       integer NOT NULL,
+        prior_issuer      text,
+        last_wrong_at     bigint,
+        first_seen_at     bigint NOT NULL
+      );
+
+      -- Evidence that a node's result was wrong: the gateway's two signed statements and the
+      -- node's session hello (protocol/trust.ts). hash = keccak256 of its canonical JSON, the
+      -- reference Staking.slash records. slash: none (no ledger), pending, slashed, failed.
+      CREATE TABLE evidence (
+        hash       text PRIMARY KEY,
+        node       text NOT NULL,
+        job_id     text NOT NULL,
+        idx        integer NOT NULL,
+        kind       text NOT NULL CHECK (kind IN ('quorum', 'canary')),
+        body       jsonb NOT NULL,
+        created_at bigint NOT NULL,
+        slash      text NOT NULL CHECK (slash IN ('none', 'pending', 'slashed', 'failed')),
+        slashed    numeric(78, 0),
+        tx_hash    text,
+        error      text
+      );
+      CREATE INDEX evidence_node ON evidence (node, created_at);
+      CREATE INDEX evidence_pending ON evidence (created_at) WHERE slash = 'pending';
+
+      -- What verifying a job's results took (replicas, known-answer checks, wrong results), at its end.
+      ALTER TABLE jobs ADD COLUMN verification_stats jsonb;
     `,
   },
 ];

@@ -17,9 +17,9 @@ export class SqlLedgerStore implements LedgerStore {
 
   async createBatch(maxReceipts: number, now: number, plan: (receipts: Receipt[]) => BatchPlan): Promise<SettlementBatch | null> {
     return this.db().transaction(async (tx) => {
-      const claimed = await tx.query<{ job_id: string; idx: number; payee: string; amount: string }>(
-        `SELECT job_id, idx, payee, amount::text AS amount FROM task_results
-         WHERE batch_id IS NULL AND amount > 0 ORDER BY receipt_seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      const claimed = await tx.query<{ receipt_seq: unknown; job_id: string; idx: number; payee: string; amount: string }>(
+        `SELECT receipt_seq, job_id, idx, payee, amount::text AS amount FROM task_receipts
+         WHERE batch_id IS NULL ORDER BY receipt_seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [Math.max(1, Math.floor(maxReceipts))],
       );
       if (claimed.length === 0) return null;
@@ -40,12 +40,10 @@ export class SqlLedgerStore implements LedgerStore {
         ],
       );
       const batch = toBatch(row!);
-      await tx.query(
-        `UPDATE task_results SET batch_id = $1
-         FROM unnest($2::text[], $3::int[]) AS t(job_id, idx)
-         WHERE task_results.job_id = t.job_id AND task_results.idx = t.idx`,
-        [batch.id, receipts.map((r) => r.jobId), receipts.map((r) => r.index)],
-      );
+      await tx.query('UPDATE task_receipts SET batch_id = $1 WHERE receipt_seq = ANY($2::int8[])', [
+        batch.id,
+        claimed.map((r) => String(r.receipt_seq)),
+      ]);
       if (p.payouts.length > 0) {
         await tx.query(
           `INSERT INTO settlement_payouts (batch_id, provider, amount, gross, tasks)
@@ -101,7 +99,7 @@ export class SqlLedgerStore implements LedgerStore {
 
   async unsettled(): Promise<{ receipts: number; amount: bigint }> {
     const [row] = await this.db().query<{ n: unknown; total: string | null }>(
-      'SELECT count(*) AS n, sum(amount)::text AS total FROM task_results WHERE batch_id IS NULL AND amount > 0',
+      'SELECT count(*) AS n, sum(amount)::text AS total FROM task_receipts WHERE batch_id IS NULL',
     );
     return { receipts: num(row?.n ?? 0), amount: BigInt(row?.total ?? '0') };
   }
@@ -115,8 +113,8 @@ export class SqlLedgerStore implements LedgerStore {
       `SELECT j.id FROM jobs j
        WHERE j.escrow = 'open' AND j.status IN ('completed', 'failed', 'cancelled')
          AND NOT EXISTS (
-           SELECT 1 FROM task_results r LEFT JOIN settlement_batches b ON b.id = r.batch_id
-           WHERE r.job_id = j.id AND r.amount > 0 AND (r.batch_id IS NULL OR b.status <> 'posted'))
+           SELECT 1 FROM task_receipts r LEFT JOIN settlement_batches b ON b.id = r.batch_id
+           WHERE r.job_id = j.id AND (r.batch_id IS NULL OR b.status <> 'posted'))
        ORDER BY j.finished_at, j.id LIMIT $1`,
       [limit],
     );

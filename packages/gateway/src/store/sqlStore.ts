@@ -3,13 +3,16 @@
  * PostgreSQL server. See `types.ts` for the guarantees; how they are kept:
  * - `insertJob`: one `INSERT … ON CONFLICT DO NOTHING RETURNING` — atomic and idempotent.
  * - `insertTaskResults`: multi-row `INSERT … SELECT FROM unnest(…) ON CONFLICT (job_id, idx) DO
- *   NOTHING` in chunks of {@link INSERT_CHUNK_ROWS}, all chunks in one transaction. Duplicates
- *   within a call are dropped first (first wins); the conflict clause keeps the first across calls.
+ *   NOTHING` in chunks of {@link INSERT_CHUNK_ROWS}, all chunks — and the rows' receipts — in one
+ *   transaction. Duplicates within a call are dropped first (first wins); the conflict clauses
+ *   keep the first across calls (receipts: one per account and task).
  * - Blobs: `ON CONFLICT DO NOTHING`; the caller checks that bytes hash to the address.
  * - Concurrency: PGlite queues statements; the server gives each transaction a pooled connection.
  */
 import { fromBase64, toBase64, type JobStatus, type TaskCounts } from '@lode/protocol';
-import type { JobQuery, JobRecord, NodeRecord, Store, TaskResultRow } from './types.js';
+import type { EvidenceRecord, JobQuery, JobRecord, NodeRecord, Store, TaskReceipt, TaskResultRow } from './types.js';
+import type { Reputation } from '../verify/reputation.js';
+import type { VerificationStats } from '../verify/jobVerification.js';
 import { bytes, num, numOrNull, type SqlExecutor, type SqlRunner } from './sql.js';
 import { migrate } from './migrations.js';
 import { StoreClosedError } from './errors.js';
@@ -25,9 +28,9 @@ export const DEFAULT_LIST_LIMIT = 50;
 const JOB_COLUMNS =
   'id, name, requester, module, spec, signature, status, task_count, counts, created_at, finished_at, deadline, escrow';
 /** JOB_COLUMNS plus the usage totals, read back as text (numeric). */
-const JOB_SELECT = `${JOB_COLUMNS}, fuel_used::text AS fuel_used, cost::text AS cost`;
+const JOB_SELECT = `${JOB_COLUMNS}, fuel_used::text AS fuel_used, cost::text AS cost, verification_stats`;
 const RESULT_COLUMNS =
-  'job_id, idx, status, exit_code, stdout, stderr, files, deleted, result_hash, node, attempts, error_code, error_message, finished_at, payee, amount, fuel_used';
+  'job_id, idx, status, exit_code, stdout, stderr, files, deleted, result_hash, node, attempts, error_code, error_message, finished_at, fuel_used';
 const NODE_COLUMNS = 'address, capabilities, completed, failed, first_seen_at, last_seen_at';
 
 export class SqlStore implements Store {
@@ -139,12 +142,13 @@ export class SqlStore implements Store {
   }
 
   /** A patch for an unknown id changes nothing (the caller checked the job exists). */
-  async updateJob(id: string, patch: { status: JobStatus; counts: TaskCounts; finishedAt: number | null; usage?: { fuelUsed: bigint; cost: bigint } }): Promise<void> {
+  async updateJob(id: string, patch: { status: JobStatus; counts: TaskCounts; finishedAt: number | null; usage?: { fuelUsed: bigint; cost: bigint }; verificationStats?: VerificationStats }): Promise<void> {
     // Usage totals come from the result rows themselves (exact across restarts) unless given.
     await this.db.query(
       `UPDATE jobs SET status = $2, counts = $3, finished_at = $4,
          fuel_used = COALESCE($5::numeric, (SELECT COALESCE(sum(fuel_used), 0) FROM task_results WHERE job_id = $1)),
-         cost = COALESCE($6::numeric, (SELECT COALESCE(sum(amount), 0) FROM task_results WHERE job_id = $1))
+         cost = COALESCE($6::numeric, (SELECT COALESCE(sum(amount), 0) FROM task_receipts WHERE job_id = $1)),
+         verification_stats = COALESCE($7::jsonb, verification_stats)
        WHERE id = $1`, [
       id,
       patch.status,
@@ -152,6 +156,7 @@ export class SqlStore implements Store {
       patch.finishedAt,
       patch.usage?.fuelUsed.toString() ?? null,
       patch.usage?.cost.toString() ?? null,
+      patch.verificationStats ? JSON.stringify(patch.verificationStats) : null,
     ]);
   }
 
@@ -159,16 +164,32 @@ export class SqlStore implements Store {
 
   async insertTaskResults(rows: TaskResultRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const chunks = chunk(firstPerTask(rows), INSERT_CHUNK_ROWS);
-    if (chunks.length === 1) return insertResultChunk(this.db, chunks[0]);
+    const unique = firstPerTask(rows);
+    const chunks = chunk(unique, INSERT_CHUNK_ROWS);
+    const receipts = unique.flatMap((r) => (r.receipts ?? []).map((x) => ({ ...x, jobId: r.jobId, index: r.index })));
+    if (chunks.length === 1 && receipts.length === 0) return insertResultChunk(this.db, chunks[0]);
     await this.db.transaction(async (tx) => {
       for (const c of chunks) await insertResultChunk(tx, c);
+      for (const c of chunk(receipts, INSERT_CHUNK_ROWS)) await insertReceiptChunk(tx, c);
     });
+  }
+
+  async insertReceipts(jobId: string, index: number, receipts: TaskReceipt[]): Promise<void> {
+    if (receipts.length === 0) return;
+    await insertReceiptChunk(this.db, receipts.map((r) => ({ ...r, jobId, index })));
+  }
+
+  async receiptsOf(jobId: string, index: number): Promise<TaskReceipt[]> {
+    const rows = await this.db.query<{ payee: string; amount: string; fuel_used: unknown; kind: TaskReceipt['kind'] }>(
+      'SELECT payee, amount::text AS amount, fuel_used, kind FROM task_receipts WHERE job_id = $1 AND idx = $2 ORDER BY receipt_seq',
+      [jobId, index],
+    );
+    return rows.map((r) => ({ payee: r.payee, amount: BigInt(r.amount), fuelUsed: numOrNull(r.fuel_used), kind: r.kind }));
   }
 
   async getTaskResults(jobId: string, offset: number, limit: number): Promise<TaskResultRow[]> {
     const rows = await this.db.query<ResultRow>(
-      `SELECT ${RESULT_COLUMNS.replace('amount', 'amount::text AS amount')} FROM task_results WHERE job_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3`,
+      `SELECT ${RESULT_COLUMNS} FROM task_results WHERE job_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3`,
       [jobId, offset, Math.max(0, Math.floor(limit))],
     );
     return rows.map(toResult);
@@ -176,10 +197,75 @@ export class SqlStore implements Store {
 
   async finishedTasks(jobId: string): Promise<Array<{ index: number; status: TaskResultRow['status']; fuelUsed: number | null; amount: bigint }>> {
     const rows = await this.db.query<{ idx: number; status: TaskResultRow['status']; fuel_used: unknown; amount: string }>(
-      'SELECT idx, status, fuel_used, amount::text AS amount FROM task_results WHERE job_id = $1 ORDER BY idx',
+      `SELECT r.idx, r.status, r.fuel_used, COALESCE(p.amount, 0)::text AS amount FROM task_results r
+       LEFT JOIN (SELECT idx, sum(amount) AS amount FROM task_receipts WHERE job_id = $1 GROUP BY idx) p ON p.idx = r.idx
+       WHERE r.job_id = $1 ORDER BY r.idx`,
       [jobId],
     );
     return rows.map((r) => ({ index: r.idx, status: r.status, fuelUsed: numOrNull(r.fuel_used), amount: BigInt(r.amount) }));
+  }
+
+  // ---- trust
+
+  async loadReputations(): Promise<Reputation[]> {
+    const rows = await this.db.query<ReputationRow>('SELECT * FROM node_reputation');
+    return rows.map((r) => ({
+      address: r.address,
+      validated: num(r.validated),
+      invalid: num(r.invalid),
+      consecutiveValid: num(r.consecutive_valid),
+      uptimeMs: num(r.uptime_ms),
+      priorValid: r.prior_valid,
+      priorIssuer: r.prior_issuer,
+      lastWrongAt: numOrNull(r.last_wrong_at),
+      firstSeenAt: num(r.first_seen_at),
+    }));
+  }
+
+  async saveReputations(rows: Reputation[]): Promise<void> {
+    for (const part of chunk([...new Map(rows.map((r) => [r.address, r])).values()], INSERT_CHUNK_ROWS)) {
+      const { text, params } = multiRowValues(
+        part.map((r) => [r.address, r.validated, r.invalid, r.consecutiveValid, r.uptimeMs, r.priorValid, r.priorIssuer, r.lastWrongAt, r.firstSeenAt]),
+      );
+      await this.db.query(
+        `INSERT INTO node_reputation (address, validated, invalid, consecutive_valid, uptime_ms, prior_valid, prior_issuer, last_wrong_at, first_seen_at)
+         VALUES ${text}
+         ON CONFLICT (address) DO UPDATE SET validated = excluded.validated, invalid = excluded.invalid,
+           consecutive_valid = excluded.consecutive_valid, uptime_ms = excluded.uptime_ms, prior_valid = excluded.prior_valid,
+           prior_issuer = excluded.prior_issuer, last_wrong_at = excluded.last_wrong_at`,
+        params,
+      );
+    }
+  }
+
+  async insertEvidence(e: EvidenceRecord): Promise<void> {
+    await this.db.query(
+      `INSERT INTO evidence (hash, node, job_id, idx, kind, body, created_at, slash, slashed, tx_hash, error)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (hash) DO NOTHING`,
+      [e.hash, e.node, e.jobId, e.index, e.kind, JSON.stringify(e.body), e.createdAt, e.slash, e.slashed?.toString() ?? null, e.txHash, e.error],
+    );
+  }
+
+  async updateEvidence(hash: string, patch: { slash: EvidenceRecord['slash']; slashed?: bigint | null; txHash?: string | null; error?: string | null }): Promise<void> {
+    await this.db.query(
+      `UPDATE evidence SET slash = $2, slashed = COALESCE($3::numeric, slashed), tx_hash = COALESCE($4, tx_hash), error = $5 WHERE hash = $1`,
+      [hash, patch.slash, patch.slashed?.toString() ?? null, patch.txHash ?? null, patch.error ?? null],
+    );
+  }
+
+  async getEvidence(hash: string): Promise<EvidenceRecord | null> {
+    const rows = await this.db.query<EvidenceRow>(`SELECT ${EVIDENCE_COLUMNS} FROM evidence WHERE hash = $1`, [hash]);
+    return rows.length ? toEvidence(rows[0]) : null;
+  }
+
+  async listEvidence(query: { node?: string; slash?: EvidenceRecord['slash']; limit?: number }): Promise<EvidenceRecord[]> {
+    const limit = Math.max(0, Math.floor(query.limit ?? DEFAULT_LIST_LIMIT));
+    const rows = query.node !== undefined
+      ? await this.db.query<EvidenceRow>(`SELECT ${EVIDENCE_COLUMNS} FROM evidence WHERE node = $1 ORDER BY created_at DESC, hash LIMIT $2`, [query.node.toLowerCase(), limit])
+      : query.slash !== undefined
+        ? await this.db.query<EvidenceRow>(`SELECT ${EVIDENCE_COLUMNS} FROM evidence WHERE slash = $1 ORDER BY created_at, hash LIMIT $2`, [query.slash, limit])
+        : await this.db.query<EvidenceRow>(`SELECT ${EVIDENCE_COLUMNS} FROM evidence ORDER BY created_at DESC, hash LIMIT $1`, [limit]);
+    return rows.map(toEvidence);
   }
 
   // ---- nodes
@@ -221,7 +307,7 @@ export class SqlStore implements Store {
  * 1.5× on the server, and no bind-parameter limit to respect.
  */
 async function insertResultChunk(db: SqlRunner, rows: TaskResultRow[]): Promise<void> {
-  const columns: unknown[][] = Array.from({ length: 17 }, () => new Array<unknown>(rows.length));
+  const columns: unknown[][] = Array.from({ length: 15 }, () => new Array<unknown>(rows.length));
   rows.forEach((r, i) => {
     const values = [
       r.jobId,
@@ -238,8 +324,6 @@ async function insertResultChunk(db: SqlRunner, rows: TaskResultRow[]): Promise<
       r.error?.code ?? null,
       r.error?.message ?? null,
       r.finishedAt,
-      r.payee ?? null,
-      (r.amount ?? 0n).toString(),
       r.fuelUsed ?? null,
     ];
     values.forEach((v, c) => (columns[c][i] = v));
@@ -247,9 +331,27 @@ async function insertResultChunk(db: SqlRunner, rows: TaskResultRow[]): Promise<
   await db.query(
     `INSERT INTO task_results (${RESULT_COLUMNS})
      SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::bytea[], $6::bytea[], $7::jsonb[],
-       $8::jsonb[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::int8[], $15::text[], $16::numeric[], $17::int8[])
+       $8::jsonb[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::int8[], $15::int8[])
      ON CONFLICT (job_id, idx) DO NOTHING`,
     columns,
+  );
+}
+
+async function insertReceiptChunk(db: SqlRunner, rows: Array<TaskReceipt & { jobId: string; index: number }>): Promise<void> {
+  const paid = rows.filter((r) => r.amount > 0n);
+  if (paid.length === 0) return;
+  await db.query(
+    `INSERT INTO task_receipts (job_id, idx, payee, amount, fuel_used, kind)
+     SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::numeric[], $5::int8[], $6::text[])
+     ON CONFLICT (job_id, idx, payee) DO NOTHING`,
+    [
+      paid.map((r) => r.jobId),
+      paid.map((r) => r.index),
+      paid.map((r) => r.payee.toLowerCase()),
+      paid.map((r) => r.amount.toString()),
+      paid.map((r) => r.fuelUsed),
+      paid.map((r) => r.kind),
+    ],
   );
 }
 
@@ -302,6 +404,7 @@ interface JobRow {
   escrow: JobRecord['escrow'];
   fuel_used: string;
   cost: string;
+  verification_stats: VerificationStats | null;
 }
 
 function toJob(r: JobRow): JobRecord {
@@ -320,6 +423,7 @@ function toJob(r: JobRow): JobRecord {
     deadline: num(r.deadline),
     escrow: r.escrow,
     usage: { fuelUsed: BigInt(r.fuel_used), cost: BigInt(r.cost) },
+    ...(r.verification_stats ? { verificationStats: r.verification_stats } : {}),
   };
 }
 
@@ -338,8 +442,6 @@ interface ResultRow {
   error_code: string | null;
   error_message: string | null;
   finished_at: unknown;
-  payee: string | null;
-  amount: string;
   fuel_used: unknown;
 }
 
@@ -358,8 +460,6 @@ function toResult(r: ResultRow): TaskResultRow {
     attempts: r.attempts,
     error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
     finishedAt: num(r.finished_at),
-    payee: r.payee,
-    amount: BigInt(r.amount),
     fuelUsed: numOrNull(r.fuel_used),
   };
 }
@@ -381,5 +481,49 @@ function toNode(r: NodeRow): NodeRecord {
     failed: num(r.failed),
     firstSeenAt: num(r.first_seen_at),
     lastSeenAt: num(r.last_seen_at),
+  };
+}
+
+interface ReputationRow {
+  address: string;
+  validated: unknown;
+  invalid: unknown;
+  consecutive_valid: unknown;
+  uptime_ms: unknown;
+  prior_valid: number;
+  prior_issuer: string | null;
+  last_wrong_at: unknown;
+  first_seen_at: unknown;
+}
+
+const EVIDENCE_COLUMNS = 'hash, node, job_id, idx, kind, body, created_at, slash, slashed::text AS slashed, tx_hash, error';
+
+interface EvidenceRow {
+  hash: string;
+  node: string;
+  job_id: string;
+  idx: number;
+  kind: EvidenceRecord['kind'];
+  body: unknown;
+  created_at: unknown;
+  slash: EvidenceRecord['slash'];
+  slashed: string | null;
+  tx_hash: string | null;
+  error: string | null;
+}
+
+function toEvidence(r: EvidenceRow): EvidenceRecord {
+  return {
+    hash: r.hash,
+    node: r.node,
+    jobId: r.job_id,
+    index: r.idx,
+    kind: r.kind,
+    body: r.body,
+    createdAt: num(r.created_at),
+    slash: r.slash,
+    slashed: r.slashed === null ? null : BigInt(r.slashed),
+    txHash: r.tx_hash,
+    error: r.error,
   };
 }

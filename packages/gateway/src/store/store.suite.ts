@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { JobStatus, TaskCounts } from '@lode/protocol';
-import type { BatchPlan, JobRecord, NodeRecord, Receipt, Store, TaskResultRow } from './types.js';
+import type { BatchPlan, JobRecord, NodeRecord, Receipt, Store, TaskReceipt, TaskResultRow } from './types.js';
 
 /** Where a store's data lives. `open()` may be called again after the previous store closed. */
 export interface StoreTarget {
@@ -55,6 +55,11 @@ export function makeJob(over: Partial<JobRecord> = {}): JobRecord {
   };
 }
 
+/** A receipt paying `payee` for a result. */
+export function paid(payee: string, amount: bigint, kind: TaskReceipt['kind'] = 'result'): TaskReceipt {
+  return { payee, amount, fuelUsed: null, kind };
+}
+
 export function makeResult(jobId: string, index: number, over: Partial<TaskResultRow> = {}): TaskResultRow {
   return {
     jobId,
@@ -70,8 +75,6 @@ export function makeResult(jobId: string, index: number, over: Partial<TaskResul
     attempts: 1,
     error: null,
     finishedAt: 1_700_000_000_000 + index,
-    payee: null,
-    amount: 0n,
     fuelUsed: 1_234_567 + index,
     ...over,
   };
@@ -145,8 +148,8 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         const job = makeJob({ taskCount: 3 });
         await store.insertJob(job);
         await store.insertTaskResults([
-          makeResult(job.id, 0, { fuelUsed: 2 ** 52, payee: address(), amount: 10n ** 30n }),
-          makeResult(job.id, 1, { fuelUsed: 2 ** 52, payee: address(), amount: 1n }),
+          makeResult(job.id, 0, { fuelUsed: 2 ** 52, receipts: [paid(address(), 10n ** 30n)] }),
+          makeResult(job.id, 1, { fuelUsed: 2 ** 52, receipts: [paid(address(), 1n)] }),
           makeResult(job.id, 2, { status: 'failed', fuelUsed: null }),
         ]);
         await store.updateJob(job.id, { status: 'completed', counts: job.counts, finishedAt: Date.now() });
@@ -287,7 +290,7 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         const jobId = `job_${hex(8)}`;
         await store.insertTaskResults([
           makeResult(jobId, 4, { status: 'cancelled', fuelUsed: null }),
-          makeResult(jobId, 0, { fuelUsed: 2 ** 40, payee: address(), amount: 7n }),
+          makeResult(jobId, 0, { fuelUsed: 2 ** 40, receipts: [paid(address(), 7n)] }),
           makeResult(jobId, 2, { status: 'failed', fuelUsed: 9 }),
         ]);
         expect(await store.finishedTasks(jobId)).toEqual([
@@ -375,6 +378,32 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
       });
     });
 
+    describe('trust: reputation and evidence', () => {
+      it('saves and loads reputations; a later save of an address replaces its record', async () => {
+        const a = address();
+        const rec = { address: a, validated: 5, invalid: 1, consecutiveValid: 2, uptimeMs: 2 ** 40, priorValid: 3, priorIssuer: address(), lastWrongAt: 1_700_000_000_000, firstSeenAt: 1_600_000_000_000 };
+        await store.saveReputations([rec]);
+        await store.saveReputations([{ ...rec, validated: 6, consecutiveValid: 3, firstSeenAt: 1 }]);
+        const got = (await store.loadReputations()).find((r) => r.address === a);
+        expect(got).toEqual({ ...rec, validated: 6, consecutiveValid: 3 }); // firstSeenAt is kept
+        await store.saveReputations([]);
+      });
+
+      it('stores evidence once per hash, lists it by node and by slash state, and records the slash', async () => {
+        const node = address();
+        const e = { hash: `0x${hex(32)}`, node, jobId: hex(16), index: 3, kind: 'quorum' as const, body: { version: 1, x: [1, 'a'] }, createdAt: 10, slash: 'pending' as const, slashed: null, txHash: null, error: null };
+        await store.insertEvidence(e);
+        await store.insertEvidence({ ...e, index: 4 });
+        expect(await store.getEvidence(e.hash)).toEqual(e);
+        expect((await store.listEvidence({ slash: 'pending', limit: 10_000 })).map((x) => x.hash)).toContain(e.hash);
+        await store.updateEvidence(e.hash, { slash: 'slashed', slashed: 10n ** 21n, txHash: `0x${hex(32)}` });
+        const [slashed] = await store.listEvidence({ node });
+        expect(slashed).toMatchObject({ hash: e.hash, slash: 'slashed', slashed: 10n ** 21n, error: null });
+        expect((await store.listEvidence({ slash: 'pending', limit: 10_000 })).map((x) => x.hash)).not.toContain(e.hash);
+        expect(await store.getEvidence(`0x${hex(32)}`)).toBeNull();
+      });
+    });
+
     describe('ledger: receipts, batches, escrow, chain transactions', () => {
       /** A plan that pays each payee its gross minus 10%, like the settlement service would. */
       const planOf = (receipts: Receipt[]): BatchPlan => {
@@ -402,9 +431,14 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
       it('round-trips receipts (payee, amount) and the escrow state of jobs', async () => {
         const job = makeJob({ escrow: 'open' });
         await store.insertJob(job);
-        const row = makeResult(job.id, 0, { payee: address(), amount: 10n ** 30n + 7n });
-        await store.insertTaskResults([row]);
+        const payee = address();
+        const { receipts, ...row } = makeResult(job.id, 0, { receipts: [paid(payee, 10n ** 30n + 7n), paid(address(), 3n, 'replica')] });
+        await store.insertTaskResults([{ ...row, receipts }]);
         expect(await store.getTaskResults(job.id, 0, 1)).toEqual([row]);
+        expect(await store.receiptsOf(job.id, 0)).toEqual(receipts);
+        // A receipt is written once per account and task: a second write changes nothing.
+        await store.insertReceipts(job.id, 0, [paid(payee, 1n, 'canary'), paid(address(), 0n, 'canary')]);
+        expect(await store.receiptsOf(job.id, 0)).toEqual(receipts);
         expect((await store.getJob(job.id))?.escrow).toBe('open');
         await store.ledger.setJobEscrow(job.id, 'closed');
         expect((await store.getJob(job.id))?.escrow).toBe('closed');
@@ -416,11 +450,11 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         await store.insertJob(job);
         const [a, b] = [address(), address()];
         await store.insertTaskResults([
-          makeResult(job.id, 0, { payee: a, amount: 100n }),
-          makeResult(job.id, 1, { payee: b, amount: 50n }),
-          makeResult(job.id, 2, { payee: a, amount: 100n }),
-          makeResult(job.id, 3, { status: 'failed', payee: null, amount: 0n }),
-          makeResult(job.id, 4, { payee: b, amount: 50n }),
+          makeResult(job.id, 0, { receipts: [paid(a, 100n)] }),
+          makeResult(job.id, 1, { receipts: [paid(b, 50n)] }),
+          makeResult(job.id, 2, { receipts: [paid(a, 100n)] }),
+          makeResult(job.id, 3, { status: 'failed' }),
+          makeResult(job.id, 4, { receipts: [paid(b, 50n)] }),
         ]);
         expect(await store.ledger.unsettled()).toEqual({ receipts: 4, amount: 300n });
         const first = await store.ledger.createBatch(3, 1_000, planOf);
@@ -440,7 +474,7 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         await drain();
         const job = makeJob({ taskCount: 40 });
         await store.insertJob(job);
-        await store.insertTaskResults(Array.from({ length: 40 }, (_, i) => makeResult(job.id, i, { payee: address(), amount: 1n })));
+        await store.insertTaskResults(Array.from({ length: 40 }, (_, i) => makeResult(job.id, i, { receipts: [paid(address(), 1n)] })));
         const batches = (await Promise.all(Array.from({ length: 4 }, () => store.ledger.createBatch(15, Date.now(), planOf)))).filter((b) => b !== null);
         const more = await store.ledger.createBatch(1000, Date.now(), planOf);
         const counted = [...batches, ...(more ? [more] : [])].reduce((n, b) => n + b!.receipts, 0);
@@ -451,7 +485,7 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         await drain();
         const job = makeJob();
         await store.insertJob(job);
-        await store.insertTaskResults([makeResult(job.id, 0, { payee: address(), amount: 9n })]);
+        await store.insertTaskResults([makeResult(job.id, 0, { receipts: [paid(address(), 9n)] })]);
         const batch = (await store.ledger.createBatch(10, 5, planOf))!;
         expect((await store.ledger.listBatches('prepared')).map((b) => b.id)).toContain(batch.id);
         await store.ledger.updateBatch(batch.id, { status: 'posted', txHash: `0x${hex(32)}`, chainBatchId: 2n ** 70n, finalAt: 1234 });
@@ -464,7 +498,7 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         await drain();
         const job = makeJob({ escrow: 'open', taskCount: 2 });
         await store.insertJob(job);
-        await store.insertTaskResults([makeResult(job.id, 0, { payee: address(), amount: 5n })]);
+        await store.insertTaskResults([makeResult(job.id, 0, { receipts: [paid(address(), 5n)] })]);
         expect(await store.ledger.jobsToClose(100)).not.toContain(job.id); // still running
         await store.updateJob(job.id, { status: 'completed', counts: { ...zeroCounts(2), queued: 0, done: 2 }, finishedAt: Date.now() });
         expect(await store.ledger.jobsToClose(100)).not.toContain(job.id); // receipt not settled

@@ -18,6 +18,8 @@
  * - Blobs are immutable; `putBlob` of an existing address is a no-op.
  * - All methods may be called concurrently.
  */
+import type { Reputation } from '../verify/reputation.js';
+import type { VerificationStats } from '../verify/jobVerification.js';
 import type { JobSpec, JobStatus, TaskCounts, Capabilities } from '@lode/protocol';
 
 export interface JobRecord {
@@ -38,6 +40,8 @@ export interface JobRecord {
   escrow?: EscrowState;
   /** Totals over its results, recorded when the job finishes. */
   usage?: { fuelUsed: bigint; cost: bigint };
+  /** What verifying its results took, recorded when the job finishes. */
+  verificationStats?: VerificationStats;
 }
 
 export type EscrowState = 'none' | 'open' | 'closed';
@@ -56,11 +60,37 @@ export interface TaskResultRow {
   attempts: number;
   error: { code: string; message: string } | null;
   finishedAt: number;
-  /** The receipt: the provider account paid for this result, and the amount. Absent: nothing to pay. */
-  payee?: string | null;
-  amount?: bigint;
   /** Fuel the task used, as the node counted it (deterministic); null when unknown. */
   fuelUsed?: number | null;
+  /** The paid executions behind this result, written in the same transaction as the row. */
+  receipts?: TaskReceipt[];
+}
+
+/**
+ * One paid execution of a task: `result`, the node whose result was accepted; `replica`, another
+ * node that agreed with it; `canary`, a passed known-answer check; `unverified`, a result of a
+ * task whose replicas never agreed (the node did the work; nobody was proven wrong).
+ */
+export interface TaskReceipt {
+  payee: string;
+  amount: bigint;
+  fuelUsed: number | null;
+  kind: 'result' | 'replica' | 'canary' | 'unverified';
+}
+
+export interface EvidenceRecord {
+  hash: string;
+  node: string;
+  jobId: string;
+  index: number;
+  kind: 'quorum' | 'canary';
+  body: unknown;
+  createdAt: number;
+  /** none: no ledger to slash on; pending: to be sent; slashed; failed (see error). */
+  slash: 'none' | 'pending' | 'slashed' | 'failed';
+  slashed: bigint | null;
+  txHash: string | null;
+  error: string | null;
 }
 
 export interface NodeRecord {
@@ -96,14 +126,29 @@ export interface Store {
   listJobs(query: JobQuery): Promise<JobRecord[]>;
   /** Jobs whose status is queued or running (to resume after a restart). */
   listUnfinishedJobs(): Promise<JobRecord[]>;
-  /** Sets the final state; the usage totals are summed from the result rows unless `usage` is given. */
-  updateJob(id: string, patch: { status: JobStatus; counts: TaskCounts; finishedAt: number | null; usage?: { fuelUsed: bigint; cost: bigint } }): Promise<void>;
+  /** Sets the final state; the usage totals are summed from the result rows and receipts unless `usage` is given. */
+  updateJob(id: string, patch: { status: JobStatus; counts: TaskCounts; finishedAt: number | null; usage?: { fuelUsed: bigint; cost: bigint }; verificationStats?: VerificationStats }): Promise<void>;
 
+  /** Result rows and their receipts, in one transaction; a second row for a task, or a second receipt of an account for a task, is ignored. */
   insertTaskResults(rows: TaskResultRow[]): Promise<void>;
+  /** Receipts of executions after a task's result (known-answer checks); idempotent like the above. */
+  insertReceipts(jobId: string, index: number, receipts: TaskReceipt[]): Promise<void>;
   /** Result rows of a job ordered by index, from `offset` (an index), at most `limit`. */
   getTaskResults(jobId: string, offset: number, limit: number): Promise<TaskResultRow[]>;
-  /** Indexes (and status) of the tasks of a job that already have a result row. */
+  /** Indexes (and status, fuel, and the sum of receipts) of the tasks of a job that already have a result row. */
   finishedTasks(jobId: string): Promise<Array<{ index: number; status: TaskResultRow['status']; fuelUsed: number | null; amount: bigint }>>;
+  /** Receipts of a job's task (for views and tests), oldest first. */
+  receiptsOf(jobId: string, index: number): Promise<TaskReceipt[]>;
+
+  /** Reputation records (verify/reputation.ts). */
+  loadReputations(): Promise<Reputation[]>;
+  saveReputations(rows: Reputation[]): Promise<void>;
+  /** Evidence against a node; idempotent by hash. */
+  insertEvidence(e: EvidenceRecord): Promise<void>;
+  updateEvidence(hash: string, patch: { slash: EvidenceRecord['slash']; slashed?: bigint | null; txHash?: string | null; error?: string | null }): Promise<void>;
+  getEvidence(hash: string): Promise<EvidenceRecord | null>;
+  /** Evidence by node (newest first), or by slash state (oldest first). */
+  listEvidence(query: { node?: string; slash?: EvidenceRecord['slash']; limit?: number }): Promise<EvidenceRecord[]>;
 
   upsertNodes(nodes: NodeRecord[]): Promise<void>;
   listNodes(): Promise<NodeRecord[]>;

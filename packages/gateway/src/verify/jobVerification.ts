@@ -36,6 +36,8 @@ export interface LeaseRef {
   leaseId: string;
   node: string;
   remote: string;
+  /** What the caller keeps with the lease (returned in `cancel` lists). */
+  handle?: unknown;
 }
 
 /** What the scheduler does after issuing a lease. */
@@ -232,6 +234,19 @@ export class JobVerification<P = unknown> {
     if (d.kind === 'more') return { kind: 'more', count: this.more(set, d) };
     if (d.kind === 'fail') return this.fail(index, set, d.reason);
     return { kind: 'more', count: 0 };
+  }
+
+  /**
+   * Gives up on a task (its replicas keep ending without a vote): closes its replica set.
+   * Returns the votes so far and the leases still out, or undefined if it has no set.
+   */
+  abandon(index: number): { votes: Vote<P>[]; cancel: ReplicaLease[] } | undefined {
+    const set = this.sets.get(index);
+    if (!set || set.decided) return undefined;
+    const cancel = this.close(index, set);
+    this.stats.failed++;
+    this.stats.executions += set.votes.length;
+    return { votes: [...set.votes], cancel };
   }
 
   /** Replica leases of a task still out (to cancel when its job ends). */

@@ -18,6 +18,8 @@ export interface ReplicaLease {
   newcomer: boolean;
   /** `speculative`: a copy of a straggling lease on another node (counts as a replica). */
   kind: 'replica' | 'speculative';
+  /** The caller's own record of the lease (see `LeaseRef.handle`). */
+  handle?: unknown;
 }
 
 export class ReplicaSet<P = unknown> implements ReplicaView {

@@ -112,6 +112,13 @@ export class ReputationBook {
     return !r || r.consecutiveValid + r.priorValid === 0;
   }
 
+  /** Connected accounts with a record (not on probation). */
+  establishedOnline(): number {
+    let n = 0;
+    for (const a of this.online.keys()) if (!this.isNewcomer(a) && !this.isRefused(a)) n++;
+    return n;
+  }
+
   /** Proven wrong `maxStrikes` times: refused at hello. */
   isRefused(address: string): boolean {
     return (this.byAddress.get(address)?.invalid ?? 0) >= this.maxStrikes;

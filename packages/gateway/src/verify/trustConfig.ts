@@ -2,38 +2,25 @@
  * The gateway's trust settings (one object with documented defaults, validated with the rest of
  * the gateway's config) and the mapping from a job's `verification` to its policy.
  */
+import { maxReplicasOf, type Verification } from '@lode/protocol';
 import { DEFAULT_TRUST_PARAMS, type TrustParams } from './credibility.js';
 import { nonePolicy, replicatePolicy, targetPolicy } from './policies.js';
 import { DEFAULT_STRAGGLER_PARAMS, type StragglerParams } from './stragglers.js';
 import type { AuditRates, VerificationPolicy } from './types.js';
 
 /** A job's verification, as the JobSpec states it. */
-export type VerificationSpec =
-  | { kind: 'none' }
-  | { kind: 'replicate'; k: number }
-  | { kind: 'target'; errorRate: number };
-
-/** Most executions a `target(errorRate)` task may take (replicas and known-answer runs). */
-export const TARGET_MAX_REPLICAS = 9;
-
-/** Most paid executions of one task under a verification (what the escrow must cover). */
-export function maxReplicasOf(v: VerificationSpec): number {
-  switch (v.kind) {
-    case 'none':
-      return 1;
-    case 'replicate':
-      return v.k <= 1 ? 1 : 2 * v.k + 1;
-    case 'target':
-      return TARGET_MAX_REPLICAS;
-  }
-}
+export type VerificationSpec = Verification;
+export { maxReplicasOf };
 
 export interface TrustConfig {
   /** The credibility model (credibility.ts). */
   trust: TrustParams;
   /** Audits of results accepted from one trusted node under `target`. @default { spotCheck: 0.03, canary: 0.03 } */
   audit: AuditRates;
-  /** Share of leases reserved for nodes without a record when they are idle. @default 0.05 */
+  /**
+   * Share of leases given first to nodes on probation (no checked result yet) when some have
+   * room: they earn their first tasks — replicated, so they cannot harm — even on a busy network. @default 0.05
+   */
   newcomerShare: number;
   /** Leases a node without a record may hold at once (it is on probation). @default 1 per slot */
   newcomerDepth: number;
@@ -67,4 +54,26 @@ export function policyFor(v: VerificationSpec, c: Pick<TrustConfig, 'audit'> = D
     case 'target':
       return targetPolicy(v.errorRate, { maxReplicas: maxReplicasOf(v), audit: c.audit });
   }
+}
+
+/** The gateway's trust settings from its config (unset fields keep the defaults). */
+export function trustConfigFrom(o: {
+  spotCheck?: number;
+  canary?: number;
+  maxStrikes?: number;
+  newcomerDepth?: number;
+  newcomerShare?: number;
+  trustedIssuers?: string[];
+  stragglers?: boolean;
+}): TrustConfig {
+  const d = DEFAULT_TRUST_CONFIG;
+  return {
+    ...d,
+    audit: { spotCheck: o.spotCheck ?? d.audit.spotCheck, canary: o.canary ?? d.audit.canary },
+    maxStrikes: o.maxStrikes ?? d.maxStrikes,
+    newcomerDepth: o.newcomerDepth ?? d.newcomerDepth,
+    newcomerShare: o.newcomerShare ?? d.newcomerShare,
+    trustedIssuers: o.trustedIssuers ?? d.trustedIssuers,
+    stragglers: o.stragglers === false ? false : d.stragglers,
+  };
 }

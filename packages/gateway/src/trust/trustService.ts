@@ -1,0 +1,263 @@
+/**
+ * The gateway's trust service: the reputation book, each job's verifier, and what follows when
+ * a node is proven wrong — evidence signed by the gateway, stored, and (with a ledger) a slash
+ * of the node's stake on chain; a node proven wrong `maxStrikes` times is refused.
+ *
+ * Guarantees:
+ * - Evidence is written before the slash is sent, and a slash is sent at most once per
+ *   evidence (the outbox's key and the contract's `EvidenceAlreadyUsed` both hold it); evidence
+ *   whose slash was pending when the gateway stopped is slashed at the next start.
+ * - An offence counts against the node's reputation at once (before the evidence is signed),
+ *   so the next lease decision already sees it.
+ * - Credentials this gateway issues verify with viem's `verifyTypedData` against its account;
+ *   credentials from other gateways count only if their issuer is in `trustedIssuers`, and only
+ *   up to `priorCap` checks.
+ */
+import type { Hex, LocalAccount } from 'viem';
+import type { Logger } from 'pino';
+import {
+  evidenceHash,
+  factsMessage,
+  signAgreedResult,
+  signNodeReputation,
+  signNodeResult,
+  verifyNodeReputation,
+  type Evidence,
+  type JobSpec,
+  type NodeReputationMessage,
+  type NodeView,
+  type ResultFacts,
+  type SessionProof,
+  type Signed,
+} from '@lode/protocol';
+import type { Clock } from '../clock.js';
+import type { Store } from '../store/types.js';
+import { JobVerification } from '../verify/jobVerification.js';
+import { ReputationBook } from '../verify/reputation.js';
+import { policyFor, type TrustConfig } from '../verify/trustConfig.js';
+import { parseVoteKey } from '../verify/vote.js';
+
+/** Slashes a provider on chain for one offence (GatewayLedger.slash). */
+export interface Slasher {
+  slash(provider: string, evidenceHash: Hex): Promise<{ slashed: bigint; txHash: Hex }>;
+}
+
+export interface TrustServiceOptions {
+  store: Store;
+  log: Logger;
+  clock: Clock;
+  /** The gateway's account: signs evidence and credentials. */
+  account: LocalAccount;
+  config: TrustConfig;
+  /** Absent without a ledger: evidence is kept, nothing is slashed. */
+  slasher?: Slasher;
+  /** Uniform in [0, 1) for audits. @default Math.random */
+  random?: () => number;
+  /** A node was proven wrong `maxStrikes` times: close its sessions. */
+  onRefused?(address: string): void;
+}
+
+/** One node's wrong result, as the gateway received it. */
+export interface Offence {
+  kind: Evidence['kind'];
+  jobId: string;
+  index: number;
+  /** The verified answer's vote key and the accounts that agreed on it (or that verified the known answer). */
+  agreedKey: string;
+  agreeing: string[];
+  node: string;
+  leaseId: string;
+  key: string;
+  receivedAt: number;
+  /** The hello that opened the session the result came on. */
+  session: SessionProof | null;
+}
+
+/** How long a reputation credential stays valid. */
+const CREDENTIAL_TTL_S = 30 * 24 * 3600;
+
+export class TrustService {
+  readonly book: ReputationBook;
+  private slashing: Promise<void> = Promise.resolve();
+  private readonly random: () => number;
+
+  constructor(private readonly o: TrustServiceOptions) {
+    this.random = o.random ?? Math.random;
+    this.book = new ReputationBook({
+      store: o.store,
+      log: o.log,
+      now: () => o.clock.now(),
+      trust: o.config.trust,
+      maxStrikes: o.config.maxStrikes,
+      priorCap: o.config.priorCap,
+    });
+  }
+
+  get address(): Hex {
+    return this.o.account.address;
+  }
+
+  async start(): Promise<void> {
+    await this.book.start();
+    if (this.o.slasher) {
+      for (const e of await this.o.store.listEvidence({ slash: 'pending', limit: 10_000 })) this.queueSlash(e.node, e.hash as Hex);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.book.stop();
+  }
+
+  /** Waits for the slashes queued so far (tests, shutdown). */
+  settled(): Promise<void> {
+    return this.slashing;
+  }
+
+  /** A verifier for a job, fed by this gateway's reputation book. */
+  verificationFor<P>(spec: JobSpec): JobVerification<P> {
+    return new JobVerification<P>(policyFor(spec.verification, this.o.config), {
+      credibility: (a) => this.book.credibility(a),
+      isNewcomer: (a) => this.book.isNewcomer(a),
+      establishedAvailable: () => this.book.establishedOnline() > 0,
+      random: this.random,
+      now: () => this.o.clock.now(),
+    });
+  }
+
+  /** Leases of verified jobs a node may hold at once: few while it is on probation. */
+  verifiedCapacity(address: string, slots: number, capacity: number): number {
+    return this.book.isNewcomer(address) ? Math.min(capacity, slots * this.o.config.newcomerDepth) : capacity;
+  }
+
+  /** Accounts whose checked results were right. */
+  validated(addresses: Iterable<string>): void {
+    for (const a of addresses) this.book.recordValid(a);
+  }
+
+  /**
+   * A node's result was proven wrong: its reputation drops now; the evidence is signed and
+   * stored, and its stake slashed. Resolves once the evidence is stored (not the slash).
+   */
+  async provenWrong(f: Offence): Promise<string> {
+    const strikes = this.book.recordWrong(f.node);
+    this.o.log.warn({ node: f.node, jobId: f.jobId, index: f.index, kind: f.kind, strikes }, 'node proven wrong');
+    if (strikes >= this.book.maxStrikes) {
+      this.o.log.warn({ node: f.node, strikes }, 'node refused: proven wrong too often');
+      this.o.onRefused?.(f.node);
+    }
+    const evidence = await this.evidence(f);
+    const hash = evidenceHash(evidence);
+    await this.o.store.insertEvidence({
+      hash,
+      node: f.node,
+      jobId: f.jobId,
+      index: f.index,
+      kind: f.kind,
+      body: evidence,
+      createdAt: this.o.clock.now(),
+      slash: this.o.slasher ? 'pending' : 'none',
+      slashed: null,
+      txHash: null,
+      error: null,
+    });
+    if (this.o.slasher) this.queueSlash(f.node, hash);
+    return hash;
+  }
+
+  /** The reputation part of a node's view. */
+  reputationOf(address: string): NonNullable<NodeView['reputation']> {
+    const r = this.book.get(address);
+    return {
+      validated: r.validated,
+      invalid: r.invalid,
+      consecutiveValid: r.consecutiveValid,
+      credibility: this.book.credibility(address),
+      probation: this.book.isNewcomer(address),
+      refused: this.book.isRefused(address),
+      uptimeMs: Math.round(this.book.uptimeOf(address)),
+    };
+  }
+
+  /** The node's record here, signed by this gateway: a credential it can carry to another gateway. */
+  credential(address: string): Promise<Signed<NodeReputationMessage>> {
+    const r = this.book.get(address);
+    const now = Math.floor(this.o.clock.now() / 1000);
+    return signNodeReputation(this.o.account, {
+      gateway: this.o.account.address,
+      node: address as Hex,
+      validated: String(r.validated),
+      invalid: String(r.invalid),
+      consecutiveValid: String(r.consecutiveValid),
+      uptimeSeconds: String(Math.floor(this.book.uptimeOf(address) / 1000)),
+      firstSeenAt: String(Math.floor(r.firstSeenAt / 1000)),
+      issuedAt: String(now),
+      expiresAt: String(now + CREDENTIAL_TTL_S),
+    });
+  }
+
+  /**
+   * Counts another gateway's credential as a prior for its node. Returns the checks counted, or
+   * the reason it was not taken.
+   */
+  async importCredential(c: Signed<NodeReputationMessage>): Promise<{ counted: number } | { refused: string }> {
+    const issuer = c.message.gateway.toLowerCase();
+    if (issuer === this.o.account.address.toLowerCase()) return { refused: 'this gateway issued it; its own record already counts' };
+    if (!this.o.config.trustedIssuers.some((t) => t.toLowerCase() === issuer)) return { refused: `issuer ${c.message.gateway} is not among this gateway's trusted issuers` };
+    if (!(await verifyNodeReputation(c, this.o.clock.now()))) return { refused: 'the signature does not verify, or the credential expired' };
+    if (BigInt(c.message.invalid) > 0n) return { refused: 'the credential records wrong results' };
+    const node = c.message.node.toLowerCase();
+    const counted = Math.min(this.book.priorCap, Number(BigInt(c.message.consecutiveValid)));
+    this.book.importPrior(node, counted, issuer);
+    return { counted: this.book.get(node).priorValid };
+  }
+
+  private async evidence(f: Offence): Promise<Evidence> {
+    const gateway = this.o.account.address;
+    const facts = (key: string): ResultFacts => {
+      const v = parseVoteKey(key);
+      return { status: v.status, errorCode: v.errorCode ?? '', resultHash: v.resultHash, fuelUsed: v.fuelUsed };
+    };
+    const agreed = await signAgreedResult(this.o.account, {
+      gateway,
+      jobId: f.jobId,
+      taskIndex: f.index,
+      ...factsMessage(facts(f.agreedKey)),
+      agreeing: f.agreeing as Hex[],
+      decidedAt: String(this.o.clock.now()),
+    });
+    const offending = await signNodeResult(this.o.account, {
+      gateway,
+      node: f.node as Hex,
+      jobId: f.jobId,
+      taskIndex: f.index,
+      leaseId: f.leaseId,
+      ...factsMessage(facts(f.key)),
+      sessionChallenge: f.session?.challenge ?? (`0x${'0'.repeat(64)}` as Hex),
+      receivedAt: String(f.receivedAt),
+    });
+    return { version: 1, kind: f.kind, agreed, offending, session: f.session };
+  }
+
+  /** Slashes one after another (one chain transaction at a time); a transient failure is retried later. */
+  private queueSlash(node: string, hash: Hex, attempt = 0): void {
+    const slasher = this.o.slasher!;
+    this.slashing = this.slashing.then(async () => {
+      try {
+        const { slashed, txHash } = await slasher.slash(node, hash);
+        await this.o.store.updateEvidence(hash, { slash: 'slashed', slashed, txHash });
+        this.o.log.warn({ node, evidence: hash, slashed: slashed.toString(), tx: txHash }, 'node slashed');
+      } catch (err) {
+        const reason = (err as { reason?: string }).reason;
+        if (reason !== undefined) {
+          // The chain said no (no stake to take, evidence used): final.
+          await this.o.store.updateEvidence(hash, { slash: 'failed', error: reason, txHash: (err as { txHash?: string }).txHash ?? null }).catch(() => {});
+          this.o.log.warn({ node, evidence: hash, reason }, 'slash refused by the chain');
+          return;
+        }
+        const delay = Math.min(60_000, 1000 * 2 ** attempt);
+        this.o.log.error({ err, node, evidence: hash, retryInMs: delay }, 'slash failed; will retry');
+        setTimeout(() => this.queueSlash(node, hash, attempt + 1), delay).unref();
+      }
+    });
+  }
+}
