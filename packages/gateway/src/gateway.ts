@@ -26,6 +26,7 @@ import { jobRoutes } from './http/jobRoutes.js';
 import { webRoutes } from './http/webRoutes.js';
 import { GatewayLedger } from './ledger/ledgerService.js';
 import { TrustService } from './trust/trustService.js';
+import { trustRoutes } from './trust/routes.js';
 import { trustConfigFrom } from './verify/trustConfig.js';
 import { loadOrCreateAccount } from '@lode/node/keystore';
 import { join } from 'node:path';
@@ -171,6 +172,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   blobRoutes(app, store, config.maxBlobBytes);
   jobRoutes(app, jobs, events);
   ledgerRoutes(app, ledger);
+  trustRoutes(app, trust, store);
   app.get('/v1/nodes', async () => ({ nodes: registry.views() }));
   webRoutes(app, { stats: { nodes: () => registry.views(), queued: () => jobs.queuedTasks(), activeJobs: () => jobs.activeJobs } });
   app.get('/healthz', async () => ({ ok: true, nodes: registry.sessions.size, activeJobs: jobs.activeJobs, queued: jobs.queuedTasks() }));

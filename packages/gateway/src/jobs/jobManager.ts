@@ -40,6 +40,7 @@ import {
   recoverCancelJob,
   resultDigest,
   taskCharge,
+  verificationName,
   verifyJobSignature,
   type JobView,
   type TaskOutcome,
@@ -62,6 +63,7 @@ import type { TrustConfig } from '../verify/trustConfig.js';
 import type { NetworkView, Vote } from '../verify/types.js';
 import { isVote, voteKey } from '../verify/vote.js';
 import { ActiveJob, TaskState, isTerminal, recordView } from './activeJob.js';
+import { DEFAULT_FILTERS, matchAll } from '../scheduler/policy.js';
 import type { JobEvents } from './events.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { zodMessage } from '../http/zodMessage.js';
@@ -273,8 +275,27 @@ export class JobManager {
       const why = this.scheduler.unmatchedReasons(job);
       if (this.scheduler.sessionCount === 0) view.waiting = 'No node is connected. Start one with `lode node --gateway <ws url>` (or `lode up`).';
       else if (why.length > 0) view.waiting = `No connected node can take these tasks — ${why.slice(0, 3).join('; ')}${why.length > 3 ? ` (+${why.length - 3} more)` : ''}.`;
+    } else if (job.replicas.size > 0 && job.counts.queued === 0) {
+      const waiting = this.replicaWaiting(job);
+      if (waiting) view.waiting = waiting;
     }
     return view;
+  }
+
+  /** Why replicas of a job wait, when no connected node may take any of them (views only). */
+  private replicaWaiting(job: ActiveJob): string | undefined {
+    const sessions = [...this.scheduler.allSessions()];
+    const [index] = job.replicas.keys();
+    if (index === undefined) return undefined;
+    const reasons: string[] = [];
+    for (const s of sessions) {
+      if (!matchAll(DEFAULT_FILTERS, job.spec, s).ok) continue;
+      const r = job.verification.allows(index, { address: s.address, remote: s.remote ?? '', newcomer: this.o.trust.book.isNewcomer(s.address) }, this.network());
+      if (r.ok) return undefined;
+      reasons.push(`${s.address}: ${r.reason}`);
+    }
+    const policy = verificationName(job.spec.verification);
+    return `${job.replicas.size} task(s) need results from more nodes to verify them (${policy}), and no connected node may take them${reasons.length ? ` — ${reasons.slice(0, 3).join('; ')}` : ''}. Connect nodes of other accounts.`;
   }
 
   async get(id: string): Promise<JobView> {

@@ -39,6 +39,7 @@ const NOT_FOUND_HINTS: Record<string, string> = {
   job: 'Check the id (`lode job ls` lists jobs).',
   blob: 'Upload it first (PUT /v1/blobs/<sha256>); blobs are addressed by the sha256 of their bytes.',
   node: 'Check the address (`lode nodes` lists nodes).',
+  evidence: 'Evidence against a node is listed by GET /v1/nodes/<address>/evidence.',
 };
 
 /** No such job, task, node or blob. */

@@ -1,0 +1,78 @@
+/**
+ * Trust over HTTP:
+ * - `GET /v1/nodes/:address/credential`: the node's record on this gateway, signed by it
+ *   (EIP-712 `NodeReputation`), for the node to carry to another gateway.
+ * - `POST /v1/nodes/credentials`: another gateway's credential for a node; counted as a prior
+ *   (up to `priorCap` checks) when its issuer is trusted here. Anyone may post one: it only
+ *   speaks for the node it names.
+ * - `GET /v1/nodes/:address/evidence`: evidence against a node, newest first (with its slash).
+ * - `GET /v1/evidence/:hash`: one piece of evidence — what `Staking.slash` names on chain —
+ *   checkable by anyone with `checkEvidence` from @lode/protocol.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { Address, HexSignature, InvalidRequestError, NotFoundError } from '@lode/protocol';
+import type { Store, EvidenceRecord } from '../store/types.js';
+import type { TrustService } from './trustService.js';
+import { zodMessage } from '../http/zodMessage.js';
+
+const Uint = z.string().regex(/^[0-9]{1,20}$/);
+const Credential = z.strictObject({
+  message: z.strictObject({
+    gateway: Address,
+    node: Address,
+    validated: Uint,
+    invalid: Uint,
+    consecutiveValid: Uint,
+    uptimeSeconds: Uint,
+    firstSeenAt: Uint,
+    issuedAt: Uint,
+    expiresAt: Uint,
+  }),
+  signature: HexSignature,
+});
+
+function address(value: string): string {
+  const a = Address.safeParse(value);
+  if (!a.success) throw new InvalidRequestError('Expected a 0x-prefixed 20-byte address.');
+  return a.data.toLowerCase();
+}
+
+export function evidenceView(e: EvidenceRecord) {
+  return {
+    hash: e.hash,
+    node: e.node,
+    jobId: e.jobId,
+    index: e.index,
+    kind: e.kind,
+    createdAt: e.createdAt,
+    slash: e.slash,
+    slashed: e.slashed?.toString() ?? null,
+    txHash: e.txHash,
+    error: e.error,
+    evidence: e.body,
+  };
+}
+
+export function trustRoutes(app: FastifyInstance, trust: TrustService, store: Store): void {
+  app.get<{ Params: { address: string } }>('/v1/nodes/:address/credential', async (req) => trust.credential(address(req.params.address)));
+
+  app.post('/v1/nodes/credentials', async (req) => {
+    const c = Credential.safeParse(req.body);
+    if (!c.success) throw new InvalidRequestError('Send a credential as GET /v1/nodes/:address/credential returns it.', { details: zodMessage(c.error) });
+    const r = await trust.importCredential(c.data as Parameters<TrustService['importCredential']>[0]);
+    if ('refused' in r) throw new InvalidRequestError(`The credential was not counted: ${r.refused}.`);
+    return { node: c.data.message.node.toLowerCase(), counted: r.counted, reputation: trust.reputationOf(c.data.message.node.toLowerCase()) };
+  });
+
+  app.get<{ Params: { address: string } }>('/v1/nodes/:address/evidence', async (req) => ({
+    evidence: (await store.listEvidence({ node: address(req.params.address), limit: 100 })).map(evidenceView),
+  }));
+
+  app.get<{ Params: { hash: string } }>('/v1/evidence/:hash', async (req) => {
+    if (!/^0x[0-9a-f]{64}$/.test(req.params.hash)) throw new InvalidRequestError('Expected 0x and 64 lowercase hex digits.');
+    const e = await store.getEvidence(req.params.hash);
+    if (!e) throw new NotFoundError('evidence', req.params.hash);
+    return evidenceView(e);
+  });
+}
