@@ -72,6 +72,31 @@ export interface ProtocolParams {
   treasury: Hex;
 }
 
+/** `GET /v1/ledger/batches`: the latest settlement batches, newest first. */
+export interface SettlementBatchesView {
+  batches: Array<{
+    id: number;
+    status: 'prepared' | 'posted' | 'failed';
+    /** Task receipts the batch pays. */
+    receipts: number;
+    /** Debited from the jobs' escrows (providers' gross plus the fee), token's smallest unit. */
+    total: string;
+    fee: string;
+    /** Jobs whose escrow the batch debits. */
+    jobs: number;
+    createdAt: number;
+    txHash: string | null;
+    /** JobEscrow's batch id; null until posted. */
+    chainBatchId: string | null;
+    /** When the challenge window ends and claims pass (ms); null until posted. */
+    finalAt: number | null;
+    /** Why a failed batch failed. */
+    error: string | null;
+  }>;
+  /** Batches in all. */
+  count: number;
+}
+
 export interface LedgerDeps {
   config: GatewayConfig;
   store: Store;
@@ -317,6 +342,34 @@ export class GatewayLedger {
       totals: {
         gross: totals.gross.toString(), fee: totals.fee.toString(), net: totals.net.toString(), claimed: totals.claimed.toString(), tasks: totals.tasks,
       },
+    };
+  }
+
+  /**
+   * The latest settlement batches, newest first, at most `limit` (what the dashboard lists):
+   * amounts as decimal strings, `finalAt` in ms (the chain's seconds × 1000) like `createdAt`.
+   * The Merkle tree and the per-job debits stay on the gateway.
+   */
+  async batches(limit: number): Promise<SettlementBatchesView> {
+    const all = await this.d.store.ledger.listBatches();
+    return {
+      batches: all
+        .slice(-Math.max(0, limit))
+        .reverse()
+        .map((b) => ({
+          id: b.id,
+          status: b.status,
+          receipts: b.receipts,
+          total: b.total.toString(),
+          fee: b.fee.toString(),
+          jobs: b.debits.length,
+          createdAt: b.createdAt,
+          txHash: b.txHash,
+          chainBatchId: b.chainBatchId?.toString() ?? null,
+          finalAt: b.finalAt === null ? null : b.finalAt * 1000,
+          error: b.error,
+        })),
+      count: all.length,
     };
   }
 

@@ -1,7 +1,8 @@
 /**
  * The ledger's HTTP routes: `POST /rpc` (the embedded chain's JSON-RPC), `GET /v1/ledger`
  * (chain, contracts, parameters, settlement backlog), `POST /v1/ledger/faucet` (test funds),
- * `GET /v1/ledger/payouts/:address` (a provider's payouts with claim proofs; `from`/`to` in ms).
+ * `GET /v1/ledger/payouts/:address` (a provider's payouts with claim proofs; `from`/`to` in ms),
+ * `GET /v1/ledger/batches?limit=N` (the latest settlement batches, newest first; read-only).
  * Without a ledger every route answers LEDGER_DISABLED.
  */
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +12,8 @@ import type { GatewayLedger } from './ledgerService.js';
 import { zodMessage } from '../http/zodMessage.js';
 
 const FaucetBody = z.strictObject({ address: Address });
+/** How many batches `GET /v1/ledger/batches` lists. @default 20, at most 500 */
+const BatchesQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(20) });
 const PayoutsQuery = z.object({
   from: z.coerce.number().int().nonnegative().optional(),
   to: z.coerce.number().int().nonnegative().optional(),
@@ -33,6 +36,12 @@ export function ledgerRoutes(app: FastifyInstance, ledger: GatewayLedger | undef
     const body = FaucetBody.safeParse(req.body);
     if (!body.success) throw new InvalidRequestError('Send { "address": "0x…" }.', { details: zodMessage(body.error) });
     return l.faucet(body.data.address as `0x${string}`);
+  });
+  app.get('/v1/ledger/batches', async (req) => {
+    const l = need();
+    const query = BatchesQuery.safeParse(req.query);
+    if (!query.success) throw new InvalidRequestError('limit is a whole number from 1 to 500.', { details: zodMessage(query.error) });
+    return l.batches(query.data.limit);
   });
   app.get<{ Params: { address: string } }>('/v1/ledger/payouts/:address', async (req) => {
     const l = need();
