@@ -22,6 +22,12 @@ export function formatDuration(ms: number): string {
   return `${h} h ${m % 60} min`;
 }
 
+/** For a time to come: "in 4 s", "now" once it has passed, "—" when there is none yet. */
+export function countdown(t: number | null | undefined, now = Date.now()): string {
+  if (t === null || t === undefined) return '—';
+  return t <= now ? 'now' : `in ${formatDuration(t - now)}`;
+}
+
 /** "5 s ago", "3 min ago", or a date for old times. */
 export function ago(t: number | null | undefined, now = Date.now()): string {
   if (!t) return '—';
@@ -64,4 +70,35 @@ export function formatLode(amount: bigint | string, digits = 4): string {
   const whole = v / 10n ** 18n;
   const frac = (v % 10n ** 18n).toString().padStart(18, '0').slice(0, digits).replace(/0+$/, '');
   return `${whole.toLocaleString()}${frac ? `.${frac}` : ''} LODE`;
+}
+
+/** An amount in LODE to the last wei (trailing zeros trimmed): what a statement shows. */
+export function formatLodeExact(amount: bigint | string): string {
+  return formatLode(amount, 18);
+}
+
+/**
+ * An amount in LODE, short but never misleading: from 1 LODE up with at most 2 decimals, below
+ * that with as many decimals as `significant` digits need (0.00008 LODE, not 0 LODE).
+ */
+export function formatLodeShort(amount: bigint | string, significant = 3): string {
+  const v = typeof amount === 'string' ? BigInt(amount) : amount;
+  const abs = v < 0n ? -v : v;
+  if (abs === 0n || abs >= 10n ** 18n) return formatLode(v, 2);
+  const zeros = 18 - abs.toString().length;
+  return formatLode(v, Math.min(18, zeros + significant));
+}
+
+/**
+ * A node's asking price in LODE, exact (up to 18 decimals, so 1 wei is not shown as 0):
+ * "free", "0.001 LODE/task", "0.001 LODE/task + 0.5 LODE per 10⁶ fuel".
+ */
+export function formatPrice(pricePerTask: string, pricePerFuel?: string): string {
+  const task = BigInt(pricePerTask);
+  const fuel = BigInt(pricePerFuel ?? '0');
+  if (task === 0n && fuel === 0n) return 'free';
+  const parts = [];
+  if (task > 0n || fuel === 0n) parts.push(`${formatLode(task, 18)}/task`);
+  if (fuel > 0n) parts.push(`${formatLode(fuel * 1_000_000n, 18)} per 10⁶ fuel`);
+  return parts.join(' + ');
 }
