@@ -1,9 +1,10 @@
-/** The dashboard at `/`: hash routes (#/network, #/jobs, #/jobs/:id, #/nodes, #/submit). */
+/** The dashboard at `/`: hash routes (#/network, #/jobs, #/jobs/:id, #/nodes, #/nodes/:address, #/submit). */
 import { Topbar } from '../shared/Topbar.js';
 import { useHashRoute } from './hooks.js';
 import { JobDetail } from './JobDetail.js';
 import { JobsList } from './JobsList.js';
 import { NetworkView } from './NetworkView.js';
+import { NodePage } from './NodePage.js';
 import { NodesView } from './NodesView.js';
 import { SubmitView } from './SubmitView.js';
 
@@ -12,6 +13,7 @@ export function App() {
   let page;
   if (section === 'jobs' && id) page = <JobDetail id={id} />;
   else if (section === 'jobs') page = <JobsList limit={100} title="Jobs" />;
+  else if (section === 'nodes' && id) page = <NodePage address={id} />;
   else if (section === 'nodes') page = <NodesView />;
   else if (section === 'submit') page = <SubmitView />;
   else

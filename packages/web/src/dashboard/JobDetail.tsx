@@ -1,12 +1,13 @@
 /** One job: live progress (SSE), per-task status, outputs and downloads. */
 import { useState } from 'react';
-import { fromBase64, fromUtf8, type TaskResultView, type TaskView } from '@lode/protocol';
+import { fromBase64, fromUtf8, type JobView, type TaskResultView, type TaskView } from '@lode/protocol';
 import { getJob, listTasks } from '@lode/sdk';
 import { errorText, readClient } from '../shared/client.js';
 import { ago, download, formatBytes, formatDuration, formatLode, LEDGER_PENDING, shortAddress } from '../shared/format.js';
 import { useJobEvents, usePoll } from './hooks.js';
 import { useLedgerInfo } from './ledger.js';
 import { Progress, StatusBadge } from './Progress.js';
+import { verificationSummary } from './reputation.js';
 
 const PAGE = 50;
 const CELLS = 2000;
@@ -72,6 +73,8 @@ export function JobDetail({ id }: { id: string }) {
           <dd>{new Date(job.deadline).toLocaleString()}</dd>
           <dt>Cost</dt>
           <UsageFacts job={job} ledgerOn={!!ledger} />
+          <dt>Verification</dt>
+          <VerificationFacts job={job} />
         </dl>
       </div>
 
@@ -125,12 +128,24 @@ export function JobDetail({ id }: { id: string }) {
 }
 
 /** What the finished tasks used and cost, when the gateway reports it (`JobView.usage`). */
-function UsageFacts({ job, ledgerOn }: { job: object; ledgerOn: boolean }) {
-  const usage = (job as { usage?: { fuelUsed: string; cost: string } }).usage;
+function UsageFacts({ job, ledgerOn }: { job: JobView; ledgerOn: boolean }) {
+  const usage = job.usage;
   if (!usage) return <dd className="slot">{ledgerOn ? 'not reported by this gateway' : LEDGER_PENDING}</dd>;
   return (
     <dd data-testid="job-cost">
       {ledgerOn ? formatLode(usage.cost) : 'free (no ledger)'} <span className="muted small">· {BigInt(usage.fuelUsed).toLocaleString()} fuel</span>
+    </dd>
+  );
+}
+
+/** How the job's results are checked and what that took so far (`JobView.verification`). */
+function VerificationFacts({ job }: { job: JobView }) {
+  const v = job.verification;
+  if (!v) return <dd className="slot">not reported by this gateway</dd>;
+  return (
+    <dd data-testid="job-verification">
+      <span className="mono">{v.policy}</span>
+      <span className="muted small"> · {verificationSummary(v).join(' · ')}</span>
     </dd>
   );
 }
@@ -212,7 +227,7 @@ function TaskOutput({ jobId, index }: { jobId: string; index: number }) {
       )}
       <p className="small muted mono break">
         result hash {data.resultHash ?? '—'}
-        {typeof (data as { fuelUsed?: number | null }).fuelUsed === 'number' ? ` · fuel ${(data as { fuelUsed: number }).fuelUsed.toLocaleString()}` : ''}
+        {data.fuelUsed !== null ? ` · fuel ${data.fuelUsed.toLocaleString()}` : ''}
       </p>
     </div>
   );
