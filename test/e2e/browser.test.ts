@@ -4,18 +4,21 @@
  * clicks "Contribute this device", is refused for want of stake and stakes from its own key; a
  * job submitted with `lode run` must finish with that tab as its only node. Results
  * are checked against an independent computation (@lode/workloads' reference) and, hash for
- * hash, against `lode node`'s own sandbox; the dashboard must show the job at 100%, and a job
- * uploaded and signed in the dashboard must run on the same tab. Screenshots
+ * hash, against `lode node`'s own sandbox; the dashboard must show the job at 100% (with its
+ * cost and verification), the ledger's balances and settlement batches, and a job uploaded and
+ * signed in the dashboard must run on the same tab; the tab's own provider page shows its
+ * reputation (and hands out its signed credential), stake, statement and evidence. Screenshots
  * at desktop and phone size go to test-results/. Any console error in a page fails the test.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { formatEther } from 'viem';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createNodeSandbox } from '@lode/sandbox';
-import { taskSeed, type NodeView, type TaskResultView, type TaskView } from '@lode/protocol';
+import { taskSeed, verifyNodeReputation, type NodeView, type TaskResultView, type TaskView } from '@lode/protocol';
 import { primesTasks, readWorkload, reference } from '@lode/workloads';
 import { Cluster, ROOT, lodeRun, waitFor } from '../support/cluster.js';
 import { ConsoleErrors, DESKTOP, PHONE, describeBrowser, launchChromium, pageScrollWidth, screenshot } from '../support/browser.js';
@@ -150,12 +153,21 @@ describeBrowser('a browser tab as the only provider', () => {
       await waitFor('browser kind counted', async () => (await dashboard.getByTestId('kind-browser').textContent()) === '1', 10_000);
       await dashboard.locator('canvas').first().waitFor();
       await dashboard.getByTestId('ledger').getByText('Minimum stake').waitFor();
+      // Read from the chain and the batches route: balances, the batch that paid the tab, no proposal yet.
+      await dashboard.getByTestId('balance-escrow').waitFor({ timeout: 20_000 });
+      expect(await dashboard.getByTestId('balance-treasury').textContent()).toMatch(/ LODE$/);
+      await dashboard.getByTestId('batches').waitFor({ timeout: 20_000 });
+      expect(await dashboard.getByTestId('batches').locator('[data-batch]').first().textContent()).toContain('posted');
+      await dashboard.getByTestId('no-proposals').waitFor({ timeout: 20_000 });
       await screenshot(dashboard, 'dashboard-desktop');
 
       await dashboard.goto(`${cluster.url}/#/jobs/${jobId}`);
       await dashboard.getByTestId('job-progress').waitFor();
       await waitFor('job page at 100%', async () => (await dashboard.getByTestId('job-progress').textContent()) === '100%', 10_000);
       await dashboard.getByText('completed', { exact: true }).first().waitFor();
+      // What it cost and how its results were checked (JobView.usage and .verification).
+      expect(await dashboard.getByTestId('job-cost').textContent()).toMatch(/^0\.008 LODE · [\d,]+ fuel$/);
+      expect(await dashboard.getByTestId('job-verification').textContent()).toMatch(/^\S+ · \S/); // the policy, then what it took
       await dashboard.getByTestId('show-3').click();
       await dashboard.getByTestId('task-output').waitFor();
       expect(await dashboard.getByTestId('task-output').textContent()).toContain(`"count":${JSON.parse(Buffer.from(results[3]!.stdout, 'base64').toString()).count}`);
@@ -182,7 +194,34 @@ describeBrowser('a browser tab as the only provider', () => {
       const row = dashboard.locator(`[data-node="${address.toLowerCase()}"]`);
       expect(await row.textContent()).toContain('browser');
       await waitFor('the node\'s stake read from the chain', async () => (await row.getByTestId('node-stake').textContent().catch(() => '')) === '100 LODE', 15_000);
+      expect(await row.textContent()).toContain('0.001 LODE/task');
+      expect(await row.getByTestId('node-reputation-cell').textContent()).toMatch(/^(probation|credibility [01]\.\d{4}) · \d+ ✓ \/ 0 ✗$/);
       await screenshot(dashboard, 'nodes-desktop');
+
+      // ---- the tab's own provider page: what it offers, its reputation and credential, stake,
+      //      statement and the evidence against it (none)
+      await row.getByTestId('node-link').click();
+      await dashboard.waitForURL(`${cluster.url}/#/nodes/${address.toLowerCase()}`);
+      await dashboard.getByTestId('node-capabilities').waitFor();
+      expect(await dashboard.getByTestId('node-price').textContent()).toBe('0.001 LODE/task');
+      expect(await dashboard.getByTestId('node-reputation-text').textContent()).toMatch(/^(probation|credibility [01]\.\d{4}) · \d+ ✓ \/ 0 ✗$/);
+      const [credentialFile] = await Promise.all([dashboard.waitForEvent('download'), dashboard.getByTestId('download-credential').click()]);
+      expect(credentialFile.suggestedFilename()).toBe(`lode-reputation-${address.toLowerCase()}.json`);
+      const credential = JSON.parse(await readFile(await credentialFile.path(), 'utf8')) as Parameters<typeof verifyNodeReputation>[0];
+      expect(credential.message.node.toLowerCase()).toBe(address.toLowerCase());
+      expect(await verifyNodeReputation(credential), 'the credential is signed by the gateway').toBe(true);
+      await dashboard.getByTestId('credential-done').waitFor();
+      await waitFor('the stake on the provider page', async () => (await dashboard.getByTestId('node-page-stake').textContent().catch(() => '')) === '100 LODE', 15_000);
+      // The statement, to the wei: the page's total is the API's (both grow as the dashboard job settles).
+      await dashboard.getByTestId('payouts').waitFor({ timeout: 20_000 });
+      await waitFor('the statement\'s total', async () => {
+        const body = (await (await fetch(`${cluster.url}/v1/ledger/payouts/${address}`)).json()) as { totals: { net: string }; payouts: unknown[] };
+        const shown = await dashboard.getByTestId('statement-net').textContent();
+        const rows = await dashboard.getByTestId('payouts').locator('tbody tr').count();
+        return shown === `${formatEther(BigInt(body.totals.net))} LODE` && rows === body.payouts.length;
+      }, 20_000, 250);
+      await dashboard.getByTestId('no-evidence').waitFor();
+      await screenshot(dashboard, 'node-desktop');
 
       // ---- phone size: usable at 390 px (nothing pushes the page sideways)
       for (const [path, name] of [
@@ -190,12 +229,21 @@ describeBrowser('a browser tab as the only provider', () => {
         ['/', 'dashboard-phone'],
         [`/#/jobs/${jobId}`, 'job-phone'],
         ['/#/nodes', 'nodes-phone'],
+        [`/#/nodes/${address.toLowerCase()}`, 'node-phone'],
         ['/#/submit', 'submit-phone'],
       ] as const) {
         const page = await open(phone, path, name);
         await page.locator('main').waitFor();
         if (name === 'job-phone') await waitFor('job page at 100% (phone)', async () => (await page.getByTestId('job-progress').textContent()) === '100%', 10_000);
-        if (name === 'dashboard-phone') await page.locator('canvas').first().waitFor();
+        if (name === 'dashboard-phone') {
+          await page.locator('canvas').first().waitFor();
+          await page.getByTestId('batches').waitFor({ timeout: 20_000 });
+          await page.getByTestId('no-proposals').waitFor({ timeout: 20_000 });
+        }
+        if (name === 'node-phone') {
+          await page.getByTestId('payouts').waitFor({ timeout: 20_000 });
+          await page.getByTestId('no-evidence').waitFor();
+        }
         await page.waitForFunction(() => [...document.images].every((i) => i.complete));
         expect(await pageScrollWidth(page), `${name} is wider than the phone`).toBeLessThanOrEqual(390);
         await screenshot(page, name);
