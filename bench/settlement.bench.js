@@ -55,7 +55,7 @@ const store = await openStore(); // PGlite in memory: the gateway's store and SQ
 const runs = [];
 for (const receipts of SIZES) {
   log(`settling ${receipts} receipts (${JOBS} jobs, ${PROVIDERS} providers)…`);
-  // Escrow for each job, and the receipts as the gateway writes them (one result row per task).
+  // Escrow for each job, and the receipts as the gateway writes them (one result row per task, with its receipt).
   const jobs = Array.from({ length: JOBS }, () => randomBytes(16).toString('hex'));
   const perJob = Math.ceil(receipts / JOBS);
   for (const jobId of jobs) {
@@ -152,6 +152,6 @@ function jobRecord(id, taskCount) {
 function resultRow(jobId, index, payee) {
   return {
     jobId, index, status: 'done', exitCode: 0, stdout: new Uint8Array(), stderr: new Uint8Array(), files: [], deleted: [],
-    resultHash: '0'.repeat(64), node: payee, attempts: 1, error: null, finishedAt: Date.now(), payee, amount: PRICE,
+    resultHash: '0'.repeat(64), node: payee, attempts: 1, error: null, finishedAt: Date.now(), receipts: [{ payee, amount: PRICE, fuelUsed: null, kind: 'result' }],
   };
 }

@@ -5,6 +5,7 @@
 import { createLodeClient, gatewayOrigin, type LodeClient } from '@lode/sdk';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadAccount, loadOrCreateAccount } from '@lode/node/keystore';
+import { LIMITS, type Verification } from '@lode/protocol';
 
 /** @default http://127.0.0.1:7070 (env LODE_GATEWAY) */
 export const DEFAULT_GATEWAY = 'http://127.0.0.1:7070';
@@ -87,4 +88,27 @@ export function amount(name: string): (value: string) => string {
 /** A parser for repeatable flags (`--input a --input b`). */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/**
+ * A verification policy as the CLI writes it: `none`, `replicate:K` (or `replicate(K)`),
+ * `target:RATE` (or `target(RATE)`), e.g. `replicate:3`, `target:1e-4`.
+ */
+export function verificationPolicy(value: string): Verification {
+  const m = /^(none|replicate|target)(?:[:(]([^)]*)\)?)?$/.exec(value.trim());
+  const bad = () =>
+    new InvalidArgumentError(`--verify takes none, replicate:K (K = 1–${LIMITS.maxReplicationK}) or target:RATE (0 < RATE ≤ 0.5), got "${value}".`);
+  if (!m) throw bad();
+  const [, kind, arg] = m;
+  if (kind === 'none') {
+    if (arg !== undefined) throw bad();
+    return { kind: 'none' };
+  }
+  const n = Number(arg);
+  if (kind === 'replicate') {
+    if (!Number.isInteger(n) || n < 1 || n > LIMITS.maxReplicationK) throw bad();
+    return { kind: 'replicate', k: n };
+  }
+  if (!(n >= LIMITS.minTargetErrorRate && n <= 0.5)) throw bad();
+  return { kind: 'target', errorRate: n };
 }

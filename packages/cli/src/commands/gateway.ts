@@ -15,6 +15,35 @@ export interface GatewayFlags {
   ledgerAddresses?: string;
   logLevel: LogLevel;
   json?: boolean;
+  spotCheck?: number;
+  canaryRate?: number;
+  maxStrikes?: number;
+  trustedIssuer?: string[];
+  stragglers: boolean;
+}
+
+/** The trust settings of startGateway from the shared flags (unset: the gateway's defaults). */
+export function trustOptions(opts: GatewayFlags) {
+  return {
+    ...(opts.spotCheck !== undefined ? { spotCheck: opts.spotCheck } : {}),
+    ...(opts.canaryRate !== undefined ? { canary: opts.canaryRate } : {}),
+    ...(opts.maxStrikes !== undefined ? { maxStrikes: opts.maxStrikes } : {}),
+    ...(opts.trustedIssuer?.length ? { trustedIssuers: opts.trustedIssuer } : {}),
+    stragglers: opts.stragglers,
+  };
+}
+
+function rate(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`${flag} is a probability from 0 to 1, got "${value}".`);
+    return n;
+  };
+}
+
+function collectAddress(value: string, previous: string[] = []): string[] {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(value)) throw new InvalidArgumentError(`--trusted-issuer needs a 0x-prefixed 20-byte address, got "${value}".`);
+  return [...previous, value];
 }
 
 /** The ledger settings of startGateway from the shared flags (`--rpc-url` alone implies `--ledger rpc`). */
@@ -45,6 +74,15 @@ export function withGatewayFlags(cmd: Command): Command {
     )
     .option('--rpc-url <url>', 'JSON-RPC endpoint of the chain to settle on (implies --ledger rpc)')
     .option('--ledger-addresses <file>', 'contract addresses written by `lode ledger deploy` (with --rpc-url)')
+    .option('--spot-check <p>', 'probability that a result taken from one trusted node is checked by a second replica (target jobs; default 0.03)', rate('--spot-check'))
+    .option('--canary-rate <p>', 'probability that such a node also gets a hidden known-answer task (default 0.03)', rate('--canary-rate'))
+    .option('--max-strikes <n>', 'results proven wrong after which a node is refused (default 3)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--max-strikes must be a positive integer, got "${v}".`);
+      return n;
+    })
+    .option('--trusted-issuer <address>', 'a gateway whose reputation credentials count here (repeatable)', collectAddress)
+    .option('--no-stragglers', 'do not give straggling leases a speculative copy')
     .addOption(logLevelOption('gateway log level (logs go to stdout)'));
 }
 
@@ -63,7 +101,7 @@ export function registerGateway(program: Command): void {
     const { dataDir } = globalsOf(cmd);
     const shutdown = watchSignals();
     const { startGateway } = await loadGateway();
-    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel, ...ledgerOptions(opts) });
+    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel, ...ledgerOptions(opts), trust: trustOptions(opts) });
     // On every interface, gw.url says 127.0.0.1: other machines need this machine's address.
     const remote = { url: remoteUrl(gw.url, opts.host), wsUrl: remoteUrl(gw.wsUrl, opts.host) };
     const summary = {

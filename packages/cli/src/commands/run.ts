@@ -3,13 +3,13 @@
  * One task behaves like `wasmtime run` (its stdout, stderr and exit code become ours); many
  * tasks show a progress bar and print or save their outputs.
  */
-import type { JobView } from '@lode/protocol';
+import type { JobView, Verification } from '@lode/protocol';
 import { cancelJob, getJob, getResults, listNodes, putBlob, submitJob, watchJob, type LodeClient, type TaskResult } from '@lode/sdk';
 import { LedgerDisabledError } from '@lode/protocol';
 import type { Command } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { amount, clientOf, collect, positiveInt, withExamples, withJson } from '../context.js';
+import { amount, clientOf, collect, positiveInt, verificationPolicy, withExamples, withJson } from '../context.js';
 import { EXIT, UsageError } from '../errors.js';
 import { formatBytes, formatDuration, printJson } from '../output.js';
 import { resultJson, writeResults } from '../results.js';
@@ -30,6 +30,7 @@ interface Options {
   maxPrice?: string;
   maxPricePerFuel?: string;
   fuel?: number;
+  verify: Verification;
   json?: boolean;
 }
 
@@ -63,6 +64,7 @@ export function registerRun(program: Command): void {
     .option('--max-price <amount>', 'the most the job pays per task, in the token\'s smallest unit; nodes asking more do not get its tasks (default: the highest price the online nodes ask)', amount('--max-price'))
     .option('--max-price-per-fuel <amount>', 'the most the job pays per unit of fuel a task uses (default: the highest the online nodes ask)', amount('--max-price-per-fuel'))
     .option('--fuel <n>', 'fuel per task (≈ WASM instructions): a task that needs more stops with SANDBOX_FUEL_EXHAUSTED', positiveInt('--fuel'))
+    .option('--verify <policy>', 'how results are checked: none, replicate:K (K agreeing nodes) or target:RATE (replicas chosen by the nodes\' records so a result is wrong with probability ≤ RATE)', verificationPolicy, { kind: 'none' } as Verification)
     .option('--name <name>', 'a label for the job (default: the workload name)');
   withJson(cmd);
   withExamples(
@@ -73,6 +75,7 @@ export function registerRun(program: Command): void {
     'lode run ./filter.wasm --dir ./data::/data --out result/ -- --verbose',
     'lode run wordcount --input a.txt --input b.txt --json',
     'lode run pi --tasks 16 --max-price 5          # also use nodes that ask up to 5 per task',
+    'lode run primes --tasks 100 --verify target:1e-4 -- 0 10000000',
   );
   cmd.action(async (target: string, args: string[], opts: Options) => {
     const client = await clientOf(cmd, 'create');
@@ -93,6 +96,7 @@ export function registerRun(program: Command): void {
       ...(opts.memory ? { resources: { memoryMiB: opts.memory } } : {}),
       ...(opts.timeout || opts.fuel ? { limits: { ...(opts.timeout ? { wallMs: opts.timeout } : {}), ...(opts.fuel ? { fuel: opts.fuel } : {}) } } : {}),
       price: { maxPerTask, maxPerFuel },
+      verification: opts.verify,
       fund: (paid) => fundEscrow(client, paid, opts.json === true),
     });
     // One task behaves like `wasmtime run`: stderr carries only the module's own output.
@@ -111,6 +115,10 @@ export function registerRun(program: Command): void {
       const c = final.counts;
       const usage = final.usage ? ` — ${formatFuel(final.usage.fuelUsed)} fuel, ${formatCost(final.usage.cost)}` : '';
       process.stderr.write(`job ${job.id} ${final.status} in ${formatDuration(durationMs)}: ${c.done} done, ${c.failed} failed${c.cancelled ? `, ${c.cancelled} cancelled` : ''}${usage}\n`);
+      const v = final.verification;
+      if (v && v.policy !== 'none') {
+        process.stderr.write(`  verified ${v.policy}: ${v.executions} executions for ${v.accepted} accepted tasks${v.canaries ? ` (${v.canaries} known-answer checks)` : ''}; ${v.wrong} wrong result(s) rejected${v.failed ? `, ${v.failed} task(s) could not be verified` : ''}\n`);
+      }
       if (c.failed > 0) process.stderr.write(`  see why with \`lode job show ${job.id} --tasks\`\n`);
     }
     process.exitCode = cancelled ? 130 : final.status === 'completed' ? outcome.exitCode : Math.max(outcome.exitCode, EXIT.failure);

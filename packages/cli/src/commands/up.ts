@@ -10,7 +10,7 @@ import { loadGateway } from '../peers.js';
 import { watchSignals } from '../signals.js';
 import { superviseNodes } from '../supervisor.js';
 import { amount } from '../context.js';
-import { ledgerLine, ledgerOptions, withGatewayFlags, type GatewayFlags } from './gateway.js';
+import { ledgerLine, ledgerOptions, trustOptions, withGatewayFlags, type GatewayFlags } from './gateway.js';
 
 interface Options extends GatewayFlags {
   nodes: number;
@@ -44,7 +44,7 @@ export function registerUp(program: Command): void {
     const { dataDir } = globalsOf(cmd);
     const shutdown = watchSignals();
     const { startGateway } = await loadGateway();
-    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel, ...ledgerOptions(opts) });
+    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel, ...ledgerOptions(opts), trust: trustOptions(opts) });
     const say = (line: string) => process.stderr.write(`${line}\n`);
     const addresses = new Map<number, string>();
     const price = opts.price ?? (gw.ledger ? DEFAULT_NODE_PRICE : '0');
