@@ -148,21 +148,25 @@ export async function runModel(o) {
       else strike(node);
       return;
     }
-    const d = jv.voted(l.task, l.leaseId, node.id, key);
-    if (d.kind === 'more') for (let k = 0; k < d.count; k++) extra.push(l.task);
+    apply(l.task, jv.voted(l.task, l.leaseId, node.id, key));
+  }
+
+  /** What a verifier decision means for the model's books. */
+  function apply(task, d) {
+    if (d.kind === 'more') for (let k = 0; k < d.count; k++) extra.push(task);
     else if (d.kind === 'accept') {
-      done.add(l.task);
+      done.add(task);
       executions += d.agreeing.length + d.wrong.length;
-      if (d.winner.key !== correct(l.task)) {
+      if (d.winner.key !== correct(task)) {
         wrongAccepted++;
-        if (process.env.DEBUG) console.log('WRONG', l.task, now.toFixed(1), d.reason, [...d.agreeing, ...d.wrong].map((v) => `${v.key.slice(0, 8)}@${v.node}:${v.credibility.toFixed(3)}${v.newcomer ? 'N' : ''}${nodes.find((n) => n.id === v.node).liar ? 'L' : ''}`).join(' '));
+        if (process.env.DEBUG) console.log('WRONG', task, now.toFixed(1), d.reason, [...d.agreeing, ...d.wrong].map((v) => `${v.key.slice(0, 8)}@${v.node}:${v.credibility.toFixed(3)}${v.newcomer ? 'N' : ''}${nodes.find((n) => n.id === v.node).liar ? 'L' : ''}`).join(' '));
       }
       if (d.agreeing.length >= 2) for (const v of d.agreeing) rep.recordValid(v.node);
       for (const v of d.wrong) strike(nodes.find((n) => n.id === v.node));
       for (const c of d.cancel) for (const n of nodes) n.queue = n.queue.filter((q) => q.leaseId !== c.leaseId);
     } else if (d.kind === 'fail') {
-      if (process.env.DEBUG) console.log('fail', l.task, now.toFixed(1), d.reason, d.votes.map((v) => `${v.key.slice(0, 8)}@${v.node}:${v.credibility.toFixed(3)}${nodes.find((n) => n.id === v.node).liar ? 'L' : ''}`).join(' '));
-      done.add(l.task);
+      if (process.env.DEBUG) console.log('fail', task, now.toFixed(1), d.reason, d.votes.map((v) => `${v.key.slice(0, 8)}@${v.node}:${v.credibility.toFixed(3)}${nodes.find((n) => n.id === v.node).liar ? 'L' : ''}`).join(' '));
+      done.add(task);
       failed++;
       executions += d.votes.length;
     }
@@ -174,13 +178,7 @@ export async function runModel(o) {
       for (const q of node.queue) {
         if (q.canary) jv.canaryLost(q.leaseId);
         else {
-          const r = jv.lost(q.task, q.leaseId);
-          if (r.kind === 'more') for (let k = 0; k < r.count; k++) extra.push(q.task);
-          else {
-            done.add(q.task);
-            failed++;
-            executions += r.votes.length;
-          }
+          apply(q.task, jv.lost(q.task, q.leaseId));
         }
       }
       node.queue = [];
@@ -203,6 +201,8 @@ export async function runModel(o) {
     const l = next.queue.shift();
     next.busyUntil = now + 0.5 + random();
     onResult(next, l);
+    // Parked tasks (at their cap) are decided again as records grow; the model's time unit is one task.
+    if (jv.parkedCount > 0) for (const { index, decision } of jv.reconsider(120)) apply(index, decision);
     for (const n of nodes) fill(n);
   }
   if (process.env.DEBUG && done.size < o.tasks) {

@@ -111,6 +111,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     trust,
     stragglers: trustConfig.stragglers,
     newcomerShare: trustConfig.newcomerShare,
+    maxParkMs: trustConfig.maxParkMs,
   });
   scheduler = new Scheduler({
     clock,

@@ -95,6 +95,8 @@ export interface JobManagerOptions {
   stragglers: TrustConfig['stragglers'];
   /** Share of verified-job leases given first to nodes on probation. */
   newcomerShare: number;
+  /** How long a task may wait at its replica cap for its voters' records to grow. */
+  maxParkMs: number;
 }
 
 /** A replica's result, held until its task is decided. */
@@ -120,7 +122,7 @@ export class JobManager {
   private readonly committer: GroupCommitter<TaskResultRow>;
   private readonly maxAttempts: number;
   private deadlineTimer: ReturnType<typeof setInterval> | undefined;
-  private stragglerTimer: ReturnType<typeof setInterval> | undefined;
+  private trustTimer: ReturnType<typeof setInterval> | undefined;
   /** The known answer chosen in `issued` for the canary lease the scheduler issues next. */
   private pickedCanary: KnownAnswer | undefined;
   private netView: NetworkView | undefined;
@@ -163,16 +165,17 @@ export class JobManager {
     }
     this.deadlineTimer = setInterval(() => this.enforceDeadlines(), 1000);
     this.deadlineTimer.unref();
-    if (this.o.stragglers) {
-      this.stragglerTimer = setInterval(() => this.speculate(), 1000);
-      this.stragglerTimer.unref();
-    }
+    this.trustTimer = setInterval(() => {
+      if (this.o.stragglers) this.speculate();
+      this.reconsiderParked();
+    }, 1000);
+    this.trustTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.deadlineTimer) clearInterval(this.deadlineTimer);
-    if (this.stragglerTimer) clearInterval(this.stragglerTimer);
+    if (this.trustTimer) clearInterval(this.trustTimer);
     await this.committer.close();
   }
 
@@ -524,10 +527,7 @@ export class JobManager {
     const { job, index } = lease;
     const jv = job.verification;
     const r = jv.lost(index, lease.leaseId);
-    if (r.kind === 'fail') {
-      this.unverifiable(job, index, r.votes as Vote<HeldResult>[], r.cancel, new VerificationFailedError(`Task ${index}: ${r.reason}. Is the module deterministic?`));
-      return;
-    }
+    if (r.kind !== 'more') return this.onDecision(job, index, r as VoteOutcomeDecision<HeldResult>);
     const set = jv.setOf(index);
     if (set && set.lost >= this.maxAttempts) {
       const gone = jv.abandon(index)!;
@@ -649,6 +649,17 @@ export class JobManager {
     this.netView = { distinctRemotes: remotes.size, established: this.o.trust.book.establishedOnline() };
     setImmediate(() => (this.netView = undefined));
     return this.netView;
+  }
+
+  /**
+   * Tasks parked at their replica cap are decided again as their voters' records grow; those
+   * parked longer than `maxParkMs` fail with VERIFICATION_FAILED.
+   */
+  private reconsiderParked(): void {
+    for (const job of this.active.values()) {
+      if (job.verification.parkedCount === 0) continue;
+      for (const { index, decision } of job.verification.reconsider(this.o.maxParkMs)) this.onDecision(job, index, decision as VoteOutcomeDecision<HeldResult>);
+    }
   }
 
   /**

@@ -137,6 +137,34 @@ describe('JobVerification under target(1e-4)', () => {
     expect(v.voted(1, t2.leaseId, 'r', 'k')).toMatchObject({ kind: 'accept', agreeing: [{ node: '0xn' }, { node: '0xt' }] });
   });
 
+  it('parks a task at its cap, accepts it once its voters\' records make the answer credible, and fails it after the wait', () => {
+    const cred: Record<string, number> = {};
+    let now = 1000;
+    const v = new JobVerification(targetPolicy(1e-4, { maxReplicas: 3, audit: { spotCheck: 0, canary: 0 } }), { ...deps(cred), now: () => now });
+    const nodes = ['0xa', '0xb', '0xc'];
+    const ls = nodes.map((n) => lease(n));
+    v.issued(0, ls[0]!);
+    v.issued(0, ls[1]!);
+    v.issued(0, ls[2]!);
+    for (const l of ls) expect(v.voted(0, l.leaseId, 'r', 'k').kind).not.toBe('accept');
+    expect(v.parkedCount).toBe(1);
+    expect(v.reconsider(60_000)).toEqual([]); // nothing changed yet
+    cred['0xa'] = TRUSTED; // 0xa's record grew on other tasks
+    const [d] = v.reconsider(60_000);
+    expect(d).toMatchObject({ index: 0, decision: { kind: 'accept', agreeing: [{ node: '0xa' }, { node: '0xb' }, { node: '0xc' }] } });
+    expect(v.parkedCount).toBe(0);
+
+    const more = nodes.map((n) => lease(n));
+    for (const l of more) v.issued(1, l);
+    cred['0xa'] = FRESH;
+    for (const l of more) v.voted(1, l.leaseId, 'r', 'k');
+    now += 59_000;
+    expect(v.reconsider(60_000)).toEqual([]);
+    now += 2_000;
+    expect(v.reconsider(60_000)).toMatchObject([{ index: 1, decision: { kind: 'fail', reason: expect.stringMatching(/after waiting 61 s/) } }]);
+    expect(v.stats.failed).toBe(1);
+  });
+
   it('spot-checks a trusted node\'s task at the audit rate and asks for a canary at the canary rate', () => {
     const v = new JobVerification(policy(0.5, 0.5), deps({ '0xt': TRUSTED, '0xu': TRUSTED }, [0.4, 0.6, 0.6, 0.4]));
     const t = lease('0xt');

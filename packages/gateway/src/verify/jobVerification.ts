@@ -59,7 +59,7 @@ export type VoteOutcomeDecision<P> =
   | { kind: 'accept'; winner: Vote<P>; agreeing: Vote<P>[]; wrong: Vote<P>[]; cancel: ReplicaLease[]; reason: string }
   | { kind: 'fail'; votes: Vote<P>[]; cancel: ReplicaLease[]; reason: string };
 
-export type LostOutcome<P> = { kind: 'more'; count: number } | Extract<VoteOutcomeDecision<P>, { kind: 'fail' }>;
+export type LostOutcome<P> = { kind: 'more'; count: number } | Extract<VoteOutcomeDecision<P>, { kind: 'fail' | 'accept' }>;
 
 export interface CanaryLease {
   leaseId: string;
@@ -88,6 +88,8 @@ const OK: MatchResult = { ok: true };
 
 export class JobVerification<P = unknown> {
   private readonly sets = new Map<number, ReplicaSet<P>>();
+  /** Tasks at the replica cap waiting for their voters' records to grow. */
+  private readonly parked = new Set<number>();
   private readonly canaryLeases = new Map<string, CanaryLease>();
   readonly known: KnownAnswers;
   readonly stats: VerificationStats = { accepted: 0, executions: 0, canaries: 0, spotChecks: 0, speculative: 0, wrong: 0, failed: 0 };
@@ -190,9 +192,17 @@ export class JobVerification<P = unknown> {
       payload,
     };
     set.voted(leaseId, vote);
-    const d = this.decide(set);
+    return this.settle(index, set, this.decide(set));
+  }
+
+  /** Applies a decision to a task's replica set. */
+  private settle(index: number, set: ReplicaSet<P>, d: Decision): VoteOutcomeDecision<P> {
     switch (d.kind) {
       case 'wait':
+        if (d.park && set.parkedAt === null) {
+          set.parkedAt = this.deps.now();
+          this.parked.add(index);
+        }
         return { kind: 'wait' };
       case 'more': {
         const count = this.more(set, d);
@@ -215,6 +225,39 @@ export class JobVerification<P = unknown> {
     }
   }
 
+  /** Tasks parked at the replica cap now. */
+  get parkedCount(): number {
+    return this.parked.size;
+  }
+
+  /**
+   * Decides parked tasks again with their voters' credibility now (records grow as other tasks
+   * are verified). A task parked longer than `maxParkMs` fails. Returns the decisions taken.
+   */
+  reconsider(maxParkMs: number): Array<{ index: number; decision: VoteOutcomeDecision<P> }> {
+    const out: Array<{ index: number; decision: VoteOutcomeDecision<P> }> = [];
+    const now = this.deps.now();
+    for (const index of [...this.parked]) {
+      const set = this.sets.get(index);
+      if (!set || set.decided) {
+        this.parked.delete(index);
+        continue;
+      }
+      for (const v of set.votes) {
+        v.credibility = this.deps.credibility(v.node);
+        v.newcomer = this.deps.isNewcomer(v.node);
+      }
+      const d = this.decide(set);
+      if (d.kind === 'wait' && d.park) {
+        if (now - set.parkedAt! < maxParkMs) continue;
+        out.push({ index, decision: this.fail(index, set, `${d.reason} after waiting ${Math.round((now - set.parkedAt!) / 1000)} s for the nodes' records to grow`) });
+        continue;
+      }
+      out.push({ index, decision: this.settle(index, set, d) });
+    }
+    return out;
+  }
+
   /**
    * A replica ended without a vote (timeout, crash, node left, lease expired). Returns how many
    * times to queue the task again (0 when others are still out), or a failure when the task can
@@ -230,9 +273,8 @@ export class JobVerification<P = unknown> {
     const n = set.toQueue();
     if (n > 0 || set.votes.length === 0) return { kind: 'more', count: n };
     // A decision that was waiting for this replica is taken again without it.
-    const d = this.decide(set);
-    if (d.kind === 'more') return { kind: 'more', count: this.more(set, d) };
-    if (d.kind === 'fail') return this.fail(index, set, d.reason);
+    const r = this.settle(index, set, this.decide(set));
+    if (r.kind === 'accept' || r.kind === 'fail' || r.kind === 'more') return r;
     return { kind: 'more', count: 0 };
   }
 
@@ -334,6 +376,7 @@ export class JobVerification<P = unknown> {
   private close(index: number, set: ReplicaSet<P>): ReplicaLease[] {
     set.decided = true;
     this.sets.delete(index);
+    this.parked.delete(index);
     return [...set.out.values()];
   }
 }

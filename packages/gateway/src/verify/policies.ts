@@ -131,7 +131,12 @@ export function moreUntilCredible(errorRate: number, max: number): VerificationS
       const enough = lead.length + outstanding.length >= required;
       if (best >= 1 - errorRate && enough && outstanding.length > 0) return { kind: 'wait', reason: `${outstanding.length} replica(s) out` };
       if (votes.length + outstanding.length >= max) {
-        return outstanding.length > 0 ? { kind: 'wait', reason: 'at the replica cap; waiting for the last results' } : { kind: 'fail', reason: `no answer reached credibility ${1 - errorRate} within ${max} results` };
+        // At the cap, the answer may still become credible enough: the voters' records grow as
+        // other tasks are verified (at start-up every node is a newcomer). The caller decides
+        // parked tasks again with fresh credibilities, and fails them after a while.
+        return outstanding.length > 0
+          ? { kind: 'wait', reason: 'at the replica cap; waiting for the last results' }
+          : { kind: 'wait', park: true, reason: `no answer has credibility ${1 - errorRate} within ${max} results yet` };
       }
       return { kind: 'more', count: 1, reason: `credibility ${best.toPrecision(4)} < ${1 - errorRate} even if the outstanding replicas agree` };
     },

@@ -41,6 +41,8 @@ export class ReplicaSet<P = unknown> implements ReplicaView {
   speculated = false;
   /** The next replica must go to a node with a record (see `newcomerGuard`). */
   needEstablished = false;
+  /** When the task was parked at the cap waiting for its voters' records to grow (ms); null: not parked. */
+  parkedAt: number | null = null;
   /** Queue entries handed to the scheduler for this task and not yet turned into leases. */
   queued = 0;
   decided = false;

@@ -32,6 +32,11 @@ export interface TrustConfig {
   trustedIssuers: string[];
   /** Speculative copies of straggling leases; false turns them off. */
   stragglers: StragglerParams | false;
+  /**
+   * How long a task at its replica cap may wait for its voters' records to grow before it
+   * fails (at start-up every node is a newcomer, and records grow within seconds). @default 120000
+   */
+  maxParkMs: number;
 }
 
 export const DEFAULT_TRUST_CONFIG: TrustConfig = {
@@ -43,6 +48,7 @@ export const DEFAULT_TRUST_CONFIG: TrustConfig = {
   priorCap: 16,
   trustedIssuers: [],
   stragglers: DEFAULT_STRAGGLER_PARAMS,
+  maxParkMs: 120_000,
 };
 
 export function policyFor(v: VerificationSpec, c: Pick<TrustConfig, 'audit'> = DEFAULT_TRUST_CONFIG): VerificationPolicy {

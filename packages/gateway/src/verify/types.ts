@@ -48,8 +48,11 @@ export interface Vote<P = unknown> {
 export type Decision =
   /** The group with this key is the task's result; votes with other keys are proven wrong. */
   | { kind: 'accept'; key: string; reason: string }
-  /** Enough replicas are out; wait for their votes. */
-  | { kind: 'wait'; reason: string }
+  /**
+   * Enough replicas are out; wait for their votes. `park`: none is out and the cap is reached —
+   * wait instead for the voters' records to grow (the task is decided again as they do).
+   */
+  | { kind: 'wait'; reason: string; park?: boolean }
   /** Give the task to `count` more nodes; `established`: only to nodes with a record. */
   | { kind: 'more'; count: number; reason: string; established?: boolean }
   /** No quorum is possible within the policy's bounds: the task fails with VERIFICATION_FAILED. */
