@@ -130,6 +130,30 @@ export class Cluster {
   }
 
   /**
+   * Starts a provider from sim/node.js — the real agent and sandbox whose answers lie as `mode`
+   * says (always, p=0.3, collude, lazy, turn=N; see that file) — staked first when the cluster
+   * has a ledger. Resolves to its process and address once it is connected.
+   */
+  async addSimNode(mode: string): Promise<{ proc: Proc; address: string }> {
+    const dataDir = join(this.dir, `sim-node-${this.nodes.length}`);
+    if (this.opts.ledger) await this.provision(dataDir, true);
+    const child = spawn(process.execPath, [join(ROOT, 'sim/node.js'), '--gateway', this.wsUrl, '--data-dir', dataDir, '--mode', mode], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const proc: Proc = { child, output: () => out, exited: new Promise((r) => child.once('exit', (code) => r(code))) };
+    this.nodes.push(proc);
+    const address = await waitFor(`sim node (${mode}) connected`, async () => {
+      if (child.exitCode !== null) throw new Error(`sim node exited: ${out}`);
+      return /"ready":"(0x[0-9a-fA-F]{40})"/.exec(out)?.[1]?.toLowerCase();
+    });
+    return { proc, address };
+  }
+
+  /**
    * Creates the account in `dataDir` (if needed), funds it from the gateway's faucet and, for a
    * node, stakes the minimum. Returns the account's address.
    */

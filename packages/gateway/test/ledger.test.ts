@@ -164,6 +164,8 @@ describe('ledger on the embedded chain', () => {
 
     const requesterBefore = await balanceOf(requester.address);
     const providerBefore = await balanceOf(provider.address);
+    const treasury = info.params.treasury as Hex;
+    const treasuryBefore = await balanceOf(treasury);
     const accepted = await json('/v1/jobs', { method: 'POST', body: JSON.stringify(signed) });
     expect(accepted.status).toBe(201);
     await until('the job to complete', async () => {
@@ -187,6 +189,10 @@ describe('ledger on the embedded chain', () => {
     expect(await balanceOf(requester.address)).toBe(requesterBefore + maxCost - gross);
     const [, escrowLeft, , closed] = await chain.readContract({ address: info.contracts.escrow, abi: jobEscrowAbi, functionName: 'escrowOf', args: [escrowJobId(jobId)] });
     expect([escrowLeft, closed]).toEqual([0n, true]);
+
+    // The protocol fee reaches the treasury once the batch is final (the gateway sweeps it).
+    await until('the fee in the treasury', async () => ((await balanceOf(treasury)) > treasuryBefore ? true : undefined));
+    expect(await balanceOf(treasury)).toBe(treasuryBefore + fee);
 
     // A stranger cannot claim the provider's payout with its proof (whether or not it was claimed).
     const stranger = privateKeyToAccount(generatePrivateKey());

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { checkEvidence, type Evidence, type Lease } from '@lode/protocol';
+import { checkEvidence, verifyNodeReputation, type Evidence, type Lease } from '@lode/protocol';
 import { startGateway, testGatewayOptions, type GatewayHandle, type GatewayOptions } from '../src/index.js';
 import { fakeNode, pollJson, submitJob, type FakeNode } from './support/fakeNode.js';
 
@@ -127,5 +127,45 @@ describe('target(errorRate)', () => {
     const canary = evidence.find((e: any) => e.kind === 'canary').evidence as Evidence;
     expect(await checkEvidence(canary)).toBeNull();
     expect((await nodeView(turncoat.address)).reputation.invalid).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('reputation credentials', () => {
+  it('a node carries its record, signed by one gateway, to another that trusts that gateway (as a capped prior)', async () => {
+    await start();
+    const id = await submitJob(gw.url, requester, 4, { verification: { kind: 'replicate', k: 2 } });
+    for (let i = 0; i < 4; i++) await node(right);
+    await finished(id);
+    const views = await Promise.all(nodes.map((n) => nodeView(n.address)));
+    const best = views.sort((a, b) => b.reputation.consecutiveValid - a.reputation.consecutiveValid)[0];
+    expect(best.reputation.consecutiveValid).toBeGreaterThan(0);
+    const credential = (await (await fetch(`${gw.url}/v1/nodes/${best.address}/credential`)).json()) as any;
+    expect(await verifyNodeReputation(credential)).toBe(true);
+    expect(credential.message).toMatchObject({ node: expect.stringMatching(new RegExp(best.address.slice(2), 'i')), consecutiveValid: String(best.reputation.consecutiveValid), invalid: '0' });
+    const issuer = credential.message.gateway as string;
+
+    const other = async (trustedIssuers: string[]) => {
+      const d = mkdtempSync(join(tmpdir(), 'lode-verify-other-'));
+      return { d, g: await startGateway(testGatewayOptions({ dataDir: d, logLevel: 'silent', trust: { trustedIssuers } })) };
+    };
+    const post = (g: GatewayHandle, body: unknown) =>
+      fetch(`${g.url}/v1/nodes/credentials`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const trusting = await other([issuer]);
+    const stranger = await other([]);
+    try {
+      const r = await post(trusting.g, credential);
+      expect(r.status).toBe(200);
+      expect(await r.json()).toMatchObject({ node: best.address, counted: Math.min(16, best.reputation.consecutiveValid), reputation: { probation: false } });
+      const refused = await post(stranger.g, credential);
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as any).error.message).toMatch(/not among this gateway's trusted issuers/);
+      const forged = await post(trusting.g, { ...credential, message: { ...credential.message, consecutiveValid: '999' } });
+      expect(((await forged.json()) as any).error.message).toMatch(/does not verify/);
+    } finally {
+      for (const o of [trusting, stranger]) {
+        await o.g.close();
+        rmSync(o.d, { recursive: true, force: true });
+      }
+    }
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Settlement: every period, fold the receipts of accepted results into one batch, post its
- * Merkle root and per-job debits to JobEscrow in one transaction, and refund the unspent escrow
- * of jobs that have ended.
+ * Merkle root and per-job debits to JobEscrow in one transaction, refund the unspent escrow
+ * of jobs that have ended, and send the protocol fee of final batches to the treasury.
  *
  * Guarantees (with the store's and the outbox's):
  * - A receipt is in exactly one batch, and a batch is posted by at most one transaction:
@@ -72,6 +72,35 @@ export class Settlement {
       if (batch.receipts < this.o.maxBatchReceipts) break;
     }
     for (const jobId of await store.ledger.jobsToClose(100)) await this.close(jobId);
+    await this.sweepFees();
+  }
+
+  /**
+   * Sends the protocol fee of final batches to the treasury (`JobEscrow.sweepFees`, callable by
+   * anyone): up to 100 batches in one transaction per round, once each (the outbox's key and
+   * the contract's FeesAlreadySwept both hold it).
+   */
+  private async sweepFees(): Promise<void> {
+    const chainNow = Number((await this.o.client.getBlock()).timestamp);
+    const due = await this.o.store.ledger.batchesToSweep(chainNow, 100);
+    if (due.length === 0) return;
+    const data = encodeFunctionData({ abi: jobEscrowAbi, functionName: 'sweepFees', args: [due.map((b) => b.chainBatchId)] });
+    const receipt = await this.o.outbox.sendOnce('sweepFees', due.map((b) => b.id).join(','), { to: this.o.escrow, data });
+    if (receipt.status === 'success') {
+      await this.o.store.ledger.markFeesSwept(due.map((b) => b.id));
+      this.o.log.info({ batches: due.length, tx: receipt.transactionHash }, 'protocol fees sent to the treasury');
+      return;
+    }
+    const error = await this.revertReason(data);
+    if (error === 'FeesAlreadySwept') {
+      // Swept before (by anyone): find which, one at a time, next rounds.
+      for (const b of due) {
+        const one = encodeFunctionData({ abi: jobEscrowAbi, functionName: 'sweepFees', args: [[b.chainBatchId]] });
+        if ((await this.revertReason(one)) === 'FeesAlreadySwept') await this.o.store.ledger.markFeesSwept([b.id]);
+      }
+      return;
+    }
+    this.o.log.error({ tx: receipt.transactionHash, error }, 'sweeping protocol fees reverted');
   }
 
   private async post(batch: SettlementBatch): Promise<void> {

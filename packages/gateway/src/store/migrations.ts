@@ -118,7 +118,8 @@ export const MIGRATIONS: readonly Migration[] = [
         tx_hash        text,
         chain_batch_id numeric(78, 0),
         final_at       bigint,           -- chain time (s) from which the batch is final (claimable)
-        error          text
+        error          text,
+        fee_swept      boolean NOT NULL DEFAULT false  -- its fee was sent to the treasury (JobEscrow.sweepFees)
       );
       CREATE INDEX settlement_batches_status ON settlement_batches (status) WHERE status = 'prepared';
 

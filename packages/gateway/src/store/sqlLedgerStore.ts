@@ -97,6 +97,21 @@ export class SqlLedgerStore implements LedgerStore {
     }));
   }
 
+  async batchesToSweep(chainNow: number, limit: number): Promise<Array<{ id: number; chainBatchId: bigint }>> {
+    const rows = await this.db().query<{ id: unknown; chain_batch_id: string }>(
+      `SELECT id, chain_batch_id::text AS chain_batch_id FROM settlement_batches
+       WHERE status = 'posted' AND NOT fee_swept AND fee > 0 AND chain_batch_id IS NOT NULL AND final_at <= $1
+       ORDER BY id LIMIT $2`,
+      [chainNow, Math.max(1, Math.floor(limit))],
+    );
+    return rows.map((r) => ({ id: num(r.id), chainBatchId: BigInt(r.chain_batch_id) }));
+  }
+
+  async markFeesSwept(ids: number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db().query('UPDATE settlement_batches SET fee_swept = true WHERE id = ANY($1::int8[])', [ids.map(String)]);
+  }
+
   async unsettled(): Promise<{ receipts: number; amount: bigint }> {
     const [row] = await this.db().query<{ n: unknown; total: string | null }>(
       'SELECT count(*) AS n, sum(amount)::text AS total FROM task_receipts WHERE batch_id IS NULL',

@@ -228,6 +228,9 @@ export interface LedgerStore {
   updateBatch(id: number, patch: { status: SettlementBatch['status']; txHash?: string | null; chainBatchId?: bigint | null; finalAt?: number | null; error?: string | null }): Promise<void>;
   /** A provider's payouts with their batches, newest first; `from`/`to` filter on the batch's creation time (ms). */
   payoutsOf(provider: string, range?: { from?: number; to?: number }): Promise<Array<{ payout: Payout; batch: SettlementBatch }>>;
+  /** Posted batches with a fee not yet sent to the treasury, final at chain time `chainNow` (s): their chain ids. */
+  batchesToSweep(chainNow: number, limit: number): Promise<Array<{ id: number; chainBatchId: bigint }>>;
+  markFeesSwept(ids: number[]): Promise<void>;
   /** Unsettled receipts: count and sum. */
   unsettled(): Promise<{ receipts: number; amount: bigint }>;
 

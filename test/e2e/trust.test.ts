@@ -1,0 +1,90 @@
+/**
+ * Verification, reputation and slashing on real processes: a gateway with its embedded chain,
+ * honest `lode node` processes, and one staked provider that lies (sim/node.js: the real agent
+ * and sandbox with its answers forged). A requester runs `lode run --verify replicate:2`; every
+ * result must equal an independent sieve, the liar must be proven wrong with evidence any third
+ * party can check, and its stake must drop by exactly the governed slash fraction per offence.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import type { Hex } from 'viem';
+import { createLedgerClient, ledgerAddressesSchema, stakingAbi, type LedgerClient } from '@lode/ledger/client';
+import { checkEvidence, evidenceHash, type Evidence } from '@lode/protocol';
+import { Cluster, lodeRun, waitFor } from '../support/cluster.js';
+import { primesBySieve } from '../support/requester.js';
+
+let c: Cluster;
+let ledger: LedgerClient;
+let liar: string;
+let stakeBefore: bigint;
+let slashBps: bigint;
+
+const stakeOf = async (address: string) => {
+  const [bonded, , unbonding] = await ledger.public.readContract({ address: ledger.addresses.staking, abi: stakingAbi, functionName: 'poolOf', args: [address as Hex] });
+  return bonded + unbonding;
+};
+
+beforeAll(async () => {
+  c = await new Cluster({ nodes: 4, ledger: true, nodeArgs: ['--claim-interval', '300'] }).start();
+  const info = (await (await fetch(`${c.url}/v1/ledger`)).json()) as { chainId: number; contracts: object; params: { slashBps: number } };
+  ledger = createLedgerClient({ rpcUrl: `${c.url}/rpc`, addresses: ledgerAddressesSchema.parse({ ...info.contracts, chainId: info.chainId }) });
+  slashBps = BigInt(info.params.slashBps);
+  ({ address: liar } = await c.addSimNode('always'));
+  stakeBefore = await stakeOf(liar);
+}, 180_000);
+afterAll(async () => {
+  await c?.stop();
+});
+
+describe('a lying provider on a real network', () => {
+  it('lode run --verify replicate:2 returns only verified results; the liar is proven wrong, refused, and slashed by slashBps per offence', async () => {
+    const requesterDir = join(c.dir, 'requester');
+    await c.provision(requesterDir, false);
+    const run = await lodeRun(['run', 'primes', '--tasks', '24', '--verify', 'replicate:2', '--json', '--gateway', c.url, '--data-dir', requesterDir, '--', '0', '240000']);
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as { jobId: string; answer: { count: string | number } };
+    expect(Number(out.answer.count)).toBe(primesBySieve(0, 240_000));
+    const job = (await (await fetch(`${c.url}/v1/jobs/${out.jobId}`)).json()) as { verification: { policy: string; wrong: number; accepted: number } };
+    expect(job.verification).toMatchObject({ policy: 'replicate(2)', accepted: 24 });
+    expect(job.verification.wrong).toBeGreaterThanOrEqual(1);
+
+    // Evidence against the liar, each piece checkable by anyone, each slashed once on chain.
+    const evidence = await waitFor('every offence slashed', async () => {
+      const { evidence } = (await (await fetch(`${c.url}/v1/nodes/${liar}/evidence`)).json()) as { evidence: Array<{ hash: string; slash: string; slashed: string | null; evidence: Evidence }> };
+      return evidence.length > 0 && evidence.every((e) => e.slash === 'slashed') ? evidence : undefined;
+    }, 60_000, 250);
+    for (const e of evidence) {
+      expect(await checkEvidence(e.evidence)).toBeNull();
+      expect(evidenceHash(e.evidence)).toBe(e.hash);
+      expect(e.evidence.offending.message.node.toLowerCase()).toBe(liar);
+    }
+    // Each slash takes slashBps of what was staked then: stake × (1 − bps/10⁴)ⁿ, rounded down each time.
+    let expected = stakeBefore;
+    const slashed = evidence.map((e) => BigInt(e.slashed!)).sort((a, b) => (a > b ? -1 : 1));
+    for (const s of slashed) {
+      expect(s).toBe((expected * slashBps) / 10_000n);
+      expected -= s;
+    }
+    expect(await stakeOf(liar)).toBe(expected);
+
+    const nodes = (await (await fetch(`${c.url}/v1/nodes`)).json()) as { nodes: Array<{ address: string; reputation: { invalid: number; refused: boolean; validated: number } }> };
+    const me = nodes.nodes.find((n) => n.address === liar)!;
+    expect(me.reputation.invalid).toBe(evidence.length);
+    expect(me.reputation.validated).toBe(0);
+    // The honest nodes agreed with each other and gained a record; none was proven wrong.
+    const honest = nodes.nodes.filter((n) => n.address !== liar);
+    expect(honest.every((n) => n.reputation.invalid === 0)).toBe(true);
+    expect(honest.some((n) => n.reputation.validated > 0)).toBe(true);
+    if (me.reputation.invalid >= 3) expect(me.reputation.refused).toBe(true);
+  });
+
+  it('lode nodes shows each node\'s reputation', async () => {
+    const r = await lodeRun(['nodes', '--all', '--json', '--gateway', c.url]);
+    expect(r.code, r.stderr).toBe(0);
+    const body = JSON.parse(r.stdout) as { nodes: Array<{ address: string; reputation?: { invalid: number } }> };
+    expect(body.nodes.find((n) => n.address === liar)?.reputation?.invalid).toBeGreaterThanOrEqual(1);
+    const text = await lodeRun(['nodes', '--all', '--gateway', c.url]);
+    expect(text.stdout).toMatch(/REPUTATION/);
+    expect(text.stdout).toMatch(/credibility 0\.\d+|probation/);
+  });
+});
