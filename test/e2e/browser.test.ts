@@ -166,6 +166,8 @@ describeBrowser('a browser tab as the only provider', () => {
       await waitFor('job page at 100%', async () => (await dashboard.getByTestId('job-progress').textContent()) === '100%', 10_000);
       await dashboard.getByText('completed', { exact: true }).first().waitFor();
       // What it cost and how its results were checked (JobView.usage and .verification).
+      // The page learns whether the gateway has a ledger by a request of its own: wait for it.
+      await waitFor('the job cost', async () => /LODE/.test((await dashboard.getByTestId('job-cost').textContent()) ?? ''), 10_000);
       expect(await dashboard.getByTestId('job-cost').textContent()).toMatch(/^0\.008 LODE · [\d,]+ fuel$/);
       expect(await dashboard.getByTestId('job-verification').textContent()).toMatch(/^\S+ · \S/); // the policy, then what it took
       await dashboard.getByTestId('show-3').click();

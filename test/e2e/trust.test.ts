@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Hex } from 'viem';
 import { createLedgerClient, ledgerAddressesSchema, stakingAbi, type LedgerClient } from '@lode/ledger/client';
 import { checkEvidence, evidenceHash, type Evidence } from '@lode/protocol';
-import { Cluster, lodeRun, waitFor } from '../support/cluster.js';
+import { Cluster, ROOT, lodeRun, waitFor } from '../support/cluster.js';
 import { primesBySieve } from '../support/requester.js';
 
 let c: Cluster;
@@ -76,6 +76,27 @@ describe('a lying provider on a real network', () => {
     expect(honest.every((n) => n.reputation.invalid === 0)).toBe(true);
     expect(honest.some((n) => n.reputation.validated > 0)).toBe(true);
     if (me.reputation.invalid >= 3) expect(me.reputation.refused).toBe(true);
+  });
+
+  it('lode run --verify target:0.001 takes results of nodes with a record with fewer replicas, all right', async () => {
+    // After the replicated job above, the honest nodes have records: the target is met with
+    // fewer executions than replicate(2) took.
+    const requesterDir = join(c.dir, 'requester');
+    const run = await lodeRun(['run', 'primes', '--tasks', '24', '--verify', 'target:0.001', '--json', '--gateway', c.url, '--data-dir', requesterDir, '--', '240000', '480000']);
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as { jobId: string; answer: { count: string | number } };
+    expect(Number(out.answer.count)).toBe(primesBySieve(240_000, 480_000));
+    const job = (await (await fetch(`${c.url}/v1/jobs/${out.jobId}`)).json()) as { verification: { policy: string; accepted: number; executions: number } };
+    expect(job.verification).toMatchObject({ policy: 'target(0.001)', accepted: 24 });
+    expect(job.verification.executions).toBeGreaterThanOrEqual(24);
+    expect((JSON.parse(run.stdout) as { verification: { policy: string } }).verification.policy).toBe('target(0.001)');
+  });
+
+  it('a runaway loop stops at its fuel limit with a clear message, deterministically', async () => {
+    const r = await lodeRun(['run', join(ROOT, 'workloads/build/bad-loop.wasm'), '--fuel', '50000000', '--gateway', c.url, '--data-dir', join(c.dir, 'requester')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/SANDBOX_FUEL_EXHAUSTED/);
+    expect(r.stderr).toMatch(/Raise limits\.fuel/);
   });
 
   it('lode nodes shows each node\'s reputation', async () => {

@@ -110,7 +110,7 @@ export function registerRun(program: Command): void {
     const durationMs = Date.now() - started;
 
     if (opts.json) {
-      printJson({ jobId: job.id, status: final.status, counts: final.counts, usage: final.usage, durationMs, outputs: outcome.outputs, answer: outcome.answer, results: outcome.results });
+      printJson({ jobId: job.id, status: final.status, counts: final.counts, usage: final.usage, verification: final.verification, durationMs, outputs: outcome.outputs, answer: outcome.answer, results: outcome.results });
     } else if (final.status !== 'completed' || final.counts.failed > 0 || plan.tasks.length > 1) {
       const c = final.counts;
       const usage = final.usage ? ` — ${formatFuel(final.usage.fuelUsed)} fuel, ${formatCost(final.usage.cost)}` : '';
