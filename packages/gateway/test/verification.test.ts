@@ -31,7 +31,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function node(answer?: (l: Lease) => string, account = privateKeyToAccount(generatePrivateKey())): Promise<FakeNode> {
+async function node(answer?: (l: Lease) => string | undefined, account = privateKeyToAccount(generatePrivateKey())): Promise<FakeNode> {
   const n = await fakeNode(gw.wsUrl, {}, account);
   nodes.push(n);
   if (answer) n.serve(answer);
@@ -167,5 +167,24 @@ describe('reputation credentials', () => {
         rmSync(o.d, { recursive: true, force: true });
       }
     }
+  });
+});
+
+describe('stragglers', () => {
+  it('gives a straggling lease a speculative copy on another node; the first result wins and the other lease is cancelled', async () => {
+    await start({ trust: { stragglers: true } });
+    const id = await submitJob(gw.url, requester, 4);
+    const slow = await node((l) => (l.taskIndex === 2 ? undefined : right(l))); // holds task 2
+    await pollJson(`${gw.url}/v1/jobs/${id}`, (j) => j.counts.done === 3);
+    const fast = await node(right);
+    const job = await finished(id);
+    expect(job.status).toBe('completed');
+    expect(job.verification.speculative).toBe(1);
+    expect(fast.seen.map((l) => l.taskIndex)).toEqual([2]);
+    const cancel = await slow.next('cancel');
+    expect(cancel.leaseIds).toEqual([slow.seen.find((l) => l.taskIndex === 2)!.leaseId]);
+    const rs = await results(id);
+    expect(rs.map((r) => Buffer.from(r.stdout, 'base64').toString())).toEqual([0, 1, 2, 3].map((i) => `task-${i}`));
+    expect(rs[2].node).toBe(fast.address);
   });
 });

@@ -29,8 +29,8 @@ export interface FakeNode {
   next(t: string): Promise<any>;
   /** Sends an `ok` result with this stdout (and its right hash unless `hash` is given). */
   send(lease: Lease, stdout: Uint8Array, hash?: string, extra?: { fuelUsed?: number }): void;
-  /** Answers every lease from now on with `answer(lease)` as stdout; returns a stop function. */
-  serve(answer: (lease: Lease) => string, extra?: (lease: Lease) => { fuelUsed?: number }): () => void;
+  /** Answers every lease from now on with `answer(lease)` as stdout (undefined: holds it unanswered); returns a stop function. */
+  serve(answer: (lease: Lease) => string | undefined, extra?: (lease: Lease) => { fuelUsed?: number }): () => void;
   /** Leases received so far (while serving). */
   readonly seen: Lease[];
 }
@@ -97,7 +97,8 @@ export async function fakeNode(wsUrl: string, over: Partial<Capabilities> = {}, 
       server = (msg) => {
         for (const l of msg.leases as Lease[]) {
           seen.push(l);
-          send(l, new TextEncoder().encode(answer(l)), undefined, extra?.(l));
+          const out = answer(l);
+          if (out !== undefined) send(l, new TextEncoder().encode(out), undefined, extra?.(l));
         }
       };
       // Leases that arrived before serving.
