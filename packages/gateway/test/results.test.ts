@@ -6,26 +6,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import WebSocket from 'ws';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import {
-  JobSpec,
-  PROTOCOL_VERSION,
-  capabilitiesHash,
-  nodeHelloTypedData,
-  resultDigest,
-  sha256Hex,
-  signJob,
-  toBase64,
-  type Capabilities,
-  type Lease,
-} from '@lode/protocol';
+import { resultDigest, type Capabilities, type Lease } from '@lode/protocol';
 import { startGateway, testGatewayOptions, type GatewayHandle } from '../src/index.js';
 import { openStore } from '../src/store/index.js';
+import { fakeNode as sharedFakeNode, submitJob } from './support/fakeNode.js';
 
-const MODULE = `(module (memory (export "memory") 1 1) (func (export "_start")))`;
-const baseCaps: Capabilities = { cores: 1, memoryMiB: 1024, os: 'linux', arch: 'x64', kind: 'server', slots: 1, pricePerTask: '0', benchmark: 1, agent: 'test' };
 const requester = privateKeyToAccount(generatePrivateKey());
 
 let gw: GatewayHandle;
@@ -39,51 +25,9 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function submit(tasks: number, maxOutputBytes = 1024): Promise<string> {
-  const wabt = await (await import('wabt')).default();
-  const bytes = new Uint8Array(wabt.parseWat('m.wat', MODULE).toBinary({}).buffer);
-  const sha = sha256Hex(bytes);
-  await fetch(`${gw.url}/v1/blobs/${sha}`, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
-  const spec = JobSpec.parse({
-    version: 1, requester: requester.address, module: sha, deadline: Date.now() + 60_000, nonce: `0x${randomBytes(32).toString('hex')}`,
-    tasks: Array.from({ length: tasks }, (_, i) => ({ args: [String(i)] })),
-    limits: { wallMs: 5000, maxOutputBytes },
-  });
-  const r = await fetch(`${gw.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(await signJob(requester, spec)) });
-  expect(r.status).toBe(201);
-  return ((await r.json()) as { id: string }).id;
-}
-
-/** A node session driven by hand. */
-async function fakeNode(over: Partial<Capabilities> = {}) {
-  const caps = { ...baseCaps, ...over };
-  const ws = new WebSocket(gw.wsUrl);
-  const inbox: any[] = [];
-  let wake: (() => void) | undefined;
-  ws.on('message', (d) => {
-    inbox.push(JSON.parse(d.toString()));
-    wake?.();
-  });
-  const next = async (t: string): Promise<any> => {
-    for (;;) {
-      const i = inbox.findIndex((m) => m.t === t);
-      if (i >= 0) return inbox.splice(i, 1)[0];
-      await new Promise<void>((r) => (wake = r));
-    }
-  };
-  const signer = privateKeyToAccount(generatePrivateKey());
-  const { challenge } = await next('challenge');
-  const timestamp = Date.now();
-  const signature = await signer.signTypedData(nodeHelloTypedData({ node: signer.address, challenge, capabilitiesHash: capabilitiesHash(caps), timestamp: BigInt(timestamp) }));
-  ws.send(JSON.stringify({ t: 'hello', protocol: PROTOCOL_VERSION, node: signer.address, capabilities: caps, timestamp, signature }));
-  await next('welcome');
-  const send = (lease: Lease, stdout: Uint8Array, hash?: string) =>
-    ws.send(JSON.stringify({
-      t: 'results',
-      results: [{ leaseId: lease.leaseId, status: 'ok', exitCode: 0, stdout: toBase64(stdout), stderr: '', files: [], deleted: [], resultHash: hash ?? resultDigest({ exitCode: 0, stdout, stderr: new Uint8Array(), files: [] }), durationMs: 1 }],
-    }));
-  return { ws, next, send };
-}
+const submit = (tasks: number, maxOutputBytes = 1024) => submitJob(gw.url, requester, tasks, { limits: { wallMs: 5000, maxOutputBytes } });
+/** A node session driven by hand (support/fakeNode.ts); `heartbeat: false` for one that goes silent. */
+const fakeNode = (over: Partial<Capabilities> = {}, opts: { heartbeat?: boolean } = {}) => sharedFakeNode(gw.wsUrl, over, undefined, opts);
 
 const job = async (id: string) => (await (await fetch(`${gw.url}/v1/jobs/${id}`)).json()) as any;
 
@@ -158,7 +102,7 @@ describe('results from an untrusted node', () => {
 describe('a node that goes silent', () => {
   it('is disconnected after three heartbeat periods and its tasks go back to the queue', async () => {
     const id = await submit(1);
-    const silent = await fakeNode(); // never sends a heartbeat
+    const silent = await fakeNode({}, { heartbeat: false }); // never sends a heartbeat
     const { leases: [lease] } = await silent.next('lease');
     expect(lease.taskIndex).toBe(0);
     const closed = new Promise((r) => silent.ws.once('close', r));

@@ -224,3 +224,75 @@ export const FaucetView = z.object({
   txHashes: z.array(z.string()),
 });
 export type FaucetView = z.infer<typeof FaucetView>;
+
+// ---------------------------------------------------------------- settlement batches, trust (GET /v1/ledger/batches, /v1/nodes/:address/…)
+
+/** `GET /v1/ledger/batches?limit=N`: the latest settlement batches, newest first. */
+export const BatchesView = z.object({
+  batches: z.array(
+    z.object({
+      id: z.number().int(),
+      status: z.enum(['prepared', 'posted', 'failed']),
+      /** Task receipts the batch pays. */
+      receipts: z.number().int(),
+      /** Debited from the jobs' escrows (providers' gross plus the fee), token's smallest unit. */
+      total: Amount18,
+      fee: Amount18,
+      /** Jobs whose escrow the batch debits. */
+      jobs: z.number().int(),
+      createdAt: z.number().int(),
+      txHash: z.string().nullable(),
+      /** JobEscrow's batch id; null until posted. */
+      chainBatchId: z.string().nullable(),
+      /** When the challenge window ends and claims pass (ms); null until posted. */
+      finalAt: z.number().int().nullable(),
+      /** Why a failed batch failed. */
+      error: z.string().nullable(),
+    }),
+  ),
+  /** Batches in all. */
+  count: z.number().int(),
+});
+export type BatchesView = z.infer<typeof BatchesView>;
+
+/** One piece of evidence against a node (`GET /v1/nodes/:address/evidence`, `GET /v1/evidence/:hash`). */
+export const EvidenceView = z.object({
+  /** keccak256 of the evidence's canonical JSON: what `Staking.slash` records. */
+  hash: Bytes32Hex,
+  node: Address,
+  jobId: z.string(),
+  index: z.number().int(),
+  /** quorum: the node was in a quorum's minority; canary: it failed a known-answer task. */
+  kind: z.enum(['quorum', 'canary']),
+  createdAt: z.number().int(),
+  /** none: no ledger to slash on; pending: to be sent; slashed; failed (see error). */
+  slash: z.enum(['none', 'pending', 'slashed', 'failed']),
+  slashed: Amount18.nullable(),
+  txHash: z.string().nullable(),
+  error: z.string().nullable(),
+  /** The signed statements (`Evidence` in trust.ts), checkable with `checkEvidence`. */
+  evidence: z.unknown(),
+});
+export type EvidenceView = z.infer<typeof EvidenceView>;
+
+const Uint64 = z.string().regex(/^[0-9]{1,20}$/);
+
+/**
+ * A node's record on a gateway, signed by it (EIP-712 `NodeReputation`, see trust.ts):
+ * `GET /v1/nodes/:address/credential` answers one, `POST /v1/nodes/credentials` takes one.
+ */
+export const ReputationCredential = z.strictObject({
+  message: z.strictObject({
+    gateway: Address,
+    node: Address,
+    validated: Uint64,
+    invalid: Uint64,
+    consecutiveValid: Uint64,
+    uptimeSeconds: Uint64,
+    firstSeenAt: Uint64,
+    issuedAt: Uint64,
+    expiresAt: Uint64,
+  }),
+  signature: HexSignature,
+});
+export type ReputationCredential = z.infer<typeof ReputationCredential>;

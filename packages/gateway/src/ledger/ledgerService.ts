@@ -41,6 +41,7 @@ import {
   StakeRequiredError,
   escrowJobId,
   maxJobCost,
+  type BatchesView,
   type FaucetView,
   type JobSpec,
   type LedgerInfoView,
@@ -70,31 +71,6 @@ export interface ProtocolParams {
   settlementPeriod: number;
   challengeWindow: number;
   treasury: Hex;
-}
-
-/** `GET /v1/ledger/batches`: the latest settlement batches, newest first. */
-export interface SettlementBatchesView {
-  batches: Array<{
-    id: number;
-    status: 'prepared' | 'posted' | 'failed';
-    /** Task receipts the batch pays. */
-    receipts: number;
-    /** Debited from the jobs' escrows (providers' gross plus the fee), token's smallest unit. */
-    total: string;
-    fee: string;
-    /** Jobs whose escrow the batch debits. */
-    jobs: number;
-    createdAt: number;
-    txHash: string | null;
-    /** JobEscrow's batch id; null until posted. */
-    chainBatchId: string | null;
-    /** When the challenge window ends and claims pass (ms); null until posted. */
-    finalAt: number | null;
-    /** Why a failed batch failed. */
-    error: string | null;
-  }>;
-  /** Batches in all. */
-  count: number;
 }
 
 export interface LedgerDeps {
@@ -350,7 +326,7 @@ export class GatewayLedger {
    * amounts as decimal strings, `finalAt` in ms (the chain's seconds × 1000) like `createdAt`.
    * The Merkle tree and the per-job debits stay on the gateway.
    */
-  async batches(limit: number): Promise<SettlementBatchesView> {
+  async batches(limit: number): Promise<BatchesView> {
     const all = await this.d.store.ledger.listBatches();
     return {
       batches: all

@@ -10,27 +10,11 @@
  *   checkable by anyone with `checkEvidence` from @lode/protocol.
  */
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { Address, HexSignature, InvalidRequestError, NotFoundError } from '@lode/protocol';
+import { Address, InvalidRequestError, NotFoundError, ReputationCredential, type EvidenceView } from '@lode/protocol';
+import type { NodeReputationMessage, Signed } from '@lode/protocol';
 import type { Store, EvidenceRecord } from '../store/types.js';
 import type { TrustService } from './trustService.js';
 import { zodMessage } from '../http/zodMessage.js';
-
-const Uint = z.string().regex(/^[0-9]{1,20}$/);
-const Credential = z.strictObject({
-  message: z.strictObject({
-    gateway: Address,
-    node: Address,
-    validated: Uint,
-    invalid: Uint,
-    consecutiveValid: Uint,
-    uptimeSeconds: Uint,
-    firstSeenAt: Uint,
-    issuedAt: Uint,
-    expiresAt: Uint,
-  }),
-  signature: HexSignature,
-});
 
 function address(value: string): string {
   const a = Address.safeParse(value);
@@ -38,7 +22,7 @@ function address(value: string): string {
   return a.data.toLowerCase();
 }
 
-export function evidenceView(e: EvidenceRecord) {
+export function evidenceView(e: EvidenceRecord): EvidenceView {
   return {
     hash: e.hash,
     node: e.node,
@@ -58,9 +42,9 @@ export function trustRoutes(app: FastifyInstance, trust: TrustService, store: St
   app.get<{ Params: { address: string } }>('/v1/nodes/:address/credential', async (req) => trust.credential(address(req.params.address)));
 
   app.post('/v1/nodes/credentials', async (req) => {
-    const c = Credential.safeParse(req.body);
+    const c = ReputationCredential.safeParse(req.body);
     if (!c.success) throw new InvalidRequestError('Send a credential as GET /v1/nodes/:address/credential returns it.', { details: zodMessage(c.error) });
-    const r = await trust.importCredential(c.data as Parameters<TrustService['importCredential']>[0]);
+    const r = await trust.importCredential(c.data as Signed<NodeReputationMessage>);
     if ('refused' in r) throw new InvalidRequestError(`The credential was not counted: ${r.refused}.`);
     return { node: c.data.message.node.toLowerCase(), counted: r.counted, reputation: trust.reputationOf(c.data.message.node.toLowerCase()) };
   });

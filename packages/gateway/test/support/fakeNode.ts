@@ -36,7 +36,12 @@ export interface FakeNode {
 }
 
 /** Connects, says hello as `account` (a fresh one by default) and waits for the welcome. */
-export async function fakeNode(wsUrl: string, over: Partial<Capabilities> = {}, account = privateKeyToAccount(generatePrivateKey())): Promise<FakeNode> {
+export async function fakeNode(
+  wsUrl: string,
+  over: Partial<Capabilities> = {},
+  account = privateKeyToAccount(generatePrivateKey()),
+  opts: { heartbeat?: boolean } = {},
+): Promise<FakeNode> {
   const caps = { ...baseCaps, ...over };
   const ws = new WebSocket(wsUrl);
   const inbox: any[] = [];
@@ -75,8 +80,10 @@ export async function fakeNode(wsUrl: string, over: Partial<Capabilities> = {}, 
   const first = await nextOf('welcome', 'error');
   if (first.t === 'error') throw Object.assign(new Error(`hello refused: ${first.code}: ${first.message}`), { code: first.code });
   // A real node's heartbeat: the gateway closes sessions silent for three heartbeat periods.
-  const heartbeat = setInterval(() => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ t: 'heartbeat', running: 0 })), 250);
-  ws.on('close', () => clearInterval(heartbeat));
+  if (opts.heartbeat !== false) {
+    const heartbeat = setInterval(() => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ t: 'heartbeat', running: 0 })), 250);
+    ws.on('close', () => clearInterval(heartbeat));
+  }
   const seen: Lease[] = [];
   const send = (lease: Lease, stdout: Uint8Array, hash?: string, extra: { fuelUsed?: number } = {}) =>
     ws.send(JSON.stringify({

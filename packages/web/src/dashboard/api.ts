@@ -6,69 +6,10 @@
  */
 import { z } from 'zod';
 import { errorFromResponse } from '@lode/sdk';
+import { BatchesView, EvidenceView, ReputationCredential } from '@lode/protocol';
 
-const Amount = z.string().regex(/^(0|[1-9][0-9]{0,77})$/);
-const Address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
-const Uint = z.string().regex(/^[0-9]{1,20}$/);
-
-/** `GET /v1/ledger/batches?limit=N` (packages/gateway/src/ledger/ledgerService.ts `batches`). */
-export const BatchesView = z.object({
-  batches: z.array(
-    z.object({
-      id: z.number().int(),
-      status: z.enum(['prepared', 'posted', 'failed']),
-      receipts: z.number().int(),
-      /** Debited from the jobs' escrows: providers' gross plus the fee. */
-      total: Amount,
-      fee: Amount,
-      jobs: z.number().int().optional(),
-      createdAt: z.number().int(),
-      txHash: z.string().nullable(),
-      chainBatchId: z.string().nullable(),
-      /** When claims pass (ms); null until posted. */
-      finalAt: z.number().int().nullable(),
-      error: z.string().nullable().optional(),
-    }),
-  ),
-  count: z.number().int().optional(),
-});
-export type BatchesView = z.infer<typeof BatchesView>;
+export { BatchesView, EvidenceView, ReputationCredential };
 export type BatchView = BatchesView['batches'][number];
-
-/** One piece of evidence against a node (packages/gateway/src/trust/routes.ts `evidenceView`). */
-export const EvidenceView = z.object({
-  hash: z.string(),
-  node: z.string(),
-  jobId: z.string(),
-  index: z.number().int(),
-  kind: z.enum(['quorum', 'canary']),
-  createdAt: z.number().int(),
-  /** none: no ledger to slash on; pending: to be sent; slashed; failed (see error). */
-  slash: z.enum(['none', 'pending', 'slashed', 'failed']),
-  slashed: Amount.nullable(),
-  txHash: z.string().nullable(),
-  error: z.string().nullable(),
-  /** The signed statements themselves, checkable with `checkEvidence` from @lode/protocol. */
-  evidence: z.unknown(),
-});
-export type EvidenceView = z.infer<typeof EvidenceView>;
-
-/** `GET /v1/nodes/:address/credential`: an EIP-712 `NodeReputation` signed by the gateway. */
-export const ReputationCredential = z.object({
-  message: z.object({
-    gateway: Address,
-    node: Address,
-    validated: Uint,
-    invalid: Uint,
-    consecutiveValid: Uint,
-    uptimeSeconds: Uint,
-    firstSeenAt: Uint,
-    issuedAt: Uint,
-    expiresAt: Uint,
-  }),
-  signature: z.string().regex(/^0x[0-9a-fA-F]+$/),
-});
-export type ReputationCredential = z.infer<typeof ReputationCredential>;
 
 /** Origin of the gateway: the page's own (it serves the page); tests pass one. */
 const here = (): string => globalThis.location?.origin ?? 'http://127.0.0.1:7070';
