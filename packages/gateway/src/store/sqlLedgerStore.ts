@@ -12,16 +12,23 @@ const batchColumns = (t = '') =>
   `${t}created_at, ${t}tx_hash, ${t}chain_batch_id::text AS chain_batch_id, ${t}final_at, ${t}error`;
 const BATCH_COLUMNS = batchColumns();
 
+/** Jobs debited by one settlement batch, at most (~6,000 gas each: ~6 M gas, well inside a 30 M block). */
+export const DEFAULT_MAX_BATCH_JOBS = 1000;
+
 export class SqlLedgerStore implements LedgerStore {
   constructor(private readonly db: () => SqlExecutor) {}
 
-  async createBatch(maxReceipts: number, now: number, plan: (receipts: Receipt[]) => BatchPlan): Promise<SettlementBatch | null> {
+  async createBatch(maxReceipts: number, now: number, plan: (receipts: Receipt[]) => BatchPlan, maxJobs = DEFAULT_MAX_BATCH_JOBS): Promise<SettlementBatch | null> {
     return this.db().transaction(async (tx) => {
       const claimed = await tx.query<{ receipt_seq: unknown; job_id: string; idx: number; payee: string; amount: string }>(
         `SELECT receipt_seq, job_id, idx, payee, amount::text AS amount FROM task_receipts
          WHERE batch_id IS NULL ORDER BY receipt_seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [Math.max(1, Math.floor(maxReceipts))],
       );
+      // The oldest receipts up to the first of a job beyond maxJobs (the rest stay for the next batch).
+      const jobs = new Set<string>();
+      const cut = claimed.findIndex((r) => !jobs.has(r.job_id) && jobs.add(r.job_id).size > maxJobs);
+      if (cut >= 0) claimed.length = cut;
       if (claimed.length === 0) return null;
       const receipts = claimed.map((r) => ({ jobId: r.job_id, index: r.idx, payee: r.payee, amount: BigInt(r.amount) }));
       const p = plan(receipts);

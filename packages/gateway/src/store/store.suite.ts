@@ -470,6 +470,20 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         expect(await store.ledger.payoutsOf(b, { from: 1_500 })).toHaveLength(1);
       });
 
+      it('debits at most maxJobs jobs per batch; the other jobs\' receipts wait for the next', async () => {
+        await drain();
+        const jobs = [makeJob(), makeJob(), makeJob()];
+        for (const j of jobs) await store.insertJob(j);
+        // Oldest first: job 0, job 1, job 0, job 2, job 1.
+        for (const [j, i] of [[0, 0], [1, 0], [0, 1], [2, 0], [1, 1]] as const) await store.insertTaskResults([makeResult(jobs[j]!.id, i, { receipts: [paid(address(), 1n)] })]);
+        const first = await store.ledger.createBatch(100, Date.now(), planOf, 2);
+        expect(first).toMatchObject({ receipts: 3 });
+        expect(first!.debits.map(([id]) => id).sort()).toEqual([jobs[0]!.id, jobs[1]!.id].sort());
+        const second = await store.ledger.createBatch(100, Date.now(), planOf, 2);
+        expect(second).toMatchObject({ receipts: 2 });
+        expect(second!.debits.map(([id]) => id).sort()).toEqual([jobs[1]!.id, jobs[2]!.id].sort());
+      });
+
       it('concurrent createBatch calls never share a receipt', async () => {
         await drain();
         const job = makeJob({ taskCount: 40 });

@@ -214,15 +214,19 @@ export interface ChainTx {
 
 /**
  * Guarantees:
- * - `createBatch` takes receipts with no batch, at most `maxReceipts`, oldest first, and assigns
+ * - `createBatch` takes receipts with no batch, at most `maxReceipts` (of at most `maxJobs` jobs), oldest first, and assigns
  *   them to a new batch in ONE transaction with the batch row and its payouts; a receipt is in at
  *   most one batch, ever (also with several gateways on one database: rows are claimed with
  *   `FOR UPDATE SKIP LOCKED`).
  * - A chain transaction is recorded (`insertChainTx`) before it is sent.
  */
 export interface LedgerStore {
-  /** Folds unsettled receipts into a new 'prepared' batch; null when there are none. */
-  createBatch(maxReceipts: number, now: number, plan: (receipts: Receipt[]) => BatchPlan): Promise<SettlementBatch | null>;
+  /**
+   * Folds unsettled receipts into a new 'prepared' batch; null when there are none. A batch debits
+   * at most `maxJobs` jobs (each debit costs ~6,000 gas in postBatch: the bound keeps a batch
+   * inside a block's gas limit); receipts of further jobs wait for the next batch.
+   */
+  createBatch(maxReceipts: number, now: number, plan: (receipts: Receipt[]) => BatchPlan, maxJobs?: number): Promise<SettlementBatch | null>;
   /** Batches by status (oldest first), or all when omitted. */
   listBatches(status?: SettlementBatch['status']): Promise<SettlementBatch[]>;
   updateBatch(id: number, patch: { status: SettlementBatch['status']; txHash?: string | null; chainBatchId?: bigint | null; finalAt?: number | null; error?: string | null }): Promise<void>;
