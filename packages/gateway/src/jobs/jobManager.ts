@@ -99,6 +99,8 @@ export interface JobManagerOptions {
   maxParkMs: number;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** A replica's result, held until its task is decided. */
 interface HeldResult {
   lease: LeaseRecord;
@@ -468,8 +470,15 @@ export class JobManager {
       this.replicaLost(lease, outcome.error ?? { code: 'FAILED', message: 'The task failed.' });
       return;
     }
-    const held: HeldResult = { lease, outcome, ...decoded, receivedAt: now };
-    const d = lease.job.verification.voted(lease.index, lease.leaseId, held, voteKey(facts)) as VoteOutcomeDecision<HeldResult>;
+    // Held until the task is decided: the output once per distinct answer (votes with equal keys
+    // have equal outputs: the key holds the result hash), never the frame's base64 copy.
+    const key = voteKey(facts);
+    const slim: TaskOutcome = { ...outcome, stdout: '', stderr: '', files: [] };
+    const known = lease.job.verification.setOf(lease.index)?.votes.some((v) => v.key === key);
+    const held: HeldResult = known
+      ? { lease, outcome: slim, stdout: EMPTY, stderr: EMPTY, files: [], receivedAt: now }
+      : { lease, outcome: slim, ...decoded, receivedAt: now };
+    const d = lease.job.verification.voted(lease.index, lease.leaseId, held, key) as VoteOutcomeDecision<HeldResult>;
     this.onDecision(lease.job, lease.index, d);
   }
 
