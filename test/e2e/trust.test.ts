@@ -99,6 +99,19 @@ describe('a lying provider on a real network', () => {
     expect(r.stderr).toMatch(/Raise limits\.fuel/);
   });
 
+  it('lode credential export writes a node\'s signed record; presenting it to the gateway that issued it is refused in words', async () => {
+    const { nodes } = (await (await fetch(`${c.url}/v1/nodes`)).json()) as { nodes: Array<{ address: string; reputation: { validated: number } }> };
+    const honest = nodes.find((n) => n.address !== liar && n.reputation.validated > 0)!;
+    const file = join(c.dir, 'credential.json');
+    const out = await lodeRun(['credential', 'export', honest.address, '--out', file, '--gateway', c.url]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(new RegExp(`wrote .*credential\\.json: node 0x[0-9a-fA-F]{40}, ${honest.reputation.validated} right / 0 wrong`));
+    // This gateway issued it: its own record already counts, so it refuses to count it twice.
+    const again = await lodeRun(['credential', 'import', file, '--gateway', c.url]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^error \[INVALID_REQUEST\]: The credential was not counted: this gateway issued it/);
+  });
+
   it('lode nodes shows each node\'s reputation', async () => {
     const r = await lodeRun(['nodes', '--all', '--json', '--gateway', c.url]);
     expect(r.code, r.stderr).toBe(0);

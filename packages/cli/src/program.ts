@@ -16,6 +16,7 @@ import { registerStake } from './commands/stake/index.js';
 import { registerEarnings } from './commands/earnings.js';
 import { registerGov } from './commands/gov/index.js';
 import { registerLedger } from './commands/ledger/index.js';
+import { registerCredential } from './commands/credential/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -50,5 +51,6 @@ export function createProgram(onUsageError: (message: string) => void): Command 
   registerEarnings(program);
   registerGov(program);
   registerLedger(program);
+  registerCredential(program);
   return program;
 }

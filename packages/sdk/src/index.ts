@@ -27,3 +27,6 @@ export * from './actions/health.js';
 export * from './actions/getLedgerInfo.js';
 export * from './actions/requestFaucet.js';
 export * from './actions/getPayouts.js';
+export * from './actions/getNodeCredential.js';
+export * from './actions/importNodeCredential.js';
+export * from './actions/listEvidence.js';
