@@ -457,6 +457,10 @@ export class JobManager {
 
   /** A result of a task being verified: a vote, or a replica lost. */
   private acceptReplica(lease: LeaseRecord, outcome: TaskOutcome, now: number): void {
+    if (isTerminal(lease.job.state[lease.index]!)) {
+      this.acks.ack(lease.session, lease.leaseId); // the task ended meanwhile (cancelled, deadline): nothing to decide
+      return;
+    }
     const decoded = this.decode(lease, outcome);
     if ('reject' in decoded) {
       this.acks.reject(lease.session, lease.leaseId, decoded.reject.code, decoded.reject.message);
