@@ -14,7 +14,7 @@
  * - `pump` is coalesced: any number of triggers in one tick cause one pass.
  * - Verification (through `trust`): a job's replicas waiting for a node go out before its new
  *   tasks, each only to a node the verifier allows (never a second replica to one account); a
- *   node on probation holds at most `probationCapacity` leases of verified jobs; a lease may
+ *   node on probation holds at most `trust.verifiedCapacity` leases of verified jobs; a lease may
  *   bring a known-answer (canary) lease for the same node with it, in the same frame.
  */
 import type { Lease, LeaseLimits, SessionProof } from '@lode/protocol';
@@ -213,15 +213,6 @@ export class Scheduler {
     }
     for (const [s, ids] of bySession) s.sendCancel(ids);
     if (bySession.size) this.schedulePump();
-  }
-
-  /** The lease with this id on any session, if it is held. */
-  findLease(leaseId: string): LeaseRecord | undefined {
-    for (const s of this.sessions.values()) {
-      const l = s.leases.get(leaseId);
-      if (l) return l;
-    }
-    return undefined;
   }
 
   /** Every connected session (for the straggler scan and views). */
