@@ -60,10 +60,9 @@ import type { VoteOutcomeDecision } from '../verify/jobVerification.js';
 import type { ReplicaLease } from '../verify/replicaSet.js';
 import { expectedLeaseMs, stragglesAt } from '../verify/stragglers.js';
 import type { TrustConfig } from '../verify/trustConfig.js';
-import type { NetworkView, Vote } from '../verify/types.js';
+import type { NetworkView, Vote, VoteOutcome } from '../verify/types.js';
 import { isVote, voteKey } from '../verify/vote.js';
 import { ActiveJob, TaskState, isTerminal, recordView } from './activeJob.js';
-import { DEFAULT_FILTERS, matchAll } from '../scheduler/policy.js';
 import type { JobEvents } from './events.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { zodMessage } from '../http/zodMessage.js';
@@ -100,6 +99,12 @@ export interface JobManagerOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** What replicas of an outcome are compared on (see verify/vote.ts). */
+const factsOf = (o: TaskOutcome): VoteOutcome => ({ status: o.status, errorCode: o.error?.code ?? null, resultHash: o.resultHash, fuelUsed: o.fuelUsed ?? null });
+
+/** A failed outcome's error (a node that gave none gets a generic one). */
+const errorOf = (o: TaskOutcome): { code: string; message: string } => o.error ?? { code: 'FAILED', message: 'The task failed.' };
 
 /** A replica's result, held until its task is decided. */
 interface HeldResult {
@@ -294,7 +299,7 @@ export class JobManager {
     if (index === undefined) return undefined;
     const reasons: string[] = [];
     for (const s of sessions) {
-      if (!matchAll(DEFAULT_FILTERS, job.spec, s).ok) continue;
+      if (!this.scheduler.matches(job, s)) continue;
       const r = job.verification.allows(index, { address: s.address, remote: s.remote ?? '', newcomer: this.o.trust.book.isNewcomer(s.address) }, this.network());
       if (r.ok) return undefined;
       reasons.push(`${s.address}: ${r.reason}`);
@@ -400,7 +405,7 @@ export class JobManager {
     }
     // Not retryable, or attempts used up: the node's outcome is the task's final result.
     const ok = outcome.status === 'ok';
-    const error = ok ? null : (outcome.error ?? { code: 'FAILED', message: 'The task failed.' });
+    const error = ok ? null : errorOf(outcome);
     // The receipt. The node did the work whether the module succeeded or failed by itself
     // (trap, exit, limits); an infrastructure failure it reports is not paid.
     const paid = ok || !RETRYABLE_CODES.has(error!.code);
@@ -468,10 +473,10 @@ export class JobManager {
       return;
     }
     this.acks.ack(lease.session, lease.leaseId);
-    const facts = { status: outcome.status, errorCode: outcome.error?.code ?? null, resultHash: outcome.resultHash, fuelUsed: outcome.fuelUsed ?? null };
+    const facts = factsOf(outcome);
     if (!isVote(facts)) {
       // A timeout, a crash, a blob the node could not fetch: says nothing about the module.
-      this.replicaLost(lease, outcome.error ?? { code: 'FAILED', message: 'The task failed.' });
+      this.replicaLost(lease, errorOf(outcome));
       return;
     }
     // Held until the task is decided: the output once per distinct answer (votes with equal keys
@@ -519,7 +524,7 @@ export class JobManager {
         .catch((err: unknown) => this.o.log.error({ err, node: v.node, jobId: job.id, index }, 'could not record evidence'));
     }
     const receipts = d.agreeing.map((v) => this.receipt(job, v.payload.lease, v.payload.outcome, v === d.winner ? 'result' : 'replica'));
-    const error = winner.outcome.status === 'ok' ? null : (winner.outcome.error ?? { code: 'FAILED', message: 'The task failed.' });
+    const error = winner.outcome.status === 'ok' ? null : errorOf(winner.outcome);
     this.end(job, index, error ? TaskState.Failed : TaskState.Done, this.resultRow(job, winner, error, receipts));
   }
 
@@ -580,7 +585,7 @@ export class JobManager {
       return;
     }
     this.acks.ack(lease.session, lease.leaseId);
-    const facts = { status: outcome.status, errorCode: outcome.error?.code ?? null, resultHash: outcome.resultHash, fuelUsed: outcome.fuelUsed ?? null };
+    const facts = factsOf(outcome);
     if (!isVote(facts)) {
       jv.canaryLost(lease.leaseId);
       return;
@@ -627,6 +632,8 @@ export class JobManager {
         job.verification.allows(index, { address: node.address, remote: node.remote ?? '', newcomer: this.o.trust.book.isNewcomer(node.address) }, this.network()).ok,
       issued: (lease) => {
         const jv = lease.job.verification;
+        // The hot path: a `none` job's lease of a task with no replica set records nothing.
+        if (jv.policy.trivial && lease.kind !== 'speculative' && !jv.setOf(lease.index)) return -1;
         if (!jv.policy.trivial) this.probationShare = this.probationShare * 0.99 + (this.o.trust.book.isNewcomer(lease.session.address) ? 0.01 : 0);
         const out = jv.issued(
           lease.index,
@@ -819,7 +826,9 @@ export class JobManager {
     job.record.counts = { ...job.counts };
     job.record.usage = { ...job.usage }; // equal to the stored sums: every row was counted as it ended
     job.record.verificationStats = { ...job.verification.stats };
-    this.scheduler.cancelJob(job); // known-answer leases still out are not needed any more
+    // Every task has ended: only known-answer leases can still be out, and they are not needed.
+    if (job.verification.outstandingCanaries().length > 0) this.scheduler.cancelJob(job);
+    else this.scheduler.removeJob(job);
     this.active.delete(job.id);
     this.o.metrics.jobsFinished.inc({ status });
     this.o.log.info({ jobId: job.id, status, counts: job.counts }, 'job finished');

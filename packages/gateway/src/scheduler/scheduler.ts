@@ -266,7 +266,7 @@ export class Scheduler {
       let placed = false;
       for (const node of nodes) {
         if (node.inflight >= node.capacity) continue;
-        if (!matchAll(this.filters, job.spec, node).ok) continue;
+        if (!this.matches(job, node)) continue;
         // Give this job a fair chunk on this node before moving to the next job.
         const chunk = Math.max(1, Math.ceil((node.capacity - node.inflight) / this.jobs.length));
         for (let k = 0; k < chunk && node.inflight < node.capacity; k++) {
@@ -289,6 +289,11 @@ export class Scheduler {
       idle = placed ? 0 : idle + 1;
     }
     for (const [node, leases] of out) node.sendLeases(leases);
+  }
+
+  /** Whether this node passes the scheduler's match filters for the job. */
+  matches(job: ActiveJob, node: SessionPort): boolean {
+    return matchAll(this.filters, job.spec, node).ok;
   }
 
   /** Why no connected node can take this job (for a clear status); empty if some can. */
