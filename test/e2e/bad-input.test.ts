@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from '../support/cluster.js';
 import { requester, runJob, text, workloadBytes } from '../support/requester.js';
 import type { LodeClient } from '@lode/sdk';
+import { watToWasm } from '../support/wat.js';
 
 let cluster: Cluster;
 let client: LodeClient;
@@ -36,6 +37,23 @@ describe('misbehaving modules', () => {
     const { job, results } = await runJob(client, workloadBytes('bad-exit3'), [{ args: [] }]);
     expect(job.status).toBe('completed');
     expect(results[0]!.exitCode).toBe(3);
+  });
+
+  it('proc_exit(-1) is the exit code 4294967295 (a WASI u32), stored as it is while jobs beside it store theirs', async () => {
+    // Attack: this exit code overflowed the int4 column, and the whole group-commit statement
+    // with every innocent result in it failed and was retried forever.
+    const exitMinusOne = await watToWasm(`(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1 1)
+      (func (export "_start") (call $exit (i32.const -1))))`);
+    const [hostile, innocent] = await Promise.all([
+      runJob(client, exitMinusOne, Array.from({ length: 20 }, () => ({ args: [] }))),
+      runJob(client, workloadBytes('echo'), Array.from({ length: 20 }, (_, i) => ({ args: ['innocent', String(i)] }))),
+    ]);
+    expect(hostile.job.status).toBe('completed');
+    expect(hostile.results.map((r) => r.exitCode)).toEqual(Array.from({ length: 20 }, () => 4294967295));
+    expect(innocent.job.status).toBe('completed');
+    expect(innocent.results.map((r) => text(r.stdout).trim())).toEqual(Array.from({ length: 20 }, (_, i) => `innocent ${i}`));
   });
 
   it('the network still runs good work afterwards', async () => {

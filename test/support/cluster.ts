@@ -53,6 +53,14 @@ export async function lodeRun(args: string[], opts: { env?: Record<string, strin
   return { code, stdout, stderr };
 }
 
+/** Throws if a process logged the CLI's unhandled-rejection guard line (packages/cli/src/guard.ts). */
+export function assertNoUnhandledRejections(procs: Proc[]): void {
+  for (const p of procs) {
+    const line = p.output().split('\n').find((l) => l.includes('UNHANDLED_REJECTION'));
+    if (line) throw new Error(`a process logged an unhandled promise rejection: ${line.slice(0, 2000)}`);
+  }
+}
+
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
@@ -188,10 +196,16 @@ export class Cluster {
     await g.exited;
   }
 
+  /**
+   * Kills every process and removes the data. Fails (after cleaning up) if any process logged a
+   * promise rejection nobody handled: the CLI's guard keeps such a process serving, so a test
+   * would not notice otherwise.
+   */
   async stop(): Promise<void> {
     const all = [...this.nodes, ...(this.gateway ? [this.gateway] : [])];
     for (const p of all) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await Promise.all(all.map((p) => (p.child.exitCode === null ? p.exited : undefined)));
     rmSync(this.dir, { recursive: true, force: true });
+    assertNoUnhandledRejections(all);
   }
 }

@@ -14,11 +14,13 @@
 import { CommanderError, type Command } from 'commander';
 import { EXIT, errorJson, exitCodeOf, formatError } from './errors.js';
 import { exitQuietlyOnClosedPipe } from './pipes.js';
+import { installRejectionGuard } from './guard.js';
 import { createProgram } from './program.js';
 
 /** Runs the command line (`process.argv` form) and resolves to the exit status. */
 export async function main(argv: string[] = process.argv): Promise<number> {
   exitQuietlyOnClosedPipe();
+  installRejectionGuard();
   let usagePrinted = false;
   const program = createProgram((message) => {
     usagePrinted = true;

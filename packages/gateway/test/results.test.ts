@@ -178,3 +178,86 @@ describe('a database that refuses writes for a while', () => {
     node.ws.close();
   });
 });
+
+describe('numbers a node reports are bounded by its lease', () => {
+  it('refuses a result that claims more fuel than the lease allows, gives the task out again, and counts it against the node', async () => {
+    const id = await submitJob(gw.url, requester, 1, { limits: { wallMs: 5000, maxOutputBytes: 1024, fuel: 1000 } });
+    const node = await fakeNode();
+    const { leases: [lease] } = await node.next('lease');
+    expect(lease.limits.fuel).toBe(1000);
+    node.send(lease, new TextEncoder().encode('x'), undefined, { fuelUsed: 2 ** 53 - 1 });
+    const err = await node.next('error');
+    expect(err).toMatchObject({ code: 'INVALID_RESULT', leaseId: lease.leaseId });
+    expect(err.message).toMatch(/above the lease's fuel limit of 1000/);
+    const { leases: [again] } = await node.next('lease');
+    expect(again.taskIndex).toBe(0);
+    node.send(again, new TextEncoder().encode('x'), undefined, { fuelUsed: 1000 });
+    await node.next('ack');
+    expect((await job(id)).counts.done).toBe(1);
+    const { nodes } = (await (await fetch(`${gw.url}/v1/nodes`)).json()) as any;
+    expect(nodes.find((n: any) => n.address === node.address).reputation.invalid).toBe(1);
+    node.ws.close();
+  });
+
+  it("refuses an outcome whose numbers are out of the protocol's range (an exit code beyond a u32, or negative)", async () => {
+    await submit(1);
+    const node = await fakeNode();
+    const { leases: [lease] } = await node.next('lease');
+    const frame = (over: object) => JSON.stringify({ t: 'results', results: [{ leaseId: lease.leaseId, status: 'ok', exitCode: 0, stdout: '', stderr: '', files: [], deleted: [],
+      resultHash: resultDigest({ exitCode: 0, stdout: new Uint8Array(), stderr: new Uint8Array(), files: [] }), durationMs: 1, ...over }] });
+    node.ws.send(frame({ exitCode: 2 ** 32 }));
+    expect((await node.next('error')).code).toBe('INVALID_REQUEST');
+    node.ws.send(frame({ exitCode: -1 }));
+    expect((await node.next('error')).code).toBe('INVALID_REQUEST');
+    node.ws.close();
+  });
+});
+
+describe('one result never blocks the others', () => {
+  const empty = new Uint8Array();
+  const outcome = (lease: Lease, exitCode: number, stdout: string) => {
+    const out = new TextEncoder().encode(stdout);
+    return { leaseId: lease.leaseId, status: 'ok', exitCode, stdout: Buffer.from(out).toString('base64'), stderr: '', files: [], deleted: [],
+      resultHash: resultDigest({ exitCode, stdout: out, stderr: empty, files: [] }), durationMs: 1 };
+  };
+
+  it('stores the exit code of proc_exit(-1) (4294967295) beside the other results of its write', async () => {
+    const id = await submit(3);
+    const node = await fakeNode({ slots: 4 });
+    const { leases } = (await node.next('lease')) as { leases: Lease[] };
+    expect(leases.length).toBe(3);
+    node.ws.send(JSON.stringify({ t: 'results', results: leases.map((l) => outcome(l, l.taskIndex === 1 ? 4294967295 : 0, `t${l.taskIndex}`)) }));
+    expect(((await node.next('ack')).leaseIds as string[]).sort()).toEqual(leases.map((l) => l.leaseId).sort());
+    for (let i = 0; i < 40 && (await job(id)).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
+    const results = (await (await fetch(`${gw.url}/v1/jobs/${id}/results`)).json()) as any;
+    expect(results.results.map((r: any) => [r.index, r.status, r.exitCode])).toEqual([[0, 'done', 0], [1, 'done', 4294967295], [2, 'done', 0]]);
+    node.ws.close();
+  });
+
+  it('a result the database refuses fails its own task with RESULT_UNSTORABLE; the rows written with it are stored', async () => {
+    await gw.close();
+    const store = await openStore({ dataDir: join(dir, 'refusing') });
+    const insert = store.insertTaskResults.bind(store);
+    store.insertTaskResults = async (rows) => {
+      // As PostgreSQL answers a value it cannot store: the whole multi-row statement fails.
+      if (rows.some((r) => new TextDecoder().decode(r.stdout) === 'poison')) throw Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' });
+      return insert(rows);
+    };
+    gw = await startGateway(testGatewayOptions({ dataDir: dir, logLevel: 'silent', commitIntervalMs: 20 }), { store });
+    const id = await submit(4);
+    const node = await fakeNode({ slots: 4 });
+    const { leases } = (await node.next('lease')) as { leases: Lease[] };
+    expect(leases.length).toBe(4);
+    node.ws.send(JSON.stringify({ t: 'results', results: leases.map((l) => outcome(l, 0, l.taskIndex === 2 ? 'poison' : `t${l.taskIndex}`)) }));
+    const acked = new Set<string>();
+    while (acked.size < 4) for (const leaseId of (await node.next('ack')).leaseIds) acked.add(leaseId);
+    for (let i = 0; i < 40 && (await job(id)).finishedAt === null; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await job(id)).toMatchObject({ status: 'failed', counts: { done: 3, failed: 1 } });
+    const results = (await (await fetch(`${gw.url}/v1/jobs/${id}/results`)).json()) as any;
+    expect(results.results.map((r: any) => [r.index, r.status, r.error?.code ?? null])).toEqual([
+      [0, 'done', null], [1, 'done', null], [2, 'failed', 'RESULT_UNSTORABLE'], [3, 'done', null],
+    ]);
+    expect(Buffer.from(results.results[3].stdout, 'base64').toString()).toBe('t3');
+    node.ws.close();
+  });
+});

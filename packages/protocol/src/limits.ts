@@ -24,6 +24,16 @@ export const LIMITS = {
   maxReplicationK: 5,
   /** Smallest error rate `target(errorRate)` may ask for. */
   minTargetErrorRate: 1e-12,
+  /** A WASI exit code is a u32. */
+  maxExitCode: 0xffff_ffff,
+  /** Most files (written or deleted) one task's result may list. @default 10,000 */
+  maxOutputFiles: 10_000,
+  /** Longest error message a node may report for a task (characters). @default 4,096 */
+  maxErrorMessageChars: 4096,
+  /** Longest run time a node may report for one task (ms); a task's wall time is at most an hour. @default 1 day */
+  maxReportedDurationMs: 24 * 60 * 60 * 1000,
+  /** Most task outcomes in one results frame. @default 10,000 */
+  maxResultsPerFrame: 10_000,
 } as const;
 
 export const DEFAULTS = {

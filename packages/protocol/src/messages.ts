@@ -15,6 +15,7 @@
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from './encoding.js';
 import { Address, HexSignature, Bytes32Hex, GuestPath, Sha256Hex, TaskInput } from './jobSpec.js';
+import { LIMITS } from './limits.js';
 
 export const Capabilities = z.strictObject({
   cores: z.number().int().min(1).max(4096),
@@ -103,30 +104,42 @@ export type HelloMsg = z.infer<typeof HelloMsg>;
 
 export const OutputFile = z.strictObject({ path: GuestPath, data: z.string() /* base64 */ });
 
+/** A lease id as the gateway makes them (`<session>.<seq>`); anything longer is not one. */
+export const LeaseId = z.string().min(1).max(64);
+/** An error code: UPPER_SNAKE_CASE, as every LodeError's `code`. */
+export const ErrorCode = z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'expected an UPPER_SNAKE_CASE error code of at most 64 characters');
+
+/**
+ * One task's outcome as a node reports it. Every number is bounded by what it can honestly be:
+ * a WASI exit code is a u32 (`proc_exit(-1)` is 4294967295), fuel at most the lease's limit
+ * (checked by the gateway against the lease), a duration at most a day.
+ */
 export const TaskOutcome = z.strictObject({
-  leaseId: z.string(),
+  leaseId: LeaseId,
   /** ok: the module ran to completion (any exit code). failed: the sandbox stopped it. */
   status: z.enum(['ok', 'failed']),
-  exitCode: z.number().int().nullable(),
+  /** The WASI exit code (a u32), null when the module did not exit by itself. */
+  exitCode: z.number().int().min(0).max(LIMITS.maxExitCode).nullable(),
   stdout: z.string(), // base64
   stderr: z.string(), // base64
-  files: z.array(OutputFile),
-  deleted: z.array(GuestPath).default([]),
+  files: z.array(OutputFile).max(LIMITS.maxOutputFiles),
+  deleted: z.array(GuestPath).max(LIMITS.maxOutputFiles).default([]),
   /** `resultDigest` of the above; the gateway recomputes and refuses a mismatch. */
   resultHash: Sha256Hex,
-  error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
+  error: z.strictObject({ code: ErrorCode, message: z.string().max(LIMITS.maxErrorMessageChars) }).optional(),
   /**
    * Fuel the task used, counted inside the module: identical on every device. Absent when the
    * run was stopped from outside (timeout, cancel, crash). Not part of resultHash; replicas
-   * compare it beside the hash, and the node is paid by it.
+   * compare it beside the hash, and the node is paid by it — never above the lease's fuel limit
+   * (the gateway refuses a result that claims more).
    */
-  fuelUsed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-  durationMs: z.number().min(0),
+  fuelUsed: z.number().int().min(0).max(LIMITS.maxFuel).optional(),
+  durationMs: z.number().min(0).max(LIMITS.maxReportedDurationMs),
 });
 export type TaskOutcome = z.infer<typeof TaskOutcome>;
 
-export const ResultsMsg = z.strictObject({ t: z.literal('results'), results: z.array(TaskOutcome).min(1) });
-export const HeartbeatMsg = z.strictObject({ t: z.literal('heartbeat'), running: z.number().int().min(0) });
+export const ResultsMsg = z.strictObject({ t: z.literal('results'), results: z.array(TaskOutcome).min(1).max(LIMITS.maxResultsPerFrame) });
+export const HeartbeatMsg = z.strictObject({ t: z.literal('heartbeat'), running: z.number().int().min(0).max(1_000_000) });
 /** The node will take no new leases; it finishes what it holds, then closes. */
 export const DrainMsg = z.strictObject({ t: z.literal('drain') });
 

@@ -3,7 +3,7 @@
  * its tasks waiting for a node, and live counts. This is the hot path: no allocation per task
  * beyond the queue entry, and no database access.
  */
-import { verificationName, type JobSpec, type JobStatus, type TaskCounts, type JobView } from '@lode/protocol';
+import { maxJobCost, verificationName, type JobSpec, type JobStatus, type TaskCounts, type JobView } from '@lode/protocol';
 import type { JobRecord } from '../store/types.js';
 import { JobVerification, type VerificationStats } from '../verify/jobVerification.js';
 import { policyFor } from '../verify/trustConfig.js';
@@ -36,6 +36,12 @@ export class ActiveJob {
   readonly replicas = new Map<number, number>();
   /** Tasks with a speculative copy waiting for a node (a straggling lease's backup). */
   readonly speculative = new Set<number>();
+  /**
+   * What receipts of this job have charged so far (restored from the store at a restart), and the
+   * most they may: the escrow the job was accepted with (`maxJobCost` of its spec).
+   */
+  private charged = 0n;
+  private chargeCap: bigint | undefined;
   /** Writes in flight that are not result rows (known-answer receipts); the job finishes after them. */
   pendingWrites = 0;
   /** Run times (ms) of its tasks as nodes report them (for straggler detection). */
@@ -140,6 +146,23 @@ export class ActiveJob {
   /** Marks a task terminal as restored from the store (no queue entry). */
   restore(index: number, s: TaskState): void {
     this.setState(index, s);
+  }
+
+  /**
+   * Charges up to `amount` against the job's escrow; returns what was charged (less when the
+   * escrow would be exceeded: a job's receipts never add up to more than it escrowed).
+   */
+  charge(amount: bigint): bigint {
+    this.chargeCap ??= maxJobCost(this.spec);
+    const left = this.chargeCap - this.charged;
+    const charged = amount < left ? amount : left > 0n ? left : 0n;
+    this.charged += charged;
+    return charged;
+  }
+
+  /** Counts receipts written before a restart against the escrow. */
+  restoreCharged(amount: bigint): void {
+    this.charged += amount;
   }
 
   addUsage(fuelUsed: number, cost: bigint): void {

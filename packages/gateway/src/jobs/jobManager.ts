@@ -32,6 +32,7 @@ import {
   ForbiddenError,
   InsufficientEscrowError,
   ReplayError,
+  ResultUnstorableError,
   SandboxErrorCode,
   SignedCancel,
   SignedJob,
@@ -52,6 +53,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { EscrowState, JobQuery, JobRecord, Store, TaskResultRow } from '../store/types.js';
 import { GroupCommitter } from '../store/groupCommit.js';
+import { StoreRowRejectedError } from '../store/errors.js';
 import type { LeaseRecord, Scheduler, SchedulerTrust, SessionPort } from '../scheduler/scheduler.js';
 import type { TaskReceipt } from '../store/types.js';
 import type { TrustService } from '../trust/trustService.js';
@@ -162,6 +164,7 @@ export class JobManager {
       for (const f of finished) {
         job.restore(f.index, f.status === 'done' ? TaskState.Done : f.status === 'failed' ? TaskState.Failed : TaskState.Cancelled);
         job.addUsage(f.fuelUsed ?? 0, f.amount);
+        job.restoreCharged(f.amount);
       }
       job.committed = finished.length;
       for (let i = 0; i < job.taskCount; i++) if (!isTerminal(job.state[i]!)) job.enqueue(i);
@@ -412,29 +415,45 @@ export class JobManager {
     this.end(job, index, ok ? TaskState.Done : TaskState.Failed, this.resultRow(job, { lease, outcome, ...decoded, receivedAt: now }, error, paid ? [this.receipt(job, lease, outcome, 'result')] : []), lease);
   }
 
-  /** The output of an outcome, or why it is refused (too large, or not what its hash says). */
+  /**
+   * The output of an outcome, or why it is refused: more fuel or output than the lease allows,
+   * or not what its hash says. Each refusal is a strike against the node (an honest node's
+   * sandbox never reports any of these).
+   */
   private decode(lease: LeaseRecord, outcome: TaskOutcome): Decoded {
     const { job, index } = lease;
+    const refuse = (code: string, message: string, log: string, meta: Record<string, unknown>): Decoded => {
+      this.o.trust.misbehaved(lease.session.address, log, { jobId: job.id, index, ...meta });
+      return { reject: { code, message, log } };
+    };
+    if (outcome.fuelUsed !== undefined && outcome.fuelUsed > job.spec.limits.fuel) {
+      return refuse('INVALID_RESULT', `fuelUsed ${outcome.fuelUsed} is above the lease's fuel limit of ${job.spec.limits.fuel}; the result was refused.`,
+        'The node reported more fuel than its lease allows.', { fuelUsed: outcome.fuelUsed, limit: job.spec.limits.fuel });
+    }
     // Base64 that is not valid decodes to other bytes; the digest check below refuses those.
     const stdout = fromBase64(outcome.stdout);
     const stderr = fromBase64(outcome.stderr);
     const files = outcome.files.map((f) => ({ path: f.path, data: fromBase64(f.data) }));
     const outputBytes = stdout.byteLength + stderr.byteLength + files.reduce((n, f) => n + f.data.byteLength, 0);
     if (outputBytes > job.spec.limits.maxOutputBytes) {
-      this.o.log.warn({ node: lease.session.address, jobId: job.id, index, outputBytes }, 'result larger than the task allows');
-      return { reject: { code: 'INVALID_RESULT', message: `Output of ${outputBytes} bytes exceeds the task's maxOutputBytes.`, log: 'The node returned more output than the task allows.' } };
+      return refuse('INVALID_RESULT', `Output of ${outputBytes} bytes exceeds the task's maxOutputBytes.`, 'The node returned more output than the task allows.', { outputBytes });
     }
     const digest = resultDigest({ exitCode: outcome.exitCode, stdout, stderr, files, deleted: outcome.deleted }, nodeSha256);
     if (digest !== outcome.resultHash) {
-      this.o.log.warn({ node: lease.session.address, jobId: job.id, index }, 'result hash mismatch');
-      return { reject: { code: 'RESULT_HASH_MISMATCH', message: 'resultHash does not match the output.', log: 'The node reported a result hash that does not match its output.' } };
+      return refuse('RESULT_HASH_MISMATCH', 'resultHash does not match the output.', 'The node reported a result hash that does not match its output.', {});
     }
     return { stdout, stderr, files };
   }
 
-  /** What one execution earns its node (nothing on a free job). */
+  /**
+   * What one execution earns its node (nothing on a free job), computed from the lease: the
+   * node's prices capped by the job's ceilings, times fuel that `decode` checked is within the
+   * lease's limit — and never more than what is left of the job's escrow.
+   */
   private receipt(job: ActiveJob, lease: LeaseRecord, outcome: TaskOutcome, kind: TaskReceipt['kind']): TaskReceipt {
-    const amount = job.record.escrow === 'open' ? taskCharge(job.spec, lease.session.capabilities, outcome.fuelUsed) : 0n;
+    const charge = job.record.escrow === 'open' ? taskCharge(job.spec, lease.session.capabilities, outcome.fuelUsed) : 0n;
+    const amount = job.charge(charge);
+    if (amount < charge) this.o.log.error({ jobId: job.id, index: lease.index, node: lease.session.address, charge: charge.toString(), paid: amount.toString() }, 'a receipt would exceed the job escrow; capped');
     return { payee: lease.session.address, amount, fuelUsed: outcome.fuelUsed ?? null, kind };
   }
 
@@ -784,22 +803,51 @@ export class JobManager {
 
   /** Finishes the job once every task's row, and every other write of it, is committed. */
   private maybeFinish(job: ActiveJob): void {
-    if (job.committed === job.taskCount && job.pendingWrites === 0) void this.finish(job);
+    if (job.committed === job.taskCount && job.pendingWrites === 0) {
+      this.finish(job).catch((err: unknown) => this.o.log.error({ err, jobId: job.id }, 'finishing the job failed'));
+    }
   }
 
   /**
-   * Writes a result row by group commit, then calls `committed`. If the database refuses the
-   * write, the same row is written again with backoff (up to 10 s apart) until it succeeds:
-   * the result (or the cancellation) is kept, not recomputed. If the gateway stops meanwhile,
-   * the task has no row and is queued again at the next start.
+   * Writes a result row by group commit, then calls `committed`. If the database is unreachable,
+   * the same row is written again with backoff (up to 10 s apart) until it succeeds: the result
+   * (or the cancellation) is kept, not recomputed. If the database refuses the row itself (a value
+   * it cannot store; the group committer isolates it from the rows written with it), the task
+   * fails with RESULT_UNSTORABLE instead — a row without the output, keeping its receipts (the
+   * node did the work) — so one bad result never holds up any other. If the gateway stops
+   * meanwhile, the task has no row and is queued again at the next start.
    */
   private persist(row: TaskResultRow, committed: () => void, attempt = 0): void {
     this.committer.add(row).then(committed, (err: unknown) => {
       if (this.stopping) return;
+      if (err instanceof StoreRowRejectedError) return this.persistUnstorable(row, err, committed);
       const delay = Math.min(10_000, 250 * 2 ** attempt);
       this.o.log.error({ err, jobId: row.jobId, index: row.index, retryInMs: delay }, 'result write failed; will retry');
       setTimeout(() => this.persist(row, committed, attempt + 1), delay).unref();
     });
+  }
+
+  private persistUnstorable(row: TaskResultRow, err: StoreRowRejectedError, committed: () => void): void {
+    this.o.log.error({ err, jobId: row.jobId, index: row.index, sqlState: err.sqlState }, 'the database refused a result row; the task fails with RESULT_UNSTORABLE');
+    if (row.error?.code === 'RESULT_UNSTORABLE') {
+      // Even the bare row was refused: its receipts go too; after that there is nothing left to refuse.
+      if (row.receipts?.length) return this.persist({ ...row, receipts: [] }, committed);
+      this.o.log.fatal({ jobId: row.jobId, index: row.index }, 'could not store even a bare failed row for this task');
+      return;
+    }
+    const job = this.active.get(row.jobId);
+    const failure = new ResultUnstorableError(`The gateway's database refused this task's result (${err.sqlState ?? 'no SQLSTATE'}); the task failed. Report job ${row.jobId} task ${row.index} to the gateway's operator.`);
+    if (job && job.state[row.index] !== TaskState.Failed) {
+      job.setState(row.index, TaskState.Failed);
+      job.errors.set(row.index, { code: failure.code, message: failure.shortMessage });
+    }
+    this.persist(
+      {
+        ...row, status: 'failed', exitCode: null, stdout: EMPTY, stderr: EMPTY, files: [], deleted: [], resultHash: null,
+        error: { code: failure.code, message: failure.shortMessage },
+      },
+      committed,
+    );
   }
 
   private touch(job: ActiveJob): void {
@@ -817,7 +865,7 @@ export class JobManager {
     } catch (err) {
       job.finishing = false;
       this.o.log.error({ err, jobId: job.id }, 'could not record job completion; will retry');
-      setTimeout(() => void this.finish(job), 1000).unref();
+      setTimeout(() => this.maybeFinish(job), 1000).unref();
       return;
     }
     job.status = status;

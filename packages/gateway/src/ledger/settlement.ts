@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import { decodeErrorResult, decodeEventLog, encodeFunctionData, type Abi, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
 import { jobEscrowAbi } from '@lode/ledger';
-import { escrowJobId } from '@lode/protocol';
+import { escrowJobId, jobIdOfEscrow } from '@lode/protocol';
 import type { SettlementBatch, Store } from '../store/types.js';
 import type { TxOutbox } from './outbox.js';
 import { planBatch } from './plan.js';
@@ -30,6 +30,9 @@ export interface SettlementOptions {
   params: () => Promise<{ feeBps: number }>;
 }
 
+/** The longest wait between settlement rounds after failures. @default 60 s */
+export const MAX_BACKOFF_MS = 60_000;
+
 export class Settlement {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private round: Promise<void> = Promise.resolve();
@@ -38,11 +41,17 @@ export class Settlement {
   constructor(private readonly o: SettlementOptions) {}
 
   start(intervalMs: number): void {
+    let failures = 0;
     const loop = () => {
       if (this.stopped) return;
+      // After a failed round (the chain did not answer), wait longer each time, up to a minute.
+      const delay = failures === 0 ? intervalMs : Math.min(intervalMs * 2 ** failures, Math.max(intervalMs, MAX_BACKOFF_MS));
       this.timer = setTimeout(() => {
-        void this.runOnce().finally(loop);
-      }, intervalMs);
+        this.runOnce().then(
+          () => (failures = 0),
+          () => (failures = Math.min(failures + 1, 16)), // logged by runOnce's own handler
+        ).finally(loop);
+      }, delay);
       this.timer.unref();
     };
     loop();
@@ -64,12 +73,14 @@ export class Settlement {
   private async settle(): Promise<void> {
     const { store } = this.o;
     for (const batch of await store.ledger.listBatches('prepared')) await this.post(batch);
+    // Until the receipts run out: a full batch leaves more behind, and a batch set aside put its
+    // good receipts back (each set-aside holds at least one job, so this ends).
     for (;;) {
       const { feeBps } = await this.o.params();
       const batch = await store.ledger.createBatch(this.o.maxBatchReceipts, this.o.now(), (receipts) => planBatch(receipts, feeBps));
       if (!batch) break;
-      await this.post(batch);
-      if (batch.receipts < this.o.maxBatchReceipts) break;
+      const outcome = await this.post(batch);
+      if (outcome === 'posted' && batch.receipts < this.o.maxBatchReceipts) break;
     }
     for (const jobId of await store.ledger.jobsToClose(100)) await this.close(jobId);
     await this.sweepFees();
@@ -103,19 +114,23 @@ export class Settlement {
     this.o.log.error({ tx: receipt.transactionHash, error }, 'sweeping protocol fees reverted');
   }
 
-  private async post(batch: SettlementBatch): Promise<void> {
-    const args = [
-      batch.root as Hex,
-      batch.debits.map(([jobId]) => escrowJobId(jobId)),
-      batch.debits.map(([, amount]) => amount),
-    ] as const;
-    const data = encodeFunctionData({ abi: jobEscrowAbi, functionName: 'postBatch', args });
-    const receipt = await this.o.outbox.sendOnce('postBatch', String(batch.id), { to: this.o.escrow, data });
+  /** Posts a prepared batch; 'set-aside' when jobs at fault were held and its other receipts released. */
+  private async post(batch: SettlementBatch): Promise<'posted' | 'set-aside'> {
+    const data = postBatchData(batch.root as Hex, batch.debits);
+    let receipt: TransactionReceipt;
+    try {
+      receipt = await this.o.outbox.sendOnce('postBatch', String(batch.id), { to: this.o.escrow, data });
+    } catch (err) {
+      // Refused before it was sent (the gas estimate reverted): nothing is on chain.
+      if (!(await this.setAsideOffenders(batch, 'its post would revert'))) throw err;
+      return 'set-aside';
+    }
     if (receipt.status !== 'success') {
-      const error = await this.revertReason(data);
-      this.o.log.error({ batch: batch.id, tx: receipt.transactionHash, error }, 'settlement batch reverted; its receipts stay unpaid until resolved');
-      await this.o.store.ledger.updateBatch(batch.id, { status: 'failed', txHash: receipt.transactionHash, error });
-      return;
+      this.o.log.error({ batch: batch.id, tx: receipt.transactionHash }, 'settlement batch reverted on chain');
+      if (await this.setAsideOffenders(batch, `its transaction ${receipt.transactionHash} reverted`)) return 'set-aside';
+      // Nothing changed on chain and no job is at fault: its receipts go into a new batch, after a pause.
+      await this.o.store.ledger.setAside(batch.id, [], '', `its transaction ${receipt.transactionHash} reverted; no job was at fault; its receipts go into the next batch`);
+      throw new Error(`settlement batch ${batch.id} reverted on chain (${receipt.transactionHash}) and no job was at fault`);
     }
     const posted = this.batchPosted(receipt);
     await this.o.store.ledger.updateBatch(batch.id, {
@@ -125,6 +140,57 @@ export class Settlement {
       finalAt: Number(posted.finalAt),
     });
     this.o.log.info({ batch: batch.id, chainBatchId: posted.batchId.toString(), receipts: batch.receipts, total: batch.total.toString(), fee: batch.fee.toString() }, 'settlement batch posted');
+    return 'posted';
+  }
+
+  /**
+   * A batch that cannot be posted: finds the jobs whose escrow refuses their debit (the
+   * contract names them: JobClosed, UnknownJob, InsufficientEscrow), simulating again without
+   * each until the rest would post (at most one simulation per job), then sets the batch aside:
+   * those jobs' receipts are held with the reason, the others go into the next batch. Returns
+   * false when no job is at fault (the chain is unreachable, or the gateway lost its role):
+   * the batch stays as it is and is tried again next round.
+   */
+  private async setAsideOffenders(batch: SettlementBatch, what: string): Promise<boolean> {
+    const offenders = new Map<string, string>();
+    let debits = batch.debits;
+    for (let i = 0; i <= batch.debits.length && debits.length > 0; i++) {
+      const refusal = await this.simulate(batch.root as Hex, debits);
+      if (refusal === null) break;
+      if (refusal === undefined || !refusal.jobId) {
+        this.o.log.error({ batch: batch.id, error: refusal?.name ?? 'no answer' }, 'settlement batch cannot be posted and no job is at fault; trying again next round');
+        return false;
+      }
+      const jobId = jobIdOfEscrow(refusal.jobId);
+      offenders.set(jobId, refusal.name);
+      debits = debits.filter(([id]) => id !== jobId);
+    }
+    if (offenders.size === 0) return false;
+    const reasons = [...offenders].map(([job, name]) => `${job}: ${name}`).join(', ');
+    const { held, released } = await this.o.store.ledger.setAside(
+      batch.id,
+      [...offenders.keys()],
+      `settlement refused by the job's escrow (${reasons})`,
+      `${what}: set aside ${offenders.size} job(s) (${reasons}); its other receipts go into the next batch`,
+    );
+    this.o.log.warn({ batch: batch.id, jobs: Object.fromEntries(offenders), held, released }, 'settlement batch set aside: jobs whose escrow refused their debit are held, the rest settle next');
+    return true;
+  }
+
+  /**
+   * Simulates `postBatch` (eth_call): null if it would succeed, the contract's refusal (with
+   * the job it names, if any) if it would revert, undefined if the chain gave no usable answer.
+   */
+  private async simulate(root: Hex, debits: SettlementBatch['debits']): Promise<{ name: string; jobId?: Hex } | null | undefined> {
+    try {
+      await this.o.client.call({ account: this.o.outbox.address, to: this.o.escrow, data: postBatchData(root, debits) });
+      return null;
+    } catch (err) {
+      const refusal = revertError(err);
+      if (!refusal) return undefined;
+      const jobId = JOB_ERRORS.has(refusal.name) ? (refusal.args[0] as Hex) : undefined;
+      return { name: refusal.name, jobId };
+    }
   }
 
   private async close(jobId: string): Promise<void> {
@@ -168,17 +234,34 @@ export class Settlement {
   }
 }
 
-/** The contract's custom error name inside a viem call error (JobEscrow's by default), if there is one. */
-export function revertErrorName(err: unknown, abi: Abi = jobEscrowAbi): string | undefined {
+/** JobEscrow's errors whose first argument is the job (escrow key) at fault. */
+const JOB_ERRORS = new Set(['JobClosed', 'UnknownJob', 'InsufficientEscrow']);
+
+function postBatchData(root: Hex, debits: SettlementBatch['debits']): Hex {
+  return encodeFunctionData({
+    abi: jobEscrowAbi,
+    functionName: 'postBatch',
+    args: [root, debits.map(([jobId]) => escrowJobId(jobId)), debits.map(([, amount]) => amount)],
+  });
+}
+
+/** The contract's custom error (name and arguments) inside a viem call error (JobEscrow's by default), if there is one. */
+export function revertError(err: unknown, abi: Abi = jobEscrowAbi): { name: string; args: readonly unknown[] } | undefined {
   for (let e = err as { data?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
     const data = typeof e.data === 'string' ? e.data : (e.data as { data?: unknown } | undefined)?.data;
     if (typeof data === 'string' && data.startsWith('0x') && data.length >= 10) {
       try {
-        return decodeErrorResult({ abi, data: data as Hex }).errorName;
+        const decoded = decodeErrorResult({ abi, data: data as Hex });
+        return { name: decoded.errorName, args: decoded.args ?? [] };
       } catch {
         return undefined;
       }
     }
   }
   return undefined;
+}
+
+/** The contract's custom error name inside a viem call error (JobEscrow's by default), if there is one. */
+export function revertErrorName(err: unknown, abi: Abi = jobEscrowAbi): string | undefined {
+  return revertError(err, abi)?.name;
 }

@@ -72,7 +72,15 @@ export class NodeSession implements SessionPort {
     private readonly host: SessionHost,
     readonly remote = '',
   ) {
-    ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.onFrame(data as Buffer, isBinary);
+      } catch (err) {
+        // A bug met by one frame must not take the gateway down with every other node's session.
+        host.log.error({ err, session: this.id, node: this.address }, 'handling a node frame failed');
+        this.strike('INTERNAL', 'The gateway failed to handle this frame; it has been logged.');
+      }
+    });
     ws.on('close', () => this.onClosed());
     ws.on('error', (err) => host.log.debug({ err, session: this.id }, 'node socket error'));
     this.helloTimer = setTimeout(() => {
@@ -144,7 +152,10 @@ export class NodeSession implements SessionPort {
     const msg = parsed.data;
     if (!this.ready) {
       if (msg.t !== 'hello') return this.strike('PROTOCOL_VIOLATION', 'Say hello first.');
-      void this.onHello(msg);
+      this.onHello(msg).catch((err: unknown) => {
+        this.host.log.error({ err, session: this.id }, 'admitting a node failed');
+        this.close(4005, 'internal error');
+      });
       return;
     }
     switch (msg.t) {

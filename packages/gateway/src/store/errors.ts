@@ -18,6 +18,44 @@ export class StoreWriteError extends LodeError {
   }
 }
 
+/**
+ * The database refused one item's values (a number out of its column's range, a character it
+ * cannot store, a broken constraint): writing it again gives the same answer. The other items
+ * of its batch were written without it.
+ */
+export class StoreRowRejectedError extends LodeError {
+  readonly code = 'STORE_ROW_REJECTED';
+  override readonly retryable = false;
+  override readonly httpStatus = 500;
+  /** The database's SQLSTATE, when it gave one (e.g. 22003 numeric_value_out_of_range). */
+  readonly sqlState: string | undefined;
+  constructor(cause: unknown) {
+    super('The database refused this item; it was not stored. Writing it again would fail the same way.', {
+      cause,
+      details: cause instanceof Error ? cause.message : String(cause),
+      meta: { sqlState: sqlStateOf(cause) ?? null },
+    });
+    this.sqlState = sqlStateOf(cause);
+  }
+}
+
+/** The SQLSTATE of a PostgreSQL error (pg and PGlite both put it in `code`), if any. */
+export function sqlStateOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/**
+ * Whether a failed statement may be the fault of a row's values: PostgreSQL's data exceptions
+ * (class 22: out of range, invalid text such as NUL, bad JSON escapes) and integrity constraint
+ * violations (class 23). Anything else — a lost connection, a closed pool, a bug in the SQL —
+ * would fail every row alike.
+ */
+export function isRowError(err: unknown): boolean {
+  const state = sqlStateOf(err);
+  return state !== undefined && (state.startsWith('22') || state.startsWith('23'));
+}
+
 /** The store or committer was closed (the gateway is shutting down). */
 export class StoreClosedError extends LodeError {
   readonly code = 'STORE_CLOSED';

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { GroupCommitter } from './groupCommit.js';
-import { StoreClosedError, StoreWriteError } from './errors.js';
+import { StoreClosedError, StoreRowRejectedError, StoreWriteError } from './errors.js';
 
 /** A fake writer: records batches; each write waits `delayMs` and fails when `fail` says so. */
 function fakeWriter<T>(opts: { delayMs?: number; fail?: (batchNo: number) => boolean } = {}) {
@@ -105,6 +105,44 @@ describe('GroupCommitter', () => {
     await Promise.all(all);
     expect(w.batches.flat()).toEqual([0, 1, 2, 3, 4, 5, 6]);
     await expect(c.add(99)).rejects.toBeInstanceOf(StoreClosedError);
+  });
+
+  it('isolates the items the database refuses: the others are written, each bad one alone is rejected for good', async () => {
+    const written: number[] = [];
+    let writes = 0;
+    const refused = Object.assign(new Error('value out of range'), { code: '22003' });
+    const c = new GroupCommitter<number>({
+      intervalMs: 1,
+      write: async (items) => {
+        writes++;
+        if (items.some((i) => i % 7 === 3)) throw refused; // a multi-row statement fails whole
+        written.push(...items);
+      },
+    });
+    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => c.add(i).then(() => 'ok', (e: unknown) => e)));
+    expect(written.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i).filter((i) => i % 7 !== 3));
+    for (const i of [3, 10, 17]) {
+      expect(outcomes[i]).toBeInstanceOf(StoreRowRejectedError);
+      expect(outcomes[i]).toMatchObject({ code: 'STORE_ROW_REJECTED', retryable: false, sqlState: '22003' });
+    }
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(17);
+    expect(writes).toBeLessThanOrEqual(2 * 20 - 1);
+    await c.close();
+  });
+
+  it('does not split a batch when the database itself failed: every item gets the retryable error', async () => {
+    let writes = 0;
+    const c = new GroupCommitter<number>({
+      intervalMs: 1,
+      write: async () => {
+        writes++;
+        throw Object.assign(new Error('connection terminated'), { code: '57P01' });
+      },
+    });
+    const outcomes = await Promise.all([1, 2, 3, 4].map((i) => c.add(i).then(() => 'ok', (e: unknown) => e)));
+    expect(writes).toBe(1);
+    for (const o of outcomes) expect(o).toBeInstanceOf(StoreWriteError);
+    await c.close();
   });
 
   it('writes every item exactly once, in order, whatever the timing (property)', async () => {

@@ -5,15 +5,20 @@
  * - `add(item)` resolves only after a `write` containing the item has resolved (durably
  *   written, as far as `write` promises), or rejects with a retryable {@link StoreWriteError}
  *   if that write failed. Callers must handle the rejection.
- * - Items are written in the order they were added, each in exactly one `write` call (a
- *   failed batch is not retried here: its items are rejected and the caller decides).
+ * - Items are written in the order they were added. A batch that fails for a reason that
+ *   could be one item's fault (`isItemError`: the database refused a value) is split in halves
+ *   and each half written again, down to single items, so one bad item never keeps the others
+ *   out: the good ones resolve, each bad one rejects with {@link StoreRowRejectedError} (not
+ *   retryable: writing it again gives the same answer). Any other failure (the database is
+ *   unreachable) rejects the whole batch with a retryable {@link StoreWriteError}; the caller
+ *   decides. A batch of n items takes at most 2n − 1 writes.
  * - At most one `write` is in flight; items added meanwhile go into a later batch.
  *   A batch holds at most `maxBatch` items.
  * - A batch is started `intervalMs` after its first item arrived, or at once when `maxBatch`
  *   items are pending (or after the in-flight write when one is running).
  * - A failed write does not stop the committer; later items are written normally.
  */
-import { StoreClosedError, StoreWriteError } from './errors.js';
+import { StoreClosedError, StoreRowRejectedError, StoreWriteError, isRowError } from './errors.js';
 
 /** @default 2 — how long the first pending item waits for company. */
 export const DEFAULT_INTERVAL_MS = 2;
@@ -27,6 +32,11 @@ export interface GroupCommitterOptions<T> {
   intervalMs?: number;
   /** @default DEFAULT_MAX_BATCH */
   maxBatch?: number;
+  /**
+   * Whether a failed write may be the fault of one of its items (then the batch is split to
+   * find it). @default isRowError — PostgreSQL's data exceptions and constraint violations
+   */
+  isItemError?: (err: unknown) => boolean;
 }
 
 interface Entry<T> {
@@ -39,6 +49,7 @@ export class GroupCommitter<T> {
   readonly #write: (items: T[]) => Promise<void>;
   readonly #intervalMs: number;
   readonly #maxBatch: number;
+  readonly #isItemError: (err: unknown) => boolean;
   #pending: Entry<T>[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The running write; never rejects (failures go to the entries). */
@@ -51,6 +62,7 @@ export class GroupCommitter<T> {
     this.#write = options.write;
     this.#intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
     this.#maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
+    this.#isItemError = options.isItemError ?? isRowError;
   }
 
   /** Items waiting for a write (not counting the one in flight). */
@@ -105,13 +117,7 @@ export class GroupCommitter<T> {
   }
 
   async #run(batch: Entry<T>[]): Promise<void> {
-    try {
-      await this.#write(batch.map((e) => e.item));
-      for (const e of batch) e.resolve();
-    } catch (err) {
-      const failure = new StoreWriteError(err, batch.length);
-      for (const e of batch) e.reject(failure);
-    }
+    await this.#writeIsolating(batch);
     this.#inFlight = undefined;
     if (this.#due || this.#pending.length >= this.#maxBatch) {
       this.#due = false;
@@ -119,5 +125,27 @@ export class GroupCommitter<T> {
     } else if (this.#pending.length > 0) {
       this.#timer ??= setTimeout(() => this.#trigger(), this.#intervalMs);
     }
+  }
+
+  /** Writes `batch`; when an item may be at fault, halves it until the bad items stand alone. */
+  async #writeIsolating(batch: Entry<T>[]): Promise<void> {
+    try {
+      await this.#write(batch.map((e) => e.item));
+      for (const e of batch) e.resolve();
+      return;
+    } catch (err) {
+      if (!this.#isItemError(err)) {
+        const failure = new StoreWriteError(err, batch.length);
+        for (const e of batch) e.reject(failure);
+        return;
+      }
+      if (batch.length === 1) {
+        batch[0]!.reject(new StoreRowRejectedError(err));
+        return;
+      }
+    }
+    const half = Math.ceil(batch.length / 2);
+    await this.#writeIsolating(batch.slice(0, half));
+    await this.#writeIsolating(batch.slice(half));
   }
 }

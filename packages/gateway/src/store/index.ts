@@ -16,7 +16,7 @@ export type { Store, JobRecord, TaskResultRow, NodeRecord, JobQuery } from './ty
 export { SqlStore, INSERT_CHUNK_ROWS, DEFAULT_LIST_LIMIT } from './sqlStore.js';
 export { GroupCommitter, type GroupCommitterOptions, DEFAULT_INTERVAL_MS, DEFAULT_MAX_BATCH } from './groupCommit.js';
 export { migrate, MIGRATIONS, type Migration } from './migrations.js';
-export { StoreWriteError, StoreClosedError, SchemaTooNewError } from './errors.js';
+export { StoreWriteError, StoreRowRejectedError, StoreClosedError, SchemaTooNewError, isRowError } from './errors.js';
 export {
   createPGliteExecutor,
   createPostgresExecutor,

@@ -194,6 +194,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE jobs ADD COLUMN verification_stats jsonb;
     `,
   },
+  {
+    version: 4,
+    name: 'hostile input: WASI exit codes as u32, receipts set aside from settlement',
+    sql: `
+      -- A WASI exit code is a u32 (proc_exit(-1) is 4294967295): int4 cannot hold it.
+      ALTER TABLE task_results ALTER COLUMN exit_code TYPE bigint;
+      ALTER TABLE task_results ADD CONSTRAINT task_results_exit_code_u32 CHECK (exit_code BETWEEN 0 AND 4294967295) NOT VALID; -- rows written before are left as they are
+
+      -- Why a receipt cannot be settled (its job's escrow refused the debit: closed, expired, or
+      -- short), set when a batch's post would revert and its job was set aside so that the rest
+      -- settle. Held receipts are never batched; they do not keep the job's escrow from closing.
+      ALTER TABLE task_receipts ADD COLUMN held text;
+      DROP INDEX task_receipts_unsettled;
+      CREATE INDEX task_receipts_unsettled ON task_receipts (receipt_seq) WHERE batch_id IS NULL AND held IS NULL;
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock key that serializes migrations across gateways. */

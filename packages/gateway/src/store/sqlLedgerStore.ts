@@ -22,7 +22,7 @@ export class SqlLedgerStore implements LedgerStore {
     return this.db().transaction(async (tx) => {
       const claimed = await tx.query<{ receipt_seq: unknown; job_id: string; idx: number; payee: string; amount: string }>(
         `SELECT receipt_seq, job_id, idx, payee, amount::text AS amount FROM task_receipts
-         WHERE batch_id IS NULL ORDER BY receipt_seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+         WHERE batch_id IS NULL AND held IS NULL ORDER BY receipt_seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [Math.max(1, Math.floor(maxReceipts))],
       );
       // The oldest receipts up to the first of a job beyond maxJobs (the rest stay for the next batch).
@@ -121,9 +121,24 @@ export class SqlLedgerStore implements LedgerStore {
 
   async unsettled(): Promise<{ receipts: number; amount: bigint }> {
     const [row] = await this.db().query<{ n: unknown; total: string | null }>(
-      'SELECT count(*) AS n, sum(amount)::text AS total FROM task_receipts WHERE batch_id IS NULL',
+      'SELECT count(*) AS n, sum(amount)::text AS total FROM task_receipts WHERE batch_id IS NULL AND held IS NULL',
     );
     return { receipts: num(row?.n ?? 0), amount: BigInt(row?.total ?? '0') };
+  }
+
+  async setAside(batchId: number, heldJobs: string[], reason: string, error: string): Promise<{ held: number; released: number }> {
+    return this.db().transaction(async (tx) => {
+      const [batch] = await tx.query<{ status: string }>('SELECT status FROM settlement_batches WHERE id = $1 FOR UPDATE', [batchId]);
+      if (!batch || batch.status === 'posted') return { held: 0, released: 0 };
+      await tx.query("UPDATE settlement_batches SET status = 'failed', error = $2 WHERE id = $1", [batchId, error]);
+      await tx.query('DELETE FROM settlement_payouts WHERE batch_id = $1', [batchId]);
+      const held = await tx.query<{ n: unknown }>(
+        'UPDATE task_receipts SET batch_id = NULL, held = $3 WHERE batch_id = $1 AND job_id = ANY($2::text[]) RETURNING 1 AS n',
+        [batchId, heldJobs, reason],
+      );
+      const released = await tx.query<{ n: unknown }>('UPDATE task_receipts SET batch_id = NULL WHERE batch_id = $1 RETURNING 1 AS n', [batchId]);
+      return { held: held.length, released: released.length };
+    });
   }
 
   async setJobEscrow(jobId: string, escrow: EscrowState): Promise<void> {
@@ -136,7 +151,7 @@ export class SqlLedgerStore implements LedgerStore {
        WHERE j.escrow = 'open' AND j.status IN ('completed', 'failed', 'cancelled')
          AND NOT EXISTS (
            SELECT 1 FROM task_receipts r LEFT JOIN settlement_batches b ON b.id = r.batch_id
-           WHERE r.job_id = j.id AND (r.batch_id IS NULL OR b.status <> 'posted'))
+           WHERE r.job_id = j.id AND r.held IS NULL AND (r.batch_id IS NULL OR b.status <> 'posted'))
        ORDER BY j.finished_at, j.id LIMIT $1`,
       [limit],
     );

@@ -321,8 +321,8 @@ async function insertResultChunk(db: SqlRunner, rows: TaskResultRow[]): Promise<
       r.resultHash,
       r.node,
       r.attempts,
-      r.error?.code ?? null,
-      r.error?.message ?? null,
+      pgText(r.error?.code),
+      pgText(r.error?.message),
       r.finishedAt,
       r.fuelUsed ?? null,
     ];
@@ -330,7 +330,7 @@ async function insertResultChunk(db: SqlRunner, rows: TaskResultRow[]): Promise<
   });
   await db.query(
     `INSERT INTO task_results (${RESULT_COLUMNS})
-     SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::bytea[], $6::bytea[], $7::jsonb[],
+     SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[], $5::bytea[], $6::bytea[], $7::jsonb[],
        $8::jsonb[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::int8[], $15::int8[])
      ON CONFLICT (job_id, idx) DO NOTHING`,
     columns,
@@ -356,6 +356,15 @@ async function insertReceiptChunk(db: SqlRunner, rows: Array<TaskReceipt & { job
 }
 
 /** The first row per (jobId, index), in order: "first row wins" must not depend on SQL row order. */
+/**
+ * Text PostgreSQL can store: NUL (which no `text` or `jsonb` value may hold) becomes U+FFFD.
+ * Only for strings that come from outside and are shown, never compared (error messages).
+ */
+function pgText(s: string | undefined): string | null {
+  if (s === undefined) return null;
+  return s.includes('\0') ? s.replaceAll('\0', '\uFFFD') : s;
+}
+
 function firstPerTask(rows: TaskResultRow[]): TaskResultRow[] {
   const seen = new Set<string>();
   return rows.filter((r) => {
@@ -431,7 +440,7 @@ interface ResultRow {
   job_id: string;
   idx: number;
   status: TaskResultRow['status'];
-  exit_code: number | null;
+  exit_code: unknown;
   stdout: unknown;
   stderr: unknown;
   files: { path: string; data: string }[];
@@ -450,7 +459,7 @@ function toResult(r: ResultRow): TaskResultRow {
     jobId: r.job_id,
     index: r.idx,
     status: r.status,
-    exitCode: r.exit_code,
+    exitCode: numOrNull(r.exit_code),
     stdout: bytes(r.stdout),
     stderr: bytes(r.stderr),
     files: r.files.map((f) => ({ path: f.path, data: fromBase64(f.data) })),

@@ -7,6 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { JobStatus, TaskCounts } from '@lode/protocol';
 import type { BatchPlan, JobRecord, NodeRecord, Receipt, Store, TaskReceipt, TaskResultRow } from './types.js';
+import { isRowError, StoreRowRejectedError } from './errors.js';
+import { GroupCommitter } from './groupCommit.js';
+import fc from 'fast-check';
 
 /** Where a store's data lives. `open()` may be called again after the previous store closed. */
 export interface StoreTarget {
@@ -273,6 +276,53 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         expect(await store.finishedTasks(jobId)).toEqual([]);
       });
 
+      it('stores a WASI exit code as the u32 it is (proc_exit(-1) is 4294967295)', async () => {
+        const jobId = `job_${hex(8)}`;
+        const rows = [makeResult(jobId, 0, { exitCode: 4294967295 }), makeResult(jobId, 1, { exitCode: 2 ** 31 }), makeResult(jobId, 2, { exitCode: 0 })];
+        await store.insertTaskResults(rows);
+        expect((await store.getTaskResults(jobId, 0, 10)).map((r) => r.exitCode)).toEqual([4294967295, 2 ** 31, 0]);
+      });
+
+      it('keeps an error message holding NUL (which PostgreSQL text cannot), with U+FFFD in its place', async () => {
+        const jobId = `job_${hex(8)}`;
+        await store.insertTaskResults([makeResult(jobId, 0, { status: 'failed', error: { code: 'SANDBOX_TRAP', message: 'a\u0000b' } })]);
+        expect((await store.getTaskResults(jobId, 0, 1))[0]!.error).toEqual({ code: 'SANDBOX_TRAP', message: 'a\uFFFDb' });
+      });
+
+      it('a row the database refuses fails its statement with a data error (SQLSTATE class 22/23) that names no other row', async () => {
+        const jobId = `job_${hex(8)}`;
+        const err = await store.insertTaskResults([makeResult(jobId, 0), makeResult(jobId, 1, { exitCode: -1 })]).then(() => undefined, (e: unknown) => e);
+        expect(isRowError(err)).toBe(true);
+        expect(await store.finishedTasks(jobId)).toEqual([]);
+      });
+
+      it('random outcomes through group commit never keep another row out (property)', async () => {
+        // Values as nodes could send them before the protocol bounds them: exit codes beyond a
+        // u32 or negative, NUL in messages, statuses the schema does not know.
+        const arbRow = fc.record({
+          exitCode: fc.oneof(fc.constant(null), fc.integer({ min: 0, max: 4294967295 }), fc.integer({ min: -(2 ** 40), max: 2 ** 40 })),
+          message: fc.string({ unit: fc.constantFrom('a', 'é', 'x'), maxLength: 12 }).map((m) => m.replace(/x/g, '\u0000')),
+          status: fc.constantFrom('done', 'failed', 'cancelled', 'bogus'),
+        });
+        await fc.assert(
+          fc.asyncProperty(fc.array(arbRow, { minLength: 1, maxLength: 40 }), async (specs) => {
+            const jobId = `job_${hex(8)}`;
+            const committer = new GroupCommitter<TaskResultRow>({ write: (rows) => store.insertTaskResults(rows), intervalMs: 0, maxBatch: 16 });
+            const rows = specs.map((r, i) =>
+              makeResult(jobId, i, { exitCode: r.exitCode, status: r.status as TaskResultRow['status'], error: { code: 'X', message: r.message } }),
+            );
+            const outcomes = await Promise.all(rows.map((r) => committer.add(r).then(() => 'stored', (e: unknown) => e)));
+            await committer.close();
+            const storable = (r: (typeof specs)[number]) => r.status !== 'bogus' && (r.exitCode === null || (r.exitCode >= 0 && r.exitCode <= 4294967295));
+            const stored = await store.getTaskResults(jobId, 0, 100);
+            expect(stored.map((r) => r.index)).toEqual(specs.flatMap((r, i) => (storable(r) ? [i] : [])));
+            for (const r of stored) expect(r.error?.message).toBe(specs[r.index]!.message.replaceAll('\u0000', '\uFFFD'));
+            specs.forEach((r, i) => (storable(r) ? expect(outcomes[i]).toBe('stored') : expect(outcomes[i]).toBeInstanceOf(StoreRowRejectedError)));
+          }),
+          { numRuns: 12 },
+        );
+      });
+
       it('pages by index: offset is the first index, limit the row count', async () => {
         const jobId = `job_${hex(8)}`;
         const indexes = [0, 1, 2, 5, 8, 9, 13];
@@ -522,6 +572,32 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         expect(await store.ledger.jobsToClose(100)).toContain(job.id);
         await store.ledger.setJobEscrow(job.id, 'closed');
         expect(await store.ledger.jobsToClose(100)).not.toContain(job.id);
+      });
+
+      it('sets a batch aside: its jobs at fault are held (never batched again, not blocking their close), the rest go into the next batch', async () => {
+        await drain();
+        const bad = makeJob({ escrow: 'open', taskCount: 1 });
+        const good = makeJob({ escrow: 'open', taskCount: 1 });
+        for (const j of [bad, good]) await store.insertJob(j);
+        const payee = address();
+        await store.insertTaskResults([makeResult(bad.id, 0, { receipts: [paid(payee, 5n)] }), makeResult(good.id, 0, { receipts: [paid(payee, 7n)] })]);
+        const batch = (await store.ledger.createBatch(10, Date.now(), planOf))!;
+        expect(batch.receipts).toBe(2);
+        expect(await store.ledger.setAside(batch.id, [bad.id], 'JobClosed', 'its post would revert')).toEqual({ held: 1, released: 1 });
+        const [failed] = (await store.ledger.listBatches('failed')).filter((b) => b.id === batch.id);
+        expect(failed).toMatchObject({ status: 'failed', error: 'its post would revert' });
+        expect((await store.ledger.payoutsOf(payee)).filter((p) => p.batch.id === batch.id)).toEqual([]);
+        expect(await store.ledger.unsettled()).toEqual({ receipts: 1, amount: 7n });
+        const next = (await store.ledger.createBatch(10, Date.now(), planOf))!;
+        expect(next.debits).toEqual([[good.id, 7n]]);
+        expect(await store.ledger.createBatch(10, Date.now(), planOf)).toBeNull(); // the held receipt stays out
+        for (const j of [bad, good]) await store.updateJob(j.id, { status: 'completed', counts: { ...zeroCounts(1), queued: 0, done: 1 }, finishedAt: Date.now() });
+        await store.ledger.updateBatch(next.id, { status: 'posted' });
+        const closable = await store.ledger.jobsToClose(100);
+        expect(closable).toContain(bad.id); // its held receipt will never be posted: refund the rest
+        expect(closable).toContain(good.id);
+        // A batch already posted is never set aside.
+        expect(await store.ledger.setAside(next.id, [good.id], 'x', 'y')).toEqual({ held: 0, released: 0 });
       });
 
       it('records chain transactions before sending and lists the pending ones by nonce', async () => {

@@ -235,11 +235,18 @@ export interface LedgerStore {
   /** Posted batches with a fee not yet sent to the treasury, final at chain time `chainNow` (s): their chain ids. */
   batchesToSweep(chainNow: number, limit: number): Promise<Array<{ id: number; chainBatchId: bigint }>>;
   markFeesSwept(ids: number[]): Promise<void>;
-  /** Unsettled receipts: count and sum. */
+  /** Unsettled receipts (not batched, not held): count and sum. */
   unsettled(): Promise<{ receipts: number; amount: bigint }>;
+  /**
+   * Undoes a batch that was never posted (its post would revert, or its transaction reverted):
+   * in one transaction the batch becomes 'failed' with `error`, its payouts are removed, the
+   * receipts of `heldJobs` are held with `reason` (never batched again), and its other receipts
+   * are released to the next batch. Returns how many receipts were held and released.
+   */
+  setAside(batchId: number, heldJobs: string[], reason: string, error: string): Promise<{ held: number; released: number }>;
 
   setJobEscrow(jobId: string, escrow: EscrowState): Promise<void>;
-  /** Ended jobs whose escrow is still open and that have no receipt left outside a posted batch. */
+  /** Ended jobs whose escrow is still open and that have no receipt left outside a posted batch (held receipts aside). */
   jobsToClose(limit: number): Promise<string[]>;
 
   insertChainTx(tx: ChainTx): Promise<void>;

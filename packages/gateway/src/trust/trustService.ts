@@ -164,6 +164,21 @@ export class TrustService {
     return hash;
   }
 
+  /**
+   * A node broke the protocol as only a lying or broken node does (a result whose hash does not
+   * match its own output, more fuel or output than its lease allows): a strike against its
+   * reputation, with no evidence to slash (the gateway alone saw it; nothing is signed per task).
+   * A node with `maxStrikes` strikes is refused.
+   */
+  misbehaved(node: string, what: string, meta: Record<string, unknown> = {}): void {
+    const strikes = this.book.recordWrong(node);
+    this.o.log.warn({ node, strikes, ...meta }, `node misbehaved: ${what}`);
+    if (strikes >= this.book.maxStrikes) {
+      this.o.log.warn({ node, strikes }, 'node refused: misbehaved too often');
+      this.o.onRefused?.(node);
+    }
+  }
+
   /** The reputation part of a node's view. */
   reputationOf(address: string): NonNullable<NodeView['reputation']> {
     const r = this.book.get(address);

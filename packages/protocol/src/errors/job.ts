@@ -44,3 +44,13 @@ export class VerificationFailedError extends LodeError {
   readonly code = 'VERIFICATION_FAILED';
   override readonly httpStatus = 422;
 }
+
+/**
+ * The gateway's database refused a task's result (a value it cannot store); the task failed
+ * with this code while every other result was stored. Nothing to retry: report it to the
+ * gateway's operator with the job id and task index.
+ */
+export class ResultUnstorableError extends LodeError {
+  readonly code = 'RESULT_UNSTORABLE';
+  override readonly httpStatus = 500;
+}

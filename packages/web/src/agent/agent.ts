@@ -25,6 +25,7 @@ import {
   resultDigest,
   SandboxError,
   SandboxErrorCode,
+  LIMITS,
   toBase64,
   type Lease,
   type TaskOutcome,
@@ -388,7 +389,7 @@ export function createAgent(options: AgentOptions): Agent {
     let bytes = 0;
     for (const o of outcomes) {
       const size = approxSize(o);
-      if (frame.length > 0 && bytes + size > maxFrameBytes) {
+      if (frame.length > 0 && (bytes + size > maxFrameBytes || frame.length >= LIMITS.maxResultsPerFrame)) {
         if (!connection.send({ t: 'results', results: frame })) return;
         frame = [];
         bytes = 0;
