@@ -57,6 +57,35 @@ export class ForbiddenError extends LodeError {
   override readonly httpStatus = 403;
 }
 
+/**
+ * The request needs a signed-in account: send `Authorization: Bearer <token>` from
+ * `POST /v1/auth/session` (Sign-In with Ethereum; the SDK and the CLI sign in for you), or the
+ * token has expired — sign in again.
+ */
+export class UnauthorizedError extends LodeError {
+  readonly code = 'UNAUTHORIZED';
+  override readonly httpStatus = 401;
+}
+
+/**
+ * Too many requests in a window (per IP or per account). `meta.retryAfterMs` says when to try
+ * again; the message names the limit.
+ */
+export class RateLimitedError extends LodeError {
+  readonly code = 'RATE_LIMITED';
+  override readonly retryable = true;
+  override readonly httpStatus = 429;
+}
+
+/**
+ * An account or address has used up a quota that does not refill by waiting a moment (open
+ * jobs, stored blob bytes, connections): the message names the quota and how to free it.
+ */
+export class QuotaExceededError extends LodeError {
+  readonly code = 'QUOTA_EXCEEDED';
+  override readonly httpStatus = 429;
+}
+
 /** The gateway could not be reached or answered with a server error. */
 export class GatewayUnavailableError extends LodeError {
   readonly code = 'GATEWAY_UNAVAILABLE';
