@@ -265,7 +265,18 @@ describe('lode ledger deploy and lode gov', () => {
     expect(deployed.gateway).toBe(gatewayAccount);
     const settler = keccak256(toHex('SETTLER_ROLE'));
     expect(await chain.readContract({ address: addresses.escrow, abi: jobEscrowAbi, functionName: 'hasRole', args: [settler, gatewayAccount] })).toBe(true);
-    expect(await chain.readContract({ address: addresses.token, abi: lodeTokenAbi, functionName: 'balanceOf', args: [deployer] })).toBe(10n ** 27n);
+    // The supply, allocated on purpose: the deployer is the operator (its 20 %, delegated to itself),
+    // the timelock holds the rest as the treasury, and no faucet reserve was asked for.
+    const OPERATOR = 2n * 10n ** 26n;
+    expect(deployed.allocations).toEqual([
+      { holder: deployer, amount: OPERATOR.toString(), delegatee: deployer, role: 'operator' },
+      { holder: addresses.timelock, amount: (8n * 10n ** 26n).toString(), delegatee: null, role: 'treasury' },
+    ]);
+    expect(await chain.readContract({ address: addresses.token, abi: lodeTokenAbi, functionName: 'balanceOf', args: [deployer] })).toBe(OPERATOR);
+    expect(await chain.readContract({ address: addresses.token, abi: lodeTokenAbi, functionName: 'getVotes', args: [deployer] })).toBe(OPERATOR);
+    const unsafe = await cli('dao', ['ledger', 'deploy', '--rpc-url', `${cluster.url}/rpc`, '--out', join(dir, 'unsafe.json'), '--faucet-reserve', '40000000']);
+    expect(unsafe.code).toBe(2);
+    expect(unsafe.stderr).toMatch(/error \[USAGE\]: Unsafe deployment parameters: faucetReserve .* must be strictly below the quorum/);
     const twice = await cli('dao', ['ledger', 'deploy', '--rpc-url', `${cluster.url}/rpc`]);
     expect(twice.code).toBe(2);
     expect(twice.stderr).toMatch(/ledger\.json exists already.*\n {2}Pass --force/);
@@ -289,17 +300,23 @@ describe('lode ledger deploy and lode gov', () => {
     expect(badValue.code).toBe(2);
     expect(badValue.stderr).toMatch(/error \[USAGE\]: feeBps cannot be set to 2500: the protocol fee is at most 2000 basis points/);
 
+    // Proposing needs votes above the threshold: an account without any is refused.
+    const noVotes = await cli('anyone', ['gov', 'propose', 'feeBps', '3%'], urlB);
+    expect(noVotes.code).toBe(1);
+    expect(noVotes.stderr).toMatch(/\(GovernorInsufficientProposerVotes\)\. The account has fewer votes than the proposal threshold/);
+
     const proposed = await cli('dao', ['gov', 'propose', 'feeBps', '2.5%', '--description', 'Fee to 2.5 %', '--json'], urlB);
     const p = json(proposed);
-    expect(proposed.stderr).toBe(''); // --json: the self-delegation is in the JSON, not on stderr
-    expect(p.delegatedVotesTx).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(proposed.stderr).toBe('');
+    expect(p.delegatedVotesTx).toBeNull(); // the operator's votes were delegated at deployment
+    expect(p.votes).toBe(OPERATOR.toString());
     expect(p).toMatchObject({ parameter: 'feeBps', value: '250', description: 'Fee to 2.5 %' });
     const id: string = p.proposalId;
     const status = async () => json(await cli('dao', ['gov', 'status', id, '--json'], urlB));
 
     await waitFor('voting to open', async () => (await status()).state === 'Active', 30_000, 250);
     const vote = json(await cli('dao', ['gov', 'vote', id, 'for', '--json'], urlB));
-    expect(BigInt(vote.weight)).toBe(10n ** 27n);
+    expect(BigInt(vote.weight)).toBe(OPERATOR);
     const twiceVoted = await cli('dao', ['gov', 'vote', id, 'against'], urlB);
     expect(twiceVoted.code).toBe(1);
     expect(twiceVoted.stderr).toMatch(/\(GovernorAlreadyCastVote\)\. This account has voted on this proposal already/);

@@ -61,6 +61,13 @@ export const GatewayOptions = z.object({
       challengeWindow: z.number().int().min(0).optional(),
       unbondingPeriod: z.number().int().min(0).optional(),
       settlementPeriod: z.number().int().min(1).optional(),
+      /** Receives the operator's allocation (delegated votes). @default the data dir's own account (`<dataDir>/keystore.json`, created if missing) */
+      operator: z.string().regex(/^0x[0-9a-fA-F]{40}$/).optional(),
+      /** Governor and timelock (seconds; threshold in token wei). @default DEFAULT_LEDGER_PARAMETERS */
+      votingDelay: z.number().int().min(0).max(365 * 86_400).optional(),
+      votingPeriod: z.number().int().min(1).max(365 * 86_400).optional(),
+      timelockDelay: z.number().int().min(0).max(365 * 86_400).optional(),
+      proposalThreshold: z.string().regex(/^[1-9][0-9]*$/).optional(),
     })
     .default({}),
   /** How often connected nodes' stake is checked again (a node that unbonds stops serving). @default 30000 */

@@ -8,15 +8,31 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
 /// @title LodeToken
 /// @notice The Lode network's ERC-20 token: payment for compute, stake for providers, votes for
-///         governance. Its supply changes only through the emission schedule fixed at deployment:
+///         governance. The initial supply is minted once, at deployment, as a list of allocations
+///         (the DAO treasury, the operator, the faucet's reserve, …), each optionally delegated from
+///         the first block so that governance's quorum is measured against votes that exist.
+///         After that the supply changes only through the emission schedule fixed at deployment:
 ///         `emissionRate` tokens per second, released into `rewardPool` by anyone, until
 ///         `emissionCap` tokens have been emitted. There is no owner and no other mint.
 /// @dev Votes use timestamps as their clock (EIP-6372 "mode=timestamp") so that governance periods
 ///      are measured in seconds, which stays meaningful on an automining chain where block numbers
 ///      advance only with transactions.
 contract LodeToken is ERC20, ERC20Permit, ERC20Votes {
+    /// @notice One share of the initial supply.
+    /// @param holder receives `amount`
+    /// @param amount tokens (in wei), more than zero
+    /// @param delegatee receives the holder's votes from the start; the zero address leaves them
+    ///        undelegated (the holder may delegate later, as any holder may)
+    struct Allocation {
+        address holder;
+        uint256 amount;
+        address delegatee;
+    }
+
     /// @notice A constructor address argument was the zero address.
     error ZeroAddress();
+    /// @notice The constructor was given no allocation, or one of zero tokens.
+    error EmptyAllocation();
     /// @notice `releaseEmission` found nothing to release (cap reached or no time elapsed).
     error NothingToRelease();
 
@@ -37,24 +53,30 @@ contract LodeToken is ERC20, ERC20Permit, ERC20Votes {
     /// @notice Tokens (in wei) emitted so far.
     uint256 public emitted;
 
-    /// @param treasury receives the whole initial supply
-    /// @param initialSupply tokens (in wei) minted at deployment
+    /// @param allocations the initial supply, holder by holder (their sum is the initial supply);
+    ///        an allocation with a delegatee has its votes delegated at once
     /// @param rewardPool_ receives scheduled emission
     /// @param emissionRate_ tokens (in wei) per second; 0 disables emission
     /// @param emissionCap_ the most tokens (in wei) emission can ever mint
     constructor(
-        address treasury,
-        uint256 initialSupply,
+        Allocation[] memory allocations,
         address rewardPool_,
         uint256 emissionRate_,
         uint256 emissionCap_
     ) ERC20("Lode", "LODE") ERC20Permit("Lode") {
-        if (treasury == address(0) || rewardPool_ == address(0)) revert ZeroAddress();
+        if (rewardPool_ == address(0)) revert ZeroAddress();
+        if (allocations.length == 0) revert EmptyAllocation();
         rewardPool = rewardPool_;
         emissionRate = emissionRate_;
         emissionCap = emissionCap_;
         emissionStart = uint64(block.timestamp);
-        _mint(treasury, initialSupply);
+        for (uint256 i = 0; i < allocations.length; i++) {
+            Allocation memory a = allocations[i];
+            if (a.holder == address(0)) revert ZeroAddress();
+            if (a.amount == 0) revert EmptyAllocation();
+            _mint(a.holder, a.amount);
+            if (a.delegatee != address(0)) _delegate(a.holder, a.delegatee);
+        }
     }
 
     /// @notice Tokens (in wei) that `releaseEmission` would mint now.

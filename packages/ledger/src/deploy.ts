@@ -55,14 +55,45 @@ export const ledgerAddressesSchema = z.object({
   deployBlock: z.number().int().nonnegative(),
 });
 
-/** Deployment settings; every one except `gateway` has a default (see DEFAULT_LEDGER_PARAMETERS). */
+/** One share of the initial supply beyond the treasury's, the operator's and the faucet's. */
+export interface TokenAllocation {
+  holder: Address;
+  /** Token wei, more than zero. */
+  amount: bigint;
+  /** Receives the holder's votes from the first block; omit to leave them undelegated. */
+  delegatee?: Address;
+}
+
+/**
+ * Deployment settings; every one except `gateway` has a default (see DEFAULT_LEDGER_PARAMETERS).
+ *
+ * The initial supply is allocated on purpose: `operatorAllocation` to `operator` (delegated at
+ * deployment, so that votes exist and the quorum is measured against them), `faucetReserve` to
+ * `faucet` (the most a faucet can ever hand out: strictly below the quorum, checked before
+ * anything is sent), any further `allocations`, and the rest to the timelock as the DAO's treasury.
+ */
 export interface DeployLedgerParameters {
   /** The gateway's account: gets JobEscrow's SETTLER_ROLE and Staking's SLASHER_ROLE. */
   gateway: Address;
-  /** Receives the initial supply. @default the deploying account */
-  initialHolder?: Address;
-  /** @default 1,000,000,000 LODE */
+  /** All tokens minted at deployment (the allocations below, the rest to the treasury). @default 1,000,000,000 LODE */
   initialSupply?: bigint;
+  /** The network's operator: receives `operatorAllocation`. @default the deploying account */
+  operator?: Address;
+  /** Tokens for the operator, delegated at deployment. @default 200,000,000 LODE (20 %) */
+  operatorAllocation?: bigint;
+  /** Who votes with the operator's allocation from the first block. @default the operator itself */
+  operatorDelegate?: Address;
+  /** Holder of the faucet's reserve. @default the gateway (its faucet sends from its own account) */
+  faucet?: Address;
+  /**
+   * Tokens a faucet can ever hand out: undelegated, held apart from the operator's allocation,
+   * and strictly below the quorum at deployment (the supply only grows, so the quorum never falls
+   * below it). The embedded chain's gateway asks for LOCAL_FAUCET_RESERVE.
+   * @default 0 (no faucet)
+   */
+  faucetReserve?: bigint;
+  /** Further allocations (a community pool, grants…), each optionally delegated. @default none */
+  allocations?: readonly TokenAllocation[];
   /** Receives scheduled emission. @default the timelock (the DAO treasury) */
   rewardPool?: Address;
   /** Token wei emitted per second into the reward pool. @default 1 LODE */
@@ -87,7 +118,7 @@ export interface DeployLedgerParameters {
   votingDelay?: number;
   /** Seconds voting stays open. @default 30 */
   votingPeriod?: number;
-  /** Votes (token wei) needed to propose. @default 0 */
+  /** Votes (token wei) needed to propose; more than zero. @default 100,000 LODE */
   proposalThreshold?: bigint;
   /** Quorum, percent of total supply at the snapshot. @default 4 */
   quorumPercent?: number;
@@ -99,10 +130,13 @@ export interface DeployLedgerParameters {
  * Defaults for a local network (`lode up`, tests): windows of seconds, so a whole settlement and
  * governance cycle runs in about a minute. A public deployment should use days: for instance
  * challengeWindow 1 day, unbondingPeriod 14 days, settlementPeriod 1 hour, votingDelay 1 day,
- * votingPeriod 7 days, timelockDelay 2 days, proposalThreshold 100,000 LODE.
+ * votingPeriod 7 days, timelockDelay 2 days, proposalThreshold 1,000,000 LODE, and faucetReserve 0
+ * (no faucet) — see docs/CONTRACTS.md.
  */
 export const DEFAULT_LEDGER_PARAMETERS = {
   initialSupply: parseEther('1000000000'),
+  operatorAllocation: parseEther('200000000'),
+  faucetReserve: 0n,
   emissionRate: parseEther('1'),
   emissionCap: parseEther('100000000'),
   feeBps: 100,
@@ -113,10 +147,13 @@ export const DEFAULT_LEDGER_PARAMETERS = {
   challengeWindow: 5,
   votingDelay: 1,
   votingPeriod: 30,
-  proposalThreshold: 0n,
+  proposalThreshold: parseEther('100000'),
   quorumPercent: 4,
   timelockDelay: 10,
-} as const satisfies Omit<Required<DeployLedgerParameters>, 'gateway' | 'initialHolder' | 'rewardPool' | 'treasury'>;
+} as const satisfies Omit<
+  Required<DeployLedgerParameters>,
+  'gateway' | 'operator' | 'operatorDelegate' | 'faucet' | 'allocations' | 'rewardPool' | 'treasury'
+>;
 
 /** Role ids, as the contracts compute them. */
 export const ROLES = {
@@ -141,13 +178,78 @@ export class LedgerDeployError extends Error {
 }
 
 /**
+ * The faucet reserve of a local network (the embedded chain): 10,000,000 LODE, 1 % of the default
+ * supply — a quarter of the default quorum (4 %), 1,000 grants of the gateway's default 10,000 LODE.
+ */
+export const LOCAL_FAUCET_RESERVE = parseEther('10000000');
+
+/** Deployment parameters that cannot make a safe ledger; nothing was sent. */
+export class LedgerParametersError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LedgerParametersError';
+  }
+}
+
+/** The quorum (token wei) right after deployment: quorumPercent of the initial supply. */
+export function initialQuorum(p: { initialSupply: bigint; quorumPercent: number }): bigint {
+  return (p.initialSupply * BigInt(p.quorumPercent)) / 100n;
+}
+
+/**
+ * The initial supply, holder by holder, as LodeToken's constructor takes it (the timelock last,
+ * with what the others leave). Throws LedgerParametersError when the parameters are unsafe: a
+ * faucet reserve at or above the quorum (free money could then buy governance), a proposal
+ * threshold of zero, allocations beyond the supply, a quorum outside 1–100 %.
+ */
+export function planAllocations(
+  params: DeployLedgerParameters & { deployer: Address; timelock: Address },
+): Array<{ holder: Address; amount: bigint; delegatee: Address }> {
+  const p = { ...DEFAULT_LEDGER_PARAMETERS, ...stripUndefined(params) };
+  if (!Number.isInteger(p.quorumPercent) || p.quorumPercent < 1 || p.quorumPercent > 100) {
+    throw new LedgerParametersError(`quorumPercent must be a whole number from 1 to 100, got ${p.quorumPercent}.`);
+  }
+  if (p.proposalThreshold <= 0n) {
+    throw new LedgerParametersError('proposalThreshold must be more than zero: with no threshold anyone holding a single token wei can put proposals to a vote.');
+  }
+  const quorum = initialQuorum(p);
+  if (p.faucetReserve >= quorum) {
+    throw new LedgerParametersError(
+      `faucetReserve (${p.faucetReserve} wei) must be strictly below the quorum (${p.quorumPercent} % of ${p.initialSupply} = ${quorum} wei): otherwise the faucet's free tokens could pass a proposal alone.`,
+    );
+  }
+  const operator = p.operator ?? params.deployer;
+  const faucet = p.faucet ?? params.gateway;
+  if (p.faucetReserve > 0n && faucet.toLowerCase() === operator.toLowerCase()) {
+    throw new LedgerParametersError(
+      `the faucet's reserve and the operator's allocation would both go to ${faucet}: a faucet sends from its holder's whole balance, so the reserve would no longer bound it. Name another operator (or faucet holder).`,
+    );
+  }
+  const shares: Array<{ holder: Address; amount: bigint; delegatee: Address }> = [];
+  if (p.operatorAllocation > 0n) shares.push({ holder: operator, amount: p.operatorAllocation, delegatee: p.operatorDelegate ?? operator });
+  if (p.faucetReserve > 0n) shares.push({ holder: faucet, amount: p.faucetReserve, delegatee: zeroAddress });
+  for (const a of p.allocations ?? []) {
+    if (a.amount <= 0n) throw new LedgerParametersError(`the allocation to ${a.holder} must be more than zero.`);
+    shares.push({ holder: a.holder, amount: a.amount, delegatee: a.delegatee ?? zeroAddress });
+  }
+  const allocated = shares.reduce((sum, a) => sum + a.amount, 0n);
+  if (allocated > p.initialSupply) {
+    throw new LedgerParametersError(`the allocations (${allocated} wei) exceed initialSupply (${p.initialSupply} wei).`);
+  }
+  if (allocated < p.initialSupply) shares.push({ holder: params.timelock, amount: p.initialSupply - allocated, delegatee: zeroAddress });
+  return shares;
+}
+
+/**
  * Deploys TimelockController, LodeToken, ProtocolConfig, Staking, JobEscrow and LodeGovernor
  * from the wallet's account, then wires them: the gateway gets SETTLER_ROLE (escrow) and
  * SLASHER_ROLE (staking); the governor is the timelock's only proposer and canceller and anyone
  * may execute; the timelock owns ProtocolConfig and is the only admin of every role (the
- * deploying account keeps no power). Transactions are sent one after another, each waited for.
+ * deploying account keeps no power). The supply is allocated as `planAllocations` says, checked
+ * before the first transaction. Transactions are sent one after another, each waited for.
  *
  * @returns the addresses, the chain id and the first deployment block
+ * @throws LedgerParametersError (before sending anything) for unsafe parameters
  * @throws LedgerDeployError when a transaction reverts
  */
 export async function deployLedger<chain extends Chain | undefined>(
@@ -157,6 +259,8 @@ export async function deployLedger<chain extends Chain | undefined>(
 ): Promise<LedgerAddresses> {
   const p = { ...DEFAULT_LEDGER_PARAMETERS, ...stripUndefined(params) };
   const account = walletClient.account;
+  // Checked before any gas is spent (the timelock's address is not known yet: a placeholder).
+  planAllocations({ ...params, deployer: account.address, timelock: zeroAddress });
   const chainId = await publicClient.getChainId();
   let deployBlock: bigint | undefined;
 
@@ -184,8 +288,7 @@ export async function deployLedger<chain extends Chain | undefined>(
   const deployer = account.address;
   const timelock = await deploy('TimelockController', [BigInt(p.timelockDelay), [], [zeroAddress], deployer]);
   const token = await deploy('LodeToken', [
-    p.initialHolder ?? deployer,
-    p.initialSupply,
+    planAllocations({ ...params, deployer, timelock }),
     p.rewardPool ?? timelock,
     p.emissionRate,
     p.emissionCap,

@@ -60,7 +60,7 @@ afterAll(() => chain.close());
 describe('governance actions', () => {
   it('reads the protocol parameters and the governance settings', async () => {
     expect(await getProtocolParams(as(small))).toMatchObject({ feeBps: 100, minStake: parseEther('100'), owner: addresses.timelock, treasury: addresses.timelock, maxFeeBps: 2000 });
-    expect(await getGovernanceSettings(as(small))).toEqual({ ...GOV, proposalThreshold: 0n, quorumPercent: 4 });
+    expect(await getGovernanceSettings(as(small))).toEqual({ ...GOV, proposalThreshold: parseEther('100000'), quorumPercent: 4 });
   });
 
   it('encodes every setter and decodes it back', () => {
@@ -71,12 +71,25 @@ describe('governance actions', () => {
     expect(() => encodeParameterChange('treasury', 5n)).toThrow(/takes an address/);
   });
 
-  it('self-delegates votes, which makes held LODE count', async () => {
-    expect(await getVotingPower(as(holder), { address: holder.address })).toMatchObject({ delegate: null, votes: 0n });
-    await delegateVotes(as(holder));
-    const power = await getVotingPower(as(holder), { address: holder.address });
-    expect(power.delegate).toBe(holder.address);
-    expect(power.votes).toBe(power.balance);
+  it('self-delegates votes, which makes held LODE count; the operator\'s allocation votes from deployment', async () => {
+    // The deployer is the operator: its allocation was delegated to itself by the token's constructor.
+    const operator = await getVotingPower(as(holder), { address: holder.address });
+    expect(operator).toMatchObject({ delegate: holder.address, votes: operator.balance });
+    expect(operator.votes).toBe(parseEther('200000000') - parseEther('10'));
+
+    expect(await getVotingPower(as(small), { address: small.address })).toMatchObject({ delegate: null, votes: 0n });
+    await delegateVotes(as(small));
+    const power = await getVotingPower(as(small), { address: small.address });
+    expect(power.delegate).toBe(small.address);
+    expect(power.votes).toBe(parseEther('10'));
+  });
+
+  it('refuses a proposal from an account below the threshold, before anything is sent', async () => {
+    const before = await as(small).public.getTransactionCount({ address: small.address });
+    const err = await refusal(proposeParameterChange(as(small), { parameter: 'feeBps', value: 0 }));
+    expect(err.meta?.errorName).toBe('GovernorInsufficientProposerVotes');
+    expect(err.message).toMatch(/fewer votes than the proposal threshold/);
+    expect(await as(small).public.getTransactionCount({ address: small.address })).toBe(before);
   });
 
   it('refuses an out-of-range value before proposing', async () => {
@@ -111,10 +124,10 @@ describe('governance actions', () => {
     expect(weight).toBeGreaterThan(0n);
     const twice = await refusal(castVote(as(holder), { proposalId: proposed.proposalId, support: 'against' }));
     expect(twice.meta?.errorName).toBe('GovernorAlreadyCastVote');
-    // No votes delegated at the snapshot: the vote counts zero.
-    expect((await castVote(as(small), { proposalId: proposed.proposalId, support: 'against' })).weight).toBe(0n);
+    // A vote weighs what was delegated to the voter at the snapshot.
+    expect((await castVote(as(small), { proposalId: proposed.proposalId, support: 'against' })).weight).toBe(parseEther('10'));
     status = await getProposal(as(small), { proposalId: proposed.proposalId, voter: holder.address });
-    expect(status).toMatchObject({ state: 'Active', votes: { for: weight, against: 0n, abstain: 0n }, hasVoted: true });
+    expect(status).toMatchObject({ state: 'Active', votes: { for: weight, against: parseEther('10'), abstain: 0n }, hasVoted: true });
     expect(status.quorum).toBe(parseEther('40000000')); // 4 % of the 1,000,000,000 LODE supply
 
     const tooSoon = await refusal(queueProposal(as(small), { proposalId: proposed.proposalId }));

@@ -24,6 +24,7 @@ import {
   type Transport,
 } from 'viem';
 import {
+  LOCAL_FAUCET_RESERVE,
   createEmbeddedChain,
   deployLedger,
   handleJsonRpc,
@@ -57,6 +58,8 @@ import { proofFor } from './plan.js';
 
 /** Gas money the embedded chain gives the gateway's account at genesis (it funds the faucet). */
 const GENESIS_ETH = parseEther('1000000000');
+/** Gas money the embedded chain gives the operator's account at genesis (to vote and propose). */
+const OPERATOR_GENESIS_ETH = parseEther('1000');
 /** What one faucet call sends. */
 export const FAUCET_ETH = parseEther('10');
 export const FAUCET_LODE = parseEther('10000');
@@ -113,10 +116,18 @@ export class GatewayLedger {
     const { account } = await loadOrCreateAccount(join(config.dataDir, 'gateway'), { create: true, log });
     let chain: EmbeddedChain | undefined;
     let transport: Transport;
+    let operator: Hex | undefined;
     if (config.ledger === 'embedded') {
+      const chainDir = join(config.dataDir, 'chain');
+      // A new chain: the operator (the data dir's own account unless named) gets gas at genesis
+      // and the operator's allocation of LODE, delegated, when the contracts are deployed.
+      if (!existsSync(join(chainDir, 'chain.log'))) operator = (config.ledgerParams.operator as Hex | undefined) ?? (await loadOrCreateAccount(config.dataDir, { create: true, log })).address;
       chain = await createEmbeddedChain({
-        dataDir: join(config.dataDir, 'chain'),
-        accounts: [{ address: account.address, balance: GENESIS_ETH }],
+        dataDir: chainDir,
+        accounts: [
+          { address: account.address, balance: GENESIS_ETH },
+          ...(operator !== undefined && operator.toLowerCase() !== account.address.toLowerCase() ? [{ address: operator, balance: OPERATOR_GENESIS_ETH }] : []),
+        ],
       });
       // No retries: a revert is an answer, not a transport failure (viem would retry it with backoff).
       transport = custom(chain, { retryCount: 0 });
@@ -127,7 +138,7 @@ export class GatewayLedger {
     const client = createPublicClient({ transport, pollingInterval: 250 }) as PublicClient;
     try {
       const chainId = await client.getChainId();
-      const addresses = await resolveAddresses(d, client, account, transport, chainId, chain);
+      const addresses = await resolveAddresses(d, client, account, transport, chainId, chain, operator);
       const ledger = new GatewayLedger(d, config.ledger === 'embedded' ? 'embedded' : 'rpc', client, account, addresses, chainId, chain);
       log.info({ mode: ledger.mode, chainId, escrow: addresses.escrow, gateway: account.address }, 'ledger ready');
       return ledger;
@@ -398,6 +409,7 @@ async function resolveAddresses(
   transport: Transport,
   chainId: number,
   chain: EmbeddedChain | undefined,
+  operator: Hex | undefined,
 ): Promise<LedgerAddresses> {
   const { config, log } = d;
   const file = config.ledgerAddressesFile ?? join(config.dataDir, 'ledger.json');
@@ -411,6 +423,14 @@ async function resolveAddresses(
     log.info('deploying the ledger contracts on the embedded chain');
     addresses = await deployLedger(wallet, client, {
       gateway: account.address,
+      // The gateway's account holds only the faucet's reserve (below the quorum); the operator
+      // holds votes; the timelock holds the treasury.
+      operator: operator ?? (p.operator as Hex | undefined) ?? (await loadOrCreateAccount(config.dataDir, { create: true, log })).address,
+      faucetReserve: LOCAL_FAUCET_RESERVE,
+      votingDelay: p.votingDelay,
+      votingPeriod: p.votingPeriod,
+      timelockDelay: p.timelockDelay,
+      proposalThreshold: p.proposalThreshold === undefined ? undefined : BigInt(p.proposalThreshold),
       feeBps: p.feeBps,
       minStake: p.minStake === undefined ? undefined : BigInt(p.minStake),
       challengeWindow: p.challengeWindow,

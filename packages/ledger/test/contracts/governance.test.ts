@@ -70,6 +70,7 @@ describe('governance', () => {
   it('refuses a proposal without quorum', async () => {
     const gov = f.governor('alice');
     await f.tx(f.token('alice').write.delegate([accounts.alice.address])); // 0.1 % of the supply
+    await f.increaseTime(1); // the threshold counts votes of the second before the proposal
     const data = encodeFunctionData({ abi: protocolConfigAbi, functionName: 'setFeeBps', args: [0] });
     await f.tx(gov.write.propose([[f.addresses.config], [0n], [data], 'free']));
     const proposalId = await gov.read.hashProposal([[f.addresses.config], [0n], [data], keccak256(toHex('free'))]);

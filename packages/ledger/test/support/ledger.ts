@@ -238,7 +238,7 @@ async function deployCore(
   };
   const first = await pub.getBlockNumber();
   const token = await deploy('LodeToken', [
-    accounts.deployer.address, p.initialSupply, accounts.treasury.address, p.emissionRate, p.emissionCap,
+    [{ holder: accounts.deployer.address, amount: p.initialSupply, delegatee: zeroAddress }], accounts.treasury.address, p.emissionRate, p.emissionCap,
   ]);
   const config = await deploy('ProtocolConfig', [
     accounts.gov.address,

@@ -9,7 +9,7 @@ import { withExamples, withJson } from '../../context.js';
 import { UsageError } from '../../errors.js';
 import { formatLode, lodeAmount } from '../../ledger.js';
 import { printJson } from '../../output.js';
-import { addressArg, durationArg, iso, sending, signerOf, when } from '../ledger/shared.js';
+import { addressArg, durationArg, iso, sending, signerOf, when, type Signer } from '../ledger/shared.js';
 import { selfDelegateIfNeeded } from './votes.js';
 
 /** What each parameter's value looks like on the command line. */
@@ -49,6 +49,7 @@ export function registerGovPropose(parent: Command): void {
       throw err;
     });
     const delegation = await selfDelegateIfNeeded(s, opts.json === true);
+    if (delegation.txHash !== null) await votesCount(s, delegation.txHash);
     const r = await sending(s, () => proposeParameterChange(s.ledger, { parameter, value, description: opts.description }));
     const id = r.proposalId.toString();
     if (opts.json) {
@@ -65,6 +66,19 @@ export function registerGovPropose(parent: Command): void {
         `  tx:       ${r.txHash}\n`,
     );
   });
+}
+
+/**
+ * The governor weighs a proposer's votes one second before the proposal (`clock() - 1`): votes
+ * delegated just now count once the chain's clock has passed their block. Waits for that (about
+ * a second on the embedded chain, whose blocks carry the wall clock; nothing on a chain whose
+ * next block is later anyway).
+ */
+async function votesCount(s: Signer, delegationTx: `0x${string}`): Promise<void> {
+  const receipt = await s.ledger.public.getTransactionReceipt({ hash: delegationTx });
+  const { timestamp } = await s.ledger.public.getBlock({ blockNumber: receipt.blockNumber });
+  const wait = (Number(timestamp) + 1) * 1000 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, 5_000)));
 }
 
 function parameterName(value: string): ProtocolParameter {

@@ -1,14 +1,16 @@
 /**
  * `lode ledger deploy --rpc-url URL` — deploy LodeToken, ProtocolConfig, Staking, JobEscrow,
- * LodeGovernor and the timelock on any EVM chain with the --data-dir key (which pays the gas and
- * receives the initial supply), and write the addresses file `lode gateway --ledger-addresses`
- * reads. The gateway's account gets the settler and slasher roles; governance gets everything else.
+ * LodeGovernor and the timelock on any EVM chain with the --data-dir key (which pays the gas),
+ * and write the addresses file `lode gateway --ledger-addresses` reads. The gateway's account
+ * gets the settler and slasher roles; governance gets everything else. The supply is allocated:
+ * the operator's share (delegated), an optional faucet reserve (below the quorum), the rest to
+ * the timelock as the DAO treasury.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { createPublicClient, createWalletClient, formatEther, http, isAddress, getAddress, type Address, type PublicClient } from 'viem';
+import { createPublicClient, createWalletClient, formatEther, http, isAddress, getAddress, zeroAddress, type Address, type PublicClient } from 'viem';
 import { LedgerUnavailableError, LodeError } from '@lode/protocol';
 import { loadAccount, loadOrCreateAccount } from '@lode/node/keystore';
 import { globalsOf, withExamples, withJson } from '../../context.js';
@@ -34,6 +36,9 @@ interface Options {
   proposalThreshold?: string;
   initialSupply?: bigint;
   treasury?: Address;
+  operator?: Address;
+  operatorAllocation?: bigint;
+  faucetReserve?: bigint;
   json?: boolean;
 }
 
@@ -54,8 +59,11 @@ export function registerLedgerDeploy(parent: Command): void {
     .option('--voting-period <duration>', 'how long voting stays open, e.g. 7d (default 30s)', durationArg('--voting-period'))
     .option('--timelock-delay <duration>', 'how long a passed proposal waits, e.g. 2d (default 10s)', durationArg('--timelock-delay'))
     .option('--quorum-percent <n>', 'quorum, percent of the supply (default 4)', wholeArg('--quorum-percent', 100))
-    .addOption(new Option('--proposal-threshold <lode>', 'votes needed to propose, LODE (default 0)').argParser((v) => (v === '0' ? '0' : lodeAmount('--proposal-threshold')(v).toString())))
-    .option('--initial-supply <lode>', 'LODE minted to the deploying account (default 1000000000)', lodeAmount('--initial-supply'))
+    .addOption(new Option('--proposal-threshold <lode>', 'votes needed to propose, LODE, more than 0 (default 100000)').argParser((v) => lodeAmount('--proposal-threshold')(v).toString()))
+    .option('--initial-supply <lode>', 'LODE minted at deployment: the allocations below, the rest to the timelock as the treasury (default 1000000000)', lodeAmount('--initial-supply'))
+    .option('--operator <address>', 'receives the operator allocation, its votes delegated to itself (default: the deploying account)', addressArg('--operator'))
+    .addOption(new Option('--operator-allocation <lode>', 'LODE for the operator (default 200000000; 0 for none)').argParser((v) => (v === '0' ? 0n : lodeAmount('--operator-allocation')(v))))
+    .addOption(new Option('--faucet-reserve <lode>', 'LODE the gateway account holds for a faucet (`lode gateway --faucet`); must be below the quorum (default 0: no faucet)').argParser((v) => (v === '0' ? 0n : lodeAmount('--faucet-reserve')(v))))
     .option('--treasury <address>', 'receives fees and slashed stake (default: the timelock, i.e. the DAO)', addressArg('--treasury'));
   withJson(cmd);
   cmd.addHelpText(
@@ -65,7 +73,9 @@ export function registerLedgerDeploy(parent: Command): void {
       'missing); name another with the global flag as an address: `--gateway 0x…`.\n' +
       'The defaults suit a local test chain; a public one wants days, e.g.\n' +
       '--challenge-window 1d --unbonding-period 14d --settlement-period 1h\n' +
-      '--voting-delay 1d --voting-period 7d --timelock-delay 2d --proposal-threshold 100000',
+      '--voting-delay 1d --voting-period 7d --timelock-delay 2d --proposal-threshold 1000000\n' +
+      '(docs/CONTRACTS.md says why). A faucet reserve is handed out only by a gateway\n' +
+      'started with --faucet, and never reaches the quorum: free tokens cannot pass a vote.',
   );
   withExamples(
     cmd,
@@ -82,18 +92,8 @@ export function registerLedgerDeploy(parent: Command): void {
     const { account, address: deployer } = await loadAccount(dataDir);
     const gateway = await gatewayAccount(cmd, dataDir);
 
-    const transport = http(opts.rpcUrl, { retryCount: 2, timeout: 60_000 });
-    const publicClient = createPublicClient({ transport, pollingInterval: 500 }) as PublicClient;
-    const chainId = await publicClient.getChainId().catch((err: unknown) => {
-      throw new LedgerUnavailableError(`No EVM chain answered at ${opts.rpcUrl} (${(err as Error).message.split('\n')[0]}). Check --rpc-url.`, { cause: err });
-    });
-    const eth = await publicClient.getBalance({ address: deployer });
-    if (eth === 0n) throw new NoGasError(deployer, chainId);
-
-    if (!opts.json) process.stderr.write(`Deploying Lode's contracts on chain ${chainId} from ${deployer} (${formatEther(eth)} ETH): 6 contracts and 9 role changes, each waited for…\n`);
-    const { deployLedger, LedgerDeployError } = await import('@lode/ledger');
-    const wallet = createWalletClient({ account, transport });
-    const addresses = await deployLedger(wallet, publicClient, {
+    const { deployLedger, LedgerDeployError, LedgerParametersError, planAllocations } = await import('@lode/ledger');
+    const params = {
       gateway: gateway.address,
       feeBps: opts.feeBps,
       slashBps: opts.slashBps,
@@ -108,7 +108,30 @@ export function registerLedgerDeploy(parent: Command): void {
       proposalThreshold: opts.proposalThreshold === undefined ? undefined : BigInt(opts.proposalThreshold),
       initialSupply: opts.initialSupply,
       treasury: opts.treasury,
-    }).catch((err: unknown) => {
+      operator: opts.operator,
+      operatorAllocation: opts.operatorAllocation,
+      faucetReserve: opts.faucetReserve,
+    };
+    // The supply's allocation, checked before any network call (the timelock's address comes later).
+    let allocations: ReturnType<typeof planAllocations>;
+    try {
+      allocations = planAllocations({ ...params, deployer, timelock: zeroAddress });
+    } catch (err) {
+      if (err instanceof LedgerParametersError) throw new UsageError(`Unsafe deployment parameters: ${err.message}`, 'Nothing was sent. `lode ledger deploy --help` lists the defaults.', { cause: err });
+      throw err;
+    }
+
+    const transport = http(opts.rpcUrl, { retryCount: 2, timeout: 60_000 });
+    const publicClient = createPublicClient({ transport, pollingInterval: 500 }) as PublicClient;
+    const chainId = await publicClient.getChainId().catch((err: unknown) => {
+      throw new LedgerUnavailableError(`No EVM chain answered at ${opts.rpcUrl} (${(err as Error).message.split('\n')[0]}). Check --rpc-url.`, { cause: err });
+    });
+    const eth = await publicClient.getBalance({ address: deployer });
+    if (eth === 0n) throw new NoGasError(deployer, chainId);
+
+    if (!opts.json) process.stderr.write(`Deploying Lode's contracts on chain ${chainId} from ${deployer} (${formatEther(eth)} ETH): 6 contracts and 9 role changes, each waited for…\n`);
+    const wallet = createWalletClient({ account, transport });
+    const addresses = await deployLedger(wallet, publicClient, params).catch((err: unknown) => {
       if (err instanceof LedgerDeployError) {
         const cause = causes(err);
         if (/insufficient funds|exceeds balance/i.test(cause)) throw new NoGasError(deployer, chainId, { cause: err });
@@ -126,8 +149,15 @@ export function registerLedgerDeploy(parent: Command): void {
     await rename(tmp, out);
 
     const supply = opts.initialSupply ?? 10n ** 27n;
+    // Who got what: the timelock's share is what the others leave.
+    const shares = allocations.map((a) => ({
+      holder: a.holder === zeroAddress ? addresses.timelock : a.holder,
+      amount: a.amount.toString(),
+      delegatee: a.delegatee === zeroAddress ? null : a.delegatee,
+      role: a.holder === zeroAddress ? 'treasury' : a.holder === (opts.operator ?? deployer) && a.delegatee !== zeroAddress ? 'operator' : a.holder === gateway.address ? 'faucet' : 'other',
+    }));
     if (opts.json) {
-      return printJson({ file: out, rpcUrl: opts.rpcUrl, deployer, gateway: gateway.address, gatewayKeystore: gateway.path ?? null, initialSupply: supply.toString(), addresses });
+      return printJson({ file: out, rpcUrl: opts.rpcUrl, deployer, gateway: gateway.address, gatewayKeystore: gateway.path ?? null, initialSupply: supply.toString(), allocations: shares, addresses });
     }
     const rows: Array<[string, string]> = [
       ['LodeToken', addresses.token], ['ProtocolConfig', addresses.config], ['Staking', addresses.staking], ['JobEscrow', addresses.escrow],
@@ -139,7 +169,9 @@ export function registerLedgerDeploy(parent: Command): void {
         rows.map(([n, a]) => `  ${n.padEnd(19)} ${a}\n`).join('') +
         `Addresses written to ${out}\n` +
         `  gateway account: ${gateway.address}${gateway.path ? ` (${gateway.path}${gateway.created ? ', created now' : ''})` : ''} — settles batches and slashes\n` +
-        `  ${formatLode(supply)} went to ${deployer} (this account); governance (the timelock) holds every other power\n` +
+        `  ${formatLode(supply)} allocated:\n` +
+        shares.map((a) => `    ${a.role.padEnd(9)} ${a.holder}  ${formatLode(a.amount)}${a.delegatee ? ` (votes delegated to ${a.delegatee === a.holder ? 'itself' : a.delegatee})` : ''}\n`).join('') +
+        `  governance (the timelock) holds every power but settling and slashing; this account holds none\n` +
         `Next:\n` +
         `  1. Send the gateway account ETH for gas on this chain.\n` +
         `  2. Start the gateway: lode gateway --data-dir ${sameDir ? dataDir : '<its data dir>'} --rpc-url ${opts.rpcUrl} --ledger-addresses ${out}\n` +
