@@ -8,6 +8,9 @@
  *   flushed to disk (fsync): an acknowledged transaction survives a crash.
  * - A transaction that reverts is still mined (status 0), as on any Ethereum chain; an invalid
  *   one (bad nonce, funds, chain id, signature) is refused with a JSON-RPC error and mines nothing.
+ * - Every execution is bounded: calls and estimates run with at most the block gas limit, and
+ *   every request with a wall-time budget (`budgetMs`, see budget.ts). A call past its budget is
+ *   refused; a transaction past it is refused and not mined.
  * - Reopening the same data directory restores every balance, contract, block and receipt.
  *
  * Not a consensus client: one process owns the chain. At scale, point the gateway at any EVM
@@ -23,6 +26,7 @@ import { MerkleStateManager } from '@ethereumjs/statemanager';
 import { createTx, createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx';
 import { Address, bytesToHex, createAddressFromString, hexToBytes, setLengthLeft } from '@ethereumjs/util';
 import { buildBlock, createVM, runTx, type RunTxResult, type VM } from '@ethereumjs/vm';
+import { ExecutionBudget } from './budget.js';
 import { formatReceipt, quantity, type Hex, type MinedTransaction, type RpcLog, type RpcReceipt } from './format.js';
 import { LogStore } from './logStore.js';
 import { dispatch } from './rpc.js';
@@ -31,6 +35,8 @@ import { dispatch } from './rpc.js';
 export const LODE_CHAIN_ID = 0x4c4f4445;
 /** @default 30,000,000 — the same block gas limit as Ethereum mainnet. */
 export const BLOCK_GAS_LIMIT = 30_000_000n;
+/** Wall time one request may spend executing EVM code unless told otherwise. @default 10,000 ms */
+export const DEFAULT_EXECUTION_BUDGET_MS = 10_000;
 const INITIAL_BASE_FEE = 1_000_000_000n;
 const ZERO_ADDRESS = new Address(new Uint8Array(20));
 
@@ -43,6 +49,8 @@ export interface EmbeddedChainOptions {
   accounts?: ReadonlyArray<{ address: Hex; balance: bigint }>;
   /** Wall clock in ms (tests inject one). @default Date.now */
   now?: () => number;
+  /** Wall time one request may spend executing EVM code. @default DEFAULT_EXECUTION_BUDGET_MS */
+  budgetMs?: number;
 }
 
 /** A JSON-RPC error (code, message, optional data such as revert bytes). */
@@ -91,6 +99,8 @@ export class EmbeddedChain {
     private readonly blockchain: Blockchain,
     private readonly store: LogStore,
     private readonly now: () => number,
+    private readonly budget: ExecutionBudget,
+    private readonly budgetMs: number,
   ) {}
 
   static async open(options: EmbeddedChainOptions = {}): Promise<EmbeddedChain> {
@@ -121,8 +131,9 @@ export class EmbeddedChain {
       validateConsensus: false,
       genesisState: genesis.alloc,
     });
-    const vm = await createVM({ common, stateManager, blockchain });
-    const chain = new EmbeddedChain(genesis.chainId, common, vm, blockchain, store, options.now ?? Date.now);
+    const budget = new ExecutionBudget();
+    const vm = await createVM({ common, stateManager, blockchain, evmOpts: { customOpcodes: budget.customOpcodes(common) } });
+    const chain = new EmbeddedChain(genesis.chainId, common, vm, blockchain, store, options.now ?? Date.now, budget, options.budgetMs ?? DEFAULT_EXECUTION_BUDGET_MS);
     chain.head = await blockchain.getCanonicalHeadBlock();
     if (saved === undefined) {
       await stateManager.generateCanonicalGenesis(genesis.alloc);
@@ -148,6 +159,14 @@ export class EmbeddedChain {
   /** EIP-1193: `request({ method, params })`, for viem's `custom()` transport, ethers and wallets. */
   request(args: { method: string; params?: unknown }): Promise<unknown> {
     return dispatch(this, args.method, args.params);
+  }
+
+  /**
+   * Runs `fn` (one request) with `budgetMs` of EVM wall time, the chain's own budget when not
+   * given. Call it inside `exclusive`: one request executes at a time.
+   */
+  budgeted<T>(budgetMs: number | undefined, fn: () => Promise<T>): Promise<T> {
+    return this.budget.within(budgetMs ?? this.budgetMs, fn);
   }
 
   get blockNumber(): bigint {
@@ -181,9 +200,9 @@ export class EmbeddedChain {
     return this.head.header.calcNextBaseFee();
   }
 
-  /** Executes a call against the latest state and throws away its changes. */
+  /** Executes a call against the latest state and throws away its changes (gas: at most the block's). */
   async call(request: CallRequest): Promise<Hex> {
-    const result = await this.dryRun(request, request.gas ?? BLOCK_GAS_LIMIT);
+    const result = await this.dryRun(request, capGas(request.gas));
     return bytesToHex(result.execResult.returnValue);
   }
 
@@ -195,20 +214,22 @@ export class EmbeddedChain {
    * more gas), and the transaction may be mined a second after it was estimated.
    */
   async estimateGas(request: CallRequest): Promise<bigint> {
-    const limit = request.gas ?? BLOCK_GAS_LIMIT;
+    const limit = capGas(request.gas);
     const spentIn = (run: RunTxResult) => run.totalGasSpent + (run.gasRefund ?? 0n);
     let spent = spentIn(await this.dryRun(request, limit)); // a revert here is the answer
     try {
       const later = spentIn(await this.dryRun(request, limit, 1n));
       if (later > spent) spent = later;
-    } catch {
+    } catch (error) {
+      if (this.budget.exceeded) throw error;
       // Refused a second later (a window closing): the next block's figure stands.
     }
     let estimate = (spent * 64n) / 63n + 10_000n;
     if (estimate > BLOCK_GAS_LIMIT) estimate = BLOCK_GAS_LIMIT;
     try {
       await this.dryRun(request, estimate);
-    } catch {
+    } catch (error) {
+      if (this.budget.exceeded) throw error;
       estimate = limit;
     }
     return estimate;
@@ -222,6 +243,9 @@ export class EmbeddedChain {
       throw new RpcError(-32602, `invalid raw transaction: ${(error as Error).message}`);
     }
     if (!tx.isSigned()) throw new RpcError(-32000, 'transaction is not signed');
+    if (tx.gasLimit > BLOCK_GAS_LIMIT) {
+      throw new RpcError(-32000, `transaction gas limit ${tx.gasLimit} is above the block gas limit (${BLOCK_GAS_LIMIT}); send it with less gas`);
+    }
     const hash = bytesToHex(tx.hash());
     if (this.receipts.has(hash)) throw new RpcError(-32000, 'already known');
     const sender = tx.getSenderAddress();
@@ -258,6 +282,11 @@ export class EmbeddedChain {
       } catch (error) {
         await builder.revert();
         throw new RpcError(-32000, cleanMessage((error as Error).message));
+      }
+      if (this.budget.exceeded) {
+        // Halted by the clock, not by its gas: refused, never mined (the outcome must not depend on time).
+        await builder.revert();
+        throw new RpcError(-32000, `transaction refused: ${this.overBudget()}; it was not mined`);
       }
     }
     const { block } = await builder.build();
@@ -414,6 +443,7 @@ export class EmbeddedChain {
         skipBlockGasLimitValidation: true,
         skipHardForkValidation: true,
       });
+      if (this.budget.exceeded) throw new RpcError(-32000, `execution stopped: ${this.overBudget()}`);
       const error = result.execResult.exceptionError;
       if (error !== undefined) {
         const data = bytesToHex(result.execResult.returnValue);
@@ -427,6 +457,10 @@ export class EmbeddedChain {
     } finally {
       await this.vm.stateManager.revert();
     }
+  }
+
+  private overBudget(): string {
+    return `it ran past the chain's time budget of ${this.budget.limitMs} ms of EVM time per request (gas is also capped at the block limit, ${BLOCK_GAS_LIMIT}); use less gas or a cheaper call`;
   }
 
   private nextTimestampPeek(): bigint {
@@ -471,6 +505,11 @@ function lodeCommon(chainId: number): Common {
     Mainnet,
     { hardfork: Hardfork.Cancun },
   );
+}
+
+/** A call's gas: what it asks for, at most the block gas limit. */
+function capGas(gas: bigint | undefined): bigint {
+  return gas === undefined || gas > BLOCK_GAS_LIMIT ? BLOCK_GAS_LIMIT : gas;
 }
 
 function quantityToEvenHex(n: bigint): Hex {

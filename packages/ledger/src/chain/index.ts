@@ -9,10 +9,21 @@
  */
 import { EmbeddedChain, type EmbeddedChainOptions } from './embeddedChain.js';
 
-export { EmbeddedChain, LODE_CHAIN_ID, BLOCK_GAS_LIMIT, RpcError, type EmbeddedChainOptions } from './embeddedChain.js';
-export { handleJsonRpc, dispatch, DEV_METHODS, type DispatchOptions } from './rpc.js';
+export { EmbeddedChain, LODE_CHAIN_ID, BLOCK_GAS_LIMIT, DEFAULT_EXECUTION_BUDGET_MS, RpcError, type EmbeddedChainOptions } from './embeddedChain.js';
+export { handleJsonRpc, answerJsonRpc, dispatch, DEV_METHODS, MAX_BATCH_CALLS, type DispatchOptions } from './rpc.js';
+export {
+  ChainWorker,
+  DEFAULT_MAX_QUEUED,
+  DEFAULT_MAX_QUEUED_PER_CLIENT,
+  DEFAULT_PUBLIC_BUDGET_MS,
+  WATCHDOG_GRACE_MS,
+  type ChainWorkerOptions,
+} from './chainWorker.js';
 
-/** Opens (or creates) an embedded chain; see EmbeddedChain for its guarantees. */
+/**
+ * Opens (or creates) an embedded chain in this thread; see EmbeddedChain for its guarantees.
+ * A server should use `ChainWorker.open` instead: the same chain in a worker thread.
+ */
 export function createEmbeddedChain(options: EmbeddedChainOptions = {}): Promise<EmbeddedChain> {
   return EmbeddedChain.open(options);
 }

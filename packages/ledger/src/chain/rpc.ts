@@ -191,6 +191,8 @@ export const DEV_METHODS: ReadonlySet<string> = new Set(['evm_mine', 'evm_increa
 export interface DispatchOptions {
   /** Allow DEV_METHODS. @default true for `chain.request`, false for `handleJsonRpc` */
   devMethods?: boolean;
+  /** Wall time this request may spend executing EVM code. @default the chain's budgetMs */
+  budgetMs?: number;
 }
 
 /** Answers one JSON-RPC call; throws RpcError. Calls are serialized by the chain. */
@@ -200,7 +202,7 @@ export async function dispatch(chain: EmbeddedChain, method: string, params: unk
     throw new RpcError(-32601, `the method ${method} does not exist/is not available`);
   }
   if (params !== undefined && !Array.isArray(params)) throw new RpcError(-32602, 'invalid params: expected an array');
-  return chain.exclusive(async () => handler(chain, (params as unknown[] | undefined) ?? []));
+  return chain.exclusive(() => chain.budgeted(options.budgetMs, async () => handler(chain, (params as unknown[] | undefined) ?? [])));
 }
 
 export interface JsonRpcRequest {
@@ -216,20 +218,31 @@ export interface JsonRpcRequest {
  * refused unless `devMethods` is set (anyone who can reach the gateway could warp its clock).
  */
 export async function handleJsonRpc(chain: EmbeddedChain, body: unknown, options: DispatchOptions = { devMethods: false }): Promise<unknown> {
-  if (Array.isArray(body)) {
-    if (body.length === 0) return rpcFailure(null, new RpcError(-32600, 'invalid request: empty batch'));
-    if (body.length > 100) return rpcFailure(null, new RpcError(-32600, 'invalid request: at most 100 calls per batch'));
-    return Promise.all(body.map((item) => answer(chain, item, options)));
-  }
-  return answer(chain, body, options);
+  return answerJsonRpc(body, (method, params) => dispatch(chain, method, params, options));
 }
 
-async function answer(chain: EmbeddedChain, item: unknown, options: DispatchOptions): Promise<unknown> {
+/** The most calls one JSON-RPC batch may hold. */
+export const MAX_BATCH_CALLS = 100;
+
+/**
+ * One JSON-RPC 2.0 body (a request or a batch of at most MAX_BATCH_CALLS) → its response body,
+ * each call answered by `call` (which throws RpcError). Never throws.
+ */
+export async function answerJsonRpc(body: unknown, call: (method: string, params: unknown) => Promise<unknown>): Promise<unknown> {
+  if (Array.isArray(body)) {
+    if (body.length === 0) return rpcFailure(null, new RpcError(-32600, 'invalid request: empty batch'));
+    if (body.length > MAX_BATCH_CALLS) return rpcFailure(null, new RpcError(-32600, `invalid request: at most ${MAX_BATCH_CALLS} calls per batch`));
+    return Promise.all(body.map((item) => answer(item, call)));
+  }
+  return answer(body, call);
+}
+
+async function answer(item: unknown, call: (method: string, params: unknown) => Promise<unknown>): Promise<unknown> {
   const request = (typeof item === 'object' && item !== null ? item : {}) as JsonRpcRequest;
   const id = request.id ?? null;
   if (typeof request.method !== 'string') return rpcFailure(id, new RpcError(-32600, 'invalid request: no method'));
   try {
-    const result = await dispatch(chain, request.method, request.params, options);
+    const result = await call(request.method, request.params);
     return { jsonrpc: '2.0', id, result: result ?? null };
   } catch (error) {
     return rpcFailure(id, error);
