@@ -27,8 +27,8 @@ export const GatewayOptions = z.object({
   maxAttempts: z.number().int().min(1).max(100).default(5),
   /** Node heartbeat interval. @default 5000 */
   heartbeatMs: z.number().int().min(100).default(5000),
-  /** Time a node has to say hello. @default 10000 */
-  helloTimeoutMs: z.number().int().min(100).default(10_000),
+  /** Time a node has to say hello. @default 5000 */
+  helloTimeoutMs: z.number().int().min(100).default(5_000),
   /** Group commit interval for results. @default 2 */
   commitIntervalMs: z.number().int().min(0).default(2),
   /** Largest module a job may use (a gateway may be tighter than the protocol). @default 32 MiB */
@@ -72,8 +72,31 @@ export const GatewayOptions = z.object({
     .default({}),
   /** How often connected nodes' stake is checked again (a node that unbonds stops serving). @default 30000 */
   stakeCheckMs: z.number().int().min(100).default(30_000),
-  /** Serve `POST /v1/ledger/faucet` (test tokens and gas). @default true with the embedded chain */
+  /**
+   * Serve `POST /v1/ledger/faucet` (test tokens and gas). On an external chain only when set
+   * (`--faucet`): the gateway account then hands out what it holds, within the limits below.
+   * @default true with the embedded chain, false otherwise
+   */
   faucet: z.boolean().optional(),
+  /** The faucet's grant and limits, per rolling 24 hours, counted in the store (see ledger/faucet.ts). */
+  faucetLimits: z
+    .object({
+      /** Grants per address. @default 1 */
+      perAddress: z.number().int().min(1).max(1000).default(1),
+      /** Grants per client network (an IPv4 address, an IPv6 /64). @default 10 */
+      perIp: z.number().int().min(1).max(1_000_000).default(10),
+      /** Grants in all. @default 100 */
+      total: z.number().int().min(1).max(1_000_000).default(100),
+      /** LODE (wei) per grant. @default 10,000 LODE */
+      grantLode: z.string().regex(/^[1-9][0-9]{0,40}$/).default('10000000000000000000000'),
+      /** ETH (wei) per grant, for gas. @default 10 ETH */
+      grantEth: z.string().regex(/^[1-9][0-9]{0,40}$/).default('10000000000000000000'),
+    })
+    .prefault({}),
+  /** `POST /rpc` (the embedded chain's JSON-RPC) per client IP (an IPv6 /64): requests per minute. @default 600 */
+  rpcPerMinute: z.number().int().min(1).max(1_000_000).default(600),
+  /** Wall time of EVM execution one public JSON-RPC request may take (calls are also capped at the block gas limit). @default 1000 */
+  rpcBudgetMs: z.number().int().min(10).max(60_000).default(1000),
 
   /** Verification and reputation (see verify/trustConfig.ts for the defaults and docs/trust.md). */
   trust: z
@@ -94,6 +117,43 @@ export const GatewayOptions = z.object({
       stragglers: z.boolean().optional(),
     })
     .default({}),
+
+  /**
+   * The URLs nodes and requesters reach this gateway at (`--public-url`, repeatable), e.g.
+   * `wss://gw.example.org`. A node's hello and a sign-in message must name one of their hosts, so
+   * a gateway that relays another's challenge cannot log in as its nodes. Empty: the host each
+   * request came to (fine on one machine; set it for a gateway others reach over a network).
+   * @default []
+   */
+  publicUrls: z.array(z.string().url()).default([]),
+
+  /** Quotas per account and per IP (docs/security.md lists them with the reasons). */
+  limits: z
+    .object({
+      /** Requests per IP per minute, all routes together. @default 6000 */
+      requestsPerMinutePerIp: z.number().int().min(1).default(6000),
+      /** Job submissions per account per minute. @default 120 */
+      jobsPerMinute: z.number().int().min(1).default(120),
+      /** Job submissions per IP per minute (any accounts). @default 240 */
+      jobsPerMinutePerIp: z.number().int().min(1).default(240),
+      /** Tasks in one job. @default 100,000 */
+      maxTasksPerJob: z.number().int().min(1).max(LIMITS.maxTasksPerJob).default(LIMITS.maxTasksPerJob),
+      /** Bytes of one job submission (the signed spec as JSON; put big inputs in blobs). @default 16 MiB */
+      maxJobBytes: z.number().int().min(1024).max(LIMITS.maxBodyBytes).default(16 * 1024 * 1024),
+      /** Jobs one account may have queued or running at once. @default 100 */
+      maxOpenJobsPerAccount: z.number().int().min(1).default(100),
+      /** Blob bytes one account may have uploaded (blobs are kept). @default 4 GiB */
+      blobBytesPerAccount: z.number().int().min(1).default(4 * 1024 * 1024 * 1024),
+      /** The furthest deadline a job may set, from now. @default 7 days */
+      maxDeadlineMs: z.number().int().min(1000).default(7 * 24 * 60 * 60 * 1000),
+      /** Node WebSocket sessions from one IP at once. @default 64 */
+      nodeConnectionsPerIp: z.number().int().min(1).default(64),
+      /** Event streams (SSE) one account may hold open at once. @default 32 */
+      eventStreamsPerAccount: z.number().int().min(1).default(32),
+      /** Sign-ins (nonces and sessions) per IP per minute. @default 60 */
+      signInsPerMinutePerIp: z.number().int().min(1).default(60),
+    })
+    .prefault({}),
 });
 export type GatewayOptions = z.input<typeof GatewayOptions>;
 export type GatewayConfig = z.infer<typeof GatewayOptions>;

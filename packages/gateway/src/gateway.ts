@@ -4,10 +4,11 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import websocket from '@fastify/websocket';
+import rateLimit from '@fastify/rate-limit';
 import { pino } from 'pino';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { LIMITS, ReputationRefusedError, StakeRequiredError } from '@lode/protocol';
+import { LIMITS, PROTOCOL_VERSION, QuotaExceededError, ReputationRefusedError, StakeRequiredError, originOf, type IdentityView, type LodeDomain } from '@lode/protocol';
 import { inspectModule } from '@lode/sandbox';
 import { GatewayOptions, type GatewayConfig } from './config.js';
 import { systemClock, type Clock } from './clock.js';
@@ -31,6 +32,9 @@ import { trustConfigFrom } from './verify/trustConfig.js';
 import { loadOrCreateAccount } from '@lode/node/keystore';
 import { join } from 'node:path';
 import { ledgerRoutes } from './ledger/routes.js';
+import { SessionAuth, installSessions } from './http/auth.js';
+import { rateLimited } from './http/limits.js';
+import { JobIntake } from './jobs/intake.js';
 
 export interface GatewayHandle {
   /** http://host:port */
@@ -41,6 +45,8 @@ export interface GatewayHandle {
   config: GatewayConfig;
   /** The ledger, unless it runs with `ledger: 'off'`. */
   ledger: GatewayLedger | undefined;
+  /** The gateway's account and chain: the EIP-712 domain every signature sent to it is bound to. */
+  identity: LodeDomain;
   close(): Promise<void>;
 }
 
@@ -68,14 +74,20 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
 
   const events = new JobEvents();
   const trustConfig = trustConfigFrom(config.trust);
-  // The gateway's own key (the ledger settles with it too): signs evidence and credentials.
+  // The gateway's own key (the ledger settles with it too): signs evidence and credentials, and
+  // with the chain is the EIP-712 domain every signature sent here must be bound to.
   mkdirSync(resolve(config.dataDir), { recursive: true });
   const { account: gatewayAccount } = await loadOrCreateAccount(join(config.dataDir, 'gateway'), { create: true, log });
+  const domain: LodeDomain = { gateway: gatewayAccount.address, chainId: ledger?.chainId ?? 0 };
+  const publicHosts = config.publicUrls.map((u) => originOf(u));
+  const sessions = new SessionAuth({ ...domain, secretFile: join(config.dataDir, 'gateway', 'session.key'), hosts: publicHosts, now: () => clock.now() });
+  const intake = new JobIntake({ domain });
   const trust = new TrustService({
     store,
     log,
     clock,
     account: gatewayAccount,
+    chainId: domain.chainId,
     config: trustConfig,
     slasher: ledger,
     onRefused(address) {
@@ -112,6 +124,8 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     stragglers: trustConfig.stragglers,
     newcomerShare: trustConfig.newcomerShare,
     maxParkMs: trustConfig.maxParkMs,
+    domain,
+    quotas: config.limits,
   });
   scheduler = new Scheduler({
     clock,
@@ -131,11 +145,23 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: LIMITS.maxBodyBytes, forceCloseConnections: true });
   installErrorHandler(app);
   await app.register(websocket, { options: { maxPayload: LIMITS.maxBodyBytes } });
+  // Every route: at most `requestsPerMinutePerIp` per client IP (routes may set tighter limits).
+  await app.register(rateLimit, {
+    global: true,
+    max: config.limits.requestsPerMinutePerIp,
+    timeWindow: 60_000,
+    cache: 10_000,
+    errorResponseBuilder: rateLimited('requests from this address'),
+  });
+  installSessions(app, sessions);
 
   const host = {
     log,
     heartbeatMs: config.heartbeatMs,
     helloTimeoutMs: config.helloTimeoutMs,
+    domain,
+    originAllowed: (origin: string, requestHost: string | undefined) =>
+      publicHosts.length > 0 ? publicHosts.includes(origin.toLowerCase()) : requestHost !== undefined && origin.toLowerCase() === requestHost.toLowerCase(),
     capacityOf: (slots: number) => scheduler.capacityOf(slots),
     now: () => clock.now(),
     async authorize(address: string) {
@@ -165,13 +191,33 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     },
   };
 
+  /** Node sessions per client IP (authenticated or not). */
+  const connections = new Map<string, number>();
   app.register(async (scope) => {
     scope.get('/v1/nodes/ws', { websocket: true }, (socket, req) => {
-      new NodeSession(socket, host, req.ip);
+      const ip = req.ip;
+      const open = connections.get(ip) ?? 0;
+      if (open >= config.limits.nodeConnectionsPerIp) {
+        const err = new QuotaExceededError(`${open} node sessions are open from ${ip}; this gateway allows ${config.limits.nodeConnectionsPerIp} per address. Close some, or run more slots in one node (--slots).`);
+        socket.send(JSON.stringify({ t: 'error', code: err.code, message: err.shortMessage }));
+        socket.close(4008, 'too many connections');
+        return;
+      }
+      connections.set(ip, open + 1);
+      socket.once('close', () => {
+        const n = (connections.get(ip) ?? 1) - 1;
+        if (n > 0) connections.set(ip, n);
+        else connections.delete(ip);
+      });
+      new NodeSession(socket, host, ip, req.headers.host);
     });
   });
-  blobRoutes(app, store, config.maxBlobBytes);
-  jobRoutes(app, jobs, events);
+  app.get('/v1/identity', async (): Promise<IdentityView> => ({ ...domain, protocol: PROTOCOL_VERSION, publicUrls: config.publicUrls }));
+  const signIns = { rateLimit: { max: config.limits.signInsPerMinutePerIp, timeWindow: 60_000, errorResponseBuilder: rateLimited('sign-ins from this address') } };
+  app.post('/v1/auth/nonce', { config: signIns }, async () => sessions.nonce());
+  app.post('/v1/auth/session', { config: signIns }, async (req) => sessions.session(req.body, req.headers.host));
+  blobRoutes(app, store, { maxBlobBytes: config.maxBlobBytes, blobBytesPerAccount: config.limits.blobBytesPerAccount });
+  jobRoutes(app, { jobs, events, intake, limits: config.limits });
   ledgerRoutes(app, ledger);
   trustRoutes(app, trust, store);
   app.get('/v1/nodes', async () => ({ nodes: registry.views() }));
@@ -218,6 +264,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     scheduler.stop();
     events.stop();
     await app.close().catch(() => {});
+    await intake.stop().catch(() => {});
     await jobs.stop().catch(() => {});
     await ledger?.stop().catch(() => {});
     await trust.stop().catch(() => {});
@@ -239,6 +286,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     port,
     config,
     ledger,
+    identity: domain,
     close() {
       closing ??= (async () => {
         clearInterval(silence);
@@ -247,6 +295,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
         events.stop();
         for (const s of registry.sessions.values()) s.close(1001, 'gateway shutting down');
         await app.close();
+        await intake.stop();
         await jobs.stop();
         await trust.stop();
         await ledger?.stop();

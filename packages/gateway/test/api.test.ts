@@ -14,12 +14,14 @@ import {
   PROTOCOL_VERSION,
   capabilitiesHash,
   nodeHelloTypedData,
+  originOf,
   sha256Hex,
-  signJob,
+  signJob as signJobFor,
   type Capabilities,
   type GatewayMessage,
 } from '@lode/protocol';
 import { startGateway, testGatewayOptions, type GatewayHandle } from '../src/index.js';
+import { fetchAs, identityOf } from './support/session.js';
 
 const HELLO_WAT = `(module
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -38,9 +40,12 @@ let gw: GatewayHandle;
 let dir: string;
 const account = privateKeyToAccount(generatePrivateKey());
 
+/** Signs a job for the gateway under test (its identity is the EIP-712 domain). */
+const signJob = async (signer: typeof account, s: JobSpec) => signJobFor(signer, s, await identityOf(gw.url));
+
 async function put(bytes: Uint8Array): Promise<string> {
   const sha = sha256Hex(bytes);
-  const r = await fetch(`${gw.url}/v1/blobs/${sha}`, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+  const r = await fetchAs(account, `${gw.url}/v1/blobs/${sha}`, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
   expect(r.status).toBe(201);
   return sha;
 }
@@ -58,7 +63,7 @@ function spec(module: string, over: Partial<JobSpec> = {}): JobSpec {
 }
 
 async function postJob(body: unknown, raw = false) {
-  const r = await fetch(`${gw.url}/v1/jobs`, {
+  const r = await fetchAs(account, `${gw.url}/v1/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: raw ? (body as string) : JSON.stringify(body),
@@ -81,7 +86,7 @@ describe('HTTP API', () => {
     const sha = await put(bytes);
     const got = await fetch(`${gw.url}/v1/blobs/${sha}`);
     expect(new Uint8Array(await got.arrayBuffer())).toEqual(bytes);
-    const bad = await fetch(`${gw.url}/v1/blobs/${'0'.repeat(64)}`, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+    const bad = await fetchAs(account, `${gw.url}/v1/blobs/${'0'.repeat(64)}`, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.code).toBe('BLOB_HASH_MISMATCH');
     const missing = await fetch(`${gw.url}/v1/blobs/${'1'.repeat(64)}`);
@@ -107,7 +112,7 @@ describe('HTTP API', () => {
     const module = await put(await wat(HELLO_WAT));
     const signed = await signJob(account, spec(module));
     const other = privateKeyToAccount(generatePrivateKey());
-    const forged = await signJob(other, signed.spec);
+    const forged = await signJob(other as typeof account, signed.spec);
     const r = await postJob(forged);
     expect(r.status).toBe(401);
     expect(r.body.error.code).toBe('INVALID_SIGNATURE');
@@ -138,7 +143,7 @@ describe('HTTP API', () => {
     const b = await postJob(signed);
     expect(b.status).toBe(200);
     expect(b.body.id).toBe(a.body.id);
-    const list = (await (await fetch(`${gw.url}/v1/jobs?requester=${account.address}`)).json()) as any;
+    const list = (await (await fetchAs(account, `${gw.url}/v1/jobs`)).json()) as any;
     expect(list.jobs.filter((j: any) => j.id === a.body.id).length).toBe(1);
   });
 
@@ -149,13 +154,14 @@ describe('HTTP API', () => {
       const module = await wat(HELLO_WAT); // > 64 bytes, < 4096
       expect(module.byteLength).toBeGreaterThan(64);
       const sha = sha256Hex(module);
-      const up = await fetch(`${small.url}/v1/blobs/${sha}`, { method: 'PUT', body: module, headers: { 'content-type': 'application/octet-stream' } });
+      const up = await fetchAs(account, `${small.url}/v1/blobs/${sha}`, { method: 'PUT', body: module, headers: { 'content-type': 'application/octet-stream' } });
       expect(up.status).toBe(201);
-      const r = await fetch(`${small.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(await signJob(account, spec(sha))) });
+      const signed = await signJobFor(account, spec(sha), await identityOf(small.url));
+      const r = await fetchAs(account, `${small.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(signed) });
       expect(r.status).toBe(413);
       expect(((await r.json()) as any).error.code).toBe('TOO_LARGE');
       const big = new Uint8Array(5000);
-      const b = await fetch(`${small.url}/v1/blobs`, { method: 'POST', body: big, headers: { 'content-type': 'application/octet-stream' } });
+      const b = await fetchAs(account, `${small.url}/v1/blobs`, { method: 'POST', body: big, headers: { 'content-type': 'application/octet-stream' } });
       expect(b.status).toBe(413);
       expect(((await b.json()) as any).error.code).toBe('TOO_LARGE');
     } finally {
@@ -166,7 +172,7 @@ describe('HTTP API', () => {
 
   it('answers unknown ids with 404 NOT_FOUND', async () => {
     for (const path of ['/v1/jobs/deadbeef', '/v1/jobs/deadbeef/results', '/v1/jobs/deadbeef/tasks', '/v1/jobs/deadbeef/events', '/v1/nope']) {
-      const r = await fetch(gw.url + path);
+      const r = await fetchAs(account, gw.url + path);
       expect(r.status, path).toBe(404);
       expect(((await r.json()) as any).error.code).toBe('NOT_FOUND');
     }
@@ -214,11 +220,14 @@ describe('node WebSocket', () => {
   }
 
   async function hello(c: ReturnType<typeof connect>, signer = privateKeyToAccount(generatePrivateKey()), claimed?: string) {
-    const { challenge } = await c.next('challenge');
-    const timestamp = Date.now();
+    const { challenge, gateway, chainId } = await c.next('challenge');
+    const expiresAt = Date.now() + 60_000;
     const node = (claimed ?? signer.address) as `0x${string}`;
-    const signature = await signer.signTypedData(nodeHelloTypedData({ node, challenge, capabilitiesHash: capabilitiesHash(caps), timestamp: BigInt(timestamp) }));
-    c.ws.send(JSON.stringify({ t: 'hello', protocol: PROTOCOL_VERSION, node, capabilities: caps, timestamp, signature }));
+    const origin = originOf(gw.wsUrl);
+    const signature = await signer.signTypedData(
+      nodeHelloTypedData({ node, challenge, capabilitiesHash: capabilitiesHash(caps), origin, expiresAt: BigInt(expiresAt) }, { gateway, chainId }),
+    );
+    c.ws.send(JSON.stringify({ t: 'hello', protocol: PROTOCOL_VERSION, node, capabilities: caps, origin, expiresAt, signature }));
   }
 
   it('welcomes a node whose hello is signed over this session’s challenge', async () => {

@@ -15,6 +15,7 @@ import { JobSpec, escrowJobId, jobIdOf, sha256Hex, signJob, type PayoutsView } f
 import { jobEscrowAbi, lodeTokenAbi, stakingAbi } from '@lode/ledger';
 import { startNode, type NodeHandle } from '@lode/node';
 import { startGateway, testGatewayOptions, type GatewayHandle } from '../src/index.js';
+import { fetchAs, identityOf } from './support/session.js';
 
 const HELLO_WAT = `(module
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -40,8 +41,10 @@ async function wat(src: string): Promise<Uint8Array> {
   return new Uint8Array(wabt.parseWat('m.wat', src).toBinary({}).buffer);
 }
 
+/** A JSON round trip; job routes go as the requester (they need its session). */
 async function json<T = any>(path: string, init?: RequestInit): Promise<{ status: number; body: T }> {
-  const r = await fetch(`${gw.url}${path}`, { ...init, headers: { 'content-type': 'application/json', ...init?.headers } });
+  const req = { ...init, headers: { 'content-type': 'application/json', ...init?.headers } };
+  const r = path.startsWith('/v1/jobs') ? await fetchAs(requester, `${gw.url}${path}`, req) : await fetch(`${gw.url}${path}`, req);
   return { status: r.status, body: (await r.json()) as T };
 }
 
@@ -132,7 +135,7 @@ describe('ledger on the embedded chain', () => {
     const { body: info } = await json('/v1/ledger');
     const module = await wat(HELLO_WAT);
     const sha = sha256Hex(module);
-    await fetch(`${gw.url}/v1/blobs/${sha}`, { method: 'PUT', body: module, headers: { 'content-type': 'application/octet-stream' } });
+    await fetchAs(requester, `${gw.url}/v1/blobs/${sha}`, { method: 'PUT', body: module, headers: { 'content-type': 'application/octet-stream' } });
     const maxPerTask = PRICE * 3n; // the requester would pay up to 3× what the node asks
     const spec = JobSpec.parse({
       version: 1,
@@ -143,7 +146,7 @@ describe('ledger on the embedded chain', () => {
       deadline: Date.now() + 60_000,
       nonce: `0x${randomBytes(32).toString('hex')}`,
     });
-    const signed = await signJob(requester, spec);
+    const signed = await signJob(requester, spec, await identityOf(gw.url));
     const jobId = jobIdOf(spec);
 
     // No escrow yet: 402 with what to deposit.

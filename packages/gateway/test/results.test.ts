@@ -11,6 +11,7 @@ import { resultDigest, type Capabilities, type Lease } from '@lode/protocol';
 import { startGateway, testGatewayOptions, type GatewayHandle } from '../src/index.js';
 import { openStore } from '../src/store/index.js';
 import { fakeNode as sharedFakeNode, submitJob } from './support/fakeNode.js';
+import { fetchAs } from './support/session.js';
 
 const requester = privateKeyToAccount(generatePrivateKey());
 
@@ -29,7 +30,7 @@ const submit = (tasks: number, maxOutputBytes = 1024) => submitJob(gw.url, reque
 /** A node session driven by hand (support/fakeNode.ts); `heartbeat: false` for one that goes silent. */
 const fakeNode = (over: Partial<Capabilities> = {}, opts: { heartbeat?: boolean } = {}) => sharedFakeNode(gw.wsUrl, over, undefined, opts);
 
-const job = async (id: string) => (await (await fetch(`${gw.url}/v1/jobs/${id}`)).json()) as any;
+const job = async (id: string) => (await (await fetchAs(requester, `${gw.url}/v1/jobs/${id}`)).json()) as any;
 
 describe('matching', () => {
   it('says why a job waits when no connected node can take it', async () => {
@@ -78,7 +79,7 @@ describe('results from an untrusted node', () => {
     node.send(lease, out);
     const err = await node.next('error');
     expect(err.code).toBe('UNKNOWN_LEASE');
-    const results = (await (await fetch(`${gw.url}/v1/jobs/${id}/results`)).json()) as any;
+    const results = (await (await fetchAs(requester, `${gw.url}/v1/jobs/${id}/results`)).json()) as any;
     expect(results.results.length).toBe(1);
     node.ws.close();
   });
@@ -142,7 +143,7 @@ describe('retryable failures', () => {
     for (let i = 0; i < 40 && (await job(id)).finishedAt === null; i++) await new Promise((r) => setTimeout(r, 50));
     const final = await job(id);
     expect(final).toMatchObject({ status: 'failed', counts: { failed: 1, done: 1 } });
-    const results = (await (await fetch(`${gw.url}/v1/jobs/${id}/results`)).json()) as any;
+    const results = (await (await fetchAs(requester, `${gw.url}/v1/jobs/${id}/results`)).json()) as any;
     expect(results.results.map((r: any) => [r.index, r.status, r.error?.code ?? null])).toEqual([[0, 'failed', 'SANDBOX_WORKER_CRASHED'], [1, 'done', null]]);
     node.ws.close();
   });
@@ -173,7 +174,7 @@ describe('a database that refuses writes for a while', () => {
     expect(written).toBe(1);
     for (let i = 0; i < 40 && (await job(id)).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
     expect((await job(id)).status).toBe('completed');
-    const results = (await (await fetch(`${gw.url}/v1/jobs/${id}/results`)).json()) as any;
+    const results = (await (await fetchAs(requester, `${gw.url}/v1/jobs/${id}/results`)).json()) as any;
     expect(Buffer.from(results.results[0].stdout, 'base64').toString()).toBe('kept');
     node.ws.close();
   });
@@ -229,7 +230,7 @@ describe('one result never blocks the others', () => {
     node.ws.send(JSON.stringify({ t: 'results', results: leases.map((l) => outcome(l, l.taskIndex === 1 ? 4294967295 : 0, `t${l.taskIndex}`)) }));
     expect(((await node.next('ack')).leaseIds as string[]).sort()).toEqual(leases.map((l) => l.leaseId).sort());
     for (let i = 0; i < 40 && (await job(id)).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
-    const results = (await (await fetch(`${gw.url}/v1/jobs/${id}/results`)).json()) as any;
+    const results = (await (await fetchAs(requester, `${gw.url}/v1/jobs/${id}/results`)).json()) as any;
     expect(results.results.map((r: any) => [r.index, r.status, r.exitCode])).toEqual([[0, 'done', 0], [1, 'done', 4294967295], [2, 'done', 0]]);
     node.ws.close();
   });
@@ -253,7 +254,7 @@ describe('one result never blocks the others', () => {
     while (acked.size < 4) for (const leaseId of (await node.next('ack')).leaseIds) acked.add(leaseId);
     for (let i = 0; i < 40 && (await job(id)).finishedAt === null; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await job(id)).toMatchObject({ status: 'failed', counts: { done: 3, failed: 1 } });
-    const results = (await (await fetch(`${gw.url}/v1/jobs/${id}/results`)).json()) as any;
+    const results = (await (await fetchAs(requester, `${gw.url}/v1/jobs/${id}/results`)).json()) as any;
     expect(results.results.map((r: any) => [r.index, r.status, r.error?.code ?? null])).toEqual([
       [0, 'done', null], [1, 'done', null], [2, 'failed', 'RESULT_UNSTORABLE'], [3, 'done', null],
     ]);

@@ -11,6 +11,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { checkEvidence, verifyNodeReputation, type Evidence, type Lease } from '@lode/protocol';
 import { startGateway, testGatewayOptions, type GatewayHandle, type GatewayOptions } from '../src/index.js';
 import { fakeNode, pollJson, submitJob, type FakeNode } from './support/fakeNode.js';
+import { fetchAs } from './support/session.js';
 
 const requester = privateKeyToAccount(generatePrivateKey());
 const right = (l: Lease) => `task-${l.taskIndex}`;
@@ -38,8 +39,8 @@ async function node(answer?: (l: Lease) => string | undefined, account = private
   return n;
 }
 
-const finished = (id: string) => pollJson(`${gw.url}/v1/jobs/${id}`, (j) => j.finishedAt !== null, 400);
-const results = async (id: string) => ((await (await fetch(`${gw.url}/v1/jobs/${id}/results`)).json()) as any).results as any[];
+const finished = (id: string) => pollJson(`${gw.url}/v1/jobs/${id}`, (j) => j.finishedAt !== null, 400, requester);
+const results = async (id: string) => ((await (await fetchAs(requester, `${gw.url}/v1/jobs/${id}/results`)).json()) as any).results as any[];
 const nodeView = async (address: string) => ((await (await fetch(`${gw.url}/v1/nodes`)).json()) as any).nodes.find((n: any) => n.address === address);
 
 describe('replicate(k)', () => {
@@ -47,7 +48,7 @@ describe('replicate(k)', () => {
     await start();
     const id = await submitJob(gw.url, requester, 6, { verification: { kind: 'replicate', k: 2 } });
     const liar = await node(() => 'wrong'); // connected first: it gets the first task
-    await pollJson(`${gw.url}/v1/jobs/${id}`, (j) => j.counts.leased > 0);
+    await pollJson(`${gw.url}/v1/jobs/${id}`, (j) => j.counts.leased > 0, 200, requester);
     for (let i = 0; i < 4; i++) await node(right);
 
     const job = await finished(id);
@@ -82,9 +83,9 @@ describe('replicate(k)', () => {
     const id = await submitJob(gw.url, requester, 1, { verification: { kind: 'replicate', k: 2 } });
     const account = privateKeyToAccount(generatePrivateKey());
     const first = await node(right, account);
-    await pollJson(`${gw.url}/v1/jobs/${id}`, (j) => j.verification.inVerification === 1 && first.seen.length === 1);
+    await pollJson(`${gw.url}/v1/jobs/${id}`, (j) => j.verification.inVerification === 1 && first.seen.length === 1, 200, requester);
     const second = await node(right, account); // same account, another session
-    const waiting = await pollJson(`${gw.url}/v1/jobs/${id}`, (j) => /distinct-account/.test(j.waiting ?? ''));
+    const waiting = await pollJson(`${gw.url}/v1/jobs/${id}`, (j) => /distinct-account/.test(j.waiting ?? ''), 200, requester);
     expect(waiting.waiting).toMatch(/need results from more nodes/);
     await new Promise((r) => setTimeout(r, 200));
     expect(first.seen.length + second.seen.length).toBe(1);
@@ -175,7 +176,7 @@ describe('stragglers', () => {
     await start({ trust: { stragglers: true } });
     const id = await submitJob(gw.url, requester, 4);
     const slow = await node((l) => (l.taskIndex === 2 ? undefined : right(l))); // holds task 2
-    await pollJson(`${gw.url}/v1/jobs/${id}`, (j) => j.counts.done === 3);
+    await pollJson(`${gw.url}/v1/jobs/${id}`, (j) => j.counts.done === 3, 200, requester);
     const fast = await node(right);
     const job = await finished(id);
     expect(job.status).toBe('completed');

@@ -21,16 +21,19 @@ import {
   HelloRefusedError,
   LIMITS,
   nodeHelloTypedData,
+  originOf,
   PROTOCOL_VERSION,
   ProtocolViolationError,
   type Capabilities,
   type HelloMsg,
+  type LodeDomain,
   type NodeMessage,
 } from '@lode/protocol';
 import type { z } from 'zod';
 import { createBackoff, type BackoffOptions } from './backoff.js';
 import { systemClock, type Clock } from './clock.js';
 import { Emitter } from './emitter.js';
+import { gatewayPins, type GatewayPins } from './gatewayPins.js';
 
 type Msg = z.infer<typeof GatewayMessage>;
 /** Messages delivered once a session is established. */
@@ -64,6 +67,10 @@ export interface ConnectionOptions {
   handshakeTimeoutMs?: number;
   /** Ping period once established; silence for two periods closes the socket. @default 15_000 */
   keepaliveMs?: number;
+  /** The gateway accounts this node expects (see gatewayPins.ts). @default in memory, first use */
+  pins?: GatewayPins;
+  /** How long a signed hello stays valid. @default 60_000 */
+  helloTtlMs?: number;
 }
 
 export interface GatewayConnection {
@@ -92,6 +99,12 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
   const backoff = createBackoff(options.backoff);
   const events = new Emitter<ConnectionEvents>();
   const capsHash = capabilitiesHash(capabilities);
+  /** What the hello signs as the address dialed: the gateway refuses a hello dialed elsewhere (a relay). */
+  const origin = originOf(url);
+  const pins = options.pins ?? gatewayPins(undefined);
+  const helloTtlMs = options.helloTtlMs ?? 60_000;
+  /** The gateway and chain the last hello was signed for (pinned at its welcome). */
+  let helloDomain: LodeDomain | undefined;
 
   let ws: WebSocket | undefined;
   let stopped = true;
@@ -176,8 +189,17 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
         if (msg.protocol !== PROTOCOL_VERSION) {
           log.warn({ gateway: msg.protocol, node: PROTOCOL_VERSION }, 'gateway speaks another protocol version; trying anyway');
         }
+        try {
+          pins.check(origin, msg.gateway);
+        } catch (err) {
+          log.error({ origin, gateway: msg.gateway }, (err as Error).message);
+          events.emit('error', err as Error);
+          socket.close(CLOSE_NORMAL, 'gateway identity mismatch');
+          return;
+        }
         helloSent = true;
-        void sendHello(socket, msg.challenge as `0x${string}`);
+        helloDomain = { gateway: msg.gateway as `0x${string}`, chainId: msg.chainId };
+        void sendHello(socket, msg.challenge as `0x${string}`, helloDomain);
         return;
       case 'welcome':
         if (!helloSent || established) return reject('unexpected welcome');
@@ -188,6 +210,7 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
         }
         established = true;
         sessionId = msg.sessionId;
+        if (helloDomain) pins.remember(origin, helloDomain.gateway);
         clock.clearTimeout(handshakeTimer);
         backoff.reset();
         scheduleKeepalive(socket);
@@ -217,11 +240,11 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
     events.emit('error', new ProtocolViolationError(`Ignored a frame from the gateway: ${why}`));
   }
 
-  async function sendHello(socket: WebSocket, challenge: `0x${string}`): Promise<void> {
+  async function sendHello(socket: WebSocket, challenge: `0x${string}`, domain: LodeDomain): Promise<void> {
     try {
-      const timestamp = clock.now();
+      const expiresAt = clock.now() + helloTtlMs;
       const signature = await account.signTypedData(
-        nodeHelloTypedData({ node: account.address, challenge, capabilitiesHash: capsHash, timestamp: BigInt(timestamp) }),
+        nodeHelloTypedData({ node: account.address, challenge, capabilitiesHash: capsHash, origin, expiresAt: BigInt(expiresAt) }, domain),
       );
       if (ws !== socket || socket.readyState !== WebSocket.OPEN) return;
       const hello: HelloMsg = {
@@ -229,7 +252,8 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
         protocol: PROTOCOL_VERSION,
         node: account.address,
         capabilities,
-        timestamp,
+        origin,
+        expiresAt,
         signature,
       };
       socket.send(JSON.stringify(hello));

@@ -33,6 +33,7 @@ export { createClaimer, DEFAULT_CLAIM_INTERVAL_MS, type Claimer, type ClaimerOpt
 export { createBlobStore, type BlobStore, type BlobStoreOptions } from './blobStore.js';
 export { createBackoff, type Backoff, type BackoffOptions } from './backoff.js';
 export { gatewayUrls, NODE_WS_PATH, type GatewayUrls } from './urls.js';
+export { gatewayPins, PINS_FILE, type GatewayPins } from './gatewayPins.js';
 export { systemClock, type Clock } from './clock.js';
 export { NODE_DEFAULTS } from './config.js';
 export { KeystoreMissingError, KeystoreExistsError, KeystoreInvalidError } from './errors.js';

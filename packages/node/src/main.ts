@@ -18,6 +18,7 @@ import { Emitter } from './emitter.js';
 import { loadOrCreateAccount } from './keystore.js';
 import type { Sandbox } from './sandboxTypes.js';
 import { gatewayUrls } from './urls.js';
+import { gatewayPins } from './gatewayPins.js';
 
 export interface NodeOptions {
   /** The gateway: `http://host:port`, `ws://host:port` or the full `ws://host:port/v1/nodes/ws`. */
@@ -58,6 +59,11 @@ export interface NodeOptions {
   claimIntervalMs?: number;
   /** Stake claimed earnings instead of receiving them. @default false */
   restake?: boolean;
+  /**
+   * The gateway's account, when known (`--gateway-address`): the node signs hellos only for it.
+   * @default the account it named at the first welcome, kept in `<dataDir>/gateways.json`
+   */
+  gatewayAddress?: string;
 }
 
 export interface NodeEvents extends Record<string, unknown> {
@@ -141,6 +147,7 @@ export async function startNode(options: NodeOptions): Promise<NodeHandle> {
       backoff: options.backoff ?? NODE_DEFAULTS.backoff,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? NODE_DEFAULTS.handshakeTimeoutMs,
       keepaliveMs: options.keepaliveMs ?? NODE_DEFAULTS.keepaliveMs,
+      pins: gatewayPins(options.dataDir, options.gatewayAddress),
     });
     const agent = createAgent({
       connection,

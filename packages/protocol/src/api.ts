@@ -11,7 +11,12 @@
  *   GET  /v1/jobs/:id/events       text/event-stream of JobEvent
  *   POST /v1/jobs/:id/cancel       SignedCancel → JobView
  *   GET  /v1/nodes                 → { nodes: NodeView[] }
+ *   GET  /v1/identity              → IdentityView (the gateway's account and chain: the EIP-712 domain)
+ *   POST /v1/auth/nonce            → AuthNonceView;  POST /v1/auth/session  SessionRequest → SessionView
  *   GET  /healthz, GET /metrics (Prometheus text), WS /v1/nodes/ws (node protocol)
+ * Reading a job (its view, tasks, results, events) and listing jobs need a session of its
+ * requester (`Authorization: Bearer <token>`); submitting, cancelling and uploading blobs need one
+ * too (quotas are per account). The network-wide views (nodes, stats, ledger) are public.
  * Errors: `{ error: ErrorBody }` with the status of the error's class.
  */
 import { z } from 'zod';
@@ -34,6 +39,19 @@ export const TaskCounts = z.object({
   cancelled: z.number().int(),
 });
 export type TaskCounts = z.infer<typeof TaskCounts>;
+
+/** Why a task's accepted result was replaced after the fact (see `JobView.revisions`). */
+export const TaskRevision = z.object({
+  /** When (ms). */
+  at: z.number().int(),
+  reason: z.string(),
+  /** The node whose result was replaced, and that result's hash. */
+  previousNode: z.string(),
+  previousResultHash: z.string().nullable(),
+  /** What the replaced result had cost (token wei), refunded to the requester with the escrow. */
+  refunded: z.string(),
+});
+export type TaskRevision = z.infer<typeof TaskRevision>;
 
 export const JobView = z.object({
   id: z.string(),
@@ -67,10 +85,31 @@ export const JobView = z.object({
       wrong: z.number().int(),
       /** Tasks failed with VERIFICATION_FAILED. */
       failed: z.number().int(),
+      /** Results taken on one node's word alone that were decided again: that node was proven wrong later, or was audited through them. */
+      reverified: z.number().int().optional(),
+      /** Of those, results replaced by another answer. */
+      revised: z.number().int().optional(),
     })
     .optional(),
+  /**
+   * Results revised after they were accepted: each rested on one node's word alone, and that node
+   * was later proven wrong (docs/trust.md, "No wrong result survives its liar"). Absent when none.
+   */
+  revisions: z
+    .object({
+      /** Tasks whose result was replaced by the re-verified answer (or failed: no answer could be verified). */
+      revised: z.number().int(),
+      /** What the replaced results had cost (token wei): withdrawn from their nodes, refunded with the escrow. */
+      refunded: z.string(),
+      /** The revised tasks, oldest first (at most 100 listed). */
+      tasks: z.array(TaskRevision.extend({ index: z.number().int() })),
+    })
+    .optional(),
+  /** Results of this job taken on one node's word alone whose node has not passed a check since (a running job waits for their audit). */
+  unaudited: z.number().int().optional(),
 });
 export type JobView = z.infer<typeof JobView>;
+
 
 export const TaskView = z.object({
   index: z.number().int(),
@@ -94,6 +133,8 @@ export const TaskResultView = z.object({
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   /** Fuel the task used (deterministic); null when unknown (stopped from outside, or no result). */
   fuelUsed: z.number().int().nullable().default(null),
+  /** Set when this result replaced one that was accepted earlier (see `JobView.revisions`). */
+  revised: TaskRevision.nullable().optional(),
 });
 export type TaskResultView = z.infer<typeof TaskResultView>;
 
@@ -138,7 +179,8 @@ export type JobEvent = z.infer<typeof JobEvent>;
 
 export const SignedCancel = z.strictObject({
   requester: Address,
-  timestamp: z.number().int(),
+  /** Unix ms after which the cancel is refused; at most 10 minutes ahead of the gateway's clock. */
+  expiresAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   signature: HexSignature,
 });
 export type SignedCancel = z.infer<typeof SignedCancel>;
@@ -293,6 +335,41 @@ export const ReputationCredential = z.strictObject({
     issuedAt: Uint64,
     expiresAt: Uint64,
   }),
+  /** The chain of the issuer's EIP-712 domain. */
+  chainId: z.number().int().min(0),
   signature: HexSignature,
 });
 export type ReputationCredential = z.infer<typeof ReputationCredential>;
+
+// ---------------------------------------------------------------- identity and sign-in
+
+/**
+ * Who this gateway is (`GET /v1/identity`, public): the account that verifies every signature
+ * sent to it and the chain they are bound to — what a requester puts in the EIP-712 domain of
+ * its jobs and cancels, and what a node pins for this gateway's URL.
+ */
+export const IdentityView = z.object({
+  gateway: Address,
+  /** 0 when the gateway runs without a ledger. */
+  chainId: z.number().int().min(0),
+  /** The node protocol version it speaks. */
+  protocol: z.number().int(),
+  /** The URLs the operator says the gateway is reached at (a node's hello must name one of their hosts); empty: any host it is reached at. */
+  publicUrls: z.array(z.string()),
+});
+export type IdentityView = z.infer<typeof IdentityView>;
+
+/** `POST /v1/auth/nonce` → a one-time nonce for a Sign-In with Ethereum message (valid for minutes). */
+export const AuthNonceView = z.object({ nonce: z.string().regex(/^[A-Za-z0-9]{8,64}$/), expiresAt: z.number().int() });
+export type AuthNonceView = z.infer<typeof AuthNonceView>;
+
+/** `POST /v1/auth/session` body: an EIP-4361 message (see `sessionMessage`) and the account's signature over it. */
+export const SessionRequest = z.strictObject({
+  message: z.string().min(1).max(4096),
+  signature: HexSignature,
+});
+export type SessionRequest = z.infer<typeof SessionRequest>;
+
+/** A session token: send it as `Authorization: Bearer <token>` (or `?access_token=` for event streams). */
+export const SessionView = z.object({ token: z.string(), address: Address, expiresAt: z.number().int() });
+export type SessionView = z.infer<typeof SessionView>;

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { InvalidSignatureError } from './errors/request.js';
 import { JobSpec } from './jobSpec.js';
-import { jobIdOf, signJob, verifyJobSignature } from './eip712.js';
+import { jobIdOf, signJob, verifyJobSignature, type LodeDomain } from './eip712.js';
+
+const gatewayA: LodeDomain = { gateway: privateKeyToAccount(generatePrivateKey()).address, chainId: 31337 };
+const gatewayB: LodeDomain = { gateway: privateKeyToAccount(generatePrivateKey()).address, chainId: 31337 };
 
 const account = privateKeyToAccount(generatePrivateKey());
 const spec = JobSpec.parse({
@@ -16,18 +19,24 @@ const spec = JobSpec.parse({
 
 describe('job signatures (EIP-712)', () => {
   it('verifies a job signed by its requester', async () => {
-    await expect(verifyJobSignature(await signJob(account, spec))).resolves.toEqual({ specHash: expect.stringMatching(/^0x[0-9a-f]{64}$/), jobId: jobIdOf(spec) });
+    await expect(verifyJobSignature(await signJob(account, spec, gatewayA), gatewayA)).resolves.toEqual({ specHash: expect.stringMatching(/^0x[0-9a-f]{64}$/), jobId: jobIdOf(spec) });
+  });
+
+  it('refuses a job signed for another gateway or another chain', async () => {
+    const signed = await signJob(account, spec, gatewayA);
+    await expect(verifyJobSignature(signed, gatewayB)).rejects.toBeInstanceOf(InvalidSignatureError);
+    await expect(verifyJobSignature(signed, { ...gatewayA, chainId: 1 })).rejects.toBeInstanceOf(InvalidSignatureError);
   });
 
   it('refuses a job signed by another account', async () => {
     const other = privateKeyToAccount(generatePrivateKey());
-    await expect(verifyJobSignature(await signJob(other, spec))).rejects.toBeInstanceOf(InvalidSignatureError);
+    await expect(verifyJobSignature(await signJob(other, spec, gatewayA), gatewayA)).rejects.toBeInstanceOf(InvalidSignatureError);
   });
 
   it('refuses a signed job whose task inputs were changed afterwards', async () => {
-    const signed = await signJob(account, spec);
+    const signed = await signJob(account, spec, gatewayA);
     const tampered = { ...signed, spec: { ...spec, tasks: [spec.tasks[0]!, { ...spec.tasks[1]!, args: ['3'] }] } };
-    await expect(verifyJobSignature(tampered)).rejects.toBeInstanceOf(InvalidSignatureError);
+    await expect(verifyJobSignature(tampered, gatewayA)).rejects.toBeInstanceOf(InvalidSignatureError);
   });
 
   it('derives the job id from the spec alone: same spec, same id; any change, another id', () => {

@@ -2,19 +2,35 @@
  * EIP-712 typed data for everything a Lode account signs. Identity is the account address
  * (`did:pkh:eip155:<chainId>:<address>`); signatures are recovered with viem.
  *
+ * Every signature is bound to one gateway on one chain: the domain is
+ * `{ name: 'Lode', version: '2', chainId, verifyingContract: <the gateway's account> }` (the
+ * gateway is the party that verifies it), so a message signed for one gateway or chain is
+ * refused by every other. Every message also expires: a job at its deadline, a cancel and a
+ * hello at their `expiresAt`.
+ *
  * What is signed, and why only this:
  * - A job submission: its key fields (shown by wallets) plus `specHash`, the sha256 of the whole
  *   canonical spec, so the signature binds every task input without listing them.
- * - A node's hello: once per session, over a fresh gateway challenge (no replay). Task
- *   messages are not signed (a signature costs ~1 ms here; a task has ~50 µs).
+ * - A node's hello: once per session, over a fresh gateway challenge (no replay), naming the
+ *   URL origin the node dialed (a gateway refuses a hello dialed to another origin: a relay).
+ *   Task messages are not signed (a signature costs ~1 ms here; a task has ~50 µs).
  * - A job cancellation, by the job's requester.
  */
-import { recoverTypedDataAddress, type Hex, type LocalAccount } from 'viem';
+import { getAddress, recoverTypedDataAddress, type Hex, type LocalAccount } from 'viem';
 import { canonicalJson, sha256Hex } from './encoding.js';
 import type { JobSpec, SignedJob } from './jobSpec.js';
 import { InvalidSignatureError } from './errors/request.js';
 
-export const LODE_DOMAIN = { name: 'Lode', version: '1' } as const;
+/** Who a signature is for: the chain (0 for a gateway without a ledger) and the gateway's account. */
+export interface LodeDomain {
+  chainId: number;
+  gateway: Hex;
+}
+
+/** The EIP-712 domain of `d`. */
+export function lodeDomain(d: LodeDomain) {
+  return { name: 'Lode', version: '2', chainId: d.chainId, verifyingContract: getAddress(d.gateway) } as const;
+}
 
 export const jobSubmissionTypes = {
   JobSubmission: [
@@ -33,7 +49,10 @@ export const nodeHelloTypes = {
     { name: 'node', type: 'address' },
     { name: 'challenge', type: 'bytes32' },
     { name: 'capabilitiesHash', type: 'bytes32' },
-    { name: 'timestamp', type: 'uint64' },
+    /** The origin the node dialed (`host:port`), checked against the gateway's own. */
+    { name: 'origin', type: 'string' },
+    /** Unix ms after which the hello is refused. */
+    { name: 'expiresAt', type: 'uint64' },
   ],
 } as const;
 
@@ -41,7 +60,8 @@ export const cancelJobTypes = {
   CancelJob: [
     { name: 'requester', type: 'address' },
     { name: 'jobId', type: 'string' },
-    { name: 'timestamp', type: 'uint64' },
+    /** Unix ms after which the cancel is refused (at most 10 minutes ahead). */
+    { name: 'expiresAt', type: 'uint64' },
   ],
 } as const;
 
@@ -59,10 +79,10 @@ function jobIdOfHash(hash: Hex): string {
   return hash.slice(2, 34);
 }
 
-/** The typed data a requester signs for `spec`; pass `hash` when `specHash(spec)` is already known. */
-export function jobSubmissionTypedData(spec: JobSpec, hash: Hex = specHash(spec)) {
+/** The typed data a requester signs for `spec` at the gateway `domain`; pass `hash` when `specHash(spec)` is already known. */
+export function jobSubmissionTypedData(spec: JobSpec, domain: LodeDomain, hash: Hex = specHash(spec)) {
   return {
-    domain: LODE_DOMAIN,
+    domain: lodeDomain(domain),
     types: jobSubmissionTypes,
     primaryType: 'JobSubmission' as const,
     message: {
@@ -77,27 +97,28 @@ export function jobSubmissionTypedData(spec: JobSpec, hash: Hex = specHash(spec)
   };
 }
 
-export async function signJob(account: LocalAccount, spec: JobSpec): Promise<SignedJob> {
-  const signature = await account.signTypedData(jobSubmissionTypedData(spec));
+/** Signs `spec` for the gateway and chain of `domain` (`GET /v1/identity` says which). */
+export async function signJob(account: LocalAccount, spec: JobSpec, domain: LodeDomain): Promise<SignedJob> {
+  const signature = await account.signTypedData(jobSubmissionTypedData(spec, domain));
   return { spec, signature };
 }
 
 /**
- * Throws `InvalidSignatureError` unless the job was signed by `spec.requester`; returns the
- * spec hash and job id it computed (hashing a large spec costs tens of ms: do it once).
+ * Throws `InvalidSignatureError` unless the job was signed by `spec.requester` for `domain`
+ * (this gateway on this chain); returns the spec hash and job id it computed (hashing a large
+ * spec costs tens of ms: do it once).
  */
-export async function verifyJobSignature(job: SignedJob): Promise<{ specHash: Hex; jobId: string }> {
-  const hash = specHash(job.spec);
+export async function verifyJobSignature(job: SignedJob, domain: LodeDomain, hash: Hex = specHash(job.spec)): Promise<{ specHash: Hex; jobId: string }> {
   let signer: string;
   try {
-    signer = await recoverTypedDataAddress({ ...jobSubmissionTypedData(job.spec, hash), signature: job.signature as Hex });
+    signer = await recoverTypedDataAddress({ ...jobSubmissionTypedData(job.spec, domain, hash), signature: job.signature as Hex });
   } catch (err) {
     throw new InvalidSignatureError('The job signature is malformed. Sign the JobSubmission typed data with the requester account.', { cause: err });
   }
   if (signer.toLowerCase() !== job.spec.requester.toLowerCase()) {
     throw new InvalidSignatureError(
-      'The job signature does not match spec.requester. Sign with the requester account (`lode account show`).',
-      { meta: { requester: job.spec.requester, signer } },
+      `The job signature does not match spec.requester for this gateway (${domain.gateway}) on chain ${domain.chainId}. Sign it with the requester account for this gateway (GET /v1/identity); a job signed for another gateway or chain is refused.`,
+      { meta: { requester: job.spec.requester, signer, gateway: domain.gateway, chainId: domain.chainId } },
     );
   }
   return { specHash: hash, jobId: jobIdOfHash(hash) };
@@ -107,29 +128,35 @@ export interface NodeHelloMessage {
   node: Hex;
   challenge: Hex;
   capabilitiesHash: Hex;
-  timestamp: bigint;
+  origin: string;
+  expiresAt: bigint;
 }
 
-export function nodeHelloTypedData(message: NodeHelloMessage) {
-  return { domain: LODE_DOMAIN, types: nodeHelloTypes, primaryType: 'NodeHello' as const, message };
+export function nodeHelloTypedData(message: NodeHelloMessage, domain: LodeDomain) {
+  return { domain: lodeDomain(domain), types: nodeHelloTypes, primaryType: 'NodeHello' as const, message };
 }
 
-export async function recoverNodeHello(message: NodeHelloMessage, signature: Hex): Promise<string> {
-  return recoverTypedDataAddress({ ...nodeHelloTypedData(message), signature });
+export async function recoverNodeHello(message: NodeHelloMessage, signature: Hex, domain: LodeDomain): Promise<string> {
+  return recoverTypedDataAddress({ ...nodeHelloTypedData(message, domain), signature });
 }
 
 export interface CancelJobMessage {
   requester: Hex;
   jobId: string;
-  timestamp: bigint;
+  expiresAt: bigint;
 }
 
-export function cancelJobTypedData(message: CancelJobMessage) {
-  return { domain: LODE_DOMAIN, types: cancelJobTypes, primaryType: 'CancelJob' as const, message };
+export function cancelJobTypedData(message: CancelJobMessage, domain: LodeDomain) {
+  return { domain: lodeDomain(domain), types: cancelJobTypes, primaryType: 'CancelJob' as const, message };
 }
 
-export async function recoverCancelJob(message: CancelJobMessage, signature: Hex): Promise<string> {
-  return recoverTypedDataAddress({ ...cancelJobTypedData(message), signature });
+export async function recoverCancelJob(message: CancelJobMessage, signature: Hex, domain: LodeDomain): Promise<string> {
+  return recoverTypedDataAddress({ ...cancelJobTypedData(message, domain), signature });
+}
+
+/** The `origin` a node signs: the `host:port` of the URL it dialed (lower-case; default ports kept as the URL gives them). */
+export function originOf(url: string): string {
+  return new URL(url).host.toLowerCase();
 }
 
 /** `did:pkh` of an account (CAIP-10). Chain 0 stands for "no chain bound yet". */

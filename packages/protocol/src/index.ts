@@ -18,3 +18,4 @@ export * from './api.js';
 export * from './ids.js';
 export * from './ledger.js';
 export * from './trust.js';
+export * from './session.js';

@@ -12,6 +12,12 @@ export const Bytes32Hex = z.string().regex(/^0x[0-9a-f]{64}$/, 'expected 0x and 
 /** A non-negative integer amount in the token's smallest unit, as a decimal string. */
 export const Amount = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, 'expected a non-negative integer as a decimal string');
 
+/**
+ * Text without NUL: a WASI argument or environment value is a C string (it cannot hold one), and
+ * PostgreSQL text cannot store one.
+ */
+const Text = (max: number) => z.string().max(max).refine((v) => !v.includes('\0'), 'must not contain NUL (\\0)');
+
 /** An absolute guest path: `/name/...`, no `.` or `..` parts, no empty parts. */
 export const GuestPath = z
   .string()
@@ -29,8 +35,11 @@ export type Mount = z.infer<typeof Mount>;
 /** One task's input. The module runs once per task input. */
 export const TaskInput = z.strictObject({
   /** argv[1..]; argv[0] is the module name. */
-  args: z.array(z.string().max(4096)).max(1024).default([]),
-  env: z.record(z.string().regex(/^[^=\0]+$/), z.string().max(4096)).default({}),
+  args: z.array(Text(4096)).max(1024).default([]),
+  env: z
+    .record(z.string().max(1024).regex(/^[^=\0]+$/), Text(4096))
+    .refine((e) => Object.keys(e).length <= 256, 'at most 256 environment variables')
+    .default({}),
   /** stdin carried inline, base64 (small inputs). */
   stdin: z.string().max(Math.ceil((LIMITS.maxInlineStdinBytes * 4) / 3) + 4).optional(),
   /** stdin by blob address (large inputs). */
@@ -106,7 +115,7 @@ export const Price = z.strictObject({
 export const JobSpec = z.strictObject({
   version: z.literal(1),
   /** Human label, shown in listings. */
-  name: z.string().max(200).default(''),
+  name: Text(200).default(''),
   /** The account that pays and owns the job. */
   requester: Address,
   /** Content address of the WASI module. */

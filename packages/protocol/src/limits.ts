@@ -4,6 +4,59 @@
 export const LIMITS = {
   /** Largest WASM module a job may use. @default 32 MiB */
   maxModuleBytes: 32 * 1024 * 1024,
+  /**
+   * What a module may declare (checked by `inspectModule` at submission and on every node, so a
+   * module over one is refused with INVALID_MODULE naming it). Engines allocate what a module
+   * declares before any of its code runs (a 654-byte module of 100 tables of 10M entries asks
+   * for ~28 GB), and compile time and memory grow with the product of a function's locals and
+   * its blocks: the caps keep every module's cost to a node bounded. A real large program
+   * (PostgreSQL as WebAssembly, 9 MB) uses under a tenth of each. See docs/trust.md.
+   */
+  module: {
+    /** Function signatures. @default 10,000 */
+    maxTypes: 10_000,
+    /** Imports (WASI offers 46 functions). @default 1,000 */
+    maxImports: 1_000,
+    /** Exports. @default 10,000 */
+    maxExports: 10_000,
+    /** Functions, imported and defined. @default 100,000 */
+    maxFunctions: 100_000,
+    /** Bytes of one function body. @default 1 MiB */
+    maxFunctionBodyBytes: 1024 * 1024,
+    /** Locals of one function, parameters included. @default 10,000 */
+    maxFunctionLocals: 10_000,
+    /** Nesting of blocks, loops and ifs in one function. @default 10,000 */
+    maxBlockDepth: 10_000,
+    /**
+     * Σ over one function's blocks, loops, ifs and elses of (locals + operand-stack height on
+     * entry): what V8's baseline compiler copies, ~24 bytes each (measured). @default 4,000,000
+     */
+    maxBlockCells: 4_000_000,
+    /**
+     * Deepest nesting × locals of one function: what V8's optimizing compiler keeps, ~230 bytes
+     * each (measured; 50M aborts the process). @default 500,000
+     */
+    maxNestedCells: 500_000,
+    /** Tables (C, Rust, Zig and AssemblyScript use one). @default 16 */
+    maxTables: 16,
+    /**
+     * Elements of all tables together, initially and after any `table.grow` (a funcref entry
+     * costs ~28 bytes in V8, measured; initial entries count against the task's memory). @default 1,000,000
+     */
+    maxTableElements: 1_000_000,
+    /** Globals. @default 100,000 */
+    maxGlobals: 100_000,
+    /** Data segments. @default 50,000 */
+    maxDataSegments: 50_000,
+    /** Bytes of all data segments together (larger inputs belong in files). @default 16 MiB */
+    maxDataBytes: 16 * 1024 * 1024,
+    /** Element segments. @default 10,000 */
+    maxElementSegments: 10_000,
+    /** Entries of all element segments together. @default 1,000,000 */
+    maxElementEntries: 1_000_000,
+    /** The module as the sandbox runs it, fuel metering and NaN canonicalization added. @default 64 MiB */
+    maxInstrumentedBytes: 64 * 1024 * 1024,
+  },
   /** Largest blob (module or input file) the gateway stores. @default 64 MiB */
   maxBlobBytes: 64 * 1024 * 1024,
   /** Most tasks in one job. @default 100,000 */
@@ -52,4 +105,5 @@ export const DEFAULTS = {
   deadlineMs: 24 * 60 * 60 * 1000,
 } as const;
 
-export const PROTOCOL_VERSION = 1;
+/** The node protocol's version: 2 binds every signature to its gateway and chain (EIP-712 domain) and adds expiries. */
+export const PROTOCOL_VERSION = 2;

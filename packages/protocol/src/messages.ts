@@ -17,11 +17,14 @@ import { canonicalJson, sha256Hex } from './encoding.js';
 import { Address, HexSignature, Bytes32Hex, GuestPath, Sha256Hex, TaskInput } from './jobSpec.js';
 import { LIMITS } from './limits.js';
 
+/** A short label a node reports (no control characters: they end up in JSON columns and logs). */
+const Label = (max: number) => z.string().max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters');
+
 export const Capabilities = z.strictObject({
   cores: z.number().int().min(1).max(4096),
-  memoryMiB: z.number().int().min(1),
-  os: z.string().max(64),
-  arch: z.string().max(64),
+  memoryMiB: z.number().int().min(1).max(64 * 1024 * 1024),
+  os: Label(64),
+  arch: Label(64),
   /** Device kind, for the dashboard. */
   kind: z.enum(['server', 'laptop', 'board', 'browser', 'unknown']).default('unknown'),
   /** Tasks the node runs at once. */
@@ -34,17 +37,24 @@ export const Capabilities = z.strictObject({
    */
   pricePerFuel: z.string().regex(/^(0|[1-9][0-9]{0,77})$/).optional(),
   /** Short benchmark result: iterations per millisecond of a fixed WASM kernel. */
-  benchmark: z.number().min(0),
-  agent: z.string().max(128),
+  benchmark: z.number().min(0).max(1e12),
+  agent: Label(128),
 });
 export type Capabilities = z.infer<typeof Capabilities>;
 
 // ---- gateway → node
 
+/**
+ * Opens a session: a fresh challenge, and who is asking — the gateway's account and chain, which
+ * the node's hello signs into its EIP-712 domain (a node checks the account against the one it
+ * pinned for this URL before it signs).
+ */
 export const ChallengeMsg = z.strictObject({
   t: z.literal('challenge'),
   challenge: Bytes32Hex,
   protocol: z.number().int(),
+  gateway: Address,
+  chainId: z.number().int().min(0),
 });
 
 export const WelcomeMsg = z.strictObject({
@@ -97,7 +107,10 @@ export const HelloMsg = z.strictObject({
   protocol: z.number().int(),
   node: Address,
   capabilities: Capabilities,
-  timestamp: z.number().int(),
+  /** The `host:port` the node dialed (see `originOf`). */
+  origin: z.string().min(1).max(255),
+  /** Unix ms after which this hello is refused. */
+  expiresAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   signature: HexSignature,
 });
 export type HelloMsg = z.infer<typeof HelloMsg>;

@@ -3,6 +3,7 @@
  * first argument (`getJob(client, { id })`), so unused actions tree-shake away.
  */
 import type { LocalAccount } from 'viem';
+import type { IdentityView } from '@lode/protocol';
 
 export interface LodeClientConfig {
   /** The gateway's HTTP URL, e.g. `http://127.0.0.1:7070`. A node URL (`ws://…/v1/nodes/ws`) is accepted too. */
@@ -13,6 +14,22 @@ export interface LodeClientConfig {
   fetch?: typeof fetch;
   /** Time limit for one ordinary request (not for event streams). @default 30_000 */
   timeoutMs?: number;
+  /**
+   * A session token from `POST /v1/auth/session` (for instance from `lode up`'s dashboard link).
+   * Without one, a client with an `account` signs in by itself the first time it needs to.
+   */
+  session?: string;
+}
+
+/**
+ * What a client learns from its gateway and keeps: the gateway's identity (the EIP-712 domain of
+ * its signatures) and the session token (with its expiry, ms). Internal; one per client.
+ */
+export interface ClientSession {
+  identity?: IdentityView;
+  token?: string;
+  expiresAt?: number;
+  signingIn?: Promise<string>;
 }
 
 export interface LodeClient {
@@ -21,6 +38,8 @@ export interface LodeClient {
   readonly account: LocalAccount | undefined;
   readonly fetch: typeof fetch;
   readonly timeoutMs: number;
+  /** The gateway's identity and this client's session, filled in as they are needed. */
+  readonly session: ClientSession;
 }
 
 /** @default 30 s */
@@ -39,6 +58,7 @@ export function createLodeClient(config: LodeClientConfig): LodeClient {
     account: config.account,
     fetch: config.fetch ?? globalThis.fetch.bind(globalThis),
     timeoutMs: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    session: config.session ? { token: config.session } : {},
   });
 }
 

@@ -32,9 +32,9 @@ describe('error mapping', () => {
   });
 
   it('keeps an unknown code from a newer gateway', () => {
-    const err = errorFromResponse(402, { error: { code: 'QUOTA_EXCEEDED', message: 'Top up.' } }, 'http://gw/');
+    const err = errorFromResponse(402, { error: { code: 'PAYMENT_PLAN_NEEDED', message: 'Top up.' } }, 'http://gw/');
     expect(err).toBeInstanceOf(GatewayError);
-    expect(err.code).toBe('QUOTA_EXCEEDED');
+    expect(err.code).toBe('PAYMENT_PLAN_NEEDED');
     expect(err.httpStatus).toBe(402);
   });
 
@@ -54,7 +54,7 @@ describe('transport failures', () => {
     const url = gw.url;
     await gw.close();
     gw = undefined;
-    const err = await getJob(createLodeClient({ gateway: url }), { id: 'x' }).catch((e: unknown) => e);
+    const err = await getJob(createLodeClient({ gateway: url, session: 'test-session' }), { id: 'x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GatewayUnavailableError);
     expect((err as Error).message).toMatch(/ECONNREFUSED/);
     expect((err as Error).message).toMatch(/lode up/);
@@ -69,7 +69,7 @@ describe('transport failures', () => {
 
   it('reports a 2xx body that does not match the API', async () => {
     gw = await startFakeGateway({ 'GET /v1/jobs/x': (_req, res) => json(res, 200, { id: 'x' }) });
-    const err = await getJob(createLodeClient({ gateway: gw.url }), { id: 'x' }).catch((e: unknown) => e);
+    const err = await getJob(createLodeClient({ gateway: gw.url, session: 'test-session' }), { id: 'x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GatewayError);
     expect((err as GatewayError).code).toBe('UNEXPECTED_RESPONSE');
   });

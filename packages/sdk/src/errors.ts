@@ -5,6 +5,7 @@
 import {
   BlobHashMismatchError,
   DeadlineExceededError,
+  FaucetLimitError,
   ForbiddenError,
   GatewayUnavailableError,
   HelloRefusedError,
@@ -94,6 +95,7 @@ const ERRORS: Record<string, Factory> = {
   LEDGER_DISABLED: () => new LedgerDisabledError(),
   LEDGER_UNAVAILABLE: (b, o) => new LedgerUnavailableError(b.message, o),
   TX_REVERTED: (b, o) => new TransactionRevertedError(b.message, o),
+  FAUCET_LIMIT: (b, o) => new FaucetLimitError(b.message, o),
   ...Object.fromEntries(
     Object.values(SandboxErrorCode).map((code): [string, Factory] => [code, (b) => new SandboxError(code, b.details)]),
   ),

@@ -14,6 +14,8 @@
  */
 export { createLodeClient, gatewayOrigin, DEFAULT_TIMEOUT_MS, type LodeClient, type LodeClientConfig } from './client.js';
 export { AccountRequiredError, GatewayError, errorFromResponse } from './errors.js';
+export * from './actions/getIdentity.js';
+export * from './actions/signIn.js';
 export * from './actions/putBlob.js';
 export * from './actions/submitJob.js';
 export * from './actions/getJob.js';

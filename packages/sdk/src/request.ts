@@ -4,8 +4,10 @@
  * validates success bodies with the API's zod schema.
  */
 import type { z } from 'zod';
+import { UnauthorizedError } from '@lode/protocol';
 import type { LodeClient } from './client.js';
 import { errorFromResponse, unexpectedBody, unreachable } from './errors.js';
+import { sessionToken } from './session.js';
 
 export interface RequestOptions {
   method?: 'GET' | 'HEAD' | 'POST' | 'PUT';
@@ -17,6 +19,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Leave the time limit off (event streams). */
   noTimeout?: boolean;
+  /** Send the client's session (signing in first when needed): the route reads or acts for an account. */
+  auth?: boolean;
 }
 
 /** The URL of an API path with its query (undefined members dropped). */
@@ -26,10 +30,27 @@ export function urlOf(client: LodeClient, path: string, query: RequestOptions['q
   return url.toString();
 }
 
-/** Sends a request; resolves to the Response if it is 2xx, throws the mapped LodeError otherwise. */
+/**
+ * Sends a request; resolves to the Response if it is 2xx, throws the mapped LodeError otherwise.
+ * With `auth`, the session goes along; a session the gateway no longer takes (expired, the
+ * gateway's key changed) is renewed once when the client has an account.
+ */
 export async function send(client: LodeClient, options: RequestOptions): Promise<Response> {
+  if (!options.auth) return sendOnce(client, options, undefined);
+  const token = await sessionToken(client, options.signal);
+  try {
+    return await sendOnce(client, options, token);
+  } catch (err) {
+    if (!(err instanceof UnauthorizedError) || !client.account || client.session.token !== token) throw err;
+    client.session.token = undefined;
+    return sendOnce(client, options, await sessionToken(client, options.signal));
+  }
+}
+
+async function sendOnce(client: LodeClient, options: RequestOptions, token: string | undefined): Promise<Response> {
   const url = urlOf(client, options.path, options.query);
   const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+  if (token) headers.authorization = `Bearer ${token}`;
   let body: BodyInit | undefined;
   if (options.body instanceof Uint8Array) {
     body = options.body as Uint8Array<ArrayBuffer>;

@@ -22,7 +22,22 @@ export interface FakeGateway {
   close(): Promise<void>;
 }
 
+/** The account the fake gateway says it is (GET /v1/identity), and its chain. */
+export const FAKE_IDENTITY = { gateway: '0x' + '9a'.repeat(20), chainId: 31337, protocol: 2, publicUrls: [] as string[] };
+
+/** Sign-in as a gateway answers it; tests may replace any of these routes. */
+const AUTH_ROUTES: Record<string, Handler> = {
+  'GET /v1/identity': (_req, res) => json(res, 200, FAKE_IDENTITY),
+  'POST /v1/auth/nonce': (_req, res) => json(res, 200, { nonce: 'abcdef0123456789', expiresAt: Date.now() + 300_000 }),
+  'POST /v1/auth/session': (req, res) => {
+    const { message } = JSON.parse(req.body.toString()) as { message: string };
+    const address = /0x[0-9a-fA-F]{40}/.exec(message)![0];
+    json(res, 200, { token: `token-for-${address.toLowerCase()}`, address: address.toLowerCase(), expiresAt: Date.now() + 3_600_000 });
+  },
+};
+
 export async function startFakeGateway(routes: Record<string, Handler>): Promise<FakeGateway> {
+  routes = { ...AUTH_ROUTES, ...routes };
   const requests: RecordedRequest[] = [];
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];

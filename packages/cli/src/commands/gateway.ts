@@ -1,6 +1,7 @@
 /** `lode gateway` — run a gateway alone (nodes connect to it with `lode node`). */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { globalsOf, logLevelOption, withExamples, withJson, type LogLevel } from '../context.js';
+import { formatEther } from 'viem';
+import { globalsOf, logLevelOption, positiveInt, withExamples, withJson, type LogLevel } from '../context.js';
 import { printJson } from '../output.js';
 import { isWildcardHost, remoteUrl } from '../network.js';
 import { loadGateway } from '../peers.js';
@@ -20,6 +21,40 @@ export interface GatewayFlags {
   maxStrikes?: number;
   trustedIssuer?: string[];
   stragglers: boolean;
+  faucet?: boolean;
+  faucetPerAddressDay?: number;
+  faucetPerIpDay?: number;
+  faucetPerDay?: number;
+  publicUrl?: string[];
+  limit?: Record<string, number>;
+}
+
+/** The quotas `--limit name=value` may set (GatewayConfig.limits). */
+const LIMIT_NAMES = [
+  'requestsPerMinutePerIp', 'jobsPerMinute', 'jobsPerMinutePerIp', 'maxTasksPerJob', 'maxJobBytes', 'maxOpenJobsPerAccount',
+  'blobBytesPerAccount', 'maxDeadlineMs', 'nodeConnectionsPerIp', 'eventStreamsPerAccount', 'signInsPerMinutePerIp',
+] as const;
+
+function collectLimit(value: string, previous: Record<string, number> = {}): Record<string, number> {
+  const m = /^([A-Za-z]+)=([0-9]+)$/.exec(value);
+  if (!m || !(LIMIT_NAMES as readonly string[]).includes(m[1]!)) {
+    throw new InvalidArgumentError(`--limit takes NAME=NUMBER with NAME one of ${LIMIT_NAMES.join(', ')}; got "${value}".`);
+  }
+  return { ...previous, [m[1]!]: Number(m[2]) };
+}
+
+function collectUrl(value: string, previous: string[] = []): string[] {
+  try {
+    new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`--public-url needs a URL such as wss://gw.example.org, got "${value}".`);
+  }
+  return [...previous, value];
+}
+
+/** Who may reach the gateway and its quotas, from the shared flags (unset: the gateway's defaults). */
+export function accessOptions(opts: GatewayFlags) {
+  return { publicUrls: opts.publicUrl ?? [], limits: opts.limit ?? {} };
 }
 
 /** The trust settings of startGateway from the shared flags (unset: the gateway's defaults). */
@@ -50,7 +85,32 @@ function collectAddress(value: string, previous: string[] = []): string[] {
 export function ledgerOptions(opts: GatewayFlags) {
   const ledger = opts.rpcUrl && opts.ledger === 'embedded' ? 'rpc' : opts.ledger;
   if (ledger === 'rpc' && !opts.rpcUrl) throw new InvalidArgumentError('--ledger rpc needs --rpc-url URL (and --ledger-addresses FILE from `lode ledger deploy`).');
-  return { ledger, rpcUrl: opts.rpcUrl, ledgerAddressesFile: opts.ledgerAddresses } as const;
+  return {
+    ledger,
+    rpcUrl: opts.rpcUrl,
+    ledgerAddressesFile: opts.ledgerAddresses,
+    ...(opts.faucet !== undefined ? { faucet: opts.faucet } : {}),
+    faucetLimits: {
+      ...(opts.faucetPerAddressDay !== undefined ? { perAddress: opts.faucetPerAddressDay } : {}),
+      ...(opts.faucetPerIpDay !== undefined ? { perIp: opts.faucetPerIpDay } : {}),
+      ...(opts.faucetPerDay !== undefined ? { total: opts.faucetPerDay } : {}),
+    },
+  } as const;
+}
+
+/** The faucet's settings as JSON (amounts in wei), or null without one. */
+export function faucetJson(l: { faucetEnabled: boolean; faucetSettings: { grantLode: bigint; grantEth: bigint; perAddress: number; perIp: number; total: number } }) {
+  if (!l.faucetEnabled) return null;
+  const s = l.faucetSettings;
+  return { grantLode: s.grantLode.toString(), grantEth: s.grantEth.toString(), perAddressPerDay: s.perAddress, perIpPerDay: s.perIp, perDay: s.total };
+}
+
+/** One line about the faucet, for the start-up summaries (undefined when there is none). */
+export function faucetLine(gw: { ledger?: { faucetEnabled: boolean; mode: string; faucetSettings: { grantLode: bigint; perAddress: number; perIp: number; total: number } } }): string | undefined {
+  const l = gw.ledger;
+  if (!l?.faucetEnabled) return undefined;
+  const s = l.faucetSettings;
+  return `${formatEther(s.grantLode)} LODE and gas per grant; per 24 h at most ${s.perAddress} per address, ${s.perIp} per client IP, ${s.total} in all${l.mode === 'rpc' ? ' (--faucet: from the gateway account\'s own LODE)' : ''}`;
 }
 
 /** One line about where payments settle, for the start-up summaries. */
@@ -83,6 +143,13 @@ export function withGatewayFlags(cmd: Command): Command {
     })
     .option('--trusted-issuer <address>', 'a gateway whose reputation credentials count here (repeatable)', collectAddress)
     .option('--no-stragglers', 'do not give straggling leases a speculative copy')
+    .option('--faucet', 'serve POST /v1/ledger/faucet on an external chain too (default: only with the embedded chain); it hands out the gateway account\'s own LODE')
+    .option('--no-faucet', 'serve no faucet, even with the embedded chain')
+    .option('--faucet-per-address-day <n>', 'faucet grants per address per 24 h (default 1)', positiveInt('--faucet-per-address-day'))
+    .option('--faucet-per-ip-day <n>', 'faucet grants per client IP (an IPv6 /64) per 24 h (default 10)', positiveInt('--faucet-per-ip-day'))
+    .option('--faucet-per-day <n>', 'faucet grants in all per 24 h (default 100)', positiveInt('--faucet-per-day'))
+    .option('--public-url <url>', 'a URL nodes and requesters reach this gateway at (repeatable); hellos and sign-ins must name one of their hosts (default: the host each request came to)', collectUrl)
+    .option('--limit <name=value>', `a quota (repeatable): ${LIMIT_NAMES.join(', ')} — see docs/security.md for the defaults`, collectLimit)
     .addOption(logLevelOption('gateway log level (logs go to stdout)'));
 }
 
@@ -101,7 +168,7 @@ export function registerGateway(program: Command): void {
     const { dataDir } = globalsOf(cmd);
     const shutdown = watchSignals();
     const { startGateway } = await loadGateway();
-    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel, ...ledgerOptions(opts), trust: trustOptions(opts) });
+    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel, ...ledgerOptions(opts), trust: trustOptions(opts), ...accessOptions(opts) });
     // On every interface, gw.url says 127.0.0.1: other machines need this machine's address.
     const remote = { url: remoteUrl(gw.url, opts.host), wsUrl: remoteUrl(gw.wsUrl, opts.host) };
     const summary = {
@@ -111,7 +178,7 @@ export function registerGateway(program: Command): void {
       port: gw.port,
       dataDir,
       database: opts.databaseUrl ? 'postgresql' : 'embedded',
-      ledger: gw.ledger ? { mode: gw.ledger.mode, chainId: gw.ledger.chainId, rpcUrl: gw.ledger.mode === 'embedded' ? `${gw.url}/rpc` : opts.rpcUrl, contracts: gw.ledger.addresses } : null,
+      ledger: gw.ledger ? { mode: gw.ledger.mode, chainId: gw.ledger.chainId, rpcUrl: gw.ledger.mode === 'embedded' ? `${gw.url}/rpc` : opts.rpcUrl, contracts: gw.ledger.addresses, faucet: faucetJson(gw.ledger) } : null,
     };
     if (opts.json) printJson(summary);
     else {
@@ -126,6 +193,7 @@ export function registerGateway(program: Command): void {
           `  database: ${opts.databaseUrl ? 'PostgreSQL server' : `embedded, in ${dataDir}`}\n` +
           `  ledger:   ${ledgerLine(gw)}\n` +
           (gw.ledger ? `            nodes need a stake: lode wallet faucet && lode stake add 100 (with the node's --data-dir)\n` : '') +
+          (faucetLine(gw) ? `  faucet:   ${faucetLine(gw)}\n` : '') +
           `Press Ctrl-C to stop.\n`,
       );
     }

@@ -1,5 +1,5 @@
 /** `lode node` — contribute this machine: connect to a gateway and run its tasks. */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import pino from 'pino';
 import { amount, globalsOf, logLevelOption, positiveInt, withExamples, withJson, type LogLevel } from '../context.js';
 import { printJson } from '../output.js';
@@ -13,6 +13,7 @@ interface Options {
   claim: boolean;
   claimInterval: number;
   restake?: boolean;
+  gatewayAddress?: string;
   logLevel: LogLevel;
   json?: boolean;
 }
@@ -30,6 +31,10 @@ export function registerNode(program: Command): void {
     .option('--no-claim', 'do not claim settled payouts automatically (claim later with `lode wallet claim`)')
     .option('--claim-interval <ms>', 'how often to claim settled payouts', positiveInt('--claim-interval'), 30_000)
     .option('--restake', 'stake claimed earnings instead of receiving them')
+    .option('--gateway-address <address>', 'the gateway\'s account: sign hellos only for it (default: the account the gateway named at first contact, kept in <data-dir>/gateways.json)', (v: string) => {
+      if (!/^0x[0-9a-fA-F]{40}$/.test(v)) throw new InvalidArgumentError(`--gateway-address needs a 0x-prefixed 20-byte address, got "${v}".`);
+      return v;
+    })
     .addOption(logLevelOption('node log level (logs go to stderr)'));
   withJson(cmd);
   withExamples(cmd, 'lode node --gateway ws://127.0.0.1:7070', 'lode node --gateway ws://gw.example:7070 --data-dir ~/.lode-node --slots 2');
@@ -39,7 +44,7 @@ export function registerNode(program: Command): void {
     const { loadOrCreateAccount, startNode } = await loadNode();
     const log = pino({ name: 'lode-node', level: opts.logLevel }, pino.destination(2));
     const { account, address, path, created } = await loadOrCreateAccount(dataDir, { create: true, log });
-    const node = await startNode({ gateway, dataDir, slots: opts.slots, pricePerTask: opts.price, pricePerFuel: opts.pricePerFuel, account, log, autoClaim: opts.claim, claimIntervalMs: opts.claimInterval, restake: opts.restake });
+    const node = await startNode({ gateway, dataDir, slots: opts.slots, pricePerTask: opts.price, pricePerFuel: opts.pricePerFuel, account, log, autoClaim: opts.claim, claimIntervalMs: opts.claimInterval, restake: opts.restake, gatewayAddress: opts.gatewayAddress });
     const caps = node.capabilities;
     if (opts.json) printJson({ address, keystore: path, created, gateway, capabilities: caps });
     else {

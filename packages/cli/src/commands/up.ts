@@ -1,5 +1,5 @@
 /** `lode up` — a whole local network in one command: a gateway plus N provider nodes. */
-import { createLodeClient, listNodes } from '@lode/sdk';
+import { createLodeClient, listNodes, signIn } from '@lode/sdk';
 import { formatEther } from 'viem';
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
@@ -10,7 +10,7 @@ import { loadGateway } from '../peers.js';
 import { watchSignals } from '../signals.js';
 import { superviseNodes } from '../supervisor.js';
 import { amount } from '../context.js';
-import { ledgerLine, ledgerOptions, trustOptions, withGatewayFlags, type GatewayFlags } from './gateway.js';
+import { accessOptions, faucetJson, faucetLine, ledgerLine, ledgerOptions, trustOptions, withGatewayFlags, type GatewayFlags } from './gateway.js';
 
 interface Options extends GatewayFlags {
   nodes: number;
@@ -39,12 +39,21 @@ export function registerUp(program: Command): void {
     .option('--verbose', 'show the nodes\' logs');
   withGatewayFlags(cmd);
   withJson(cmd);
+  cmd.addHelpText(
+    'after',
+    '\nThe nodes get gas and LODE from the gateway\'s faucet, from 127.0.0.1 like any client: unless\n' +
+      'given, --faucet-per-ip-day and --faucet-per-day are raised to cover them (nodes + 2).',
+  );
   withExamples(cmd, 'lode up', 'lode up --nodes 2 --port 0 --data-dir /tmp/lode');
   cmd.action(async (opts: Options) => {
     const { dataDir } = globalsOf(cmd);
     const shutdown = watchSignals();
     const { startGateway } = await loadGateway();
-    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel, ...ledgerOptions(opts), trust: trustOptions(opts) });
+    // The faucet funds this network's own nodes from 127.0.0.1 like any other client: its per-IP
+    // and daily limits are raised to cover them (unless set), never waived for loopback.
+    const ledger = ledgerOptions(opts);
+    const faucetLimits = { ...ledger.faucetLimits, perIp: opts.faucetPerIpDay ?? Math.max(10, opts.nodes + 2), total: opts.faucetPerDay ?? Math.max(100, opts.nodes + 2) };
+    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel, ...ledger, faucetLimits, trust: trustOptions(opts), ...accessOptions(opts) });
     const say = (line: string) => process.stderr.write(`${line}\n`);
     const addresses = new Map<number, string>();
     const price = opts.price ?? (gw.ledger ? DEFAULT_NODE_PRICE : '0');
@@ -65,6 +74,8 @@ export function registerUp(program: Command): void {
         BIN,
         'node',
         '--gateway', gw.wsUrl,
+        // Pinned: the nodes sign hellos for this gateway's account only.
+        '--gateway-address', gw.identity.gateway,
         '--data-dir', join(dataDir, 'nodes', String(i)),
         '--price', price,
         '--price-per-fuel', opts.pricePerFuel,
@@ -83,7 +94,12 @@ export function registerUp(program: Command): void {
     });
 
     const ready = await Promise.race([waitForNodes(gw.url, opts.nodes, opts.readyTimeout), shutdown.requested.then(() => false)]);
+    const dashboard = await dashboardLink(gw.url, dataDir).catch((err: unknown) => {
+      say(`(no dashboard sign-in link: ${err instanceof Error ? err.message : String(err)})`);
+      return `${gw.url}/`;
+    });
     const summary = {
+      dashboard,
       gateway: gw.url,
       wsUrl: gw.wsUrl,
       port: gw.port,
@@ -91,7 +107,7 @@ export function registerUp(program: Command): void {
       metrics: `${gw.url}/metrics`,
       dataDir: resolve(dataDir),
       database: opts.databaseUrl ? 'postgresql' : 'embedded',
-      ledger: gw.ledger ? { mode: gw.ledger.mode, chainId: gw.ledger.chainId, contracts: gw.ledger.addresses, pricePerTask: price } : null,
+      ledger: gw.ledger ? { mode: gw.ledger.mode, chainId: gw.ledger.chainId, contracts: gw.ledger.addresses, pricePerTask: price, faucet: faucetJson(gw.ledger) } : null,
       nodes: [...Array(opts.nodes).keys()].map((i) => ({ dataDir: resolve(dataDir, 'nodes', String(i)), address: addresses.get(i) ?? null })),
       ready,
     };
@@ -101,9 +117,12 @@ export function registerUp(program: Command): void {
         `Lode is up.\n` +
           `  gateway:   ${gw.url}   (export LODE_GATEWAY=${gw.url})\n` +
           `  API:       ${summary.api}   metrics: ${summary.metrics}\n` +
+          `  dashboard: ${dashboard}\n` +
+          `             (signed in as your account for 12 hours: keep the link to yourself)\n` +
           `  data dir:  ${summary.dataDir} (${opts.databaseUrl ? 'PostgreSQL server' : 'embedded database'})\n` +
           `  ledger:    ${ledgerLine(gw)}\n` +
           (gw.ledger ? `             nodes staked, asking ${formatEther(BigInt(price))} LODE per task; your account (${dataDir}) is funded\n` : '') +
+          (faucetLine(gw) ? `  faucet:    ${faucetLine(gw)}\n` : '') +
           `  nodes:     ${opts.nodes}${summary.nodes.map((n, i) => `\n    ${i}: ${n.address ?? '(starting)'}  ${n.dataDir}`).join('')}\n` +
           (ready ? 'ready — try: lode run pi --tasks 16\n' : `not every node connected within ${opts.readyTimeout} ms; see the [node] lines above. Still running.\n`) +
           'Press Ctrl-C to stop.\n',
@@ -117,6 +136,18 @@ export function registerUp(program: Command): void {
     await gw.close();
     shutdown.dispose();
   });
+}
+
+/**
+ * The dashboard's address with a session of the requester account in `dataDir` (EIP-4361, signed
+ * with its key): the page reads that account's jobs. The token rides in the URL's fragment, which
+ * browsers never send to a server.
+ */
+async function dashboardLink(gateway: string, dataDir: string): Promise<string> {
+  const { loadOrCreateAccount } = await import('@lode/node/keystore');
+  const { account } = await loadOrCreateAccount(dataDir, { create: true });
+  const { token } = await signIn(createLodeClient({ gateway, account }));
+  return `${gateway}/#/?session=${encodeURIComponent(token)}`;
 }
 
 /** What `lode up`'s nodes ask per task when the network has a ledger: 0.001 LODE. */
@@ -138,7 +169,7 @@ async function provisionAccounts(gw: Awaited<ReturnType<Awaited<ReturnType<typeo
     const { account } = await loadOrCreateAccount(dir, { create: true });
     const client = clientFor(account);
     const state = await getAccountLedger(client, { address: account.address });
-    if (state.eth === 0n || state.lode + state.stake < minStake) await ledgerInfo.faucet(account.address);
+    if (state.eth === 0n || state.lode + state.stake < minStake) await ledgerInfo.faucet(account.address, { ip: '127.0.0.1' });
     return { client, state };
   };
   await fundIfEmpty(dataDir);

@@ -1,9 +1,23 @@
-/** Content-addressed blobs: modules and input files. Immutable; the address is the sha256 of the bytes. */
+/**
+ * Content-addressed blobs: modules and input files. Immutable; the address is the sha256 of the
+ * bytes. Uploading needs a signed-in account (blob bytes are a quota per account: the first
+ * uploader of a blob is charged for it); reading is public — a node must fetch what its lease
+ * names, and an address is unguessable unless the content is.
+ */
 import type { FastifyInstance } from 'fastify';
-import { BlobHashMismatchError, InvalidRequestError, LIMITS, NotFoundError, Sha256Hex, sha256Hex } from '@lode/protocol';
+import { BlobHashMismatchError, InvalidRequestError, LIMITS, NotFoundError, QuotaExceededError, Sha256Hex, sha256Hex } from '@lode/protocol';
 import type { Store } from '../store/types.js';
+import { accountOf } from './jobRoutes.js';
 
-export function blobRoutes(app: FastifyInstance, store: Store, maxBlobBytes: number = LIMITS.maxBlobBytes): void {
+export interface BlobLimits {
+  /** Largest blob. @default LIMITS.maxBlobBytes */
+  maxBlobBytes?: number;
+  /** Blob bytes one account may have uploaded. */
+  blobBytesPerAccount: number;
+}
+
+export function blobRoutes(app: FastifyInstance, store: Store, limits: BlobLimits): void {
+  const maxBlobBytes = limits.maxBlobBytes ?? LIMITS.maxBlobBytes;
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: maxBlobBytes }, (_req, body, done) => done(null, body));
 
   const bytesOf = (body: unknown): Uint8Array => {
@@ -11,19 +25,34 @@ export function blobRoutes(app: FastifyInstance, store: Store, maxBlobBytes: num
     return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   };
 
+  /** Stores `bytes` for `account` unless it would pass the account's quota (a blob already stored costs nothing). */
+  const put = async (account: string, sha256: string, bytes: Uint8Array): Promise<void> => {
+    if ((await store.hasBlobs([sha256])).has(sha256)) return;
+    const used = await store.blobBytesOf(account);
+    if (used + bytes.byteLength > limits.blobBytesPerAccount) {
+      throw new QuotaExceededError(
+        `${account} has uploaded ${used} bytes of blobs; this one (${bytes.byteLength} bytes) would pass the ${limits.blobBytesPerAccount}-byte quota per account. Reuse uploaded blobs, or ask the gateway's operator for more.`,
+        { meta: { used, size: bytes.byteLength, quota: limits.blobBytesPerAccount } },
+      );
+    }
+    await store.putBlob(sha256, bytes, account);
+  };
+
   app.post('/v1/blobs', { bodyLimit: maxBlobBytes }, async (req, reply) => {
+    const account = accountOf(req, 'Uploading a blob');
     const bytes = bytesOf(req.body);
     const sha256 = sha256Hex(bytes);
-    await store.putBlob(sha256, bytes);
+    await put(account, sha256, bytes);
     return reply.status(201).send({ sha256, size: bytes.byteLength });
   });
 
   app.put<{ Params: { sha256: string } }>('/v1/blobs/:sha256', { bodyLimit: maxBlobBytes }, async (req, reply) => {
+    const account = accountOf(req, 'Uploading a blob');
     const want = parseSha(req.params.sha256);
     const bytes = bytesOf(req.body);
     const got = sha256Hex(bytes);
     if (got !== want) throw new BlobHashMismatchError(`The bytes hash to ${got}, not ${want}. Upload to /v1/blobs/${got}.`);
-    await store.putBlob(want, bytes);
+    await put(account, want, bytes);
     return reply.status(201).send({ sha256: want, size: bytes.byteLength });
   });
 

@@ -1,16 +1,28 @@
-/** Jobs: submit, list, show, tasks, results, live events (SSE), cancel. */
-import type { FastifyInstance } from 'fastify';
+/**
+ * Jobs: submit, list, show, tasks, results, live events (SSE), cancel.
+ *
+ * Every route here acts for a signed-in account (`req.account`, see http/auth.ts): a job is
+ * submitted by its requester and read only by it. Submissions are limited per IP (before the
+ * body is read) and per account, their bodies to `maxJobBytes`, and they are parsed and checked
+ * off the event loop (jobs/intake.ts). Event streams are limited per account.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { InvalidRequestError, JobStatus, LIMITS, type JobEvent } from '@lode/protocol';
+import { ForbiddenError, InvalidRequestError, JobStatus, QuotaExceededError, type JobEvent } from '@lode/protocol';
 import type { JobManager } from '../jobs/jobManager.js';
 import type { JobEvents } from '../jobs/events.js';
+import type { JobIntake } from '../jobs/intake.js';
+import type { GatewayConfig } from '../config.js';
 import { zodMessage } from './zodMessage.js';
+import { signInRequired } from './auth.js';
+import { rateLimited } from './limits.js';
 
 const Paging = z.object({
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 const ListQuery = z.object({
+  /** Must be the signed-in account when given (kept for older clients). */
   requester: z.string().regex(/^0x[0-9a-fA-F]{40}$/).optional(),
   status: JobStatus.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
@@ -23,33 +35,87 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return r.data;
 }
 
-export function jobRoutes(app: FastifyInstance, jobs: JobManager, events: JobEvents): void {
-  app.post('/v1/jobs', { bodyLimit: LIMITS.maxBodyBytes }, async (req, reply) => {
-    const { view, created } = await jobs.submit(req.body);
-    return reply.status(created ? 201 : 200).send(view);
+/** The signed-in account of a request, or UnauthorizedError. */
+export function accountOf(req: FastifyRequest, what: string): string {
+  if (!req.account) throw signInRequired(what, req.authError);
+  return req.account;
+}
+
+export interface JobRoutesDeps {
+  jobs: JobManager;
+  events: JobEvents;
+  intake: JobIntake;
+  limits: GatewayConfig['limits'];
+}
+
+export function jobRoutes(app: FastifyInstance, { jobs, events, intake, limits }: JobRoutesDeps): void {
+  app.register(async (scope) => {
+    // The body stays bytes here: JobIntake parses it (large ones in a worker).
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: limits.maxJobBytes }, (_req, body, done) => done(null, body));
+    scope.post(
+      '/v1/jobs',
+      {
+        bodyLimit: limits.maxJobBytes,
+        onRequest: scope.rateLimit({
+          max: limits.jobsPerMinutePerIp, timeWindow: 60_000, keyGenerator: (req) => `jobs-ip:${req.ip}`, errorResponseBuilder: rateLimited('job submissions from this address'),
+        }),
+        preHandler: scope.rateLimit({
+          max: limits.jobsPerMinute, timeWindow: 60_000, keyGenerator: (req) => `jobs-account:${req.account ?? req.ip}`, errorResponseBuilder: rateLimited('job submissions from this account'),
+        }),
+      },
+      async (req, reply) => {
+        const account = accountOf(req, 'Submitting a job');
+        if (!(req.body instanceof Buffer)) throw new InvalidRequestError('Send the signed job as JSON (Content-Type: application/json).');
+        const sub = await intake.accept(req.body);
+        if (sub.spec.requester.toLowerCase() !== account) {
+          throw new ForbiddenError(`The job is signed by ${sub.spec.requester} but you are signed in as ${account}. Sign in with the requester's account.`);
+        }
+        const { view, created } = await jobs.submit(sub);
+        return reply.status(created ? 201 : 200).send(view);
+      },
+    );
   });
 
   app.get('/v1/jobs', async (req) => {
+    const account = accountOf(req, 'Listing jobs');
     const q = parse(ListQuery, req.query, 'query');
-    return { jobs: await jobs.list({ ...q, requester: q.requester?.toLowerCase() }) };
+    if (q.requester && q.requester.toLowerCase() !== account) throw new ForbiddenError('You can list only your own jobs; leave out `requester`.');
+    const { requester: _, ...query } = q;
+    return { jobs: await jobs.list(query, account) };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (req) => jobs.get(req.params.id));
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (req) => jobs.get(req.params.id, accountOf(req, 'Reading a job')));
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id/tasks', async (req) => {
     const p = parse(Paging, req.query, 'paging');
-    return { tasks: await jobs.tasks(req.params.id, p.offset, p.limit) };
+    return { tasks: await jobs.tasks(req.params.id, p.offset, p.limit, accountOf(req, 'Reading a job\'s tasks')) };
   });
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id/results', async (req) => {
     const p = parse(Paging, req.query, 'paging');
-    return { results: await jobs.results(req.params.id, p.offset, p.limit) };
+    return { results: await jobs.results(req.params.id, p.offset, p.limit, accountOf(req, 'Reading a job\'s results')) };
   });
 
   app.post<{ Params: { id: string } }>('/v1/jobs/:id/cancel', async (req) => jobs.cancel(req.params.id, req.body));
 
+  /** Open event streams per account. */
+  const streams = new Map<string, number>();
   app.get<{ Params: { id: string } }>('/v1/jobs/:id/events', async (req, reply) => {
-    const view = await jobs.get(req.params.id); // 404 before we switch to a stream
+    const account = accountOf(req, 'Following a job');
+    const view = await jobs.get(req.params.id, account); // 404 before we switch to a stream
+    const open = streams.get(account) ?? 0;
+    if (open >= limits.eventStreamsPerAccount) {
+      throw new QuotaExceededError(`${account} already follows ${open} event streams; this gateway allows ${limits.eventStreamsPerAccount} at once. Close some (or poll GET /v1/jobs/:id).`);
+    }
+    streams.set(account, open + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const n = (streams.get(account) ?? 1) - 1;
+      if (n > 0) streams.set(account, n);
+      else streams.delete(account);
+    };
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -62,6 +128,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobManager, events: JobEve
     const snapshot = jobs.subscribeSnapshot(view.id);
     if (!snapshot) {
       write({ type: 'finished', job: view });
+      release();
       res.end();
       return;
     }
@@ -70,6 +137,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobManager, events: JobEve
       if (e.type === 'finished') {
         unsubscribe();
         clearInterval(keepAlive);
+        release();
         res.end();
       }
     });
@@ -79,15 +147,16 @@ export function jobRoutes(app: FastifyInstance, jobs: JobManager, events: JobEve
     req.raw.on('close', () => {
       unsubscribe();
       clearInterval(keepAlive);
+      release();
     });
     // The job may have finished between `get` and `subscribe`.
     if (!jobs.subscribeSnapshot(view.id)) {
-      const final = await jobs.get(view.id).catch(() => undefined);
+      const final = await jobs.get(view.id, account).catch(() => undefined);
       if (final) write({ type: 'finished', job: final });
       unsubscribe();
       clearInterval(keepAlive);
+      release();
       res.end();
     }
   });
-
 }

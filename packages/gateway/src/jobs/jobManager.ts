@@ -32,6 +32,7 @@ import {
   ForbiddenError,
   InsufficientEscrowError,
   ReplayError,
+  QuotaExceededError,
   ResultUnstorableError,
   SandboxErrorCode,
   SignedCancel,
@@ -44,6 +45,7 @@ import {
   verificationName,
   verifyJobSignature,
   type JobView,
+  type LodeDomain,
   type TaskOutcome,
   type TaskResultView,
   type TaskView,
@@ -68,6 +70,8 @@ import { ActiveJob, TaskState, isTerminal, recordView } from './activeJob.js';
 import type { JobEvents } from './events.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { zodMessage } from '../http/zodMessage.js';
+import type { GatewayConfig } from '../config.js';
+import type { AcceptedSubmission } from './intake.js';
 
 /** node:crypto's sha256: the same digest as the portable one, about twice as fast here. */
 const nodeSha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
@@ -98,6 +102,20 @@ export interface JobManagerOptions {
   newcomerShare: number;
   /** How long a task may wait at its replica cap for its voters' records to grow. */
   maxParkMs: number;
+  /** This gateway and chain: what cancel signatures must be bound to. */
+  domain: LodeDomain;
+  /** Per-job and per-account limits (GatewayConfig.limits). */
+  quotas: Pick<GatewayConfig['limits'], 'maxDeadlineMs' | 'maxTasksPerJob' | 'maxOpenJobsPerAccount'>;
+}
+
+/** How far ahead a cancel request may expire. */
+const MAX_CANCEL_AHEAD_MS = 10 * 60_000;
+
+/** "7 days", "36 hours", "90 minutes": a limit in words. */
+function formatMs(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000} days`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} hours`;
+  return `${Math.round(ms / 60_000)} minutes`;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -127,6 +145,8 @@ export interface SessionAcks {
 
 export class JobManager {
   private readonly active = new Map<string, ActiveJob>();
+  /** Active jobs per requester (the open-jobs quota). */
+  private readonly openJobs = new Map<string, number>();
   private readonly validModules = new Set<string>();
   private readonly committer: GroupCommitter<TaskResultRow>;
   private readonly maxAttempts: number;
@@ -169,6 +189,7 @@ export class JobManager {
       job.committed = finished.length;
       for (let i = 0; i < job.taskCount; i++) if (!isTerminal(job.state[i]!)) job.enqueue(i);
       this.active.set(job.id, job);
+      this.openJobs.set(job.record.requester, (this.openJobs.get(job.record.requester) ?? 0) + 1);
       if (job.allTerminal()) this.maybeFinish(job);
       else this.scheduler.addJob(job);
       this.o.log.info({ jobId: job.id, remaining: job.counts.queued }, 'resumed job');
@@ -201,18 +222,34 @@ export class JobManager {
 
   // ---------------------------------------------------------------- submission
 
-  async submit(body: unknown): Promise<{ view: JobView; created: boolean }> {
-    const parsed = SignedJob.safeParse(body);
-    if (!parsed.success) {
-      throw new InvalidRequestError('The job is not a valid signed JobSpec. Build it with the SDK or `lode run`.', {
-        details: zodMessage(parsed.error),
-      });
-    }
-    const { spec, signature } = parsed.data;
-    const { jobId: id } = await verifyJobSignature(parsed.data);
+  /**
+   * Accepts a job that `JobIntake` found valid and signed for this gateway, within the
+   * quotas: its tasks, its deadline, the requester's open jobs. Resolves once its row is committed.
+   */
+  async submit(sub: AcceptedSubmission): Promise<{ view: JobView; created: boolean }> {
+    const { spec, signature, jobId: id } = sub;
     const now = this.o.clock.now();
+    const q = this.o.quotas;
     if (spec.deadline <= now) {
       throw new InvalidRequestError('The job deadline is in the past. Set spec.deadline to a future Unix time in ms.');
+    }
+    if (spec.deadline > now + q.maxDeadlineMs) {
+      throw new InvalidRequestError(`The job deadline is more than ${formatMs(q.maxDeadlineMs)} away; this gateway takes jobs due within ${formatMs(q.maxDeadlineMs)}. Set an earlier spec.deadline, or split the work into jobs.`, {
+        meta: { maxDeadlineMs: q.maxDeadlineMs },
+      });
+    }
+    if (spec.tasks.length > q.maxTasksPerJob) {
+      throw new TooLargeError(`The job has ${spec.tasks.length} tasks; this gateway takes at most ${q.maxTasksPerJob} per job. Split it into several jobs.`, {
+        meta: { maxTasksPerJob: q.maxTasksPerJob },
+      });
+    }
+    if (this.active.has(id)) return { view: this.viewOf(this.active.get(id)!), created: false };
+    const requester = spec.requester.toLowerCase();
+    const open = this.openJobsOf(requester);
+    if (open >= q.maxOpenJobsPerAccount) {
+      throw new QuotaExceededError(`${requester} has ${open} jobs queued or running; this gateway runs at most ${q.maxOpenJobsPerAccount} per account at once. Wait for some to finish (or cancel them), then submit again.`, {
+        meta: { openJobs: open, maxOpenJobsPerAccount: q.maxOpenJobsPerAccount },
+      });
     }
     await this.checkBlobs(spec.module, spec.tasks);
     let escrow: EscrowState = 'none';
@@ -220,14 +257,14 @@ export class JobManager {
       escrow = (await this.o.escrow?.checkEscrow(id, spec)) ?? 'none';
     } catch (err) {
       // A job already accepted (and perhaps already refunded) is answered as it is.
-      if (err instanceof InsufficientEscrowError && (await this.o.store.getJob(id))) return { view: await this.get(id), created: false };
+      if (err instanceof InsufficientEscrowError && (await this.o.store.getJob(id))) return { view: await this.view(id), created: false };
       throw err;
     }
 
     const record: JobRecord = {
       id,
       name: spec.name,
-      requester: spec.requester.toLowerCase(),
+      requester,
       module: spec.module,
       spec,
       signature,
@@ -239,17 +276,23 @@ export class JobManager {
       deadline: spec.deadline,
       escrow,
     };
-    const created = await this.o.store.insertJob(record);
-    if (!created) return { view: await this.get(id), created: false };
+    const created = await this.o.store.insertJob(record, sub.specJson);
+    if (!created) return { view: await this.view(id), created: false };
 
     const job = new ActiveJob(record, this.o.trust.verificationFor(spec));
     for (let i = 0; i < job.taskCount; i++) job.enqueue(i);
     this.active.set(id, job);
+    this.openJobs.set(requester, (this.openJobs.get(requester) ?? 0) + 1);
     this.scheduler.addJob(job);
     this.o.metrics.jobsSubmitted.inc();
     this.o.metrics.tasksSubmitted.inc(job.taskCount);
     this.o.log.info({ jobId: id, tasks: job.taskCount, requester: record.requester }, 'job accepted');
     return { view: this.viewOf(job), created: true };
+  }
+
+  /** Jobs of `requester` queued or running on this gateway. */
+  openJobsOf(requester: string): number {
+    return this.openJobs.get(requester) ?? 0;
   }
 
   private async checkBlobs(module: string, tasks: SignedJob['spec']['tasks']): Promise<void> {
@@ -311,7 +354,24 @@ export class JobManager {
     return `${job.replicas.size} task(s) need results from more nodes to verify them (${policy}), and no connected node may take them${reasons.length ? ` — ${reasons.slice(0, 3).join('; ')}` : ''}. Connect nodes of other accounts.`;
   }
 
-  async get(id: string): Promise<JobView> {
+  /**
+   * The requester of job `id` when `reader` may read it; NotFoundError otherwise — for a job
+   * that does not exist and for another account's job alike (ids are unguessable; saying "not
+   * yours" would confirm one exists).
+   */
+  async authorize(id: string, reader: string): Promise<JobRecord> {
+    const record = this.active.get(id)?.record ?? (await this.o.store.getJob(id));
+    if (!record || record.requester !== reader.toLowerCase()) throw new NotFoundError('job', id);
+    return record;
+  }
+
+  async get(id: string, reader: string): Promise<JobView> {
+    await this.authorize(id, reader);
+    return this.view(id);
+  }
+
+  /** The view of a job (no reader check: for the job's own answers and events). */
+  private async view(id: string): Promise<JobView> {
     const job = this.active.get(id);
     if (job) return this.viewOf(job);
     const record = await this.o.store.getJob(id);
@@ -319,15 +379,17 @@ export class JobManager {
     return recordView(record);
   }
 
-  async list(query: JobQuery): Promise<JobView[]> {
-    const records = await this.o.store.listJobs(query);
+  /** `reader`'s jobs, newest first. */
+  async list(query: Omit<JobQuery, 'requester'>, reader: string): Promise<JobView[]> {
+    const records = await this.o.store.listJobs({ ...query, requester: reader.toLowerCase() });
     return records.map((r) => {
       const job = this.active.get(r.id);
       return job ? this.viewOf(job) : recordView(r);
     });
   }
 
-  async tasks(id: string, offset: number, limit: number): Promise<TaskView[]> {
+  async tasks(id: string, offset: number, limit: number, reader: string): Promise<TaskView[]> {
+    await this.authorize(id, reader);
     const job = this.active.get(id);
     if (job) {
       const out: TaskView[] = [];
@@ -343,14 +405,12 @@ export class JobManager {
       }
       return out;
     }
-    const record = await this.o.store.getJob(id);
-    if (!record) throw new NotFoundError('job', id);
     const rows = await this.o.store.getTaskResults(id, offset, limit);
     return rows.map((r) => ({ index: r.index, status: r.status, attempts: r.attempts, node: r.node, error: r.error }));
   }
 
-  async results(id: string, offset: number, limit: number): Promise<TaskResultView[]> {
-    if (!this.active.has(id) && !(await this.o.store.getJob(id))) throw new NotFoundError('job', id);
+  async results(id: string, offset: number, limit: number, reader: string): Promise<TaskResultView[]> {
+    await this.authorize(id, reader);
     const rows = await this.o.store.getTaskResults(id, offset, limit);
     return rows.map((r) => ({
       index: r.index,
@@ -878,6 +938,9 @@ export class JobManager {
     if (job.verification.outstandingCanaries().length > 0) this.scheduler.cancelJob(job);
     else this.scheduler.removeJob(job);
     this.active.delete(job.id);
+    const open = (this.openJobs.get(job.record.requester) ?? 1) - 1;
+    if (open > 0) this.openJobs.set(job.record.requester, open);
+    else this.openJobs.delete(job.record.requester);
     this.o.metrics.jobsFinished.inc({ status });
     this.o.log.info({ jobId: job.id, status, counts: job.counts }, 'job finished');
     this.o.events.finished(job.view());
@@ -889,18 +952,21 @@ export class JobManager {
   async cancel(id: string, body: unknown): Promise<JobView> {
     const parsed = SignedCancel.safeParse(body);
     if (!parsed.success) throw new InvalidRequestError('The cancel request is not a valid signed CancelJob.', { details: zodMessage(parsed.error) });
-    const { requester, timestamp, signature } = parsed.data;
+    const { requester, expiresAt, signature } = parsed.data;
     const now = this.o.clock.now();
-    if (Math.abs(now - timestamp) > 5 * 60_000) {
-      throw new ReplayError('The cancel request timestamp is more than 5 minutes from the gateway clock. Sign a fresh one.');
+    if (expiresAt < now) throw new ReplayError('The cancel request has expired. Sign a fresh one.');
+    if (expiresAt > now + MAX_CANCEL_AHEAD_MS) {
+      throw new InvalidRequestError(`A cancel request may be valid for at most ${MAX_CANCEL_AHEAD_MS / 60_000} minutes; set expiresAt sooner.`);
     }
     let signer: string;
     try {
-      signer = await recoverCancelJob({ requester: requester as `0x${string}`, jobId: id, timestamp: BigInt(timestamp) }, signature as `0x${string}`);
+      signer = await recoverCancelJob({ requester: requester as `0x${string}`, jobId: id, expiresAt: BigInt(expiresAt) }, signature as `0x${string}`, this.o.domain);
     } catch (err) {
       throw new InvalidSignatureError('The cancel signature is malformed.', { cause: err });
     }
-    if (signer.toLowerCase() !== requester.toLowerCase()) throw new InvalidSignatureError('The cancel signature does not match the requester.');
+    if (signer.toLowerCase() !== requester.toLowerCase()) {
+      throw new InvalidSignatureError(`The cancel signature does not match the requester for this gateway (${this.o.domain.gateway}) on chain ${this.o.domain.chainId}. Sign it for this gateway (GET /v1/identity).`);
+    }
     const job = this.active.get(id);
     if (!job) {
       const record = await this.o.store.getJob(id);

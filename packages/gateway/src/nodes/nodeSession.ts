@@ -19,6 +19,7 @@ import {
   type Capabilities,
   type GatewayMessage,
   type Lease,
+  type LodeDomain,
   type SessionProof,
 } from '@lode/protocol';
 import type { Logger } from 'pino';
@@ -29,6 +30,10 @@ export interface SessionHost {
   log: Logger;
   heartbeatMs: number;
   helloTimeoutMs: number;
+  /** This gateway and its chain: the domain a hello must be signed for. */
+  domain: LodeDomain;
+  /** Whether a hello dialed to `origin` (`host:port`) reached this gateway, given the Host the upgrade request came with. */
+  originAllowed(origin: string, requestHost: string | undefined): boolean;
   capacityOf(slots: number): number;
   now(): number;
   /**
@@ -66,11 +71,15 @@ export class NodeSession implements SessionPort {
   private helloTimer: ReturnType<typeof setTimeout>;
   private closed = false;
 
-  /** `remote`: the node's IP address as the gateway sees it (replicas of a task go to distinct ones where possible). */
+  /**
+   * `remote`: the node's IP address as the gateway sees it (replicas of a task go to distinct ones
+   * where possible); `requestHost`: the Host header of its upgrade request.
+   */
   constructor(
     private readonly ws: WebSocket,
     private readonly host: SessionHost,
     readonly remote = '',
+    private readonly requestHost?: string,
   ) {
     ws.on('message', (data, isBinary) => {
       try {
@@ -86,7 +95,7 @@ export class NodeSession implements SessionPort {
     this.helloTimer = setTimeout(() => {
       if (!this.ready) this.close(4001, 'no hello in time');
     }, host.helloTimeoutMs);
-    this.send({ t: 'challenge', challenge: this.challenge, protocol: PROTOCOL_VERSION });
+    this.send({ t: 'challenge', challenge: this.challenge, protocol: PROTOCOL_VERSION, gateway: host.domain.gateway, chainId: host.domain.chainId });
   }
 
   sendLeases(leases: Lease[]): void {
@@ -176,6 +185,14 @@ export class NodeSession implements SessionPort {
       this.sendError('HELLO_REFUSED', `Protocol ${msg.protocol} is not supported; this gateway speaks ${PROTOCOL_VERSION}. Update the node.`);
       return this.close(4003, 'protocol version');
     }
+    if (msg.expiresAt < this.host.now()) {
+      this.sendError('HELLO_REFUSED', 'The hello has expired (expiresAt is in the past). Check the node\'s clock.');
+      return this.close(4004, 'hello expired');
+    }
+    if (!this.host.originAllowed(msg.origin, this.requestHost)) {
+      this.sendError('HELLO_REFUSED', `The hello was signed for ${msg.origin}, which is not this gateway. A node signs the address it dialed; connect to this gateway directly.`);
+      return this.close(4004, 'wrong origin');
+    }
     let signer: string;
     try {
       signer = await recoverNodeHello(
@@ -183,15 +200,17 @@ export class NodeSession implements SessionPort {
           node: msg.node as `0x${string}`,
           challenge: this.challenge,
           capabilitiesHash: capabilitiesHash(msg.capabilities),
-          timestamp: BigInt(msg.timestamp),
+          origin: msg.origin,
+          expiresAt: BigInt(msg.expiresAt),
         },
         msg.signature as `0x${string}`,
+        this.host.domain,
       );
     } catch {
       signer = '';
     }
     if (signer.toLowerCase() !== msg.node.toLowerCase()) {
-      this.sendError('HELLO_REFUSED', 'The hello signature does not match the node address and this session\'s challenge.');
+      this.sendError('HELLO_REFUSED', `The hello signature does not match the node address, this session's challenge and this gateway (${this.host.domain.gateway} on chain ${this.host.domain.chainId}).`);
       return this.close(4004, 'bad signature');
     }
     if (this.host.authorize) {
@@ -205,7 +224,16 @@ export class NodeSession implements SessionPort {
       if (this.closed) return;
     }
     clearTimeout(this.helloTimer);
-    this.proof = { node: msg.node as `0x${string}`, challenge: this.challenge, capabilitiesHash: capabilitiesHash(msg.capabilities), timestamp: String(msg.timestamp), signature: msg.signature as `0x${string}` };
+    this.proof = {
+      node: msg.node as `0x${string}`,
+      challenge: this.challenge,
+      capabilitiesHash: capabilitiesHash(msg.capabilities),
+      origin: msg.origin,
+      expiresAt: String(msg.expiresAt),
+      gateway: this.host.domain.gateway,
+      chainId: this.host.domain.chainId,
+      signature: msg.signature as `0x${string}`,
+    };
     this.address = msg.node.toLowerCase();
     this.capabilities = msg.capabilities;
     this.capacity = this.host.capacityOf(msg.capabilities.slots);

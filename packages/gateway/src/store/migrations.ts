@@ -196,7 +196,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
-    name: 'hostile input: WASI exit codes as u32, receipts set aside from settlement',
+    name: 'hostile input: WASI exit codes as u32, receipts set aside from settlement, blob owners for quotas',
     sql: `
       -- A WASI exit code is a u32 (proc_exit(-1) is 4294967295): int4 cannot hold it.
       ALTER TABLE task_results ALTER COLUMN exit_code TYPE bigint;
@@ -208,6 +208,59 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE task_receipts ADD COLUMN held text;
       DROP INDEX task_receipts_unsettled;
       CREATE INDEX task_receipts_unsettled ON task_receipts (receipt_seq) WHERE batch_id IS NULL AND held IS NULL;
+
+      -- The account that first uploaded a blob: blob bytes are a quota per account.
+      ALTER TABLE blobs ADD COLUMN owner text;
+      CREATE INDEX blobs_owner ON blobs (owner) WHERE owner IS NOT NULL;
+    `,
+  },
+  {
+    version: 5,
+    name: 'faucet grants: per address, per client network and in all, kept across restarts',
+    sql: `
+      -- One row per faucet grant (the gateway's test LODE and gas), counted in rolling 24-hour
+      -- windows per address, per client (an IPv4 address or an IPv6 /64) and in all, and summed
+      -- over all time against the governance quorum. tx_hashes is null until the grant is sent.
+      CREATE TABLE faucet_grants (
+        id         bigserial PRIMARY KEY,
+        address    text NOT NULL,
+        client     text NOT NULL,
+        lode       numeric(78, 0) NOT NULL,
+        eth        numeric(78, 0) NOT NULL,
+        created_at bigint NOT NULL,
+        tx_hashes  jsonb
+      );
+      CREATE INDEX faucet_grants_address ON faucet_grants (address, created_at);
+      CREATE INDEX faucet_grants_client ON faucet_grants (client, created_at);
+      CREATE INDEX faucet_grants_created_at ON faucet_grants (created_at);
+    `,
+  },
+  {
+    version: 6,
+    name: 'trust: results taken on one node\'s word alone, kept until it passes a check; results revised after the fact',
+    sql: `
+      -- A result accepted on one node's word alone (target(ε), no second vote), remembered until
+      -- that node passes a check of a later answer (verify/loneResults.ts). While its row is
+      -- here, the node's receipt for the task is not settled (createBatch skips it), so the job's
+      -- escrow stays open: if the node is proven wrong, the result is re-verified and its
+      -- receipt withdrawn before any of it is paid. seq orders answers as they arrived.
+      CREATE TABLE lone_results (
+        job_id      text NOT NULL,
+        idx         integer NOT NULL,
+        node        text NOT NULL,
+        vote_key    text NOT NULL,
+        seq         bigint NOT NULL,
+        received_at bigint NOT NULL,
+        lease_id    text NOT NULL,
+        session     jsonb,            -- the node's signed hello of that session (evidence carries it)
+        PRIMARY KEY (job_id, idx)
+      );
+      CREATE INDEX lone_results_node ON lone_results (node, seq);
+
+      -- A result that replaced the one accepted first: { at, reason, previousNode, previousResultHash, refunded }.
+      ALTER TABLE task_results ADD COLUMN revision jsonb;
+      -- The job's revised tasks: { revised, refunded, tasks: [{ index, at, reason, … }] } (first 100 listed).
+      ALTER TABLE jobs ADD COLUMN revisions jsonb;
     `,
   },
 ];

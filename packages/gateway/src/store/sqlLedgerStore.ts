@@ -3,7 +3,7 @@
  * `LedgerStore` in types.ts for the guarantees. Amounts are numeric(78,0) columns, read back as
  * text (`::text`) and parsed into bigint, since the two drivers return numerics differently.
  */
-import type { BatchPlan, ChainTx, EscrowState, LedgerStore, Payout, Receipt, SettlementBatch } from './types.js';
+import type { BatchPlan, ChainTx, EscrowState, FaucetClaim, FaucetGrant, FaucetLimits, LedgerStore, Payout, Receipt, SettlementBatch } from './types.js';
 import { num, numOrNull, type SqlExecutor } from './sql.js';
 
 /** The batch columns, qualified by a table alias when given (`b.`). */
@@ -12,17 +12,26 @@ const batchColumns = (t = '') =>
   `${t}created_at, ${t}tx_hash, ${t}chain_batch_id::text AS chain_batch_id, ${t}final_at, ${t}error`;
 const BATCH_COLUMNS = batchColumns();
 
+/** Receipts (alias r) whose result does not rest on its node's word alone, unaudited (see migration 6). */
+const NOT_LONE = 'AND NOT EXISTS (SELECT 1 FROM lone_results l WHERE l.job_id = r.job_id AND l.idx = r.idx AND l.node = r.payee)';
+
 /** Jobs debited by one settlement batch, at most (~6,000 gas each: ~6 M gas, well inside a 30 M block). */
 export const DEFAULT_MAX_BATCH_JOBS = 1000;
+
+/** Arbitrary, fixed: the advisory lock key that serializes faucet claims across gateways. */
+const FAUCET_LOCK_KEY = 0x10de_fa0c;
 
 export class SqlLedgerStore implements LedgerStore {
   constructor(private readonly db: () => SqlExecutor) {}
 
   async createBatch(maxReceipts: number, now: number, plan: (receipts: Receipt[]) => BatchPlan, maxJobs = DEFAULT_MAX_BATCH_JOBS): Promise<SettlementBatch | null> {
     return this.db().transaction(async (tx) => {
+      // A receipt whose result still rests on its node's word alone (a lone_results row) waits
+      // until the node passes a check: if it is proven wrong first, the receipt is withdrawn.
       const claimed = await tx.query<{ receipt_seq: unknown; job_id: string; idx: number; payee: string; amount: string }>(
-        `SELECT receipt_seq, job_id, idx, payee, amount::text AS amount FROM task_receipts
-         WHERE batch_id IS NULL AND held IS NULL ORDER BY receipt_seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        `SELECT receipt_seq, job_id, idx, payee, amount::text AS amount FROM task_receipts r
+         WHERE batch_id IS NULL AND held IS NULL ${NOT_LONE}
+         ORDER BY receipt_seq LIMIT $1 FOR UPDATE OF r SKIP LOCKED`,
         [Math.max(1, Math.floor(maxReceipts))],
       );
       // The oldest receipts up to the first of a job beyond maxJobs (the rest stay for the next batch).
@@ -181,6 +190,47 @@ export class SqlLedgerStore implements LedgerStore {
   async chainTxsOf(kind: string, ref: string): Promise<ChainTx[]> {
     const rows = await this.db().query<ChainTxRow>('SELECT * FROM chain_txs WHERE kind = $1 AND ref = $2 ORDER BY created_at', [kind, ref]);
     return rows.map(toChainTx);
+  }
+
+  async claimFaucetGrant(grant: FaucetGrant, limits: FaucetLimits): Promise<FaucetClaim> {
+    return this.db().transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [FAUCET_LOCK_KEY]);
+      const since = grant.now - limits.windowMs;
+      // The newest `max` grants in the window: with `max` of them, the last one listed is the one
+      // whose leaving the window frees a grant.
+      const counted = async (limit: 'address' | 'client' | 'total', max: number, where: string, args: unknown[]) => {
+        const rows = await tx.query<{ created_at: unknown }>(
+          `SELECT created_at FROM faucet_grants WHERE created_at > $1 ${where} ORDER BY created_at DESC LIMIT $2`,
+          [since, Math.max(1, Math.floor(max)), ...args],
+        );
+        return rows.length >= max ? { granted: false as const, limit, count: rows.length, retryAt: num(rows[max - 1]!.created_at) + limits.windowMs } : null;
+      };
+      const refused =
+        (await counted('address', limits.perAddress, 'AND address = $3', [grant.address])) ??
+        (await counted('client', limits.perClient, 'AND client = $3', [grant.client])) ??
+        (await counted('total', limits.total, '', []));
+      if (refused) return refused;
+      const [sum] = await tx.query<{ grants: unknown; lode: string }>('SELECT count(*) AS grants, coalesce(sum(lode), 0)::text AS lode FROM faucet_grants');
+      if (BigInt(sum!.lode) + grant.lode > limits.maxTotalLode) return { granted: false, limit: 'lifetime', count: num(sum!.grants), retryAt: null };
+      const [row] = await tx.query<{ id: unknown }>(
+        'INSERT INTO faucet_grants (address, client, lode, eth, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+        [grant.address, grant.client, grant.lode.toString(), grant.eth.toString(), grant.now],
+      );
+      return { granted: true, id: num(row!.id) };
+    });
+  }
+
+  async completeFaucetGrant(id: number, txHashes: string[]): Promise<void> {
+    await this.db().query('UPDATE faucet_grants SET tx_hashes = $2 WHERE id = $1', [id, JSON.stringify(txHashes)]);
+  }
+
+  async releaseFaucetGrant(id: number): Promise<void> {
+    await this.db().query('DELETE FROM faucet_grants WHERE id = $1 AND tx_hashes IS NULL', [id]);
+  }
+
+  async faucetTotals(): Promise<{ grants: number; lode: bigint }> {
+    const [row] = await this.db().query<{ grants: unknown; lode: string }>('SELECT count(*) AS grants, coalesce(sum(lode), 0)::text AS lode FROM faucet_grants');
+    return { grants: num(row!.grants), lode: BigInt(row!.lode) };
   }
 
   async getMeta<T>(key: string): Promise<T | null> {

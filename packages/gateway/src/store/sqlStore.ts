@@ -10,7 +10,8 @@
  * - Concurrency: PGlite queues statements; the server gives each transaction a pooled connection.
  */
 import { fromBase64, toBase64, type JobStatus, type TaskCounts } from '@lode/protocol';
-import type { EvidenceRecord, JobQuery, JobRecord, NodeRecord, Store, TaskReceipt, TaskResultRow } from './types.js';
+import type { EvidenceRecord, JobQuery, JobRecord, JobRevisions, NodeRecord, Store, TaskReceipt, TaskResultRow, TaskRevisionRecord, TaskRevisionWrite } from './types.js';
+import type { LoneResult } from '../verify/loneResults.js';
 import type { Reputation } from '../verify/reputation.js';
 import type { VerificationStats } from '../verify/jobVerification.js';
 import { bytes, num, numOrNull, type SqlExecutor, type SqlRunner } from './sql.js';
@@ -28,7 +29,7 @@ export const DEFAULT_LIST_LIMIT = 50;
 const JOB_COLUMNS =
   'id, name, requester, module, spec, signature, status, task_count, counts, created_at, finished_at, deadline, escrow';
 /** JOB_COLUMNS plus the usage totals, read back as text (numeric). */
-const JOB_SELECT = `${JOB_COLUMNS}, fuel_used::text AS fuel_used, cost::text AS cost, verification_stats`;
+const JOB_SELECT = `${JOB_COLUMNS}, fuel_used::text AS fuel_used, cost::text AS cost, verification_stats, revisions`;
 const RESULT_COLUMNS =
   'job_id, idx, status, exit_code, stdout, stderr, files, deleted, result_hash, node, attempts, error_code, error_message, finished_at, fuel_used';
 const NODE_COLUMNS = 'address, capabilities, completed, failed, first_seen_at, last_seen_at';
@@ -63,11 +64,16 @@ export class SqlStore implements Store {
 
   // ---- blobs
 
-  async putBlob(sha256: string, data: Uint8Array): Promise<void> {
+  async putBlob(sha256: string, data: Uint8Array, owner?: string): Promise<void> {
     await this.db.query(
-      'INSERT INTO blobs (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING',
-      [sha256, data, data.byteLength, Date.now()],
+      'INSERT INTO blobs (sha256, bytes, size, created_at, owner) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING',
+      [sha256, data, data.byteLength, Date.now(), owner?.toLowerCase() ?? null],
     );
+  }
+
+  async blobBytesOf(owner: string): Promise<number> {
+    const [row] = await this.db.query<{ n: unknown }>('SELECT COALESCE(sum(size), 0) AS n FROM blobs WHERE owner = $1', [owner.toLowerCase()]);
+    return num(row?.n ?? 0);
   }
 
   async getBlob(sha256: string): Promise<Uint8Array | null> {
@@ -85,7 +91,7 @@ export class SqlStore implements Store {
 
   // ---- jobs
 
-  async insertJob(job: JobRecord): Promise<boolean> {
+  async insertJob(job: JobRecord, specJson?: string): Promise<boolean> {
     const rows = await this.db.query(
       `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
        ON CONFLICT (id) DO NOTHING RETURNING id`,
@@ -94,7 +100,7 @@ export class SqlStore implements Store {
         job.name,
         job.requester,
         job.module,
-        JSON.stringify(job.spec),
+        specJson ?? JSON.stringify(job.spec),
         job.signature,
         job.status,
         job.taskCount,
@@ -167,10 +173,12 @@ export class SqlStore implements Store {
     const unique = firstPerTask(rows);
     const chunks = chunk(unique, INSERT_CHUNK_ROWS);
     const receipts = unique.flatMap((r) => (r.receipts ?? []).map((x) => ({ ...x, jobId: r.jobId, index: r.index })));
-    if (chunks.length === 1 && receipts.length === 0) return insertResultChunk(this.db, chunks[0]);
+    const lone = unique.flatMap((r) => (r.lone ? [r.lone] : []));
+    if (chunks.length === 1 && receipts.length === 0 && lone.length === 0) return insertResultChunk(this.db, chunks[0]);
     await this.db.transaction(async (tx) => {
       for (const c of chunks) await insertResultChunk(tx, c);
       for (const c of chunk(receipts, INSERT_CHUNK_ROWS)) await insertReceiptChunk(tx, c);
+      for (const c of chunk(lone, INSERT_CHUNK_ROWS)) await insertLoneChunk(tx, c);
     });
   }
 
@@ -189,7 +197,7 @@ export class SqlStore implements Store {
 
   async getTaskResults(jobId: string, offset: number, limit: number): Promise<TaskResultRow[]> {
     const rows = await this.db.query<ResultRow>(
-      `SELECT ${RESULT_COLUMNS} FROM task_results WHERE job_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3`,
+      `SELECT ${RESULT_COLUMNS}, revision FROM task_results WHERE job_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3`,
       [jobId, offset, Math.max(0, Math.floor(limit))],
     );
     return rows.map(toResult);
@@ -203,6 +211,83 @@ export class SqlStore implements Store {
       [jobId],
     );
     return rows.map((r) => ({ index: r.idx, status: r.status, fuelUsed: numOrNull(r.fuel_used), amount: BigInt(r.amount) }));
+  }
+
+  // ---- results taken on one node's word alone, and their revision
+
+  async loadLoneResults(): Promise<LoneResult[]> {
+    const rows = await this.db.query<LoneRow>('SELECT job_id, idx, node, vote_key, seq, received_at, lease_id, session FROM lone_results ORDER BY seq');
+    return rows.map((r) => ({
+      jobId: r.job_id,
+      index: r.idx,
+      node: r.node,
+      key: r.vote_key,
+      seq: num(r.seq),
+      receivedAt: num(r.received_at),
+      leaseId: r.lease_id,
+      session: r.session ?? null,
+    }));
+  }
+
+  async deleteLoneResults(keys: Array<{ jobId: string; index: number; seq: number }>): Promise<void> {
+    for (const part of chunk(keys, INSERT_CHUNK_ROWS)) {
+      await this.db.query(
+        `DELETE FROM lone_results l USING unnest($1::text[], $2::int[], $3::int8[]) AS k(job_id, idx, seq)
+         WHERE l.job_id = k.job_id AND l.idx = k.idx AND l.seq = k.seq`,
+        [part.map((k) => k.jobId), part.map((k) => k.index), part.map((k) => k.seq)],
+      );
+    }
+  }
+
+  async reviseTaskResult(w: TaskRevisionWrite): Promise<{ withdrawn: bigint }> {
+    return this.db.transaction(async (tx) => {
+      const found = await tx.query('SELECT 1 AS one FROM task_results WHERE job_id = $1 AND idx = $2 FOR UPDATE', [w.jobId, w.index]);
+      if (found.length === 0) throw new Error(`task ${w.index} of job ${w.jobId} has no result row yet`);
+      let withdrawn = 0n;
+      if (w.withdraw) {
+        // Only a receipt not yet in a batch can be withdrawn: while the result was unaudited its
+        // receipt was held out of settlement (createBatch skips receipts with a lone_results row).
+        const gone = await tx.query<{ amount: string }>(
+          'DELETE FROM task_receipts WHERE job_id = $1 AND idx = $2 AND payee = $3 AND batch_id IS NULL RETURNING amount::text AS amount',
+          [w.jobId, w.index, w.withdraw.toLowerCase()],
+        );
+        withdrawn = gone.reduce((n, r) => n + BigInt(r.amount), 0n);
+      }
+      if (!w.keepLone) await tx.query('DELETE FROM lone_results WHERE job_id = $1 AND idx = $2', [w.jobId, w.index]);
+      const r = w.row;
+      if (r) {
+        await tx.query(
+          `UPDATE task_results SET status = $3, exit_code = $4, stdout = $5, stderr = $6, files = $7, deleted = $8, result_hash = $9,
+             node = $10, attempts = $11, error_code = $12, error_message = $13, finished_at = $14, fuel_used = $15, revision = $16
+           WHERE job_id = $1 AND idx = $2`,
+          [
+            w.jobId, w.index, r.status, r.exitCode, r.stdout, r.stderr,
+            JSON.stringify(r.files.map((f) => ({ path: f.path, data: toBase64(f.data) }))), JSON.stringify(r.deleted),
+            r.resultHash, r.node, r.attempts, pgText(r.error?.code), pgText(r.error?.message), r.finishedAt, r.fuelUsed ?? null,
+            r.revision ? JSON.stringify({ ...r.revision, refunded: withdrawn.toString() }) : null,
+          ],
+        );
+        if (r.lone) await insertLoneChunk(tx, [r.lone]);
+      }
+      const receipts = r ? (r.receipts ?? []) : (w.receipts ?? []);
+      if (receipts.length > 0) await insertReceiptChunk(tx, receipts.map((x) => ({ ...x, jobId: w.jobId, index: w.index })));
+      return { withdrawn };
+    });
+  }
+
+  async setJobRevisions(jobId: string, revisions: JobRevisions, final?: { status: JobStatus; counts: TaskCounts; verificationStats: VerificationStats }): Promise<void> {
+    if (!final) {
+      await this.db.query('UPDATE jobs SET revisions = $2 WHERE id = $1', [jobId, JSON.stringify(revisions)]);
+      return;
+    }
+    // A final job's totals are recomputed from its rows and receipts, as `updateJob` does.
+    await this.db.query(
+      `UPDATE jobs SET revisions = $2, status = $3, counts = $4, verification_stats = $5,
+         fuel_used = (SELECT COALESCE(sum(fuel_used), 0) FROM task_results WHERE job_id = $1),
+         cost = (SELECT COALESCE(sum(amount), 0) FROM task_receipts WHERE job_id = $1)
+       WHERE id = $1`,
+      [jobId, JSON.stringify(revisions), final.status, JSON.stringify(final.counts), JSON.stringify(final.verificationStats)],
+    );
   }
 
   // ---- trust
@@ -337,6 +422,25 @@ async function insertResultChunk(db: SqlRunner, rows: TaskResultRow[]): Promise<
   );
 }
 
+async function insertLoneChunk(db: SqlRunner, rows: LoneResult[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `INSERT INTO lone_results (job_id, idx, node, vote_key, seq, received_at, lease_id, session)
+     SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[], $8::jsonb[])
+     ON CONFLICT (job_id, idx) DO NOTHING`,
+    [
+      rows.map((r) => r.jobId),
+      rows.map((r) => r.index),
+      rows.map((r) => r.node.toLowerCase()),
+      rows.map((r) => r.key),
+      rows.map((r) => r.seq),
+      rows.map((r) => r.receivedAt),
+      rows.map((r) => r.leaseId),
+      rows.map((r) => (r.session === null || r.session === undefined ? null : JSON.stringify(r.session))),
+    ],
+  );
+}
+
 async function insertReceiptChunk(db: SqlRunner, rows: Array<TaskReceipt & { jobId: string; index: number }>): Promise<void> {
   const paid = rows.filter((r) => r.amount > 0n);
   if (paid.length === 0) return;
@@ -414,6 +518,7 @@ interface JobRow {
   fuel_used: string;
   cost: string;
   verification_stats: VerificationStats | null;
+  revisions: JobRevisions | null;
 }
 
 function toJob(r: JobRow): JobRecord {
@@ -433,6 +538,7 @@ function toJob(r: JobRow): JobRecord {
     escrow: r.escrow,
     usage: { fuelUsed: BigInt(r.fuel_used), cost: BigInt(r.cost) },
     ...(r.verification_stats ? { verificationStats: r.verification_stats } : {}),
+    ...(r.revisions ? { revisions: r.revisions } : {}),
   };
 }
 
@@ -452,6 +558,18 @@ interface ResultRow {
   error_message: string | null;
   finished_at: unknown;
   fuel_used: unknown;
+  revision?: TaskRevisionRecord | null;
+}
+
+interface LoneRow {
+  job_id: string;
+  idx: number;
+  node: string;
+  vote_key: string;
+  seq: unknown;
+  received_at: unknown;
+  lease_id: string;
+  session: unknown;
 }
 
 function toResult(r: ResultRow): TaskResultRow {
@@ -470,6 +588,7 @@ function toResult(r: ResultRow): TaskResultRow {
     error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
     finishedAt: num(r.finished_at),
     fuelUsed: numOrNull(r.fuel_used),
+    ...(r.revision ? { revision: r.revision } : {}),
   };
 }
 

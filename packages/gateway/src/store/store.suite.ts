@@ -623,6 +623,50 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         await store.ledger.setMeta(key, { a: 2 });
         expect(await store.ledger.getMeta(key)).toEqual({ a: 2 });
       });
+
+      describe('faucet grants', () => {
+        // Each test counts in its own stretch of (future) time, so windows never see another test's rows.
+        const era = () => 5e12 + Math.floor(Math.random() * 1e6) * 1e6;
+        const grant = (a: string, client: string, now: number, lode = 10n) => ({ address: a, client, lode, eth: 1n, now });
+        const limits = { windowMs: 1000, perAddress: 1, perClient: 2, total: 3, maxTotalLode: 10n ** 30n };
+
+        it('counts grants per address, per client and in all within a rolling window, and says when one comes free', async () => {
+          const t0 = era();
+          const [a1, a2, a3, a4] = [address(), address(), address(), address()];
+          const [c1, c2, c3] = [`10.0.${hex(1)}.1`, `2001:db8:${hex(2)}::/64`, `10.1.${hex(1)}.3`];
+          expect(await store.ledger.claimFaucetGrant(grant(a1, c1, t0), limits)).toMatchObject({ granted: true });
+          expect(await store.ledger.claimFaucetGrant(grant(a1, c2, t0 + 10), limits)).toEqual({ granted: false, limit: 'address', count: 1, retryAt: t0 + 1000 });
+          expect(await store.ledger.claimFaucetGrant(grant(a2, c1, t0 + 20), limits)).toMatchObject({ granted: true });
+          expect(await store.ledger.claimFaucetGrant(grant(a3, c1, t0 + 30), limits)).toEqual({ granted: false, limit: 'client', count: 2, retryAt: t0 + 1000 });
+          expect(await store.ledger.claimFaucetGrant(grant(a3, c2, t0 + 40), limits)).toMatchObject({ granted: true });
+          expect(await store.ledger.claimFaucetGrant(grant(a4, c3, t0 + 50), limits)).toEqual({ granted: false, limit: 'total', count: 3, retryAt: t0 + 1000 });
+          // a1's grant has left the window: a1 and the total have room again.
+          expect(await store.ledger.claimFaucetGrant(grant(a1, c3, t0 + 1001), limits)).toMatchObject({ granted: true });
+          expect(await store.ledger.claimFaucetGrant(grant(a4, c3, t0 + 1002), limits)).toEqual({ granted: false, limit: 'total', count: 3, retryAt: t0 + 1020 });
+        });
+
+        it('refuses a grant that would take the all-time sum past its cap; a released grant stops counting, a sent one does not', async () => {
+          const t0 = era();
+          const before = await store.ledger.faucetTotals();
+          const capped = { ...limits, perClient: 100, total: 100, maxTotalLode: before.lode + 15n };
+          const first = await store.ledger.claimFaucetGrant(grant(address(), `10.2.${hex(1)}.1`, t0), capped);
+          expect(first).toMatchObject({ granted: true });
+          expect(await store.ledger.claimFaucetGrant(grant(address(), `10.2.${hex(1)}.2`, t0 + 1), capped)).toEqual({ granted: false, limit: 'lifetime', count: before.grants + 1, retryAt: null });
+          await store.ledger.releaseFaucetGrant((first as { id: number }).id);
+          const second = await store.ledger.claimFaucetGrant(grant(address(), `10.2.${hex(1)}.3`, t0 + 2), capped);
+          expect(second).toMatchObject({ granted: true });
+          await store.ledger.completeFaucetGrant((second as { id: number }).id, [`0x${hex(32)}`, `0x${hex(32)}`]);
+          await store.ledger.releaseFaucetGrant((second as { id: number }).id); // sent: kept
+          expect(await store.ledger.faucetTotals()).toEqual({ grants: before.grants + 1, lode: before.lode + 10n });
+        });
+
+        it('concurrent claims never exceed a limit', async () => {
+          const t0 = era();
+          const who = address();
+          const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => store.ledger.claimFaucetGrant(grant(who, `10.3.${hex(1)}.${i}`, t0 + i), { ...limits, total: 100 })));
+          expect(claims.filter((c) => c.granted)).toHaveLength(1);
+        });
+      });
     });
 
     it('serves many concurrent calls of every kind', async () => {

@@ -19,6 +19,7 @@
  * - All methods may be called concurrently.
  */
 import type { Reputation } from '../verify/reputation.js';
+import type { LoneResult } from '../verify/loneResults.js';
 import type { VerificationStats } from '../verify/jobVerification.js';
 import type { JobSpec, JobStatus, TaskCounts, Capabilities } from '@lode/protocol';
 
@@ -42,6 +43,25 @@ export interface JobRecord {
   usage?: { fuelUsed: bigint; cost: bigint };
   /** What verifying its results took, recorded when the job finishes. */
   verificationStats?: VerificationStats;
+  /** Tasks whose accepted result was replaced after the fact (its node was proven wrong later). */
+  revisions?: JobRevisions;
+}
+
+/** A result that replaced the one accepted first (see `JobRevisions`). */
+export interface TaskRevisionRecord {
+  at: number;
+  reason: string;
+  previousNode: string;
+  previousResultHash: string | null;
+  /** What the replaced result had cost (token wei, as a decimal string). */
+  refunded: string;
+}
+
+/** A job's revised tasks; `tasks` lists the first `MAX_LISTED_REVISIONS`. */
+export interface JobRevisions {
+  revised: number;
+  refunded: string;
+  tasks: Array<TaskRevisionRecord & { index: number }>;
 }
 
 export type EscrowState = 'none' | 'open' | 'closed';
@@ -64,6 +84,31 @@ export interface TaskResultRow {
   fuelUsed?: number | null;
   /** The paid executions behind this result, written in the same transaction as the row. */
   receipts?: TaskReceipt[];
+  /**
+   * Set when the result was taken on one node's word alone: remembered with the row (same
+   * transaction) until the node passes a check; its receipt is not settled meanwhile.
+   */
+  lone?: LoneResult;
+  /** Set when this result replaced one accepted earlier. */
+  revision?: TaskRevisionRecord | null;
+}
+
+/**
+ * A decided task decided again (`Store.reviseTaskResult`): its row replaced (`row`) or left as
+ * it is, the receipts of the nodes that re-verified it added, the wrong node's receipt withdrawn,
+ * its lone-result entry dropped — and a new one written when the new answer rests on one node alone.
+ */
+export interface TaskRevisionWrite {
+  jobId: string;
+  index: number;
+  /** The replacing row (with its receipts, its `lone` entry if any, and `revision`, whose `refunded` the store sets to what it withdrew); absent: the result stands. */
+  row?: TaskResultRow;
+  /** Receipts of the re-verifying nodes when the result stands. */
+  receipts?: TaskReceipt[];
+  /** The account whose receipt for this task is withdrawn (its result was wrong). */
+  withdraw?: string;
+  /** Keep the task's lone-result entry (an audit without a verdict: the result still rests on its node alone). */
+  keepLone?: boolean;
 }
 
 /**
@@ -116,12 +161,16 @@ export interface Store {
   init(): Promise<void>;
   close(): Promise<void>;
 
-  putBlob(sha256: string, bytes: Uint8Array): Promise<void>;
+  /** Stores a blob, counted against `owner` (the account that uploaded it first) when given. */
+  putBlob(sha256: string, bytes: Uint8Array, owner?: string): Promise<void>;
+  /** Bytes of the blobs first uploaded by `owner`. */
+  blobBytesOf(owner: string): Promise<number>;
   getBlob(sha256: string): Promise<Uint8Array | null>;
   /** Which of these addresses are stored. */
   hasBlobs(sha256s: string[]): Promise<Set<string>>;
 
-  insertJob(job: JobRecord): Promise<boolean>;
+  /** `specJson`: the spec already serialized (job intake does it off the event loop); default JSON.stringify(job.spec). */
+  insertJob(job: JobRecord, specJson?: string): Promise<boolean>;
   getJob(id: string): Promise<JobRecord | null>;
   listJobs(query: JobQuery): Promise<JobRecord[]>;
   /** Jobs whose status is queued or running (to resume after a restart). */
@@ -139,6 +188,19 @@ export interface Store {
   finishedTasks(jobId: string): Promise<Array<{ index: number; status: TaskResultRow['status']; fuelUsed: number | null; amount: bigint }>>;
   /** Receipts of a job's task (for views and tests), oldest first. */
   receiptsOf(jobId: string, index: number): Promise<TaskReceipt[]>;
+
+  /** Results taken on one node's word alone and not yet audited (written with their rows: `TaskResultRow.lone`). */
+  loadLoneResults(): Promise<LoneResult[]>;
+  /** Forgets these entries (their nodes passed a check); an entry is named by its task and seq, so a newer one for the task stays. */
+  deleteLoneResults(keys: Array<{ jobId: string; index: number; seq: number }>): Promise<void>;
+  /**
+   * Applies a re-verification in one transaction (see `TaskRevisionWrite`). Throws if the task
+   * has no result row yet (its first write is still in flight: try again). `withdrawn`: the
+   * amount of the withdrawn receipt (0 when there was none, or it was already in a batch).
+   */
+  reviseTaskResult(w: TaskRevisionWrite): Promise<{ withdrawn: bigint }>;
+  /** Records a job's revised tasks (and, for a job already final, its counts, status and usage recomputed from its rows). */
+  setJobRevisions(jobId: string, revisions: JobRevisions, final?: { status: JobStatus; counts: TaskCounts; verificationStats: VerificationStats }): Promise<void>;
 
   /** Reputation records (verify/reputation.ts). */
   loadReputations(): Promise<Reputation[]>;
@@ -257,4 +319,44 @@ export interface LedgerStore {
 
   getMeta<T>(key: string): Promise<T | null>;
   setMeta(key: string, value: unknown): Promise<void>;
+
+  /**
+   * Records a faucet grant if every limit allows it, atomically (one gateway or several on one
+   * database: claims are serialized by an advisory lock). Counts rows with `createdAt > now -
+   * windowMs` per address, per client and in all, and sums `lode` over all time against
+   * `maxTotalLode`. Refused: which limit, how many grants it counts, and when the oldest of them
+   * leaves the window (`retryAt`, ms; null for the all-time sum).
+   */
+  claimFaucetGrant(grant: FaucetGrant, limits: FaucetLimits): Promise<FaucetClaim>;
+  /** Marks a claimed grant sent. */
+  completeFaucetGrant(id: number, txHashes: string[]): Promise<void>;
+  /** Forgets a claimed grant nothing was sent for (it no longer counts). */
+  releaseFaucetGrant(id: number): Promise<void>;
+  /** Grants recorded and LODE (wei) they hand out, over all time. */
+  faucetTotals(): Promise<{ grants: number; lode: bigint }>;
 }
+
+/** One faucet grant: to whom, for which client (an IPv4 address or an IPv6 /64), how much. */
+export interface FaucetGrant {
+  /** Lower-case 0x address. */
+  address: string;
+  client: string;
+  lode: bigint;
+  eth: bigint;
+  /** ms */
+  now: number;
+}
+
+/** The limits `claimFaucetGrant` checks (counts per rolling window). */
+export interface FaucetLimits {
+  windowMs: number;
+  perAddress: number;
+  perClient: number;
+  total: number;
+  /** Refuse a grant that would bring the all-time LODE handed out above this. */
+  maxTotalLode: bigint;
+}
+
+export type FaucetClaim =
+  | { granted: true; id: number }
+  | { granted: false; limit: 'address' | 'client' | 'total' | 'lifetime'; count: number; retryAt: number | null };

@@ -33,6 +33,7 @@ import {
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/types.js';
 import { JobVerification } from '../verify/jobVerification.js';
+import { LoneTracker } from './loneTracker.js';
 import { ReputationBook } from '../verify/reputation.js';
 import { policyFor, type TrustConfig } from '../verify/trustConfig.js';
 import { parseVoteKey } from '../verify/vote.js';
@@ -48,6 +49,8 @@ export interface TrustServiceOptions {
   clock: Clock;
   /** The gateway's account: signs evidence and credentials. */
   account: LocalAccount;
+  /** The chain its statements are bound to (0 without a ledger). */
+  chainId: number;
   config: TrustConfig;
   /** Absent without a ledger: evidence is kept, nothing is slashed. */
   slasher?: Slasher;
@@ -75,9 +78,13 @@ export interface Offence {
 
 /** How long a reputation credential stays valid. */
 const CREDENTIAL_TTL_S = 30 * 24 * 3600;
+/** How long evidence stands for a slash (a pending slash is sent within it, or not at all). */
+const EVIDENCE_TTL_S = 30 * 24 * 3600;
 
 export class TrustService {
   readonly book: ReputationBook;
+  /** Results taken on one node's word alone, until it passes a check (see loneTracker.ts). */
+  readonly lone: LoneTracker;
   private slashing: Promise<void> = Promise.resolve();
   private readonly random: () => number;
 
@@ -91,20 +98,28 @@ export class TrustService {
       maxStrikes: o.config.maxStrikes,
       priorCap: o.config.priorCap,
     });
+    this.lone = new LoneTracker({ store: o.store, log: o.log, limits: o.config.loneResults });
   }
 
   get address(): Hex {
     return this.o.account.address;
   }
 
+  /** The trust settings this service runs with. */
+  get config(): TrustConfig {
+    return this.o.config;
+  }
+
   async start(): Promise<void> {
     await this.book.start();
+    await this.lone.start((a) => this.book.get(a));
     if (this.o.slasher) {
       for (const e of await this.o.store.listEvidence({ slash: 'pending', limit: 10_000 })) this.queueSlash(e.node, e.hash as Hex);
     }
   }
 
   async stop(): Promise<void> {
+    await this.lone.stop();
     await this.book.stop();
   }
 
@@ -129,9 +144,17 @@ export class TrustService {
     return this.book.isNewcomer(address) ? Math.min(capacity, slots * this.o.config.newcomerDepth) : capacity;
   }
 
-  /** Accounts whose checked results were right. */
-  validated(addresses: Iterable<string>): void {
-    for (const a of addresses) this.book.recordValid(a);
+  /**
+   * Accounts whose checked results were right — each with the `seq` of the answer that was
+   * checked (`lone.nextSeq()` when it arrived), or just the account for an answer given now. Its
+   * results taken alone up to that answer are audited.
+   */
+  validated(checks: Iterable<string | { node: string; seq: number }>): void {
+    for (const c of checks) {
+      const { node, seq } = typeof c === 'string' ? { node: c, seq: this.lone.nextSeq() } : c;
+      this.book.recordValid(node);
+      this.lone.passed(node, seq);
+    }
   }
 
   /**
@@ -140,6 +163,8 @@ export class TrustService {
    */
   async provenWrong(f: Offence): Promise<string> {
     const strikes = this.book.recordWrong(f.node);
+    // Every result it gave alone since its last passed check is re-verified (jobs/revisions.ts).
+    this.lone.caught(f.node);
     this.o.log.warn({ node: f.node, jobId: f.jobId, index: f.index, kind: f.kind, strikes }, 'node proven wrong');
     if (strikes >= this.book.maxStrikes) {
       this.o.log.warn({ node: f.node, strikes }, 'node refused: proven wrong too often');
@@ -172,6 +197,7 @@ export class TrustService {
    */
   misbehaved(node: string, what: string, meta: Record<string, unknown> = {}): void {
     const strikes = this.book.recordWrong(node);
+    this.lone.caught(node);
     this.o.log.warn({ node, strikes, ...meta }, `node misbehaved: ${what}`);
     if (strikes >= this.book.maxStrikes) {
       this.o.log.warn({ node, strikes }, 'node refused: misbehaved too often');
@@ -207,7 +233,12 @@ export class TrustService {
       firstSeenAt: String(Math.floor(r.firstSeenAt / 1000)),
       issuedAt: String(now),
       expiresAt: String(now + CREDENTIAL_TTL_S),
-    });
+    }, this.domain);
+  }
+
+  /** This gateway's EIP-712 domain. */
+  private get domain() {
+    return { gateway: this.o.account.address, chainId: this.o.chainId };
   }
 
   /**
@@ -218,7 +249,8 @@ export class TrustService {
     const issuer = c.message.gateway.toLowerCase();
     if (issuer === this.o.account.address.toLowerCase()) return { refused: 'this gateway issued it; its own record already counts' };
     if (!this.o.config.trustedIssuers.some((t) => t.toLowerCase() === issuer)) return { refused: `issuer ${c.message.gateway} is not among this gateway's trusted issuers` };
-    if (!(await verifyNodeReputation(c, this.o.clock.now()))) return { refused: 'the signature does not verify, or the credential expired' };
+    if (c.chainId !== this.o.chainId) return { refused: `the credential is for chain ${c.chainId}; this gateway is on chain ${this.o.chainId}` };
+    if (!(await verifyNodeReputation(c, this.o.clock.now(), this.o.chainId))) return { refused: 'the signature does not verify, or the credential expired' };
     if (BigInt(c.message.invalid) > 0n) return { refused: 'the credential records wrong results' };
     const node = c.message.node.toLowerCase();
     const counted = Math.min(this.book.priorCap, Number(BigInt(c.message.consecutiveValid)));
@@ -228,6 +260,7 @@ export class TrustService {
 
   private async evidence(f: Offence): Promise<Evidence> {
     const gateway = this.o.account.address;
+    const expiresAt = Math.floor(this.o.clock.now() / 1000) + EVIDENCE_TTL_S;
     const facts = (key: string): ResultFacts => {
       const v = parseVoteKey(key);
       return { status: v.status, errorCode: v.errorCode ?? '', resultHash: v.resultHash, fuelUsed: v.fuelUsed };
@@ -239,7 +272,8 @@ export class TrustService {
       ...factsMessage(facts(f.agreedKey)),
       agreeing: f.agreeing as Hex[],
       decidedAt: String(this.o.clock.now()),
-    });
+      expiresAt: String(expiresAt),
+    }, this.domain);
     const offending = await signNodeResult(this.o.account, {
       gateway,
       node: f.node as Hex,
@@ -249,7 +283,8 @@ export class TrustService {
       ...factsMessage(facts(f.key)),
       sessionChallenge: f.session?.challenge ?? (`0x${'0'.repeat(64)}` as Hex),
       receivedAt: String(f.receivedAt),
-    });
+      expiresAt: String(expiresAt),
+    }, this.domain);
     return { version: 1, kind: f.kind, agreed, offending, session: f.session };
   }
 

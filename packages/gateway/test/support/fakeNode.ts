@@ -5,11 +5,13 @@
 import WebSocket from 'ws';
 import { randomBytes } from 'node:crypto';
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
+import { fetchAs, identityOf } from './session.js';
 import {
   JobSpec,
   PROTOCOL_VERSION,
   capabilitiesHash,
   nodeHelloTypedData,
+  originOf,
   resultDigest,
   sha256Hex,
   signJob,
@@ -73,10 +75,13 @@ export async function fakeNode(
   };
   const next = (t: string) => nextOf(t);
   await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-  const { challenge } = await next('challenge');
-  const timestamp = Date.now();
-  const signature = await account.signTypedData(nodeHelloTypedData({ node: account.address, challenge, capabilitiesHash: capabilitiesHash(caps), timestamp: BigInt(timestamp) }));
-  ws.send(JSON.stringify({ t: 'hello', protocol: PROTOCOL_VERSION, node: account.address, capabilities: caps, timestamp, signature }));
+  const { challenge, gateway, chainId } = await next('challenge');
+  const expiresAt = Date.now() + 60_000;
+  const origin = originOf(wsUrl);
+  const signature = await account.signTypedData(
+    nodeHelloTypedData({ node: account.address, challenge, capabilitiesHash: capabilitiesHash(caps), origin, expiresAt: BigInt(expiresAt) }, { gateway, chainId }),
+  );
+  ws.send(JSON.stringify({ t: 'hello', protocol: PROTOCOL_VERSION, node: account.address, capabilities: caps, origin, expiresAt, signature }));
   const first = await nextOf('welcome', 'error');
   if (first.t === 'error') throw Object.assign(new Error(`hello refused: ${first.code}: ${first.message}`), { code: first.code });
   // A real node's heartbeat: the gateway closes sessions silent for three heartbeat periods.
@@ -128,23 +133,24 @@ export async function submitJob(
   const wabt = await (await import('wabt')).default();
   const bytes = new Uint8Array(wabt.parseWat('m.wat', MODULE).toBinary({}).buffer);
   const sha = sha256Hex(bytes);
-  await fetch(`${gatewayUrl}/v1/blobs/${sha}`, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+  await fetchAs(requester, `${gatewayUrl}/v1/blobs/${sha}`, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
   const spec = JobSpec.parse({
     version: 1, requester: requester.address, module: sha, deadline: Date.now() + 120_000, nonce: `0x${randomBytes(32).toString('hex')}`,
     tasks: Array.from({ length: tasks }, (_, i) => ({ args: [String(i)] })),
     limits: { wallMs: 5000, maxOutputBytes: 1024 },
     ...over,
   });
-  const r = await fetch(`${gatewayUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(await signJob(requester, spec)) });
+  const signed = await signJob(requester, spec, await identityOf(gatewayUrl));
+  const r = await fetchAs(requester, `${gatewayUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(signed) });
   if (r.status !== 201) throw new Error(`submit: ${r.status} ${await r.text()}`);
   return ((await r.json()) as { id: string }).id;
 }
 
-/** Polls `GET path` until `done(body)` holds (or `tries` × 50 ms pass); returns the last body. */
-export async function pollJson(url: string, done: (body: any) => boolean, tries = 200): Promise<any> {
+/** Polls `GET path` (as `reader`, when given: job routes need the requester's session) until `done(body)` holds (or `tries` × 50 ms pass); returns the last body. */
+export async function pollJson(url: string, done: (body: any) => boolean, tries = 200, reader?: PrivateKeyAccount): Promise<any> {
   let body: any;
   for (let i = 0; i < tries; i++) {
-    body = await (await fetch(url)).json();
+    body = await (await (reader ? fetchAs(reader, url) : fetch(url))).json();
     if (done(body)) return body;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -1,4 +1,4 @@
-import { LodeError } from './base.js';
+import { LodeError, type LodeErrorOptions } from './base.js';
 
 /** A paid job was submitted without enough escrow behind it (HTTP 402 Payment Required). */
 export class InsufficientEscrowError extends LodeError {
@@ -35,4 +35,21 @@ export class LedgerUnavailableError extends LodeError {
 export class TransactionRevertedError extends LodeError {
   readonly code = 'TX_REVERTED';
   override readonly httpStatus = 422;
+}
+
+/**
+ * The faucet refused a grant: `meta.limit` names which limit — `address` (one grant per address
+ * per day), `ip` (grants per client network per day), `total` (the faucet's daily cap) or
+ * `reserve` (its bounded reserve is spent, or the next grant would bring what it handed out to
+ * the governance quorum). `meta.retryAt` (ms) and `meta.retryAfterMs` say when to come back;
+ * a spent reserve has neither (and is not retryable).
+ */
+export class FaucetLimitError extends LodeError {
+  readonly code = 'FAUCET_LIMIT';
+  override readonly httpStatus = 429;
+  override readonly retryable: boolean;
+  constructor(shortMessage: string, options: LodeErrorOptions = {}) {
+    super(shortMessage, options);
+    this.retryable = typeof options.meta?.retryAt === 'number';
+  }
 }

@@ -1,7 +1,8 @@
 import { InvalidRequestError, NotFoundError, recoverCancelJob, sha256Hex, toBase64, verifyJobSignature, SignedJob, jobIdOf } from '@lode/protocol';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { recoverMessageAddress } from 'viem';
 import { afterEach, describe, expect, it } from 'vitest';
-import { json, jobView, startFakeGateway, type FakeGateway } from '../../test/fakeGateway.js';
+import { FAKE_IDENTITY, json, jobView, startFakeGateway, type FakeGateway } from '../../test/fakeGateway.js';
 import { createLodeClient } from '../client.js';
 import { AccountRequiredError } from '../errors.js';
 import { cancelJob } from './cancelJob.js';
@@ -25,16 +26,17 @@ describe('putBlob', () => {
       [`HEAD /v1/blobs/${sha}`]: (_req, res) => void res.writeHead(404).end(),
       [`PUT /v1/blobs/${sha}`]: (req, res) => json(res, 201, { sha256: sha256Hex(req.body), size: req.body.length }),
     });
-    const ref = await putBlob(createLodeClient({ gateway: gw.url }), { data });
+    const ref = await putBlob(createLodeClient({ gateway: gw.url, account }), { data });
     expect(ref).toEqual({ sha256: sha, size: data.length });
     const put = gw.requests.find((r) => r.method === 'PUT')!;
     expect(put.headers['content-type']).toBe('application/octet-stream');
+    expect(put.headers.authorization).toBe(`Bearer token-for-${account.address.toLowerCase()}`);
     expect(put.body.toString()).toBe('hello blob');
   });
 
   it('skips the upload when the gateway already holds the blob', async () => {
     gw = await startFakeGateway({ [`HEAD /v1/blobs/${sha}`]: (_req, res) => void res.writeHead(200).end() });
-    await putBlob(createLodeClient({ gateway: gw.url }), { data });
+    await putBlob(createLodeClient({ gateway: gw.url, account }), { data });
     expect(gw.requests.map((r) => r.method)).toEqual(['HEAD']);
   });
 });
@@ -53,7 +55,10 @@ describe('submitJob', () => {
     expect(posted!.spec.requester).toBe(account.address);
     expect(posted!.spec.nonce).toMatch(/^0x[0-9a-f]{64}$/);
     expect(posted!.spec.deadline).toBeGreaterThanOrEqual(before + 24 * 3600_000);
-    await expect(verifyJobSignature(posted!)).resolves.toMatchObject({ jobId: jobIdOf(posted!.spec) });
+    const domain = { gateway: FAKE_IDENTITY.gateway as `0x${string}`, chainId: FAKE_IDENTITY.chainId };
+    await expect(verifyJobSignature(posted!, domain)).resolves.toMatchObject({ jobId: jobIdOf(posted!.spec) });
+    // Bound to this gateway: another gateway (or chain) would not take it.
+    await expect(verifyJobSignature(posted!, { ...domain, chainId: 1 })).rejects.toMatchObject({ code: 'INVALID_SIGNATURE' });
     expect(job.id).toBe(jobIdOf(posted!.spec));
   });
 
@@ -85,7 +90,7 @@ describe('submitJob', () => {
 
 describe('cancelJob', () => {
   it('signs the CancelJob typed data as the requester', async () => {
-    let body: { requester: `0x${string}`; timestamp: number; signature: `0x${string}` } | undefined;
+    let body: { requester: `0x${string}`; expiresAt: number; signature: `0x${string}` } | undefined;
     gw = await startFakeGateway({
       'POST /v1/jobs/j1/cancel': (req, res) => {
         body = JSON.parse(req.body.toString());
@@ -94,8 +99,11 @@ describe('cancelJob', () => {
     });
     const job = await cancelJob(createLodeClient({ gateway: gw.url, account }), { id: 'j1' });
     expect(job.status).toBe('cancelled');
-    const signer = await recoverCancelJob({ requester: body!.requester, jobId: 'j1', timestamp: BigInt(body!.timestamp) }, body!.signature);
+    const domain = { gateway: FAKE_IDENTITY.gateway as `0x${string}`, chainId: FAKE_IDENTITY.chainId };
+    const signer = await recoverCancelJob({ requester: body!.requester, jobId: 'j1', expiresAt: BigInt(body!.expiresAt) }, body!.signature, domain);
     expect(signer).toBe(account.address);
+    expect(body!.expiresAt).toBeGreaterThan(Date.now());
+    expect(body!.expiresAt).toBeLessThanOrEqual(Date.now() + 10 * 60_000);
   });
 });
 
@@ -121,17 +129,20 @@ describe('getResults', () => {
         json(res, 200, { results: views.slice(offset, offset + limit) });
       },
     });
-    const results = await getResults(createLodeClient({ gateway: gw.url }), { id: 'j1', pageSize: 2 });
+    const results = await getResults(createLodeClient({ gateway: gw.url, account }), { id: 'j1', pageSize: 2 });
     expect(results.map((r) => new TextDecoder().decode(r.stdout))).toEqual(['out 0', 'out 1', 'out 2', 'out 3', 'out 4']);
     expect(results[3]!.files[0]!.data).toEqual(new Uint8Array([3]));
-    expect(gw.requests.map((r) => r.query.get('offset'))).toEqual(['0', '2', '4', '5']);
+    const pages = gw.requests.filter((r) => r.path === '/v1/jobs/j1/results');
+    expect(pages.map((r) => r.query.get('offset'))).toEqual(['0', '2', '4', '5']);
+    // One sign-in for every page.
+    expect(gw.requests.filter((r) => r.path === '/v1/auth/session')).toHaveLength(1);
   });
 
   it('stops at the limit', async () => {
     gw = await startFakeGateway({
       'GET /v1/jobs/j1/results': (req, res) => json(res, 200, { results: views.slice(Number(req.query.get('offset'))) }),
     });
-    const results = await getResults(createLodeClient({ gateway: gw.url }), { id: 'j1', offset: 1, limit: 2 });
+    const results = await getResults(createLodeClient({ gateway: gw.url, session: 'given' }), { id: 'j1', offset: 1, limit: 2 });
     expect(results.map((r) => r.index)).toEqual([1, 2]);
   });
 });
@@ -158,15 +169,52 @@ describe('listings', () => {
           ],
         }),
     });
-    const client = createLodeClient({ gateway: gw.url });
+    const client = createLodeClient({ gateway: gw.url, account });
     expect(await listJobs(client, { status: 'running', requester: account.address, limit: 5 })).toHaveLength(1);
-    expect(Object.fromEntries(gw.requests[0]!.query)).toEqual({ status: 'running', requester: account.address, limit: '5' });
+    expect(Object.fromEntries(gw.requests.find((r) => r.path === '/v1/jobs')!.query)).toEqual({ status: 'running', requester: account.address, limit: '5' });
     expect((await listTasks(client, { id: 'j1', offset: 0, limit: 10 }))[0]!.status).toBe('done');
     expect((await listNodes(client))[0]!.completed).toBe(3);
   });
 
   it('maps a 404 to NotFoundError', async () => {
     gw = await startFakeGateway({});
-    await expect(listTasks(createLodeClient({ gateway: gw.url }), { id: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(listTasks(createLodeClient({ gateway: gw.url, account }), { id: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('sessions', () => {
+  it('signs in once with an EIP-4361 message for this gateway, and sends the session with every job read', async () => {
+    gw = await startFakeGateway({ 'GET /v1/jobs': (_req, res) => json(res, 200, { jobs: [] }) });
+    const client = createLodeClient({ gateway: gw.url, account });
+    await listJobs(client);
+    await listJobs(client);
+    const signIn = gw.requests.filter((r) => r.path === '/v1/auth/session');
+    expect(signIn).toHaveLength(1);
+    const { message, signature } = JSON.parse(signIn[0]!.body.toString()) as { message: string; signature: `0x${string}` };
+    expect(message).toContain(new URL(gw.url).host);
+    expect(message).toContain(`Chain ID: ${FAKE_IDENTITY.chainId}`);
+    expect(message).toContain(FAKE_IDENTITY.gateway);
+    expect(await recoverMessageAddress({ message, signature })).toBe(account.address);
+    for (const r of gw.requests.filter((x) => x.path === '/v1/jobs')) expect(r.headers.authorization).toBe(`Bearer token-for-${account.address.toLowerCase()}`);
+  });
+
+  it('signs in again when the gateway no longer takes the session, and retries once', async () => {
+    let refused = 0;
+    gw = await startFakeGateway({
+      'GET /v1/jobs': (req, res) => {
+        if (refused === 0) {
+          refused++;
+          return json(res, 401, { error: { code: 'UNAUTHORIZED', message: 'The session has expired. Sign in again.' } });
+        }
+        json(res, 200, { jobs: [] });
+      },
+    });
+    await listJobs(createLodeClient({ gateway: gw.url, account }));
+    expect(gw.requests.filter((r) => r.path === '/v1/auth/session')).toHaveLength(2);
+  });
+
+  it('a client without an account or session cannot read jobs, and says why', async () => {
+    gw = await startFakeGateway({});
+    await expect(listJobs(createLodeClient({ gateway: gw.url }))).rejects.toBeInstanceOf(AccountRequiredError);
   });
 });

@@ -15,7 +15,7 @@ export type GetJobReturnType = JobView;
  * const { status, counts } = await getJob(client, { id });
  */
 export async function getJob(client: LodeClient, params: GetJobParameters): Promise<GetJobReturnType> {
-  return requestJson(client, JobView, { path: `/v1/jobs/${encodeURIComponent(params.id)}`, signal: params.signal });
+  return requestJson(client, JobView, { path: `/v1/jobs/${encodeURIComponent(params.id)}`, signal: params.signal, auth: true });
 }
 
 /** Statuses after which a job never changes again. */

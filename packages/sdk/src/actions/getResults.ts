@@ -47,6 +47,7 @@ export async function getResults(client: LodeClient, params: GetResultsParameter
       path: `/v1/jobs/${encodeURIComponent(params.id)}/results`,
       query: { offset, limit: Math.min(pageSize, wanted - out.length) },
       signal: params.signal,
+      auth: true,
     });
     // An empty page is the end; a short page may only mean the gateway caps the page size.
     if (results.length === 0) break;

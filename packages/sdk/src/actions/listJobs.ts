@@ -23,6 +23,6 @@ const Body = z.object({ jobs: z.array(JobView) });
  */
 export async function listJobs(client: LodeClient, params: ListJobsParameters = {}): Promise<ListJobsReturnType> {
   const { signal, ...query } = params;
-  const body = await requestJson(client, Body, { path: '/v1/jobs', query, signal });
+  const body = await requestJson(client, Body, { path: '/v1/jobs', query, signal, auth: true });
   return body.jobs;
 }

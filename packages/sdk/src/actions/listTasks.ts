@@ -28,6 +28,7 @@ export async function listTasks(client: LodeClient, params: ListTasksParameters)
     path: `/v1/jobs/${encodeURIComponent(id)}/tasks`,
     query: { offset, limit },
     signal,
+    auth: true,
   });
   return body.tasks;
 }

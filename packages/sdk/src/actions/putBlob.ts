@@ -28,5 +28,5 @@ export async function putBlob(client: LodeClient, params: PutBlobParameters): Pr
     );
     if (exists) return { sha256, size: params.data.byteLength };
   }
-  return requestJson(client, BlobRef, { method: 'PUT', path, body: params.data, signal: params.signal });
+  return requestJson(client, BlobRef, { method: 'PUT', path, body: params.data, signal: params.signal, auth: true });
 }

@@ -3,6 +3,7 @@ import { bytesToHex, type Hex } from 'viem';
 import type { LodeClient } from '../client.js';
 import { AccountRequiredError } from '../errors.js';
 import { requestJson } from '../request.js';
+import { identityOf } from '../session.js';
 
 /** A JobSpec as a requester writes it: `version`, `requester`, `nonce` and `deadline` are filled in when left out. */
 export type SubmitJobParameters = Omit<JobSpecInit, 'version' | 'requester' | 'nonce' | 'deadline'> &
@@ -19,7 +20,8 @@ export type SubmitJobReturnType = JobView;
 
 /**
  * Builds a JobSpec (requester = the client's account, a random 32-byte nonce, deadline 24 h
- * from now unless given), validates it, signs it (EIP-712), funds its escrow through `fund`
+ * from now unless given), validates it, signs it (EIP-712, for this gateway and its chain: see
+ * `getIdentity`), funds its escrow through `fund`
  * when it is a paid job, and submits it. Resolves to the
  * job as the gateway stored it; submitting the same signed spec twice gives the same job.
  * Throws `InvalidRequestError` (zod) before any network call if the spec is not valid.
@@ -38,10 +40,11 @@ export async function submitJob(client: LodeClient, params: SubmitJobParameters)
     nonce: init.nonce ?? randomNonce(),
     deadline: init.deadline ?? Date.now() + DEFAULTS.deadlineMs,
   });
-  const signed = await signJob(account, spec);
+  const { gateway, chainId } = await identityOf(client, signal);
+  const signed = await signJob(account, spec, { gateway: gateway as `0x${string}`, chainId });
   const maxCost = maxJobCost(spec);
   if (maxCost > 0n && fund) await fund({ spec, jobId: jobIdOf(spec), maxCost });
-  return requestJson(client, JobView, { method: 'POST', path: '/v1/jobs', body: signed, signal });
+  return requestJson(client, JobView, { method: 'POST', path: '/v1/jobs', body: signed, signal, auth: true });
 }
 
 /** Validates the spec locally so a mistake is reported with its path, before anything is signed or sent. */

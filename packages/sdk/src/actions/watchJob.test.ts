@@ -27,7 +27,7 @@ describe('watchJob', () => {
       },
     });
     const seen: string[] = [];
-    const job = await watchJob(createLodeClient({ gateway: gw.url }), { id: 'j1', onEvent: (e) => seen.push(e.type) });
+    const job = await watchJob(createLodeClient({ gateway: gw.url, session: 'test-session' }), { id: 'j1', onEvent: (e) => seen.push(e.type) });
     expect(job.status).toBe('completed');
     expect(seen).toEqual(['progress', 'finished']);
   });
@@ -44,7 +44,7 @@ describe('watchJob', () => {
         } else send({ type: 'finished', job: done });
       },
     });
-    const job = await watchJob(createLodeClient({ gateway: gw.url }), 'j1', { reconnectDelayMs: 5 });
+    const job = await watchJob(createLodeClient({ gateway: gw.url, session: 'test-session' }), 'j1', { reconnectDelayMs: 5 });
     expect(job.status).toBe('completed');
     expect(connections).toBe(2);
   });
@@ -55,20 +55,20 @@ describe('watchJob', () => {
       'GET /v1/jobs/j1/events': (_req, res) => void res.destroy(),
     });
     const events: JobEvent[] = [];
-    const job = await watchJob(createLodeClient({ gateway: gw.url }), { id: 'j1', reconnectDelayMs: 5, onEvent: (e) => events.push(e) });
+    const job = await watchJob(createLodeClient({ gateway: gw.url, session: 'test-session' }), { id: 'j1', reconnectDelayMs: 5, onEvent: (e) => events.push(e) });
     expect(job.status).toBe('completed');
     expect(events.at(-1)?.type).toBe('finished');
   });
 
   it('fails at once for an unknown job', async () => {
     gw = await startFakeGateway({});
-    await expect(watchJob(createLodeClient({ gateway: gw.url }), { id: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(watchJob(createLodeClient({ gateway: gw.url, session: 'test-session' }), { id: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('stops when its signal aborts', async () => {
     gw = await startFakeGateway({ 'GET /v1/jobs/j1/events': (_req, res) => void sse(res) });
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('stop watching')), 30);
-    await expect(watchJob(createLodeClient({ gateway: gw.url }), { id: 'j1', signal: controller.signal })).rejects.toThrow('stop watching');
+    await expect(watchJob(createLodeClient({ gateway: gw.url, session: 'test-session' }), { id: 'j1', signal: controller.signal })).rejects.toThrow('stop watching');
   });
 });

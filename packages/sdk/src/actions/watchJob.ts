@@ -79,7 +79,7 @@ async function streamOnce(
   onAny: () => void,
 ): Promise<JobView | undefined> {
   const path = `/v1/jobs/${encodeURIComponent(id)}/events`;
-  const response = await send(client, { path, headers: { accept: 'text/event-stream' }, signal: params.signal, noTimeout: true });
+  const response = await send(client, { path, headers: { accept: 'text/event-stream' }, signal: params.signal, noTimeout: true, auth: true });
   if (!response.body) return undefined;
   let finished: JobView | undefined;
   let bad: Error | undefined;

@@ -4,7 +4,8 @@
  *
  * Guarantees:
  * - A session is authenticated once: on `challenge` the page signs an EIP-712 NodeHello over
- *   { node, challenge, capabilitiesHash(capabilities), timestamp } and sends `hello`, checked
+ *   { node, challenge, capabilitiesHash(capabilities), origin, expiresAt }, in the domain of the
+ *   gateway and chain the challenge names, and sends `hello`, checked
  *   against the protocol's `HelloMsg` schema first. Only after `welcome` are messages delivered
  *   to listeners or accepted by `send`.
  * - Every frame from the gateway is validated against `GatewayMessage`; a malformed or
@@ -25,8 +26,10 @@ import {
   HelloMsg,
   HelloRefusedError,
   nodeHelloTypedData,
+  originOf,
   PROTOCOL_VERSION,
   ProtocolViolationError,
+  type LodeDomain,
   type NodeMessage,
 } from '@lode/protocol';
 import { systemClock, type Clock } from './clock.js';
@@ -210,7 +213,7 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
           log.warn('the gateway speaks another protocol version; trying anyway', { gateway: msg.protocol, node: PROTOCOL_VERSION });
         }
         helloSent = true;
-        void sendHello(socket, msg.challenge as `0x${string}`);
+        void sendHello(socket, msg.challenge as `0x${string}`, { gateway: msg.gateway as `0x${string}`, chainId: msg.chainId });
         return;
       case 'welcome':
         if (!helloSent || state === 'established') return reject('unexpected welcome');
@@ -246,15 +249,21 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
     events.emit('error', new ProtocolViolationError(`Ignored a frame from the gateway: ${why}`));
   }
 
-  async function sendHello(socket: SocketLike, challenge: `0x${string}`): Promise<void> {
+  /**
+   * Signs the hello for the gateway and chain the challenge names, and for the origin this page
+   * dialed: the page is served by the gateway it connects to, so a relay would have to serve the
+   * page too; the gateway refuses a hello whose origin is not its own.
+   */
+  async function sendHello(socket: SocketLike, challenge: `0x${string}`, domain: LodeDomain): Promise<void> {
     try {
-      const timestamp = clock.now();
+      const expiresAt = clock.now() + 60_000;
       const caps = capabilities;
+      const origin = originOf(url);
       const signature = await account.signTypedData(
-        nodeHelloTypedData({ node: account.address, challenge, capabilitiesHash: capabilitiesHash(caps), timestamp: BigInt(timestamp) }),
+        nodeHelloTypedData({ node: account.address, challenge, capabilitiesHash: capabilitiesHash(caps), origin, expiresAt: BigInt(expiresAt) }, domain),
       );
       if (ws !== socket || socket.readyState !== OPEN) return;
-      const hello = HelloMsg.parse({ t: 'hello', protocol: PROTOCOL_VERSION, node: account.address, capabilities: caps, timestamp, signature });
+      const hello = HelloMsg.parse({ t: 'hello', protocol: PROTOCOL_VERSION, node: account.address, capabilities: caps, origin, expiresAt, signature });
       socket.send(JSON.stringify(hello));
     } catch (err) {
       log.error('could not sign the hello', { err: String(err) });

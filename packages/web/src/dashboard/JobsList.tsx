@@ -1,12 +1,12 @@
 /** Jobs, newest first, with live progress (polled; a job's own page follows it by SSE). */
 import { listJobs } from '@lode/sdk';
-import { errorText, readClient } from '../shared/client.js';
+import { errorText, jobReader } from '../shared/client.js';
 import { ago, formatDuration, shortId } from '../shared/format.js';
 import { usePoll } from './hooks.js';
 import { Progress, StatusBadge } from './Progress.js';
 
 export function JobsList({ limit, title, more }: { limit: number; title: string; more?: boolean }) {
-  const { data: jobs, error } = usePoll((signal) => listJobs(readClient, { limit, signal }), 2000, [limit]);
+  const { data: jobs, error } = usePoll(async (signal) => listJobs(await jobReader(), { limit, signal }), 2000, [limit]);
   const now = Date.now();
   return (
     <section>

@@ -1,6 +1,7 @@
 /** Data hooks for the dashboard: polling, the hash route, and a job's live events (SSE). */
 import { useEffect, useRef, useState } from 'react';
 import { JobEvent, type JobView } from '@lode/protocol';
+import { readerToken } from '../shared/client.js';
 
 export interface Polled<T> {
   data: T | undefined;
@@ -79,7 +80,8 @@ export function useJobEvents(id: string): LiveJob {
   const [state, setState] = useState<LiveJob>({ job: undefined, nodesBusy: 0, live: false, error: undefined });
   useEffect(() => {
     setState({ job: undefined, nodesBusy: 0, live: false, error: undefined });
-    const source = new EventSource(`/v1/jobs/${encodeURIComponent(id)}/events`);
+    let source: EventSource | undefined;
+    let closed = false;
     let finished = false;
     const onEvent = (ev: MessageEvent<string>) => {
       let parsed;
@@ -92,20 +94,34 @@ export function useJobEvents(id: string): LiveJob {
       const e = parsed.data;
       if (e.type === 'finished') {
         finished = true;
-        source.close();
+        source?.close();
         setState({ job: e.job, nodesBusy: 0, live: false, error: undefined });
       } else {
         setState({ job: e.job, nodesBusy: e.nodesBusy, live: true, error: undefined });
       }
     };
-    source.addEventListener('progress', onEvent);
-    source.addEventListener('finished', onEvent);
-    source.onerror = () => {
-      if (finished) return;
-      // EventSource reconnects by itself; a 404 (unknown job) closes it for good.
-      setState((s) => ({ ...s, live: false, error: source.readyState === EventSource.CLOSED ? 'The job could not be followed (unknown id?).' : undefined }));
+    // An EventSource cannot send headers: the session goes in the URL (access_token).
+    readerToken().then(
+      (token) => {
+        if (closed) return;
+        const s = new EventSource(`/v1/jobs/${encodeURIComponent(id)}/events?access_token=${encodeURIComponent(token)}`);
+        source = s;
+        s.addEventListener('progress', onEvent);
+        s.addEventListener('finished', onEvent);
+        s.onerror = () => {
+          if (finished) return;
+          // EventSource reconnects by itself; a 404 (unknown job, or another account's) closes it for good.
+          setState((st) => ({ ...st, live: false, error: s.readyState === EventSource.CLOSED ? 'The job could not be followed (unknown id, or not yours?).' : undefined }));
+        };
+      },
+      (err: unknown) => {
+        if (!closed) setState((st) => ({ ...st, live: false, error: `Sign in to follow this job: ${err instanceof Error ? err.message : String(err)}` }));
+      },
+    );
+    return () => {
+      closed = true;
+      source?.close();
     };
-    return () => source.close();
   }, [id]);
   return state;
 }

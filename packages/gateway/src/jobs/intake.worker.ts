@@ -1,0 +1,53 @@
+/**
+ * The job intake worker: everything a submission costs before the gateway knows it is a valid,
+ * signed job — JSON parsing, the schema, the spec's canonical hash and the signature — runs
+ * here, off the gateway's event loop. The tasks go back to the main thread in chunks through
+ * `port` (each chunk its own message, so no single deserialization stalls the loop), the rest as
+ * the task's result, with the spec already serialized for the store.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { LodeError, SignedJob, specHash, verifyJobSignature, type LodeDomain } from '@lode/protocol';
+import { zodMessage } from '../http/zodMessage.js';
+
+export interface IntakeRequest {
+  body: ArrayBuffer;
+  domain: LodeDomain;
+  port: MessagePort;
+  /** Tasks per chunk posted to `port`. */
+  chunkTasks: number;
+}
+
+export type IntakeResult =
+  | { ok: true; head: Omit<SignedJob['spec'], 'tasks'>; taskCount: number; signature: string; jobId: string; specJson: string }
+  | { ok: false; error: { code: 'MALFORMED_JSON' | 'INVALID_REQUEST' | 'INVALID_SIGNATURE'; message: string; details?: string } };
+
+export default async function intake(req: IntakeRequest): Promise<IntakeResult> {
+  try {
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(req.body));
+    } catch (err) {
+      return { ok: false, error: { code: 'MALFORMED_JSON', message: 'The body is not valid JSON.', details: (err as Error).message } };
+    }
+    const parsed = SignedJob.safeParse(json);
+    if (!parsed.success) {
+      return {
+        ok: false,
+        error: { code: 'INVALID_REQUEST', message: 'The job is not a valid signed JobSpec. Build it with the SDK or `lode run`.', details: zodMessage(parsed.error) },
+      };
+    }
+    const job = parsed.data;
+    let jobId: string;
+    try {
+      ({ jobId } = await verifyJobSignature(job, req.domain, specHash(job.spec)));
+    } catch (err) {
+      const e = err as LodeError;
+      return { ok: false, error: { code: 'INVALID_SIGNATURE', message: e.shortMessage ?? String(err), details: e.details } };
+    }
+    const { tasks, ...head } = job.spec;
+    for (let i = 0; i < tasks.length; i += req.chunkTasks) req.port.postMessage(tasks.slice(i, i + req.chunkTasks));
+    return { ok: true, head, taskCount: tasks.length, signature: job.signature, jobId, specJson: JSON.stringify(job.spec) };
+  } finally {
+    req.port.close();
+  }
+}
