@@ -171,6 +171,10 @@ export class Cluster {
     const { account } = await loadOrCreateAccount(dataDir, { create: true });
     const info = (await (await fetch(`${this.url}/v1/ledger`)).json()) as { chainId: number; contracts: object; params: { minStake: string } };
     const r = await fetch(`${this.url}/v1/ledger/faucet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: account.address }) });
+    if (r.status === 429) {
+      // Every provisioned account is a faucet grant from 127.0.0.1, counted like any client's.
+      throw new Error(`the faucet refused (${await r.text()}); a test that needs many accounts raises the limits: gatewayArgs ['--faucet-per-ip-day', 'N', '--faucet-per-day', 'N']`);
+    }
     if (!r.ok) throw new Error(`faucet answered ${r.status}: ${await r.text()}`);
     if (asNode) {
       const client = createLedgerClient({ rpcUrl: `${this.url}/rpc`, addresses: ledgerAddressesSchema.parse({ ...info.contracts, chainId: info.chainId }), account });

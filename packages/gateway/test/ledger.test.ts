@@ -105,6 +105,15 @@ describe('ledger on the embedded chain', () => {
     expect(await balanceOf(provider.address)).toBe(parseEther('10000'));
     expect(await chain.getBalance({ address: provider.address })).toBe(parseEther('10'));
     expect((await json('/v1/ledger/faucet', { method: 'POST', body: JSON.stringify({ address: 'nope' }) })).status).toBe(400);
+    expect((await json('/v1/ledger/faucet', { method: 'POST', body: JSON.stringify({ address: `0x${'0'.repeat(40)}` }) })).status).toBe(400);
+    // One grant per address per day: the second is refused in words, with when to come back.
+    const again = await fetch(`${gw.url}/v1/ledger/faucet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: provider.address }) });
+    expect(again.status).toBe(429);
+    expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(86_000);
+    const { error } = (await again.json()) as { error: { code: string; message: string; meta: { limit: string; retryAt: number } } };
+    expect(error).toMatchObject({ code: 'FAUCET_LIMIT', meta: { limit: 'address' } });
+    expect(error.message).toMatch(/has had its faucet grant for the last 24 hours: the faucet gives each address one grant a day\. Come back after 20\d\d-/);
+    expect(await balanceOf(provider.address)).toBe(parseEther('10000'));
   });
 
   it('refuses a node without the minimum stake at hello, and admits it once it stakes', async () => {

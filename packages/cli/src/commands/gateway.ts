@@ -25,6 +25,8 @@ export interface GatewayFlags {
   faucetPerAddressDay?: number;
   faucetPerIpDay?: number;
   faucetPerDay?: number;
+  rpcPerMinute?: number;
+  rpcBudgetMs?: number;
   publicUrl?: string[];
   limit?: Record<string, number>;
 }
@@ -95,6 +97,8 @@ export function ledgerOptions(opts: GatewayFlags) {
       ...(opts.faucetPerIpDay !== undefined ? { perIp: opts.faucetPerIpDay } : {}),
       ...(opts.faucetPerDay !== undefined ? { total: opts.faucetPerDay } : {}),
     },
+    ...(opts.rpcPerMinute !== undefined ? { rpcPerMinute: opts.rpcPerMinute } : {}),
+    ...(opts.rpcBudgetMs !== undefined ? { rpcBudgetMs: opts.rpcBudgetMs } : {}),
   } as const;
 }
 
@@ -148,6 +152,8 @@ export function withGatewayFlags(cmd: Command): Command {
     .option('--faucet-per-address-day <n>', 'faucet grants per address per 24 h (default 1)', positiveInt('--faucet-per-address-day'))
     .option('--faucet-per-ip-day <n>', 'faucet grants per client IP (an IPv6 /64) per 24 h (default 10)', positiveInt('--faucet-per-ip-day'))
     .option('--faucet-per-day <n>', 'faucet grants in all per 24 h (default 100)', positiveInt('--faucet-per-day'))
+    .option('--rpc-per-minute <n>', 'JSON-RPC requests (POST /rpc, the embedded chain) per client IP per minute (default 600)', positiveInt('--rpc-per-minute'))
+    .option('--rpc-budget-ms <ms>', 'EVM time one JSON-RPC request may take; calls are also capped at the block gas limit (default 1000)', positiveInt('--rpc-budget-ms'))
     .option('--public-url <url>', 'a URL nodes and requesters reach this gateway at (repeatable); hellos and sign-ins must name one of their hosts (default: the host each request came to)', collectUrl)
     .option('--limit <name=value>', `a quota (repeatable): ${LIMIT_NAMES.join(', ')} — see docs/security.md for the defaults`, collectLimit)
     .addOption(logLevelOption('gateway log level (logs go to stdout)'));

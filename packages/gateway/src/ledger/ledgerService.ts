@@ -24,16 +24,14 @@ import {
   type Transport,
 } from 'viem';
 import {
+  ChainWorker,
   LOCAL_FAUCET_RESERVE,
-  createEmbeddedChain,
   deployLedger,
-  handleJsonRpc,
   jobEscrowAbi,
   ledgerAddressesSchema,
   lodeTokenAbi,
   protocolConfigAbi,
   stakingAbi,
-  type EmbeddedChain,
   type LedgerAddresses,
 } from '@lode/ledger';
 import {
@@ -52,6 +50,7 @@ import { loadOrCreateAccount } from '@lode/node/keystore';
 import type { GatewayConfig } from '../config.js';
 import type { Clock } from '../clock.js';
 import type { EscrowState, Store } from '../store/types.js';
+import { Faucet, type FaucetSettings } from './faucet.js';
 import { TxOutbox } from './outbox.js';
 import { Settlement, revertErrorName } from './settlement.js';
 import { proofFor } from './plan.js';
@@ -60,9 +59,6 @@ import { proofFor } from './plan.js';
 const GENESIS_ETH = parseEther('1000000000');
 /** Gas money the embedded chain gives the operator's account at genesis (to vote and propose). */
 const OPERATOR_GENESIS_ETH = parseEther('1000');
-/** What one faucet call sends. */
-export const FAUCET_ETH = parseEther('10');
-export const FAUCET_LODE = parseEther('10000');
 /** An escrow must outlive the job's deadline by this much, so the last batch can still debit it. */
 export const ESCROW_MARGIN_MS = 10 * 60_000;
 
@@ -86,7 +82,7 @@ export interface LedgerDeps {
 export class GatewayLedger {
   private readonly settlement: Settlement;
   private readonly outbox: TxOutbox;
-  private faucetQueue: Promise<unknown> = Promise.resolve();
+  private readonly faucetService: Faucet;
 
   private constructor(
     private readonly d: LedgerDeps,
@@ -95,7 +91,7 @@ export class GatewayLedger {
     readonly account: LocalAccount,
     readonly addresses: LedgerAddresses,
     readonly chainId: number,
-    private readonly chain: EmbeddedChain | undefined,
+    private readonly chain: ChainWorker | undefined,
   ) {
     this.outbox = new TxOutbox({ store: d.store.ledger, client, account, chainId, log: d.log, now: () => d.clock.now() });
     this.settlement = new Settlement({
@@ -108,13 +104,18 @@ export class GatewayLedger {
       maxBatchReceipts: d.config.maxBatchReceipts,
       params: () => this.params(),
     });
+    const limits = d.config.faucetLimits;
+    this.faucetService = new Faucet(
+      { store: d.store.ledger, client, account, addresses, log: d.log, now: () => d.clock.now() },
+      { perAddress: limits.perAddress, perIp: limits.perIp, total: limits.total, grantLode: BigInt(limits.grantLode), grantEth: BigInt(limits.grantEth) },
+    );
   }
 
   /** Connects to the configured chain; on an empty embedded chain, deploys the contracts first. */
   static async open(d: LedgerDeps): Promise<GatewayLedger> {
     const { config, log } = d;
     const { account } = await loadOrCreateAccount(join(config.dataDir, 'gateway'), { create: true, log });
-    let chain: EmbeddedChain | undefined;
+    let chain: ChainWorker | undefined;
     let transport: Transport;
     let operator: Hex | undefined;
     if (config.ledger === 'embedded') {
@@ -122,8 +123,11 @@ export class GatewayLedger {
       // A new chain: the operator (the data dir's own account unless named) gets gas at genesis
       // and the operator's allocation of LODE, delegated, when the contracts are deployed.
       if (!existsSync(join(chainDir, 'chain.log'))) operator = (config.ledgerParams.operator as Hex | undefined) ?? (await loadOrCreateAccount(config.dataDir, { create: true, log })).address;
-      chain = await createEmbeddedChain({
+      // In a worker thread: EVM execution never holds this process's HTTP and WebSocket work.
+      chain = await ChainWorker.open({
         dataDir: chainDir,
+        publicBudgetMs: config.rpcBudgetMs,
+        onError: (err, restarted) => log.error({ err, restarted }, restarted ? 'the chain worker failed; started again from its log' : 'the chain worker failed'),
         accounts: [
           { address: account.address, balance: GENESIS_ETH },
           ...(operator !== undefined && operator.toLowerCase() !== account.address.toLowerCase() ? [{ address: operator, balance: OPERATOR_GENESIS_ETH }] : []),
@@ -164,10 +168,18 @@ export class GatewayLedger {
     return this.settlement.runOnce();
   }
 
-  /** JSON-RPC for the embedded chain (`POST /rpc`); undefined with an external chain. */
-  get rpc(): ((body: unknown) => Promise<unknown>) | undefined {
+  /**
+   * JSON-RPC for the embedded chain (`POST /rpc`) from a client (an IP, or an IPv6 /64); its
+   * calls take turns with other clients' behind the gateway's own. Undefined with an external chain.
+   */
+  get rpc(): ((body: unknown, from: { client: string }) => Promise<unknown>) | undefined {
     const chain = this.chain;
-    return chain ? (body) => handleJsonRpc(chain, body) : undefined;
+    return chain ? (body, from) => chain.handleJsonRpc(body, from) : undefined;
+  }
+
+  /** `POST /rpc` requests per client per minute. */
+  get rpcPerMinute(): number {
+    return this.d.config.rpcPerMinute;
   }
 
   get faucetEnabled(): boolean {
@@ -271,21 +283,18 @@ export class GatewayLedger {
     return { slashed: 0n, txHash: receipt.transactionHash };
   }
 
-  /** Sends test gas and LODE to `address` from the gateway's account (embedded chain only by default). */
-  faucet(address: Hex): Promise<FaucetView> {
-    const run = this.faucetQueue.then(async () => {
-      const wallet = createWalletClient({ account: this.account, transport: custom(this.client, { retryCount: 0 }) });
-      const ethHash = await wallet.sendTransaction({ to: address, value: FAUCET_ETH, chain: null });
-      await this.client.waitForTransactionReceipt({ hash: ethHash });
-      const lodeHash = await wallet.writeContract({
-        address: this.addresses.token, abi: lodeTokenAbi, functionName: 'transfer', args: [address, FAUCET_LODE], chain: null,
-      });
-      const receipt = await this.client.waitForTransactionReceipt({ hash: lodeHash });
-      if (receipt.status !== 'success') throw new LedgerUnavailableError('The faucet has run dry (its LODE transfer reverted).');
-      return { address, eth: FAUCET_ETH.toString(), lode: FAUCET_LODE.toString(), txHashes: [ethHash, lodeHash] };
-    });
-    this.faucetQueue = run.catch(() => undefined);
-    return run;
+  /**
+   * Sends one faucet grant (test gas and LODE) to `address` from the gateway's account, for a
+   * request from `from.ip`; throws FaucetLimitError past a limit (see ledger/faucet.ts). Whether
+   * the faucet is served at all is `faucetEnabled` (the routes check it).
+   */
+  faucet(address: Hex, from: { ip: string }): Promise<FaucetView> {
+    return this.faucetService.grant(address, from.ip);
+  }
+
+  /** The faucet's grant and limits, for GET /v1/ledger and the docs. */
+  get faucetSettings(): FaucetSettings {
+    return this.faucetService.settings;
   }
 
   /** A provider's payouts, with proofs and whether each is claimed yet. */
@@ -408,7 +417,7 @@ async function resolveAddresses(
   account: LocalAccount,
   transport: Transport,
   chainId: number,
-  chain: EmbeddedChain | undefined,
+  chain: ChainWorker | undefined,
   operator: Hex | undefined,
 ): Promise<LedgerAddresses> {
   const { config, log } = d;
@@ -417,7 +426,7 @@ async function resolveAddresses(
   if (existsSync(file)) {
     addresses = ledgerAddressesSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
     if (addresses.chainId !== chainId) throw new Error(`${file} is for chain ${addresses.chainId}, but the chain is ${chainId}`);
-  } else if (chain && chain.blockNumber === 0n) {
+  } else if (chain && (await client.getBlockNumber()) === 0n) {
     const wallet = createWalletClient({ account, transport });
     const p = config.ledgerParams;
     log.info('deploying the ledger contracts on the embedded chain');
