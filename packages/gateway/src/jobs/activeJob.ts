@@ -4,7 +4,7 @@
  * beyond the queue entry, and no database access.
  */
 import { maxJobCost, verificationName, type JobSpec, type JobStatus, type TaskCounts, type JobView } from '@lode/protocol';
-import type { JobRecord } from '../store/types.js';
+import type { JobRecord, JobRevisions, TaskRevisionRecord } from '../store/types.js';
 import { JobVerification, type VerificationStats } from '../verify/jobVerification.js';
 import { policyFor } from '../verify/trustConfig.js';
 
@@ -42,8 +42,14 @@ export class ActiveJob {
    */
   private charged = 0n;
   private chargeCap: bigint | undefined;
-  /** Writes in flight that are not result rows (known-answer receipts); the job finishes after them. */
+  /** Writes in flight that are not result rows (known-answer receipts, revisions); the job finishes after them. */
   pendingWrites = 0;
+  /** Tasks whose accepted result was replaced after the fact (jobs/revisions.ts). */
+  readonly revisions: { revised: number; refunded: bigint; tasks: Array<TaskRevisionRecord & { index: number }> } = { revised: 0, refunded: 0n, tasks: [] };
+  /** Its results taken on one node's word alone and not audited yet (set by jobs/revisions.ts). */
+  unaudited: (() => number) | undefined;
+  /** When it began waiting, all tasks decided, for the audit of such results (ms). */
+  auditsFrom: number | undefined;
   /** Run times (ms) of its tasks as nodes report them (for straggler detection). */
   avgTaskMs: number | undefined;
   /** Tasks whose terminal result row is durably committed. The job finishes when this reaches taskCount. */
@@ -165,6 +171,23 @@ export class ActiveJob {
     this.charged += amount;
   }
 
+  /** Gives back what a withdrawn receipt had charged (its result was proven wrong). */
+  uncharge(amount: bigint): void {
+    this.charged = this.charged > amount ? this.charged - amount : 0n;
+  }
+
+  /** Records a task's result replaced after the fact (the first `MAX_LISTED_REVISIONS` are listed). */
+  recordRevision(index: number, r: TaskRevisionRecord): void {
+    this.revisions.revised++;
+    this.revisions.refunded += BigInt(r.refunded);
+    if (this.revisions.tasks.length < MAX_LISTED_REVISIONS) this.revisions.tasks.push({ index, ...r });
+  }
+
+  /** The revisions as stored and shown. */
+  revisionsRecord(): JobRevisions {
+    return { revised: this.revisions.revised, refunded: this.revisions.refunded.toString(), tasks: [...this.revisions.tasks] };
+  }
+
   addUsage(fuelUsed: number, cost: bigint): void {
     this.usage.fuelUsed += BigInt(fuelUsed);
     this.usage.cost += cost;
@@ -182,6 +205,7 @@ export class ActiveJob {
 
   view(): JobView {
     const v = this.verification;
+    const unaudited = this.unaudited?.() ?? 0;
     return {
       id: this.id,
       name: this.record.name,
@@ -195,9 +219,17 @@ export class ActiveJob {
       deadline: this.record.deadline,
       usage: { fuelUsed: this.usage.fuelUsed.toString(), cost: this.usage.cost.toString() },
       verification: { policy: verificationName(this.spec.verification), inVerification: v.inVerification, ...v.stats },
+      ...(this.revisions.revised > 0 ? { revisions: this.revisionsRecord() } : {}),
+      ...(unaudited > 0 ? { unaudited } : {}),
+      ...(unaudited > 0 && this.auditsFrom !== undefined
+        ? { waiting: `Every task is decided; ${unaudited} result(s) taken on one node's word alone are being audited (another node checks each such node once) before the job is final.` }
+        : {}),
     };
   }
 }
+
+/** Revised tasks listed in a job's view (all are counted). */
+export const MAX_LISTED_REVISIONS = 100;
 
 const NAMES = ['queued', 'leased', 'done', 'failed', 'cancelled'] as const;
 
@@ -215,7 +247,8 @@ export function recordView(r: JobRecord): JobView {
     deadline: r.deadline,
     ...(r.usage ? { usage: { fuelUsed: r.usage.fuelUsed.toString(), cost: r.usage.cost.toString() } } : {}),
     verification: { policy: verificationName(r.spec.verification), inVerification: 0, ...(r.verificationStats ?? EMPTY_STATS) },
+    ...(r.revisions && r.revisions.revised > 0 ? { revisions: r.revisions } : {}),
   };
 }
 
-const EMPTY_STATS: VerificationStats = { accepted: 0, executions: 0, canaries: 0, spotChecks: 0, speculative: 0, wrong: 0, failed: 0 };
+const EMPTY_STATS: VerificationStats = { accepted: 0, executions: 0, canaries: 0, spotChecks: 0, speculative: 0, wrong: 0, failed: 0, reverified: 0, revised: 0 };

@@ -67,6 +67,7 @@ import type { TrustConfig } from '../verify/trustConfig.js';
 import type { NetworkView, Vote, VoteOutcome } from '../verify/types.js';
 import { isVote, voteKey } from '../verify/vote.js';
 import { ActiveJob, TaskState, isTerminal, recordView } from './activeJob.js';
+import { Revisions } from './revisions.js';
 import type { JobEvents } from './events.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { zodMessage } from '../http/zodMessage.js';
@@ -134,6 +135,8 @@ interface HeldResult {
   stderr: Uint8Array;
   files: { path: string; data: Uint8Array }[];
   receivedAt: number;
+  /** Its place in the gateway's answer order (a check of it audits what its node gave alone before it). */
+  seq?: number;
 }
 
 type Decoded = { stdout: Uint8Array; stderr: Uint8Array; files: { path: string; data: Uint8Array }[] } | { reject: { code: string; message: string; log: string } };
@@ -160,6 +163,7 @@ export class JobManager {
   private stopping = false;
   private scheduler!: Scheduler;
   private acks!: SessionAcks;
+  private revisions!: Revisions<HeldResult>;
 
   constructor(private readonly o: JobManagerOptions) {
     this.maxAttempts = o.maxAttempts ?? 5;
@@ -173,6 +177,30 @@ export class JobManager {
   attach(scheduler: Scheduler, acks: SessionAcks): void {
     this.scheduler = scheduler;
     this.acks = acks;
+    this.revisions = this.revisionsFor();
+  }
+
+  /** Re-verification of results taken on one node's word alone (jobs/revisions.ts), on this manager's paths. */
+  private revisionsFor(): Revisions<HeldResult> {
+    const trust = this.o.trust;
+    return new Revisions<HeldResult>({
+      store: this.o.store,
+      log: this.o.log,
+      clock: this.o.clock,
+      trust,
+      config: { auditWaitMs: trust.config.auditWaitMs, maxRevisionMs: trust.config.maxRevisionMs, maxParkMs: this.o.maxParkMs },
+      scheduler: () => this.scheduler,
+      active: (id) => this.active.get(id),
+      facts: (h) => ({ seq: h.seq ?? trust.lone.nextSeq(), receivedAt: h.receivedAt, leaseId: h.lease.leaseId, session: h.lease.session.proof ?? null }),
+      receipt: (job, h, kind) => this.receipt(job, h.lease, h.outcome, kind),
+      row: (job, h, receipts) => this.resultRow(job, h, h.outcome.status === 'ok' ? null : errorOf(h.outcome), receipts),
+      failedRow: (job, index, error, receipts) => ({ ...this.emptyRow(job, index, 'failed', error), receipts: receipts.filter((x) => x.amount > 0n) }),
+      cancel: (leases) => this.cancelReplicas(leases),
+      decide: (job, index, d) => this.onDecision(job, index, d as VoteOutcomeDecision<HeldResult>),
+      touch: (job) => this.touch(job),
+      maybeFinish: (job) => this.maybeFinish(job),
+      online: () => [...this.scheduler.allSessions()].map((s) => s.address),
+    });
   }
 
   /** Resumes every unfinished job from the store: tasks without a result row are queued again. */
@@ -194,17 +222,21 @@ export class JobManager {
       else this.scheduler.addJob(job);
       this.o.log.info({ jobId: job.id, remaining: job.counts.queued }, 'resumed job');
     }
+    // Results of nodes caught before a restart are re-verified now that their jobs are loaded.
+    this.revisions.start();
     this.deadlineTimer = setInterval(() => this.enforceDeadlines(), 1000);
     this.deadlineTimer.unref();
     this.trustTimer = setInterval(() => {
       if (this.o.stragglers) this.speculate();
       this.reconsiderParked();
+      this.revisions.tick();
     }, 1000);
     this.trustTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.revisions.stop();
     if (this.deadlineTimer) clearInterval(this.deadlineTimer);
     if (this.trustTimer) clearInterval(this.trustTimer);
     await this.committer.close();
@@ -563,9 +595,10 @@ export class JobManager {
     const key = voteKey(facts);
     const slim: TaskOutcome = { ...outcome, stdout: '', stderr: '', files: [] };
     const known = lease.job.verification.setOf(lease.index)?.votes.some((v) => v.key === key);
+    const seq = this.o.trust.lone.nextSeq();
     const held: HeldResult = known
-      ? { lease, outcome: slim, stdout: EMPTY, stderr: EMPTY, files: [], receivedAt: now }
-      : { lease, outcome: slim, ...decoded, receivedAt: now };
+      ? { lease, outcome: slim, stdout: EMPTY, stderr: EMPTY, files: [], receivedAt: now, seq }
+      : { lease, outcome: slim, ...decoded, receivedAt: now, seq };
     const d = lease.job.verification.voted(lease.index, lease.leaseId, held, key) as VoteOutcomeDecision<HeldResult>;
     this.onDecision(lease.job, lease.index, d);
   }
@@ -581,8 +614,10 @@ export class JobManager {
         this.touch(job);
         return;
       case 'accept':
+        if (d.reopened) return this.revisions.decided(job, index, d); // decided again (jobs/revisions.ts)
         return this.verified(job, index, d);
       case 'fail':
+        if (d.reopened) return this.revisions.decided(job, index, d);
         return this.unverifiable(job, index, d.votes, d.cancel, new VerificationFailedError(`Task ${index}: ${d.reason}. Is the module deterministic?`));
     }
   }
@@ -592,7 +627,8 @@ export class JobManager {
     this.cancelReplicas(d.cancel);
     const winner = d.winner.payload;
     const agreeing = d.agreeing.map((v) => v.node);
-    if (d.agreeing.length >= 2) this.o.trust.validated(agreeing);
+    // Each agreeing node passed a check of the answer it gave then: what it gave alone before is audited.
+    if (d.agreeing.length >= 2) this.o.trust.validated(d.agreeing.map((v) => (v.payload.seq === undefined ? v.node : { node: v.node, seq: v.payload.seq })));
     for (const v of d.wrong) {
       const p = v.payload;
       void this.o.trust
@@ -604,7 +640,10 @@ export class JobManager {
     }
     const receipts = d.agreeing.map((v) => this.receipt(job, v.payload.lease, v.payload.outcome, v === d.winner ? 'result' : 'replica'));
     const error = winner.outcome.status === 'ok' ? null : errorOf(winner.outcome);
-    this.end(job, index, error ? TaskState.Failed : TaskState.Done, this.resultRow(job, winner, error, receipts));
+    const row = this.resultRow(job, winner, error, receipts);
+    // Taken on one node's word alone: remembered until that node passes a check (or re-verified if it is proven wrong).
+    if (d.agreeing.length === 1 && !job.verification.policy.trivial) this.revisions.lone(job, index, d.winner, row);
+    this.end(job, index, error ? TaskState.Failed : TaskState.Done, row);
   }
 
   /**
@@ -627,6 +666,7 @@ export class JobManager {
     if (r.kind !== 'more') return this.onDecision(job, index, r as VoteOutcomeDecision<HeldResult>);
     const set = jv.setOf(index);
     if (set && set.lost >= this.maxAttempts) {
+      if (set.reopened) return this.revisions.abandoned(job, index, `${error.message} Gave up after ${set.lost} replicas ended without a result.`);
       const gone = jv.abandon(index)!;
       this.unverifiable(job, index, gone.votes as Vote<HeldResult>[], gone.cancel, {
         code: error.code,
@@ -841,6 +881,8 @@ export class JobManager {
 
   /** Ends a task: terminal state now, result row by group commit, ack (if from a node) after commit. */
   private end(job: ActiveJob, index: number, state: TaskState, row: TaskResultRow, lease?: LeaseRecord): void {
+    // A task decided again (its row exists) ends through its re-verification, not with a second row.
+    if (!job.verification.policy.trivial && this.revisions.isReopened(job, index)) return this.revisions.ended(job, index, row.error?.message ?? 'the job ended');
     if (isTerminal(job.state[index]!)) {
       // Ended already: counting it twice would finish the job before its other tasks.
       this.o.log.error({ jobId: job.id, index }, 'task ended twice; ignoring the second end');
@@ -856,6 +898,7 @@ export class JobManager {
     this.touch(job);
     this.persist(row, () => {
       if (lease) this.acks.ack(lease.session, lease.leaseId);
+      if (row.lone) this.revisions.stored(row);
       job.committed++;
       this.maybeFinish(job);
     });
@@ -863,7 +906,8 @@ export class JobManager {
 
   /** Finishes the job once every task's row, and every other write of it, is committed. */
   private maybeFinish(job: ActiveJob): void {
-    if (job.committed === job.taskCount && job.pendingWrites === 0) {
+    // Results taken on one node's word alone are audited first (jobs/revisions.ts).
+    if (job.committed === job.taskCount && job.pendingWrites === 0 && this.revisions.mayFinish(job)) {
       this.finish(job).catch((err: unknown) => this.o.log.error({ err, jobId: job.id }, 'finishing the job failed'));
     }
   }

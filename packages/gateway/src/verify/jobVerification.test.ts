@@ -213,3 +213,69 @@ describe('JobVerification under target(1e-4)', () => {
     expect(pool.pick('0xc', 9)).toBeDefined();
   });
 });
+
+describe('JobVerification.reopen (a result taken on one node\'s word alone, decided again)', () => {
+  const policy = () => targetPolicy(1e-4, { maxReplicas: 9, audit: { spotCheck: 0, canary: 0 } });
+  const OFFENDER = credibility(0, true);
+
+  /** Task 0 accepted from trusted 0xl alone; returns its accepting vote. */
+  function acceptedAlone(v: JobVerification<string>) {
+    const l = lease('0xl');
+    v.issued(0, l);
+    const d = v.voted(0, l.leaseId, 'lie', 'wrong');
+    if (d.kind !== 'accept') throw new Error('not accepted');
+    expect(d.agreeing).toHaveLength(1);
+    return d.winner;
+  }
+
+  it('re-verifies a caught node\'s result: its vote now weighs little, others outvote it, and it is proven wrong', () => {
+    const cred: Record<string, number> = { '0xl': TRUSTED, '0xh': TRUSTED, '0xi': TRUSTED };
+    const v = new JobVerification<string>(policy(), deps(cred));
+    const original = acceptedAlone(v);
+    cred['0xl'] = OFFENDER; // caught on another task
+    const n = v.reopen(0, { reason: 'caught', original });
+    expect(n).toBeGreaterThanOrEqual(1);
+    expect(v.allows(0, { address: '0xl', remote: '127.0.0.1', newcomer: false }, net).ok).toBe(false); // never its own judge
+    expect(v.reopen(0, { reason: 'caught', original })).toBe(-1); // once
+    let d;
+    for (const node of ['0xh', '0xi']) {
+      const l = lease(node);
+      v.issued(0, l);
+      d = v.voted(0, l.leaseId, 'right', 'right');
+      if (d.kind === 'accept') break;
+    }
+    expect(d).toMatchObject({ kind: 'accept', winner: { node: '0xh', payload: 'right' }, wrong: [{ node: '0xl' }], reopened: { reason: 'caught' } });
+    expect(v.stats).toMatchObject({ accepted: 1, reverified: 1, revised: 1, wrong: 1 });
+    // The original counted as the task's first execution when it was accepted.
+    expect(v.stats.executions).toBe(1 + (d!.kind === 'accept' ? d!.agreeing.length : 0));
+  });
+
+  it('audits a trusted node through a result: one more node must agree, however credible the node is', () => {
+    const v = new JobVerification<string>(policy(), deps({ '0xl': TRUSTED, '0xh': TRUSTED }));
+    const original = acceptedAlone(v);
+    expect(v.reopen(0, { reason: 'audit', original })).toBe(1);
+    const h = lease('0xh');
+    v.issued(0, h);
+    const d = v.voted(0, h.leaseId, 'same', 'wrong'); // agrees with the original answer
+    expect(d).toMatchObject({ kind: 'accept', winner: { node: '0xh' }, agreeing: [{ node: '0xl' }, { node: '0xh' }], wrong: [], reopened: { reason: 'audit' } });
+    expect(v.stats).toMatchObject({ reverified: 1, revised: 0, executions: 2 });
+  });
+
+  it('a node caught while it is being audited: the audit becomes a re-verification', () => {
+    const v = new JobVerification<string>(policy(), deps({ '0xl': TRUSTED }));
+    const original = acceptedAlone(v);
+    v.reopen(0, { reason: 'audit', original });
+    expect(v.reopen(0, { reason: 'caught', original })).toBe(-1);
+    expect(v.reopenedOf(0)?.reason).toBe('caught');
+  });
+
+  it('gives up without an answer: the caller gets the reopening back', () => {
+    const v = new JobVerification<string>(policy(), deps({ '0xl': TRUSTED }));
+    const original = acceptedAlone(v);
+    v.reopen(0, { reason: 'caught', original });
+    const gone = v.abandon(0);
+    expect(gone).toMatchObject({ votes: [{ node: '0xl' }], reopened: { reason: 'caught' } });
+    expect(v.stats).toMatchObject({ failed: 0, reverified: 1, executions: 1 });
+    expect(v.reopenedOf(0)).toBeUndefined();
+  });
+});

@@ -51,13 +51,26 @@ export interface IssueOutcome {
   canary: boolean;
 }
 
+/**
+ * Why a task already decided is decided again (`reopen`). Its accepted result rested on one
+ * node's word alone (see loneResults.ts), and:
+ * - `caught`: that node has since been proven wrong — other nodes re-verify the result;
+ * - `audit`: that node is being checked through this result (its unchecked results grew too
+ *   many or too old, or their job is ending) — one more node must agree with it.
+ */
+export interface Reopening<P = unknown> {
+  reason: 'caught' | 'audit';
+  /** The vote that was accepted (its credibility refreshed when the task is reopened). */
+  original: Vote<P>;
+}
+
 export type VoteOutcomeDecision<P> =
   /** The lease is not one of this task's replicas (already decided, cancelled…). */
   | { kind: 'unknown' }
   | { kind: 'wait' }
   | { kind: 'more'; count: number; reason: string }
-  | { kind: 'accept'; winner: Vote<P>; agreeing: Vote<P>[]; wrong: Vote<P>[]; cancel: ReplicaLease[]; reason: string }
-  | { kind: 'fail'; votes: Vote<P>[]; cancel: ReplicaLease[]; reason: string };
+  | { kind: 'accept'; winner: Vote<P>; agreeing: Vote<P>[]; wrong: Vote<P>[]; cancel: ReplicaLease[]; reason: string; reopened?: Reopening<P> }
+  | { kind: 'fail'; votes: Vote<P>[]; cancel: ReplicaLease[]; reason: string; reopened?: Reopening<P> };
 
 export type LostOutcome<P> = { kind: 'more'; count: number } | Extract<VoteOutcomeDecision<P>, { kind: 'fail' | 'accept' }>;
 
@@ -82,6 +95,9 @@ export interface VerificationStats {
   wrong: number;
   /** Tasks failed with VERIFICATION_FAILED. */
   failed: number;
+  /** Results taken on one node's word alone that were decided again (`reopen`), and those replaced by another answer. */
+  reverified?: number;
+  revised?: number;
 }
 
 const OK: MatchResult = { ok: true };
@@ -92,7 +108,7 @@ export class JobVerification<P = unknown> {
   private readonly parked = new Set<number>();
   private readonly canaryLeases = new Map<string, CanaryLease>();
   readonly known: KnownAnswers;
-  readonly stats: VerificationStats = { accepted: 0, executions: 0, canaries: 0, spotChecks: 0, speculative: 0, wrong: 0, failed: 0 };
+  readonly stats: Required<VerificationStats> = { accepted: 0, executions: 0, canaries: 0, spotChecks: 0, speculative: 0, wrong: 0, failed: 0, reverified: 0, revised: 0 };
   private readonly filters: readonly ReplicaFilter[];
 
   constructor(
@@ -212,13 +228,23 @@ export class JobVerification<P = unknown> {
         const agreeing = set.votes.filter((v) => v.key === d.key);
         const wrong = set.votes.filter((v) => v.key !== d.key);
         const cancel = this.close(index, set);
-        this.stats.accepted++;
-        this.stats.executions += set.votes.length;
+        const reopened = set.reopened;
+        if (reopened) {
+          // The original vote was counted when the task was first accepted.
+          this.stats.reverified++;
+          this.stats.executions += set.votes.length - 1;
+          if (d.key !== reopened.original.key) this.stats.revised++;
+        } else {
+          this.stats.accepted++;
+          this.stats.executions += set.votes.length;
+        }
         this.stats.wrong += wrong.length;
         if (agreeing.length >= 2) {
           this.known.add({ index, key: d.key, nodes: set.votes.map((v) => v.node), executions: set.votes.length, decidedAt: this.deps.now() });
         }
-        return { kind: 'accept', winner: agreeing[0]!, agreeing, wrong, cancel, reason: d.reason };
+        // The first vote of the answer carries its output: the original holds none when reopened.
+        const winner = agreeing.find((v) => v !== reopened?.original) ?? agreeing[0]!;
+        return { kind: 'accept', winner, agreeing, wrong, cancel, reason: d.reason, ...(reopened ? { reopened } : {}) };
       }
       case 'fail':
         return this.fail(index, set, d.reason);
@@ -282,13 +308,12 @@ export class JobVerification<P = unknown> {
    * Gives up on a task (its replicas keep ending without a vote): closes its replica set.
    * Returns the votes so far and the leases still out, or undefined if it has no set.
    */
-  abandon(index: number): { votes: Vote<P>[]; cancel: ReplicaLease[] } | undefined {
+  abandon(index: number): { votes: Vote<P>[]; cancel: ReplicaLease[]; reopened?: Reopening<P> } | undefined {
     const set = this.sets.get(index);
     if (!set || set.decided) return undefined;
     const cancel = this.close(index, set);
-    this.stats.failed++;
-    this.stats.executions += set.votes.length;
-    return { votes: [...set.votes], cancel };
+    this.count(set);
+    return { votes: [...set.votes], cancel, ...(set.reopened ? { reopened: set.reopened } : {}) };
   }
 
   /** Replica leases of a task still out (to cancel when its job ends). */
@@ -296,6 +321,44 @@ export class JobVerification<P = unknown> {
     const out: Array<{ index: number; lease: ReplicaLease }> = [];
     for (const [index, set] of this.sets) for (const lease of set.out.values()) out.push({ index, lease });
     return out;
+  }
+
+  // ---------------------------------------------------------------- decided again
+
+  /**
+   * Decides a task again that was accepted on one node's word alone (see `Reopening`): a new
+   * replica set holding the original vote, its credibility as the node's is now. `audit` needs
+   * one more agreeing node whatever the credibility; `caught` follows the policy (a node proven
+   * wrong has little credibility left, so others must outweigh it). Paid executions stay within
+   * `maxReplicas`: the original counts as the first. Returns how many replicas to queue, or -1
+   * when the task is in verification already (a `caught` reopening then takes over an audit).
+   */
+  reopen(index: number, reopening: Reopening<P>): number {
+    const existing = this.sets.get(index);
+    if (existing) {
+      if (reopening.reason === 'caught' && existing.reopened?.reason === 'audit') existing.reopened.reason = 'caught';
+      return -1;
+    }
+    const original: Vote<P> = {
+      ...reopening.original,
+      credibility: this.deps.credibility(reopening.original.node),
+      newcomer: this.deps.isNewcomer(reopening.original.node),
+    };
+    const set = this.open(index);
+    set.reopened = { reason: reopening.reason, original };
+    set.votes.push(original);
+    set.nodes.add(original.node);
+    if (reopening.reason === 'audit') {
+      set.required = Math.max(2, set.required);
+      set.audited = true;
+    }
+    set.wanted = Math.min(this.policy.maxReplicas, Math.max(set.required, this.policy.wanted([original.credibility]), 2));
+    return set.toQueue();
+  }
+
+  /** Whether the task is being decided again (see `reopen`). */
+  reopenedOf(index: number): Reopening<P> | undefined {
+    return this.sets.get(index)?.reopened;
   }
 
   // ---------------------------------------------------------------- known-answer tasks
@@ -368,9 +431,19 @@ export class JobVerification<P = unknown> {
 
   private fail(index: number, set: ReplicaSet<P>, reason: string): Extract<VoteOutcomeDecision<P>, { kind: 'fail' }> {
     const cancel = this.close(index, set);
-    this.stats.failed++;
-    this.stats.executions += set.votes.length;
-    return { kind: 'fail', votes: [...set.votes], cancel, reason };
+    this.count(set);
+    return { kind: 'fail', votes: [...set.votes], cancel, reason, ...(set.reopened ? { reopened: set.reopened } : {}) };
+  }
+
+  /** Counts a task given up on: a failure, or a re-verification without an answer (the caller decides what becomes of it). */
+  private count(set: ReplicaSet<P>): void {
+    if (set.reopened) {
+      this.stats.reverified++;
+      this.stats.executions += set.votes.length - 1;
+    } else {
+      this.stats.failed++;
+      this.stats.executions += set.votes.length;
+    }
   }
 
   private close(index: number, set: ReplicaSet<P>): ReplicaLease[] {

@@ -5,6 +5,7 @@
  * Only tasks that need it have a ReplicaSet (a `none` job has none unless a straggler gets a
  * speculative copy), so the hot path of unverified jobs allocates nothing.
  */
+import type { Reopening } from './jobVerification.js';
 import type { ReplicaView, Vote } from './types.js';
 
 export interface ReplicaLease {
@@ -46,6 +47,8 @@ export class ReplicaSet<P = unknown> implements ReplicaView {
   /** Queue entries handed to the scheduler for this task and not yet turned into leases. */
   queued = 0;
   decided = false;
+  /** Set when an accepted task is decided again (see `JobVerification.reopen`). */
+  reopened: Reopening<P> | undefined;
 
   get remotes(): ReadonlySet<string> {
     return new Set(this.remoteCounts.keys());

@@ -7,6 +7,7 @@ import { DEFAULT_TRUST_PARAMS, type TrustParams } from './credibility.js';
 import { nonePolicy, replicatePolicy, targetPolicy } from './policies.js';
 import { DEFAULT_STRAGGLER_PARAMS, type StragglerParams } from './stragglers.js';
 import type { AuditRates, VerificationPolicy } from './types.js';
+import { DEFAULT_LONE_RESULTS, type LoneResultsOptions } from './loneResults.js';
 
 /** A job's verification, as the JobSpec states it. */
 export type VerificationSpec = Verification;
@@ -37,6 +38,20 @@ export interface TrustConfig {
    * fails (at start-up every node is a newcomer, and records grow within seconds). @default 120000
    */
   maxParkMs: number;
+  /**
+   * Results taken on one node's word alone are remembered until the node passes a check; a node
+   * is audited at once at `maxPerNode` of them (@default 64) or when the oldest is `maxAgeMs`
+   * old (@default 300000). See verify/loneResults.ts.
+   */
+  loneResults: Required<LoneResultsOptions>;
+  /**
+   * How long a job whose tasks are all decided waits for the audit of results in it taken on one
+   * node's word alone before it is final anyway (they are then revised after the fact if their
+   * node is proven wrong). @default 30000
+   */
+  auditWaitMs: number;
+  /** How long re-verifying a result may take before it gives up (no node could take it). @default 600000 */
+  maxRevisionMs: number;
 }
 
 export const DEFAULT_TRUST_CONFIG: TrustConfig = {
@@ -49,6 +64,9 @@ export const DEFAULT_TRUST_CONFIG: TrustConfig = {
   trustedIssuers: [],
   stragglers: DEFAULT_STRAGGLER_PARAMS,
   maxParkMs: 120_000,
+  loneResults: { ...DEFAULT_LONE_RESULTS },
+  auditWaitMs: 30_000,
+  maxRevisionMs: 600_000,
 };
 
 export function policyFor(v: VerificationSpec, c: Pick<TrustConfig, 'audit'> = DEFAULT_TRUST_CONFIG): VerificationPolicy {
@@ -71,6 +89,8 @@ export function trustConfigFrom(o: {
   newcomerShare?: number;
   trustedIssuers?: string[];
   stragglers?: boolean;
+  auditWaitMs?: number;
+  maxLonePerNode?: number;
 }): TrustConfig {
   const d = DEFAULT_TRUST_CONFIG;
   return {
@@ -81,5 +101,7 @@ export function trustConfigFrom(o: {
     newcomerShare: o.newcomerShare ?? d.newcomerShare,
     trustedIssuers: o.trustedIssuers ?? d.trustedIssuers,
     stragglers: o.stragglers === false ? false : d.stragglers,
+    auditWaitMs: o.auditWaitMs ?? d.auditWaitMs,
+    loneResults: { ...d.loneResults, maxPerNode: o.maxLonePerNode ?? d.loneResults.maxPerNode },
   };
 }
