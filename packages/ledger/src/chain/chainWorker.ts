@@ -5,9 +5,11 @@
  *
  * Guarantees:
  * - One request executes at a time. The owner's requests (`request`, EIP-1193: viem's `custom`
- *   transport, dev methods allowed) go first; public JSON-RPC calls (`handleJsonRpc`, dev
- *   methods refused) take turns client by client, so one client's flood delays others by at
- *   most one call each.
+ *   transport, dev methods allowed) go first; then public JSON-RPC calls (`handleJsonRpc`, dev
+ *   methods refused) of the client that has used the least worker time lately (decaying with a
+ *   half-life of USAGE_HALF_LIFE_MS), in order within a client: a client whose calls run long
+ *   waits behind clients whose calls are cheap, so a flood of hostile calls delays an honest
+ *   caller by at most the one call in flight.
  * - Every request runs with a wall-time budget of EVM execution (the owner's `budgetMs`, the
  *   public `publicBudgetMs`) and at most the block gas limit (see EmbeddedChain).
  * - Queues are bounded: at most `maxQueuedPerClient` calls per public client and `maxQueued`
@@ -36,6 +38,10 @@ export const DEFAULT_MAX_QUEUED_PER_CLIENT = 64;
 export const DEFAULT_MAX_QUEUED = 4_096;
 /** Time past a request's budget after which the worker is taken as stuck. */
 export const WATCHDOG_GRACE_MS = 30_000;
+/** Half-life of a public client's recorded worker time. */
+export const USAGE_HALF_LIFE_MS = 10_000;
+/** Clients whose recorded worker time is kept, at most (the least used are forgotten first). */
+const MAX_USAGE_ENTRIES = 10_000;
 
 export interface ChainWorkerOptions extends Omit<EmbeddedChainOptions, 'now'> {
   /** EVM wall time per public JSON-RPC request. @default DEFAULT_PUBLIC_BUDGET_MS */
@@ -62,11 +68,12 @@ export class ChainWorker {
   private worker!: Worker;
   private nextId = 1;
   private readonly own: Job[] = [];
-  /** Public calls by client, and the clients with calls in the order they take turns. */
+  /** Public calls by client (FIFO within a client). */
   private readonly byClient = new Map<string, Job[]>();
-  private readonly turns: string[] = [];
+  /** Worker time (ms) each public client used, decayed to `at`. */
+  private readonly usage = new Map<string, { ms: number; at: number }>();
   private queuedPublic = 0;
-  private inflight: { id: number; job: Job; watchdog: NodeJS.Timeout } | undefined;
+  private inflight: { id: number; job: Job; watchdog: NodeJS.Timeout; started: number } | undefined;
   private ready = false;
   private closing = false;
   private closed = false;
@@ -138,30 +145,46 @@ export class ChainWorker {
         if (this.queuedPublic >= (this.options.maxQueued ?? DEFAULT_MAX_QUEUED)) {
           return reject(new RpcError(-32005, 'the chain is busy (its queue of JSON-RPC calls is full); try again in a few seconds'));
         }
-        if (mine === undefined) {
-          this.byClient.set(j.client, [job]);
-          this.turns.push(j.client);
-        } else {
-          mine.push(job);
-        }
+        if (mine === undefined) this.byClient.set(j.client, [job]);
+        else mine.push(job);
         this.queuedPublic++;
       }
       this.pump();
     });
   }
 
-  /** The owner's next request, else the next public client's, round robin. */
+  /** The owner's next request, else the oldest call of the public client that used the least worker time. */
   private next(): Job | undefined {
     const own = this.own.shift();
     if (own !== undefined) return own;
-    const client = this.turns.shift();
+    const now = performance.now();
+    let client: string | undefined;
+    let least = Number.POSITIVE_INFINITY;
+    for (const c of this.byClient.keys()) {
+      const used = this.usedBy(c, now);
+      if (used < least) [client, least] = [c, used];
+    }
     if (client === undefined) return undefined;
     const queue = this.byClient.get(client)!;
     const job = queue.shift()!;
     this.queuedPublic--;
     if (queue.length === 0) this.byClient.delete(client);
-    else this.turns.push(client);
     return job;
+  }
+
+  private usedBy(client: string, now: number): number {
+    const u = this.usage.get(client);
+    return u === undefined ? 0 : u.ms * 2 ** (-(now - u.at) / USAGE_HALF_LIFE_MS);
+  }
+
+  /** Adds a finished call's worker time to its client's record (bounded: the least used are dropped). */
+  private charge(client: string, ms: number): void {
+    const now = performance.now();
+    this.usage.set(client, { ms: this.usedBy(client, now) + ms, at: now });
+    if (this.usage.size > MAX_USAGE_ENTRIES) {
+      const sorted = [...this.usage.keys()].map((c) => [c, this.usedBy(c, now)] as const).sort((a, b) => a[1] - b[1]);
+      for (const [c] of sorted.slice(0, this.usage.size - MAX_USAGE_ENTRIES / 2)) this.usage.delete(c);
+    }
   }
 
   private pump(): void {
@@ -171,7 +194,7 @@ export class ChainWorker {
     const id = this.nextId++;
     const watchdog = setTimeout(() => this.stuck(id), job.budgetMs + WATCHDOG_GRACE_MS);
     watchdog.unref();
-    this.inflight = { id, job, watchdog };
+    this.inflight = { id, job, watchdog, started: performance.now() };
     const message: WorkerRequest = { t: 'call', id, method: job.method, params: job.params, budgetMs: job.budgetMs, dev: job.dev };
     try {
       this.worker.postMessage(message);
@@ -189,9 +212,10 @@ export class ChainWorker {
     this.ready = true;
     worker.on('message', (m: WorkerAnswer) => {
       if ((m.t !== 'result' && m.t !== 'error') || this.inflight?.id !== m.id) return;
-      const { job, watchdog } = this.inflight;
+      const { job, watchdog, started } = this.inflight;
       clearTimeout(watchdog);
       this.inflight = undefined;
+      if (job.client !== undefined) this.charge(job.client, performance.now() - started);
       if (m.t === 'result') job.resolve(m.result);
       else job.reject(new RpcError(m.code, m.message, m.data as `0x${string}` | undefined));
       this.pump();
@@ -250,7 +274,6 @@ export class ChainWorker {
   private drainQueues(): Job[] {
     const all = [...this.own.splice(0), ...[...this.byClient.values()].flat()];
     this.byClient.clear();
-    this.turns.length = 0;
     this.queuedPublic = 0;
     return all;
   }

@@ -16,6 +16,7 @@ export {
   DEFAULT_MAX_QUEUED,
   DEFAULT_MAX_QUEUED_PER_CLIENT,
   DEFAULT_PUBLIC_BUDGET_MS,
+  USAGE_HALF_LIFE_MS,
   WATCHDOG_GRACE_MS,
   type ChainWorkerOptions,
 } from './chainWorker.js';
