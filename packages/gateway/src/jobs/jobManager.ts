@@ -456,6 +456,7 @@ export class JobManager {
       node: r.node,
       error: r.error,
       fuelUsed: r.fuelUsed ?? null,
+      ...(r.revision ? { revised: r.revision } : {}),
     }));
   }
 

@@ -327,11 +327,13 @@ export class JobVerification<P = unknown> {
 
   /**
    * Decides a task again that was accepted on one node's word alone (see `Reopening`): a new
-   * replica set holding the original vote, its credibility as the node's is now. `audit` needs
-   * one more agreeing node whatever the credibility; `caught` follows the policy (a node proven
-   * wrong has little credibility left, so others must outweigh it). Paid executions stay within
-   * `maxReplicas`: the original counts as the first. Returns how many replicas to queue, or -1
-   * when the task is in verification already (a `caught` reopening then takes over an audit).
+   * replica set holding the original vote, at the credibility its node has now. The answer
+   * accepted this time has two agreeing votes at least, however credible its nodes: an audit
+   * needs another node to agree with the original; a caught node's answer weighs little, so
+   * others outvote it — and the answer that replaces it rests on no single node again. Paid
+   * executions stay within `maxReplicas`: the original counts as the first. Returns how many
+   * replicas to queue, or -1 when the task is in verification already (a `caught` reopening
+   * then takes over an audit).
    */
   reopen(index: number, reopening: Reopening<P>): number {
     const existing = this.sets.get(index);
@@ -348,10 +350,8 @@ export class JobVerification<P = unknown> {
     set.reopened = { reason: reopening.reason, original };
     set.votes.push(original);
     set.nodes.add(original.node);
-    if (reopening.reason === 'audit') {
-      set.required = Math.max(2, set.required);
-      set.audited = true;
-    }
+    set.required = Math.max(2, set.required);
+    set.audited = reopening.reason === 'audit';
     set.wanted = Math.min(this.policy.maxReplicas, Math.max(set.required, this.policy.wanted([original.credibility]), 2));
     return set.toQueue();
   }

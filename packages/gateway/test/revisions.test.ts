@@ -1,0 +1,106 @@
+/**
+ * No wrong result survives its liar, on a real gateway with nodes driven by hand: a node earns
+ * trust, passes an audit, then lies on results it is trusted to give alone. When it is caught,
+ * every result it gave alone since that audit is re-verified by other nodes, the wrong ones
+ * replaced by the right answer before the job is final, and the requester's view says which
+ * tasks were revised and why. (Money — the liar unpaid, the requester refunded to the wei, a job
+ * revised after it was final — is in revisions-ledger.test.ts.)
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { resultDigest, type Lease } from '@lode/protocol';
+import { startGateway, testGatewayOptions, type GatewayHandle } from '../src/index.js';
+import { fakeNode, pollJson, submitJob, type FakeNode } from './support/fakeNode.js';
+import { fetchAs } from './support/session.js';
+
+const requester = privateKeyToAccount(generatePrivateKey());
+/** What every task's right answer is (the fake nodes' "computation"), computed apart from any node. */
+const expected = (index: number) => `task-${index}`;
+const TARGET = { kind: 'target', errorRate: 0.01 } as const;
+
+let gw: GatewayHandle;
+let dir: string;
+const nodes: FakeNode[] = [];
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lode-revisions-'));
+  // No random audits: the only checks of a trusted node's lone results are the ones under test.
+  gw = await startGateway(testGatewayOptions({ dataDir: dir, logLevel: 'silent', trust: { spotCheck: 0, canary: 0, stragglers: false } }));
+});
+afterEach(async () => {
+  for (const n of nodes.splice(0)) n.ws.close();
+  await gw?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function node(answer: (l: Lease) => string | undefined): Promise<FakeNode> {
+  const n = await fakeNode(gw.wsUrl);
+  nodes.push(n);
+  n.serve(answer);
+  return n;
+}
+
+const finished = (id: string) => pollJson(`${gw.url}/v1/jobs/${id}`, (j) => j.finishedAt !== null, 600, requester);
+const results = async (id: string) => ((await (await fetchAs(requester, `${gw.url}/v1/jobs/${id}/results`)).json()) as any).results as any[];
+const text = (b64: string) => Buffer.from(b64, 'base64').toString();
+
+describe('a node that earns trust, then lies on the results it gives alone', () => {
+  it('is caught by the audit its job waits for; every result it gave alone since its last passed check is re-verified and the wrong ones replaced before the job is final', async () => {
+    let lying = false;
+    const lies = new Map<string, Set<number>>(); // job → tasks the liar answered wrongly
+    const liar = await node((l) => {
+      if (!lying) return expected(l.taskIndex);
+      let s = lies.get(l.jobId);
+      if (!s) lies.set(l.jobId, (s = new Set()));
+      s.add(l.taskIndex);
+      return 'forged';
+    });
+    for (let i = 0; i < 4; i++) await node((l) => expected(l.taskIndex));
+
+    // 1. Everyone honest: records grow (newcomers' tasks replicated), then trusted nodes' results
+    //    are taken alone; before the job is final each node with such results is audited once.
+    const first = await submitJob(gw.url, requester, 60, { verification: TARGET });
+    const a = await finished(first);
+    expect(a.status).toBe('completed');
+    expect((await results(first)).map((r) => text(r.stdout))).toEqual(Array.from({ length: 60 }, (_, i) => expected(i)));
+    expect(a.revisions).toBeUndefined();
+    expect(a.verification.reverified).toBeGreaterThan(0); // the audits: results taken alone, checked by another node
+    expect(a.verification.revised).toBe(0);
+    expect(a.unaudited).toBeUndefined();
+    const trusted = ((await (await fetch(`${gw.url}/v1/nodes`)).json()) as any).nodes.find((n: any) => n.address === liar.address);
+    expect(trusted.reputation).toMatchObject({ invalid: 0, probation: false });
+
+    // 2. It turns: its results are forged from now on. Nothing checks a trusted node's lone
+    //    result here but the audit its job waits for before it is final.
+    lying = true;
+    const second = await submitJob(gw.url, requester, 40, { verification: TARGET });
+    const b = await finished(second);
+    const rs = await results(second);
+    // Every result is right — checked against the independent computation, not the nodes' word.
+    expect(rs.map((r) => text(r.stdout))).toEqual(Array.from({ length: 40 }, (_, i) => expected(i)));
+    expect(b.status).toBe('completed');
+    expect(rs.every((r) => r.node !== liar.address)).toBe(true);
+
+    // The liar was proven wrong, with evidence, and each result it had given alone was revised.
+    const { evidence } = (await (await fetch(`${gw.url}/v1/nodes/${liar.address}/evidence`)).json()) as any;
+    expect(evidence.length).toBeGreaterThanOrEqual(1);
+    const forgedHash = resultDigest({ exitCode: 0, stdout: new TextEncoder().encode('forged'), stderr: new Uint8Array(), files: [] });
+    const revisedTasks = rs.filter((r) => r.revised).map((r) => r.index);
+    expect(revisedTasks.length).toBeGreaterThanOrEqual(1);
+    for (const r of rs.filter((x) => x.revised)) {
+      expect(r.revised).toMatchObject({ previousNode: liar.address, previousResultHash: forgedHash, reason: expect.stringMatching(/proven wrong/) });
+    }
+    // The view names exactly those tasks (the liar's lies that had been accepted alone).
+    expect(b.revisions).toMatchObject({ revised: revisedTasks.length, refunded: '0' }); // a free job: nothing to refund
+    expect(b.revisions.tasks.map((t: any) => t.index).sort((x: number, y: number) => x - y)).toEqual(revisedTasks);
+    expect(b.revisions.tasks.every((t: any) => t.previousNode === liar.address)).toBe(true);
+    expect(b.verification.revised).toBe(revisedTasks.length);
+    // Every revised task was one it lied on; the lies not among them never got accepted (outvoted in replication).
+    const lied = lies.get(second) ?? new Set<number>();
+    for (const i of revisedTasks) expect(lied.has(i)).toBe(true);
+    expect(b.verification.wrong).toBeGreaterThanOrEqual(revisedTasks.length);
+  }, 120_000);
+});
