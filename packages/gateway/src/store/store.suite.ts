@@ -624,6 +624,79 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         expect(await store.ledger.getMeta(key)).toEqual({ a: 2 });
       });
 
+      describe('results taken on one node\'s word alone (lone_results) and their revision', () => {
+        const lone = (jobId: string, index: number, node: string, seq: number) => ({
+          jobId, index, node, key: `ok||h${index}|7`, seq, receivedAt: 1_700_000_000_000 + seq, leaseId: `l${seq}`, session: { node, challenge: `0x${hex(32)}` },
+        });
+
+        it('keeps an entry with its row, holds its node\'s receipt out of settlement until the entry is forgotten, and forgets by seq only', async () => {
+          await drain();
+          const job = makeJob({ escrow: 'open', status: 'completed', finishedAt: 1, taskCount: 2 });
+          await store.insertJob(job);
+          const [a, b] = [address(), address()];
+          const entry = lone(job.id, 0, a, 1_000_001);
+          await store.insertTaskResults([
+            makeResult(job.id, 0, { receipts: [paid(a, 70n)], lone: entry }),
+            makeResult(job.id, 1, { receipts: [paid(b, 5n)] }),
+          ]);
+          expect((await store.loadLoneResults()).filter((r) => r.jobId === job.id)).toEqual([entry]);
+          // Only b's receipt settles; a's waits — and keeps the job's escrow from closing.
+          expect(await store.ledger.createBatch(100, 1, planOf)).toMatchObject({ receipts: 1, debits: [[job.id, 5n]] });
+          expect(await store.ledger.createBatch(100, 2, planOf)).toBeNull();
+          expect(await store.ledger.jobsToClose(10_000)).not.toContain(job.id);
+          // Forgetting names the entry's seq: another seq of the task is not this entry.
+          await store.deleteLoneResults([{ jobId: job.id, index: 0, seq: 999 }]);
+          expect((await store.loadLoneResults()).filter((r) => r.jobId === job.id)).toHaveLength(1);
+          await store.deleteLoneResults([{ jobId: job.id, index: 0, seq: entry.seq }]);
+          expect((await store.loadLoneResults()).filter((r) => r.jobId === job.id)).toEqual([]);
+          expect(await store.ledger.createBatch(100, 3, planOf)).toMatchObject({ receipts: 1, debits: [[job.id, 70n]] });
+        });
+
+        it('revises a task in one transaction: the row replaced, the wrong node\'s unsettled receipt withdrawn, the re-verifiers paid, the entry dropped', async () => {
+          await drain();
+          const job = makeJob({ escrow: 'open', status: 'completed', finishedAt: 1, taskCount: 2 });
+          await store.insertJob(job);
+          const [liar, h1, h2] = [address(), address(), address()];
+          await store.insertTaskResults([makeResult(job.id, 0, { node: liar, receipts: [paid(liar, 70n)], lone: lone(job.id, 0, liar, 2_000_001) })]);
+          // A task without a row yet (its first write in flight) is refused, so the caller retries.
+          await expect(store.reviseTaskResult({ jobId: job.id, index: 1, receipts: [] })).rejects.toThrow(/no result row/);
+          const row = makeResult(job.id, 0, {
+            node: h1, receipts: [paid(h1, 30n), paid(h2, 40n, 'replica')],
+            revision: { at: 5, reason: 'proven wrong', previousNode: liar, previousResultHash: 'abc', refunded: '0' },
+          });
+          expect(await store.reviseTaskResult({ jobId: job.id, index: 0, row, withdraw: liar })).toEqual({ withdrawn: 70n });
+          const [got] = await store.getTaskResults(job.id, 0, 1);
+          const { receipts, lone: _none, ...plain } = row;
+          expect(got).toEqual({ ...plain, revision: { ...row.revision, refunded: '70' } });
+          expect((await store.receiptsOf(job.id, 0)).map((r) => [r.payee, r.amount])).toEqual(receipts!.map((r) => [r.payee, r.amount]));
+          expect((await store.loadLoneResults()).filter((r) => r.jobId === job.id)).toEqual([]);
+          // The job's totals, once final, come from what is left.
+          await store.setJobRevisions(job.id, { revised: 1, refunded: '70', tasks: [{ index: 0, ...row.revision!, refunded: '70' }] }, {
+            status: 'completed', counts: { queued: 0, leased: 0, done: 1, failed: 0, cancelled: 1 }, verificationStats: { accepted: 1, executions: 3, canaries: 0, spotChecks: 0, speculative: 0, wrong: 1, failed: 0, reverified: 1, revised: 1 },
+          });
+          const after = await store.getJob(job.id);
+          expect(after).toMatchObject({ usage: { cost: 70n }, revisions: { revised: 1, refunded: '70' }, verificationStats: { revised: 1 } });
+          // A receipt already in a batch cannot be withdrawn (it never is: the entry held it out).
+          await store.insertTaskResults([makeResult(job.id, 1, { node: liar, receipts: [paid(liar, 9n)] })]);
+          await store.ledger.createBatch(100, 1, planOf);
+          expect(await store.reviseTaskResult({ jobId: job.id, index: 1, receipts: [], withdraw: liar })).toEqual({ withdrawn: 0n });
+          expect(await store.receiptsOf(job.id, 1)).toHaveLength(1);
+        });
+
+        it('keeps the entry when asked (an audit without a verdict), and writes the new answer\'s entry with its row', async () => {
+          const job = makeJob({ taskCount: 1 });
+          await store.insertJob(job);
+          const [a, b] = [address(), address()];
+          const first = lone(job.id, 0, a, 3_000_001);
+          await store.insertTaskResults([makeResult(job.id, 0, { node: a, lone: first })]);
+          await store.reviseTaskResult({ jobId: job.id, index: 0, receipts: [paid(b, 1n, 'unverified')], keepLone: true });
+          expect((await store.loadLoneResults()).filter((r) => r.jobId === job.id)).toEqual([first]);
+          const next = lone(job.id, 0, b, 3_000_002);
+          await store.reviseTaskResult({ jobId: job.id, index: 0, row: makeResult(job.id, 0, { node: b, lone: next }), withdraw: a });
+          expect((await store.loadLoneResults()).filter((r) => r.jobId === job.id)).toEqual([next]);
+        });
+      });
+
       describe('faucet grants', () => {
         // Each test counts in its own stretch of (future) time, so windows never see another test's rows.
         const era = () => 5e12 + Math.floor(Math.random() * 1e6) * 1e6;
