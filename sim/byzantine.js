@@ -24,7 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { createLodeClient, putBlob, submitJob } from '@lode/sdk';
+import { createLodeClient, getJob, getResults, putBlob, submitJob } from '@lode/sdk';
 import { primesTasks, readWorkload, reference } from '@lode/workloads';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -131,7 +131,7 @@ async function runScenario(sc, o) {
     let view;
     let last = 0;
     await waitFor('the job', async () => {
-      view = await (await fetch(`${url}/v1/jobs/${job.id}`)).json();
+      view = await getJob(client, { id: job.id });
       const done = view.counts.done + view.counts.failed + view.counts.cancelled;
       if (Date.now() - last > 5000) {
         last = Date.now();
@@ -146,7 +146,7 @@ async function runScenario(sc, o) {
     let failed = 0;
     const failedCodes = {};
     for (let offset = 0; offset < o.tasks; offset += 5000) {
-      const { results } = await (await fetch(`${url}/v1/jobs/${job.id}/results?offset=${offset}&limit=5000`)).json();
+      const results = await getResults(client, { id: job.id, offset, limit: 5000, pageSize: 5000 });
       for (const r of results) {
         if (r.status !== 'done') {
           failed++;
@@ -157,7 +157,7 @@ async function runScenario(sc, o) {
         }
         const t = tasks[r.index];
         const expected = `{"lo":${t.lo},"hi":${t.hi},"count":${reference.primesCount(t.lo, t.hi)}}\n`;
-        if (Buffer.from(r.stdout, 'base64').toString() !== expected) wrongAccepted++;
+        if (Buffer.from(r.stdout).toString() !== expected) wrongAccepted++;
       }
     }
     const { nodes } = await (await fetch(`${url}/v1/nodes`)).json();

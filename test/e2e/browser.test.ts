@@ -18,9 +18,11 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { formatEther } from 'viem';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createNodeSandbox } from '@lode/sandbox';
-import { taskSeed, verifyNodeReputation, type NodeView, type TaskResultView, type TaskView } from '@lode/protocol';
+import { taskSeed, verifyNodeReputation, type NodeView } from '@lode/protocol';
+import { getJob, getResults, listTasks } from '@lode/sdk';
 import { primesTasks, readWorkload, reference } from '@lode/workloads';
 import { Cluster, ROOT, lodeRun, waitFor } from '../support/cluster.js';
+import { clientOf } from '../support/requester.js';
 import { ConsoleErrors, DESKTOP, PHONE, describeBrowser, launchChromium, pageScrollWidth, screenshot } from '../support/browser.js';
 
 const WEB_DIST = join(ROOT, 'packages/web/dist/index.html');
@@ -93,21 +95,23 @@ describeBrowser('a browser tab as the only provider', () => {
       expect(summary.answer).toEqual({ count: String(reference.primesCount(0, 200_000)), lo: '0', hi: '200000' });
 
       const jobId = summary.jobId;
-      const tasks = ((await (await fetch(`${cluster.url}/v1/jobs/${jobId}/tasks`)).json()) as { tasks: TaskView[] }).tasks;
+      // Reads are the requester's: as the CLI's account (its keystore in the requester directory).
+      const asRequester = await clientOf(cluster.url, join(tmp, 'requester'));
+      const tasks = await listTasks(asRequester, { id: jobId });
       expect(tasks).toHaveLength(8);
       for (const t of tasks) expect(t.node, `task ${t.index}`).toBe(address.toLowerCase());
 
       // ---- the same tasks in `lode node`'s sandbox (worker_threads) give the same result hashes
-      const results = ((await (await fetch(`${cluster.url}/v1/jobs/${jobId}/results`)).json()) as { results: TaskResultView[] }).results;
+      const results = await getResults(asRequester, { id: jobId });
       expect(results).toHaveLength(8);
       const ranges = primesTasks({ lo: 0, hi: 200_000, tasks: 8 });
-      const job = (await (await fetch(`${cluster.url}/v1/jobs/${jobId}`)).json()) as { module: string };
+      const job = await getJob(asRequester, { id: jobId });
       const sandbox = createNodeSandbox({ workers: 1 });
       try {
         await sandbox.addModule(job.module, readWorkload('primes'));
         for (const r of results) {
-          const spec = (await (await fetch(`${cluster.url}/v1/jobs/${jobId}/tasks?offset=${r.index}&limit=1`)).json()) as { tasks: TaskView[] };
-          expect(spec.tasks[0]!.status).toBe('done');
+          const [spec] = await listTasks(asRequester, { id: jobId, offset: r.index, limit: 1 });
+          expect(spec!.status).toBe('done');
           const native = await sandbox.run({
             moduleHash: job.module,
             args: ranges[r.index]!.args,
@@ -121,7 +125,7 @@ describeBrowser('a browser tab as the only provider', () => {
           expect(r.resultHash, `task ${r.index}`).toBe(native.resultHash);
           // Fuel is counted inside the module: the same on the tab as in worker_threads.
           if ('fuelUsed' in r) expect((r as { fuelUsed?: number | null }).fuelUsed, `fuel of task ${r.index}`).toBe(native.fuelUsed);
-          expect(r.stdout).toBe(Buffer.from(native.stdout).toString('base64'));
+          expect(Buffer.from(r.stdout).toString('base64')).toBe(Buffer.from(native.stdout).toString('base64'));
         }
       } finally {
         await sandbox.close();
@@ -185,9 +189,9 @@ describeBrowser('a browser tab as the only provider', () => {
       await dashboard.waitForURL(/#\/jobs\/[0-9a-f]{32}$/, { timeout: 30_000 });
       const webJob = dashboard.url().split('/').pop()!;
       await waitFor('the dashboard job at 100%', async () => (await dashboard.getByTestId('job-progress').textContent()) === '100%', 30_000);
-      const webJobView = (await (await fetch(`${cluster.url}/v1/jobs/${webJob}`)).json()) as { requester: string; counts: { done: number } };
-      expect(webJobView.requester).toBe(address.toLowerCase());
-      expect(webJobView.counts.done).toBe(3);
+      // The page read the job as this browser's account (a job is readable by its requester only);
+      // the CLI's account cannot.
+      expect(await getJob(asRequester, { id: webJob }).catch((e: { code?: string }) => e.code)).toBe('NOT_FOUND');
       await dashboard.getByTestId('show-2').click();
       await dashboard.getByTestId('task-output').getByText('hello from the dashboard').waitFor();
 

@@ -11,7 +11,8 @@ import type { Hex } from 'viem';
 import { createLedgerClient, ledgerAddressesSchema, stakingAbi, type LedgerClient } from '@lode/ledger/client';
 import { checkEvidence, evidenceHash, type Evidence } from '@lode/protocol';
 import { Cluster, ROOT, lodeRun, waitFor } from '../support/cluster.js';
-import { primesBySieve } from '../support/requester.js';
+import { clientOf, primesBySieve } from '../support/requester.js';
+import { getJob } from '@lode/sdk';
 
 let c: Cluster;
 let ledger: LedgerClient;
@@ -44,7 +45,7 @@ describe('a lying provider on a real network', () => {
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout) as { jobId: string; answer: { count: string | number } };
     expect(Number(out.answer.count)).toBe(primesBySieve(0, 240_000));
-    const job = (await (await fetch(`${c.url}/v1/jobs/${out.jobId}`)).json()) as { verification: { policy: string; wrong: number; accepted: number } };
+    const job = (await getJob(await clientOf(c.url, requesterDir), { id: out.jobId })) as { verification: { policy: string; wrong: number; accepted: number } };
     expect(job.verification).toMatchObject({ policy: 'replicate(2)', accepted: 24 });
     expect(job.verification.wrong).toBeGreaterThanOrEqual(1);
 
@@ -86,7 +87,7 @@ describe('a lying provider on a real network', () => {
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout) as { jobId: string; answer: { count: string | number } };
     expect(Number(out.answer.count)).toBe(primesBySieve(240_000, 480_000));
-    const job = (await (await fetch(`${c.url}/v1/jobs/${out.jobId}`)).json()) as { verification: { policy: string; accepted: number; executions: number } };
+    const job = (await getJob(await clientOf(c.url, requesterDir), { id: out.jobId })) as { verification: { policy: string; accepted: number; executions: number } };
     expect(job.verification).toMatchObject({ policy: 'target(0.001)', accepted: 24 });
     expect(job.verification.executions).toBeGreaterThanOrEqual(24);
     expect((JSON.parse(run.stdout) as { verification: { policy: string } }).verification.policy).toBe('target(0.001)');

@@ -11,6 +11,13 @@ export function requester(gateway: string): LodeClient {
   return createLodeClient({ gateway, account: privateKeyToAccount(generatePrivateKey()) });
 }
 
+/** A client signing as the account kept in `dataDir` (as `lode --data-dir` uses it): it reads that account's jobs. */
+export async function clientOf(gateway: string, dataDir: string): Promise<LodeClient> {
+  const { loadOrCreateAccount } = await import('@lode/node/keystore');
+  const { account } = await loadOrCreateAccount(dataDir, { create: false });
+  return createLodeClient({ gateway, account });
+}
+
 export function workloadBytes(name: string): Uint8Array {
   return new Uint8Array(readFileSync(join(ROOT, 'workloads/build', `${name}.wasm`)));
 }

@@ -4,9 +4,13 @@ import pino from 'pino';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HelloRefusedError } from '@lode/protocol';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HelloRefusedError, PROTOCOL_VERSION } from '@lode/protocol';
 import { detectCapabilities } from './capabilities.js';
 import { createConnection, type GatewayConnection } from './connection.js';
+import { gatewayPins, type GatewayPins } from './gatewayPins.js';
 import { waitFor } from '../test/fakeGateway.js';
 
 const log = pino({ level: 'silent' });
@@ -23,7 +27,7 @@ describe('gateway connection', () => {
     let connections = 0;
     wss.on('connection', (ws) => {
       connections++;
-      ws.send(JSON.stringify({ t: 'challenge', challenge: `0x${'ab'.repeat(32)}`, protocol: 1 }));
+      ws.send(JSON.stringify({ t: 'challenge', challenge: `0x${'ab'.repeat(32)}`, protocol: PROTOCOL_VERSION, gateway: `0x${'cd'.repeat(20)}`, chainId: 0 }));
       ws.on('message', () => {
         ws.send(JSON.stringify({ t: 'error', code: 'HELLO_REFUSED', message: 'not today' }));
         ws.close(4004, 'bad signature');
@@ -38,9 +42,10 @@ describe('gateway connection', () => {
     return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/v1/nodes/ws`, connections: () => connections };
   }
 
-  async function connect(url: string): Promise<GatewayConnection> {
+  async function connect(url: string, pins?: GatewayPins): Promise<GatewayConnection> {
     const conn = createConnection({
       url,
+      pins,
       account: privateKeyToAccount(generatePrivateKey()),
       capabilities: await detectCapabilities({ slots: 1, benchmark: false }),
       log,
@@ -68,6 +73,45 @@ describe('gateway connection', () => {
     const retries = delays.filter((d): d is number => d !== null);
     expect(retries.length).toBeGreaterThanOrEqual(2);
     expect(retries.every((d) => d > 0 && d <= 40)).toBe(true);
+  });
+
+  it('signs no hello for a gateway other than the one it pinned for this URL (a relay), and says what to do', async () => {
+    const server = createServer();
+    const wss = new WebSocketServer({ server, path: '/v1/nodes/ws' });
+    const hellos: string[] = [];
+    wss.on('connection', (ws) => {
+      // A relay forwards another gateway's challenge, naming that gateway.
+      ws.send(JSON.stringify({ t: 'challenge', challenge: `0x${'ab'.repeat(32)}`, protocol: PROTOCOL_VERSION, gateway: `0x${'ee'.repeat(20)}`, chainId: 7 }));
+      ws.on('message', (d) => hellos.push(d.toString()));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(async () => {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/v1/nodes/ws`;
+    const conn = await connect(url, gatewayPins(undefined, `0x${'cd'.repeat(20)}`));
+    const errors: Error[] = [];
+    conn.on('error', (e) => errors.push(e));
+    conn.start();
+    await waitFor(() => errors.length > 0, 5000, 'the refusal');
+    expect(errors[0]).toBeInstanceOf(HelloRefusedError);
+    expect(errors[0]!.message).toMatch(/says it is 0xeeee.*expects 0xcdcd.*did not sign/);
+    await conn.stop();
+    expect(hellos).toEqual([]);
+  });
+
+  it('pins the gateway that welcomed it first, in its data directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lode-pins-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const pins = gatewayPins(dir);
+    pins.remember('gw.example:7070', `0x${'cd'.repeat(20)}`);
+    expect(() => gatewayPins(dir).check('gw.example:7070', `0x${'CD'.repeat(20)}`)).not.toThrow();
+    expect(() => gatewayPins(dir).check('gw.example:7070', `0x${'ee'.repeat(20)}`)).toThrow(HelloRefusedError);
+    expect(() => gatewayPins(dir).check('other.example:7070', `0x${'ee'.repeat(20)}`)).not.toThrow(); // first use there
+    pins.remember('gw.example:7070', `0x${'ee'.repeat(20)}`); // never replaced silently
+    expect(JSON.parse(readFileSync(join(dir, 'gateways.json'), 'utf8'))).toEqual({ 'gw.example:7070': `0x${'cd'.repeat(20)}` });
   });
 
   it('retries while the gateway is unreachable', async () => {

@@ -9,11 +9,16 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import {
   capabilitiesHash,
   NodeMessage,
+  PROTOCOL_VERSION,
   recoverNodeHello,
   sha256Hex,
   type GatewayMessage,
   type Lease,
 } from '@lode/protocol';
+
+
+/** Who the fake gateway says it is (the domain hellos are signed for). */
+export const FAKE_DOMAIN = { gateway: '0x00000000000000000000000000000000000fa4e0' as `0x${string}`, chainId: 0 };
 
 export interface FakeSession {
   id: string;
@@ -74,16 +79,18 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}) {
             node: msg.node as `0x${string}`,
             challenge: session.challenge,
             capabilitiesHash: capabilitiesHash(msg.capabilities),
-            timestamp: BigInt(msg.timestamp),
+            origin: msg.origin,
+            expiresAt: BigInt(msg.expiresAt),
           },
           msg.signature as `0x${string}`,
+          FAKE_DOMAIN,
         );
         send(session, { t: 'welcome', sessionId: session.id, node: msg.node, heartbeatMs: options.heartbeatMs ?? 60_000 });
       } else if (msg.t === 'results' && autoAck) {
         send(session, { t: 'ack', leaseIds: msg.results.map((r) => r.leaseId) });
       }
     });
-    send(session, { t: 'challenge', challenge: session.challenge, protocol: 1 });
+    send(session, { t: 'challenge', challenge: session.challenge, protocol: PROTOCOL_VERSION, ...FAKE_DOMAIN });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

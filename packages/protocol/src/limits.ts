@@ -87,6 +87,8 @@ export const LIMITS = {
   maxReportedDurationMs: 24 * 60 * 60 * 1000,
   /** Most task outcomes in one results frame. @default 10,000 */
   maxResultsPerFrame: 10_000,
+  /** Largest WebSocket frame a node may send before its hello is accepted. @default 64 KiB */
+  maxFrameBeforeHelloBytes: 64 * 1024,
 } as const;
 
 export const DEFAULTS = {

@@ -8,14 +8,14 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ForbiddenError, InvalidRequestError, JobStatus, QuotaExceededError, type JobEvent } from '@lode/protocol';
+import { ForbiddenError, InvalidRequestError, JobStatus, QuotaExceededError, RateLimitedError, type JobEvent } from '@lode/protocol';
 import type { JobManager } from '../jobs/jobManager.js';
 import type { JobEvents } from '../jobs/events.js';
 import type { JobIntake } from '../jobs/intake.js';
 import type { GatewayConfig } from '../config.js';
 import { zodMessage } from './zodMessage.js';
 import { signInRequired } from './auth.js';
-import { rateLimited } from './limits.js';
+import { WindowCounter, rateLimited } from './limits.js';
 
 const Paging = z.object({
   offset: z.coerce.number().int().min(0).default(0),
@@ -49,6 +49,7 @@ export interface JobRoutesDeps {
 }
 
 export function jobRoutes(app: FastifyInstance, { jobs, events, intake, limits }: JobRoutesDeps): void {
+  const perAccount = new WindowCounter(limits.jobsPerMinute, 60_000);
   app.register(async (scope) => {
     // The body stays bytes here: JobIntake parses it (large ones in a worker).
     scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: limits.maxJobBytes }, (_req, body, done) => done(null, body));
@@ -56,15 +57,18 @@ export function jobRoutes(app: FastifyInstance, { jobs, events, intake, limits }
       '/v1/jobs',
       {
         bodyLimit: limits.maxJobBytes,
-        onRequest: scope.rateLimit({
-          max: limits.jobsPerMinutePerIp, timeWindow: 60_000, keyGenerator: (req) => `jobs-ip:${req.ip}`, errorResponseBuilder: rateLimited('job submissions from this address'),
-        }),
-        preHandler: scope.rateLimit({
-          max: limits.jobsPerMinute, timeWindow: 60_000, keyGenerator: (req) => `jobs-account:${req.account ?? req.ip}`, errorResponseBuilder: rateLimited('job submissions from this account'),
-        }),
+        config: {
+          rateLimit: { max: limits.jobsPerMinutePerIp, timeWindow: 60_000, keyGenerator: (req) => `jobs-ip:${req.ip}`, errorResponseBuilder: rateLimited('job submissions from this address') },
+        },
       },
       async (req, reply) => {
         const account = accountOf(req, 'Submitting a job');
+        const wait = perAccount.hit(account);
+        if (wait > 0) {
+          throw new RateLimitedError(`Too many job submissions from this account: at most ${limits.jobsPerMinute} per minute. Try again in ${Math.ceil(wait / 1000)} s.`, {
+            meta: { limit: limits.jobsPerMinute, retryAfterMs: wait },
+          });
+        }
         if (!(req.body instanceof Buffer)) throw new InvalidRequestError('Send the signed job as JSON (Content-Type: application/json).');
         const sub = await intake.accept(req.body);
         if (sub.spec.requester.toLowerCase() !== account) {

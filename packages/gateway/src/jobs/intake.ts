@@ -93,11 +93,13 @@ export class JobIntake {
     }));
     const { port1, port2 } = new MessageChannel();
     const tasks: TaskInput[] = [];
-    const chunks = new Promise<void>((resolve) => {
-      port1.on('message', (chunk: TaskInput[]) => {
-        for (const t of chunk) tasks.push(t);
-      });
-      port1.once('close', () => resolve());
+    let expected = -1;
+    let arrived: (() => void) | undefined;
+    port1.on('message', (chunk: TaskInput[]) => {
+      for (const t of chunk) tasks.push(t);
+      if (tasks.length === expected) arrived?.();
+      // The next chunk after the loop has had its turn (timers, sockets, other requests).
+      setImmediate(() => port1.postMessage('next'));
     });
     // The body's bytes move to the worker (no copy); the request holds no other reference to them.
     const copy = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? body.buffer : body.slice().buffer;
@@ -105,16 +107,23 @@ export class JobIntake {
     let result: IntakeResult;
     try {
       result = (await pool.run(request, { transferList: [copy as ArrayBuffer, port2] })) as IntakeResult;
+      if (result.ok && tasks.length < result.taskCount) {
+        // Chunks posted before the worker answered are on their way (each its own message).
+        expected = result.taskCount;
+        await new Promise<void>((resolve, reject) => {
+          arrived = resolve;
+          setTimeout(() => reject(new Error(`job intake: only ${tasks.length} of ${expected} tasks arrived`)), 60_000).unref();
+        });
+      }
     } catch (err) {
-      port1.close();
       if (/queue is at limit/i.test((err as Error).message)) {
         throw new RateLimitedError('The gateway is busy checking other large jobs. Try again in a few seconds.', { meta: { retryAfterMs: 2000 } });
       }
       throw err;
+    } finally {
+      port1.close();
     }
-    await chunks;
     if (!result.ok) throw errorOf(result.error);
-    if (tasks.length !== result.taskCount) throw new Error(`job intake: ${tasks.length} of ${result.taskCount} tasks arrived`);
     return { spec: { ...result.head, tasks } as JobSpec, signature: result.signature, jobId: result.jobId, specJson: result.specJson };
   }
 

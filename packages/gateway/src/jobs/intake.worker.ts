@@ -2,9 +2,10 @@
  * The job intake worker: everything a submission costs before the gateway knows it is a valid,
  * signed job — JSON parsing, the schema, the spec's canonical hash and the signature — runs
  * here, off the gateway's event loop. The tasks go back to the main thread in chunks through
- * `port` (each chunk its own message, so no single deserialization stalls the loop), the rest as
- * the task's result, with the spec already serialized for the store.
+ * `port`, one per request of the main thread (so no single deserialization stalls its loop),
+ * the rest as the task's result, with the spec already serialized for the store.
  */
+import { once } from 'node:events';
 import type { MessagePort } from 'node:worker_threads';
 import { LodeError, SignedJob, specHash, verifyJobSignature, type LodeDomain } from '@lode/protocol';
 import { zodMessage } from '../http/zodMessage.js';
@@ -45,9 +46,17 @@ export default async function intake(req: IntakeRequest): Promise<IntakeResult> 
       return { ok: false, error: { code: 'INVALID_SIGNATURE', message: e.shortMessage ?? String(err), details: e.details } };
     }
     const { tasks, ...head } = job.spec;
-    for (let i = 0; i < tasks.length; i += req.chunkTasks) req.port.postMessage(tasks.slice(i, i + req.chunkTasks));
+    // One chunk at a time, each after the main thread asks for it: a port delivers every queued
+    // message in one turn of its loop, so sending them all at once would stall it as badly as
+    // one big message.
+    for (let i = 0; i < tasks.length; i += req.chunkTasks) {
+      const asked = once(req.port, 'message');
+      req.port.postMessage(tasks.slice(i, i + req.chunkTasks));
+      await asked;
+    }
     return { ok: true, head, taskCount: tasks.length, signature: job.signature, jobId, specJson: JSON.stringify(job.spec) };
   } finally {
+    // Closing after the last chunk: messages already posted are still delivered.
     req.port.close();
   }
 }

@@ -11,6 +11,7 @@ import type { WebSocket } from 'ws';
 import {
   HelloMsg,
   HelloRefusedError,
+  LIMITS,
   LodeError,
   NodeMessage,
   PROTOCOL_VERSION,
@@ -46,6 +47,12 @@ export interface SessionHost {
   onResults(session: NodeSession, results: import('@lode/protocol').TaskOutcome[]): void;
   onDrain(session: NodeSession): void;
   onClose(session: NodeSession): void;
+}
+
+/** Sets the largest frame `ws` accepts on this socket (its receiver's limit; a no-op if it has none). */
+function setMaxPayload(ws: WebSocket, bytes: number): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
+  if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
 }
 
 export class NodeSession implements SessionPort {
@@ -92,6 +99,11 @@ export class NodeSession implements SessionPort {
     });
     ws.on('close', () => this.onClosed());
     ws.on('error', (err) => host.log.debug({ err, session: this.id }, 'node socket error'));
+    // Until its hello is accepted, a stranger may send frames of at most 64 KiB (a hello is
+    // ~1 KiB); then the protocol's full frame size. `ws` sets one limit per server, so the
+    // receiver's is lowered per socket (and, should ws ever rename it, every frame is checked
+    // against the limit in onFrame all the same).
+    setMaxPayload(ws, LIMITS.maxFrameBeforeHelloBytes);
     this.helloTimer = setTimeout(() => {
       if (!this.ready) this.close(4001, 'no hello in time');
     }, host.helloTimeoutMs);
@@ -149,6 +161,10 @@ export class NodeSession implements SessionPort {
 
   private onFrame(data: Buffer, isBinary: boolean): void {
     this.lastSeenAt = this.host.now();
+    if (!this.ready && data.byteLength > LIMITS.maxFrameBeforeHelloBytes) {
+      this.sendError('TOO_LARGE', `Frames before the hello are limited to ${LIMITS.maxFrameBeforeHelloBytes} bytes.`);
+      return this.close(1009, 'frame too large before hello');
+    }
     if (isBinary) return this.strike('PROTOCOL_VIOLATION', 'Frames must be JSON text.');
     let json: unknown;
     try {
@@ -240,6 +256,7 @@ export class NodeSession implements SessionPort {
     this.connectedAt = this.host.now();
     this.lastSeenAt = this.connectedAt;
     this.ready = true;
+    setMaxPayload(this.ws, LIMITS.maxBodyBytes);
     this.send({ t: 'welcome', sessionId: this.id, node: msg.node, heartbeatMs: this.host.heartbeatMs });
     this.host.onReady(this);
   }
