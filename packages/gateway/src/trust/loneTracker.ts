@@ -18,6 +18,9 @@ import type { Store } from '../store/types.js';
 import { LoneResults, type LoneResult, type LoneResultsOptions } from '../verify/loneResults.js';
 import type { Reputation } from '../verify/reputation.js';
 
+/** How long deletes of audited entries wait to be written together (ms). */
+const DELETE_DELAY_MS = 20;
+
 export interface LoneListener {
   /** `node` was proven wrong: these results rested on its word alone — re-verify each. */
   caught(node: string, results: LoneResult[]): void;
@@ -129,7 +132,10 @@ export class LoneTracker {
       if (this.unstored.has(r)) this.clearedEarly.add(r);
       else this.deletes.push({ jobId: r.jobId, index: r.index, seq: r.seq });
     }
-    if (this.deletes.length > 0 && !this.flushing) this.flushing = Promise.resolve().then(() => this.flush());
+    // Coalesced: passes come one decision at a time; one statement every DELETE_DELAY_MS at most.
+    if (this.deletes.length > 0 && !this.flushing) {
+      this.flushing = new Promise<void>((res) => setTimeout(res, DELETE_DELAY_MS).unref()).then(() => this.flush());
+    }
   }
 
   /** Writes the queued deletes; a failure keeps them for a retry a second later. */

@@ -76,6 +76,9 @@ export interface Offence {
   session: SessionProof | null;
 }
 
+/** Credibility of a node whose unaudited lone results reached the cap (its results are replicated until it passes a check). */
+const BACKLOG_CREDIBILITY = 0.5;
+
 /** How long a reputation credential stays valid. */
 const CREDENTIAL_TTL_S = 30 * 24 * 3600;
 /** How long evidence stands for a slash (a pending slash is sent within it, or not at all). */
@@ -131,12 +134,23 @@ export class TrustService {
   /** A verifier for a job, fed by this gateway's reputation book. */
   verificationFor<P>(spec: JobSpec): JobVerification<P> {
     return new JobVerification<P>(policyFor(spec.verification, this.o.config), {
-      credibility: (a) => this.book.credibility(a),
+      credibility: (a) => this.credibility(a),
       isNewcomer: (a) => this.book.isNewcomer(a),
       establishedAvailable: () => this.book.establishedOnline() > 0,
       random: this.random,
       now: () => this.o.clock.now(),
     });
+  }
+
+  /**
+   * A node's credibility as verifiers use it: its record's — except that a node holding
+   * `loneResults.maxPerNode` results taken on its word alone and not yet audited is not taken
+   * alone again (at most `BACKLOG_CREDIBILITY`) until it passes a check: its next results get a
+   * second vote, which is that check. This bounds what one node can have accepted unchecked.
+   */
+  credibility(address: string): number {
+    const c = this.book.credibility(address);
+    return this.lone.book.of(address).length >= this.lone.book.maxPerNode ? Math.min(c, BACKLOG_CREDIBILITY) : c;
   }
 
   /** Leases of verified jobs a node may hold at once: few while it is on probation. */
