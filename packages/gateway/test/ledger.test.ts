@@ -114,6 +114,12 @@ describe('ledger on the embedded chain', () => {
     expect(error).toMatchObject({ code: 'FAUCET_LIMIT', meta: { limit: 'address' } });
     expect(error.message).toMatch(/has had its faucet grant for the last 24 hours: the faucet gives each address one grant a day\. Come back after 20\d\d-/);
     expect(await balanceOf(provider.address)).toBe(parseEther('10000'));
+    // A flood of faucet requests (refused ones too) is cut off per client before it queues.
+    const flood = await Promise.all(Array.from({ length: 30 }, () => json('/v1/ledger/faucet', { method: 'POST', body: JSON.stringify({ address: 'nope' }) })));
+    const limited = flood.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0]!.body.error).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(limited[0]!.body.error.message).toMatch(/Too many faucet requests from this address: at most 30 per minute/);
   });
 
   it('refuses a node without the minimum stake at hello, and admits it once it stakes', async () => {

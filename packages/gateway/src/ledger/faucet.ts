@@ -13,7 +13,8 @@
  *   (deployLedger checks reserve < quorum at deployment; this checks it again before each grant).
  * - A refusal is FaucetLimitError (HTTP 429) naming the limit and when to come back; nothing is
  *   sent. A grant whose transactions fail before any is sent does not count.
- * - Grants are sent one at a time (one account, one nonce sequence).
+ * - Grants are sent one at a time (one account, one nonce sequence); at most FAUCET_MAX_WAITING
+ *   requests wait their turn, more are refused at once (429).
  */
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
@@ -24,6 +25,10 @@ import type { FaucetClaim, LedgerStore } from '../store/types.js';
 
 /** The faucet's window: limits count grants of the last 24 hours. */
 export const FAUCET_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** Faucet requests waiting for their turn, at most. */
+export const FAUCET_MAX_WAITING = 64;
+/** `POST /v1/ledger/faucet` requests per client per minute (refusals included). */
+export const FAUCET_REQUESTS_PER_MINUTE = 30;
 
 export interface FaucetSettings {
   /** LODE (wei) per grant. */
@@ -49,6 +54,7 @@ export interface FaucetDeps {
 
 export class Faucet {
   private queue: Promise<unknown> = Promise.resolve();
+  private waiting = 0;
 
   constructor(
     private readonly d: FaucetDeps,
@@ -60,7 +66,15 @@ export class Faucet {
    * or LedgerUnavailableError (the chain failed; the grant does not count).
    */
   grant(address: Hex, ip: string): Promise<FaucetView> {
-    const run = this.queue.then(() => this.send(address, clientKey(ip)));
+    if (this.waiting >= FAUCET_MAX_WAITING) {
+      return Promise.reject(
+        new FaucetLimitError(`The faucet is busy: ${FAUCET_MAX_WAITING} requests are waiting. Try again in a minute.`, {
+          meta: { limit: 'busy', retryAt: this.d.now() + 60_000, retryAfterMs: 60_000 },
+        }),
+      );
+    }
+    this.waiting++;
+    const run = this.queue.then(() => this.send(address, clientKey(ip))).finally(() => this.waiting--);
     this.queue = run.catch(() => undefined);
     return run;
   }

@@ -11,7 +11,7 @@ import { Address, FaucetLimitError, ForbiddenError, InvalidRequestError, LedgerD
 import type { GatewayLedger } from './ledgerService.js';
 import { zodMessage } from '../http/zodMessage.js';
 import { rateLimited } from '../http/limits.js';
-import { clientKey } from './faucet.js';
+import { FAUCET_REQUESTS_PER_MINUTE, clientKey } from './faucet.js';
 
 const FaucetBody = z.strictObject({ address: Address });
 /** How many batches `GET /v1/ledger/batches` lists. @default 20, at most 500 */
@@ -40,7 +40,13 @@ export function ledgerRoutes(app: FastifyInstance, ledger: GatewayLedger | undef
     return reply.send(await rpc(req.body, { client: clientKey(req.ip) }));
   });
   app.get('/v1/ledger', async () => need().info());
-  app.post('/v1/ledger/faucet', async (req, reply) => {
+  const faucetLimit = {
+    max: FAUCET_REQUESTS_PER_MINUTE,
+    timeWindow: 60_000,
+    keyGenerator: (req: FastifyRequest) => clientKey(req.ip),
+    errorResponseBuilder: rateLimited('faucet requests from this address'),
+  };
+  app.post('/v1/ledger/faucet', { config: { rateLimit: faucetLimit } }, async (req, reply) => {
     const l = need();
     if (!l.faucetEnabled) throw new ForbiddenError('This gateway has no faucet (it is on only with the embedded chain, or with --faucet).');
     const body = FaucetBody.safeParse(req.body);

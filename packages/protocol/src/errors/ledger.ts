@@ -41,8 +41,8 @@ export class TransactionRevertedError extends LodeError {
  * The faucet refused a grant: `meta.limit` names which limit — `address` (one grant per address
  * per day), `ip` (grants per client network per day), `total` (the faucet's daily cap) or
  * `reserve` (its bounded reserve is spent, or the next grant would bring what it handed out to
- * the governance quorum). `meta.retryAt` (ms) and `meta.retryAfterMs` say when to come back;
- * a spent reserve has neither (and is not retryable).
+ * the governance quorum), or `busy` (too many requests waiting). `meta.retryAt` (ms) and
+ * `meta.retryAfterMs` say when to come back; a spent reserve has neither (and is not retryable).
  */
 export class FaucetLimitError extends LodeError {
   readonly code = 'FAUCET_LIMIT';
