@@ -14,7 +14,7 @@ export function registerJobResults(parent: Command): void {
   withJson(cmd);
   withExamples(cmd, 'lode job results 3f2a…', 'lode job results 3f2a… --out results/', 'lode job results 3f2a… --json | jq .results[0].stdout');
   cmd.action(async (id: string, opts: { out?: string; json?: boolean }) => {
-    const results = await getResults(await clientOf(cmd), { id });
+    const results = await getResults(await clientOf(cmd, 'load'), { id });
     if (opts.out) {
       const { written, skipped } = await writeResults(opts.out, results, { perTask: true });
       for (const p of skipped) process.stderr.write(`warning: skipped a result file with an unsafe path: ${p}\n`);

@@ -14,7 +14,7 @@ export function registerJobShow(parent: Command): void {
   withJson(cmd);
   withExamples(cmd, 'lode job show 3f2a…', 'lode job show 3f2a… --tasks --json');
   cmd.action(async (id: string, opts: { tasks?: boolean; json?: boolean }) => {
-    const client = await clientOf(cmd);
+    const client = await clientOf(cmd, 'load');
     const job = await getJob(client, { id });
     const tasks = opts.tasks ? await allTasks(client, id) : undefined;
     if (opts.json) return printJson(tasks ? { job, tasks } : { job });
