@@ -85,7 +85,8 @@ describe('payments on a real network', () => {
     expect(Number(out.answer.count)).toBe(primesBySieve(0, 400_000));
 
     // The price of each result: the node's price per task + its fuel × the node's price per fuel.
-    const results = await getResults(createLodeClient({ gateway: c.url }), { id: out.jobId });
+    // Results are the requester's to read: its own signed-in client.
+    const results = await getResults(createLodeClient({ gateway: c.url, account: (await loadAccount(requesterDir)).account as never }), { id: out.jobId });
     const fuel = results.reduce((s, r) => s + BigInt(r.fuelUsed!), 0n);
     expect(results.every((r) => r.fuelUsed! > 1_000_000)).toBe(true);
     expect(BigInt(out.usage.fuelUsed)).toBe(fuel);
