@@ -6,8 +6,10 @@
  * earning trust (turn=N). Each scenario runs one job of `--tasks` primes tasks under a
  * verification policy, then checks every accepted result against an independent sieve.
  *
- * Prints a table — liars × policy → wrong results accepted, extra compute, tasks failed, time,
- * liars refused — and writes bench/results/sim-<time>.json. Figures only; no assertions.
+ * Prints a table — liars × policy → wrong results accepted, extra compute, tasks failed, results
+ * re-verified after their node was audited or caught (and of those replaced), time (and how much
+ * of it the job waited, its tasks all decided, for the audit of results taken on one node's word
+ * alone), liars refused — and writes bench/results/sim-<time>.json. Figures only; no assertions.
  *
  *   npm run sim
  *   node sim/byzantine.js [--nodes 20] [--tasks 10000] [--span 2000]
@@ -130,9 +132,11 @@ async function runScenario(sc, o) {
     const job = await submitJob(client, { name: sc.name, module: sha256, tasks: tasks.map((t) => ({ args: t.args })), verification: sc.policy });
     let view;
     let last = 0;
+    let allDecidedAt; // first seen with every task decided (a job may then wait for audits before it is final)
     await waitFor('the job', async () => {
       view = await getJob(client, { id: job.id });
       const done = view.counts.done + view.counts.failed + view.counts.cancelled;
+      if (done === o.tasks) allDecidedAt ??= Date.now();
       if (Date.now() - last > 5000) {
         last = Date.now();
         log(`  ${done}/${o.tasks} tasks, ${view.verification?.executions ?? 0} executions, ${view.verification?.wrong ?? 0} wrong results rejected`);
@@ -180,6 +184,9 @@ async function runScenario(sc, o) {
       canaries: v.canaries,
       spotChecks: v.spotChecks,
       wrongRejected: v.wrong,
+      reverified: v.reverified ?? 0,
+      revised: v.revised ?? 0,
+      finalWaitSeconds: allDecidedAt === undefined ? 0 : Math.max(0, (view.finishedAt - allDecidedAt) / 1000),
       liarsRefused,
       honestRefused,
       honestProvenWrong: honestWrong,
@@ -205,9 +212,9 @@ for (const sc of scenarios) {
 
 const pct = (x) => `${(x * 100).toFixed(1)} %`;
 const lines = [
-  '| policy | liars | mode | wrong accepted | extra compute | failed | wrong rejected | known-answer runs | liars refused | honest refused | time |',
-  '|---|---|---|---|---|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.policy} | ${r.liars}/${r.nodes} | ${r.mode} | ${r.wrongAccepted} / ${r.tasks} | ${pct(r.extraCompute)} | ${r.failed} | ${r.wrongRejected} | ${r.canaries} | ${r.liarsRefused} | ${r.honestRefused} | ${r.seconds.toFixed(1)} s |`),
+  '| policy | liars | mode | wrong accepted | extra compute | failed | wrong rejected | known-answer runs | re-verified (revised) | liars refused | honest refused | time (of which waiting for audits) |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.policy} | ${r.liars}/${r.nodes} | ${r.mode} | ${r.wrongAccepted} / ${r.tasks} | ${pct(r.extraCompute)} | ${r.failed} | ${r.wrongRejected} | ${r.canaries} | ${r.reverified} (${r.revised}) | ${r.liarsRefused} | ${r.honestRefused} | ${r.seconds.toFixed(1)} s (${r.finalWaitSeconds.toFixed(1)} s) |`),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 const outDir = join(ROOT, 'bench/results');
