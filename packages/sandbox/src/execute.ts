@@ -6,7 +6,7 @@
  */
 import { hexToBytes } from '@noble/hashes/utils';
 import { digestResult, type Sha256Hex } from './digest.js';
-import { checkFuel, FUEL_EXHAUSTED, FUEL_EXPORT, fuelExhaustedMessage, fuelLimit, START_EXPORT } from './metering/fuel.js';
+import { checkFuel, FUEL_EXHAUSTED, FUEL_EXPORT, fuelExhaustedMessage, fuelLimit, LIMIT_EXPORT, LIMIT_MEMORY, START_EXPORT } from './metering/fuel.js';
 import type { SandboxFailureCode, SandboxResult, SandboxTask } from './types.js';
 import { importedMemoryOf, MEMORY_IMPORT, pagesForMiB } from './prepared.js';
 import { MemoryPool } from './memoryPool.js';
@@ -169,6 +169,20 @@ function instantiateAndRun(
     const exhausted = fail(FUEL_EXHAUSTED, fuelExhaustedMessage(limit));
     exhausted.fuelUsed = Number(limit);
     return exhausted;
+  }
+  // A module stopped by its own check of a cap (metering/instrument.ts: memory.grow, table.grow).
+  const flag = exports[LIMIT_EXPORT] instanceof WebAssembly.Global ? (exports[LIMIT_EXPORT].value as number) : 0;
+  if (flag !== 0) {
+    const limited = fail(
+      'SANDBOX_MEMORY_LIMIT',
+      flag === LIMIT_MEMORY
+        ? `The task asked to grow its memory past its cap of ${pagesForMiB(task.limits.memoryMiB)} pages (64 KiB each), and memory.grow was refused. ` +
+            'Raise resources.memoryMiB or use less memory.'
+        : `The task grew its tables past ${flag} elements in all, the most a module's tables may hold (LIMITS.module.maxTableElements). ` +
+            'Use smaller tables (table.grow asks for fewer elements).',
+    );
+    limited.fuelUsed = Number(limit - left);
+    return limited;
   }
   if (!depthDependent) result.fuelUsed = Number(limit - left);
   return result;

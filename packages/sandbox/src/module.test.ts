@@ -1,7 +1,8 @@
 import { InvalidModuleError } from '@lode/protocol';
 import { describe, expect, it } from 'vitest';
 import { MODULES, wat } from '../test/helpers.js';
-import { capMemory, importedMemoryOf, inspectModule, physicalPagesFor, prepareModule } from './module.js';
+import { LIMITS } from '@lode/protocol';
+import { capMemory, importedMemoryOf, inspectModule, PAGE_BYTES, physicalPagesFor, prepareModule, TABLE_ENTRY_BYTES } from './module.js';
 
 // Fixtures compiled once, up front (wabt is async), so the checks below read synchronously.
 const bin = {
@@ -91,5 +92,36 @@ describe('prepareModule', () => {
       const inst = new WebAssembly.Instance(mod, { lode: { memory }, wasi_snapshot_preview1: { fd_write: () => 0 } });
       expect(inst.exports.memory).toBe(memory);
     }
+  });
+
+  it('charges initial tables with the initial memory against the cap, each element TABLE_ENTRY_BYTES', async () => {
+    // 1 page of memory and n table elements under a cap of 4 pages: 3 pages are left for tables.
+    const withTable = (n: number) => wat(`(module (table ${n} funcref) (memory (export "memory") 1) (func (export "_start")))`);
+    const fits = (3 * PAGE_BYTES) / TABLE_ENTRY_BYTES;
+    expect(WebAssembly.validate(prepareModule(await withTable(fits), 4) as BufferSource)).toBe(true);
+    expect(() => prepareModule(bin.bigInitial, 16)).toThrow(expect.objectContaining({ code: 'SANDBOX_MEMORY_LIMIT' }));
+    const over = await withTable(fits + 1);
+    expect(() => prepareModule(over, 4)).toThrow(expect.objectContaining({ code: 'SANDBOX_MEMORY_LIMIT' }));
+    expect(() => prepareModule(over, 4)).toThrow(/6145 table elements.*cap of 0.25 MiB.*Raise resources\.memoryMiB or declare smaller tables/);
+  });
+
+  it('lowers every table maximum to LIMITS.module.maxTableElements, keeping smaller ones', async () => {
+    const cap = LIMITS.module.maxTableElements;
+    const src = `(module (table (export "a") 0 externref) (table (export "b") 2 5 externref) (table (export "c") 0 4000000000 externref)
+      (memory (export "memory") 1) (func (export "_start")))`;
+    const mod = new WebAssembly.Module(prepareModule(await wat(src, { reference_types: true }), 64) as BufferSource);
+    const inst = new WebAssembly.Instance(mod, { lode: { memory: new WebAssembly.Memory({ initial: 1, maximum: physicalPagesFor(64) }) } });
+    const table = (name: string) => inst.exports[name] as WebAssembly.Table;
+    // The engine refuses a grow past a table's maximum (RangeError), so a grow measures it.
+    const maxOf = (t: WebAssembly.Table) => {
+      t.grow(cap - t.length); // up to the cap: allowed for a and c, not for b
+      expect(() => t.grow(1)).toThrow(RangeError);
+      return t.length;
+    };
+    expect(maxOf(table('a'))).toBe(cap);
+    expect(maxOf(table('c'))).toBe(cap);
+    expect(() => table('b').grow(cap - 2)).toThrow(RangeError);
+    table('b').grow(3);
+    expect(() => table('b').grow(1)).toThrow(RangeError);
   });
 });

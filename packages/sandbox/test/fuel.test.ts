@@ -77,6 +77,23 @@ describe('fuel metering end to end', () => {
     }
   });
 
+  it('charges the workloads exactly what they were charged before NaN canonicalization and the grow checks existed', async () => {
+    // Measured with the instrumenter of the commit before them (same fuel schedule, version 1);
+    // the module hash guards against a rebuilt workload (then measure again and update).
+    const PINNED = [
+      { name: 'mandelbrot', sha: 'd3147a7583c4', args: ['64', '48', '0', '0', '64', '48', '200'], fuel: 5_818_328 },
+      { name: 'pi', sha: 'c6129c8815ed', args: ['7', '100000'], fuel: 7_518_934 },
+      { name: 'primes', sha: '303429b5994d', args: ['1000', '30000'], fuel: 3_684_295 },
+      { name: 'wordcount', sha: '34fbab080d71', args: [], fuel: 62_391_875, stdin: words },
+    ];
+    for (const p of PINNED) {
+      const wasm = workload(p.name);
+      expect(hashOf(wasm).slice(0, 12), `${p.name}.wasm was rebuilt: measure its fuel again`).toBe(p.sha);
+      const r = await metered.run(makeTask(await add(wasm), { args: p.args, limits: limits(), ...(p.stdin ? { stdin: p.stdin } : {}) }));
+      expect(r.fuelUsed, p.name).toBe(p.fuel);
+    }
+  });
+
   it('stops a loop that never ends by fuel — the same way every time, long before its wall time', async () => {
     const hash = await add(workload('bad-loop'));
     const task = makeTask(hash, { limits: limits(16, 200_000_000) });
@@ -109,11 +126,12 @@ describe('fuel metering end to end', () => {
     }
   });
 
-  it('refuses, when it is added, a module the sandbox could run but not meter', async () => {
+  it('refuses, when it is added, a module the sandbox could run but not meter (in both pools: inspectModule refuses it)', async () => {
     const src = '(module (tag $e) (memory (export "memory") 1) (func (export "_start") (throw $e)))';
     const wasm = await wat(src, { exceptions: true });
     await expect(metered.addModule(hashOf(wasm), wasm)).rejects.toThrow(InvalidModuleError);
     await expect(metered.addModule(hashOf(wasm), wasm)).rejects.toThrow(/exception/);
-    await plain.addModule(hashOf(wasm), wasm); // unmetered, it is accepted
+    // inspectModule refuses it too (every node meters): the gateway refuses it at submission.
+    await expect(plain.addModule(hashOf(wasm), wasm)).rejects.toThrow(/exception/);
   });
 });

@@ -63,13 +63,28 @@ export function skipLeb(r: Reader, maxBytes = 10): void {
   throw new RangeError('LEB128 too long');
 }
 
-/** Block type: empty (0x40), one value type, or a type index (an s33, non-negative). */
-function blockType(r: Reader): void {
+/** No type index: an empty block type (0x40), in `Instr.type`. */
+export const BLOCK_EMPTY = -1;
+/** No type index: a block type of one value type, in `Instr.type`. */
+export const BLOCK_VALUE = -2;
+
+/**
+ * Block type: empty (0x40), one value type, or a type index (an s33, non-negative). Returns
+ * BLOCK_EMPTY, BLOCK_VALUE or the type index.
+ */
+function blockType(r: Reader): number {
   const b = r.bytes[r.pos];
   if (b === undefined) throw new RangeError('unexpected end of module');
-  if (b === 0x40 || VALTYPES.has(b)) r.pos++;
-  else if (b < 0x40 || b >= 0x80) skipLeb(r, 5);
-  else throw new UnsupportedError(`block type 0x${b.toString(16)} (typed function references or GC), which fuel metering does not support`);
+  if (b === 0x40) {
+    r.pos++;
+    return BLOCK_EMPTY;
+  }
+  if (VALTYPES.has(b)) {
+    r.pos++;
+    return BLOCK_VALUE;
+  }
+  if (b < 0x40 || b >= 0x80) return r.u32(); // a non-negative s33 below 2^32 reads as a u32
+  throw new UnsupportedError(`block type 0x${b.toString(16)} (typed function references or GC), which fuel metering does not support`);
 }
 
 /** A memory access's alignment and offset; refuses the multi-memory form (a memory index). */
@@ -95,6 +110,10 @@ export interface Instr {
   arg: number;
   /** br_table's label depths, default last. */
   targets: number[] | undefined;
+  /** The sub-opcode of a 0xfc or 0xfd instruction; 0 otherwise. */
+  sub: number;
+  /** Block, loop, if: BLOCK_EMPTY, BLOCK_VALUE or a type index. call_indirect: the type index. */
+  type: number;
 }
 
 /**
@@ -109,6 +128,7 @@ export function decode(r: Reader, out: Instr): void {
   out.arg = 0;
   out.targets = undefined;
   out.op = Op.Plain;
+  out.sub = 0;
   if (code >= 0x45 && code <= 0xc4) return; // numeric, incl. sign-extension: no immediates
   switch (code) {
     case 0x00:
@@ -119,13 +139,16 @@ export function decode(r: Reader, out: Instr): void {
       return;
     case 0x02:
       out.op = Op.Block;
-      return blockType(r);
+      out.type = blockType(r);
+      return;
     case 0x03:
       out.op = Op.Loop;
-      return blockType(r);
+      out.type = blockType(r);
+      return;
     case 0x04:
       out.op = Op.If;
-      return blockType(r);
+      out.type = blockType(r);
+      return;
     case 0x05:
       out.op = Op.Else;
       return;
@@ -158,7 +181,7 @@ export function decode(r: Reader, out: Instr): void {
       return;
     case 0x11:
       out.op = Op.CallIndirect;
-      r.u32();
+      out.type = r.u32();
       r.u32();
       return;
     case 0x12:
@@ -167,7 +190,7 @@ export function decode(r: Reader, out: Instr): void {
       return;
     case 0x13:
       out.op = Op.ReturnCallIndirect;
-      r.u32();
+      out.type = r.u32();
       r.u32();
       return;
     case 0x1a: // drop
@@ -208,7 +231,7 @@ export function decode(r: Reader, out: Instr): void {
     case 0xfc:
       return prefixFC(r, out);
     case 0xfd:
-      return prefixSIMD(r);
+      return prefixSIMD(r, out);
   }
   if (code >= 0x28 && code <= 0x3e) return memarg(r); // loads and stores
   throw new UnsupportedError(unsupported(code));
@@ -227,6 +250,7 @@ function unsupported(code: number): string {
 
 function prefixFC(r: Reader, out: Instr): void {
   const sub = r.u32();
+  out.sub = sub;
   if (sub <= 7) return; // saturating float-to-int
   switch (sub) {
     case 8: // memory.init data mem
@@ -264,8 +288,9 @@ function prefixFC(r: Reader, out: Instr): void {
 }
 
 /** Fixed-width SIMD (the final 128-bit opcode space; relaxed SIMD is refused). */
-function prefixSIMD(r: Reader): void {
+function prefixSIMD(r: Reader, out: Instr): void {
   const sub = r.u32();
+  out.sub = sub;
   if (sub <= 0x0b || sub === 0x5c || sub === 0x5d) return memarg(r); // loads, store, load*_zero
   if (sub === 0x0c || sub === 0x0d) return r.skip(16); // v128.const, i8x16.shuffle
   if (sub >= 0x15 && sub <= 0x22) return r.skip(1); // extract/replace lane

@@ -7,6 +7,18 @@
 export const FUEL_EXPORT = 'lode_fuel';
 /** The export of a metered module's former start function, which the runner calls before `_start`. */
 export const START_EXPORT = 'lode_start';
+/**
+ * The export of a metered module's limit flag (a mutable i32 global): 0, or why the module
+ * stopped itself (`unreachable`) at a cap — `LIMIT_MEMORY`, or else the cap on table elements
+ * (LIMITS.module.maxTableElements) that a `table.grow` would have passed. The runner then fails
+ * the task with SANDBOX_MEMORY_LIMIT.
+ */
+export const LIMIT_EXPORT = 'lode_limit';
+/**
+ * `LIMIT_EXPORT`'s value after a `memory.grow` that the engine refused although the module's own
+ * maximum allowed it: the grow went past the task's memory cap (and its headroom).
+ */
+export const LIMIT_MEMORY = 1;
 
 /**
  * Fuel a task may use when its limits name none: 20 billion units. The workloads run 1.5–13

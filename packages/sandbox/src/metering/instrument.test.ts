@@ -1,4 +1,4 @@
-import { InvalidModuleError, InvalidRequestError } from '@lode/protocol';
+import { InvalidModuleError, InvalidRequestError, LIMITS } from '@lode/protocol';
 import { describe, expect, it } from 'vitest';
 import { hashOf, makeTask, MODULES, program, text, wat, type WatFeatures } from '../../test/helpers.js';
 import { pagesForMiB, prepareModule } from '../module.js';
@@ -188,6 +188,47 @@ describe('instrumentModule', () => {
     // Metering the output again would need the reserved names: refused, not metered twice.
     const once = instrumentModule(await wat(MODULES.hello));
     expect(() => instrumentModule(once)).toThrow(/reserves/);
+  });
+
+  it('stops a memory.grow that the task cap refuses with SANDBOX_MEMORY_LIMIT at once, and leaves the module its own maximum', async () => {
+    // Asking for 4 GiB in one grow: refused by the cap (and its headroom), not by the module.
+    const huge = await both('(module (memory (export "memory") 1) (func (export "_start") (drop (memory.grow (i32.const 65535)))))', limits(1e12));
+    expect(huge.plain.status).toBe('ok'); // unmetered, the module just sees -1
+    expect(huge.metered).toMatchObject({ status: 'failed', error: { code: 'SANDBOX_MEMORY_LIMIT' } });
+    expect(huge.metered.error!.message).toMatch(/grow its memory past its cap of 256 pages.*memory\.grow was refused/);
+    expect(huge.metered.fuelUsed).toBeGreaterThan(65535 * FUEL_COSTS.memoryGrowPerPage);
+    // A loop of small grows stops at the first refusal, long before its fuel is spent.
+    // (Metered only: unmetered, it would never end.)
+    const loop = runBytes(instrumentModule(await wat('(module (memory (export "memory") 1) (func (export "_start") (loop (drop (memory.grow (i32.const 1))) (br 0))))')), limits(1e12));
+    expect(loop).toMatchObject({ status: 'failed', error: { code: 'SANDBOX_MEMORY_LIMIT' } });
+    expect(loop.fuelUsed).toBeLessThan(1e9);
+    // Over the module's own maximum: the module gets -1 and decides (here: exit 7).
+    const own = await both(`(module ${'(import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))'} (memory (export "memory") 1 3)
+      (func (export "_start") (if (i32.eq (memory.grow (i32.const 5)) (i32.const -1)) (then (call $exit (i32.const 7))))))`);
+    expect(own.metered).toMatchObject({ status: 'ok', exitCode: 7 });
+  });
+
+  it('lets tables grow up to LIMITS.module.maxTableElements in all, and stops a grow past it with SANDBOX_MEMORY_LIMIT', async () => {
+    const grow = (a: number, b: number) => `(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (table $t 10 funcref) (table $u 0 externref) (memory (export "memory") 1)
+      (func (export "_start")
+        (drop (table.grow $t (ref.null func) (i32.const ${a})))
+        (call $exit (i32.eq (table.grow $u (ref.null extern) (i32.const ${b})) (i32.const 0)))))`;
+    const cap = LIMITS.module.maxTableElements;
+    const fits = await both(grow(1000, cap - 1010), limits(1e9), {}, { reference_types: true });
+    expect(fits.metered).toMatchObject({ status: 'ok', exitCode: 1 });
+    expect(fits.metered.exitCode).toBe(fits.plain.exitCode);
+    const over = await both(grow(1000, cap - 1009), limits(1e9), {}, { reference_types: true });
+    expect(over.metered).toMatchObject({ status: 'failed', error: { code: 'SANDBOX_MEMORY_LIMIT' } });
+    expect(over.metered.error!.message).toMatch(/tables past 1000000 elements in all.*LIMITS\.module\.maxTableElements/);
+    // Charged like any table.grow, and the same every run.
+    const again = await both(grow(1000, cap - 1009), limits(1e9), {}, { reference_types: true });
+    expect(again.metered.fuelUsed).toBe(over.metered.fuelUsed);
+    // Every counter strategy stops at the same point.
+    for (const counter of ['global', 'local'] as const) {
+      const { metered } = await both(grow(1000, cap - 1009), limits(1e9), { counter }, { reference_types: true });
+      expect(metered.fuelUsed).toBe(over.metered.fuelUsed);
+    }
   });
 
   it('is deterministic: the same bytes give the same output', async () => {

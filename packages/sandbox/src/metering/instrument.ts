@@ -38,17 +38,28 @@
  *   tell the difference.
  * - `.debug_*` and `sourceMappingURL` custom sections are dropped (their code offsets would be
  *   wrong); `name` and other custom sections are kept.
+ * - Every instruction that can produce a NaN is followed by its canonicalization (nan.ts), so
+ *   results are bit-identical on every CPU and engine. Not charged: fuel is unchanged by it.
+ * - A second added global, exported as `lode_limit` (i32, 0), records a cap the module hit: a
+ *   `table.grow` that would take all tables past LIMITS.module.maxTableElements, or a
+ *   `memory.grow` refused although the module's own maximum allowed it (the task's memory cap).
+ *   The module then sets it and executes `unreachable`; the runner fails the task with
+ *   SANDBOX_MEMORY_LIMIT. Not charged either.
+ * - An output over LIMITS.module.maxInstrumentedBytes, or a body over the engines' 7,654,321
+ *   bytes, is refused (InvalidModuleError) instead of failing to compile on a node.
  *
  * Supported: the MVP, multi-value, bulk memory, sign extension, non-trapping float-to-int,
  * mutable globals, reference types, tail calls, fixed-width SIMD. Refused with
  * InvalidModuleError: exception handling, threads/atomics, multi-memory, memory64, GC and typed
- * function references, relaxed SIMD, and modules that already export `lode_fuel`/`lode_start`.
+ * function references, relaxed SIMD (nondeterministic by design), and modules that already export
+ * `lode_fuel`/`lode_limit`/`lode_start`.
  */
-import { InvalidModuleError } from '@lode/protocol';
+import { InvalidModuleError, LIMITS } from '@lode/protocol';
 import { hasWasmHeader, leb128, readSections, Reader, SECTION_ORDER, SectionId, sleb128, Writer, type Section } from '../binary.js';
 import { BULK_SHIFT, FUEL_COSTS, SLOW_OPCODES } from './costs.js';
 import { decode, Op, UnsupportedError, valtype, type Instr } from './decode.js';
-import { FUEL_EXPORT, START_EXPORT } from './fuel.js';
+import { FUEL_EXPORT, LIMIT_EXPORT, LIMIT_MEMORY, START_EXPORT } from './fuel.js';
+import { canonicalize, NAN_LOCAL_TYPE, nanKind, NanKind } from './nan.js';
 
 /**
  * Returns the module rewritten to meter its own fuel (see above). Deterministic: the same bytes
@@ -72,6 +83,11 @@ export function instrumentModule(bytes: Uint8Array): Uint8Array {
 export interface Strategy {
   counter?: 'auto' | 'global' | 'local';
   reference?: boolean;
+  /**
+   * Canonicalize NaNs (see nan.ts). Always on in the sandbox; off only to measure what it
+   * costs (bench/fuel.bench.js). @default true
+   */
+  nan?: boolean;
 }
 
 /** `instrumentModule` with a chosen strategy (see `Strategy`). */
@@ -84,6 +100,7 @@ export function instrument(bytes: Uint8Array, strategy: Strategy): Uint8Array {
   } catch (e) {
     if (e instanceof UnsupportedError) throw new InvalidModuleError(`The module cannot be metered: it uses ${e.message}.`, { cause: e });
     if (e instanceof RangeError) throw new InvalidModuleError(`The module cannot be metered: it is malformed (${e.message}).`, { cause: e });
+    if (e instanceof InstrumentLimitError) throw new InvalidModuleError(`The module cannot run in the Lode sandbox: ${e.message}.`, { cause: e });
     throw e;
   }
 }
@@ -97,12 +114,16 @@ interface Layout {
   importedFuncs: number;
   importedGlobals: number;
   definedGlobals: number;
+  /** Tables, imported and defined: `table.grow` checks all of them together. */
+  tables: number;
+  /** The most pages the module's own memory declares it may grow to (65536 without a maximum). */
+  memoryMax: number;
   exportNames: string[];
   startFunc: number | undefined;
 }
 
 function readLayout(bytes: Uint8Array, sections: Section[]): Layout {
-  const layout: Layout = { typeParams: [], funcTypes: [], importedFuncs: 0, importedGlobals: 0, definedGlobals: 0, exportNames: [], startFunc: undefined };
+  const layout: Layout = { typeParams: [], funcTypes: [], importedFuncs: 0, importedGlobals: 0, definedGlobals: 0, tables: 0, memoryMax: MAX_PAGES, exportNames: [], startFunc: undefined };
   for (const s of sections) {
     const r = new Reader(bytes, s.payloadStart);
     switch (s.id) {
@@ -127,7 +148,8 @@ function readLayout(bytes: Uint8Array, sections: Section[]): Layout {
           } else if (kind === 1) {
             valtype(r);
             skipLimits(r);
-          } else if (kind === 2) skipLimits(r);
+            layout.tables++;
+          } else if (kind === 2) layout.memoryMax = skipLimits(r);
           else if (kind === 3) {
             valtype(r);
             r.byte();
@@ -137,6 +159,12 @@ function readLayout(bytes: Uint8Array, sections: Section[]): Layout {
         break;
       case SectionId.Function:
         for (let n = r.u32(); n > 0; n--) layout.funcTypes.push(r.u32());
+        break;
+      case SectionId.Table:
+        layout.tables += r.u32();
+        break;
+      case SectionId.Memory:
+        if (r.u32() > 0) layout.memoryMax = skipLimits(r);
         break;
       case SectionId.Global:
         layout.definedGlobals = r.u32();
@@ -155,7 +183,7 @@ function readLayout(bytes: Uint8Array, sections: Section[]): Layout {
         throw new UnsupportedError('a tag section (exception handling), which fuel metering does not support');
     }
   }
-  for (const name of [FUEL_EXPORT, START_EXPORT]) {
+  for (const name of [FUEL_EXPORT, LIMIT_EXPORT, START_EXPORT]) {
     if (layout.exportNames.includes(name)) {
       throw new UnsupportedError(`the export name "${name}", which Lode reserves for metering (was the module metered already? give Lode the original module)`);
     }
@@ -163,11 +191,15 @@ function readLayout(bytes: Uint8Array, sections: Section[]): Layout {
   return layout;
 }
 
-function skipLimits(r: Reader): void {
+/** 4 GiB in 64 KiB pages: the most a 32-bit memory may have. */
+const MAX_PAGES = 65536;
+
+/** Skips limits; returns the maximum (MAX_PAGES if none). */
+function skipLimits(r: Reader): number {
   const flags = r.byte();
   if (flags & 0x04) throw new UnsupportedError('a 64-bit memory or table (memory64), which fuel metering does not support');
   r.u32();
-  if (flags & 0x01) r.u32();
+  return flags & 0x01 ? r.u32() : MAX_PAGES;
 }
 
 const encodeName = (s: string): number[] => {
@@ -193,9 +225,10 @@ function rewrite(bytes: Uint8Array, strategy: Strategy): Uint8Array {
   const rank = (id: number) => SECTION_ORDER.indexOf(id);
 
   // New entries: the fuel global, and its export (plus the start function's).
-  const globalEntry = [0x7e, 0x01, 0x42, 0x00, 0x0b]; // (global (mut i64) (i64.const 0))
-  const exportEntries = [...encodeName(FUEL_EXPORT), 0x03, ...leb128(fuel)];
-  let exportCount = 1;
+  // (global (mut i64) (i64.const 0)): the fuel; (global (mut i32) (i32.const 0)): the limit hit.
+  const globalEntries = [0x7e, 0x01, 0x42, 0x00, 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b];
+  const exportEntries = [...encodeName(FUEL_EXPORT), 0x03, ...leb128(fuel), ...encodeName(LIMIT_EXPORT), 0x03, ...leb128(fuel + 1)];
+  let exportCount = 2;
   if (layout.startFunc !== undefined) {
     exportEntries.push(...encodeName(START_EXPORT), 0x00, ...leb128(layout.startFunc));
     exportCount++;
@@ -204,7 +237,7 @@ function rewrite(bytes: Uint8Array, strategy: Strategy): Uint8Array {
   let wroteExport = false;
   const addMissing = (before: number) => {
     if (!wroteGlobal && rank(SectionId.Global) < before) {
-      put(SectionId.Global, [...leb128(1), ...globalEntry]);
+      put(SectionId.Global, [...leb128(2), ...globalEntries]);
       wroteGlobal = true;
     }
     if (!wroteExport && rank(SectionId.Export) < before) {
@@ -224,7 +257,7 @@ function rewrite(bytes: Uint8Array, strategy: Strategy): Uint8Array {
     const r = new Reader(bytes, s.payloadStart);
     if (s.id === SectionId.Global) {
       const n = r.u32();
-      put(s.id, concat(leb128(n + 1), bytes.subarray(r.pos, s.end), globalEntry));
+      put(s.id, concat(leb128(n + 2), bytes.subarray(r.pos, s.end), globalEntries));
       wroteGlobal = true;
     } else if (s.id === SectionId.Export) {
       const n = r.u32();
@@ -239,8 +272,24 @@ function rewrite(bytes: Uint8Array, strategy: Strategy): Uint8Array {
     }
   }
   addMissing(Infinity);
+  if (out.length > LIMITS.module.maxInstrumentedBytes) {
+    throw new InstrumentLimitError(
+      `metering and NaN canonicalization make it ${out.length} bytes, over the limit of ${LIMITS.module.maxInstrumentedBytes} ` +
+        '(LIMITS.module.maxInstrumentedBytes); make the module smaller',
+    );
+  }
   return out.done().slice();
 }
+
+/**
+ * The largest function body V8 and the other engines compile (the JS API's implementation
+ * limit). Instrumentation grows a body, several times over for dense float code; a body that
+ * would pass this is refused instead of failing to compile on the node.
+ */
+const ENGINE_MAX_BODY_BYTES = 7_654_321;
+
+/** The instrumented module would be too large to compile; becomes InvalidModuleError. */
+class InstrumentLimitError extends Error {}
 
 function concat(...parts: ArrayLike<number>[]): Uint8Array {
   const w = new Writer();
@@ -262,7 +311,13 @@ function rewriteCode(bytes: Uint8Array, s: Section, layout: Layout, fuel: number
     const params = layout.typeParams[layout.funcTypes[layout.importedFuncs + i]!];
     if (params === undefined) throw new RangeError('a function has an unknown type');
     body.length = 0;
-    instrumentBody(bytes, start, start + size, params, layout.importedFuncs, fuel, strategy, body);
+    instrumentBody(bytes, start, start + size, params, layout, fuel, strategy, body);
+    if (body.length > ENGINE_MAX_BODY_BYTES) {
+      throw new InstrumentLimitError(
+        `metering and NaN canonicalization make function ${layout.importedFuncs + i} ${body.length} bytes, over the ` +
+          `${ENGINE_MAX_BODY_BYTES} bytes engines compile; split the function`,
+      );
+    }
     out.u32(body.length);
     out.bytes(body.done());
     r.pos = start + size;
@@ -274,13 +329,21 @@ function rewriteCode(bytes: Uint8Array, s: Section, layout: Layout, fuel: number
  * What the rewriter inserts, and where (before the byte at `at`): a charge of a block's `cost`
  * (then, if `check`, the counter's test); an operand-dependent charge for the instruction at
  * `at`; and, in functions that keep the counter in a local, writing it back to the global
- * (`flush`, before calls, returns and traps) and reading it again (`reload`, after calls).
+ * (`flush`, before calls, returns and traps) and reading it again (`reload`, after calls). Also,
+ * not charged: the canonicalization of a float result (`nan`, just after the instruction), and
+ * the check that a `table.grow` keeps the tables within `LIMITS.module.maxTableElements`
+ * (`tableGrow`, just before it, after its operand-dependent charge), and the check that a
+ * refused `memory.grow` was refused by the module's own maximum, not the task's cap
+ * (`memoryGrow`, just after it).
  */
 type Insertion =
   | { at: number; kind: 'charge'; cost: number; check: boolean }
   | { at: number; kind: 'dynamic'; op: Op }
   | { at: number; kind: 'flush' }
-  | { at: number; kind: 'reload' };
+  | { at: number; kind: 'reload' }
+  | { at: number; kind: 'nan'; type: Exclude<NanKind, 0> }
+  | { at: number; kind: 'tableGrow' }
+  | { at: number; kind: 'memoryGrow' };
 type Charge = Extract<Insertion, { kind: 'charge' }>;
 
 interface Frame {
@@ -295,6 +358,13 @@ interface Frame {
   /** Whether the end of the `then` arm was reachable (set at `else`). */
   thenEnd: boolean;
 }
+
+/** The sub-opcode of table.grow (0xfc 15). */
+const TABLE_GROW = 15;
+/** `marks` value of a table.grow (above every NanKind). */
+const GROWS_TABLE = 8;
+/** The most elements all tables together may have (see `tableGrow` insertions). */
+const TABLE_CAP = LIMITS.module.maxTableElements;
 
 function weight(ins: Instr, importedFuncs: number): number {
   switch (ins.op) {
@@ -328,11 +398,13 @@ function instrumentBody(
   start: number,
   end: number,
   params: number,
-  importedFuncs: number,
+  layout: Layout,
   fuel: number,
   strategy: Strategy,
   out: Writer,
 ): void {
+  const importedFuncs = layout.importedFuncs;
+  const canonicalizeNaNs = strategy.nan ?? true;
   const r = new Reader(bytes, start);
   const declCount = r.u32();
   const declStart = r.pos;
@@ -350,6 +422,8 @@ function instrumentBody(
   const ends: number[] = [];
   const weights: number[] = [];
   const args: number[] = [];
+  /** Per instruction: the NaN kind of its result (nan.ts), or GROWS_TABLE for table.grow. */
+  const marks: number[] = [];
   const tables = new Map<number, number[]>();
   const targeted = new Set<number>();
   const escapes = new Set<number>();
@@ -357,7 +431,8 @@ function instrumentBody(
   // that a branch inside reaches; a construct at level L whose branches reach below L escapes.
   const labels: number[] = [-1];
   const reach: number[] = [0];
-  const ins: Instr = { op: Op.Plain, code: 0, arg: 0, targets: undefined };
+  const ins: Instr = { op: Op.Plain, code: 0, arg: 0, targets: undefined, sub: 0, type: 0 };
+  let nans = 0;
   let calls = false;
   /** A branch `depth` labels out: it targets that label and leaves every construct inside it. */
   const branch = (depth: number) => {
@@ -377,6 +452,11 @@ function instrumentBody(
     ends.push(r.pos);
     weights.push(weight(ins, importedFuncs));
     args.push(ins.arg);
+    if (ins.op === Op.Plain) {
+      const kind = canonicalizeNaNs ? nanKind(ins.code, ins.sub) : NanKind.None;
+      marks.push(kind);
+      nans |= kind === NanKind.None ? 0 : 1 << kind;
+    } else marks.push(ins.op === Op.TableBulk && ins.sub === TABLE_GROW ? GROWS_TABLE : NanKind.None);
     if (ins.targets) tables.set(index, ins.targets);
     switch (ins.op) {
       case Op.Block:
@@ -439,6 +519,10 @@ function instrumentBody(
       if (op === Op.MemoryGrow || op === Op.MemoryBulk || op === Op.TableBulk) {
         inserts.push({ at: starts[i]!, kind: 'dynamic', op });
         dynamic = true;
+        if (marks[i] === GROWS_TABLE) inserts.push({ at: starts[i]!, kind: 'tableGrow' });
+        if (op === Op.MemoryGrow) inserts.push({ at: ends[i]!, kind: 'memoryGrow' });
+      } else if (op === Op.Plain && marks[i] !== NanKind.None) {
+        inserts.push({ at: ends[i]!, kind: 'nan', type: marks[i] as Exclude<NanKind, 0> });
       }
       {
         const exits =
@@ -529,15 +613,34 @@ function instrumentBody(
 
   // Pass 3: write the locals (plus ours: the counter's copy or a scratch i64 for checks, and a
   // scratch i32 for operand-dependent charges) and the code with the insertions.
-  const needT = local || inserts.some((c) => c.kind === 'charge' && c.check);
+  // Then one scratch local per NaN kind the function canonicalizes (f32, f64, v128).
+  // (and a second scratch i32 for a memory.grow's result).
+  const needT = local || inserts.some((c) => (c.kind === 'charge' && c.check) || c.kind === 'tableGrow' || c.kind === 'memoryGrow');
   const needS = dynamic;
+  const needR = inserts.some((c) => c.kind === 'memoryGrow');
   const t = locals;
   const sLocal = locals + (needT ? 1 : 0);
-  if (needT || needS) {
-    out.u32(declCount + (needT ? 1 : 0) + (needS ? 1 : 0));
+  const rLocal = sLocal + (needS ? 1 : 0);
+  const scratch: number[][] = [];
+  let next = rLocal + (needR ? 1 : 0);
+  const extra: number[] = [];
+  if (needT) extra.push(0x7e);
+  if (needS) extra.push(0x7f);
+  if (needR) extra.push(0x7f);
+  for (const kind of [NanKind.F32, NanKind.F64, NanKind.F32x4, NanKind.F64x2] as const) {
+    if (!(nans & (1 << kind))) continue;
+    // f32x4 and f64x2 share one v128 local.
+    const shared = kind === NanKind.F64x2 && nans & (1 << NanKind.F32x4);
+    if (shared) scratch[kind] = scratch[NanKind.F32x4]!;
+    else {
+      scratch[kind] = leb128(next++);
+      extra.push(NAN_LOCAL_TYPE[kind]);
+    }
+  }
+  if (extra.length > 0) {
+    out.u32(declCount + extra.length);
     out.bytes(bytes.subarray(declStart, codeStart));
-    if (needT) out.bytes([1, 0x7e]);
-    if (needS) out.bytes([1, 0x7f]);
+    for (const type of extra) out.bytes([1, type]);
   } else {
     out.bytes(bytes.subarray(start, codeStart));
   }
@@ -559,6 +662,27 @@ function instrumentBody(
       else if (c.op === Op.MemoryBulk) out.bytes([0x42, ...sleb128(BULK_SHIFT), 0x88]); // i64.const; i64.shr_u
       else if (FUEL_COSTS.tableElement !== 1) out.bytes([0x42, ...sleb128(FUEL_COSTS.tableElement), 0x7e]);
       out.bytes([0x7d, ...set]); // i64.sub; set fuel
+    } else if (c.kind === 'nan') {
+      out.bytes(canonicalize(c.type, scratch[c.type]!));
+    } else if (c.kind === 'tableGrow') {
+      // Stack: [..., init, n] with n in local s. If n + Σ table sizes > the cap: set the limit
+      // flag to the cap, flush the counter, stop. The sum is in i64: no overflow.
+      out.bytes([0x20, ...sl, 0xad]); // local.get s; i64.extend_i32_u
+      for (let k = 0; k < layout.tables; k++) out.bytes([0xfc, 16, ...leb128(k), 0xad, 0x7c]); // table.size k; i64.extend_i32_u; i64.add
+      out.bytes([0x42, ...sleb128(TABLE_CAP), 0x56, 0x04, 0x40]); // i64.const cap; i64.gt_u; if
+      out.bytes([0x41, ...sleb128(TABLE_CAP), 0x24, ...leb128(fuel + 1)]); // i32.const cap; global.set limit
+      if (local) out.bytes([0x20, ...tl, 0x24, ...g]);
+      out.bytes([0x00, 0x0b]); // unreachable; end
+    } else if (c.kind === 'memoryGrow') {
+      // Stack: [..., result], the pages asked for in local s. A refusal (-1) that the module's
+      // own maximum would not explain (size + n ≤ its maximum) is the task's cap: stop.
+      const rl = leb128(rLocal);
+      out.bytes([0x22, ...rl, 0x41, 0x7f, 0x46, 0x04, 0x40]); // local.tee r; i32.const -1; i32.eq; if (the result is in r)
+      out.bytes([0x3f, 0x00, 0xad, 0x20, ...sl, 0xad, 0x7c]); // memory.size; i64.extend_i32_u; local.get s; i64.extend_i32_u; i64.add
+      out.bytes([0x42, ...sleb128(layout.memoryMax), 0x58, 0x04, 0x40]); // i64.const max; i64.le_u; if
+      out.bytes([0x41, ...sleb128(LIMIT_MEMORY), 0x24, ...leb128(fuel + 1)]); // i32.const 1; global.set limit
+      if (local) out.bytes([0x20, ...tl, 0x24, ...g]);
+      out.bytes([0x00, 0x0b, 0x0b, 0x20, ...rl]); // unreachable; end; end; local.get r
     } else if (c.kind === 'flush') {
       out.bytes([0x20, ...tl, 0x24, ...g]);
     } else if (c.kind === 'reload') {
@@ -598,7 +722,7 @@ function referenceInserts(
   for (let i = 0; i < ops.length; i++) {
     // Before instruction i: what was placed after instruction i-1 (reloads), then its charge,
     // then what goes just before it (operand-dependent charges, flushes).
-    while (k < rest.length && rest[k]!.at === starts[i] && rest[k]!.kind === 'reload') out.push(rest[k++]!);
+    while (k < rest.length && rest[k]!.at === starts[i] && (rest[k]!.kind === 'reload' || rest[k]!.kind === 'nan' || rest[k]!.kind === 'memoryGrow')) out.push(rest[k++]!);
     if (weights[i]! > 0) out.push({ at: starts[i]!, kind: 'charge', cost: weights[i]!, check: false });
     while (k < rest.length && rest[k]!.at === starts[i]) out.push(rest[k++]!);
     if (ops[i] === Op.Loop && targeted.has(i)) out.push({ at: ends[i]!, kind: 'charge', cost: 0, check: true });
