@@ -36,8 +36,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function node(answer: (l: Lease) => string | undefined): Promise<FakeNode> {
-  const n = await fakeNode(gw.wsUrl);
+async function node(answer: (l: Lease) => string | undefined, account = privateKeyToAccount(generatePrivateKey())): Promise<FakeNode> {
+  const n = await fakeNode(gw.wsUrl, {}, account);
   nodes.push(n);
   n.serve(answer);
   return n;
@@ -102,5 +102,40 @@ describe('a node that earns trust, then lies on the results it gives alone', () 
     const lied = lies.get(second) ?? new Set<number>();
     for (const i of revisedTasks) expect(lied.has(i)).toBe(true);
     expect(b.verification.wrong).toBeGreaterThanOrEqual(revisedTasks.length);
+  }, 120_000);
+
+  it('keeps what it gave alone across a gateway restart: a job final with its forged results is revised once it is caught after the restart', async () => {
+    let lying = false;
+    const liarAccount = privateKeyToAccount(generatePrivateKey());
+    const honestAccounts = Array.from({ length: 4 }, () => privateKeyToAccount(generatePrivateKey()));
+    const liarAnswer = (l: Lease) => (lying ? 'forged' : expected(l.taskIndex));
+    const liar = await node(liarAnswer, liarAccount);
+    for (const a of honestAccounts) await node((l) => expected(l.taskIndex), a);
+    const warm = await submitJob(gw.url, requester, 60, { verification: TARGET });
+    expect((await finished(warm)).status).toBe('completed');
+
+    // Alone online, it turns: nobody can check it, and its job is final with its forged results.
+    for (const n of nodes.splice(1)) n.ws.close();
+    await pollJson(`${gw.url}/v1/nodes`, (b) => b.nodes.filter((n: any) => n.online).length === 1);
+    lying = true;
+    const alone = await submitJob(gw.url, requester, 5, { verification: TARGET });
+    expect((await finished(alone)).status).toBe('completed');
+    expect((await results(alone)).map((r) => text(r.stdout))).toEqual(Array(5).fill('forged'));
+
+    // The gateway restarts; what rested on the liar alone is still remembered.
+    liar.ws.close();
+    nodes.splice(0);
+    await gw.close();
+    gw = await startGateway(testGatewayOptions({ dataDir: dir, logLevel: 'silent', trust: { spotCheck: 0, canary: 0, stragglers: false } }));
+    await node(liarAnswer, liarAccount);
+    for (const a of honestAccounts) await node((l) => expected(l.taskIndex), a);
+
+    // Caught on its next job (by the audit that job waits for): the earlier job is revised.
+    const next = await submitJob(gw.url, requester, 20, { verification: TARGET });
+    await finished(next);
+    const revised = await pollJson(`${gw.url}/v1/jobs/${alone}`, (j) => j.revisions?.revised === 5, 600, requester);
+    expect(revised.revisions.tasks.every((t: any) => t.previousNode === liarAccount.address.toLowerCase())).toBe(true);
+    expect((await results(alone)).map((r) => text(r.stdout))).toEqual(Array.from({ length: 5 }, (_, i) => expected(i)));
+    expect((await results(next)).map((r) => text(r.stdout))).toEqual(Array.from({ length: 20 }, (_, i) => expected(i)));
   }, 120_000);
 });
