@@ -7,7 +7,8 @@
  *   deep queue is split evenly over the free slots so every worker stays busy.
  * - Blobs (module, stdin, input files) are fetched hash-checked through the blob store; a
  *   module is added to the sandbox once. A task whose blob cannot be had fails with
- *   `SANDBOX_BLOB_UNAVAILABLE`; a module the sandbox rejects fails with `SANDBOX_INVALID_MODULE`.
+ *   `SANDBOX_BLOB_UNAVAILABLE`; a module the sandbox rejects fails with `SANDBOX_INVALID_MODULE` (or
+ *   the sandbox's own code, e.g. `SANDBOX_TIMEOUT` when preparing it ran past the budget).
  * - Outcomes that finish in the same tick go out in one `results` frame (flushed on
  *   setImmediate). Every outcome is kept until the gateway acks it (or refuses its lease) and
  *   is sent again after a reconnect.
@@ -322,6 +323,9 @@ export function createAgent(options: AgentOptions): Agent {
         try {
           await sandbox.addModule(hash, bytes);
         } catch (err) {
+          // The sandbox's own failures keep their code (SANDBOX_TIMEOUT: preparing the module ran
+          // past its budget); a refused module is SANDBOX_INVALID_MODULE.
+          if (err instanceof SandboxError) throw err;
           throw new SandboxError(addModuleFailureCode(err), errorText(err), err);
         }
       });

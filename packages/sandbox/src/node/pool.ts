@@ -1,9 +1,14 @@
 /**
  * The Node implementation of `Sandbox`: a pool of warm `worker_threads`.
  *
- * - Modules are instrumented for fuel metering once per hash, and compiled once per (hash,
- *   memory cap) in the main thread; the compiled `WebAssembly.Module` is posted to each worker
- *   once and cached there.
+ * - Modules are checked (`inspectModule`), instrumented for fuel metering once per hash, and
+ *   compiled once per (hash, memory cap) in a preparation worker (preparer.ts), never on the main
+ *   thread, each within `prepareMs`; the compiled `WebAssembly.Module` is posted to each run
+ *   worker once and cached there. A module refused (by a cap, by metering, or by the time budget)
+ *   is remembered by hash, so its next tasks are answered at once without preparing it again.
+ * - Every worker has a heap limit (`resourceLimits`): one that passes it dies alone, the process
+ *   stays. (Heap limits do not cover WebAssembly memories, which the memory cap bounds, nor the
+ *   engine's compiler, which `LIMITS.module` bounds.)
  * - Tasks queue in the main thread; a free worker takes a whole batch in one message and answers
  *   with all results in one message. `run` calls made together are coalesced the same way.
  * - Wall time is enforced per task: the worker writes which task it runs and since when into
@@ -18,16 +23,16 @@
  *   the worker; a running task's worker is ended the same way as on a wall-time overrun (the rest
  *   of its batch runs again on a fresh worker).
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BlobHashMismatchError, DEFAULTS, InvalidRequestError, SandboxError, SandboxErrorCode } from '@lode/protocol';
+import { BlobHashMismatchError, DEFAULTS, InvalidModuleError, InvalidRequestError, SandboxError, SandboxErrorCode, type LodeError } from '@lode/protocol';
 import { SandboxClosedError } from '../errors.js';
 import { checkTask, failedResult } from '../execute.js';
-import { instrumentModule } from '../metering/instrument.js';
-import { inspectModule, pagesForMiB, prepareModule } from '../module.js';
+import { pagesForMiB } from '../prepared.js';
+import { fromErrorData } from './prepareMessages.js';
+import { Preparer } from './preparer.js';
 import type { Sandbox, SandboxBatchOptions, SandboxResult, SandboxRunOptions, SandboxTask } from '../types.js';
 import { Control, controlBytes, nowMs, type BatchMessage, type DoneMessage } from './messages.js';
 
@@ -43,7 +48,24 @@ export interface NodeSandboxOptions {
    * results carry `fuelUsed`. Turn off only to measure what metering costs. @default true
    */
   metering?: boolean;
+  /**
+   * Wall time to check, meter and compile one module (in the preparation worker); past it the
+   * worker is stopped and the module's tasks fail with SANDBOX_TIMEOUT. A 32 MiB module takes
+   * ~5 s on the project's 2-core machine. @default 60_000
+   */
+  prepareMs?: number;
+  /** Heap (V8 old generation) of the preparation worker, in MiB. @default 256 */
+  prepareHeapMiB?: number;
+  /** Heap (V8 old generation) of each run worker, in MiB (WebAssembly memories are not in it). @default 512 */
+  workerHeapMiB?: number;
 }
+
+/** @default values of `NodeSandboxOptions`. */
+export const NODE_SANDBOX_DEFAULTS = { prepareMs: 60_000, prepareHeapMiB: 256, workerHeapMiB: 512 } as const;
+/** Refused modules remembered (by hash); the oldest are forgotten first. */
+const MAX_REFUSED = 1024;
+/** How long a module refused for want of time (or a crashed preparation) stays refused: it may succeed later. */
+const TRANSIENT_REFUSAL_MS = 10 * 60_000;
 
 /** The largest number of times a task is put back in the queue after its worker died. */
 const MAX_ATTEMPTS = 2;
@@ -88,11 +110,11 @@ interface Slot {
 
 type Compiled = { module: WebAssembly.Module } | { error: SandboxError };
 
-/** Where the compiled worker entry is: beside this file when built, in dist/ when run from source (tests). */
-function workerUrl(): URL {
-  const here = new URL('./worker.js', import.meta.url);
+/** Where a compiled worker entry is: beside this file when built, in dist/ when run from source (tests). */
+function workerUrl(name = 'worker.js'): URL {
+  const here = new URL(`./${name}`, import.meta.url);
   if (import.meta.url.endsWith('.js')) return here;
-  const built = new URL('../../dist/node/worker.js', import.meta.url);
+  const built = new URL(`../../dist/node/${name}`, import.meta.url);
   if (!existsSync(fileURLToPath(built))) {
     throw new Error(`@lode/sandbox: ${fileURLToPath(built)} is missing; build first (npx tsc -b packages/sandbox).`);
   }
@@ -112,9 +134,15 @@ class NodeSandbox implements Sandbox {
   private readonly maxBatch: number;
   private readonly watchdogMs: number;
   private readonly metering: boolean;
+  private readonly workerHeapMiB: number;
   private readonly url = workerUrl();
+  private readonly preparer: Preparer;
   /** What runs, by module hash: the module instrumented for metering (once per hash), or as added. */
   private readonly sources = new Map<string, Uint8Array>();
+  /** Modules being added, by hash (one preparation per hash). */
+  private readonly adding = new Map<string, Promise<void>>();
+  /** Modules refused, by hash: the error, and until when (Infinity: for good). */
+  private readonly refused = new Map<string, { error: LodeError; until: number }>();
   private readonly compiling = new Map<string, Promise<Compiled>>();
   private readonly compiled = new Map<string, Compiled>();
   private readonly slots: Slot[] = [];
@@ -136,20 +164,62 @@ class NodeSandbox implements Sandbox {
     this.maxBatch = Math.max(1, options.maxBatch ?? 256);
     this.watchdogMs = Math.max(1, options.watchdogMs ?? 10);
     this.metering = options.metering ?? true;
+    this.workerHeapMiB = options.workerHeapMiB ?? NODE_SANDBOX_DEFAULTS.workerHeapMiB;
+    this.preparer = new Preparer({
+      url: workerUrl('prepare.worker.js'),
+      budgetMs: Math.max(1, options.prepareMs ?? NODE_SANDBOX_DEFAULTS.prepareMs),
+      heapMiB: options.prepareHeapMiB ?? NODE_SANDBOX_DEFAULTS.prepareHeapMiB,
+    });
     for (let i = 0; i < this.concurrency; i++) this.slots.push(this.spawn());
   }
 
+  /**
+   * Hashes, checks, meters and compiles the module in the preparation worker. Throws
+   * BlobHashMismatchError, InvalidModuleError (a cap or a feature; remembered for good),
+   * SandboxError(SANDBOX_TIMEOUT) past `prepareMs` or SandboxError(SANDBOX_WORKER_CRASHED)
+   * (remembered for a while), SandboxClosedError.
+   */
   async addModule(hash: string, bytes: Uint8Array): Promise<void> {
     if (this.closed) throw new SandboxClosedError();
-    const actual = createHash('sha256').update(bytes).digest('hex');
-    if (actual !== hash) {
-      throw new BlobHashMismatchError(`The module bytes hash to ${actual}, not ${hash}.`, { meta: { expected: hash, actual } });
-    }
     if (this.sources.has(hash)) return;
-    inspectModule(bytes);
-    this.sources.set(hash, this.metering ? instrumentModule(bytes) : bytes);
-    // Warm the common case; a module too big for the default cap may still run with a larger one.
-    await this.compile(hash, pagesForMiB(DEFAULTS.memoryMiB));
+    const refusal = this.refused.get(hash);
+    if (refusal && refusal.until > Date.now()) throw refusal.error;
+    let adding = this.adding.get(hash);
+    if (!adding) {
+      adding = this.add(hash, bytes).finally(() => this.adding.delete(hash));
+      this.adding.set(hash, adding);
+    }
+    return adding;
+  }
+
+  private async add(hash: string, bytes: Uint8Array): Promise<void> {
+    const pages = pagesForMiB(DEFAULTS.memoryMiB); // the common case; a larger cap compiles again
+    let reply;
+    try {
+      reply = await this.preparer.run({ type: 'add', bytes, metering: this.metering, pages });
+    } catch (e) {
+      if (e instanceof SandboxError) this.refuse(hash, e, Date.now() + TRANSIENT_REFUSAL_MS);
+      throw e;
+    }
+    if (reply.hash !== hash) {
+      // Not remembered: other bytes may come under this hash.
+      throw new BlobHashMismatchError(`The module bytes hash to ${reply.hash}, not ${hash}.`, { meta: { expected: hash, actual: reply.hash } });
+    }
+    if (!reply.ok) {
+      const error = fromErrorData(reply.error);
+      this.refuse(hash, error, error instanceof InvalidModuleError ? Infinity : Date.now() + TRANSIENT_REFUSAL_MS);
+      throw error;
+    }
+    if (this.closed) throw new SandboxClosedError();
+    this.sources.set(hash, reply.source!);
+    const compiled: Compiled = 'module' in reply.compiled ? { module: reply.compiled.module } : { error: asSandboxError(fromErrorData(reply.compiled.error)) };
+    this.compiled.set(`${hash}/${pages}`, compiled);
+  }
+
+  private refuse(hash: string, error: LodeError, until: number): void {
+    this.refused.delete(hash);
+    this.refused.set(hash, { error, until });
+    if (this.refused.size > MAX_REFUSED) this.refused.delete(this.refused.keys().next().value!);
   }
 
   hasModule(hash: string): boolean {
@@ -202,7 +272,7 @@ class NodeSandbox implements Sandbox {
       this.track(p);
       const ready = this.compiled.get(key);
       if (ready) this.enqueue(p, ready);
-      else void this.compile(task.moduleHash, pages).then((c) => this.enqueue(p, c));
+      else void this.compile(task.moduleHash, pages).then((c) => this.enqueue(p, c)); // compile() never rejects
     });
   }
 
@@ -210,6 +280,7 @@ class NodeSandbox implements Sandbox {
     if (this.closed) return;
     this.closed = true;
     if (this.watchdog) clearInterval(this.watchdog);
+    const preparing = this.preparer.close();
     const error = new SandboxClosedError();
     for (const p of this.queue) this.abandon(p, error);
     this.queue = [];
@@ -220,7 +291,7 @@ class NodeSandbox implements Sandbox {
       slot.batch = undefined;
       stopping.push(slot.worker.terminate());
     }
-    await Promise.all(stopping);
+    await Promise.all([...stopping, preparing]);
   }
 
   // ---- compilation ----
@@ -229,17 +300,20 @@ class NodeSandbox implements Sandbox {
     const key = `${hash}/${pages}`;
     let p = this.compiling.get(key);
     if (!p) {
-      p = (async (): Promise<Compiled> => {
-        try {
-          return { module: await WebAssembly.compile(prepareModule(this.sources.get(hash)!, pages) as BufferSource) };
-        } catch (e) {
-          const error = e instanceof SandboxError ? e : new SandboxError(SandboxErrorCode.InvalidModule, (e as Error).message, e);
-          return { error };
-        }
-      })().then((c) => {
-        this.compiled.set(key, c);
-        return c;
-      });
+      // In the preparation worker, within its budget. A budget overrun or a crash is not kept:
+      // the next task for this cap tries again.
+      p = this.preparer.run({ type: 'compile', source: this.sources.get(hash)!, pages }).then(
+        (reply): Compiled => {
+          const outcome = reply.ok ? reply.compiled : { error: reply.error };
+          const c: Compiled = 'module' in outcome ? { module: outcome.module } : { error: asSandboxError(fromErrorData(outcome.error)) };
+          this.compiled.set(key, c);
+          return c;
+        },
+        (e: unknown): Compiled => {
+          this.compiling.delete(key);
+          return { error: asSandboxError(e) };
+        },
+      );
       this.compiling.set(key, p);
     }
     return p;
@@ -454,7 +528,7 @@ class NodeSandbox implements Sandbox {
 
   private spawn(): Slot {
     const control = new SharedArrayBuffer(controlBytes(this.maxBatch));
-    const worker = new Worker(this.url, { workerData: { control } });
+    const worker = new Worker(this.url, { workerData: { control }, resourceLimits: { maxOldGenerationSizeMb: this.workerHeapMiB } });
     const slot: Slot = { worker, control: new Control(control), modules: new Set(), batch: undefined, dead: false, online: false, flagged: false };
     worker.on('online', () => (slot.online = true));
     worker.on('message', (msg: DoneMessage) => this.onDone(slot, msg));
@@ -466,6 +540,13 @@ class NodeSandbox implements Sandbox {
 }
 
 const noop = (): void => {};
+
+/** An error as a task's failure: SandboxError as it is, anything else as SANDBOX_INVALID_MODULE (a module that cannot run). */
+function asSandboxError(e: unknown): SandboxError {
+  if (e instanceof SandboxError) return e;
+  if (e instanceof SandboxClosedError) return new SandboxError(SandboxErrorCode.WorkerCrashed, e.shortMessage);
+  return new SandboxError(SandboxErrorCode.InvalidModule, e instanceof Error ? (e as LodeError).shortMessage ?? e.message : String(e));
+}
 
 function cancelledResult(durationMs: number): SandboxResult {
   return failedResult(SandboxErrorCode.Cancelled, 'The task was cancelled.', durationMs);
