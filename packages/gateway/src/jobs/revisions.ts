@@ -328,7 +328,6 @@ export class Revisions<H> implements LoneListener {
         // The result stands; those who re-verified it are paid.
         job.setState(index, stateOf(r.key));
         const receipts = fresh(d.agreeing).map((v) => this.h.receipt(job, v.payload, 'replica'));
-        if (d.agreeing.length === 1) this.h.trust.lone.book.add(r); // still on its word alone (cannot happen: the policy asks for more)
         this.write(job, { jobId: job.id, index, receipts }, () => job.addUsage(0, sum(receipts)));
         return;
       }
@@ -339,15 +338,13 @@ export class Revisions<H> implements LoneListener {
       row.revision = this.revisionOf(r, reopened.reason === 'caught'
         ? `node ${r.node} was proven wrong later; ${d.agreeing.length} node(s) re-verified this task and agreed on another answer`
         : `node ${r.node} was audited through this task and proven wrong; ${d.agreeing.length} node(s) agreed on another answer`);
-      if (d.agreeing.length === 1) this.lone(job, index, d.winner, row); // the new answer rests on one trusted node alone
       return this.replace(job, index, r, row);
     }
 
     const receipts = fresh(d.votes).map((v) => this.h.receipt(job, v.payload, 'unverified'));
     if (reopened.reason === 'audit') {
-      // An audit without a verdict: the result stands, its node is not cleared.
+      // An audit without a verdict: the result stands and stays remembered (its node is not cleared).
       job.setState(index, stateOf(r.key));
-      this.h.trust.lone.book.add(r);
       this.write(job, { jobId: job.id, index, receipts, keepLone: true }, () => job.addUsage(0, sum(receipts)));
       return;
     }
