@@ -30,4 +30,16 @@ export { runTask, executeTask, checkTask, failedResult, argv0, DEFAULT_MOUNTS, t
 export { MemoryPool } from './memoryPool.js';
 export { digestResult, portableSha256Hex, type Sha256Hex } from './digest.js';
 export { SandboxClosedError } from './errors.js';
+export {
+  handlePrepare,
+  fromErrorData,
+  toErrorData,
+  PREPARE_READY,
+  type PrepareRequest,
+  type PrepareReply,
+  type CompiledData,
+  type ErrorData,
+} from './prepare.js';
+export { Preparer, type PrepareWorker, type SpawnPrepareWorker, type PrepareJob, type PreparerOptions } from './preparer.js';
+export { ModuleStore, type Compiled, type ModuleStoreOptions } from './modules.js';
 export * from './wasi/index.js';

@@ -1,33 +1,45 @@
 /**
- * The main thread's side of module preparation: a warm worker (prepare.worker.ts) that hashes,
- * checks, meters and compiles, one request at a time, in order.
+ * The caller's side of module preparation (prepare.ts): a warm worker that hashes, checks,
+ * meters and compiles, one request at a time, in order. Portable: the Node pool gives it
+ * worker_threads, the browser pool Web Workers, through `PrepareWorker`.
  *
  * Guarantees:
  * - Nothing of a module is parsed, metered or compiled on the calling thread.
- * - Each request is bounded by `budgetMs` of wall time from when the (loaded) worker gets it: past
- *   that, the worker is terminated (a loop stops within milliseconds) and the request fails with
- *   SANDBOX_TIMEOUT; the next request gets a fresh worker. A worker that dies (its heap over
- *   `heapMiB`, for instance) fails its request with SANDBOX_WORKER_CRASHED. Either way the
- *   caller's process keeps serving.
+ * - Each request is bounded by `budgetMs` of wall time from when the (loaded) worker gets it:
+ *   past that, the worker is terminated and the request fails with SANDBOX_TIMEOUT; the next
+ *   request gets a fresh worker. A worker that dies (over its heap limit, for instance) fails its
+ *   request with SANDBOX_WORKER_CRASHED; one that dies while loading fails the request it was
+ *   started for, so a worker that can never start fails requests one by one instead of looping.
+ *   Either way the caller keeps serving.
  * - At most `maxQueued` requests wait; more are refused at once (SANDBOX_WORKER_CRASHED, which
  *   the gateway gives to another node).
  * - `close()` terminates the worker and rejects what waits with SandboxClosedError.
  */
-import { Worker } from 'node:worker_threads';
 import { SandboxError, SandboxErrorCode } from '@lode/protocol';
-import { SandboxClosedError } from '../errors.js';
-import type { PrepareReply, PrepareRequest } from './prepareMessages.js';
+import { SandboxClosedError } from './errors.js';
+import type { PrepareReply, PrepareRequest } from './prepare.js';
+
+/** A worker running `handlePrepare`, as the preparer needs it. */
+export interface PrepareWorker {
+  post(msg: PrepareRequest): void;
+  terminate(): void;
+  /** Keeps the process alive while a request is in flight (Node); a no-op elsewhere. */
+  hold?(busy: boolean): void;
+}
+
+/** How to start a worker: its messages (`{ t: 'ready' }` once loaded, then replies) and its death go to the callbacks. */
+export type SpawnPrepareWorker = (events: { message: (msg: PrepareReply | { t: 'ready' }) => void; gone: (why: string) => void }) => PrepareWorker;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A request without its id (the preparer numbers them). */
 export type PrepareJob = DistributiveOmit<PrepareRequest, 'id'>;
 
 export interface PreparerOptions {
-  url: URL;
+  spawn: SpawnPrepareWorker;
   /** Wall time one request may take in the worker. */
   budgetMs: number;
-  /** The worker's heap (V8 old generation), in MiB. */
-  heapMiB: number;
+  /** Added to the crash message when the worker died of its heap limit (e.g. "heap limit of 256 MiB"). */
+  heapNote?: string;
   /** Requests that may wait. @default 256 */
   maxQueued?: number;
 }
@@ -43,7 +55,7 @@ interface Pending {
 const STARTUP_MS = 30_000;
 
 export class Preparer {
-  private worker: Worker | undefined;
+  private worker: PrepareWorker | undefined;
   /** The worker has loaded (said `ready`): the budget of a request counts from here on. */
   private ready = false;
   private startup: ReturnType<typeof setTimeout> | undefined;
@@ -59,7 +71,7 @@ export class Preparer {
     if (this.closed) return Promise.reject(new SandboxClosedError());
     if (this.queue.length >= (this.o.maxQueued ?? 256)) {
       return Promise.reject(
-        new SandboxError(SandboxErrorCode.WorkerCrashed, `${this.queue.length} modules already wait to be prepared on this node; try another node.`),
+        new SandboxError(SandboxErrorCode.WorkerCrashed, `${this.queue.length} modules already wait to be prepared here; try another node.`),
       );
     }
     return new Promise((resolve, reject) => {
@@ -68,7 +80,7 @@ export class Preparer {
     });
   }
 
-  async close(): Promise<void> {
+  close(): void {
     if (this.closed) return;
     this.closed = true;
     const error = new SandboxClosedError();
@@ -79,51 +91,51 @@ export class Preparer {
       this.current = undefined;
     }
     clearTimeout(this.startup);
-    await this.worker?.terminate();
+    this.worker?.terminate();
     this.worker = undefined;
   }
 
   private next(): void {
-    if (this.current || this.closed) return;
-    if (this.queue.length === 0) return;
+    if (this.current || this.closed || this.queue.length === 0) return;
     const worker = (this.worker ??= this.spawn());
     if (!this.ready) return; // `ready` calls next() again
     const p = this.queue.shift()!;
     const timer = setTimeout(() => this.overrun(worker), this.o.budgetMs);
     this.current = { ...p, timer };
-    worker.ref();
-    worker.postMessage({ ...p.job, id: p.id } as PrepareRequest);
+    worker.hold?.(true);
+    worker.post({ ...p.job, id: p.id } as PrepareRequest);
   }
 
-  private spawn(): Worker {
-    const worker = new Worker(this.o.url, { resourceLimits: { maxOldGenerationSizeMb: this.o.heapMiB } });
+  private spawn(): PrepareWorker {
     this.ready = false;
-    this.startup = setTimeout(() => this.onGone(worker, `it did not start within ${STARTUP_MS} ms`), STARTUP_MS);
-    this.startup.unref();
-    worker.on('message', (reply: PrepareReply | { ready: true }) => {
-      if (!('ready' in reply)) return this.onReply(worker, reply);
-      if (worker !== this.worker) return;
-      clearTimeout(this.startup);
-      this.ready = true;
-      this.next();
+    const worker: PrepareWorker = this.o.spawn({
+      message: (msg) => {
+        if (worker !== this.worker) return;
+        if (msg.t === 'ready') {
+          clearTimeout(this.startup);
+          this.ready = true;
+          this.next();
+        } else this.onReply(worker, msg);
+      },
+      gone: (why) => this.onGone(worker, why),
     });
-    worker.on('error', (e) => this.onGone(worker, e.message));
-    worker.on('exit', (code) => this.onGone(worker, `it exited with code ${code}`));
-    return worker; // referenced while requests wait (see onReply)
+    worker.hold?.(true); // loading for a waiting request
+    this.startup = setTimeout(() => this.onGone(worker, `it did not start within ${STARTUP_MS} ms`), STARTUP_MS);
+    return worker;
   }
 
-  private onReply(worker: Worker, reply: PrepareReply): void {
+  private onReply(worker: PrepareWorker, reply: PrepareReply): void {
     const p = this.current;
-    if (worker !== this.worker || !p || p.id !== reply.id) return;
+    if (!p || p.id !== reply.id) return;
     clearTimeout(p.timer);
     this.current = undefined;
     p.resolve(reply);
     this.next();
-    if (!this.current) worker.unref(); // idle: an idle worker does not keep the process alive
+    if (!this.current) worker.hold?.(false); // an idle worker does not keep the process alive
   }
 
   /** The request ran past its budget: end the worker, fail the request, go on with a fresh worker. */
-  private overrun(worker: Worker): void {
+  private overrun(worker: PrepareWorker): void {
     if (worker !== this.worker || !this.current) return;
     this.end(
       new SandboxError(
@@ -134,9 +146,9 @@ export class Preparer {
     );
   }
 
-  private onGone(worker: Worker, why: string): void {
+  private onGone(worker: PrepareWorker, why: string): void {
     if (worker !== this.worker || this.closed) return;
-    const heap = /out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(why) ? ` (over its heap limit of ${this.o.heapMiB} MiB)` : '';
+    const heap = this.o.heapNote && /out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(why) ? ` (over its ${this.o.heapNote})` : '';
     this.end(new SandboxError(SandboxErrorCode.WorkerCrashed, `The module preparation worker died: ${why}${heap}.`));
   }
 
@@ -146,15 +158,13 @@ export class Preparer {
     this.worker = undefined;
     this.ready = false;
     clearTimeout(this.startup);
-    void worker?.terminate().catch(() => {});
+    worker?.terminate();
     const p = this.current;
     this.current = undefined;
     if (p) {
       clearTimeout(p.timer);
       p.reject(error);
     } else if (!started) {
-      // Died while loading: the request it was started for fails, so a worker that can never
-      // start (a broken install, a heap too small) fails requests one by one instead of looping.
       this.queue.shift()?.reject(error);
     }
     this.next();

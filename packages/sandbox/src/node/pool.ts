@@ -2,7 +2,7 @@
  * The Node implementation of `Sandbox`: a pool of warm `worker_threads`.
  *
  * - Modules are checked (`inspectModule`), instrumented for fuel metering once per hash, and
- *   compiled once per (hash, memory cap) in a preparation worker (preparer.ts), never on the main
+ *   compiled once per (hash, memory cap) in a preparation worker (../preparer.ts), never on the main
  *   thread, each within `prepareMs`; the compiled `WebAssembly.Module` is posted to each run
  *   worker once and cached there. A module refused (by a cap, by metering, or by the time budget)
  *   is remembered by hash, so its next tasks are answered at once without preparing it again.
@@ -27,12 +27,12 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BlobHashMismatchError, DEFAULTS, InvalidModuleError, InvalidRequestError, SandboxError, SandboxErrorCode, type LodeError } from '@lode/protocol';
+import { DEFAULTS, InvalidRequestError, SandboxErrorCode } from '@lode/protocol';
 import { SandboxClosedError } from '../errors.js';
 import { checkTask, failedResult } from '../execute.js';
 import { pagesForMiB } from '../prepared.js';
-import { fromErrorData } from './prepareMessages.js';
-import { Preparer } from './preparer.js';
+import { ModuleStore, type Compiled } from '../modules.js';
+import { Preparer } from '../preparer.js';
 import type { Sandbox, SandboxBatchOptions, SandboxResult, SandboxRunOptions, SandboxTask } from '../types.js';
 import { Control, controlBytes, nowMs, type BatchMessage, type DoneMessage } from './messages.js';
 
@@ -62,10 +62,6 @@ export interface NodeSandboxOptions {
 
 /** @default values of `NodeSandboxOptions`. */
 export const NODE_SANDBOX_DEFAULTS = { prepareMs: 60_000, prepareHeapMiB: 256, workerHeapMiB: 512 } as const;
-/** Refused modules remembered (by hash); the oldest are forgotten first. */
-const MAX_REFUSED = 1024;
-/** How long a module refused for want of time (or a crashed preparation) stays refused: it may succeed later. */
-const TRANSIENT_REFUSAL_MS = 10 * 60_000;
 
 /** The largest number of times a task is put back in the queue after its worker died. */
 const MAX_ATTEMPTS = 2;
@@ -108,8 +104,6 @@ interface Slot {
   flagged: boolean;
 }
 
-type Compiled = { module: WebAssembly.Module } | { error: SandboxError };
-
 /** Where a compiled worker entry is: beside this file when built, in dist/ when run from source (tests). */
 function workerUrl(name = 'worker.js'): URL {
   const here = new URL(`./${name}`, import.meta.url);
@@ -136,15 +130,8 @@ class NodeSandbox implements Sandbox {
   private readonly metering: boolean;
   private readonly workerHeapMiB: number;
   private readonly url = workerUrl();
-  private readonly preparer: Preparer;
-  /** What runs, by module hash: the module instrumented for metering (once per hash), or as added. */
-  private readonly sources = new Map<string, Uint8Array>();
-  /** Modules being added, by hash (one preparation per hash). */
-  private readonly adding = new Map<string, Promise<void>>();
-  /** Modules refused, by hash: the error, and until when (Infinity: for good). */
-  private readonly refused = new Map<string, { error: LodeError; until: number }>();
-  private readonly compiling = new Map<string, Promise<Compiled>>();
-  private readonly compiled = new Map<string, Compiled>();
+  /** Prepared modules (../modules.ts): metered once per hash, compiled once per (hash, memory cap). */
+  private readonly modules: ModuleStore;
   private readonly slots: Slot[] = [];
   /** Unanswered runs by task object, for `cancel(task)` (an array only if one object runs twice at once). */
   private readonly active = new Map<SandboxTask, Pending | Pending[]>();
@@ -165,11 +152,25 @@ class NodeSandbox implements Sandbox {
     this.watchdogMs = Math.max(1, options.watchdogMs ?? 10);
     this.metering = options.metering ?? true;
     this.workerHeapMiB = options.workerHeapMiB ?? NODE_SANDBOX_DEFAULTS.workerHeapMiB;
-    this.preparer = new Preparer({
-      url: workerUrl('prepare.worker.js'),
+    const prepareUrl = workerUrl('prepare.worker.js');
+    const heapMiB = options.prepareHeapMiB ?? NODE_SANDBOX_DEFAULTS.prepareHeapMiB;
+    const preparer = new Preparer({
       budgetMs: Math.max(1, options.prepareMs ?? NODE_SANDBOX_DEFAULTS.prepareMs),
-      heapMiB: options.prepareHeapMiB ?? NODE_SANDBOX_DEFAULTS.prepareHeapMiB,
+      heapNote: `heap limit of ${heapMiB} MiB`,
+      spawn: (events) => {
+        const worker = new Worker(prepareUrl, { resourceLimits: { maxOldGenerationSizeMb: heapMiB } });
+        worker.on('message', events.message);
+        worker.on('error', (e) => events.gone(e.message));
+        worker.on('exit', (code) => events.gone(`it exited with code ${code}`));
+        return {
+          post: (msg) => worker.postMessage(msg),
+          terminate: () => void worker.terminate().catch(() => {}),
+          hold: (busy) => (busy ? worker.ref() : worker.unref()),
+        };
+      },
     });
+    // The common cap compiles with the first preparation; a larger one compiles again.
+    this.modules = new ModuleStore({ preparer, metering: this.metering, firstPages: pagesForMiB(DEFAULTS.memoryMiB) });
     for (let i = 0; i < this.concurrency; i++) this.slots.push(this.spawn());
   }
 
@@ -179,51 +180,13 @@ class NodeSandbox implements Sandbox {
    * SandboxError(SANDBOX_TIMEOUT) past `prepareMs` or SandboxError(SANDBOX_WORKER_CRASHED)
    * (remembered for a while), SandboxClosedError.
    */
-  async addModule(hash: string, bytes: Uint8Array): Promise<void> {
-    if (this.closed) throw new SandboxClosedError();
-    if (this.sources.has(hash)) return;
-    const refusal = this.refused.get(hash);
-    if (refusal && refusal.until > Date.now()) throw refusal.error;
-    let adding = this.adding.get(hash);
-    if (!adding) {
-      adding = this.add(hash, bytes).finally(() => this.adding.delete(hash));
-      this.adding.set(hash, adding);
-    }
-    return adding;
-  }
-
-  private async add(hash: string, bytes: Uint8Array): Promise<void> {
-    const pages = pagesForMiB(DEFAULTS.memoryMiB); // the common case; a larger cap compiles again
-    let reply;
-    try {
-      reply = await this.preparer.run({ type: 'add', bytes, metering: this.metering, pages });
-    } catch (e) {
-      if (e instanceof SandboxError) this.refuse(hash, e, Date.now() + TRANSIENT_REFUSAL_MS);
-      throw e;
-    }
-    if (reply.hash !== hash) {
-      // Not remembered: other bytes may come under this hash.
-      throw new BlobHashMismatchError(`The module bytes hash to ${reply.hash}, not ${hash}.`, { meta: { expected: hash, actual: reply.hash } });
-    }
-    if (!reply.ok) {
-      const error = fromErrorData(reply.error);
-      this.refuse(hash, error, error instanceof InvalidModuleError ? Infinity : Date.now() + TRANSIENT_REFUSAL_MS);
-      throw error;
-    }
-    if (this.closed) throw new SandboxClosedError();
-    this.sources.set(hash, reply.source!);
-    const compiled: Compiled = 'module' in reply.compiled ? { module: reply.compiled.module } : { error: asSandboxError(fromErrorData(reply.compiled.error)) };
-    this.compiled.set(`${hash}/${pages}`, compiled);
-  }
-
-  private refuse(hash: string, error: LodeError, until: number): void {
-    this.refused.delete(hash);
-    this.refused.set(hash, { error, until });
-    if (this.refused.size > MAX_REFUSED) this.refused.delete(this.refused.keys().next().value!);
+  addModule(hash: string, bytes: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new SandboxClosedError());
+    return this.modules.add(hash, bytes);
   }
 
   hasModule(hash: string): boolean {
-    return this.sources.has(hash);
+    return this.modules.has(hash);
   }
 
   run(task: SandboxTask, options: SandboxRunOptions = {}): Promise<SandboxResult> {
@@ -260,7 +223,7 @@ class NodeSandbox implements Sandbox {
     const problem = checkTask(task);
     if (problem) return Promise.reject(new InvalidRequestError(`Malformed sandbox task: ${problem}`));
     if (call === 'aborted') return Promise.resolve(cancelledResult(0));
-    if (!this.sources.has(task.moduleHash)) {
+    if (!this.modules.has(task.moduleHash)) {
       return Promise.resolve(
         failedResult(SandboxErrorCode.BlobUnavailable, `Module ${task.moduleHash} was not added to the sandbox (addModule).`, 0),
       );
@@ -270,9 +233,9 @@ class NodeSandbox implements Sandbox {
     return new Promise((resolve, reject) => {
       const p: Pending = { task, key, module: undefined, attempts: 0, at: undefined, settled: false, call, resolve, reject };
       this.track(p);
-      const ready = this.compiled.get(key);
+      const ready = this.modules.compiled(task.moduleHash, pages);
       if (ready) this.enqueue(p, ready);
-      else void this.compile(task.moduleHash, pages).then((c) => this.enqueue(p, c)); // compile() never rejects
+      else void this.modules.compile(task.moduleHash, pages).then((c) => this.enqueue(p, c)); // compile() never rejects
     });
   }
 
@@ -280,7 +243,7 @@ class NodeSandbox implements Sandbox {
     if (this.closed) return;
     this.closed = true;
     if (this.watchdog) clearInterval(this.watchdog);
-    const preparing = this.preparer.close();
+    this.modules.close();
     const error = new SandboxClosedError();
     for (const p of this.queue) this.abandon(p, error);
     this.queue = [];
@@ -291,32 +254,7 @@ class NodeSandbox implements Sandbox {
       slot.batch = undefined;
       stopping.push(slot.worker.terminate());
     }
-    await Promise.all([...stopping, preparing]);
-  }
-
-  // ---- compilation ----
-
-  private compile(hash: string, pages: number): Promise<Compiled> {
-    const key = `${hash}/${pages}`;
-    let p = this.compiling.get(key);
-    if (!p) {
-      // In the preparation worker, within its budget. A budget overrun or a crash is not kept:
-      // the next task for this cap tries again.
-      p = this.preparer.run({ type: 'compile', source: this.sources.get(hash)!, pages }).then(
-        (reply): Compiled => {
-          const outcome = reply.ok ? reply.compiled : { error: reply.error };
-          const c: Compiled = 'module' in outcome ? { module: outcome.module } : { error: asSandboxError(fromErrorData(outcome.error)) };
-          this.compiled.set(key, c);
-          return c;
-        },
-        (e: unknown): Compiled => {
-          this.compiling.delete(key);
-          return { error: asSandboxError(e) };
-        },
-      );
-      this.compiling.set(key, p);
-    }
-    return p;
+    await Promise.all(stopping);
   }
 
   // ---- queue and dispatch ----
@@ -540,13 +478,6 @@ class NodeSandbox implements Sandbox {
 }
 
 const noop = (): void => {};
-
-/** An error as a task's failure: SandboxError as it is, anything else as SANDBOX_INVALID_MODULE (a module that cannot run). */
-function asSandboxError(e: unknown): SandboxError {
-  if (e instanceof SandboxError) return e;
-  if (e instanceof SandboxClosedError) return new SandboxError(SandboxErrorCode.WorkerCrashed, e.shortMessage);
-  return new SandboxError(SandboxErrorCode.InvalidModule, e instanceof Error ? (e as LodeError).shortMessage ?? e.message : String(e));
-}
 
 function cancelledResult(durationMs: number): SandboxResult {
   return failedResult(SandboxErrorCode.Cancelled, 'The task was cancelled.', durationMs);
