@@ -3,6 +3,7 @@ import { BlobHashMismatchError, InvalidModuleError, sha256Hex } from '@lode/prot
 import { instrumentModule, pagesForMiB, prepareModule, runTask, type SandboxTask } from '@lode/sandbox/portable';
 import { readWorkload } from '@lode/workloads';
 import { inlineWorker, type InlineWorker } from '../../test/inlineWorker.js';
+import { HOSTILE } from '../../../sandbox/test/hostile.js';
 import { createWorkerSandbox } from './sandbox.js';
 
 const echo = readWorkload('echo');
@@ -21,18 +22,25 @@ function task(args: string[], wallMs = 5_000): SandboxTask {
   };
 }
 
-function pool(workers: number, make: () => InlineWorker = () => inlineWorker()) {
+function pool(workers: number, make: () => InlineWorker = () => inlineWorker(), prepare: { make?: () => InlineWorker; prepareMs?: number } = {}) {
   const spawned: InlineWorker[] = [];
+  const preparers: InlineWorker[] = [];
   const sandbox = createWorkerSandbox({
     workers,
     watchdogMs: 5,
+    prepareMs: prepare.prepareMs,
     spawn: () => {
       const w = make();
       spawned.push(w);
       return w;
     },
+    spawnPreparer: () => {
+      const w = (prepare.make ?? (() => inlineWorker()))();
+      preparers.push(w);
+      return w;
+    },
   });
-  return { sandbox, spawned };
+  return { sandbox, spawned, preparers };
 }
 
 describe('the Web Worker sandbox pool', () => {
@@ -111,6 +119,49 @@ describe('the Web Worker sandbox pool', () => {
     const results = await sandbox.runBatch([task(['a']), task(['b'])]);
     for (const r of results) expect(r.error?.code).toBe('SANDBOX_WORKER_CRASHED');
     expect(spawned.length).toBeLessThanOrEqual(3);
+    await sandbox.close();
+  });
+
+  it('prepares modules in its preparation worker, not on the page: the worker hashes, checks, meters and compiles', async () => {
+    const { sandbox, spawned, preparers } = pool(1);
+    await sandbox.addModule(echoHash, echo);
+    expect(preparers).toHaveLength(1);
+    expect(preparers[0]!.preparing.map((m) => m.t)).toEqual(['prepare']);
+    // A larger memory cap compiles again, in the same worker.
+    await sandbox.run({ ...task(['x']), limits: { memoryMiB: 512, wallMs: 5_000, maxOutputBytes: 1 << 16 } });
+    expect(preparers[0]!.preparing.map((m) => m.t)).toEqual(['prepare', 'compile']);
+    expect(spawned[0]!.preparing).toEqual([]); // run workers only run
+    await sandbox.close();
+  });
+
+  it('stops a preparation past its budget (SANDBOX_TIMEOUT), remembers it, and keeps serving with a fresh preparation worker', async () => {
+    const stuck = readWorkload('primes');
+    const stuckHash = sha256Hex(stuck);
+    const hangOnPrimes = () => inlineWorker({ hangPreparing: (m) => m.t === 'prepare' && m.bytes.byteLength === stuck.byteLength });
+    const { sandbox, preparers } = pool(1, undefined, { make: hangOnPrimes, prepareMs: 50 });
+    await sandbox.addModule(echoHash, echo);
+    const error = await sandbox.addModule(stuckHash, stuck).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'SANDBOX_TIMEOUT' });
+    expect(preparers[0]!.terminated).toBe(true);
+    await expect(sandbox.addModule(stuckHash, stuck)).rejects.toBe(error); // remembered, not prepared again
+    const [r] = await sandbox.runBatch([task(['after'])]);
+    expect(new TextDecoder().decode(r!.stdout)).toBe('after');
+    const wc = readWorkload('wordcount');
+    await sandbox.addModule(sha256Hex(wc), wc);
+    expect(preparers).toHaveLength(2);
+    await sandbox.close();
+  });
+
+  it('refuses the hostile corpus exactly as the Node pool does', async () => {
+    const { sandbox } = pool(1);
+    for (const h of HOSTILE) {
+      if (!('inspect' in h.expect)) continue;
+      const bytes = h.bytes();
+      await expect(sandbox.addModule(sha256Hex(bytes), bytes), h.name).rejects.toThrow(h.expect.inspect);
+    }
     await sandbox.close();
   });
 

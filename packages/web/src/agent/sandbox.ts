@@ -2,10 +2,15 @@
  * The browser implementation of `Sandbox` (@lode/sandbox's contract): a pool of Web Workers
  * running the portable sandbox (sandbox.worker.ts).
  *
- * - Modules are prepared exactly as the Node pool prepares them: checked (`inspectModule`),
- *   instrumented for fuel metering once per hash (`instrumentModule`), and compiled once per
- *   (hash, memory cap) (`prepareModule`) on the page; the compiled `WebAssembly.Module` is posted
- *   to each worker once. So fuel, like the result hash, is the same as on a Node provider.
+ * - Modules are prepared exactly as the Node pool prepares them, with the same code
+ *   (@lode/sandbox's `ModuleStore` and `Preparer`): hashed, checked (`inspectModule`, every cap
+ *   of LIMITS.module), instrumented for fuel metering and NaN canonicalization once per hash, and
+ *   compiled once per (hash, memory cap) — in a dedicated preparation Web Worker, never on the
+ *   page's main thread, each within `prepareMs` (past it the worker is terminated and the module's
+ *   tasks fail with SANDBOX_TIMEOUT); refusals are remembered by hash. The compiled
+ *   `WebAssembly.Module` is posted to each worker once. So fuel, like the result hash, is the same
+ *   as on a Node provider. (A browser has no per-worker heap limit; WebAssembly memory is bounded
+ *   by the memory cap and compilation by LIMITS.module, as on a node.)
  * - One task per worker message: a browser provider runs tasks of milliseconds or more, and one
  *   task at a time makes wall time and cancellation exact — the page knows which task a worker
  *   runs and since when.
@@ -18,14 +23,13 @@
  * - `resize(n)` changes the number of workers: idle ones go at once, busy ones when their
  *   task ends.
  */
-import { BlobHashMismatchError, DEFAULTS, InvalidRequestError, SandboxError, SandboxErrorCode } from '@lode/protocol';
+import { DEFAULTS, InvalidRequestError, SandboxErrorCode } from '@lode/protocol';
 import {
   checkTask,
   failedResult,
-  inspectModule,
-  instrumentModule,
+  ModuleStore,
   pagesForMiB,
-  prepareModule,
+  Preparer,
   SandboxClosedError,
   type Sandbox,
   type SandboxBatchOptions,
@@ -33,12 +37,11 @@ import {
   type SandboxRunOptions,
   type SandboxTask,
 } from '@lode/sandbox/portable';
-import { sha256Hex } from './hash.js';
-import type { RunRequest, WorkerReply } from './workerMessages.js';
+import type { RunRequest, WorkerReply, WorkerRequest } from './workerMessages.js';
 
 /** What the pool needs of a Worker (a Web Worker, or an adapter in Node tests). */
 export interface WorkerLike {
-  postMessage(msg: RunRequest): void;
+  postMessage(msg: WorkerRequest): void;
   terminate(): void;
   onmessage: ((ev: { data: WorkerReply }) => void) | null;
   onerror: ((ev: { message?: string; preventDefault?: () => void }) => void) | null;
@@ -51,6 +54,10 @@ export interface WorkerSandboxOptions {
   spawn: WorkerFactory;
   /** How often the watchdog checks running tasks. @default 25 */
   watchdogMs?: number;
+  /** Wall time to check, meter and compile one module in the preparation worker. @default 60_000 */
+  prepareMs?: number;
+  /** Where the preparation worker comes from. @default `spawn` (the same script) */
+  spawnPreparer?: WorkerFactory;
 }
 
 export interface WorkerSandbox extends Sandbox {
@@ -59,8 +66,6 @@ export interface WorkerSandbox extends Sandbox {
   /** Tasks running now. */
   readonly busy: number;
 }
-
-type Compiled = { module: WebAssembly.Module } | { error: SandboxError };
 
 interface Pending {
   task: SandboxTask;
@@ -87,8 +92,25 @@ const MAX_START_FAILURES = 3;
 export function createWorkerSandbox(options: WorkerSandboxOptions): WorkerSandbox {
   const spawnWorker = options.spawn;
   const watchdogMs = Math.max(1, options.watchdogMs ?? 25);
-  const sources = new Map<string, Uint8Array>();
-  const compiled = new Map<string, Promise<Compiled>>();
+  const spawnPreparer = options.spawnPreparer ?? spawnWorker;
+  const modules = new ModuleStore({
+    firstPages: pagesForMiB(DEFAULTS.memoryMiB),
+    preparer: new Preparer({
+      budgetMs: Math.max(1, options.prepareMs ?? 60_000),
+      spawn: (events) => {
+        const worker = spawnPreparer();
+        worker.onmessage = (ev) => {
+          const msg = ev.data;
+          if (msg.t === 'ready' || msg.t === 'prepared') events.message(msg);
+        };
+        worker.onerror = (ev) => {
+          ev.preventDefault?.();
+          events.gone(ev.message || 'the worker failed to load or crashed');
+        };
+        return { post: (msg) => worker.postMessage(msg), terminate: () => worker.terminate() };
+      },
+    }),
+  });
   const active = new Map<SandboxTask, Pending[]>();
   let slots: Slot[] = [];
   let target = Math.max(1, Math.floor(options.workers));
@@ -111,7 +133,7 @@ export function createWorkerSandbox(options: WorkerSandboxOptions): WorkerSandbo
         startFailures = 0;
         return;
       }
-      onDone(slot, msg.id, msg.result);
+      if (msg.t === 'done') onDone(slot, msg.id, msg.result);
     };
     worker.onerror = (ev) => {
       ev.preventDefault?.();
@@ -120,31 +142,13 @@ export function createWorkerSandbox(options: WorkerSandboxOptions): WorkerSandbo
     return slot;
   }
 
-  // ---- compilation
-
-  function compile(hash: string, pages: number): Promise<Compiled> {
-    const key = `${hash}/${pages}`;
-    let p = compiled.get(key);
-    if (!p) {
-      p = (async (): Promise<Compiled> => {
-        try {
-          return { module: await WebAssembly.compile(prepareModule(sources.get(hash)!, pages) as Uint8Array<ArrayBuffer>) };
-        } catch (e) {
-          return { error: e instanceof SandboxError ? e : new SandboxError(SandboxErrorCode.InvalidModule, (e as Error).message, e) };
-        }
-      })();
-      compiled.set(key, p);
-    }
-    return p;
-  }
-
   // ---- running
 
   function runOne(task: SandboxTask): Promise<SandboxResult> {
     if (closed) return Promise.reject(new SandboxClosedError());
     const problem = checkTask(task);
     if (problem) return Promise.reject(new InvalidRequestError(`Malformed sandbox task: ${problem}`));
-    if (!sources.has(task.moduleHash)) {
+    if (!modules.has(task.moduleHash)) {
       return Promise.resolve(failedResult(SandboxErrorCode.BlobUnavailable, `Module ${task.moduleHash} was not added to the sandbox (addModule).`, 0));
     }
     const pages = pagesForMiB(task.limits.memoryMiB);
@@ -153,7 +157,7 @@ export function createWorkerSandbox(options: WorkerSandboxOptions): WorkerSandbo
       const list = active.get(task);
       if (list) list.push(p);
       else active.set(task, [p]);
-      void compile(task.moduleHash, pages).then((c) => {
+      void modules.compile(task.moduleHash, pages).then((c) => { // never rejects
         if (p.settled) return;
         if ('error' in c) {
           const { code, shortMessage, details } = c.error;
@@ -280,17 +284,10 @@ export function createWorkerSandbox(options: WorkerSandboxOptions): WorkerSandbo
   return {
     async addModule(hash, bytes) {
       if (closed) throw new SandboxClosedError();
-      const actual = await sha256Hex(bytes);
-      if (actual !== hash) {
-        throw new BlobHashMismatchError(`The module bytes hash to ${actual}, not ${hash}.`, { meta: { expected: hash, actual } });
-      }
-      if (sources.has(hash)) return;
-      inspectModule(bytes);
-      sources.set(hash, instrumentModule(bytes));
-      await compile(hash, pagesForMiB(DEFAULTS.memoryMiB));
+      return modules.add(hash, bytes);
     },
     hasModule(hash) {
-      return sources.has(hash);
+      return modules.has(hash);
     },
     run(task, runOptions: SandboxRunOptions = {}) {
       return this.runBatch([task], runOptions).then((r) => r[0]!);
@@ -347,6 +344,7 @@ export function createWorkerSandbox(options: WorkerSandboxOptions): WorkerSandbo
       if (closed) return;
       closed = true;
       if (watchdog) clearInterval(watchdog);
+      modules.close();
       const err = new SandboxClosedError();
       for (const p of queue) abandon(p, err);
       queue = [];

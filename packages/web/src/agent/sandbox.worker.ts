@@ -3,17 +3,28 @@
  * (`executeTask` from @lode/sandbox/portable — Lode's WASI layer, memory cap, output cap), so
  * a browser's results and result hashes are byte for byte those of a Node provider. Wall time
  * is enforced by the page, which terminates a worker whose task overruns.
+ *
+ * The pool's preparation worker is this script too: it answers `prepare`/`compile` requests with
+ * the same `handlePrepare` as `lode node`'s preparation worker (hash, inspectModule,
+ * instrumentModule, compile), off the page's main thread; the page bounds each by its budget.
  */
-import { executeTask, failedResult } from '@lode/sandbox/portable';
-import type { RunRequest, WorkerReply } from './workerMessages.js';
+import { executeTask, failedResult, handlePrepare, toErrorData, type PrepareReply } from '@lode/sandbox/portable';
+import { sha256Hex } from './hash.js';
+import type { WorkerReply, WorkerRequest } from './workerMessages.js';
 
 const scope = self as unknown as {
-  onmessage: ((ev: MessageEvent<RunRequest>) => void) | null;
+  onmessage: ((ev: MessageEvent<WorkerRequest>) => void) | null;
   postMessage(msg: WorkerReply, transfer?: Transferable[]): void;
 };
 const modules = new Map<string, WebAssembly.Module>();
 
 scope.onmessage = ({ data: msg }) => {
+  if (msg.t !== 'run') {
+    handlePrepare(msg, sha256Hex)
+      .then(({ reply, transfer }) => scope.postMessage(reply, transfer))
+      .catch((e: unknown) => scope.postMessage({ t: 'prepared', id: msg.id, ok: false, error: toErrorData(e) } satisfies PrepareReply));
+    return;
+  }
   if (msg.module) modules.set(msg.key, msg.module);
   const module = modules.get(msg.key);
   let result;

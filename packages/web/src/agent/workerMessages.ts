@@ -1,5 +1,8 @@
-/** Messages between the page and a sandbox worker (sandbox.worker.ts). One task per message. */
-import type { SandboxResult, SandboxTask } from '@lode/sandbox/portable';
+/**
+ * Messages between the page and a sandbox worker (sandbox.worker.ts). One task per message; the
+ * pool's preparation worker (the same script) takes `prepare`/`compile` requests instead.
+ */
+import type { PrepareReply, PrepareRequest, SandboxResult, SandboxTask } from '@lode/sandbox/portable';
 
 /** Page → worker: run `task` on the module compiled under `key`; `module` comes the first time a worker sees `key`. */
 export interface RunRequest {
@@ -10,5 +13,8 @@ export interface RunRequest {
   task: SandboxTask;
 }
 
-/** Worker → page. `ready` once the worker's script has loaded; `done` for each run. */
-export type WorkerReply = { t: 'ready' } | { t: 'done'; id: number; result: SandboxResult };
+/** Page → worker: a run, or (to the preparation worker) a module to check, meter and compile. */
+export type WorkerRequest = RunRequest | PrepareRequest;
+
+/** Worker → page. `ready` once the worker's script has loaded; `done` for each run; `prepared` for each preparation. */
+export type WorkerReply = { t: 'ready' } | { t: 'done'; id: number; result: SandboxResult } | PrepareReply;
