@@ -10,6 +10,7 @@
  *   collude       every result wrong, and the same wrong answer as every other colluder
  *   lazy          replays its previous result instead of the task's (its first one is right)
  *   turn=N        right for its first N tasks (to earn trust), then always wrong
+ *   turn=signal   right until the process gets SIGUSR2 (a test decides when), then always wrong
  *
  * A wrong result is made consistent (its resultHash recomputed), so only comparing it with
  * other nodes' results or with a known answer can catch it.
@@ -37,7 +38,8 @@ const { values: a } = parseArgs({
 export function lyingSandbox(inner, mode, random = Math.random) {
   let previous;
   let served = 0;
-  const turnAt = mode.startsWith('turn=') ? Number(mode.slice(5)) : Infinity;
+  let turnAt = mode === 'turn=signal' ? Infinity : mode.startsWith('turn=') ? Number(mode.slice(5)) : Infinity;
+  if (mode === 'turn=signal') process.once('SIGUSR2', () => (turnAt = served));
   const p = mode.startsWith('p=') ? Number(mode.slice(2)) : 0;
   const forge = (r, stdout) => {
     const enc = new TextEncoder().encode(stdout);
@@ -87,7 +89,7 @@ export function lyingSandbox(inner, mode, random = Math.random) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   if (!a.gateway || !a['data-dir']) {
-    process.stderr.write('usage: node sim/node.js --gateway WS_URL --data-dir DIR [--mode honest|always|p=0.3|collude|lazy|turn=N] [--slots 1]\n');
+    process.stderr.write('usage: node sim/node.js --gateway WS_URL --data-dir DIR [--mode honest|always|p=0.3|collude|lazy|turn=N|turn=signal] [--slots 1]\n');
     process.exit(2);
   }
   const slots = Number(a.slots);
