@@ -221,7 +221,7 @@ export class ActiveJob {
       verification: { policy: verificationName(this.spec.verification), inVerification: v.inVerification, ...v.stats },
       ...(this.revisions.revised > 0 ? { revisions: this.revisionsRecord() } : {}),
       ...(unaudited > 0 ? { unaudited } : {}),
-      ...(unaudited > 0 && this.auditsFrom !== undefined
+      ...(unaudited > 0 && this.auditsFrom !== undefined && this.record.finishedAt === null
         ? { waiting: `Every task is decided; ${unaudited} result(s) taken on one node's word alone are being audited (another node checks each such node once) before the job is final.` }
         : {}),
     };
