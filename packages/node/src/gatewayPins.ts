@@ -8,8 +8,8 @@
  * (the first welcome), kept in `<dataDir>/gateways.json`. A different account is refused with
  * what to do if the gateway really changed.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { HelloRefusedError } from '@lode/protocol';
 
 export const PINS_FILE = 'gateways.json';
@@ -38,6 +38,7 @@ export function gatewayPins(dataDir: string | undefined, explicit?: string): Gat
   }
   const save = () => {
     if (!file) return;
+    mkdirSync(dirname(file), { recursive: true });
     writeFileSync(`${file}.tmp`, `${JSON.stringify(pins, null, 2)}\n`, { mode: 0o600 });
     renameSync(`${file}.tmp`, file);
   };
