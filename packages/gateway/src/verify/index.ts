@@ -20,3 +20,4 @@ export * from './jobVerification.js';
 export * from './reputation.js';
 export * from './stragglers.js';
 export * from './trustConfig.js';
+export * from './loneResults.js';
