@@ -126,7 +126,8 @@ export class Revisions<H> implements LoneListener {
     const r: LoneResult = { jobId: job.id, index, node: winner.node, key: winner.key, seq: f.seq, receivedAt: f.receivedAt, leaseId: f.leaseId, session: f.session };
     row.lone = r;
     job.unaudited ??= () => this.h.trust.lone.book.countOf(job.id);
-    if (this.h.trust.lone.add(r)) this.audit(winner.node);
+    // At the cap: audit the node through this result once it has ended (the caller ends it next).
+    if (this.h.trust.lone.add(r)) setImmediate(() => this.audit(winner.node));
   }
 
   /** The row carrying `row.lone` committed. */
