@@ -256,7 +256,7 @@ export class Revisions<H> implements LoneListener {
           this.h.log.error({ err, jobId }, 'could not load a final job to re-verify its results; will retry');
           setTimeout(() => load(attempt + 1), Math.min(10_000, 250 * 2 ** attempt)).unref();
         },
-      );
+      ).catch((err: unknown) => this.h.log.error({ err, jobId }, 'reopening a final job failed'));
     };
     load(0);
   }
@@ -403,7 +403,7 @@ export class Revisions<H> implements LoneListener {
         this.h.log.error({ err, jobId: w.jobId, index: w.index, retryInMs: delay }, 'could not write a re-verified result; will retry');
         setTimeout(() => this.write(job, w, applied, attempt + 1), delay).unref();
       },
-    );
+    ).catch((err: unknown) => this.h.log.error({ err, jobId: w.jobId, index: w.index }, 'applying a re-verified result failed'));
   }
 
   /** After a re-verification is written: the job may finish, or a reopened final job close. */
@@ -450,9 +450,11 @@ export class Revisions<H> implements LoneListener {
     };
     const next = (this.saving.get(jobId) ?? Promise.resolve()).then(attempt);
     this.saving.set(jobId, next);
-    void next.finally(() => {
-      if (this.saving.get(jobId) === next) this.saving.delete(jobId);
-    });
+    next
+      .finally(() => {
+        if (this.saving.get(jobId) === next) this.saving.delete(jobId);
+      })
+      .catch((err: unknown) => this.h.log.error({ err, jobId }, 'recording a job\'s revised tasks failed'));
   }
 
   // ---------------------------------------------------------------- every second
