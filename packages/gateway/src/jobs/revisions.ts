@@ -157,11 +157,13 @@ export class Revisions<H> implements LoneListener {
    */
   mayFinish(job: ActiveJob): boolean {
     if (job.verification.policy.trivial) return true;
+    const now = this.h.clock.now();
+    // The wait ran out with an audit still out (no node took it): it stops, its result stands.
+    if (job.auditsFrom !== undefined && now - job.auditsFrom >= this.h.config.auditWaitMs && this.stopAudits(job)) return false;
     if (job.counts.leased > 0 || job.counts.queued > 0) return false; // decided again now
     const book = this.h.trust.lone.book;
     if (book.countOf(job.id) === 0) return this.done(job);
     job.unaudited ??= () => book.countOf(job.id);
-    const now = this.h.clock.now();
     if (job.status === 'cancelled' || job.record.deadline <= now) return this.done(job);
     if (job.auditsFrom === undefined) {
       job.auditsFrom = now;
@@ -186,6 +188,17 @@ export class Revisions<H> implements LoneListener {
   private done(job: ActiveJob): boolean {
     this.waiting.delete(job);
     return true;
+  }
+
+  /** Ends the audits still out in `job` without a verdict; true if there were any. */
+  private stopAudits(job: ActiveJob): boolean {
+    let stopped = false;
+    for (const { job: j, index } of [...this.open.values()]) {
+      if (j !== job || job.verification.reopenedOf(index)?.reason !== 'audit') continue;
+      stopped = true;
+      this.ended(job, index, `no node took the audit within ${Math.round(this.h.config.auditWaitMs / 1000)} s`);
+    }
+    return stopped;
   }
 
   // ---------------------------------------------------------------- reopening
