@@ -10,6 +10,9 @@
  *    workloads' output) built natively with `cc -O2` and for wasm32-wasi with clang, the wasm run
  *    unmetered and metered: the WASM/native ratio. Skipped, with a message, without a compiler.
  * 3. What instrumenting costs: time and size growth per module.
+ * 4. What NaN canonicalization costs: the float workloads (mandelbrot, pi) metered with and
+ *    without it (`instrument(bytes, { nan: false })`, for this measurement only — the sandbox
+ *    always canonicalizes), alternately; outputs and fuel are checked equal.
  *
  * Times are CPU time (user + system) of the run, not wall time: on a machine shared with other
  * work, a descheduled run would otherwise look slow. The native kernels report their own CPU time
@@ -29,6 +32,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { instrumentModule, pagesForMiB, prepareModule, runTask } from '@lode/sandbox';
+// Not exported by the package: the strategy switch that turns NaN canonicalization off.
+import { instrument } from '../packages/sandbox/dist/metering/instrument.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, fallback) => {
@@ -225,6 +230,22 @@ table(
   instrumenting.map((i) => [i.module, fmt(i.bytes), fmt(i.meteredBytes), pct(i.meteredBytes / i.bytes - 1), `${fmt(i.ms, 1)} ms`]),
 );
 
+// ---- 4. NaN canonicalization
+const canonicalizing = [];
+for (const c of CASES.filter((x) => x.name === 'mandelbrot' || x.name === 'pi')) {
+  const original = workload(c.name);
+  const { ms, min, results } = race([runner(instrument(original, { nan: false }), c), runner(instrument(original, {}), c)]);
+  const [without, withIt] = results;
+  if (without.resultHash !== withIt.resultHash) throw new Error(`${c.name}: canonicalization changed the output`);
+  if (without.fuelUsed !== withIt.fuelUsed) throw new Error(`${c.name}: canonicalization changed the fuel`);
+  canonicalizing.push({ workload: c.name, args: c.args.join(' '), fuelUsed: withIt.fuelUsed, withoutMs: ms[0], withMs: ms[1], overhead: ms[1] / ms[0] - 1, overheadOfMin: min[1] / min[0] - 1 });
+}
+console.log(`\nNaN canonicalization (metered, without vs with; CPU time, median of ${REPS} runs each, alternating; same output and fuel)`);
+table(
+  ['workload', 'args', 'fuel used', 'without', 'with', 'overhead', '(of minima)'],
+  canonicalizing.map((m) => [m.workload, m.args, fmt(m.fuelUsed), `${fmt(m.withoutMs, 1)} ms`, `${fmt(m.withMs, 1)} ms`, pct(m.overhead), pct(m.overheadOfMin)]),
+);
+
 const load1 = loadavg();
 console.log(`\nload average at the end: ${load1.map((l) => l.toFixed(2)).join(' ')}`);
 const out = join(here, 'results', `fuel-${started.toISOString().replace(/[:.]/g, '-')}.json`);
@@ -232,7 +253,7 @@ mkdirSync(dirname(out), { recursive: true });
 writeFileSync(
   out,
   JSON.stringify(
-    { date: started.toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadavg: { start: load0, end: load1 }, reps: REPS, scale: SCALE, metering, meanOverhead: mean, native, nativeNote, instrumenting },
+    { date: started.toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadavg: { start: load0, end: load1 }, reps: REPS, scale: SCALE, metering, meanOverhead: mean, native, nativeNote, instrumenting, canonicalizing },
     null,
     2,
   ),

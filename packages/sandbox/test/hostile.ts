@@ -326,11 +326,11 @@ export const HOSTILE: Hostile[] = [
   },
   {
     name: 'instrumentation bomb',
-    what: 'a 700 KiB function of f64.sqrt after f64.sqrt: NaN canonicalization makes it ~13 MB, past what engines compile',
+    what: 'a 900 KiB function of f64.sqrt then f64.neg (which shows NaN bits, so every sqrt is canonicalized): ~8.5 MB metered, past what engines compile',
     bytes: () => {
       const w = new Writer();
       w.bytes([0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]); // f64.const 1
-      w.bytes(repeat([0x9f], 700 * 1024).done()); // f64.sqrt
+      w.bytes(repeat([0x9f, 0x9a], 450 * 1024).done()); // f64.sqrt; f64.neg
       w.byte(0x1a); // drop
       return command({ bodies: [body(w)] });
     },

@@ -59,7 +59,8 @@ import { hasWasmHeader, leb128, readSections, Reader, SECTION_ORDER, SectionId, 
 import { BULK_SHIFT, FUEL_COSTS, SLOW_OPCODES } from './costs.js';
 import { decode, Op, UnsupportedError, valtype, type Instr } from './decode.js';
 import { FUEL_EXPORT, LIMIT_EXPORT, LIMIT_MEMORY, START_EXPORT } from './fuel.js';
-import { canonicalize, NAN_LOCAL_TYPE, nanKind, NanKind } from './nan.js';
+import { plainEffect } from './effects.js';
+import { canonicalize, hidesNaNBits, NAN_LOCAL_TYPE, nanKind, NanKind } from './nan.js';
 
 /**
  * Returns the module rewritten to meter its own fuel (see above). Deterministic: the same bytes
@@ -88,6 +89,12 @@ export interface Strategy {
    * costs (bench/fuel.bench.js). @default true
    */
   nan?: boolean;
+  /**
+   * Canonicalize after every NaN-making instruction, even one whose only consumer cannot reveal
+   * a NaN's bits (see nan.ts): the obviously right placement the tests compare the default with.
+   * @default false
+   */
+  nanEverywhere?: boolean;
 }
 
 /** `instrumentModule` with a chosen strategy (see `Strategy`). */
@@ -433,6 +440,22 @@ function instrumentBody(
   const reach: number[] = [0];
   const ins: Instr = { op: Op.Plain, code: 0, arg: 0, targets: undefined, sub: 0, type: 0 };
   let nans = 0;
+  // NaN-making instructions whose result needs no canonicalization: its only consumer hides a
+  // NaN's bits (nan.ts). Found by following the operand stack through straight-line scalar code:
+  // `values` holds, for each value pushed since the last reset, the index of the NaN-making
+  // instruction that produced it (or -1). Anything else — control flow, calls, SIMD — resets it,
+  // so a value whose consumer is not seen keeps its canonicalization.
+  const elide = new Set<number>();
+  let values: number[] = [];
+  let hides = false;
+  const effect = (pops: number, pushes: number) => {
+    for (let k = 0; k < pops; k++) {
+      const producer = values.pop();
+      if (hides && producer !== undefined && producer >= 0) elide.add(producer);
+    }
+    for (let k = 0; k < pushes; k++) values.push(-1);
+  };
+  const nanEverywhere = strategy.nanEverywhere ?? false;
   let calls = false;
   /** A branch `depth` labels out: it targets that label and leaves every construct inside it. */
   const branch = (depth: number) => {
@@ -455,8 +478,16 @@ function instrumentBody(
     if (ins.op === Op.Plain) {
       const kind = canonicalizeNaNs ? nanKind(ins.code, ins.sub) : NanKind.None;
       marks.push(kind);
-      nans |= kind === NanKind.None ? 0 : 1 << kind;
-    } else marks.push(ins.op === Op.TableBulk && ins.sub === TABLE_GROW ? GROWS_TABLE : NanKind.None);
+      if (ins.code === 0xfd || nanEverywhere) values = [];
+      else {
+        hides = hidesNaNBits(ins.code, ins.sub);
+        plainEffect(ins, effect);
+        if (kind !== NanKind.None) values[values.length - 1] = index;
+      }
+    } else {
+      marks.push(ins.op === Op.TableBulk && ins.sub === TABLE_GROW ? GROWS_TABLE : NanKind.None);
+      values = [];
+    }
     if (ins.targets) tables.set(index, ins.targets);
     switch (ins.op) {
       case Op.Block:
@@ -521,8 +552,9 @@ function instrumentBody(
         dynamic = true;
         if (marks[i] === GROWS_TABLE) inserts.push({ at: starts[i]!, kind: 'tableGrow' });
         if (op === Op.MemoryGrow) inserts.push({ at: ends[i]!, kind: 'memoryGrow' });
-      } else if (op === Op.Plain && marks[i] !== NanKind.None) {
+      } else if (op === Op.Plain && marks[i] !== NanKind.None && !elide.has(i)) {
         inserts.push({ at: ends[i]!, kind: 'nan', type: marks[i] as Exclude<NanKind, 0> });
+        nans |= 1 << marks[i]!;
       }
       {
         const exits =

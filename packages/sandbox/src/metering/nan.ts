@@ -14,6 +14,14 @@
  * specification and stay as they are; so do conversions from integers (never NaN) and the
  * saturating/trapping truncations (integer results).
  *
+ * A result whose only consumer cannot reveal a NaN's bits needs no canonicalization: an
+ * instruction that is itself canonicalized (any NaN operand gives a NaN result, which is then
+ * canonicalized), a comparison (a NaN compares unordered whatever its bits), a float-to-int
+ * truncation (traps, or saturates to 0, whatever the bits), `drop`. The instrumenter leaves those
+ * out where it sees the consumer in straight-line scalar code (`z = x * x + c`: only the sum is
+ * canonicalized), and canonicalizes everything else — a value stored, kept in a local or global,
+ * passed, returned, selected or bit-manipulated.
+ *
  * What it costs is not charged as fuel: fuel counts the module's own instructions, so a module's
  * fuel is the same as before canonicalization existed.
  */
@@ -35,6 +43,23 @@ const F64X2_OPS = new Set([0x74, 0x75, 0x7a, 0x94, 0xef, 0xf0, 0xf1, 0xf2, 0xf3,
 export function nanKind(code: number, sub: number): NanKind {
   if (code === 0xfd) return F32X4_OPS.has(sub) ? NanKind.F32x4 : F64X2_OPS.has(sub) ? NanKind.F64x2 : NanKind.None;
   return F32_OPS.has(code) ? NanKind.F32 : F64_OPS.has(code) ? NanKind.F64 : NanKind.None;
+}
+
+/**
+ * Whether a scalar instruction (not 0xfd) consumes its float operands without revealing a NaN's
+ * bits: a canonicalized instruction, an f32/f64 comparison (0x5b–0x66), a trapping (0xa8–0xab,
+ * 0xae–0xb1) or saturating (0xfc 0–7) float-to-int truncation, or drop (0x1a).
+ */
+export function hidesNaNBits(code: number, sub: number): boolean {
+  if (code === 0xfc) return sub <= 7;
+  return (
+    F32_OPS.has(code) ||
+    F64_OPS.has(code) ||
+    (code >= 0x5b && code <= 0x66) ||
+    (code >= 0xa8 && code <= 0xab) ||
+    (code >= 0xae && code <= 0xb1) ||
+    code === 0x1a
+  );
 }
 
 /** The value type of each kind's scratch local. */
