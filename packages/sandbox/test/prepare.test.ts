@@ -9,11 +9,11 @@ import type { Sandbox } from '../src/types.js';
 import { hashOf, makeTask, MODULES, text, wat } from './helpers.js';
 import { body, command, repeat } from './hostile.js';
 
-/** A valid module within every cap that takes seconds to meter: 24 functions of 1 MB of `i32.const 0; drop`. */
+/** A valid module within every cap that takes about a second to meter: 8 functions of 1 MB of `i32.const 0; drop`. */
 function slowModule(): Uint8Array {
   const code = repeat([0x41, 0x00, 0x1a], 333_000);
   const b = body(code);
-  return command({ funcs: new Array<number>(23).fill(0), bodies: new Array<Uint8Array>(24).fill(b) });
+  return command({ funcs: new Array<number>(7).fill(0), bodies: new Array<Uint8Array>(8).fill(b) });
 }
 
 async function hello(sandbox: Sandbox): Promise<string> {
@@ -22,7 +22,7 @@ async function hello(sandbox: Sandbox): Promise<string> {
   return text((await sandbox.run(makeTask(hashOf(wasm)))).stdout);
 }
 
-/** Event-loop turns (setImmediate) the main thread completes until `p` settles. */
+/** Timer turns (5 ms apart) the main thread completes until `p` settles. */
 async function turnsWhile(p: Promise<unknown>): Promise<number> {
   let done = false;
   void p.then(
@@ -31,7 +31,7 @@ async function turnsWhile(p: Promise<unknown>): Promise<number> {
   );
   let turns = 0;
   while (!done) {
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 5));
     turns++;
   }
   return turns;
@@ -45,7 +45,7 @@ describe('module preparation', () => {
       const slow = slowModule();
       const adding = sandbox.addModule(hashOf(slow), slow);
       // Prepared on this thread, the call itself would hold the loop for the whole preparation.
-      expect(await turnsWhile(adding)).toBeGreaterThan(100);
+      expect(await turnsWhile(adding)).toBeGreaterThan(10);
       await adding;
       const r = await sandbox.run(makeTask(hashOf(slow)));
       expect(r.status, r.error?.message).toBe('ok');
@@ -55,7 +55,7 @@ describe('module preparation', () => {
   });
 
   it('stops a preparation past its budget (SANDBOX_TIMEOUT), remembers the refusal, and keeps serving', async () => {
-    const sandbox = createNodeSandbox({ workers: 1, prepareMs: 300 });
+    const sandbox = createNodeSandbox({ workers: 1, prepareMs: 100 });
     try {
       expect(await hello(sandbox)).toBe('hello, world\n');
       const slow = slowModule();
@@ -64,7 +64,7 @@ describe('module preparation', () => {
         (e: unknown) => e,
       );
       expect(error).toMatchObject({ code: 'SANDBOX_TIMEOUT' });
-      expect((error as Error).message).toMatch(/budget of 300 ms.*make it smaller/s);
+      expect((error as Error).message).toMatch(/budget of 100 ms.*make it smaller/s);
       // The next task of that module is answered at once with the same refusal, not prepared again.
       await expect(sandbox.addModule(hashOf(slow), slow)).rejects.toBe(error);
       expect(sandbox.hasModule(hashOf(slow))).toBe(false);
