@@ -111,8 +111,11 @@ export interface SandboxBatchOptions {
 
 export interface Sandbox {
   /**
-   * Compiles (once) and caches a module by its sha256, instrumented for fuel metering. Throws
-   * InvalidModuleError if it is not usable (not a WASI command, or a feature metering refuses).
+   * Checks, meters (fuel, NaN canonicalization), compiles (once) and caches a module by its
+   * sha256 — off the calling thread, within the pool's preparation budget. Throws
+   * BlobHashMismatchError; InvalidModuleError if it is not usable (not a WASI command, past a
+   * cap of LIMITS.module, a feature metering or determinism refuses), remembered for the hash;
+   * SandboxError SANDBOX_TIMEOUT (preparing it ran past the budget) or SANDBOX_WORKER_CRASHED.
    */
   addModule(hash: string, bytes: Uint8Array): Promise<void>;
   hasModule(hash: string): boolean;
