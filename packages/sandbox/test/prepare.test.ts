@@ -9,11 +9,11 @@ import type { Sandbox } from '../src/types.js';
 import { hashOf, makeTask, MODULES, text, wat } from './helpers.js';
 import { body, command, repeat } from './hostile.js';
 
-/** A valid module within every cap that takes about a second to meter: 8 functions of 1 MB of `i32.const 0; drop`. */
-function slowModule(): Uint8Array {
+/** A valid module within every cap that takes ~1 s (`functions` = 8) to meter here: functions of 1 MB of `i32.const 0; drop`. */
+function slowModule(functions = 8): Uint8Array {
   const code = repeat([0x41, 0x00, 0x1a], 333_000);
   const b = body(code);
-  return command({ funcs: new Array<number>(7).fill(0), bodies: new Array<Uint8Array>(8).fill(b) });
+  return command({ funcs: new Array<number>(functions - 1).fill(0), bodies: new Array<Uint8Array>(functions).fill(b) });
 }
 
 async function hello(sandbox: Sandbox): Promise<string> {
@@ -55,20 +55,20 @@ describe('module preparation', () => {
   });
 
   it('stops a preparation past its budget (SANDBOX_TIMEOUT), remembers the refusal, and keeps serving', async () => {
-    const sandbox = createNodeSandbox({ workers: 1, prepareMs: 100 });
+    // A budget far above what a small module needs, far below what 16 MB of code needs (~2 s here).
+    const sandbox = createNodeSandbox({ workers: 1, prepareMs: 300 });
     try {
-      expect(await hello(sandbox)).toBe('hello, world\n');
-      const slow = slowModule();
+      const slow = slowModule(16);
       const error = await sandbox.addModule(hashOf(slow), slow).then(
         () => undefined,
         (e: unknown) => e,
       );
       expect(error).toMatchObject({ code: 'SANDBOX_TIMEOUT' });
-      expect((error as Error).message).toMatch(/budget of 100 ms.*make it smaller/s);
+      expect((error as Error).message).toMatch(/budget of 300 ms.*make it smaller/s);
       // The next task of that module is answered at once with the same refusal, not prepared again.
       await expect(sandbox.addModule(hashOf(slow), slow)).rejects.toBe(error);
       expect(sandbox.hasModule(hashOf(slow))).toBe(false);
-      // Modules already added still run; new ones are prepared by a fresh worker.
+      // New modules are prepared by a fresh worker, and run.
       expect(await hello(sandbox)).toBe('hello, world\n');
       const echo = await wat(MODULES.echo);
       await sandbox.addModule(hashOf(echo), echo);
