@@ -126,6 +126,12 @@ export const GatewayOptions = z.object({
    * @default []
    */
   publicUrls: z.array(z.string().url()).default([]),
+  /**
+   * Proxies (IP addresses or CIDR ranges) whose `X-Forwarded-For` names the client — set it only
+   * to the reverse proxy in front of this gateway: per-IP quotas count the address it names.
+   * @default [] (the peer's own address counts)
+   */
+  trustProxy: z.array(z.string().min(1).max(64)).default([]),
 
   /** Quotas per account and per IP (docs/security.md lists them with the reasons). */
   limits: z
@@ -142,8 +148,8 @@ export const GatewayOptions = z.object({
       maxJobBytes: z.number().int().min(1024).max(LIMITS.maxBodyBytes).default(16 * 1024 * 1024),
       /** Jobs one account may have queued or running at once. @default 100 */
       maxOpenJobsPerAccount: z.number().int().min(1).default(100),
-      /** Blob bytes one account may have uploaded (blobs are kept). @default 4 GiB */
-      blobBytesPerAccount: z.number().int().min(1).default(4 * 1024 * 1024 * 1024),
+      /** Blob bytes one account may have uploaded (blobs are kept). @default 1 GiB */
+      blobBytesPerAccount: z.number().int().min(1).default(1024 * 1024 * 1024),
       /** The furthest deadline a job may set, from now. @default 7 days */
       maxDeadlineMs: z.number().int().min(1000).default(7 * 24 * 60 * 60 * 1000),
       /** Node WebSocket sessions from one IP at once. @default 64 */

@@ -2,7 +2,7 @@
  * Starts a gateway: HTTP API + node WebSocket on one port, the store, the scheduler and the
  * job manager, wired together. `close()` stops accepting, flushes pending writes, closes sockets.
  */
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import { pino } from 'pino';
@@ -34,6 +34,7 @@ import { join } from 'node:path';
 import { ledgerRoutes } from './ledger/routes.js';
 import { SessionAuth, installSessions } from './http/auth.js';
 import { rateLimited } from './http/limits.js';
+import { clientKey } from './http/clientKey.js';
 import { JobIntake } from './jobs/intake.js';
 
 export interface GatewayHandle {
@@ -142,15 +143,25 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     reject: (session, leaseId, code, message) => (session as NodeSession).sendError(code, message, leaseId),
   });
 
-  const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: LIMITS.maxBodyBytes, forceCloseConnections: true });
+  const app = Fastify({
+    loggerInstance: log as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: LIMITS.maxBodyBytes,
+    forceCloseConnections: true,
+    ...(config.trustProxy.length > 0 ? { trustProxy: config.trustProxy } : {}),
+  });
   installErrorHandler(app);
-  await app.register(websocket, { options: { maxPayload: LIMITS.maxBodyBytes } });
+  // A socket starts with the limit for a stranger's frames (64 KiB: a hello is ~1 KiB); a node's
+  // session raises it once its hello is accepted. Lowering it later would be too late: the
+  // upgrade's request hooks run while the first frames already stream in.
+  await app.register(websocket, { options: { maxPayload: LIMITS.maxFrameBeforeHelloBytes } });
   // Every route: at most `requestsPerMinutePerIp` per client IP (routes may set tighter limits).
   await app.register(rateLimit, {
     global: true,
     max: config.limits.requestsPerMinutePerIp,
     timeWindow: 60_000,
     cache: 10_000,
+    keyGenerator: (req) => clientKey(req.ip),
     errorResponseBuilder: rateLimited('requests from this address'),
   });
   installSessions(app, sessions);
@@ -195,7 +206,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   const connections = new Map<string, number>();
   app.register(async (scope) => {
     scope.get('/v1/nodes/ws', { websocket: true }, (socket, req) => {
-      const ip = req.ip;
+      const ip = clientKey(req.ip);
       const open = connections.get(ip) ?? 0;
       if (open >= config.limits.nodeConnectionsPerIp) {
         const err = new QuotaExceededError(`${open} node sessions are open from ${ip}; this gateway allows ${config.limits.nodeConnectionsPerIp} per address. Close some, or run more slots in one node (--slots).`);
@@ -209,11 +220,13 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
         if (n > 0) connections.set(ip, n);
         else connections.delete(ip);
       });
-      new NodeSession(socket, host, ip, req.headers.host);
+      new NodeSession(socket, host, req.ip, req.headers.host);
     });
   });
   app.get('/v1/identity', async (): Promise<IdentityView> => ({ ...domain, protocol: PROTOCOL_VERSION, publicUrls: config.publicUrls }));
-  const signIns = { rateLimit: { max: config.limits.signInsPerMinutePerIp, timeWindow: 60_000, errorResponseBuilder: rateLimited('sign-ins from this address') } };
+  const signIns = {
+    rateLimit: { max: config.limits.signInsPerMinutePerIp, timeWindow: 60_000, keyGenerator: (req: FastifyRequest) => `signin:${clientKey(req.ip)}`, errorResponseBuilder: rateLimited('sign-ins from this address') },
+  };
   app.post('/v1/auth/nonce', { config: signIns }, async () => sessions.nonce());
   app.post('/v1/auth/session', { config: signIns }, async (req) => sessions.session(req.body, req.headers.host));
   blobRoutes(app, store, { maxBlobBytes: config.maxBlobBytes, blobBytesPerAccount: config.limits.blobBytesPerAccount });

@@ -28,6 +28,7 @@ export interface GatewayFlags {
   rpcPerMinute?: number;
   rpcBudgetMs?: number;
   publicUrl?: string[];
+  trustProxy?: string[];
   limit?: Record<string, number>;
 }
 
@@ -56,7 +57,7 @@ function collectUrl(value: string, previous: string[] = []): string[] {
 
 /** Who may reach the gateway and its quotas, from the shared flags (unset: the gateway's defaults). */
 export function accessOptions(opts: GatewayFlags) {
-  return { publicUrls: opts.publicUrl ?? [], limits: opts.limit ?? {} };
+  return { publicUrls: opts.publicUrl ?? [], trustProxy: opts.trustProxy ?? [], limits: opts.limit ?? {} };
 }
 
 /** The trust settings of startGateway from the shared flags (unset: the gateway's defaults). */
@@ -155,6 +156,7 @@ export function withGatewayFlags(cmd: Command): Command {
     .option('--rpc-per-minute <n>', 'JSON-RPC requests (POST /rpc, the embedded chain) per client IP per minute (default 600)', positiveInt('--rpc-per-minute'))
     .option('--rpc-budget-ms <ms>', 'EVM time one JSON-RPC request may take; calls are also capped at the block gas limit (default 1000)', positiveInt('--rpc-budget-ms'))
     .option('--public-url <url>', 'a URL nodes and requesters reach this gateway at (repeatable); hellos and sign-ins must name one of their hosts (default: the host each request came to)', collectUrl)
+    .option('--trust-proxy <address>', 'a reverse proxy (IP or CIDR) whose X-Forwarded-For names the client, for per-IP quotas (repeatable; only the proxy you run)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--limit <name=value>', `a quota (repeatable): ${LIMIT_NAMES.join(', ')} — see docs/security.md for the defaults`, collectLimit)
     .addOption(logLevelOption('gateway log level (logs go to stdout)'));
 }

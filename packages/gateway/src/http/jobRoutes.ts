@@ -16,6 +16,7 @@ import type { GatewayConfig } from '../config.js';
 import { zodMessage } from './zodMessage.js';
 import { signInRequired } from './auth.js';
 import { WindowCounter, rateLimited } from './limits.js';
+import { clientKey } from './clientKey.js';
 
 const Paging = z.object({
   offset: z.coerce.number().int().min(0).default(0),
@@ -58,7 +59,7 @@ export function jobRoutes(app: FastifyInstance, { jobs, events, intake, limits }
       {
         bodyLimit: limits.maxJobBytes,
         config: {
-          rateLimit: { max: limits.jobsPerMinutePerIp, timeWindow: 60_000, keyGenerator: (req) => `jobs-ip:${req.ip}`, errorResponseBuilder: rateLimited('job submissions from this address') },
+          rateLimit: { max: limits.jobsPerMinutePerIp, timeWindow: 60_000, keyGenerator: (req) => `jobs-ip:${clientKey(req.ip)}`, errorResponseBuilder: rateLimited('job submissions from this address') },
         },
       },
       async (req, reply) => {

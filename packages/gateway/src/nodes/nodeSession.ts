@@ -49,7 +49,7 @@ export interface SessionHost {
   onClose(session: NodeSession): void;
 }
 
-/** Sets the largest frame `ws` accepts on this socket (its receiver's limit; a no-op if it has none). */
+/** Raises the largest frame `ws` accepts on this socket (its receiver's limit; a no-op if it has none). */
 function setMaxPayload(ws: WebSocket, bytes: number): void {
   const receiver = (ws as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
   if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
@@ -99,11 +99,9 @@ export class NodeSession implements SessionPort {
     });
     ws.on('close', () => this.onClosed());
     ws.on('error', (err) => host.log.debug({ err, session: this.id }, 'node socket error'));
-    // Until its hello is accepted, a stranger may send frames of at most 64 KiB (a hello is
-    // ~1 KiB); then the protocol's full frame size. `ws` sets one limit per server, so the
-    // receiver's is lowered per socket (and, should ws ever rename it, every frame is checked
-    // against the limit in onFrame all the same).
-    setMaxPayload(ws, LIMITS.maxFrameBeforeHelloBytes);
+    // Until its hello is accepted, a stranger's frames are limited to 64 KiB (the server's limit
+    // for every new socket; checked again per frame in onFrame should ws ever rename its receiver);
+    // the session raises it to the protocol's frame size at the welcome.
     this.helloTimer = setTimeout(() => {
       if (!this.ready) this.close(4001, 'no hello in time');
     }, host.helloTimeoutMs);

@@ -35,21 +35,23 @@ export interface OpenStoreOptions {
 
 /**
  * Opens the store and brings its schema up to date (`init()` has run; running it again is harmless).
- * `databaseUrl` → the server; else `dataDir` → PGlite in `<dataDir>/db`; neither → PGlite in memory
- * (tests only: nothing survives `close()`).
+ * `databaseUrl` → the server; else `dataDir` → PGlite in `<dataDir>/db`, blob bytes as files in
+ * `<dataDir>/blobs`; neither → PGlite in memory (tests only: nothing survives `close()`).
  */
 export async function openStore(options: OpenStoreOptions = {}): Promise<SqlStore> {
   let sql: SqlExecutor;
+  let blobDir: string | undefined;
   if (options.databaseUrl) {
     sql = createPostgresExecutor({ url: options.databaseUrl });
   } else if (options.dataDir) {
     const dir = join(options.dataDir, 'db');
     await mkdir(dir, { recursive: true });
     sql = await createPGliteExecutor({ dataDir: dir });
+    blobDir = join(options.dataDir, 'blobs');
   } else {
     sql = await createPGliteExecutor();
   }
-  const store = new SqlStore(sql);
+  const store = new SqlStore(sql, blobDir);
   try {
     await store.init();
   } catch (err) {

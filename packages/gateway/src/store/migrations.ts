@@ -211,6 +211,8 @@ export const MIGRATIONS: readonly Migration[] = [
 
       -- The account that first uploaded a blob: blob bytes are a quota per account.
       ALTER TABLE blobs ADD COLUMN owner text;
+      -- NULL: the bytes are in a file beside the embedded database (<dataDir>/blobs).
+      ALTER TABLE blobs ALTER COLUMN bytes DROP NOT NULL;
       CREATE INDEX blobs_owner ON blobs (owner) WHERE owner IS NOT NULL;
     `,
   },

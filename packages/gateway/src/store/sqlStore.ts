@@ -9,6 +9,8 @@
  * - Blobs: `ON CONFLICT DO NOTHING`; the caller checks that bytes hash to the address.
  * - Concurrency: PGlite queues statements; the server gives each transaction a pooled connection.
  */
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fromBase64, toBase64, type JobStatus, type TaskCounts } from '@lode/protocol';
 import type { EvidenceRecord, JobQuery, JobRecord, JobRevisions, NodeRecord, Store, TaskReceipt, TaskResultRow, TaskRevisionRecord, TaskRevisionWrite } from './types.js';
 import type { LoneResult } from '../verify/loneResults.js';
@@ -38,7 +40,11 @@ export class SqlStore implements Store {
   #closed = false;
   readonly ledger: SqlLedgerStore;
 
-  constructor(private readonly sql: SqlExecutor) {
+  /** `blobDir`: where blob bytes are kept as files (the embedded database); without one, in the database. */
+  constructor(
+    private readonly sql: SqlExecutor,
+    private readonly blobDir?: string,
+  ) {
     this.ledger = new SqlLedgerStore(() => this.db);
   }
 
@@ -65,9 +71,12 @@ export class SqlStore implements Store {
   // ---- blobs
 
   async putBlob(sha256: string, data: Uint8Array, owner?: string): Promise<void> {
+    // Bytes in an embedded database would be copied through PGlite on the event loop (a 64 MiB
+    // blob held it ~5 s): they go to a file, written off the loop, and the row keeps the rest.
+    if (this.blobDir) await writeBlobFile(this.blobDir, sha256, data);
     await this.db.query(
       'INSERT INTO blobs (sha256, bytes, size, created_at, owner) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING',
-      [sha256, data, data.byteLength, Date.now(), owner?.toLowerCase() ?? null],
+      [sha256, this.blobDir ? null : data, data.byteLength, Date.now(), owner?.toLowerCase() ?? null],
     );
   }
 
@@ -78,7 +87,10 @@ export class SqlStore implements Store {
 
   async getBlob(sha256: string): Promise<Uint8Array | null> {
     const rows = await this.db.query<{ bytes: unknown }>('SELECT bytes FROM blobs WHERE sha256 = $1', [sha256]);
-    return rows.length ? bytes(rows[0].bytes) : null;
+    if (!rows.length) return null;
+    if (rows[0].bytes !== null) return bytes(rows[0].bytes);
+    if (!this.blobDir) throw new Error(`blob ${sha256} is kept in a file, but this store has no blob directory`);
+    return new Uint8Array(await readFile(blobPath(this.blobDir, sha256)));
   }
 
   async hasBlobs(sha256s: string[]): Promise<Set<string>> {
@@ -460,6 +472,25 @@ async function insertReceiptChunk(db: SqlRunner, rows: Array<TaskReceipt & { job
 }
 
 /** The first row per (jobId, index), in order: "first row wins" must not depend on SQL row order. */
+/** Where a blob's file lives: `<dir>/<first two hex digits>/<sha256>`. */
+function blobPath(dir: string, sha256: string): string {
+  return join(dir, sha256.slice(0, 2), sha256);
+}
+
+/**
+ * Writes a blob's file once: a file already there is kept (the first bytes win, as the row's
+ * ON CONFLICT DO NOTHING keeps the first row); a temporary file renamed into place is never seen
+ * half written.
+ */
+async function writeBlobFile(dir: string, sha256: string, data: Uint8Array): Promise<void> {
+  const path = blobPath(dir, sha256);
+  if (await stat(path).then(() => true, () => false)) return;
+  await mkdir(join(dir, sha256.slice(0, 2)), { recursive: true });
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
 /**
  * Text PostgreSQL can store: NUL (which no `text` or `jsonb` value may hold) becomes U+FFFD.
  * Only for strings that come from outside and are shown, never compared (error messages).

@@ -1,0 +1,171 @@
+/**
+ * A real Lode network for the attack suite and its benchmark: a `lode gateway` process (embedded
+ * chain, payments on) and `lode node` processes, started through the CLI exactly as a user
+ * starts them, staked from the faucet; plus the checks every attack ends with — the same
+ * processes still up, no promise rejection left unhandled in their logs, /healthz answering.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { createLodeClient, listNodes, requestFaucet } from '@lode/sdk';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'packages/cli/bin/lode.js');
+
+export async function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** A child process of the CLI with its output kept (the last 4 MB). */
+export function lodeProcess(args, env = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LODE_LOG_LEVEL: 'warn', ...env } });
+  let out = '';
+  const keep = (d) => {
+    out += d;
+    if (out.length > 4_000_000) out = out.slice(-2_000_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  return { child, pid: child.pid, output: () => out, exited };
+}
+
+export async function waitFor(what, fn, timeoutMs = 60_000, everyMs = 100) {
+  const until = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * Starts a gateway and `nodes` nodes. The faucet's per-IP budget is raised for the run (every
+ * process here shares 127.0.0.1) — never waived; the faucet attack spends what is left of it.
+ */
+export async function startNetwork({ nodes = 3, ledger = true, gatewayArgs = [] } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'lode-attack-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const wsUrl = `ws://127.0.0.1:${port}/v1/nodes/ws`;
+  const gateway = lodeProcess([
+    'gateway', '--port', String(port), '--data-dir', join(dir, 'gateway'),
+    ...(ledger ? ['--faucet-per-ip-day', '40', '--faucet-per-day', '200'] : ['--ledger', 'off']),
+    // Every client here is on 127.0.0.1: the suite names each one's address in X-Forwarded-For,
+    // as a reverse proxy would, so that per-IP quotas tell the attacker from honest users.
+    '--trust-proxy', '127.0.0.1',
+    // A smaller blob quota than the default 1 GiB, so that the flood meets it in a few uploads.
+    '--limit', 'blobBytesPerAccount=268435456',
+    ...gatewayArgs,
+  ]);
+  const procs = [gateway];
+  const extra = [];
+  await waitFor('the gateway', async () => {
+    if (gateway.child.exitCode !== null) throw new Error(`the gateway exited: ${gateway.output().slice(-2000)}`);
+    return (await fetch(`${url}/healthz`)).ok;
+  }, 120_000);
+  const net = {
+    dir, url, wsUrl, gateway, nodes: [], ledger,
+    /** Accounts funded (and, for nodes, staked) so far. */
+    async provision(dataDir, asNode) {
+      const { loadOrCreateAccount } = await import('@lode/node/keystore');
+      const { createLedgerClient, ledgerAddressesSchema, stake } = await import('@lode/ledger/client');
+      const { account } = await loadOrCreateAccount(dataDir, { create: true });
+      if (!ledger) return account;
+      const info = await (await fetch(`${url}/v1/ledger`)).json();
+      await requestFaucet(createLodeClient({ gateway: url }), { address: account.address });
+      if (asNode) {
+        const client = createLedgerClient({ rpcUrl: `${url}/rpc`, addresses: ledgerAddressesSchema.parse({ ...info.contracts, chainId: info.chainId }), account });
+        await stake(client, { amount: BigInt(info.params.minStake) });
+      }
+      return account;
+    },
+    /** `fetch` from client address `ip` (named in X-Forwarded-For, which this gateway trusts from 127.0.0.1). */
+    http(ip) {
+      return (input, init = {}) => fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init.headers ?? {})), 'x-forwarded-for': ip } });
+    },
+    /** A requester with a fresh funded account, and its SDK client, at client address `ip`. */
+    async requester(name, ip = '10.0.0.1') {
+      const account = ledger ? await net.provision(join(dir, `requester-${name}`), false) : privateKeyToAccount(generatePrivateKey());
+      return { account, client: createLodeClient({ gateway: url, account, timeoutMs: 120_000, fetch: net.http(ip) }) };
+    },
+    async onlineNodes() {
+      return (await listNodes(createLodeClient({ gateway: url }))).filter((n) => n.online).length;
+    },
+    /** The latency of one /healthz (ms); Infinity when it does not answer in 10 s. */
+    async health() {
+      const t = performance.now();
+      const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+      return r?.ok ? performance.now() - t : Infinity;
+    },
+    /** Samples /healthz every `everyMs` until `stop()`; the worst latency seen. */
+    probe(everyMs = 20) {
+      let worst = 0;
+      let samples = 0;
+      let running = true;
+      const loop = (async () => {
+        while (running) {
+          worst = Math.max(worst, await net.health());
+          samples++;
+          await new Promise((r) => setTimeout(r, everyMs));
+        }
+      })();
+      return { async stop() { running = false; await loop; return { worstMs: worst, samples }; } };
+    },
+    /** What every attack must leave intact: the same processes, no unhandled rejection, a gateway that answers. */
+    async intact() {
+      const problems = [];
+      for (const p of procs) {
+        if (p.child.exitCode !== null || p.child.signalCode !== null) problems.push(`process ${p.pid} (${p === gateway ? 'gateway' : 'node'}) exited`);
+        const line = p.output().split('\n').find((l) => l.includes('UNHANDLED_REJECTION'));
+        if (line) problems.push(`unhandled rejection in ${p.pid}: ${line.slice(0, 300)}`);
+      }
+      if (!Number.isFinite(await net.health())) problems.push('/healthz does not answer');
+      return problems;
+    },
+    addNode(extra = []) {
+      const i = net.nodes.length;
+      const p = lodeProcess(['node', '--gateway', wsUrl, '--data-dir', join(dir, `node-${i}`), '--slots', '1', ...extra]);
+      net.nodes.push(p);
+      procs.push(p);
+      return p;
+    },
+    /** A process of an attack's own (a second gateway): killed at the end, not checked. */
+    adopt(proc) {
+      extra.push(proc);
+    },
+    async stop() {
+      for (const p of [...procs, ...extra]) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+      await Promise.all([...procs, ...extra].map((p) => p.exited));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    for (let i = 0; i < nodes; i++) {
+      if (ledger) await net.provision(join(dir, `node-${i}`), true);
+      net.addNode(ledger ? ['--price', '1000000000000000'] : []);
+    }
+    await waitFor(`${nodes} nodes online`, async () => (await net.onlineNodes()) >= nodes, 120_000);
+  } catch (err) {
+    await net.stop();
+    throw err;
+  }
+  return net;
+}
