@@ -115,6 +115,10 @@ export const GatewayOptions = z.object({
       trustedIssuers: z.array(z.string().regex(/^0x[0-9a-fA-F]{40}$/)).optional(),
       /** Speculative copies of straggling leases. @default true */
       stragglers: z.boolean().optional(),
+      /** How long a decided job may wait for the audits of nodes whose results it took on their word alone. @default 30000 */
+      auditWaitMs: z.number().int().min(0).max(3_600_000).optional(),
+      /** Results one node may have accepted on its word alone before it is audited and taken alone no more. @default 64 */
+      maxLonePerNode: z.number().int().min(1).max(100_000).optional(),
     })
     .default({}),
 
