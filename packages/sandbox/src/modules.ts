@@ -11,6 +11,9 @@
  *   refusals are remembered (the oldest go first).
  * - `compile` never rejects: a failure is a `{ error }` the task fails with. A compile that ran
  *   out of time or crashed is not kept: the next task tries again.
+ * - Bounded: at most `maxModules` modules and `maxSourceBytes` of metered bytes are kept; past
+ *   either, the least recently used go (`onEvict` tells the pool, whose workers drop their
+ *   copies). An evicted module is simply added again by the next task that needs it.
  */
 import { BlobHashMismatchError, InvalidModuleError, SandboxError, SandboxErrorCode, type LodeError } from '@lode/protocol';
 import { SandboxClosedError } from './errors.js';
@@ -31,6 +34,12 @@ export interface ModuleStoreOptions {
   maxRefused?: number;
   /** @default Date.now */
   now?: () => number;
+  /** Modules kept. @default 256 */
+  maxModules?: number;
+  /** Metered bytes kept, all modules together. @default 1 GiB */
+  maxSourceBytes?: number;
+  /** Called with each evicted hash and the keys (`hash/pages`) its compiled modules had. */
+  onEvict?: (hash: string, keys: string[]) => void;
 }
 
 export class ModuleStore {
@@ -40,6 +49,9 @@ export class ModuleStore {
   private readonly refused = new Map<string, { error: LodeError; until: number }>();
   private readonly compiling = new Map<string, Promise<Compiled>>();
   private readonly ready = new Map<string, Compiled>();
+  /** The memory caps each module is compiled for, by hash (for eviction). */
+  private readonly caps = new Map<string, Set<number>>();
+  private sourceBytes = 0;
   private closed = false;
 
   constructor(private readonly o: ModuleStoreOptions) {}
@@ -65,24 +77,29 @@ export class ModuleStore {
     return adding;
   }
 
-  /** The module compiled for `pages`, if it is ready now. */
+  /** The module compiled for `pages`, if it is ready now (and the module counts as used). */
   compiled(hash: string, pages: number): Compiled | undefined {
-    return this.ready.get(`${hash}/${pages}`);
+    const c = this.ready.get(`${hash}/${pages}`);
+    if (c) this.touch(hash);
+    return c;
   }
 
-  /** The module compiled for `pages` (once per cap). The module must have been added. */
+  /** The module compiled for `pages` (once per cap). */
   compile(hash: string, pages: number): Promise<Compiled> {
     const key = `${hash}/${pages}`;
     const ready = this.ready.get(key);
     if (ready) return Promise.resolve(ready);
+    const source = this.sources.get(hash);
+    if (!source) return Promise.resolve({ error: new SandboxError(SandboxErrorCode.BlobUnavailable, `Module ${hash} is no longer held here; add it again.`) });
+    this.touch(hash);
     let p = this.compiling.get(key);
     if (!p) {
-      p = this.o.preparer.run({ t: 'compile', source: this.sources.get(hash)!, pages }).then(
+      p = this.o.preparer.run({ t: 'compile', source, pages }).then(
         (reply): Compiled => {
           const outcome = reply.ok ? reply.compiled : { error: reply.error };
           const c: Compiled = 'module' in outcome ? { module: outcome.module } : { error: asSandboxError(fromErrorData(outcome.error)) };
-          this.ready.set(key, c);
           this.compiling.delete(key);
+          if (this.sources.has(hash)) this.keep(hash, pages, c); // not if evicted meanwhile
           return c;
         },
         (e: unknown): Compiled => {
@@ -123,9 +140,43 @@ export class ModuleStore {
       throw error;
     }
     if (this.closed) throw new SandboxClosedError();
-    this.sources.set(hash, reply.source!);
+    const source = reply.source!;
+    this.sources.set(hash, source);
+    this.sourceBytes += source.byteLength;
     const c = reply.compiled;
-    this.ready.set(`${hash}/${pages}`, 'module' in c ? { module: c.module } : { error: asSandboxError(fromErrorData(c.error)) });
+    this.keep(hash, pages, 'module' in c ? { module: c.module } : { error: asSandboxError(fromErrorData(c.error)) });
+    this.evict(hash);
+  }
+
+  private keep(hash: string, pages: number, c: Compiled): void {
+    this.ready.set(`${hash}/${pages}`, c);
+    let caps = this.caps.get(hash);
+    if (!caps) this.caps.set(hash, (caps = new Set()));
+    caps.add(pages);
+  }
+
+  /** Marks a module as just used: `sources` is kept in use order, least recent first. */
+  private touch(hash: string): void {
+    const source = this.sources.get(hash);
+    if (!source || this.sources.size < 2) return;
+    this.sources.delete(hash);
+    this.sources.set(hash, source);
+  }
+
+  /** Drops the least recently used modules (never `keep`) while past a bound. */
+  private evict(keep: string): void {
+    const maxModules = this.o.maxModules ?? 256;
+    const maxBytes = this.o.maxSourceBytes ?? 2 ** 30;
+    for (const [hash, source] of this.sources) {
+      if (this.sources.size <= maxModules && this.sourceBytes <= maxBytes) return;
+      if (hash === keep) continue;
+      this.sources.delete(hash);
+      this.sourceBytes -= source.byteLength;
+      const keys = [...(this.caps.get(hash) ?? [])].map((pages) => `${hash}/${pages}`);
+      for (const key of keys) this.ready.delete(key);
+      this.caps.delete(hash);
+      this.o.onEvict?.(hash, keys);
+    }
   }
 
   private refuse(hash: string, error: LodeError, until: number): void {

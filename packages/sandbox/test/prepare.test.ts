@@ -109,4 +109,25 @@ describe('module preparation', () => {
       await sandbox.close();
     }
   });
+
+  it('keeps at most maxModules prepared: the least recently used go, workers forget them, and they come back when needed', async () => {
+    const sandbox = createNodeSandbox({ workers: 1, maxModules: 2 });
+    try {
+      const [hi, echo, args] = await Promise.all([wat(MODULES.hello), wat(MODULES.echo), wat(MODULES.argsEnv)]);
+      const run = async (wasm: Uint8Array, input = '') => {
+        await sandbox.addModule(hashOf(wasm), wasm);
+        return text((await sandbox.run(makeTask(hashOf(wasm), { stdin: new TextEncoder().encode(input), args: ['a'] }))).stdout);
+      };
+      expect(await run(hi)).toBe('hello, world\n');
+      expect(await run(echo, 'e')).toBe('e');
+      expect(await run(hi)).toBe('hello, world\n'); // hello is now the most recent
+      expect(await run(args)).toContain('\0a\0'); // a third module: echo, the least recent, goes
+      expect(sandbox.hasModule(hashOf(echo))).toBe(false);
+      expect(sandbox.hasModule(hashOf(hi))).toBe(true);
+      // Its next task (as the node agent does) adds it again, and the worker gets it afresh.
+      expect(await run(echo, 'back')).toBe('back');
+    } finally {
+      await sandbox.close();
+    }
+  });
 });

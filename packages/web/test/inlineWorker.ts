@@ -44,6 +44,7 @@ export function inlineWorker(options: InlineWorkerOptions = {}): InlineWorker {
         return;
       }
       w.received.push(msg);
+      for (const key of msg.drop ?? []) modules.delete(key);
       if (msg.module) modules.set(msg.key, msg.module);
       if (options.hang?.(msg)) return;
       setTimeout(() => {

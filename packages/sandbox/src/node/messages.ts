@@ -4,10 +4,14 @@
  */
 import type { SandboxResult, SandboxTask } from '../types.js';
 
-/** Main → worker: run these tasks in order. `modules` are those this worker has not seen yet. */
+/**
+ * Main → worker: run these tasks in order. `modules` are those this worker has not seen yet;
+ * `drop`, modules to forget first (evicted from the pool's cache).
+ */
 export interface BatchMessage {
   type: 'batch';
   id: number;
+  drop?: string[];
   modules: [key: string, module: WebAssembly.Module][];
   tasks: { key: string; task: SandboxTask }[];
 }

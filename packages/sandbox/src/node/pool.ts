@@ -58,6 +58,8 @@ export interface NodeSandboxOptions {
   prepareHeapMiB?: number;
   /** Heap (V8 old generation) of each run worker, in MiB (WebAssembly memories are not in it). @default 512 */
   workerHeapMiB?: number;
+  /** Modules kept prepared; past it the least recently used are dropped (and added again when needed). @default 256 */
+  maxModules?: number;
 }
 
 /** @default values of `NodeSandboxOptions`. */
@@ -97,6 +99,8 @@ interface Slot {
   control: Control;
   /** Module keys this worker already holds. */
   modules: Set<string>;
+  /** Keys it holds that the pool evicted: forgotten with its next batch. */
+  drop: string[];
   batch: { id: number; entries: Pending[] } | undefined;
   dead: boolean;
   online: boolean;
@@ -170,7 +174,17 @@ class NodeSandbox implements Sandbox {
       },
     });
     // The common cap compiles with the first preparation; a larger one compiles again.
-    this.modules = new ModuleStore({ preparer, metering: this.metering, firstPages: pagesForMiB(DEFAULTS.memoryMiB) });
+    this.modules = new ModuleStore({
+      preparer,
+      metering: this.metering,
+      firstPages: pagesForMiB(DEFAULTS.memoryMiB),
+      maxModules: options.maxModules,
+      onEvict: (_hash, keys) => {
+        for (const slot of this.slots) {
+          for (const key of keys) if (slot.modules.delete(key)) slot.drop.push(key);
+        }
+      },
+    });
     for (let i = 0; i < this.concurrency; i++) this.slots.push(this.spawn());
   }
 
@@ -379,6 +393,10 @@ class NodeSandbox implements Sandbox {
 
   private send(slot: Slot, entries: Pending[]): void {
     const msg: BatchMessage = { type: 'batch', id: this.nextBatchId++, modules: [], tasks: [] };
+    if (slot.drop.length > 0) {
+      msg.drop = slot.drop;
+      slot.drop = [];
+    }
     if (slot.flagged) {
       slot.control.reset(entries.length);
       slot.flagged = false;
@@ -467,7 +485,7 @@ class NodeSandbox implements Sandbox {
   private spawn(): Slot {
     const control = new SharedArrayBuffer(controlBytes(this.maxBatch));
     const worker = new Worker(this.url, { workerData: { control }, resourceLimits: { maxOldGenerationSizeMb: this.workerHeapMiB } });
-    const slot: Slot = { worker, control: new Control(control), modules: new Set(), batch: undefined, dead: false, online: false, flagged: false };
+    const slot: Slot = { worker, control: new Control(control), modules: new Set(), drop: [], batch: undefined, dead: false, online: false, flagged: false };
     worker.on('online', () => (slot.online = true));
     worker.on('message', (msg: DoneMessage) => this.onDone(slot, msg));
     worker.on('error', (e) => this.onWorkerGone(slot, e.message));

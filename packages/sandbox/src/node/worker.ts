@@ -16,6 +16,7 @@ const TRANSFER_MIN_BYTES = 4096;
 const options = { sha256Hex: (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex') };
 
 parentPort!.on('message', (msg: BatchMessage) => {
+  for (const key of msg.drop ?? []) modules.delete(key);
   for (const [key, module] of msg.modules) modules.set(key, module);
   const results: SandboxResult[] = [];
   const transfer = new Set<ArrayBuffer>();

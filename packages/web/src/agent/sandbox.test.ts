@@ -138,7 +138,7 @@ describe('the Web Worker sandbox pool', () => {
     const stuck = readWorkload('primes');
     const stuckHash = sha256Hex(stuck);
     const hangOnPrimes = () => inlineWorker({ hangPreparing: (m) => m.t === 'prepare' && m.bytes.byteLength === stuck.byteLength });
-    const { sandbox, preparers } = pool(1, undefined, { make: hangOnPrimes, prepareMs: 50 });
+    const { sandbox, preparers } = pool(1, undefined, { make: hangOnPrimes, prepareMs: 1_000 });
     await sandbox.addModule(echoHash, echo);
     const error = await sandbox.addModule(stuckHash, stuck).then(
       () => undefined,
@@ -152,6 +152,22 @@ describe('the Web Worker sandbox pool', () => {
     const wc = readWorkload('wordcount');
     await sandbox.addModule(sha256Hex(wc), wc);
     expect(preparers).toHaveLength(2);
+    await sandbox.close();
+  });
+
+  it('keeps at most maxModules prepared, telling workers to forget the evicted ones', async () => {
+    const spawned: InlineWorker[] = [];
+    const sandbox = createWorkerSandbox({ workers: 1, maxModules: 1, spawn: () => (spawned.push(inlineWorker()), spawned.at(-1)!), spawnPreparer: () => inlineWorker() });
+    const primes = readWorkload('primes');
+    await sandbox.addModule(echoHash, echo);
+    await sandbox.run(task(['one']));
+    await sandbox.addModule(sha256Hex(primes), primes); // echo goes
+    expect(sandbox.hasModule(echoHash)).toBe(false);
+    await sandbox.run({ ...task(['0', '100']), moduleHash: sha256Hex(primes) });
+    expect(spawned[0]!.received.at(-1)!.drop).toEqual([`${echoHash}/${pagesForMiB(64)}`]);
+    await sandbox.addModule(echoHash, echo);
+    const again = await sandbox.run(task(['two']));
+    expect(new TextDecoder().decode(again.stdout)).toBe('two');
     await sandbox.close();
   });
 

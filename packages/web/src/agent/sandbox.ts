@@ -58,6 +58,8 @@ export interface WorkerSandboxOptions {
   prepareMs?: number;
   /** Where the preparation worker comes from. @default `spawn` (the same script) */
   spawnPreparer?: WorkerFactory;
+  /** Modules kept prepared; past it the least recently used are dropped. @default 256 */
+  maxModules?: number;
 }
 
 export interface WorkerSandbox extends Sandbox {
@@ -80,6 +82,8 @@ interface Pending {
 interface Slot {
   worker: WorkerLike;
   modules: Set<string>;
+  /** Keys it holds that the pool evicted: forgotten with its next message. */
+  drop: string[];
   running: { id: number; pending: Pending; since: number } | undefined;
   online: boolean;
   dead: boolean;
@@ -95,6 +99,10 @@ export function createWorkerSandbox(options: WorkerSandboxOptions): WorkerSandbo
   const spawnPreparer = options.spawnPreparer ?? spawnWorker;
   const modules = new ModuleStore({
     firstPages: pagesForMiB(DEFAULTS.memoryMiB),
+    maxModules: options.maxModules,
+    onEvict: (_hash, keys) => {
+      for (const slot of slots) for (const key of keys) if (slot.modules.delete(key)) slot.drop.push(key);
+    },
     preparer: new Preparer({
       budgetMs: Math.max(1, options.prepareMs ?? 60_000),
       spawn: (events) => {
@@ -125,7 +133,7 @@ export function createWorkerSandbox(options: WorkerSandboxOptions): WorkerSandbo
 
   function spawn(): Slot {
     const worker = spawnWorker();
-    const slot: Slot = { worker, modules: new Set(), running: undefined, online: false, dead: false, retiring: false };
+    const slot: Slot = { worker, modules: new Set(), drop: [], running: undefined, online: false, dead: false, retiring: false };
     worker.onmessage = (ev) => {
       const msg = ev.data;
       if (msg.t === 'ready') {
@@ -181,6 +189,10 @@ export function createWorkerSandbox(options: WorkerSandboxOptions): WorkerSandbo
       const p = queue.shift()!;
       const id = nextId++;
       const msg: RunRequest = { t: 'run', id, key: p.key, task: p.task };
+      if (slot.drop.length > 0) {
+        msg.drop = slot.drop;
+        slot.drop = [];
+      }
       if (!slot.modules.has(p.key)) {
         msg.module = p.module;
         slot.modules.add(p.key);

@@ -25,6 +25,7 @@ scope.onmessage = ({ data: msg }) => {
       .catch((e: unknown) => scope.postMessage({ t: 'prepared', id: msg.id, ok: false, error: toErrorData(e) } satisfies PrepareReply));
     return;
   }
+  for (const key of msg.drop ?? []) modules.delete(key);
   if (msg.module) modules.set(msg.key, msg.module);
   const module = modules.get(msg.key);
   let result;

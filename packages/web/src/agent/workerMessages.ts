@@ -10,6 +10,8 @@ export interface RunRequest {
   id: number;
   key: string;
   module?: WebAssembly.Module;
+  /** Modules to forget first (evicted from the pool's cache). */
+  drop?: string[];
   task: SandboxTask;
 }
 
