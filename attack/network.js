@@ -115,19 +115,23 @@ export async function startNetwork({ nodes = 3, ledger = true, gatewayArgs = [] 
       const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
       return r?.ok ? performance.now() - t : Infinity;
     },
-    /** Samples /healthz every `everyMs` until `stop()`; the worst latency seen. */
-    probe(everyMs = 20) {
-      let worst = 0;
-      let samples = 0;
-      let running = true;
-      const loop = (async () => {
-        while (running) {
-          worst = Math.max(worst, await net.health());
-          samples++;
-          await new Promise((r) => setTimeout(r, everyMs));
-        }
-      })();
-      return { async stop() { running = false; await loop; return { worstMs: worst, samples }; } };
+    /**
+     * Samples /healthz every `everyMs` from a process of its own (attack/probe.js) until
+     * `stop()`: the worst latency (Infinity when one failed or took over 10 s), p99, p50.
+     */
+    probe(everyMs = 10) {
+      const child = spawn(process.execPath, [join(ROOT, 'attack/probe.js'), url, String(everyMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const done = new Promise((r) => child.once('exit', r));
+      return {
+        async stop() {
+          child.stdin.write('stop\n');
+          await done;
+          const r = JSON.parse(out);
+          return { ...r, worstMs: r.worstMs === null || r.failed > 0 ? Infinity : r.worstMs };
+        },
+      };
     },
     /** What every attack must leave intact: the same processes, no unhandled rejection, a gateway that answers. */
     async intact() {

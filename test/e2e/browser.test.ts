@@ -19,7 +19,7 @@ import { formatEther } from 'viem';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createNodeSandbox } from '@lode/sandbox';
 import { taskSeed, verifyNodeReputation, type NodeView } from '@lode/protocol';
-import { getJob, getResults, listTasks } from '@lode/sdk';
+import { getJob, getResults, listTasks, signIn } from '@lode/sdk';
 import { primesTasks, readWorkload, reference } from '@lode/workloads';
 import { Cluster, ROOT, lodeRun, waitFor } from '../support/cluster.js';
 import { clientOf } from '../support/requester.js';
@@ -150,8 +150,10 @@ describeBrowser('a browser tab as the only provider', () => {
       await contribute.getByText('0.0079 LODE claimed').waitFor({ timeout: 20_000 });
       await screenshot(contribute, 'contribute-desktop');
 
-      // ---- the dashboard: the job at 100%, the browser node by kind
-      const dashboard = await open(desktop, '/', 'dashboard');
+      // ---- the dashboard, signed in as the CLI's account through a session link (as `lode up`
+      //      prints one): the job at 100%, the browser node by kind
+      const { token } = await signIn(asRequester);
+      const dashboard = await open(desktop, `/#/?session=${encodeURIComponent(token)}`, 'dashboard');
       await dashboard.locator(`[data-testid="progress-${jobId}"]`).waitFor({ timeout: 15_000 });
       expect(await dashboard.getByTestId(`progress-${jobId}`).textContent()).toBe('100%');
       await waitFor('browser kind counted', async () => (await dashboard.getByTestId('kind-browser').textContent()) === '1', 10_000);
@@ -232,8 +234,8 @@ describeBrowser('a browser tab as the only provider', () => {
       // ---- phone size: usable at 390 px (nothing pushes the page sideways)
       for (const [path, name] of [
         ['/contribute', 'contribute-phone'],
-        ['/', 'dashboard-phone'],
-        [`/#/jobs/${jobId}`, 'job-phone'],
+        [`/#/?session=${encodeURIComponent(token)}`, 'dashboard-phone'],
+        [`/#/jobs/${jobId}?session=${encodeURIComponent(token)}`, 'job-phone'],
         ['/#/nodes', 'nodes-phone'],
         [`/#/nodes/${address.toLowerCase()}`, 'node-phone'],
         ['/#/submit', 'submit-phone'],

@@ -9,7 +9,6 @@ import { pino } from 'pino';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LIMITS, PROTOCOL_VERSION, QuotaExceededError, ReputationRefusedError, StakeRequiredError, originOf, type IdentityView, type LodeDomain } from '@lode/protocol';
-import { inspectModule } from '@lode/sandbox';
 import { GatewayOptions, type GatewayConfig } from './config.js';
 import { systemClock, type Clock } from './clock.js';
 import { openStore } from './store/index.js';
@@ -116,7 +115,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     log,
     events,
     metrics,
-    inspectModule,
+    inspectModule: (bytes) => intake.inspectModule(bytes),
     maxAttempts: config.maxAttempts,
     commitIntervalMs: config.commitIntervalMs,
     maxModuleBytes: config.maxModuleBytes,

@@ -18,7 +18,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { inspectModule } from '@lode/sandbox';
 import {
+  InvalidModuleError,
   InvalidRequestError,
   InvalidSignatureError,
   MalformedJsonError,
@@ -79,10 +81,22 @@ export class JobIntake {
     await pool?.destroy();
   }
 
-  /** Parses and checks a submission's body (a JSON `SignedJob`). */
-  async accept(body: Uint8Array): Promise<AcceptedSubmission> {
-    if (body.byteLength <= this.inlineBytes) return this.acceptInline(body);
-    const pool = (this.pool ??= new Piscina({
+  /**
+   * Throws InvalidModuleError unless `bytes` is a module every node will take (`inspectModule`);
+   * a module over `inlineBytes` is walked in a worker.
+   */
+  async inspectModule(bytes: Uint8Array): Promise<void> {
+    if (bytes.byteLength <= this.inlineBytes) {
+      inspectModule(bytes);
+      return;
+    }
+    const copy = bytes.slice().buffer; // the store's copy stays; the worker gets its own
+    const refusal = (await this.workers().run({ bytes: copy }, { name: 'inspect', transferList: [copy] })) as { message: string; details?: string } | null;
+    if (refusal) throw new InvalidModuleError(refusal.message, { details: refusal.details });
+  }
+
+  private workers(): Piscina {
+    return (this.pool ??= new Piscina({
       filename: workerFile(),
       minThreads: 0,
       maxThreads: this.o.threads ?? 2,
@@ -91,6 +105,12 @@ export class JobIntake {
       // A hostile body can only cost the worker its heap, never the gateway's.
       resourceLimits: { maxOldGenerationSizeMb: 2048 },
     }));
+  }
+
+  /** Parses and checks a submission's body (a JSON `SignedJob`). */
+  async accept(body: Uint8Array): Promise<AcceptedSubmission> {
+    if (body.byteLength <= this.inlineBytes) return this.acceptInline(body);
+    const pool = this.workers();
     const { port1, port2 } = new MessageChannel();
     const tasks: TaskInput[] = [];
     let expected = -1;

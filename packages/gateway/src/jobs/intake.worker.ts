@@ -7,7 +7,8 @@
  */
 import { once } from 'node:events';
 import type { MessagePort } from 'node:worker_threads';
-import { LodeError, SignedJob, specHash, verifyJobSignature, type LodeDomain } from '@lode/protocol';
+import { InvalidModuleError, LodeError, SignedJob, specHash, verifyJobSignature, type LodeDomain } from '@lode/protocol';
+import { inspectModule } from '@lode/sandbox';
 import { zodMessage } from '../http/zodMessage.js';
 
 export interface IntakeRequest {
@@ -58,5 +59,20 @@ export default async function intake(req: IntakeRequest): Promise<IntakeResult> 
   } finally {
     // Closing after the last chunk: messages already posted are still delivered.
     req.port.close();
+  }
+}
+
+/**
+ * Checks a module as every node will (`inspectModule`: real WebAssembly, WASI imports only, every
+ * cap of LIMITS.module) — walking a 32 MiB module takes the better part of a second, here rather
+ * than on the gateway's loop. Resolves to null when it may run, or why not.
+ */
+export async function inspect(req: { bytes: ArrayBuffer }): Promise<{ message: string; details?: string } | null> {
+  try {
+    inspectModule(new Uint8Array(req.bytes));
+    return null;
+  } catch (err) {
+    if (err instanceof InvalidModuleError) return { message: err.shortMessage, details: err.details };
+    return { message: 'The module is not a usable WebAssembly module.', details: String(err) };
   }
 }

@@ -85,8 +85,8 @@ export interface JobManagerOptions {
   log: Logger;
   events: JobEvents;
   metrics: GatewayMetrics;
-  /** Validates a module's bytes; throws InvalidModuleError. */
-  inspectModule(bytes: Uint8Array): unknown;
+  /** Validates a module's bytes (off the event loop for a large one); rejects with InvalidModuleError. */
+  inspectModule(bytes: Uint8Array): Promise<void>;
   /** Attempts per task for infrastructure failures. @default 5 */
   maxAttempts?: number;
   /** Group commit interval. @default 2 */
@@ -346,7 +346,7 @@ export class JobManager {
       throw new TooLargeError(`The module is ${bytes.byteLength} bytes; this gateway accepts modules up to ${limit} bytes.`);
     }
     try {
-      this.o.inspectModule(bytes);
+      await this.o.inspectModule(bytes);
     } catch (err) {
       if (err instanceof InvalidModuleError) throw err;
       throw new InvalidModuleError('The module is not a usable WebAssembly module.', { cause: err, details: String(err) });

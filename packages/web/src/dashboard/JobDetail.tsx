@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { fromBase64, fromUtf8, type JobView, type TaskResultView, type TaskView } from '@lode/protocol';
 import { getJob, listTasks } from '@lode/sdk';
-import { errorText, jobReader, readerToken } from '../shared/client.js';
+import { errorText, readerOf, readerToken } from '../shared/client.js';
 import { ago, download, formatBytes, formatDuration, formatLode, LEDGER_PENDING, shortAddress } from '../shared/format.js';
 import { useJobEvents, usePoll } from './hooks.js';
 import { useLedgerInfo } from './ledger.js';
@@ -15,10 +15,10 @@ const CELLS = 2000;
 export function JobDetail({ id }: { id: string }) {
   const live = useJobEvents(id);
   // Without SSE (a proxy that buffers it), the job is still shown: polled every 2 s.
-  const polled = usePoll(async (signal) => getJob(await jobReader(), { id, signal }), live.job ? 60_000 : 2000, [id]);
+  const polled = usePoll(async (signal) => getJob(await readerOf(id), { id, signal }), live.job ? 60_000 : 2000, [id]);
   const job = live.job ?? polled.data;
   const finished = job ? ['completed', 'failed', 'cancelled'].includes(job.status) : false;
-  const tasks = usePoll(async (signal) => listTasks(await jobReader(), { id, limit: CELLS, signal }), finished ? 30_000 : 1000, [id, finished]);
+  const tasks = usePoll(async (signal) => listTasks(await readerOf(id), { id, limit: CELLS, signal }), finished ? 30_000 : 1000, [id, finished]);
   const [page, setPage] = useState(0);
   const [shown, setShown] = useState<number | undefined>();
   const ledger = useLedgerInfo(60_000).data;
@@ -176,7 +176,7 @@ function TaskRow({ task, onShow, shown }: { task: TaskView; onShow: () => void; 
 
 async function fetchResults(id: string, offset: number, limit: number): Promise<TaskResultView[]> {
   const res = await fetch(`/v1/jobs/${encodeURIComponent(id)}/results?offset=${offset}&limit=${limit}`, {
-    headers: { accept: 'application/json', authorization: `Bearer ${await readerToken()}` },
+    headers: { accept: 'application/json', authorization: `Bearer ${await readerToken(id)}` },
   });
   if (!res.ok) throw new Error(`The gateway answered ${res.status} for the results.`);
   return ((await res.json()) as { results: TaskResultView[] }).results;

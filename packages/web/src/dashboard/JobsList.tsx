@@ -1,12 +1,31 @@
 /** Jobs, newest first, with live progress (polled; a job's own page follows it by SSE). */
 import { listJobs } from '@lode/sdk';
-import { errorText, jobReader } from '../shared/client.js';
+import { errorText, jobReaders, rememberReader } from '../shared/client.js';
 import { ago, formatDuration, shortId } from '../shared/format.js';
 import { usePoll } from './hooks.js';
 import { Progress, StatusBadge } from './Progress.js';
 
+/** The jobs of every account this page reads as, newest first. */
+async function listMine(limit: number, signal: AbortSignal) {
+  const readers = await jobReaders();
+  if (readers.length === 0) throw new Error('Sign in to see your jobs: open the dashboard link `lode up` printed, or submit a job from this page.');
+  const lists = await Promise.all(
+    readers.map(async (client) => {
+      const jobs = await listJobs(client, { limit, signal });
+      for (const j of jobs) rememberReader(j.id, client);
+      return jobs;
+    }),
+  );
+  const seen = new Set<string>();
+  return lists
+    .flat()
+    .filter((j) => !seen.has(j.id) && seen.add(j.id))
+    .sort((a, b) => b.createdAt - a.createdAt)
+    .slice(0, limit);
+}
+
 export function JobsList({ limit, title, more }: { limit: number; title: string; more?: boolean }) {
-  const { data: jobs, error } = usePoll(async (signal) => listJobs(await jobReader(), { limit, signal }), 2000, [limit]);
+  const { data: jobs, error } = usePoll((signal) => listMine(limit, signal), 2000, [limit]);
   const now = Date.now();
   return (
     <section>

@@ -8,7 +8,7 @@ import { DEFAULTS, LIMITS, toBase64, type TaskInputInit } from '@lode/protocol';
 import { listNodes, putBlob, submitJob } from '@lode/sdk';
 import { formatEther, parseEther } from 'viem';
 import { loadKey, loadOrCreateKey } from '../agent/keystore.js';
-import { errorText, gatewayOrigin, readClient, signingClient } from '../shared/client.js';
+import { errorText, gatewayOrigin, readClient, rememberReader, signingClient } from '../shared/client.js';
 import { formatBytes } from '../shared/format.js';
 import { getStats } from './stats.js';
 
@@ -117,6 +117,7 @@ export function SubmitView() {
           setBusy('Submitting…');
         },
       });
+      rememberReader(job.id, client);
       location.hash = `#/jobs/${job.id}`;
     } catch (err) {
       setError(errorText(err));

@@ -52,7 +52,8 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, everyMs: n
 
 /** The route after `#/`, split on `/`: `#/jobs/abc` → ['jobs', 'abc']. */
 export function useHashRoute(): string[] {
-  const read = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  // A query after the route (`#/jobs/<id>?session=…`, a sign-in link) is not part of it.
+  const read = () => location.hash.replace(/^#\/?/, '').split('?')[0]!.split('/').filter(Boolean).map(decodeURIComponent);
   const [route, setRoute] = useState(read);
   useEffect(() => {
     const on = () => setRoute(read());
@@ -101,7 +102,7 @@ export function useJobEvents(id: string): LiveJob {
       }
     };
     // An EventSource cannot send headers: the session goes in the URL (access_token).
-    readerToken().then(
+    readerToken(id).then(
       (token) => {
         if (closed) return;
         const s = new EventSource(`/v1/jobs/${encodeURIComponent(id)}/events?access_token=${encodeURIComponent(token)}`);

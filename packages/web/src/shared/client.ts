@@ -7,7 +7,7 @@
  * - this browser's account key (the one it submits jobs and contributes with), which signs in by
  *   itself (EIP-4361, no prompt: the key is the page's own).
  */
-import { createLodeClient, signIn, type LodeClient } from '@lode/sdk';
+import { createLodeClient, getJob, signIn, type LodeClient } from '@lode/sdk';
 import type { LocalAccount } from 'viem';
 import { loadKey } from '../agent/keystore.js';
 
@@ -44,28 +44,60 @@ function linkSession(): string | undefined {
   }
 }
 
-let reader: { client: LodeClient; address: string | undefined } | undefined;
+let linked: { token: string; client: LodeClient } | undefined;
+let keyed: { address: string; client: LodeClient } | undefined;
 
 /**
- * The client job views read with: the sign-in link's session, else this browser's key (rebuilt
- * when the key appears, e.g. after the first submission). Without either, reads answer
- * UNAUTHORIZED and the page says how to sign in.
+ * The accounts job views read as, each a client: the sign-in link's session (`lode up`'s), and
+ * this browser's own key (the one it submits and contributes with), when there is one. Both are
+ * kept for the page's life; the key's is rebuilt when the key appears (the first submission).
  */
-export async function jobReader(): Promise<LodeClient> {
+export async function jobReaders(): Promise<LodeClient[]> {
+  const out: LodeClient[] = [];
   const token = linkSession();
   if (token) {
-    if (!reader || reader.address !== `session:${token}`) reader = { client: createLodeClient({ gateway: gatewayOrigin(), session: token }), address: `session:${token}` };
-    return reader.client;
+    if (linked?.token !== token) linked = { token, client: createLodeClient({ gateway: gatewayOrigin(), session: token }) };
+    out.push(linked.client);
   }
   const key = await loadKey().catch(() => undefined);
-  const address = key?.account.address;
-  if (!reader || reader.address !== address) reader = { client: createLodeClient({ gateway: gatewayOrigin(), account: key?.account }), address };
-  return reader.client;
+  if (key) {
+    if (keyed?.address !== key.account.address) keyed = { address: key.account.address, client: createLodeClient({ gateway: gatewayOrigin(), account: key.account }) };
+    out.push(keyed.client);
+  }
+  return out;
 }
 
-/** The reader's session token (for an EventSource URL or a plain fetch). */
-export async function readerToken(): Promise<string> {
-  return (await signIn(await jobReader())).token;
+const owners = new Map<string, LodeClient>();
+
+/** Records which client may read job `id` (a list that showed it, the page that submitted it): no probing later. */
+export function rememberReader(id: string, client: LodeClient): void {
+  owners.set(id, client);
+}
+
+/**
+ * The reader that may read job `id` (its requester's session): the one remembered for it, else the
+ * readers tried in turn (the one that answers is remembered). Throws the last refusal when none may.
+ */
+export async function readerOf(id: string): Promise<LodeClient> {
+  const known = owners.get(id);
+  if (known) return known;
+  const readers = await jobReaders();
+  let last: unknown = new Error('Sign in to read jobs: open the link `lode up` printed, or submit a job from this browser.');
+  for (const client of readers) {
+    try {
+      await getJob(client, { id });
+      owners.set(id, client);
+      return client;
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
+}
+
+/** The session token of the reader of job `id` (for an EventSource URL or a plain fetch). */
+export async function readerToken(id: string): Promise<string> {
+  return (await signIn(await readerOf(id))).token;
 }
 
 /** A client that signs with `account`. */
