@@ -60,7 +60,7 @@ export async function waitFor(what, fn, timeoutMs = 60_000, everyMs = 100) {
  * Starts a gateway and `nodes` nodes. The faucet's per-IP budget is raised for the run (every
  * process here shares 127.0.0.1) — never waived; the faucet attack spends what is left of it.
  */
-export async function startNetwork({ nodes = 3, ledger = true, gatewayArgs = [] } = {}) {
+export async function startNetwork({ nodes = 3, ledger = true, gatewayArgs = [], nodePrice = '1000000000000000', slots = 1 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'lode-attack-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -146,7 +146,7 @@ export async function startNetwork({ nodes = 3, ledger = true, gatewayArgs = [] 
     },
     addNode(extra = []) {
       const i = net.nodes.length;
-      const p = lodeProcess(['node', '--gateway', wsUrl, '--data-dir', join(dir, `node-${i}`), '--slots', '1', ...extra]);
+      const p = lodeProcess(['node', '--gateway', wsUrl, '--data-dir', join(dir, `node-${i}`), '--slots', String(slots), ...extra]);
       net.nodes.push(p);
       procs.push(p);
       return p;
@@ -164,7 +164,7 @@ export async function startNetwork({ nodes = 3, ledger = true, gatewayArgs = [] 
   try {
     for (let i = 0; i < nodes; i++) {
       if (ledger) await net.provision(join(dir, `node-${i}`), true);
-      net.addNode(ledger ? ['--price', '1000000000000000'] : []);
+      net.addNode(ledger ? ['--price', nodePrice] : []);
     }
     await waitFor(`${nodes} nodes online`, async () => (await net.onlineNodes()) >= nodes, 120_000);
   } catch (err) {

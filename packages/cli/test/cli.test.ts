@@ -143,9 +143,17 @@ describe.concurrent('usage errors', () => {
   });
 
   it('explains an unreachable gateway and exits 1', async () => {
-    const { code, stderr } = await lode(['--gateway', 'http://127.0.0.1:9', 'job', 'ls']);
+    const { code, stderr } = await lode(['--gateway', 'http://127.0.0.1:9', 'nodes']);
     expect(code).toBe(1);
     expect(stderr).toMatch(/^error \[GATEWAY_UNAVAILABLE\]: .*lode up/);
+  });
+
+  it('lists jobs only as an account: without a key in --data-dir it says how to make one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lode-cli-nokey-'));
+    const { code, stderr } = await lode(['--gateway', 'http://127.0.0.1:9', '--data-dir', dir, 'job', 'ls']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^error \[NO_ACCOUNT\]: /);
+    expect(stderr).toMatch(/lode account new/);
   });
 });
 
