@@ -1,5 +1,6 @@
 /** How jobs read in tables and summaries, shared by `job ls`, `job show`, `run` and `job cancel`. */
 import type { JobView } from '@lode/protocol';
+import { formatEther } from 'viem';
 import { formatDuration, formatTime, type Column } from './output.js';
 
 export const JOB_COLUMNS: Column<JobView>[] = [
@@ -23,7 +24,18 @@ export function describeJob(job: JobView): string {
     `  created:   ${formatTime(job.createdAt)}${job.finishedAt ? `, finished ${formatTime(job.finishedAt)} (${formatDuration(job.finishedAt - job.createdAt)})` : ''}`,
     `  deadline:  ${formatTime(job.deadline)}`,
     ...(job.waiting ? [`  waiting:   ${job.waiting}`] : []),
+    ...(job.revisions ? [`  revised:   ${revisionsLine(job.revisions)}`] : []),
   ].join('\n');
+}
+
+/**
+ * "2 task(s) (3, 7) re-verified after their node was proven wrong; 0.002 LODE refunded": what a
+ * job's revisions say (see JobView.revisions).
+ */
+export function revisionsLine(r: NonNullable<JobView['revisions']>): string {
+  const tasks = r.tasks.slice(0, 10).map((t) => t.index).join(', ');
+  const more = r.revised > 10 ? `, +${r.revised - 10} more` : '';
+  return `${r.revised} task(s) (${tasks}${more}) re-verified after the node they rested on was proven wrong; ${formatEther(BigInt(r.refunded))} LODE refunded`;
 }
 
 /** Why a job's tasks are not running, as `lode run` reports it while it waits. */

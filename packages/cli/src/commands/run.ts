@@ -16,6 +16,7 @@ import { resultJson, writeResults } from '../results.js';
 import { BUILTIN_NAMES, builtinWorkload, type Builtin, type RunPlan } from '../run/builtins.js';
 import { planGenericTasks, type GenericFlags } from '../run/generic.js';
 import { createProgress, formatCost, formatFuel } from '../run/progress.js';
+import { revisionsLine } from '../jobFormat.js';
 import { sha256Hex } from '@lode/protocol';
 
 interface Options {
@@ -119,6 +120,7 @@ export function registerRun(program: Command): void {
       if (v && v.policy !== 'none') {
         process.stderr.write(`  verified ${v.policy}: ${v.executions} executions for ${v.accepted} accepted tasks${v.canaries ? ` (${v.canaries} known-answer checks)` : ''}; ${v.wrong} wrong result(s) rejected${v.failed ? `, ${v.failed} task(s) could not be verified` : ''}\n`);
       }
+      if (final.revisions) process.stderr.write(`  revised: ${revisionsLine(final.revisions)}\n`);
       if (c.failed > 0) process.stderr.write(`  see why with \`lode job show ${job.id} --tasks\`\n`);
     }
     process.exitCode = cancelled ? 130 : final.status === 'completed' ? outcome.exitCode : Math.max(outcome.exitCode, EXIT.failure);
