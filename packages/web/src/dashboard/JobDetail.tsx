@@ -146,6 +146,13 @@ function VerificationFacts({ job }: { job: JobView }) {
     <dd data-testid="job-verification">
       <span className="mono">{v.policy}</span>
       <span className="muted small"> · {verificationSummary(v).join(' · ')}</span>
+      {job.revisions && (
+        <div className="notice" data-testid="job-revisions">
+          {job.revisions.revised} result(s) revised after the node they rested on was proven wrong (tasks{' '}
+          {job.revisions.tasks.slice(0, 10).map((t) => t.index).join(', ')}
+          {job.revisions.revised > 10 ? ', …' : ''}); {formatLode(job.revisions.refunded)} refunded.
+        </div>
+      )}
     </dd>
   );
 }
