@@ -1,4 +1,7 @@
 /**
+ * Long because it is the whole provider protocol client; the one-clear-core issue merges it with
+ * the browser's copy (packages/web/src/agent/agent.ts) into one shared agent.
+ *
  * The provider agent: turns `lease` frames into sandbox runs and `results` frames.
  *
  * Guarantees:

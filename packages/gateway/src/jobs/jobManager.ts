@@ -1,4 +1,7 @@
 /**
+ * Long because it still decides and applies every stage of a job in one class; the one-clear-core
+ * issue splits it into pure decisions and one executor.
+ *
  * The job manager: owns every job's life on this gateway — submission, results, completion,
  * cancellation, deadlines, and resumption after a restart.
  *

@@ -1,4 +1,7 @@
 /**
+ * Long because re-verification spans running jobs, final jobs (reloaded) and settlement holds,
+ * which must stay consistent with one another in one place.
+ *
  * No wrong result survives its liar: results taken on one node's word alone are re-verified when
  * that node is proven wrong, and a job is not final while such results in it are unaudited.
  *

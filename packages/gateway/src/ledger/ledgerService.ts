@@ -1,4 +1,7 @@
 /**
+ * Long because it is the gateway's one facade over the chain (open, escrow, stake, slash, faucet,
+ * payouts, batches, info); each concern below is short.
+ *
  * The gateway's ledger: the chain it settles on (embedded or JSON-RPC), the deployed contracts,
  * the gateway's settlement account, and what the rest of the gateway asks of them — is this job's
  * escrow enough, may this node serve, pay out the receipts, refund ended jobs.

@@ -1,4 +1,7 @@
 /**
+ * Long because it is one statement per Store method over one schema, kept together so that the
+ * SQL that shares tables is read side by side.
+ *
  * The one Store implementation, over a {@link SqlExecutor}: the same SQL runs on PGlite and on a
  * PostgreSQL server. See `types.ts` for the guarantees; how they are kept:
  * - `insertJob`: one `INSERT … ON CONFLICT DO NOTHING RETURNING` — atomic and idempotent.

@@ -1,4 +1,7 @@
 /**
+ * Long because it holds one job's whole verification state machine (replica sets, known answers,
+ * parking, re-opening) whose transitions must be read together.
+ *
  * One job's verification: its policy, the replica sets of its tasks in verification, its pool
  * of known answers, and its counters. The job manager and the scheduler call it; it never
  * touches sockets, the store or the clock itself (all come in through `deps`), so the whole

@@ -1,4 +1,6 @@
 /**
+ * Long because it implements a chain's state, blocks, persistence and dev methods around one VM.
+ *
  * Lode's embedded EVM chain: @ethereumjs/vm inside the gateway process, one block per
  * transaction (automine), state and blocks persisted in the data directory.
  *

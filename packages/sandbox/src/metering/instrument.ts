@@ -1,4 +1,7 @@
 /**
+ * Long because one pass over the code section rewrites it for fuel, memory and NaN
+ * canonicalization together; splitting the pass would decode every function twice.
+ *
  * The fuel instrumenter: rewrites a module so that it counts its own work, inside the module —
  * never a call into JavaScript per block (35–150× slower here).
  *

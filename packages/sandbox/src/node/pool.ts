@@ -1,4 +1,7 @@
 /**
+ * Long because it owns the worker lifecycle end to end (preparation, warm workers, batches,
+ * watchdogs, caches); each part depends on the others' state.
+ *
  * The Node implementation of `Sandbox`: a pool of warm `worker_threads`.
  *
  * - Modules are checked (`inspectModule`), instrumented for fuel metering once per hash, and

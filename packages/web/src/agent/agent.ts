@@ -1,4 +1,7 @@
 /**
+ * Long because it is the whole provider protocol client in the browser; the one-clear-core issue
+ * merges it with lode node's (packages/node/src/agent.ts).
+ *
  * The browser provider agent: turns `lease` frames into sandbox runs and `results` frames —
  * the same protocol and rules as `lode node`'s agent (packages/node/src/agent.ts).
  *
