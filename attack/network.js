@@ -133,6 +133,15 @@ export async function startNetwork({ nodes = 3, ledger = true, gatewayArgs = [],
         },
       };
     },
+    /**
+     * The longest the gateway's event loop was held since the last call (ms), as the gateway
+     * measures it (prom-client's event-loop lag, reset at each scrape of /metrics).
+     */
+    async loopLagMs() {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const m = /^lode_gateway_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
+      return m ? Number(m[1]) * 1000 : NaN;
+    },
     /** What every attack must leave intact: the same processes, no unhandled rejection, a gateway that answers. */
     async intact() {
       const problems = [];

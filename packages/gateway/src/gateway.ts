@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyRequest } f
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import { pino } from 'pino';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LIMITS, PROTOCOL_VERSION, QuotaExceededError, ReputationRefusedError, StakeRequiredError, originOf, type IdentityView, type LodeDomain } from '@lode/protocol';
 import { GatewayOptions, type GatewayConfig } from './config.js';
@@ -228,7 +228,11 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   };
   app.post('/v1/auth/nonce', { config: signIns }, async () => sessions.nonce());
   app.post('/v1/auth/session', { config: signIns }, async (req) => sessions.session(req.body, req.headers.host));
-  blobRoutes(app, store, { maxBlobBytes: config.maxBlobBytes, blobBytesPerAccount: config.limits.blobBytesPerAccount });
+  // Uploads in progress are written here (on the data directory's file system, so that the
+  // embedded store can move them into place); what a crash left is removed at start.
+  const uploads = join(resolve(config.dataDir), 'tmp', 'uploads');
+  rmSync(uploads, { recursive: true, force: true });
+  blobRoutes(app, store, { maxBlobBytes: config.maxBlobBytes, blobBytesPerAccount: config.limits.blobBytesPerAccount, tmpDir: uploads });
   jobRoutes(app, { jobs, events, intake, limits: config.limits });
   ledgerRoutes(app, ledger);
   trustRoutes(app, trust, store);

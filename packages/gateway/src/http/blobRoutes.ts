@@ -3,9 +3,19 @@
  * bytes. Uploading needs a signed-in account (blob bytes are a quota per account: the first
  * uploader of a blob is charged for it); reading is public — a node must fetch what its lease
  * names, and an address is unguessable unless the content is.
+ *
+ * An upload is streamed, never held whole: each chunk is hashed as it comes and written to a
+ * temporary file, which the store then takes (a 64 MiB body buffered, copied and hashed at once
+ * held the event loop for a hundred milliseconds and more).
  */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { BlobHashMismatchError, InvalidRequestError, LIMITS, NotFoundError, QuotaExceededError, Sha256Hex } from '@lode/protocol';
+import { BlobHashMismatchError, InvalidRequestError, LIMITS, NotFoundError, QuotaExceededError, Sha256Hex, TooLargeError } from '@lode/protocol';
 import type { Store } from '../store/types.js';
 import { accountOf } from './jobRoutes.js';
 
@@ -14,46 +24,67 @@ export interface BlobLimits {
   maxBlobBytes?: number;
   /** Blob bytes one account may have uploaded. */
   blobBytesPerAccount: number;
+  /** Where uploads are written while they arrive (on the data directory's file system). */
+  tmpDir: string;
+}
+
+/** An upload as the parser leaves it: a temporary file, its sha256 and size. */
+interface Upload {
+  file: string;
+  sha256: string;
+  size: number;
 }
 
 export function blobRoutes(app: FastifyInstance, store: Store, limits: BlobLimits): void {
   const maxBlobBytes = limits.maxBlobBytes ?? LIMITS.maxBlobBytes;
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: maxBlobBytes }, (_req, body, done) => done(null, body));
 
-  const bytesOf = (body: unknown): Uint8Array => {
-    if (!(body instanceof Buffer)) throw new InvalidRequestError('Send the blob as the raw body with Content-Type: application/octet-stream.');
-    return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  app.addContentTypeParser('application/octet-stream', { bodyLimit: maxBlobBytes }, (_req, payload, done) => {
+    receive(payload, limits.tmpDir, maxBlobBytes).then((u) => done(null, u), (err: Error) => done(err));
+  });
+
+  const uploadOf = (body: unknown): Upload => {
+    if (!body || typeof body !== 'object' || !('file' in body)) throw new InvalidRequestError('Send the blob as the raw body with Content-Type: application/octet-stream.');
+    return body as Upload;
   };
 
-  /** Stores `bytes` for `account` unless it would pass the account's quota (a blob already stored costs nothing). */
-  const put = async (account: string, sha256: string, bytes: Uint8Array): Promise<void> => {
-    if ((await store.hasBlobs([sha256])).has(sha256)) return;
-    const used = await store.blobBytesOf(account);
-    if (used + bytes.byteLength > limits.blobBytesPerAccount) {
-      throw new QuotaExceededError(
-        `${account} has uploaded ${used} bytes of blobs; this one (${bytes.byteLength} bytes) would pass the ${limits.blobBytesPerAccount}-byte quota per account. Reuse uploaded blobs, or ask the gateway's operator for more.`,
-        { meta: { used, size: bytes.byteLength, quota: limits.blobBytesPerAccount } },
-      );
+  /** Keeps the upload for `account` unless it would pass the account's quota (a blob already stored costs nothing). */
+  const keep = async (account: string, u: Upload): Promise<void> => {
+    try {
+      if ((await store.hasBlobs([u.sha256])).has(u.sha256)) return;
+      const used = await store.blobBytesOf(account);
+      if (used + u.size > limits.blobBytesPerAccount) {
+        throw new QuotaExceededError(
+          `${account} has uploaded ${used} bytes of blobs; this one (${u.size} bytes) would pass the ${limits.blobBytesPerAccount}-byte quota per account. Reuse uploaded blobs, or ask the gateway's operator for more.`,
+          { meta: { used, size: u.size, quota: limits.blobBytesPerAccount } },
+        );
+      }
+      await store.putBlobFile(u.sha256, u.file, u.size, account);
+    } finally {
+      await rm(u.file, { force: true });
     }
-    await store.putBlob(sha256, bytes, account);
   };
 
   app.post('/v1/blobs', { bodyLimit: maxBlobBytes }, async (req, reply) => {
-    const account = accountOf(req, 'Uploading a blob');
-    const bytes = bytesOf(req.body);
-    const sha256 = await digest(bytes);
-    await put(account, sha256, bytes);
-    return reply.status(201).send({ sha256, size: bytes.byteLength });
+    const upload = uploadOf(req.body);
+    try {
+      await keep(accountOf(req, 'Uploading a blob'), upload);
+    } finally {
+      await rm(upload.file, { force: true });
+    }
+    return reply.status(201).send({ sha256: upload.sha256, size: upload.size });
   });
 
   app.put<{ Params: { sha256: string } }>('/v1/blobs/:sha256', { bodyLimit: maxBlobBytes }, async (req, reply) => {
-    const account = accountOf(req, 'Uploading a blob');
-    const want = parseSha(req.params.sha256);
-    const bytes = bytesOf(req.body);
-    const got = await digest(bytes);
-    if (got !== want) throw new BlobHashMismatchError(`The bytes hash to ${got}, not ${want}. Upload to /v1/blobs/${got}.`);
-    await put(account, want, bytes);
-    return reply.status(201).send({ sha256: want, size: bytes.byteLength });
+    const upload = uploadOf(req.body);
+    try {
+      const account = accountOf(req, 'Uploading a blob');
+      const want = parseSha(req.params.sha256);
+      if (upload.sha256 !== want) throw new BlobHashMismatchError(`The bytes hash to ${upload.sha256}, not ${want}. Upload to /v1/blobs/${upload.sha256}.`);
+      await keep(account, upload);
+    } finally {
+      await rm(upload.file, { force: true });
+    }
+    return reply.status(201).send({ sha256: upload.sha256, size: upload.size });
   });
 
   app.get<{ Params: { sha256: string } }>('/v1/blobs/:sha256', async (req, reply) => {
@@ -68,12 +99,27 @@ export function blobRoutes(app: FastifyInstance, store: Store, limits: BlobLimit
   });
 }
 
-/**
- * sha256 as 64 hex digits, computed off the event loop (WebCrypto runs on libuv's thread pool):
- * hashing a 64 MiB blob takes long enough to matter.
- */
-async function digest(bytes: Uint8Array): Promise<string> {
-  return Buffer.from(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)).toString('hex');
+/** Streams a request body to a temporary file, hashing it chunk by chunk, at most `max` bytes. */
+async function receive(payload: NodeJS.ReadableStream, tmpDir: string, max: number): Promise<Upload> {
+  await mkdir(tmpDir, { recursive: true });
+  const file = join(tmpDir, `upload-${randomBytes(8).toString('hex')}`);
+  const hash = createHash('sha256');
+  let size = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, next) {
+      size += chunk.length;
+      if (size > max) return next(new TooLargeError(`The request body is larger than this gateway accepts (${max} bytes). Upload large inputs in parts.`));
+      hash.update(chunk);
+      next(null, chunk);
+    },
+  });
+  try {
+    await pipeline(payload, count, createWriteStream(file));
+  } catch (err) {
+    await rm(file, { force: true });
+    throw err;
+  }
+  return { file, sha256: hash.digest('hex'), size };
 }
 
 function parseSha(s: string): string {

@@ -292,7 +292,7 @@ export class JobManager {
       escrow = (await this.o.escrow?.checkEscrow(id, spec)) ?? 'none';
     } catch (err) {
       // A job already accepted (and perhaps already refunded) is answered as it is.
-      if (err instanceof InsufficientEscrowError && (await this.o.store.getJob(id))) return { view: await this.view(id), created: false };
+      if (err instanceof InsufficientEscrowError && (await this.o.store.getJob(id, { tasks: false }))) return { view: await this.view(id), created: false };
       throw err;
     }
 
@@ -395,7 +395,7 @@ export class JobManager {
    * yours" would confirm one exists).
    */
   async authorize(id: string, reader: string): Promise<JobRecord> {
-    const record = this.active.get(id)?.record ?? (await this.o.store.getJob(id));
+    const record = this.active.get(id)?.record ?? (await this.o.store.getJob(id, { tasks: false }));
     if (!record || record.requester !== reader.toLowerCase()) throw new NotFoundError('job', id);
     return record;
   }
@@ -409,7 +409,7 @@ export class JobManager {
   private async view(id: string): Promise<JobView> {
     const job = this.active.get(id);
     if (job) return this.viewOf(job);
-    const record = await this.o.store.getJob(id);
+    const record = await this.o.store.getJob(id, { tasks: false });
     if (!record) throw new NotFoundError('job', id);
     return recordView(record);
   }
@@ -1017,7 +1017,7 @@ export class JobManager {
     }
     const job = this.active.get(id);
     if (!job) {
-      const record = await this.o.store.getJob(id);
+      const record = await this.o.store.getJob(id, { tasks: false });
       if (!record) throw new NotFoundError('job', id);
       if (record.requester !== requester.toLowerCase()) throw new ForbiddenError('Only the job requester can cancel it.');
       throw new JobStateError(`The job is already ${record.status}; only queued or running jobs can be cancelled.`);

@@ -213,6 +213,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE blobs ADD COLUMN owner text;
       -- NULL: the bytes are in a file beside the embedded database (<dataDir>/blobs).
       ALTER TABLE blobs ALTER COLUMN bytes DROP NOT NULL;
+
+      -- A job's spec without its tasks, for views (the whole spec can be megabytes); the whole
+      -- spec stays in spec, or — large, beside an embedded database — in <dataDir>/specs/<id>.json
+      -- (spec NULL).
+      ALTER TABLE jobs ADD COLUMN spec_head json;
+      UPDATE jobs SET spec_head = ((spec::jsonb - 'tasks') || '{"tasks": []}'::jsonb)::json;
+      ALTER TABLE jobs ALTER COLUMN spec DROP NOT NULL;
       CREATE INDEX blobs_owner ON blobs (owner) WHERE owner IS NOT NULL;
     `,
   },

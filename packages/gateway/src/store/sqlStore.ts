@@ -12,7 +12,7 @@
  * - Blobs: `ON CONFLICT DO NOTHING`; the caller checks that bytes hash to the address.
  * - Concurrency: PGlite queues statements; the server gives each transaction a pooled connection.
  */
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromBase64, toBase64, type JobStatus, type TaskCounts } from '@lode/protocol';
 import type { EvidenceRecord, JobQuery, JobRecord, JobRevisions, NodeRecord, Store, TaskReceipt, TaskResultRow, TaskRevisionRecord, TaskRevisionWrite } from './types.js';
@@ -32,9 +32,14 @@ const MAX_PARAMS = 65_535;
 export const DEFAULT_LIST_LIMIT = 50;
 
 const JOB_COLUMNS =
-  'id, name, requester, module, spec, signature, status, task_count, counts, created_at, finished_at, deadline, escrow';
-/** JOB_COLUMNS plus the usage totals, read back as text (numeric). */
-const JOB_SELECT = `${JOB_COLUMNS}, fuel_used::text AS fuel_used, cost::text AS cost, verification_stats, revisions`;
+  'id, name, requester, module, spec, signature, status, task_count, counts, created_at, finished_at, deadline, escrow, spec_head';
+/** A job's columns but its spec, with the usage totals read back as text (numeric). */
+const JOB_HEAD_SELECT =
+  'id, name, requester, module, spec_head, spec IS NULL AS spec_in_file, signature, status, task_count, counts, created_at, finished_at, deadline, escrow, fuel_used::text AS fuel_used, cost::text AS cost, verification_stats, revisions';
+/** Every column, the whole spec too. */
+const JOB_SELECT = `${JOB_HEAD_SELECT}, spec`;
+/** Specs at least this long are kept beside an embedded database, as files (PGlite would take ~30 ms per MB on the event loop). */
+const SPEC_FILE_BYTES = 256 * 1024;
 const RESULT_COLUMNS =
   'job_id, idx, status, exit_code, stdout, stderr, files, deleted, result_hash, node, attempts, error_code, error_message, finished_at, fuel_used';
 const NODE_COLUMNS = 'address, capabilities, completed, failed, first_seen_at, last_seen_at';
@@ -83,6 +88,15 @@ export class SqlStore implements Store {
     );
   }
 
+  async putBlobFile(sha256: string, file: string, size: number, owner?: string): Promise<void> {
+    if (!this.blobDir) return this.putBlob(sha256, new Uint8Array(await readFile(file)), owner);
+    await moveBlobFile(this.blobDir, sha256, file);
+    await this.db.query(
+      'INSERT INTO blobs (sha256, bytes, size, created_at, owner) VALUES ($1, NULL, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING',
+      [sha256, size, Date.now(), owner?.toLowerCase() ?? null],
+    );
+  }
+
   async blobBytesOf(owner: string): Promise<number> {
     const [row] = await this.db.query<{ n: unknown }>('SELECT COALESCE(sum(size), 0) AS n FROM blobs WHERE owner = $1', [owner.toLowerCase()]);
     return num(row?.n ?? 0);
@@ -107,15 +121,19 @@ export class SqlStore implements Store {
   // ---- jobs
 
   async insertJob(job: JobRecord, specJson?: string): Promise<boolean> {
+    const full = specJson ?? JSON.stringify(job.spec);
+    // Views need the spec's head only; a large spec of an embedded database lives in a file.
+    const inFile = this.blobDir !== undefined && full.length >= SPEC_FILE_BYTES;
+    if (inFile) await writeSpecFile(this.blobDir!, job.id, full);
     const rows = await this.db.query(
-      `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+      `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
        ON CONFLICT (id) DO NOTHING RETURNING id`,
       [
         job.id,
         job.name,
         job.requester,
         job.module,
-        specJson ?? JSON.stringify(job.spec),
+        inFile ? null : full,
         job.signature,
         job.status,
         job.taskCount,
@@ -124,14 +142,23 @@ export class SqlStore implements Store {
         job.finishedAt,
         job.deadline,
         job.escrow ?? 'none',
+        JSON.stringify({ ...job.spec, tasks: [] }),
       ],
     );
     return rows.length === 1;
   }
 
-  async getJob(id: string): Promise<JobRecord | null> {
-    const rows = await this.db.query<JobRow>(`SELECT ${JOB_SELECT} FROM jobs WHERE id = $1`, [id]);
-    return rows.length ? toJob(rows[0]) : null;
+  async getJob(id: string, opts: { tasks?: boolean } = {}): Promise<JobRecord | null> {
+    const withTasks = opts.tasks !== false;
+    const rows = await this.db.query<JobRow>(`SELECT ${withTasks ? JOB_SELECT : JOB_HEAD_SELECT} FROM jobs WHERE id = $1`, [id]);
+    if (!rows.length) return null;
+    return withTasks ? this.withSpec(rows[0]) : toJob(rows[0]);
+  }
+
+  /** A job row with its whole spec: from the row, or from its file. */
+  private async withSpec(r: JobRow): Promise<JobRecord> {
+    if (r.spec_in_file && this.blobDir) return toJob({ ...r, spec: JSON.parse(await readFile(specPath(this.blobDir, r.id), 'utf8')) as JobRecord['spec'] });
+    return toJob(r);
   }
 
   /** Newest first (by `createdAt`, then id); page with `before` = the last job's `createdAt`. */
@@ -147,7 +174,7 @@ export class SqlStore implements Store {
     if (query.before !== undefined) add('created_at < ?', query.before);
     params.push(Math.max(0, Math.floor(query.limit ?? DEFAULT_LIST_LIMIT)));
     const rows = await this.db.query<JobRow>(
-      `SELECT ${JOB_SELECT} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      `SELECT ${JOB_HEAD_SELECT} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
       params,
     );
@@ -159,7 +186,9 @@ export class SqlStore implements Store {
     const rows = await this.db.query<JobRow>(
       `SELECT ${JOB_SELECT} FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, id`,
     );
-    return rows.map(toJob);
+    const out: JobRecord[] = [];
+    for (const r of rows) out.push(await this.withSpec(r));
+    return out;
   }
 
   /** A patch for an unknown id changes nothing (the caller checked the job exists). */
@@ -475,6 +504,20 @@ async function insertReceiptChunk(db: SqlRunner, rows: Array<TaskReceipt & { job
 }
 
 /** The first row per (jobId, index), in order: "first row wins" must not depend on SQL row order. */
+/** Where a job's spec is kept when it is large: `<blob dir>/../specs/<job id>.json`. */
+function specPath(blobDir: string, jobId: string): string {
+  return join(blobDir, '..', 'specs', `${jobId}.json`);
+}
+
+/** Writes a job's spec file (temporary file, then renamed). */
+async function writeSpecFile(blobDir: string, jobId: string, json: string): Promise<void> {
+  const path = specPath(blobDir, jobId);
+  await mkdir(join(blobDir, '..', 'specs'), { recursive: true });
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(tmp, json);
+  await rename(tmp, path);
+}
+
 /** Where a blob's file lives: `<dir>/<first two hex digits>/<sha256>`. */
 function blobPath(dir: string, sha256: string): string {
   return join(dir, sha256.slice(0, 2), sha256);
@@ -492,6 +535,21 @@ async function writeBlobFile(dir: string, sha256: string, data: Uint8Array): Pro
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await writeFile(tmp, data);
   await rename(tmp, path);
+}
+
+/** Moves an uploaded file into the blob directory, unless the blob's file is there already. */
+async function moveBlobFile(dir: string, sha256: string, file: string): Promise<void> {
+  const path = blobPath(dir, sha256);
+  if (await stat(path).then(() => true, () => false)) return;
+  await mkdir(join(dir, sha256.slice(0, 2)), { recursive: true });
+  try {
+    await rename(file, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    await copyFile(file, tmp);
+    await rename(tmp, path);
+  }
 }
 
 /**
@@ -540,7 +598,11 @@ interface JobRow {
   name: string;
   requester: string;
   module: string;
-  spec: JobRecord['spec'];
+  /** Absent when only the head was selected; null when the spec is in a file. */
+  spec?: JobRecord['spec'] | null;
+  /** The spec without its tasks (null for a job stored before it was kept). */
+  spec_head: JobRecord['spec'] | null;
+  spec_in_file: boolean;
   signature: string;
   status: JobStatus;
   task_count: number;
@@ -555,13 +617,14 @@ interface JobRow {
   revisions: JobRevisions | null;
 }
 
+/** A job record; its `spec.tasks` is empty when only the head was read. */
 function toJob(r: JobRow): JobRecord {
   return {
     id: r.id,
     name: r.name,
     requester: r.requester,
     module: r.module,
-    spec: r.spec,
+    spec: r.spec ?? r.spec_head ?? ({ tasks: [] } as unknown as JobRecord['spec']),
     signature: r.signature,
     status: r.status,
     taskCount: r.task_count,

@@ -4,6 +4,9 @@
  * fresh ids and requesters, so they never depend on what other tests wrote.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { JobStatus, TaskCounts } from '@lode/protocol';
 import type { BatchPlan, JobRecord, NodeRecord, Receipt, Store, TaskReceipt, TaskResultRow } from './types.js';
@@ -128,6 +131,19 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         const job = makeJob();
         expect(await store.insertJob(job)).toBe(true);
         expect(await store.getJob(job.id)).toEqual(job);
+      });
+
+      it('keeps a large spec whole, and reads only its head for views', async () => {
+        const base = makeJob();
+        const tasks = Array.from({ length: 3000 }, (_, i) => ({ args: [String(i), 'x'.repeat(100)], env: {}, files: [], mounts: [] }));
+        const job = { ...base, spec: { ...base.spec, tasks } as JobRecord['spec'], taskCount: tasks.length };
+        expect(await store.insertJob(job, JSON.stringify(job.spec))).toBe(true);
+        expect(await store.getJob(job.id)).toEqual(job);
+        const head = await store.getJob(job.id, { tasks: false });
+        expect(head).toEqual({ ...job, spec: { ...job.spec, tasks: [] } });
+        const [listed] = (await store.listJobs({ requester: job.requester })).filter((j) => j.id === job.id);
+        expect(listed!.spec.tasks).toEqual([]);
+        expect(listed!.spec.verification).toEqual(job.spec.verification);
       });
 
       it('returns null for an unknown job', async () => {
@@ -364,6 +380,23 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
     });
 
     describe('blobs', () => {
+      it('takes a blob from a file (a streamed upload) and counts it against its uploader', async () => {
+        const dir = await mkdtemp(join(tmpdir(), 'lode-upload-'));
+        try {
+          const data = randomBytes(300_000);
+          const file = join(dir, 'upload');
+          await writeFile(file, data);
+          const sha = hex(32);
+          const owner = address();
+          await store.putBlobFile(sha, file, data.length, owner);
+          expect(await store.getBlob(sha)).toEqual(new Uint8Array(data));
+          expect(await store.blobBytesOf(owner)).toBe(data.length);
+          expect((await store.hasBlobs([sha])).has(sha)).toBe(true);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      });
+
       it('stores and returns bytes; unknown addresses give null', async () => {
         const sha = hex(32);
         const data = randomBytes(70_000);

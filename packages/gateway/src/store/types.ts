@@ -163,6 +163,11 @@ export interface Store {
 
   /** Stores a blob, counted against `owner` (the account that uploaded it first) when given. */
   putBlob(sha256: string, bytes: Uint8Array, owner?: string): Promise<void>;
+  /**
+   * Stores a blob from a file (an upload streamed to disk; its sha256 and size already known),
+   * counted against `owner`. The file may be moved: the caller removes it if it is still there.
+   */
+  putBlobFile(sha256: string, file: string, size: number, owner?: string): Promise<void>;
   /** Bytes of the blobs first uploaded by `owner`. */
   blobBytesOf(owner: string): Promise<number>;
   getBlob(sha256: string): Promise<Uint8Array | null>;
@@ -171,7 +176,12 @@ export interface Store {
 
   /** `specJson`: the spec already serialized (job intake does it off the event loop); default JSON.stringify(job.spec). */
   insertJob(job: JobRecord, specJson?: string): Promise<boolean>;
-  getJob(id: string): Promise<JobRecord | null>;
+  /**
+   * A job; with `tasks: false` its `spec.tasks` is empty (a spec can be megabytes, and views need
+   * none of it). @default tasks true
+   */
+  getJob(id: string, opts?: { tasks?: boolean }): Promise<JobRecord | null>;
+  /** Jobs as views need them: `spec.tasks` is empty. */
   listJobs(query: JobQuery): Promise<JobRecord[]>;
   /** Jobs whose status is queued or running (to resume after a restart). */
   listUnfinishedJobs(): Promise<JobRecord[]>;
