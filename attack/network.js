@@ -6,55 +6,13 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { createLodeClient, listNodes, requestFaucet } from '@lode/sdk';
+import { ROOT, freePort, lodeProcess, waitFor } from '../bench/processes.js';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI = join(ROOT, 'packages/cli/bin/lode.js');
-
-export async function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-/** A child process of the CLI with its output kept (the last 4 MB). */
-export function lodeProcess(args, env = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LODE_LOG_LEVEL: 'warn', ...env } });
-  let out = '';
-  const keep = (d) => {
-    out += d;
-    if (out.length > 4_000_000) out = out.slice(-2_000_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  return { child, pid: child.pid, output: () => out, exited };
-}
-
-export async function waitFor(what, fn, timeoutMs = 60_000, everyMs = 100) {
-  const until = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { CLI, ROOT, freePort, lodeProcess, waitFor } from '../bench/processes.js';
 
 /**
  * Starts a gateway and `nodes` nodes. The faucet's per-IP budget is raised for the run (every

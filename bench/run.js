@@ -19,18 +19,15 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
 import { Piscina } from 'piscina';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { createLodeClient, getResults, listNodes, putBlob, submitJob, watchJob } from '@lode/sdk';
 import { createNodeSandbox, pagesForMiB, prepareModule, runTask } from '@lode/sandbox';
 import { readWorkload } from '@lode/workloads';
+import { CLI, ROOT, freePort, waitFor } from './processes.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'packages/cli/bin/lode.js');
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
@@ -49,30 +46,9 @@ const taskArgs = (i) => ['task', String(i)];
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const log = (...a) => process.stderr.write(a.join(' ') + '\n');
 
-async function freePort() {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
 function lode(args) {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env } });
   return child;
-}
-
-async function until(what, fn, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await fn()) return;
-    } catch {}
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 // ---------------------------------------------------------------- (a) end to end
@@ -86,12 +62,12 @@ async function endToEnd() {
   const quotas = ['--limit', 'jobsPerMinute=1000000', '--limit', 'jobsPerMinutePerIp=1000000', '--limit', 'maxOpenJobsPerAccount=100000'];
   const procs = [lode(['gateway', '--port', String(port), '--data-dir', join(dir, 'gw'), '--log-level', 'warn', '--ledger', 'off', ...quotas])];
   try {
-    await until('gateway', async () => (await fetch(`${url}/healthz`)).ok);
+    await waitFor('gateway', async () => (await fetch(`${url}/healthz`)).ok);
     for (let i = 0; i < NODES; i++) {
       procs.push(lode(['node', '--gateway', url, '--data-dir', join(dir, `n${i}`), ...(SLOTS ? ['--slots', String(SLOTS)] : [])]));
     }
     const client = createLodeClient({ gateway: url, account: privateKeyToAccount(generatePrivateKey()) });
-    await until(`${NODES} nodes`, async () => (await listNodes(client)).filter((n) => n.online).length === NODES);
+    await waitFor(`${NODES} nodes`, async () => (await listNodes(client)).filter((n) => n.online).length === NODES);
     const { sha256 } = await putBlob(client, { data: echo });
 
     const limits = { resources: { memoryMiB: LIMITS.memoryMiB }, limits: { wallMs: LIMITS.wallMs, maxOutputBytes: LIMITS.maxOutputBytes } };

@@ -18,19 +18,15 @@
  * A scenario is POLICY@LIAR_FRACTION:MODE. Extra compute = paid executions / tasks − 1 (the
  * gateway's own count: every replica and known-answer run).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { createLodeClient, getJob, getResults, putBlob, submitJob } from '@lode/sdk';
 import { primesTasks, readWorkload, reference } from '@lode/workloads';
+import { CLI, ROOT, freePort, nodeProcess, waitFor } from '../bench/processes.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'packages/cli/bin/lode.js');
 const NODE = join(ROOT, 'sim/node.js');
 
 export const DEFAULT_SCENARIOS = [
@@ -68,43 +64,13 @@ function parseScenario(s) {
   return { name: s, policy: parsePolicy(m[1]), policyText: m[1], liars: Number(m[2]), mode: m[3] };
 }
 
-async function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = s.address().port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-function spawnProc(args) {
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LODE_LOG_LEVEL: 'warn' } });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise((r) => child.once('exit', r));
-  return { child, output: () => out, exited };
-}
-
-async function waitFor(what, fn, timeoutMs = 120_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function runScenario(sc, o) {
   const dir = mkdtempSync(join(tmpdir(), 'lode-sim-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const procs = [];
   try {
-    const gw = spawnProc([CLI, 'gateway', '--ledger', 'off', '--port', String(port), '--data-dir', join(dir, 'gw'), '--log-level', 'warn']);
+    const gw = nodeProcess([CLI, 'gateway', '--ledger', 'off', '--port', String(port), '--data-dir', join(dir, 'gw'), '--log-level', 'warn']);
     procs.push(gw);
     await waitFor('the gateway', async () => (await fetch(`${url}/healthz`)).ok, 60_000);
     const liarCount = Math.round(o.nodes * sc.liars);
@@ -112,7 +78,7 @@ async function runScenario(sc, o) {
     const liarAt = new Set(Array.from({ length: liarCount }, (_, k) => Math.floor((k * o.nodes) / liarCount)));
     const modes = Array.from({ length: o.nodes }, (_, i) => (liarAt.has(i) ? sc.mode : 'honest'));
     for (let i = 0; i < o.nodes; i++) {
-      procs.push(spawnProc([NODE, '--gateway', `ws://127.0.0.1:${port}/v1/nodes/ws`, '--data-dir', join(dir, `n${i}`), '--mode', modes[i], '--slots', '1']));
+      procs.push(nodeProcess([NODE, '--gateway', `ws://127.0.0.1:${port}/v1/nodes/ws`, '--data-dir', join(dir, `n${i}`), '--mode', modes[i], '--slots', '1']));
     }
     const addresses = new Map();
     await waitFor(`${o.nodes} nodes`, async () => {

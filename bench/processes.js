@@ -1,0 +1,57 @@
+/**
+ * What the benchmark, the Byzantine simulation and the attack suite need to run real processes:
+ * a free port, a child process of Node with its output kept, and a bounded wait.
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'packages/cli/bin/lode.js');
+
+export async function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** A Node child process running `args` (a script and its arguments) with its output kept (the last 4 MB). */
+export function nodeProcess(args, env = {}) {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LODE_LOG_LEVEL: 'warn', ...env } });
+  let out = '';
+  const keep = (d) => {
+    out += d;
+    if (out.length > 4_000_000) out = out.slice(-2_000_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  return { child, pid: child.pid, output: () => out, exited };
+}
+
+/** A `lode` CLI process (see nodeProcess). */
+export function lodeProcess(args, env = {}) {
+  return nodeProcess([CLI, ...args], env);
+}
+
+/** Polls `fn` until it returns something truthy; errors count as "not yet"; throws after `timeoutMs`. */
+export async function waitFor(what, fn, timeoutMs = 60_000, everyMs = 100) {
+  const until = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
