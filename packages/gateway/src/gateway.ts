@@ -31,8 +31,9 @@ import { trustConfigFrom } from './verify/trustConfig.js';
 import { loadOrCreateAccount } from '@lode/node/keystore';
 import { join } from 'node:path';
 import { ledgerRoutes } from './ledger/routes.js';
-import { SessionAuth, installSessions } from './http/auth.js';
+import { SessionAuth, allowedHosts, installSessions } from './http/auth.js';
 import { rateLimited } from './http/limits.js';
+import { OpenCounts } from './openCounts.js';
 import { clientKey } from './http/clientKey.js';
 import { JobIntake } from './jobs/intake.js';
 
@@ -170,8 +171,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     heartbeatMs: config.heartbeatMs,
     helloTimeoutMs: config.helloTimeoutMs,
     domain,
-    originAllowed: (origin: string, requestHost: string | undefined) =>
-      publicHosts.length > 0 ? publicHosts.includes(origin.toLowerCase()) : requestHost !== undefined && origin.toLowerCase() === requestHost.toLowerCase(),
+    originAllowed: (origin: string, requestHost: string | undefined) => allowedHosts(publicHosts, requestHost).includes(origin.toLowerCase()),
     capacityOf: (slots: number) => scheduler.capacityOf(slots),
     now: () => clock.now(),
     async authorize(address: string) {
@@ -202,23 +202,17 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   };
 
   /** Node sessions per client IP (authenticated or not). */
-  const connections = new Map<string, number>();
+  const connections = new OpenCounts();
   app.register(async (scope) => {
     scope.get('/v1/nodes/ws', { websocket: true }, (socket, req) => {
       const ip = clientKey(req.ip);
-      const open = connections.get(ip) ?? 0;
-      if (open >= config.limits.nodeConnectionsPerIp) {
-        const err = new QuotaExceededError(`${open} node sessions are open from ${ip}; this gateway allows ${config.limits.nodeConnectionsPerIp} per address. Close some, or run more slots in one node (--slots).`);
+      if (!connections.tryOpen(ip, config.limits.nodeConnectionsPerIp)) {
+        const err = new QuotaExceededError(`${connections.of(ip)} node sessions are open from ${ip}; this gateway allows ${config.limits.nodeConnectionsPerIp} per address. Close some, or run more slots in one node (--slots).`);
         socket.send(JSON.stringify({ t: 'error', code: err.code, message: err.shortMessage }));
         socket.close(4008, 'too many connections');
         return;
       }
-      connections.set(ip, open + 1);
-      socket.once('close', () => {
-        const n = (connections.get(ip) ?? 1) - 1;
-        if (n > 0) connections.set(ip, n);
-        else connections.delete(ip);
-      });
+      socket.once('close', () => connections.close(ip));
       new NodeSession(socket, host, req.ip, req.headers.host);
     });
   });

@@ -4,7 +4,8 @@
  * code with a message that says what to do, and the gateway must keep serving.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -67,6 +68,12 @@ async function submit(gw: GatewayHandle, who: Account, over: Partial<JobSpecInit
   return { status: r.status, body: (await r.json()) as any, signed };
 }
 
+/** Files an upload left in the gateway's temporary directory. */
+const uploadsLeft = (dataDir: string) => {
+  const dir = join(dataDir, 'tmp', 'uploads');
+  return existsSync(dir) ? readdirSync(dir) : [];
+};
+
 const errorOf = async (r: Response) => ({ status: r.status, ...((await r.json()) as any).error });
 
 describe('reads are the requester\'s alone', () => {
@@ -111,6 +118,13 @@ describe('reads are the requester\'s alone', () => {
     const post = () => fetch(`${gw.url}/v1/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect((await post()).status).toBe(200);
     expect(await errorOf(await post())).toMatchObject({ status: 409, code: 'REPLAYED' });
+    // Also when the same message is sent twice at once (recovering a signature may let the other
+    // request run between the nonce's check and its use): one session, one REPLAYED.
+    const { nonce: n1 } = (await (await fetch(`${gw.url}/v1/auth/nonce`, { method: 'POST' })).json()) as any;
+    const once = sessionMessage({ url: gw.url, address: alice.address, gateway: g, chainId, nonce: n1 });
+    const onceBody = JSON.stringify({ message: once, signature: await alice.signMessage({ message: once }) });
+    const twice = await Promise.all([0, 1].map(() => fetch(`${gw.url}/v1/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: onceBody })));
+    expect(twice.map((r) => r.status).sort()).toEqual([200, 409]);
     // A message for another host (a phishing site's) or signed by another key is refused.
     const n2 = ((await (await fetch(`${gw.url}/v1/auth/nonce`, { method: 'POST' })).json()) as any).nonce;
     const phished = sessionMessage({ url: 'http://evil.example:7070', address: alice.address, gateway: g, chainId, nonce: n2 });
@@ -191,6 +205,50 @@ describe('quotas', () => {
     expect(third.body.error).toMatchObject({ code: 'QUOTA_EXCEEDED' });
     expect(third.body.error.message).toMatch(/at most 2 per account/);
     expect((await submit(gw, account())).status).toBe(201); // another account is not held up
+  });
+
+  it('open jobs per account hold when the submissions arrive at once', async () => {
+    const gw = await gateway({ limits: { maxOpenJobsPerAccount: 2 } });
+    const bob = account();
+    await signInAs(gw.url, bob);
+    const r = await Promise.all(Array.from({ length: 6 }, () => submit(gw, bob)));
+    expect(r.map((x) => x.status).sort()).toEqual([201, 201, 429, 429, 429, 429]);
+    const list = await fetchAs(bob, `${gw.url}/v1/jobs`);
+    expect(((await list.json()) as any).jobs).toHaveLength(2);
+  });
+
+  it('a stranger\'s upload or submission is refused before its body is received', async () => {
+    const gw = await gateway();
+    // Headers announce 50 MB and only 1 KiB follows: the answer must come without the rest.
+    for (const [method, path, type] of [['POST', '/v1/blobs', 'application/octet-stream'], ['PUT', `/v1/blobs/${'a'.repeat(64)}`, 'application/octet-stream'], ['POST', '/v1/jobs', 'application/json']] as const) {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${gw.url}${path}`, { method, headers: { 'content-type': type, 'content-length': String(50_000_000) } }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.write(Buffer.alloc(1024));
+      });
+      expect(answer.status, `${method} ${path}`).toBe(401);
+      expect(JSON.parse(answer.body).error.code).toBe('UNAUTHORIZED');
+    }
+    expect(uploadsLeft(dirs.at(-1)!)).toEqual([]);
+  });
+
+  it('raw bytes are taken only by the upload routes: elsewhere they are refused, never written', async () => {
+    const gw = await gateway();
+    const alice = account();
+    const { body: job } = await submit(gw, alice);
+    const bytes = new Uint8Array(256 * 1024).fill(1);
+    for (const path of [`/v1/jobs/${job.id}/cancel`, '/v1/auth/session', '/v1/auth/nonce']) {
+      const r = await fetchAs(alice, `${gw.url}${path}`, { method: 'POST', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+      expect(await errorOf(r), path).toMatchObject({ status: 400, code: 'INVALID_REQUEST' });
+    }
+    // JSON is not parsed on an upload route (its body limit is a blob's, not a request's).
+    const json = await fetchAs(alice, `${gw.url}/v1/blobs`, { method: 'POST', body: JSON.stringify({ a: 'x'.repeat(1000) }), headers: { 'content-type': 'application/json' } });
+    expect(await errorOf(json)).toMatchObject({ status: 400, code: 'INVALID_REQUEST' });
+    expect(uploadsLeft(dirs.at(-1)!)).toEqual([]);
   });
 
   it('submissions per account per minute, and blob bytes per account', async () => {

@@ -19,7 +19,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { recoverMessageAddress, type Hex } from 'viem';
 import {
   InvalidRequestError,
@@ -51,6 +51,15 @@ export interface SessionAuthOptions {
   now(): number;
 }
 
+/**
+ * The hosts (`host:port`, lower-case) a signed sign-in or node hello may name: the gateway's public
+ * URLs' hosts when it has them, else the Host the request came to.
+ */
+export function allowedHosts(publicHosts: string[], requestHost: string | undefined): string[] {
+  if (publicHosts.length > 0) return publicHosts;
+  return requestHost ? [requestHost.toLowerCase()] : [];
+}
+
 export class SessionAuth {
   private readonly secret: Buffer;
   /** nonce → expiry (ms); insertion order is age order. */
@@ -78,7 +87,7 @@ export class SessionAuth {
     const { message, signature } = parsed.data;
     const m = parseSessionMessage(message);
     const now = this.o.now();
-    const hosts = this.o.hosts.length > 0 ? this.o.hosts : host ? [host.toLowerCase()] : [];
+    const hosts = allowedHosts(this.o.hosts, host);
     const how = 'Build it with sessionMessage() from @lode/protocol (the SDK and `lode` sign in for you).';
     if (!m.address || !m.domain || !m.nonce || !m.expirationTime || m.chainId === undefined) {
       throw new InvalidRequestError(`The sign-in message lacks an address, domain, nonce, chain id or expiration time. ${how}`);
@@ -96,10 +105,12 @@ export class SessionAuth {
       throw new InvalidRequestError(`A session lasts at most ${MAX_SESSION_MS / 3_600_000} hours; set the message's expiration time sooner.`);
     }
     if (m.notBefore && m.notBefore.getTime() > now) throw new InvalidRequestError('The sign-in message is not valid yet (notBefore).');
-    const issued = this.nonces.get(m.nonce);
-    if (issued === undefined || issued < now) {
-      throw new ReplayError('The sign-in nonce is unknown, used or expired. Ask for a new one with POST /v1/auth/nonce and sign again.');
-    }
+    const nonceSpent = () => {
+      const issued = this.nonces.get(m.nonce!);
+      return issued === undefined || issued < now;
+    };
+    const replay = 'The sign-in nonce is unknown, used or expired. Ask for a new one with POST /v1/auth/nonce and sign again.';
+    if (nonceSpent()) throw new ReplayError(replay);
     let signer: string;
     try {
       signer = await recoverMessageAddress({ message, signature: signature as Hex });
@@ -107,7 +118,10 @@ export class SessionAuth {
       throw new InvalidSignatureError('The sign-in signature is malformed.', { cause: err });
     }
     if (signer.toLowerCase() !== m.address.toLowerCase()) throw new InvalidSignatureError('The sign-in signature is not the message\'s account\'s. Sign with that account (personal_sign).');
-    this.nonces.delete(m.nonce); // consumed only by a valid sign-in: a bad one cannot burn someone's nonce
+    // Consumed only by a valid sign-in (a bad one cannot burn someone's nonce), and checked again
+    // with no await between check and use: two sign-ins with one message race past the first check.
+    if (nonceSpent()) throw new ReplayError(replay);
+    this.nonces.delete(m.nonce);
     const address = m.address.toLowerCase() as Hex;
     return { token: this.token(address, expiresAt), address, expiresAt };
   }
@@ -173,7 +187,7 @@ declare module 'fastify' {
 
 /**
  * Reads every request's session token: sets `req.account`, or `req.authError` for a token that
- * does not verify. Routes that need an account throw (see `accountOf` in jobRoutes.ts); public
+ * does not verify. Routes that need an account throw (`accountOf`, `requireSignIn`); public
  * routes ignore both.
  */
 export function installSessions(app: FastifyInstance, auth: SessionAuth): void {
@@ -191,8 +205,24 @@ export function installSessions(app: FastifyInstance, auth: SessionAuth): void {
   });
 }
 
+/** The signed-in account of a request, or UnauthorizedError naming `what` needs it. */
+export function accountOf(req: FastifyRequest, what: string): string {
+  if (!req.account) throw signInRequired(what, req.authError);
+  return req.account;
+}
+
+/**
+ * A route's `onRequest` hook that refuses a request without a session before its body is read
+ * (uploads and submissions: a stranger's body is never received, written or parsed).
+ */
+export function requireSignIn(what: string): (req: FastifyRequest) => Promise<void> {
+  return async (req) => {
+    accountOf(req, what);
+  };
+}
+
 /** The error for a route that needs an account when the request has none (or a bad token). */
-export function signInRequired(what: string, authError?: UnauthorizedError): UnauthorizedError {
+function signInRequired(what: string, authError?: UnauthorizedError): UnauthorizedError {
   if (authError) return authError;
   return new UnauthorizedError(
     `${what} needs a signed-in account: sign in with POST /v1/auth/nonce and POST /v1/auth/session (EIP-4361), then send Authorization: Bearer <token>. The SDK and \`lode\` sign in with your key for you.`,

@@ -14,10 +14,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BlobHashMismatchError, InvalidRequestError, LIMITS, NotFoundError, QuotaExceededError, Sha256Hex, TooLargeError } from '@lode/protocol';
 import type { Store } from '../store/types.js';
-import { accountOf } from './jobRoutes.js';
+import { accountOf, requireSignIn } from './auth.js';
 
 export interface BlobLimits {
   /** Largest blob. @default LIMITS.maxBlobBytes */
@@ -38,18 +38,26 @@ interface Upload {
 export function blobRoutes(app: FastifyInstance, store: Store, limits: BlobLimits): void {
   const maxBlobBytes = limits.maxBlobBytes ?? LIMITS.maxBlobBytes;
 
-  app.addContentTypeParser('application/octet-stream', { bodyLimit: maxBlobBytes }, (_req, payload, done) => {
-    receive(payload, limits.tmpDir, maxBlobBytes).then((u) => done(null, u), (err: Error) => done(err));
-  });
+  // Upload routes live in a scope of their own whose only body is raw bytes, streamed to a file: no
+  // other route receives such a body, and no 64 MiB body here is parsed as JSON on the loop. The
+  // session is checked before the body is read, so a stranger's bytes are never received.
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/octet-stream', { bodyLimit: maxBlobBytes }, (_req, payload, done) => {
+      receive(payload, limits.tmpDir, maxBlobBytes).then((u) => done(null, u), (err: Error) => done(err));
+    });
+    const signedIn = requireSignIn('Uploading a blob');
+    const addressed = async (req: FastifyRequest<{ Params: { sha256: string } }>) => {
+      parseSha(req.params.sha256);
+    };
 
-  const uploadOf = (body: unknown): Upload => {
-    if (!body || typeof body !== 'object' || !('file' in body)) throw new InvalidRequestError('Send the blob as the raw body with Content-Type: application/octet-stream.');
-    return body as Upload;
-  };
+    const uploadOf = (body: unknown): Upload => {
+      if (!body || typeof body !== 'object' || !('file' in body)) throw new InvalidRequestError('Send the blob as the raw body with Content-Type: application/octet-stream.');
+      return body as Upload;
+    };
 
-  /** Keeps the upload for `account` unless it would pass the account's quota (a blob already stored costs nothing). */
-  const keep = async (account: string, u: Upload): Promise<void> => {
-    try {
+    /** Keeps the upload for `account` unless it would pass the account's quota (a blob already stored costs nothing). */
+    const keep = async (account: string, u: Upload): Promise<void> => {
       if ((await store.hasBlobs([u.sha256])).has(u.sha256)) return;
       const used = await store.blobBytesOf(account);
       if (used + u.size > limits.blobBytesPerAccount) {
@@ -59,32 +67,30 @@ export function blobRoutes(app: FastifyInstance, store: Store, limits: BlobLimit
         );
       }
       await store.putBlobFile(u.sha256, u.file, u.size, account);
-    } finally {
-      await rm(u.file, { force: true });
-    }
-  };
+    };
 
-  app.post('/v1/blobs', { bodyLimit: maxBlobBytes }, async (req, reply) => {
-    const upload = uploadOf(req.body);
-    try {
-      await keep(accountOf(req, 'Uploading a blob'), upload);
-    } finally {
-      await rm(upload.file, { force: true });
-    }
-    return reply.status(201).send({ sha256: upload.sha256, size: upload.size });
-  });
+    scope.post('/v1/blobs', { bodyLimit: maxBlobBytes, onRequest: signedIn }, async (req, reply) => {
+      const upload = uploadOf(req.body);
+      try {
+        await keep(accountOf(req, 'Uploading a blob'), upload);
+      } finally {
+        await rm(upload.file, { force: true });
+      }
+      return reply.status(201).send({ sha256: upload.sha256, size: upload.size });
+    });
 
-  app.put<{ Params: { sha256: string } }>('/v1/blobs/:sha256', { bodyLimit: maxBlobBytes }, async (req, reply) => {
-    const upload = uploadOf(req.body);
-    try {
-      const account = accountOf(req, 'Uploading a blob');
-      const want = parseSha(req.params.sha256);
-      if (upload.sha256 !== want) throw new BlobHashMismatchError(`The bytes hash to ${upload.sha256}, not ${want}. Upload to /v1/blobs/${upload.sha256}.`);
-      await keep(account, upload);
-    } finally {
-      await rm(upload.file, { force: true });
-    }
-    return reply.status(201).send({ sha256: upload.sha256, size: upload.size });
+    scope.put<{ Params: { sha256: string } }>('/v1/blobs/:sha256', { bodyLimit: maxBlobBytes, onRequest: [signedIn, addressed] }, async (req, reply) => {
+      const upload = uploadOf(req.body);
+      try {
+        const account = accountOf(req, 'Uploading a blob');
+        const want = parseSha(req.params.sha256);
+        if (upload.sha256 !== want) throw new BlobHashMismatchError(`The bytes hash to ${upload.sha256}, not ${want}. Upload to /v1/blobs/${upload.sha256}.`);
+        await keep(account, upload);
+      } finally {
+        await rm(upload.file, { force: true });
+      }
+      return reply.status(201).send({ sha256: upload.sha256, size: upload.size });
+    });
   });
 
   app.get<{ Params: { sha256: string } }>('/v1/blobs/:sha256', async (req, reply) => {

@@ -14,9 +14,10 @@ import type { JobEvents } from '../jobs/events.js';
 import type { JobIntake } from '../jobs/intake.js';
 import type { GatewayConfig } from '../config.js';
 import { zodMessage } from './zodMessage.js';
-import { signInRequired } from './auth.js';
+import { accountOf } from './auth.js';
 import { WindowCounter, rateLimited } from './limits.js';
 import { clientKey } from './clientKey.js';
+import { OpenCounts } from '../openCounts.js';
 
 const Paging = z.object({
   offset: z.coerce.number().int().min(0).default(0),
@@ -34,12 +35,6 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new InvalidRequestError(`Invalid ${what}.`, { details: zodMessage(r.error) });
   return r.data;
-}
-
-/** The signed-in account of a request, or UnauthorizedError. */
-export function accountOf(req: FastifyRequest, what: string): string {
-  if (!req.account) throw signInRequired(what, req.authError);
-  return req.account;
 }
 
 export interface JobRoutesDeps {
@@ -61,15 +56,18 @@ export function jobRoutes(app: FastifyInstance, { jobs, events, intake, limits }
         config: {
           rateLimit: { max: limits.jobsPerMinutePerIp, timeWindow: 60_000, keyGenerator: (req) => `jobs-ip:${clientKey(req.ip)}`, errorResponseBuilder: rateLimited('job submissions from this address') },
         },
+        // Before the body is read: a stranger's or an over-limit account's body is never parsed.
+        onRequest: async (req: FastifyRequest) => {
+          const wait = perAccount.hit(accountOf(req, 'Submitting a job'));
+          if (wait > 0) {
+            throw new RateLimitedError(`Too many job submissions from this account: at most ${limits.jobsPerMinute} per minute. Try again in ${Math.ceil(wait / 1000)} s.`, {
+              meta: { limit: limits.jobsPerMinute, retryAfterMs: wait },
+            });
+          }
+        },
       },
       async (req, reply) => {
         const account = accountOf(req, 'Submitting a job');
-        const wait = perAccount.hit(account);
-        if (wait > 0) {
-          throw new RateLimitedError(`Too many job submissions from this account: at most ${limits.jobsPerMinute} per minute. Try again in ${Math.ceil(wait / 1000)} s.`, {
-            meta: { limit: limits.jobsPerMinute, retryAfterMs: wait },
-          });
-        }
         if (!(req.body instanceof Buffer)) throw new InvalidRequestError('Send the signed job as JSON (Content-Type: application/json).');
         const sub = await intake.accept(req.body);
         if (sub.spec.requester.toLowerCase() !== account) {
@@ -104,23 +102,13 @@ export function jobRoutes(app: FastifyInstance, { jobs, events, intake, limits }
   app.post<{ Params: { id: string } }>('/v1/jobs/:id/cancel', async (req) => jobs.cancel(req.params.id, req.body));
 
   /** Open event streams per account. */
-  const streams = new Map<string, number>();
+  const streams = new OpenCounts();
   app.get<{ Params: { id: string } }>('/v1/jobs/:id/events', async (req, reply) => {
     const account = accountOf(req, 'Following a job');
     const view = await jobs.get(req.params.id, account); // 404 before we switch to a stream
-    const open = streams.get(account) ?? 0;
-    if (open >= limits.eventStreamsPerAccount) {
-      throw new QuotaExceededError(`${account} already follows ${open} event streams; this gateway allows ${limits.eventStreamsPerAccount} at once. Close some (or poll GET /v1/jobs/:id).`);
+    if (!streams.tryOpen(account, limits.eventStreamsPerAccount)) {
+      throw new QuotaExceededError(`${account} already follows ${streams.of(account)} event streams; this gateway allows ${limits.eventStreamsPerAccount} at once. Close some (or poll GET /v1/jobs/:id).`);
     }
-    streams.set(account, open + 1);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      const n = (streams.get(account) ?? 1) - 1;
-      if (n > 0) streams.set(account, n);
-      else streams.delete(account);
-    };
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -130,38 +118,37 @@ export function jobRoutes(app: FastifyInstance, { jobs, events, intake, limits }
       'x-accel-buffering': 'no',
     });
     const write = (e: JobEvent) => res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+    let unsubscribe = () => {};
+    let keepAlive: NodeJS.Timeout | undefined;
+    let closed = false;
+    /** Ends the stream once: the client left, or the job finished (`end`: then the response is ended too). */
+    const close = (end: boolean) => {
+      if (closed) return;
+      closed = true;
+      unsubscribe();
+      clearInterval(keepAlive);
+      streams.close(account);
+      if (end) res.end();
+    };
     const snapshot = jobs.subscribeSnapshot(view.id);
     if (!snapshot) {
       write({ type: 'finished', job: view });
-      release();
-      res.end();
+      close(true);
       return;
     }
-    const unsubscribe = events.subscribe(view.id, (e) => {
+    unsubscribe = events.subscribe(view.id, (e) => {
       write(e);
-      if (e.type === 'finished') {
-        unsubscribe();
-        clearInterval(keepAlive);
-        release();
-        res.end();
-      }
+      if (e.type === 'finished') close(true);
     });
     write({ type: 'progress', ...snapshot() });
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     keepAlive.unref();
-    req.raw.on('close', () => {
-      unsubscribe();
-      clearInterval(keepAlive);
-      release();
-    });
+    req.raw.on('close', () => close(false));
     // The job may have finished between `get` and `subscribe`.
     if (!jobs.subscribeSnapshot(view.id)) {
       const final = await jobs.get(view.id, account).catch(() => undefined);
       if (final) write({ type: 'finished', job: final });
-      unsubscribe();
-      clearInterval(keepAlive);
-      release();
-      res.end();
+      close(true);
     }
   });
 }

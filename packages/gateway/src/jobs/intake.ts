@@ -130,10 +130,11 @@ export class JobIntake {
       if (result.ok && tasks.length < result.taskCount) {
         // Chunks posted before the worker answered are on their way (each its own message).
         expected = result.taskCount;
+        let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve, reject) => {
           arrived = resolve;
-          setTimeout(() => reject(new Error(`job intake: only ${tasks.length} of ${expected} tasks arrived`)), 60_000).unref();
-        });
+          timer = setTimeout(() => reject(new Error(`job intake: only ${tasks.length} of ${expected} tasks arrived`)), 60_000);
+        }).finally(() => clearTimeout(timer));
       }
     } catch (err) {
       if (/queue is at limit/i.test((err as Error).message)) {

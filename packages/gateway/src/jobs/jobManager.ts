@@ -46,7 +46,6 @@ import {
   resultDigest,
   taskCharge,
   verificationName,
-  verifyJobSignature,
   type JobView,
   type LodeDomain,
   type TaskOutcome,
@@ -56,6 +55,7 @@ import {
 import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { OpenCounts } from '../openCounts.js';
 import type { EscrowState, JobQuery, JobRecord, Store, TaskResultRow } from '../store/types.js';
 import { GroupCommitter } from '../store/groupCommit.js';
 import { StoreRowRejectedError } from '../store/errors.js';
@@ -152,7 +152,7 @@ export interface SessionAcks {
 export class JobManager {
   private readonly active = new Map<string, ActiveJob>();
   /** Active jobs per requester (the open-jobs quota). */
-  private readonly openJobs = new Map<string, number>();
+  private readonly openJobs = new OpenCounts();
   private readonly validModules = new Set<string>();
   private readonly committer: GroupCommitter<TaskResultRow>;
   private readonly maxAttempts: number;
@@ -220,7 +220,7 @@ export class JobManager {
       job.committed = finished.length;
       for (let i = 0; i < job.taskCount; i++) if (!isTerminal(job.state[i]!)) job.enqueue(i);
       this.active.set(job.id, job);
-      this.openJobs.set(job.record.requester, (this.openJobs.get(job.record.requester) ?? 0) + 1);
+      this.openJobs.tryOpen(job.record.requester);
       if (job.allTerminal()) this.maybeFinish(job);
       else this.scheduler.addJob(job);
       this.o.log.info({ jobId: job.id, remaining: job.counts.queued }, 'resumed job');
@@ -262,7 +262,7 @@ export class JobManager {
    * quotas: its tasks, its deadline, the requester's open jobs. Resolves once its row is committed.
    */
   async submit(sub: AcceptedSubmission): Promise<{ view: JobView; created: boolean }> {
-    const { spec, signature, jobId: id } = sub;
+    const { spec, jobId: id } = sub;
     const now = this.o.clock.now();
     const q = this.o.quotas;
     if (spec.deadline <= now) {
@@ -280,19 +280,34 @@ export class JobManager {
     }
     if (this.active.has(id)) return { view: this.viewOf(this.active.get(id)!), created: false };
     const requester = spec.requester.toLowerCase();
-    const open = this.openJobsOf(requester);
-    if (open >= q.maxOpenJobsPerAccount) {
+    // The job's place is taken before the first await (concurrent submissions must not all pass)
+    // and given back unless the job is created.
+    if (!this.openJobs.tryOpen(requester, q.maxOpenJobsPerAccount)) {
+      const open = this.openJobs.of(requester);
       throw new QuotaExceededError(`${requester} has ${open} jobs queued or running; this gateway runs at most ${q.maxOpenJobsPerAccount} per account at once. Wait for some to finish (or cancel them), then submit again.`, {
         meta: { openJobs: open, maxOpenJobsPerAccount: q.maxOpenJobsPerAccount },
       });
     }
+    let job: ActiveJob | undefined;
+    try {
+      job = await this.create(sub, requester, now);
+    } finally {
+      if (!job) this.openJobs.close(requester);
+    }
+    return job ? { view: this.viewOf(job), created: true } : { view: await this.view(id), created: false };
+  }
+
+  /** Stores and starts an accepted submission; undefined when it was stored already (a retry). */
+  private async create(sub: AcceptedSubmission, requester: string, now: number): Promise<ActiveJob | undefined> {
+    const { jobId: id } = sub;
+    const { spec, signature } = sub;
     await this.checkBlobs(spec.module, spec.tasks);
     let escrow: EscrowState = 'none';
     try {
       escrow = (await this.o.escrow?.checkEscrow(id, spec)) ?? 'none';
     } catch (err) {
       // A job already accepted (and perhaps already refunded) is answered as it is.
-      if (err instanceof InsufficientEscrowError && (await this.o.store.getJob(id, { tasks: false }))) return { view: await this.view(id), created: false };
+      if (err instanceof InsufficientEscrowError && (await this.o.store.getJob(id, { tasks: false }))) return undefined;
       throw err;
     }
 
@@ -311,23 +326,16 @@ export class JobManager {
       deadline: spec.deadline,
       escrow,
     };
-    const created = await this.o.store.insertJob(record, sub.specJson);
-    if (!created) return { view: await this.view(id), created: false };
+    if (!(await this.o.store.insertJob(record, sub.specJson))) return undefined;
 
     const job = new ActiveJob(record, this.o.trust.verificationFor(spec));
     for (let i = 0; i < job.taskCount; i++) job.enqueue(i);
     this.active.set(id, job);
-    this.openJobs.set(requester, (this.openJobs.get(requester) ?? 0) + 1);
     this.scheduler.addJob(job);
     this.o.metrics.jobsSubmitted.inc();
     this.o.metrics.tasksSubmitted.inc(job.taskCount);
     this.o.log.info({ jobId: id, tasks: job.taskCount, requester: record.requester }, 'job accepted');
-    return { view: this.viewOf(job), created: true };
-  }
-
-  /** Jobs of `requester` queued or running on this gateway. */
-  openJobsOf(requester: string): number {
-    return this.openJobs.get(requester) ?? 0;
+    return job;
   }
 
   private async checkBlobs(module: string, tasks: SignedJob['spec']['tasks']): Promise<void> {
@@ -986,9 +994,7 @@ export class JobManager {
     if (job.verification.outstandingCanaries().length > 0) this.scheduler.cancelJob(job);
     else this.scheduler.removeJob(job);
     this.active.delete(job.id);
-    const open = (this.openJobs.get(job.record.requester) ?? 1) - 1;
-    if (open > 0) this.openJobs.set(job.record.requester, open);
-    else this.openJobs.delete(job.record.requester);
+    this.openJobs.close(job.record.requester);
     this.o.metrics.jobsFinished.inc({ status });
     this.o.log.info({ jobId: job.id, status, counts: job.counts }, 'job finished');
     this.o.events.finished(job.view());
