@@ -5,7 +5,7 @@
  * `UNHANDLED_REJECTION`, which the end-to-end tests look for and fail on (test/support/cluster.ts)
  * — and the process keeps serving.
  */
-export const UNHANDLED_MARK = 'UNHANDLED_REJECTION';
+const UNHANDLED_MARK = 'UNHANDLED_REJECTION';
 
 let installed = false;
 

@@ -16,7 +16,7 @@
  *   copies). An evicted module is simply added again by the next task that needs it.
  */
 import { BlobHashMismatchError, InvalidModuleError, SandboxError, SandboxErrorCode, type LodeError } from '@lode/protocol';
-import { SandboxClosedError } from './errors.js';
+import { PreparerBusyError, SandboxClosedError } from './errors.js';
 import { fromErrorData } from './prepare.js';
 import type { Preparer } from './preparer.js';
 
@@ -127,7 +127,8 @@ export class ModuleStore {
     try {
       reply = await this.o.preparer.run({ t: 'prepare', bytes, metering: this.o.metering ?? true, pages });
     } catch (e) {
-      if (e instanceof SandboxError) this.refuse(hash, e, this.now() + (this.o.transientMs ?? 10 * 60_000));
+      // A timeout or a crash is the module's doing (for a while); a full queue is not.
+      if (e instanceof SandboxError && !(e instanceof PreparerBusyError)) this.refuse(hash, e, this.now() + (this.o.transientMs ?? 10 * 60_000));
       throw e;
     }
     if (reply.hash !== hash) {

@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PrepareReply, PrepareRequest } from './prepare.js';
 import { Preparer, type SpawnPrepareWorker } from './preparer.js';
+import { ModuleStore } from './modules.js';
+import { PreparerBusyError } from './errors.js';
 
 interface Fake {
   received: PrepareRequest[];
@@ -92,4 +94,19 @@ describe('Preparer', () => {
     for (const w of waiting) await expect(w).rejects.toMatchObject({ code: 'SANDBOX_CLOSED' });
     await expect(p.run(job)).rejects.toMatchObject({ code: 'SANDBOX_CLOSED' });
   });
+
+  it('a module turned away because the queue was full is not remembered as refused (it is prepared when asked again)', async () => {
+    const { spawn } = fakes();
+    const store = new ModuleStore({ preparer: new Preparer({ spawn, budgetMs: 10_000, maxQueued: 1 }), firstPages: 1 });
+    const a = store.add('a', new Uint8Array([1])); // waits for the worker to load: the queue is full
+    a.catch(() => {});
+    await expect(store.add('b', new Uint8Array([2]))).rejects.toBeInstanceOf(PreparerBusyError);
+    await tick(); // the worker has loaded and took `a`: the queue has room
+    const b = store.add('b', new Uint8Array([2]));
+    b.catch(() => {});
+    const outcome = await Promise.race([b.then(() => 'prepared', (e: Error) => e.message), tick().then(() => 'waiting for the worker')]);
+    expect(outcome).toBe('waiting for the worker');
+    store.close();
+  });
 });
+

@@ -11,12 +11,12 @@
  *   request with SANDBOX_WORKER_CRASHED; one that dies while loading fails the request it was
  *   started for, so a worker that can never start fails requests one by one instead of looping.
  *   Either way the caller keeps serving.
- * - At most `maxQueued` requests wait; more are refused at once (SANDBOX_WORKER_CRASHED, which
- *   the gateway gives to another node).
+ * - At most `maxQueued` requests wait; more are refused at once (PreparerBusyError:
+ *   SANDBOX_WORKER_CRASHED, which the gateway gives to another node).
  * - `close()` terminates the worker and rejects what waits with SandboxClosedError.
  */
 import { SandboxError, SandboxErrorCode } from '@lode/protocol';
-import { SandboxClosedError } from './errors.js';
+import { PreparerBusyError, SandboxClosedError } from './errors.js';
 import type { PrepareReply, PrepareRequest } from './prepare.js';
 
 /** A worker running `handlePrepare`, as the preparer needs it. */
@@ -70,9 +70,7 @@ export class Preparer {
   run(job: PrepareJob): Promise<PrepareReply> {
     if (this.closed) return Promise.reject(new SandboxClosedError());
     if (this.queue.length >= (this.o.maxQueued ?? 256)) {
-      return Promise.reject(
-        new SandboxError(SandboxErrorCode.WorkerCrashed, `${this.queue.length} modules already wait to be prepared here; try another node.`),
-      );
+      return Promise.reject(new PreparerBusyError(this.queue.length));
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, job, resolve, reject });

@@ -17,7 +17,7 @@
  * Compilation is lazy and happens in the threads that run tasks, so only refusing such modules
  * up front protects a node. `blockCells` and `nestedCells` are those two products.
  */
-import { Reader, readSections, SectionId } from './binary.js';
+import { Reader, readLimits, readSections, SectionId } from './binary.js';
 import { BLOCK_EMPTY, BLOCK_VALUE, decode, Op, valtype, type Instr } from './metering/decode.js';
 import { plainEffect } from './metering/effects.js';
 
@@ -102,12 +102,6 @@ export function readShape(bytes: Uint8Array): ModuleShape {
       else if (ins.op === Op.End && depth-- === 0) return;
     }
   };
-  const limits = (r: Reader) => {
-    const flags = r.byte();
-    const min = r.u64();
-    if (flags & 1) r.u64();
-    return min;
-  };
   for (const s of readSections(bytes)) {
     const r = new Reader(bytes, s.payloadStart);
     switch (s.id) {
@@ -132,8 +126,8 @@ export function readShape(bytes: Uint8Array): ModuleShape {
           } else if (kind === 1) {
             r.byte();
             shape.tables++;
-            shape.tableElements += limits(r);
-          } else if (kind === 2) limits(r);
+            shape.tableElements += readLimits(r).min;
+          } else if (kind === 2) readLimits(r);
           else if (kind === 3) {
             valtype(r);
             r.byte();
@@ -148,7 +142,7 @@ export function readShape(bytes: Uint8Array): ModuleShape {
         for (let n = r.u32(); n > 0; n--) {
           r.byte();
           shape.tables++;
-          shape.tableElements += limits(r);
+          shape.tableElements += readLimits(r).min;
         }
         break;
       case SectionId.Global:

@@ -4,7 +4,7 @@
  * beyond the queue entry, and no database access.
  */
 import { maxJobCost, verificationName, type JobSpec, type JobStatus, type TaskCounts, type JobView } from '@lode/protocol';
-import type { JobRecord, JobRevisions, TaskRevisionRecord } from '../store/types.js';
+import type { JobRecord, JobRevisions, Store, TaskRevisionRecord } from '../store/types.js';
 import { JobVerification, type VerificationStats } from '../verify/jobVerification.js';
 import { policyFor } from '../verify/trustConfig.js';
 
@@ -149,9 +149,18 @@ export class ActiveJob {
     this.counts[NAMES[next]!]++;
   }
 
-  /** Marks a task terminal as restored from the store (no queue entry). */
-  restore(index: number, s: TaskState): void {
-    this.setState(index, s);
+  /**
+   * Restores the tasks whose result rows are committed (a job resumed after a restart, or a final
+   * job reopened): their terminal states (no queue entries), usage, and receipts charged against
+   * the escrow.
+   */
+  restoreFinished(rows: Awaited<ReturnType<Store['finishedTasks']>>): void {
+    for (const f of rows) {
+      this.setState(f.index, f.status === 'done' ? TaskState.Done : f.status === 'failed' ? TaskState.Failed : TaskState.Cancelled);
+      this.addUsage(f.fuelUsed ?? 0, f.amount);
+      this.charged += f.amount;
+    }
+    this.committed = rows.length;
   }
 
   /**
@@ -164,11 +173,6 @@ export class ActiveJob {
     const charged = amount < left ? amount : left > 0n ? left : 0n;
     this.charged += charged;
     return charged;
-  }
-
-  /** Counts receipts written before a restart against the escrow. */
-  restoreCharged(amount: bigint): void {
-    this.charged += amount;
   }
 
   /** Gives back what a withdrawn receipt had charged (its result was proven wrong). */

@@ -57,6 +57,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { OpenCounts } from '../openCounts.js';
 import type { EscrowState, JobQuery, JobRecord, Store, TaskResultRow } from '../store/types.js';
+import { retryDelayMs } from '../store/retry.js';
 import { GroupCommitter } from '../store/groupCommit.js';
 import { StoreRowRejectedError } from '../store/errors.js';
 import type { LeaseRecord, Scheduler, SchedulerTrust, SessionPort } from '../scheduler/scheduler.js';
@@ -212,12 +213,7 @@ export class JobManager {
     for (const record of unfinished) {
       const job = new ActiveJob(record, this.o.trust.verificationFor(record.spec));
       const finished = await this.o.store.finishedTasks(record.id);
-      for (const f of finished) {
-        job.restore(f.index, f.status === 'done' ? TaskState.Done : f.status === 'failed' ? TaskState.Failed : TaskState.Cancelled);
-        job.addUsage(f.fuelUsed ?? 0, f.amount);
-        job.restoreCharged(f.amount);
-      }
-      job.committed = finished.length;
+      job.restoreFinished(finished);
       for (let i = 0; i < job.taskCount; i++) if (!isTerminal(job.state[i]!)) job.enqueue(i);
       this.active.set(job.id, job);
       this.openJobs.tryOpen(job.record.requester);
@@ -678,7 +674,7 @@ export class JobManager {
     if (r.kind !== 'more') return this.onDecision(job, index, r as VoteOutcomeDecision<HeldResult>);
     const set = jv.setOf(index);
     if (set && set.lost >= this.maxAttempts) {
-      if (set.reopened) return this.revisions.abandoned(job, index, `${error.message} Gave up after ${set.lost} replicas ended without a result.`);
+      if (set.reopened) return this.revisions.ended(job, index, `${error.message} Gave up after ${set.lost} replicas ended without a result.`);
       const gone = jv.abandon(index)!;
       this.unverifiable(job, index, gone.votes as Vote<HeldResult>[], gone.cancel, {
         code: error.code,
@@ -747,7 +743,7 @@ export class JobManager {
         (err: unknown) => {
           if (this.stopping) return;
           this.o.log.error({ err, jobId: job.id, index }, 'known-answer receipt write failed; will retry');
-          setTimeout(() => write(attempt + 1), Math.min(10_000, 250 * 2 ** attempt)).unref();
+          setTimeout(() => write(attempt + 1), retryDelayMs(attempt)).unref();
         },
       );
     };
@@ -937,7 +933,7 @@ export class JobManager {
     this.committer.add(row).then(committed, (err: unknown) => {
       if (this.stopping) return;
       if (err instanceof StoreRowRejectedError) return this.persistUnstorable(row, err, committed);
-      const delay = Math.min(10_000, 250 * 2 ** attempt);
+      const delay = retryDelayMs(attempt);
       this.o.log.error({ err, jobId: row.jobId, index: row.index, retryInMs: delay }, 'result write failed; will retry');
       setTimeout(() => this.persist(row, committed, attempt + 1), delay).unref();
     });

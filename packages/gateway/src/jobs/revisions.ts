@@ -38,10 +38,11 @@ import { VerificationFailedError, type SessionProof } from '@lode/protocol';
 import type { Clock } from '../clock.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Store, TaskReceipt, TaskResultRow, TaskRevisionWrite, TaskRevisionRecord } from '../store/types.js';
+import { retryDelayMs } from '../store/retry.js';
 import type { TrustService } from '../trust/trustService.js';
 import type { LoneListener } from '../trust/loneTracker.js';
 import type { Reopening, VoteOutcomeDecision } from '../verify/jobVerification.js';
-import type { LoneResult } from '../verify/loneResults.js';
+import { taskKey, type LoneResult } from '../verify/loneResults.js';
 import type { ReplicaLease } from '../verify/replicaSet.js';
 import type { TrustConfig } from '../verify/trustConfig.js';
 import type { Vote } from '../verify/types.js';
@@ -87,8 +88,6 @@ interface Reopened {
   job: ActiveJob | undefined;
   pending: Array<{ r: LoneResult; reason: 'caught' | 'audit' }>;
 }
-
-const taskKey = (jobId: string, index: number) => `${index}@${jobId}`;
 
 export class Revisions<H> implements LoneListener {
   private readonly reopened = new Map<string, Reopened>();
@@ -270,7 +269,7 @@ export class Revisions<H> implements LoneListener {
         (err: unknown) => {
           if (this.stopped) return;
           this.h.log.error({ err, jobId }, 'could not load a final job to re-verify its results; will retry');
-          setTimeout(() => load(attempt + 1), Math.min(10_000, 250 * 2 ** attempt)).unref();
+          setTimeout(() => load(attempt + 1), retryDelayMs(attempt)).unref();
         },
       ).catch((err: unknown) => this.h.log.error({ err, jobId }, 'reopening a final job failed'));
     };
@@ -283,12 +282,7 @@ export class Revisions<H> implements LoneListener {
     if (!record || record.finishedAt === null || this.h.active(jobId)) return undefined;
     const job = new ActiveJob(record, this.h.trust.verificationFor(record.spec));
     const finished = await this.h.store.finishedTasks(jobId);
-    for (const f of finished) {
-      job.restore(f.index, f.status === 'done' ? TaskState.Done : f.status === 'failed' ? TaskState.Failed : TaskState.Cancelled);
-      job.addUsage(f.fuelUsed ?? 0, f.amount);
-      job.restoreCharged(f.amount);
-    }
-    job.committed = finished.length;
+    job.restoreFinished(finished);
     job.finishing = true; // the job manager never finishes it again
     job.record.finishedAt = record.finishedAt;
     if (record.revisions) {
@@ -310,15 +304,10 @@ export class Revisions<H> implements LoneListener {
     return job.verification.reopenedOf(index) !== undefined;
   }
 
-  /** A reopened task's job ended (cancelled, deadline): its re-verification stops without an answer. */
+  /** A reopened task's job ended (cancelled, deadline), or its replicas kept ending without a vote: its re-verification stops without an answer. */
   ended(job: ActiveJob, index: number, why: string): void {
     const gone = job.verification.abandon(index);
     if (gone?.reopened) this.decided(job, index, { kind: 'fail', votes: gone.votes as Vote<H>[], cancel: gone.cancel, reason: why, reopened: gone.reopened as Reopening<H> });
-  }
-
-  /** A reopened task's replicas kept ending without a vote: it gives up. */
-  abandoned(job: ActiveJob, index: number, why: string): void {
-    this.ended(job, index, why);
   }
 
   /**
@@ -415,7 +404,7 @@ export class Revisions<H> implements LoneListener {
       },
       (err: unknown) => {
         if (this.stopped) return;
-        const delay = Math.min(10_000, 250 * 2 ** attempt);
+        const delay = retryDelayMs(attempt);
         this.h.log.error({ err, jobId: w.jobId, index: w.index, retryInMs: delay }, 'could not write a re-verified result; will retry');
         setTimeout(() => this.write(job, w, applied, attempt + 1), delay).unref();
       },
@@ -460,7 +449,7 @@ export class Revisions<H> implements LoneListener {
         } catch (err) {
           if (this.stopped) return;
           this.h.log.error({ err, jobId }, 'could not record a job\'s revised tasks; will retry');
-          await new Promise((res) => setTimeout(res, Math.min(10_000, 250 * 2 ** i)).unref());
+          await new Promise((res) => setTimeout(res, retryDelayMs(i)).unref());
         }
       }
     };

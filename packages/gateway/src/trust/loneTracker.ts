@@ -70,9 +70,11 @@ export class LoneTracker {
     if (rows.length > 0) this.o.log.info({ entries: rows.length, recaught: this.recaught.size }, 'results taken on one node\'s word alone, not yet audited');
   }
 
+  /** Writes what is queued, after a write already in flight (the store closes next). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
+    await this.flushing;
     await this.flush();
   }
 
@@ -117,13 +119,6 @@ export class LoneTracker {
   caught(node: string): void {
     const taken = this.book.takeAll(node);
     if (taken.length > 0) this.listener?.caught(node, taken);
-  }
-
-  /** Forgets an entry in memory only (its re-verification writes the store). */
-  drop(jobId: string, index: number): LoneResult | undefined {
-    const r = this.book.remove(jobId, index);
-    if (r) this.clearedEarly.delete(r);
-    return r;
   }
 
   /** Deletes entries from the store (at once, or when their own write lands). */

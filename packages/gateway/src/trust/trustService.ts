@@ -176,14 +176,7 @@ export class TrustService {
    * stored, and its stake slashed. Resolves once the evidence is stored (not the slash).
    */
   async provenWrong(f: Offence): Promise<string> {
-    const strikes = this.book.recordWrong(f.node);
-    // Every result it gave alone since its last passed check is re-verified (jobs/revisions.ts).
-    this.lone.caught(f.node);
-    this.o.log.warn({ node: f.node, jobId: f.jobId, index: f.index, kind: f.kind, strikes }, 'node proven wrong');
-    if (strikes >= this.book.maxStrikes) {
-      this.o.log.warn({ node: f.node, strikes }, 'node refused: proven wrong too often');
-      this.o.onRefused?.(f.node);
-    }
+    this.strike(f.node, 'node proven wrong', 'proven wrong', { jobId: f.jobId, index: f.index, kind: f.kind });
     const evidence = await this.evidence(f);
     const hash = evidenceHash(evidence);
     await this.o.store.insertEvidence({
@@ -210,11 +203,19 @@ export class TrustService {
    * A node with `maxStrikes` strikes is refused.
    */
   misbehaved(node: string, what: string, meta: Record<string, unknown> = {}): void {
+    this.strike(node, `node misbehaved: ${what}`, 'misbehaved', meta);
+  }
+
+  /**
+   * A strike against `node`: every result it gave alone since its last passed check is
+   * re-verified (jobs/revisions.ts), and at `maxStrikes` it is refused.
+   */
+  private strike(node: string, message: string, offence: string, meta: Record<string, unknown>): void {
     const strikes = this.book.recordWrong(node);
     this.lone.caught(node);
-    this.o.log.warn({ node, strikes, ...meta }, `node misbehaved: ${what}`);
+    this.o.log.warn({ node, strikes, ...meta }, message);
     if (strikes >= this.book.maxStrikes) {
-      this.o.log.warn({ node, strikes }, 'node refused: misbehaved too often');
+      this.o.log.warn({ node, strikes }, `node refused: ${offence} too often`);
       this.o.onRefused?.(node);
     }
   }

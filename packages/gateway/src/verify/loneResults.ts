@@ -46,7 +46,8 @@ export interface LoneResultsOptions {
 
 export const DEFAULT_LONE_RESULTS = { maxPerNode: 64, maxAgeMs: 300_000 } as const;
 
-const keyOf = (jobId: string, index: number) => `${index}@${jobId}`;
+/** A task's key in maps of tasks of many jobs. */
+export const taskKey = (jobId: string, index: number) => `${index}@${jobId}`;
 
 export class LoneResults {
   /** Per node, oldest first (ascending seq). */
@@ -78,7 +79,7 @@ export class LoneResults {
     let at = list.length;
     while (at > 0 && list[at - 1]!.seq > r.seq) at--;
     list.splice(at, 0, r);
-    this.byTask.set(keyOf(r.jobId, r.index), r);
+    this.byTask.set(taskKey(r.jobId, r.index), r);
     this.jobCounts.set(r.jobId, (this.jobCounts.get(r.jobId) ?? 0) + 1);
     return list.length >= this.maxPerNode;
   }
@@ -108,7 +109,7 @@ export class LoneResults {
 
   /** Forgets one task's entry (its result was re-verified or replaced); returns it if there was one. */
   remove(jobId: string, index: number): LoneResult | undefined {
-    const r = this.byTask.get(keyOf(jobId, index));
+    const r = this.byTask.get(taskKey(jobId, index));
     if (!r) return undefined;
     const list = this.byNode.get(r.node);
     if (list) {
@@ -121,7 +122,7 @@ export class LoneResults {
   }
 
   get(jobId: string, index: number): LoneResult | undefined {
-    return this.byTask.get(keyOf(jobId, index));
+    return this.byTask.get(taskKey(jobId, index));
   }
 
   /** How many results of this job are remembered. */
@@ -159,13 +160,8 @@ export class LoneResults {
     return out;
   }
 
-  /** Nodes with remembered results. */
-  nodes(): IterableIterator<string> {
-    return this.byNode.keys();
-  }
-
   private unindex(r: LoneResult): void {
-    this.byTask.delete(keyOf(r.jobId, r.index));
+    this.byTask.delete(taskKey(r.jobId, r.index));
     const n = (this.jobCounts.get(r.jobId) ?? 1) - 1;
     if (n > 0) this.jobCounts.set(r.jobId, n);
     else this.jobCounts.delete(r.jobId);
