@@ -226,6 +226,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   // embedded store can move them into place); what a crash left is removed at start.
   const uploads = join(resolve(config.dataDir), 'tmp', 'uploads');
   rmSync(uploads, { recursive: true, force: true });
+  mkdirSync(uploads, { recursive: true });
   blobRoutes(app, store, { maxBlobBytes: config.maxBlobBytes, blobBytesPerAccount: config.limits.blobBytesPerAccount, tmpDir: uploads });
   jobRoutes(app, { jobs, events, intake, limits: config.limits });
   ledgerRoutes(app, ledger);

@@ -10,7 +10,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
@@ -24,7 +24,7 @@ export interface BlobLimits {
   maxBlobBytes?: number;
   /** Blob bytes one account may have uploaded. */
   blobBytesPerAccount: number;
-  /** Where uploads are written while they arrive (on the data directory's file system). */
+  /** Where uploads are written while they arrive (on the data directory's file system; it exists). */
   tmpDir: string;
 }
 
@@ -107,7 +107,6 @@ export function blobRoutes(app: FastifyInstance, store: Store, limits: BlobLimit
 
 /** Streams a request body to a temporary file, hashing it chunk by chunk, at most `max` bytes. */
 async function receive(payload: NodeJS.ReadableStream, tmpDir: string, max: number): Promise<Upload> {
-  await mkdir(tmpDir, { recursive: true });
   const file = join(tmpDir, `upload-${randomBytes(8).toString('hex')}`);
   const hash = createHash('sha256');
   let size = 0;

@@ -26,7 +26,6 @@ import {
   MalformedJsonError,
   RateLimitedError,
   SignedJob,
-  specHash,
   verifyJobSignature,
   type JobSpec,
   type LodeDomain,
@@ -159,7 +158,7 @@ export class JobIntake {
     if (!parsed.success) {
       throw new InvalidRequestError('The job is not a valid signed JobSpec. Build it with the SDK or `lode run`.', { details: zodMessage(parsed.error) });
     }
-    const { jobId } = await verifyJobSignature(parsed.data, this.o.domain, specHash(parsed.data.spec));
+    const { jobId } = await verifyJobSignature(parsed.data, this.o.domain);
     return { spec: parsed.data.spec, signature: parsed.data.signature, jobId };
   }
 }

@@ -7,7 +7,7 @@
  */
 import { once } from 'node:events';
 import type { MessagePort } from 'node:worker_threads';
-import { InvalidModuleError, LodeError, SignedJob, specHash, verifyJobSignature, type LodeDomain } from '@lode/protocol';
+import { InvalidModuleError, LodeError, SignedJob, verifyJobSignature, type LodeDomain } from '@lode/protocol';
 import { inspectModule } from '@lode/sandbox';
 import { zodMessage } from '../http/zodMessage.js';
 
@@ -41,7 +41,7 @@ export default async function intake(req: IntakeRequest): Promise<IntakeResult> 
     const job = parsed.data;
     let jobId: string;
     try {
-      ({ jobId } = await verifyJobSignature(job, req.domain, specHash(job.spec)));
+      ({ jobId } = await verifyJobSignature(job, req.domain));
     } catch (err) {
       const e = err as LodeError;
       return { ok: false, error: { code: 'INVALID_SIGNATURE', message: e.shortMessage ?? String(err), details: e.details } };

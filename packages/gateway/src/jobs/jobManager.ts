@@ -398,15 +398,16 @@ export class JobManager {
    * that does not exist and for another account's job alike (ids are unguessable; saying "not
    * yours" would confirm one exists).
    */
-  async authorize(id: string, reader: string): Promise<JobRecord> {
+  private async authorize(id: string, reader: string): Promise<JobRecord> {
     const record = this.active.get(id)?.record ?? (await this.o.store.getJob(id, { tasks: false }));
     if (!record || record.requester !== reader.toLowerCase()) throw new NotFoundError('job', id);
     return record;
   }
 
   async get(id: string, reader: string): Promise<JobView> {
-    await this.authorize(id, reader);
-    return this.view(id);
+    const record = await this.authorize(id, reader);
+    const job = this.active.get(id);
+    return job ? this.viewOf(job) : recordView(record);
   }
 
   /** The view of a job (no reader check: for the job's own answers and events). */

@@ -158,8 +158,6 @@ export class Faucet {
   }
 }
 
-export { clientKey };
-
 function inWords(ms: number): string {
   const minutes = Math.max(1, Math.ceil(ms / 60_000));
   return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;

@@ -11,7 +11,8 @@ import { Address, FaucetLimitError, ForbiddenError, InvalidRequestError, LedgerD
 import type { GatewayLedger } from './ledgerService.js';
 import { zodMessage } from '../http/zodMessage.js';
 import { rateLimited } from '../http/limits.js';
-import { FAUCET_REQUESTS_PER_MINUTE, clientKey } from './faucet.js';
+import { FAUCET_REQUESTS_PER_MINUTE } from './faucet.js';
+import { clientKey } from '../http/clientKey.js';
 
 const FaucetBody = z.strictObject({ address: Address });
 /** How many batches `GET /v1/ledger/batches` lists. @default 20, at most 500 */

@@ -13,7 +13,7 @@
  * - Concurrency: PGlite queues statements; the server gives each transaction a pooled connection.
  */
 import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fromBase64, toBase64, type JobStatus, type TaskCounts } from '@lode/protocol';
 import type { EvidenceRecord, JobQuery, JobRecord, JobRevisions, NodeRecord, Store, TaskReceipt, TaskResultRow, TaskRevisionRecord, TaskRevisionWrite } from './types.js';
 import type { LoneResult } from '../verify/loneResults.js';
@@ -503,19 +503,22 @@ async function insertReceiptChunk(db: SqlRunner, rows: Array<TaskReceipt & { job
   );
 }
 
-/** The first row per (jobId, index), in order: "first row wins" must not depend on SQL row order. */
 /** Where a job's spec is kept when it is large: `<blob dir>/../specs/<job id>.json`. */
 function specPath(blobDir: string, jobId: string): string {
   return join(blobDir, '..', 'specs', `${jobId}.json`);
 }
 
-/** Writes a job's spec file (temporary file, then renamed). */
-async function writeSpecFile(blobDir: string, jobId: string, json: string): Promise<void> {
-  const path = specPath(blobDir, jobId);
-  await mkdir(join(blobDir, '..', 'specs'), { recursive: true });
+/** Writes `path` through a temporary file (`write` fills it) renamed into place: never seen half written. */
+async function writeAtomically(path: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await writeFile(tmp, json);
+  await write(tmp);
   await rename(tmp, path);
+}
+
+/** Writes a job's spec file. */
+async function writeSpecFile(blobDir: string, jobId: string, json: string): Promise<void> {
+  await writeAtomically(specPath(blobDir, jobId), (tmp) => writeFile(tmp, json));
 }
 
 /** Where a blob's file lives: `<dir>/<first two hex digits>/<sha256>`. */
@@ -523,32 +526,27 @@ function blobPath(dir: string, sha256: string): string {
   return join(dir, sha256.slice(0, 2), sha256);
 }
 
+const exists = (path: string) => stat(path).then(() => true, () => false);
+
 /**
  * Writes a blob's file once: a file already there is kept (the first bytes win, as the row's
- * ON CONFLICT DO NOTHING keeps the first row); a temporary file renamed into place is never seen
- * half written.
+ * ON CONFLICT DO NOTHING keeps the first row).
  */
 async function writeBlobFile(dir: string, sha256: string, data: Uint8Array): Promise<void> {
   const path = blobPath(dir, sha256);
-  if (await stat(path).then(() => true, () => false)) return;
-  await mkdir(join(dir, sha256.slice(0, 2)), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
+  if (!(await exists(path))) await writeAtomically(path, (tmp) => writeFile(tmp, data));
 }
 
 /** Moves an uploaded file into the blob directory, unless the blob's file is there already. */
 async function moveBlobFile(dir: string, sha256: string, file: string): Promise<void> {
   const path = blobPath(dir, sha256);
-  if (await stat(path).then(() => true, () => false)) return;
-  await mkdir(join(dir, sha256.slice(0, 2)), { recursive: true });
+  if (await exists(path)) return;
+  await mkdir(dirname(path), { recursive: true });
   try {
     await rename(file, path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    await copyFile(file, tmp);
-    await rename(tmp, path);
+    await writeAtomically(path, (tmp) => copyFile(file, tmp));
   }
 }
 
@@ -561,6 +559,7 @@ function pgText(s: string | undefined): string | null {
   return s.includes('\0') ? s.replaceAll('\0', '\uFFFD') : s;
 }
 
+/** The first row per (jobId, index), in order: "first row wins" must not depend on SQL row order. */
 function firstPerTask(rows: TaskResultRow[]): TaskResultRow[] {
   const seen = new Set<string>();
   return rows.filter((r) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { clientKey } from './faucet.js';
+import { clientKey } from './clientKey.js';
 
-describe('the client a faucet request counts against', () => {
+describe('the client a per-IP limit (faucet, rates, sockets) counts against', () => {
   it('is an IPv4 address as it is, also when it arrives IPv4-mapped', () => {
     expect(clientKey('127.0.0.1')).toBe('127.0.0.1');
     expect(clientKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
