@@ -54,6 +54,9 @@ beforeAll(async () => {
   addresses = await deployLedger(bootstrap.wallet!, bootstrap.public, { gateway: holder.address, ...GOV });
   const hash = await as(holder).wallet!.writeContract({ address: addresses.token, abi: lodeTokenAbi, functionName: 'transfer', args: [small.address, parseEther('10')], chain: null });
   await as(holder).public.waitForTransactionReceipt({ hash });
+  // The governor counts votes as of the previous second (clock() − 1, timestamp clock): without
+  // this, a proposal made in the deployment's own second saw the operator with 0 votes (flaky).
+  await passTime(1);
 });
 afterAll(() => chain.close());
 
