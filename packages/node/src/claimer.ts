@@ -1,6 +1,6 @@
 /**
  * Auto-claim: the node collects what it earned. Every `intervalMs` it asks the gateway for its
- * payouts (`GET /v1/ledger/payouts/:address`), and claims every final, unclaimed one in a single
+ * payouts (the SDK's `getPayouts`), and claims every final, unclaimed one in a single
  * JobEscrow transaction signed with the node's own key (the contract pays only the provider
  * named in the Merkle leaf, so nobody else can claim for it).
  *
@@ -10,9 +10,9 @@
  */
 import type { Logger } from 'pino';
 import type { Hex, LocalAccount } from 'viem';
-import { LedgerInfoView, PayoutsView } from '@lode/protocol';
-import type { Clock } from './clock.js';
-import { Emitter } from './emitter.js';
+import { LedgerDisabledError } from '@lode/protocol';
+import { Emitter, type Clock } from '@lode/provider';
+import { createLodeClient, getLedgerInfo, getPayouts } from '@lode/sdk';
 
 export interface ClaimerOptions {
   /** The gateway's HTTP origin. */
@@ -48,31 +48,27 @@ export function createClaimer(o: ClaimerOptions): Claimer {
   let disabled = false;
   let stopped = false;
 
-  const getJson = async (path: string): Promise<{ status: number; body: unknown }> => {
-    const r = await fetch(`${o.gatewayHttp}${path}`, { signal: AbortSignal.timeout(20_000) });
-    return { status: r.status, body: await r.json().catch(() => null) };
-  };
+  const client = createLodeClient({ gateway: o.gatewayHttp, timeoutMs: 20_000 });
 
   async function claimOnce(): Promise<ClaimerEvents['claimed'] | null> {
     if (disabled) return null;
-    const info = await getJson('/v1/ledger');
-    if (info.status === 404 && (info.body as { error?: { code?: string } } | null)?.error?.code === 'LEDGER_DISABLED') {
+    let ledgerInfo: Awaited<ReturnType<typeof getLedgerInfo>>;
+    try {
+      ledgerInfo = await getLedgerInfo(client);
+    } catch (err) {
+      if (!(err instanceof LedgerDisabledError)) throw err;
       disabled = true;
       o.log.info('the gateway runs without a ledger; nothing to claim');
       return null;
     }
-    if (info.status !== 200) throw new Error(`GET /v1/ledger answered HTTP ${info.status}`);
-    const ledgerInfo = LedgerInfoView.parse(info.body);
-    const res = await getJson(`/v1/ledger/payouts/${o.account.address}`);
-    if (res.status !== 200) throw new Error(`GET /v1/ledger/payouts answered HTTP ${res.status}`);
     const now = o.clock.now();
-    const due = PayoutsView.parse(res.body).payouts.filter(
+    const due = (await getPayouts(client, { address: o.account.address })).payouts.filter(
       (p) => !p.claimed && p.status === 'posted' && p.chainBatchId !== null && p.claimableAt !== null && p.claimableAt <= now && p.amount !== '0',
     );
     if (due.length === 0) return null;
     const { createLedgerClient, claimPayouts, ledgerAddressesSchema } = await import('@lode/ledger/client');
     const ledger = createLedgerClient({
-      rpcUrl: ledgerInfo.rpcUrl ?? `${o.gatewayHttp}/rpc`,
+      rpcUrl: ledgerInfo.resolvedRpcUrl,
       addresses: ledgerAddressesSchema.parse({ ...ledgerInfo.contracts, chainId: ledgerInfo.chainId }),
       account: o.account,
     });

@@ -9,11 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HelloRefusedError, PROTOCOL_VERSION } from '@lode/protocol';
 import { detectCapabilities } from './capabilities.js';
-import { createConnection, type GatewayConnection } from './connection.js';
-import { gatewayPins, type GatewayPins } from './gatewayPins.js';
+import { createConnection, type GatewayConnection, type GatewayPins } from '@lode/provider';
+import { gatewayPins } from './gatewayPins.js';
+import { pinoLog } from './log.js';
+import { wsSocketFactory } from './socket.js';
 import { waitFor } from '../test/fakeGateway.js';
 
-const log = pino({ level: 'silent' });
+const log = pinoLog(pino({ level: 'silent' }));
 
 describe('gateway connection', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -45,10 +47,11 @@ describe('gateway connection', () => {
   async function connect(url: string, pins?: GatewayPins): Promise<GatewayConnection> {
     const conn = createConnection({
       url,
-      pins,
+      ...(pins ? { pins } : {}),
       account: privateKeyToAccount(generatePrivateKey()),
       capabilities: await detectCapabilities({ slots: 1, benchmark: false }),
       log,
+      socket: wsSocketFactory({ handshakeTimeoutMs: 10_000 }),
       backoff: { initialMs: 10, maxMs: 40 },
     });
     cleanups.push(() => conn.stop());

@@ -1,6 +1,6 @@
 /**
- * @lode/node — the provider agent: connects to a gateway, runs leased tasks in a WASM
- * sandbox, returns results.
+ * @lode/node — `lode node`: @lode/provider's agent on Node (Worker-thread sandbox, `ws`, a
+ * keystore file, a disk blob cache, pino), plus payout claiming.
  *
  * @example
  * import { startNode } from '@lode/node';
@@ -21,20 +21,16 @@ export {
 export {
   detectCapabilities,
   detectDeviceKind,
-  benchmark,
   AGENT,
   type DetectCapabilitiesOptions,
   type DeviceKind,
-  type BenchmarkOptions,
 } from './capabilities.js';
-export { createConnection, type GatewayConnection, type ConnectionOptions, type ConnectionEvents, type Welcome } from './connection.js';
-export { createAgent, GatewayReportedError, type Agent, type AgentOptions, type AgentEvents, type TaskEvent } from './agent.js';
 export { createClaimer, DEFAULT_CLAIM_INTERVAL_MS, type Claimer, type ClaimerOptions, type ClaimerEvents } from './claimer.js';
-export { createBlobStore, type BlobStore, type BlobStoreOptions } from './blobStore.js';
-export { createBackoff, type Backoff, type BackoffOptions } from './backoff.js';
 export { gatewayUrls, NODE_WS_PATH, type GatewayUrls } from './urls.js';
 export { gatewayPins, PINS_FILE, type GatewayPins } from './gatewayPins.js';
-export { systemClock, type Clock } from './clock.js';
+export { blobFiles } from './blobFiles.js';
+export { wsSocketFactory } from './socket.js';
+export { pinoLog } from './log.js';
 export { NODE_DEFAULTS } from './config.js';
 export { KeystoreMissingError, KeystoreExistsError, KeystoreInvalidError } from './errors.js';
 export type { Sandbox, SandboxTask, SandboxResult, SandboxFile, SandboxLimits } from './sandboxTypes.js';

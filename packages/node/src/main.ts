@@ -1,24 +1,31 @@
 /**
- * `startNode`: wires keystore, capabilities, blob store, sandbox, connection and agent into
- * one running provider node.
+ * `startNode`: wires the platform's parts (keystore, capabilities, disk blob cache, Worker-thread
+ * sandbox, `ws` socket, pino) into @lode/provider's connection and agent: one running node.
  */
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { LocalAccount } from 'viem';
 import type { Capabilities } from '@lode/protocol';
-import { createAgent, type TaskEvent } from './agent.js';
-import type { BackoffOptions } from './backoff.js';
-import { createBlobStore } from './blobStore.js';
+import {
+  createAgent,
+  createBlobStore,
+  createConnection,
+  Emitter,
+  systemClock,
+  type BackoffOptions,
+  type Clock,
+  type TaskEvent,
+} from '@lode/provider';
+import { blobFiles } from './blobFiles.js';
 import { createClaimer, type ClaimerEvents } from './claimer.js';
 import { detectCapabilities } from './capabilities.js';
-import { systemClock, type Clock } from './clock.js';
 import { NODE_DEFAULTS } from './config.js';
-import { createConnection } from './connection.js';
-import { Emitter } from './emitter.js';
-import { loadOrCreateAccount } from './keystore.js';
-import type { Sandbox } from './sandboxTypes.js';
-import { gatewayUrls } from './urls.js';
 import { gatewayPins } from './gatewayPins.js';
+import { loadOrCreateAccount } from './keystore.js';
+import { pinoLog } from './log.js';
+import type { Sandbox } from './sandboxTypes.js';
+import { wsSocketFactory } from './socket.js';
+import { gatewayUrls } from './urls.js';
 
 export interface NodeOptions {
   /** The gateway: `http://host:port`, `ws://host:port` or the full `ws://host:port/v1/nodes/ws`. */
@@ -132,20 +139,23 @@ export async function startNode(options: NodeOptions): Promise<NodeHandle> {
     });
     log.info({ address: account.address, gateway: urls.ws, capabilities }, 'starting node');
 
+    const providerLog = pinoLog(log);
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? NODE_DEFAULTS.handshakeTimeoutMs;
     const blobs = createBlobStore({
-      gatewayHttp: urls.http,
-      dir: join(options.dataDir, 'blobs'),
+      gateway: urls.http,
+      cache: blobFiles(join(options.dataDir, 'blobs')),
       maxMemoryBytes: options.blobCacheBytes ?? NODE_DEFAULTS.blobCacheBytes,
-      log,
+      log: providerLog,
     });
     const connection = createConnection({
       url: urls.ws,
       account,
       capabilities,
-      log,
+      log: providerLog,
+      socket: wsSocketFactory({ handshakeTimeoutMs }),
       clock,
       backoff: options.backoff ?? NODE_DEFAULTS.backoff,
-      handshakeTimeoutMs: options.handshakeTimeoutMs ?? NODE_DEFAULTS.handshakeTimeoutMs,
+      handshakeTimeoutMs,
       keepaliveMs: options.keepaliveMs ?? NODE_DEFAULTS.keepaliveMs,
       pins: gatewayPins(options.dataDir, options.gatewayAddress),
     });
@@ -154,7 +164,7 @@ export async function startNode(options: NodeOptions): Promise<NodeHandle> {
       sandbox,
       blobs,
       slots,
-      log,
+      log: providerLog,
       clock,
       maxBatch: options.maxBatch ?? NODE_DEFAULTS.maxBatch,
     });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { createBackoff } from './backoff.js';
 import { gatewayUrls } from './urls.js';
 
 describe('gatewayUrls', () => {
@@ -10,19 +9,5 @@ describe('gatewayUrls', () => {
     expect(gatewayUrls('ws://h:1/v1/nodes/ws')).toEqual({ ws: 'ws://h:1/v1/nodes/ws', http: 'http://h:1' });
     expect(gatewayUrls('localhost:7070').ws).toBe('ws://localhost:7070/v1/nodes/ws');
     expect(() => gatewayUrls('ftp://x')).toThrow(TypeError);
-  });
-});
-
-describe('backoff', () => {
-  it('grows exponentially with jitter up to the cap, and starts over after reset', () => {
-    let r = 0;
-    const b = createBackoff({ initialMs: 100, maxMs: 1000, random: () => r });
-    expect([b.next(), b.next(), b.next(), b.next(), b.next()]).toEqual([50, 100, 200, 400, 500]);
-    r = 0.999;
-    expect(b.next()).toBeLessThanOrEqual(1000);
-    expect(b.next()).toBeGreaterThan(900);
-    b.reset();
-    expect(b.attempts).toBe(0);
-    expect(b.next()).toBeLessThanOrEqual(100);
   });
 });

@@ -11,6 +11,7 @@
  *   GET  /v1/jobs/:id/events       text/event-stream of JobEvent
  *   POST /v1/jobs/:id/cancel       SignedCancel → JobView
  *   GET  /v1/nodes                 → { nodes: NodeView[] }
+ *   GET  /v1/stats                 → StatsView (public: the network's counts and recent history)
  *   GET  /v1/identity              → IdentityView (the gateway's account and chain: the EIP-712 domain)
  *   POST /v1/auth/nonce            → AuthNonceView;  POST /v1/auth/session  SessionRequest → SessionView
  *   GET  /healthz, GET /metrics (Prometheus text), WS /v1/nodes/ws (node protocol)
@@ -21,7 +22,7 @@
  */
 import { z } from 'zod';
 import { Address, Bytes32Hex, HexSignature, Sha256Hex } from './jobSpec.js';
-import { Capabilities, OutputFile } from './messages.js';
+import { Capabilities, DeviceKind, OutputFile } from './messages.js';
 
 export const BlobRef = z.object({ sha256: Sha256Hex, size: z.number().int() });
 export type BlobRef = z.infer<typeof BlobRef>;
@@ -266,6 +267,47 @@ export const FaucetView = z.object({
   txHashes: z.array(z.string()),
 });
 export type FaucetView = z.infer<typeof FaucetView>;
+
+// ---------------------------------------------------------------- network stats (GET /v1/stats, public)
+
+const Count = z.number().int().nonnegative();
+
+/** One point of the network's history. */
+export const StatsSample = z.object({
+  /** Unix ms. */
+  t: z.number().int(),
+  /** Nodes online. */
+  online: Count,
+  /** Task slots offered by the online nodes (capacity). */
+  slots: Count,
+  /** Slots busy: per online node, min(leases held, slots). */
+  busy: Count,
+  /** Tasks waiting for a node. */
+  queued: Count,
+  /** Tasks finished (done or failed) per second since the previous sample. */
+  tasksPerSecond: z.number().nonnegative(),
+});
+export type StatsSample = z.infer<typeof StatsSample>;
+
+/** `GET /v1/stats`: what the dashboard's network view draws. */
+export const StatsView = z.object({
+  now: z.number().int(),
+  nodes: z.object({
+    online: Count,
+    known: Count,
+    byKind: z.record(DeviceKind, Count),
+    slots: Count,
+    busy: Count,
+  }),
+  tasks: z.object({ queued: Count, running: Count, finished: Count, perSecond: z.number().nonnegative() }),
+  jobs: z.object({ active: Count }),
+  /** Whether the gateway settles payments (then `GET /v1/ledger` has the chain and parameters). */
+  ledger: z.object({ enabled: z.boolean() }),
+  /** Sampling period of `history`, ms. */
+  sampleMs: z.number().int().positive(),
+  history: z.array(StatsSample),
+});
+export type StatsView = z.infer<typeof StatsView>;
 
 // ---------------------------------------------------------------- settlement batches, trust (GET /v1/ledger/batches, /v1/nodes/:address/…)
 

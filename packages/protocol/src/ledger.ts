@@ -41,5 +41,23 @@ export function taskCharge(
   return perTask + BigInt(fuelUsed ?? 0) * perFuel;
 }
 
+/**
+ * An escrow must outlive its job's deadline by this much, so the last settlement batch can still
+ * debit it; the gateway refuses a job whose escrow expires sooner (INSUFFICIENT_ESCROW).
+ */
+export const ESCROW_MIN_MARGIN_MS = 10 * 60_000;
+/** What requesters (the CLI, the SDK's callers, the dashboard) deposit with: room for retries and disputes. */
+export const ESCROW_DEFAULT_MARGIN_MS = 60 * 60_000;
+
+/** The expiry (Unix seconds, as JobEscrow takes it) of a deposit for a job whose deadline is `deadlineMs`. */
+export function escrowExpiry(deadlineMs: number, marginMs: number = ESCROW_DEFAULT_MARGIN_MS): bigint {
+  return BigInt(Math.ceil((deadlineMs + marginMs) / 1000));
+}
+
+/** True when an escrow expiring at `expiresAt` (Unix seconds) leaves the settlement margin after `deadlineMs`. */
+export function escrowCoversDeadline(expiresAt: bigint, deadlineMs: number): boolean {
+  return Number(expiresAt) * 1000 >= deadlineMs + ESCROW_MIN_MARGIN_MS;
+}
+
 /** The token's decimals (LodeToken is a standard 18-decimal ERC-20). */
 export const TOKEN_DECIMALS = 18;

@@ -20,13 +20,17 @@ import { LIMITS } from './limits.js';
 /** A short label a node reports (no control characters: they end up in JSON columns and logs). */
 const Label = (max: number) => z.string().max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters');
 
+/** What kind of device a node is, for the dashboard. */
+export const DeviceKind = z.enum(['server', 'laptop', 'board', 'browser', 'unknown']);
+export type DeviceKind = z.infer<typeof DeviceKind>;
+
 export const Capabilities = z.strictObject({
   cores: z.number().int().min(1).max(4096),
   memoryMiB: z.number().int().min(1).max(64 * 1024 * 1024),
   os: Label(64),
   arch: Label(64),
   /** Device kind, for the dashboard. */
-  kind: z.enum(['server', 'laptop', 'board', 'browser', 'unknown']).default('unknown'),
+  kind: DeviceKind.default('unknown'),
   /** Tasks the node runs at once. */
   slots: z.number().int().min(1).max(1024),
   /** Price per task, decimal string in the token's smallest unit. */

@@ -1,4 +1,5 @@
-import { GatewayUnavailableError, InsufficientEscrowError, InternalError, InvalidRequestError, JobStateError, MissingBlobError, NotFoundError, SandboxError } from '@lode/protocol';
+import * as protocol from '@lode/protocol';
+import { GatewayUnavailableError, InsufficientEscrowError, InternalError, InvalidRequestError, JobStateError, LodeError, MissingBlobError, NotFoundError, SandboxError } from '@lode/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeGateway, json, type FakeGateway } from '../test/fakeGateway.js';
 import { createLodeClient, gatewayOrigin } from './client.js';
@@ -23,6 +24,28 @@ describe('error mapping', () => {
       expect(err).toBeInstanceOf(cls);
       expect(err.code).toBe(body.code);
     }
+  });
+
+  it('maps every error code the protocol defines to its own class (a new code without an SDK entry fails here)', () => {
+    const classes = Object.values(protocol).filter(
+      (v): v is new (...args: string[]) => LodeError => typeof v === 'function' && v.prototype instanceof LodeError,
+    );
+    const codes = new Map<string, new (...args: string[]) => LodeError>();
+    for (const cls of classes) {
+      if (cls === (SandboxError as unknown)) continue; // one class for every SANDBOX_* code, checked below
+      codes.set(new cls('x', 'y').code, cls);
+    }
+    expect(codes.size).toBeGreaterThan(25);
+    const unmapped: string[] = [];
+    for (const [code, cls] of codes) {
+      const err = errorFromResponse(400, { error: { code, message: 'm', meta: { what: 'job', id: 'x', sha256: 'ab' } } }, 'http://gw/');
+      if (!(err instanceof cls) || err.code !== code) unmapped.push(code);
+    }
+    for (const code of Object.values(protocol.SandboxErrorCode)) {
+      const err = errorFromResponse(400, { error: { code, message: 'm' } }, 'http://gw/');
+      if (!(err instanceof SandboxError) || err.code !== code) unmapped.push(code);
+    }
+    expect(unmapped).toEqual([]);
   });
 
   it('keeps the server message and meta of generic errors', () => {

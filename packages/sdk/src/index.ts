@@ -32,3 +32,5 @@ export * from './actions/getPayouts.js';
 export * from './actions/getNodeCredential.js';
 export * from './actions/importNodeCredential.js';
 export * from './actions/listEvidence.js';
+export * from './actions/listBatches.js';
+export * from './actions/getStats.js';

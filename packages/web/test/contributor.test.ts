@@ -18,7 +18,7 @@ import { primesTasks, readWorkload, reference } from '@lode/workloads';
 import { Contributor, type ContributorState } from '../src/agent/contributor.js';
 import { createWorkerSandbox } from '../src/agent/sandbox.js';
 import type { KeyValueStore } from '../src/agent/keystore.js';
-import type { SocketLike } from '../src/agent/connection.js';
+import type { SocketLike } from '@lode/provider';
 import { inlineWorker } from './inlineWorker.js';
 
 let gateway: GatewayHandle;

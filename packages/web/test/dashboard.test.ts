@@ -16,13 +16,12 @@ import { startGateway, testGatewayOptions, type GatewayHandle } from '@lode/gate
 import { castVote, createLedgerClient, getVotingPower, ledgerAddressesSchema, proposeParameterChange } from '@lode/ledger/client';
 import { loadAccount } from '@lode/node/keystore';
 import { verifyNodeReputation } from '@lode/protocol';
-import { createLodeClient, getLedgerInfo, getPayouts, listNodes, putBlob, submitJob, watchJob, type LodeClient } from '@lode/sdk';
+import { createLodeClient, getLedgerInfo, getNodeCredential, getPayouts, listBatches, listEvidence, listNodes, putBlob, submitJob, watchJob, type LodeClient } from '@lode/sdk';
 import { readWorkload } from '@lode/workloads';
 import { Contributor } from '../src/agent/contributor.js';
 import { depositEscrow, type LedgerInfo } from '../src/agent/ledger.js';
 import { createWorkerSandbox } from '../src/agent/sandbox.js';
-import type { SocketLike } from '../src/agent/connection.js';
-import { getBatches, getCredential, getEvidence } from '../src/dashboard/api.js';
+import type { SocketLike } from '@lode/provider';
 import { ledgerBalances, listProposals } from '../src/dashboard/chain.js';
 import { reputationText } from '../src/dashboard/reputation.js';
 import { inlineWorker } from './inlineWorker.js';
@@ -61,8 +60,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 
 describe('the dashboard\'s ledger reads', () => {
   it('lists settlement batches newest first, with their totals and chain ids but not their tree; refuses a bad limit', async () => {
-    expect(await getBatches({ gateway: gateway.url })).toEqual({ batches: [], count: 0 });
-    await expect(getBatches({ gateway: gateway.url, limit: 0 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(await listBatches(createLodeClient({ gateway: gateway.url }))).toEqual({ batches: [], count: 0 });
+    await expect(listBatches(createLodeClient({ gateway: gateway.url }), { limit: 0 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
 
     // A browser agent asking 0.001 LODE per task stakes and runs a paid job of 3 tasks.
     contributor = new Contributor({
@@ -94,7 +93,7 @@ describe('the dashboard\'s ledger reads', () => {
     expect((await watchJob(requester, { id: job.id })).status).toBe('completed');
 
     const { batches, count } = await until('a posted batch', async () => {
-      const b = await getBatches({ gateway: gateway.url });
+      const b = await listBatches(createLodeClient({ gateway: gateway.url }));
       return b.batches[0]?.status === 'posted' ? b : undefined;
     });
     expect(count).toBe(1);
@@ -120,11 +119,11 @@ describe('the dashboard\'s ledger reads', () => {
   }, 120_000);
 
   it('gives a node a credential signed by the gateway, and no evidence against an honest node', async () => {
-    const provider = contributor!.state.address!.toLowerCase();
-    const credential = await getCredential(provider, { gateway: gateway.url });
+    const provider = contributor!.state.address!.toLowerCase() as `0x${string}`;
+    const credential = await getNodeCredential(createLodeClient({ gateway: gateway.url }), { address: provider });
     expect(credential.message.node.toLowerCase()).toBe(provider);
     expect(await verifyNodeReputation(credential as Parameters<typeof verifyNodeReputation>[0])).toBe(true);
-    expect(await getEvidence(provider, { gateway: gateway.url })).toEqual([]);
+    expect(await listEvidence(createLodeClient({ gateway: gateway.url }), { address: provider })).toEqual([]);
     const node = (await listNodes(requester)).find((n) => n.address === provider);
     expect(node?.reputation).toBeDefined();
     expect(reputationText(node!.reputation!).text).toMatch(/^(probation|credibility [01]\.\d{4}) · \d+ ✓ \/ 0 ✗$/);

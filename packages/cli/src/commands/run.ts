@@ -17,7 +17,7 @@ import { BUILTIN_NAMES, builtinWorkload, type Builtin, type RunPlan } from '../r
 import { planGenericTasks, type GenericFlags } from '../run/generic.js';
 import { createProgress, formatCost, formatFuel } from '../run/progress.js';
 import { revisionsLine } from '../jobFormat.js';
-import { sha256Hex } from '@lode/protocol';
+import { escrowExpiry, sha256Hex } from '@lode/protocol';
 
 interface Options {
   tasks?: number;
@@ -160,7 +160,7 @@ async function fundEscrow(client: LodeClient, job: { spec: { deadline: number };
     }
   }
   if (!quiet) process.stderr.write(`escrowing up to ${formatLode(job.maxCost)} for job ${job.jobId} (the unspent part is refunded)\n`);
-  await depositEscrow(ledger.ledger, { jobId: job.jobId, amount: job.maxCost, expiresAt: BigInt(Math.ceil(job.spec.deadline / 1000) + 3600) });
+  await depositEscrow(ledger.ledger, { jobId: job.jobId, amount: job.maxCost, expiresAt: escrowExpiry(job.spec.deadline) });
 }
 
 /** A built-in name (unless a file of that name exists) or a module file. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { NodeView } from '@lode/protocol';
+import { StatsView, type NodeView } from '@lode/protocol';
 import { createStatsSampler, PAGE_CSP, webRoutes, type StatsSource } from './webRoutes.js';
 
 function node(address: string, kind: NodeView['capabilities']['kind'], online: boolean, slots: number, running: number, done: number): NodeView {
@@ -121,7 +121,7 @@ describe('GET /v1/stats', () => {
     const app = Fastify();
     app.get('/v1/ledger', async (_req, reply) => reply.status(404).send({ error: { code: 'LEDGER_DISABLED' } }));
     webRoutes(app, { distDir: '/nonexistent', stats: { nodes: () => [], queued: () => 0, activeJobs: () => 0 } });
-    const body = (await app.inject({ url: '/v1/stats' })).json() as { ledger: { enabled: boolean } };
+    const body = StatsView.parse((await app.inject({ url: '/v1/stats' })).json()); // the protocol's schema is what is served
     expect(body.ledger).toEqual({ enabled: false });
     await app.close();
   });

@@ -19,7 +19,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Capabilities, NodeView } from '@lode/protocol';
+import { DeviceKind, type NodeView, type StatsSample, type StatsView } from '@lode/protocol';
 
 /** What the stats sampler reads from the gateway. */
 export interface StatsSource {
@@ -48,36 +48,10 @@ export interface WebRoutesOptions {
   samples?: number;
 }
 
-export type DeviceKind = Capabilities['kind'];
-const KINDS: readonly DeviceKind[] = ['server', 'laptop', 'board', 'browser', 'unknown'];
-
-/** One point of the network's history. */
-export interface StatsSample {
-  /** Unix ms. */
-  t: number;
-  /** Nodes online. */
-  online: number;
-  /** Task slots offered by the online nodes (capacity). */
-  slots: number;
-  /** Slots busy: per online node, min(leases held, slots). */
-  busy: number;
-  /** Tasks waiting for a node. */
-  queued: number;
-  /** Tasks finished (done or failed) per second since the previous sample. */
-  tasksPerSecond: number;
-}
-
-/** `GET /v1/stats`. */
-export interface NetworkStats {
-  now: number;
-  nodes: { online: number; known: number; byKind: Record<DeviceKind, number>; slots: number; busy: number };
-  tasks: { queued: number; running: number; finished: number; perSecond: number };
-  jobs: { active: number };
-  /** Whether the gateway settles payments (then `GET /v1/ledger` has the chain and parameters). */
-  ledger: { enabled: boolean };
-  sampleMs: number;
-  history: StatsSample[];
-}
+const KINDS = DeviceKind.options;
+/** `GET /v1/stats` (its schema is the protocol's `StatsView`). */
+export type NetworkStats = StatsView;
+export type { StatsSample };
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -220,7 +194,7 @@ export function createStatsSampler(source: StatsSource, now: () => number, sampl
 
   function snapshot() {
     const nodes = source.nodes();
-    const byKind = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<DeviceKind, number>;
+    const byKind = Object.fromEntries(KINDS.map((k) => [k, 0])) as StatsView['nodes']['byKind'];
     let online = 0;
     let slots = 0;
     let busy = 0;

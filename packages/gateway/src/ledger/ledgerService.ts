@@ -41,6 +41,8 @@ import {
   InsufficientEscrowError,
   LedgerUnavailableError,
   StakeRequiredError,
+  ESCROW_MIN_MARGIN_MS,
+  escrowCoversDeadline,
   escrowJobId,
   maxJobCost,
   type BatchesView,
@@ -62,8 +64,6 @@ import { proofFor } from './plan.js';
 const GENESIS_ETH = parseEther('1000000000');
 /** Gas money the embedded chain gives the operator's account at genesis (to vote and propose). */
 const OPERATOR_GENESIS_ETH = parseEther('1000');
-/** An escrow must outlive the job's deadline by this much, so the last batch can still debit it. */
-export const ESCROW_MARGIN_MS = 10 * 60_000;
 
 export interface ProtocolParams {
   feeBps: number;
@@ -229,9 +229,9 @@ export class GatewayLedger {
     if (balance < cost) {
       throw new InsufficientEscrowError(`Job ${jobId} can cost up to ${cost} but its escrow holds ${balance}: deposit ${cost - balance} more. ${how}`, { meta });
     }
-    if (Number(expiresAt) * 1000 < spec.deadline + ESCROW_MARGIN_MS) {
+    if (!escrowCoversDeadline(expiresAt, spec.deadline)) {
       throw new InsufficientEscrowError(
-        `The escrow for job ${jobId} expires before the job's deadline plus ${ESCROW_MARGIN_MS / 60_000} minutes for settlement. Deposit again with a later expiresAt.`,
+        `The escrow for job ${jobId} expires before the job's deadline plus ${ESCROW_MIN_MARGIN_MS / 60_000} minutes for settlement. Deposit again with a later expiresAt.`,
         { meta: { ...meta, expiresAt: Number(expiresAt) } },
       );
     }

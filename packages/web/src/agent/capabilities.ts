@@ -1,9 +1,10 @@
 /**
  * What a browser offers: its cores, an estimate of its memory, a device kind of `browser`, and
- * the same short benchmark as `lode node` (the same WASM kernel, so figures compare). This is
+ * the providers' short benchmark (@lode/provider benchmark.ts, the same kernel as `lode node`). This is
  * what the hello carries and signs.
  */
 import { Capabilities } from '@lode/protocol';
+import { benchmark } from '@lode/provider';
 
 /** The agent string's version. */
 export const WEB_AGENT_VERSION = '0.1.0';
@@ -44,36 +45,6 @@ export function browserName(nav: NavigatorLike): string {
   return `${name}/${m[2]!.split('.')[0]}`;
 }
 
-// The kernel of `lode node`'s benchmark (packages/node/src/capabilities.ts), byte for byte:
-// run(n, x) applies n xorshift32 steps to x and returns x.
-const KERNEL = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 7, 1, 96, 2, 127, 127, 1, 127, 3, 2, 1, 0, 7, 7, 1, 3, 114, 117, 110, 0, 0, 10, 53, 1,
-  51, 0, 3, 64, 32, 1, 32, 1, 65, 13, 116, 115, 33, 1, 32, 1, 32, 1, 65, 17, 118, 115, 33, 1, 32, 1, 32, 1, 65, 5, 116,
-  115, 33, 1, 32, 0, 65, 1, 107, 33, 0, 32, 0, 65, 0, 74, 13, 0, 11, 32, 1, 11,
-]);
-
-/**
- * Runs the kernel for about `durationMs` after a short warm-up and returns iterations per
- * millisecond (integer). Blocks the page meanwhile: call it once, at start.
- */
-export async function benchmark(durationMs = 100): Promise<number> {
-  const { instance } = await WebAssembly.instantiate(KERNEL);
-  const run = instance.exports.run as (n: number, x: number) => number;
-  const chunk = 50_000;
-  let x = 1;
-  for (let i = 0; i < 5; i++) x = run(chunk, x);
-  let iterations = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  do {
-    x = run(chunk, x);
-    iterations += chunk;
-    elapsed = performance.now() - start;
-  } while (elapsed < durationMs);
-  if (x === 0) throw new Error('benchmark kernel degenerated');
-  return Math.round(iterations / elapsed);
-}
-
 export interface BrowserCapabilitiesOptions {
   slots: number;
   nav?: NavigatorLike;
@@ -97,7 +68,7 @@ export async function detectBrowserCapabilities(options: BrowserCapabilitiesOpti
     kind: 'browser',
     slots: Math.max(1, Math.min(cores, Math.floor(options.slots))),
     pricePerTask: options.pricePerTask ?? '0',
-    benchmark: options.benchmark ?? (await benchmark()),
+    benchmark: options.benchmark ?? (await benchmark({ durationMs: 100 })),
     agent: `lode-web/${WEB_AGENT_VERSION} ${browserName(nav)}`.slice(0, 128),
   });
 }

@@ -1,23 +1,12 @@
 /**
- * Time source, injected so heartbeats, backoff and drains can be driven in tests.
+ * A clock for the contributor page (the Clock port is @lode/provider's).
  *
  * In a browser, timers of a hidden tab are throttled (Chrome runs them at most once a minute
  * after five minutes hidden), which would silence a contributor's heartbeats and get its
  * session dropped. Timers in a dedicated worker are not throttled that way, so the contributor
  * page uses `workerClock` (timers run in `ticker.worker.ts`) and falls back to the page's own.
  */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** The page's (or Node's) own timers. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
-  clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
-};
+import { systemClock, type Clock } from '@lode/provider';
 
 /** What `workerClock` needs of a Worker (injectable for tests). */
 export interface TickerLike {

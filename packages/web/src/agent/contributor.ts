@@ -14,17 +14,32 @@
  */
 import type { Hex } from 'viem';
 import { LodeError } from '@lode/protocol';
-import { createAgent, type Agent, type TaskEvent, type TaskStart } from './agent.js';
-import { createBlobCache } from './blobs.js';
+import {
+  createAgent,
+  createBlobStore,
+  createConnection,
+  createLog,
+  formatLine,
+  nodeSocketUrl,
+  systemClock,
+  type Agent,
+  type Clock,
+  type ConnectionState,
+  type GatewayConnection,
+  type Logger,
+  type LogLevel,
+  type LogLine,
+  type SocketFactory,
+  type SocketLike,
+  type TaskEvent,
+  type TaskStart,
+} from '@lode/provider';
 import { detectBrowserCapabilities, type NavigatorLike } from './capabilities.js';
-import { systemClock, type Clock } from './clock.js';
-import { createConnection, nodeSocketUrl, type ConnectionState, type GatewayConnection, type SocketFactory } from './connection.js';
 import { idbStore, loadKey, loadOrCreateKey, type KeyValueStore, type LoadedKey } from './keystore.js';
 import type { LedgerInfo, StakeStep } from './ledger.js';
 
 /** The ledger code (viem's chain actions) loads only when a gateway has a ledger. */
 const ledgerModule = () => import('./ledger.js');
-import { createLog, formatLine, type LogLevel, type LogLine, type Logger } from './log.js';
 import { createPowerMonitor, type BatteryLike, type DocumentLike, type PauseReason, type PowerMonitor, type PowerState } from './power.js';
 import type { WorkerSandbox } from './sandbox.js';
 
@@ -203,14 +218,15 @@ export class Contributor {
       const capabilities = await detectBrowserCapabilities({ slots: this.#state.slots, pricePerTask: this.#state.pricePerTask, nav: this.#options.nav, benchmark: this.#options.benchmark });
       this.#log.info('capabilities', { cores: capabilities.cores, slots: capabilities.slots, memoryMiB: capabilities.memoryMiB, benchmark: capabilities.benchmark });
       const sandbox = this.#options.createSandbox(capabilities.slots);
-      const blobs = createBlobCache({ gateway: this.#options.gateway, log: this.#log });
+      const blobs = createBlobStore({ gateway: this.#options.gateway, log: this.#log, maxMemoryBytes: 128 * 1024 * 1024 });
       const connection = createConnection({
         url: nodeSocketUrl(this.#options.gateway),
         account: key.account,
         capabilities,
         log: this.#log,
         clock: this.#clock,
-        socket: this.#options.socket,
+        socket: this.#options.socket ?? browserSocket,
+        backoff: { initialMs: 500, maxMs: 30_000 },
       });
       const agent = createAgent({ connection, sandbox, blobs, log: this.#log, clock: this.#clock, maxBatch: this.#options.maxBatch ?? 8 });
       this.#wire(connection, agent);
@@ -235,7 +251,7 @@ export class Contributor {
     this.#ledgerTimer = undefined;
     if (s) {
       s.agent.stop();
-      s.connection.stop();
+      void s.connection.stop();
       await s.sandbox.close();
       this.#log.info('stopped contributing');
     }
@@ -287,7 +303,7 @@ export class Contributor {
         const drainMs = this.#options.drainMs ?? 15_000;
         await Promise.race([s.agent.drain(drainMs), new Promise((r) => setTimeout(r, drainMs))]);
         s.agent.release();
-        s.connection.stop();
+        void s.connection.stop();
       }
       s.sandbox.resize(slots);
       s.connection.setCapabilities({ ...caps, slots, pricePerTask });
@@ -345,7 +361,7 @@ export class Contributor {
       this.#patchLedger({ staking: undefined, stakeRequired: false });
       await this.refreshLedger();
       if (this.#session === s) {
-        s.connection.stop();
+        void s.connection.stop();
         this.#apply();
       }
     } catch (err) {
@@ -399,7 +415,7 @@ export class Contributor {
       if (s.connection.state !== 'stopped') {
         this.#log.info('pausing', { why: pausedBy.join(', ') });
         s.agent.release();
-        s.connection.stop();
+        void s.connection.stop();
       }
       this.#running.clear();
       this.#update({ status: 'paused', pausedBy, running: [], sessionId: undefined }, true);
@@ -434,7 +450,7 @@ export class Contributor {
         // Every reconnect would be refused the same way until the account stakes.
         this.#log.info('this gateway asks each node for a minimum stake', { minStake: this.#state.ledger.minStake });
         this.#patchLedger({ stakeRequired: true });
-        connection.stop();
+        void connection.stop();
         this.#update({ status: 'needs-stake', error: undefined }, true);
         void this.refreshLedger();
         return;
@@ -480,3 +496,6 @@ export class Contributor {
 function clamp(n: number, lo: number, hi: number): number {
   return Math.max(lo, Math.min(hi, Math.floor(Number.isFinite(n) ? n : lo)));
 }
+
+/** The page's own WebSocket. */
+const browserSocket: SocketFactory = (url) => new WebSocket(url) as unknown as SocketLike;

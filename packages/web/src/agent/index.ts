@@ -1,6 +1,7 @@
 /**
- * The browser provider agent, independent of React: the same node protocol, lease handling and
- * sandbox code as `lode node`, on WebSockets and Web Workers.
+ * The browser provider, independent of React: @lode/provider's agent and connection (the same
+ * code as `lode node`'s) on the page's WebSocket, a Web Worker sandbox, an IndexedDB key and the
+ * browser's capabilities.
  *
  * @example
  * import { Contributor, createWorkerSandbox, spawnSandboxWorker } from './agent';
@@ -12,12 +13,8 @@
  * await contributor.start();
  */
 export { Contributor, type ContributorOptions, type ContributorState, type ContributorStatus, type RunningTask } from './contributor.js';
-export { createAgent, GatewayReportedError, type Agent, type AgentEvents, type AgentOptions, type TaskEvent, type TaskStart } from './agent.js';
-export { createConnection, nodeSocketUrl, type GatewayConnection, type ConnectionState, type SocketFactory, type SocketLike } from './connection.js';
 export { createWorkerSandbox, type WorkerSandbox, type WorkerLike, type WorkerFactory } from './sandbox.js';
-export { createBlobCache, type BlobCache } from './blobs.js';
-export { detectBrowserCapabilities, benchmark, browserCores, browserName, DEFAULT_BROWSER_MEMORY_MIB } from './capabilities.js';
+export { detectBrowserCapabilities, browserCores, browserName, DEFAULT_BROWSER_MEMORY_MIB } from './capabilities.js';
 export { loadKey, loadOrCreateKey, exportKey, idbStore, KEY_NAME, type KeyValueStore, type LoadedKey, type StoredKey } from './keystore.js';
 export { createPowerMonitor, type PauseReason, type PowerMonitor, type PowerState } from './power.js';
-export { systemClock, workerClock, type Clock } from './clock.js';
-export { createLog, silentLog, type Logger, type LogLine } from './log.js';
+export { workerClock } from './clock.js';

@@ -16,7 +16,7 @@ import { createClient, erc20Abi, http, type Client, type Hex, type LocalAccount 
 // viem action into the page (~250 kB).
 import { getBalance, readContract, waitForTransactionReceipt, writeContract } from 'viem/actions';
 import { createLodeClient, getLedgerInfo, getPayouts, requestFaucet, type GetLedgerInfoReturnType } from '@lode/sdk';
-import { escrowJobId, type PayoutsView } from '@lode/protocol';
+import { escrowExpiry, escrowJobId, type PayoutsView } from '@lode/protocol';
 import { formatLode } from '../shared/format.js';
 
 /** The part of Staking's ABI the page uses (packages/ledger/contracts/Staking.sol). */
@@ -188,7 +188,7 @@ export async function depositEscrow(
     await confirm(reader, await writeContract(writer, { account, address: token, abi: erc20Abi, functionName: 'approve', args: [escrow, job.amount], chain: null }), 'approving the escrow');
   }
   onStep('deposit');
-  const expiresAt = BigInt(Math.ceil(job.deadline / 1000) + 3600);
+  const expiresAt = escrowExpiry(job.deadline);
   await confirm(
     reader,
     await writeContract(writer, { account, address: escrow, abi: jobEscrowAbi, functionName: 'deposit', args: [escrowJobId(job.jobId), job.amount, expiresAt], chain: null }),

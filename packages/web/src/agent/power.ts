@@ -7,7 +7,7 @@
  * emitted only when it changes; without the Battery Status API `battery` stays null and the
  * battery never pauses anything.
  */
-import { Emitter } from './emitter.js';
+import { Emitter } from '@lode/provider';
 
 export type PauseReason = 'you' | 'hidden' | 'battery';
 

@@ -9,7 +9,7 @@
  * instrumentModule, compile), off the page's main thread; the page bounds each by its budget.
  */
 import { executeTask, failedResult, handlePrepare, toErrorData, type PrepareReply } from '@lode/sandbox/portable';
-import { sha256Hex } from './hash.js';
+import { sha256Hex } from '@lode/provider';
 import type { WorkerReply, WorkerRequest } from './workerMessages.js';
 
 const scope = self as unknown as {

@@ -5,9 +5,9 @@
  * two read from the chain through the gateway's `/rpc`, by `chain.ts`, loaded on demand).
  */
 import type { LedgerInfo } from '../agent/ledger.js';
-import { errorText } from '../shared/client.js';
+import { listBatches } from '@lode/sdk';
+import { errorText, readClient } from '../shared/client.js';
 import { ago, countdown, formatDuration, formatLode, formatLodeExact, formatLodeShort, shortAddress } from '../shared/format.js';
-import { getBatches } from './api.js';
 import type { ProposalSummary } from './chain.js';
 import { usePoll } from './hooks.js';
 import { useLedgerInfo } from './ledger.js';
@@ -150,7 +150,7 @@ function compactLode(wei: bigint): string {
 
 function Batches({ posted }: { posted: number }) {
   // `posted` changes when a batch lands: read again then rather than waiting for the next poll.
-  const { data, error } = usePoll((signal) => getBatches({ limit: LISTED, signal }), 15_000, [posted]);
+  const { data, error } = usePoll((signal) => listBatches(readClient, { limit: LISTED, signal }), 15_000, [posted]);
   return (
     <>
       <h3 style={{ marginTop: '1rem' }}>Settlement batches</h3>

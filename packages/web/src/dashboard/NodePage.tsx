@@ -6,13 +6,12 @@
  * /v1/nodes/:address/evidence`). Sections without data behind them say why, never guess.
  */
 import { useState } from 'react';
-import { getPayouts, listNodes } from '@lode/sdk';
-import type { NodeView, PayoutsView } from '@lode/protocol';
+import { getNodeCredential, getPayouts, listEvidence, listNodes } from '@lode/sdk';
+import type { EvidenceView, NodeView, PayoutsView } from '@lode/protocol';
 import type { Hex } from 'viem';
 import type { LedgerInfo } from '../agent/ledger.js';
 import { errorText, readClient } from '../shared/client.js';
 import { ago, countdown, download, formatDuration, formatLodeExact, formatLodeShort, formatNumber, formatPrice, LEDGER_PENDING, shortAddress } from '../shared/format.js';
-import { getCredential, getEvidence, type EvidenceView } from './api.js';
 import { usePoll } from './hooks.js';
 import { useLedgerInfo } from './ledger.js';
 import { reputationText } from './reputation.js';
@@ -163,7 +162,7 @@ function CredentialButton({ address }: { address: string }) {
   const run = async () => {
     setState({ busy: true });
     try {
-      const credential = await getCredential(address);
+      const credential = await getNodeCredential(readClient, { address: address as Hex });
       download(`lode-reputation-${address}.json`, `${JSON.stringify(credential, null, 2)}\n`, 'application/json');
       const until = new Date(Number(credential.message.expiresAt) * 1000).toLocaleDateString();
       setState({ busy: false, done: `signed by ${shortAddress(credential.message.gateway)}, valid until ${until}` });
@@ -304,7 +303,7 @@ function StatementBody({ statement: s }: { statement: PayoutsView }) {
 }
 
 function Evidence({ address }: { address: string }) {
-  const { data, error } = usePoll((signal) => getEvidence(address, { signal }), 15_000, [address]);
+  const { data, error } = usePoll((signal) => listEvidence(readClient, { address: address as Hex, signal }), 15_000, [address]);
   return (
     <div className="panel" data-testid="node-evidence">
       <h2>Evidence against it</h2>

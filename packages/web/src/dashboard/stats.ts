@@ -1,32 +1,12 @@
-/** `GET /v1/stats` (served by the gateway's webRoutes.ts; documented in docs/api.md). */
-import type { Capabilities } from '@lode/protocol';
+/** The network view's data: `GET /v1/stats` through the SDK (schema: the protocol's `StatsView`). */
+import { DeviceKind, type StatsView } from '@lode/protocol';
+import { getStats as sdkGetStats } from '@lode/sdk';
+import { readClient } from '../shared/client.js';
 
-export type DeviceKind = Capabilities['kind'];
-export const DEVICE_KINDS: DeviceKind[] = ['server', 'laptop', 'board', 'browser', 'unknown'];
+export type { DeviceKind };
+export type NetworkStats = StatsView;
+export const DEVICE_KINDS: DeviceKind[] = [...DeviceKind.options];
 
-export interface StatsSample {
-  t: number;
-  online: number;
-  slots: number;
-  busy: number;
-  queued: number;
-  tasksPerSecond: number;
-}
-
-export interface NetworkStats {
-  now: number;
-  nodes: { online: number; known: number; byKind: Record<DeviceKind, number>; slots: number; busy: number };
-  tasks: { queued: number; running: number; finished: number; perSecond: number };
-  jobs: { active: number };
-  ledger: { enabled: boolean };
-  sampleMs: number;
-  history: StatsSample[];
-}
-
-export async function getStats(signal?: AbortSignal): Promise<NetworkStats> {
-  const res = await fetch('/v1/stats', { signal, headers: { accept: 'application/json' } });
-  if (!res.ok) throw new Error(`GET /v1/stats answered ${res.status}`);
-  const body = (await res.json()) as NetworkStats;
-  if (!body || typeof body !== 'object' || !Array.isArray(body.history)) throw new Error('GET /v1/stats: unexpected answer');
-  return body;
+export function getStats(signal?: AbortSignal): Promise<NetworkStats> {
+  return sdkGetStats(readClient, { signal });
 }

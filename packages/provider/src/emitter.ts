@@ -1,6 +1,6 @@
 /**
- * A minimal typed event emitter. A listener that throws cannot break the agent (its error is
- * dropped), and an `error` event with no listener is ignored rather than thrown.
+ * A minimal typed event emitter. Unlike node:events, an `error` event with no listener is
+ * dropped rather than thrown, and a listener that throws cannot break the agent.
  */
 export type Listener<T> = (payload: T) => void;
 

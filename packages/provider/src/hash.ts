@@ -1,5 +1,5 @@
 /**
- * sha256 as 64 lowercase hex digits. WebCrypto where the page has it (a secure context:
+ * sha256 as 64 lowercase hex digits. WebCrypto where there is one (Node; a page in a secure context:
  * https, or http on localhost) — much faster on large blobs — and @noble/hashes elsewhere
  * (a gateway reached over plain http on a LAN address is not a secure context).
  */

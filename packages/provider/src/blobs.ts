@@ -2,36 +2,45 @@
  * Content-addressed blobs (modules, stdin, input files) fetched from the gateway.
  *
  * Guarantees:
- * - `get(sha)` resolves only to bytes whose sha256 is `sha`: bytes from the gateway and from
- *   the disk cache are both checked, and a mismatch is never cached.
+ * - `get(sha)` resolves only to bytes whose sha256 is `sha`: bytes from the gateway and from a
+ *   platform cache (`lode node`'s disk) are both checked, and a mismatch is never cached.
  * - Concurrent requests for one blob share one fetch; at most `fetchConcurrency` fetches run.
- * - Memory use is bounded by `maxMemoryBytes` (LRU by bytes); the disk cache under `dir` keeps
- *   every blob fetched (files are written whole, then renamed into place).
+ * - Memory is bounded by `maxMemoryBytes` (least recently used blobs are dropped first); the
+ *   platform cache keeps what it keeps.
+ * - A declared or actual size over the protocol's blob limit is refused before it is hashed.
  * - Failures reject with a protocol error: `MissingBlobError` (404), `BlobHashMismatchError`,
  *   `TooLargeError`, `GatewayUnavailableError` (network or server error, after retries), or
  *   `InvalidRequestError` for an address that is not 64 lowercase hex digits.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Logger } from 'pino';
 import {
   BlobHashMismatchError,
   GatewayUnavailableError,
   InvalidRequestError,
   LIMITS,
   MissingBlobError,
-  sha256Hex,
   TooLargeError,
 } from '@lode/protocol';
+import { sha256Hex } from './hash.js';
+import { errorText, type Logger } from './log.js';
 import { ByteLru } from './lru.js';
 import { createSemaphore } from './semaphore.js';
 
+/** A second cache level kept by the platform (`lode node`: files under `<dataDir>/blobs`). */
+export interface BlobCacheStore {
+  /** The bytes kept under `sha`, unchecked (the store checks them), or undefined. */
+  read(sha256: string): Promise<Uint8Array | undefined>;
+  /** Keeps bytes whose hash was checked. May fail: the cache is an optimisation. */
+  write(sha256: string, bytes: Uint8Array): Promise<void>;
+  /** Forgets a corrupt entry. */
+  remove(sha256: string): Promise<void>;
+}
+
 export interface BlobStoreOptions {
-  /** Gateway HTTP base, e.g. http://127.0.0.1:7070 */
-  gatewayHttp: string;
-  /** Disk cache directory; omit for memory only. */
-  dir?: string;
+  /** The gateway's HTTP origin, e.g. http://127.0.0.1:7070 */
+  gateway: string;
+  log: Logger;
+  /** A platform cache below memory. @default none */
+  cache?: BlobCacheStore;
   /** @default 256 MiB */
   maxMemoryBytes?: number;
   /** @default 8 */
@@ -40,7 +49,6 @@ export interface BlobStoreOptions {
   fetchTimeoutMs?: number;
   /** Extra tries after a network or 5xx failure. @default 2 */
   retries?: number;
-  log: Logger;
   fetch?: typeof fetch;
 }
 
@@ -52,51 +60,41 @@ export interface BlobStore {
 }
 
 export function createBlobStore(options: BlobStoreOptions): BlobStore {
-  const { gatewayHttp, dir, log } = options;
-  const doFetch = options.fetch ?? fetch;
+  const { gateway, log, cache } = options;
+  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const timeoutMs = options.fetchTimeoutMs ?? 60_000;
   const retries = options.retries ?? 2;
   const memory = new ByteLru<Uint8Array>(options.maxMemoryBytes ?? 256 * 1024 * 1024);
   const limit = createSemaphore(options.fetchConcurrency ?? 8);
   const inflight = new Map<string, Promise<Uint8Array>>();
-  let dirReady: Promise<unknown> | undefined;
 
-  async function fromDisk(sha: string): Promise<Uint8Array | undefined> {
-    if (!dir) return undefined;
-    const path = join(dir, sha);
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await readFile(path));
-    } catch {
-      return undefined;
-    }
-    if (sha256Hex(bytes) === sha) return bytes;
-    log.warn({ sha256: sha, path }, 'cached blob is corrupt; fetching it again');
-    await unlink(path).catch(() => {});
+  async function fromCache(sha: string): Promise<Uint8Array | undefined> {
+    if (!cache) return undefined;
+    const bytes = await cache.read(sha).catch(() => undefined);
+    if (!bytes) return undefined;
+    if ((await sha256Hex(bytes)) === sha) return bytes;
+    log.warn('a cached blob is corrupt; fetching it again', { sha256: sha });
+    await cache.remove(sha).catch(() => {});
     return undefined;
   }
 
-  async function toDisk(sha: string, bytes: Uint8Array): Promise<void> {
-    if (!dir) return;
+  async function toCache(sha: string, bytes: Uint8Array): Promise<void> {
+    if (!cache) return;
     try {
-      dirReady ??= mkdir(dir, { recursive: true });
-      await dirReady;
-      const tmp = join(dir, `.${sha}.${randomBytes(4).toString('hex')}.tmp`);
-      await writeFile(tmp, bytes);
-      await rename(tmp, join(dir, sha));
+      await cache.write(sha, bytes);
     } catch (err) {
-      // The disk cache is an optimisation: a full disk must not fail the task.
-      log.warn({ err, sha256: sha }, 'could not write a blob to the disk cache');
+      // The cache is an optimisation: a full disk must not fail the task.
+      log.warn('could not keep a blob in the cache', { sha256: sha, err: errorText(err) });
     }
   }
 
   async function fetchOnce(sha: string): Promise<Uint8Array> {
-    const url = `${gatewayHttp}/v1/blobs/${sha}`;
+    const url = `${gateway}/v1/blobs/${sha}`;
     let res: Response;
     try {
       res = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
-      throw new GatewayUnavailableError(`Could not fetch blob ${sha} from ${gatewayHttp}.`, { cause: err, meta: { sha256: sha } });
+      throw new GatewayUnavailableError(`Could not fetch blob ${sha} from ${gateway}.`, { cause: err, meta: { sha256: sha } });
     }
     if (res.status === 404) {
       await res.body?.cancel();
@@ -122,7 +120,7 @@ export function createBlobStore(options: BlobStoreOptions): BlobStore {
     if (bytes.byteLength > LIMITS.maxBlobBytes) {
       throw new TooLargeError(`Blob ${sha} is ${bytes.byteLength} bytes, over the ${LIMITS.maxBlobBytes}-byte limit.`);
     }
-    const actual = sha256Hex(bytes);
+    const actual = await sha256Hex(bytes);
     if (actual !== sha) {
       throw new BlobHashMismatchError(`The gateway sent bytes for blob ${sha} that hash to ${actual}; refusing them.`, {
         meta: { expected: sha, actual },
@@ -138,18 +136,18 @@ export function createBlobStore(options: BlobStoreOptions): BlobStore {
       } catch (err) {
         if (!(err instanceof GatewayUnavailableError) || attempt >= retries) throw err;
         const delay = 200 * 2 ** attempt;
-        log.warn({ sha256: sha, attempt: attempt + 1, delay, err: err.shortMessage }, 'blob fetch failed; retrying');
+        log.warn('blob fetch failed; retrying', { sha256: sha, attempt: attempt + 1, delay, err: err.shortMessage });
         await new Promise((r) => setTimeout(r, delay));
       }
     }
   }
 
   async function load(sha: string): Promise<Uint8Array> {
-    const cached = await fromDisk(sha);
+    const cached = await fromCache(sha);
     if (cached) return cached;
     const bytes = await limit(() => fetchWithRetry(sha));
-    log.debug({ sha256: sha, bytes: bytes.byteLength }, 'fetched blob');
-    await toDisk(sha, bytes);
+    log.debug('fetched blob', { sha256: sha, bytes: bytes.byteLength });
+    await toCache(sha, bytes);
     return bytes;
   }
 

@@ -1,8 +1,11 @@
 /**
- * The agent's log: a few structured lines a person can read on the contributor page (the last
- * `keep` are kept for display) and, from `warn` up, the browser console. Nothing is logged with
- * console.error: an expected condition (a lost connection) is not a page error.
+ * The provider's log port: `log.info(msg, fields)`. `lode node` plugs pino into it
+ * (packages/node/src/log.ts); the contributor page uses `createLog` below, which keeps lines a
+ * person can read on the page and writes, from `warn` up, to the console. Nothing is logged
+ * with console.error: an expected condition (a lost connection) is not a page error.
  */
+import { LodeError } from '@lode/protocol';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -52,4 +55,10 @@ export function formatLine(line: LogLine): string {
         .join(' ')
     : '';
   return extra ? `${line.msg} ${extra}` : line.msg;
+}
+
+/** An error as one line for a log field (stack traces are for bugs, not lost connections). */
+export function errorText(err: unknown): string {
+  if (err instanceof LodeError) return err.shortMessage;
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,22 +1,23 @@
 /**
- * The browser node's WebSocket session with its gateway — the same protocol as `lode node`
- * (packages/node/src/connection.ts; docs/api.md, "Node WebSocket protocol").
+ * The provider's WebSocket session with a gateway — one implementation for `lode node` (over
+ * `ws`) and the browser (its own WebSocket): the platform passes a socket factory.
  *
  * Guarantees:
- * - A session is authenticated once: on `challenge` the page signs an EIP-712 NodeHello over
- *   { node, challenge, capabilitiesHash(capabilities), origin, expiresAt }, in the domain of the
- *   gateway and chain the challenge names, and sends `hello`, checked
- *   against the protocol's `HelloMsg` schema first. Only after `welcome` are messages delivered
- *   to listeners or accepted by `send`.
+ * - A session is authenticated once: on `challenge` the provider checks the gateway account the
+ *   challenge names against its pins (see pins.ts), signs an EIP-712 NodeHello over
+ *   { node, challenge, capabilitiesHash(capabilities), origin, expiresAt } in the domain of that
+ *   gateway and chain, and sends `hello` (checked against the protocol's `HelloMsg` first). Only
+ *   after `welcome` are messages delivered to listeners or accepted by `send`.
  * - Every frame from the gateway is validated against `GatewayMessage`; a malformed or
  *   out-of-order frame is logged and ignored, never thrown.
  * - Until `stop()`, a lost or refused session is retried with jittered exponential backoff
- *   (reset by the next `welcome`).
- * - Capabilities changed with `setCapabilities` are announced by the next hello (a new session):
- *   they are signed, so a session cannot change them.
- *
- * Browsers cannot send WebSocket pings; the agent's heartbeats keep the gateway's silence
- * detector quiet, and a dead TCP path surfaces as a `close` event.
+ *   (reset by the next `welcome`); each attempt is logged.
+ * - Where the socket can ping (`ws`), a session that stays silent (no frame and no pong) for two
+ *   keep-alive periods is considered dead and is replaced, so a half-open TCP connection cannot
+ *   stall the node. Browsers cannot ping: there the agent's heartbeats keep the gateway's
+ *   silence detector quiet, and a dead TCP path surfaces as a `close` event.
+ * - Capabilities changed with `setCapabilities` are announced by the next hello (a new
+ *   session): they are signed, so a session cannot change them.
  */
 import type { LocalAccount } from 'viem';
 import {
@@ -32,22 +33,31 @@ import {
   type LodeDomain,
   type NodeMessage,
 } from '@lode/protocol';
-import { systemClock, type Clock } from './clock.js';
+import { createBackoff, type BackoffOptions } from './backoff.js';
+import { keepAlive, systemClock, type Clock } from './clock.js';
 import { Emitter } from './emitter.js';
-import type { Logger } from './log.js';
+import { errorText, type Logger } from './log.js';
+import { createPins, type GatewayPins } from './pins.js';
 
-type Msg = GatewayMessage;
 /** Messages delivered once a session is established. */
-export type SessionMessage = Extract<Msg, { t: 'lease' | 'cancel' | 'ack' | 'error' }>;
+export type SessionMessage = Extract<GatewayMessage, { t: 'lease' | 'cancel' | 'ack' | 'error' }>;
 /** What the node sends after the hello. */
 export type OutgoingMessage = Exclude<NodeMessage, HelloMsg>;
 
-/** The part of the WebSocket API the connection uses (the browser's, or `ws` in Node tests). */
+/**
+ * The part of the WebSocket API the connection uses: the browser's WebSocket as it is, or `ws`
+ * through a small adapter (packages/node/src/socket.ts). Text frames arrive as strings.
+ */
 export interface SocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: 'open' | 'close' | 'error' | 'message', listener: (ev: never) => void): void;
+  /** `pong` fires only on sockets that can `ping`. */
+  addEventListener(type: 'open' | 'close' | 'error' | 'message' | 'pong', listener: (ev: never) => void): void;
+  /** Drops the connection at once, without a closing handshake. @default close() */
+  terminate?(): void;
+  /** Sends a WebSocket ping (Node only: browsers cannot), which turns on the keep-alive. */
+  ping?(): void;
 }
 export type SocketFactory = (url: string) => SocketLike;
 
@@ -60,10 +70,13 @@ export type ConnectionState = 'stopped' | 'connecting' | 'handshake' | 'establis
 
 export interface ConnectionEvents extends Record<string, unknown> {
   state: ConnectionState;
+  /** A session was established. */
   welcome: Welcome;
+  /** A validated lease/cancel/ack/error frame in an established session. */
   message: SessionMessage;
   /** The socket closed. `retryInMs` is null once the connection is stopped. */
   disconnected: { code: number; reason: string; established: boolean; retryInMs: number | null };
+  /** Something went wrong that the connection recovered from (refused hello, bad frame). */
   error: Error;
 }
 
@@ -73,27 +86,31 @@ export interface ConnectionOptions {
   account: LocalAccount;
   capabilities: Capabilities;
   log: Logger;
+  /** Opens the WebSocket (the platform's). */
+  socket: SocketFactory;
   clock?: Clock;
-  /** @default the global WebSocket */
-  socket?: SocketFactory;
+  backoff?: BackoffOptions;
   /** Time allowed from opening the socket to `welcome`. @default 10_000 */
   handshakeTimeoutMs?: number;
-  /** First reconnect delay; doubles (with jitter) up to `maxBackoffMs`. @default 500 */
-  initialBackoffMs?: number;
-  /** @default 30_000 */
-  maxBackoffMs?: number;
+  /** Ping period once established, where the socket can ping; silence for two periods closes it. @default 15_000 */
+  keepaliveMs?: number;
+  /** The gateway accounts this node expects (see pins.ts). @default in memory, first use */
+  pins?: GatewayPins;
+  /** How long a signed hello stays valid. @default 60_000 */
+  helloTtlMs?: number;
 }
 
 export interface GatewayConnection {
   /** Opens the first socket. Returns at once; watch `welcome`. */
   start(): void;
-  /** Closes the socket and stops reconnecting. */
-  stop(): void;
+  /** Closes the socket and stops reconnecting (`disconnected` fires at once). Resolves once the socket is closed. */
+  stop(): Promise<void>;
   /** Sends a frame in an established session. Returns false (and sends nothing) otherwise. */
   send(msg: OutgoingMessage): boolean;
   /** Capabilities for the next hello (validated with the protocol schema). */
   setCapabilities(capabilities: Capabilities): void;
   readonly capabilities: Capabilities;
+  /** True between `welcome` and the next disconnect. */
   readonly established: boolean;
   readonly state: ConnectionState;
   readonly sessionId: string | undefined;
@@ -102,33 +119,43 @@ export interface GatewayConnection {
 }
 
 const OPEN = 1;
+const CLOSED = 3;
+/** WebSocket close codes the node uses. */
 const CLOSE_NORMAL = 1000;
+const CLOSE_PROTOCOL = 1002;
 
-/** ws(s)://host/v1/nodes/ws for a page at `origin` (http→ws, https→wss). */
+/** ws(s)://host/v1/nodes/ws for a gateway at `origin` (http→ws, https→wss). */
 export function nodeSocketUrl(origin: string): string {
   const u = new URL('/v1/nodes/ws', origin);
-  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.protocol = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
   return u.toString();
 }
 
 export function createConnection(options: ConnectionOptions): GatewayConnection {
   const { url, account, log } = options;
+  const open = options.socket;
   const clock = options.clock ?? systemClock;
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
-  const initialBackoff = options.initialBackoffMs ?? 500;
-  const maxBackoff = options.maxBackoffMs ?? 30_000;
-  const open: SocketFactory = options.socket ?? ((u) => new WebSocket(u) as unknown as SocketLike);
+  const keepaliveMs = options.keepaliveMs ?? 15_000;
+  const backoff = createBackoff(options.backoff);
   const events = new Emitter<ConnectionEvents>();
-
+  /** What the hello signs as the address dialed: the gateway refuses a hello dialed elsewhere (a relay). */
+  const origin = originOf(url);
+  const pins = options.pins ?? createPins();
+  const helloTtlMs = options.helloTtlMs ?? 60_000;
   let capabilities = Capabilities.parse(options.capabilities);
+  /** The gateway and chain the last hello was signed for (pinned at its welcome). */
+  let helloDomain: LodeDomain | undefined;
+
   let ws: SocketLike | undefined;
-  let stopped = true;
   let state: ConnectionState = 'stopped';
+  let stopped = true;
   let helloSent = false;
   let sessionId: string | undefined;
-  let attempts = 0;
   let reconnectTimer: unknown;
   let handshakeTimer: unknown;
+  let keepaliveTimer: unknown;
+  let lastHeard = 0;
 
   function setState(next: ConnectionState): void {
     if (next === state) return;
@@ -139,14 +166,13 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
   function connect(): void {
     reconnectTimer = undefined;
     if (stopped) return;
-    attempts++;
-    log.info('connecting to the gateway', { url, attempt: attempts });
+    log.info('connecting to the gateway', { url, attempt: backoff.attempts + 1 });
     setState('connecting');
     let socket: SocketLike;
     try {
       socket = open(url);
     } catch (err) {
-      log.warn('could not open a WebSocket', { err: String(err) });
+      log.warn('could not open a WebSocket', { err: errorText(err) });
       scheduleReconnect(1006, 'could not open', false);
       return;
     }
@@ -154,19 +180,32 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
     helloSent = false;
     handshakeTimer = clock.setTimeout(() => {
       if (ws === socket && state !== 'established') {
-        log.warn('the gateway did not complete the handshake in time; closing');
-        socket.close(CLOSE_NORMAL, 'handshake timeout');
-        onClose(socket, 4000, 'handshake timeout');
+        log.warn('the gateway did not complete the handshake in time; closing', { url });
+        drop(socket, 4000, 'handshake timeout');
       }
     }, handshakeTimeoutMs);
+
     socket.addEventListener('open', () => {
       if (ws === socket) setState('handshake');
     });
     socket.addEventListener('message', (ev: { data: unknown }) => {
-      if (ws === socket) onFrame(socket, ev.data);
+      if (ws !== socket) return;
+      lastHeard = clock.now();
+      onFrame(socket, ev.data);
     });
+    socket.addEventListener('pong', () => {
+      if (ws === socket) lastHeard = clock.now();
+    });
+    // 'close' always follows an error; the reconnect is scheduled there.
     socket.addEventListener('error', () => log.debug('gateway socket error'));
     socket.addEventListener('close', (ev: { code: number; reason: string }) => onClose(socket, ev.code, ev.reason));
+  }
+
+  /** Ends `socket` now, without waiting for its close event (which is then ignored). */
+  function drop(socket: SocketLike, code: number, reason: string): void {
+    if (socket.terminate) socket.terminate();
+    else socket.close(CLOSE_NORMAL, reason);
+    onClose(socket, code, reason);
   }
 
   function onClose(socket: SocketLike, code: number, reason: string): void {
@@ -175,15 +214,18 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
     ws = undefined;
     sessionId = undefined;
     clock.clearTimeout(handshakeTimer);
+    clock.clearTimeout(keepaliveTimer);
     scheduleReconnect(code, reason, wasEstablished);
   }
 
   function scheduleReconnect(code: number, reason: string, wasEstablished: boolean): void {
     let retryInMs: number | null = null;
     if (!stopped) {
-      const base = Math.min(maxBackoff, initialBackoff * 2 ** Math.min(attempts - 1, 16));
-      retryInMs = Math.round(base / 2 + Math.random() * (base / 2));
+      retryInMs = backoff.next();
       reconnectTimer = clock.setTimeout(connect, retryInMs);
+      // Waiting to reconnect is the node's whole job while the gateway is away: this timer must
+      // keep a Node process alive, or a node exits when its gateway restarts.
+      keepAlive(reconnectTimer);
       setState('waiting');
     } else {
       setState('stopped');
@@ -212,26 +254,37 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
         if (msg.protocol !== PROTOCOL_VERSION) {
           log.warn('the gateway speaks another protocol version; trying anyway', { gateway: msg.protocol, node: PROTOCOL_VERSION });
         }
+        try {
+          pins.check(origin, msg.gateway);
+        } catch (err) {
+          log.error(errorText(err), { origin, gateway: msg.gateway });
+          events.emit('error', err as Error);
+          socket.close(CLOSE_NORMAL, 'gateway identity mismatch');
+          return;
+        }
         helloSent = true;
-        void sendHello(socket, msg.challenge as `0x${string}`, { gateway: msg.gateway as `0x${string}`, chainId: msg.chainId });
+        helloDomain = { gateway: msg.gateway as `0x${string}`, chainId: msg.chainId };
+        void sendHello(socket, msg.challenge as `0x${string}`, helloDomain);
         return;
       case 'welcome':
         if (!helloSent || state === 'established') return reject('unexpected welcome');
         if (msg.node.toLowerCase() !== account.address.toLowerCase()) {
           log.error('the gateway welcomed another address; closing', { node: msg.node });
-          socket.close(CLOSE_NORMAL, 'welcome for another node');
+          socket.close(CLOSE_PROTOCOL, 'welcome for another node');
           return;
         }
         sessionId = msg.sessionId;
-        attempts = 0;
+        if (helloDomain) pins.remember(origin, helloDomain.gateway);
         clock.clearTimeout(handshakeTimer);
+        backoff.reset();
         setState('established');
-        log.info('gateway session established', { sessionId: msg.sessionId });
+        scheduleKeepalive(socket);
+        log.info('gateway session established', { sessionId: msg.sessionId, heartbeatMs: msg.heartbeatMs });
         events.emit('welcome', { sessionId: msg.sessionId, heartbeatMs: msg.heartbeatMs });
         return;
       case 'error':
         if (state !== 'established') {
-          log.warn('the gateway refused the hello', { code: msg.code, message: msg.message });
+          log.error('the gateway refused the hello', { code: msg.code, message: msg.message });
           events.emit('error', new HelloRefusedError(`The gateway refused this node: ${msg.code}: ${msg.message}`, { meta: { code: msg.code } }));
           socket.close(CLOSE_NORMAL, 'hello refused');
           return;
@@ -249,16 +302,10 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
     events.emit('error', new ProtocolViolationError(`Ignored a frame from the gateway: ${why}`));
   }
 
-  /**
-   * Signs the hello for the gateway and chain the challenge names, and for the origin this page
-   * dialed: the page is served by the gateway it connects to, so a relay would have to serve the
-   * page too; the gateway refuses a hello whose origin is not its own.
-   */
   async function sendHello(socket: SocketLike, challenge: `0x${string}`, domain: LodeDomain): Promise<void> {
     try {
-      const expiresAt = clock.now() + 60_000;
+      const expiresAt = clock.now() + helloTtlMs;
       const caps = capabilities;
-      const origin = originOf(url);
       const signature = await account.signTypedData(
         nodeHelloTypedData({ node: account.address, challenge, capabilitiesHash: capabilitiesHash(caps), origin, expiresAt: BigInt(expiresAt) }, domain),
       );
@@ -266,31 +313,62 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
       const hello = HelloMsg.parse({ t: 'hello', protocol: PROTOCOL_VERSION, node: account.address, capabilities: caps, origin, expiresAt, signature });
       socket.send(JSON.stringify(hello));
     } catch (err) {
-      log.error('could not sign the hello', { err: String(err) });
+      log.error('could not sign the hello', { err: errorText(err) });
       events.emit('error', err instanceof Error ? err : new Error(String(err)));
       socket.close(CLOSE_NORMAL, 'hello failed');
     }
+  }
+
+  function scheduleKeepalive(socket: SocketLike): void {
+    if (!socket.ping) return;
+    lastHeard = clock.now();
+    const tick = (): void => {
+      if (ws !== socket || state !== 'established') return;
+      if (clock.now() - lastHeard > 2 * keepaliveMs) {
+        log.warn('the gateway went silent; reconnecting', { silentMs: clock.now() - lastHeard });
+        drop(socket, 4001, 'gateway silent');
+        return;
+      }
+      socket.ping!();
+      keepaliveTimer = clock.setTimeout(tick, keepaliveMs);
+    };
+    keepaliveTimer = clock.setTimeout(tick, keepaliveMs);
   }
 
   return {
     start() {
       if (!stopped) return;
       stopped = false;
-      attempts = 0;
+      backoff.reset();
       connect();
     },
-    stop() {
+    async stop() {
       if (stopped) return;
       stopped = true;
       clock.clearTimeout(reconnectTimer);
       reconnectTimer = undefined;
       const socket = ws;
-      if (socket) {
-        socket.close(CLOSE_NORMAL, 'node stopping');
-        onClose(socket, CLOSE_NORMAL, 'node stopping');
-      } else {
+      if (!socket) {
         setState('stopped');
+        return;
       }
+      const closed = new Promise<void>((resolve) => {
+        if (socket.readyState === CLOSED) return resolve();
+        const force = globalThis.setTimeout(() => {
+          socket.terminate?.();
+          resolve();
+        }, 1000) as unknown as { unref?: () => void };
+        force.unref?.();
+        socket.addEventListener('close', () => {
+          globalThis.clearTimeout(force as unknown as number);
+          resolve();
+        });
+      });
+      if (socket.readyState === OPEN) socket.close(CLOSE_NORMAL, 'node stopping');
+      else if (socket.terminate) socket.terminate();
+      else socket.close();
+      onClose(socket, CLOSE_NORMAL, 'node stopping');
+      await closed;
     },
     send(msg) {
       if (state !== 'established' || !ws || ws.readyState !== OPEN) return false;

@@ -1,19 +1,18 @@
 /**
- * Long because it is the whole provider protocol client; the one-clear-core issue merges it with
- * the browser's copy (packages/web/src/agent/agent.ts) into one shared agent.
- *
- * The provider agent: turns `lease` frames into sandbox runs and `results` frames.
+ * The provider agent: turns `lease` frames into sandbox runs and `results` frames — one agent
+ * for `lode node` (Worker threads) and the browser contributor (Web Workers). Long because it is
+ * the whole provider protocol client.
  *
  * Guarantees:
- * - At most `slots` task groups are in flight; each group goes to the sandbox in one
+ * - At most `slots` (by default the sandbox's concurrency) task groups are in flight; each group goes to the sandbox in one
  *   `runBatch` call. Leases run as soon as a slot is free (no waiting to fill a batch), and a
  *   deep queue is split evenly over the free slots so every worker stays busy.
  * - Blobs (module, stdin, input files) are fetched hash-checked through the blob store; a
  *   module is added to the sandbox once. A task whose blob cannot be had fails with
  *   `SANDBOX_BLOB_UNAVAILABLE`; a module the sandbox rejects fails with `SANDBOX_INVALID_MODULE` (or
  *   the sandbox's own code, e.g. `SANDBOX_TIMEOUT` when preparing it ran past the budget).
- * - Outcomes that finish in the same tick go out in one `results` frame (flushed on
- *   setImmediate). Every outcome is kept until the gateway acks it (or refuses its lease) and
+ * - Outcomes that finish in the same turn go out in one `results` frame (flushed after the
+ *   current I/O callbacks; a microtask in browsers). Every outcome is kept until the gateway acks it (or refuses its lease) and
  *   is sent again after a reconnect.
  * - `cancel` frees the node at once: queued leases and leases still fetching their blobs are
  *   dropped, running tasks are stopped in the sandbox (`Sandbox.cancel`; their worker is
@@ -22,9 +21,11 @@
  * - Leases not yet started when the session is lost are dropped: the gateway requeues a
  *   departed session's leases, so running them would be wasted work.
  * - A heartbeat with the running count goes out every `heartbeatMs` of an established session.
+ * - `drain()` (a node leaving, or a page changing its cores) sends `drain`, finishes what it
+ *   holds and waits for the acks; `resume()` takes leases again in the next session.
+ * - `release()` (a page pausing) lets go of everything at once, sending no result.
  * - `stop` cancels running tasks in the sandbox too, so a shared sandbox is free at once.
  */
-import type { Logger } from 'pino';
 import {
   BlobHashMismatchError,
   fromBase64,
@@ -38,13 +39,22 @@ import {
   type Lease,
   type TaskOutcome,
 } from '@lode/protocol';
-import type { BlobStore } from './blobStore.js';
-import { systemClock, type Clock } from './clock.js';
+import type { Sandbox, SandboxResult, SandboxTask } from '@lode/sandbox/portable';
+import type { BlobStore } from './blobs.js';
+import { afterThisTurn, systemClock, type Clock } from './clock.js';
 import type { GatewayConnection, SessionMessage } from './connection.js';
 import { Emitter } from './emitter.js';
-import type { Sandbox, SandboxResult, SandboxTask } from './sandboxTypes.js';
+import { errorText, type Logger } from './log.js';
 
-/** What the agent reports for each finished task (for the CLI's display). */
+/** A lease that started running (for "current task" displays). */
+export interface TaskStart {
+  leaseId: string;
+  jobId: string;
+  taskIndex: number;
+  at: number;
+}
+
+/** What the agent reports for each finished task (for the CLI's and the page's display). */
 export interface TaskEvent {
   leaseId: string;
   jobId: string;
@@ -57,6 +67,9 @@ export interface TaskEvent {
 
 export interface AgentEvents extends Record<string, unknown> {
   task: TaskEvent;
+  start: TaskStart[];
+  /** Leases dropped without a result (cancelled, or the session was lost before they started). */
+  dropped: string[];
   error: Error;
 }
 
@@ -64,8 +77,8 @@ export interface AgentOptions {
   connection: GatewayConnection;
   sandbox: Sandbox;
   blobs: BlobStore;
-  /** Task groups in flight at once. */
-  slots: number;
+  /** Task groups in flight at once. @default the sandbox's `concurrency`, read again as it changes */
+  slots?: number;
   log: Logger;
   clock?: Clock;
   /** Most tasks in one `runBatch` call. @default 32 */
@@ -82,7 +95,14 @@ export interface Agent {
    * results and waits up to `ackTimeoutMs` for the gateway's acks. Does not close the connection.
    */
   drain(ackTimeoutMs: number): Promise<void>;
-  /** Stops at once: queued leases are dropped and results of running ones are discarded. */
+  /** Ends draining: the next session takes leases again (a paused page that resumes). */
+  resume(): void;
+  /**
+   * Lets go of every lease at once (before closing the session to pause): queued ones are
+   * dropped, running ones stopped in the sandbox; no result is sent for any of them.
+   */
+  release(): void;
+  /** Stops at once: queued leases are dropped and running ones cancelled; their results are discarded. */
   stop(): void;
   /** Leases taken from the queue and not yet finished. */
   readonly running: number;
@@ -100,7 +120,8 @@ const EMPTY = new Uint8Array(0);
 export function createAgent(options: AgentOptions): Agent {
   const { connection, sandbox, blobs, log } = options;
   const clock = options.clock ?? systemClock;
-  const slots = Math.max(1, options.slots);
+  /** Read on every pump: a page that changes its cores resizes the sandbox under the agent. */
+  const slots = (): number => Math.max(1, options.slots ?? sandbox.concurrency);
   const maxBatch = Math.max(1, options.maxBatch ?? 32);
   const maxFrameBytes = options.maxFrameBytes ?? 8 * 1024 * 1024;
   const events = new Emitter<AgentEvents>();
@@ -147,7 +168,7 @@ export function createAgent(options: AgentOptions): Agent {
     if (draining) connection.send({ t: 'drain' });
     unsent = [];
     if (unacked.size) {
-      log.info({ results: unacked.size }, 're-sending unacknowledged results');
+      log.info('re-sending unacknowledged results', { results: unacked.size });
       sendOutcomes([...unacked.values()]);
     }
     startHeartbeat(heartbeatMs);
@@ -158,8 +179,10 @@ export function createAgent(options: AgentOptions): Agent {
     clock.clearTimeout(heartbeatTimer);
     heartbeatTimer = undefined;
     if (queue.length) {
-      log.info({ dropped: queue.length }, 'session lost; dropping leases not yet started (the gateway requeues them)');
-      for (const l of queue.splice(0)) held.delete(l.leaseId);
+      log.info('session lost; dropping leases not yet started (the gateway requeues them)', { dropped: queue.length });
+      const dropped = queue.splice(0).map((l) => l.leaseId);
+      for (const id of dropped) held.delete(id);
+      events.emit('dropped', dropped);
       notify();
     }
   }
@@ -177,11 +200,11 @@ export function createAgent(options: AgentOptions): Agent {
       case 'error':
         if (msg.leaseId !== undefined) {
           // The gateway refused this lease's result (typically UNKNOWN_LEASE): it will never accept it.
-          log.debug({ leaseId: msg.leaseId, code: msg.code }, 'gateway refused a result');
+          log.debug('gateway refused a result', { leaseId: msg.leaseId, code: msg.code });
           unacked.delete(msg.leaseId);
           notify();
         } else {
-          log.warn({ code: msg.code, message: msg.message }, 'gateway reported an error');
+          log.warn('gateway reported an error', { code: msg.code, message: msg.message });
           events.emit('error', new GatewayReportedError(`${msg.code}: ${msg.message}`, { meta: { code: msg.code } }));
         }
         return;
@@ -200,18 +223,19 @@ export function createAgent(options: AgentOptions): Agent {
       held.add(lease.leaseId);
       queue.push(lease);
     }
-    log.debug({ received: leases.length, queued: queue.length, running }, 'leases received');
+    log.debug('leases received', { received: leases.length, queued: queue.length, running });
     pump();
   }
 
   function onCancel(ids: string[]): void {
     const drop = new Set(ids);
-    let removed = 0;
+    const removed: string[] = [];
     for (let i = queue.length - 1; i >= 0; i--) {
-      if (drop.has(queue[i]!.leaseId)) {
-        held.delete(queue[i]!.leaseId);
+      const id = queue[i]!.leaseId;
+      if (drop.has(id)) {
+        held.delete(id);
         queue.splice(i, 1);
-        removed++;
+        removed.push(id);
       }
     }
     let halted = 0;
@@ -222,15 +246,17 @@ export function createAgent(options: AgentOptions): Agent {
       const task = inSandbox.get(id);
       if (task && sandbox.cancel(task)) halted++;
     }
-    log.debug({ cancelled: ids.length, removedFromQueue: removed, stoppedRunning: halted }, 'leases cancelled');
+    log.debug('leases cancelled', { cancelled: ids.length, removedFromQueue: removed.length, stoppedRunning: halted });
+    if (removed.length) events.emit('dropped', removed);
     notify();
   }
 
   // ---- running
 
   function pump(): void {
-    while (!stopped && queue.length > 0 && groupsInFlight < slots) {
-      const freeSlots = slots - groupsInFlight;
+    const total = slots();
+    while (!stopped && queue.length > 0 && groupsInFlight < total) {
+      const freeSlots = total - groupsInFlight;
       const size = Math.min(maxBatch, Math.ceil(queue.length / freeSlots));
       void runGroup(queue.splice(0, size));
     }
@@ -242,22 +268,30 @@ export function createAgent(options: AgentOptions): Agent {
     try {
       const prepared = await Promise.all(leases.map(prepare));
       const ready: Array<{ lease: Lease; task: SandboxTask }> = [];
+      const skipped: string[] = [];
       for (const p of prepared) {
         if (cancelled.delete(p.lease.leaseId)) {
           held.delete(p.lease.leaseId);
+          skipped.push(p.lease.leaseId);
           continue;
         }
         if ('task' in p) ready.push(p);
         else finish(p.lease, failedOutcome(p.lease.leaseId, p.failure, p.durationMs));
       }
+      if (skipped.length) events.emit('dropped', skipped);
       if (ready.length === 0 || stopped) return;
+      const at = clock.now();
+      events.emit(
+        'start',
+        ready.map((r) => ({ leaseId: r.lease.leaseId, jobId: r.lease.jobId, taskIndex: r.lease.taskIndex, at })),
+      );
       let results: SandboxResult[];
       for (const r of ready) inSandbox.set(r.lease.leaseId, r.task);
       try {
         results = await sandbox.runBatch(ready.map((r) => r.task));
       } catch (err) {
         if (stopped) return;
-        log.error({ err }, 'the sandbox failed a whole batch');
+        log.error('the sandbox failed a whole batch', { err: errorText(err) });
         const failure = new SandboxError(SandboxErrorCode.WorkerCrashed, errorText(err), err);
         results = ready.map(() => failedResult(failure, 0));
       } finally {
@@ -266,7 +300,7 @@ export function createAgent(options: AgentOptions): Agent {
       ready.forEach((r, i) => finish(r.lease, outcomeOf(r.lease.leaseId, results[i]!)));
     } catch (err) {
       // prepare() and finish() do not throw; this is a bug guard so slots are never leaked.
-      log.error({ err }, 'unexpected error running a task group');
+      log.error('unexpected error running a task group', { err: errorText(err) });
       for (const l of leases) {
         held.delete(l.leaseId);
         cancelled.delete(l.leaseId);
@@ -307,7 +341,7 @@ export function createAgent(options: AgentOptions): Agent {
     } catch (err) {
       const failure =
         err instanceof SandboxError ? err : new SandboxError(SandboxErrorCode.WorkerCrashed, errorText(err), err);
-      log.warn({ leaseId: lease.leaseId, code: failure.code, details: failure.details }, 'task cannot run');
+      log.warn('task cannot run', { leaseId: lease.leaseId, code: failure.code, details: failure.details });
       return { lease, failure, durationMs: clock.now() - started };
     }
   }
@@ -343,7 +377,10 @@ export function createAgent(options: AgentOptions): Agent {
 
   function finish(lease: Lease, outcome: TaskOutcome): void {
     held.delete(lease.leaseId);
-    if (cancelled.delete(lease.leaseId)) return; // the gateway has forgotten this lease
+    if (cancelled.delete(lease.leaseId)) {
+      events.emit('dropped', [lease.leaseId]); // the gateway has forgotten this lease
+      return;
+    }
     if (stopped) return;
     unacked.set(lease.leaseId, outcome);
     unsent.push(lease.leaseId);
@@ -362,7 +399,7 @@ export function createAgent(options: AgentOptions): Agent {
   function scheduleFlush(): void {
     if (flushScheduled) return;
     flushScheduled = true;
-    setImmediate(flush);
+    afterThisTurn(flush);
   }
 
   function flush(): void {
@@ -415,18 +452,35 @@ export function createAgent(options: AgentOptions): Agent {
       if (stopped) return;
       draining = true;
       connection.send({ t: 'drain' });
-      log.info({ queued: queue.length, running }, 'draining: finishing held leases');
+      log.info('draining: finishing held leases', { queued: queue.length, running });
       await until(() => queue.length === 0 && running === 0);
       flush();
       if (unacked.size === 0) return;
-      log.info({ results: unacked.size, ackTimeoutMs }, 'draining: waiting for the gateway to acknowledge results');
+      log.info('draining: waiting for the gateway to acknowledge results', { results: unacked.size, ackTimeoutMs });
       let timer: unknown;
       const timedOut = new Promise<void>((resolve) => {
         timer = clock.setTimeout(resolve, ackTimeoutMs);
       });
       await Promise.race([until(() => unacked.size === 0), timedOut]);
       clock.clearTimeout(timer);
-      if (unacked.size > 0) log.warn({ results: unacked.size }, 'draining: some results were not acknowledged in time');
+      if (unacked.size > 0) log.warn('draining: some results were not acknowledged in time', { results: unacked.size });
+    },
+    resume() {
+      draining = false;
+    },
+    release() {
+      const dropped = queue.splice(0).map((l) => l.leaseId);
+      for (const id of dropped) held.delete(id);
+      for (const id of held) {
+        cancelled.add(id); // fetching blobs: skipped; running: stopped, and its result not sent
+        const task = inSandbox.get(id);
+        if (task) sandbox.cancel(task);
+      }
+      // The session closes next; the gateway will not accept these from another one.
+      unacked.clear();
+      unsent = [];
+      if (dropped.length) events.emit('dropped', dropped);
+      notify();
     },
     stop() {
       if (stopped) return;
@@ -498,11 +552,6 @@ function failedOutcome(leaseId: string, failure: SandboxError, durationMs: numbe
 
 function failureMessage(e: SandboxError): string {
   return e.details ? `${e.shortMessage} ${e.details}` : e.shortMessage;
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof LodeError) return err.shortMessage;
-  return err instanceof Error ? err.message : String(err);
 }
 
 function approxSize(o: TaskOutcome): number {
