@@ -43,7 +43,7 @@ export async function startNetwork({ nodes = 3, ledger = true, gatewayArgs = [],
     dir, url, wsUrl, gateway, nodes: [], ledger,
     /** Accounts funded (and, for nodes, staked) so far. */
     async provision(dataDir, asNode) {
-      const { loadOrCreateAccount } = await import('@lode/node/keystore');
+      const { loadOrCreateAccount } = await import('@lode/keystore');
       const { createLedgerClient, ledgerAddressesSchema, stake } = await import('@lode/ledger/client');
       const { account } = await loadOrCreateAccount(dataDir, { create: true });
       if (!ledger) return account;

@@ -11,7 +11,7 @@ import type { Hex } from 'viem';
 import { createLodeClient, getJob, getPayouts, putBlob, submitJob, watchJob, getResults, type LodeClient } from '@lode/sdk';
 import { createLedgerClient, depositEscrow, getAccountLedger, jobEscrowAbi, ledgerAddressesSchema, type LedgerClient } from '@lode/ledger/client';
 import { escrowJobId, type PayoutsView } from '@lode/protocol';
-import { loadAccount } from '@lode/node/keystore';
+import { loadAccount } from '@lode/keystore';
 import { Cluster, lodeRun, waitFor } from '../support/cluster.js';
 import { checkPrimes, primeTasks, primesBySieve, workloadBytes } from '../support/requester.js';
 

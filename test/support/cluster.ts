@@ -166,7 +166,7 @@ export class Cluster {
    * node, stakes the minimum. Returns the account's address.
    */
   async provision(dataDir: string, asNode: boolean): Promise<`0x${string}`> {
-    const { loadOrCreateAccount } = await import('@lode/node/keystore');
+    const { loadOrCreateAccount } = await import('@lode/keystore');
     const { createLedgerClient, ledgerAddressesSchema, stake } = await import('@lode/ledger/client');
     const { account } = await loadOrCreateAccount(dataDir, { create: true });
     const info = (await (await fetch(`${this.url}/v1/ledger`)).json()) as { chainId: number; contracts: object; params: { minStake: string } };

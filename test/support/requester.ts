@@ -13,7 +13,7 @@ export function requester(gateway: string): LodeClient {
 
 /** A client signing as the account kept in `dataDir` (as `lode --data-dir` uses it): it reads that account's jobs. */
 export async function clientOf(gateway: string, dataDir: string): Promise<LodeClient> {
-  const { loadOrCreateAccount } = await import('@lode/node/keystore');
+  const { loadOrCreateAccount } = await import('@lode/keystore');
   const { account } = await loadOrCreateAccount(dataDir, { create: false });
   return createLodeClient({ gateway, account });
 }

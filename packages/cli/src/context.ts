@@ -4,7 +4,7 @@
  */
 import { createLodeClient, gatewayOrigin, type LodeClient } from '@lode/sdk';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadAccount, loadOrCreateAccount } from '@lode/node/keystore';
+import { loadAccount, loadOrCreateAccount } from '@lode/keystore';
 import { LIMITS, type Verification } from '@lode/protocol';
 
 /** @default http://127.0.0.1:7070 (env LODE_GATEWAY) */

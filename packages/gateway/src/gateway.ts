@@ -28,7 +28,7 @@ import { GatewayLedger } from './ledger/ledgerService.js';
 import { TrustService } from './trust/trustService.js';
 import { trustRoutes } from './trust/routes.js';
 import { trustConfigFrom } from './verify/trustConfig.js';
-import { loadOrCreateAccount } from '@lode/node/keystore';
+import { loadOrCreateAccount } from '@lode/keystore';
 import { join } from 'node:path';
 import { ledgerRoutes } from './ledger/routes.js';
 import { SessionAuth, allowedHosts, installSessions } from './http/auth.js';

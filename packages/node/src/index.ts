@@ -1,6 +1,6 @@
 /**
- * @lode/node — `lode node`: @lode/provider's agent on Node (Worker-thread sandbox, `ws`, a
- * keystore file, a disk blob cache, pino), plus payout claiming.
+ * @lode/node — `lode node`: @lode/provider's agent on Node (Worker-thread sandbox, `ws`, the
+ * data directory's key from @lode/keystore, a disk blob cache, pino), plus payout claiming.
  *
  * @example
  * import { startNode } from '@lode/node';
@@ -9,15 +9,6 @@
  * process.once('SIGINT', () => void node.drain());
  */
 export { startNode, type NodeOptions, type NodeHandle, type NodeEvents } from './main.js';
-export {
-  loadOrCreateAccount,
-  loadAccount,
-  createAccount,
-  KEYSTORE_FILE,
-  type LoadOrCreateAccountOptions,
-  type CreateAccountOptions,
-  type LoadedAccount,
-} from './keystore.js';
 export {
   detectCapabilities,
   detectDeviceKind,
@@ -32,5 +23,4 @@ export { blobFiles } from './blobFiles.js';
 export { wsSocketFactory } from './socket.js';
 export { pinoLog } from './log.js';
 export { NODE_DEFAULTS } from './config.js';
-export { KeystoreMissingError, KeystoreExistsError, KeystoreInvalidError } from './errors.js';
 export type { Sandbox, SandboxTask, SandboxResult, SandboxFile, SandboxLimits } from './sandboxTypes.js';

@@ -21,7 +21,7 @@ import { createClaimer, type ClaimerEvents } from './claimer.js';
 import { detectCapabilities } from './capabilities.js';
 import { NODE_DEFAULTS } from './config.js';
 import { gatewayPins } from './gatewayPins.js';
-import { loadOrCreateAccount } from './keystore.js';
+import { loadOrCreateAccount } from '@lode/keystore';
 import { pinoLog } from './log.js';
 import type { Sandbox } from './sandboxTypes.js';
 import { wsSocketFactory } from './socket.js';

@@ -10,7 +10,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64, fromUtf8, resultDigest, SandboxErrorCode } from '@lode/protocol';
 import { createNodeSandbox } from '@lode/sandbox';
-import { loadOrCreateAccount } from '../src/keystore.js';
+import { loadOrCreateAccount } from '@lode/keystore';
 import { startNode } from '../src/main.js';
 import { makeLease, startFakeGateway, waitFor, type FakeGateway } from './fakeGateway.js';
 

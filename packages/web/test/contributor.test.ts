@@ -17,7 +17,7 @@ import { createLodeClient, getResults, listNodes, putBlob, submitJob, watchJob, 
 import { primesTasks, readWorkload, reference } from '@lode/workloads';
 import { Contributor, type ContributorState } from '../src/agent/contributor.js';
 import { createWorkerSandbox } from '../src/agent/sandbox.js';
-import type { KeyValueStore } from '../src/agent/keystore.js';
+import type { KeyValueStore } from '@lode/keystore/browser';
 import type { SocketLike } from '@lode/provider';
 import { inlineWorker } from './inlineWorker.js';
 

@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { startGateway, testGatewayOptions, type GatewayHandle } from '@lode/gateway';
 import { castVote, createLedgerClient, getVotingPower, ledgerAddressesSchema, proposeParameterChange } from '@lode/ledger/client';
-import { loadAccount } from '@lode/node/keystore';
+import { loadAccount } from '@lode/keystore';
 import { verifyNodeReputation } from '@lode/protocol';
 import { createLodeClient, getLedgerInfo, getNodeCredential, getPayouts, listBatches, listEvidence, listNodes, putBlob, submitJob, watchJob, type LodeClient } from '@lode/sdk';
 import { readWorkload } from '@lode/workloads';

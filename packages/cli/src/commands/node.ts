@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import pino from 'pino';
 import { amount, globalsOf, logLevelOption, positiveInt, withExamples, withJson, type LogLevel } from '../context.js';
 import { printJson } from '../output.js';
+import { loadOrCreateAccount } from '@lode/keystore';
 import { loadNode } from '../peers.js';
 import { watchSignals } from '../signals.js';
 
@@ -41,7 +42,7 @@ export function registerNode(program: Command): void {
   cmd.action(async (opts: Options) => {
     const { dataDir, gateway } = globalsOf(cmd);
     const shutdown = watchSignals();
-    const { loadOrCreateAccount, startNode } = await loadNode();
+    const { startNode } = await loadNode();
     const log = pino({ name: 'lode-node', level: opts.logLevel }, pino.destination(2));
     const { account, address, path, created } = await loadOrCreateAccount(dataDir, { create: true, log });
     const node = await startNode({ gateway, dataDir, slots: opts.slots, pricePerTask: opts.price, pricePerFuel: opts.pricePerFuel, account, log, autoClaim: opts.claim, claimIntervalMs: opts.claimInterval, restake: opts.restake, gatewayAddress: opts.gatewayAddress });

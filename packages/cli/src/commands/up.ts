@@ -144,7 +144,7 @@ export function registerUp(program: Command): void {
  * browsers never send to a server.
  */
 async function dashboardLink(gateway: string, dataDir: string): Promise<string> {
-  const { loadOrCreateAccount } = await import('@lode/node/keystore');
+  const { loadOrCreateAccount } = await import('@lode/keystore');
   const { account } = await loadOrCreateAccount(dataDir, { create: true });
   const { token } = await signIn(createLodeClient({ gateway, account }));
   return `${gateway}/#/?session=${encodeURIComponent(token)}`;
@@ -160,7 +160,7 @@ export const DEFAULT_NODE_PRICE = '1000000000000000';
  */
 async function provisionAccounts(gw: Awaited<ReturnType<Awaited<ReturnType<typeof loadGateway>>['startGateway']>>, dataDir: string, nodeDirs: string[]): Promise<void> {
   const ledgerInfo = gw.ledger!;
-  const { loadOrCreateAccount } = await import('@lode/node/keystore');
+  const { loadOrCreateAccount } = await import('@lode/keystore');
   const { createLedgerClient, getAccountLedger, stake } = await import('@lode/ledger/client');
   const { minStake } = await ledgerInfo.params();
   const clientFor = (account: Parameters<typeof createLedgerClient>[0]['account']) =>

@@ -51,7 +51,7 @@ import {
   type LedgerInfoView,
   type PayoutsView,
 } from '@lode/protocol';
-import { loadOrCreateAccount } from '@lode/node/keystore';
+import { loadOrCreateAccount } from '@lode/keystore';
 import type { GatewayConfig } from '../config.js';
 import type { Clock } from '../clock.js';
 import type { EscrowState, Store } from '../store/types.js';

@@ -35,7 +35,7 @@ import {
   type TaskStart,
 } from '@lode/provider';
 import { detectBrowserCapabilities, type NavigatorLike } from './capabilities.js';
-import { idbStore, loadKey, loadOrCreateKey, type KeyValueStore, type LoadedKey } from './keystore.js';
+import { idbStore, loadKey, loadOrCreateKey, type KeyValueStore, type LoadedKey } from '@lode/keystore/browser';
 import type { LedgerInfo, StakeStep } from './ledger.js';
 
 /** The ledger code (viem's chain actions) loads only when a gateway has a ledger. */

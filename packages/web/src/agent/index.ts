@@ -15,6 +15,6 @@
 export { Contributor, type ContributorOptions, type ContributorState, type ContributorStatus, type RunningTask } from './contributor.js';
 export { createWorkerSandbox, type WorkerSandbox, type WorkerLike, type WorkerFactory } from './sandbox.js';
 export { detectBrowserCapabilities, browserCores, browserName, DEFAULT_BROWSER_MEMORY_MIB } from './capabilities.js';
-export { loadKey, loadOrCreateKey, exportKey, idbStore, KEY_NAME, type KeyValueStore, type LoadedKey, type StoredKey } from './keystore.js';
+export { loadKey, loadOrCreateKey, exportKey, idbStore, KEY_NAME, type KeyValueStore, type LoadedKey, type StoredKey } from '@lode/keystore/browser';
 export { createPowerMonitor, type PauseReason, type PowerMonitor, type PowerState } from './power.js';
 export { workerClock } from './clock.js';

@@ -7,7 +7,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { DEFAULTS, LIMITS, toBase64, type TaskInputInit } from '@lode/protocol';
 import { listNodes, putBlob, submitJob } from '@lode/sdk';
 import { formatEther, parseEther } from 'viem';
-import { loadKey, loadOrCreateKey } from '../agent/keystore.js';
+import { loadKey, loadOrCreateKey } from '@lode/keystore/browser';
 import { errorText, gatewayOrigin, readClient, rememberReader, signingClient } from '../shared/client.js';
 import { formatBytes } from '../shared/format.js';
 import { getStats } from './stats.js';

@@ -9,7 +9,7 @@
  */
 import { createLodeClient, getJob, signIn, type LodeClient } from '@lode/sdk';
 import type { LocalAccount } from 'viem';
-import { loadKey } from '../agent/keystore.js';
+import { loadKey } from '@lode/keystore/browser';
 
 export const gatewayOrigin = (): string => globalThis.location?.origin ?? 'http://127.0.0.1:7070';
 

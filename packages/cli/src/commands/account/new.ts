@@ -2,7 +2,7 @@
 import { didPkh } from '@lode/protocol';
 import type { Command } from 'commander';
 import { globalsOf, withExamples, withJson } from '../../context.js';
-import { createAccount } from '@lode/node/keystore';
+import { createAccount } from '@lode/keystore';
 import { printJson } from '../../output.js';
 
 export function registerAccountNew(parent: Command): void {

@@ -2,7 +2,7 @@
 import { didPkh } from '@lode/protocol';
 import type { Command } from 'commander';
 import { globalsOf, withExamples, withJson } from '../../context.js';
-import { loadAccount } from '@lode/node/keystore';
+import { loadAccount } from '@lode/keystore';
 import { printJson } from '../../output.js';
 
 export function registerAccountShow(parent: Command): void {

@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { createPublicClient, createWalletClient, formatEther, http, isAddress, getAddress, zeroAddress, type Address, type PublicClient } from 'viem';
 import { LedgerUnavailableError, LodeError } from '@lode/protocol';
-import { loadAccount, loadOrCreateAccount } from '@lode/node/keystore';
+import { loadAccount, loadOrCreateAccount } from '@lode/keystore';
 import { globalsOf, withExamples, withJson } from '../../context.js';
 import { UsageError } from '../../errors.js';
 import { formatLode, lodeAmount } from '../../ledger.js';

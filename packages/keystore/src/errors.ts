@@ -1,7 +1,6 @@
 /**
- * Errors raised by the provider agent itself (the protocol's classes cover everything that
- * crosses the wire), and the keystore's, which the `lode` CLI shows as they are. Callers branch
- * on `code`, never on the message.
+ * The keystore's errors, which the `lode` CLI shows as they are. Callers branch on `code`, never
+ * on the message.
  */
 import { LodeError } from '@lode/protocol';
 

@@ -1,5 +1,5 @@
 /**
- * The contributor's account key, kept in the browser (IndexedDB, through idb-keyval). It is
+ * The browser's account key, kept in IndexedDB (through idb-keyval). It is
  * created on first use and never leaves the page unless the person exports it. The same key
  * signs the node's hello on the contributor page and job submissions on the dashboard.
  *
@@ -9,6 +9,7 @@
 import { get, set } from 'idb-keyval';
 import { isHex, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
+import { keystoreJson } from './format.js';
 
 /** Where the key lives in IndexedDB (idb-keyval's default store). */
 export const KEY_NAME = 'lode.account.v1';
@@ -57,10 +58,9 @@ export async function loadOrCreateKey(store: KeyValueStore = idbStore, now: () =
 }
 
 /**
- * The export file, in the format of `lode`'s keystore (`{ version: 1, address, privateKey }`):
- * saved as `keystore.json` in a data directory, it makes `lode node` or `lode run` use this
- * account.
+ * The export file, in the keystore format (format.ts): saved as `keystore.json` in a data
+ * directory, it makes `lode node` or `lode run` use this account.
  */
-export function exportKey(key: StoredKey & { account: { address: string } }): string {
-  return `${JSON.stringify({ version: 1, address: key.account.address, privateKey: key.privateKey }, null, 2)}\n`;
+export function exportKey(key: StoredKey): string {
+  return keystoreJson(key.privateKey);
 }

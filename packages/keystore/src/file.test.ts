@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { KeystoreExistsError, KeystoreInvalidError, KeystoreMissingError } from './errors.js';
-import { createAccount, loadAccount, loadOrCreateAccount } from './keystore.js';
+import { createAccount, loadAccount, loadOrCreateAccount } from './file.js';
 
 describe('keystore', () => {
   let dir: string;

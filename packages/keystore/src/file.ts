@@ -1,11 +1,11 @@
 /**
  * The account of a data directory: a secp256k1 key kept in `<dataDir>/keystore.json`
  * (`{ version: 1, address, privateKey }`, mode 0600). One file, one identity, whichever role
- * uses it: the provider node and the `lode` CLI (requester) both read and write it through this
- * module, which is also the light entry `@lode/node/keystore` (no sandbox, no network code).
+ * uses it: the provider node, the gateway and the `lode` CLI (requester) all read and write it
+ * through this module (the format: format.ts; the browser's store: browser.ts).
  *
  * @example
- * import { createAccount, loadAccount } from '@lode/node/keystore';
+ * import { createAccount, loadAccount } from '@lode/keystore';
  * const { address, path } = await createAccount('./.lode', { force: false });
  * const { account } = await loadAccount('./.lode'); // a viem LocalAccount, for signing
  *
@@ -20,26 +20,20 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
-import { z } from 'zod';
 import { KeystoreExistsError, KeystoreInvalidError, KeystoreMissingError } from './errors.js';
+import { KEYSTORE_FILE, keystoreJson, parseKeystore } from './format.js';
 
-export { KeystoreExistsError, KeystoreInvalidError, KeystoreMissingError } from './errors.js';
-
-export const KEYSTORE_FILE = 'keystore.json';
-
-const KeystoreFile = z.object({
-  version: z.literal(1),
-  address: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
-  privateKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
-});
+/** Where a keystore reports that it tightened a file's mode (pino's `warn(fields, msg)` fits). */
+export interface KeystoreLog {
+  warn(fields: Record<string, unknown>, msg: string): void;
+}
 
 export interface LoadOrCreateAccountOptions {
   /** Create a new account when none exists. When false, a missing keystore throws `KeystoreMissingError`. */
   create: boolean;
   /** Receives the warning when a keystore's permissions had to be tightened. */
-  log?: Pick<Logger, 'warn'>;
+  log?: KeystoreLog;
 }
 
 export interface LoadedAccount {
@@ -77,7 +71,7 @@ export function loadAccount(dataDir: string, options: Omit<LoadOrCreateAccountOp
 export interface CreateAccountOptions {
   /** Replace an existing keystore (its key is lost unless backed up). */
   force: boolean;
-  log?: Pick<Logger, 'warn'>;
+  log?: KeystoreLog;
 }
 
 /**
@@ -106,7 +100,7 @@ async function writeNewKey(dataDir: string, path: string, replace: boolean): Pro
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const privateKey = generatePrivateKey();
   const account = privateKeyToAccount(privateKey);
-  const body = `${JSON.stringify({ version: 1, address: account.address, privateKey }, null, 2)}\n`;
+  const body = keystoreJson(privateKey);
   const tmp = join(dataDir, `.${KEYSTORE_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', 0o600);
   try {
@@ -141,7 +135,7 @@ async function writeNewKey(dataDir: string, path: string, replace: boolean): Pro
 
 async function readKeystore(
   path: string,
-  log: Pick<Logger, 'warn'> | undefined,
+  log: KeystoreLog | undefined,
 ): Promise<{ account: PrivateKeyAccount; address: `0x${string}` } | undefined> {
   let text: string;
   try {
@@ -152,27 +146,29 @@ async function readKeystore(
   }
   await ensurePrivateMode(path, log);
 
-  let parsed: z.infer<typeof KeystoreFile>;
-  try {
-    parsed = KeystoreFile.parse(JSON.parse(text));
-  } catch (err) {
-    throw new KeystoreInvalidError(
+  const notLode = (cause: unknown) =>
+    new KeystoreInvalidError(
       `The keystore at ${path} is not a Lode keystore (expected { version: 1, address, privateKey }). Restore it from a backup or move it away and run \`lode account new\`.`,
-      { cause: err, meta: { path } },
+      { cause, meta: { path } },
     );
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw notLode(err);
   }
-  const account = privateKeyToAccount(parsed.privateKey as `0x${string}`);
-  if (account.address.toLowerCase() !== parsed.address.toLowerCase()) {
-    throw new KeystoreInvalidError(
-      `The keystore at ${path} is inconsistent: its key belongs to ${account.address}, not ${parsed.address}. Restore it from a backup.`,
-      { meta: { path, stored: parsed.address, derived: account.address } },
-    );
-  }
-  return { account, address: account.address };
+  const read = parseKeystore(json);
+  if ('account' in read) return { account: read.account, address: read.account.address };
+  const { problem } = read;
+  if (problem.kind === 'format') throw notLode(problem.cause);
+  throw new KeystoreInvalidError(
+    `The keystore at ${path} is inconsistent: its key belongs to ${problem.derived}, not ${problem.stored}. Restore it from a backup.`,
+    { meta: { path, stored: problem.stored, derived: problem.derived } },
+  );
 }
 
 /** The key must not be readable by anyone but the owner; tighten the mode if it is. */
-async function ensurePrivateMode(path: string, log: Pick<Logger, 'warn'> | undefined): Promise<void> {
+async function ensurePrivateMode(path: string, log: KeystoreLog | undefined): Promise<void> {
   if (process.platform === 'win32') return;
   const { mode } = await stat(path);
   if ((mode & 0o077) === 0) return;

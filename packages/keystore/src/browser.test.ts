@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadOrCreateAccount } from '@lode/node/keystore';
-import { exportKey, KEY_NAME, loadKey, loadOrCreateKey, type KeyValueStore } from './keystore.js';
+import { loadOrCreateAccount } from './file.js';
+import { exportKey, KEY_NAME, loadKey, loadOrCreateKey, type KeyValueStore } from './browser.js';
 
 function memoryStore(): KeyValueStore & { map: Map<string, unknown> } {
   const map = new Map<string, unknown>();
