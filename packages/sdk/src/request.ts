@@ -1,34 +1,15 @@
 /**
- * One HTTP round trip to the gateway: builds the URL, applies the client's time limit, turns
- * transport failures into `GatewayUnavailableError`, error bodies into protocol errors, and
- * validates success bodies with the API's zod schema.
+ * A request as an account: `auth` sends the client's session, signing in first when needed
+ * (session.ts) and once more when the gateway no longer takes the session. Everything below
+ * sign-in is http.ts.
  */
 import type { z } from 'zod';
 import { UnauthorizedError } from '@lode/protocol';
 import type { LodeClient } from './client.js';
-import { errorFromResponse, unexpectedBody, unreachable } from './errors.js';
+import { parseJson, sendOnce, type RequestOptions } from './http.js';
 import { sessionToken } from './session.js';
 
-export interface RequestOptions {
-  method?: 'GET' | 'HEAD' | 'POST' | 'PUT';
-  path: string;
-  query?: Record<string, string | number | undefined>;
-  /** A JSON value, or raw bytes (sent as application/octet-stream). */
-  body?: unknown;
-  headers?: Record<string, string>;
-  signal?: AbortSignal;
-  /** Leave the time limit off (event streams). */
-  noTimeout?: boolean;
-  /** Send the client's session (signing in first when needed): the route reads or acts for an account. */
-  auth?: boolean;
-}
-
-/** The URL of an API path with its query (undefined members dropped). */
-export function urlOf(client: LodeClient, path: string, query: RequestOptions['query'] = {}): string {
-  const url = new URL(path, client.gateway);
-  for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
-  return url.toString();
-}
+export { urlOf, type RequestOptions } from './http.js';
 
 /**
  * Sends a request; resolves to the Response if it is 2xx, throws the mapped LodeError otherwise.
@@ -47,57 +28,7 @@ export async function send(client: LodeClient, options: RequestOptions): Promise
   }
 }
 
-async function sendOnce(client: LodeClient, options: RequestOptions, token: string | undefined): Promise<Response> {
-  const url = urlOf(client, options.path, options.query);
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
-  if (token) headers.authorization = `Bearer ${token}`;
-  let body: BodyInit | undefined;
-  if (options.body instanceof Uint8Array) {
-    body = options.body as Uint8Array<ArrayBuffer>;
-    headers['content-type'] = 'application/octet-stream';
-  } else if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    headers['content-type'] = 'application/json';
-  }
-  const signals = [options.signal, options.noTimeout ? undefined : AbortSignal.timeout(client.timeoutMs)].filter(
-    (s): s is AbortSignal => s !== undefined,
-  );
-  let response: Response;
-  try {
-    response = await client.fetch(url, {
-      method: options.method ?? (body === undefined ? 'GET' : 'POST'),
-      headers,
-      body,
-      signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
-    });
-  } catch (err) {
-    if (options.signal?.aborted) throw options.signal.reason ?? err;
-    throw unreachable(url, err);
-  }
-  if (!response.ok) throw errorFromResponse(response.status, await readBody(response), url);
-  return response;
-}
-
 /** Sends a request and parses the JSON answer with `schema`. */
 export async function requestJson<S extends z.ZodType>(client: LodeClient, schema: S, options: RequestOptions): Promise<z.infer<S>> {
-  const response = await send(client, options);
-  const url = response.url || urlOf(client, options.path, options.query);
-  let json: unknown;
-  try {
-    json = await response.json();
-  } catch (err) {
-    throw unexpectedBody(url, `not JSON: ${(err as Error).message}`);
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw unexpectedBody(url, parsed.error.message);
-  return parsed.data;
-}
-
-async function readBody(response: Response): Promise<unknown> {
-  const text = await response.text().catch(() => '');
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+  return parseJson(client, await send(client, options), options, schema);
 }

@@ -29,16 +29,13 @@ import { createTx, createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx
 import { Address, bytesToHex, createAddressFromString, hexToBytes, setLengthLeft } from '@ethereumjs/util';
 import { buildBlock, createVM, runTx, type RunTxResult, type VM } from '@ethereumjs/vm';
 import { ExecutionBudget } from './budget.js';
+import { BLOCK_GAS_LIMIT, DEFAULT_EXECUTION_BUDGET_MS, LODE_CHAIN_ID, RpcError } from './constants.js';
 import { formatReceipt, quantity, type Hex, type MinedTransaction, type RpcLog, type RpcReceipt } from './format.js';
 import { LogStore } from './logStore.js';
 import { dispatch } from './rpc.js';
 
-/** "LODE" in ASCII: a chain id no public network uses. */
-export const LODE_CHAIN_ID = 0x4c4f4445;
-/** @default 30,000,000 — the same block gas limit as Ethereum mainnet. */
-export const BLOCK_GAS_LIMIT = 30_000_000n;
-/** Wall time one request may spend executing EVM code unless told otherwise. @default 10,000 ms */
-export const DEFAULT_EXECUTION_BUDGET_MS = 10_000;
+export { BLOCK_GAS_LIMIT, DEFAULT_EXECUTION_BUDGET_MS, LODE_CHAIN_ID, RpcError } from './constants.js';
+
 const INITIAL_BASE_FEE = 1_000_000_000n;
 const ZERO_ADDRESS = new Address(new Uint8Array(20));
 
@@ -53,18 +50,6 @@ export interface EmbeddedChainOptions {
   now?: () => number;
   /** Wall time one request may spend executing EVM code. @default DEFAULT_EXECUTION_BUDGET_MS */
   budgetMs?: number;
-}
-
-/** A JSON-RPC error (code, message, optional data such as revert bytes). */
-export class RpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly data?: Hex,
-  ) {
-    super(message);
-    this.name = 'RpcError';
-  }
 }
 
 export interface CallRequest {

@@ -6,7 +6,8 @@
  * with its data, -32000 refused transaction).
  */
 import { z } from 'zod';
-import { BLOCK_GAS_LIMIT, RpcError, type EmbeddedChain } from './embeddedChain.js';
+import { BLOCK_GAS_LIMIT, RpcError } from './constants.js';
+import type { EmbeddedChain } from './embeddedChain.js';
 import { formatBlock, formatTransaction, quantity, type Hex } from './format.js';
 
 const hex = z.string().regex(/^0x[0-9a-fA-F]*$/, 'expected 0x-prefixed hex') as unknown as z.ZodType<Hex>;
