@@ -19,7 +19,29 @@ const hexOf = (n) => fc.string({ unit: fc.constantFrom(...HEX), minLength: n, ma
 
 /** Values that break parsers and columns: edges of numbers, NUL, long and odd strings. */
 const nasty = fc.oneof(
-  fc.constantFrom(0, -1, 4294967295, 4294967296, 2 ** 31, 2 ** 53, -(2 ** 53), Number.MAX_SAFE_INTEGER, 1e308, -0, 0.5, '', '\u0000', 'NaN', 'Infinity', '__proto__', 'constructor', '../../etc/passwd', '%00', '😀'.repeat(50), 'x'.repeat(70_000)),
+  fc.constantFrom(
+    0,
+    -1,
+    4294967295,
+    4294967296,
+    2 ** 31,
+    2 ** 53,
+    -(2 ** 53),
+    Number.MAX_SAFE_INTEGER,
+    1e308,
+    -0,
+    0.5,
+    '',
+    '\u0000',
+    'NaN',
+    'Infinity',
+    '__proto__',
+    'constructor',
+    '../../etc/passwd',
+    '%00',
+    '😀'.repeat(50),
+    'x'.repeat(70_000),
+  ),
   fc.string({ maxLength: 40 }),
   fc.integer(),
   fc.double(),
@@ -40,10 +62,11 @@ function mutate(value) {
     const copy = structuredClone(value);
     const paths = [];
     const walk = (v, path) => {
-      if (v && typeof v === 'object') for (const k of Object.keys(v)) {
-        paths.push([...path, k]);
-        if (paths.length < 500) walk(v[k], [...path, k]);
-      }
+      if (v && typeof v === 'object')
+        for (const k of Object.keys(v)) {
+          paths.push([...path, k]);
+          if (paths.length < 500) walk(v[k], [...path, k]);
+        }
     };
     walk(copy, []);
     if (paths.length === 0) return replacement;
@@ -57,13 +80,36 @@ function mutate(value) {
 }
 
 const ROUTES = [
-  ['GET', '/healthz'], ['GET', '/metrics'], ['GET', '/v1/identity'], ['GET', '/v1/nodes'], ['GET', '/v1/stats'],
-  ['GET', '/v1/ledger'], ['GET', '/v1/ledger/batches'], ['GET', '/v1/ledger/payouts/:address'],
-  ['GET', '/v1/jobs'], ['GET', '/v1/jobs/:id'], ['GET', '/v1/jobs/:id/tasks'], ['GET', '/v1/jobs/:id/results'],
-  ['GET', '/v1/blobs/:sha'], ['HEAD', '/v1/blobs/:sha'], ['GET', '/v1/nodes/:address/credential'], ['GET', '/v1/nodes/:address/evidence'], ['GET', '/v1/evidence/:hash'],
-  ['POST', '/v1/jobs'], ['POST', '/v1/jobs/:id/cancel'], ['POST', '/v1/blobs'], ['PUT', '/v1/blobs/:sha'],
-  ['POST', '/v1/auth/nonce'], ['POST', '/v1/auth/session'], ['POST', '/v1/ledger/faucet'], ['POST', '/rpc'], ['POST', '/v1/nodes/credentials'],
-  ['GET', '/:random'], ['POST', '/:random'], ['DELETE', '/v1/jobs/:id'], ['OPTIONS', '/v1/jobs'],
+  ['GET', '/healthz'],
+  ['GET', '/metrics'],
+  ['GET', '/v1/identity'],
+  ['GET', '/v1/nodes'],
+  ['GET', '/v1/stats'],
+  ['GET', '/v1/ledger'],
+  ['GET', '/v1/ledger/batches'],
+  ['GET', '/v1/ledger/payouts/:address'],
+  ['GET', '/v1/jobs'],
+  ['GET', '/v1/jobs/:id'],
+  ['GET', '/v1/jobs/:id/tasks'],
+  ['GET', '/v1/jobs/:id/results'],
+  ['GET', '/v1/blobs/:sha'],
+  ['HEAD', '/v1/blobs/:sha'],
+  ['GET', '/v1/nodes/:address/credential'],
+  ['GET', '/v1/nodes/:address/evidence'],
+  ['GET', '/v1/evidence/:hash'],
+  ['POST', '/v1/jobs'],
+  ['POST', '/v1/jobs/:id/cancel'],
+  ['POST', '/v1/blobs'],
+  ['PUT', '/v1/blobs/:sha'],
+  ['POST', '/v1/auth/nonce'],
+  ['POST', '/v1/auth/session'],
+  ['POST', '/v1/ledger/faucet'],
+  ['POST', '/rpc'],
+  ['POST', '/v1/nodes/credentials'],
+  ['GET', '/:random'],
+  ['POST', '/:random'],
+  ['DELETE', '/v1/jobs/:id'],
+  ['OPTIONS', '/v1/jobs'],
 ];
 
 /**
@@ -73,10 +119,24 @@ const ROUTES = [
 export function httpRequest(seed) {
   const param = fc.oneof(
     fc.constantFrom(seed.jobId, seed.sha, seed.address, seed.hash),
-    hexOf(32), hexOf(64), fc.string({ maxLength: 30 }).map(encodeURIComponent), fc.constantFrom('..', '%2e%2e%2f', 'x'.repeat(5000), '0x' + '0'.repeat(40)),
+    hexOf(32),
+    hexOf(64),
+    fc.string({ maxLength: 30 }).map(encodeURIComponent),
+    fc.constantFrom('..', '%2e%2e%2f', 'x'.repeat(5000), `0x${'0'.repeat(40)}`),
   );
-  const query = fc.dictionary(fc.constantFrom('offset', 'limit', 'status', 'requester', 'before', 'access_token', 'from', 'to', 'x'), fc.oneof(fc.string({ maxLength: 20 }), fc.integer().map(String), fc.constant(seed.token)), { maxKeys: 4 });
-  const contentType = fc.constantFrom('application/json', 'application/octet-stream', 'text/plain', undefined, 'application/json; charset=utf-16', 'multipart/form-data; boundary=x');
+  const query = fc.dictionary(
+    fc.constantFrom('offset', 'limit', 'status', 'requester', 'before', 'access_token', 'from', 'to', 'x'),
+    fc.oneof(fc.string({ maxLength: 20 }), fc.integer().map(String), fc.constant(seed.token)),
+    { maxKeys: 4 },
+  );
+  const contentType = fc.constantFrom(
+    'application/json',
+    'application/octet-stream',
+    'text/plain',
+    undefined,
+    'application/json; charset=utf-16',
+    'multipart/form-data; boundary=x',
+  );
   const auth = fc.constantFrom(undefined, `Bearer ${seed.token}`, 'Bearer nonsense', `Bearer ${seed.token.slice(0, -3)}AAA`, 'Basic Zm9vOmJhcg==', 'Bearer');
   const body = fc.oneof(
     { weight: 3, arbitrary: mutate(seed.signedJob).map((v) => JSON.stringify(v)) },
@@ -112,27 +172,54 @@ export function preHelloFrame(seed) {
 /** A frame a node might send once welcomed, for the leases it holds. */
 export function sessionFrame(leaseIds) {
   const leaseId = fc.oneof(fc.constantFrom(...(leaseIds.length ? leaseIds : ['none.0'])), fc.string({ maxLength: 80 }));
-  const outcome = fc.record({
-    leaseId,
-    status: fc.oneof(fc.constantFrom('ok', 'failed'), nasty),
-    exitCode: fc.oneof(fc.constantFrom(0, 1, 4294967295, null), nasty),
-    stdout: fc.oneof(fc.uint8Array({ maxLength: 64 }).map((b) => toBase64(b)), nasty),
-    stderr: fc.constant(''),
-    files: fc.oneof(fc.constant([]), fc.array(fc.record({ path: fc.oneof(fc.constant('/out/a'), nasty), data: fc.constant('') }), { maxLength: 3 })),
-    deleted: fc.constant([]),
-    resultHash: fc.oneof(hexOf(64), nasty),
-    error: fc.option(fc.record({ code: fc.oneof(fc.constantFrom('SANDBOX_TRAP', 'SANDBOX_WORKER_CRASHED'), nasty), message: nasty }), { nil: undefined }),
-    fuelUsed: fc.option(fc.oneof(fc.nat(), nasty), { nil: undefined }),
-    durationMs: fc.oneof(fc.nat({ max: 10_000 }), nasty),
-  }, { requiredKeys: ['leaseId'] });
+  const outcome = fc.record(
+    {
+      leaseId,
+      status: fc.oneof(fc.constantFrom('ok', 'failed'), nasty),
+      exitCode: fc.oneof(fc.constantFrom(0, 1, 4294967295, null), nasty),
+      stdout: fc.oneof(
+        fc.uint8Array({ maxLength: 64 }).map((b) => toBase64(b)),
+        nasty,
+      ),
+      stderr: fc.constant(''),
+      files: fc.oneof(fc.constant([]), fc.array(fc.record({ path: fc.oneof(fc.constant('/out/a'), nasty), data: fc.constant('') }), { maxLength: 3 })),
+      deleted: fc.constant([]),
+      resultHash: fc.oneof(hexOf(64), nasty),
+      error: fc.option(fc.record({ code: fc.oneof(fc.constantFrom('SANDBOX_TRAP', 'SANDBOX_WORKER_CRASHED'), nasty), message: nasty }), { nil: undefined }),
+      fuelUsed: fc.option(fc.oneof(fc.nat(), nasty), { nil: undefined }),
+      durationMs: fc.oneof(fc.nat({ max: 10_000 }), nasty),
+    },
+    { requiredKeys: ['leaseId'] },
+  );
   /** An outcome whose digest is right (it passes the hash check and reaches the store). */
-  const consistent = fc.record({ leaseId, exitCode: fc.constantFrom(0, 3, 4294967295), out: fc.string({ maxLength: 40 }), fuelUsed: fc.option(fc.nat(), { nil: undefined }) }).map(({ leaseId: id, exitCode, out, fuelUsed }) => {
-    const stdout = new TextEncoder().encode(out);
-    return { leaseId: id, status: 'ok', exitCode, stdout: toBase64(stdout), stderr: '', files: [], deleted: [], resultHash: resultDigest({ exitCode, stdout, stderr: new Uint8Array(), files: [] }), durationMs: 1, ...(fuelUsed === undefined ? {} : { fuelUsed }) };
-  });
+  const consistent = fc
+    .record({ leaseId, exitCode: fc.constantFrom(0, 3, 4294967295), out: fc.string({ maxLength: 40 }), fuelUsed: fc.option(fc.nat(), { nil: undefined }) })
+    .map(({ leaseId: id, exitCode, out, fuelUsed }) => {
+      const stdout = new TextEncoder().encode(out);
+      return {
+        leaseId: id,
+        status: 'ok',
+        exitCode,
+        stdout: toBase64(stdout),
+        stderr: '',
+        files: [],
+        deleted: [],
+        resultHash: resultDigest({ exitCode, stdout, stderr: new Uint8Array(), files: [] }),
+        durationMs: 1,
+        ...(fuelUsed === undefined ? {} : { fuelUsed }),
+      };
+    });
   return fc.oneof(
-    { weight: 3, arbitrary: fc.array(fc.oneof(outcome, consistent), { minLength: 1, maxLength: 4 }).map((results) => JSON.stringify({ t: 'results', results })) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constantFrom('heartbeat', 'drain', 'hello', 'results', 'lease', 'x'), running: nasty, results: anyJson }, { requiredKeys: ['t'] }).map((v) => JSON.stringify(v)) },
+    {
+      weight: 3,
+      arbitrary: fc.array(fc.oneof(outcome, consistent), { minLength: 1, maxLength: 4 }).map((results) => JSON.stringify({ t: 'results', results })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .record({ t: fc.constantFrom('heartbeat', 'drain', 'hello', 'results', 'lease', 'x'), running: nasty, results: anyJson }, { requiredKeys: ['t'] })
+        .map((v) => JSON.stringify(v)),
+    },
     { weight: 1, arbitrary: anyJson.map((v) => JSON.stringify(v)) },
     { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
   );
@@ -163,8 +250,14 @@ function session(wsUrl, wsOptions = {}) {
       if (msg.t === 'challenge') {
         const expiresAt = Date.now() + 60_000;
         const origin = originOf(wsUrl);
-        const signature = await account.signTypedData(nodeHelloTypedData({ node: account.address, challenge: msg.challenge, capabilitiesHash: capabilitiesHash(CAPS), origin, expiresAt: BigInt(expiresAt) }, { gateway: msg.gateway, chainId: msg.chainId }));
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ t: 'hello', protocol: PROTOCOL_VERSION, node: account.address, capabilities: CAPS, origin, expiresAt, signature }));
+        const signature = await account.signTypedData(
+          nodeHelloTypedData(
+            { node: account.address, challenge: msg.challenge, capabilitiesHash: capabilitiesHash(CAPS), origin, expiresAt: BigInt(expiresAt) },
+            { gateway: msg.gateway, chainId: msg.chainId },
+          ),
+        );
+        if (ws.readyState === ws.OPEN)
+          ws.send(JSON.stringify({ t: 'hello', protocol: PROTOCOL_VERSION, node: account.address, capabilities: CAPS, origin, expiresAt, signature }));
       } else if (msg.t === 'welcome') done(true);
       else if (msg.t === 'lease') for (const l of msg.leases) leases.push(l.leaseId);
     });
@@ -264,6 +357,14 @@ export async function fuzzSeed({ url, client, account, jobId, signedJob }) {
     signedJob,
     rpc: { jsonrpc: '2.0', id: 1, method: 'eth_call', params: [{ to: account.address, data: '0x' }, 'latest'] },
     session: { message: 'example.org wants you to sign in', signature: `0x${'00'.repeat(65)}` },
-    hello: { t: 'hello', protocol: PROTOCOL_VERSION, node: account.address, capabilities: CAPS, origin: new URL(url).host, expiresAt: Date.now() + 60_000, signature: `0x${'11'.repeat(65)}` },
+    hello: {
+      t: 'hello',
+      protocol: PROTOCOL_VERSION,
+      node: account.address,
+      capabilities: CAPS,
+      origin: new URL(url).host,
+      expiresAt: Date.now() + 60_000,
+      signature: `0x${'11'.repeat(65)}`,
+    },
   };
 }

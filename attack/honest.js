@@ -16,14 +16,18 @@ export async function honestJob(requester, { tasks = 8, span = 20_000, paid = tr
   const { sha256 } = await putBlob(client, { data: readWorkload('primes') });
   const lo = Math.floor(Math.random() * 1_000_000);
   const ranges = primesTasks({ lo, hi: lo + tasks * span, tasks });
-  const job = await submitPaid(client, {
-    name: 'honest',
-    module: sha256,
-    tasks: ranges.map((r) => ({ args: r.args })),
-    limits: { wallMs: 30_000, maxOutputBytes: 4096, fuel: 5_000_000_000 },
-    ...(memoryMiB ? { resources: { memoryMiB } } : {}),
-    ...(verification ? { verification } : {}),
-  }, paid);
+  const job = await submitPaid(
+    client,
+    {
+      name: 'honest',
+      module: sha256,
+      tasks: ranges.map((r) => ({ args: r.args })),
+      limits: { wallMs: 30_000, maxOutputBytes: 4096, fuel: 5_000_000_000 },
+      ...(memoryMiB ? { resources: { memoryMiB } } : {}),
+      ...(verification ? { verification } : {}),
+    },
+    paid,
+  );
   const final = await watchJob(client, { id: job.id });
   const results = await getResults(client, { id: job.id });
   const wrong = results.filter((r) => {
@@ -43,11 +47,19 @@ export async function honestJob(requester, { tasks = 8, span = 20_000, paid = tr
  */
 export function submitPaid(client, params, paid = true) {
   if (!paid) return submitJob(client, params);
-  return submitJob(client, { ...params, price: { maxPerTask: PRICE.toString() }, fund: async ({ jobId, maxCost, spec }) => fund(client, jobId, maxCost, spec.deadline) });
+  return submitJob(client, {
+    ...params,
+    price: { maxPerTask: PRICE.toString() },
+    fund: async ({ jobId, maxCost, spec }) => fund(client, jobId, maxCost, spec.deadline),
+  });
 }
 
 async function fund(client, jobId, amount, deadline) {
   const info = await getLedgerInfo(client);
-  const ledger = createLedgerClient({ rpcUrl: info.resolvedRpcUrl, addresses: ledgerAddressesSchema.parse({ ...info.contracts, chainId: info.chainId }), account: client.account });
+  const ledger = createLedgerClient({
+    rpcUrl: info.resolvedRpcUrl,
+    addresses: ledgerAddressesSchema.parse({ ...info.contracts, chainId: info.chainId }),
+    account: client.account,
+  });
   await depositEscrow(ledger, { jobId, amount, expiresAt: BigInt(Math.ceil(deadline / 1000) + 3600) });
 }

@@ -18,22 +18,30 @@ import { fuzzGateway, fuzzSeed } from './fuzz.js';
 
 const [url, fuzzMessages = '20000'] = process.argv.slice(2);
 const wsUrl = `${url.replace(/^http/, 'ws')}/v1/nodes/ws`;
-const from = (ip) => (input, init = {}) => fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init.headers ?? {})), 'x-forwarded-for': ip } });
+const from =
+  (ip) =>
+  (input, init = {}) =>
+    fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init.headers ?? {})), 'x-forwarded-for': ip } });
 const client = (ip) => createLodeClient({ gateway: url, account: privateKeyToAccount(generatePrivateKey()), fetch: from(ip) });
 
 let running = true;
 process.stdin.once('data', () => (running = false));
 const counts = { rpcCalls: 0, floodSubmissions: 0, preHelloSockets: 0, blobUploads: 0 };
-const forever = (fn) => (async () => {
-  while (running) await fn().catch(() => {});
-})();
+const forever = (fn) =>
+  (async () => {
+    while (running) await fn().catch(() => {});
+  })();
 
 const flooder = client('10.66.1.2');
 const { sha256 } = await putBlob(flooder, { data: readWorkload('echo') });
 let n = 0;
 const loops = [
   forever(async () => {
-    await from('10.66.1.1')(`${url}/rpc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_call', params: [{ data: '0x5b600056', gas: '0x1000000000000000' }, 'latest'] }) });
+    await from('10.66.1.1')(`${url}/rpc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_call', params: [{ data: '0x5b600056', gas: '0x1000000000000000' }, 'latest'] }),
+    });
     counts.rpcCalls++;
   }),
   forever(async () => {
@@ -54,12 +62,25 @@ const loops = [
 const fz = client('10.66.1.9');
 const { sha256: echo } = await putBlob(fz, { data: readWorkload('echo') });
 const identity = await getIdentity(fz);
-const signedJob = await signJob(fz.account, JobSpec.parse({ version: 1, requester: fz.account.address, module: echo, deadline: Date.now() + 600_000, nonce: `0x${'6'.repeat(64)}`, tasks: [{ args: ['x'] }] }), { gateway: identity.gateway, chainId: identity.chainId });
+const signedJob = await signJob(
+  fz.account,
+  JobSpec.parse({
+    version: 1,
+    requester: fz.account.address,
+    module: echo,
+    deadline: Date.now() + 600_000,
+    nonce: `0x${'6'.repeat(64)}`,
+    tasks: [{ args: ['x'] }],
+  }),
+  { gateway: identity.gateway, chainId: identity.chainId },
+);
 const seed = await fuzzSeed({ url, client: fz, account: fz.account, jobId: '0'.repeat(32), signedJob });
 const fuzz = await fuzzGateway({ url, wsUrl, seed, messages: Number(fuzzMessages), fetchAs: from('10.66.1.9'), ip: '10.66.1.9' });
 while (running) await new Promise((r) => setTimeout(r, 100));
 await Promise.all(loops);
-process.stdout.write(`${JSON.stringify({ ...counts, fuzz: { messages: fuzz.messages, perSecond: fuzz.perSecond, seconds: fuzz.seconds, statuses: fuzz.statuses, unexpected: fuzz.internal } })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ ...counts, fuzz: { messages: fuzz.messages, perSecond: fuzz.perSecond, seconds: fuzz.seconds, statuses: fuzz.statuses, unexpected: fuzz.internal } })}\n`,
+);
 process.exit(0);
 
 function bigFrame(ip) {
@@ -70,7 +91,11 @@ function bigFrame(ip) {
     setTimeout(done, 5000);
     s.on('error', done);
     s.on('close', done);
-    s.on('connect', () => s.write(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nX-Forwarded-For: ${ip}\r\n\r\n`));
+    s.on('connect', () =>
+      s.write(
+        `GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nX-Forwarded-For: ${ip}\r\n\r\n`,
+      ),
+    );
     let sent = false;
     s.on('data', () => {
       if (sent) return;

@@ -24,23 +24,38 @@ export async function startNetwork({ nodes = 3, ledger = true, gatewayArgs = [],
   const url = `http://127.0.0.1:${port}`;
   const wsUrl = `ws://127.0.0.1:${port}/v1/nodes/ws`;
   const gateway = lodeProcess([
-    'gateway', '--port', String(port), '--data-dir', join(dir, 'gateway'),
+    'gateway',
+    '--port',
+    String(port),
+    '--data-dir',
+    join(dir, 'gateway'),
     ...(ledger ? ['--faucet-per-ip-day', '40', '--faucet-per-day', '200'] : ['--ledger', 'off']),
     // Every client here is on 127.0.0.1: the suite names each one's address in X-Forwarded-For,
     // as a reverse proxy would, so that per-IP quotas tell the attacker from honest users.
-    '--trust-proxy', '127.0.0.1',
+    '--trust-proxy',
+    '127.0.0.1',
     // A smaller blob quota than the default 1 GiB, so that the flood meets it in a few uploads.
-    '--limit', 'blobBytesPerAccount=268435456',
+    '--limit',
+    'blobBytesPerAccount=268435456',
     ...gatewayArgs,
   ]);
   const procs = [gateway];
   const extra = [];
-  await waitFor('the gateway', async () => {
-    if (gateway.child.exitCode !== null) throw new Error(`the gateway exited: ${gateway.output().slice(-2000)}`);
-    return (await fetch(`${url}/healthz`)).ok;
-  }, 120_000);
+  await waitFor(
+    'the gateway',
+    async () => {
+      if (gateway.child.exitCode !== null) throw new Error(`the gateway exited: ${gateway.output().slice(-2000)}`);
+      return (await fetch(`${url}/healthz`)).ok;
+    },
+    120_000,
+  );
   const net = {
-    dir, url, wsUrl, gateway, nodes: [], ledger,
+    dir,
+    url,
+    wsUrl,
+    gateway,
+    nodes: [],
+    ledger,
     /** Accounts funded (and, for nodes, staked) so far. */
     async provision(dataDir, asNode) {
       const { loadOrCreateAccount } = await import('@lode/keystore');
@@ -50,7 +65,11 @@ export async function startNetwork({ nodes = 3, ledger = true, gatewayArgs = [],
       const info = await (await fetch(`${url}/v1/ledger`)).json();
       await requestFaucet(createLodeClient({ gateway: url }), { address: account.address });
       if (asNode) {
-        const client = createLedgerClient({ rpcUrl: `${url}/rpc`, addresses: ledgerAddressesSchema.parse({ ...info.contracts, chainId: info.chainId }), account });
+        const client = createLedgerClient({
+          rpcUrl: `${url}/rpc`,
+          addresses: ledgerAddressesSchema.parse({ ...info.contracts, chainId: info.chainId }),
+          account,
+        });
         await stake(client, { amount: BigInt(info.params.minStake) });
       }
       return account;
@@ -105,7 +124,10 @@ export async function startNetwork({ nodes = 3, ledger = true, gatewayArgs = [],
       const problems = [];
       for (const p of procs) {
         if (p.child.exitCode !== null || p.child.signalCode !== null) problems.push(`process ${p.pid} (${p === gateway ? 'gateway' : 'node'}) exited`);
-        const line = p.output().split('\n').find((l) => l.includes('UNHANDLED_REJECTION'));
+        const line = p
+          .output()
+          .split('\n')
+          .find((l) => l.includes('UNHANDLED_REJECTION'));
         if (line) problems.push(`unhandled rejection in ${p.pid}: ${line.slice(0, 300)}`);
       }
       if (!Number.isFinite(await net.health())) problems.push('/healthz does not answer');

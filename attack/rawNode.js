@@ -5,7 +5,17 @@
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, capabilitiesHash, nodeHelloTypedData, originOf, resultDigest, toBase64 } from '@lode/protocol';
 
-export const CAPS = { cores: 1, memoryMiB: 1024, os: 'linux', arch: 'x64', kind: 'server', slots: 4, pricePerTask: '1000000000000000', benchmark: 1, agent: 'attacker' };
+export const CAPS = {
+  cores: 1,
+  memoryMiB: 1024,
+  os: 'linux',
+  arch: 'x64',
+  kind: 'server',
+  slots: 4,
+  pricePerTask: '1000000000000000',
+  benchmark: 1,
+  agent: 'attacker',
+};
 
 /** Connects as `account`; `answer(lease)` returns an outcome's fields (or undefined to hold the lease). */
 export async function rawNode(wsUrl, account, answer, caps = CAPS) {
@@ -22,7 +32,10 @@ export async function rawNode(wsUrl, account, answer, caps = CAPS) {
       const expiresAt = Date.now() + 60_000;
       const origin = originOf(wsUrl);
       const signature = await account.signTypedData(
-        nodeHelloTypedData({ node: account.address, challenge: msg.challenge, capabilitiesHash: capabilitiesHash(caps), origin, expiresAt: BigInt(expiresAt) }, { gateway: msg.gateway, chainId: msg.chainId }),
+        nodeHelloTypedData(
+          { node: account.address, challenge: msg.challenge, capabilitiesHash: capabilitiesHash(caps), origin, expiresAt: BigInt(expiresAt) },
+          { gateway: msg.gateway, chainId: msg.chainId },
+        ),
       );
       ws.send(JSON.stringify({ t: 'hello', protocol: PROTOCOL_VERSION, node: account.address, capabilities: caps, origin, expiresAt, signature }));
     } else if (msg.t === 'welcome') welcomed(msg);
@@ -46,7 +59,15 @@ export async function rawNode(wsUrl, account, answer, caps = CAPS) {
 export function outcome(lease, { stdout = '', exitCode = 0, ...over } = {}) {
   const out = new TextEncoder().encode(stdout);
   return {
-    leaseId: lease.leaseId, status: 'ok', exitCode, stdout: toBase64(out), stderr: '', files: [], deleted: [],
-    resultHash: resultDigest({ exitCode, stdout: out, stderr: new Uint8Array(), files: [] }), durationMs: 1, ...over,
+    leaseId: lease.leaseId,
+    status: 'ok',
+    exitCode,
+    stdout: toBase64(out),
+    stderr: '',
+    files: [],
+    deleted: [],
+    resultHash: resultDigest({ exitCode, stdout: out, stderr: new Uint8Array(), files: [] }),
+    durationMs: 1,
+    ...over,
   };
 }

@@ -80,9 +80,24 @@ export async function runFuzz(net, messages) {
   const { readWorkload } = await import('@lode/workloads');
   const { sha256 } = await putBlob(client, { data: readWorkload('echo') });
   const identity = await getIdentity(client);
-  const signedJob = await signJob(account, JobSpec.parse({ version: 1, requester: account.address, module: sha256, deadline: Date.now() + 600_000, nonce: `0x${'5'.repeat(64)}`, tasks: [{ args: ['x'] }] }), { gateway: identity.gateway, chainId: identity.chainId });
+  const signedJob = await signJob(
+    account,
+    JobSpec.parse({
+      version: 1,
+      requester: account.address,
+      module: sha256,
+      deadline: Date.now() + 600_000,
+      nonce: `0x${'5'.repeat(64)}`,
+      tasks: [{ args: ['x'] }],
+    }),
+    { gateway: identity.gateway, chainId: identity.chainId },
+  );
   const { submitPaid } = await import('./honest.js');
-  await submitPaid(client, { module: sha256, tasks: Array.from({ length: 2000 }, (_, i) => ({ args: [String(i)] })), resources: { memoryMiB: 64 } }, net.ledger);
+  await submitPaid(
+    client,
+    { module: sha256, tasks: Array.from({ length: 2000 }, (_, i) => ({ args: [String(i)] })), resources: { memoryMiB: 64 } },
+    net.ledger,
+  );
   const seed = await fuzzSeed({ url: net.url, client, account, jobId: '0'.repeat(32), signedJob });
   log(`— fuzz: ${messages} generated HTTP requests and node frames`);
   const fuzz = await fuzzGateway({ url: net.url, wsUrl: net.wsUrl, seed, messages, fetchAs: net.http('10.66.0.9'), ip: '10.66.0.9' });
@@ -94,7 +109,11 @@ export async function runFuzz(net, messages) {
     held: fuzz.internal.length === 0,
     honestJob: job.ok ? `right (${(job.ms / 1000).toFixed(1)} s)` : job.problem,
     intact: problems.length === 0 ? 'yes' : problems.join('; '),
-    detail: `${fuzz.http} requests (${Object.entries(fuzz.statuses).map(([k, v]) => `${v}× ${k}`).join(', ')}), ${fuzz.frames} frames, ${fuzz.perSecond.toFixed(0)} messages/s; ${fuzz.internal.length} unexpected answers${fuzz.internal.length ? `: ${fuzz.internal.slice(0, 3).join(' | ')}` : ''}`,
+    detail: `${fuzz.http} requests (${Object.entries(fuzz.statuses)
+      .map(([k, v]) => `${v}× ${k}`)
+      .join(
+        ', ',
+      )}), ${fuzz.frames} frames, ${fuzz.perSecond.toFixed(0)} messages/s; ${fuzz.internal.length} unexpected answers${fuzz.internal.length ? `: ${fuzz.internal.slice(0, 3).join(' | ')}` : ''}`,
     seconds: fuzz.seconds,
     figures: { messages: fuzz.messages, perSecond: fuzz.perSecond, statuses: fuzz.statuses },
   };
@@ -121,7 +140,11 @@ async function main() {
     // Its own network: no ledger (the fuzzer's nodes must be admitted without stake to reach the
     // session frames) and the per-IP request quota lifted (it is here to reach deep code).
     log('starting a network for the fuzzer: a gateway without a ledger and 2 nodes…');
-    const net = await startNetwork({ nodes: 2, ledger: false, gatewayArgs: ['--limit', 'requestsPerMinutePerIp=10000000', '--limit', 'nodeConnectionsPerIp=100000'] });
+    const net = await startNetwork({
+      nodes: 2,
+      ledger: false,
+      gatewayArgs: ['--limit', 'requestsPerMinutePerIp=10000000', '--limit', 'nodeConnectionsPerIp=100000'],
+    });
     try {
       rows.push(await runFuzz(net, FUZZ));
     } finally {
@@ -129,7 +152,10 @@ async function main() {
     }
   }
   process.stdout.write(`\nattack                 held  honest job       intact\n`);
-  for (const r of rows) process.stdout.write(`${r.id.padEnd(22)} ${(r.ok ? 'yes' : 'NO').padEnd(5)} ${String(r.honestJob).slice(0, 16).padEnd(16)} ${r.intact === 'yes' ? 'yes' : 'NO'}\n`);
+  for (const r of rows)
+    process.stdout.write(
+      `${r.id.padEnd(22)} ${(r.ok ? 'yes' : 'NO').padEnd(5)} ${String(r.honestJob).slice(0, 16).padEnd(16)} ${r.intact === 'yes' ? 'yes' : 'NO'}\n`,
+    );
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const file = join(ROOT, 'bench/results', `attack-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify({ startedAt: started.toISOString(), nodes: NODES, rows }, null, 2)}\n`);

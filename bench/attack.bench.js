@@ -38,7 +38,11 @@ async function honestFigures(client, sha256) {
   }
   lat.sort((a, b) => a - b);
   const t0 = performance.now();
-  const job = await submitJob(client, { module: sha256, tasks: Array.from({ length: TASKS }, (_, i) => ({ args: ['t', String(i)] })), limits: { wallMs: 10_000, maxOutputBytes: 4096 } });
+  const job = await submitJob(client, {
+    module: sha256,
+    tasks: Array.from({ length: TASKS }, (_, i) => ({ args: ['t', String(i)] })),
+    limits: { wallMs: 10_000, maxOutputBytes: 4096 },
+  });
   const final = await watchJob(client, { id: job.id });
   const seconds = (performance.now() - t0) / 1000;
   const results = await getResults(client, { id: job.id, pageSize: 5000 });
@@ -56,7 +60,9 @@ async function main() {
     log(`quiet: ${LATENCY_JOBS} single-task jobs, then one of ${TASKS} tasks…`);
     const quiet = await honestFigures(honest.client, sha256);
 
-    log(`under attack (attack/load.js in its own process): RPC loops, a job flood, 64 MiB pre-hello frames, 64 MiB blobs and ${FUZZ} fuzzed messages, at once…`);
+    log(
+      `under attack (attack/load.js in its own process): RPC loops, a job flood, 64 MiB pre-hello frames, 64 MiB blobs and ${FUZZ} fuzzed messages, at once…`,
+    );
     const load = spawn(process.execPath, [join(ROOT, 'attack/load.js'), net.url, String(FUZZ)], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     load.stdout.on('data', (d) => (out += d));
@@ -78,11 +84,18 @@ async function main() {
     ];
     process.stdout.write(`\nhonest work                              quiet   under attack\n`);
     for (const [name, a, b] of rows) process.stdout.write(`${name.padEnd(40)} ${a.toFixed(1).padStart(7)} ${b.toFixed(1).padStart(13)}\n`);
-    process.stdout.write(`\nattack load: ${loadReport.rpcCalls} looping RPC calls, ${loadReport.floodSubmissions} flood submissions, ${loadReport.preHelloSockets} 64 MiB pre-hello sockets, ${loadReport.blobUploads} 64 MiB blob uploads; fuzzer ${fuzz.messages} messages at ${fuzz.perSecond.toFixed(0)}/s (${fuzz.unexpected.length} unexpected answers)\n`);
-    process.stdout.write(`honest results wrong: ${quiet.wrong} quiet, ${attacked.wrong} under attack; network intact: ${problems.length ? problems.join('; ') : 'yes'}\n`);
+    process.stdout.write(
+      `\nattack load: ${loadReport.rpcCalls} looping RPC calls, ${loadReport.floodSubmissions} flood submissions, ${loadReport.preHelloSockets} 64 MiB pre-hello sockets, ${loadReport.blobUploads} 64 MiB blob uploads; fuzzer ${fuzz.messages} messages at ${fuzz.perSecond.toFixed(0)}/s (${fuzz.unexpected.length} unexpected answers)\n`,
+    );
+    process.stdout.write(
+      `honest results wrong: ${quiet.wrong} quiet, ${attacked.wrong} under attack; network intact: ${problems.length ? problems.join('; ') : 'yes'}\n`,
+    );
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
     const file = join(ROOT, 'bench/results', `attack-bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify({ startedAt: started.toISOString(), latencyJobs: LATENCY_JOBS, tasks: TASKS, quiet, attacked, load: loadReport, intact: problems }, null, 2)}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ startedAt: started.toISOString(), latencyJobs: LATENCY_JOBS, tasks: TASKS, quiet, attacked, load: loadReport, intact: problems }, null, 2)}\n`,
+    );
     process.stdout.write(`wrote ${file}\n`);
   } finally {
     await net.stop();

@@ -27,7 +27,7 @@ const arg = (name, fallback) => {
 const SECONDS = Number(arg('seconds', 10));
 const HOSTILE = Number(arg('hostile', 8));
 const LOOP = '0x5b600056';
-const log = (...a) => process.stderr.write(a.join(' ') + '\n');
+const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
 const hostileCall = (gas = '0x1000000000000000') => ({ jsonrpc: '2.0', id: 1, method: 'eth_call', params: [{ data: LOOP, gas }] });
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
 const ms = (x) => `${x.toFixed(1)} ms`;
@@ -35,11 +35,15 @@ const ms = (x) => `${x.toFixed(1)} ms`;
 function post(url, localAddress, body) {
   return new Promise((res, rej) => {
     const data = JSON.stringify(body);
-    const req = request(url, { method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (r) => {
-      let text = '';
-      r.on('data', (c) => (text += c));
-      r.on('end', () => res({ status: r.statusCode, body: text }));
-    });
+    const req = request(
+      url,
+      { method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } },
+      (r) => {
+        let text = '';
+        r.on('data', (c) => (text += c));
+        r.on('end', () => res({ status: r.statusCode, body: text }));
+      },
+    );
     req.on('error', rej);
     req.end(data);
   });

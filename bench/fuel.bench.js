@@ -79,7 +79,8 @@ function runner(bytes, { args = [], stdin = new Uint8Array(0), memoryMiB = 256 }
     const t0 = process.cpuUsage();
     const r = runTask(module, task);
     const ms = cpuMs(t0);
-    if (r.status !== 'ok' || r.exitCode !== 0) throw new Error(`${args.join(' ')}: ${r.error?.message ?? `exit ${r.exitCode}`}: ${new TextDecoder().decode(r.stderr)}`);
+    if (r.status !== 'ok' || r.exitCode !== 0)
+      throw new Error(`${args.join(' ')}: ${r.error?.message ?? `exit ${r.exitCode}`}: ${new TextDecoder().decode(r.stderr)}`);
     return [ms, r];
   };
 }
@@ -110,13 +111,20 @@ const words = () => {
 const CASES = [
   { name: 'mandelbrot', args: ['1024', '1024', '0', '0', '1024', '1024', n(1000)], native: ['1024', '1024', n(1000)], memoryMiB: 64 },
   { name: 'pi', args: ['7', n(40_000_000)], native: ['7', n(40_000_000)], memoryMiB: 16 },
-  { name: 'primes', args: ['1000000000', String(1_000_000_000 + Number(n(150_000)))], native: ['1000000000', String(1_000_000_000 + Number(n(150_000)))], memoryMiB: 16 },
+  {
+    name: 'primes',
+    args: ['1000000000', String(1_000_000_000 + Number(n(150_000)))],
+    native: ['1000000000', String(1_000_000_000 + Number(n(150_000)))],
+    memoryMiB: 16,
+  },
   { name: 'wordcount', args: [], stdin: words(), memoryMiB: 256 },
 ];
 
 const started = new Date();
 const load0 = loadavg();
-console.log(`fuel.bench: ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.version}, load ${load0.map((l) => l.toFixed(2)).join(' ')}, reps ${REPS}, scale ${SCALE}`);
+console.log(
+  `fuel.bench: ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.version}, load ${load0.map((l) => l.toFixed(2)).join(' ')}, reps ${REPS}, scale ${SCALE}`,
+);
 
 // ---- 1. the workloads, metered vs unmetered
 const metering = [];
@@ -144,7 +152,16 @@ for (const c of CASES) {
 console.log(`\nMetered vs unmetered (AssemblyScript workloads, runTask inline; CPU time, median of ${REPS} runs each, alternating)`);
 table(
   ['workload', 'args', 'fuel used', 'unmetered', 'metered', 'overhead', '(of minima)', 'Gfuel/s'],
-  metering.map((m) => [m.workload, m.args, fmt(m.fuelUsed), `${fmt(m.unmeteredMs, 1)} ms`, `${fmt(m.meteredMs, 1)} ms`, pct(m.overhead), pct(m.overheadOfMin), fmt(m.gigafuelPerSecond, 2)]),
+  metering.map((m) => [
+    m.workload,
+    m.args,
+    fmt(m.fuelUsed),
+    `${fmt(m.unmeteredMs, 1)} ms`,
+    `${fmt(m.meteredMs, 1)} ms`,
+    pct(m.overhead),
+    pct(m.overheadOfMin),
+    fmt(m.gigafuelPerSecond, 2),
+  ]),
 );
 const mean = metering.reduce((s, m) => s + m.overhead, 0) / metering.length;
 console.log(`mean overhead ${pct(mean)} (issue floor ≤ 30%, goal ≤ 15%)`);
@@ -153,7 +170,9 @@ console.log(`mean overhead ${pct(mean)} (issue floor ≤ 30%, goal ≤ 15%)`);
 const probe = (cmd, args) => spawnSync(cmd, args, { encoding: 'utf8' });
 const CC = [process.env.CC, 'cc', 'gcc', 'clang'].find((c) => c && !probe(c, ['--version']).error);
 const CLANG = process.env.CLANG ?? 'clang';
-const SYSROOT = [process.env.WASI_SYSROOT, '/usr/share/wasi-sysroot', '/opt/wasi-sdk/share/wasi-sysroot'].find((p) => p && spawnSync('test', ['-d', p]).status === 0);
+const SYSROOT = [process.env.WASI_SYSROOT, '/usr/share/wasi-sysroot', '/opt/wasi-sdk/share/wasi-sysroot'].find(
+  (p) => p && spawnSync('test', ['-d', p]).status === 0,
+);
 const WASM_FLAGS = ['--target=wasm32-wasi', ...(SYSROOT ? [`--sysroot=${SYSROOT}`] : []), '-O2', '-ffp-contract=off'];
 const native = [];
 let nativeNote;
@@ -238,12 +257,28 @@ for (const c of CASES.filter((x) => x.name === 'mandelbrot' || x.name === 'pi'))
   const [without, withIt] = results;
   if (without.resultHash !== withIt.resultHash) throw new Error(`${c.name}: canonicalization changed the output`);
   if (without.fuelUsed !== withIt.fuelUsed) throw new Error(`${c.name}: canonicalization changed the fuel`);
-  canonicalizing.push({ workload: c.name, args: c.args.join(' '), fuelUsed: withIt.fuelUsed, withoutMs: ms[0], withMs: ms[1], overhead: ms[1] / ms[0] - 1, overheadOfMin: min[1] / min[0] - 1 });
+  canonicalizing.push({
+    workload: c.name,
+    args: c.args.join(' '),
+    fuelUsed: withIt.fuelUsed,
+    withoutMs: ms[0],
+    withMs: ms[1],
+    overhead: ms[1] / ms[0] - 1,
+    overheadOfMin: min[1] / min[0] - 1,
+  });
 }
 console.log(`\nNaN canonicalization (metered, without vs with; CPU time, median of ${REPS} runs each, alternating; same output and fuel)`);
 table(
   ['workload', 'args', 'fuel used', 'without', 'with', 'overhead', '(of minima)'],
-  canonicalizing.map((m) => [m.workload, m.args, fmt(m.fuelUsed), `${fmt(m.withoutMs, 1)} ms`, `${fmt(m.withMs, 1)} ms`, pct(m.overhead), pct(m.overheadOfMin)]),
+  canonicalizing.map((m) => [
+    m.workload,
+    m.args,
+    fmt(m.fuelUsed),
+    `${fmt(m.withoutMs, 1)} ms`,
+    `${fmt(m.withMs, 1)} ms`,
+    pct(m.overhead),
+    pct(m.overheadOfMin),
+  ]),
 );
 
 const load1 = loadavg();
@@ -253,7 +288,21 @@ mkdirSync(dirname(out), { recursive: true });
 writeFileSync(
   out,
   JSON.stringify(
-    { date: started.toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadavg: { start: load0, end: load1 }, reps: REPS, scale: SCALE, metering, meanOverhead: mean, native, nativeNote, instrumenting, canonicalizing },
+    {
+      date: started.toISOString(),
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      node: process.version,
+      loadavg: { start: load0, end: load1 },
+      reps: REPS,
+      scale: SCALE,
+      metering,
+      meanOverhead: mean,
+      native,
+      nativeNote,
+      instrumenting,
+      canonicalizing,
+    },
     null,
     2,
   ),

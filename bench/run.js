@@ -44,7 +44,7 @@ const expected = (i) => `task ${i}`;
 const taskArgs = (i) => ['task', String(i)];
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-const log = (...a) => process.stderr.write(a.join(' ') + '\n');
+const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
 
 function lode(args) {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env } });
@@ -180,7 +180,7 @@ const report = {
 };
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 const file = join(ROOT, 'bench/results', `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 
 const f = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 console.log(`

@@ -19,10 +19,12 @@ const TASKS = arg('tasks', 20_000);
 const WORKERS = arg('workers', 2);
 
 // (module (import fd_write) (memory 1) (data "hello, world\n") (func _start: fd_write(1, iov, 1, nwritten)))
-const HELLO = Uint8Array.from(Buffer.from(
-  'AGFzbQEAAAABDAJgBH9/f38Bf2AAAAIjARZ3YXNpX3NuYXBzaG90X3ByZXZpZXcxCGZkX3dyaXRlAAADAgEBBQMBAAEHEwIGbWVtb3J5AgAGX3N0YXJ0AAEKHgEcAEEAQcAANgIAQQRBDTYCAEEBQQBBAUEIEAAaCwsUAQBBwAALDWhlbGxvLCB3b3JsZAo=',
-  'base64',
-));
+const HELLO = Uint8Array.from(
+  Buffer.from(
+    'AGFzbQEAAAABDAJgBH9/f38Bf2AAAAIjARZ3YXNpX3NuYXBzaG90X3ByZXZpZXcxCGZkX3dyaXRlAAADAgEBBQMBAAEHEwIGbWVtb3J5AgAGX3N0YXJ0AAEKHgEcAEEAQcAANgIAQQRBDTYCAEEBQQBBAUEIEAAaCwsUAQBBwAALDWhlbGxvLCB3b3JsZAo=',
+    'base64',
+  ),
+);
 const hash = createHash('sha256').update(HELLO).digest('hex');
 const task = (i) => ({
   moduleHash: hash,
@@ -42,7 +44,10 @@ const us = (ms, n) => ((ms * 1000) / n).toFixed(1);
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
     const w = new Worker('const { parentPort } = require("node:worker_threads"); parentPort.on("message", (m) => parentPort.postMessage(m));', { eval: true });
-    await new Promise((resolve) => { w.once('message', resolve); w.postMessage(1); });
+    await new Promise((resolve) => {
+      w.once('message', resolve);
+      w.postMessage(1);
+    });
     samples.push(performance.now() - t0);
     await w.terminate();
   }

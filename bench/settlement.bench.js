@@ -31,7 +31,7 @@ const PROVIDERS = Number(arg('providers', 10));
 const JOBS = Number(arg('jobs', 10));
 const PRICE = 10n ** 15n;
 const FEE_BPS = 100;
-const log = (...a) => process.stderr.write(a.join(' ') + '\n');
+const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
 
 const admin = privateKeyToAccount(generatePrivateKey());
 const requester = privateKeyToAccount(generatePrivateKey());
@@ -60,7 +60,9 @@ for (const receipts of SIZES) {
   const perJob = Math.ceil(receipts / JOBS);
   for (const jobId of jobs) {
     await send(requester, {
-      address: ledger.escrow, abi: jobEscrowAbi, functionName: 'deposit',
+      address: ledger.escrow,
+      abi: jobEscrowAbi,
+      functionName: 'deposit',
       args: [escrowJobId(jobId), PRICE * BigInt(perJob), BigInt(Math.floor(Date.now() / 1000) + 86_400)],
     });
     await store.insertJob(jobRecord(jobId, perJob));
@@ -76,7 +78,9 @@ for (const receipts of SIZES) {
   const batch = await store.ledger.createBatch(receipts, Date.now(), (r) => planBatch(r, FEE_BPS));
   const tPlanned = performance.now();
   const post = await send(admin, {
-    address: ledger.escrow, abi: jobEscrowAbi, functionName: 'postBatch',
+    address: ledger.escrow,
+    abi: jobEscrowAbi,
+    functionName: 'postBatch',
     args: [batch.root, batch.debits.map(([j]) => escrowJobId(j)), batch.debits.map(([, a]) => a)],
   });
   await store.ledger.updateBatch(batch.id, { status: 'posted', txHash: post.transactionHash });
@@ -123,7 +127,7 @@ const report = {
 };
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 const file = join(ROOT, 'bench/results', `settlement-${started.toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 
 const f = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 console.log(`
@@ -141,17 +145,49 @@ wrote ${file}`);
 function jobRecord(id, taskCount) {
   const now = Date.now();
   return {
-    id, name: 'bench', requester: requester.address.toLowerCase(), module: '0'.repeat(64),
-    spec: { version: 1, name: 'bench', requester: requester.address, module: '0'.repeat(64), tasks: [], resources: { memoryMiB: 16 }, limits: { wallMs: 1000, maxOutputBytes: 16 }, price: { maxPerTask: PRICE.toString() }, verification: { kind: 'none' }, deadline: now + 60_000, nonce: `0x${'0'.repeat(64)}` },
-    signature: `0x${'0'.repeat(130)}`, status: 'completed', taskCount,
+    id,
+    name: 'bench',
+    requester: requester.address.toLowerCase(),
+    module: '0'.repeat(64),
+    spec: {
+      version: 1,
+      name: 'bench',
+      requester: requester.address,
+      module: '0'.repeat(64),
+      tasks: [],
+      resources: { memoryMiB: 16 },
+      limits: { wallMs: 1000, maxOutputBytes: 16 },
+      price: { maxPerTask: PRICE.toString() },
+      verification: { kind: 'none' },
+      deadline: now + 60_000,
+      nonce: `0x${'0'.repeat(64)}`,
+    },
+    signature: `0x${'0'.repeat(130)}`,
+    status: 'completed',
+    taskCount,
     counts: { queued: 0, leased: 0, done: taskCount, failed: 0, cancelled: 0 },
-    createdAt: now, finishedAt: now, deadline: now + 60_000, escrow: 'open',
+    createdAt: now,
+    finishedAt: now,
+    deadline: now + 60_000,
+    escrow: 'open',
   };
 }
 
 function resultRow(jobId, index, payee) {
   return {
-    jobId, index, status: 'done', exitCode: 0, stdout: new Uint8Array(), stderr: new Uint8Array(), files: [], deleted: [],
-    resultHash: '0'.repeat(64), node: payee, attempts: 1, error: null, finishedAt: Date.now(), receipts: [{ payee, amount: PRICE, fuelUsed: null, kind: 'result' }],
+    jobId,
+    index,
+    status: 'done',
+    exitCode: 0,
+    stdout: new Uint8Array(),
+    stderr: new Uint8Array(),
+    files: [],
+    deleted: [],
+    resultHash: '0'.repeat(64),
+    node: payee,
+    attempts: 1,
+    error: null,
+    finishedAt: Date.now(),
+    receipts: [{ payee, amount: PRICE, fuelUsed: null, kind: 'result' }],
   };
 }

@@ -81,13 +81,17 @@ async function runScenario(sc, o) {
       procs.push(nodeProcess([NODE, '--gateway', `ws://127.0.0.1:${port}/v1/nodes/ws`, '--data-dir', join(dir, `n${i}`), '--mode', modes[i], '--slots', '1']));
     }
     const addresses = new Map();
-    await waitFor(`${o.nodes} nodes`, async () => {
-      for (let i = 1; i < procs.length; i++) {
-        const m = /"ready":"(0x[0-9a-fA-F]{40})"/.exec(procs[i].output());
-        if (m) addresses.set(m[1].toLowerCase(), modes[i - 1]);
-      }
-      return addresses.size === o.nodes;
-    }, 180_000);
+    await waitFor(
+      `${o.nodes} nodes`,
+      async () => {
+        for (let i = 1; i < procs.length; i++) {
+          const m = /"ready":"(0x[0-9a-fA-F]{40})"/.exec(procs[i].output());
+          if (m) addresses.set(m[1].toLowerCase(), modes[i - 1]);
+        }
+        return addresses.size === o.nodes;
+      },
+      180_000,
+    );
 
     const account = privateKeyToAccount(generatePrivateKey());
     const client = createLodeClient({ gateway: url, account, timeoutMs: 120_000 });
@@ -99,16 +103,20 @@ async function runScenario(sc, o) {
     let view;
     let last = 0;
     let allDecidedAt; // first seen with every task decided (a job may then wait for audits before it is final)
-    await waitFor('the job', async () => {
-      view = await getJob(client, { id: job.id });
-      const done = view.counts.done + view.counts.failed + view.counts.cancelled;
-      if (done === o.tasks) allDecidedAt ??= Date.now();
-      if (Date.now() - last > 5000) {
-        last = Date.now();
-        log(`  ${done}/${o.tasks} tasks, ${view.verification?.executions ?? 0} executions, ${view.verification?.wrong ?? 0} wrong results rejected`);
-      }
-      return view.finishedAt !== null;
-    }, o.timeoutMs);
+    await waitFor(
+      'the job',
+      async () => {
+        view = await getJob(client, { id: job.id });
+        const done = view.counts.done + view.counts.failed + view.counts.cancelled;
+        if (done === o.tasks) allDecidedAt ??= Date.now();
+        if (Date.now() - last > 5000) {
+          last = Date.now();
+          log(`  ${done}/${o.tasks} tasks, ${view.verification?.executions ?? 0} executions, ${view.verification?.wrong ?? 0} wrong results rejected`);
+        }
+        return view.finishedAt !== null;
+      },
+      o.timeoutMs,
+    );
     const seconds = (Date.now() - t0) / 1000;
 
     // Every accepted result against the sieve.
@@ -180,11 +188,17 @@ const pct = (x) => `${(x * 100).toFixed(1)} %`;
 const lines = [
   '| policy | liars | mode | wrong accepted | extra compute | failed | wrong rejected | known-answer runs | re-verified (revised) | liars refused | honest refused | time (of which waiting for audits) |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.policy} | ${r.liars}/${r.nodes} | ${r.mode} | ${r.wrongAccepted} / ${r.tasks} | ${pct(r.extraCompute)} | ${r.failed} | ${r.wrongRejected} | ${r.canaries} | ${r.reverified} (${r.revised}) | ${r.liarsRefused} | ${r.honestRefused} | ${r.seconds.toFixed(1)} s (${r.finalWaitSeconds.toFixed(1)} s) |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.policy} | ${r.liars}/${r.nodes} | ${r.mode} | ${r.wrongAccepted} / ${r.tasks} | ${pct(r.extraCompute)} | ${r.failed} | ${r.wrongRejected} | ${r.canaries} | ${r.reverified} (${r.revised}) | ${r.liarsRefused} | ${r.honestRefused} | ${r.seconds.toFixed(1)} s (${r.finalWaitSeconds.toFixed(1)} s) |`,
+  ),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 const outDir = join(ROOT, 'bench/results');
 mkdirSync(outDir, { recursive: true });
 const file = join(outDir, `sim-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, JSON.stringify({ when: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, options: o, rows }, null, 2));
+writeFileSync(
+  file,
+  JSON.stringify({ when: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, options: o, rows }, null, 2),
+);
 log(`wrote ${file}`);

@@ -78,7 +78,15 @@ export async function runModel(o) {
   const liarCount = Math.round(o.nodes * o.liars);
   const liarAt = new Set();
   while (liarAt.size < liarCount) liarAt.add(Math.floor(random() * o.nodes));
-  const nodes = Array.from({ length: o.nodes }, (_, i) => ({ id: `0x${String(i).padStart(4, '0')}`, liar: liarAt.has(i), queue: [], busyUntil: 0, refused: false, last: null, served: 0 }));
+  const nodes = Array.from({ length: o.nodes }, (_, i) => ({
+    id: `0x${String(i).padStart(4, '0')}`,
+    liar: liarAt.has(i),
+    queue: [],
+    busyUntil: 0,
+    refused: false,
+    last: null,
+    served: 0,
+  }));
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const correct = (t) => `ok|${t}`;
   const answer = (node, task) => {
@@ -100,7 +108,6 @@ export async function runModel(o) {
   const queue = [];
   for (let t = 0; t < o.tasks; t++) queue.push(t);
   let head = 0;
-  const inQueue = new Map(); // task → pending replica entries beyond `queue`
   const extra = []; // tasks needing more replicas (priority)
   const done = new Set();
   const accepted = new Map(); // task → the answer it ends with (a revision replaces it)
@@ -204,7 +211,15 @@ export async function runModel(o) {
       executions += d.agreeing.length + d.wrong.length - (d.reopened ? 1 : 0); // the original was counted when first accepted
       accepted.set(task, d.winner.key);
       if (d.winner.key !== correct(task) && process.env.DEBUG) {
-        console.log('WRONG', task, now.toFixed(1), d.reason, [...d.agreeing, ...d.wrong].map((v) => `${v.key.slice(0, 8)}@${v.node}:${v.credibility.toFixed(3)}${v.newcomer ? 'N' : ''}${byId.get(v.node).liar ? 'L' : ''}`).join(' '));
+        console.log(
+          'WRONG',
+          task,
+          now.toFixed(1),
+          d.reason,
+          [...d.agreeing, ...d.wrong]
+            .map((v) => `${v.key.slice(0, 8)}@${v.node}:${v.credibility.toFixed(3)}${v.newcomer ? 'N' : ''}${byId.get(v.node).liar ? 'L' : ''}`)
+            .join(' '),
+        );
       }
       if (d.agreeing.length >= 2) for (const v of d.agreeing) passed(v.node, v.payload.seq);
       for (const v of d.wrong) strike(byId.get(v.node));
@@ -214,7 +229,14 @@ export async function runModel(o) {
         if (lone.add({ jobId: 'j', index: task, node: v.node, key: v.key, seq: v.payload.seq, receivedAt: now, leaseId: '', session: null })) auditNode(v.node);
       }
     } else if (d.kind === 'fail') {
-      if (process.env.DEBUG) console.log('fail', task, now.toFixed(1), d.reason, d.votes.map((v) => `${v.key.slice(0, 8)}@${v.node}:${v.credibility.toFixed(3)}${byId.get(v.node).liar ? 'L' : ''}`).join(' '));
+      if (process.env.DEBUG)
+        console.log(
+          'fail',
+          task,
+          now.toFixed(1),
+          d.reason,
+          d.votes.map((v) => `${v.key.slice(0, 8)}@${v.node}:${v.credibility.toFixed(3)}${byId.get(v.node).liar ? 'L' : ''}`).join(' '),
+        );
       done.add(task);
       if (d.reopened) {
         // A caught node's result no answer could confirm is withdrawn; an audited node's stands.
@@ -281,7 +303,15 @@ export async function runModel(o) {
   if (process.env.DEBUG && done.size < o.tasks) {
     const missing = [];
     for (let t = 0; t < o.tasks && missing.length < 5; t++) if (!done.has(t)) missing.push(t);
-    console.log('not done', missing, 'extra', extra.length, 'head', head, missing.map((t) => jv.setOf(t) && { wanted: jv.setOf(t).wanted, out: jv.setOf(t).out.size, votes: jv.setOf(t).votes.length }));
+    console.log(
+      'not done',
+      missing,
+      'extra',
+      extra.length,
+      'head',
+      head,
+      missing.map((t) => jv.setOf(t) && { wanted: jv.setOf(t).wanted, out: jv.setOf(t).out.size, votes: jv.setOf(t).votes.length }),
+    );
   }
   let wrongAccepted = 0;
   for (const [task, key] of accepted) if (key !== correct(task)) wrongAccepted++;

@@ -25,9 +25,18 @@ export async function run(net) {
   const job = await honestJob(victim, { tasks: 2 });
   const snoop = createLodeClient({ gateway: net.url, account: privateKeyToAccount(generatePrivateKey()), fetch: atk });
   const reads = await Promise.all([
-    getJob(snoop, { id: job.jobId }).then(() => 'read!', (e) => e.code),
-    getResults(snoop, { id: job.jobId }).then(() => 'read!', (e) => e.code),
-    listJobs(snoop).then((jobs) => (jobs.some((j) => j.id === job.jobId) ? 'listed!' : 'not listed'), (e) => e.code),
+    getJob(snoop, { id: job.jobId }).then(
+      () => 'read!',
+      (e) => e.code,
+    ),
+    getResults(snoop, { id: job.jobId }).then(
+      () => 'read!',
+      (e) => e.code,
+    ),
+    listJobs(snoop).then(
+      (jobs) => (jobs.some((j) => j.id === job.jobId) ? 'listed!' : 'not listed'),
+      (e) => e.code,
+    ),
     atk(`${net.url}/v1/jobs/${job.jobId}/results`).then((r) => `HTTP ${r.status}`),
   ]);
   lines.push(`another account reading the job: ${reads.join(', ')}`);
@@ -42,11 +51,26 @@ export async function run(net) {
   const b = createLodeClient({ gateway: bUrl, account: victim.account });
   const { token } = await signIn(b);
   const module = readWorkload('echo');
-  await atk(`${bUrl}/v1/blobs/${sha256Hex(module)}`, { method: 'PUT', body: module, headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${token}` } });
+  await atk(`${bUrl}/v1/blobs/${sha256Hex(module)}`, {
+    method: 'PUT',
+    body: module,
+    headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${token}` },
+  });
   const a = await getIdentity(victim.client);
-  const spec = JobSpec.parse({ version: 1, requester: victim.account.address, module: sha256Hex(module), deadline: Date.now() + 60_000, nonce: `0x${sha256Hex('replay' + Math.random())}`, tasks: [{ args: ['x'] }] });
+  const spec = JobSpec.parse({
+    version: 1,
+    requester: victim.account.address,
+    module: sha256Hex(module),
+    deadline: Date.now() + 60_000,
+    nonce: `0x${sha256Hex(`replay${Math.random()}`)}`,
+    tasks: [{ args: ['x'] }],
+  });
   const signedForA = await signJob(victim.account, spec, { gateway: a.gateway, chainId: a.chainId });
-  const replay = await atk(`${bUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(signedForA) });
+  const replay = await atk(`${bUrl}/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(signedForA),
+  });
   const replayCode = (await replay.json()).error?.code ?? `HTTP ${replay.status}`;
   lines.push(`a job signed for A sent to B: ${replayCode}`);
   if (replayCode !== 'INVALID_SIGNATURE') held = false;
@@ -62,7 +86,12 @@ export async function run(net) {
       if (msg.t !== 'challenge') return;
       const origin = new URL(net.wsUrl).host; // the address the node dialed: the relay's
       const expiresAt = Date.now() + 60_000;
-      const signature = await node.signTypedData(nodeHelloTypedData({ node: node.address, challenge: msg.challenge, capabilitiesHash: capabilitiesHash(CAPS), origin, expiresAt: BigInt(expiresAt) }, { gateway: msg.gateway, chainId: msg.chainId }));
+      const signature = await node.signTypedData(
+        nodeHelloTypedData(
+          { node: node.address, challenge: msg.challenge, capabilitiesHash: capabilitiesHash(CAPS), origin, expiresAt: BigInt(expiresAt) },
+          { gateway: msg.gateway, chainId: msg.chainId },
+        ),
+      );
       ws.send(JSON.stringify({ t: 'hello', protocol: PROTOCOL_VERSION, node: node.address, capabilities: CAPS, origin, expiresAt, signature }));
     });
     ws.on('close', (code) => resolve({ code, error: frames.find((f) => f.t === 'error') }));

@@ -17,7 +17,8 @@ export async function run(net) {
   const chain = createPublicClient({ transport: http(`${net.url}/rpc`) });
   const wallet = (account) => createWalletClient({ account, transport: http(`${net.url}/rpc`), chain: null });
   const send = async (account, args) => chain.waitForTransactionReceipt({ hash: await wallet(account).writeContract(args) });
-  const faucet = (address) => atk(`${net.url}/v1/ledger/faucet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address }) });
+  const faucet = (address) =>
+    atk(`${net.url}/v1/ledger/faucet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address }) });
 
   // 1. Every grant the faucet will give, to fresh addresses, gathered on the first one (which
   //    keeps its gas to act with).
@@ -53,11 +54,20 @@ export async function run(net) {
   const description = `take over ${Date.now()}`;
   let proposalId;
   try {
-    const sim = await chain.simulateContract({ account: attacker, address: info.contracts.governor, abi: governorAbi, functionName: 'propose', args: [[info.contracts.escrow], [0n], [calldata], description] });
+    const sim = await chain.simulateContract({
+      account: attacker,
+      address: info.contracts.governor,
+      abi: governorAbi,
+      functionName: 'propose',
+      args: [[info.contracts.escrow], [0n], [calldata], description],
+    });
     proposalId = sim.result;
     await send(attacker, sim.request);
   } catch (err) {
-    return { held: true, detail: `${grants} faucet grants → ${fmt(total)} LODE of votes < threshold ${fmt(threshold)}: propose refused (${err.shortMessage ?? err.message})` };
+    return {
+      held: true,
+      detail: `${grants} faucet grants → ${fmt(total)} LODE of votes < threshold ${fmt(threshold)}: propose refused (${err.shortMessage ?? err.message})`,
+    };
   }
   // 3. Vote for it with everything, wait out the voting period, see its state.
   const delay = Number(await chain.readContract({ address: info.contracts.governor, abi: governorAbi, functionName: 'votingDelay' }));

@@ -19,7 +19,12 @@ async function runModule(requester, source, tasks = 2) {
   }
   const { sha256 } = await putBlob(client, { data: module });
   try {
-    const job = await submitPaid(client, { module: sha256, tasks: Array.from({ length: tasks }, () => ({ args: [] })), limits: { wallMs: 5_000, maxOutputBytes: 4096, fuel: 1_000_000_000 }, resources: { memoryMiB: 64 } });
+    const job = await submitPaid(client, {
+      module: sha256,
+      tasks: Array.from({ length: tasks }, () => ({ args: [] })),
+      limits: { wallMs: 5_000, maxOutputBytes: 4096, fuel: 1_000_000_000 },
+      resources: { memoryMiB: 64 },
+    });
     const final = await watchJob(client, { id: job.id });
     return { final, results: await getResults(client, { id: job.id }) };
   } catch (err) {
@@ -36,7 +41,10 @@ export const exitMinusOne = {
     const [hostile, honest] = await Promise.all([runModule(attacker, EXIT_MINUS_ONE, 30), honestJob(innocent, { tasks: 8 })]);
     const codes = new Set(hostile.results?.map((r) => r.exitCode));
     const held = hostile.final?.status === 'completed' && codes.size === 1 && codes.has(4294967295) && honest.ok;
-    return { held, detail: `30 tasks exited with ${[...codes].join(', ')} (${hostile.final?.status ?? hostile.refused}); innocent job ${honest.ok ? 'stored every result' : honest.problem}` };
+    return {
+      held,
+      detail: `30 tasks exited with ${[...codes].join(', ')} (${hostile.final?.status ?? hostile.refused}); innocent job ${honest.ok ? 'stored every result' : honest.problem}`,
+    };
   },
 };
 
@@ -58,7 +66,9 @@ export const hostileModules = {
       const r = await runModule(requester, source);
       const codes = r.results ? [...new Set(r.results.map((x) => x.error?.code ?? `exit ${x.exitCode}`))].join(',') : r.refused;
       // A module may be refused at submission, or fail its tasks with a code; never run clean past a cap.
-      const ok = r.refused ? /INVALID_MODULE|TOO_LARGE/.test(r.refused) : r.results.every((x) => x.status === 'failed' && /^(SANDBOX_|INVALID_MODULE)/.test(x.error?.code ?? ''));
+      const ok = r.refused
+        ? /INVALID_MODULE|TOO_LARGE/.test(r.refused)
+        : r.results.every((x) => x.status === 'failed' && /^(SANDBOX_|INVALID_MODULE)/.test(x.error?.code ?? ''));
       if (!ok) held = false;
       lines.push(`${name}: ${codes.slice(0, 80)}`);
     }

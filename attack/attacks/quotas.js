@@ -16,7 +16,7 @@ export const title = 'free jobs, blobs, sockets, 64 MiB frames, streams and a 10
 
 export async function run(net) {
   const atk = net.http('10.66.0.7');
-  const { client, account } = await net.requester('flood', '10.66.0.7');
+  const { client } = await net.requester('flood', '10.66.0.7');
   const probe = net.probe(10);
   await net.loopLagMs(); // from here on
   const lines = [];
@@ -28,12 +28,19 @@ export async function run(net) {
   const codes = {};
   let firstJob;
   for (let i = 0; i < 150; i++) {
-    const code = await submitJob(client, { module: sha256, tasks: [{ args: ['x'] }] }).then((j) => ((firstJob ??= j), 'accepted'), (e) => e.code);
+    const code = await submitJob(client, { module: sha256, tasks: [{ args: ['x'] }] }).then(
+      (j) => ((firstJob ??= j), 'accepted'),
+      (e) => e.code,
+    );
     codes[code] = (codes[code] ?? 0) + 1;
   }
   const lags = {};
   lags.jobs = await net.loopLagMs();
-  lines.push(`150 free jobs: ${Object.entries(codes).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+  lines.push(
+    `150 free jobs: ${Object.entries(codes)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')}`,
+  );
   if (!codes.RATE_LIMITED && !codes.QUOTA_EXCEEDED) held = false;
 
   // Blobs until the account's quota (64 MiB each, the largest blob; stop at the first refusal).
@@ -43,7 +50,10 @@ export async function run(net) {
     const data = new Uint8Array(64 * 1024 * 1024);
     data[0] = i;
     data[1] = Math.random() * 255;
-    blobRefusal = await putBlob(client, { data }).then(() => (blobs++, undefined), (e) => e.code);
+    blobRefusal = await putBlob(client, { data }).then(
+      () => (blobs++, undefined),
+      (e) => e.code,
+    );
   }
   lags.blobs = await net.loopLagMs();
   lines.push(`64 MiB blobs: ${blobs} stored, then ${blobRefusal ?? 'none refused'}`);
@@ -55,7 +65,11 @@ export async function run(net) {
   const closes = {};
   for (const code of sockets) closes[code] = (closes[code] ?? 0) + 1;
   lags.sockets = await net.loopLagMs();
-  lines.push(`100 sockets announcing 64 MiB before hello: closed ${Object.entries(closes).map(([k, v]) => `${v}× ${k}`).join(', ')}`);
+  lines.push(
+    `100 sockets announcing 64 MiB before hello: closed ${Object.entries(closes)
+      .map(([k, v]) => `${v}× ${k}`)
+      .join(', ')}`,
+  );
   // Each refused: the frame too big (1009) or the address over its sockets (4008).
   if (sockets.some((c) => c !== 1009 && c !== 4008)) held = false;
 
@@ -73,7 +87,11 @@ export async function run(net) {
     }
     for (const c of controllers) c.abort();
     lags.streams = await net.loopLagMs();
-    lines.push(`100 event streams: ${Object.entries(statuses).map(([k, v]) => `${v}× HTTP ${k}`).join(', ')}`);
+    lines.push(
+      `100 event streams: ${Object.entries(statuses)
+        .map(([k, v]) => `${v}× HTTP ${k}`)
+        .join(', ')}`,
+    );
     if (!statuses[429]) held = false;
   }
 
@@ -82,12 +100,27 @@ export async function run(net) {
   const fresh = await net.requester('flood-2', '10.66.0.10');
   const identity = await getIdentity(fresh.client);
   const domain = { gateway: identity.gateway, chainId: identity.chainId };
-  const spec = (tasks) => JobSpec.parse({ version: 1, requester: fresh.account.address, module: sha256, deadline: Date.now() + 3_600_000, nonce: `0x${sha256Hex(String(Math.random()))}`, tasks });
+  const spec = (tasks) =>
+    JobSpec.parse({
+      version: 1,
+      requester: fresh.account.address,
+      module: sha256,
+      deadline: Date.now() + 3_600_000,
+      nonce: `0x${sha256Hex(String(Math.random()))}`,
+      tasks,
+    });
   const freshToken = (await signIn(fresh.client)).token;
-  const post = async (signed) => atk(`${net.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${freshToken}` }, body: JSON.stringify(signed) });
+  const post = async (signed) =>
+    atk(`${net.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${freshToken}` },
+      body: JSON.stringify(signed),
+    });
   // Past the size limit the gateway answers 413 as soon as it sees the length, and may close the
   // connection while the body is still being sent: the client sees either.
-  const huge = await post(await signJob(fresh.account, spec(Array.from({ length: 100_000 }, (_, i) => ({ args: [String(i), 'y'.repeat(600)] }))), domain)).catch((err) => ({ status: 413, json: async () => ({ error: { code: `connection closed (${err.cause?.code ?? err.message})` } }) }));
+  const huge = await post(
+    await signJob(fresh.account, spec(Array.from({ length: 100_000 }, (_, i) => ({ args: [String(i), 'y'.repeat(600)] }))), domain),
+  ).catch((err) => ({ status: 413, json: async () => ({ error: { code: `connection closed (${err.cause?.code ?? err.message})` } }) }));
   const hugeCode = (await huge.json()).error?.code ?? huge.status;
   const large = await post(await signJob(fresh.account, spec(Array.from({ length: 100_000 }, (_, i) => ({ args: [String(i), 'z'.repeat(100)] }))), domain));
   lines.push(`a 60 MB job: ${hugeCode}; a 15 MB job of 100,000 tasks: HTTP ${large.status}`);
@@ -97,7 +130,11 @@ export async function run(net) {
   lags.bigJobs = await net.loopLagMs();
   const lagMs = Math.max(...Object.values(lags));
   const nodesAfter = await net.onlineNodes();
-  lines.push(`the gateway's event loop held at most ${lagMs.toFixed(0)} ms (${Object.entries(lags).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}); /healthz worst ${worstMs.toFixed(0)} ms (a 2-core machine running every process of the attack); nodes online ${nodesAfter}/${nodesBefore}`);
+  lines.push(
+    `the gateway's event loop held at most ${lagMs.toFixed(0)} ms (${Object.entries(lags)
+      .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+      .join(', ')}); /healthz worst ${worstMs.toFixed(0)} ms (a 2-core machine running every process of the attack); nodes online ${nodesAfter}/${nodesBefore}`,
+  );
   // What must hold: the gateway's loop is never held long (no request stalls the others), every
   // node stays connected, and /healthz always answers.
   if (!(lagMs < 100) || !Number.isFinite(worstMs) || nodesAfter < nodesBefore) held = false;
@@ -121,7 +158,9 @@ function bigFrame(wsUrl, ip, bytes) {
     setTimeout(() => done('no close'), 10_000);
     socket.on('error', () => done('reset'));
     socket.on('connect', () => {
-      socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nX-Forwarded-For: ${ip}\r\n\r\n`);
+      socket.write(
+        `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nX-Forwarded-For: ${ip}\r\n\r\n`,
+      );
     });
     socket.on('data', (d) => {
       buf = Buffer.concat([buf, d]);

@@ -47,8 +47,16 @@ describe('misbehaving modules', () => {
       (memory (export "memory") 1 1)
       (func (export "_start") (call $exit (i32.const -1))))`);
     const [hostile, innocent] = await Promise.all([
-      runJob(client, exitMinusOne, Array.from({ length: 20 }, () => ({ args: [] }))),
-      runJob(client, workloadBytes('echo'), Array.from({ length: 20 }, (_, i) => ({ args: ['innocent', String(i)] }))),
+      runJob(
+        client,
+        exitMinusOne,
+        Array.from({ length: 20 }, () => ({ args: [] })),
+      ),
+      runJob(
+        client,
+        workloadBytes('echo'),
+        Array.from({ length: 20 }, (_, i) => ({ args: ['innocent', String(i)] })),
+      ),
     ]);
     expect(hostile.job.status).toBe('completed');
     expect(hostile.results.map((r) => r.exitCode)).toEqual(Array.from({ length: 20 }, () => 4294967295));

@@ -141,7 +141,7 @@ describe('lode run: a module file', () => {
     }
   });
 
-  it('behaves like wasmtime for one task: the module\'s stdout, stderr and exit code become the CLI\'s', async () => {
+  it("behaves like wasmtime for one task: the module's stdout, stderr and exit code become the CLI's", async () => {
     const run = await cli(['run', wasm('bad-exit3')]);
     expect(run.code).toBe(3);
     expect(run.stdout).toBe('exiting with code 3\n');
@@ -159,8 +159,20 @@ describe('lode run: a module file', () => {
     const out = join(tmp, 'env-out');
     const [w, h, maxIter] = [64, 48, 100];
     const run = await cli([
-      'run', wasm('mandelbrot'), '--env', 'MANDELBROT_OUT=/out/tile.raw', '--out', out,
-      '--', String(w), String(h), '0', '0', String(w), String(h), String(maxIter),
+      'run',
+      wasm('mandelbrot'),
+      '--env',
+      'MANDELBROT_OUT=/out/tile.raw',
+      '--out',
+      out,
+      '--',
+      String(w),
+      String(h),
+      '0',
+      '0',
+      String(w),
+      String(h),
+      String(maxIter),
     ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toBe(''); // the tile went to the file, not to stdout
@@ -260,16 +272,21 @@ describe('lode job and lode nodes on the jobs just run', () => {
   it('shows one job and its tasks', async () => {
     const run = await cli(['job', 'show', jobs.wordcount!, '--tasks', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    const { job, tasks } = jsonOf<{ job: Record<string, unknown>; tasks: Array<{ index: number; status: string; attempts: number; node: string | null }> }>(run);
+    const { job, tasks } = jsonOf<{ job: Record<string, unknown>; tasks: Array<{ index: number; status: string; attempts: number; node: string | null }> }>(
+      run,
+    );
     expect(job).toMatchObject({ id: jobs.wordcount, name: 'wordcount', status: 'completed', taskCount: 2, counts: { done: 2, failed: 0 } });
-    expect(tasks.map((t) => [t.index, t.status])).toEqual([[0, 'done'], [1, 'done']]);
+    expect(tasks.map((t) => [t.index, t.status])).toEqual([
+      [0, 'done'],
+      [1, 'done'],
+    ]);
     for (const t of tasks) expect(t.node).toMatch(/^0x[0-9a-f]{40}$/);
 
     const trap = jsonOf<{ tasks: Array<{ status: string; error: { code: string } | null }> }>(await cli(['job', 'show', jobs.trap!, '--tasks', '--json']));
     expect(trap.tasks[0]).toMatchObject({ status: 'failed', error: { code: 'SANDBOX_TRAP' } });
   });
 
-  it('writes a job\'s results per task under --out, each equal to the reference for its input', async () => {
+  it("writes a job's results per task under --out, each equal to the reference for its input", async () => {
     const out = join(tmp, 'results');
     const run = await cli(['job', 'results', jobs.wordcount!, '--out', out]);
     expect(run.code, run.stderr).toBe(0);
@@ -382,7 +399,7 @@ describe('a job no node can take', () => {
 
     const show = await cli(['job', 'show', id!]);
     expect(show.code, show.stderr).toBe(0);
-    expect(show.stdout).toMatch(/\n  waiting:   No connected node can take these tasks — .*node asks 5 per task, job pays at most 0/);
+    expect(show.stdout).toMatch(/\n {2}waiting: {3}No connected node can take these tasks — .*node asks 5 per task, job pays at most 0/);
     expect((await cli(['job', 'cancel', id!])).code).toBe(0);
     expect(await stuck.exited).toBe(1); // its job was cancelled
 

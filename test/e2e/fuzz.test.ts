@@ -27,7 +27,11 @@ it(`answers ${MESSAGES} generated requests and frames without a 500 or a crash, 
   const echo = await putBlob(honest, { data: workloadBytes('echo') });
   // 2 GiB per task: the fuzzer's nodes (1 GiB) cannot take it — a job without verification takes
   // whatever its node answers, so this one runs on the real nodes only.
-  const job = await submitJob(honest, { module: echo.sha256, resources: { memoryMiB: 2048 }, tasks: Array.from({ length: 40 }, (_, i) => ({ args: ['honest', String(i)] })) });
+  const job = await submitJob(honest, {
+    module: echo.sha256,
+    resources: { memoryMiB: 2048 },
+    tasks: Array.from({ length: 40 }, (_, i) => ({ args: ['honest', String(i)] })),
+  });
 
   const fuzzer = requester(cluster.url);
   const { sha256 } = await putBlob(fuzzer, { data: workloadBytes('echo') });
@@ -35,7 +39,14 @@ it(`answers ${MESSAGES} generated requests and frames without a 500 or a crash, 
   const account = fuzzer.account!;
   const signedJob = await signJob(
     account,
-    JobSpec.parse({ version: 1, requester: account.address, module: sha256, deadline: Date.now() + 600_000, nonce: `0x${'5'.repeat(64)}`, tasks: [{ args: ['x'] }] }),
+    JobSpec.parse({
+      version: 1,
+      requester: account.address,
+      module: sha256,
+      deadline: Date.now() + 600_000,
+      nonce: `0x${'5'.repeat(64)}`,
+      tasks: [{ args: ['x'] }],
+    }),
     { gateway: identity.gateway as `0x${string}`, chainId: identity.chainId },
   );
   // Bait: a job the fuzzer's own nodes take leases of, so that their results reach the accept path.

@@ -76,7 +76,10 @@ function expectRefused(answer: Answer, limit: string, words: RegExp): void {
 
 const lodeOf = (who: Address) => chain.readContract({ address: contracts.token, abi: lodeTokenAbi, functionName: 'balanceOf', args: [who] });
 
-async function send(account: PrivateKeyAccount, call: { address: Address; abi: readonly unknown[]; functionName: string; args: readonly unknown[] }): Promise<void> {
+async function send(
+  account: PrivateKeyAccount,
+  call: { address: Address; abi: readonly unknown[]; functionName: string; args: readonly unknown[] },
+): Promise<void> {
   const wallet = createWalletClient({ account, transport: http(`${cluster.url}/rpc`), chain: null });
   const hash = await wallet.writeContract(call as never);
   expect((await chain.waitForTransactionReceipt({ hash })).status).toBe('success');
@@ -84,7 +87,10 @@ async function send(account: PrivateKeyAccount, call: { address: Address; abi: r
 
 /** The contract's custom error behind a refused simulation. */
 async function refusal(p: Promise<unknown>): Promise<string | undefined> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err, 'expected the contract to refuse').toBeInstanceOf(BaseError);
   const reverted = (err as BaseError).walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
   return reverted?.data?.errorName;
@@ -106,10 +112,18 @@ describe('an attacker with everything the faucet gives', () => {
     expectRefused(await faucetFrom('127.0.0.2', first!.address), 'address', /one grant a day\. Come back after 20\d\d-.* \(in 2[34] h \d+ min\)/);
     // Another address from the same client: up to the per-IP limit.
     for (const a of rest.slice(0, PER_IP - 1)) expect((await faucetFrom('127.0.0.2', a.address)).status).toBe(200);
-    expectRefused(await faucetFrom('127.0.0.2', rest[PER_IP - 1]!.address), 'ip', new RegExp(`Your network \\(127\\.0\\.0\\.2\\) has had ${PER_IP} faucet grants in the last 24 hours`));
+    expectRefused(
+      await faucetFrom('127.0.0.2', rest[PER_IP - 1]!.address),
+      'ip',
+      new RegExp(`Your network \\(127\\.0\\.0\\.2\\) has had ${PER_IP} faucet grants in the last 24 hours`),
+    );
     // Another client: up to the daily cap of the whole faucet.
     for (const a of rest.slice(PER_IP - 1, PER_DAY - 1)) expect((await faucetFrom('127.0.0.3', a.address)).status).toBe(200);
-    expectRefused(await faucetFrom('127.0.0.4', rest[PER_DAY - 1]!.address), 'total', new RegExp(`handed out its ${PER_DAY} grants for the last 24 hours, its daily cap`));
+    expectRefused(
+      await faucetFrom('127.0.0.4', rest[PER_DAY - 1]!.address),
+      'total',
+      new RegExp(`handed out its ${PER_DAY} grants for the last 24 hours, its daily cap`),
+    );
 
     // Killed and started again on the same data: the grants are still counted.
     await cluster.killGateway();
@@ -155,22 +169,37 @@ describe('an attacker with everything the faucet gives', () => {
     const pooled = await chain.readContract({ address: contracts.token, abi: lodeTokenAbi, functionName: 'getVotes', args: [boss.address] });
     expect(pooled).toBe(BigInt(PER_DAY) * GRANT);
     await send(boss, propose);
-    const id = await chain.readContract({ address: contracts.governor, abi: governorAbi, functionName: 'hashProposal', args: [targets, values, calldatas, keccak256(toHex(description))] });
+    const id = await chain.readContract({
+      address: contracts.governor,
+      abi: governorAbi,
+      functionName: 'hashProposal',
+      args: [targets, values, calldatas, keccak256(toHex(description))],
+    });
     const state = () => chain.readContract({ address: contracts.governor, abi: governorAbi, functionName: 'state', args: [id] });
     await waitFor('voting to open', async () => (await state()) === State.Active, 30_000, 250);
     await send(boss, { address: contracts.governor, abi: governorAbi, functionName: 'castVote', args: [id, 1] });
 
-    const end = await waitFor('voting to close', async () => {
-      const s = await state();
-      return s === State.Defeated || s === State.Succeeded ? s : undefined;
-    }, 90_000, 500);
+    const end = await waitFor(
+      'voting to close',
+      async () => {
+        const s = await state();
+        return s === State.Defeated || s === State.Succeeded ? s : undefined;
+      },
+      90_000,
+      500,
+    );
     expect(end).toBe(State.Defeated);
     const [against, forVotes] = await chain.readContract({ address: contracts.governor, abi: governorAbi, functionName: 'proposalVotes', args: [id] });
     expect([against, forVotes]).toEqual([0n, pooled]);
     const snapshot = await chain.readContract({ address: contracts.governor, abi: governorAbi, functionName: 'proposalSnapshot', args: [id] });
     expect(forVotes).toBeLessThan(await chain.readContract({ address: contracts.governor, abi: governorAbi, functionName: 'quorum', args: [snapshot] }));
 
-    const queue = { address: contracts.governor, abi: governorAbi, functionName: 'queue', args: [targets, values, calldatas, keccak256(toHex(description))] } as const;
+    const queue = {
+      address: contracts.governor,
+      abi: governorAbi,
+      functionName: 'queue',
+      args: [targets, values, calldatas, keccak256(toHex(description))],
+    } as const;
     expect(await refusal(chain.simulateContract({ ...queue, account: boss }))).toBe('GovernorUnexpectedProposalState');
     expect(await chain.readContract({ address: contracts.escrow, abi: jobEscrowAbi, functionName: 'hasRole', args: [SETTLER, boss.address] })).toBe(false);
     expect(await chain.readContract({ address: contracts.staking, abi: stakingAbi, functionName: 'hasRole', args: [SLASHER, boss.address] })).toBe(false);

@@ -10,7 +10,7 @@
  */
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
-import { createPublicClient, http, type Hex, type PublicClient } from 'viem';
+import { createPublicClient, http, type PublicClient } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PayoutsView } from '@lode/protocol';
@@ -81,7 +81,15 @@ describe('hostile JSON-RPC against the embedded chain', () => {
     const mallory = privateKeyToAccount(generatePrivateKey());
     expect((await from('127.0.0.6', 'POST', '/v1/ledger/faucet', { address: mallory.address })).status).toBe(200);
     const chainId = await chain.getChainId();
-    const loopTx = await mallory.signTransaction({ chainId, type: 'eip1559', nonce: 0, gas: 30_000_000n, maxFeePerGas: 10n ** 11n, maxPriorityFeePerGas: 0n, data: LOOP });
+    const loopTx = await mallory.signTransaction({
+      chainId,
+      type: 'eip1559',
+      nonce: 0,
+      gas: 30_000_000n,
+      maxFeePerGas: 10n ** 11n,
+      maxPriorityFeePerGas: 0n,
+      data: LOOP,
+    });
 
     let hostile = true;
     const calls: string[] = [];
@@ -135,7 +143,9 @@ describe('hostile JSON-RPC against the embedded chain', () => {
 
     expect(calls.length).toBeGreaterThanOrEqual(8);
     for (const message of calls) {
-      expect(message).toMatch(/^execution stopped: it ran past the chain's time budget of 1000 ms of EVM time per request \(gas is also capped at the block limit, 30000000\); use less gas or a cheaper call$/);
+      expect(message).toMatch(
+        /^execution stopped: it ran past the chain's time budget of 1000 ms of EVM time per request \(gas is also capped at the block limit, 30000000\); use less gas or a cheaper call$/,
+      );
     }
     expect(txs.length).toBeGreaterThanOrEqual(1);
     for (const message of txs) expect(message).toMatch(/^transaction refused: it ran past the chain's time budget of 1000 ms .*; it was not mined$/);
@@ -145,13 +155,15 @@ describe('hostile JSON-RPC against the embedded chain', () => {
     expect(Math.max(...latencies)).toBeLessThan(100);
   });
 
-  it('answers 429 past a client\'s JSON-RPC rate, naming the limit; other clients are not affected', async () => {
+  it("answers 429 past a client's JSON-RPC rate, naming the limit; other clients are not affected", async () => {
     const answers = await Promise.all(Array.from({ length: RPC_PER_MINUTE + 20 }, () => from('127.0.0.9', 'POST', '/rpc', rpc('eth_chainId'))));
     const refused = answers.filter((a) => a.status === 429);
     expect(refused.length).toBeGreaterThanOrEqual(20);
     expect(answers.filter((a) => a.status === 200).length).toBeLessThanOrEqual(RPC_PER_MINUTE);
     expect(refused[0]!.body.error).toMatchObject({ code: 'RATE_LIMITED' });
-    expect(refused[0]!.body.error.message).toMatch(new RegExp(`Too many JSON-RPC requests \\(POST /rpc\\) from this address: at most ${RPC_PER_MINUTE} per minute\\. Try again in`));
+    expect(refused[0]!.body.error.message).toMatch(
+      new RegExp(`Too many JSON-RPC requests \\(POST /rpc\\) from this address: at most ${RPC_PER_MINUTE} per minute\\. Try again in`),
+    );
     expect(Number(refused[0]!.headers['retry-after'])).toBeGreaterThan(0);
     const other = await from('127.0.0.10', 'POST', '/rpc', rpc('eth_chainId'));
     expect(other.status).toBe(200);

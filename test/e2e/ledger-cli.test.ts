@@ -138,7 +138,9 @@ describe('lode stake', () => {
 
     const status = json(await cli('alice', ['stake', 'status', '--json']));
     expect(status).toMatchObject({ stake: E('100').toString(), totalStake: E('110').toString(), eligible: true, withdrawable: '0' });
-    expect(status.unbonding).toEqual([{ provider: alice, amount: E('50').toString(), releaseAt: unbonded.releaseAt, releaseAtSeconds: unbonded.releaseAtSeconds, released: false }]);
+    expect(status.unbonding).toEqual([
+      { provider: alice, amount: E('50').toString(), releaseAt: unbonded.releaseAt, releaseAtSeconds: unbonded.releaseAtSeconds, released: false },
+    ]);
     expect(json(await cli('bob', ['stake', 'status', '--json'])).delegations).toEqual([{ provider: alice, amount: E('10').toString() }]);
     const text = await cli('alice', ['stake', 'status']);
     expect(text.stdout).toMatch(/own stake +50 LODE +20\d\d-\d\d-\d\d \d\d:\d\d:\d\d \(in /);
@@ -154,14 +156,16 @@ describe('lode stake', () => {
 
     const tooMuch = await cli('alice', ['stake', 'unbond', '5000']);
     expect(tooMuch.code).toBe(1);
-    expect(tooMuch.stderr).toMatch(/\(InsufficientStake\)\. The account has less stake than that with this provider\.\n {2}Its stake with 0x[0-9a-fA-F]{40} is 100 LODE; this asks for 5000 LODE\./);
+    expect(tooMuch.stderr).toMatch(
+      /\(InsufficientStake\)\. The account has less stake than that with this provider\.\n {2}Its stake with 0x[0-9a-fA-F]{40} is 100 LODE; this asks for 5000 LODE\./,
+    );
     expect((await cli('alice', ['stake', 'unbond', 'half'])).code).toBe(2);
     expect((await cli('alice', ['stake', 'delegate', 'alice', '5'])).stderr).toMatch(/<provider> must be an address/);
   });
 });
 
 describe('lode wallet claim and lode earnings', () => {
-  it('claims a provider\'s settled payouts once, and lists them as a statement with a CSV header', async () => {
+  it("claims a provider's settled payouts once, and lists them as a statement with a CSV header", async () => {
     json(await cli('provider', ['wallet', 'faucet', '--json']));
     json(await cli('provider', ['stake', 'add', '100', '--json']));
     const provider = addressOf('provider');
@@ -169,7 +173,18 @@ describe('lode wallet claim and lode earnings', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/error \[NOTHING_TO_CLAIM\]: Nothing to claim for 0x[0-9a-fA-F]{40}: it has no payouts yet/);
 
-    const node = lode(['node', '--gateway', cluster.wsUrl, '--data-dir', join(cluster.dir, 'provider'), '--price', PRICE.toString(), '--no-claim', '--slots', '2']);
+    const node = lode([
+      'node',
+      '--gateway',
+      cluster.wsUrl,
+      '--data-dir',
+      join(cluster.dir, 'provider'),
+      '--price',
+      PRICE.toString(),
+      '--no-claim',
+      '--slots',
+      '2',
+    ]);
     cluster.nodes.push(node);
     await cluster.waitForNodes(1).catch((err: Error) => {
       throw new Error(`${err.message}; the node said:\n${node.output()}`);
@@ -185,7 +200,11 @@ describe('lode wallet claim and lode earnings', () => {
       async () => {
         const view = (await (await fetch(`${cluster.url}/v1/ledger/payouts/${provider}`)).json()) as PayoutsView;
         const final = await Promise.all(
-          view.payouts.map((p) => (p.chainBatchId === null ? false : chain.readContract({ address: contracts.escrow, abi: jobEscrowAbi, functionName: 'isFinal', args: [BigInt(p.chainBatchId)] }))),
+          view.payouts.map((p) =>
+            p.chainBatchId === null
+              ? false
+              : chain.readContract({ address: contracts.escrow, abi: jobEscrowAbi, functionName: 'isFinal', args: [BigInt(p.chainBatchId)] }),
+          ),
         );
         return view.totals.tasks === tasks && final.every(Boolean) ? view : undefined;
       },
@@ -203,7 +222,9 @@ describe('lode wallet claim and lode earnings', () => {
     expect(claimed.batches).toEqual(payouts.payouts.map((p) => p.batch).sort((a, b) => b - a));
     expect(await lodeOf(provider)).toBe(before + net);
     for (const p of payouts.payouts) {
-      expect(await chain.readContract({ address: contracts.escrow, abi: jobEscrowAbi, functionName: 'isClaimed', args: [BigInt(p.chainBatchId!), provider] })).toBe(true);
+      expect(
+        await chain.readContract({ address: contracts.escrow, abi: jobEscrowAbi, functionName: 'isClaimed', args: [BigInt(p.chainBatchId!), provider] }),
+      ).toBe(true);
     }
     const again = await cli('provider', ['wallet', 'claim']);
     expect(again.code).toBe(1);
@@ -238,7 +259,11 @@ describe('lode wallet claim and lode earnings', () => {
     const table = await cli('provider', ['earnings']);
     expect(table.stdout).toMatch(new RegExp(`Total: ${rows.length} batch\\(es\\), ${tasks} task\\(s\\)`));
 
-    for (const args of [['--from', '2025-02-30'], ['--to', '25-01-01'], ['--from', '2025-02-01', '--to', '2025-01-01']]) {
+    for (const args of [
+      ['--from', '2025-02-30'],
+      ['--to', '25-01-01'],
+      ['--from', '2025-02-01', '--to', '2025-01-01'],
+    ]) {
       const bad = await cli('provider', ['earnings', ...args]);
       expect(bad.code, args.join(' ')).toBe(2);
       expect(bad.stderr).toMatch(/^error \[USAGE\]: .*(YYYY-MM-DD|is after --to)/);
@@ -247,13 +272,27 @@ describe('lode wallet claim and lode earnings', () => {
 });
 
 describe('lode ledger deploy and lode gov', () => {
-  it('deploys on the gateway\'s chain over HTTP, and a second gateway on it runs a fee change through propose, vote, queue and execute', async () => {
+  it("deploys on the gateway's chain over HTTP, and a second gateway on it runs a fee change through propose, vote, queue and execute", async () => {
     const dir = join(cluster.dir, 'dao');
     json(await cli('dao', ['wallet', 'faucet', '--json']));
     json(await cli('anyone', ['wallet', 'faucet', '--json'])); // ETH for gas on the shared chain
     const deployer = addressOf('dao');
     const deployed = json(
-      await cli('dao', ['ledger', 'deploy', '--rpc-url', `${cluster.url}/rpc`, '--voting-delay', '1', '--voting-period', '10', '--timelock-delay', '8', '--fee-bps', '100', '--json']),
+      await cli('dao', [
+        'ledger',
+        'deploy',
+        '--rpc-url',
+        `${cluster.url}/rpc`,
+        '--voting-delay',
+        '1',
+        '--voting-period',
+        '10',
+        '--timelock-delay',
+        '8',
+        '--fee-bps',
+        '100',
+        '--json',
+      ]),
     );
     // The addresses file is where `lode gateway --data-dir` looks, valid, and every contract is there.
     expect(deployed.file).toBe(join(dir, 'ledger.json'));
@@ -293,7 +332,9 @@ describe('lode ledger deploy and lode gov', () => {
     expect(noFaucet.code).toBe(1);
     expect(noFaucet.stderr).toMatch(/error \[NO_FAUCET\]: The gateway at .* has no faucet/);
     expect(json(await cli('dao', ['gov', 'params', '--json'], urlB))).toMatchObject({
-      params: { feeBps: 100 }, governance: { votingDelay: 1, votingPeriod: 10, timelockDelay: 8, quorumPercent: 4 }, contracts: { config: addresses.config },
+      params: { feeBps: 100 },
+      governance: { votingDelay: 1, votingPeriod: 10, timelockDelay: 8, quorumPercent: 4 },
+      contracts: { config: addresses.config },
     });
 
     const badValue = await cli('dao', ['gov', 'propose', 'feeBps', '2500'], urlB);
@@ -325,7 +366,9 @@ describe('lode ledger deploy and lode gov', () => {
     const queued = json(await cli('anyone', ['gov', 'queue', id, '--json'], urlB)); // anyone may queue
     const early = await cli('anyone', ['gov', 'execute', id], urlB);
     expect(early.code).toBe(1);
-    expect(early.stderr).toMatch(new RegExp(`error \\[TX_REVERTED\\]: Executing proposal ${id} was refused: proposal ${id} is Queued — it waits in the timelock until ${queued.eta}`));
+    expect(early.stderr).toMatch(
+      new RegExp(`error \\[TX_REVERTED\\]: Executing proposal ${id} was refused: proposal ${id} is Queued — it waits in the timelock until ${queued.eta}`),
+    );
 
     await waitFor('the timelock delay', async () => Date.now() / 1000 > queued.etaSeconds + 1, 30_000, 250);
     const executed = json(await cli('anyone', ['gov', 'execute', id, '--json'], urlB));

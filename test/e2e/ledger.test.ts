@@ -67,7 +67,9 @@ function expectExactFees(payouts: PayoutsView[]): void {
 describe('payments on a real network', () => {
   it('lode run escrows, providers are paid for tasks and fuel minus the fee, and the requester gets the rest back', async () => {
     const c = (cluster = await new Cluster({
-      nodes: 2, ledger: true, nodeArgs: ['--price', PRICE.toString(), '--price-per-fuel', PRICE_PER_FUEL.toString(), '--claim-interval', '300'],
+      nodes: 2,
+      ledger: true,
+      nodeArgs: ['--price', PRICE.toString(), '--price-per-fuel', PRICE_PER_FUEL.toString(), '--claim-interval', '300'],
     }).start());
     const requesterDir = join(c.dir, 'requester');
     const requester = await c.provision(requesterDir, false);
@@ -76,10 +78,26 @@ describe('payments on a real network', () => {
     const before = await Promise.all([requester, ...nodes].map((address) => getAccountLedger(ledger, { address })));
 
     const tasks = 8;
-    const run = await lodeRun(
-      ['run', 'primes', '--tasks', String(tasks), '--max-price', (PRICE * 3n).toString(), '--max-price-per-fuel', (PRICE_PER_FUEL * 2n).toString(),
-        '--fuel', '2000000000', '--json', '--gateway', c.url, '--data-dir', requesterDir, '--', '0', '400000'],
-    );
+    const run = await lodeRun([
+      'run',
+      'primes',
+      '--tasks',
+      String(tasks),
+      '--max-price',
+      (PRICE * 3n).toString(),
+      '--max-price-per-fuel',
+      (PRICE_PER_FUEL * 2n).toString(),
+      '--fuel',
+      '2000000000',
+      '--json',
+      '--gateway',
+      c.url,
+      '--data-dir',
+      requesterDir,
+      '--',
+      '0',
+      '400000',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout) as { jobId: string; answer: { count: string | number }; usage: { fuelUsed: string; cost: string } };
     expect(Number(out.answer.count)).toBe(primesBySieve(0, 400_000));
@@ -102,10 +120,20 @@ describe('payments on a real network', () => {
       await waitFor(`node ${i}'s balance`, async () => (await getAccountLedger(ledger, { address })).lode === before[i + 1]!.lode + paid, 30_000, 250);
     }
     // The requester paid what the nodes asked (not its 3× ceiling): the rest came back at close.
-    await waitFor('the refund', async () => {
-      const [, balance, , closed] = await ledger.public.readContract({ address: ledger.addresses.escrow, abi: jobEscrowAbi, functionName: 'escrowOf', args: [escrowJobId(out.jobId)] });
-      return closed && balance === 0n;
-    }, 30_000, 250);
+    await waitFor(
+      'the refund',
+      async () => {
+        const [, balance, , closed] = await ledger.public.readContract({
+          address: ledger.addresses.escrow,
+          abi: jobEscrowAbi,
+          functionName: 'escrowOf',
+          args: [escrowJobId(out.jobId)],
+        });
+        return closed && balance === 0n;
+      },
+      30_000,
+      250,
+    );
     expect((await getAccountLedger(ledger, { address: requester })).lode).toBe(before[0]!.lode - gross);
   });
 
@@ -138,17 +166,29 @@ describe('payments on a real network', () => {
 
     const final = await watchJob(client, { id: job.id });
     expect(final.status).toBe('completed');
-    checkPrimes((await getResults(client, { id: job.id })).sort((a, b) => a.index - b.index), n, width);
+    checkPrimes(
+      (await getResults(client, { id: job.id })).sort((a, b) => a.index - b.index),
+      n,
+      width,
+    );
 
     const payouts = await settledAndClaimed(c, n); // exactly n tasks paid: none twice, none lost
     expectExactFees(payouts);
     expect(payouts.reduce((s, p) => s + BigInt(p.totals.gross), 0n)).toBe(PRICE * BigInt(n));
-    await waitFor('the refund', async () => {
-      const [, balance, , closed] = await ledgerAsRequester.public.readContract({
-        address: ledgerAsRequester.addresses.escrow, abi: jobEscrowAbi, functionName: 'escrowOf', args: [escrowJobId(job.id)],
-      });
-      return closed && balance === 0n;
-    }, 30_000, 250);
+    await waitFor(
+      'the refund',
+      async () => {
+        const [, balance, , closed] = await ledgerAsRequester.public.readContract({
+          address: ledgerAsRequester.addresses.escrow,
+          abi: jobEscrowAbi,
+          functionName: 'escrowOf',
+          args: [escrowJobId(job.id)],
+        });
+        return closed && balance === 0n;
+      },
+      30_000,
+      250,
+    );
     const after = await getAccountLedger(ledgerAsRequester, { address: requesterAccount.address });
     expect(after.lode).toBe(before.lode - PRICE * BigInt(n));
   });

@@ -27,7 +27,11 @@ afterAll(async () => {
 });
 
 const nodeView = async (address: string) =>
-  ((await (await fetch(`${c.url}/v1/nodes`)).json()) as { nodes: Array<{ address: string; reputation: { invalid: number; consecutiveValid: number; probation: boolean } }> }).nodes.find((n) => n.address === address)!;
+  (
+    (await (await fetch(`${c.url}/v1/nodes`)).json()) as {
+      nodes: Array<{ address: string; reputation: { invalid: number; consecutiveValid: number; probation: boolean } }>;
+    }
+  ).nodes.find((n) => n.address === address)!;
 
 describe('a provider that earns trust, then lies', () => {
   it('has every result it gave alone re-verified once it is caught; the job is final with only right results and names the revised tasks', async () => {
@@ -41,7 +45,11 @@ describe('a provider that earns trust, then lies', () => {
       expect(round, 'replicated jobs run to give the sim node a record').toBeLessThan(10);
       const first = await submitJob(client, { module: sha256, tasks: primeTasks(100, WIDTH), limits, verification: { kind: 'replicate', k: 2 } });
       expect((await watchJob(client, { id: first.id })).status).toBe('completed');
-      checkPrimes((await getResults(client, { id: first.id })).sort((a, b) => a.index - b.index), 100, WIDTH);
+      checkPrimes(
+        (await getResults(client, { id: first.id })).sort((a, b) => a.index - b.index),
+        100,
+        WIDTH,
+      );
     }
     expect((await nodeView(liar)).reputation).toMatchObject({ invalid: 0, probation: false });
 

@@ -65,53 +65,49 @@ describeBrowser('the browser sandbox, held to lode node', () => {
     return { job, sha256, result: result! };
   }
 
-  it(
-    'writes the canonical NaN bits from every NaN-making instruction, byte for byte as the Node sandbox, and fails hostile modules with the same codes; honest work still runs',
-    async () => {
-      // ---- NaNs, in the tab
-      const nan = await wat(nanModuleWat());
-      const { job, sha256, result } = await runOne(nan);
-      expect(result.node).toBe(address);
-      expect(result.status, JSON.stringify(result.error)).toBe('done');
-      expect(readNanOutput(result.stdout)).toEqual(expectedNanOutput());
-      // ---- the same task in lode node's sandbox (worker_threads)
-      const native = createNodeSandbox({ workers: 1 });
-      try {
-        await native.addModule(sha256, nan);
-        const r = await native.run({
-          moduleHash: sha256,
-          args: [],
-          env: {},
-          stdin: new Uint8Array(),
-          files: [],
-          mounts: [],
-          seed: taskSeed(job.id, 0),
-          limits: { memoryMiB: 16, wallMs: 30_000, maxOutputBytes: 1 << 16, fuel: 100_000_000 },
-        });
-        expect(Buffer.from(result.stdout).equals(Buffer.from(r.stdout))).toBe(true);
-        expect(result.resultHash).toBe(r.resultHash);
-        expect(result.fuelUsed).toBe(r.fuelUsed);
-      } finally {
-        await native.close();
-      }
+  it('writes the canonical NaN bits from every NaN-making instruction, byte for byte as the Node sandbox, and fails hostile modules with the same codes; honest work still runs', async () => {
+    // ---- NaNs, in the tab
+    const nan = await wat(nanModuleWat());
+    const { job, sha256, result } = await runOne(nan);
+    expect(result.node).toBe(address);
+    expect(result.status, JSON.stringify(result.error)).toBe('done');
+    expect(readNanOutput(result.stdout)).toEqual(expectedNanOutput());
+    // ---- the same task in lode node's sandbox (worker_threads)
+    const native = createNodeSandbox({ workers: 1 });
+    try {
+      await native.addModule(sha256, nan);
+      const r = await native.run({
+        moduleHash: sha256,
+        args: [],
+        env: {},
+        stdin: new Uint8Array(),
+        files: [],
+        mounts: [],
+        seed: taskSeed(job.id, 0),
+        limits: { memoryMiB: 16, wallMs: 30_000, maxOutputBytes: 1 << 16, fuel: 100_000_000 },
+      });
+      expect(Buffer.from(result.stdout).equals(Buffer.from(r.stdout))).toBe(true);
+      expect(result.resultHash).toBe(r.resultHash);
+      expect(result.fuelUsed).toBe(r.fuelUsed);
+    } finally {
+      await native.close();
+    }
 
-      // ---- hostile modules the gateway lets through: the same codes as on a node
-      for (const h of HOSTILE) {
-        if ('inspect' in h.expect) continue; // refused at submission, before any node (sandbox-hostile.test.ts)
-        const run = 'run' in h.expect ? h.expect : undefined;
-        const { result: r } = await runOne(h.bytes(), { memoryMiB: run?.memoryMiB, fuel: run?.fuel });
-        expect(r.node, h.name).toBe(address);
-        if (run) expect(r.error?.code, `${h.name}: ${JSON.stringify(r.error)}`).toBe(run.run);
-        else expect(r.error?.code, `${h.name}: ${JSON.stringify(r.error)}`).toBe('SANDBOX_INVALID_MODULE');
-      }
+    // ---- hostile modules the gateway lets through: the same codes as on a node
+    for (const h of HOSTILE) {
+      if ('inspect' in h.expect) continue; // refused at submission, before any node (sandbox-hostile.test.ts)
+      const run = 'run' in h.expect ? h.expect : undefined;
+      const { result: r } = await runOne(h.bytes(), { memoryMiB: run?.memoryMiB, fuel: run?.fuel });
+      expect(r.node, h.name).toBe(address);
+      if (run) expect(r.error?.code, `${h.name}: ${JSON.stringify(r.error)}`).toBe(run.run);
+      else expect(r.error?.code, `${h.name}: ${JSON.stringify(r.error)}`).toBe('SANDBOX_INVALID_MODULE');
+    }
 
-      // ---- honest work on the same tab
-      const honest = await runJob(client, workloadBytes('primes'), [{ args: ['0', '20000'] }]);
-      expect(honest.job.status).toBe('completed');
-      expect(honest.results[0]!.node).toBe(address);
-      expect((JSON.parse(text(honest.results[0]!.stdout)) as { count: number }).count).toBe(primesBySieve(0, 20_000));
-      expect(consoleErrors.errors).toEqual([]);
-    },
-    180_000,
-  );
+    // ---- honest work on the same tab
+    const honest = await runJob(client, workloadBytes('primes'), [{ args: ['0', '20000'] }]);
+    expect(honest.job.status).toBe('completed');
+    expect(honest.results[0]!.node).toBe(address);
+    expect((JSON.parse(text(honest.results[0]!.stdout)) as { count: number }).count).toBe(primesBySieve(0, 20_000));
+    expect(consoleErrors.errors).toEqual([]);
+  }, 180_000);
 });

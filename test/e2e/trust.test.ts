@@ -21,7 +21,12 @@ let stakeBefore: bigint;
 let slashBps: bigint;
 
 const stakeOf = async (address: string) => {
-  const [bonded, , unbonding] = await ledger.public.readContract({ address: ledger.addresses.staking, abi: stakingAbi, functionName: 'poolOf', args: [address as Hex] });
+  const [bonded, , unbonding] = await ledger.public.readContract({
+    address: ledger.addresses.staking,
+    abi: stakingAbi,
+    functionName: 'poolOf',
+    args: [address as Hex],
+  });
   return bonded + unbonding;
 };
 
@@ -41,7 +46,22 @@ describe('a lying provider on a real network', () => {
   it('lode run --verify replicate:2 returns only verified results; the liar is proven wrong, refused, and slashed by slashBps per offence', async () => {
     const requesterDir = join(c.dir, 'requester');
     await c.provision(requesterDir, false);
-    const run = await lodeRun(['run', 'primes', '--tasks', '24', '--verify', 'replicate:2', '--json', '--gateway', c.url, '--data-dir', requesterDir, '--', '0', '240000']);
+    const run = await lodeRun([
+      'run',
+      'primes',
+      '--tasks',
+      '24',
+      '--verify',
+      'replicate:2',
+      '--json',
+      '--gateway',
+      c.url,
+      '--data-dir',
+      requesterDir,
+      '--',
+      '0',
+      '240000',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout) as { jobId: string; answer: { count: string | number } };
     expect(Number(out.answer.count)).toBe(primesBySieve(0, 240_000));
@@ -50,10 +70,17 @@ describe('a lying provider on a real network', () => {
     expect(job.verification.wrong).toBeGreaterThanOrEqual(1);
 
     // Evidence against the liar, each piece checkable by anyone, each slashed once on chain.
-    const evidence = await waitFor('every offence slashed', async () => {
-      const { evidence } = (await (await fetch(`${c.url}/v1/nodes/${liar}/evidence`)).json()) as { evidence: Array<{ hash: string; slash: string; slashed: string | null; evidence: Evidence }> };
-      return evidence.length > 0 && evidence.every((e) => e.slash === 'slashed') ? evidence : undefined;
-    }, 60_000, 250);
+    const evidence = await waitFor(
+      'every offence slashed',
+      async () => {
+        const { evidence } = (await (await fetch(`${c.url}/v1/nodes/${liar}/evidence`)).json()) as {
+          evidence: Array<{ hash: string; slash: string; slashed: string | null; evidence: Evidence }>;
+        };
+        return evidence.length > 0 && evidence.every((e) => e.slash === 'slashed') ? evidence : undefined;
+      },
+      60_000,
+      250,
+    );
     for (const e of evidence) {
       expect(await checkEvidence(e.evidence)).toBeNull();
       expect(evidenceHash(e.evidence)).toBe(e.hash);
@@ -68,7 +95,9 @@ describe('a lying provider on a real network', () => {
     }
     expect(await stakeOf(liar)).toBe(expected);
 
-    const nodes = (await (await fetch(`${c.url}/v1/nodes`)).json()) as { nodes: Array<{ address: string; reputation: { invalid: number; refused: boolean; validated: number } }> };
+    const nodes = (await (await fetch(`${c.url}/v1/nodes`)).json()) as {
+      nodes: Array<{ address: string; reputation: { invalid: number; refused: boolean; validated: number } }>;
+    };
     const me = nodes.nodes.find((n) => n.address === liar)!;
     expect(me.reputation.invalid).toBe(evidence.length);
     expect(me.reputation.validated).toBe(0);
@@ -83,24 +112,50 @@ describe('a lying provider on a real network', () => {
     // After the replicated job above, the honest nodes have records: the target is met with
     // fewer executions than replicate(2) took.
     const requesterDir = join(c.dir, 'requester');
-    const run = await lodeRun(['run', 'primes', '--tasks', '24', '--verify', 'target:0.001', '--json', '--gateway', c.url, '--data-dir', requesterDir, '--', '240000', '480000']);
+    const run = await lodeRun([
+      'run',
+      'primes',
+      '--tasks',
+      '24',
+      '--verify',
+      'target:0.001',
+      '--json',
+      '--gateway',
+      c.url,
+      '--data-dir',
+      requesterDir,
+      '--',
+      '240000',
+      '480000',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout) as { jobId: string; answer: { count: string | number } };
     expect(Number(out.answer.count)).toBe(primesBySieve(240_000, 480_000));
-    const job = (await getJob(await clientOf(c.url, requesterDir), { id: out.jobId })) as { verification: { policy: string; accepted: number; executions: number } };
+    const job = (await getJob(await clientOf(c.url, requesterDir), { id: out.jobId })) as {
+      verification: { policy: string; accepted: number; executions: number };
+    };
     expect(job.verification).toMatchObject({ policy: 'target(0.001)', accepted: 24 });
     expect(job.verification.executions).toBeGreaterThanOrEqual(24);
     expect((JSON.parse(run.stdout) as { verification: { policy: string } }).verification.policy).toBe('target(0.001)');
   });
 
   it('a runaway loop stops at its fuel limit with a clear message, deterministically', async () => {
-    const r = await lodeRun(['run', join(ROOT, 'workloads/build/bad-loop.wasm'), '--fuel', '50000000', '--gateway', c.url, '--data-dir', join(c.dir, 'requester')]);
+    const r = await lodeRun([
+      'run',
+      join(ROOT, 'workloads/build/bad-loop.wasm'),
+      '--fuel',
+      '50000000',
+      '--gateway',
+      c.url,
+      '--data-dir',
+      join(c.dir, 'requester'),
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/SANDBOX_FUEL_EXHAUSTED/);
     expect(r.stderr).toMatch(/Raise limits\.fuel/);
   });
 
-  it('lode credential export writes a node\'s signed record; presenting it to the gateway that issued it is refused in words', async () => {
+  it("lode credential export writes a node's signed record; presenting it to the gateway that issued it is refused in words", async () => {
     const { nodes } = (await (await fetch(`${c.url}/v1/nodes`)).json()) as { nodes: Array<{ address: string; reputation: { validated: number } }> };
     const honest = nodes.find((n) => n.address !== liar && n.reputation.validated > 0)!;
     const file = join(c.dir, 'credential.json');
@@ -113,7 +168,7 @@ describe('a lying provider on a real network', () => {
     expect(again.stderr).toMatch(/^error \[INVALID_REQUEST\]: The credential was not counted: this gateway issued it/);
   });
 
-  it('lode nodes shows each node\'s reputation', async () => {
+  it("lode nodes shows each node's reputation", async () => {
     const r = await lodeRun(['nodes', '--all', '--json', '--gateway', c.url]);
     expect(r.code, r.stderr).toBe(0);
     const body = JSON.parse(r.stdout) as { nodes: Array<{ address: string; reputation?: { invalid: number } }> };

@@ -56,7 +56,10 @@ export async function lodeRun(args: string[], opts: { env?: Record<string, strin
 /** Throws if a process logged the CLI's unhandled-rejection guard line (packages/cli/src/guard.ts). */
 export function assertNoUnhandledRejections(procs: Proc[]): void {
   for (const p of procs) {
-    const line = p.output().split('\n').find((l) => l.includes('UNHANDLED_REJECTION'));
+    const line = p
+      .output()
+      .split('\n')
+      .find((l) => l.includes('UNHANDLED_REJECTION'));
     if (line) throw new Error(`a process logged an unhandled promise rejection: ${line.slice(0, 2000)}`);
   }
 }
@@ -116,7 +119,11 @@ export class Cluster {
 
   async startGateway(): Promise<void> {
     const args = [
-      'gateway', '--port', String(this.port), '--data-dir', join(this.dir, 'gateway'),
+      'gateway',
+      '--port',
+      String(this.port),
+      '--data-dir',
+      join(this.dir, 'gateway'),
       ...(this.opts.ledger ? [] : ['--ledger', 'off']),
       ...(this.opts.gatewayArgs ?? []),
     ];
@@ -170,14 +177,24 @@ export class Cluster {
     const { createLedgerClient, ledgerAddressesSchema, stake } = await import('@lode/ledger/client');
     const { account } = await loadOrCreateAccount(dataDir, { create: true });
     const info = (await (await fetch(`${this.url}/v1/ledger`)).json()) as { chainId: number; contracts: object; params: { minStake: string } };
-    const r = await fetch(`${this.url}/v1/ledger/faucet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: account.address }) });
+    const r = await fetch(`${this.url}/v1/ledger/faucet`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ address: account.address }),
+    });
     if (r.status === 429) {
       // Every provisioned account is a faucet grant from 127.0.0.1, counted like any client's.
-      throw new Error(`the faucet refused (${await r.text()}); a test that needs many accounts raises the limits: gatewayArgs ['--faucet-per-ip-day', 'N', '--faucet-per-day', 'N']`);
+      throw new Error(
+        `the faucet refused (${await r.text()}); a test that needs many accounts raises the limits: gatewayArgs ['--faucet-per-ip-day', 'N', '--faucet-per-day', 'N']`,
+      );
     }
     if (!r.ok) throw new Error(`faucet answered ${r.status}: ${await r.text()}`);
     if (asNode) {
-      const client = createLedgerClient({ rpcUrl: `${this.url}/rpc`, addresses: ledgerAddressesSchema.parse({ ...info.contracts, chainId: info.chainId }), account });
+      const client = createLedgerClient({
+        rpcUrl: `${this.url}/rpc`,
+        addresses: ledgerAddressesSchema.parse({ ...info.contracts, chainId: info.chainId }),
+        account,
+      });
       await stake(client, { amount: BigInt(info.params.minStake) });
     }
     return account.address;

@@ -22,7 +22,7 @@ export async function watToWasm(source: string, filename = 'test.wat'): Promise<
  * 0 copied, 10 no `/data` preopen, 11 cannot open a.txt, 12 cannot create b.txt, 13 read
  * failed, 14 write failed.
  */
-export const COPY_DATA_A_TO_B = String.raw`
+export const COPY_DATA_A_TO_B = `
 (module
   (import "wasi_snapshot_preview1" "fd_prestat_get" (func $prestat_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_prestat_dir_name" (func $prestat_name (param i32 i32 i32) (result i32)))

@@ -27,7 +27,15 @@ describe('pi', () => {
 describe('primes', () => {
   it('agrees with the sieve on small, 32-bit-boundary and large ranges', () => {
     expect(reference.primesCount(0, 100_000)).toBe(9592); // π(10^5), a known value, checks the reference itself
-    const ranges: Array<[number, number]> = [[0, 0], [0, 2], [0, 3], [2, 3], [0, 100_000], [4_294_966_000, 4_294_968_000], [1e12, 1e12 + 3_000]];
+    const ranges: Array<[number, number]> = [
+      [0, 0],
+      [0, 2],
+      [0, 3],
+      [2, 3],
+      [0, 100_000],
+      [4_294_966_000, 4_294_968_000],
+      [1e12, 1e12 + 3_000],
+    ];
     for (const [lo, hi] of ranges) {
       const run = runWasi('primes', { args: [String(lo), String(hi)] });
       expect(run.exitCode).toBe(0);

@@ -4,7 +4,7 @@ import { runWasi } from './harness.js';
 
 /** Deterministic text of `words` words drawn from a small vocabulary with punctuation. */
 function corpus(words: number): string {
-  const vocab = ["The", "quick", "brown", "fox", "don't", "'quoted'", "naïve", "42", "x9", "rock'n'roll", "É", "a", "ZEBRA", "zebra"];
+  const vocab = ['The', 'quick', 'brown', 'fox', "don't", "'quoted'", 'naïve', '42', 'x9', "rock'n'roll", 'É', 'a', 'ZEBRA', 'zebra'];
   const seps = [' ', ', ', '.\n', ' -- ', '\t', '!? '];
   let state = 12345;
   const parts: string[] = [];

@@ -3,7 +3,7 @@
  * verb signs) the requester's account — plus the shared `--json` flag and help examples.
  */
 import { createLodeClient, gatewayOrigin, type LodeClient } from '@lode/sdk';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { loadAccount, loadOrCreateAccount } from '@lode/keystore';
 import { LIMITS, type Verification } from '@lode/protocol';
 

@@ -11,7 +11,11 @@ export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 export class UsageError extends LodeError {
   readonly code = 'USAGE';
   override readonly httpStatus = 400;
-  constructor(message: string, readonly hint?: string, options?: LodeErrorOptions) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    options?: LodeErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -21,7 +25,7 @@ export class UsageError extends LodeError {
 /** What to do next, by error code, where the error's own message does not already say it. */
 const HINTS: Record<string, string> = {
   INVALID_SIGNATURE: 'Check which account signs with `lode account show`.',
-  FORBIDDEN: 'Only the job\'s requester may do that; check `lode account show` and --data-dir.',
+  FORBIDDEN: "Only the job's requester may do that; check `lode account show` and --data-dir.",
   TOO_LARGE: 'Split the work into more tasks or upload large inputs as files (--input, --dir).',
   INTERNAL: 'The gateway logged the cause; try again, and report it if it persists.',
   UNEXPECTED_RESPONSE: 'Check that --gateway points at a Lode gateway of the same version.',

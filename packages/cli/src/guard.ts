@@ -14,6 +14,8 @@ export function installRejectionGuard(): void {
   installed = true;
   process.on('unhandledRejection', (reason) => {
     const err = reason instanceof Error ? { type: reason.name, message: reason.message, stack: reason.stack } : { message: String(reason) };
-    process.stderr.write(`${JSON.stringify({ level: 50, time: Date.now(), msg: `${UNHANDLED_MARK}: a promise rejection was not handled (a bug); the process keeps serving`, err })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level: 50, time: Date.now(), msg: `${UNHANDLED_MARK}: a promise rejection was not handled (a bug); the process keeps serving`, err })}\n`,
+    );
   });
 }

@@ -33,7 +33,10 @@ export function describeJob(job: JobView): string {
  * job's revisions say (see JobView.revisions).
  */
 export function revisionsLine(r: NonNullable<JobView['revisions']>): string {
-  const tasks = r.tasks.slice(0, 10).map((t) => t.index).join(', ');
+  const tasks = r.tasks
+    .slice(0, 10)
+    .map((t) => t.index)
+    .join(', ');
   const more = r.revised > 10 ? `, +${r.revised - 10} more` : '';
   return `${r.revised} task(s) (${tasks}${more}) re-verified after the node they rested on was proven wrong; ${formatEther(BigInt(r.refunded))} LODE refunded`;
 }

@@ -15,7 +15,7 @@ describe('addresses for other machines', () => {
     expect(firstExternalIPv4({ lo: LAN.lo })).toBeUndefined();
   });
 
-  it('rewrites the URL of a server on every interface to this machine\'s address, and leaves others alone', () => {
+  it("rewrites the URL of a server on every interface to this machine's address, and leaves others alone", () => {
     expect(remoteUrl('ws://127.0.0.1:7070/v1/nodes/ws', '0.0.0.0', LAN)).toBe('ws://192.168.1.20:7070/v1/nodes/ws');
     expect(remoteUrl('http://127.0.0.1:7070', '::', LAN)).toBe('http://192.168.1.20:7070');
     expect(remoteUrl('http://127.0.0.1:7070', '127.0.0.1', LAN)).toBeUndefined();

@@ -17,7 +17,15 @@ describe('writing results', () => {
     const dir = await mkdtemp(join(tmpdir(), 'lode-results-'));
     const bytes = (s: string) => new TextEncoder().encode(s);
     const result = {
-      index: 3, status: 'done' as const, exitCode: 0, stdout: bytes('hi'), stderr: new Uint8Array(), deleted: [], resultHash: null, node: null, error: null,
+      index: 3,
+      status: 'done' as const,
+      exitCode: 0,
+      stdout: bytes('hi'),
+      stderr: new Uint8Array(),
+      deleted: [],
+      resultHash: null,
+      node: null,
+      error: null,
       files: [
         { path: '/out/new.txt', data: bytes('new') },
         { path: '/data/same.txt', data: bytes('same') },
@@ -34,7 +42,16 @@ describe('writing results', () => {
 
 describe('results as JSON', () => {
   const result = (stdout: Uint8Array, stderr = new Uint8Array()) => ({
-    index: 0, status: 'done' as const, exitCode: 0, stdout, stderr, files: [], deleted: [], resultHash: null, node: null, error: null,
+    index: 0,
+    status: 'done' as const,
+    exitCode: 0,
+    stdout,
+    stderr,
+    files: [],
+    deleted: [],
+    resultHash: null,
+    node: null,
+    error: null,
   });
 
   it('gives UTF-8 output as text, byte for byte (a leading BOM included), with no encoding field', () => {
@@ -57,8 +74,16 @@ describe('results as JSON', () => {
 
 describe('tables', () => {
   it('aligns columns and says when there is nothing', () => {
-    const rows = [{ id: 'a', n: 1 }, { id: 'bbb', n: 22 }];
-    expect(table(rows, [{ header: 'id', value: (r) => r.id }, { header: 'n', value: (r) => r.n, align: 'right' }])).toBe('ID    N\na     1\nbbb  22');
+    const rows = [
+      { id: 'a', n: 1 },
+      { id: 'bbb', n: 22 },
+    ];
+    expect(
+      table(rows, [
+        { header: 'id', value: (r) => r.id },
+        { header: 'n', value: (r) => r.n, align: 'right' },
+      ]),
+    ).toBe('ID    N\na     1\nbbb  22');
     expect(table([], [], 'No jobs.')).toBe('No jobs.');
   });
 });

@@ -23,9 +23,14 @@ interface Run {
 
 function lode(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, LODE_GATEWAY: '', LODE_DATA_DIR: '', ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, LODE_GATEWAY: '', LODE_DATA_DIR: '', ...env }, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -177,7 +182,7 @@ describe.concurrent('output into a closed pipe', () => {
 describe('long-running verbs', () => {
   it.each([['gateway'], ['node'], ['up']])('`lode %s` takes --log-level from LODE_LOG_LEVEL and refuses a level it does not know', async (verb) => {
     const help = await lode([verb, '--help']);
-    expect(help.stdout).toMatch(/--log-level <level>[^]*env:\s+LODE_LOG_LEVEL/);
+    expect(help.stdout).toMatch(/--log-level <level>[\s\S]*env:\s+LODE_LOG_LEVEL/);
     const bad = await lode(['--data-dir', dataDir, verb], { LODE_LOG_LEVEL: 'loud' });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error \[USAGE\]: .*'loud' from env 'LODE_LOG_LEVEL' is invalid/);

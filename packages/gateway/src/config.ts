@@ -57,17 +57,41 @@ export const GatewayOptions = z.object({
   ledgerParams: z
     .object({
       feeBps: z.number().int().min(0).max(2000).optional(),
-      minStake: z.string().regex(/^[0-9]+$/).optional(),
+      minStake: z
+        .string()
+        .regex(/^[0-9]+$/)
+        .optional(),
       challengeWindow: z.number().int().min(0).optional(),
       unbondingPeriod: z.number().int().min(0).optional(),
       settlementPeriod: z.number().int().min(1).optional(),
       /** Receives the operator's allocation (delegated votes). @default the data dir's own account (`<dataDir>/keystore.json`, created if missing) */
-      operator: z.string().regex(/^0x[0-9a-fA-F]{40}$/).optional(),
+      operator: z
+        .string()
+        .regex(/^0x[0-9a-fA-F]{40}$/)
+        .optional(),
       /** Governor and timelock (seconds; threshold in token wei). @default DEFAULT_LEDGER_PARAMETERS */
-      votingDelay: z.number().int().min(0).max(365 * 86_400).optional(),
-      votingPeriod: z.number().int().min(1).max(365 * 86_400).optional(),
-      timelockDelay: z.number().int().min(0).max(365 * 86_400).optional(),
-      proposalThreshold: z.string().regex(/^[1-9][0-9]*$/).optional(),
+      votingDelay: z
+        .number()
+        .int()
+        .min(0)
+        .max(365 * 86_400)
+        .optional(),
+      votingPeriod: z
+        .number()
+        .int()
+        .min(1)
+        .max(365 * 86_400)
+        .optional(),
+      timelockDelay: z
+        .number()
+        .int()
+        .min(0)
+        .max(365 * 86_400)
+        .optional(),
+      proposalThreshold: z
+        .string()
+        .regex(/^[1-9][0-9]*$/)
+        .optional(),
     })
     .default({}),
   /** How often connected nodes' stake is checked again (a node that unbonds stops serving). @default 30000 */
@@ -88,9 +112,15 @@ export const GatewayOptions = z.object({
       /** Grants in all. @default 100 */
       total: z.number().int().min(1).max(1_000_000).default(100),
       /** LODE (wei) per grant. @default 10,000 LODE */
-      grantLode: z.string().regex(/^[1-9][0-9]{0,40}$/).default('10000000000000000000000'),
+      grantLode: z
+        .string()
+        .regex(/^[1-9][0-9]{0,40}$/)
+        .default('10000000000000000000000'),
       /** ETH (wei) per grant, for gas. @default 10 ETH */
-      grantEth: z.string().regex(/^[1-9][0-9]{0,40}$/).default('10000000000000000000'),
+      grantEth: z
+        .string()
+        .regex(/^[1-9][0-9]{0,40}$/)
+        .default('10000000000000000000'),
     })
     .prefault({}),
   /** `POST /rpc` (the embedded chain's JSON-RPC) per client IP (an IPv6 /64): requests per minute. @default 600 */
@@ -149,13 +179,26 @@ export const GatewayOptions = z.object({
       /** Tasks in one job. @default 100,000 */
       maxTasksPerJob: z.number().int().min(1).max(LIMITS.maxTasksPerJob).default(LIMITS.maxTasksPerJob),
       /** Bytes of one job submission (the signed spec as JSON; put big inputs in blobs). @default 16 MiB */
-      maxJobBytes: z.number().int().min(1024).max(LIMITS.maxBodyBytes).default(16 * 1024 * 1024),
+      maxJobBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(LIMITS.maxBodyBytes)
+        .default(16 * 1024 * 1024),
       /** Jobs one account may have queued or running at once. @default 100 */
       maxOpenJobsPerAccount: z.number().int().min(1).default(100),
       /** Blob bytes one account may have uploaded (blobs are kept). @default 1 GiB */
-      blobBytesPerAccount: z.number().int().min(1).default(1024 * 1024 * 1024),
+      blobBytesPerAccount: z
+        .number()
+        .int()
+        .min(1)
+        .default(1024 * 1024 * 1024),
       /** The furthest deadline a job may set, from now. @default 7 days */
-      maxDeadlineMs: z.number().int().min(1000).default(7 * 24 * 60 * 60 * 1000),
+      maxDeadlineMs: z
+        .number()
+        .int()
+        .min(1000)
+        .default(7 * 24 * 60 * 60 * 1000),
       /** Node WebSocket sessions from one IP at once. @default 64 */
       nodeConnectionsPerIp: z.number().int().min(1).default(64),
       /** Event streams (SSE) one account may hold open at once. @default 32 */

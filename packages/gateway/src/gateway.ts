@@ -8,7 +8,16 @@ import rateLimit from '@fastify/rate-limit';
 import { pino } from 'pino';
 import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { LIMITS, PROTOCOL_VERSION, QuotaExceededError, ReputationRefusedError, StakeRequiredError, originOf, type IdentityView, type LodeDomain } from '@lode/protocol';
+import {
+  LIMITS,
+  PROTOCOL_VERSION,
+  QuotaExceededError,
+  ReputationRefusedError,
+  StakeRequiredError,
+  originOf,
+  type IdentityView,
+  type LodeDomain,
+} from '@lode/protocol';
 import { GatewayOptions, type GatewayConfig } from './config.js';
 import { systemClock, type Clock } from './clock.js';
 import { openStore } from './store/index.js';
@@ -100,7 +109,12 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
       }
     },
   });
-  const registry = new NodeRegistry(store, log, () => clock.now(), (a) => trust.reputationOf(a));
+  const registry = new NodeRegistry(
+    store,
+    log,
+    () => clock.now(),
+    (a) => trust.reputationOf(a),
+  );
   // eslint-disable-next-line prefer-const
   let scheduler: Scheduler;
   let jobs: JobManager;
@@ -207,7 +221,9 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     scope.get('/v1/nodes/ws', { websocket: true }, (socket, req) => {
       const ip = clientKey(req.ip);
       if (!connections.tryOpen(ip, config.limits.nodeConnectionsPerIp)) {
-        const err = new QuotaExceededError(`${connections.of(ip)} node sessions are open from ${ip}; this gateway allows ${config.limits.nodeConnectionsPerIp} per address. Close some, or run more slots in one node (--slots).`);
+        const err = new QuotaExceededError(
+          `${connections.of(ip)} node sessions are open from ${ip}; this gateway allows ${config.limits.nodeConnectionsPerIp} per address. Close some, or run more slots in one node (--slots).`,
+        );
         socket.send(JSON.stringify({ t: 'error', code: err.code, message: err.shortMessage }));
         socket.close(4008, 'too many connections');
         return;
@@ -218,7 +234,12 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   });
   app.get('/v1/identity', async (): Promise<IdentityView> => ({ ...domain, protocol: PROTOCOL_VERSION, publicUrls: config.publicUrls }));
   const signIns = {
-    rateLimit: { max: config.limits.signInsPerMinutePerIp, timeWindow: 60_000, keyGenerator: (req: FastifyRequest) => `signin:${clientKey(req.ip)}`, errorResponseBuilder: rateLimited('sign-ins from this address') },
+    rateLimit: {
+      max: config.limits.signInsPerMinutePerIp,
+      timeWindow: 60_000,
+      keyGenerator: (req: FastifyRequest) => `signin:${clientKey(req.ip)}`,
+      errorResponseBuilder: rateLimited('sign-ins from this address'),
+    },
   };
   app.post('/v1/auth/nonce', { config: signIns }, async () => sessions.nonce());
   app.post('/v1/auth/session', { config: signIns }, async (req) => sessions.session(req.body, req.headers.host));

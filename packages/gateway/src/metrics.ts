@@ -19,10 +19,38 @@ export function createMetrics(gauges: { nodes(): number; queued(): number; lease
       registers: [registry],
     }),
   };
-  new Gauge({ name: 'lode_nodes_connected', help: 'Authenticated node sessions', registers: [registry], collect() { this.set(gauges.nodes()); } });
-  new Gauge({ name: 'lode_tasks_queued', help: 'Tasks waiting for a node', registers: [registry], collect() { this.set(gauges.queued()); } });
-  new Gauge({ name: 'lode_leases_active', help: 'Tasks leased to nodes', registers: [registry], collect() { this.set(gauges.leases()); } });
-  new Gauge({ name: 'lode_jobs_active', help: 'Jobs not yet finished', registers: [registry], collect() { this.set(gauges.activeJobs()); } });
+  new Gauge({
+    name: 'lode_nodes_connected',
+    help: 'Authenticated node sessions',
+    registers: [registry],
+    collect() {
+      this.set(gauges.nodes());
+    },
+  });
+  new Gauge({
+    name: 'lode_tasks_queued',
+    help: 'Tasks waiting for a node',
+    registers: [registry],
+    collect() {
+      this.set(gauges.queued());
+    },
+  });
+  new Gauge({
+    name: 'lode_leases_active',
+    help: 'Tasks leased to nodes',
+    registers: [registry],
+    collect() {
+      this.set(gauges.leases());
+    },
+  });
+  new Gauge({
+    name: 'lode_jobs_active',
+    help: 'Jobs not yet finished',
+    registers: [registry],
+    collect() {
+      this.set(gauges.activeJobs());
+    },
+  });
   return m;
 }
 

@@ -86,7 +86,11 @@ describe('HTTP API', () => {
     const sha = await put(bytes);
     const got = await fetch(`${gw.url}/v1/blobs/${sha}`);
     expect(new Uint8Array(await got.arrayBuffer())).toEqual(bytes);
-    const bad = await fetchAs(account, `${gw.url}/v1/blobs/${'0'.repeat(64)}`, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+    const bad = await fetchAs(account, `${gw.url}/v1/blobs/${'0'.repeat(64)}`, {
+      method: 'PUT',
+      body: bytes,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.code).toBe('BLOB_HASH_MISMATCH');
     const missing = await fetch(`${gw.url}/v1/blobs/${'1'.repeat(64)}`);
@@ -154,10 +158,18 @@ describe('HTTP API', () => {
       const module = await wat(HELLO_WAT); // > 64 bytes, < 4096
       expect(module.byteLength).toBeGreaterThan(64);
       const sha = sha256Hex(module);
-      const up = await fetchAs(account, `${small.url}/v1/blobs/${sha}`, { method: 'PUT', body: module, headers: { 'content-type': 'application/octet-stream' } });
+      const up = await fetchAs(account, `${small.url}/v1/blobs/${sha}`, {
+        method: 'PUT',
+        body: module,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
       expect(up.status).toBe(201);
       const signed = await signJobFor(account, spec(sha), await identityOf(small.url));
-      const r = await fetchAs(account, `${small.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(signed) });
+      const r = await fetchAs(account, `${small.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(signed),
+      });
       expect(r.status).toBe(413);
       expect(((await r.json()) as any).error.code).toBe('TOO_LARGE');
       const big = new Uint8Array(5000);
@@ -206,7 +218,7 @@ describe('node WebSocket', () => {
     const waiters: Array<() => void> = [];
     ws.on('message', (d) => {
       inbox.push(JSON.parse(d.toString()));
-      waiters.splice(0).forEach((w) => w());
+      for (const w of waiters.splice(0)) w();
     });
     const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
     const next = async (t: string): Promise<any> => {
@@ -261,10 +273,12 @@ describe('node WebSocket', () => {
     const c = connect();
     await hello(c);
     await c.next('welcome');
-    c.ws.send(JSON.stringify({
-      t: 'results',
-      results: [{ leaseId: 'nope.1', status: 'ok', exitCode: 0, stdout: '', stderr: '', files: [], deleted: [], resultHash: 'a'.repeat(64), durationMs: 1 }],
-    }));
+    c.ws.send(
+      JSON.stringify({
+        t: 'results',
+        results: [{ leaseId: 'nope.1', status: 'ok', exitCode: 0, stdout: '', stderr: '', files: [], deleted: [], resultHash: 'a'.repeat(64), durationMs: 1 }],
+      }),
+    );
     const err = await c.next('error');
     expect(err.code).toBe('UNKNOWN_LEASE');
     expect(err.leaseId).toBe('nope.1');

@@ -77,7 +77,13 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lode-ledger-'));
   gw = await startGateway(
-    testGatewayOptions({ dataDir: dir, ledger: 'embedded', settlementIntervalMs: 200, ledgerParams: { feeBps: FEE_BPS, challengeWindow: 1 }, stakeCheckMs: 300 }),
+    testGatewayOptions({
+      dataDir: dir,
+      ledger: 'embedded',
+      settlementIntervalMs: 200,
+      ledgerParams: { feeBps: FEE_BPS, challengeWindow: 1 },
+      stakeCheckMs: 300,
+    }),
   );
   chain = createPublicClient({ transport: http(`${gw.url}/rpc`), pollingInterval: 50 }) as PublicClient;
 });
@@ -91,7 +97,12 @@ describe('ledger on the embedded chain', () => {
   it('describes the chain, contracts and parameters', async () => {
     const { status, body } = await json('/v1/ledger');
     expect(status).toBe(200);
-    expect(body).toMatchObject({ mode: 'embedded', rpcUrl: null, faucet: true, params: { feeBps: FEE_BPS, challengeWindow: 1, minStake: parseEther('100').toString() } });
+    expect(body).toMatchObject({
+      mode: 'embedded',
+      rpcUrl: null,
+      faucet: true,
+      params: { feeBps: FEE_BPS, challengeWindow: 1, minStake: parseEther('100').toString() },
+    });
     expect(await chain.getChainId()).toBe(body.chainId);
     expect(await chain.getCode({ address: body.contracts.escrow })).toMatch(/^0x[0-9a-f]+$/);
   });
@@ -107,7 +118,11 @@ describe('ledger on the embedded chain', () => {
     expect((await json('/v1/ledger/faucet', { method: 'POST', body: JSON.stringify({ address: 'nope' }) })).status).toBe(400);
     expect((await json('/v1/ledger/faucet', { method: 'POST', body: JSON.stringify({ address: `0x${'0'.repeat(40)}` }) })).status).toBe(400);
     // One grant per address per day: the second is refused in words, with when to come back.
-    const again = await fetch(`${gw.url}/v1/ledger/faucet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: provider.address }) });
+    const again = await fetch(`${gw.url}/v1/ledger/faucet`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ address: provider.address }),
+    });
     expect(again.status).toBe(429);
     expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(86_000);
     const { error } = (await again.json()) as { error: { code: string; message: string; meta: { limit: string; retryAt: number } } };
@@ -137,7 +152,9 @@ describe('ledger on the embedded chain', () => {
       log: (await import('pino')).pino({ level: 'silent' }),
     });
     node.on('error', (e) => errors.push(e));
-    await until('the stake refusal', async () => (errors.some((e) => /STAKE_REQUIRED|minimum stake/.test(`${(e as any).code} ${e.message}`)) ? true : undefined));
+    await until('the stake refusal', async () =>
+      errors.some((e) => /STAKE_REQUIRED|minimum stake/.test(`${(e as any).code} ${e.message}`)) ? true : undefined,
+    );
     expect(node.connected).toBe(false);
 
     const { body: info } = await json('/v1/ledger');
@@ -205,7 +222,12 @@ describe('ledger on the embedded chain', () => {
     // The escrow was refunded: the requester paid exactly what the node asked, not the ceiling.
     await until('the refund', async () => ((await balanceOf(requester.address)) > requesterBefore ? true : undefined));
     expect(await balanceOf(requester.address)).toBe(requesterBefore + maxCost - gross);
-    const [, escrowLeft, , closed] = await chain.readContract({ address: info.contracts.escrow, abi: jobEscrowAbi, functionName: 'escrowOf', args: [escrowJobId(jobId)] });
+    const [, escrowLeft, , closed] = await chain.readContract({
+      address: info.contracts.escrow,
+      abi: jobEscrowAbi,
+      functionName: 'escrowOf',
+      args: [escrowJobId(jobId)],
+    });
     expect([escrowLeft, closed]).toEqual([0n, true]);
 
     // The protocol fee reaches the treasury once the batch is final (the gateway sweeps it).

@@ -47,11 +47,15 @@ describe('results from an untrusted node', () => {
   it('refuses a result whose hash does not match its output, and gives the task out again', async () => {
     const id = await submit(1);
     const node = await fakeNode();
-    const { leases: [lease] } = await node.next('lease');
+    const {
+      leases: [lease],
+    } = await node.next('lease');
     node.send(lease, new TextEncoder().encode('out'), 'f'.repeat(64));
     expect((await node.next('error')).code).toBe('RESULT_HASH_MISMATCH');
     expect((await job(id)).counts.done).toBe(0);
-    const { leases: [again] } = await node.next('lease'); // requeued
+    const {
+      leases: [again],
+    } = await node.next('lease'); // requeued
     expect(again.taskIndex).toBe(0);
     node.send(again, new TextEncoder().encode('out'));
     expect((await node.next('ack')).leaseIds).toEqual([again.leaseId]);
@@ -62,7 +66,9 @@ describe('results from an untrusted node', () => {
   it('refuses more output than the task allows', async () => {
     const id = await submit(1, 16);
     const node = await fakeNode();
-    const { leases: [lease] } = await node.next('lease');
+    const {
+      leases: [lease],
+    } = await node.next('lease');
     node.send(lease, new Uint8Array(17));
     expect((await node.next('error')).code).toBe('INVALID_RESULT');
     expect((await job(id)).counts.done).toBe(0);
@@ -72,7 +78,9 @@ describe('results from an untrusted node', () => {
   it('accepts one result per task: a replayed result is refused', async () => {
     const id = await submit(1);
     const node = await fakeNode();
-    const { leases: [lease] } = await node.next('lease');
+    const {
+      leases: [lease],
+    } = await node.next('lease');
     const out = new TextEncoder().encode('once');
     node.send(lease, out);
     await node.next('ack');
@@ -104,12 +112,16 @@ describe('a node that goes silent', () => {
   it('is disconnected after three heartbeat periods and its tasks go back to the queue', async () => {
     const id = await submit(1);
     const silent = await fakeNode({}, { heartbeat: false }); // never sends a heartbeat
-    const { leases: [lease] } = await silent.next('lease');
+    const {
+      leases: [lease],
+    } = await silent.next('lease');
     expect(lease.taskIndex).toBe(0);
     const closed = new Promise((r) => silent.ws.once('close', r));
     await closed; // testGatewayOptions: heartbeatMs 1000 → closed after ~3 s of silence
     const other = await fakeNode();
-    const { leases: [again] } = await other.next('lease');
+    const {
+      leases: [again],
+    } = await other.next('lease');
     expect(again.taskIndex).toBe(0);
     other.send(again, new TextEncoder().encode('x'));
     await other.next('ack');
@@ -128,12 +140,25 @@ describe('retryable failures', () => {
     const { leases } = (await node.next('lease')) as { leases: Lease[] };
     expect(leases.length).toBe(2);
     const [crashed, fine] = leases.sort((a, b) => a.taskIndex - b.taskIndex) as [Lease, Lease];
-    node.ws.send(JSON.stringify({
-      t: 'results',
-      results: [{ leaseId: crashed.leaseId, status: 'failed', exitCode: null, stdout: '', stderr: '', files: [], deleted: [],
-        resultHash: resultDigest({ exitCode: null, stdout: new Uint8Array(), stderr: new Uint8Array(), files: [] }), durationMs: 1,
-        error: { code: 'SANDBOX_WORKER_CRASHED', message: 'worker died (test)' } }],
-    }));
+    node.ws.send(
+      JSON.stringify({
+        t: 'results',
+        results: [
+          {
+            leaseId: crashed.leaseId,
+            status: 'failed',
+            exitCode: null,
+            stdout: '',
+            stderr: '',
+            files: [],
+            deleted: [],
+            resultHash: resultDigest({ exitCode: null, stdout: new Uint8Array(), stderr: new Uint8Array(), files: [] }),
+            durationMs: 1,
+            error: { code: 'SANDBOX_WORKER_CRASHED', message: 'worker died (test)' },
+          },
+        ],
+      }),
+    );
     await node.next('ack');
     await new Promise((r) => setTimeout(r, 100));
     const mid = await job(id);
@@ -144,7 +169,10 @@ describe('retryable failures', () => {
     const final = await job(id);
     expect(final).toMatchObject({ status: 'failed', counts: { failed: 1, done: 1 } });
     const results = (await (await fetchAs(requester, `${gw.url}/v1/jobs/${id}/results`)).json()) as any;
-    expect(results.results.map((r: any) => [r.index, r.status, r.error?.code ?? null])).toEqual([[0, 'failed', 'SANDBOX_WORKER_CRASHED'], [1, 'done', null]]);
+    expect(results.results.map((r: any) => [r.index, r.status, r.error?.code ?? null])).toEqual([
+      [0, 'failed', 'SANDBOX_WORKER_CRASHED'],
+      [1, 'done', null],
+    ]);
     node.ws.close();
   });
 });
@@ -167,7 +195,9 @@ describe('a database that refuses writes for a while', () => {
     gw = await startGateway(testGatewayOptions({ dataDir: dir, logLevel: 'silent' }), { store });
     const id = await submit(1);
     const node = await fakeNode();
-    const { leases: [lease] } = await node.next('lease');
+    const {
+      leases: [lease],
+    } = await node.next('lease');
     node.send(lease, new TextEncoder().encode('kept'));
     expect((await node.next('ack')).leaseIds).toEqual([lease.leaseId]); // acknowledged only once written
     expect(failures).toBe(0);
@@ -184,13 +214,17 @@ describe('numbers a node reports are bounded by its lease', () => {
   it('refuses a result that claims more fuel than the lease allows, gives the task out again, and counts it against the node', async () => {
     const id = await submitJob(gw.url, requester, 1, { limits: { wallMs: 5000, maxOutputBytes: 1024, fuel: 1000 } });
     const node = await fakeNode();
-    const { leases: [lease] } = await node.next('lease');
+    const {
+      leases: [lease],
+    } = await node.next('lease');
     expect(lease.limits.fuel).toBe(1000);
     node.send(lease, new TextEncoder().encode('x'), undefined, { fuelUsed: 2 ** 53 - 1 });
     const err = await node.next('error');
     expect(err).toMatchObject({ code: 'INVALID_RESULT', leaseId: lease.leaseId });
     expect(err.message).toMatch(/above the lease's fuel limit of 1000/);
-    const { leases: [again] } = await node.next('lease');
+    const {
+      leases: [again],
+    } = await node.next('lease');
     expect(again.taskIndex).toBe(0);
     node.send(again, new TextEncoder().encode('x'), undefined, { fuelUsed: 1000 });
     await node.next('ack');
@@ -203,9 +237,27 @@ describe('numbers a node reports are bounded by its lease', () => {
   it("refuses an outcome whose numbers are out of the protocol's range (an exit code beyond a u32, or negative)", async () => {
     await submit(1);
     const node = await fakeNode();
-    const { leases: [lease] } = await node.next('lease');
-    const frame = (over: object) => JSON.stringify({ t: 'results', results: [{ leaseId: lease.leaseId, status: 'ok', exitCode: 0, stdout: '', stderr: '', files: [], deleted: [],
-      resultHash: resultDigest({ exitCode: 0, stdout: new Uint8Array(), stderr: new Uint8Array(), files: [] }), durationMs: 1, ...over }] });
+    const {
+      leases: [lease],
+    } = await node.next('lease');
+    const frame = (over: object) =>
+      JSON.stringify({
+        t: 'results',
+        results: [
+          {
+            leaseId: lease.leaseId,
+            status: 'ok',
+            exitCode: 0,
+            stdout: '',
+            stderr: '',
+            files: [],
+            deleted: [],
+            resultHash: resultDigest({ exitCode: 0, stdout: new Uint8Array(), stderr: new Uint8Array(), files: [] }),
+            durationMs: 1,
+            ...over,
+          },
+        ],
+      });
     node.ws.send(frame({ exitCode: 2 ** 32 }));
     expect((await node.next('error')).code).toBe('INVALID_REQUEST');
     node.ws.send(frame({ exitCode: -1 }));
@@ -218,8 +270,17 @@ describe('one result never blocks the others', () => {
   const empty = new Uint8Array();
   const outcome = (lease: Lease, exitCode: number, stdout: string) => {
     const out = new TextEncoder().encode(stdout);
-    return { leaseId: lease.leaseId, status: 'ok', exitCode, stdout: Buffer.from(out).toString('base64'), stderr: '', files: [], deleted: [],
-      resultHash: resultDigest({ exitCode, stdout: out, stderr: empty, files: [] }), durationMs: 1 };
+    return {
+      leaseId: lease.leaseId,
+      status: 'ok',
+      exitCode,
+      stdout: Buffer.from(out).toString('base64'),
+      stderr: '',
+      files: [],
+      deleted: [],
+      resultHash: resultDigest({ exitCode, stdout: out, stderr: empty, files: [] }),
+      durationMs: 1,
+    };
   };
 
   it('stores the exit code of proc_exit(-1) (4294967295) beside the other results of its write', async () => {
@@ -231,7 +292,11 @@ describe('one result never blocks the others', () => {
     expect(((await node.next('ack')).leaseIds as string[]).sort()).toEqual(leases.map((l) => l.leaseId).sort());
     for (let i = 0; i < 40 && (await job(id)).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
     const results = (await (await fetchAs(requester, `${gw.url}/v1/jobs/${id}/results`)).json()) as any;
-    expect(results.results.map((r: any) => [r.index, r.status, r.exitCode])).toEqual([[0, 'done', 0], [1, 'done', 4294967295], [2, 'done', 0]]);
+    expect(results.results.map((r: any) => [r.index, r.status, r.exitCode])).toEqual([
+      [0, 'done', 0],
+      [1, 'done', 4294967295],
+      [2, 'done', 0],
+    ]);
     node.ws.close();
   });
 
@@ -241,7 +306,8 @@ describe('one result never blocks the others', () => {
     const insert = store.insertTaskResults.bind(store);
     store.insertTaskResults = async (rows) => {
       // As PostgreSQL answers a value it cannot store: the whole multi-row statement fails.
-      if (rows.some((r) => new TextDecoder().decode(r.stdout) === 'poison')) throw Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' });
+      if (rows.some((r) => new TextDecoder().decode(r.stdout) === 'poison'))
+        throw Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' });
       return insert(rows);
     };
     gw = await startGateway(testGatewayOptions({ dataDir: dir, logLevel: 'silent', commitIntervalMs: 20 }), { store });
@@ -256,7 +322,10 @@ describe('one result never blocks the others', () => {
     expect(await job(id)).toMatchObject({ status: 'failed', counts: { done: 3, failed: 1 } });
     const results = (await (await fetchAs(requester, `${gw.url}/v1/jobs/${id}/results`)).json()) as any;
     expect(results.results.map((r: any) => [r.index, r.status, r.error?.code ?? null])).toEqual([
-      [0, 'done', null], [1, 'done', null], [2, 'failed', 'RESULT_UNSTORABLE'], [3, 'done', null],
+      [0, 'done', null],
+      [1, 'done', null],
+      [2, 'failed', 'RESULT_UNSTORABLE'],
+      [3, 'done', null],
     ]);
     expect(Buffer.from(results.results[3].stdout, 'base64').toString()).toBe('t3');
     node.ws.close();

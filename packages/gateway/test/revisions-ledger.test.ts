@@ -57,7 +57,11 @@ async function paidJob(tasks: number): Promise<{ id: string; deposit: bigint }> 
   const sha = sha256Hex(bytes);
   await fetchAs(requester, `${gw.url}/v1/blobs/${sha}`, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
   const spec = JobSpec.parse({
-    version: 1, requester: requester.address, module: sha, deadline: Date.now() + 120_000, nonce: `0x${randomBytes(32).toString('hex')}`,
+    version: 1,
+    requester: requester.address,
+    module: sha,
+    deadline: Date.now() + 120_000,
+    nonce: `0x${randomBytes(32).toString('hex')}`,
     tasks: Array.from({ length: tasks }, (_, i) => ({ args: [String(i)] })),
     limits: { wallMs: 5000, maxOutputBytes: 1024 },
     price: { maxPerTask: MAX_PER_TASK.toString() },
@@ -66,8 +70,17 @@ async function paidJob(tasks: number): Promise<{ id: string; deposit: bigint }> 
   const id = jobIdOf(spec);
   const deposit = maxJobCost(spec);
   await send(requester, { address: contracts.token, abi: lodeTokenAbi, functionName: 'approve', args: [contracts.escrow, deposit] });
-  await send(requester, { address: contracts.escrow, abi: jobEscrowAbi, functionName: 'deposit', args: [escrowJobId(id), deposit, BigInt(Math.floor(spec.deadline / 1000) + 3600)] });
-  const r = await fetchAs(requester, `${gw.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(await signJob(requester, spec, await identityOf(gw.url))) });
+  await send(requester, {
+    address: contracts.escrow,
+    abi: jobEscrowAbi,
+    functionName: 'deposit',
+    args: [escrowJobId(id), deposit, BigInt(Math.floor(spec.deadline / 1000) + 3600)],
+  });
+  const r = await fetchAs(requester, `${gw.url}/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(await signJob(requester, spec, await identityOf(gw.url))),
+  });
   expect(r.status).toBe(201);
   return { id, deposit };
 }
@@ -81,7 +94,13 @@ const escrowOf = async (id: string) => {
 };
 /** The refund JobEscrow paid when it closed the job's escrow (its EscrowClosed event). */
 async function refundOf(id: string): Promise<bigint | undefined> {
-  const events = await chain.getContractEvents({ address: contracts.escrow, abi: jobEscrowAbi, eventName: 'EscrowClosed', args: { jobId: escrowJobId(id) }, fromBlock: 0n });
+  const events = await chain.getContractEvents({
+    address: contracts.escrow,
+    abi: jobEscrowAbi,
+    eventName: 'EscrowClosed',
+    args: { jobId: escrowJobId(id) },
+    fromBlock: 0n,
+  });
   return events.length === 1 ? (events[0]!.args as { refund: bigint }).refund : undefined;
 }
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
@@ -96,19 +115,25 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lode-revisions-ledger-'));
-  gw = await startGateway(testGatewayOptions({
-    dataDir: dir,
-    logLevel: 'silent',
-    ledger: 'embedded',
-    settlementIntervalMs: 200,
-    rpcPerMinute: 100_000,
-    ledgerParams: { feeBps: 250, challengeWindow: 1, minStake: '1' },
-    trust: { spotCheck: 0, canary: 0, stragglers: false },
-  }));
+  gw = await startGateway(
+    testGatewayOptions({
+      dataDir: dir,
+      logLevel: 'silent',
+      ledger: 'embedded',
+      settlementIntervalMs: 200,
+      rpcPerMinute: 100_000,
+      ledgerParams: { feeBps: 250, challengeWindow: 1, minStake: '1' },
+      trust: { spotCheck: 0, canary: 0, stragglers: false },
+    }),
+  );
   chain = createPublicClient({ transport: http(`${gw.url}/rpc`), pollingInterval: 50 }) as PublicClient;
   contracts = ((await (await fetch(`${gw.url}/v1/ledger`)).json()) as any).contracts;
   for (const who of [requester, liarAccount, ...honestAccounts]) {
-    const grant = await fetch(`${gw.url}/v1/ledger/faucet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: who.address }) });
+    const grant = await fetch(`${gw.url}/v1/ledger/faucet`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ address: who.address }),
+    });
     expect(grant.status).toBe(200);
     if (who === requester) continue;
     // The least stake there is (1 wei): enough to be admitted, and something to slash.
@@ -150,7 +175,7 @@ describe('a job final before its liar was caught', () => {
     expect(bDone.revisions).toBeUndefined();
     expect((await results(b.id)).map((r) => text(r.stdout))).toEqual(Array.from({ length: 6 }, (_, i) => `forged ${i}`));
     // Its receipts are held out of settlement meanwhile: job A's escrow closes, B's stays open.
-    await until('job A\'s escrow to close', async () => ((await escrowOf(a.id)).closed ? true : undefined));
+    await until("job A's escrow to close", async () => ((await escrowOf(a.id)).closed ? true : undefined));
     await new Promise((r) => setTimeout(r, 1500)); // several settlement rounds
     expect(await escrowOf(b.id)).toEqual({ balance: b.deposit, closed: false });
 
@@ -182,7 +207,7 @@ describe('a job final before its liar was caught', () => {
     // The money. Each task was re-verified by two honest nodes (the liar's vote is worth little
     // now, and a replacing answer never rests on one node): job B pays 2 × 6 honest executions
     // and nothing to the liar; the rest of its escrow goes back to the requester when it closes.
-    const refund = await until('job B\'s escrow to close', () => refundOf(b.id));
+    const refund = await until("job B's escrow to close", () => refundOf(b.id));
     expect(refund).toBe(b.deposit - 12n * P_HONEST);
     expect(BigInt(revised.usage.cost)).toBe(12n * P_HONEST);
     expect(await escrowOf(b.id)).toEqual({ balance: 0n, closed: true });

@@ -54,8 +54,13 @@ type Account = ReturnType<typeof account>;
 
 function specOf(requester: Account, sha: string, over: Partial<JobSpecInit> = {}): JobSpec {
   return JobSpec.parse({
-    version: 1, requester: requester.address, module: sha, deadline: Date.now() + 60_000, nonce: `0x${randomBytes(32).toString('hex')}`,
-    tasks: [{ args: ['1'] }], ...over,
+    version: 1,
+    requester: requester.address,
+    module: sha,
+    deadline: Date.now() + 60_000,
+    nonce: `0x${randomBytes(32).toString('hex')}`,
+    tasks: [{ args: ['1'] }],
+    ...over,
   });
 }
 
@@ -76,8 +81,8 @@ const uploadsLeft = (dataDir: string) => {
 
 const errorOf = async (r: Response) => ({ status: r.status, ...((await r.json()) as any).error });
 
-describe('reads are the requester\'s alone', () => {
-  it('a job, its tasks, results and events need its requester\'s session; others get 404, strangers 401', async () => {
+describe("reads are the requester's alone", () => {
+  it("a job, its tasks, results and events need its requester's session; others get 404, strangers 401", async () => {
     const gw = await gateway();
     const alice = account();
     const mallory = account();
@@ -123,12 +128,18 @@ describe('reads are the requester\'s alone', () => {
     const { nonce: n1 } = (await (await fetch(`${gw.url}/v1/auth/nonce`, { method: 'POST' })).json()) as any;
     const once = sessionMessage({ url: gw.url, address: alice.address, gateway: g, chainId, nonce: n1 });
     const onceBody = JSON.stringify({ message: once, signature: await alice.signMessage({ message: once }) });
-    const twice = await Promise.all([0, 1].map(() => fetch(`${gw.url}/v1/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: onceBody })));
+    const twice = await Promise.all(
+      [0, 1].map(() => fetch(`${gw.url}/v1/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: onceBody })),
+    );
     expect(twice.map((r) => r.status).sort()).toEqual([200, 409]);
     // A message for another host (a phishing site's) or signed by another key is refused.
     const n2 = ((await (await fetch(`${gw.url}/v1/auth/nonce`, { method: 'POST' })).json()) as any).nonce;
     const phished = sessionMessage({ url: 'http://evil.example:7070', address: alice.address, gateway: g, chainId, nonce: n2 });
-    const r = await fetch(`${gw.url}/v1/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: phished, signature: await alice.signMessage({ message: phished }) }) });
+    const r = await fetch(`${gw.url}/v1/auth/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: phished, signature: await alice.signMessage({ message: phished }) }),
+    });
     expect(await errorOf(r)).toMatchObject({ status: 401, code: 'INVALID_SIGNATURE' });
   });
 });
@@ -145,12 +156,22 @@ describe('signatures are bound to one gateway and chain', () => {
 
     const { body: job } = await submit(b, alice);
     const expiresAt = Date.now() + 60_000;
-    const signature = await alice.signTypedData(cancelJobTypedData({ requester: alice.address, jobId: job.id, expiresAt: BigInt(expiresAt) }, await identityOf(a.url)));
-    const r = await fetch(`${b.url}/v1/jobs/${job.id}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requester: alice.address, expiresAt, signature }) });
+    const signature = await alice.signTypedData(
+      cancelJobTypedData({ requester: alice.address, jobId: job.id, expiresAt: BigInt(expiresAt) }, await identityOf(a.url)),
+    );
+    const r = await fetch(`${b.url}/v1/jobs/${job.id}/cancel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requester: alice.address, expiresAt, signature }),
+    });
     expect(await errorOf(r)).toMatchObject({ status: 401, code: 'INVALID_SIGNATURE' });
     // An expired cancel is refused too.
     const stale = await alice.signTypedData(cancelJobTypedData({ requester: alice.address, jobId: job.id, expiresAt: 1n }, await identityOf(b.url)));
-    const r2 = await fetch(`${b.url}/v1/jobs/${job.id}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requester: alice.address, expiresAt: 1, signature: stale }) });
+    const r2 = await fetch(`${b.url}/v1/jobs/${job.id}/cancel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requester: alice.address, expiresAt: 1, signature: stale }),
+    });
     expect(await errorOf(r2)).toMatchObject({ status: 409, code: 'REPLAYED' });
   });
 
@@ -158,7 +179,13 @@ describe('signatures are bound to one gateway and chain', () => {
     const a = await gateway();
     const b = await gateway();
     const node = account();
-    const refusal = async (sign: (challenge: { challenge: `0x${string}`; gateway: `0x${string}`; chainId: number }) => Promise<{ origin: string; signature: string; expiresAt: number }>) => {
+    const refusal = async (
+      sign: (challenge: {
+        challenge: `0x${string}`;
+        gateway: `0x${string}`;
+        chainId: number;
+      }) => Promise<{ origin: string; signature: string; expiresAt: number }>,
+    ) => {
       const ws = new WebSocket(b.wsUrl);
       const frames: any[] = [];
       const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
@@ -170,7 +197,11 @@ describe('signatures are bound to one gateway and chain', () => {
       return { code, error: frames.find((f) => f.t === 'error') };
     };
     const hello = (origin: string, domain: { gateway: `0x${string}`; chainId: number }, challenge: `0x${string}`, expiresAt = Date.now() + 60_000) =>
-      node.signTypedData(nodeHelloTypedData({ node: node.address, challenge, capabilitiesHash: capabilitiesHash(caps), origin, expiresAt: BigInt(expiresAt) }, domain)).then((signature) => ({ origin, signature, expiresAt }));
+      node
+        .signTypedData(
+          nodeHelloTypedData({ node: node.address, challenge, capabilitiesHash: capabilitiesHash(caps), origin, expiresAt: BigInt(expiresAt) }, domain),
+        )
+        .then((signature) => ({ origin, signature, expiresAt }));
     const origin = new URL(b.wsUrl).host;
     // Signed for gateway A (a relay would have forwarded A's identity): B refuses it.
     const foreign = await refusal(async (c) => hello(origin, await identityOf(a.url), c.challenge));
@@ -217,10 +248,14 @@ describe('quotas', () => {
     expect(((await list.json()) as any).jobs).toHaveLength(2);
   });
 
-  it('a stranger\'s upload or submission is refused before its body is received', async () => {
+  it("a stranger's upload or submission is refused before its body is received", async () => {
     const gw = await gateway();
     // Headers announce 50 MB and only 1 KiB follows: the answer must come without the rest.
-    for (const [method, path, type] of [['POST', '/v1/blobs', 'application/octet-stream'], ['PUT', `/v1/blobs/${'a'.repeat(64)}`, 'application/octet-stream'], ['POST', '/v1/jobs', 'application/json']] as const) {
+    for (const [method, path, type] of [
+      ['POST', '/v1/blobs', 'application/octet-stream'],
+      ['PUT', `/v1/blobs/${'a'.repeat(64)}`, 'application/octet-stream'],
+      ['POST', '/v1/jobs', 'application/json'],
+    ] as const) {
       const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = httpRequest(`${gw.url}${path}`, { method, headers: { 'content-type': type, 'content-length': String(50_000_000) } }, (res) => {
           let body = '';
@@ -246,7 +281,11 @@ describe('quotas', () => {
       expect(await errorOf(r), path).toMatchObject({ status: 400, code: 'INVALID_REQUEST' });
     }
     // JSON is not parsed on an upload route (its body limit is a blob's, not a request's).
-    const json = await fetchAs(alice, `${gw.url}/v1/blobs`, { method: 'POST', body: JSON.stringify({ a: 'x'.repeat(1000) }), headers: { 'content-type': 'application/json' } });
+    const json = await fetchAs(alice, `${gw.url}/v1/blobs`, {
+      method: 'POST',
+      body: JSON.stringify({ a: 'x'.repeat(1000) }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(await errorOf(json)).toMatchObject({ status: 400, code: 'INVALID_REQUEST' });
     expect(uploadsLeft(dirs.at(-1)!)).toEqual([]);
   });
@@ -274,15 +313,21 @@ describe('quotas', () => {
     const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
     ws.send('x'.repeat(65 * 1024));
     expect(await closed).toBe(1009);
-    const open = await Promise.all(Array.from({ length: 4 }, () => new Promise<{ ws: WebSocket; frames: any[]; closed: Promise<number> }>((resolve) => {
-      const s = new WebSocket(gw.wsUrl);
-      const frames: any[] = [];
-      const closedP = new Promise<number>((r) => s.on('close', (code) => r(code)));
-      s.on('message', (d) => {
-        frames.push(JSON.parse(d.toString()));
-        resolve({ ws: s, frames, closed: closedP });
-      });
-    })));
+    const open = await Promise.all(
+      Array.from(
+        { length: 4 },
+        () =>
+          new Promise<{ ws: WebSocket; frames: any[]; closed: Promise<number> }>((resolve) => {
+            const s = new WebSocket(gw.wsUrl);
+            const frames: any[] = [];
+            const closedP = new Promise<number>((r) => s.on('close', (code) => r(code)));
+            s.on('message', (d) => {
+              frames.push(JSON.parse(d.toString()));
+              resolve({ ws: s, frames, closed: closedP });
+            });
+          }),
+      ),
+    );
     const refused = open.filter((o) => o.frames[0].t === 'error');
     expect(refused).toHaveLength(1);
     expect(refused[0]!.frames[0]).toMatchObject({ code: 'QUOTA_EXCEEDED' });

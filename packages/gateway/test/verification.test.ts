@@ -142,7 +142,11 @@ describe('reputation credentials', () => {
     expect(best.reputation.consecutiveValid).toBeGreaterThan(0);
     const credential = (await (await fetch(`${gw.url}/v1/nodes/${best.address}/credential`)).json()) as any;
     expect(await verifyNodeReputation(credential)).toBe(true);
-    expect(credential.message).toMatchObject({ node: expect.stringMatching(new RegExp(best.address.slice(2), 'i')), consecutiveValid: String(best.reputation.consecutiveValid), invalid: '0' });
+    expect(credential.message).toMatchObject({
+      node: expect.stringMatching(new RegExp(best.address.slice(2), 'i')),
+      consecutiveValid: String(best.reputation.consecutiveValid),
+      invalid: '0',
+    });
     const issuer = credential.message.gateway as string;
 
     const other = async (trustedIssuers: string[]) => {

@@ -49,7 +49,7 @@ describe('keystore', () => {
   it('refuses a keystore whose address does not match its key', async () => {
     const { path } = await loadOrCreateAccount(dir, { create: true });
     const body = JSON.parse(await readFile(path, 'utf8'));
-    body.address = '0x' + '11'.repeat(20);
+    body.address = `0x${'11'.repeat(20)}`;
     await writeFile(path, JSON.stringify(body), { mode: 0o600 });
     await expect(loadOrCreateAccount(dir, { create: true })).rejects.toBeInstanceOf(KeystoreInvalidError);
   });

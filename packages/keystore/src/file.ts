@@ -133,10 +133,7 @@ async function writeNewKey(dataDir: string, path: string, replace: boolean): Pro
   return created;
 }
 
-async function readKeystore(
-  path: string,
-  log: KeystoreLog | undefined,
-): Promise<{ account: PrivateKeyAccount; address: `0x${string}` } | undefined> {
+async function readKeystore(path: string, log: KeystoreLog | undefined): Promise<{ account: PrivateKeyAccount; address: `0x${string}` } | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -176,9 +173,9 @@ async function ensurePrivateMode(path: string, log: KeystoreLog | undefined): Pr
   try {
     await chmod(path, 0o600);
   } catch (err) {
-    throw new KeystoreInvalidError(
-      `The keystore at ${path} is readable by other users and its mode could not be changed. Run \`chmod 600 ${path}\`.`,
-      { cause: err, meta: { path } },
-    );
+    throw new KeystoreInvalidError(`The keystore at ${path} is readable by other users and its mode could not be changed. Run \`chmod 600 ${path}\`.`, {
+      cause: err,
+      meta: { path },
+    });
   }
 }

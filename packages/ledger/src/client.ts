@@ -37,7 +37,8 @@ export interface CreateLedgerClientParameters {
 
 export function createLedgerClient(p: CreateLedgerClientParameters): LedgerClient {
   let transport: Transport;
-  if (p.provider) transport = custom(p.provider as never, { retryCount: 0 }); // a revert is an answer, not a failure to retry
+  if (p.provider)
+    transport = custom(p.provider as never, { retryCount: 0 }); // a revert is an answer, not a failure to retry
   else if (p.rpcUrl) transport = http(p.rpcUrl, { retryCount: 2, timeout: 30_000 });
   else throw new TypeError('createLedgerClient needs rpcUrl or provider');
   return {

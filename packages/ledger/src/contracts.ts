@@ -7,15 +7,7 @@
  * import { jobEscrowAbi } from '@lode/ledger';
  * await wallet.writeContract({ address: ledger.escrow, abi: jobEscrowAbi, functionName: 'postBatch', args });
  */
-import {
-  JobEscrow,
-  LodeGovernor,
-  LodeToken,
-  ProtocolConfig,
-  Staking,
-  TimelockController,
-  compilerInfo,
-} from './generated/artifacts.js';
+import { JobEscrow, LodeGovernor, LodeToken, ProtocolConfig, Staking, TimelockController, compilerInfo } from './generated/artifacts.js';
 
 export { compilerInfo };
 

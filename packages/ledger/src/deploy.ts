@@ -150,10 +150,7 @@ export const DEFAULT_LEDGER_PARAMETERS = {
   proposalThreshold: parseEther('100000'),
   quorumPercent: 4,
   timelockDelay: 10,
-} as const satisfies Omit<
-  Required<DeployLedgerParameters>,
-  'gateway' | 'operator' | 'operatorDelegate' | 'faucet' | 'allocations' | 'rewardPool' | 'treasury'
->;
+} as const satisfies Omit<Required<DeployLedgerParameters>, 'gateway' | 'operator' | 'operatorDelegate' | 'faucet' | 'allocations' | 'rewardPool' | 'treasury'>;
 
 /** Role ids, as the contracts compute them. */
 export const ROLES = {
@@ -210,7 +207,9 @@ export function planAllocations(
     throw new LedgerParametersError(`quorumPercent must be a whole number from 1 to 100, got ${p.quorumPercent}.`);
   }
   if (p.proposalThreshold <= 0n) {
-    throw new LedgerParametersError('proposalThreshold must be more than zero: with no threshold anyone holding a single token wei can put proposals to a vote.');
+    throw new LedgerParametersError(
+      'proposalThreshold must be more than zero: with no threshold anyone holding a single token wei can put proposals to a vote.',
+    );
   }
   const quorum = initialQuorum(p);
   if (p.faucetReserve >= quorum) {
@@ -287,12 +286,7 @@ export async function deployLedger<chain extends Chain | undefined>(
 
   const deployer = account.address;
   const timelock = await deploy('TimelockController', [BigInt(p.timelockDelay), [], [zeroAddress], deployer]);
-  const token = await deploy('LodeToken', [
-    planAllocations({ ...params, deployer, timelock }),
-    p.rewardPool ?? timelock,
-    p.emissionRate,
-    p.emissionCap,
-  ]);
+  const token = await deploy('LodeToken', [planAllocations({ ...params, deployer, timelock }), p.rewardPool ?? timelock, p.emissionRate, p.emissionCap]);
   const config = await deploy('ProtocolConfig', [
     timelock,
     {
@@ -307,14 +301,7 @@ export async function deployLedger<chain extends Chain | undefined>(
   ]);
   const staking = await deploy('Staking', [token, config, deployer]);
   const escrow = await deploy('JobEscrow', [token, config, staking, deployer]);
-  const governor = await deploy('LodeGovernor', [
-    token,
-    timelock,
-    p.votingDelay,
-    p.votingPeriod,
-    p.proposalThreshold,
-    BigInt(p.quorumPercent),
-  ]);
+  const governor = await deploy('LodeGovernor', [token, timelock, p.votingDelay, p.votingPeriod, p.proposalThreshold, BigInt(p.quorumPercent)]);
 
   const timelockAbi = ledgerArtifacts.TimelockController.abi as Abi;
   await call('timelock: governor proposes', timelock, timelockAbi, 'grantRole', [ROLES.PROPOSER, governor]);

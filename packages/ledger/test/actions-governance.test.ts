@@ -43,7 +43,10 @@ async function passTime(seconds: number): Promise<void> {
 }
 
 async function refusal(promise: Promise<unknown>): Promise<TransactionRevertedError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(TransactionRevertedError);
   return err as TransactionRevertedError;
 }
@@ -52,7 +55,13 @@ beforeAll(async () => {
   chain = await createEmbeddedChain({ accounts: [holder, small].map((a) => ({ address: a.address, balance: parseEther('100') })) });
   const bootstrap = createLedgerClient({ provider: chain, addresses: {} as LedgerAddresses, account: holder });
   addresses = await deployLedger(bootstrap.wallet!, bootstrap.public, { gateway: holder.address, ...GOV });
-  const hash = await as(holder).wallet!.writeContract({ address: addresses.token, abi: lodeTokenAbi, functionName: 'transfer', args: [small.address, parseEther('10')], chain: null });
+  const hash = await as(holder).wallet!.writeContract({
+    address: addresses.token,
+    abi: lodeTokenAbi,
+    functionName: 'transfer',
+    args: [small.address, parseEther('10')],
+    chain: null,
+  });
   await as(holder).public.waitForTransactionReceipt({ hash });
   // The governor counts votes as of the previous second (clock() − 1, timestamp clock): without
   // this, a proposal made in the deployment's own second saw the operator with 0 votes (flaky).
@@ -62,19 +71,30 @@ afterAll(() => chain.close());
 
 describe('governance actions', () => {
   it('reads the protocol parameters and the governance settings', async () => {
-    expect(await getProtocolParams(as(small))).toMatchObject({ feeBps: 100, minStake: parseEther('100'), owner: addresses.timelock, treasury: addresses.timelock, maxFeeBps: 2000 });
+    expect(await getProtocolParams(as(small))).toMatchObject({
+      feeBps: 100,
+      minStake: parseEther('100'),
+      owner: addresses.timelock,
+      treasury: addresses.timelock,
+      maxFeeBps: 2000,
+    });
     expect(await getGovernanceSettings(as(small))).toEqual({ ...GOV, proposalThreshold: parseEther('100000'), quorumPercent: 4 });
   });
 
   it('encodes every setter and decodes it back', () => {
-    for (const [parameter, value] of [['feeBps', 250], ['minStake', parseEther('50')], ['challengeWindow', 7n], ['treasury', small.address]] as const) {
+    for (const [parameter, value] of [
+      ['feeBps', 250],
+      ['minStake', parseEther('50')],
+      ['challengeWindow', 7n],
+      ['treasury', small.address],
+    ] as const) {
       expect(decodeParameterChange(encodeParameterChange(parameter, value))).toEqual({ parameter, value: String(value) });
     }
     expect(() => encodeParameterChange('feeBps', 70_000)).toThrow(/whole number of basis points/);
     expect(() => encodeParameterChange('treasury', 5n)).toThrow(/takes an address/);
   });
 
-  it('self-delegates votes, which makes held LODE count; the operator\'s allocation votes from deployment', async () => {
+  it("self-delegates votes, which makes held LODE count; the operator's allocation votes from deployment", async () => {
     // The deployer is the operator: its allocation was delegated to itself by the token's constructor.
     const operator = await getVotingPower(as(holder), { address: holder.address });
     expect(operator).toMatchObject({ delegate: holder.address, votes: operator.balance });
@@ -116,7 +136,14 @@ describe('governance actions', () => {
     const proposed = await proposeParameterChange(as(holder), { parameter: 'feeBps', value: 250, description: 'Fee to 2.5 %' });
     expect(proposed.voteEnd - proposed.voteStart).toBe(BigInt(GOV.votingPeriod));
     let status = await getProposal(as(small), { proposalId: proposed.proposalId, voter: holder.address });
-    expect(status).toMatchObject({ state: 'Pending', description: 'Fee to 2.5 %', changes: [{ parameter: 'feeBps', value: '250' }], quorum: null, eta: null, hasVoted: false });
+    expect(status).toMatchObject({
+      state: 'Pending',
+      description: 'Fee to 2.5 %',
+      changes: [{ parameter: 'feeBps', value: '250' }],
+      quorum: null,
+      eta: null,
+      hasVoted: false,
+    });
 
     const early = await refusal(castVote(as(holder), { proposalId: proposed.proposalId, support: 'for' }));
     expect(early.meta).toMatchObject({ errorName: 'GovernorUnexpectedProposalState', state: 'Pending' });

@@ -34,7 +34,10 @@ const as = (account: typeof admin) => createLedgerClient({ provider: chain, addr
 const lodeOf = async (who: Hex) => (await getAccountLedger(as(admin), { address: who })).lode;
 
 async function refusal(promise: Promise<unknown>): Promise<TransactionRevertedError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(TransactionRevertedError);
   return err as TransactionRevertedError;
 }
@@ -46,7 +49,13 @@ beforeAll(async () => {
   const bootstrap = createLedgerClient({ provider: chain, addresses: {} as LedgerAddresses, account: admin });
   addresses = await deployLedger(bootstrap.wallet!, bootstrap.public, { gateway: admin.address, unbondingPeriod: UNBONDING });
   for (const to of [provider.address, delegator.address]) {
-    const hash = await as(admin).wallet!.writeContract({ address: addresses.token, abi: lodeTokenAbi, functionName: 'transfer', args: [to, parseEther('1000')], chain: null });
+    const hash = await as(admin).wallet!.writeContract({
+      address: addresses.token,
+      abi: lodeTokenAbi,
+      functionName: 'transfer',
+      args: [to, parseEther('1000')],
+      chain: null,
+    });
     await as(admin).public.waitForTransactionReceipt({ hash });
   }
 });
@@ -74,7 +83,15 @@ describe('stake status, unbond and withdraw', () => {
     await stake(as(provider), { amount: parseEther('150') });
     await stake(as(delegator), { amount: parseEther('40'), provider: provider.address });
     const p = await getStakeStatus(as(admin), { address: provider.address });
-    expect(p).toMatchObject({ stake: parseEther('150'), totalStake: parseEther('190'), eligible: true, minStake: parseEther('100'), delegations: [], unbonding: [], withdrawable: 0n });
+    expect(p).toMatchObject({
+      stake: parseEther('150'),
+      totalStake: parseEther('190'),
+      eligible: true,
+      minStake: parseEther('100'),
+      delegations: [],
+      unbonding: [],
+      withdrawable: 0n,
+    });
     const d = await getStakeStatus(as(admin), { address: delegator.address });
     expect(d).toMatchObject({ stake: 0n, eligible: false, delegations: [{ provider: provider.address, amount: parseEther('40') }] });
   });

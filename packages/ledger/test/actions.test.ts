@@ -36,7 +36,13 @@ beforeAll(async () => {
   const bootstrap = createLedgerClient({ provider: chain, addresses: {} as LedgerAddresses, account: admin });
   addresses = await deployLedger(bootstrap.wallet!, bootstrap.public, { gateway: admin.address, challengeWindow: 1, feeBps: 0 });
   for (const to of [requester.address, provider.address]) {
-    const hash = await as(admin).wallet!.writeContract({ address: addresses.token, abi: lodeTokenAbi, functionName: 'transfer', args: [to, parseEther('1000')], chain: null });
+    const hash = await as(admin).wallet!.writeContract({
+      address: addresses.token,
+      abi: lodeTokenAbi,
+      functionName: 'transfer',
+      args: [to, parseEther('1000')],
+      chain: null,
+    });
     await as(admin).public.waitForTransactionReceipt({ hash });
   }
 });
@@ -48,16 +54,27 @@ describe('ledger actions', () => {
     const { txHashes } = await stake(as(provider), { amount: parseEther('100') });
     expect(txHashes).toHaveLength(2);
     expect(await getAccountLedger(as(provider), { address: provider.address })).toMatchObject({
-      lode: parseEther('900'), stake: parseEther('100'), eligible: true,
+      lode: parseEther('900'),
+      stake: parseEther('100'),
+      eligible: true,
     });
   });
 
   it('deposits escrow, and says in words when the account lacks the tokens', async () => {
     const jobId = 'ab'.repeat(16);
     await depositEscrow(as(requester), { jobId, amount: parseEther('5'), expiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600) });
-    const [who, balance] = await as(requester).public.readContract({ address: addresses.escrow, abi: jobEscrowAbi, functionName: 'escrowOf', args: [escrowJobId(jobId)] });
+    const [who, balance] = await as(requester).public.readContract({
+      address: addresses.escrow,
+      abi: jobEscrowAbi,
+      functionName: 'escrowOf',
+      args: [escrowJobId(jobId)],
+    });
     expect([who, balance]).toEqual([requester.address, parseEther('5')]);
-    const err = await depositEscrow(as(requester), { jobId: 'cd'.repeat(16), amount: parseEther('5000'), expiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600) }).catch((e: unknown) => e);
+    const err = await depositEscrow(as(requester), {
+      jobId: 'cd'.repeat(16),
+      amount: parseEther('5000'),
+      expiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600),
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransactionRevertedError);
     expect((err as TransactionRevertedError).meta?.errorName).toBe('ERC20InsufficientBalance');
     expect((err as Error).message).toMatch(/does not hold enough LODE/);
@@ -68,7 +85,11 @@ describe('ledger actions', () => {
     await depositEscrow(as(requester), { jobId, amount: parseEther('3'), expiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600) });
     const tree = StandardMerkleTree.of([[provider.address, parseEther('2').toString()]], ['address', 'uint256']);
     const hash = await as(admin).wallet!.writeContract({
-      address: addresses.escrow, abi: jobEscrowAbi, functionName: 'postBatch', args: [tree.root as Hex, [escrowJobId(jobId)], [parseEther('2')]], chain: null,
+      address: addresses.escrow,
+      abi: jobEscrowAbi,
+      functionName: 'postBatch',
+      args: [tree.root as Hex, [escrowJobId(jobId)], [parseEther('2')]],
+      chain: null,
     });
     await as(admin).public.waitForTransactionReceipt({ hash });
     const batchId = await as(admin).public.readContract({ address: addresses.escrow, abi: jobEscrowAbi, functionName: 'batchCount' });

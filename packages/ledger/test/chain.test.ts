@@ -4,15 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonRpcProvider, Contract as EthersContract } from 'ethers';
 import solc from 'solc';
-import {
-  BaseError,
-  ContractFunctionRevertedError,
-  createPublicClient,
-  createWalletClient,
-  custom,
-  parseEther,
-  type Hex,
-} from 'viem';
+import { BaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, custom, parseEther, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedChain, handleJsonRpc, LODE_CHAIN_ID, type EmbeddedChain } from '../src/chain/index.js';
@@ -100,9 +92,7 @@ describe('embedded chain through viem', () => {
   it('surfaces a custom error with its name and arguments', async () => {
     const { pub } = clients(chain);
     const address = await deployCounter(chain);
-    const error = await pub
-      .simulateContract({ account: alice, address, abi: counter.abi, functionName: 'set', args: [5000n] })
-      .catch((e: unknown) => e);
+    const error = await pub.simulateContract({ account: alice, address, abi: counter.abi, functionName: 'set', args: [5000n] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BaseError);
     const reverted = (error as BaseError).walk((e) => e instanceof ContractFunctionRevertedError);
     expect(reverted).toBeInstanceOf(ContractFunctionRevertedError);
@@ -115,7 +105,12 @@ describe('embedded chain through viem', () => {
     const address = await deployCounter(chain);
     const balance = await pub.getBalance({ address: alice.address });
     const hash = await wallet.writeContract({
-      address, abi: counter.abi, functionName: 'set', args: [5000n], gas: 100_000n, chain: null,
+      address,
+      abi: counter.abi,
+      functionName: 'set',
+      args: [5000n],
+      gas: 100_000n,
+      chain: null,
     });
     const receipt = await pub.waitForTransactionReceipt({ hash });
     expect(receipt.status).toBe('reverted');
@@ -145,24 +140,44 @@ describe('embedded chain through viem', () => {
   it('refuses bad transactions and bad calls with JSON-RPC errors, mining nothing', async () => {
     const head = chain.blockNumber;
     const stale = await alice.signTransaction({
-      chainId: LODE_CHAIN_ID, type: 'eip1559', nonce: 0, to: bob.address, value: 1n, gas: 21_000n,
-      maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 0n,
+      chainId: LODE_CHAIN_ID,
+      type: 'eip1559',
+      nonce: 0,
+      to: bob.address,
+      value: 1n,
+      gas: 21_000n,
+      maxFeePerGas: 10n ** 10n,
+      maxPriorityFeePerGas: 0n,
     });
     await expect(chain.request({ method: 'eth_sendRawTransaction', params: [stale] })).rejects.toMatchObject({
-      code: -32000, message: expect.stringMatching(/nonce too low/),
+      code: -32000,
+      message: expect.stringMatching(/nonce too low/),
     });
     const wrongChain = await alice.signTransaction({
-      chainId: 1, type: 'eip1559', nonce: 99, to: bob.address, value: 1n, gas: 21_000n,
-      maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 0n,
+      chainId: 1,
+      type: 'eip1559',
+      nonce: 99,
+      to: bob.address,
+      value: 1n,
+      gas: 21_000n,
+      maxFeePerGas: 10n ** 10n,
+      maxPriorityFeePerGas: 0n,
     });
     await expect(chain.request({ method: 'eth_sendRawTransaction', params: [wrongChain] })).rejects.toMatchObject({ code: expect.any(Number) });
     const broke = privateKeyToAccount(`0x${'c3'.repeat(32)}`);
     const unfunded = await broke.signTransaction({
-      chainId: LODE_CHAIN_ID, type: 'eip1559', nonce: 0, to: bob.address, value: 1n, gas: 21_000n,
-      maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 0n,
+      chainId: LODE_CHAIN_ID,
+      type: 'eip1559',
+      nonce: 0,
+      to: bob.address,
+      value: 1n,
+      gas: 21_000n,
+      maxFeePerGas: 10n ** 10n,
+      maxPriorityFeePerGas: 0n,
     });
     await expect(chain.request({ method: 'eth_sendRawTransaction', params: [unfunded] })).rejects.toMatchObject({
-      code: -32000, message: expect.stringMatching(/balance|funds/i),
+      code: -32000,
+      message: expect.stringMatching(/balance|funds/i),
     });
     await expect(chain.request({ method: 'eth_sendRawTransaction', params: ['0x1234'] })).rejects.toMatchObject({ code: -32602 });
     await expect(chain.request({ method: 'eth_getBalance', params: ['0x12'] })).rejects.toMatchObject({ code: -32602 });

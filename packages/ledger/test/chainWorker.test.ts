@@ -15,7 +15,12 @@ import { BLOCK_GAS_LIMIT, ChainWorker, LODE_CHAIN_ID, createEmbeddedChain, dispa
 /** Contract-creation code that loops forever: JUMPDEST, PUSH1 0, JUMP. */
 const LOOP = '0x5b600056';
 const alice = privateKeyToAccount(generatePrivateKey());
-const call = (data: Hex, gas?: bigint) => ({ jsonrpc: '2.0', id: 1, method: 'eth_call', params: [{ data, ...(gas === undefined ? {} : { gas: `0x${gas.toString(16)}` }) }] });
+const call = (data: Hex, gas?: bigint) => ({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'eth_call',
+  params: [{ data, ...(gas === undefined ? {} : { gas: `0x${gas.toString(16)}` }) }],
+});
 type Answer = { result?: unknown; error?: { code: number; message: string } };
 
 describe('the embedded chain in a worker thread', () => {
@@ -40,7 +45,9 @@ describe('the embedded chain in a worker thread', () => {
   it('stops a looping call at its wall-time budget and says so; the chain answers the next call at once', async () => {
     const answer = (await chain.handleJsonRpc(call(LOOP, 2n ** 60n), { client: 'a' })) as Answer;
     expect(answer.error?.code).toBe(-32000);
-    expect(answer.error?.message).toMatch(/execution stopped: it ran past the chain's time budget of 300 ms of EVM time per request \(gas is also capped at the block limit, 30000000\)/);
+    expect(answer.error?.message).toMatch(
+      /execution stopped: it ran past the chain's time budget of 300 ms of EVM time per request \(gas is also capped at the block limit, 30000000\)/,
+    );
     const next = (await chain.handleJsonRpc({ jsonrpc: '2.0', id: 2, method: 'eth_blockNumber' }, { client: 'a' })) as Answer;
     expect(next.result).toMatch(/^0x[0-9a-f]+$/);
   });
@@ -48,12 +55,28 @@ describe('the embedded chain in a worker thread', () => {
   it('refuses a looping transaction without mining it', async () => {
     const pub = createPublicClient({ transport: custom(chain, { retryCount: 0 }) });
     const [nonce, block] = [await pub.getTransactionCount({ address: alice.address }), await pub.getBlockNumber()];
-    const raw = await alice.signTransaction({ chainId: LODE_CHAIN_ID, type: 'eip1559', nonce, gas: BLOCK_GAS_LIMIT, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 0n, data: LOOP });
+    const raw = await alice.signTransaction({
+      chainId: LODE_CHAIN_ID,
+      type: 'eip1559',
+      nonce,
+      gas: BLOCK_GAS_LIMIT,
+      maxFeePerGas: 10n ** 10n,
+      maxPriorityFeePerGas: 0n,
+      data: LOOP,
+    });
     const answer = (await chain.handleJsonRpc({ jsonrpc: '2.0', id: 3, method: 'eth_sendRawTransaction', params: [raw] }, { client: 'b' })) as Answer;
     expect(answer.error?.message).toMatch(/^transaction refused: it ran past the chain's time budget of 300 ms .*; it was not mined$/);
     expect(await pub.getTransactionCount({ address: alice.address })).toBe(nonce);
     expect(await pub.getBlockNumber()).toBe(block);
-    const tooMuchGas = await alice.signTransaction({ chainId: LODE_CHAIN_ID, type: 'eip1559', nonce, gas: BLOCK_GAS_LIMIT + 1n, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 0n, data: '0x00' });
+    const tooMuchGas = await alice.signTransaction({
+      chainId: LODE_CHAIN_ID,
+      type: 'eip1559',
+      nonce,
+      gas: BLOCK_GAS_LIMIT + 1n,
+      maxFeePerGas: 10n ** 10n,
+      maxPriorityFeePerGas: 0n,
+      data: '0x00',
+    });
     const capped = (await chain.handleJsonRpc({ jsonrpc: '2.0', id: 4, method: 'eth_sendRawTransaction', params: [tooMuchGas] }, { client: 'b' })) as Answer;
     expect(capped.error?.message).toMatch(/above the block gas limit \(30000000\)/);
   });
@@ -63,7 +86,10 @@ describe('the embedded chain in a worker thread', () => {
     const track = (name: string, p: Promise<unknown>) => p.then(() => order.push(name));
     const slow = (client: string, name: string) => track(name, chain.handleJsonRpc(call(LOOP), { client }));
     const all = [
-      slow('flood', 'A1'), slow('flood', 'A2'), slow('flood', 'A3'), slow('flood', 'A4'),
+      slow('flood', 'A1'),
+      slow('flood', 'A2'),
+      slow('flood', 'A3'),
+      slow('flood', 'A4'),
       track('B1', chain.handleJsonRpc({ jsonrpc: '2.0', id: 1, method: 'eth_chainId' }, { client: 'other' })),
       track('own', chain.request({ method: 'eth_blockNumber' })),
     ];
@@ -72,7 +98,7 @@ describe('the embedded chain in a worker thread', () => {
     expect(order).toEqual(['A1', 'own', 'B1', 'A2', 'A3', 'A4']);
   });
 
-  it('refuses calls beyond a client\'s queue at once', async () => {
+  it("refuses calls beyond a client's queue at once", async () => {
     const small = await ChainWorker.open({ publicBudgetMs: 200, maxQueuedPerClient: 2 });
     try {
       const answers = (await Promise.all([1, 2, 3, 4].map(() => small.handleJsonRpc(call(LOOP), { client: 'c' })))) as Answer[];
@@ -91,7 +117,11 @@ describe('a chain worker on disk', () => {
 
   it('is started again from its log when the worker dies, and keeps every mined block', async () => {
     const errors: Array<[string, boolean]> = [];
-    const chain = await ChainWorker.open({ dataDir: dir, accounts: [{ address: alice.address, balance: parseEther('1') }], onError: (e, restarted) => errors.push([e.message, restarted]) });
+    const chain = await ChainWorker.open({
+      dataDir: dir,
+      accounts: [{ address: alice.address, balance: parseEther('1') }],
+      onError: (e, restarted) => errors.push([e.message, restarted]),
+    });
     try {
       const pub = createPublicClient({ transport: custom(chain, { retryCount: 0 }), pollingInterval: 20 });
       const wallet = createWalletClient({ account: alice, transport: custom(chain, { retryCount: 0 }) });
@@ -106,8 +136,8 @@ describe('a chain worker on disk', () => {
   });
 });
 
-describe('the in-thread chain\'s bounds', () => {
-  it('caps a call\'s gas at the block gas limit: a loop asking for 2^60 gas runs out of gas', async () => {
+describe("the in-thread chain's bounds", () => {
+  it("caps a call's gas at the block gas limit: a loop asking for 2^60 gas runs out of gas", async () => {
     const chain = await createEmbeddedChain();
     try {
       const err = await dispatch(chain, 'eth_call', [{ data: LOOP, gas: '0x1000000000000000' }], { budgetMs: 120_000 }).catch((e: unknown) => e);

@@ -77,9 +77,7 @@ describe('node agent against a gateway', () => {
     for (const r of results) {
       expect(r.status).toBe('ok');
       const files = r.files.map((f) => ({ path: f.path, data: fromBase64(f.data) }));
-      expect(r.resultHash).toBe(
-        resultDigest({ exitCode: r.exitCode, stdout: fromBase64(r.stdout), stderr: fromBase64(r.stderr), files, deleted: r.deleted }),
-      );
+      expect(r.resultHash).toBe(resultDigest({ exitCode: r.exitCode, stdout: fromBase64(r.stdout), stderr: fromBase64(r.stderr), files, deleted: r.deleted }));
     }
     expect(sandbox.addModuleCalls).toBe(1);
     // Each blob was fetched once and cached on disk.
@@ -91,7 +89,10 @@ describe('node agent against a gateway', () => {
     await start({ slots: 2 });
     const s = gw.current();
     sandbox.modules.set(moduleHash, MODULE);
-    gw.lease(s, Array.from({ length: 6 }, () => makeLease(moduleHash)));
+    gw.lease(
+      s,
+      Array.from({ length: 6 }, () => makeLease(moduleHash)),
+    );
     await waitFor(() => gw.results(s).length === 6, 5000, 'results');
     expect(sandbox.batches.map((b) => b.length)).toEqual([3, 3]);
   });
@@ -164,7 +165,12 @@ describe('node agent against a gateway', () => {
     expect(gw.results(s)).toHaveLength(0);
     sandbox.release();
     await drained;
-    expect(gw.results(s).map((r) => r.leaseId).sort()).toEqual(leases.map((l) => l.leaseId).sort());
+    expect(
+      gw
+        .results(s)
+        .map((r) => r.leaseId)
+        .sort(),
+    ).toEqual(leases.map((l) => l.leaseId).sort());
     await waitFor(() => s.closed, 2000, 'socket closed');
     expect(n.connected).toBe(false);
     expect(sandbox.closed).toBe(false); // injected sandbox stays the caller's
@@ -199,7 +205,12 @@ describe('node agent against a gateway', () => {
     await new Promise((r) => setTimeout(r, 30));
     sandbox.release();
     await waitFor(() => gw.results(s).length === 2, 5000, 'results');
-    expect(gw.results(s).map((r) => r.leaseId).sort()).toEqual([a!.leaseId, c!.leaseId].sort());
+    expect(
+      gw
+        .results(s)
+        .map((r) => r.leaseId)
+        .sort(),
+    ).toEqual([a!.leaseId, c!.leaseId].sort());
   });
 
   it('stops a running lease on cancel, sends no result for it, and still reports the rest of its group', async () => {

@@ -6,16 +6,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { LocalAccount } from 'viem';
 import type { Capabilities } from '@lode/protocol';
-import {
-  createAgent,
-  createBlobStore,
-  createConnection,
-  Emitter,
-  systemClock,
-  type BackoffOptions,
-  type Clock,
-  type TaskEvent,
-} from '@lode/provider';
+import { createAgent, createBlobStore, createConnection, Emitter, systemClock, type BackoffOptions, type Clock, type TaskEvent } from '@lode/provider';
 import { blobFiles } from './blobFiles.js';
 import { createClaimer, type ClaimerEvents } from './claimer.js';
 import { detectCapabilities } from './capabilities.js';

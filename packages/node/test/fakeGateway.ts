@@ -6,16 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import {
-  capabilitiesHash,
-  NodeMessage,
-  PROTOCOL_VERSION,
-  recoverNodeHello,
-  sha256Hex,
-  type GatewayMessage,
-  type Lease,
-} from '@lode/protocol';
-
+import { capabilitiesHash, NodeMessage, PROTOCOL_VERSION, recoverNodeHello, sha256Hex, type GatewayMessage, type Lease } from '@lode/protocol';
 
 /** Who the fake gateway says it is (the domain hellos are signed for). */
 export const FAKE_DOMAIN = { gateway: '0x00000000000000000000000000000000000fa4e0' as `0x${string}`, chainId: 0 };
@@ -127,9 +118,7 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}) {
     },
     /** Every results outcome the node sent, across sessions. */
     results(session?: FakeSession) {
-      return (session ? [session] : sessions).flatMap((s) =>
-        s.frames.flatMap((f) => (f.t === 'results' ? f.results : [])),
-      );
+      return (session ? [session] : sessions).flatMap((s) => s.frames.flatMap((f) => (f.t === 'results' ? f.results : [])));
     },
     async close() {
       for (const c of wss.clients) c.terminate();

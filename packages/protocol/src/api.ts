@@ -111,7 +111,6 @@ export const JobView = z.object({
 });
 export type JobView = z.infer<typeof JobView>;
 
-
 export const TaskView = z.object({
   index: z.number().int(),
   status: TaskStatus,

@@ -19,7 +19,10 @@ const spec = JobSpec.parse({
 
 describe('job signatures (EIP-712)', () => {
   it('verifies a job signed by its requester', async () => {
-    await expect(verifyJobSignature(await signJob(account, spec, gatewayA), gatewayA)).resolves.toEqual({ specHash: expect.stringMatching(/^0x[0-9a-f]{64}$/), jobId: jobIdOf(spec) });
+    await expect(verifyJobSignature(await signJob(account, spec, gatewayA), gatewayA)).resolves.toEqual({
+      specHash: expect.stringMatching(/^0x[0-9a-f]{64}$/),
+      jobId: jobIdOf(spec),
+    });
   });
 
   it('refuses a job signed for another gateway or another chain', async () => {

@@ -6,7 +6,11 @@ import { canonicalJson, fromBase64, toBase64 } from './encoding.js';
 function reversed(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(reversed);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.keys(v).reverse().map((k) => [k, reversed((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .reverse()
+        .map((k) => [k, reversed((v as Record<string, unknown>)[k])]),
+    );
   }
   return v;
 }
@@ -35,8 +39,10 @@ describe('canonicalJson', () => {
 
 describe('base64', () => {
   it('round-trips any bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
-      expect([...fromBase64(toBase64(b))]).toEqual([...b]);
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
+        expect([...fromBase64(toBase64(b))]).toEqual([...b]);
+      }),
+    );
   });
 });

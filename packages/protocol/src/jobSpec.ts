@@ -16,7 +16,11 @@ export const Amount = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, 'expected a non
  * Text without NUL: a WASI argument or environment value is a C string (it cannot hold one), and
  * PostgreSQL text cannot store one.
  */
-const Text = (max: number) => z.string().max(max).refine((v) => !v.includes('\0'), 'must not contain NUL (\\0)');
+const Text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => !v.includes('\0'), 'must not contain NUL (\\0)');
 
 /** An absolute guest path: `/name/...`, no `.` or `..` parts, no empty parts. */
 export const GuestPath = z
@@ -37,15 +41,27 @@ export const TaskInput = z.strictObject({
   /** argv[1..]; argv[0] is the module name. */
   args: z.array(Text(4096)).max(1024).default([]),
   env: z
-    .record(z.string().max(1024).regex(/^[^=\0]+$/), Text(4096))
+    .record(
+      z
+        .string()
+        .max(1024)
+        .regex(/^[^=\0]+$/),
+      Text(4096),
+    )
     .refine((e) => Object.keys(e).length <= 256, 'at most 256 environment variables')
     .default({}),
   /** stdin carried inline, base64 (small inputs). */
-  stdin: z.string().max(Math.ceil((LIMITS.maxInlineStdinBytes * 4) / 3) + 4).optional(),
+  stdin: z
+    .string()
+    .max(Math.ceil((LIMITS.maxInlineStdinBytes * 4) / 3) + 4)
+    .optional(),
   /** stdin by blob address (large inputs). */
   stdinBlob: Sha256Hex.optional(),
   /** Files placed in the task's filesystem before it starts (under a mount, usually /in). */
-  files: z.array(z.strictObject({ path: GuestPath, blob: Sha256Hex })).max(10_000).default([]),
+  files: z
+    .array(z.strictObject({ path: GuestPath, blob: Sha256Hex }))
+    .max(10_000)
+    .default([]),
   /** Extra directories beyond /in and /out (for `lode run --dir HOST::GUEST`). */
   mounts: z.array(Mount).max(64).default([]),
 });

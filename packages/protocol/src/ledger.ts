@@ -30,11 +30,7 @@ export function maxTaskCost(spec: Pick<JobSpec, 'price' | 'limits'>): bigint {
 }
 
 /** What a node is paid for one result: its prices, capped by the job's ceilings. */
-export function taskCharge(
-  spec: Pick<JobSpec, 'price'>,
-  node: { pricePerTask: string; pricePerFuel?: string },
-  fuelUsed: number | undefined,
-): bigint {
+export function taskCharge(spec: Pick<JobSpec, 'price'>, node: { pricePerTask: string; pricePerFuel?: string }, fuelUsed: number | undefined): bigint {
   const min = (a: bigint, b: bigint) => (a < b ? a : b);
   const perTask = min(BigInt(node.pricePerTask), BigInt(spec.price.maxPerTask));
   const perFuel = min(BigInt(node.pricePerFuel ?? '0'), BigInt(spec.price.maxPerFuel));

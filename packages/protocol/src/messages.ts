@@ -18,7 +18,11 @@ import { Address, HexSignature, Bytes32Hex, GuestPath, Sha256Hex, TaskInput } fr
 import { LIMITS } from './limits.js';
 
 /** A short label a node reports (no control characters: they end up in JSON columns and logs). */
-const Label = (max: number) => z.string().max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters');
+const Label = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters');
 
 /** What kind of device a node is, for the dashboard. */
 export const DeviceKind = z.enum(['server', 'laptop', 'board', 'browser', 'unknown']);
@@ -26,7 +30,11 @@ export type DeviceKind = z.infer<typeof DeviceKind>;
 
 export const Capabilities = z.strictObject({
   cores: z.number().int().min(1).max(4096),
-  memoryMiB: z.number().int().min(1).max(64 * 1024 * 1024),
+  memoryMiB: z
+    .number()
+    .int()
+    .min(1)
+    .max(64 * 1024 * 1024),
   os: Label(64),
   arch: Label(64),
   /** Device kind, for the dashboard. */
@@ -39,7 +47,10 @@ export const Capabilities = z.strictObject({
    * Price per unit of fuel a task uses, token's smallest unit; absent means 0. Optional without
    * a default, so a hello signed by a node that does not send it still verifies.
    */
-  pricePerFuel: z.string().regex(/^(0|[1-9][0-9]{0,77})$/).optional(),
+  pricePerFuel: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,77})$/)
+    .optional(),
   /** Short benchmark result: iterations per millisecond of a fixed WASM kernel. */
   benchmark: z.number().min(0).max(1e12),
   agent: Label(128),

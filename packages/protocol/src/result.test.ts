@@ -7,7 +7,9 @@ import { resultDigest } from './result.js';
 /** The digest as the protocol defines it, spelled out with canonicalJson: an independent reference. */
 function reference(r: { exitCode: number | null; stdout: Uint8Array; stderr: Uint8Array; files: { path: string; data: Uint8Array }[]; deleted: string[] }) {
   const files = r.files.map((f) => [f.path, sha256Hex(f.data)]).sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
-  return sha256Hex(canonicalJson({ v: 1, exitCode: r.exitCode, stdout: sha256Hex(r.stdout), stderr: sha256Hex(r.stderr), files, deleted: [...r.deleted].sort() }));
+  return sha256Hex(
+    canonicalJson({ v: 1, exitCode: r.exitCode, stdout: sha256Hex(r.stdout), stderr: sha256Hex(r.stderr), files, deleted: [...r.deleted].sort() }),
+  );
 }
 
 const nodeSha: (d: Uint8Array | string) => string = (d) => createHash('sha256').update(d).digest('hex');
@@ -20,7 +22,10 @@ describe('resultDigest', () => {
           exitCode: fc.option(fc.integer({ min: -1, max: 255 }), { nil: null }),
           stdout: fc.uint8Array({ maxLength: 64 }),
           stderr: fc.uint8Array({ maxLength: 64 }),
-          files: fc.uniqueArray(fc.record({ path: fc.stringMatching(/^\/out\/[a-z]{1,8}$/), data: fc.uint8Array({ maxLength: 32 }) }), { selector: (f) => f.path, maxLength: 4 }),
+          files: fc.uniqueArray(fc.record({ path: fc.stringMatching(/^\/out\/[a-z]{1,8}$/), data: fc.uint8Array({ maxLength: 32 }) }), {
+            selector: (f) => f.path,
+            maxLength: 4,
+          }),
           deleted: fc.array(fc.stringMatching(/^\/in\/[a-z]{1,8}$/), { maxLength: 3 }),
         }),
         (r) => {

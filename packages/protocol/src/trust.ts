@@ -244,20 +244,29 @@ export async function checkEvidence(e: Evidence): Promise<string | null> {
   if (a.gateway.toLowerCase() !== o.gateway.toLowerCase()) return 'the two statements come from different gateways';
   if (e.agreed.chainId !== e.offending.chainId) return 'the two statements are for different chains';
   if (a.jobId !== o.jobId || a.taskIndex !== o.taskIndex) return 'the two statements are about different tasks';
-  const same = a.status === o.status && a.errorCode === o.errorCode && a.resultHash === o.resultHash && a.fuelUsed === o.fuelUsed && a.fuelKnown === o.fuelKnown;
-  if (same) return 'the node\'s result is the agreed one';
+  const same =
+    a.status === o.status && a.errorCode === o.errorCode && a.resultHash === o.resultHash && a.fuelUsed === o.fuelUsed && a.fuelKnown === o.fuelKnown;
+  if (same) return "the node's result is the agreed one";
   if (a.agreeing.some((x) => x.toLowerCase() === o.node.toLowerCase())) return 'the node is among the agreeing';
   const okA = await verifyTypedData({ address: a.gateway, ...agreedResultTypedData(a, e.agreed.chainId), signature: e.agreed.signature }).catch(() => false);
   if (!okA) return 'the agreed result is not signed by the gateway';
-  const okO = await verifyTypedData({ address: o.gateway, ...nodeResultTypedData(o, e.offending.chainId), signature: e.offending.signature }).catch(() => false);
-  if (!okO) return 'the node\'s result is not signed by the gateway';
+  const okO = await verifyTypedData({ address: o.gateway, ...nodeResultTypedData(o, e.offending.chainId), signature: e.offending.signature }).catch(
+    () => false,
+  );
+  if (!okO) return "the node's result is not signed by the gateway";
   if (e.session) {
     if (e.session.challenge !== o.sessionChallenge) return 'the session proof is for another session';
     if (e.session.gateway.toLowerCase() !== o.gateway.toLowerCase() || e.session.chainId !== e.offending.chainId) {
       return 'the session was opened with another gateway or chain';
     }
     const signer = await recoverNodeHello(
-      { node: e.session.node, challenge: e.session.challenge, capabilitiesHash: e.session.capabilitiesHash, origin: e.session.origin, expiresAt: BigInt(e.session.expiresAt) },
+      {
+        node: e.session.node,
+        challenge: e.session.challenge,
+        capabilitiesHash: e.session.capabilitiesHash,
+        origin: e.session.origin,
+        expiresAt: BigInt(e.session.expiresAt),
+      },
       e.session.signature,
       { gateway: e.session.gateway, chainId: e.session.chainId },
     ).catch(() => '');

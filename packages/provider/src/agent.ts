@@ -297,7 +297,7 @@ export function createAgent(options: AgentOptions): Agent {
       } finally {
         for (const r of ready) inSandbox.delete(r.lease.leaseId);
       }
-      ready.forEach((r, i) => finish(r.lease, outcomeOf(r.lease.leaseId, results[i]!)));
+      for (const [i, r] of ready.entries()) finish(r.lease, outcomeOf(r.lease.leaseId, results[i]!));
     } catch (err) {
       // prepare() and finish() do not throw; this is a bug guard so slots are never leaked.
       log.error('unexpected error running a task group', { err: errorText(err) });
@@ -339,8 +339,7 @@ export function createAgent(options: AgentOptions): Agent {
       };
       return { lease, task };
     } catch (err) {
-      const failure =
-        err instanceof SandboxError ? err : new SandboxError(SandboxErrorCode.WorkerCrashed, errorText(err), err);
+      const failure = err instanceof SandboxError ? err : new SandboxError(SandboxErrorCode.WorkerCrashed, errorText(err), err);
       log.warn('task cannot run', { leaseId: lease.leaseId, code: failure.code, details: failure.details });
       return { lease, failure, durationMs: clock.now() - started };
     }

@@ -65,9 +65,7 @@ describe('blob store', () => {
     expect(flaky.calls).toHaveLength(2);
 
     const down = fakeFetch(new Map([[sha, data]]), 10);
-    await expect(createBlobStore({ gateway: 'http://gw', log, fetch: down.fn, retries: 1 }).get(sha)).rejects.toBeInstanceOf(
-      GatewayUnavailableError,
-    );
+    await expect(createBlobStore({ gateway: 'http://gw', log, fetch: down.fn, retries: 1 }).get(sha)).rejects.toBeInstanceOf(GatewayUnavailableError);
   });
 
   it('refetches a corrupted cached copy', async () => {

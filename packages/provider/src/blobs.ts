@@ -12,14 +12,7 @@
  *   `TooLargeError`, `GatewayUnavailableError` (network or server error, after retries), or
  *   `InvalidRequestError` for an address that is not 64 lowercase hex digits.
  */
-import {
-  BlobHashMismatchError,
-  GatewayUnavailableError,
-  InvalidRequestError,
-  LIMITS,
-  MissingBlobError,
-  TooLargeError,
-} from '@lode/protocol';
+import { BlobHashMismatchError, GatewayUnavailableError, InvalidRequestError, LIMITS, MissingBlobError, TooLargeError } from '@lode/protocol';
 import { sha256Hex } from './hash.js';
 import { errorText, type Logger } from './log.js';
 import { ByteLru } from './lru.js';

@@ -31,7 +31,7 @@ export function checkTask(task: SandboxTask): string | undefined {
   if (fuel) return fuel;
   const mounts = [...DEFAULT_MOUNTS, ...task.mounts].map((m) => m.guest);
   for (const f of task.files) {
-    if (!mounts.some((m) => f.path.startsWith(m + '/'))) {
+    if (!mounts.some((m) => f.path.startsWith(`${m}/`))) {
       return `input file ${f.path} lies under no mount (mounts: ${mounts.join(', ')})`;
     }
   }
@@ -236,17 +236,11 @@ function run(
  * with headroom above the cap (`physicalPagesFor`), so a module that grows past the cap is seen
  * doing so, instead of merely failing a grow and then trapping or exiting for its own reasons.
  */
-function memoryLimit(
-  fail: (code: SandboxFailureCode, message: string) => SandboxResult,
-  pages: number,
-  capPages: number,
-  cause?: unknown,
-): SandboxResult {
+function memoryLimit(fail: (code: SandboxFailureCode, message: string) => SandboxResult, pages: number, capPages: number, cause?: unknown): SandboxResult {
   const after = cause instanceof Error ? ` (then: ${cause.message})` : '';
   return fail(
     'SANDBOX_MEMORY_LIMIT',
-    `The task grew its memory to ${pages} pages (64 KiB each), past its cap of ${capPages} pages${after}. ` +
-      'Raise resources.memoryMiB or use less memory.',
+    `The task grew its memory to ${pages} pages (64 KiB each), past its cap of ${capPages} pages${after}. ` + 'Raise resources.memoryMiB or use less memory.',
   );
 }
 

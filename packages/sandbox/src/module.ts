@@ -116,7 +116,12 @@ const CAPS: { cap: ModuleCap; value: (s: ModuleShape) => number | Extreme; what:
   { cap: 'maxTypes', value: (s) => s.types, what: 'function signatures', fix: 'Merge duplicate signatures or split the program.' },
   { cap: 'maxImports', value: (s) => s.imports, what: 'imports', fix: 'Import each WASI function once.' },
   { cap: 'maxExports', value: (s) => s.exports, what: 'exports', fix: 'Export only _start and memory (drop --export-all).' },
-  { cap: 'maxFunctions', value: (s) => s.functions, what: 'functions', fix: 'Split the program into smaller modules, or build with dead-code elimination (-O2, --gc-sections).' },
+  {
+    cap: 'maxFunctions',
+    value: (s) => s.functions,
+    what: 'functions',
+    fix: 'Split the program into smaller modules, or build with dead-code elimination (-O2, --gc-sections).',
+  },
   { cap: 'maxTables', value: (s) => s.tables, what: 'tables', fix: 'Use one function table.' },
   { cap: 'maxTableElements', value: (s) => s.tableElements, what: 'table elements in all', fix: 'Declare smaller tables.' },
   { cap: 'maxGlobals', value: (s) => s.globals, what: 'globals', fix: 'Keep data in linear memory instead of globals.' },
@@ -169,7 +174,9 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
     throw invalid('these bytes are not a WebAssembly binary (no "\\0asm" header). Upload the compiled .wasm file, not source or text format.');
   }
   if (bytes.length > LIMITS.maxModuleBytes) {
-    throw invalid(`it is ${group(bytes.length)} bytes; the limit is ${group(LIMITS.maxModuleBytes)} (LIMITS.maxModuleBytes). Make the module smaller (-Os, wasm-opt, strip debug sections).`);
+    throw invalid(
+      `it is ${group(bytes.length)} bytes; the limit is ${group(LIMITS.maxModuleBytes)} (LIMITS.maxModuleBytes). Make the module smaller (-Os, wasm-opt, strip debug sections).`,
+    );
   }
   if (!WebAssembly.validate(bytes as BufferSource)) {
     let reason = 'it failed WebAssembly validation';
@@ -205,7 +212,7 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
     }
   }
   const start = info.exports.find((e) => e.name === '_start');
-  if (!start || start.kind !== 'function') {
+  if (start?.kind !== 'function') {
     const reactor = info.exports.some((e) => e.name === '_initialize');
     throw invalid(
       reactor

@@ -21,7 +21,8 @@ function fakes(opts: { deadOnStart?: boolean } = {}) {
     const f: Fake = {
       received: [],
       terminated: false,
-      answer: (id) => events.message({ t: 'prepared', id, ok: true, compiled: { error: { kind: 'sandbox', code: 'SANDBOX_TRAP', message: '' } } } satisfies PrepareReply),
+      answer: (id) =>
+        events.message({ t: 'prepared', id, ok: true, compiled: { error: { kind: 'sandbox', code: 'SANDBOX_TRAP', message: '' } } } satisfies PrepareReply),
       die: (why) => events.gone(why),
     };
     made.push(f);
@@ -104,9 +105,14 @@ describe('Preparer', () => {
     await tick(); // the worker has loaded and took `a`: the queue has room
     const b = store.add('b', new Uint8Array([2]));
     b.catch(() => {});
-    const outcome = await Promise.race([b.then(() => 'prepared', (e: Error) => e.message), tick().then(() => 'waiting for the worker')]);
+    const outcome = await Promise.race([
+      b.then(
+        () => 'prepared',
+        (e: Error) => e.message,
+      ),
+      tick().then(() => 'waiting for the worker'),
+    ]);
     expect(outcome).toBe('waiting for the worker');
     store.close();
   });
 });
-

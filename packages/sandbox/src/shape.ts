@@ -318,7 +318,8 @@ function readBody(
         effect(3, 0);
         break;
       case Op.TableBulk:
-        if (ins.sub === 15) effect(2, 1); // table.grow
+        if (ins.sub === 15)
+          effect(2, 1); // table.grow
         else effect(3, 0); // table.init, table.copy, table.fill
         break;
     }

@@ -18,10 +18,7 @@ export interface Hostile {
    * but the node refuses to meter it (SANDBOX_INVALID_MODULE). `run`: it runs, and its task fails
    * with this code (under `memoryMiB`, default 16, and `fuel`, default 100M).
    */
-  expect:
-    | { inspect: RegExp }
-    | { instrument: RegExp }
-    | { run: string; message?: RegExp; memoryMiB?: number; fuel?: number };
+  expect: { inspect: RegExp } | { instrument: RegExp } | { run: string; message?: RegExp; memoryMiB?: number; fuel?: number };
 }
 
 const M = LIMITS.module;
@@ -95,11 +92,7 @@ export function command(p: Parts): Uint8Array {
     else section(out, 6, [...leb128(p.globals.length), ...p.globals.flat()]);
   }
   const importedFuncs = imports.length; // `wasiImport` entries: all functions
-  const exports = [
-    [...name('_start'), 0x00, ...leb128(importedFuncs)],
-    [...name('memory'), 0x02, 0x00],
-    ...(p.exports ?? []),
-  ];
+  const exports = [[...name('_start'), 0x00, ...leb128(importedFuncs)], [...name('memory'), 0x02, 0x00], ...(p.exports ?? [])];
   const e = new Writer();
   e.u32(exports.length);
   for (const x of exports) e.bytes(x);

@@ -78,14 +78,21 @@ describe('NaN canonicalization', () => {
     let at = 1024;
     const stores: string[] = [];
     const sizes: number[] = [];
-    for (const [t, size] of [['f32', 4], ['f64', 8]] as const) {
+    for (const [t, size] of [
+      ['f32', 4],
+      ['f64', 8],
+    ] as const) {
       for (const a of values) {
         for (const op of un32) stores.push(`(${t}.store (i32.const ${(at += size) - size}) (${t}.${op} (${t}.const ${a})))`);
-        for (const b of values) for (const op of ops32) stores.push(`(${t}.store (i32.const ${(at += size) - size}) (${t}.${op} (${t}.const ${a}) (${t}.const ${b})))`);
+        for (const b of values)
+          for (const op of ops32) stores.push(`(${t}.store (i32.const ${(at += size) - size}) (${t}.${op} (${t}.const ${a}) (${t}.const ${b})))`);
         sizes.push(...new Array<number>(un32.length + values.length * ops32.length).fill(size));
       }
     }
-    stores.push(`(f32.store (i32.const ${(at += 4) - 4}) (f32.demote_f64 (f64.const 0.1)))`, `(f64.store (i32.const ${(at += 8) - 8}) (f64.promote_f32 (f32.const 0.1)))`);
+    stores.push(
+      `(f32.store (i32.const ${(at += 4) - 4}) (f32.demote_f64 (f64.const 0.1)))`,
+      `(f64.store (i32.const ${(at += 8) - 8}) (f64.promote_f32 (f32.const 0.1)))`,
+    );
     sizes.push(4, 8);
     const src = `(module
       (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -105,8 +112,8 @@ describe('NaN canonicalization', () => {
     let nans = 0;
     let others = 0;
     for (let i = 0, k = 0; i < sizes.length; k += sizes[i]!, i++) {
-      const isNaN = sizes[i] === 4 ? Number.isNaN(f32.getFloat32(k, true)) : Number.isNaN(f32.getFloat64(k, true));
-      if (isNaN) {
+      const nan = sizes[i] === 4 ? Number.isNaN(f32.getFloat32(k, true)) : Number.isNaN(f32.getFloat64(k, true));
+      if (nan) {
         nans++;
         if (sizes[i] === 4) expect(m.getUint32(k, true)).toBe(0x7fc00000);
         else expect(m.getBigUint64(k, true)).toBe(0x7ff8000000000000n);
@@ -137,7 +144,9 @@ function floatProgram(seed: number): string {
   const expr = (t: 'f32' | 'f64', depth: number): string => {
     if (depth <= 0 || rnd(5) === 0) {
       // Loaded, so that no compiler folds it: memory 16.. holds the same constants' bits.
-      return rnd(3) === 0 ? `(local.get $${t})` : `(${t}.load (i32.const ${(t === 'f32' ? 16 : 128) + (t === 'f32' ? 4 : 8) * rnd((t === 'f32' ? F32 : F64).length)}))`;
+      return rnd(3) === 0
+        ? `(local.get $${t})`
+        : `(${t}.load (i32.const ${(t === 'f32' ? 16 : 128) + (t === 'f32' ? 4 : 8) * rnd((t === 'f32' ? F32 : F64).length)}))`;
     }
     const o = t === 'f32' ? 'f64' : 'f32';
     switch (rnd(9)) {
@@ -157,10 +166,17 @@ function floatProgram(seed: number): string {
       case 7:
         return `(local.tee $${t} ${expr(t, depth - 1)})`;
       default:
-        return t === 'f32' ? `(f32.reinterpret_i32 (i32.reinterpret_f32 ${expr(t, depth - 1)}))` : `(f64.reinterpret_i64 (i64.reinterpret_f64 ${expr(t, depth - 1)}))`;
+        return t === 'f32'
+          ? `(f32.reinterpret_i32 (i32.reinterpret_f32 ${expr(t, depth - 1)}))`
+          : `(f64.reinterpret_i64 (i64.reinterpret_f64 ${expr(t, depth - 1)}))`;
     }
   };
-  const le = (hex: string) => hex.match(/../g)!.reverse().map((b) => `\\${b}`).join('');
+  const le = (hex: string) =>
+    hex
+      .match(/../g)!
+      .reverse()
+      .map((b) => `\\${b}`)
+      .join('');
   const bits32 = F32.map((v) => new DataView(new Uint8Array(wabtF32(v)).buffer).getUint32(0, false).toString(16).padStart(8, '0'));
   const bits64 = F64.map((v) => wabtF64(v));
   const statements: string[] = [];

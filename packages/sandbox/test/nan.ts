@@ -25,7 +25,17 @@ export type NanCase = {
 
 /** The constants in memory, as bit patterns: f32 at 16 + 4n, f64 at 64 + 8n. */
 const F32 = ['00000000', '7f800000', 'bf800000', '7fc12345', 'ffd54321', '7f800001', 'ff812345', '3f800000', 'ff800000'];
-const F64 = ['0000000000000000', '7ff0000000000000', 'bff0000000000000', '7ff8123456789abc', 'fff8abcdef012345', '7ff0000000000001', 'fff0000000001234', '3ff0000000000000', 'fff0000000000000'];
+const F64 = [
+  '0000000000000000',
+  '7ff0000000000000',
+  'bff0000000000000',
+  '7ff8123456789abc',
+  'fff8abcdef012345',
+  '7ff0000000000001',
+  'fff0000000001234',
+  '3ff0000000000000',
+  'fff0000000000000',
+];
 const [ZERO, INF, MINUS_ONE, QNAN, NEG_QNAN, SNAN, NEG_SNAN, ONE, NEG_INF] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
 
 const C32 = '7fc00000';
@@ -118,10 +128,36 @@ export const NAN_CASES: NanCase[] = [
   { exact: true, label: 'f64 abs(-sNaN)', type: 'f64', expr: `(f64.abs ${l64(NEG_SNAN)})`, bits: ['7ff0000000001234'] },
   { exact: true, label: 'f64 copysign(-qNaN(payload), 1)', type: 'f64', expr: `(f64.copysign ${l64(NEG_QNAN)} ${l64(ONE)})`, bits: ['7ff8abcdef012345'] },
   { exact: true, label: 'f64 load(sNaN)', type: 'f64', expr: l64(SNAN), bits: ['7ff0000000000001'] },
-  { exact: true, label: 'f64 reinterpret(0xfff4000000000002)', type: 'f64', expr: '(f64.reinterpret_i64 (i64.const 0xfff4000000000002))', bits: ['fff4000000000002'] },
-  { label: 'f32x4 neg(0/0)', type: 'v128', lane: 'f32', expr: `(f32x4.neg (f32x4.div ${s32(ZERO)} ${s32(ZERO)}))`, bits: ['ffc00000', 'ffc00000', 'ffc00000', 'ffc00000'] },
-  { exact: true, label: 'f32x4 pmin(qNaN(payload), 1): a bit-exact select', type: 'v128', lane: 'f32', expr: `(f32x4.pmin ${s32(QNAN)} ${s32(ONE)})`, bits: ['7fc12345', '7fc12345', '7fc12345', '7fc12345'] },
-  { exact: true, label: 'f64x2 abs(-qNaN(payload))', type: 'v128', lane: 'f64', expr: `(f64x2.abs ${s64(NEG_QNAN)})`, bits: ['7ff8abcdef012345', '7ff8abcdef012345'] },
+  {
+    exact: true,
+    label: 'f64 reinterpret(0xfff4000000000002)',
+    type: 'f64',
+    expr: '(f64.reinterpret_i64 (i64.const 0xfff4000000000002))',
+    bits: ['fff4000000000002'],
+  },
+  {
+    label: 'f32x4 neg(0/0)',
+    type: 'v128',
+    lane: 'f32',
+    expr: `(f32x4.neg (f32x4.div ${s32(ZERO)} ${s32(ZERO)}))`,
+    bits: ['ffc00000', 'ffc00000', 'ffc00000', 'ffc00000'],
+  },
+  {
+    exact: true,
+    label: 'f32x4 pmin(qNaN(payload), 1): a bit-exact select',
+    type: 'v128',
+    lane: 'f32',
+    expr: `(f32x4.pmin ${s32(QNAN)} ${s32(ONE)})`,
+    bits: ['7fc12345', '7fc12345', '7fc12345', '7fc12345'],
+  },
+  {
+    exact: true,
+    label: 'f64x2 abs(-qNaN(payload))',
+    type: 'v128',
+    lane: 'f64',
+    expr: `(f64x2.abs ${s64(NEG_QNAN)})`,
+    bits: ['7ff8abcdef012345', '7ff8abcdef012345'],
+  },
 ];
 
 const SIZE = { f32: 4, f64: 8, v128: 16 } as const;
@@ -159,7 +195,11 @@ export function nanModuleWat(): string {
 export function readNanOutput(stdout: Uint8Array): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   let at = 0;
-  const hex = (from: number, n: number) => Array.from(stdout.subarray(from, from + n)).reverse().map((b) => b.toString(16).padStart(2, '0')).join('');
+  const hex = (from: number, n: number) =>
+    Array.from(stdout.subarray(from, from + n))
+      .reverse()
+      .map((b) => b.toString(16).padStart(2, '0'))
+      .join('');
   for (const c of NAN_CASES) {
     const lane = c.type === 'v128' ? SIZE[c.lane!] : SIZE[c.type];
     const lanes: string[] = [];

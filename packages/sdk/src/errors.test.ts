@@ -1,5 +1,15 @@
 import * as protocol from '@lode/protocol';
-import { GatewayUnavailableError, InsufficientEscrowError, InternalError, InvalidRequestError, JobStateError, LodeError, MissingBlobError, NotFoundError, SandboxError } from '@lode/protocol';
+import {
+  GatewayUnavailableError,
+  InsufficientEscrowError,
+  InternalError,
+  InvalidRequestError,
+  JobStateError,
+  LodeError,
+  MissingBlobError,
+  NotFoundError,
+  SandboxError,
+} from '@lode/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeGateway, json, type FakeGateway } from '../test/fakeGateway.js';
 import { createLodeClient, gatewayOrigin } from './client.js';

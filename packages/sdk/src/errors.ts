@@ -57,7 +57,9 @@ export class AccountRequiredError extends LodeError {
   readonly code = 'ACCOUNT_REQUIRED';
   override readonly httpStatus = 400;
   constructor(action: string) {
-    super(`${action} signs with the requester's key, but the client has no account. Pass \`account\` to createLodeClient (for instance privateKeyToAccount(key) from viem).`);
+    super(
+      `${action} signs with the requester's key, but the client has no account. Pass \`account\` to createLodeClient (for instance privateKeyToAccount(key) from viem).`,
+    );
   }
 }
 
@@ -96,9 +98,7 @@ const ERRORS: Record<string, Factory> = {
   LEDGER_UNAVAILABLE: (b, o) => new LedgerUnavailableError(b.message, o),
   TX_REVERTED: (b, o) => new TransactionRevertedError(b.message, o),
   FAUCET_LIMIT: (b, o) => new FaucetLimitError(b.message, o),
-  ...Object.fromEntries(
-    Object.values(SandboxErrorCode).map((code): [string, Factory] => [code, (b) => new SandboxError(code, b.details)]),
-  ),
+  ...Object.fromEntries(Object.values(SandboxErrorCode).map((code): [string, Factory] => [code, (b) => new SandboxError(code, b.details)])),
 };
 
 /** True if `value` looks like `{ error: { code, message } }`. */
@@ -116,15 +116,20 @@ export function errorFromResponse(status: number, body: unknown, url: string): L
     const { error } = body;
     const factory = ERRORS[error.code];
     const options: LodeErrorOptions = { details: error.details, meta: error.meta };
-    return factory
-      ? factory(error, options)
-      : new GatewayError(error.code, status, error.message, { ...options, retryable: error.retryable });
+    return factory ? factory(error, options) : new GatewayError(error.code, status, error.message, { ...options, retryable: error.retryable });
   }
   const text = typeof body === 'string' ? body.slice(0, 200) : undefined;
   if (status >= 500) {
-    return new GatewayUnavailableError(`The gateway at ${originOf(url)} answered HTTP ${status}. Try again shortly; if it persists, check the gateway's log.`, { details: text });
+    return new GatewayUnavailableError(`The gateway at ${originOf(url)} answered HTTP ${status}. Try again shortly; if it persists, check the gateway's log.`, {
+      details: text,
+    });
   }
-  return new GatewayError(`HTTP_${status}`, status, `The gateway answered HTTP ${status} to ${url} without a Lode error body. Is ${originOf(url)} a Lode gateway?`, { details: text });
+  return new GatewayError(
+    `HTTP_${status}`,
+    status,
+    `The gateway answered HTTP ${status} to ${url} without a Lode error body. Is ${originOf(url)} a Lode gateway?`,
+    { details: text },
+  );
 }
 
 /** The error for a request that never got an answer (connection refused, DNS, timeout). */
@@ -138,7 +143,12 @@ export function unreachable(url: string, cause: unknown): GatewayUnavailableErro
 
 /** The error for a 2xx answer whose body does not match the API's schema. */
 export function unexpectedBody(url: string, details: string): GatewayError {
-  return new GatewayError('UNEXPECTED_RESPONSE', 502, `The gateway's answer to ${url} does not match the Lode API. Are the gateway and the SDK the same version?`, { details, retryable: false });
+  return new GatewayError(
+    'UNEXPECTED_RESPONSE',
+    502,
+    `The gateway's answer to ${url} does not match the Lode API. Are the gateway and the SDK the same version?`,
+    { details, retryable: false },
+  );
 }
 
 function describeCause(cause: unknown): string {

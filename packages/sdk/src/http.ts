@@ -41,9 +41,7 @@ export async function sendOnce(client: LodeClient, options: RequestOptions, toke
     body = JSON.stringify(options.body);
     headers['content-type'] = 'application/json';
   }
-  const signals = [options.signal, options.noTimeout ? undefined : AbortSignal.timeout(client.timeoutMs)].filter(
-    (s): s is AbortSignal => s !== undefined,
-  );
+  const signals = [options.signal, options.noTimeout ? undefined : AbortSignal.timeout(client.timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
   let response: Response;
   try {
     response = await client.fetch(url, {

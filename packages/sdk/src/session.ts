@@ -42,7 +42,13 @@ async function signIn(client: LodeClient, signal?: AbortSignal): Promise<string>
   const account = client.account!;
   const identity = await identityOf(client, signal);
   const { nonce } = await publicJson(client, AuthNonceView, { method: 'POST', path: '/v1/auth/nonce', body: {}, signal });
-  const message = sessionMessage({ url: client.gateway, address: account.address, gateway: identity.gateway as `0x${string}`, chainId: identity.chainId, nonce });
+  const message = sessionMessage({
+    url: client.gateway,
+    address: account.address,
+    gateway: identity.gateway as `0x${string}`,
+    chainId: identity.chainId,
+    nonce,
+  });
   const signature = await account.signMessage({ message });
   const session = await publicJson(client, SessionView, { method: 'POST', path: '/v1/auth/session', body: { message, signature }, signal });
   client.session.token = session.token;

@@ -23,7 +23,7 @@ export interface FakeGateway {
 }
 
 /** The account the fake gateway says it is (GET /v1/identity), and its chain. */
-export const FAKE_IDENTITY = { gateway: '0x' + '9a'.repeat(20), chainId: 31337, protocol: 2, publicUrls: [] as string[] };
+export const FAKE_IDENTITY = { gateway: `0x${'9a'.repeat(20)}`, chainId: 31337, protocol: 2, publicUrls: [] as string[] };
 
 /** Sign-in as a gateway answers it; tests may replace any of these routes. */
 const AUTH_ROUTES: Record<string, Handler> = {
@@ -71,7 +71,7 @@ export function jobView(over: Partial<JobView> = {}): JobView {
   return {
     id: '0123456789abcdef0123456789abcdef',
     name: 'test',
-    requester: '0x' + '11'.repeat(20),
+    requester: `0x${'11'.repeat(20)}`,
     module: 'ab'.repeat(32),
     status: 'running',
     taskCount: 2,

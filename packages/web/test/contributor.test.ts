@@ -80,7 +80,7 @@ function contributing(c: Contributor): Promise<ContributorState> {
 }
 
 describe('the browser agent on a real gateway', () => {
-  it('joins as a browser node and runs a primes job; every result equals the Node sandbox\'s, byte for byte', async () => {
+  it("joins as a browser node and runs a primes job; every result equals the Node sandbox's, byte for byte", async () => {
     const c = contributor({ slots: 2 });
     await c.start();
     const { address } = await contributing(c);

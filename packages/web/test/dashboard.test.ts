@@ -16,7 +16,19 @@ import { startGateway, testGatewayOptions, type GatewayHandle } from '@lode/gate
 import { castVote, createLedgerClient, getVotingPower, ledgerAddressesSchema, proposeParameterChange } from '@lode/ledger/client';
 import { loadAccount } from '@lode/keystore';
 import { verifyNodeReputation } from '@lode/protocol';
-import { createLodeClient, getLedgerInfo, getNodeCredential, getPayouts, listBatches, listEvidence, listNodes, putBlob, submitJob, watchJob, type LodeClient } from '@lode/sdk';
+import {
+  createLodeClient,
+  getLedgerInfo,
+  getNodeCredential,
+  getPayouts,
+  listBatches,
+  listEvidence,
+  listNodes,
+  putBlob,
+  submitJob,
+  watchJob,
+  type LodeClient,
+} from '@lode/sdk';
 import { readWorkload } from '@lode/workloads';
 import { Contributor } from '../src/agent/contributor.js';
 import { depositEscrow, type LedgerInfo } from '../src/agent/ledger.js';
@@ -58,7 +70,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
   }
 }
 
-describe('the dashboard\'s ledger reads', () => {
+describe("the dashboard's ledger reads", () => {
   it('lists settlement batches newest first, with their totals and chain ids but not their tree; refuses a bad limit', async () => {
     expect(await listBatches(createLodeClient({ gateway: gateway.url }))).toEqual({ batches: [], count: 0 });
     await expect(listBatches(createLodeClient({ gateway: gateway.url }), { limit: 0 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
@@ -129,13 +141,17 @@ describe('the dashboard\'s ledger reads', () => {
     expect(reputationText(node!.reputation!).text).toMatch(/^(probation|credibility [01]\.\d{4}) · \d+ ✓ \/ 0 ✗$/);
   });
 
-  it('lists the governor\'s proposals with their state, the change they make and the votes cast', async () => {
+  it("lists the governor's proposals with their state, the change they make and the votes cast", async () => {
     expect(await listProposals(info)).toEqual({ proposals: [], count: 0 });
     // The operator (the data directory's own account, which the embedded chain gives 20 % of the
     // supply with its votes delegated) proposes a fee of 2 % and votes for it: faucet LODE is below
     // the proposal threshold.
     const { account: operator } = await loadAccount(dir);
-    const voter = createLedgerClient({ rpcUrl: info.resolvedRpcUrl, addresses: ledgerAddressesSchema.parse({ ...info.contracts, chainId: info.chainId }), account: operator });
+    const voter = createLedgerClient({
+      rpcUrl: info.resolvedRpcUrl,
+      addresses: ledgerAddressesSchema.parse({ ...info.contracts, chainId: info.chainId }),
+      account: operator,
+    });
     const { proposalId } = await proposeParameterChange(voter, { parameter: 'feeBps', value: 200, description: 'Raise the protocol fee to 2 %' });
     const listed = await listProposals(info);
     expect(listed.count).toBe(1);

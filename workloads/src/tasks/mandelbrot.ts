@@ -56,16 +56,18 @@ export interface MandelbrotTasksReturnType {
  */
 export function mandelbrotTasks(params: MandelbrotTasksParameters): MandelbrotTasksReturnType {
   const { width, height, maxIter, view } = params;
-  for (const [name, v, max] of [['width', width, 1 << 20], ['height', height, 1 << 20], ['maxIter', maxIter, 0x7fffffff]] as const) {
+  for (const [name, v, max] of [
+    ['width', width, 1 << 20],
+    ['height', height, 1 << 20],
+    ['maxIter', maxIter, 0x7fffffff],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer in [1, ${max}]`);
   }
   const { cols, rows } = typeof params.tiles === 'number' ? squarestGrid(params.tiles) : params.tiles;
   if (!Number.isInteger(cols) || !Number.isInteger(rows) || cols < 1 || rows < 1 || cols > width || rows > height) {
     throw new RangeError(`a ${cols}×${rows} grid does not fit a ${width}×${height} image`);
   }
-  const viewArgs = view
-    ? [formatExactDecimal(view.cx, 'view.cx'), formatExactDecimal(view.cy, 'view.cy'), formatExactDecimal(view.span, 'view.span')]
-    : [];
+  const viewArgs = view ? [formatExactDecimal(view.cx, 'view.cx'), formatExactDecimal(view.cy, 'view.cy'), formatExactDecimal(view.span, 'view.span')] : [];
   if (view && !(view.span > 0)) throw new RangeError('view.span must be greater than 0');
   const tiles: MandelbrotTile[] = [];
   const tasks: MandelbrotTask[] = [];

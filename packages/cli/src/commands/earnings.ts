@@ -16,7 +16,18 @@ import { addressArg, readerOf } from './ledger/shared.js';
 const DAY_MS = 86_400_000;
 
 /** The CSV columns, in order (amounts in LODE with up to 18 decimals, times in UTC). */
-export const EARNINGS_CSV_HEADER = ['date_utc', 'gateway_batch', 'chain_batch', 'status', 'tasks', 'gross_lode', 'fee_lode', 'net_lode', 'claimed', 'tx_hash'] as const;
+export const EARNINGS_CSV_HEADER = [
+  'date_utc',
+  'gateway_batch',
+  'chain_batch',
+  'status',
+  'tasks',
+  'gross_lode',
+  'fee_lode',
+  'net_lode',
+  'claimed',
+  'tx_hash',
+] as const;
 
 interface Options {
   from?: number;
@@ -28,7 +39,7 @@ interface Options {
 export function registerEarnings(program: Command): void {
   const cmd = program
     .command('earnings')
-    .description('a provider\'s earnings statement: one row per settlement batch (gross, fee, net, claimed), with totals — for accounting and taxes')
+    .description("a provider's earnings statement: one row per settlement batch (gross, fee, net, claimed), with totals — for accounting and taxes")
     .argument('[address]', 'the provider (default: the --data-dir account)', addressArg('address'))
     .option('--from <date>', 'first day included, YYYY-MM-DD (UTC)', utcDay('--from'))
     .option('--to <date>', 'last day included, YYYY-MM-DD (UTC)', utcDay('--to'))
@@ -54,7 +65,10 @@ export function registerEarnings(program: Command): void {
       gross: sum(rows, (p) => p.gross),
       fee: sum(rows, (p) => p.fee),
       net: sum(rows, (p) => p.amount),
-      claimed: sum(rows.filter((p) => p.claimed), (p) => p.amount),
+      claimed: sum(
+        rows.filter((p) => p.claimed),
+        (p) => p.amount,
+      ),
     };
     const range = { from: opts.from === undefined ? null : day(opts.from), to: opts.to === undefined ? null : day(opts.to) };
 
@@ -68,8 +82,16 @@ export function registerEarnings(program: Command): void {
         provider: r.address,
         ...range,
         rows: rows.map((p) => ({
-          date: new Date(p.createdAt).toISOString(), batch: p.batch, chainBatchId: p.chainBatchId, status: p.status, tasks: p.tasks,
-          gross: p.gross, fee: p.fee, net: p.amount, claimed: p.claimed, txHash: p.txHash,
+          date: new Date(p.createdAt).toISOString(),
+          batch: p.batch,
+          chainBatchId: p.chainBatchId,
+          status: p.status,
+          tasks: p.tasks,
+          gross: p.gross,
+          fee: p.fee,
+          net: p.amount,
+          claimed: p.claimed,
+          txHash: p.txHash,
         })),
         totals: { ...totals, gross: totals.gross.toString(), fee: totals.fee.toString(), net: totals.net.toString(), claimed: totals.claimed.toString() },
       });
@@ -99,8 +121,16 @@ export function registerEarnings(program: Command): void {
 
 function csvRow(p: PayoutView): Array<string | number> {
   return [
-    new Date(p.createdAt).toISOString(), p.batch, p.chainBatchId ?? '', p.status, p.tasks,
-    formatEther(BigInt(p.gross)), formatEther(BigInt(p.fee)), formatEther(BigInt(p.amount)), p.claimed ? 'yes' : 'no', p.txHash ?? '',
+    new Date(p.createdAt).toISOString(),
+    p.batch,
+    p.chainBatchId ?? '',
+    p.status,
+    p.tasks,
+    formatEther(BigInt(p.gross)),
+    formatEther(BigInt(p.fee)),
+    formatEther(BigInt(p.amount)),
+    p.claimed ? 'yes' : 'no',
+    p.txHash ?? '',
   ];
 }
 
@@ -119,7 +149,8 @@ function utcDay(name: string): (value: string) => number {
   return (value) => {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
     const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
-    if (!m || Number.isNaN(ms) || day(ms) !== value) throw new InvalidArgumentError(`${name} must be a date like 2025-01-31 (YYYY-MM-DD, UTC), got "${value}".`);
+    if (!m || Number.isNaN(ms) || day(ms) !== value)
+      throw new InvalidArgumentError(`${name} must be a date like 2025-01-31 (YYYY-MM-DD, UTC), got "${value}".`);
     return ms;
   };
 }

@@ -34,8 +34,17 @@ export interface GatewayFlags {
 
 /** The quotas `--limit name=value` may set (GatewayConfig.limits). */
 const LIMIT_NAMES = [
-  'requestsPerMinutePerIp', 'jobsPerMinute', 'jobsPerMinutePerIp', 'maxTasksPerJob', 'maxJobBytes', 'maxOpenJobsPerAccount',
-  'blobBytesPerAccount', 'maxDeadlineMs', 'nodeConnectionsPerIp', 'eventStreamsPerAccount', 'signInsPerMinutePerIp',
+  'requestsPerMinutePerIp',
+  'jobsPerMinute',
+  'jobsPerMinutePerIp',
+  'maxTasksPerJob',
+  'maxJobBytes',
+  'maxOpenJobsPerAccount',
+  'blobBytesPerAccount',
+  'maxDeadlineMs',
+  'nodeConnectionsPerIp',
+  'eventStreamsPerAccount',
+  'signInsPerMinutePerIp',
 ] as const;
 
 function collectLimit(value: string, previous: Record<string, number> = {}): Record<string, number> {
@@ -87,7 +96,8 @@ function collectAddress(value: string, previous: string[] = []): string[] {
 /** The ledger settings of startGateway from the shared flags (`--rpc-url` alone implies `--ledger rpc`). */
 export function ledgerOptions(opts: GatewayFlags) {
   const ledger = opts.rpcUrl && opts.ledger === 'embedded' ? 'rpc' : opts.ledger;
-  if (ledger === 'rpc' && !opts.rpcUrl) throw new InvalidArgumentError('--ledger rpc needs --rpc-url URL (and --ledger-addresses FILE from `lode ledger deploy`).');
+  if (ledger === 'rpc' && !opts.rpcUrl)
+    throw new InvalidArgumentError('--ledger rpc needs --rpc-url URL (and --ledger-addresses FILE from `lode ledger deploy`).');
   return {
     ledger,
     rpcUrl: opts.rpcUrl,
@@ -104,18 +114,23 @@ export function ledgerOptions(opts: GatewayFlags) {
 }
 
 /** The faucet's settings as JSON (amounts in wei), or null without one. */
-export function faucetJson(l: { faucetEnabled: boolean; faucetSettings: { grantLode: bigint; grantEth: bigint; perAddress: number; perIp: number; total: number } }) {
+export function faucetJson(l: {
+  faucetEnabled: boolean;
+  faucetSettings: { grantLode: bigint; grantEth: bigint; perAddress: number; perIp: number; total: number };
+}) {
   if (!l.faucetEnabled) return null;
   const s = l.faucetSettings;
   return { grantLode: s.grantLode.toString(), grantEth: s.grantEth.toString(), perAddressPerDay: s.perAddress, perIpPerDay: s.perIp, perDay: s.total };
 }
 
 /** One line about the faucet, for the start-up summaries (undefined when there is none). */
-export function faucetLine(gw: { ledger?: { faucetEnabled: boolean; mode: string; faucetSettings: { grantLode: bigint; perAddress: number; perIp: number; total: number } } }): string | undefined {
+export function faucetLine(gw: {
+  ledger?: { faucetEnabled: boolean; mode: string; faucetSettings: { grantLode: bigint; perAddress: number; perIp: number; total: number } };
+}): string | undefined {
   const l = gw.ledger;
   if (!l?.faucetEnabled) return undefined;
   const s = l.faucetSettings;
-  return `${formatEther(s.grantLode)} LODE and gas per grant; per 24 h at most ${s.perAddress} per address, ${s.perIp} per client IP, ${s.total} in all${l.mode === 'rpc' ? ' (--faucet: from the gateway account\'s own LODE)' : ''}`;
+  return `${formatEther(s.grantLode)} LODE and gas per grant; per 24 h at most ${s.perAddress} per address, ${s.perIp} per client IP, ${s.total} in all${l.mode === 'rpc' ? " (--faucet: from the gateway account's own LODE)" : ''}`;
 }
 
 /** One line about where payments settle, for the start-up summaries. */
@@ -139,7 +154,11 @@ export function withGatewayFlags(cmd: Command): Command {
     )
     .option('--rpc-url <url>', 'JSON-RPC endpoint of the chain to settle on (implies --ledger rpc)')
     .option('--ledger-addresses <file>', 'contract addresses written by `lode ledger deploy` (with --rpc-url)')
-    .option('--spot-check <p>', 'probability that a result taken from one trusted node is checked by a second replica (target jobs; default 0.03)', rate('--spot-check'))
+    .option(
+      '--spot-check <p>',
+      'probability that a result taken from one trusted node is checked by a second replica (target jobs; default 0.03)',
+      rate('--spot-check'),
+    )
     .option('--canary-rate <p>', 'probability that such a node also gets a hidden known-answer task (default 0.03)', rate('--canary-rate'))
     .option('--max-strikes <n>', 'results proven wrong after which a node is refused (default 3)', (v) => {
       const n = Number(v);
@@ -148,15 +167,30 @@ export function withGatewayFlags(cmd: Command): Command {
     })
     .option('--trusted-issuer <address>', 'a gateway whose reputation credentials count here (repeatable)', collectAddress)
     .option('--no-stragglers', 'do not give straggling leases a speculative copy')
-    .option('--faucet', 'serve POST /v1/ledger/faucet on an external chain too (default: only with the embedded chain); it hands out the gateway account\'s own LODE')
+    .option(
+      '--faucet',
+      "serve POST /v1/ledger/faucet on an external chain too (default: only with the embedded chain); it hands out the gateway account's own LODE",
+    )
     .option('--no-faucet', 'serve no faucet, even with the embedded chain')
     .option('--faucet-per-address-day <n>', 'faucet grants per address per 24 h (default 1)', positiveInt('--faucet-per-address-day'))
     .option('--faucet-per-ip-day <n>', 'faucet grants per client IP (an IPv6 /64) per 24 h (default 10)', positiveInt('--faucet-per-ip-day'))
     .option('--faucet-per-day <n>', 'faucet grants in all per 24 h (default 100)', positiveInt('--faucet-per-day'))
     .option('--rpc-per-minute <n>', 'JSON-RPC requests (POST /rpc, the embedded chain) per client IP per minute (default 600)', positiveInt('--rpc-per-minute'))
-    .option('--rpc-budget-ms <ms>', 'EVM time one JSON-RPC request may take; calls are also capped at the block gas limit (default 1000)', positiveInt('--rpc-budget-ms'))
-    .option('--public-url <url>', 'a URL nodes and requesters reach this gateway at (repeatable); hellos and sign-ins must name one of their hosts (default: the host each request came to)', collectUrl)
-    .option('--trust-proxy <address>', 'a reverse proxy (IP or CIDR) whose X-Forwarded-For names the client, for per-IP quotas (repeatable; only the proxy you run)', (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      '--rpc-budget-ms <ms>',
+      'EVM time one JSON-RPC request may take; calls are also capped at the block gas limit (default 1000)',
+      positiveInt('--rpc-budget-ms'),
+    )
+    .option(
+      '--public-url <url>',
+      'a URL nodes and requesters reach this gateway at (repeatable); hellos and sign-ins must name one of their hosts (default: the host each request came to)',
+      collectUrl,
+    )
+    .option(
+      '--trust-proxy <address>',
+      'a reverse proxy (IP or CIDR) whose X-Forwarded-For names the client, for per-IP quotas (repeatable; only the proxy you run)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--limit <name=value>', `a quota (repeatable): ${LIMIT_NAMES.join(', ')} — see docs/security.md for the defaults`, collectLimit)
     .addOption(logLevelOption('gateway log level (logs go to stdout)'));
 }
@@ -176,7 +210,16 @@ export function registerGateway(program: Command): void {
     const { dataDir } = globalsOf(cmd);
     const shutdown = watchSignals();
     const { startGateway } = await loadGateway();
-    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel, ...ledgerOptions(opts), trust: trustOptions(opts), ...accessOptions(opts) });
+    const gw = await startGateway({
+      port: opts.port,
+      host: opts.host,
+      dataDir,
+      databaseUrl: opts.databaseUrl,
+      logLevel: opts.logLevel,
+      ...ledgerOptions(opts),
+      trust: trustOptions(opts),
+      ...accessOptions(opts),
+    });
     // On every interface, gw.url says 127.0.0.1: other machines need this machine's address.
     const remote = { url: remoteUrl(gw.url, opts.host), wsUrl: remoteUrl(gw.wsUrl, opts.host) };
     const summary = {
@@ -186,7 +229,15 @@ export function registerGateway(program: Command): void {
       port: gw.port,
       dataDir,
       database: opts.databaseUrl ? 'postgresql' : 'embedded',
-      ledger: gw.ledger ? { mode: gw.ledger.mode, chainId: gw.ledger.chainId, rpcUrl: gw.ledger.mode === 'embedded' ? `${gw.url}/rpc` : opts.rpcUrl, contracts: gw.ledger.addresses, faucet: faucetJson(gw.ledger) } : null,
+      ledger: gw.ledger
+        ? {
+            mode: gw.ledger.mode,
+            chainId: gw.ledger.chainId,
+            rpcUrl: gw.ledger.mode === 'embedded' ? `${gw.url}/rpc` : opts.rpcUrl,
+            contracts: gw.ledger.addresses,
+            faucet: faucetJson(gw.ledger),
+          }
+        : null,
     };
     if (opts.json) printJson(summary);
     else {

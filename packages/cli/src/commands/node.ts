@@ -27,15 +27,24 @@ export function registerNode(program: Command): void {
     .command('node')
     .description('run a provider node: connect to --gateway (ws:// or http://), take tasks, run them in the WASM sandbox')
     .option('--slots <n>', 'tasks run at once (default: one per CPU core)', positiveInt('--slots'))
-    .option('--price <amount>', 'price per task, in the token\'s smallest unit', amount('--price'), '0')
-    .option('--price-per-fuel <amount>', 'price per unit of fuel a task uses (≈ one WASM instruction), in the token\'s smallest unit', amount('--price-per-fuel'), '0')
+    .option('--price <amount>', "price per task, in the token's smallest unit", amount('--price'), '0')
+    .option(
+      '--price-per-fuel <amount>',
+      "price per unit of fuel a task uses (≈ one WASM instruction), in the token's smallest unit",
+      amount('--price-per-fuel'),
+      '0',
+    )
     .option('--no-claim', 'do not claim settled payouts automatically (claim later with `lode wallet claim`)')
     .option('--claim-interval <ms>', 'how often to claim settled payouts', positiveInt('--claim-interval'), 30_000)
     .option('--restake', 'stake claimed earnings instead of receiving them')
-    .option('--gateway-address <address>', 'the gateway\'s account: sign hellos only for it (default: the account the gateway named at first contact, kept in <data-dir>/gateways.json)', (v: string) => {
-      if (!/^0x[0-9a-fA-F]{40}$/.test(v)) throw new InvalidArgumentError(`--gateway-address needs a 0x-prefixed 20-byte address, got "${v}".`);
-      return v;
-    })
+    .option(
+      '--gateway-address <address>',
+      "the gateway's account: sign hellos only for it (default: the account the gateway named at first contact, kept in <data-dir>/gateways.json)",
+      (v: string) => {
+        if (!/^0x[0-9a-fA-F]{40}$/.test(v)) throw new InvalidArgumentError(`--gateway-address needs a 0x-prefixed 20-byte address, got "${v}".`);
+        return v;
+      },
+    )
     .addOption(logLevelOption('node log level (logs go to stderr)'));
   withJson(cmd);
   withExamples(cmd, 'lode node --gateway ws://127.0.0.1:7070', 'lode node --gateway ws://gw.example:7070 --data-dir ~/.lode-node --slots 2');
@@ -45,12 +54,24 @@ export function registerNode(program: Command): void {
     const { startNode } = await loadNode();
     const log = pino({ name: 'lode-node', level: opts.logLevel }, pino.destination(2));
     const { account, address, path, created } = await loadOrCreateAccount(dataDir, { create: true, log });
-    const node = await startNode({ gateway, dataDir, slots: opts.slots, pricePerTask: opts.price, pricePerFuel: opts.pricePerFuel, account, log, autoClaim: opts.claim, claimIntervalMs: opts.claimInterval, restake: opts.restake, gatewayAddress: opts.gatewayAddress });
+    const node = await startNode({
+      gateway,
+      dataDir,
+      slots: opts.slots,
+      pricePerTask: opts.price,
+      pricePerFuel: opts.pricePerFuel,
+      account,
+      log,
+      autoClaim: opts.claim,
+      claimIntervalMs: opts.claimInterval,
+      restake: opts.restake,
+      gatewayAddress: opts.gatewayAddress,
+    });
     const caps = node.capabilities;
     if (opts.json) printJson({ address, keystore: path, created, gateway, capabilities: caps });
     else {
       process.stdout.write(
-        `Node ${address}${created ? ' (new account; back up ' + path + ')' : ''}\n` +
+        `Node ${address}${created ? ` (new account; back up ${path})` : ''}\n` +
           `  gateway: ${gateway}\n` +
           `  offers:  ${caps.slots} slot(s), ${caps.cores} cores, ${caps.memoryMiB} MiB, ${caps.os}/${caps.arch} (${caps.kind}), price ${caps.pricePerTask}/task + ${caps.pricePerFuel}/fuel, benchmark ${caps.benchmark}\n` +
           `Press Ctrl-C to drain and stop.\n`,
@@ -60,7 +81,9 @@ export function registerNode(program: Command): void {
 
     const status = liveStatus(!opts.json && process.stdout.isTTY === true);
     node.on('connected', () => status.set('connected'));
-    node.on('disconnected', (e) => status.set(e.retryInMs === null ? 'closed' : `disconnected (${e.reason || e.code}), retrying in ${Math.ceil(e.retryInMs / 1000)} s`));
+    node.on('disconnected', (e) =>
+      status.set(e.retryInMs === null ? 'closed' : `disconnected (${e.reason || e.code}), retrying in ${Math.ceil(e.retryInMs / 1000)} s`),
+    );
     node.on('task', (t) => status.task(t.status === 'ok'));
     // Refusals the node cannot fix by retrying are said once, with what to do.
     const said = new Set<string>();
@@ -70,7 +93,10 @@ export function registerNode(program: Command): void {
       const why = meta?.code ?? code;
       if (said.has(why)) return;
       said.add(why);
-      const hint = why === 'STAKE_REQUIRED' ? `\n  stake from this node's account: lode wallet faucet --data-dir ${dataDir} && lode stake add 100 --data-dir ${dataDir}` : '';
+      const hint =
+        why === 'STAKE_REQUIRED'
+          ? `\n  stake from this node's account: lode wallet faucet --data-dir ${dataDir} && lode stake add 100 --data-dir ${dataDir}`
+          : '';
       process.stderr.write(`\nerror [${why}]: ${e.message}${hint}\n  (the node keeps retrying; it connects as soon as this is fixed)\n`);
     });
     node.on('claimed', (c) => {

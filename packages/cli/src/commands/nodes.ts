@@ -38,7 +38,9 @@ export function registerNodes(program: Command): void {
         { header: 'reputation', value: (n) => reputationText(n.reputation) },
         { header: 'last seen', value: (n) => formatTime(n.lastSeenAt) },
       ],
-      opts.all ? 'No nodes have connected yet. Start one with `lode node` or `lode up`.' : 'No nodes online. Start one with `lode node --gateway <url>`, or a local network with `lode up`.',
+      opts.all
+        ? 'No nodes have connected yet. Start one with `lode node` or `lode up`.'
+        : 'No nodes online. Start one with `lode node --gateway <url>`, or a local network with `lode up`.',
     );
     process.stdout.write(`${rows}\n`);
   });

@@ -56,16 +56,29 @@ export function registerRun(program: Command): void {
     .argument('<workload>', 'a built-in workload name, or the path of a .wasm file')
     .argument('[args...]', 'arguments for the module (after --)')
     .option('--tasks <n>', 'number of tasks (built-ins split their work into this many)', positiveInt('--tasks'))
-    .option('--input <file>', 'one task per input file; the file is the task\'s stdin (repeatable)', collect, [])
+    .option('--input <file>', "one task per input file; the file is the task's stdin (repeatable)", collect, [])
     .option('--env <KEY=VALUE>', 'environment variable for every task (repeatable)', collect, [])
-    .option('--dir <HOST::GUEST>', 'upload the host directory\'s files to GUEST (writable); changed files come back under --out (repeatable)', collect, [])
+    .option('--dir <HOST::GUEST>', "upload the host directory's files to GUEST (writable); changed files come back under --out (repeatable)", collect, [])
     .option('--out <dir>', 'write outputs here (images, changed files, per-task stdout)')
     .option('--memory <MiB>', 'memory per task', positiveInt('--memory'))
     .option('--timeout <ms>', 'wall-time limit per task', positiveInt('--timeout'))
-    .option('--max-price <amount>', 'the most the job pays per task, in the token\'s smallest unit; nodes asking more do not get its tasks (default: the highest price the online nodes ask)', amount('--max-price'))
-    .option('--max-price-per-fuel <amount>', 'the most the job pays per unit of fuel a task uses (default: the highest the online nodes ask)', amount('--max-price-per-fuel'))
+    .option(
+      '--max-price <amount>',
+      "the most the job pays per task, in the token's smallest unit; nodes asking more do not get its tasks (default: the highest price the online nodes ask)",
+      amount('--max-price'),
+    )
+    .option(
+      '--max-price-per-fuel <amount>',
+      'the most the job pays per unit of fuel a task uses (default: the highest the online nodes ask)',
+      amount('--max-price-per-fuel'),
+    )
     .option('--fuel <n>', 'fuel per task (≈ WASM instructions): a task that needs more stops with SANDBOX_FUEL_EXHAUSTED', positiveInt('--fuel'))
-    .option('--verify <policy>', 'how results are checked: none, replicate:K (K agreeing nodes) or target:RATE (replicas chosen by the nodes\' records so a result is wrong with probability ≤ RATE)', verificationPolicy, { kind: 'none' } as Verification)
+    .option(
+      '--verify <policy>',
+      "how results are checked: none, replicate:K (K agreeing nodes) or target:RATE (replicas chosen by the nodes' records so a result is wrong with probability ≤ RATE)",
+      verificationPolicy,
+      { kind: 'none' } as Verification,
+    )
     .option('--name <name>', 'a label for the job (default: the workload name)');
   withJson(cmd);
   withExamples(
@@ -111,14 +124,28 @@ export function registerRun(program: Command): void {
     const durationMs = Date.now() - started;
 
     if (opts.json) {
-      printJson({ jobId: job.id, status: final.status, counts: final.counts, usage: final.usage, verification: final.verification, durationMs, outputs: outcome.outputs, answer: outcome.answer, results: outcome.results });
+      printJson({
+        jobId: job.id,
+        status: final.status,
+        counts: final.counts,
+        usage: final.usage,
+        verification: final.verification,
+        durationMs,
+        outputs: outcome.outputs,
+        answer: outcome.answer,
+        results: outcome.results,
+      });
     } else if (final.status !== 'completed' || final.counts.failed > 0 || plan.tasks.length > 1) {
       const c = final.counts;
       const usage = final.usage ? ` — ${formatFuel(final.usage.fuelUsed)} fuel, ${formatCost(final.usage.cost)}` : '';
-      process.stderr.write(`job ${job.id} ${final.status} in ${formatDuration(durationMs)}: ${c.done} done, ${c.failed} failed${c.cancelled ? `, ${c.cancelled} cancelled` : ''}${usage}\n`);
+      process.stderr.write(
+        `job ${job.id} ${final.status} in ${formatDuration(durationMs)}: ${c.done} done, ${c.failed} failed${c.cancelled ? `, ${c.cancelled} cancelled` : ''}${usage}\n`,
+      );
       const v = final.verification;
       if (v && v.policy !== 'none') {
-        process.stderr.write(`  verified ${v.policy}: ${v.executions} executions for ${v.accepted} accepted tasks${v.canaries ? ` (${v.canaries} known-answer checks)` : ''}; ${v.wrong} wrong result(s) rejected${v.failed ? `, ${v.failed} task(s) could not be verified` : ''}\n`);
+        process.stderr.write(
+          `  verified ${v.policy}: ${v.executions} executions for ${v.accepted} accepted tasks${v.canaries ? ` (${v.canaries} known-answer checks)` : ''}; ${v.wrong} wrong result(s) rejected${v.failed ? `, ${v.failed} task(s) could not be verified` : ''}\n`,
+        );
       }
       if (final.revisions) process.stderr.write(`  revised: ${revisionsLine(final.revisions)}\n`);
       if (c.failed > 0) process.stderr.write(`  see why with \`lode job show ${job.id} --tasks\`\n`);
@@ -165,7 +192,10 @@ async function fundEscrow(client: LodeClient, job: { spec: { deadline: number };
 
 /** A built-in name (unless a file of that name exists) or a module file. */
 async function resolveModule(target: string): Promise<{ name: string; module: Uint8Array; builtin?: Builtin }> {
-  const isFile = await stat(target).then((s) => s.isFile(), () => false);
+  const isFile = await stat(target).then(
+    (s) => s.isFile(),
+    () => false,
+  );
   if (!isFile) {
     const builtin = await builtinWorkload(target);
     if (builtin) return { name: target, module: builtin.module, builtin };
@@ -230,7 +260,9 @@ async function finishGeneric(results: TaskResult[], placed: Map<string, string>,
       process.stderr.write(r.stderr);
       const changed = r.files.filter((f) => !unchanged(f.path, f.data));
       if (!opts.out && changed.length > 0) {
-        process.stderr.write(`changed files (pass --out DIR to save them):\n${changed.map((f) => `  ${f.path} (${formatBytes(f.data.byteLength)})`).join('\n')}\n`);
+        process.stderr.write(
+          `changed files (pass --out DIR to save them):\n${changed.map((f) => `  ${f.path} (${formatBytes(f.data.byteLength)})`).join('\n')}\n`,
+        );
       }
       if (r.deleted.length > 0) process.stderr.write(`deleted: ${r.deleted.join(', ')}\n`);
       if (r.error) process.stderr.write(`error [${r.error.code}]: ${r.error.message}\n`);
@@ -246,4 +278,3 @@ async function finishGeneric(results: TaskResult[], placed: Map<string, string>,
   if (!opts.json) for (const r of results) process.stdout.write(r.stdout);
   return { outputs: [], results: opts.json ? results.map(resultJson) : undefined, exitCode: failed ? EXIT.failure : EXIT.ok };
 }
-

@@ -35,13 +35,17 @@ export function registerUp(program: Command): void {
     .option('--slots <n>', 'tasks each node runs at once (default: one per CPU core)', positiveInt('--slots'))
     .option('--ready-timeout <ms>', 'how long to wait for every node to connect', positiveInt('--ready-timeout'), 60_000)
     .option('--price-per-fuel <amount>', "price per unit of fuel the nodes ask, in the token's smallest unit", amount('--price-per-fuel'), '0')
-    .option('--price <amount>', `price per task the nodes ask, in the token's smallest unit (default: ${DEFAULT_NODE_PRICE} = 0.001 LODE with a ledger, 0 without)`, amount('--price'))
-    .option('--verbose', 'show the nodes\' logs');
+    .option(
+      '--price <amount>',
+      `price per task the nodes ask, in the token's smallest unit (default: ${DEFAULT_NODE_PRICE} = 0.001 LODE with a ledger, 0 without)`,
+      amount('--price'),
+    )
+    .option('--verbose', "show the nodes' logs");
   withGatewayFlags(cmd);
   withJson(cmd);
   cmd.addHelpText(
     'after',
-    '\nThe nodes get gas and LODE from the gateway\'s faucet, from 127.0.0.1 like any client: unless\n' +
+    "\nThe nodes get gas and LODE from the gateway's faucet, from 127.0.0.1 like any client: unless\n" +
       'given, --faucet-per-ip-day and --faucet-per-day are raised to cover them (nodes + 2).',
   );
   withExamples(cmd, 'lode up', 'lode up --nodes 2 --port 0 --data-dir /tmp/lode');
@@ -52,8 +56,22 @@ export function registerUp(program: Command): void {
     // The faucet funds this network's own nodes from 127.0.0.1 like any other client: its per-IP
     // and daily limits are raised to cover them (unless set), never waived for loopback.
     const ledger = ledgerOptions(opts);
-    const faucetLimits = { ...ledger.faucetLimits, perIp: opts.faucetPerIpDay ?? Math.max(10, opts.nodes + 2), total: opts.faucetPerDay ?? Math.max(100, opts.nodes + 2) };
-    const gw = await startGateway({ port: opts.port, host: opts.host, dataDir, databaseUrl: opts.databaseUrl, logLevel: opts.logLevel, ...ledger, faucetLimits, trust: trustOptions(opts), ...accessOptions(opts) });
+    const faucetLimits = {
+      ...ledger.faucetLimits,
+      perIp: opts.faucetPerIpDay ?? Math.max(10, opts.nodes + 2),
+      total: opts.faucetPerDay ?? Math.max(100, opts.nodes + 2),
+    };
+    const gw = await startGateway({
+      port: opts.port,
+      host: opts.host,
+      dataDir,
+      databaseUrl: opts.databaseUrl,
+      logLevel: opts.logLevel,
+      ...ledger,
+      faucetLimits,
+      trust: trustOptions(opts),
+      ...accessOptions(opts),
+    });
     const say = (line: string) => process.stderr.write(`${line}\n`);
     const addresses = new Map<number, string>();
     const price = opts.price ?? (gw.ledger ? DEFAULT_NODE_PRICE : '0');
@@ -73,12 +91,17 @@ export function registerUp(program: Command): void {
       argsOf: (i) => [
         BIN,
         'node',
-        '--gateway', gw.wsUrl,
+        '--gateway',
+        gw.wsUrl,
         // Pinned: the nodes sign hellos for this gateway's account only.
-        '--gateway-address', gw.identity.gateway,
-        '--data-dir', join(dataDir, 'nodes', String(i)),
-        '--price', price,
-        '--price-per-fuel', opts.pricePerFuel,
+        '--gateway-address',
+        gw.identity.gateway,
+        '--data-dir',
+        join(dataDir, 'nodes', String(i)),
+        '--price',
+        price,
+        '--price-per-fuel',
+        opts.pricePerFuel,
         ...(opts.slots ? ['--slots', String(opts.slots)] : []),
         ...(opts.verbose ? ['--log-level', 'info'] : []),
       ],
@@ -107,7 +130,9 @@ export function registerUp(program: Command): void {
       metrics: `${gw.url}/metrics`,
       dataDir: resolve(dataDir),
       database: opts.databaseUrl ? 'postgresql' : 'embedded',
-      ledger: gw.ledger ? { mode: gw.ledger.mode, chainId: gw.ledger.chainId, contracts: gw.ledger.addresses, pricePerTask: price, faucet: faucetJson(gw.ledger) } : null,
+      ledger: gw.ledger
+        ? { mode: gw.ledger.mode, chainId: gw.ledger.chainId, contracts: gw.ledger.addresses, pricePerTask: price, faucet: faucetJson(gw.ledger) }
+        : null,
       nodes: [...Array(opts.nodes).keys()].map((i) => ({ dataDir: resolve(dataDir, 'nodes', String(i)), address: addresses.get(i) ?? null })),
       ready,
     };
@@ -124,7 +149,9 @@ export function registerUp(program: Command): void {
           (gw.ledger ? `             nodes staked, asking ${formatEther(BigInt(price))} LODE per task; your account (${dataDir}) is funded\n` : '') +
           (faucetLine(gw) ? `  faucet:    ${faucetLine(gw)}\n` : '') +
           `  nodes:     ${opts.nodes}${summary.nodes.map((n, i) => `\n    ${i}: ${n.address ?? '(starting)'}  ${n.dataDir}`).join('')}\n` +
-          (ready ? 'ready — try: lode run pi --tasks 16\n' : `not every node connected within ${opts.readyTimeout} ms; see the [node] lines above. Still running.\n`) +
+          (ready
+            ? 'ready — try: lode run pi --tasks 16\n'
+            : `not every node connected within ${opts.readyTimeout} ms; see the [node] lines above. Still running.\n`) +
           'Press Ctrl-C to stop.\n',
       );
     }
@@ -158,7 +185,11 @@ export const DEFAULT_NODE_PRICE = '1000000000000000';
  * from the gateway's faucet, and stakes the minimum for each node that has not. Idempotent:
  * a restarted `lode up` finds the stakes in place and only tops up empty accounts.
  */
-async function provisionAccounts(gw: Awaited<ReturnType<Awaited<ReturnType<typeof loadGateway>>['startGateway']>>, dataDir: string, nodeDirs: string[]): Promise<void> {
+async function provisionAccounts(
+  gw: Awaited<ReturnType<Awaited<ReturnType<typeof loadGateway>>['startGateway']>>,
+  dataDir: string,
+  nodeDirs: string[],
+): Promise<void> {
   const ledgerInfo = gw.ledger!;
   const { loadOrCreateAccount } = await import('@lode/keystore');
   const { createLedgerClient, getAccountLedger, stake } = await import('@lode/ledger/client');

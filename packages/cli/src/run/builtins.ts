@@ -142,7 +142,10 @@ function planMandelbrot(flags: GenericFlags, wl: Workloads): RunPlan {
   const { geometry, tasks } = usage('mandelbrot', () => wl.mandelbrotTasks({ width, height, maxIter, tiles }));
   const largest = Math.max(...geometry.tiles.map((t) => t.w * t.h));
   if (largest > DEFAULTS.maxOutputBytes) {
-    throw new UsageError(`mandelbrot: a tile of ${largest} pixels is more output than one task may write.`, `Use more tasks, e.g. --tasks ${Math.ceil((width * height * 2) / DEFAULTS.maxOutputBytes)}.`);
+    throw new UsageError(
+      `mandelbrot: a tile of ${largest} pixels is more output than one task may write.`,
+      `Use more tasks, e.g. --tasks ${Math.ceil((width * height * 2) / DEFAULTS.maxOutputBytes)}.`,
+    );
   }
   return {
     tasks: tasks.map((t) => ({ args: t.args })),
@@ -190,7 +193,8 @@ function allOk(name: string, results: TaskResult[], ctx: FinishContext): boolean
 }
 
 function noInputs(name: string, flags: GenericFlags): void {
-  if (flags.input.length || flags.dir.length) throw new UsageError(`${name} takes no --input or --dir; it splits its own work over --tasks.`, `Example: lode run ${name} --tasks 16`);
+  if (flags.input.length || flags.dir.length)
+    throw new UsageError(`${name} takes no --input or --dir; it splits its own work over --tasks.`, `Example: lode run ${name} --tasks 16`);
 }
 
 function bigArg(value: string | undefined, name: string, fallback: bigint): bigint {

@@ -26,7 +26,10 @@ export async function planGenericTasks(client: LodeClient, flags: GenericFlags):
   const env = parseEnv(flags.env);
   const dirs = flags.dir.map(parseDir);
   if (flags.input.length > 0 && flags.tasks !== undefined && flags.tasks !== flags.input.length) {
-    throw new UsageError(`--tasks ${flags.tasks} does not match the ${flags.input.length} --input file(s): each input file is one task.`, 'Drop --tasks, or pass that many --input files.');
+    throw new UsageError(
+      `--tasks ${flags.tasks} does not match the ${flags.input.length} --input file(s): each input file is one task.`,
+      'Drop --tasks, or pass that many --input files.',
+    );
   }
   const placed = new Map<string, string>();
   const files: { path: string; blob: string }[] = [];
@@ -72,7 +75,10 @@ function parseDir(spec: string): { host: string; guest: string } {
   const host = at > 0 ? spec.slice(0, at) : '';
   const guest = at > 0 ? spec.slice(at + 2).replace(/\/+$/, '') : '';
   if (!host || !GuestPath.safeParse(guest).success) {
-    throw new UsageError(`--dir "${spec}" is not HOST::GUEST with an absolute guest path.`, 'Example: --dir ./data::/data (the module sees ./data at /data, writable).');
+    throw new UsageError(
+      `--dir "${spec}" is not HOST::GUEST with an absolute guest path.`,
+      'Example: --dir ./data::/data (the module sees ./data at /data, writable).',
+    );
   }
   return { host, guest };
 }

@@ -35,8 +35,7 @@ export function createProgress(total: number, options: ProgressOptions): Progres
           etaBuffer: 50,
           fps: 10,
           // Before the first task finishes there is no rate to go by: show "?" rather than "NFs".
-          formatTime: (t: number, opts: cliProgress.Options, round: number) =>
-            Number.isFinite(t) ? cliProgress.Format.TimeFormat(t, opts, round) : '?',
+          formatTime: (t: number, opts: cliProgress.Options, round: number) => (Number.isFinite(t) ? cliProgress.Format.TimeFormat(t, opts, round) : '?'),
         },
         cliProgress.Presets.shades_classic,
       )
@@ -76,7 +75,12 @@ export function createProgress(total: number, options: ProgressOptions): Progres
 /** 1234567890 → "1.23 G". Fuel is about one unit per WASM instruction. */
 export function formatFuel(fuel: string | bigint): string {
   const n = Number(fuel);
-  for (const [unit, size] of [['T', 1e12], ['G', 1e9], ['M', 1e6], ['k', 1e3]] as const) {
+  for (const [unit, size] of [
+    ['T', 1e12],
+    ['G', 1e9],
+    ['M', 1e6],
+    ['k', 1e3],
+  ] as const) {
     if (n >= size) return `${(n / size).toFixed(2)} ${unit}`;
   }
   return String(n);

@@ -83,7 +83,8 @@ export class SessionAuth {
   /** Checks a signed sign-in message for this gateway (reached at `host`) and issues a token. */
   async session(body: unknown, host: string | undefined): Promise<SessionView> {
     const parsed = SessionRequest.safeParse(body);
-    if (!parsed.success) throw new InvalidRequestError('Send { message, signature }: an EIP-4361 sign-in message and its signature.', { details: zodMessage(parsed.error) });
+    if (!parsed.success)
+      throw new InvalidRequestError('Send { message, signature }: an EIP-4361 sign-in message and its signature.', { details: zodMessage(parsed.error) });
     const { message, signature } = parsed.data;
     const m = parseSessionMessage(message);
     const now = this.o.now();
@@ -93,9 +94,12 @@ export class SessionAuth {
       throw new InvalidRequestError(`The sign-in message lacks an address, domain, nonce, chain id or expiration time. ${how}`);
     }
     if (!hosts.includes(m.domain.toLowerCase())) {
-      throw new InvalidSignatureError(`The sign-in message is for ${m.domain}, not this gateway (${hosts.join(', ') || 'unknown host'}). Sign in to the gateway you are talking to.`);
+      throw new InvalidSignatureError(
+        `The sign-in message is for ${m.domain}, not this gateway (${hosts.join(', ') || 'unknown host'}). Sign in to the gateway you are talking to.`,
+      );
     }
-    if (m.chainId !== this.o.chainId) throw new InvalidSignatureError(`The sign-in message is for chain ${m.chainId}; this gateway is on chain ${this.o.chainId}. ${how}`);
+    if (m.chainId !== this.o.chainId)
+      throw new InvalidSignatureError(`The sign-in message is for chain ${m.chainId}; this gateway is on chain ${this.o.chainId}. ${how}`);
     if (m.statement !== sessionStatement(this.o.gateway)) {
       throw new InvalidSignatureError(`The sign-in message does not name this gateway's account (${this.o.gateway}). ${how}`);
     }
@@ -117,7 +121,8 @@ export class SessionAuth {
     } catch (err) {
       throw new InvalidSignatureError('The sign-in signature is malformed.', { cause: err });
     }
-    if (signer.toLowerCase() !== m.address.toLowerCase()) throw new InvalidSignatureError('The sign-in signature is not the message\'s account\'s. Sign with that account (personal_sign).');
+    if (signer.toLowerCase() !== m.address.toLowerCase())
+      throw new InvalidSignatureError("The sign-in signature is not the message's account's. Sign with that account (personal_sign).");
     // Consumed only by a valid sign-in (a bad one cannot burn someone's nonce), and checked again
     // with no await between check and use: two sign-ins with one message race past the first check.
     if (nonceSpent()) throw new ReplayError(replay);
@@ -132,7 +137,8 @@ export class SessionAuth {
     if (parts.length !== 3 || parts[0] !== 'v1') throw new UnauthorizedError('The session token is malformed. Sign in again (POST /v1/auth/session).');
     const mac = Buffer.from(parts[2]!, 'base64url');
     const want = this.mac(parts[1]!);
-    if (mac.length !== want.length || !timingSafeEqual(mac, want)) throw new UnauthorizedError('The session token is not this gateway\'s. Sign in to this gateway (POST /v1/auth/session).');
+    if (mac.length !== want.length || !timingSafeEqual(mac, want))
+      throw new UnauthorizedError("The session token is not this gateway's. Sign in to this gateway (POST /v1/auth/session).");
     let payload: { a?: unknown; g?: unknown; e?: unknown };
     try {
       payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
@@ -240,4 +246,3 @@ function loadSecret(file: string | undefined): Buffer {
   writeFileSync(file, `${secret.toString('hex')}\n`, { mode: 0o600 });
   return secret;
 }
-

@@ -44,7 +44,10 @@ export function blobRoutes(app: FastifyInstance, store: Store, limits: BlobLimit
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('application/octet-stream', { bodyLimit: maxBlobBytes }, (_req, payload, done) => {
-      receive(payload, limits.tmpDir, maxBlobBytes).then((u) => done(null, u), (err: Error) => done(err));
+      receive(payload, limits.tmpDir, maxBlobBytes).then(
+        (u) => done(null, u),
+        (err: Error) => done(err),
+      );
     });
     const signedIn = requireSignIn('Uploading a blob');
     const addressed = async (req: FastifyRequest<{ Params: { sha256: string } }>) => {
@@ -52,7 +55,8 @@ export function blobRoutes(app: FastifyInstance, store: Store, limits: BlobLimit
     };
 
     const uploadOf = (body: unknown): Upload => {
-      if (!body || typeof body !== 'object' || !('file' in body)) throw new InvalidRequestError('Send the blob as the raw body with Content-Type: application/octet-stream.');
+      if (!body || typeof body !== 'object' || !('file' in body))
+        throw new InvalidRequestError('Send the blob as the raw body with Content-Type: application/octet-stream.');
       return body as Upload;
     };
 

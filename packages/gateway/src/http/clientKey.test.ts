@@ -8,7 +8,7 @@ describe('the client a per-IP limit (faucet, rates, sockets) counts against', ()
     expect(clientKey('::FFFF:10.0.0.1')).toBe('10.0.0.1');
   });
 
-  it('is an IPv6 address\'s /64: one host holds a whole /64, so it gets no more than one IPv4 client', () => {
+  it("is an IPv6 address's /64: one host holds a whole /64, so it gets no more than one IPv4 client", () => {
     expect(clientKey('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
     expect(clientKey('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
     expect(clientKey('2001:0db8:0001:0002:0:0:0:ffff')).toBe('2001:db8:1:2::/64');

@@ -10,7 +10,10 @@ export function clientKey(ip: string): string {
   if (v4) return v4[1]!;
   if (!isIPv6(ip)) return ip;
   const groups = expandIPv6(ip.replace(/%.*$/, ''));
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 /** The eight 16-bit groups of an IPv6 address (`::` expanded, a dotted IPv4 tail as two groups). */

@@ -25,7 +25,10 @@ const Paging = z.object({
 });
 const ListQuery = z.object({
   /** Must be the signed-in account when given (kept for older clients). */
-  requester: z.string().regex(/^0x[0-9a-fA-F]{40}$/).optional(),
+  requester: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/)
+    .optional(),
   status: JobStatus.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   before: z.coerce.number().int().optional(),
@@ -54,15 +57,23 @@ export function jobRoutes(app: FastifyInstance, { jobs, events, intake, limits }
       {
         bodyLimit: limits.maxJobBytes,
         config: {
-          rateLimit: { max: limits.jobsPerMinutePerIp, timeWindow: 60_000, keyGenerator: (req) => `jobs-ip:${clientKey(req.ip)}`, errorResponseBuilder: rateLimited('job submissions from this address') },
+          rateLimit: {
+            max: limits.jobsPerMinutePerIp,
+            timeWindow: 60_000,
+            keyGenerator: (req) => `jobs-ip:${clientKey(req.ip)}`,
+            errorResponseBuilder: rateLimited('job submissions from this address'),
+          },
         },
         // Before the body is read: a stranger's or an over-limit account's body is never parsed.
         onRequest: async (req: FastifyRequest) => {
           const wait = perAccount.hit(accountOf(req, 'Submitting a job'));
           if (wait > 0) {
-            throw new RateLimitedError(`Too many job submissions from this account: at most ${limits.jobsPerMinute} per minute. Try again in ${Math.ceil(wait / 1000)} s.`, {
-              meta: { limit: limits.jobsPerMinute, retryAfterMs: wait },
-            });
+            throw new RateLimitedError(
+              `Too many job submissions from this account: at most ${limits.jobsPerMinute} per minute. Try again in ${Math.ceil(wait / 1000)} s.`,
+              {
+                meta: { limit: limits.jobsPerMinute, retryAfterMs: wait },
+              },
+            );
           }
         },
       },
@@ -91,12 +102,12 @@ export function jobRoutes(app: FastifyInstance, { jobs, events, intake, limits }
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id/tasks', async (req) => {
     const p = parse(Paging, req.query, 'paging');
-    return { tasks: await jobs.tasks(req.params.id, p.offset, p.limit, accountOf(req, 'Reading a job\'s tasks')) };
+    return { tasks: await jobs.tasks(req.params.id, p.offset, p.limit, accountOf(req, "Reading a job's tasks")) };
   });
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id/results', async (req) => {
     const p = parse(Paging, req.query, 'paging');
-    return { results: await jobs.results(req.params.id, p.offset, p.limit, accountOf(req, 'Reading a job\'s results')) };
+    return { results: await jobs.results(req.params.id, p.offset, p.limit, accountOf(req, "Reading a job's results")) };
   });
 
   app.post<{ Params: { id: string } }>('/v1/jobs/:id/cancel', async (req) => jobs.cancel(req.params.id, req.body));
@@ -107,7 +118,9 @@ export function jobRoutes(app: FastifyInstance, { jobs, events, intake, limits }
     const account = accountOf(req, 'Following a job');
     const view = await jobs.get(req.params.id, account); // 404 before we switch to a stream
     if (!streams.tryOpen(account, limits.eventStreamsPerAccount)) {
-      throw new QuotaExceededError(`${account} already follows ${streams.of(account)} event streams; this gateway allows ${limits.eventStreamsPerAccount} at once. Close some (or poll GET /v1/jobs/:id).`);
+      throw new QuotaExceededError(
+        `${account} already follows ${streams.of(account)} event streams; this gateway allows ${limits.eventStreamsPerAccount} at once. Close some (or poll GET /v1/jobs/:id).`,
+      );
     }
     reply.hijack();
     const res = reply.raw;

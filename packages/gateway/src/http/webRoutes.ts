@@ -160,7 +160,9 @@ function notBuilt(reply: FastifyReply, why: string) {
     .status(503)
     .header('content-type', 'text/plain; charset=utf-8')
     .header('cache-control', 'no-store')
-    .send(`The Lode web pages are not built ${why}.\nRun npm run build (or: npm run build --workspace @lode/web), then reload.\nThe API works meanwhile: /v1/jobs, /v1/nodes, /v1/stats.\n`);
+    .send(
+      `The Lode web pages are not built ${why}.\nRun npm run build (or: npm run build --workspace @lode/web), then reload.\nThe API works meanwhile: /v1/jobs, /v1/nodes, /v1/stats.\n`,
+    );
 }
 
 /** A file of the build by its path relative to `dist`, or undefined. Never leaves `dist`. */

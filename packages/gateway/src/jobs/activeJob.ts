@@ -226,7 +226,9 @@ export class ActiveJob {
       ...(this.revisions.revised > 0 ? { revisions: this.revisionsRecord() } : {}),
       ...(unaudited > 0 ? { unaudited } : {}),
       ...(unaudited > 0 && this.auditsFrom !== undefined && this.record.finishedAt === null
-        ? { waiting: `Every task is decided; ${unaudited} result(s) taken on one node's word alone are being audited (another node checks each such node once) before the job is final.` }
+        ? {
+            waiting: `Every task is decided; ${unaudited} result(s) taken on one node's word alone are being audited (another node checks each such node once) before the job is final.`,
+          }
         : {}),
     };
   }
@@ -255,4 +257,14 @@ export function recordView(r: JobRecord): JobView {
   };
 }
 
-const EMPTY_STATS: VerificationStats = { accepted: 0, executions: 0, canaries: 0, spotChecks: 0, speculative: 0, wrong: 0, failed: 0, reverified: 0, revised: 0 };
+const EMPTY_STATS: VerificationStats = {
+  accepted: 0,
+  executions: 0,
+  canaries: 0,
+  spotChecks: 0,
+  speculative: 0,
+  wrong: 0,
+  failed: 0,
+  reverified: 0,
+  revised: 0,
+};

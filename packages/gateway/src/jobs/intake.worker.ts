@@ -7,7 +7,7 @@
  */
 import { once } from 'node:events';
 import type { MessagePort } from 'node:worker_threads';
-import { InvalidModuleError, LodeError, SignedJob, verifyJobSignature, type LodeDomain } from '@lode/protocol';
+import { InvalidModuleError, type LodeError, SignedJob, verifyJobSignature, type LodeDomain } from '@lode/protocol';
 import { inspectModule } from '@lode/sandbox';
 import { zodMessage } from '../http/zodMessage.js';
 
@@ -35,7 +35,11 @@ export default async function intake(req: IntakeRequest): Promise<IntakeResult> 
     if (!parsed.success) {
       return {
         ok: false,
-        error: { code: 'INVALID_REQUEST', message: 'The job is not a valid signed JobSpec. Build it with the SDK or `lode run`.', details: zodMessage(parsed.error) },
+        error: {
+          code: 'INVALID_REQUEST',
+          message: 'The job is not a valid signed JobSpec. Build it with the SDK or `lode run`.',
+          details: zodMessage(parsed.error),
+        },
       };
     }
     const job = parsed.data;

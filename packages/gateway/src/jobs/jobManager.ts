@@ -39,7 +39,7 @@ import {
   ResultUnstorableError,
   SandboxErrorCode,
   SignedCancel,
-  SignedJob,
+  type SignedJob,
   TooLargeError,
   fromBase64,
   recoverCancelJob,
@@ -126,7 +126,12 @@ function formatMs(ms: number): string {
 const EMPTY = new Uint8Array(0);
 
 /** What replicas of an outcome are compared on (see verify/vote.ts). */
-const factsOf = (o: TaskOutcome): VoteOutcome => ({ status: o.status, errorCode: o.error?.code ?? null, resultHash: o.resultHash, fuelUsed: o.fuelUsed ?? null });
+const factsOf = (o: TaskOutcome): VoteOutcome => ({
+  status: o.status,
+  errorCode: o.error?.code ?? null,
+  resultHash: o.resultHash,
+  fuelUsed: o.fuelUsed ?? null,
+});
 
 /** A failed outcome's error (a node that gave none gets a generic one). */
 const errorOf = (o: TaskOutcome): { code: string; message: string } => o.error ?? { code: 'FAILED', message: 'The task failed.' };
@@ -143,7 +148,9 @@ interface HeldResult {
   seq?: number;
 }
 
-type Decoded = { stdout: Uint8Array; stderr: Uint8Array; files: { path: string; data: Uint8Array }[] } | { reject: { code: string; message: string; log: string } };
+type Decoded =
+  | { stdout: Uint8Array; stderr: Uint8Array; files: { path: string; data: Uint8Array }[] }
+  | { reject: { code: string; message: string; log: string } };
 
 export interface SessionAcks {
   ack(session: SessionPort, leaseId: string): void;
@@ -265,9 +272,12 @@ export class JobManager {
       throw new InvalidRequestError('The job deadline is in the past. Set spec.deadline to a future Unix time in ms.');
     }
     if (spec.deadline > now + q.maxDeadlineMs) {
-      throw new InvalidRequestError(`The job deadline is more than ${formatMs(q.maxDeadlineMs)} away; this gateway takes jobs due within ${formatMs(q.maxDeadlineMs)}. Set an earlier spec.deadline, or split the work into jobs.`, {
-        meta: { maxDeadlineMs: q.maxDeadlineMs },
-      });
+      throw new InvalidRequestError(
+        `The job deadline is more than ${formatMs(q.maxDeadlineMs)} away; this gateway takes jobs due within ${formatMs(q.maxDeadlineMs)}. Set an earlier spec.deadline, or split the work into jobs.`,
+        {
+          meta: { maxDeadlineMs: q.maxDeadlineMs },
+        },
+      );
     }
     if (spec.tasks.length > q.maxTasksPerJob) {
       throw new TooLargeError(`The job has ${spec.tasks.length} tasks; this gateway takes at most ${q.maxTasksPerJob} per job. Split it into several jobs.`, {
@@ -280,9 +290,12 @@ export class JobManager {
     // and given back unless the job is created.
     if (!this.openJobs.tryOpen(requester, q.maxOpenJobsPerAccount)) {
       const open = this.openJobs.of(requester);
-      throw new QuotaExceededError(`${requester} has ${open} jobs queued or running; this gateway runs at most ${q.maxOpenJobsPerAccount} per account at once. Wait for some to finish (or cancel them), then submit again.`, {
-        meta: { openJobs: open, maxOpenJobsPerAccount: q.maxOpenJobsPerAccount },
-      });
+      throw new QuotaExceededError(
+        `${requester} has ${open} jobs queued or running; this gateway runs at most ${q.maxOpenJobsPerAccount} per account at once. Wait for some to finish (or cancel them), then submit again.`,
+        {
+          meta: { openJobs: open, maxOpenJobsPerAccount: q.maxOpenJobsPerAccount },
+        },
+      );
     }
     let job: ActiveJob | undefined;
     try {
@@ -369,7 +382,8 @@ export class JobManager {
     if (job.counts.queued > 0 && job.counts.leased === 0) {
       const why = this.scheduler.unmatchedReasons(job);
       if (this.scheduler.sessionCount === 0) view.waiting = 'No node is connected. Start one with `lode node --gateway <ws url>` (or `lode up`).';
-      else if (why.length > 0) view.waiting = `No connected node can take these tasks — ${why.slice(0, 3).join('; ')}${why.length > 3 ? ` (+${why.length - 3} more)` : ''}.`;
+      else if (why.length > 0)
+        view.waiting = `No connected node can take these tasks — ${why.slice(0, 3).join('; ')}${why.length > 3 ? ` (+${why.length - 3} more)` : ''}.`;
     } else if (job.replicas.size > 0 && job.counts.queued === 0) {
       const waiting = this.replicaWaiting(job);
       if (waiting) view.waiting = waiting;
@@ -385,7 +399,11 @@ export class JobManager {
     const reasons: string[] = [];
     for (const s of sessions) {
       if (!this.scheduler.matches(job, s)) continue;
-      const r = job.verification.allows(index, { address: s.address, remote: s.remote ?? '', newcomer: this.o.trust.book.isNewcomer(s.address) }, this.network());
+      const r = job.verification.allows(
+        index,
+        { address: s.address, remote: s.remote ?? '', newcomer: this.o.trust.book.isNewcomer(s.address) },
+        this.network(),
+      );
       if (r.ok) return undefined;
       reasons.push(`${s.address}: ${r.reason}`);
     }
@@ -482,7 +500,12 @@ export class JobManager {
     for (const outcome of outcomes) {
       const lease = this.scheduler.complete(session, outcome.leaseId, outcome.durationMs);
       if (!lease) {
-        this.acks.reject(session, outcome.leaseId, 'UNKNOWN_LEASE', 'This session holds no lease with that id (expired, cancelled or never issued); the result was dropped.');
+        this.acks.reject(
+          session,
+          outcome.leaseId,
+          'UNKNOWN_LEASE',
+          'This session holds no lease with that id (expired, cancelled or never issued); the result was dropped.',
+        );
         continue;
       }
       this.accept(lease, outcome, now);
@@ -513,7 +536,13 @@ export class JobManager {
     // The receipt. The node did the work whether the module succeeded or failed by itself
     // (trap, exit, limits); an infrastructure failure it reports is not paid.
     const paid = ok || !RETRYABLE_CODES.has(error!.code);
-    this.end(job, index, ok ? TaskState.Done : TaskState.Failed, this.resultRow(job, { lease, outcome, ...decoded, receivedAt: now }, error, paid ? [this.receipt(job, lease, outcome, 'result')] : []), lease);
+    this.end(
+      job,
+      index,
+      ok ? TaskState.Done : TaskState.Failed,
+      this.resultRow(job, { lease, outcome, ...decoded, receivedAt: now }, error, paid ? [this.receipt(job, lease, outcome, 'result')] : []),
+      lease,
+    );
   }
 
   /**
@@ -528,8 +557,12 @@ export class JobManager {
       return { reject: { code, message, log } };
     };
     if (outcome.fuelUsed !== undefined && outcome.fuelUsed > job.spec.limits.fuel) {
-      return refuse('INVALID_RESULT', `fuelUsed ${outcome.fuelUsed} is above the lease's fuel limit of ${job.spec.limits.fuel}; the result was refused.`,
-        'The node reported more fuel than its lease allows.', { fuelUsed: outcome.fuelUsed, limit: job.spec.limits.fuel });
+      return refuse(
+        'INVALID_RESULT',
+        `fuelUsed ${outcome.fuelUsed} is above the lease's fuel limit of ${job.spec.limits.fuel}; the result was refused.`,
+        'The node reported more fuel than its lease allows.',
+        { fuelUsed: outcome.fuelUsed, limit: job.spec.limits.fuel },
+      );
     }
     // Base64 that is not valid decodes to other bytes; the digest check below refuses those.
     const stdout = fromBase64(outcome.stdout);
@@ -537,7 +570,12 @@ export class JobManager {
     const files = outcome.files.map((f) => ({ path: f.path, data: fromBase64(f.data) }));
     const outputBytes = stdout.byteLength + stderr.byteLength + files.reduce((n, f) => n + f.data.byteLength, 0);
     if (outputBytes > job.spec.limits.maxOutputBytes) {
-      return refuse('INVALID_RESULT', `Output of ${outputBytes} bytes exceeds the task's maxOutputBytes.`, 'The node returned more output than the task allows.', { outputBytes });
+      return refuse(
+        'INVALID_RESULT',
+        `Output of ${outputBytes} bytes exceeds the task's maxOutputBytes.`,
+        'The node returned more output than the task allows.',
+        { outputBytes },
+      );
     }
     const digest = resultDigest({ exitCode: outcome.exitCode, stdout, stderr, files, deleted: outcome.deleted }, nodeSha256);
     if (digest !== outcome.resultHash) {
@@ -554,7 +592,11 @@ export class JobManager {
   private receipt(job: ActiveJob, lease: LeaseRecord, outcome: TaskOutcome, kind: TaskReceipt['kind']): TaskReceipt {
     const charge = job.record.escrow === 'open' ? taskCharge(job.spec, lease.session.capabilities, outcome.fuelUsed) : 0n;
     const amount = job.charge(charge);
-    if (amount < charge) this.o.log.error({ jobId: job.id, index: lease.index, node: lease.session.address, charge: charge.toString(), paid: amount.toString() }, 'a receipt would exceed the job escrow; capped');
+    if (amount < charge)
+      this.o.log.error(
+        { jobId: job.id, index: lease.index, node: lease.session.address, charge: charge.toString(), paid: amount.toString() },
+        'a receipt would exceed the job escrow; capped',
+      );
     return { payee: lease.session.address, amount, fuelUsed: outcome.fuelUsed ?? null, kind };
   }
 
@@ -642,8 +684,16 @@ export class JobManager {
       const p = v.payload;
       void this.o.trust
         .provenWrong({
-          kind: 'quorum', jobId: job.id, index, agreedKey: d.winner.key, agreeing, node: v.node, leaseId: p.lease.leaseId,
-          key: v.key, receivedAt: p.receivedAt, session: p.lease.session.proof ?? null,
+          kind: 'quorum',
+          jobId: job.id,
+          index,
+          agreedKey: d.winner.key,
+          agreeing,
+          node: v.node,
+          leaseId: p.lease.leaseId,
+          key: v.key,
+          receivedAt: p.receivedAt,
+          session: p.lease.session.proof ?? null,
         })
         .catch((err: unknown) => this.o.log.error({ err, node: v.node, jobId: job.id, index }, 'could not record evidence'));
     }
@@ -686,7 +736,12 @@ export class JobManager {
     if (!set && r.count > 0 && !isTerminal(job.state[index]!)) {
       // Back to an ordinary task (a `none` job's straggler): bounded by its attempts like any other.
       if (job.attempts[index]! >= this.maxAttempts) {
-        this.end(job, index, TaskState.Failed, this.emptyRow(job, index, 'failed', { code: error.code, message: `${error.message} Gave up after ${job.attempts[index]} attempts.` }));
+        this.end(
+          job,
+          index,
+          TaskState.Failed,
+          this.emptyRow(job, index, 'failed', { code: error.code, message: `${error.message} Gave up after ${job.attempts[index]} attempts.` }),
+        );
         return;
       }
     }
@@ -724,8 +779,16 @@ export class JobManager {
     if (!r.valid) {
       void this.o.trust
         .provenWrong({
-          kind: 'canary', jobId: job.id, index, agreedKey: r.canary.answer.key, agreeing: r.canary.answer.nodes.filter((n) => n !== node),
-          node, leaseId: lease.leaseId, key: voteKey(facts), receivedAt: this.o.clock.now(), session: lease.session.proof ?? null,
+          kind: 'canary',
+          jobId: job.id,
+          index,
+          agreedKey: r.canary.answer.key,
+          agreeing: r.canary.answer.nodes.filter((n) => n !== node),
+          node,
+          leaseId: lease.leaseId,
+          key: voteKey(facts),
+          receivedAt: this.o.clock.now(),
+          session: lease.session.proof ?? null,
         })
         .catch((err: unknown) => this.o.log.error({ err, node, jobId: job.id, index }, 'could not record evidence'));
       return;
@@ -757,7 +820,11 @@ export class JobManager {
   schedulerTrust(): SchedulerTrust {
     return {
       allowsReplica: (job, index, node) =>
-        job.verification.allows(index, { address: node.address, remote: node.remote ?? '', newcomer: this.o.trust.book.isNewcomer(node.address) }, this.network()).ok,
+        job.verification.allows(
+          index,
+          { address: node.address, remote: node.remote ?? '', newcomer: this.o.trust.book.isNewcomer(node.address) },
+          this.network(),
+        ).ok,
       issued: (lease) => {
         const jv = lease.job.verification;
         // The hot path: a `none` job's lease of a task with no replica set records nothing.
@@ -838,10 +905,15 @@ export class JobManager {
   /** Requeues a task after an infrastructure failure, or fails it when attempts are used up. Returns true if requeued. */
   private retryOrFail(job: ActiveJob, index: number, code: string, message: string): boolean {
     if (this.requeue(job, index)) return true;
-    this.end(job, index, TaskState.Failed, this.emptyRow(job, index, 'failed', {
-      code,
-      message: `${message} Gave up after ${job.attempts[index]} attempts.`,
-    }));
+    this.end(
+      job,
+      index,
+      TaskState.Failed,
+      this.emptyRow(job, index, 'failed', {
+        code,
+        message: `${message} Gave up after ${job.attempts[index]} attempts.`,
+      }),
+    );
     return false;
   }
 
@@ -860,14 +932,21 @@ export class JobManager {
     const { job, index } = lease;
     if (lease.kind === 'canary') return job.verification.canaryLost(lease.leaseId);
     if (job.verification.setOf(index)) {
-      return this.replicaLost(lease, reason === 'expired'
-        ? { code: 'LEASE_EXPIRED', message: 'The node did not return a result before its lease expired.' }
-        : { code: 'NODE_LEFT', message: 'The node disconnected while holding the task.' });
+      return this.replicaLost(
+        lease,
+        reason === 'expired'
+          ? { code: 'LEASE_EXPIRED', message: 'The node did not return a result before its lease expired.' }
+          : { code: 'NODE_LEFT', message: 'The node disconnected while holding the task.' },
+      );
     }
     if (job.state[index] !== TaskState.Leased) return;
     this.o.log.debug({ jobId: job.id, index, reason, node: lease.session.address }, 'lease lost');
-    this.retryOrFail(job, index, reason === 'expired' ? 'LEASE_EXPIRED' : 'NODE_LEFT',
-      reason === 'expired' ? 'The node did not return a result before its lease expired.' : 'The node disconnected while holding the task.');
+    this.retryOrFail(
+      job,
+      index,
+      reason === 'expired' ? 'LEASE_EXPIRED' : 'NODE_LEFT',
+      reason === 'expired' ? 'The node did not return a result before its lease expired.' : 'The node disconnected while holding the task.',
+    );
   }
 
   private emptyRow(job: ActiveJob, index: number, status: TaskResultRow['status'], error: { code: string; message: string } | null): TaskResultRow {
@@ -891,14 +970,18 @@ export class JobManager {
   /** Ends a task: terminal state now, result row by group commit, ack (if from a node) after commit. */
   private end(job: ActiveJob, index: number, state: TaskState, row: TaskResultRow, lease?: LeaseRecord): void {
     // A task decided again (its row exists) ends through its re-verification, not with a second row.
-    if (!job.verification.policy.trivial && this.revisions.isReopened(job, index)) return this.revisions.ended(job, index, row.error?.message ?? 'the job ended');
+    if (!job.verification.policy.trivial && this.revisions.isReopened(job, index))
+      return this.revisions.ended(job, index, row.error?.message ?? 'the job ended');
     if (isTerminal(job.state[index]!)) {
       // Ended already: counting it twice would finish the job before its other tasks.
       this.o.log.error({ jobId: job.id, index }, 'task ended twice; ignoring the second end');
       return;
     }
     job.setState(index, state);
-    job.addUsage(row.fuelUsed ?? 0, (row.receipts ?? []).reduce((n, r) => n + r.amount, 0n));
+    job.addUsage(
+      row.fuelUsed ?? 0,
+      (row.receipts ?? []).reduce((n, r) => n + r.amount, 0n),
+    );
     if (row.error) job.errors.set(index, row.error);
     if (job.status === 'queued') job.status = 'running';
     if (state === TaskState.Done) this.o.metrics.tasksCompleted.inc();
@@ -941,7 +1024,10 @@ export class JobManager {
   }
 
   private persistUnstorable(row: TaskResultRow, err: StoreRowRejectedError, committed: () => void): void {
-    this.o.log.error({ err, jobId: row.jobId, index: row.index, sqlState: err.sqlState }, 'the database refused a result row; the task fails with RESULT_UNSTORABLE');
+    this.o.log.error(
+      { err, jobId: row.jobId, index: row.index, sqlState: err.sqlState },
+      'the database refused a result row; the task fails with RESULT_UNSTORABLE',
+    );
     if (row.error?.code === 'RESULT_UNSTORABLE') {
       // Even the bare row was refused: its receipts go too; after that there is nothing left to refuse.
       if (row.receipts?.length) return this.persist({ ...row, receipts: [] }, committed);
@@ -949,14 +1035,23 @@ export class JobManager {
       return;
     }
     const job = this.active.get(row.jobId);
-    const failure = new ResultUnstorableError(`The gateway's database refused this task's result (${err.sqlState ?? 'no SQLSTATE'}); the task failed. Report job ${row.jobId} task ${row.index} to the gateway's operator.`);
+    const failure = new ResultUnstorableError(
+      `The gateway's database refused this task's result (${err.sqlState ?? 'no SQLSTATE'}); the task failed. Report job ${row.jobId} task ${row.index} to the gateway's operator.`,
+    );
     if (job && job.state[row.index] !== TaskState.Failed) {
       job.setState(row.index, TaskState.Failed);
       job.errors.set(row.index, { code: failure.code, message: failure.shortMessage });
     }
     this.persist(
       {
-        ...row, status: 'failed', exitCode: null, stdout: EMPTY, stderr: EMPTY, files: [], deleted: [], resultHash: null,
+        ...row,
+        status: 'failed',
+        exitCode: null,
+        stdout: EMPTY,
+        stderr: EMPTY,
+        files: [],
+        deleted: [],
+        resultHash: null,
         error: { code: failure.code, message: failure.shortMessage },
       },
       committed,
@@ -1011,12 +1106,18 @@ export class JobManager {
     }
     let signer: string;
     try {
-      signer = await recoverCancelJob({ requester: requester as `0x${string}`, jobId: id, expiresAt: BigInt(expiresAt) }, signature as `0x${string}`, this.o.domain);
+      signer = await recoverCancelJob(
+        { requester: requester as `0x${string}`, jobId: id, expiresAt: BigInt(expiresAt) },
+        signature as `0x${string}`,
+        this.o.domain,
+      );
     } catch (err) {
       throw new InvalidSignatureError('The cancel signature is malformed.', { cause: err });
     }
     if (signer.toLowerCase() !== requester.toLowerCase()) {
-      throw new InvalidSignatureError(`The cancel signature does not match the requester for this gateway (${this.o.domain.gateway}) on chain ${this.o.domain.chainId}. Sign it for this gateway (GET /v1/identity).`);
+      throw new InvalidSignatureError(
+        `The cancel signature does not match the requester for this gateway (${this.o.domain.gateway}) on chain ${this.o.domain.chainId}. Sign it for this gateway (GET /v1/identity).`,
+      );
     }
     const job = this.active.get(id);
     if (!job) {

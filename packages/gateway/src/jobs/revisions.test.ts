@@ -34,11 +34,27 @@ async function setup(online: string[]) {
     setJobRevisions: async () => {},
   } as unknown as Store;
   const log = pino({ level: 'silent' });
-  const trust = new TrustService({ store, log, clock, account: privateKeyToAccount(generatePrivateKey()), chainId: 0, config: { ...DEFAULT_TRUST_CONFIG, auditWaitMs: 30_000 } });
+  const trust = new TrustService({
+    store,
+    log,
+    clock,
+    account: privateKeyToAccount(generatePrivateKey()),
+    chainId: 0,
+    config: { ...DEFAULT_TRUST_CONFIG, auditWaitMs: 30_000 },
+  });
   await trust.start();
   const record = {
-    id: 'a'.repeat(32), name: 't', requester: '0x1', module: 'm', signature: '0x', status: 'running', taskCount: 1,
-    counts: { queued: 1, leased: 0, done: 0, failed: 0, cancelled: 0 }, createdAt: now, finishedAt: null, deadline: now + 3_600_000,
+    id: 'a'.repeat(32),
+    name: 't',
+    requester: '0x1',
+    module: 'm',
+    signature: '0x',
+    status: 'running',
+    taskCount: 1,
+    counts: { queued: 1, leased: 0, done: 0, failed: 0, cancelled: 0 },
+    createdAt: now,
+    finishedAt: null,
+    deadline: now + 3_600_000,
     spec: { verification: { kind: 'target', errorRate: 1e-4 }, tasks: [{ args: [] }], limits: { fuel: 0 }, price: { maxPerTask: '0', maxPerFuel: '0' } },
   } as unknown as JobRecord;
   const job = new ActiveJob(record, trust.verificationFor(record.spec));
@@ -46,7 +62,10 @@ async function setup(online: string[]) {
   const scheduled: ActiveJob[] = [];
   let revisions!: Revisions<Held>;
   revisions = new Revisions<Held>({
-    store, log, clock, trust,
+    store,
+    log,
+    clock,
+    trust,
     config: { auditWaitMs: 30_000, maxRevisionMs: 600_000, maxParkMs: 120_000 },
     scheduler: () => ({ addJob: (j: ActiveJob) => scheduled.push(j), removeJob: () => {} }) as never,
     active: (id) => (id === job.id ? job : undefined),

@@ -41,7 +41,8 @@ import type { Store, TaskReceipt, TaskResultRow, TaskRevisionWrite, TaskRevision
 import { retryDelayMs } from '../store/retry.js';
 import type { TrustService } from '../trust/trustService.js';
 import type { LoneListener } from '../trust/loneTracker.js';
-import type { Reopening, VoteOutcomeDecision } from '../verify/jobVerification.js';
+import type { VoteOutcomeDecision } from '../verify/jobVerification.js';
+import type { Reopening } from '../verify/replicaSet.js';
 import { taskKey, type LoneResult } from '../verify/loneResults.js';
 import type { ReplicaLease } from '../verify/replicaSet.js';
 import type { TrustConfig } from '../verify/trustConfig.js';
@@ -125,7 +126,16 @@ export class Revisions<H> implements LoneListener {
    */
   lone(job: ActiveJob, index: number, winner: Vote<H>, row: TaskResultRow): void {
     const f = this.h.facts(winner.payload);
-    const r: LoneResult = { jobId: job.id, index, node: winner.node, key: winner.key, seq: f.seq, receivedAt: f.receivedAt, leaseId: f.leaseId, session: f.session };
+    const r: LoneResult = {
+      jobId: job.id,
+      index,
+      node: winner.node,
+      key: winner.key,
+      seq: f.seq,
+      receivedAt: f.receivedAt,
+      leaseId: f.leaseId,
+      session: f.session,
+    };
     row.lone = r;
     job.unaudited ??= () => this.h.trust.lone.book.countOf(job.id);
     // At the cap: audit the node through this result once it has ended (the caller ends it next).
@@ -145,7 +155,10 @@ export class Revisions<H> implements LoneListener {
 
   /** LoneListener: `node` was proven wrong — every result it gave alone is decided again. */
   caught(node: string, results: LoneResult[]): void {
-    this.h.log.warn({ node, results: results.length, jobs: new Set(results.map((r) => r.jobId)).size }, 'node proven wrong: re-verifying every result it gave alone since its last passed check');
+    this.h.log.warn(
+      { node, results: results.length, jobs: new Set(results.map((r) => r.jobId)).size },
+      'node proven wrong: re-verifying every result it gave alone since its last passed check',
+    );
     for (const r of results) this.reopenEntry(r, 'caught');
   }
 
@@ -171,7 +184,10 @@ export class Revisions<H> implements LoneListener {
       job.auditsFrom = now;
       setTimeout(() => this.h.maybeFinish(job), this.h.config.auditWaitMs + 10).unref();
     } else if (now - job.auditsFrom >= this.h.config.auditWaitMs) {
-      this.h.log.warn({ jobId: job.id, unaudited: book.countOf(job.id) }, 'job final with results taken on one node\'s word alone still unaudited; they are re-verified if their node is proven wrong');
+      this.h.log.warn(
+        { jobId: job.id, unaudited: book.countOf(job.id) },
+        "job final with results taken on one node's word alone still unaudited; they are re-verified if their node is proven wrong",
+      );
       return this.done(job);
     }
     const online = [...this.h.online()];
@@ -221,7 +237,10 @@ export class Revisions<H> implements LoneListener {
       return;
     }
     // Finishing now (its final write in flight): reopen it as a final job once that is done.
-    if (job) job.finished.then(() => this.reopenFinal(r.jobId, r, reason)).catch((err: unknown) => this.h.log.error({ err, jobId: r.jobId }, 'could not reopen a job to re-verify a result'));
+    if (job)
+      job.finished
+        .then(() => this.reopenFinal(r.jobId, r, reason))
+        .catch((err: unknown) => this.h.log.error({ err, jobId: r.jobId }, 'could not reopen a job to re-verify a result'));
     else this.reopenFinal(r.jobId, r, reason);
   }
 
@@ -253,25 +272,27 @@ export class Revisions<H> implements LoneListener {
     const entry: Reopened = { job: undefined, pending: [{ r, reason }] };
     this.reopened.set(jobId, entry);
     const load = (attempt: number): void => {
-      this.loadFinal(jobId).then(
-        (job) => {
-          if (!job) {
-            this.reopened.delete(jobId);
-            for (const p of entry.pending) this.forgetAudit(p.r);
-            this.h.log.warn({ jobId, results: entry.pending.length }, 'cannot re-verify results of a job that is not final in the store; skipped');
-            return;
-          }
-          entry.job = job;
-          for (const p of entry.pending.splice(0)) this.reopenIn(job, p.r, p.reason);
-          if (job.counts.leased === 0) this.reopened.delete(jobId);
-          else this.h.log.warn({ jobId, tasks: job.counts.leased }, 'final job reopened: re-verifying results that rested on one node alone');
-        },
-        (err: unknown) => {
-          if (this.stopped) return;
-          this.h.log.error({ err, jobId }, 'could not load a final job to re-verify its results; will retry');
-          setTimeout(() => load(attempt + 1), retryDelayMs(attempt)).unref();
-        },
-      ).catch((err: unknown) => this.h.log.error({ err, jobId }, 'reopening a final job failed'));
+      this.loadFinal(jobId)
+        .then(
+          (job) => {
+            if (!job) {
+              this.reopened.delete(jobId);
+              for (const p of entry.pending) this.forgetAudit(p.r);
+              this.h.log.warn({ jobId, results: entry.pending.length }, 'cannot re-verify results of a job that is not final in the store; skipped');
+              return;
+            }
+            entry.job = job;
+            for (const p of entry.pending.splice(0)) this.reopenIn(job, p.r, p.reason);
+            if (job.counts.leased === 0) this.reopened.delete(jobId);
+            else this.h.log.warn({ jobId, tasks: job.counts.leased }, 'final job reopened: re-verifying results that rested on one node alone');
+          },
+          (err: unknown) => {
+            if (this.stopped) return;
+            this.h.log.error({ err, jobId }, 'could not load a final job to re-verify its results; will retry');
+            setTimeout(() => load(attempt + 1), retryDelayMs(attempt)).unref();
+          },
+        )
+        .catch((err: unknown) => this.h.log.error({ err, jobId }, 'reopening a final job failed'));
     };
     load(0);
   }
@@ -307,7 +328,8 @@ export class Revisions<H> implements LoneListener {
   /** A reopened task's job ended (cancelled, deadline), or its replicas kept ending without a vote: its re-verification stops without an answer. */
   ended(job: ActiveJob, index: number, why: string): void {
     const gone = job.verification.abandon(index);
-    if (gone?.reopened) this.decided(job, index, { kind: 'fail', votes: gone.votes as Vote<H>[], cancel: gone.cancel, reason: why, reopened: gone.reopened as Reopening<H> });
+    if (gone?.reopened)
+      this.decided(job, index, { kind: 'fail', votes: gone.votes as Vote<H>[], cancel: gone.cancel, reason: why, reopened: gone.reopened as Reopening<H> });
   }
 
   /**
@@ -328,7 +350,8 @@ export class Revisions<H> implements LoneListener {
 
     if (d.kind === 'accept') {
       const agreeing = d.agreeing.map((v) => v.node);
-      if (d.agreeing.length >= 2) this.h.trust.validated(d.agreeing.map((v) => ({ node: v.node, seq: v === originalVote ? r.seq : this.h.facts(v.payload).seq })));
+      if (d.agreeing.length >= 2)
+        this.h.trust.validated(d.agreeing.map((v) => ({ node: v.node, seq: v === originalVote ? r.seq : this.h.facts(v.payload).seq })));
       for (const v of fresh(d.wrong)) this.offence(job.id, index, d.winner.key, agreeing, v.node, v.key, this.h.facts(v.payload));
       if (d.winner.key === r.key) {
         // The result stands; those who re-verified it are paid.
@@ -338,12 +361,19 @@ export class Revisions<H> implements LoneListener {
         return;
       }
       // The accepted result was wrong.
-      this.offence(job.id, index, d.winner.key, agreeing, r.node, r.key, { leaseId: r.leaseId, receivedAt: r.receivedAt, session: r.session as SessionProof | null });
+      this.offence(job.id, index, d.winner.key, agreeing, r.node, r.key, {
+        leaseId: r.leaseId,
+        receivedAt: r.receivedAt,
+        session: r.session as SessionProof | null,
+      });
       const receipts = fresh(d.agreeing).map((v) => this.h.receipt(job, v.payload, v === d.winner ? 'result' : 'replica'));
       const row = this.h.row(job, d.winner.payload, receipts);
-      row.revision = this.revisionOf(r, reopened.reason === 'caught'
-        ? `node ${r.node} was proven wrong later; ${d.agreeing.length} node(s) re-verified this task and agreed on another answer`
-        : `node ${r.node} was audited through this task and proven wrong; ${d.agreeing.length} node(s) agreed on another answer`);
+      row.revision = this.revisionOf(
+        r,
+        reopened.reason === 'caught'
+          ? `node ${r.node} was proven wrong later; ${d.agreeing.length} node(s) re-verified this task and agreed on another answer`
+          : `node ${r.node} was audited through this task and proven wrong; ${d.agreeing.length} node(s) agreed on another answer`,
+      );
       return this.replace(job, index, r, row);
     }
 
@@ -355,7 +385,9 @@ export class Revisions<H> implements LoneListener {
       return;
     }
     // It rested on a proven liar's word alone and could not be re-verified: withdrawn.
-    const err = new VerificationFailedError(`Task ${index}: its result rested on node ${r.node} alone, which was later proven wrong, and it could not be re-verified (${d.reason}).`);
+    const err = new VerificationFailedError(
+      `Task ${index}: its result rested on node ${r.node} alone, which was later proven wrong, and it could not be re-verified (${d.reason}).`,
+    );
     const row = this.h.failedRow(job, index, { code: err.code, message: err.shortMessage }, receipts);
     row.revision = this.revisionOf(r, `node ${r.node} was proven wrong later and no other answer could be verified (${d.reason}); the result was withdrawn`);
     job.verification.stats.failed++;
@@ -383,7 +415,15 @@ export class Revisions<H> implements LoneListener {
     });
   }
 
-  private offence(jobId: string, index: number, agreedKey: string, agreeing: string[], node: string, key: string, f: { leaseId: string; receivedAt: number; session: SessionProof | null }): void {
+  private offence(
+    jobId: string,
+    index: number,
+    agreedKey: string,
+    agreeing: string[],
+    node: string,
+    key: string,
+    f: { leaseId: string; receivedAt: number; session: SessionProof | null },
+  ): void {
     this.h.trust
       .provenWrong({ kind: 'quorum', jobId, index, agreedKey, agreeing, node, leaseId: f.leaseId, key, receivedAt: f.receivedAt, session: f.session })
       .catch((err: unknown) => this.h.log.error({ err, node, jobId, index }, 'could not record evidence'));
@@ -395,20 +435,23 @@ export class Revisions<H> implements LoneListener {
    */
   private write(job: ActiveJob, w: TaskRevisionWrite, applied: (withdrawn: bigint) => void, attempt = 0): void {
     if (attempt === 0) job.pendingWrites++;
-    this.h.store.reviseTaskResult(w).then(
-      ({ withdrawn }) => {
-        applied(withdrawn);
-        job.pendingWrites--;
-        this.h.touch(job);
-        this.settled(job);
-      },
-      (err: unknown) => {
-        if (this.stopped) return;
-        const delay = retryDelayMs(attempt);
-        this.h.log.error({ err, jobId: w.jobId, index: w.index, retryInMs: delay }, 'could not write a re-verified result; will retry');
-        setTimeout(() => this.write(job, w, applied, attempt + 1), delay).unref();
-      },
-    ).catch((err: unknown) => this.h.log.error({ err, jobId: w.jobId, index: w.index }, 'applying a re-verified result failed'));
+    this.h.store
+      .reviseTaskResult(w)
+      .then(
+        ({ withdrawn }) => {
+          applied(withdrawn);
+          job.pendingWrites--;
+          this.h.touch(job);
+          this.settled(job);
+        },
+        (err: unknown) => {
+          if (this.stopped) return;
+          const delay = retryDelayMs(attempt);
+          this.h.log.error({ err, jobId: w.jobId, index: w.index, retryInMs: delay }, 'could not write a re-verified result; will retry');
+          setTimeout(() => this.write(job, w, applied, attempt + 1), delay).unref();
+        },
+      )
+      .catch((err: unknown) => this.h.log.error({ err, jobId: w.jobId, index: w.index }, 'applying a re-verified result failed'));
   }
 
   /** After a re-verification is written: the job may finish, or a reopened final job close. */
@@ -448,7 +491,7 @@ export class Revisions<H> implements LoneListener {
           return await write();
         } catch (err) {
           if (this.stopped) return;
-          this.h.log.error({ err, jobId }, 'could not record a job\'s revised tasks; will retry');
+          this.h.log.error({ err, jobId }, "could not record a job's revised tasks; will retry");
           await new Promise((res) => setTimeout(res, retryDelayMs(i)).unref());
         }
       }
@@ -459,7 +502,7 @@ export class Revisions<H> implements LoneListener {
       .finally(() => {
         if (this.saving.get(jobId) === next) this.saving.delete(jobId);
       })
-      .catch((err: unknown) => this.h.log.error({ err, jobId }, 'recording a job\'s revised tasks failed'));
+      .catch((err: unknown) => this.h.log.error({ err, jobId }, "recording a job's revised tasks failed"));
   }
 
   // ---------------------------------------------------------------- every second

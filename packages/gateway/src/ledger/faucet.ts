@@ -95,7 +95,13 @@ export class Faucet {
     const now = this.d.now();
     const claim = await store.claimFaucetGrant(
       { address: address.toLowerCase(), client, lode: grantLode, eth: grantEth, now },
-      { windowMs: FAUCET_WINDOW_MS, perAddress: this.settings.perAddress, perClient: this.settings.perIp, total: this.settings.total, maxTotalLode: quorum - 1n },
+      {
+        windowMs: FAUCET_WINDOW_MS,
+        perAddress: this.settings.perAddress,
+        perClient: this.settings.perIp,
+        total: this.settings.total,
+        maxTotalLode: quorum - 1n,
+      },
     );
     if (!claim.granted) throw this.refusal(claim, address, client, now, quorum);
 
@@ -105,7 +111,13 @@ export class Faucet {
       const ethHash = await wallet.sendTransaction({ to: address, value: grantEth, chain: null });
       sent.push(ethHash);
       await chain.waitForTransactionReceipt({ hash: ethHash });
-      const lodeHash = await wallet.writeContract({ address: addresses.token, abi: lodeTokenAbi, functionName: 'transfer', args: [address, grantLode], chain: null });
+      const lodeHash = await wallet.writeContract({
+        address: addresses.token,
+        abi: lodeTokenAbi,
+        functionName: 'transfer',
+        args: [address, grantLode],
+        chain: null,
+      });
       sent.push(lodeHash);
       const receipt = await chain.waitForTransactionReceipt({ hash: lodeHash });
       if (receipt.status !== 'success') throw new LedgerUnavailableError(`The faucet's LODE transfer ${lodeHash} reverted.`);
@@ -144,11 +156,20 @@ export class Faucet {
     };
     switch (claim.limit) {
       case 'address':
-        return new FaucetLimitError(`${address} has had its faucet grant${this.settings.perAddress === 1 ? '' : `s (${this.settings.perAddress})`} for the last 24 hours: the faucet gives each address ${this.settings.perAddress === 1 ? 'one grant' : `${this.settings.perAddress} grants`} a day.${comeBack}`, { meta });
+        return new FaucetLimitError(
+          `${address} has had its faucet grant${this.settings.perAddress === 1 ? '' : `s (${this.settings.perAddress})`} for the last 24 hours: the faucet gives each address ${this.settings.perAddress === 1 ? 'one grant' : `${this.settings.perAddress} grants`} a day.${comeBack}`,
+          { meta },
+        );
       case 'client':
-        return new FaucetLimitError(`Your network (${client}) has had ${claim.count} faucet grants in the last 24 hours, the most the faucet gives one client (--faucet-per-ip-day ${this.settings.perIp}).${comeBack}`, { meta });
+        return new FaucetLimitError(
+          `Your network (${client}) has had ${claim.count} faucet grants in the last 24 hours, the most the faucet gives one client (--faucet-per-ip-day ${this.settings.perIp}).${comeBack}`,
+          { meta },
+        );
       case 'total':
-        return new FaucetLimitError(`The faucet has handed out its ${claim.count} grants for the last 24 hours, its daily cap (--faucet-per-day ${this.settings.total}).${comeBack} Or ask a LODE holder for a transfer.`, { meta });
+        return new FaucetLimitError(
+          `The faucet has handed out its ${claim.count} grants for the last 24 hours, its daily cap (--faucet-per-day ${this.settings.total}).${comeBack} Or ask a LODE holder for a transfer.`,
+          { meta },
+        );
       case 'lifetime':
         return new FaucetLimitError(
           `The faucet has handed out all it ever will: another grant would bring its total to the governance quorum (${formatEther(quorum)} LODE), and free tokens must never be able to pass a vote. Ask a LODE holder for a transfer.`,

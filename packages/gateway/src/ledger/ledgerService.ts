@@ -32,7 +32,6 @@ import {
   deployLedger,
   jobEscrowAbi,
   ledgerAddressesSchema,
-  lodeTokenAbi,
   protocolConfigAbi,
   stakingAbi,
   type LedgerAddresses,
@@ -125,12 +124,14 @@ export class GatewayLedger {
       const chainDir = join(config.dataDir, 'chain');
       // A new chain: the operator (the data dir's own account unless named) gets gas at genesis
       // and the operator's allocation of LODE, delegated, when the contracts are deployed.
-      if (!existsSync(join(chainDir, 'chain.log'))) operator = (config.ledgerParams.operator as Hex | undefined) ?? (await loadOrCreateAccount(config.dataDir, { create: true, log })).address;
+      if (!existsSync(join(chainDir, 'chain.log')))
+        operator = (config.ledgerParams.operator as Hex | undefined) ?? (await loadOrCreateAccount(config.dataDir, { create: true, log })).address;
       // In a worker thread: EVM execution never holds this process's HTTP and WebSocket work.
       chain = await ChainWorker.open({
         dataDir: chainDir,
         publicBudgetMs: config.rpcBudgetMs,
-        onError: (err, restarted) => log.error({ err, restarted }, restarted ? 'the chain worker failed; started again from its log' : 'the chain worker failed'),
+        onError: (err, restarted) =>
+          log.error({ err, restarted }, restarted ? 'the chain worker failed; started again from its log' : 'the chain worker failed'),
         accounts: [
           { address: account.address, balance: GENESIS_ETH },
           ...(operator !== undefined && operator.toLowerCase() !== account.address.toLowerCase() ? [{ address: operator, balance: OPERATOR_GENESIS_ETH }] : []),
@@ -190,9 +191,7 @@ export class GatewayLedger {
   }
 
   async params(): Promise<ProtocolParams> {
-    const p = await this.read(() =>
-      this.client.readContract({ address: this.addresses.config, abi: protocolConfigAbi, functionName: 'parameters' }),
-    );
+    const p = await this.read(() => this.client.readContract({ address: this.addresses.config, abi: protocolConfigAbi, functionName: 'parameters' }));
     return {
       feeBps: Number(p.feeBps),
       slashBps: Number(p.slashBps),
@@ -227,7 +226,9 @@ export class GatewayLedger {
     }
     if (closed) throw new InsufficientEscrowError(`The escrow for job ${jobId} is closed (refunded). Submit a new job.`, { meta });
     if (balance < cost) {
-      throw new InsufficientEscrowError(`Job ${jobId} can cost up to ${cost} but its escrow holds ${balance}: deposit ${cost - balance} more. ${how}`, { meta });
+      throw new InsufficientEscrowError(`Job ${jobId} can cost up to ${cost} but its escrow holds ${balance}: deposit ${cost - balance} more. ${how}`, {
+        meta,
+      });
     }
     if (!escrowCoversDeadline(expiresAt, spec.deadline)) {
       throw new InsufficientEscrowError(
@@ -310,7 +311,10 @@ export class GatewayLedger {
           batch.chainBatchId !== null && payout.amount > 0n
             ? await this.read(() =>
                 this.client.readContract({
-                  address: this.addresses.escrow, abi: jobEscrowAbi, functionName: 'isClaimed', args: [batch.chainBatchId!, provider],
+                  address: this.addresses.escrow,
+                  abi: jobEscrowAbi,
+                  functionName: 'isClaimed',
+                  args: [batch.chainBatchId!, provider],
                 }),
               )
             : false;
@@ -339,7 +343,11 @@ export class GatewayLedger {
       provider,
       payouts,
       totals: {
-        gross: totals.gross.toString(), fee: totals.fee.toString(), net: totals.net.toString(), claimed: totals.claimed.toString(), tasks: totals.tasks,
+        gross: totals.gross.toString(),
+        fee: totals.fee.toString(),
+        net: totals.net.toString(),
+        claimed: totals.claimed.toString(),
+        tasks: totals.tasks,
       },
     };
   }
@@ -373,11 +381,7 @@ export class GatewayLedger {
   }
 
   async info(): Promise<LedgerInfoView> {
-    const [p, unsettled, batches] = await Promise.all([
-      this.params(),
-      this.d.store.ledger.unsettled(),
-      this.d.store.ledger.listBatches(),
-    ]);
+    const [p, unsettled, batches] = await Promise.all([this.params(), this.d.store.ledger.unsettled(), this.d.store.ledger.listBatches()]);
     const count = (s: string) => batches.filter((b) => b.status === s).length;
     return {
       mode: this.mode,

@@ -37,7 +37,10 @@ export function ledgerRoutes(app: FastifyInstance, ledger: GatewayLedger | undef
   };
   app.post('/rpc', { config: { rateLimit: rpcLimit } }, async (req, reply) => {
     const rpc = need().rpc;
-    if (!rpc) throw new InvalidRequestError(`This gateway settles on an external chain; send JSON-RPC to ${ledger?.mode === 'rpc' ? 'its rpcUrl (GET /v1/ledger)' : 'it'}.`);
+    if (!rpc)
+      throw new InvalidRequestError(
+        `This gateway settles on an external chain; send JSON-RPC to ${ledger?.mode === 'rpc' ? 'its rpcUrl (GET /v1/ledger)' : 'it'}.`,
+      );
     return reply.send(await rpc(req.body, { client: clientKey(req.ip) }));
   });
   app.get('/v1/ledger', async () => need().info());

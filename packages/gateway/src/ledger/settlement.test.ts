@@ -34,14 +34,27 @@ const job = () => makeJob({ id: randomBytes(16).toString('hex'), escrow: 'open' 
 function settlement(client: PublicClient = f.pub): Settlement {
   const log = pino({ level: 'silent' });
   const outbox = new TxOutbox({ store: store.ledger, client, account: f.accounts.gateway as never, chainId: f.chain.chainId, log, now: Date.now });
-  return new Settlement({ store, client, escrow: f.addresses.escrow, outbox, log, now: Date.now, maxBatchReceipts: 100, params: async () => ({ feeBps: 100 }) });
+  return new Settlement({
+    store,
+    client,
+    escrow: f.addresses.escrow,
+    outbox,
+    log,
+    now: Date.now,
+    maxBatchReceipts: 100,
+    params: async () => ({ feeBps: 100 }),
+  });
 }
 
 describe('a settlement batch some jobs refuse', () => {
   it('holds the receipts of the jobs whose escrow refuses (closed, short), and settles the rest in the same round', async () => {
     const [closed, short, fine] = [job(), job(), job()];
     const expiresAt = (await f.now()) + 3600n;
-    for (const [j, amount] of [[closed, 100n], [short, 5n], [fine, 100n]] as const) {
+    for (const [j, amount] of [
+      [closed, 100n],
+      [short, 5n],
+      [fine, 100n],
+    ] as const) {
       await store.insertJob(j);
       await f.tx(f.escrow('alice').write.deposit([escrowJobId(j.id), amount, expiresAt]));
     }
@@ -71,10 +84,15 @@ describe('a settlement batch some jobs refuse', () => {
     await store.insertTaskResults([makeResult(one.id, 0, { receipts: [paid(f.addr('p2').toLowerCase(), 3n)] })]);
     let down = true;
     const flaky = createPublicClient({
-      transport: custom({ request: async (args: { method: string; params?: unknown }) => {
-        if (down) throw new Error('connection refused (test)');
-        return f.chain.request(args as never);
-      } }, { retryCount: 0 }),
+      transport: custom(
+        {
+          request: async (args: { method: string; params?: unknown }) => {
+            if (down) throw new Error('connection refused (test)');
+            return f.chain.request(args as never);
+          },
+        },
+        { retryCount: 0 },
+      ),
     }) as PublicClient;
     const s = settlement(flaky);
     await expect(s.runOnce()).rejects.toThrow(/connection refused/);

@@ -47,10 +47,12 @@ export class Settlement {
       // After a failed round (the chain did not answer), wait longer each time, up to a minute.
       const delay = failures === 0 ? intervalMs : Math.min(intervalMs * 2 ** failures, Math.max(intervalMs, MAX_BACKOFF_MS));
       this.timer = setTimeout(() => {
-        this.runOnce().then(
-          () => (failures = 0),
-          () => (failures = Math.min(failures + 1, 16)), // logged by runOnce's own handler
-        ).finally(loop);
+        this.runOnce()
+          .then(
+            () => (failures = 0),
+            () => (failures = Math.min(failures + 1, 16)), // logged by runOnce's own handler
+          )
+          .finally(loop);
       }, delay);
       this.timer.unref();
     };
@@ -129,7 +131,12 @@ export class Settlement {
       this.o.log.error({ batch: batch.id, tx: receipt.transactionHash }, 'settlement batch reverted on chain');
       if (await this.setAsideOffenders(batch, `its transaction ${receipt.transactionHash} reverted`)) return 'set-aside';
       // Nothing changed on chain and no job is at fault: its receipts go into a new batch, after a pause.
-      await this.o.store.ledger.setAside(batch.id, [], '', `its transaction ${receipt.transactionHash} reverted; no job was at fault; its receipts go into the next batch`);
+      await this.o.store.ledger.setAside(
+        batch.id,
+        [],
+        '',
+        `its transaction ${receipt.transactionHash} reverted; no job was at fault; its receipts go into the next batch`,
+      );
       throw new Error(`settlement batch ${batch.id} reverted on chain (${receipt.transactionHash}) and no job was at fault`);
     }
     const posted = this.batchPosted(receipt);
@@ -139,7 +146,10 @@ export class Settlement {
       chainBatchId: posted.batchId,
       finalAt: Number(posted.finalAt),
     });
-    this.o.log.info({ batch: batch.id, chainBatchId: posted.batchId.toString(), receipts: batch.receipts, total: batch.total.toString(), fee: batch.fee.toString() }, 'settlement batch posted');
+    this.o.log.info(
+      { batch: batch.id, chainBatchId: posted.batchId.toString(), receipts: batch.receipts, total: batch.total.toString(), fee: batch.fee.toString() },
+      'settlement batch posted',
+    );
     return 'posted';
   }
 
@@ -158,7 +168,10 @@ export class Settlement {
       const refusal = await this.simulate(batch.root as Hex, debits);
       if (refusal === null) break;
       if (refusal === undefined || !refusal.jobId) {
-        this.o.log.error({ batch: batch.id, error: refusal?.name ?? 'no answer' }, 'settlement batch cannot be posted and no job is at fault; trying again next round');
+        this.o.log.error(
+          { batch: batch.id, error: refusal?.name ?? 'no answer' },
+          'settlement batch cannot be posted and no job is at fault; trying again next round',
+        );
         return false;
       }
       const jobId = jobIdOfEscrow(refusal.jobId);
@@ -173,7 +186,10 @@ export class Settlement {
       `settlement refused by the job's escrow (${reasons})`,
       `${what}: set aside ${offenders.size} job(s) (${reasons}); its other receipts go into the next batch`,
     );
-    this.o.log.warn({ batch: batch.id, jobs: Object.fromEntries(offenders), held, released }, 'settlement batch set aside: jobs whose escrow refused their debit are held, the rest settle next');
+    this.o.log.warn(
+      { batch: batch.id, jobs: Object.fromEntries(offenders), held, released },
+      'settlement batch set aside: jobs whose escrow refused their debit are held, the rest settle next',
+    );
     return true;
   }
 

@@ -9,7 +9,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import {
-  HelloMsg,
+  type HelloMsg,
   HelloRefusedError,
   LIMITS,
   LodeError,
@@ -200,11 +200,14 @@ export class NodeSession implements SessionPort {
       return this.close(4003, 'protocol version');
     }
     if (msg.expiresAt < this.host.now()) {
-      this.sendError('HELLO_REFUSED', 'The hello has expired (expiresAt is in the past). Check the node\'s clock.');
+      this.sendError('HELLO_REFUSED', "The hello has expired (expiresAt is in the past). Check the node's clock.");
       return this.close(4004, 'hello expired');
     }
     if (!this.host.originAllowed(msg.origin, this.requestHost)) {
-      this.sendError('HELLO_REFUSED', `The hello was signed for ${msg.origin}, which is not this gateway. A node signs the address it dialed; connect to this gateway directly.`);
+      this.sendError(
+        'HELLO_REFUSED',
+        `The hello was signed for ${msg.origin}, which is not this gateway. A node signs the address it dialed; connect to this gateway directly.`,
+      );
       return this.close(4004, 'wrong origin');
     }
     let signer: string;
@@ -224,7 +227,10 @@ export class NodeSession implements SessionPort {
       signer = '';
     }
     if (signer.toLowerCase() !== msg.node.toLowerCase()) {
-      this.sendError('HELLO_REFUSED', `The hello signature does not match the node address, this session's challenge and this gateway (${this.host.domain.gateway} on chain ${this.host.domain.chainId}).`);
+      this.sendError(
+        'HELLO_REFUSED',
+        `The hello signature does not match the node address, this session's challenge and this gateway (${this.host.domain.gateway} on chain ${this.host.domain.chainId}).`,
+      );
       return this.close(4004, 'bad signature');
     }
     if (this.host.authorize) {

@@ -13,7 +13,7 @@ function job(id: string, tasks: number, over: Partial<JobSpec> = {}): ActiveJob 
   const spec = {
     version: 1,
     name: id,
-    requester: '0x' + '1'.repeat(40),
+    requester: `0x${'1'.repeat(40)}`,
     module: 'a'.repeat(64),
     tasks: Array.from({ length: tasks }, (_, i) => ({ args: [String(i)], env: {}, files: [], mounts: [] })),
     resources: { memoryMiB: 64 },
@@ -21,12 +21,22 @@ function job(id: string, tasks: number, over: Partial<JobSpec> = {}): ActiveJob 
     price: { maxPerTask: '10' },
     verification: { kind: 'none' },
     deadline: 9e15,
-    nonce: '0x' + '0'.repeat(64),
+    nonce: `0x${'0'.repeat(64)}`,
     ...over,
   } as JobSpec;
   const record: JobRecord = {
-    id, name: id, requester: spec.requester, module: spec.module, spec, signature: '0x', status: 'queued', taskCount: tasks,
-    counts: { queued: tasks, leased: 0, done: 0, failed: 0, cancelled: 0 }, createdAt: 0, finishedAt: null, deadline: spec.deadline,
+    id,
+    name: id,
+    requester: spec.requester,
+    module: spec.module,
+    spec,
+    signature: '0x',
+    status: 'queued',
+    taskCount: tasks,
+    counts: { queued: tasks, leased: 0, done: 0, failed: 0, cancelled: 0 },
+    createdAt: 0,
+    finishedAt: null,
+    deadline: spec.deadline,
   };
   const j = new ActiveJob(record);
   for (let i = 0; i < tasks; i++) j.enqueue(i);
@@ -39,7 +49,17 @@ function session(id: string, slots: number, over: { memoryMiB?: number; price?: 
   const s: SessionPort & { sent: Lease[][]; cancelled: string[] } = {
     id,
     address: `0x${id.padStart(40, '0')}`,
-    capabilities: { cores: slots, memoryMiB: over.memoryMiB ?? 1024, os: 'linux', arch: 'x64', kind: 'server', slots, pricePerTask: over.price ?? '1', benchmark: 1, agent: 'test' },
+    capabilities: {
+      cores: slots,
+      memoryMiB: over.memoryMiB ?? 1024,
+      os: 'linux',
+      arch: 'x64',
+      kind: 'server',
+      slots,
+      pricePerTask: over.price ?? '1',
+      benchmark: 1,
+      agent: 'test',
+    },
     inflight: 0,
     capacity: slots * 2,
     draining: false,

@@ -20,7 +20,7 @@
 import type { Lease, LeaseLimits, SessionProof } from '@lode/protocol';
 import { taskSeed } from '@lode/protocol';
 import type { Clock } from '../clock.js';
-import { ActiveJob, TaskState } from '../jobs/activeJob.js';
+import { type ActiveJob, TaskState } from '../jobs/activeJob.js';
 import { DEFAULT_FILTERS, matchAll, priceThenLoad, type MatchFilter, type NodeFacts, type Ranker } from './policy.js';
 
 /** What the scheduler needs from a connected node session. */

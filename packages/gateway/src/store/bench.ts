@@ -30,7 +30,7 @@ function rows(jobId: string, n: number): TaskResultRow[] {
     files: [{ path: '/out/result.txt', data: randomBytes(64) }],
     deleted: [],
     resultHash: randomBytes(32).toString('hex'),
-    node: '0x' + randomBytes(20).toString('hex'),
+    node: `0x${randomBytes(20).toString('hex')}`,
     attempts: 1,
     error: null,
     finishedAt: Date.now(),
@@ -59,7 +59,12 @@ async function bench(label: string, store: SqlStore): Promise<void> {
     committed.push(await time(async () => void (await Promise.all(items.map((i) => gc.add(i))))));
 
     const few = rows(`single_${r}_${randomBytes(4).toString('hex')}`, 1_000);
-    single.push((await time(async () => { for (const row of few) await store.insertTaskResults([row]); })) * (ROWS / 1_000));
+    single.push(
+      (await time(async () => {
+        for (const row of few) await store.insertTaskResults([row]);
+      })) *
+        (ROWS / 1_000),
+    );
   }
   const fmt = (ms: number) => `${ms.toFixed(0).padStart(6)} ms  (${Math.round((ROWS / ms) * 1000).toLocaleString('en-US')} rows/s)`;
   console.log(`${label}: ${ROWS.toLocaleString('en-US')} rows, median of ${REPS}`);

@@ -69,9 +69,8 @@ export class StoreClosedError extends LodeError {
 export class SchemaTooNewError extends LodeError {
   readonly code = 'SCHEMA_TOO_NEW';
   constructor(found: number, known: number) {
-    super(
-      `The database schema is at version ${found}, but this gateway knows only up to ${known}. Upgrade Lode, or point it at another database.`,
-      { meta: { found, known } },
-    );
+    super(`The database schema is at version ${found}, but this gateway knows only up to ${known}. Upgrade Lode, or point it at another database.`, {
+      meta: { found, known },
+    });
   }
 }

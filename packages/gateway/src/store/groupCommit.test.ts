@@ -79,7 +79,10 @@ describe('GroupCommitter', () => {
     const c = new GroupCommitter({ write: w.write });
     const failed = [c.add(1), c.add(2)];
     for (const p of failed) {
-      const err = await p.then(() => null, (e: unknown) => e);
+      const err = await p.then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(StoreWriteError);
       expect((err as StoreWriteError).retryable).toBe(true);
       expect((err as StoreWriteError).message).toContain('disk on fire');
@@ -119,7 +122,14 @@ describe('GroupCommitter', () => {
         written.push(...items);
       },
     });
-    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => c.add(i).then(() => 'ok', (e: unknown) => e)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        c.add(i).then(
+          () => 'ok',
+          (e: unknown) => e,
+        ),
+      ),
+    );
     expect(written.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i).filter((i) => i % 7 !== 3));
     for (const i of [3, 10, 17]) {
       expect(outcomes[i]).toBeInstanceOf(StoreRowRejectedError);
@@ -139,14 +149,20 @@ describe('GroupCommitter', () => {
         throw Object.assign(new Error('connection terminated'), { code: '57P01' });
       },
     });
-    const outcomes = await Promise.all([1, 2, 3, 4].map((i) => c.add(i).then(() => 'ok', (e: unknown) => e)));
+    const outcomes = await Promise.all(
+      [1, 2, 3, 4].map((i) =>
+        c.add(i).then(
+          () => 'ok',
+          (e: unknown) => e,
+        ),
+      ),
+    );
     expect(writes).toBe(1);
     for (const o of outcomes) expect(o).toBeInstanceOf(StoreWriteError);
     await c.close();
   });
 
   it('writes every item exactly once, in order, whatever the timing (property)', async () => {
-    type Op = { kind: 'add'; n: number } | { kind: 'wait'; ms: number } | { kind: 'flush' };
     const op = fc.oneof(
       fc.record({ kind: fc.constant('add' as const), n: fc.integer({ min: 1, max: 30 }) }),
       fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 3 }) }),
@@ -166,7 +182,13 @@ describe('GroupCommitter', () => {
           let next = 0;
           for (const o of ops) {
             if (o.kind === 'add') {
-              for (let i = 0; i < o.n; i++) outcomes.push(c.add(next++).then(() => true, () => false));
+              for (let i = 0; i < o.n; i++)
+                outcomes.push(
+                  c.add(next++).then(
+                    () => true,
+                    () => false,
+                  ),
+                );
             } else if (o.kind === 'wait') await new Promise((r) => setTimeout(r, o.ms));
             else await c.flush();
           }

@@ -246,7 +246,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
-    name: 'trust: results taken on one node\'s word alone, kept until it passes a check; results revised after the fact',
+    name: "trust: results taken on one node's word alone, kept until it passes a check; results revised after the fact",
     sql: `
       -- A result accepted on one node's word alone (target(ε), no second vote), remembered until
       -- that node passes a check of a later answer (verify/loneResults.ts). While its row is
@@ -303,11 +303,7 @@ export async function migrate(db: SqlExecutor, migrations: readonly Migration[] 
     for (const m of migrations) {
       if (applied.has(m.version)) continue;
       await tx.exec(m.sql);
-      await tx.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
-        m.version,
-        m.name,
-        Date.now(),
-      ]);
+      await tx.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
       done.push(m.version);
     }
     return done;

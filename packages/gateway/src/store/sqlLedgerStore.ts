@@ -24,7 +24,12 @@ const FAUCET_LOCK_KEY = 0x10de_fa0c;
 export class SqlLedgerStore implements LedgerStore {
   constructor(private readonly db: () => SqlExecutor) {}
 
-  async createBatch(maxReceipts: number, now: number, plan: (receipts: Receipt[]) => BatchPlan, maxJobs = DEFAULT_MAX_BATCH_JOBS): Promise<SettlementBatch | null> {
+  async createBatch(
+    maxReceipts: number,
+    now: number,
+    plan: (receipts: Receipt[]) => BatchPlan,
+    maxJobs = DEFAULT_MAX_BATCH_JOBS,
+  ): Promise<SettlementBatch | null> {
     return this.db().transaction(async (tx) => {
       // A receipt whose result still rests on its node's word alone (a lone_results row) waits
       // until the node passes a check: if it is proven wrong first, the receipt is withdrawn.
@@ -56,10 +61,7 @@ export class SqlLedgerStore implements LedgerStore {
         ],
       );
       const batch = toBatch(row!);
-      await tx.query('UPDATE task_receipts SET batch_id = $1 WHERE receipt_seq = ANY($2::int8[])', [
-        batch.id,
-        claimed.map((r) => String(r.receipt_seq)),
-      ]);
+      await tx.query('UPDATE task_receipts SET batch_id = $1 WHERE receipt_seq = ANY($2::int8[])', [batch.id, claimed.map((r) => String(r.receipt_seq))]);
       if (p.payouts.length > 0) {
         await tx.query(
           `INSERT INTO settlement_payouts (batch_id, provider, amount, gross, tasks)
@@ -180,10 +182,7 @@ export class SqlLedgerStore implements LedgerStore {
   }
 
   async pendingChainTxs(sender: string): Promise<ChainTx[]> {
-    const rows = await this.db().query<ChainTxRow>(
-      `SELECT * FROM chain_txs WHERE sender = $1 AND status = 'sent' ORDER BY nonce`,
-      [sender.toLowerCase()],
-    );
+    const rows = await this.db().query<ChainTxRow>(`SELECT * FROM chain_txs WHERE sender = $1 AND status = 'sent' ORDER BY nonce`, [sender.toLowerCase()]);
     return rows.map(toChainTx);
   }
 
@@ -229,7 +228,9 @@ export class SqlLedgerStore implements LedgerStore {
   }
 
   async faucetTotals(): Promise<{ grants: number; lode: bigint }> {
-    const [row] = await this.db().query<{ grants: unknown; lode: string }>('SELECT count(*) AS grants, coalesce(sum(lode), 0)::text AS lode FROM faucet_grants');
+    const [row] = await this.db().query<{ grants: unknown; lode: string }>(
+      'SELECT count(*) AS grants, coalesce(sum(lode), 0)::text AS lode FROM faucet_grants',
+    );
     return { grants: num(row!.grants), lode: BigInt(row!.lode) };
   }
 
@@ -239,10 +240,7 @@ export class SqlLedgerStore implements LedgerStore {
   }
 
   async setMeta(key: string, value: unknown): Promise<void> {
-    await this.db().query(
-      'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      [key, JSON.stringify(value)],
-    );
+    await this.db().query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, JSON.stringify(value)]);
   }
 }
 

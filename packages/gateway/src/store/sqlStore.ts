@@ -15,7 +15,18 @@
 import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fromBase64, toBase64, type JobStatus, type TaskCounts } from '@lode/protocol';
-import type { EvidenceRecord, JobQuery, JobRecord, JobRevisions, NodeRecord, Store, TaskReceipt, TaskResultRow, TaskRevisionRecord, TaskRevisionWrite } from './types.js';
+import type {
+  EvidenceRecord,
+  JobQuery,
+  JobRecord,
+  JobRevisions,
+  NodeRecord,
+  Store,
+  TaskReceipt,
+  TaskResultRow,
+  TaskRevisionRecord,
+  TaskRevisionWrite,
+} from './types.js';
 import type { LoneResult } from '../verify/loneResults.js';
 import type { Reputation } from '../verify/reputation.js';
 import type { VerificationStats } from '../verify/jobVerification.js';
@@ -31,8 +42,7 @@ const MAX_PARAMS = 65_535;
 /** @default 50 (see JobQuery) */
 export const DEFAULT_LIST_LIMIT = 50;
 
-const JOB_COLUMNS =
-  'id, name, requester, module, spec, signature, status, task_count, counts, created_at, finished_at, deadline, escrow, spec_head';
+const JOB_COLUMNS = 'id, name, requester, module, spec, signature, status, task_count, counts, created_at, finished_at, deadline, escrow, spec_head';
 /** A job's columns but its spec, with the usage totals read back as text (numeric). */
 const JOB_HEAD_SELECT =
   'id, name, requester, module, spec_head, spec IS NULL AS spec_in_file, signature, status, task_count, counts, created_at, finished_at, deadline, escrow, fuel_used::text AS fuel_used, cost::text AS cost, verification_stats, revisions';
@@ -82,19 +92,24 @@ export class SqlStore implements Store {
     // Bytes in an embedded database would be copied through PGlite on the event loop (a 64 MiB
     // blob held it ~5 s): they go to a file, written off the loop, and the row keeps the rest.
     if (this.blobDir) await writeBlobFile(this.blobDir, sha256, data);
-    await this.db.query(
-      'INSERT INTO blobs (sha256, bytes, size, created_at, owner) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING',
-      [sha256, this.blobDir ? null : data, data.byteLength, Date.now(), owner?.toLowerCase() ?? null],
-    );
+    await this.db.query('INSERT INTO blobs (sha256, bytes, size, created_at, owner) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING', [
+      sha256,
+      this.blobDir ? null : data,
+      data.byteLength,
+      Date.now(),
+      owner?.toLowerCase() ?? null,
+    ]);
   }
 
   async putBlobFile(sha256: string, file: string, size: number, owner?: string): Promise<void> {
     if (!this.blobDir) return this.putBlob(sha256, new Uint8Array(await readFile(file)), owner);
     await moveBlobFile(this.blobDir, sha256, file);
-    await this.db.query(
-      'INSERT INTO blobs (sha256, bytes, size, created_at, owner) VALUES ($1, NULL, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING',
-      [sha256, size, Date.now(), owner?.toLowerCase() ?? null],
-    );
+    await this.db.query('INSERT INTO blobs (sha256, bytes, size, created_at, owner) VALUES ($1, NULL, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING', [
+      sha256,
+      size,
+      Date.now(),
+      owner?.toLowerCase() ?? null,
+    ]);
   }
 
   async blobBytesOf(owner: string): Promise<number> {
@@ -112,9 +127,7 @@ export class SqlStore implements Store {
 
   async hasBlobs(sha256s: string[]): Promise<Set<string>> {
     if (sha256s.length === 0) return new Set();
-    const rows = await this.db.query<{ sha256: string }>('SELECT sha256 FROM blobs WHERE sha256 = ANY($1::text[])', [
-      [...new Set(sha256s)],
-    ]);
+    const rows = await this.db.query<{ sha256: string }>('SELECT sha256 FROM blobs WHERE sha256 = ANY($1::text[])', [[...new Set(sha256s)]]);
     return new Set(rows.map((r) => r.sha256));
   }
 
@@ -183,31 +196,40 @@ export class SqlStore implements Store {
 
   /** Oldest first, so that resumed jobs keep their submission order. */
   async listUnfinishedJobs(): Promise<JobRecord[]> {
-    const rows = await this.db.query<JobRow>(
-      `SELECT ${JOB_SELECT} FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, id`,
-    );
+    const rows = await this.db.query<JobRow>(`SELECT ${JOB_SELECT} FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, id`);
     const out: JobRecord[] = [];
     for (const r of rows) out.push(await this.withSpec(r));
     return out;
   }
 
   /** A patch for an unknown id changes nothing (the caller checked the job exists). */
-  async updateJob(id: string, patch: { status: JobStatus; counts: TaskCounts; finishedAt: number | null; usage?: { fuelUsed: bigint; cost: bigint }; verificationStats?: VerificationStats }): Promise<void> {
+  async updateJob(
+    id: string,
+    patch: {
+      status: JobStatus;
+      counts: TaskCounts;
+      finishedAt: number | null;
+      usage?: { fuelUsed: bigint; cost: bigint };
+      verificationStats?: VerificationStats;
+    },
+  ): Promise<void> {
     // Usage totals come from the result rows themselves (exact across restarts) unless given.
     await this.db.query(
       `UPDATE jobs SET status = $2, counts = $3, finished_at = $4,
          fuel_used = COALESCE($5::numeric, (SELECT COALESCE(sum(fuel_used), 0) FROM task_results WHERE job_id = $1)),
          cost = COALESCE($6::numeric, (SELECT COALESCE(sum(amount), 0) FROM task_receipts WHERE job_id = $1)),
          verification_stats = COALESCE($7::jsonb, verification_stats)
-       WHERE id = $1`, [
-      id,
-      patch.status,
-      JSON.stringify(patch.counts),
-      patch.finishedAt,
-      patch.usage?.fuelUsed.toString() ?? null,
-      patch.usage?.cost.toString() ?? null,
-      patch.verificationStats ? JSON.stringify(patch.verificationStats) : null,
-    ]);
+       WHERE id = $1`,
+      [
+        id,
+        patch.status,
+        JSON.stringify(patch.counts),
+        patch.finishedAt,
+        patch.usage?.fuelUsed.toString() ?? null,
+        patch.usage?.cost.toString() ?? null,
+        patch.verificationStats ? JSON.stringify(patch.verificationStats) : null,
+      ],
+    );
   }
 
   // ---- task results
@@ -228,7 +250,10 @@ export class SqlStore implements Store {
 
   async insertReceipts(jobId: string, index: number, receipts: TaskReceipt[]): Promise<void> {
     if (receipts.length === 0) return;
-    await insertReceiptChunk(this.db, receipts.map((r) => ({ ...r, jobId, index })));
+    await insertReceiptChunk(
+      this.db,
+      receipts.map((r) => ({ ...r, jobId, index })),
+    );
   }
 
   async receiptsOf(jobId: string, index: number): Promise<TaskReceipt[]> {
@@ -240,10 +265,11 @@ export class SqlStore implements Store {
   }
 
   async getTaskResults(jobId: string, offset: number, limit: number): Promise<TaskResultRow[]> {
-    const rows = await this.db.query<ResultRow>(
-      `SELECT ${RESULT_COLUMNS}, revision FROM task_results WHERE job_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3`,
-      [jobId, offset, Math.max(0, Math.floor(limit))],
-    );
+    const rows = await this.db.query<ResultRow>(`SELECT ${RESULT_COLUMNS}, revision FROM task_results WHERE job_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3`, [
+      jobId,
+      offset,
+      Math.max(0, Math.floor(limit)),
+    ]);
     return rows.map(toResult);
   }
 
@@ -305,21 +331,41 @@ export class SqlStore implements Store {
              node = $10, attempts = $11, error_code = $12, error_message = $13, finished_at = $14, fuel_used = $15, revision = $16
            WHERE job_id = $1 AND idx = $2`,
           [
-            w.jobId, w.index, r.status, r.exitCode, r.stdout, r.stderr,
-            JSON.stringify(r.files.map((f) => ({ path: f.path, data: toBase64(f.data) }))), JSON.stringify(r.deleted),
-            r.resultHash, r.node, r.attempts, pgText(r.error?.code), pgText(r.error?.message), r.finishedAt, r.fuelUsed ?? null,
+            w.jobId,
+            w.index,
+            r.status,
+            r.exitCode,
+            r.stdout,
+            r.stderr,
+            JSON.stringify(r.files.map((f) => ({ path: f.path, data: toBase64(f.data) }))),
+            JSON.stringify(r.deleted),
+            r.resultHash,
+            r.node,
+            r.attempts,
+            pgText(r.error?.code),
+            pgText(r.error?.message),
+            r.finishedAt,
+            r.fuelUsed ?? null,
             r.revision ? JSON.stringify({ ...r.revision, refunded: withdrawn.toString() }) : null,
           ],
         );
         if (r.lone) await insertLoneChunk(tx, [r.lone]);
       }
       const receipts = r ? (r.receipts ?? []) : (w.receipts ?? []);
-      if (receipts.length > 0) await insertReceiptChunk(tx, receipts.map((x) => ({ ...x, jobId: w.jobId, index: w.index })));
+      if (receipts.length > 0)
+        await insertReceiptChunk(
+          tx,
+          receipts.map((x) => ({ ...x, jobId: w.jobId, index: w.index })),
+        );
       return { withdrawn };
     });
   }
 
-  async setJobRevisions(jobId: string, revisions: JobRevisions, final?: { status: JobStatus; counts: TaskCounts; verificationStats: VerificationStats }): Promise<void> {
+  async setJobRevisions(
+    jobId: string,
+    revisions: JobRevisions,
+    final?: { status: JobStatus; counts: TaskCounts; verificationStats: VerificationStats },
+  ): Promise<void> {
     if (!final) {
       await this.db.query('UPDATE jobs SET revisions = $2 WHERE id = $1', [jobId, JSON.stringify(revisions)]);
       return;
@@ -375,7 +421,10 @@ export class SqlStore implements Store {
     );
   }
 
-  async updateEvidence(hash: string, patch: { slash: EvidenceRecord['slash']; slashed?: bigint | null; txHash?: string | null; error?: string | null }): Promise<void> {
+  async updateEvidence(
+    hash: string,
+    patch: { slash: EvidenceRecord['slash']; slashed?: bigint | null; txHash?: string | null; error?: string | null },
+  ): Promise<void> {
     await this.db.query(
       `UPDATE evidence SET slash = $2, slashed = COALESCE($3::numeric, slashed), tx_hash = COALESCE($4, tx_hash), error = $5 WHERE hash = $1`,
       [hash, patch.slash, patch.slashed?.toString() ?? null, patch.txHash ?? null, patch.error ?? null],
@@ -389,11 +438,18 @@ export class SqlStore implements Store {
 
   async listEvidence(query: { node?: string; slash?: EvidenceRecord['slash']; limit?: number }): Promise<EvidenceRecord[]> {
     const limit = Math.max(0, Math.floor(query.limit ?? DEFAULT_LIST_LIMIT));
-    const rows = query.node !== undefined
-      ? await this.db.query<EvidenceRow>(`SELECT ${EVIDENCE_COLUMNS} FROM evidence WHERE node = $1 ORDER BY created_at DESC, hash LIMIT $2`, [query.node.toLowerCase(), limit])
-      : query.slash !== undefined
-        ? await this.db.query<EvidenceRow>(`SELECT ${EVIDENCE_COLUMNS} FROM evidence WHERE slash = $1 ORDER BY created_at, hash LIMIT $2`, [query.slash, limit])
-        : await this.db.query<EvidenceRow>(`SELECT ${EVIDENCE_COLUMNS} FROM evidence ORDER BY created_at DESC, hash LIMIT $1`, [limit]);
+    const rows =
+      query.node !== undefined
+        ? await this.db.query<EvidenceRow>(`SELECT ${EVIDENCE_COLUMNS} FROM evidence WHERE node = $1 ORDER BY created_at DESC, hash LIMIT $2`, [
+            query.node.toLowerCase(),
+            limit,
+          ])
+        : query.slash !== undefined
+          ? await this.db.query<EvidenceRow>(`SELECT ${EVIDENCE_COLUMNS} FROM evidence WHERE slash = $1 ORDER BY created_at, hash LIMIT $2`, [
+              query.slash,
+              limit,
+            ])
+          : await this.db.query<EvidenceRow>(`SELECT ${EVIDENCE_COLUMNS} FROM evidence ORDER BY created_at DESC, hash LIMIT $1`, [limit]);
     return rows.map(toEvidence);
   }
 
@@ -408,9 +464,7 @@ export class SqlStore implements Store {
     const unique = [...new Map(nodes.map((n) => [n.address, n])).values()];
     const chunks = chunk(unique, INSERT_CHUNK_ROWS);
     const write = async (db: SqlRunner, part: NodeRecord[]) => {
-      const { text, params } = multiRowValues(
-        part.map((n) => [n.address, JSON.stringify(n.capabilities), n.completed, n.failed, n.firstSeenAt, n.lastSeenAt]),
-      );
+      const { text, params } = multiRowValues(part.map((n) => [n.address, JSON.stringify(n.capabilities), n.completed, n.failed, n.firstSeenAt, n.lastSeenAt]));
       await db.query(
         `INSERT INTO nodes (${NODE_COLUMNS}) VALUES ${text}
          ON CONFLICT (address) DO UPDATE SET capabilities = excluded.capabilities, completed = excluded.completed,
@@ -455,7 +509,9 @@ async function insertResultChunk(db: SqlRunner, rows: TaskResultRow[]): Promise<
       r.finishedAt,
       r.fuelUsed ?? null,
     ];
-    values.forEach((v, c) => (columns[c][i] = v));
+    values.forEach((v, c) => {
+      columns[c][i] = v;
+    });
   });
   await db.query(
     `INSERT INTO task_results (${RESULT_COLUMNS})
@@ -526,7 +582,11 @@ function blobPath(dir: string, sha256: string): string {
   return join(dir, sha256.slice(0, 2), sha256);
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * Writes a blob's file once: a file already there is kept (the first bytes win, as the row's

@@ -202,9 +202,7 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
       it('lists jobs newest first, filtered by requester and status, paged with before', async () => {
         const requester = address();
         const base = 1_800_000_000_000;
-        const jobs = Array.from({ length: 7 }, (_, i) =>
-          makeJob({ requester, createdAt: base + i * 10, status: i % 2 ? 'completed' : 'queued' }),
-        );
+        const jobs = Array.from({ length: 7 }, (_, i) => makeJob({ requester, createdAt: base + i * 10, status: i % 2 ? 'completed' : 'queued' }));
         await store.insertJob(makeJob({ createdAt: base + 5 })); // another requester
         for (const j of jobs) await store.insertJob(j);
         const newestFirst = [...jobs].reverse().map((j) => j.id);
@@ -223,7 +221,12 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         expect(pages).toEqual(newestFirst);
 
         const completed = await store.listJobs({ requester, status: 'completed' });
-        expect(completed.map((j) => j.id)).toEqual(jobs.filter((j) => j.status === 'completed').reverse().map((j) => j.id));
+        expect(completed.map((j) => j.id)).toEqual(
+          jobs
+            .filter((j) => j.status === 'completed')
+            .reverse()
+            .map((j) => j.id),
+        );
         expect(await store.listJobs({ requester, before: base })).toEqual([]);
         const byStatus = await store.listJobs({ status: 'completed', limit: 1000 });
         expect(byStatus.every((j) => j.status === 'completed')).toBe(true);
@@ -307,7 +310,10 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
 
       it('a row the database refuses fails its statement with a data error (SQLSTATE class 22/23) that names no other row', async () => {
         const jobId = `job_${hex(8)}`;
-        const err = await store.insertTaskResults([makeResult(jobId, 0), makeResult(jobId, 1, { exitCode: -1 })]).then(() => undefined, (e: unknown) => e);
+        const err = await store.insertTaskResults([makeResult(jobId, 0), makeResult(jobId, 1, { exitCode: -1 })]).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(isRowError(err)).toBe(true);
         expect(await store.finishedTasks(jobId)).toEqual([]);
       });
@@ -327,13 +333,23 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
             const rows = specs.map((r, i) =>
               makeResult(jobId, i, { exitCode: r.exitCode, status: r.status as TaskResultRow['status'], error: { code: 'X', message: r.message } }),
             );
-            const outcomes = await Promise.all(rows.map((r) => committer.add(r).then(() => 'stored', (e: unknown) => e)));
+            const outcomes = await Promise.all(
+              rows.map((r) =>
+                committer.add(r).then(
+                  () => 'stored',
+                  (e: unknown) => e,
+                ),
+              ),
+            );
             await committer.close();
             const storable = (r: (typeof specs)[number]) => r.status !== 'bogus' && (r.exitCode === null || (r.exitCode >= 0 && r.exitCode <= 4294967295));
             const stored = await store.getTaskResults(jobId, 0, 100);
             expect(stored.map((r) => r.index)).toEqual(specs.flatMap((r, i) => (storable(r) ? [i] : [])));
             for (const r of stored) expect(r.error?.message).toBe(specs[r.index]!.message.replaceAll('\u0000', '\uFFFD'));
-            specs.forEach((r, i) => (storable(r) ? expect(outcomes[i]).toBe('stored') : expect(outcomes[i]).toBeInstanceOf(StoreRowRejectedError)));
+            for (const [i, r] of specs.entries()) {
+              if (storable(r)) expect(outcomes[i]).toBe('stored');
+              else expect(outcomes[i]).toBeInstanceOf(StoreRowRejectedError);
+            }
           }),
           { numRuns: 12 },
         );
@@ -370,9 +386,7 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
       it('concurrent batches for the same tasks store each task once', async () => {
         const jobId = `job_${hex(8)}`;
         await Promise.all(
-          Array.from({ length: 6 }, (_, w) =>
-            store.insertTaskResults(Array.from({ length: 300 }, (_, i) => makeResult(jobId, i, { attempts: w + 1 }))),
-          ),
+          Array.from({ length: 6 }, (_, w) => store.insertTaskResults(Array.from({ length: 300 }, (_, i) => makeResult(jobId, i, { attempts: w + 1 })))),
         );
         const rows = await store.getTaskResults(jobId, 0, 1_000);
         expect(rows.map((r) => r.index)).toEqual(Array.from({ length: 300 }, (_, i) => i));
@@ -464,7 +478,17 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
     describe('trust: reputation and evidence', () => {
       it('saves and loads reputations; a later save of an address replaces its record', async () => {
         const a = address();
-        const rec = { address: a, validated: 5, invalid: 1, consecutiveValid: 2, uptimeMs: 2 ** 40, priorValid: 3, priorIssuer: address(), lastWrongAt: 1_700_000_000_000, firstSeenAt: 1_600_000_000_000 };
+        const rec = {
+          address: a,
+          validated: 5,
+          invalid: 1,
+          consecutiveValid: 2,
+          uptimeMs: 2 ** 40,
+          priorValid: 3,
+          priorIssuer: address(),
+          lastWrongAt: 1_700_000_000_000,
+          firstSeenAt: 1_600_000_000_000,
+        };
         await store.saveReputations([rec]);
         await store.saveReputations([{ ...rec, validated: 6, consecutiveValid: 3, firstSeenAt: 1 }]);
         const got = (await store.loadReputations()).find((r) => r.address === a);
@@ -474,7 +498,19 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
 
       it('stores evidence once per hash, lists it by node and by slash state, and records the slash', async () => {
         const node = address();
-        const e = { hash: `0x${hex(32)}`, node, jobId: hex(16), index: 3, kind: 'quorum' as const, body: { version: 1, x: [1, 'a'] }, createdAt: 10, slash: 'pending' as const, slashed: null, txHash: null, error: null };
+        const e = {
+          hash: `0x${hex(32)}`,
+          node,
+          jobId: hex(16),
+          index: 3,
+          kind: 'quorum' as const,
+          body: { version: 1, x: [1, 'a'] },
+          createdAt: 10,
+          slash: 'pending' as const,
+          slashed: null,
+          txHash: null,
+          error: null,
+        };
         await store.insertEvidence(e);
         await store.insertEvidence({ ...e, index: 4 });
         expect(await store.getEvidence(e.hash)).toEqual(e);
@@ -508,7 +544,9 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
       };
       /** Settles everything left from earlier tests so each test sees only its own receipts. */
       const drain = async () => {
-        while (await store.ledger.createBatch(100_000, Date.now(), planOf)) { /* drain */ }
+        while (await store.ledger.createBatch(100_000, Date.now(), planOf)) {
+          /* drain */
+        }
       };
 
       it('round-trips receipts (payee, amount) and the escrow state of jobs', async () => {
@@ -553,12 +591,19 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         expect(await store.ledger.payoutsOf(b, { from: 1_500 })).toHaveLength(1);
       });
 
-      it('debits at most maxJobs jobs per batch; the other jobs\' receipts wait for the next', async () => {
+      it("debits at most maxJobs jobs per batch; the other jobs' receipts wait for the next", async () => {
         await drain();
         const jobs = [makeJob(), makeJob(), makeJob()];
         for (const j of jobs) await store.insertJob(j);
         // Oldest first: job 0, job 1, job 0, job 2, job 1.
-        for (const [j, i] of [[0, 0], [1, 0], [0, 1], [2, 0], [1, 1]] as const) await store.insertTaskResults([makeResult(jobs[j]!.id, i, { receipts: [paid(address(), 1n)] })]);
+        for (const [j, i] of [
+          [0, 0],
+          [1, 0],
+          [0, 1],
+          [2, 0],
+          [1, 1],
+        ] as const)
+          await store.insertTaskResults([makeResult(jobs[j]!.id, i, { receipts: [paid(address(), 1n)] })]);
         const first = await store.ledger.createBatch(100, Date.now(), planOf, 2);
         expect(first).toMatchObject({ receipts: 3 });
         expect(first!.debits.map(([id]) => id).sort()).toEqual([jobs[0]!.id, jobs[1]!.id].sort());
@@ -624,7 +669,8 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         const next = (await store.ledger.createBatch(10, Date.now(), planOf))!;
         expect(next.debits).toEqual([[good.id, 7n]]);
         expect(await store.ledger.createBatch(10, Date.now(), planOf)).toBeNull(); // the held receipt stays out
-        for (const j of [bad, good]) await store.updateJob(j.id, { status: 'completed', counts: { ...zeroCounts(1), queued: 0, done: 1 }, finishedAt: Date.now() });
+        for (const j of [bad, good])
+          await store.updateJob(j.id, { status: 'completed', counts: { ...zeroCounts(1), queued: 0, done: 1 }, finishedAt: Date.now() });
         await store.ledger.updateBatch(next.id, { status: 'posted' });
         const closable = await store.ledger.jobsToClose(100);
         expect(closable).toContain(bad.id); // its held receipt will never be posted: refund the rest
@@ -636,8 +682,15 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
       it('records chain transactions before sending and lists the pending ones by nonce', async () => {
         const sender = address();
         const tx = (nonce: number) => ({
-          hash: `0x${hex(32)}`, kind: 'postBatch', ref: String(nonce), sender, nonce, raw: `0x${hex(100)}`,
-          status: 'sent' as const, createdAt: Date.now(), block: null,
+          hash: `0x${hex(32)}`,
+          kind: 'postBatch',
+          ref: String(nonce),
+          sender,
+          nonce,
+          raw: `0x${hex(100)}`,
+          status: 'sent' as const,
+          createdAt: Date.now(),
+          block: null,
         });
         const [t1, t0] = [tx(1), tx(0)];
         await store.ledger.insertChainTx(t1);
@@ -657,21 +710,25 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         expect(await store.ledger.getMeta(key)).toEqual({ a: 2 });
       });
 
-      describe('results taken on one node\'s word alone (lone_results) and their revision', () => {
+      describe("results taken on one node's word alone (lone_results) and their revision", () => {
         const lone = (jobId: string, index: number, node: string, seq: number) => ({
-          jobId, index, node, key: `ok||h${index}|7`, seq, receivedAt: 1_700_000_000_000 + seq, leaseId: `l${seq}`, session: { node, challenge: `0x${hex(32)}` },
+          jobId,
+          index,
+          node,
+          key: `ok||h${index}|7`,
+          seq,
+          receivedAt: 1_700_000_000_000 + seq,
+          leaseId: `l${seq}`,
+          session: { node, challenge: `0x${hex(32)}` },
         });
 
-        it('keeps an entry with its row, holds its node\'s receipt out of settlement until the entry is forgotten, and forgets by seq only', async () => {
+        it("keeps an entry with its row, holds its node's receipt out of settlement until the entry is forgotten, and forgets by seq only", async () => {
           await drain();
           const job = makeJob({ escrow: 'open', status: 'completed', finishedAt: 1, taskCount: 2 });
           await store.insertJob(job);
           const [a, b] = [address(), address()];
           const entry = lone(job.id, 0, a, 1_000_001);
-          await store.insertTaskResults([
-            makeResult(job.id, 0, { receipts: [paid(a, 70n)], lone: entry }),
-            makeResult(job.id, 1, { receipts: [paid(b, 5n)] }),
-          ]);
+          await store.insertTaskResults([makeResult(job.id, 0, { receipts: [paid(a, 70n)], lone: entry }), makeResult(job.id, 1, { receipts: [paid(b, 5n)] })]);
           expect((await store.loadLoneResults()).filter((r) => r.jobId === job.id)).toEqual([entry]);
           // Only b's receipt settles; a's waits — and keeps the job's escrow from closing.
           expect(await store.ledger.createBatch(100, 1, planOf)).toMatchObject({ receipts: 1, debits: [[job.id, 5n]] });
@@ -685,7 +742,7 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
           expect(await store.ledger.createBatch(100, 3, planOf)).toMatchObject({ receipts: 1, debits: [[job.id, 70n]] });
         });
 
-        it('revises a task in one transaction: the row replaced, the wrong node\'s unsettled receipt withdrawn, the re-verifiers paid, the entry dropped', async () => {
+        it("revises a task in one transaction: the row replaced, the wrong node's unsettled receipt withdrawn, the re-verifiers paid, the entry dropped", async () => {
           await drain();
           const job = makeJob({ escrow: 'open', status: 'completed', finishedAt: 1, taskCount: 2 });
           await store.insertJob(job);
@@ -694,7 +751,8 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
           // A task without a row yet (its first write in flight) is refused, so the caller retries.
           await expect(store.reviseTaskResult({ jobId: job.id, index: 1, receipts: [] })).rejects.toThrow(/no result row/);
           const row = makeResult(job.id, 0, {
-            node: h1, receipts: [paid(h1, 30n), paid(h2, 40n, 'replica')],
+            node: h1,
+            receipts: [paid(h1, 30n), paid(h2, 40n, 'replica')],
             revision: { at: 5, reason: 'proven wrong', previousNode: liar, previousResultHash: 'abc', refunded: '0' },
           });
           expect(await store.reviseTaskResult({ jobId: job.id, index: 0, row, withdraw: liar })).toEqual({ withdrawn: 70n });
@@ -704,9 +762,15 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
           expect((await store.receiptsOf(job.id, 0)).map((r) => [r.payee, r.amount])).toEqual(receipts!.map((r) => [r.payee, r.amount]));
           expect((await store.loadLoneResults()).filter((r) => r.jobId === job.id)).toEqual([]);
           // The job's totals, once final, come from what is left.
-          await store.setJobRevisions(job.id, { revised: 1, refunded: '70', tasks: [{ index: 0, ...row.revision!, refunded: '70' }] }, {
-            status: 'completed', counts: { queued: 0, leased: 0, done: 1, failed: 0, cancelled: 1 }, verificationStats: { accepted: 1, executions: 3, canaries: 0, spotChecks: 0, speculative: 0, wrong: 1, failed: 0, reverified: 1, revised: 1 },
-          });
+          await store.setJobRevisions(
+            job.id,
+            { revised: 1, refunded: '70', tasks: [{ index: 0, ...row.revision!, refunded: '70' }] },
+            {
+              status: 'completed',
+              counts: { queued: 0, leased: 0, done: 1, failed: 0, cancelled: 1 },
+              verificationStats: { accepted: 1, executions: 3, canaries: 0, spotChecks: 0, speculative: 0, wrong: 1, failed: 0, reverified: 1, revised: 1 },
+            },
+          );
           const after = await store.getJob(job.id);
           expect(after).toMatchObject({ usage: { cost: 70n }, revisions: { revised: 1, refunded: '70' }, verificationStats: { revised: 1 } });
           // A receipt already in a batch cannot be withdrawn (it never is: the entry held it out).
@@ -716,7 +780,7 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
           expect(await store.receiptsOf(job.id, 1)).toHaveLength(1);
         });
 
-        it('keeps the entry when asked (an audit without a verdict), and writes the new answer\'s entry with its row', async () => {
+        it("keeps the entry when asked (an audit without a verdict), and writes the new answer's entry with its row", async () => {
           const job = makeJob({ taskCount: 1 });
           await store.insertJob(job);
           const [a, b] = [address(), address()];
@@ -741,14 +805,29 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
           const [a1, a2, a3, a4] = [address(), address(), address(), address()];
           const [c1, c2, c3] = [`10.0.${hex(1)}.1`, `2001:db8:${hex(2)}::/64`, `10.1.${hex(1)}.3`];
           expect(await store.ledger.claimFaucetGrant(grant(a1, c1, t0), limits)).toMatchObject({ granted: true });
-          expect(await store.ledger.claimFaucetGrant(grant(a1, c2, t0 + 10), limits)).toEqual({ granted: false, limit: 'address', count: 1, retryAt: t0 + 1000 });
+          expect(await store.ledger.claimFaucetGrant(grant(a1, c2, t0 + 10), limits)).toEqual({
+            granted: false,
+            limit: 'address',
+            count: 1,
+            retryAt: t0 + 1000,
+          });
           expect(await store.ledger.claimFaucetGrant(grant(a2, c1, t0 + 20), limits)).toMatchObject({ granted: true });
-          expect(await store.ledger.claimFaucetGrant(grant(a3, c1, t0 + 30), limits)).toEqual({ granted: false, limit: 'client', count: 2, retryAt: t0 + 1000 });
+          expect(await store.ledger.claimFaucetGrant(grant(a3, c1, t0 + 30), limits)).toEqual({
+            granted: false,
+            limit: 'client',
+            count: 2,
+            retryAt: t0 + 1000,
+          });
           expect(await store.ledger.claimFaucetGrant(grant(a3, c2, t0 + 40), limits)).toMatchObject({ granted: true });
           expect(await store.ledger.claimFaucetGrant(grant(a4, c3, t0 + 50), limits)).toEqual({ granted: false, limit: 'total', count: 3, retryAt: t0 + 1000 });
           // a1's grant has left the window: a1 and the total have room again.
           expect(await store.ledger.claimFaucetGrant(grant(a1, c3, t0 + 1001), limits)).toMatchObject({ granted: true });
-          expect(await store.ledger.claimFaucetGrant(grant(a4, c3, t0 + 1002), limits)).toEqual({ granted: false, limit: 'total', count: 3, retryAt: t0 + 1020 });
+          expect(await store.ledger.claimFaucetGrant(grant(a4, c3, t0 + 1002), limits)).toEqual({
+            granted: false,
+            limit: 'total',
+            count: 3,
+            retryAt: t0 + 1020,
+          });
         });
 
         it('refuses a grant that would take the all-time sum past its cap; a released grant stops counting, a sent one does not', async () => {
@@ -757,7 +836,12 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
           const capped = { ...limits, perClient: 100, total: 100, maxTotalLode: before.lode + 15n };
           const first = await store.ledger.claimFaucetGrant(grant(address(), `10.2.${hex(1)}.1`, t0), capped);
           expect(first).toMatchObject({ granted: true });
-          expect(await store.ledger.claimFaucetGrant(grant(address(), `10.2.${hex(1)}.2`, t0 + 1), capped)).toEqual({ granted: false, limit: 'lifetime', count: before.grants + 1, retryAt: null });
+          expect(await store.ledger.claimFaucetGrant(grant(address(), `10.2.${hex(1)}.2`, t0 + 1), capped)).toEqual({
+            granted: false,
+            limit: 'lifetime',
+            count: before.grants + 1,
+            retryAt: null,
+          });
           await store.ledger.releaseFaucetGrant((first as { id: number }).id);
           const second = await store.ledger.claimFaucetGrant(grant(address(), `10.2.${hex(1)}.3`, t0 + 2), capped);
           expect(second).toMatchObject({ granted: true });
@@ -769,7 +853,9 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         it('concurrent claims never exceed a limit', async () => {
           const t0 = era();
           const who = address();
-          const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => store.ledger.claimFaucetGrant(grant(who, `10.3.${hex(1)}.${i}`, t0 + i), { ...limits, total: 100 })));
+          const claims = await Promise.all(
+            Array.from({ length: 8 }, (_, i) => store.ledger.claimFaucetGrant(grant(who, `10.3.${hex(1)}.${i}`, t0 + i), { ...limits, total: 100 })),
+          );
           expect(claims.filter((c) => c.granted)).toHaveLength(1);
         });
       });

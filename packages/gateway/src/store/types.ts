@@ -186,7 +186,16 @@ export interface Store {
   /** Jobs whose status is queued or running (to resume after a restart). */
   listUnfinishedJobs(): Promise<JobRecord[]>;
   /** Sets the final state; the usage totals are summed from the result rows and receipts unless `usage` is given. */
-  updateJob(id: string, patch: { status: JobStatus; counts: TaskCounts; finishedAt: number | null; usage?: { fuelUsed: bigint; cost: bigint }; verificationStats?: VerificationStats }): Promise<void>;
+  updateJob(
+    id: string,
+    patch: {
+      status: JobStatus;
+      counts: TaskCounts;
+      finishedAt: number | null;
+      usage?: { fuelUsed: bigint; cost: bigint };
+      verificationStats?: VerificationStats;
+    },
+  ): Promise<void>;
 
   /** Result rows and their receipts, in one transaction; a second row for a task, or a second receipt of an account for a task, is ignored. */
   insertTaskResults(rows: TaskResultRow[]): Promise<void>;
@@ -210,14 +219,21 @@ export interface Store {
    */
   reviseTaskResult(w: TaskRevisionWrite): Promise<{ withdrawn: bigint }>;
   /** Records a job's revised tasks (and, for a job already final, its counts, status and usage recomputed from its rows). */
-  setJobRevisions(jobId: string, revisions: JobRevisions, final?: { status: JobStatus; counts: TaskCounts; verificationStats: VerificationStats }): Promise<void>;
+  setJobRevisions(
+    jobId: string,
+    revisions: JobRevisions,
+    final?: { status: JobStatus; counts: TaskCounts; verificationStats: VerificationStats },
+  ): Promise<void>;
 
   /** Reputation records (verify/reputation.ts). */
   loadReputations(): Promise<Reputation[]>;
   saveReputations(rows: Reputation[]): Promise<void>;
   /** Evidence against a node; idempotent by hash. */
   insertEvidence(e: EvidenceRecord): Promise<void>;
-  updateEvidence(hash: string, patch: { slash: EvidenceRecord['slash']; slashed?: bigint | null; txHash?: string | null; error?: string | null }): Promise<void>;
+  updateEvidence(
+    hash: string,
+    patch: { slash: EvidenceRecord['slash']; slashed?: bigint | null; txHash?: string | null; error?: string | null },
+  ): Promise<void>;
   getEvidence(hash: string): Promise<EvidenceRecord | null>;
   /** Evidence by node (newest first), or by slash state (oldest first). */
   listEvidence(query: { node?: string; slash?: EvidenceRecord['slash']; limit?: number }): Promise<EvidenceRecord[]>;
@@ -301,7 +317,10 @@ export interface LedgerStore {
   createBatch(maxReceipts: number, now: number, plan: (receipts: Receipt[]) => BatchPlan, maxJobs?: number): Promise<SettlementBatch | null>;
   /** Batches by status (oldest first), or all when omitted. */
   listBatches(status?: SettlementBatch['status']): Promise<SettlementBatch[]>;
-  updateBatch(id: number, patch: { status: SettlementBatch['status']; txHash?: string | null; chainBatchId?: bigint | null; finalAt?: number | null; error?: string | null }): Promise<void>;
+  updateBatch(
+    id: number,
+    patch: { status: SettlementBatch['status']; txHash?: string | null; chainBatchId?: bigint | null; finalAt?: number | null; error?: string | null },
+  ): Promise<void>;
   /** A provider's payouts with their batches, newest first; `from`/`to` filter on the batch's creation time (ms). */
   payoutsOf(provider: string, range?: { from?: number; to?: number }): Promise<Array<{ payout: Payout; batch: SettlementBatch }>>;
   /** Posted batches with a fee not yet sent to the treasury, final at chain time `chainNow` (s): their chain ids. */

@@ -6,7 +6,16 @@ import type { LoneResult } from '../verify/loneResults.js';
 
 const log = pino({ level: 'silent' });
 let seq = 0;
-const entry = (node: string, index: number, receivedAt = 100): LoneResult => ({ jobId: 'j', index, node, key: 'k', seq: ++seq, receivedAt, leaseId: 'l', session: null });
+const entry = (node: string, index: number, receivedAt = 100): LoneResult => ({
+  jobId: 'j',
+  index,
+  node,
+  key: 'k',
+  seq: ++seq,
+  receivedAt,
+  leaseId: 'l',
+  session: null,
+});
 
 /** A store that records deletes; `fail` makes the next delete throw. */
 function store(rows: LoneResult[] = []) {
@@ -70,7 +79,7 @@ describe('LoneTracker', () => {
     await t.stop();
   });
 
-  it('hands a caught node\'s entries to the listener, and at start those of nodes caught after them (before a restart)', async () => {
+  it("hands a caught node's entries to the listener, and at start those of nodes caught after them (before a restart)", async () => {
     const caughtLater = entry('0xl', 0, 100);
     const after = entry('0xl', 1, 300); // given after its offence: not part of it
     const other = entry('0xh', 2, 100);
@@ -82,7 +91,10 @@ describe('LoneTracker', () => {
     expect(heard.caught).toEqual([['0xl', [0]]]);
     expect(t.book.of('0xl').map((r) => r.index)).toEqual([1]);
     t.caught('0xh');
-    expect(heard.caught).toEqual([['0xl', [0]], ['0xh', [2]]]);
+    expect(heard.caught).toEqual([
+      ['0xl', [0]],
+      ['0xh', [2]],
+    ]);
     expect(t.book.size).toBe(1);
   });
 });

@@ -67,7 +67,7 @@ export class LoneTracker {
         this.book.add(r);
       }
     }
-    if (rows.length > 0) this.o.log.info({ entries: rows.length, recaught: this.recaught.size }, 'results taken on one node\'s word alone, not yet audited');
+    if (rows.length > 0) this.o.log.info({ entries: rows.length, recaught: this.recaught.size }, "results taken on one node's word alone, not yet audited");
   }
 
   /** Writes what is queued, after a write already in flight (the store closes next). */

@@ -238,17 +238,21 @@ export class TrustService {
   credential(address: string): Promise<Signed<NodeReputationMessage>> {
     const r = this.book.get(address);
     const now = Math.floor(this.o.clock.now() / 1000);
-    return signNodeReputation(this.o.account, {
-      gateway: this.o.account.address,
-      node: address as Hex,
-      validated: String(r.validated),
-      invalid: String(r.invalid),
-      consecutiveValid: String(r.consecutiveValid),
-      uptimeSeconds: String(Math.floor(this.book.uptimeOf(address) / 1000)),
-      firstSeenAt: String(Math.floor(r.firstSeenAt / 1000)),
-      issuedAt: String(now),
-      expiresAt: String(now + CREDENTIAL_TTL_S),
-    }, this.domain);
+    return signNodeReputation(
+      this.o.account,
+      {
+        gateway: this.o.account.address,
+        node: address as Hex,
+        validated: String(r.validated),
+        invalid: String(r.invalid),
+        consecutiveValid: String(r.consecutiveValid),
+        uptimeSeconds: String(Math.floor(this.book.uptimeOf(address) / 1000)),
+        firstSeenAt: String(Math.floor(r.firstSeenAt / 1000)),
+        issuedAt: String(now),
+        expiresAt: String(now + CREDENTIAL_TTL_S),
+      },
+      this.domain,
+    );
   }
 
   /** This gateway's EIP-712 domain. */
@@ -263,7 +267,8 @@ export class TrustService {
   async importCredential(c: Signed<NodeReputationMessage>): Promise<{ counted: number } | { refused: string }> {
     const issuer = c.message.gateway.toLowerCase();
     if (issuer === this.o.account.address.toLowerCase()) return { refused: 'this gateway issued it; its own record already counts' };
-    if (!this.o.config.trustedIssuers.some((t) => t.toLowerCase() === issuer)) return { refused: `issuer ${c.message.gateway} is not among this gateway's trusted issuers` };
+    if (!this.o.config.trustedIssuers.some((t) => t.toLowerCase() === issuer))
+      return { refused: `issuer ${c.message.gateway} is not among this gateway's trusted issuers` };
     if (c.chainId !== this.o.chainId) return { refused: `the credential is for chain ${c.chainId}; this gateway is on chain ${this.o.chainId}` };
     if (!(await verifyNodeReputation(c, this.o.clock.now(), this.o.chainId))) return { refused: 'the signature does not verify, or the credential expired' };
     if (BigInt(c.message.invalid) > 0n) return { refused: 'the credential records wrong results' };
@@ -280,26 +285,34 @@ export class TrustService {
       const v = parseVoteKey(key);
       return { status: v.status, errorCode: v.errorCode ?? '', resultHash: v.resultHash, fuelUsed: v.fuelUsed };
     };
-    const agreed = await signAgreedResult(this.o.account, {
-      gateway,
-      jobId: f.jobId,
-      taskIndex: f.index,
-      ...factsMessage(facts(f.agreedKey)),
-      agreeing: f.agreeing as Hex[],
-      decidedAt: String(this.o.clock.now()),
-      expiresAt: String(expiresAt),
-    }, this.domain);
-    const offending = await signNodeResult(this.o.account, {
-      gateway,
-      node: f.node as Hex,
-      jobId: f.jobId,
-      taskIndex: f.index,
-      leaseId: f.leaseId,
-      ...factsMessage(facts(f.key)),
-      sessionChallenge: f.session?.challenge ?? (`0x${'0'.repeat(64)}` as Hex),
-      receivedAt: String(f.receivedAt),
-      expiresAt: String(expiresAt),
-    }, this.domain);
+    const agreed = await signAgreedResult(
+      this.o.account,
+      {
+        gateway,
+        jobId: f.jobId,
+        taskIndex: f.index,
+        ...factsMessage(facts(f.agreedKey)),
+        agreeing: f.agreeing as Hex[],
+        decidedAt: String(this.o.clock.now()),
+        expiresAt: String(expiresAt),
+      },
+      this.domain,
+    );
+    const offending = await signNodeResult(
+      this.o.account,
+      {
+        gateway,
+        node: f.node as Hex,
+        jobId: f.jobId,
+        taskIndex: f.index,
+        leaseId: f.leaseId,
+        ...factsMessage(facts(f.key)),
+        sessionChallenge: f.session?.challenge ?? (`0x${'0'.repeat(64)}` as Hex),
+        receivedAt: String(f.receivedAt),
+        expiresAt: String(expiresAt),
+      },
+      this.domain,
+    );
     return { version: 1, kind: f.kind, agreed, offending, session: f.session };
   }
 

@@ -49,7 +49,7 @@ const MAX_CREDIBILITY = 1 - 1e-12;
  */
 export function credibility(consecutiveValid: number, offender: boolean, p: TrustParams = DEFAULT_TRUST_PARAMS): number {
   const f = offender ? p.offenderLiarFraction : p.priorLiarFraction;
-  const liar = f * Math.pow(1 - p.minLieRate, Math.max(0, consecutiveValid));
+  const liar = f * (1 - p.minLieRate) ** Math.max(0, consecutiveValid);
   const c = (1 - f) / (1 - f + liar);
   return Math.min(MAX_CREDIBILITY, c);
 }

@@ -34,7 +34,7 @@ export const establishedWhenAsked: ReplicaFilter = {
   name: 'established',
   allows(task, node, net) {
     if (!task.needEstablished || !node.newcomer || net.established === 0) return { ok: true };
-    return { ok: false, reason: 'the task needs a node with a record to confirm newcomers\' answer' };
+    return { ok: false, reason: "the task needs a node with a record to confirm newcomers' answer" };
   },
 };
 

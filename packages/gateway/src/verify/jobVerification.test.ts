@@ -137,7 +137,7 @@ describe('JobVerification under target(1e-4)', () => {
     expect(v.voted(1, t2.leaseId, 'r', 'k')).toMatchObject({ kind: 'accept', agreeing: [{ node: '0xn' }, { node: '0xt' }] });
   });
 
-  it('parks a task at its cap, accepts it once its voters\' records make the answer credible, and fails it after the wait', () => {
+  it("parks a task at its cap, accepts it once its voters' records make the answer credible, and fails it after the wait", () => {
     const cred: Record<string, number> = {};
     let now = 1000;
     const v = new JobVerification(targetPolicy(1e-4, { maxReplicas: 3, audit: { spotCheck: 0, canary: 0 } }), { ...deps(cred), now: () => now });
@@ -165,7 +165,7 @@ describe('JobVerification under target(1e-4)', () => {
     expect(v.stats.failed).toBe(1);
   });
 
-  it('spot-checks a trusted node\'s task at the audit rate and asks for a canary at the canary rate', () => {
+  it("spot-checks a trusted node's task at the audit rate and asks for a canary at the canary rate", () => {
     const v = new JobVerification(policy(0.5, 0.5), deps({ '0xt': TRUSTED, '0xu': TRUSTED }, [0.4, 0.6, 0.6, 0.4]));
     const t = lease('0xt');
     expect(v.issued(0, t)).toEqual({ more: 1, canary: false }); // spot check (0.4 < 0.5), no canary (0.6)
@@ -202,7 +202,7 @@ describe('JobVerification under target(1e-4)', () => {
     expect(v.stats).toMatchObject({ canaries: 2, wrong: 1, executions: 4 });
   });
 
-  it('never runs a verified task more often than the policy\'s cap, and gives back a lost canary\'s execution', () => {
+  it("never runs a verified task more often than the policy's cap, and gives back a lost canary's execution", () => {
     const pool = new KnownAnswers(4, () => 0);
     pool.add({ index: 3, key: 'k', nodes: ['0xa', '0xb'], executions: 8, decidedAt: 0 });
     const a = pool.pick('0xc', 9)!;
@@ -214,7 +214,7 @@ describe('JobVerification under target(1e-4)', () => {
   });
 });
 
-describe('JobVerification.reopen (a result taken on one node\'s word alone, decided again)', () => {
+describe("JobVerification.reopen (a result taken on one node's word alone, decided again)", () => {
   const policy = () => targetPolicy(1e-4, { maxReplicas: 9, audit: { spotCheck: 0, canary: 0 } });
   const OFFENDER = credibility(0, true);
 
@@ -228,7 +228,7 @@ describe('JobVerification.reopen (a result taken on one node\'s word alone, deci
     return d.winner;
   }
 
-  it('re-verifies a caught node\'s result: its vote now weighs little, others outvote it, and it is proven wrong', () => {
+  it("re-verifies a caught node's result: its vote now weighs little, others outvote it, and it is proven wrong", () => {
     const cred: Record<string, number> = { '0xl': TRUSTED, '0xh': TRUSTED, '0xi': TRUSTED };
     const v = new JobVerification<string>(policy(), deps(cred));
     const original = acceptedAlone(v);
@@ -257,7 +257,13 @@ describe('JobVerification.reopen (a result taken on one node\'s word alone, deci
     const h = lease('0xh');
     v.issued(0, h);
     const d = v.voted(0, h.leaseId, 'same', 'wrong'); // agrees with the original answer
-    expect(d).toMatchObject({ kind: 'accept', winner: { node: '0xh' }, agreeing: [{ node: '0xl' }, { node: '0xh' }], wrong: [], reopened: { reason: 'audit' } });
+    expect(d).toMatchObject({
+      kind: 'accept',
+      winner: { node: '0xh' },
+      agreeing: [{ node: '0xl' }, { node: '0xh' }],
+      wrong: [],
+      reopened: { reason: 'audit' },
+    });
     expect(v.stats).toMatchObject({ reverified: 1, revised: 0, executions: 2 });
   });
 

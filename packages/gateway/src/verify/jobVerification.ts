@@ -18,7 +18,8 @@
 import type { MatchResult } from '../scheduler/policy.js';
 import { KnownAnswers, type KnownAnswer } from './canaries.js';
 import { DEFAULT_REPLICA_FILTERS, replicaAllowed } from './filters.js';
-import { ReplicaSet, type ReplicaLease } from './replicaSet.js';
+import { ReplicaSet, type ReplicaLease, type Reopening } from './replicaSet.js';
+
 import type { Decision, NetworkView, ReplicaCandidate, ReplicaFilter, VerificationPolicy, Vote } from './types.js';
 
 export interface VerificationDeps {
@@ -52,19 +53,6 @@ export interface IssueOutcome {
   more: number;
   /** Also give this node a known-answer task now (if the job has one for it). */
   canary: boolean;
-}
-
-/**
- * Why a task already decided is decided again (`reopen`). Its accepted result rested on one
- * node's word alone (see loneResults.ts), and:
- * - `caught`: that node has since been proven wrong — other nodes re-verify the result;
- * - `audit`: that node is being checked through this result (its unchecked results grew too
- *   many or too old, or their job is ending) — one more node must agree with it.
- */
-export interface Reopening<P = unknown> {
-  reason: 'caught' | 'audit';
-  /** The vote that was accepted (its credibility refreshed when the task is reopened). */
-  original: Vote<P>;
 }
 
 export type VoteOutcomeDecision<P> =
@@ -111,7 +99,17 @@ export class JobVerification<P = unknown> {
   private readonly parked = new Set<number>();
   private readonly canaryLeases = new Map<string, CanaryLease>();
   readonly known: KnownAnswers;
-  readonly stats: Required<VerificationStats> = { accepted: 0, executions: 0, canaries: 0, spotChecks: 0, speculative: 0, wrong: 0, failed: 0, reverified: 0, revised: 0 };
+  readonly stats: Required<VerificationStats> = {
+    accepted: 0,
+    executions: 0,
+    canaries: 0,
+    spotChecks: 0,
+    speculative: 0,
+    wrong: 0,
+    failed: 0,
+    reverified: 0,
+    revised: 0,
+  };
   private readonly filters: readonly ReplicaFilter[];
 
   constructor(
@@ -279,7 +277,10 @@ export class JobVerification<P = unknown> {
       const d = this.decide(set);
       if (d.kind === 'wait' && d.park) {
         if (now - set.parkedAt! < maxParkMs) continue;
-        out.push({ index, decision: this.fail(index, set, `${d.reason} after waiting ${Math.round((now - set.parkedAt!) / 1000)} s for the nodes' records to grow`) });
+        out.push({
+          index,
+          decision: this.fail(index, set, `${d.reason} after waiting ${Math.round((now - set.parkedAt!) / 1000)} s for the nodes' records to grow`),
+        });
         continue;
       }
       out.push({ index, decision: this.settle(index, set, d) });

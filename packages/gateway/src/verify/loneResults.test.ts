@@ -3,7 +3,14 @@ import { LoneResults, type LoneResult } from './loneResults.js';
 
 let seq = 0;
 const entry = (node: string, jobId: string, index: number, receivedAt = 0): LoneResult => ({
-  jobId, index, node, key: `ok||h${index}|1`, seq: ++seq, receivedAt, leaseId: `l${seq}`, session: null,
+  jobId,
+  index,
+  node,
+  key: `ok||h${index}|1`,
+  seq: ++seq,
+  receivedAt,
+  leaseId: `l${seq}`,
+  session: null,
 });
 
 describe('LoneResults', () => {
@@ -54,7 +61,7 @@ describe('LoneResults', () => {
     expect(book.due(1900)).toEqual(['0xb']);
   });
 
-  it('keeps a node\'s results in answer order when they are replayed out of order (a restart)', () => {
+  it("keeps a node's results in answer order when they are replayed out of order (a restart)", () => {
     const book = new LoneResults();
     const [a, b, c] = [entry('0xa', 'j', 0), entry('0xa', 'j', 1), entry('0xa', 'j', 2)];
     for (const r of [c, a, b]) book.add(r);
@@ -63,7 +70,7 @@ describe('LoneResults', () => {
     expect(book.passed('0xa', a.seq)).toEqual([a]);
   });
 
-  it('finds a node\'s newest result in one job', () => {
+  it("finds a node's newest result in one job", () => {
     const book = new LoneResults();
     const [a, b, c] = [entry('0xa', 'j', 0), entry('0xa', 'k', 0), entry('0xa', 'k', 1)];
     for (const r of [a, b, c]) book.add(r);

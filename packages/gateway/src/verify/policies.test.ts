@@ -33,7 +33,12 @@ describe('votes', () => {
     expect(voteKey(a)).not.toBe(voteKey({ ...a, resultHash: 'ac' }));
     expect(voteKey({ ...a, status: 'failed', errorCode: 'SANDBOX_TRAP' })).not.toBe(voteKey({ ...a, status: 'failed', errorCode: 'SANDBOX_FUEL_EXHAUSTED' }));
     expect(parseVoteKey(voteKey(a))).toEqual(a);
-    expect(parseVoteKey(voteKey({ ...a, fuelUsed: null, status: 'failed', errorCode: 'SANDBOX_TRAP' }))).toEqual({ ...a, fuelUsed: null, status: 'failed', errorCode: 'SANDBOX_TRAP' });
+    expect(parseVoteKey(voteKey({ ...a, fuelUsed: null, status: 'failed', errorCode: 'SANDBOX_TRAP' }))).toEqual({
+      ...a,
+      fuelUsed: null,
+      status: 'failed',
+      errorCode: 'SANDBOX_TRAP',
+    });
   });
 });
 
@@ -59,12 +64,21 @@ describe('credibility', () => {
     expect(checksToTrust(1e-4, true)).toBeGreaterThan(checksToTrust(1e-4, false));
   });
 
-  it('weighs groups like iExec: one vote alone has its node\'s credibility; agreement multiplies odds', () => {
+  it("weighs groups like iExec: one vote alone has its node's credibility; agreement multiplies odds", () => {
     expect(groupCredibilities(groupVotes([{ key: 'a', credibility: 0.9 }]))[0]).toBeCloseTo(0.9, 12);
-    const two = groupCredibilities(groupVotes([{ key: 'a', credibility: 0.9 }, { key: 'a', credibility: 0.9 }]))[0]!;
+    const two = groupCredibilities(
+      groupVotes([
+        { key: 'a', credibility: 0.9 },
+        { key: 'a', credibility: 0.9 },
+      ]),
+    )[0]!;
     expect(two).toBeCloseTo(81 / 82, 12);
     // A disagreeing voter lowers the leader's credibility.
-    const groups = groupVotes([{ key: 'a', credibility: 0.9 }, { key: 'a', credibility: 0.9 }, { key: 'b', credibility: 0.9 }]);
+    const groups = groupVotes([
+      { key: 'a', credibility: 0.9 },
+      { key: 'a', credibility: 0.9 },
+      { key: 'b', credibility: 0.9 },
+    ]);
     expect(groups[0]!.key).toBe('a');
     const [ca, cb] = groupCredibilities(groups);
     expect(ca).toBeLessThan(two);
@@ -119,10 +133,18 @@ describe('target(errorRate)', () => {
     expect(p.wanted(Array(7).fill(fresh))).toBe(7);
   });
 
-  it('accepts a trusted node\'s result alone, but not a newcomer\'s', () => {
+  it("accepts a trusted node's result alone, but not a newcomer's", () => {
     expect(p.decide(tally(['a'], trusted))).toMatchObject({ kind: 'accept', key: 'a' });
     expect(p.decide(tally(['a'], fresh, [fresh])).kind).toBe('more');
-    expect(p.decide({ ...tally([]), votes: votesOf([['a', fresh], ['a', trusted]]) }).kind).toBe('accept');
+    expect(
+      p.decide({
+        ...tally([]),
+        votes: votesOf([
+          ['a', fresh],
+          ['a', trusted],
+        ]),
+      }).kind,
+    ).toBe('accept');
   });
 
   it('needs two agreeing votes for a spot-checked task, however trusted the first node', () => {
@@ -132,7 +154,10 @@ describe('target(errorRate)', () => {
   });
 
   it('resolves a disagreement with more replicas, and the minority loses', () => {
-    const votes = votesOf([['a', trusted], ['b', fresh]]);
+    const votes = votesOf([
+      ['a', trusted],
+      ['b', fresh],
+    ]);
     expect(p.decide({ ...tally([]), votes }).kind).toBe('more');
     expect(p.decide({ ...tally([]), votes: [...votes, ...votesOf([['a', trusted]])] })).toMatchObject({ kind: 'accept', key: 'a' });
   });
@@ -146,9 +171,13 @@ describe('target(errorRate)', () => {
 
 describe('newcomers only', () => {
   const fresh = credibility(0, false);
-  const asNewcomers = (t: TaskTally): TaskTally => ({ ...t, votes: t.votes.map((v) => ({ ...v, newcomer: true })), outstanding: t.outstanding.map((o) => ({ ...o, newcomer: true })) });
+  const asNewcomers = (t: TaskTally): TaskTally => ({
+    ...t,
+    votes: t.votes.map((v) => ({ ...v, newcomer: true })),
+    outstanding: t.outstanding.map((o) => ({ ...o, newcomer: true })),
+  });
 
-  it('asks a node with a record to confirm a newcomers\' quorum when one is connected', () => {
+  it("asks a node with a record to confirm a newcomers' quorum when one is connected", () => {
     const p = replicatePolicy(3);
     const t = asNewcomers(tally(['a', 'a', 'a'], fresh, [], 3));
     expect(p.decide({ ...t, establishedAvailable: true })).toMatchObject({ kind: 'more', count: 1, established: true });
@@ -173,7 +202,7 @@ describe('newcomers only', () => {
 });
 
 describe('policyFor', () => {
-  it('maps a job\'s verification to its policy and bound', () => {
+  it("maps a job's verification to its policy and bound", () => {
     expect(policyFor({ kind: 'none' })).toBe(nonePolicy);
     expect(policyFor({ kind: 'replicate', k: 2 }).name).toBe('replicate(2)');
     expect(policyFor({ kind: 'target', errorRate: 0.001 }).name).toBe('target(0.001)');
@@ -196,7 +225,13 @@ describe('replica filters', () => {
   it('keeps replicas on distinct remote addresses when the network has several, and gives way when it has one', () => {
     expect(distinctRemote.allows(task, { address: '0xb', remote: '10.0.0.1', newcomer: false }, net3).ok).toBe(false);
     expect(distinctRemote.allows(task, { address: '0xb', remote: '10.0.0.1', newcomer: false }, net1).ok).toBe(true);
-    expect(distinctRemote.allows({ ...task, nodes: new Set(['0xa', '0xc']), remotes: new Set(['10.0.0.1', '10.0.0.2']) }, { address: '0xb', remote: '10.0.0.1', newcomer: false }, { distinctRemotes: 2, established: 1 }).ok).toBe(true);
+    expect(
+      distinctRemote.allows(
+        { ...task, nodes: new Set(['0xa', '0xc']), remotes: new Set(['10.0.0.1', '10.0.0.2']) },
+        { address: '0xb', remote: '10.0.0.1', newcomer: false },
+        { distinctRemotes: 2, established: 1 },
+      ).ok,
+    ).toBe(true);
     const r = replicaAllowed(DEFAULT_REPLICA_FILTERS, task, { address: '0xb', remote: '10.0.0.1', newcomer: false }, net3);
     expect(r).toEqual({ ok: false, reason: expect.stringMatching(/^distinct-remote: /) });
   });

@@ -47,9 +47,7 @@ export function credibleGroup(errorRate: number): VerificationStep {
       const groups = groupVotes(votes);
       if (groups.length === 0 || groups[0]!.members.length < required) return undefined;
       const cr = groupCredibilities(groups)[0]!;
-      return cr >= 1 - errorRate
-        ? { kind: 'accept', key: groups[0]!.key, reason: `credibility ${cr.toPrecision(6)} ≥ ${1 - errorRate}` }
-        : undefined;
+      return cr >= 1 - errorRate ? { kind: 'accept', key: groups[0]!.key, reason: `credibility ${cr.toPrecision(6)} ≥ ${1 - errorRate}` } : undefined;
     },
   };
 }
@@ -72,7 +70,7 @@ export function newcomerGuard(accept: VerificationStep, max: number): Verificati
       if (group.some((v) => !v.newcomer)) return d;
       const room = tally.votes.length + tally.outstanding.length < max;
       if (tally.establishedAvailable) {
-        if (tally.outstanding.some((o) => !o.newcomer)) return { kind: 'wait', reason: 'waiting for a node with a record to confirm a newcomers\' answer' };
+        if (tally.outstanding.some((o) => !o.newcomer)) return { kind: 'wait', reason: "waiting for a node with a record to confirm a newcomers' answer" };
         if (room) return { kind: 'more', count: 1, established: true, reason: 'an answer from newcomers only needs a node with a record to confirm it' };
       } else {
         // One vote to spare: the answer must still be accepted with one of its votes taken away.

@@ -5,8 +5,20 @@
  * Only tasks that need it have a ReplicaSet (a `none` job has none unless a straggler gets a
  * speculative copy), so the hot path of unverified jobs allocates nothing.
  */
-import type { Reopening } from './jobVerification.js';
 import type { ReplicaView, Vote } from './types.js';
+
+/**
+ * Why a task already decided is decided again (`reopen`). Its accepted result rested on one
+ * node's word alone (see loneResults.ts), and:
+ * - `caught`: that node has since been proven wrong — other nodes re-verify the result;
+ * - `audit`: that node is being checked through this result (its unchecked results grew too
+ *   many or too old, or their job is ending) — one more node must agree with it.
+ */
+export interface Reopening<P = unknown> {
+  reason: 'caught' | 'audit';
+  /** The vote that was accepted (its credibility refreshed when the task is reopened). */
+  original: Vote<P>;
+}
 
 export interface ReplicaLease {
   leaseId: string;

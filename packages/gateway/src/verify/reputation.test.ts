@@ -106,7 +106,7 @@ describe('ReputationBook', () => {
 });
 
 describe('known answers', () => {
-  it('keeps a bounded sample of a job\'s verified tasks', () => {
+  it("keeps a bounded sample of a job's verified tasks", () => {
     let r = 0;
     const pool = new KnownAnswers(8, () => ((r = (r * 9301 + 49297) % 233280), r / 233280));
     for (let i = 0; i < 1000; i++) pool.add({ index: i, key: `k${i}`, nodes: ['0xa', '0xb'], executions: 2, decidedAt: i });

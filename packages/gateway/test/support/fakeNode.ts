@@ -21,7 +21,17 @@ import {
   type Lease,
 } from '@lode/protocol';
 
-export const baseCaps: Capabilities = { cores: 1, memoryMiB: 1024, os: 'linux', arch: 'x64', kind: 'server', slots: 1, pricePerTask: '0', benchmark: 1, agent: 'test' };
+export const baseCaps: Capabilities = {
+  cores: 1,
+  memoryMiB: 1024,
+  os: 'linux',
+  arch: 'x64',
+  kind: 'server',
+  slots: 1,
+  pricePerTask: '0',
+  benchmark: 1,
+  agent: 'test',
+};
 
 export interface FakeNode {
   ws: WebSocket;
@@ -79,7 +89,10 @@ export async function fakeNode(
   const expiresAt = Date.now() + 60_000;
   const origin = originOf(wsUrl);
   const signature = await account.signTypedData(
-    nodeHelloTypedData({ node: account.address, challenge, capabilitiesHash: capabilitiesHash(caps), origin, expiresAt: BigInt(expiresAt) }, { gateway, chainId }),
+    nodeHelloTypedData(
+      { node: account.address, challenge, capabilitiesHash: capabilitiesHash(caps), origin, expiresAt: BigInt(expiresAt) },
+      { gateway, chainId },
+    ),
   );
   ws.send(JSON.stringify({ t: 'hello', protocol: PROTOCOL_VERSION, node: account.address, capabilities: caps, origin, expiresAt, signature }));
   const first = await nextOf('welcome', 'error');
@@ -91,13 +104,25 @@ export async function fakeNode(
   }
   const seen: Lease[] = [];
   const send = (lease: Lease, stdout: Uint8Array, hash?: string, extra: { fuelUsed?: number } = {}) =>
-    ws.send(JSON.stringify({
-      t: 'results',
-      results: [{
-        leaseId: lease.leaseId, status: 'ok', exitCode: 0, stdout: toBase64(stdout), stderr: '', files: [], deleted: [],
-        resultHash: hash ?? resultDigest({ exitCode: 0, stdout, stderr: new Uint8Array(), files: [] }), durationMs: 1, ...extra,
-      }],
-    }));
+    ws.send(
+      JSON.stringify({
+        t: 'results',
+        results: [
+          {
+            leaseId: lease.leaseId,
+            status: 'ok',
+            exitCode: 0,
+            stdout: toBase64(stdout),
+            stderr: '',
+            files: [],
+            deleted: [],
+            resultHash: hash ?? resultDigest({ exitCode: 0, stdout, stderr: new Uint8Array(), files: [] }),
+            durationMs: 1,
+            ...extra,
+          },
+        ],
+      }),
+    );
   return {
     ws,
     address: account.address.toLowerCase(),
@@ -124,24 +149,27 @@ export async function fakeNode(
 const MODULE = `(module (memory (export "memory") 1 1) (func (export "_start")))`;
 
 /** Uploads a trivial module and submits a signed job of `tasks` tasks; resolves to its id. */
-export async function submitJob(
-  gatewayUrl: string,
-  requester: PrivateKeyAccount,
-  tasks: number,
-  over: Partial<JobSpecInit> = {},
-): Promise<string> {
+export async function submitJob(gatewayUrl: string, requester: PrivateKeyAccount, tasks: number, over: Partial<JobSpecInit> = {}): Promise<string> {
   const wabt = await (await import('wabt')).default();
   const bytes = new Uint8Array(wabt.parseWat('m.wat', MODULE).toBinary({}).buffer);
   const sha = sha256Hex(bytes);
   await fetchAs(requester, `${gatewayUrl}/v1/blobs/${sha}`, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
   const spec = JobSpec.parse({
-    version: 1, requester: requester.address, module: sha, deadline: Date.now() + 120_000, nonce: `0x${randomBytes(32).toString('hex')}`,
+    version: 1,
+    requester: requester.address,
+    module: sha,
+    deadline: Date.now() + 120_000,
+    nonce: `0x${randomBytes(32).toString('hex')}`,
     tasks: Array.from({ length: tasks }, (_, i) => ({ args: [String(i)] })),
     limits: { wallMs: 5000, maxOutputBytes: 1024 },
     ...over,
   });
   const signed = await signJob(requester, spec, await identityOf(gatewayUrl));
-  const r = await fetchAs(requester, `${gatewayUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(signed) });
+  const r = await fetchAs(requester, `${gatewayUrl}/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(signed),
+  });
   if (r.status !== 201) throw new Error(`submit: ${r.status} ${await r.text()}`);
   return ((await r.json()) as { id: string }).id;
 }

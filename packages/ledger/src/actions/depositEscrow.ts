@@ -30,7 +30,10 @@ export async function depositEscrow(client: LedgerClient, p: DepositEscrowParame
   }
   const escrowKey = escrowJobId(p.jobId);
   const r = await write(client, `Depositing escrow for job ${p.jobId}`, {
-    address: escrow, abi: jobEscrowAbi, functionName: 'deposit', args: [escrowKey, p.amount, p.expiresAt],
+    address: escrow,
+    abi: jobEscrowAbi,
+    functionName: 'deposit',
+    args: [escrowKey, p.amount, p.expiresAt],
   });
   txHashes.push(r.transactionHash);
   return { escrowKey, txHashes };

@@ -33,7 +33,8 @@ const WORDS: Record<string, string> = {
   PeriodOutOfRange: 'The period is outside its allowed range (at most 365 days).',
   ZeroMinStake: 'The minimum stake cannot be zero: every account would be eligible.',
   ZeroTreasury: 'The treasury cannot be the zero address.',
-  UnbondingShorterThanChallengeWindow: 'The unbonding period must be at least the challenge window, so that stake behind a batch stays slashable while it can be challenged.',
+  UnbondingShorterThanChallengeWindow:
+    'The unbonding period must be at least the challenge window, so that stake behind a batch stays slashable while it can be challenged.',
   OwnableUnauthorizedAccount: 'Only governance (the timelock) may change protocol parameters: propose it with `lode gov propose`.',
   // Governor and timelock.
   GovernorUnexpectedProposalState: 'The proposal is not in a state that allows this; `lode gov status <proposalId>` shows its state and times.',
@@ -44,7 +45,7 @@ const WORDS: Record<string, string> = {
   GovernorAlreadyQueuedProposal: 'The proposal is queued already; execute it once the timelock delay has passed.',
   GovernorRestrictedProposer: 'This account may not make this proposal.',
   TimelockUnexpectedOperationState: 'The timelock is not ready: a queued proposal can be executed only after its eta (`lode gov status <proposalId>`).',
-  ERC5805FutureLookup: 'That point in time has not been reached yet; votes are counted at the proposal\'s snapshot.',
+  ERC5805FutureLookup: "That point in time has not been reached yet; votes are counted at the proposal's snapshot.",
 };
 
 /** A readable TransactionRevertedError for a contract error, or LedgerUnavailableError for a transport one. */

@@ -42,7 +42,11 @@ export async function findProposal(client: LedgerClient, p: FindProposalParamete
   const { governor, deployBlock } = client.addresses;
   // proposalId is not an indexed field: read every ProposalCreated and pick it out.
   const events = await client.public.getContractEvents({
-    address: governor, abi: governorAbi, eventName: 'ProposalCreated', fromBlock: BigInt(deployBlock), toBlock: 'latest',
+    address: governor,
+    abi: governorAbi,
+    eventName: 'ProposalCreated',
+    fromBlock: BigInt(deployBlock),
+    toBlock: 'latest',
   });
   const event = events.find((e) => e.args.proposalId === p.proposalId);
   if (!event) {

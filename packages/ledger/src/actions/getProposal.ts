@@ -48,9 +48,7 @@ export async function getProposal(client: LedgerClient, p: GetProposalParameters
     p.voter ? read.readContract({ address: governor, abi: governorAbi, functionName: 'hasVoted', args: [p.proposalId, p.voter] }) : undefined,
   ]);
   // quorum(t) needs t in the past (ERC5805FutureLookup otherwise): unknown while Pending.
-  const quorum = await read
-    .readContract({ address: governor, abi: governorAbi, functionName: 'quorum', args: [snapshot] })
-    .catch(() => null);
+  const quorum = await read.readContract({ address: governor, abi: governorAbi, functionName: 'quorum', args: [snapshot] }).catch(() => null);
   const changes = found.calldatas
     .map((data, i) => (found.targets[i]?.toLowerCase() === client.addresses.config.toLowerCase() ? decodeParameterChange(data) : undefined))
     .filter((c) => c !== undefined);

@@ -62,7 +62,14 @@ export async function getStakeStatus(client: LedgerClient, p: GetStakeStatusPara
     read.readContract({ address: staking, abi: stakingAbi, functionName: 'unbondingRequestsOf', args: [address] }),
     read.readContract({ address: staking, abi: stakingAbi, functionName: 'withdrawableOf', args: [address] }),
     read.getBlock({ blockTag: 'latest' }),
-    read.getContractEvents({ address: staking, abi: stakingAbi, eventName: 'Staked', args: { staker: address }, fromBlock: BigInt(deployBlock), toBlock: 'latest' }),
+    read.getContractEvents({
+      address: staking,
+      abi: stakingAbi,
+      eventName: 'Staked',
+      args: { staker: address },
+      fromBlock: BigInt(deployBlock),
+      toBlock: 'latest',
+    }),
   ]);
   const providers = [...new Set(staked.map((e) => getAddress(e.args.provider!)))].filter((x) => x !== address);
   const amounts = await Promise.all(

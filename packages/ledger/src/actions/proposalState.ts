@@ -12,7 +12,10 @@ export const PROPOSAL_STATES = ['Pending', 'Active', 'Canceled', 'Defeated', 'Su
 export type ProposalStateName = (typeof PROPOSAL_STATES)[number];
 
 /** The governor's ABI with the timelock's errors, so that a refusal from inside the timelock decodes by name. */
-export const governanceAbi = [...governorAbi, ...timelockAbi.filter((x) => x.type === 'error' && !governorAbi.some((g) => g.type === 'error' && g.name === x.name))];
+export const governanceAbi = [
+  ...governorAbi,
+  ...timelockAbi.filter((x) => x.type === 'error' && !governorAbi.some((g) => g.type === 'error' && g.name === x.name)),
+];
 
 /** `2025-11-25T16:04:05Z` for Unix seconds. */
 export function isoSeconds(seconds: bigint | number): string {

@@ -28,7 +28,8 @@ export function encodeParameterChange(parameter: ProtocolParameter, value: Param
   const spec = PROTOCOL_PARAMETERS[parameter];
   if (!spec) throw new InvalidRequestError(`Unknown parameter "${parameter}"; one of ${PROTOCOL_PARAMETER_NAMES.join(', ')}.`);
   if (spec.kind === 'address') {
-    if (typeof value !== 'string' || !isAddress(value, { strict: false })) throw new InvalidRequestError(`${parameter} takes an address, got ${String(value)}.`);
+    if (typeof value !== 'string' || !isAddress(value, { strict: false }))
+      throw new InvalidRequestError(`${parameter} takes an address, got ${String(value)}.`);
     return encodeFunctionData({ abi: protocolConfigAbi, functionName: spec.setter, args: [getAddress(value)] } as never);
   }
   const n = typeof value === 'string' ? NaN : value;
@@ -84,7 +85,8 @@ export async function proposeParameterChange(client: LedgerClient, p: ProposePar
   const calldata = encodeParameterChange(p.parameter, p.value);
   const action = `Proposing ${p.parameter} = ${String(p.value)}`;
   await checkParameterValue(client, p.parameter, p.value);
-  const description = p.description ?? `Set ${p.parameter} to ${String(p.value)} (proposed by ${client.wallet?.account.address} at ${new Date().toISOString()})`;
+  const description =
+    p.description ?? `Set ${p.parameter} to ${String(p.value)} (proposed by ${client.wallet?.account.address} at ${new Date().toISOString()})`;
   const receipt = await write(client, action, {
     address: governor,
     abi: governanceAbi,
@@ -140,7 +142,11 @@ export async function checkParameterValue(client: LedgerClient, parameter: Proto
     case 'unbondingPeriod': {
       await period(0n);
       const window = await read('challengeWindow');
-      if (n < window) refuse('UnbondingShorterThanChallengeWindow', `the unbonding period must be at least the challenge window (${window} s), so that stake behind a batch stays slashable while it can be challenged.`);
+      if (n < window)
+        refuse(
+          'UnbondingShorterThanChallengeWindow',
+          `the unbonding period must be at least the challenge window (${window} s), so that stake behind a batch stays slashable while it can be challenged.`,
+        );
       return;
     }
     case 'settlementPeriod':
@@ -148,7 +154,11 @@ export async function checkParameterValue(client: LedgerClient, parameter: Proto
     case 'challengeWindow': {
       await period(1n);
       const unbonding = await read('unbondingPeriod');
-      if (n > unbonding) refuse('UnbondingShorterThanChallengeWindow', `the challenge window must not be longer than the unbonding period (${unbonding} s); lengthen that first.`);
+      if (n > unbonding)
+        refuse(
+          'UnbondingShorterThanChallengeWindow',
+          `the challenge window must not be longer than the unbonding period (${unbonding} s); lengthen that first.`,
+        );
       return;
     }
     case 'treasury':

@@ -16,7 +16,9 @@ export async function stake(client: LedgerClient, p: StakeParameters): Promise<{
   const txHashes: Hex[] = [];
   const allowance = await client.public.readContract({ address: token, abi: lodeTokenAbi, functionName: 'allowance', args: [owner, staking] });
   if (allowance < p.amount) {
-    txHashes.push((await write(client, 'Approving staking', { address: token, abi: lodeTokenAbi, functionName: 'approve', args: [staking, p.amount] })).transactionHash);
+    txHashes.push(
+      (await write(client, 'Approving staking', { address: token, abi: lodeTokenAbi, functionName: 'approve', args: [staking, p.amount] })).transactionHash,
+    );
   }
   const receipt = p.provider
     ? await write(client, `Delegating to ${p.provider}`, { address: staking, abi: stakingAbi, functionName: 'delegate', args: [p.provider, p.amount] })

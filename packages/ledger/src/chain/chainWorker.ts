@@ -103,9 +103,7 @@ export class ChainWorker {
 
   /** One public JSON-RPC body (`POST /rpc`) from `client` → its answer; never throws. */
   handleJsonRpc(body: unknown, from: { client: string }): Promise<unknown> {
-    return answerJsonRpc(body, (method, params) =>
-      this.enqueue({ method, params, budgetMs: this.publicBudgetMs, dev: false, client: from.client }),
-    );
+    return answerJsonRpc(body, (method, params) => this.enqueue({ method, params, budgetMs: this.publicBudgetMs, dev: false, client: from.client }));
   }
 
   /** Lets the request in flight finish, refuses the queued ones, then closes the chain (flushed). */
@@ -256,19 +254,19 @@ export class ChainWorker {
       .catch(() => undefined)
       .then(() => startWorker(this.options))
       .then(
-      ({ worker: fresh }) => {
-        if (this.closing) {
-          fresh.terminate().catch(() => undefined);
-          return;
-        }
-        this.attach(fresh);
-      },
-      (failed: Error) => {
-        this.closed = true;
-        this.options.onError?.(failed, false);
-        for (const job of this.drainQueues()) job.reject(new RpcError(-32603, `internal error: the chain could not be reopened (${failed.message})`));
-      },
-    );
+        ({ worker: fresh }) => {
+          if (this.closing) {
+            fresh.terminate().catch(() => undefined);
+            return;
+          }
+          this.attach(fresh);
+        },
+        (failed: Error) => {
+          this.closed = true;
+          this.options.onError?.(failed, false);
+          for (const job of this.drainQueues()) job.reject(new RpcError(-32603, `internal error: the chain could not be reopened (${failed.message})`));
+        },
+      );
   }
 
   private drainQueues(): Job[] {

@@ -120,7 +120,16 @@ export class EmbeddedChain {
     });
     const budget = new ExecutionBudget();
     const vm = await createVM({ common, stateManager, blockchain, evmOpts: { customOpcodes: budget.customOpcodes(common) } });
-    const chain = new EmbeddedChain(genesis.chainId, common, vm, blockchain, store, options.now ?? Date.now, budget, options.budgetMs ?? DEFAULT_EXECUTION_BUDGET_MS);
+    const chain = new EmbeddedChain(
+      genesis.chainId,
+      common,
+      vm,
+      blockchain,
+      store,
+      options.now ?? Date.now,
+      budget,
+      options.budgetMs ?? DEFAULT_EXECUTION_BUDGET_MS,
+    );
     chain.head = await blockchain.getCanonicalHeadBlock();
     if (saved === undefined) {
       await stateManager.generateCanonicalGenesis(genesis.alloc);
@@ -325,9 +334,7 @@ export class EmbeddedChain {
         if (n < from || n > to) return false;
       }
       if (addresses !== undefined && addresses.length > 0 && !addresses.includes(log.address.toLowerCase())) return false;
-      return (filter.topics ?? []).every(
-        (wanted, i) => wanted === null || wanted.length === 0 || wanted.some((t) => t.toLowerCase() === log.topics[i]),
-      );
+      return (filter.topics ?? []).every((wanted, i) => wanted === null || wanted.length === 0 || wanted.some((t) => t.toLowerCase() === log.topics[i]));
     });
   }
 

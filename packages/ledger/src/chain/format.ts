@@ -43,13 +43,7 @@ export interface MinedTransaction {
   receipt: RpcReceipt;
 }
 
-export function formatReceipt(
-  block: Block,
-  index: number,
-  tx: TypedTransaction,
-  result: RunTxResult,
-  firstLogIndex: number,
-): RpcReceipt {
+export function formatReceipt(block: Block, index: number, tx: TypedTransaction, result: RunTxResult, firstLogIndex: number): RpcReceipt {
   const blockHash = bytesToHex(block.hash());
   const blockNumber = quantity(block.header.number);
   const transactionHash = bytesToHex(tx.hash());
@@ -139,8 +133,6 @@ export function formatBlock(block: Block, fullTransactions: boolean): Record<str
     excessBlobGas: h.excessBlobGas,
     parentBeaconBlockRoot: h.parentBeaconBlockRoot,
     uncles: [],
-    transactions: block.transactions.map((tx, i) =>
-      fullTransactions ? formatTransaction(tx, block, i) : bytesToHex(tx.hash()),
-    ),
+    transactions: block.transactions.map((tx, i) => (fullTransactions ? formatTransaction(tx, block, i) : bytesToHex(tx.hash()))),
   };
 }

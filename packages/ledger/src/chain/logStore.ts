@@ -141,10 +141,7 @@ function encodeRecord(op: number, ns: Namespace, key: string, value?: Value): Bu
   return Buffer.concat([head, keyBytes, valueHead, body]);
 }
 
-function decodeRecord(
-  buf: Buffer,
-  at: number,
-): { op: number; ns: Namespace; key: string; value?: Value; end: number } | undefined {
+function decodeRecord(buf: Buffer, at: number): { op: number; ns: Namespace; key: string; value?: Value; end: number } | undefined {
   if (at + 6 > buf.length) return undefined;
   const op = buf.readUInt8(at);
   const ns = NAMESPACES[buf.readUInt8(at + 1)];
@@ -159,10 +156,6 @@ function decodeRecord(
   if (valueEnd > buf.length) return undefined;
   const body = buf.subarray(keyEnd + 5, valueEnd);
   const value: Value =
-    kind === KIND_BYTES
-      ? new Uint8Array(body)
-      : kind === KIND_STRING
-        ? body.toString('utf8')
-        : (JSON.parse(body.toString('utf8')) as DBObject);
+    kind === KIND_BYTES ? new Uint8Array(body) : kind === KIND_STRING ? body.toString('utf8') : (JSON.parse(body.toString('utf8')) as DBObject);
   return { op, ns, key, value, end: valueEnd };
 }

@@ -38,9 +38,9 @@ type Handler = (chain: EmbeddedChain, params: unknown[]) => Promise<unknown> | u
 
 /** Parses positional params with zod, or fails with JSON-RPC -32602. */
 function parse<T extends z.ZodTypeAny[]>(params: unknown[], ...schemas: T): { [K in keyof T]: z.infer<T[K]> } {
-  const result = z.tuple(schemas as unknown as [z.ZodTypeAny]).safeParse(params.slice(0, schemas.length).concat(
-    Array(Math.max(0, schemas.length - params.length)).fill(undefined),
-  ));
+  const result = z
+    .tuple(schemas as unknown as [z.ZodTypeAny])
+    .safeParse(params.slice(0, schemas.length).concat(Array(Math.max(0, schemas.length - params.length)).fill(undefined)));
   if (!result.success) {
     const issue = result.error.issues[0]!;
     throw new RpcError(-32602, `invalid params: ${issue.path.length > 0 ? `[${issue.path.join('.')}] ` : ''}${issue.message}`);
@@ -251,7 +251,6 @@ async function answer(item: unknown, call: (method: string, params: unknown) => 
 }
 
 function rpcFailure(id: unknown, error: unknown) {
-  const e =
-    error instanceof RpcError ? error : new RpcError(-32603, `internal error: ${(error as Error)?.message ?? String(error)}`);
+  const e = error instanceof RpcError ? error : new RpcError(-32603, `internal error: ${(error as Error)?.message ?? String(error)}`);
   return { jsonrpc: '2.0', id, error: { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) } };
 }

@@ -39,10 +39,13 @@ try {
 
 port.on('message', (m: WorkerRequest | { t: 'close' }) => {
   if (m.t === 'close') {
-    chain.close().then(
-      () => post({ t: 'closed' }),
-      () => post({ t: 'closed' }),
-    ).finally(() => port.close());
+    chain
+      .close()
+      .then(
+        () => post({ t: 'closed' }),
+        () => post({ t: 'closed' }),
+      )
+      .finally(() => port.close());
     return;
   }
   dispatch(chain, m.method, m.params, { devMethods: m.dev, budgetMs: m.budgetMs }).then(

@@ -61,7 +61,7 @@ describe('the initial supply', () => {
     expect(before.p4).toBeGreaterThan(0n); // the fixture's token, a different contract: untouched
   });
 
-  it('sets a proposal threshold above zero and a quorum above the faucet reserve, met by the operator\'s delegated votes', async () => {
+  it("sets a proposal threshold above zero and a quorum above the faucet reserve, met by the operator's delegated votes", async () => {
     const { token, governor } = await deploy({ operator: accounts.carol.address, faucetReserve: LOCAL_FAUCET_RESERVE });
     await f.increaseTime(1);
     const quorum = await governor.quorum([(await f.now()) - 1n]);
@@ -86,7 +86,10 @@ describe('the initial supply', () => {
     ];
     for (const [params, words] of unsafe) {
       const err = await deploy(params).catch((e: unknown) => e);
-      expect(err, JSON.stringify(params, (_, v) => (typeof v === 'bigint' ? v.toString() : v))).toBeInstanceOf(LedgerParametersError);
+      expect(
+        err,
+        JSON.stringify(params, (_, v) => (typeof v === 'bigint' ? v.toString() : v)),
+      ).toBeInstanceOf(LedgerParametersError);
       expect((err as Error).message).toMatch(words);
     }
     expect(await f.pub.getTransactionCount({ address: accounts.deployer.address })).toBe(nonce);

@@ -20,13 +20,11 @@ describe('contract compilation', () => {
     for (const [name, artifact] of Object.entries(ledgerArtifacts)) {
       expect(artifact.bytecode, name).toMatch(/^0x([0-9a-f]{2})+$/);
       expect(artifact.abi.length, name).toBeGreaterThan(0);
-      expect(compilerInfo.deployedSizes[name as keyof typeof compilerInfo.deployedSizes], name).toBeLessThanOrEqual(
-        MAX_CODE_SIZE,
-      );
+      expect(compilerInfo.deployedSizes[name as keyof typeof compilerInfo.deployedSizes], name).toBeLessThanOrEqual(MAX_CODE_SIZE);
     }
   });
 
-  it('documents every external and public function of Lode\'s sources with NatSpec', () => {
+  it("documents every external and public function of Lode's sources with NatSpec", () => {
     const undocumented: string[] = [];
     for (const file of listSol(join(ledgerRoot, 'contracts'))) {
       const lines = readFileSync(file, 'utf8').split('\n');
@@ -61,7 +59,7 @@ describe('contract compilation', () => {
       return dir;
     }
 
-    it('with solc\'s message on an error', async () => {
+    it("with solc's message on an error", async () => {
       const dir = scratch('// SPDX-License-Identifier: MIT\npragma solidity ^0.8.28;\ncontract Bad { function f() external { x = 1; } }\n');
       try {
         const error = (await run(process.execPath, [join(dir, 'scripts', 'compile.mjs')]).catch((e: unknown) => e)) as {

@@ -1,15 +1,7 @@
 import { parseEther, zeroHash, type Address, type Hex } from 'viem';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BatchStatus } from '../../src/contracts.js';
-import {
-  accounts,
-  createLedgerFixture,
-  jobId,
-  payoutTree,
-  type ActorName,
-  type LedgerFixture,
-  type PayoutTree,
-} from '../support/ledger.js';
+import { accounts, createLedgerFixture, jobId, payoutTree, type ActorName, type LedgerFixture, type PayoutTree } from '../support/ledger.js';
 
 const E = (n: number | string) => parseEther(String(n));
 const FEE_BPS = 100n; // the fixture's default (1 %)
@@ -43,21 +35,20 @@ describe('JobEscrow', () => {
     await deposit('alice', id, amount);
     const payout = debit - (debit * FEE_BPS) / 10_000n;
     const p1 = payout / 4n;
-    const batch = await post([id], [debit], [
-      ['p1', p1],
-      ['p2', payout - p1],
-    ]);
+    const batch = await post(
+      [id],
+      [debit],
+      [
+        ['p1', p1],
+        ['p2', payout - p1],
+      ],
+    );
     return { id, debit, payout, p1, p2: payout - p1, ...batch };
   }
 
   const claim = (who: ActorName, batchIds: bigint[], tree: PayoutTree | PayoutTree[], restake = false) => {
     const trees = Array.isArray(tree) ? tree : batchIds.map(() => tree);
-    return f.escrow(who).write.claim([
-      batchIds,
-      trees.map((t) => t.amount(A(who))),
-      trees.map((t) => t.proof(A(who))),
-      restake,
-    ]);
+    return f.escrow(who).write.claim([batchIds, trees.map((t) => t.amount(A(who))), trees.map((t) => t.proof(A(who))), restake]);
   };
 
   describe('deposits', () => {
@@ -84,10 +75,7 @@ describe('JobEscrow', () => {
     it('refuses a top-up by a stranger', async () => {
       const id = jobId('d3');
       await deposit('alice', id, E(5));
-      await f.expectRevert(f.escrow('mallory').write.deposit([id, E(1), (await f.now()) + 600n]), 'NotRequester', [
-        id,
-        A('mallory'),
-      ]);
+      await f.expectRevert(f.escrow('mallory').write.deposit([id, E(1), (await f.now()) + 600n]), 'NotRequester', [id, A('mallory')]);
     });
 
     it('refuses zero amounts, past expiries and deposits into a closed job', async () => {
@@ -127,10 +115,7 @@ describe('JobEscrow', () => {
       await f.tx(f.escrow('carol').write.depositWithPermit([id, amount, deadline, deadline, v, r, s]));
       expect((await f.escrow('carol').read.escrowOf([id]))[1]).toBe(amount);
       // The permit was used up: replaying it is ignored and, without allowance, the deposit fails.
-      await f.expectRevert(
-        f.escrow('carol').write.depositWithPermit([id, amount, deadline, deadline, v, r, s]),
-        'ERC20InsufficientAllowance',
-      );
+      await f.expectRevert(f.escrow('carol').write.depositWithPermit([id, amount, deadline, deadline, v, r, s]), 'ERC20InsufficientAllowance');
     });
   });
 
@@ -140,9 +125,7 @@ describe('JobEscrow', () => {
       const b = jobId('b');
       await deposit('alice', a, E(10));
       await deposit('bob', b, E(10));
-      const { batchId, tree, receipt } = await post([a, b, a], [E(1), E(3), E(2)], [
-        ['p1', E('5.94')],
-      ]);
+      const { batchId, tree, receipt } = await post([a, b, a], [E(1), E(3), E(2)], [['p1', E('5.94')]]);
       expect(batchId).toBe(1n);
       expect((await f.escrow('alice').read.escrowOf([a]))[1]).toBe(E(7));
       expect((await f.escrow('alice').read.escrowOf([b]))[1]).toBe(E(7));
@@ -158,7 +141,12 @@ describe('JobEscrow', () => {
         status: BatchStatus.Pending,
         feeSwept: false,
       });
-      expect(batch.listsHash).toBe(await f.escrow('alice').read.hashLists([[a, b, a], [E(1), E(3), E(2)]]));
+      expect(batch.listsHash).toBe(
+        await f.escrow('alice').read.hashLists([
+          [a, b, a],
+          [E(1), E(3), E(2)],
+        ]),
+      );
       const [event] = await f.escrow('alice').getEvents.BatchPosted({}, { fromBlock: receipt.blockNumber });
       expect(event!.args).toMatchObject({ batchId, jobIds: [a, b, a], debits: [E(1), E(3), E(2)], fee: E('0.06') });
     });
@@ -189,10 +177,7 @@ describe('JobEscrow', () => {
     it('is the settler role only', async () => {
       const id = jobId('role');
       await deposit('alice', id, E(1));
-      await f.expectRevert(
-        f.escrow('mallory').write.postBatch([payoutTree([[A('mallory'), 1n]]).root, [id], [E(1)]]),
-        'AccessControlUnauthorizedAccount',
-      );
+      await f.expectRevert(f.escrow('mallory').write.postBatch([payoutTree([[A('mallory'), 1n]]).root, [id], [E(1)]]), 'AccessControlUnauthorizedAccount');
     });
   });
 
@@ -220,25 +205,14 @@ describe('JobEscrow', () => {
     it('refuses a wrong proof and a wrong amount', async () => {
       const { batchId, tree, p1 } = await simpleBatch();
       await f.increaseTime(WINDOW);
-      await f.expectRevert(
-        f.escrow('p1').write.claim([[batchId], [p1], [tree.proof(A('p2'))], false]),
-        'InvalidProof',
-        [batchId],
-      );
-      await f.expectRevert(
-        f.escrow('p1').write.claim([[batchId], [p1 + 1n], [tree.proof(A('p1'))], false]),
-        'InvalidProof',
-        [batchId],
-      );
+      await f.expectRevert(f.escrow('p1').write.claim([[batchId], [p1], [tree.proof(A('p2'))], false]), 'InvalidProof', [batchId]);
+      await f.expectRevert(f.escrow('p1').write.claim([[batchId], [p1 + 1n], [tree.proof(A('p1'))], false]), 'InvalidProof', [batchId]);
     });
 
     it('refuses a claim by a stranger holding a real proof', async () => {
       const { batchId, tree, p1 } = await simpleBatch();
       await f.increaseTime(WINDOW);
-      await f.expectRevert(
-        f.escrow('mallory').write.claim([[batchId], [p1], [tree.proof(A('p1'))], false]),
-        'InvalidProof',
-      );
+      await f.expectRevert(f.escrow('mallory').write.claim([[batchId], [p1], [tree.proof(A('p1'))], false]), 'InvalidProof');
     });
 
     it('refuses a claim from the same batch twice in one call', async () => {
@@ -251,10 +225,14 @@ describe('JobEscrow', () => {
       const id = jobId('over');
       await deposit('alice', id, E(100));
       // The tree promises 2 × 9.9 against a payout of 9.9 (debit 10, fee 0.1).
-      const { batchId, tree } = await post([id], [E(10)], [
-        ['p1', E('9.9')],
-        ['p2', E('9.9')],
-      ]);
+      const { batchId, tree } = await post(
+        [id],
+        [E(10)],
+        [
+          ['p1', E('9.9')],
+          ['p2', E('9.9')],
+        ],
+      );
       await f.increaseTime(WINDOW);
       await f.tx(claim('p1', [batchId], tree));
       await f.expectRevert(claim('p2', [batchId], tree), 'ClaimExceedsPayout', [batchId, E('9.9'), E('9.9')]);
@@ -306,14 +284,8 @@ describe('JobEscrow', () => {
   describe('challenges, disputes and voids', () => {
     it('lets a requester of a debited job challenge within the window', async () => {
       const { batchId, id, debit } = await simpleBatch();
-      await f.expectRevert(
-        f.escrow('bob').write.challenge([batchId, [id], [debit]]),
-        'NotBatchRequester',
-        [batchId, A('bob')],
-      );
-      await f.expectRevert(f.escrow('alice').write.challenge([batchId, [id], [debit + 1n]]), 'BatchListsMismatch', [
-        batchId,
-      ]);
+      await f.expectRevert(f.escrow('bob').write.challenge([batchId, [id], [debit]]), 'NotBatchRequester', [batchId, A('bob')]);
+      await f.expectRevert(f.escrow('alice').write.challenge([batchId, [id], [debit + 1n]]), 'BatchListsMismatch', [batchId]);
       await f.tx(f.escrow('alice').write.challenge([batchId, [id], [debit]]));
       expect((await f.escrow('alice').read.batchOf([batchId])).status).toBe(BatchStatus.Disputed);
       await f.expectRevert(f.escrow('alice').write.challenge([batchId, [id], [debit]]), 'InvalidBatchStatus');
@@ -331,19 +303,12 @@ describe('JobEscrow', () => {
     it('lets only governance resolve a dispute', async () => {
       const { batchId, id, debit } = await simpleBatch();
       await f.tx(f.escrow('alice').write.challenge([batchId, [id], [debit]]));
-      await f.expectRevert(
-        f.escrow('gateway').write.resolveDispute([batchId, true, [id], [debit]]),
-        'NotGovernance',
-        [A('gateway')],
-      );
+      await f.expectRevert(f.escrow('gateway').write.resolveDispute([batchId, true, [id], [debit]]), 'NotGovernance', [A('gateway')]);
     });
 
-    it('voids a batch on the gateway\'s word within the window, returning every debit', async () => {
+    it("voids a batch on the gateway's word within the window, returning every debit", async () => {
       const { batchId, id, debit, tree } = await simpleBatch(E(100), E(1000));
-      await f.expectRevert(
-        f.escrow('mallory').write.voidBatch([batchId, [id], [debit]]),
-        'AccessControlUnauthorizedAccount',
-      );
+      await f.expectRevert(f.escrow('mallory').write.voidBatch([batchId, [id], [debit]]), 'AccessControlUnauthorizedAccount');
       await f.tx(f.escrow('gateway').write.voidBatch([batchId, [id], [debit]]));
       expect((await f.escrow('alice').read.escrowOf([id]))[1]).toBe(E(1000));
       expect((await f.escrow('alice').read.batchOf([batchId])).status).toBe(BatchStatus.Voided);

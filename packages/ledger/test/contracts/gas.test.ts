@@ -73,14 +73,7 @@ describe('settlement gas', () => {
       expect(receipt.gasUsed).toBeLessThan(100_000n);
     }
     const claimMany = (batches: typeof ten, restake: boolean) =>
-      f.tx(
-        f.escrow('p1').write.claim([
-          batches.map((b) => b.batchId),
-          batches.map((b) => b.tree.amount(p1)),
-          batches.map((b) => b.tree.proof(p1)),
-          restake,
-        ]),
-      );
+      f.tx(f.escrow('p1').write.claim([batches.map((b) => b.batchId), batches.map((b) => b.tree.amount(p1)), batches.map((b) => b.tree.proof(p1)), restake]));
     const receipt = await claimMany(ten, false);
     rows.push(['claim, 10 batches (trees of 32)', receipt.gasUsed]);
     expect(receipt.gasUsed).toBeLessThan(300_000n);

@@ -38,7 +38,7 @@ describe('governance', () => {
     expect(await gov.read.state([proposalId])).toBe(State.Executed);
   }
 
-  it('wires the governor as the timelock\'s only proposer and leaves the deployer no power', async () => {
+  it("wires the governor as the timelock's only proposer and leaves the deployer no power", async () => {
     const tl = f.timelock('alice').read;
     expect(await tl.hasRole([ROLES.PROPOSER, f.addresses.governor])).toBe(true);
     expect(await tl.hasRole([ROLES.CANCELLER, f.addresses.governor])).toBe(true);

@@ -46,9 +46,37 @@ const pick = <T>(xs: readonly T[]) => fc.integer({ min: 0, max: xs.length - 1 })
 const subset = (n: number) => fc.uniqueArray(fc.integer({ min: 0, max: n - 1 }), { minLength: 1, maxLength: n });
 
 const actionArb = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('deposit' as const), who: pick([...REQUESTERS, 'mallory'] as const), job: fc.nat(JOBS - 1), amount: amountArb, ttl: fc.integer({ min: 5, max: 120 }) }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('post' as const), jobs: fc.uniqueArray(fc.nat(20), { minLength: 1, maxLength: 3 }), unknownJob: fc.nat(9).map((n) => n === 0), percent: fc.integer({ min: 1, max: 110 }), providers: subset(PROVIDERS.length), dishonest: fc.nat(7).map((n) => n === 0) }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('claim' as const), who: pick(PROVIDERS), batches: fc.uniqueArray(fc.nat(40), { minLength: 1, maxLength: 2 }), anyBatch: fc.nat(4).map((n) => n === 0), restake: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('deposit' as const),
+      who: pick([...REQUESTERS, 'mallory'] as const),
+      job: fc.nat(JOBS - 1),
+      amount: amountArb,
+      ttl: fc.integer({ min: 5, max: 120 }),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('post' as const),
+      jobs: fc.uniqueArray(fc.nat(20), { minLength: 1, maxLength: 3 }),
+      unknownJob: fc.nat(9).map((n) => n === 0),
+      percent: fc.integer({ min: 1, max: 110 }),
+      providers: subset(PROVIDERS.length),
+      dishonest: fc.nat(7).map((n) => n === 0),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('claim' as const),
+      who: pick(PROVIDERS),
+      batches: fc.uniqueArray(fc.nat(40), { minLength: 1, maxLength: 2 }),
+      anyBatch: fc.nat(4).map((n) => n === 0),
+      restake: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('steal' as const), batch: fc.nat(40) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('close' as const), by: pick(['gateway', 'requester', 'mallory'] as const), job: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('challenge' as const), who: pick(REQUESTERS), batch: fc.nat(40) }) },
@@ -88,7 +116,12 @@ describe('ledger invariants under random operation sequences', () => {
   const outcomes = new Map<string, number>();
   let current = '';
   afterAll(() => {
-    console.log([...outcomes].sort().map(([k, n]) => `${k}: ${n}`).join('\n'));
+    console.log(
+      [...outcomes]
+        .sort()
+        .map(([k, n]) => `${k}: ${n}`)
+        .join('\n'),
+    );
   });
 
   /** Runs a write; returns undefined on success or the custom error's name on a revert. */
@@ -219,9 +252,7 @@ describe('ledger invariants under random operation sequences', () => {
                 const proofs = chosen.map((b) => (b.tree.payouts.some(([p]) => p === who) ? b.tree.proof(who) : []));
                 const balanceBefore = await f.token(action.who).read.balanceOf([who]);
                 const poolBefore = await staking(action.who).read.totalStakeOf([who]);
-                const r = await attempt(() =>
-                  escrow(action.who).write.claim([chosen.map((b) => b.id), amounts, proofs, action.restake]),
-                );
+                const r = await attempt(() => escrow(action.who).write.claim([chosen.map((b) => b.id), amounts, proofs, action.restake]));
                 expectOneOf(r, ['BatchNotFinal', 'AlreadyClaimed', 'InvalidProof', 'ClaimExceedsPayout'], action);
                 const keys = chosen.map((b) => `${b.id}:${who}`);
                 if (r === undefined) {
@@ -251,10 +282,7 @@ describe('ledger invariants under random operation sequences', () => {
               case 'close': {
                 const id = known.length > 0 ? known[action.job % known.length]! : jobId('never-deposited');
                 const [requester] = await escrow('alice').read.escrowOf([id]);
-                const by: ActorName =
-                  action.by === 'requester'
-                    ? (REQUESTERS.find((n) => A(n) === requester) ?? 'alice')
-                    : action.by;
+                const by: ActorName = action.by === 'requester' ? (REQUESTERS.find((n) => A(n) === requester) ?? 'alice') : action.by;
                 const r = await attempt(() => escrow(by).write.closeJob([id]));
                 expectOneOf(r, ['UnknownJob', 'JobClosed', 'NotRequester', 'JobNotExpired'], action);
                 if (by === 'mallory') expect(r).toBeDefined();

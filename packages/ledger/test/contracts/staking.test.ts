@@ -27,7 +27,7 @@ describe('Staking', () => {
     expect(await f.token('p1').read.balanceOf([f.addresses.staking])).toBe(E(100));
   });
 
-  it('counts delegations in the total stake but not in the provider\'s own', async () => {
+  it("counts delegations in the total stake but not in the provider's own", async () => {
     await f.tx(s('p1').write.stake([E(50)]));
     await f.tx(s('d1').write.delegate([A('p1'), E(200)]));
     expect(await s('p1').read.stakeOf([A('p1')])).toBe(E(50));
@@ -36,7 +36,7 @@ describe('Staking', () => {
     expect(await s('p1').read.isEligible([A('p1')])).toBe(false);
   });
 
-  it('lets anyone add to a provider\'s own stake with stakeFor', async () => {
+  it("lets anyone add to a provider's own stake with stakeFor", async () => {
     await f.tx(s('d1').write.stakeFor([A('p2'), E(150)]));
     expect(await s('p2').read.stakeOf([A('p2')])).toBe(E(150));
     expect(await s('p2').read.delegationOf([A('p2'), A('d1')])).toBe(0n);
@@ -74,10 +74,7 @@ describe('Staking', () => {
       await f.tx(s('p1').write.stake([E(100)]));
       await f.tx(s('p2').write.stake([E(100)]));
       await f.tx(s('gateway').write.slash([A('p1'), E(1), evidence('e')]));
-      await f.expectRevert(s('gateway').write.slash([A('p1'), E(1), evidence('e')]), 'EvidenceAlreadyUsed', [
-        A('p1'),
-        evidence('e'),
-      ]);
+      await f.expectRevert(s('gateway').write.slash([A('p1'), E(1), evidence('e')]), 'EvidenceAlreadyUsed', [A('p1'), evidence('e')]);
       await f.tx(s('gateway').write.slash([A('p2'), E(1), evidence('e')])); // another provider, same evidence
       await f.expectRevert(s('gateway').write.slash([A('p1'), E(1), zeroHash]), 'MissingEvidence');
       await f.expectRevert(s('gateway').write.slash([A('p3'), E(1), evidence('f')]), 'NothingToSlash', [A('p3')]);

@@ -33,7 +33,7 @@ describe('LodeToken', () => {
     expect(await t.getPastVotes([accounts.alice.address, at])).toBe(E(1_000_000));
   });
 
-  it('releases emission at the fixed rate into the reward pool, to anyone\'s call, up to the cap', async () => {
+  it("releases emission at the fixed rate into the reward pool, to anyone's call, up to the cap", async () => {
     const t = f.token('mallory');
     const pool = await t.read.rewardPool();
     expect(pool).toBe(f.addresses.timelock);
@@ -94,14 +94,11 @@ describe('ProtocolConfig', () => {
   });
   afterAll(() => f.close());
 
-  const cfg = (who: 'deployer' | 'mallory') =>
-    getContract({ abi: protocolConfigAbi, address: standalone, client: { public: f.pub, wallet: f.wallets[who] } });
+  const cfg = (who: 'deployer' | 'mallory') => getContract({ abi: protocolConfigAbi, address: standalone, client: { public: f.pub, wallet: f.wallets[who] } });
 
   it('is owned by the timelock in a deployment, and by no one else', async () => {
     expect(await f.config('alice').read.owner()).toBe(f.addresses.timelock);
-    await f.expectRevert(f.config('deployer').write.setFeeBps([200]), 'OwnableUnauthorizedAccount', [
-      accounts.deployer.address,
-    ]);
+    await f.expectRevert(f.config('deployer').write.setFeeBps([200]), 'OwnableUnauthorizedAccount', [accounts.deployer.address]);
     await f.expectRevert(cfg('mallory').write.setMinStake([1n]), 'OwnableUnauthorizedAccount');
   });
 

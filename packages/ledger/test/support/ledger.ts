@@ -35,22 +35,9 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { expect } from 'vitest';
 import { createEmbeddedChain, LODE_CHAIN_ID, type EmbeddedChain } from '../../src/chain/index.js';
-import {
-  governorAbi,
-  jobEscrowAbi,
-  lodeTokenAbi,
-  protocolConfigAbi,
-  stakingAbi,
-  timelockAbi,
-} from '../../src/contracts.js';
+import { governorAbi, jobEscrowAbi, lodeTokenAbi, protocolConfigAbi, stakingAbi, timelockAbi } from '../../src/contracts.js';
 import { ledgerArtifacts } from '../../src/contracts.js';
-import {
-  DEFAULT_LEDGER_PARAMETERS,
-  ROLES,
-  deployLedger,
-  type DeployLedgerParameters,
-  type LedgerAddresses,
-} from '../../src/deploy.js';
+import { DEFAULT_LEDGER_PARAMETERS, ROLES, deployLedger, type DeployLedgerParameters, type LedgerAddresses } from '../../src/deploy.js';
 
 /** The embedded chain as viem sees it (fees fixed so that no fee RPCs are needed per write). */
 export const lodeChain = defineChain({
@@ -62,22 +49,7 @@ export const lodeChain = defineChain({
 });
 
 /** Test actors, each with its own key. */
-export const ACTOR_NAMES = [
-  'deployer',
-  'gateway',
-  'alice',
-  'bob',
-  'carol',
-  'p1',
-  'p2',
-  'p3',
-  'p4',
-  'd1',
-  'd2',
-  'mallory',
-  'gov',
-  'treasury',
-] as const;
+export const ACTOR_NAMES = ['deployer', 'gateway', 'alice', 'bob', 'carol', 'p1', 'p2', 'p3', 'p4', 'd1', 'd2', 'mallory', 'gov', 'treasury'] as const;
 export type ActorName = (typeof ACTOR_NAMES)[number];
 export const REQUESTERS = ['alice', 'bob', 'carol'] as const satisfies readonly ActorName[];
 export const PROVIDERS = ['p1', 'p2', 'p3', 'p4'] as const satisfies readonly ActorName[];
@@ -117,17 +89,20 @@ export async function createLedgerFixture(options: LedgerFixtureOptions = {}) {
   // chain's code-3 errors with backoff, about a second per expected revert).
   const transport = custom(chain, { retryCount: 0 });
   const pub = createPublicClient({ chain: lodeChain, transport, pollingInterval: 10 }) as PublicClient;
-  const wallets = Object.fromEntries(
-    ACTOR_NAMES.map((name) => [name, createWalletClient({ account: accounts[name], chain: lodeChain, transport })]),
-  ) as Record<ActorName, ReturnType<typeof createWalletClient<typeof transport, typeof lodeChain, Account>>>;
+  const wallets = Object.fromEntries(ACTOR_NAMES.map((name) => [name, createWalletClient({ account: accounts[name], chain: lodeChain, transport })])) as Record<
+    ActorName,
+    ReturnType<typeof createWalletClient<typeof transport, typeof lodeChain, Account>>
+  >;
 
   const addresses: LedgerAddresses =
     options.deploy === 'core'
       ? await deployCore(wallets.deployer, pub, options.params)
       : await deployLedger(wallets.deployer, pub, { gateway: accounts.gateway.address, ...options.params });
 
-  const contract = <const abi extends readonly unknown[]>(abi: abi, address: Address) => (actor: ActorName) =>
-    getContract({ abi, address, client: { public: pub, wallet: wallets[actor] } });
+  const contract =
+    <const abi extends readonly unknown[]>(abi: abi, address: Address) =>
+    (actor: ActorName) =>
+      getContract({ abi, address, client: { public: pub, wallet: wallets[actor] } });
   const token = contract(lodeTokenAbi, addresses.token);
   const config = contract(protocolConfigAbi, addresses.config);
   const staking = contract(stakingAbi, addresses.staking);
@@ -238,7 +213,10 @@ async function deployCore(
   };
   const first = await pub.getBlockNumber();
   const token = await deploy('LodeToken', [
-    [{ holder: accounts.deployer.address, amount: p.initialSupply, delegatee: zeroAddress }], accounts.treasury.address, p.emissionRate, p.emissionCap,
+    [{ holder: accounts.deployer.address, amount: p.initialSupply, delegatee: zeroAddress }],
+    accounts.treasury.address,
+    p.emissionRate,
+    p.emissionCap,
   ]);
   const config = await deploy('ProtocolConfig', [
     accounts.gov.address,
@@ -263,9 +241,7 @@ async function deployCore(
   return { chainId: LODE_CHAIN_ID, token, config, staking, escrow, timelock: zeroAddress, governor: zeroAddress, deployBlock: Number(first + 1n) };
 }
 
-const ALL_ERRORS: Abi = Object.values(ledgerArtifacts).flatMap((a) =>
-  (a.abi as Abi).filter((item) => item.type === 'error'),
-);
+const ALL_ERRORS: Abi = Object.values(ledgerArtifacts).flatMap((a) => (a.abi as Abi).filter((item) => item.type === 'error'));
 
 /** A settlement batch's payout tree (OpenZeppelin StandardMerkleTree over (address, uint256)). */
 export interface PayoutTree {

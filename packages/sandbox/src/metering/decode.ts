@@ -5,7 +5,7 @@
  * non-trapping float-to-int, reference types, tail calls, fixed-width SIMD) and refuses anything
  * else (`UnsupportedError`): an instruction whose length it does not know could not be metered.
  */
-import { Reader } from '../binary.js';
+import type { Reader } from '../binary.js';
 
 /** What an instruction means to the instrumenter. */
 export const Op = {

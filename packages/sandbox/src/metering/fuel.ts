@@ -41,10 +41,7 @@ export const FUEL_EXHAUSTED = 'SANDBOX_FUEL_EXHAUSTED' as const;
 /** Describes what is wrong with a fuel limit, or returns undefined if it is usable. */
 export function checkFuel(fuel: unknown): string | undefined {
   if (fuel === undefined) return undefined;
-  const ok =
-    typeof fuel === 'bigint'
-      ? fuel >= 0n && fuel <= BigInt(MAX_FUEL)
-      : typeof fuel === 'number' && Number.isSafeInteger(fuel) && fuel >= 0;
+  const ok = typeof fuel === 'bigint' ? fuel >= 0n && fuel <= BigInt(MAX_FUEL) : typeof fuel === 'number' && Number.isSafeInteger(fuel) && fuel >= 0;
   return ok ? undefined : `limits.fuel must be an integer from 0 to ${MAX_FUEL}, got ${typeof fuel === 'bigint' ? `${fuel}n` : JSON.stringify(fuel)}`;
 }
 

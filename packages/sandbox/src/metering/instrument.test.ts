@@ -177,11 +177,7 @@ describe('instrumentModule', () => {
       expect(() => instrumentModule(bytes)).toThrow(why);
     };
     await refused('(module (tag $e) (func (export "_start") (throw $e)))', { exceptions: true }, /exception/);
-    await refused(
-      '(module (memory 1 1 shared) (func (export "_start") (drop (i32.atomic.load (i32.const 0)))))',
-      { threads: true },
-      /atomics/,
-    );
+    await refused('(module (memory 1 1 shared) (func (export "_start") (drop (i32.atomic.load (i32.const 0)))))', { threads: true }, /atomics/);
     await refused(`(module (global (export "${FUEL_EXPORT}") i64 (i64.const 9)) (func (export "_start")))`, {}, /reserves/);
     expect(() => instrumentModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1]))).toThrow(InvalidModuleError);
     expect(() => instrumentModule(new TextEncoder().encode('(module)'))).toThrow(/not valid WebAssembly/);
@@ -199,7 +195,10 @@ describe('instrumentModule', () => {
     expect(huge.metered.fuelUsed).toBeGreaterThan(65535 * FUEL_COSTS.memoryGrowPerPage);
     // A loop of small grows stops at the first refusal, long before its fuel is spent.
     // (Metered only: unmetered, it would never end.)
-    const loop = runBytes(instrumentModule(await wat('(module (memory (export "memory") 1) (func (export "_start") (loop (drop (memory.grow (i32.const 1))) (br 0))))')), limits(1e12));
+    const loop = runBytes(
+      instrumentModule(await wat('(module (memory (export "memory") 1) (func (export "_start") (loop (drop (memory.grow (i32.const 1))) (br 0))))')),
+      limits(1e12),
+    );
     expect(loop).toMatchObject({ status: 'failed', error: { code: 'SANDBOX_MEMORY_LIMIT' } });
     expect(loop.fuelUsed).toBeLessThan(1e9);
     // Over the module's own maximum: the module gets -1 and decides (here: exit 7).

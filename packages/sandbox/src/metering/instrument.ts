@@ -133,7 +133,17 @@ interface Layout {
 }
 
 function readLayout(bytes: Uint8Array, sections: Section[]): Layout {
-  const layout: Layout = { typeParams: [], funcTypes: [], importedFuncs: 0, importedGlobals: 0, definedGlobals: 0, tables: 0, memoryMax: MAX_PAGES, exportNames: [], startFunc: undefined };
+  const layout: Layout = {
+    typeParams: [],
+    funcTypes: [],
+    importedFuncs: 0,
+    importedGlobals: 0,
+    definedGlobals: 0,
+    tables: 0,
+    memoryMax: MAX_PAGES,
+    exportNames: [],
+    startFunc: undefined,
+  };
   for (const s of sections) {
     const r = new Reader(bytes, s.payloadStart);
     switch (s.id) {
@@ -274,7 +284,6 @@ function rewrite(bytes: Uint8Array, strategy: Strategy): Uint8Array {
       put(s.id, concat(leb128(n + exportCount), bytes.subarray(r.pos, s.end), exportEntries));
       wroteExport = true;
     } else if (s.id === SectionId.Start) {
-      continue; // exported as lode_start instead
     } else if (s.id === SectionId.Code) {
       put(s.id, rewriteCode(bytes, s, layout, fuel, strategy));
     } else {
@@ -403,16 +412,7 @@ function weight(ins: Instr, importedFuncs: number): number {
  * can be left early; walk the control structure to place the charges and sum each block's cost;
  * copy the code with the insertions in.
  */
-function instrumentBody(
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-  params: number,
-  layout: Layout,
-  fuel: number,
-  strategy: Strategy,
-  out: Writer,
-): void {
+function instrumentBody(bytes: Uint8Array, start: number, end: number, params: number, layout: Layout, fuel: number, strategy: Strategy, out: Writer): void {
   const importedFuncs = layout.importedFuncs;
   const canonicalizeNaNs = strategy.nan ?? true;
   const r = new Reader(bytes, start);
@@ -693,8 +693,10 @@ function instrumentBody(
     if (c.kind === 'dynamic') {
       // Stack: [..., n] → [..., n], fuel −= f(n).
       out.bytes([0x22, ...sl, ...get, 0x20, ...sl, 0xad]); // local.tee s; fuel; local.get s; i64.extend_i32_u
-      if (c.op === Op.MemoryGrow) out.bytes([0x42, ...sleb128(FUEL_COSTS.memoryGrowPerPage), 0x7e]); // i64.const; i64.mul
-      else if (c.op === Op.MemoryBulk) out.bytes([0x42, ...sleb128(BULK_SHIFT), 0x88]); // i64.const; i64.shr_u
+      if (c.op === Op.MemoryGrow)
+        out.bytes([0x42, ...sleb128(FUEL_COSTS.memoryGrowPerPage), 0x7e]); // i64.const; i64.mul
+      else if (c.op === Op.MemoryBulk)
+        out.bytes([0x42, ...sleb128(BULK_SHIFT), 0x88]); // i64.const; i64.shr_u
       else if (FUEL_COSTS.tableElement !== 1) out.bytes([0x42, ...sleb128(FUEL_COSTS.tableElement), 0x7e]);
       out.bytes([0x7d, ...set]); // i64.sub; set fuel
     } else if (c.kind === 'nan') {
@@ -757,7 +759,8 @@ function referenceInserts(
   for (let i = 0; i < ops.length; i++) {
     // Before instruction i: what was placed after instruction i-1 (reloads), then its charge,
     // then what goes just before it (operand-dependent charges, flushes).
-    while (k < rest.length && rest[k]!.at === starts[i] && (rest[k]!.kind === 'reload' || rest[k]!.kind === 'nan' || rest[k]!.kind === 'memoryGrow')) out.push(rest[k++]!);
+    while (k < rest.length && rest[k]!.at === starts[i] && (rest[k]!.kind === 'reload' || rest[k]!.kind === 'nan' || rest[k]!.kind === 'memoryGrow'))
+      out.push(rest[k++]!);
     if (weights[i]! > 0) out.push({ at: starts[i]!, kind: 'charge', cost: weights[i]!, check: false });
     while (k < rest.length && rest[k]!.at === starts[i]) out.push(rest[k++]!);
     if (ops[i] === Op.Loop && targeted.has(i)) out.push({ at: ends[i]!, kind: 'charge', cost: 0, check: true });

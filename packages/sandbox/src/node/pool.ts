@@ -241,9 +241,7 @@ class NodeSandbox implements Sandbox {
     if (problem) return Promise.reject(new InvalidRequestError(`Malformed sandbox task: ${problem}`));
     if (call === 'aborted') return Promise.resolve(cancelledResult(0));
     if (!this.modules.has(task.moduleHash)) {
-      return Promise.resolve(
-        failedResult(SandboxErrorCode.BlobUnavailable, `Module ${task.moduleHash} was not added to the sandbox (addModule).`, 0),
-      );
+      return Promise.resolve(failedResult(SandboxErrorCode.BlobUnavailable, `Module ${task.moduleHash} was not added to the sandbox (addModule).`, 0));
     }
     const pages = pagesForMiB(task.limits.memoryMiB);
     const key = `${task.moduleHash}/${pages}`;
@@ -382,7 +380,7 @@ class NodeSandbox implements Sandbox {
       this.queue = this.queue.filter((p) => !p.settled);
       this.cancelledInQueue = 0;
     }
-    let idle = this.slots.filter((s) => !s.batch && !s.dead);
+    const idle = this.slots.filter((s) => !s.batch && !s.dead);
     while (this.queue.length > 0 && idle.length > 0) {
       const slot = idle.shift()!;
       const n = Math.min(this.maxBatch, Math.ceil(this.queue.length / (idle.length + 1)));
@@ -441,7 +439,13 @@ class NodeSandbox implements Sandbox {
       if (!running) continue;
       const entry = slot.batch.entries[running.index];
       if (entry && now - running.since > entry.task.limits.wallMs) {
-        this.fail(slot, running.index, SandboxErrorCode.Timeout, `The task ran past its wall-time limit of ${entry.task.limits.wallMs} ms and was stopped.`, now - running.since);
+        this.fail(
+          slot,
+          running.index,
+          SandboxErrorCode.Timeout,
+          `The task ran past its wall-time limit of ${entry.task.limits.wallMs} ms and was stopped.`,
+          now - running.since,
+        );
       }
     }
   }

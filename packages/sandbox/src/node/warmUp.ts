@@ -41,7 +41,9 @@ export async function warmUp(sandbox: Sandbox, tasksPerWorker = 5000): Promise<n
   for (const results of await Promise.all(batches)) {
     for (const r of results) {
       if (r.status !== 'ok' || r.exitCode !== 0 || Buffer.from(r.stdout).toString() !== 'hello, world\n') {
-        throw new Error(`sandbox self-test failed: ${r.error ? `${r.error.code}: ${r.error.message}` : `exit ${r.exitCode}, stdout ${JSON.stringify(Buffer.from(r.stdout).toString())}`}`);
+        throw new Error(
+          `sandbox self-test failed: ${r.error ? `${r.error.code}: ${r.error.message}` : `exit ${r.exitCode}, stdout ${JSON.stringify(Buffer.from(r.stdout).toString())}`}`,
+        );
       }
     }
   }

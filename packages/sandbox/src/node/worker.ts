@@ -31,9 +31,7 @@ parentPort!.on('message', (msg: BatchMessage) => {
     let result: SandboxResult;
     try {
       const module = modules.get(key);
-      result = module
-        ? executeTask(module, task, options)
-        : failedResult('SANDBOX_WORKER_CRASHED', `worker has no compiled module ${key}`, 0);
+      result = module ? executeTask(module, task, options) : failedResult('SANDBOX_WORKER_CRASHED', `worker has no compiled module ${key}`, 0);
     } catch (e) {
       result = failedResult('SANDBOX_WORKER_CRASHED', `sandbox worker error: ${(e as Error).message}`, 0);
     }

@@ -87,7 +87,7 @@ export class MemoryFs {
   mountOf(path: string): MountPoint | undefined {
     let best: MountPoint | undefined;
     for (const m of this.mounts) {
-      if ((path === m.guest || path.startsWith(m.guest + '/')) && (!best || m.guest.length > best.guest.length)) best = m;
+      if ((path === m.guest || path.startsWith(`${m.guest}/`)) && (!best || m.guest.length > best.guest.length)) best = m;
     }
     return best;
   }

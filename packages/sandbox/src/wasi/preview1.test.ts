@@ -26,7 +26,7 @@ describe('Preview1 files', () => {
   it('creates, writes, seeks, reads back and lists a file under /out', () => {
     const g = guest();
     const fd = g.open(4, 'sub/a.txt', OFlags.CREAT, R | W);
-    expect(fd).toBe('errno ' + Errno.NOENT); // no parent directory yet
+    expect(fd).toBe(`errno ${Errno.NOENT}`); // no parent directory yet
     expect(g.f.path_create_directory!(4, ...g.put('sub'))).toBe(0);
     const file = g.open(4, 'sub/a.txt', OFlags.CREAT, R | W) as number;
     expect(g.write(file, 'hello world')).toBe(0);
@@ -49,9 +49,14 @@ describe('Preview1 files', () => {
     expect(g.wasi.fs.changedFiles().map((x) => [x.path, dec.decode(x.data)])).toEqual([['/out/sub/a.txt', 'hello world']]);
   });
 
-  it('reports renamed and deleted inputs, and never changes the caller\'s input buffers', () => {
+  it("reports renamed and deleted inputs, and never changes the caller's input buffers", () => {
     const input = enc.encode('original');
-    const g = guest({ files: [{ path: '/out/keep.txt', data: input }, { path: '/out/gone.txt', data: enc.encode('x') }] });
+    const g = guest({
+      files: [
+        { path: '/out/keep.txt', data: input },
+        { path: '/out/gone.txt', data: enc.encode('x') },
+      ],
+    });
     const fd = g.open(4, 'keep.txt', 0, R | W) as number;
     expect(g.write(fd, 'CHANGED!')).toBe(0);
     expect(dec.decode(input)).toBe('original');

@@ -11,20 +11,7 @@
  *   `proc_raise` answers ENOSYS; symlinks and hard links are not supported (ENOTSUP).
  */
 import { VirtualClock, CLOCK_STEP_NS } from './clock.js';
-import {
-  ClockId,
-  Errno,
-  EventType,
-  FdFlags,
-  FILE_RIGHTS,
-  Filetype,
-  FstFlags,
-  OFlags,
-  Rights,
-  STDIO_RIGHTS,
-  SubClockFlags,
-  Whence,
-} from './constants.js';
+import { ClockId, Errno, EventType, FdFlags, FILE_RIGHTS, Filetype, FstFlags, OFlags, Rights, STDIO_RIGHTS, SubClockFlags, Whence } from './constants.js';
 import { isErrno, MemoryFs, type DirNode, type FileNode, type Node } from './fs.js';
 import { GuestFault, GuestMemory } from './memory.js';
 import { OutputMeter } from './meter.js';
@@ -56,7 +43,10 @@ export interface WasiOptions {
 
 /** Thrown by a host call that finds the guest's memory above its cap; it unwinds the guest. */
 export class MemoryLimitExceeded extends Error {
-  constructor(readonly pages: number, readonly capPages: number) {
+  constructor(
+    readonly pages: number,
+    readonly capPages: number,
+  ) {
     super(`The task grew its memory to ${pages} pages (64 KiB each), past its cap of ${capPages} pages.`);
     this.name = 'MemoryLimitExceeded';
   }
@@ -122,7 +112,7 @@ export class Preview1 {
     this.clock = new VirtualClock(opts.seed);
     this.meter = new OutputMeter(opts.maxOutputBytes);
     this.fs = new MemoryFs(this.meter, () => this.clock.peek(ClockId.REALTIME));
-    this.args = opts.args.map((a) => encoder.encode(a + '\0'));
+    this.args = opts.args.map((a) => encoder.encode(`${a}\0`));
     this.env = Object.keys(opts.env)
       .sort()
       .map((k) => encoder.encode(`${k}=${opts.env[k]}\0`));
@@ -187,7 +177,10 @@ export class Preview1 {
 
   private sizes(list: Uint8Array[], countPtr: number, sizePtr: number): number {
     this.memory.u32(countPtr, list.length);
-    this.memory.u32(sizePtr, list.reduce((n, s) => n + s.length, 0));
+    this.memory.u32(
+      sizePtr,
+      list.reduce((n, s) => n + s.length, 0),
+    );
     return Errno.SUCCESS;
   }
 
@@ -299,7 +292,7 @@ export class Preview1 {
 
   fd_allocate(fd: number, offset: bigint, len: bigint): number {
     const f = this.fds.get(fd);
-    if (!f || f.kind !== 'file' || !f.write) return f?.kind === 'dir' ? Errno.ISDIR : Errno.BADF;
+    if (f?.kind !== 'file' || !f.write) return f?.kind === 'dir' ? Errno.ISDIR : Errno.BADF;
     const end = toOffset(offset + len);
     if (end === undefined) return Errno.FBIG;
     return end > f.node.size ? this.fs.setSize(f.node, end) : Errno.SUCCESS;
@@ -471,7 +464,7 @@ export class Preview1 {
 
   fd_prestat_get(fd: number, ptr: number): number {
     const f = this.fds.get(fd);
-    if (!f || f.kind !== 'dir' || !f.preopen) return Errno.BADF;
+    if (f?.kind !== 'dir' || !f.preopen) return Errno.BADF;
     this.memory.u32(ptr, 0); // tag 0 = directory (padding zeroed)
     this.memory.u32(ptr + 4, f.preopen.length);
     return Errno.SUCCESS;
@@ -479,7 +472,7 @@ export class Preview1 {
 
   fd_prestat_dir_name(fd: number, pathPtr: number, pathLen: number): number {
     const f = this.fds.get(fd);
-    if (!f || f.kind !== 'dir' || !f.preopen) return Errno.BADF;
+    if (f?.kind !== 'dir' || !f.preopen) return Errno.BADF;
     if (pathLen < f.preopen.length) return Errno.NAMETOOLONG;
     this.memory.bytes(pathPtr, f.preopen.length).set(f.preopen);
     return Errno.SUCCESS;

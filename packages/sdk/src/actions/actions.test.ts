@@ -84,7 +84,9 @@ describe('submitJob', () => {
   });
 
   it('needs an account', async () => {
-    await expect(submitJob(createLodeClient({ gateway: 'http://127.0.0.1:1' }), { module: 'ab'.repeat(32), tasks: [{}] })).rejects.toBeInstanceOf(AccountRequiredError);
+    await expect(submitJob(createLodeClient({ gateway: 'http://127.0.0.1:1' }), { module: 'ab'.repeat(32), tasks: [{}] })).rejects.toBeInstanceOf(
+      AccountRequiredError,
+    );
   });
 });
 
@@ -201,7 +203,7 @@ describe('sessions', () => {
   it('signs in again when the gateway no longer takes the session, and retries once', async () => {
     let refused = 0;
     gw = await startFakeGateway({
-      'GET /v1/jobs': (req, res) => {
+      'GET /v1/jobs': (_req, res) => {
         if (refused === 0) {
           refused++;
           return json(res, 401, { error: { code: 'UNAUTHORIZED', message: 'The session has expired. Sign in again.' } });

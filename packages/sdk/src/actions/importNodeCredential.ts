@@ -1,4 +1,4 @@
-import { NodeView, ReputationCredential } from '@lode/protocol';
+import { NodeView, type ReputationCredential } from '@lode/protocol';
 import { z } from 'zod';
 import type { LodeClient } from '../client.js';
 import { requestJson } from '../request.js';

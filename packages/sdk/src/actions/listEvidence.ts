@@ -19,6 +19,9 @@ export type ListEvidenceReturnType = EvidenceView[];
  * for (const e of await listEvidence(client, { address })) console.log(e.kind, e.slash, await checkEvidence(e.evidence as Evidence));
  */
 export async function listEvidence(client: LodeClient, params: ListEvidenceParameters): Promise<ListEvidenceReturnType> {
-  const body = await requestJson(client, z.object({ evidence: z.array(EvidenceView) }), { path: `/v1/nodes/${params.address}/evidence`, signal: params.signal });
+  const body = await requestJson(client, z.object({ evidence: z.array(EvidenceView) }), {
+    path: `/v1/nodes/${params.address}/evidence`,
+    signal: params.signal,
+  });
   return body.evidence;
 }

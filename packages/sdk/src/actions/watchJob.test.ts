@@ -55,7 +55,11 @@ describe('watchJob', () => {
       'GET /v1/jobs/j1/events': (_req, res) => void res.destroy(),
     });
     const events: JobEvent[] = [];
-    const job = await watchJob(createLodeClient({ gateway: gw.url, session: 'test-session' }), { id: 'j1', reconnectDelayMs: 5, onEvent: (e) => events.push(e) });
+    const job = await watchJob(createLodeClient({ gateway: gw.url, session: 'test-session' }), {
+      id: 'j1',
+      reconnectDelayMs: 5,
+      onEvent: (e) => events.push(e),
+    });
     expect(job.status).toBe('completed');
     expect(events.at(-1)?.type).toBe('finished');
   });
@@ -69,6 +73,8 @@ describe('watchJob', () => {
     gw = await startFakeGateway({ 'GET /v1/jobs/j1/events': (_req, res) => void sse(res) });
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('stop watching')), 30);
-    await expect(watchJob(createLodeClient({ gateway: gw.url, session: 'test-session' }), { id: 'j1', signal: controller.signal })).rejects.toThrow('stop watching');
+    await expect(watchJob(createLodeClient({ gateway: gw.url, session: 'test-session' }), { id: 'j1', signal: controller.signal })).rejects.toThrow(
+      'stop watching',
+    );
   });
 });

@@ -72,12 +72,7 @@ export async function watchJob(
 }
 
 /** Reads one event stream to its end. Resolves with the job on `finished`, undefined if the stream ended first. */
-async function streamOnce(
-  client: LodeClient,
-  id: string,
-  params: WatchJobParameters,
-  onAny: () => void,
-): Promise<JobView | undefined> {
+async function streamOnce(client: LodeClient, id: string, params: WatchJobParameters, onAny: () => void): Promise<JobView | undefined> {
   const path = `/v1/jobs/${encodeURIComponent(id)}/events`;
   const response = await send(client, { path, headers: { accept: 'text/event-stream' }, signal: params.signal, noTimeout: true, auth: true });
   if (!response.body) return undefined;

@@ -35,7 +35,8 @@ export function browserCores(nav: NavigatorLike = (globalThis.navigator as Navig
 
 /** `browser-name/version` from User-Agent Client Hints or the user agent string. */
 export function browserName(nav: NavigatorLike): string {
-  const brand = nav.userAgentData?.brands?.find((b) => !/not.?a.?brand/i.test(b.brand) && b.brand !== 'Chromium') ??
+  const brand =
+    nav.userAgentData?.brands?.find((b) => !/not.?a.?brand/i.test(b.brand) && b.brand !== 'Chromium') ??
     nav.userAgentData?.brands?.find((b) => !/not.?a.?brand/i.test(b.brand));
   if (brand) return `${brand.brand.replace(/\s+/g, '-')}/${brand.version}`;
   const ua = nav.userAgent ?? '';

@@ -215,8 +215,18 @@ export class Contributor {
     try {
       const key = await this.key();
       this.#log.info('account ready', { address: key.account.address, created: key.created });
-      const capabilities = await detectBrowserCapabilities({ slots: this.#state.slots, pricePerTask: this.#state.pricePerTask, nav: this.#options.nav, benchmark: this.#options.benchmark });
-      this.#log.info('capabilities', { cores: capabilities.cores, slots: capabilities.slots, memoryMiB: capabilities.memoryMiB, benchmark: capabilities.benchmark });
+      const capabilities = await detectBrowserCapabilities({
+        slots: this.#state.slots,
+        pricePerTask: this.#state.pricePerTask,
+        nav: this.#options.nav,
+        benchmark: this.#options.benchmark,
+      });
+      this.#log.info('capabilities', {
+        cores: capabilities.cores,
+        slots: capabilities.slots,
+        memoryMiB: capabilities.memoryMiB,
+        benchmark: capabilities.benchmark,
+      });
       const sandbox = this.#options.createSandbox(capabilities.slots);
       const blobs = createBlobStore({ gateway: this.#options.gateway, log: this.#log, maxMemoryBytes: 128 * 1024 * 1024 });
       const connection = createConnection({

@@ -21,7 +21,13 @@ import { formatLode } from '../shared/format.js';
 
 /** The part of Staking's ABI the page uses (packages/ledger/contracts/Staking.sol). */
 export const stakingAbi = [
-  { type: 'function', name: 'isEligible', stateMutability: 'view', inputs: [{ name: 'provider', type: 'address' }], outputs: [{ name: 'eligible', type: 'bool' }] },
+  {
+    type: 'function',
+    name: 'isEligible',
+    stateMutability: 'view',
+    inputs: [{ name: 'provider', type: 'address' }],
+    outputs: [{ name: 'eligible', type: 'bool' }],
+  },
   { type: 'function', name: 'stakeOf', stateMutability: 'view', inputs: [{ name: 'provider', type: 'address' }], outputs: [{ name: '', type: 'uint256' }] },
   { type: 'function', name: 'stake', stateMutability: 'nonpayable', inputs: [{ name: 'amount', type: 'uint256' }], outputs: [] },
 ] as const;
@@ -63,7 +69,12 @@ export async function ledgerInfo(gateway: string): Promise<LedgerInfo> {
 /** What `address` has earned as a provider: totals over its settlement payouts, and what can be claimed now. */
 export async function earnings(gateway: string, address: Hex): Promise<PayoutsView['totals'] & { claimable: string }> {
   const { totals, payouts } = await getPayouts(createLodeClient({ gateway }), { address });
-  return { ...totals, claimable: claimable(payouts).reduce((n, p) => n + BigInt(p.amount), 0n).toString() };
+  return {
+    ...totals,
+    claimable: claimable(payouts)
+      .reduce((n, p) => n + BigInt(p.amount), 0n)
+      .toString(),
+  };
 }
 
 export interface StakeStatus {
@@ -109,7 +120,9 @@ export async function stakeMinimum(gateway: string, info: LedgerInfo, account: L
   const gas = await getBalance(reader, { address: account.address });
   if (status.balance < need || gas === 0n) {
     if (!info.faucet) {
-      throw new Error(`Staking needs ${need} LODE (smallest units) and gas in ${account.address}; this gateway has no faucet. Fund the account, or stake with \`lode stake add\` using the exported key.`);
+      throw new Error(
+        `Staking needs ${need} LODE (smallest units) and gas in ${account.address}; this gateway has no faucet. Fund the account, or stake with \`lode stake add\` using the exported key.`,
+      );
     }
     onStep('faucet');
     await requestFaucet(createLodeClient({ gateway }), { address: account.address });
@@ -119,16 +132,26 @@ export async function stakeMinimum(gateway: string, info: LedgerInfo, account: L
   const allowance = await readContract(reader, { address: token, abi: erc20Abi, functionName: 'allowance', args: [account.address, staking] });
   if (allowance < need) {
     onStep('approve');
-    await confirm(reader, await writeContract(writer, { account, address: token, abi: erc20Abi, functionName: 'approve', args: [staking, need], chain: null }), 'approving Staking');
+    await confirm(
+      reader,
+      await writeContract(writer, { account, address: token, abi: erc20Abi, functionName: 'approve', args: [staking, need], chain: null }),
+      'approving Staking',
+    );
   }
   onStep('stake');
-  await confirm(reader, await writeContract(writer, { account, address: staking, abi: stakingAbi, functionName: 'stake', args: [need], chain: null }), 'staking');
+  await confirm(
+    reader,
+    await writeContract(writer, { account, address: staking, abi: stakingAbi, functionName: 'stake', args: [need], chain: null }),
+    'staking',
+  );
   onStep('done');
 }
 
 /** Payouts that can be claimed now: posted, past their challenge window, not yet claimed. */
 export function claimable(payouts: PayoutsView['payouts'], now = Date.now()): PayoutsView['payouts'] {
-  return payouts.filter((p) => p.status === 'posted' && !p.claimed && p.chainBatchId !== null && p.claimableAt !== null && p.claimableAt <= now && BigInt(p.amount) > 0n);
+  return payouts.filter(
+    (p) => p.status === 'posted' && !p.claimed && p.chainBatchId !== null && p.claimableAt !== null && p.claimableAt <= now && BigInt(p.amount) > 0n,
+  );
 }
 
 /**
@@ -178,20 +201,32 @@ export async function depositEscrow(
     getBalance(reader, { address: account.address }),
   ]);
   if (balance < job.amount || gas === 0n) {
-    if (!info.faucet) throw new Error(`The job can cost up to ${formatLode(job.amount)}; ${account.address} holds ${formatLode(balance)}. Fund the account first.`);
+    if (!info.faucet)
+      throw new Error(`The job can cost up to ${formatLode(job.amount)}; ${account.address} holds ${formatLode(balance)}. Fund the account first.`);
     onStep('faucet');
     await requestFaucet(createLodeClient({ gateway }), { address: account.address });
   }
   const allowance = await readContract(reader, { address: token, abi: erc20Abi, functionName: 'allowance', args: [account.address, escrow] });
   if (allowance < job.amount) {
     onStep('approve');
-    await confirm(reader, await writeContract(writer, { account, address: token, abi: erc20Abi, functionName: 'approve', args: [escrow, job.amount], chain: null }), 'approving the escrow');
+    await confirm(
+      reader,
+      await writeContract(writer, { account, address: token, abi: erc20Abi, functionName: 'approve', args: [escrow, job.amount], chain: null }),
+      'approving the escrow',
+    );
   }
   onStep('deposit');
   const expiresAt = escrowExpiry(job.deadline);
   await confirm(
     reader,
-    await writeContract(writer, { account, address: escrow, abi: jobEscrowAbi, functionName: 'deposit', args: [escrowJobId(job.jobId), job.amount, expiresAt], chain: null }),
+    await writeContract(writer, {
+      account,
+      address: escrow,
+      abi: jobEscrowAbi,
+      functionName: 'deposit',
+      args: [escrowJobId(job.jobId), job.amount, expiresAt],
+      chain: null,
+    }),
     `depositing escrow for job ${job.jobId}`,
   );
 }

@@ -157,7 +157,12 @@ describe('the Web Worker sandbox pool', () => {
 
   it('keeps at most maxModules prepared, telling workers to forget the evicted ones', async () => {
     const spawned: InlineWorker[] = [];
-    const sandbox = createWorkerSandbox({ workers: 1, maxModules: 1, spawn: () => (spawned.push(inlineWorker()), spawned.at(-1)!), spawnPreparer: () => inlineWorker() });
+    const sandbox = createWorkerSandbox({
+      workers: 1,
+      maxModules: 1,
+      spawn: () => (spawned.push(inlineWorker()), spawned.at(-1)!),
+      spawnPreparer: () => inlineWorker(),
+    });
     const primes = readWorkload('primes');
     await sandbox.addModule(echoHash, echo);
     await sandbox.run(task(['one']));

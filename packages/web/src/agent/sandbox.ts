@@ -165,7 +165,8 @@ export function createWorkerSandbox(options: WorkerSandboxOptions): WorkerSandbo
       const list = active.get(task);
       if (list) list.push(p);
       else active.set(task, [p]);
-      void modules.compile(task.moduleHash, pages).then((c) => { // never rejects
+      void modules.compile(task.moduleHash, pages).then((c) => {
+        // never rejects
         if (p.settled) return;
         if ('error' in c) {
           const { code, shortMessage, details } = c.error;

@@ -30,9 +30,7 @@ scope.onmessage = ({ data: msg }) => {
   const module = modules.get(msg.key);
   let result;
   try {
-    result = module
-      ? executeTask(module, msg.task)
-      : failedResult('SANDBOX_WORKER_CRASHED', `The worker has no compiled module ${msg.key}.`, 0);
+    result = module ? executeTask(module, msg.task) : failedResult('SANDBOX_WORKER_CRASHED', `The worker has no compiled module ${msg.key}.`, 0);
   } catch (e) {
     result = failedResult('SANDBOX_WORKER_CRASHED', `Sandbox worker error: ${(e as Error).message}`, 0);
   }

@@ -95,21 +95,21 @@ export function ContributePage() {
         <section className="panel">
           <h1>Contribute this device</h1>
           <p className="muted">
-            This tab runs WebAssembly tasks for the Lode network in sandboxed Web Workers — the same sandbox as a
-            server node: no access to your files, camera or other sites, only the inputs each task brings. It stops
-            when you close the tab.
+            This tab runs WebAssembly tasks for the Lode network in sandboxed Web Workers — the same sandbox as a server node: no access to your files, camera
+            or other sites, only the inputs each task brings. It stops when you close the tab.
           </p>
           <div className="row">
             {!active ? (
-              <button className="primary big" data-testid="contribute" onClick={() => void contributor.start()}>
+              <button type="button" className="primary big" data-testid="contribute" onClick={() => void contributor.start()}>
                 Contribute this device
               </button>
             ) : (
               <>
-                <button className="danger" data-testid="stop" onClick={() => void contributor.stop()} disabled={state.status === 'starting'}>
+                <button type="button" className="danger" data-testid="stop" onClick={() => void contributor.stop()} disabled={state.status === 'starting'}>
                   Stop contributing
                 </button>
                 <button
+                  type="button"
                   data-testid="pause"
                   onClick={() => contributor.setPaused(!state.pausedBy.includes('you'))}
                   disabled={state.status === 'starting'}
@@ -144,7 +144,9 @@ export function ContributePage() {
             <div className="label">Running now</div>
             <div className="value">{state.running.length}</div>
             <div className="hint">
-              {state.last ? `last: ${formatDuration(state.last.durationMs)}${state.last.status === 'failed' ? ` (${state.last.error?.code ?? 'failed'})` : ''}` : 'no task yet'}
+              {state.last
+                ? `last: ${formatDuration(state.last.durationMs)}${state.last.status === 'failed' ? ` (${state.last.error?.code ?? 'failed'})` : ''}`
+                : 'no task yet'}
             </div>
           </div>
           <div className="tile">
@@ -165,7 +167,13 @@ export function ContributePage() {
                   {state.ledger.earnings.tasks} tasks settled · {formatLode(state.ledger.earnings.claimed)} claimed
                 </div>
                 {BigInt(state.ledger.earnings.claimable) > 0n && (
-                  <button style={{ marginTop: '0.4rem' }} data-testid="claim" disabled={state.ledger.claiming} onClick={() => void contributor.claim()}>
+                  <button
+                    type="button"
+                    style={{ marginTop: '0.4rem' }}
+                    data-testid="claim"
+                    disabled={state.ledger.claiming}
+                    onClick={() => void contributor.claim()}
+                  >
                     {state.ledger.claiming ? 'Claiming…' : `Claim ${formatLode(state.ledger.earnings.claimable)}`}
                   </button>
                 )}
@@ -294,15 +302,16 @@ function AccountPanel({ state }: { state: ContributorState }) {
         </dd>
       </dl>
       <p className="small muted">
-        The key is kept in this browser (IndexedDB) and signs this node's sessions and the jobs you submit from the
-        dashboard. Clearing the site's data deletes it: export it to keep it. The file works as a <code>keystore.json</code> for{' '}
-        <code>lode</code>.
+        The key is kept in this browser (IndexedDB) and signs this node's sessions and the jobs you submit from the dashboard. Clearing the site's data deletes
+        it: export it to keep it. The file works as a <code>keystore.json</code> for <code>lode</code>.
       </p>
       <div className="row">
-        <button onClick={() => void (revealed ? setRevealed(undefined) : reveal())} data-testid="export">
+        <button type="button" onClick={() => void (revealed ? setRevealed(undefined) : reveal())} data-testid="export">
           {revealed ? 'Hide the key' : 'Export the key'}
         </button>
-        <button onClick={() => void save()}>Download keystore.json</button>
+        <button type="button" onClick={() => void save()}>
+          Download keystore.json
+        </button>
       </div>
       {revealed && (
         <div className="notice warn" style={{ marginTop: '0.75rem' }}>
@@ -316,7 +325,12 @@ function AccountPanel({ state }: { state: ContributorState }) {
   );
 }
 
-const STAKE_STEPS = { faucet: 'Getting test LODE and gas from the faucet…', approve: 'Approving the staking contract…', stake: 'Staking…', done: 'Staked.' } as const;
+const STAKE_STEPS = {
+  faucet: 'Getting test LODE and gas from the faucet…',
+  approve: 'Approving the staking contract…',
+  stake: 'Staking…',
+  done: 'Staked.',
+} as const;
 
 function StakePanel({ state }: { state: ContributorState }) {
   const { ledger } = state;
@@ -324,12 +338,11 @@ function StakePanel({ state }: { state: ContributorState }) {
   return (
     <div className="notice warn" data-testid="stake-panel">
       <p style={{ marginTop: 0 }}>
-        <strong>This gateway asks each node to stake at least {min}</strong> before it gives it work: stake is what a
-        node loses if it returns wrong results.{' '}
+        <strong>This gateway asks each node to stake at least {min}</strong> before it gives it work: stake is what a node loses if it returns wrong results.{' '}
         {ledger.faucet ? 'Its chain is a local one with a faucet: the test LODE and gas come from there.' : 'The account needs LODE and gas for that.'}
       </p>
       {ledger.error && <p style={{ color: 'var(--bad)' }}>{ledger.error}</p>}
-      <button className="primary" data-testid="stake" disabled={!!ledger.staking} onClick={() => void contributor.stake()}>
+      <button type="button" className="primary" data-testid="stake" disabled={!!ledger.staking} onClick={() => void contributor.stake()}>
         {ledger.staking ? STAKE_STEPS[ledger.staking] : `Stake ${min}`}
       </button>
     </div>
@@ -368,7 +381,8 @@ function PriceField({ state }: { state: ContributorState }) {
         style={{ maxWidth: '12rem' }}
       />
       <span className="small muted">
-        {error ?? 'Jobs that pay at least this much per task come to this tab; a change reconnects. Paid work is settled in batches and appears under Earnings.'}
+        {error ??
+          'Jobs that pay at least this much per task come to this tab; a change reconnects. Paid work is settled in batches and appears under Earnings.'}
       </span>
     </label>
   );

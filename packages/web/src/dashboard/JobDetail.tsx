@@ -52,7 +52,11 @@ export function JobDetail({ id }: { id: string }) {
           {job.counts.cancelled ? ` · ${job.counts.cancelled} cancelled` : ''}
           {live.live ? ` · ${live.nodesBusy} node${live.nodesBusy === 1 ? '' : 's'} busy · live` : ''}
         </p>
-        {job.waiting && <div className="notice warn" style={{ margin: '0.75rem 0 0' }}>Waiting: {job.waiting}</div>}
+        {job.waiting && (
+          <div className="notice warn" style={{ margin: '0.75rem 0 0' }}>
+            Waiting: {job.waiting}
+          </div>
+        )}
       </div>
 
       <div className="panel">
@@ -83,7 +87,7 @@ export function JobDetail({ id }: { id: string }) {
           <h2>Tasks</h2>
           <DownloadAll id={job.id} disabled={job.counts.done + job.counts.failed + job.counts.cancelled === 0} />
         </div>
-        <div className="cells" aria-label="Task status, one square per task">
+        <div className="cells" role="img" aria-label="Task status, one square per task">
           {list.slice(0, CELLS).map((t) => (
             <span key={t.index} className={`cell ${t.status}`} title={`task ${t.index}: ${t.status}`} />
           ))}
@@ -110,13 +114,13 @@ export function JobDetail({ id }: { id: string }) {
         </div>
         {pages > 1 && (
           <div className="row" style={{ marginTop: '0.5rem' }}>
-            <button disabled={page === 0} onClick={() => setPage(page - 1)}>
+            <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>
               ← Previous
             </button>
             <span className="muted small">
               page {page + 1} of {pages}
             </span>
-            <button disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
+            <button type="button" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
               Next →
             </button>
           </div>
@@ -149,7 +153,10 @@ function VerificationFacts({ job }: { job: JobView }) {
       {job.revisions && (
         <div className="notice" data-testid="job-revisions">
           {job.revisions.revised} result(s) revised after the node they rested on was proven wrong (tasks{' '}
-          {job.revisions.tasks.slice(0, 10).map((t) => t.index).join(', ')}
+          {job.revisions.tasks
+            .slice(0, 10)
+            .map((t) => t.index)
+            .join(', ')}
           {job.revisions.revised > 10 ? ', …' : ''}); {formatLode(job.revisions.refunded)} refunded.
         </div>
       )}
@@ -167,7 +174,7 @@ function TaskRow({ task, onShow, shown }: { task: TaskView; onShow: () => void; 
       </td>
       <td>
         {ended && (
-          <button onClick={onShow} data-testid={`show-${task.index}`}>
+          <button type="button" onClick={onShow} data-testid={`show-${task.index}`}>
             {shown ? 'Hide' : 'Show'}
           </button>
         )}
@@ -206,14 +213,20 @@ function TaskOutput({ jobId, index }: { jobId: string; index: number }) {
       {data.error && <div className="notice bad">{`${data.error.code}: ${data.error.message}`}</div>}
       <div className="row">
         <strong>stdout</strong> <span className="muted small">{formatBytes(stdout.length)}</span>
-        {stdout.length > 0 && <button onClick={() => download(`${jobId}-${index}.stdout`, stdout as Uint8Array<ArrayBuffer>)}>Download</button>}
+        {stdout.length > 0 && (
+          <button type="button" onClick={() => download(`${jobId}-${index}.stdout`, stdout as Uint8Array<ArrayBuffer>)}>
+            Download
+          </button>
+        )}
       </div>
       <pre className="output">{preview(stdout)}</pre>
       {stderr.length > 0 && (
         <>
           <div className="row" style={{ marginTop: '0.5rem' }}>
             <strong>stderr</strong> <span className="muted small">{formatBytes(stderr.length)}</span>
-            <button onClick={() => download(`${jobId}-${index}.stderr`, stderr as Uint8Array<ArrayBuffer>)}>Download</button>
+            <button type="button" onClick={() => download(`${jobId}-${index}.stderr`, stderr as Uint8Array<ArrayBuffer>)}>
+              Download
+            </button>
           </div>
           <pre className="output">{preview(stderr)}</pre>
         </>
@@ -227,7 +240,9 @@ function TaskOutput({ jobId, index }: { jobId: string; index: number }) {
               return (
                 <li key={f.path}>
                   <span className="mono">{f.path}</span> <span className="muted small">{formatBytes(bytes.length)}</span>{' '}
-                  <button onClick={() => download(`${jobId}-${index}${f.path.replaceAll('/', '_')}`, bytes as Uint8Array<ArrayBuffer>)}>Download</button>
+                  <button type="button" onClick={() => download(`${jobId}-${index}${f.path.replaceAll('/', '_')}`, bytes as Uint8Array<ArrayBuffer>)}>
+                    Download
+                  </button>
                 </li>
               );
             })}
@@ -267,8 +282,12 @@ function DownloadAll({ id, disabled }: { id: string; disabled: boolean }) {
   };
   return (
     <div className="row">
-      {error && <span className="small" style={{ color: 'var(--bad)' }}>{error}</span>}
-      <button onClick={() => void run()} disabled={disabled || busy} data-testid="download-results">
+      {error && (
+        <span className="small" style={{ color: 'var(--bad)' }}>
+          {error}
+        </span>
+      )}
+      <button type="button" onClick={() => void run()} disabled={disabled || busy} data-testid="download-results">
         {busy ? 'Preparing…' : 'Download results (JSON)'}
       </button>
     </div>

@@ -25,8 +25,8 @@ export function LedgerPanel() {
         <p className="muted">Loading…</p>
       ) : info === null ? (
         <p className="slot">
-          This gateway runs without a ledger: jobs are free and nothing is settled. Balances, stakes, settlements, the
-          treasury and the protocol's parameters appear once the ledger is enabled.
+          This gateway runs without a ledger: jobs are free and nothing is settled. Balances, stakes, settlements, the treasury and the protocol's parameters
+          appear once the ledger is enabled.
         </p>
       ) : (
         <LedgerFacts info={info} />
@@ -67,7 +67,8 @@ function LedgerFacts({ info }: { info: LedgerInfo }) {
       <dl className="facts">
         <dt>Chain</dt>
         <dd>
-          {info.mode === 'embedded' ? 'embedded in the gateway' : 'external'} · chain id {info.chainId} · JSON-RPC <span className="mono">{info.resolvedRpcUrl}</span>
+          {info.mode === 'embedded' ? 'embedded in the gateway' : 'external'} · chain id {info.chainId} · JSON-RPC{' '}
+          <span className="mono">{info.resolvedRpcUrl}</span>
           {info.faucet ? ' · faucet on' : ''}
         </dd>
         <dt>Settlement</dt>
@@ -238,8 +239,7 @@ function Proposals({ info }: { info: LedgerInfo }) {
         <p className="muted">Reading the governor…</p>
       ) : data.proposals.length === 0 ? (
         <p className="slot" data-testid="no-proposals">
-          No proposal yet. LODE holders change the protocol's parameters through the governor: <code>lode gov propose</code>, then{' '}
-          <code>lode gov vote</code>.
+          No proposal yet. LODE holders change the protocol's parameters through the governor: <code>lode gov propose</code>, then <code>lode gov vote</code>.
         </p>
       ) : (
         <>
@@ -279,7 +279,9 @@ function ProposalRow({ p }: { p: ProposalSummary }) {
   const start = p.voteStart * 1000;
   const end = p.voteEnd * 1000;
   const voting = now < start ? `opens ${countdown(start, now)}` : now <= end ? `closes ${countdown(end, now)}` : `closed ${ago(end, now)}`;
-  const what = p.changes.map((c) => `${c.parameter} → ${c.value}`).concat(p.otherCalls > 0 ? [`${p.otherCalls} other call${p.otherCalls === 1 ? '' : 's'}`] : []);
+  const what = p.changes
+    .map((c) => `${c.parameter} → ${c.value}`)
+    .concat(p.otherCalls > 0 ? [`${p.otherCalls} other call${p.otherCalls === 1 ? '' : 's'}`] : []);
   return (
     <tr data-proposal={p.id}>
       <td className="wrap">

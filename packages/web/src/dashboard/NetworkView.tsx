@@ -50,7 +50,12 @@ function Tiles({ stats }: { stats: NetworkStats }) {
       <Tile label="Nodes online" value={formatNumber(stats.nodes.online)} hint={`${formatNumber(stats.nodes.known)} known`} testId="nodes-online" />
       <Tile label="Capacity" value={formatNumber(stats.nodes.slots)} hint="task slots online" />
       <Tile label="Utilization" value={`${util}%`} hint={`${formatNumber(stats.nodes.busy)} slots busy`} />
-      <Tile label="Tasks / s" value={formatNumber(stats.tasks.perSecond, 1)} hint={`${formatNumber(stats.tasks.finished)} finished in all`} testId="tasks-per-second" />
+      <Tile
+        label="Tasks / s"
+        value={formatNumber(stats.tasks.perSecond, 1)}
+        hint={`${formatNumber(stats.tasks.finished)} finished in all`}
+        testId="tasks-per-second"
+      />
       <Tile label="Queued" value={formatNumber(stats.tasks.queued)} hint="tasks waiting for a node" />
       <Tile label="Active jobs" value={formatNumber(stats.jobs.active)} hint={`${formatNumber(stats.tasks.running)} tasks leased`} />
     </div>
@@ -113,7 +118,13 @@ function Charts({ stats }: { stats: NetworkStats }) {
               scales: {
                 x: common.scales.x,
                 y: { beginAtZero: true, title: { display: true, text: 'tasks/s' } },
-                y1: { beginAtZero: true, position: 'right' as const, grid: { drawOnChartArea: false }, ticks: { precision: 0 }, title: { display: true, text: 'queued' } },
+                y1: {
+                  beginAtZero: true,
+                  position: 'right' as const,
+                  grid: { drawOnChartArea: false },
+                  ticks: { precision: 0 },
+                  title: { display: true, text: 'queued' },
+                },
               },
             }}
             data={{
@@ -125,7 +136,9 @@ function Charts({ stats }: { stats: NetworkStats }) {
             }}
           />
         </div>
-        <p className="small muted">Sampled every {formatDuration(stats.sampleMs)} by the gateway; the last {formatDuration(stats.history.length * stats.sampleMs)}.</p>
+        <p className="small muted">
+          Sampled every {formatDuration(stats.sampleMs)} by the gateway; the last {formatDuration(stats.history.length * stats.sampleMs)}.
+        </p>
       </div>
     </div>
   );

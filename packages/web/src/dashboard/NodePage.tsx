@@ -11,7 +11,18 @@ import type { EvidenceView, NodeView, PayoutsView } from '@lode/protocol';
 import type { Hex } from 'viem';
 import type { LedgerInfo } from '../agent/ledger.js';
 import { errorText, readClient } from '../shared/client.js';
-import { ago, countdown, download, formatDuration, formatLodeExact, formatLodeShort, formatNumber, formatPrice, LEDGER_PENDING, shortAddress } from '../shared/format.js';
+import {
+  ago,
+  countdown,
+  download,
+  formatDuration,
+  formatLodeExact,
+  formatLodeShort,
+  formatNumber,
+  formatPrice,
+  LEDGER_PENDING,
+  shortAddress,
+} from '../shared/format.js';
 import { usePoll } from './hooks.js';
 import { useLedgerInfo } from './ledger.js';
 import { reputationText } from './reputation.js';
@@ -142,15 +153,16 @@ function ReputationPanel({ address, node }: { address: string; node: NodeView | 
             <dt>Proven wrong</dt>
             <dd>{formatNumber(r.invalid)}</dd>
             <dt>Status</dt>
-            <dd>{r.refused ? 'refused: no more work from this gateway' : r.probation ? 'on probation: its results are replicated' : 'trusted at its credibility'}</dd>
+            <dd>
+              {r.refused ? 'refused: no more work from this gateway' : r.probation ? 'on probation: its results are replicated' : 'trusted at its credibility'}
+            </dd>
             <dt>Time connected</dt>
             <dd>{formatDuration(r.uptimeMs)}</dd>
           </dl>
         </>
       )}
       <p className="small muted" style={{ marginBottom: 0 }}>
-        The credential is this record signed by the gateway (EIP-712 <span className="mono">NodeReputation</span>), for the node to show another
-        gateway.
+        The credential is this record signed by the gateway (EIP-712 <span className="mono">NodeReputation</span>), for the node to show another gateway.
       </p>
     </div>
   );
@@ -172,13 +184,17 @@ function CredentialButton({ address }: { address: string }) {
   };
   return (
     <div className="row">
-      {state.error && <span className="small" style={{ color: 'var(--bad)' }}>{state.error}</span>}
+      {state.error && (
+        <span className="small" style={{ color: 'var(--bad)' }}>
+          {state.error}
+        </span>
+      )}
       {state.done && (
         <span className="small muted" data-testid="credential-done">
           {state.done}
         </span>
       )}
-      <button onClick={() => void run()} disabled={state.busy} data-testid="download-credential">
+      <button type="button" onClick={() => void run()} disabled={state.busy} data-testid="download-credential">
         {state.busy ? 'Signing…' : 'Download reputation credential'}
       </button>
     </div>
@@ -186,11 +202,10 @@ function CredentialButton({ address }: { address: string }) {
 }
 
 function StakePanel({ info, address }: { info: LedgerInfo; address: string }) {
-  const { data, error } = usePoll(
-    async () => (await import('../agent/ledger.js')).stakeStatus(info, address as Hex),
-    15_000,
-    [info.contracts.staking, address],
-  );
+  const { data, error } = usePoll(async () => (await import('../agent/ledger.js')).stakeStatus(info, address as Hex), 15_000, [
+    info.contracts.staking,
+    address,
+  ]);
   return (
     <div className="panel">
       <h2>Stake</h2>
@@ -250,7 +265,9 @@ function StatementBody({ statement: s }: { statement: PayoutsView }) {
         <div className="tile">
           <div className="label">Paid tasks</div>
           <div className="value">{formatNumber(t.tasks)}</div>
-          <div className="hint">in {s.payouts.length} batch{s.payouts.length === 1 ? '' : 'es'}</div>
+          <div className="hint">
+            in {s.payouts.length} batch{s.payouts.length === 1 ? '' : 'es'}
+          </div>
         </div>
       </div>
       {s.payouts.length === 0 ? (
@@ -375,7 +392,9 @@ function EvidenceRow({ e }: { e: EvidenceView }) {
         {shortAddress(e.txHash)}
       </td>
       <td>
-        <button onClick={() => download(`lode-evidence-${e.hash}.json`, `${JSON.stringify(e.evidence, null, 2)}\n`, 'application/json')}>Download</button>
+        <button type="button" onClick={() => download(`lode-evidence-${e.hash}.json`, `${JSON.stringify(e.evidence, null, 2)}\n`, 'application/json')}>
+          Download
+        </button>
       </td>
     </tr>
   );

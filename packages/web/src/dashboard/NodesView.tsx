@@ -17,11 +17,10 @@ export function NodesView() {
   const online = nodes?.filter((n) => n.online).length ?? 0;
   const ledger = useLedgerInfo(30_000).data;
   const addresses = (nodes ?? []).map((n) => n.address).join(',');
-  const money = usePoll(
-    async () => (ledger && addresses ? nodeMoney(ledger, addresses.split(',')) : undefined),
-    15_000,
-    [ledger?.contracts.staking, addresses],
-  ).data;
+  const money = usePoll(async () => (ledger && addresses ? nodeMoney(ledger, addresses.split(',')) : undefined), 15_000, [
+    ledger?.contracts.staking,
+    addresses,
+  ]).data;
   return (
     <section>
       <h1>Nodes</h1>
@@ -35,10 +34,8 @@ export function NodesView() {
       ) : (
         <>
           <p className="muted">
-            {online} online of {nodes.length} known.{' '}
-            Reputation is each node's record of checked results here: its credibility (the chance its result is right) and results
-            found right ✓ or proven wrong ✗; a newcomer is on probation until it has one right, and a node proven wrong too often is
-            refused.{' '}
+            {online} online of {nodes.length} known. Reputation is each node's record of checked results here: its credibility (the chance its result is right)
+            and results found right ✓ or proven wrong ✗; a newcomer is on probation until it has one right, and a node proven wrong too often is refused.{' '}
             {ledger === null
               ? 'Earnings and stake appear once the ledger is enabled.'
               : 'Stake is read from the chain, earnings are settled payouts (net of the fee).'}{' '}
@@ -91,7 +88,9 @@ function NodeRow({ node: n, money, ledgerOn }: { node: NodeView; money: NodeMone
         <span className={`badge ${n.online ? 'online' : 'offline'}`}>{n.online ? 'online' : 'offline'}</span>
       </td>
       <ReputationCell node={n} />
-      <td title={`${c.pricePerTask} wei per task${c.pricePerFuel ? `, ${c.pricePerFuel} wei per unit of fuel` : ''}`}>{formatPrice(c.pricePerTask, c.pricePerFuel)}</td>
+      <td title={`${c.pricePerTask} wei per task${c.pricePerFuel ? `, ${c.pricePerFuel} wei per unit of fuel` : ''}`}>
+        {formatPrice(c.pricePerTask, c.pricePerFuel)}
+      </td>
       {money ? (
         <>
           <td data-testid="node-stake">{formatLodeShort(money.stake)}</td>
@@ -99,8 +98,12 @@ function NodeRow({ node: n, money, ledgerOn }: { node: NodeView; money: NodeMone
         </>
       ) : (
         <>
-          <td className="slot" title={ledgerOn ? 'loading' : 'appears once the ledger is enabled'}>—</td>
-          <td className="slot" title={ledgerOn ? 'loading' : 'appears once the ledger is enabled'}>—</td>
+          <td className="slot" title={ledgerOn ? 'loading' : 'appears once the ledger is enabled'}>
+            —
+          </td>
+          <td className="slot" title={ledgerOn ? 'loading' : 'appears once the ledger is enabled'}>
+            —
+          </td>
         </>
       )}
       <td>

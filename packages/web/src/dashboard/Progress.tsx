@@ -19,7 +19,10 @@ export function Progress({ job, testId }: { job: JobView; testId?: string }) {
   const n = Math.max(1, job.taskCount);
   const part = (k: keyof JobView['counts']) => `${(job.counts[k] / n) * 100}%`;
   return (
-    <div className="progress" title={`${job.counts.done} done, ${job.counts.failed} failed, ${job.counts.leased} running, ${job.counts.queued} queued, ${job.counts.cancelled} cancelled`}>
+    <div
+      className="progress"
+      title={`${job.counts.done} done, ${job.counts.failed} failed, ${job.counts.leased} running, ${job.counts.queued} queued, ${job.counts.cancelled} cancelled`}
+    >
       <div className="bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(finishedShare(job) * 100)}>
         <span className="done" style={{ width: part('done') }} />
         <span className="failed" style={{ width: part('failed') }} />

@@ -57,7 +57,9 @@ export function SubmitView() {
       .catch(() => undefined);
     void listNodes(readClient)
       .then((nodes) => {
-        const rate = nodes.filter((n) => n.online).reduce((max, n) => (BigInt(n.capabilities.pricePerTask) > max ? BigInt(n.capabilities.pricePerTask) : max), 0n);
+        const rate = nodes
+          .filter((n) => n.online)
+          .reduce((max, n) => (BigInt(n.capabilities.pricePerTask) > max ? BigInt(n.capabilities.pricePerTask) : max), 0n);
         setPrice((p) => p ?? formatEther(rate));
       })
       .catch(() => setPrice((p) => p ?? '0'));
@@ -68,7 +70,8 @@ export function SubmitView() {
     setError(undefined);
     try {
       if (!module) throw new Error('Choose a .wasm module first.');
-      if (module.size > LIMITS.maxModuleBytes) throw new Error(`The module is ${formatBytes(module.size)}; the limit is ${formatBytes(LIMITS.maxModuleBytes)}.`);
+      if (module.size > LIMITS.maxModuleBytes)
+        throw new Error(`The module is ${formatBytes(module.size)}; the limit is ${formatBytes(LIMITS.maxModuleBytes)}.`);
       if (mode === 'files' && inputs.length === 0) throw new Error('Choose at least one input file, or run copies.');
       const taskArgs = splitArgs(args);
       const taskEnv = parseEnv(env);
@@ -111,7 +114,7 @@ export function SubmitView() {
           const stats = await getStats();
           if (!stats.ledger.enabled) return; // no ledger: the price only filters nodes
           const { depositEscrow, ledgerInfo } = await import('../agent/ledger.js');
-          const steps = { faucet: 'Getting test LODE from the faucet…', approve: 'Approving the escrow…', deposit: 'Escrowing the job\'s cost…' };
+          const steps = { faucet: 'Getting test LODE from the faucet…', approve: 'Approving the escrow…', deposit: "Escrowing the job's cost…" };
           const info = await ledgerInfo(gatewayOrigin());
           await depositEscrow(gatewayOrigin(), info, key.account, { jobId, amount: maxCost, deadline: spec.deadline }, (s) => setBusy(steps[s]));
           setBusy('Submitting…');
@@ -139,7 +142,13 @@ export function SubmitView() {
         </label>
         <label className="field">
           <span>Name</span>
-          <input type="text" value={name} onChange={(e) => setName(e.target.value)} placeholder={module?.name.replace(/\.wasm$/, '') ?? 'my job'} maxLength={200} />
+          <input
+            type="text"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder={module?.name.replace(/\.wasm$/, '') ?? 'my job'}
+            maxLength={200}
+          />
         </label>
         <fieldset className="panel" style={{ marginBottom: '0.75rem' }}>
           <legend>Tasks</legend>
@@ -180,23 +189,49 @@ export function SubmitView() {
         <div className="grid2">
           <label className="field">
             <span>Memory per task (MiB)</span>
-            <input type="number" min={1} max={LIMITS.maxMemoryMiB} value={memoryMiB} onChange={(e) => setMemoryMiB(Number(e.target.value) || DEFAULTS.memoryMiB)} />
+            <input
+              type="number"
+              min={1}
+              max={LIMITS.maxMemoryMiB}
+              value={memoryMiB}
+              onChange={(e) => setMemoryMiB(Number(e.target.value) || DEFAULTS.memoryMiB)}
+            />
           </label>
           <label className="field">
             <span>Wall time per task (s)</span>
-            <input type="number" min={0.001} max={LIMITS.maxWallMs / 1000} step="any" value={wallSeconds} onChange={(e) => setWallSeconds(Number(e.target.value) || 1)} />
+            <input
+              type="number"
+              min={0.001}
+              max={LIMITS.maxWallMs / 1000}
+              step="any"
+              value={wallSeconds}
+              onChange={(e) => setWallSeconds(Number(e.target.value) || 1)}
+            />
           </label>
           <label className="field">
             <span>Output per task (KiB)</span>
-            <input type="number" min={0} max={LIMITS.maxOutputBytes / 1024} value={maxOutputKiB} onChange={(e) => setMaxOutputKiB(Number(e.target.value) || 0)} />
+            <input
+              type="number"
+              min={0}
+              max={LIMITS.maxOutputBytes / 1024}
+              value={maxOutputKiB}
+              onChange={(e) => setMaxOutputKiB(Number(e.target.value) || 0)}
+            />
           </label>
         </div>
         <label className="field">
           <span>Most it pays per task (LODE)</span>
-          <input type="text" inputMode="decimal" value={price ?? ''} onChange={(e) => setPrice(e.target.value)} style={{ maxWidth: '12rem' }} aria-label="Price per task" />
+          <input
+            type="text"
+            inputMode="decimal"
+            value={price ?? ''}
+            onChange={(e) => setPrice(e.target.value)}
+            style={{ maxWidth: '12rem' }}
+            aria-label="Price per task"
+          />
           <span className="small muted">
-            Nodes asking more do not get its tasks. The default is the going rate: the highest price an online node asks. On a gateway
-            with a ledger, tasks × this price is escrowed first, and what is not spent comes back when the job ends.
+            Nodes asking more do not get its tasks. The default is the going rate: the highest price an online node asks. On a gateway with a ledger, tasks ×
+            this price is escrowed first, and what is not spent comes back when the job ends.
           </span>
         </label>
         <p className="small muted">

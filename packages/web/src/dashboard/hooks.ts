@@ -112,7 +112,11 @@ export function useJobEvents(id: string): LiveJob {
         s.onerror = () => {
           if (finished) return;
           // EventSource reconnects by itself; a 404 (unknown job, or another account's) closes it for good.
-          setState((st) => ({ ...st, live: false, error: s.readyState === EventSource.CLOSED ? 'The job could not be followed (unknown id, or not yours?).' : undefined }));
+          setState((st) => ({
+            ...st,
+            live: false,
+            error: s.readyState === EventSource.CLOSED ? 'The job could not be followed (unknown id, or not yours?).' : undefined,
+          }));
         };
       },
       (err: unknown) => {

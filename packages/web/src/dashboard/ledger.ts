@@ -29,9 +29,6 @@ export const MAX_NODES_WITH_MONEY = 100;
 export async function nodeMoney(info: LedgerInfo, addresses: string[]): Promise<Map<string, NodeMoney>> {
   const some = addresses.slice(0, MAX_NODES_WITH_MONEY) as Hex[];
   const { stakesOf } = await import('../agent/ledger.js');
-  const [stakes, payouts] = await Promise.all([
-    stakesOf(info, some),
-    Promise.all(some.map((address) => getPayouts(readClient, { address }))),
-  ]);
+  const [stakes, payouts] = await Promise.all([stakesOf(info, some), Promise.all(some.map((address) => getPayouts(readClient, { address })))]);
   return new Map(some.map((a, i) => [a.toLowerCase(), { stake: stakes[i]!, earned: BigInt(payouts[i]!.totals.net) }]));
 }

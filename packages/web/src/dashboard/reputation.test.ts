@@ -3,8 +3,8 @@ import { formatCredibility, reputationText, verificationSummary, type Reputation
 
 const base: Reputation = { validated: 42, invalid: 0, consecutiveValid: 42, credibility: 0.99874, probation: false, refused: false, uptimeMs: 60_000 };
 
-describe('a node\'s reputation in words', () => {
-  it('shows a trusted node\'s credibility and its checks', () => {
+describe("a node's reputation in words", () => {
+  it("shows a trusted node's credibility and its checks", () => {
     expect(reputationText(base)).toMatchObject({ text: 'credibility 0.9987 · 42 ✓ / 0 ✗', tone: 'ok' });
     expect(reputationText(base).explain).toContain('42 right in a row');
   });
@@ -21,7 +21,7 @@ describe('a node\'s reputation in words', () => {
   });
 });
 
-describe('a job\'s verification in words', () => {
+describe("a job's verification in words", () => {
   it('says what the policy took, leaving out counts that only matter when non-zero', () => {
     const v = { policy: 'replicate(2)', inVerification: 0, accepted: 8, executions: 16, canaries: 1, spotChecks: 0, speculative: 0, wrong: 0, failed: 0 };
     expect(verificationSummary(v)).toEqual([
@@ -37,7 +37,7 @@ describe('a job\'s verification in words', () => {
     );
   });
 
-  it('says a `none` job\'s results are not checked instead of listing zeros, unless an audit caught something', () => {
+  it("says a `none` job's results are not checked instead of listing zeros, unless an audit caught something", () => {
     const none = { policy: 'none', inVerification: 0, accepted: 0, executions: 0, canaries: 0, spotChecks: 0, speculative: 0, wrong: 0, failed: 0 };
     expect(verificationSummary(none)).toEqual(['results are taken as they come, not checked']);
     expect(verificationSummary({ ...none, spotChecks: 2, wrong: 1 })).toEqual(['2 spot checks', '1 result proven wrong']);

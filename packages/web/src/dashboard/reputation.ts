@@ -53,7 +53,11 @@ const count = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString(
 export function verificationSummary(v: Verification): string[] {
   if (v.policy === 'none') {
     // Its tasks are not counted; only audits (spot checks, known answers) may show up.
-    const audits = [v.canaries > 0 && count(v.canaries, 'known-answer task'), v.spotChecks > 0 && count(v.spotChecks, 'spot check'), v.wrong > 0 && `${count(v.wrong, 'result')} proven wrong`];
+    const audits = [
+      v.canaries > 0 && count(v.canaries, 'known-answer task'),
+      v.spotChecks > 0 && count(v.spotChecks, 'spot check'),
+      v.wrong > 0 && `${count(v.wrong, 'result')} proven wrong`,
+    ];
     const some = audits.filter((a): a is string => typeof a === 'string');
     return some.length > 0 ? some : ['results are taken as they come, not checked'];
   }

@@ -61,7 +61,8 @@ export async function jobReaders(): Promise<LodeClient[]> {
   }
   const key = await loadKey().catch(() => undefined);
   if (key) {
-    if (keyed?.address !== key.account.address) keyed = { address: key.account.address, client: createLodeClient({ gateway: gatewayOrigin(), account: key.account }) };
+    if (keyed?.address !== key.account.address)
+      keyed = { address: key.account.address, client: createLodeClient({ gateway: gatewayOrigin(), account: key.account }) };
     out.push(keyed.client);
   }
   return out;

@@ -6,7 +6,7 @@ import { loadAccount } from '@lode/keystore';
 import { printJson } from '../../output.js';
 
 export function registerAccountShow(parent: Command): void {
-  const cmd = parent.command('show').description('show the account\'s address and did:pkh (never the private key)');
+  const cmd = parent.command('show').description("show the account's address and did:pkh (never the private key)");
   withJson(cmd);
   withExamples(cmd, 'lode account show', 'lode --data-dir .lode/nodes/0 account show --json');
   cmd.action(async (opts: { json?: boolean }) => {

@@ -19,7 +19,8 @@ export function registerCredentialExport(parent: Command): void {
     if (address !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(address)) throw new UsageError(`"${address}" is not an address: expected 0x and 40 hex digits.`);
     const client = await clientOf(cmd, address ? 'none' : 'load');
     const credential = await getNodeCredential(client, address ? { address: address as `0x${string}` } : {});
-    if (!(await verifyNodeReputation(credential as Signed<NodeReputationMessage>))) throw new Error('The gateway answered a credential whose signature does not verify; do not use it.');
+    if (!(await verifyNodeReputation(credential as Signed<NodeReputationMessage>)))
+      throw new Error('The gateway answered a credential whose signature does not verify; do not use it.');
     const m = credential.message;
     if (opts.out) await writeFile(opts.out, `${JSON.stringify(credential, null, 2)}\n`);
     if (opts.json || !opts.out) return printJson(opts.out ? { file: opts.out, credential } : credential);

@@ -10,7 +10,9 @@ import { UsageError } from '../../errors.js';
 export function registerCredentialImport(parent: Command): void {
   const cmd = parent
     .command('import')
-    .description("present a node's credential from another gateway; it counts (as at most 16 right checks) when this gateway trusts the issuer (--trusted-issuer)")
+    .description(
+      "present a node's credential from another gateway; it counts (as at most 16 right checks) when this gateway trusts the issuer (--trusted-issuer)",
+    )
     .argument('<file>', 'a credential written by `lode credential export`');
   withJson(cmd);
   withExamples(cmd, 'lode credential import node.credential.json --gateway http://new-gateway:7070');
@@ -24,6 +26,8 @@ export function registerCredentialImport(parent: Command): void {
     if (!parsed.success) throw new UsageError(`${file} is not a credential as \`lode credential export\` writes it.`);
     const r = await importNodeCredential(await clientOf(cmd, 'none'), { credential: parsed.data });
     if (opts.json) return printJson(r);
-    process.stdout.write(`counted ${r.counted} right check(s) for node ${r.node}: ${r.reputation.probation ? 'still on probation' : `credibility ${r.reputation.credibility.toFixed(4)}`}\n`);
+    process.stdout.write(
+      `counted ${r.counted} right check(s) for node ${r.node}: ${r.reputation.probation ? 'still on probation' : `credibility ${r.reputation.credibility.toFixed(4)}`}\n`,
+    );
   });
 }

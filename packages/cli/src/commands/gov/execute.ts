@@ -18,10 +18,6 @@ export function registerGovExecute(parent: Command): void {
     const [p, params] = await Promise.all([getProposal(s.ledger, { proposalId }), getProtocolParams(s.ledger)]);
     const now = p.changes.map((c) => ({ parameter: c.parameter, value: String(params[c.parameter]) }));
     if (opts.json) return printJson({ proposalId: proposalId.toString(), state: p.state, txHash, params: now });
-    process.stdout.write(
-      `Executed proposal ${proposalId}\n` +
-        now.map((c) => `  ${c.parameter} is now ${c.value}\n`).join('') +
-        `  tx: ${txHash}\n`,
-    );
+    process.stdout.write(`Executed proposal ${proposalId}\n` + now.map((c) => `  ${c.parameter} is now ${c.value}\n`).join('') + `  tx: ${txHash}\n`);
   });
 }

@@ -14,7 +14,15 @@ export function registerGovParams(parent: Command): void {
     const [p, g] = await Promise.all([getProtocolParams(ledger), getGovernanceSettings(ledger)]);
     if (opts.json) {
       return printJson({
-        params: { feeBps: p.feeBps, slashBps: p.slashBps, minStake: p.minStake.toString(), unbondingPeriod: p.unbondingPeriod, settlementPeriod: p.settlementPeriod, challengeWindow: p.challengeWindow, treasury: p.treasury },
+        params: {
+          feeBps: p.feeBps,
+          slashBps: p.slashBps,
+          minStake: p.minStake.toString(),
+          unbondingPeriod: p.unbondingPeriod,
+          settlementPeriod: p.settlementPeriod,
+          challengeWindow: p.challengeWindow,
+          treasury: p.treasury,
+        },
         maxFeeBps: p.maxFeeBps,
         owner: p.owner,
         governance: { ...g, proposalThreshold: g.proposalThreshold.toString() },
@@ -26,11 +34,15 @@ export function registerGovParams(parent: Command): void {
       ['slashBps', `${p.slashBps} (${p.slashBps / 100} %)`, 'stake slashed per proven offence'],
       ['minStake', formatLode(p.minStake), 'own stake a provider needs to serve'],
       ['unbondingPeriod', `${p.unbondingPeriod} s`, 'from unbonding to withdrawal (at least the challenge window)'],
-      ['settlementPeriod', `${p.settlementPeriod} s`, 'between the gateway\'s settlement batches'],
+      ['settlementPeriod', `${p.settlementPeriod} s`, "between the gateway's settlement batches"],
       ['challengeWindow', `${p.challengeWindow} s`, 'a batch can be challenged before it is final'],
       ['treasury', p.treasury, 'receives fees and slashed stake'],
     ];
-    const params = table(rows, [{ header: 'parameter', value: (r) => r[0] }, { header: 'value', value: (r) => r[1] }, { header: 'meaning', value: (r) => r[2] }]);
+    const params = table(rows, [
+      { header: 'parameter', value: (r) => r[0] },
+      { header: 'value', value: (r) => r[1] },
+      { header: 'meaning', value: (r) => r[2] },
+    ]);
     process.stdout.write(
       `Protocol parameters (ProtocolConfig ${ledger.addresses.config}, owned by the timelock ${p.owner})\n\n${params}\n\n` +
         `Governance (LodeGovernor ${ledger.addresses.governor})\n` +

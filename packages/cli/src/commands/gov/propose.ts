@@ -32,12 +32,7 @@ export function registerGovPropose(parent: Command): void {
     .option('--description <text>', 'what voters read (default: "Set <param> to <value>" with you and the time)');
   withJson(cmd);
   cmd.addHelpText('after', `\nValues:\n${PROTOCOL_PARAMETER_NAMES.map((n) => `  ${n.padEnd(17)} ${VALUE_HELP[n]}`).join('\n')}`);
-  withExamples(
-    cmd,
-    'lode gov propose feeBps 250 --description "Fee to 2.5 %"',
-    'lode gov propose minStake 500',
-    'lode gov propose unbondingPeriod 14d --json',
-  );
+  withExamples(cmd, 'lode gov propose feeBps 250 --description "Fee to 2.5 %"', 'lode gov propose minStake 500', 'lode gov propose unbondingPeriod 14d --json');
   cmd.action(async (param: string, raw: string, opts: { description?: string; json?: boolean }) => {
     const parameter = parameterName(param);
     const value = parseValue(parameter, raw);
@@ -45,7 +40,8 @@ export function registerGovPropose(parent: Command): void {
     // Check the value before anything is sent (the self-delegation included).
     await checkParameterValue(s.ledger, parameter, value).catch((err: unknown) => {
       // A value outside ProtocolConfig's bounds is a mistake on the command line: exit 2.
-      if (err instanceof InvalidRequestError) throw new UsageError(err.shortMessage, '`lode gov params` shows the current values and their limits.', { cause: err });
+      if (err instanceof InvalidRequestError)
+        throw new UsageError(err.shortMessage, '`lode gov params` shows the current values and their limits.', { cause: err });
       throw err;
     });
     const delegation = await selfDelegateIfNeeded(s, opts.json === true);
@@ -54,8 +50,15 @@ export function registerGovPropose(parent: Command): void {
     const id = r.proposalId.toString();
     if (opts.json) {
       return printJson({
-        proposalId: id, parameter, value: String(value), description: r.description, voteStart: iso(r.voteStart), voteEnd: iso(r.voteEnd),
-        txHash: r.txHash, votes: delegation.votes.toString(), delegatedVotesTx: delegation.txHash,
+        proposalId: id,
+        parameter,
+        value: String(value),
+        description: r.description,
+        voteStart: iso(r.voteStart),
+        voteEnd: iso(r.voteEnd),
+        txHash: r.txHash,
+        votes: delegation.votes.toString(),
+        delegatedVotesTx: delegation.txHash,
       });
     }
     process.stdout.write(

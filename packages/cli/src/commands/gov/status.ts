@@ -18,9 +18,16 @@ export function registerGovStatus(parent: Command): void {
     const p = await getProposal(ledger, { proposalId });
     if (opts.json) {
       return printJson({
-        proposalId: proposalId.toString(), state: p.state, proposer: p.proposer, description: p.description, changes: p.changes,
+        proposalId: proposalId.toString(),
+        state: p.state,
+        proposer: p.proposer,
+        description: p.description,
+        changes: p.changes,
         votes: { for: p.votes.for.toString(), against: p.votes.against.toString(), abstain: p.votes.abstain.toString() },
-        quorum: p.quorum?.toString() ?? null, snapshot: iso(p.snapshot), deadline: iso(p.deadline), eta: p.eta === null ? null : iso(p.eta),
+        quorum: p.quorum?.toString() ?? null,
+        snapshot: iso(p.snapshot),
+        deadline: iso(p.deadline),
+        eta: p.eta === null ? null : iso(p.eta),
         txHash: p.txHash,
       });
     }

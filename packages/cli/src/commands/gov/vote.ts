@@ -23,8 +23,13 @@ export function registerGovVote(parent: Command): void {
     const p = await getProposal(s.ledger, { proposalId });
     if (opts.json) {
       return printJson({
-        proposalId: proposalId.toString(), support, weight: weight.toString(), txHash, delegatedVotesTx: delegation.txHash,
-        state: p.state, votes: { for: p.votes.for.toString(), against: p.votes.against.toString(), abstain: p.votes.abstain.toString() },
+        proposalId: proposalId.toString(),
+        support,
+        weight: weight.toString(),
+        txHash,
+        delegatedVotesTx: delegation.txHash,
+        state: p.state,
+        votes: { for: p.votes.for.toString(), against: p.votes.against.toString(), abstain: p.votes.abstain.toString() },
       });
     }
     process.stdout.write(

@@ -8,7 +8,7 @@ import { resultJson, writeResults } from '../../results.js';
 export function registerJobResults(parent: Command): void {
   const cmd = parent
     .command('results')
-    .description('print each finished task\'s stdout in task order, or write stdout, stderr and files to --out DIR/<task>/')
+    .description("print each finished task's stdout in task order, or write stdout, stderr and files to --out DIR/<task>/")
     .argument('<id>', 'the job id')
     .option('--out <dir>', 'write results to DIR/<task index>/{stdout,stderr,<files>}');
   withJson(cmd);

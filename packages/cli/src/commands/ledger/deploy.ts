@@ -45,7 +45,7 @@ interface Options {
 export function registerLedgerDeploy(parent: Command): void {
   const cmd = parent
     .command('deploy')
-    .description('deploy Lode\'s contracts on an EVM chain with the --data-dir key (it needs ETH there) and write their addresses for the gateway')
+    .description("deploy Lode's contracts on an EVM chain with the --data-dir key (it needs ETH there) and write their addresses for the gateway")
     .requiredOption('--rpc-url <url>', 'JSON-RPC endpoint of the chain', httpUrl)
     .option('--out <file>', 'where to write the addresses (default: <data-dir>/ledger.json, where `lode gateway --data-dir` looks)')
     .option('--force', 'overwrite --out if it exists')
@@ -59,11 +59,32 @@ export function registerLedgerDeploy(parent: Command): void {
     .option('--voting-period <duration>', 'how long voting stays open, e.g. 7d (default 30s)', durationArg('--voting-period'))
     .option('--timelock-delay <duration>', 'how long a passed proposal waits, e.g. 2d (default 10s)', durationArg('--timelock-delay'))
     .option('--quorum-percent <n>', 'quorum, percent of the supply (default 4)', wholeArg('--quorum-percent', 100))
-    .addOption(new Option('--proposal-threshold <lode>', 'votes needed to propose, LODE, more than 0 (default 100000)').argParser((v) => lodeAmount('--proposal-threshold')(v).toString()))
-    .option('--initial-supply <lode>', 'LODE minted at deployment: the allocations below, the rest to the timelock as the treasury (default 1000000000)', lodeAmount('--initial-supply'))
-    .option('--operator <address>', 'receives the operator allocation, its votes delegated to itself (default: the deploying account)', addressArg('--operator'))
-    .addOption(new Option('--operator-allocation <lode>', 'LODE for the operator (default 200000000; 0 for none)').argParser((v) => (v === '0' ? 0n : lodeAmount('--operator-allocation')(v))))
-    .addOption(new Option('--faucet-reserve <lode>', 'LODE the gateway account holds for a faucet (`lode gateway --faucet`); must be below the quorum (default 0: no faucet)').argParser((v) => (v === '0' ? 0n : lodeAmount('--faucet-reserve')(v))))
+    .addOption(
+      new Option('--proposal-threshold <lode>', 'votes needed to propose, LODE, more than 0 (default 100000)').argParser((v) =>
+        lodeAmount('--proposal-threshold')(v).toString(),
+      ),
+    )
+    .option(
+      '--initial-supply <lode>',
+      'LODE minted at deployment: the allocations below, the rest to the timelock as the treasury (default 1000000000)',
+      lodeAmount('--initial-supply'),
+    )
+    .option(
+      '--operator <address>',
+      'receives the operator allocation, its votes delegated to itself (default: the deploying account)',
+      addressArg('--operator'),
+    )
+    .addOption(
+      new Option('--operator-allocation <lode>', 'LODE for the operator (default 200000000; 0 for none)').argParser((v) =>
+        v === '0' ? 0n : lodeAmount('--operator-allocation')(v),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--faucet-reserve <lode>',
+        'LODE the gateway account holds for a faucet (`lode gateway --faucet`); must be below the quorum (default 0: no faucet)',
+      ).argParser((v) => (v === '0' ? 0n : lodeAmount('--faucet-reserve')(v))),
+    )
     .option('--treasury <address>', 'receives fees and slashed stake (default: the timelock, i.e. the DAO)', addressArg('--treasury'));
   withJson(cmd);
   cmd.addHelpText(
@@ -117,7 +138,10 @@ export function registerLedgerDeploy(parent: Command): void {
     try {
       allocations = planAllocations({ ...params, deployer, timelock: zeroAddress });
     } catch (err) {
-      if (err instanceof LedgerParametersError) throw new UsageError(`Unsafe deployment parameters: ${err.message}`, 'Nothing was sent. `lode ledger deploy --help` lists the defaults.', { cause: err });
+      if (err instanceof LedgerParametersError)
+        throw new UsageError(`Unsafe deployment parameters: ${err.message}`, 'Nothing was sent. `lode ledger deploy --help` lists the defaults.', {
+          cause: err,
+        });
       throw err;
     }
 
@@ -129,16 +153,22 @@ export function registerLedgerDeploy(parent: Command): void {
     const eth = await publicClient.getBalance({ address: deployer });
     if (eth === 0n) throw new NoGasError(deployer, chainId);
 
-    if (!opts.json) process.stderr.write(`Deploying Lode's contracts on chain ${chainId} from ${deployer} (${formatEther(eth)} ETH): 6 contracts and 9 role changes, each waited for…\n`);
+    if (!opts.json)
+      process.stderr.write(
+        `Deploying Lode's contracts on chain ${chainId} from ${deployer} (${formatEther(eth)} ETH): 6 contracts and 9 role changes, each waited for…\n`,
+      );
     const wallet = createWalletClient({ account, transport });
     const addresses = await deployLedger(wallet, publicClient, params).catch((err: unknown) => {
       if (err instanceof LedgerDeployError) {
         const cause = causes(err);
         if (/insufficient funds|exceeds balance/i.test(cause)) throw new NoGasError(deployer, chainId, { cause: err });
-        throw new DeployFailedError(`The deployment failed at "${err.step}"${err.receipt ? ` (transaction ${err.receipt.transactionHash} reverted)` : ''}. Contracts deployed before that step are abandoned; fix the cause and deploy again.`, {
-          details: cause.split('\n').slice(0, 3).join('\n'),
-          cause: err,
-        });
+        throw new DeployFailedError(
+          `The deployment failed at "${err.step}"${err.receipt ? ` (transaction ${err.receipt.transactionHash} reverted)` : ''}. Contracts deployed before that step are abandoned; fix the cause and deploy again.`,
+          {
+            details: cause.split('\n').slice(0, 3).join('\n'),
+            cause: err,
+          },
+        );
       }
       throw err;
     });
@@ -154,14 +184,34 @@ export function registerLedgerDeploy(parent: Command): void {
       holder: a.holder === zeroAddress ? addresses.timelock : a.holder,
       amount: a.amount.toString(),
       delegatee: a.delegatee === zeroAddress ? null : a.delegatee,
-      role: a.holder === zeroAddress ? 'treasury' : a.holder === (opts.operator ?? deployer) && a.delegatee !== zeroAddress ? 'operator' : a.holder === gateway.address ? 'faucet' : 'other',
+      role:
+        a.holder === zeroAddress
+          ? 'treasury'
+          : a.holder === (opts.operator ?? deployer) && a.delegatee !== zeroAddress
+            ? 'operator'
+            : a.holder === gateway.address
+              ? 'faucet'
+              : 'other',
     }));
     if (opts.json) {
-      return printJson({ file: out, rpcUrl: opts.rpcUrl, deployer, gateway: gateway.address, gatewayKeystore: gateway.path ?? null, initialSupply: supply.toString(), allocations: shares, addresses });
+      return printJson({
+        file: out,
+        rpcUrl: opts.rpcUrl,
+        deployer,
+        gateway: gateway.address,
+        gatewayKeystore: gateway.path ?? null,
+        initialSupply: supply.toString(),
+        allocations: shares,
+        addresses,
+      });
     }
     const rows: Array<[string, string]> = [
-      ['LodeToken', addresses.token], ['ProtocolConfig', addresses.config], ['Staking', addresses.staking], ['JobEscrow', addresses.escrow],
-      ['LodeGovernor', addresses.governor], ['TimelockController', addresses.timelock],
+      ['LodeToken', addresses.token],
+      ['ProtocolConfig', addresses.config],
+      ['Staking', addresses.staking],
+      ['JobEscrow', addresses.escrow],
+      ['LodeGovernor', addresses.governor],
+      ['TimelockController', addresses.timelock],
     ];
     const sameDir = gateway.path !== undefined;
     process.stdout.write(
@@ -170,7 +220,12 @@ export function registerLedgerDeploy(parent: Command): void {
         `Addresses written to ${out}\n` +
         `  gateway account: ${gateway.address}${gateway.path ? ` (${gateway.path}${gateway.created ? ', created now' : ''})` : ''} — settles batches and slashes\n` +
         `  ${formatLode(supply)} allocated:\n` +
-        shares.map((a) => `    ${a.role.padEnd(9)} ${a.holder}  ${formatLode(a.amount)}${a.delegatee ? ` (votes delegated to ${a.delegatee === a.holder ? 'itself' : a.delegatee})` : ''}\n`).join('') +
+        shares
+          .map(
+            (a) =>
+              `    ${a.role.padEnd(9)} ${a.holder}  ${formatLode(a.amount)}${a.delegatee ? ` (votes delegated to ${a.delegatee === a.holder ? 'itself' : a.delegatee})` : ''}\n`,
+          )
+          .join('') +
         `  governance (the timelock) holds every power but settling and slashing; this account holds none\n` +
         `Next:\n` +
         `  1. Send the gateway account ETH for gas on this chain.\n` +
@@ -187,7 +242,10 @@ async function gatewayAccount(cmd: Command, dataDir: string): Promise<{ address:
   // and a URL (an alias or habit) is simply not needed.
   if (cmd.getOptionValueSourceWithGlobals('gateway') === 'cli' && !/^(https?|wss?):\/\//.test(raw)) {
     if (!isAddress(raw, { strict: false })) {
-      throw new UsageError(`lode ledger deploy takes --gateway as the gateway's account address, got "${raw}".`, 'Pass the address of the key the gateway will sign with, or leave --gateway out to use <data-dir>/gateway.');
+      throw new UsageError(
+        `lode ledger deploy takes --gateway as the gateway's account address, got "${raw}".`,
+        'Pass the address of the key the gateway will sign with, or leave --gateway out to use <data-dir>/gateway.',
+      );
     }
     return { address: getAddress(raw) };
   }
@@ -200,10 +258,19 @@ function checkPeriods(o: Options): void {
   const challenge = o.challengeWindow ?? 5n;
   const unbonding = o.unbondingPeriod ?? 60n;
   const year = 365n * 86_400n;
-  for (const [flag, v, min] of [['--unbonding-period', unbonding, 0n], ['--settlement-period', o.settlementPeriod ?? 10n, 1n], ['--challenge-window', challenge, 1n], ['--voting-period', o.votingPeriod ?? 30n, 1n]] as const) {
+  for (const [flag, v, min] of [
+    ['--unbonding-period', unbonding, 0n],
+    ['--settlement-period', o.settlementPeriod ?? 10n, 1n],
+    ['--challenge-window', challenge, 1n],
+    ['--voting-period', o.votingPeriod ?? 30n, 1n],
+  ] as const) {
     if (v < min || (flag !== '--voting-period' && v > year)) throw new UsageError(`${flag} must be from ${min} s to 365 days, got ${v} s.`);
   }
-  if (unbonding < challenge) throw new UsageError(`--unbonding-period (${unbonding} s) must be at least --challenge-window (${challenge} s).`, 'Stake behind a batch must stay slashable while the batch can be challenged.');
+  if (unbonding < challenge)
+    throw new UsageError(
+      `--unbonding-period (${unbonding} s) must be at least --challenge-window (${challenge} s).`,
+      'Stake behind a batch must stay slashable while the batch can be challenged.',
+    );
   if (o.slashBps === 0) throw new UsageError('--slash-bps must be from 1 to 10000.');
   if ((o.votingDelay ?? 0n) > 2n ** 48n - 1n || (o.votingPeriod ?? 0n) > 2n ** 32n - 1n || (o.timelockDelay ?? 0n) > 10n * year) {
     throw new UsageError('--voting-delay, --voting-period or --timelock-delay is too long.');
@@ -224,4 +291,3 @@ function causes(err: unknown): string {
   for (let e: unknown = err; e instanceof Error && parts.length < 8; e = e.cause) parts.push(e instanceof LodeError ? e.shortMessage : e.message);
   return parts.join('\n');
 }
-

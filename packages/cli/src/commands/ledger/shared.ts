@@ -63,7 +63,10 @@ export async function signerOf(cmd: Command, account: 'load' | 'create' = 'load'
  * The account a read-only verb describes: `address` when given, else the --data-dir account
  * (which must exist). The ledger client has no signer.
  */
-export async function readerOf(cmd: Command, address: Address | undefined): Promise<{ client: LodeClient; info: GetLedgerInfoReturnType; ledger: LedgerClient; address: Address }> {
+export async function readerOf(
+  cmd: Command,
+  address: Address | undefined,
+): Promise<{ client: LodeClient; info: GetLedgerInfoReturnType; ledger: LedgerClient; address: Address }> {
   if (address) {
     const client = await clientOf(cmd, 'none');
     const { info, ledger } = await ledgerOf(client);

@@ -10,8 +10,8 @@ import { addressArg, sending, signerOf } from '../ledger/shared.js';
 export function registerStakeDelegate(parent: Command): void {
   const cmd = parent
     .command('delegate')
-    .description('delegate LODE to a provider: it adds to the provider\'s total stake and shares its slashes in proportion')
-    .argument('<provider>', 'the provider\'s address (`lode nodes` lists them)', addressArg('<provider>'))
+    .description("delegate LODE to a provider: it adds to the provider's total stake and shares its slashes in proportion")
+    .argument('<provider>', "the provider's address (`lode nodes` lists them)", addressArg('<provider>'))
     .argument('<amount>', 'LODE, in whole tokens', lodeAmount('<amount>'));
   withJson(cmd);
   withExamples(cmd, 'lode stake delegate 0x8ba1f109551bD432803012645Ac136ddd64DBA72 50', 'lode stake delegate 0x8ba1…BA72 10 --json');

@@ -25,7 +25,13 @@ export function registerStakeStatus(parent: Command): void {
         eligible: st.eligible,
         minStake: st.minStake.toString(),
         delegations: st.delegations.map((d) => ({ provider: d.provider, amount: d.amount.toString() })),
-        unbonding: st.unbonding.map((u) => ({ provider: u.provider, amount: u.amount.toString(), releaseAt: iso(u.releaseAt), releaseAtSeconds: Number(u.releaseAt), released: u.released })),
+        unbonding: st.unbonding.map((u) => ({
+          provider: u.provider,
+          amount: u.amount.toString(),
+          releaseAt: iso(u.releaseAt),
+          releaseAtSeconds: Number(u.releaseAt),
+          released: u.released,
+        })),
         withdrawable: st.withdrawable.toString(),
       });
     }
@@ -36,22 +42,37 @@ export function registerStakeStatus(parent: Command): void {
       `  withdrawable: ${formatLode(st.withdrawable)}${st.withdrawable > 0n ? ' — `lode stake withdraw`' : ''}`,
       '',
       'Delegations',
-      indent(table(st.delegations, [
-        { header: 'provider', value: (d) => d.provider },
-        { header: 'amount', value: (d) => formatLode(d.amount), align: 'right' },
-      ], '(none)')),
+      indent(
+        table(
+          st.delegations,
+          [
+            { header: 'provider', value: (d) => d.provider },
+            { header: 'amount', value: (d) => formatLode(d.amount), align: 'right' },
+          ],
+          '(none)',
+        ),
+      ),
       '',
       'Unbonding',
-      indent(table(st.unbonding, [
-        { header: 'provider', value: (u) => (u.provider.toLowerCase() === st.address.toLowerCase() ? 'own stake' : u.provider) },
-        { header: 'amount', value: (u) => formatLode(u.amount), align: 'right' },
-        { header: 'withdrawable from', value: (u) => (u.released ? 'now' : when(u.releaseAt)) },
-      ], '(none)')),
+      indent(
+        table(
+          st.unbonding,
+          [
+            { header: 'provider', value: (u) => (u.provider.toLowerCase() === st.address.toLowerCase() ? 'own stake' : u.provider) },
+            { header: 'amount', value: (u) => formatLode(u.amount), align: 'right' },
+            { header: 'withdrawable from', value: (u) => (u.released ? 'now' : when(u.releaseAt)) },
+          ],
+          '(none)',
+        ),
+      ),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   });
 }
 
 function indent(text: string): string {
-  return text.split('\n').map((l) => `  ${l}`).join('\n');
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
 }

@@ -14,16 +14,27 @@ export function registerStakeUnbond(parent: Command): void {
     .argument('<amount>', 'LODE, in whole tokens, or "all"', amountOrAll)
     .option('--provider <address>', 'unbond a delegation to this provider (default: your own stake)', addressArg('--provider'));
   withJson(cmd);
-  withExamples(cmd, 'lode stake unbond 20', 'lode stake unbond all --provider 0x8ba1f109551bD432803012645Ac136ddd64DBA72', 'lode --data-dir .lode/nodes/0 stake unbond 50 --json');
+  withExamples(
+    cmd,
+    'lode stake unbond 20',
+    'lode stake unbond all --provider 0x8ba1f109551bD432803012645Ac136ddd64DBA72',
+    'lode --data-dir .lode/nodes/0 stake unbond 50 --json',
+  );
   cmd.action(async (amount: bigint | 'all', opts: { provider?: Address; json?: boolean }) => {
     const s = await signerOf(cmd);
     const r = await sending(s, () => unbond(s.ledger, { amount, provider: opts.provider }));
-    if (opts.json) return printJson({ address: s.address, provider: r.provider, amount: r.amount.toString(), releaseAt: iso(r.releaseAt), releaseAtSeconds: Number(r.releaseAt), txHash: r.txHash });
+    if (opts.json)
+      return printJson({
+        address: s.address,
+        provider: r.provider,
+        amount: r.amount.toString(),
+        releaseAt: iso(r.releaseAt),
+        releaseAtSeconds: Number(r.releaseAt),
+        txHash: r.txHash,
+      });
     const whose = r.provider.toLowerCase() === s.address.toLowerCase() ? 'of your own stake' : `delegated to ${r.provider}`;
     process.stdout.write(
-      `Unbonding ${formatLode(r.amount)} ${whose}\n` +
-        `  withdraw from ${when(r.releaseAt)} with \`lode stake withdraw\`\n` +
-        `  tx: ${r.txHash}\n`,
+      `Unbonding ${formatLode(r.amount)} ${whose}\n` + `  withdraw from ${when(r.releaseAt)} with \`lode stake withdraw\`\n` + `  tx: ${r.txHash}\n`,
     );
   });
 }

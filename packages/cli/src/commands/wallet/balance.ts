@@ -13,15 +13,26 @@ export function registerWalletBalance(parent: Command): void {
     .description('show ETH (for gas), LODE, stake and whether the account may serve as a provider')
     .argument('[address]', 'the account (default: the one in --data-dir)', addressArg('address'));
   withJson(cmd);
-  withExamples(cmd, 'lode wallet balance', 'lode wallet balance 0x8ba1f109551bD432803012645Ac136ddd64DBA72 --json', 'lode --data-dir .lode/nodes/0 wallet balance');
+  withExamples(
+    cmd,
+    'lode wallet balance',
+    'lode wallet balance 0x8ba1f109551bD432803012645Ac136ddd64DBA72 --json',
+    'lode --data-dir .lode/nodes/0 wallet balance',
+  );
   cmd.action(async (address: Address | undefined, opts: { json?: boolean }) => {
     const r = await readerOf(cmd, address);
     const a = await getAccountLedger(r.ledger, { address: r.address });
     const minStake = BigInt(r.info.params.minStake);
     if (opts.json) {
       return printJson({
-        address: a.address, chainId: r.info.chainId, eth: a.eth.toString(), lode: a.lode.toString(), stake: a.stake.toString(),
-        totalStake: a.totalStake.toString(), eligible: a.eligible, minStake: minStake.toString(),
+        address: a.address,
+        chainId: r.info.chainId,
+        eth: a.eth.toString(),
+        lode: a.lode.toString(),
+        stake: a.stake.toString(),
+        totalStake: a.totalStake.toString(),
+        eligible: a.eligible,
+        minStake: minStake.toString(),
       });
     }
     const delegated = a.totalStake - a.stake;

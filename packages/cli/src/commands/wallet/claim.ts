@@ -16,7 +16,7 @@ export function registerWalletClaim(parent: Command): void {
   const cmd = parent
     .command('claim')
     .description('claim every settled payout that is final (past its challenge window) in one transaction; says when the rest becomes claimable')
-    .option('--restake', 'add what is claimed to the account\'s own stake instead of its balance');
+    .option('--restake', "add what is claimed to the account's own stake instead of its balance");
   withJson(cmd);
   withExamples(cmd, 'lode --data-dir .lode/nodes/0 wallet claim', 'lode wallet claim --restake --json');
   cmd.action(async (opts: { restake?: boolean; json?: boolean }) => {
@@ -25,7 +25,12 @@ export function registerWalletClaim(parent: Command): void {
     const { ready, later } = await sortPayouts(s, payouts);
     const sum = (xs: PayoutView[]) => xs.reduce((n, p) => n + BigInt(p.amount), 0n);
     const laterLines = describeLater(s, later);
-    const pending = later.map((p) => ({ batch: p.batch, amount: p.amount, status: p.status, claimableAt: p.claimableAt === null ? null : iso(p.claimableAt / 1000) }));
+    const pending = later.map((p) => ({
+      batch: p.batch,
+      amount: p.amount,
+      status: p.status,
+      claimableAt: p.claimableAt === null ? null : iso(p.claimableAt / 1000),
+    }));
 
     if (ready.length === 0) {
       const claimedBefore = payouts.filter((p) => p.claimed).length;
@@ -49,7 +54,12 @@ export function registerWalletClaim(parent: Command): void {
     );
     if (opts.json) {
       return printJson({
-        address: s.address, amount: result.amount.toString(), batches: ready.map((p) => p.batch), restaked: opts.restake === true, txHash: result.txHash, pending,
+        address: s.address,
+        amount: result.amount.toString(),
+        batches: ready.map((p) => p.batch),
+        restaked: opts.restake === true,
+        txHash: result.txHash,
+        pending,
       });
     }
     process.stdout.write(
@@ -83,10 +93,14 @@ function describeLater(s: Signer, later: PayoutView[]): string[] {
   const sum = (xs: PayoutView[]) => formatLode(xs.reduce((n, p) => n + BigInt(p.amount), 0n));
   if (soon.length > 0) {
     const last = Math.max(...soon.map((p) => p.claimableAt!));
-    lines.push(`${sum(soon)} more becomes claimable by ${when(Math.ceil(last / 1000))} (batch ${soon.map((p) => p.batch).join(', ')}): run \`lode wallet claim\` again then.`);
+    lines.push(
+      `${sum(soon)} more becomes claimable by ${when(Math.ceil(last / 1000))} (batch ${soon.map((p) => p.batch).join(', ')}): run \`lode wallet claim\` again then.`,
+    );
   }
   if (unposted.length > 0) {
-    lines.push(`${sum(unposted)} waits for the gateway to post batch ${unposted.map((p) => p.batch).join(', ')} on chain; it becomes claimable ${s.info.params.challengeWindow} s after that.`);
+    lines.push(
+      `${sum(unposted)} waits for the gateway to post batch ${unposted.map((p) => p.batch).join(', ')} on chain; it becomes claimable ${s.info.params.challengeWindow} s after that.`,
+    );
   }
   if (held.length > 0) {
     lines.push(`${sum(held)} is held: its batch (${held.map((p) => p.batch).join(', ')}) is disputed or voided, and governance decides.`);

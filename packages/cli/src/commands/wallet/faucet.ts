@@ -11,7 +11,7 @@ import { NoFaucetError } from '../ledger/shared.js';
 export function registerWalletFaucet(parent: Command): void {
   const cmd = parent
     .command('faucet')
-    .description('get test ETH (gas) and LODE from the gateway\'s faucet — local networks only; creates the --data-dir account if needed');
+    .description("get test ETH (gas) and LODE from the gateway's faucet — local networks only; creates the --data-dir account if needed");
   withJson(cmd);
   withExamples(cmd, 'lode wallet faucet', 'lode --data-dir .lode/nodes/0 wallet faucet --json');
   cmd.action(async (opts: { json?: boolean }) => {
@@ -26,6 +26,8 @@ export function registerWalletFaucet(parent: Command): void {
       throw err;
     });
     if (opts.json) return printJson(got);
-    process.stdout.write(`Received ${formatEther(BigInt(got.eth))} ETH (for gas) and ${formatLode(got.lode)} on ${got.address}\n  next: \`lode wallet balance\`; a provider node stakes with \`lode stake add <amount>\`\n`);
+    process.stdout.write(
+      `Received ${formatEther(BigInt(got.eth))} ETH (for gas) and ${formatLode(got.lode)} on ${got.address}\n  next: \`lode wallet balance\`; a provider node stakes with \`lode stake add <amount>\`\n`,
+    );
   });
 }
