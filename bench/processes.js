@@ -3,6 +3,7 @@
  * a free port, a child process of Node with its output kept, and a bounded wait.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,5 +54,19 @@ export async function waitFor(what, fn, timeoutMs = 60_000, everyMs = 100) {
     }
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * Resident memory of a process, in MiB (Linux: /proc/<pid>/status): `rss` now and `peak` (the
+ * high-water mark since it started). Undefined elsewhere.
+ */
+export function memoryOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+    return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  } catch {
+    return undefined;
   }
 }

@@ -6,7 +6,11 @@
  *       (p50/p99) of single-task jobs submitted one after another;
  *   (b) baseline: the same N tasks on a local piscina worker-thread pool running the same
  *       sandbox code, and the ratio (a)/(b);
- *   (c) warm sandbox start per task (runTask inline, and the node pool's runBatch).
+ *   (c) warm sandbox start per task (runTask inline, and the node pool's runBatch);
+ *   (d) the peer: the same trivial work as jobs on BullMQ over a Redis server started for the
+ *       run (bench/bullmq.js; skipped, saying so, without Debian's redis-server);
+ *   (e) footprint: resident memory of the gateway and of a node, idle and at peak during (a),
+ *       and of an idle `lode gateway` with its embedded chain and database.
  * Prints a table and writes bench/results/bench-<time>.json. Never asserts: figures only.
  *
  * The throughput job runs twice: first on freshly started nodes (cold: every worker thread still
@@ -26,7 +30,8 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { createLodeClient, getResults, listNodes, putBlob, submitJob, watchJob } from '@lode/sdk';
 import { createNodeSandbox, pagesForMiB, prepareModule, runTask } from '@lode/sandbox';
 import { readWorkload } from '@lode/workloads';
-import { CLI, ROOT, freePort, waitFor } from './processes.js';
+import { bullmqPeer } from './bullmq.js';
+import { CLI, ROOT, freePort, memoryOf, waitFor } from './processes.js';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -69,6 +74,8 @@ async function endToEnd() {
     const client = createLodeClient({ gateway: url, account: privateKeyToAccount(generatePrivateKey()) });
     await waitFor(`${NODES} nodes`, async () => (await listNodes(client)).filter((n) => n.online).length === NODES);
     const { sha256 } = await putBlob(client, { data: echo });
+    await new Promise((r) => setTimeout(r, 3000)); // settled: what an idle network holds
+    const idle = footprint(procs);
 
     const limits = { resources: { memoryMiB: LIMITS.memoryMiB }, limits: { wallMs: LIMITS.wallMs, maxOutputBytes: LIMITS.maxOutputBytes } };
     const decoder = new TextDecoder();
@@ -96,6 +103,7 @@ async function endToEnd() {
     };
     const cold = await throughputRun('cold nodes');
     const warm = await throughputRun('steady state');
+    const peak = footprint(procs);
 
     // Latency: single-task jobs, one after another (submit → finished event).
     log(`(a) latency: ${LATENCY_JOBS} single-task jobs...`);
@@ -115,12 +123,38 @@ async function endToEnd() {
       latencyJobs: LATENCY_JOBS,
       latencyP50Ms: pct(lat, 50),
       latencyP99Ms: pct(lat, 99),
+      memoryMiB: { gatewayIdle: idle.gateway.rss, nodeIdle: idle.node.rss, gatewayPeak: peak.gateway.peak, nodePeak: peak.node.peak },
     };
   } finally {
     for (const p of procs.slice(1)) p.kill('SIGKILL');
     procs[0].kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
     procs[0].kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Resident memory (MiB) of the gateway (procs[0]) and the largest node. */
+function footprint(procs) {
+  const [gateway, ...nodes] = procs.map((p) => memoryOf(p.pid) ?? { rss: Number.NaN, peak: Number.NaN });
+  const max = (key) => Math.max(...nodes.map((n) => n[key]));
+  return { gateway, node: { rss: max('rss'), peak: max('peak') } };
+}
+
+/** An idle `lode gateway` as `lode up` runs it (embedded chain and database, ledger on): resident MiB after it settles. */
+async function idleGatewayWithChain() {
+  const dir = mkdtempSync(join(tmpdir(), 'lode-bench-idle-'));
+  const port = await freePort();
+  const gw = lode(['gateway', '--port', String(port), '--data-dir', join(dir, 'gw'), '--log-level', 'warn']);
+  try {
+    await waitFor('gateway with its chain', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 120_000);
+    await new Promise((r) => setTimeout(r, 5000));
+    const m = memoryOf(gw.pid);
+    return { rssMiB: m?.rss, peakMiB: m?.peak };
+  } finally {
+    gw.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    gw.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -170,6 +204,16 @@ const started = new Date();
 const e2e = await endToEnd();
 const base = await baseline();
 const warm = await warmSandbox();
+const inlineModule = new WebAssembly.Module(prepareModule(echo, pagesForMiB(LIMITS.memoryMiB)));
+const textOf = new TextDecoder();
+const peer = await bullmqPeer({
+  tasks: TASKS,
+  latencyJobs: LATENCY_JOBS,
+  run: (i) => textOf.decode(runTask(inlineModule, sandboxTask(i)).stdout),
+  expected,
+  log,
+});
+const idleChain = await idleGatewayWithChain();
 const report = {
   date: started.toISOString(),
   machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version },
@@ -177,6 +221,9 @@ const report = {
   baseline: base,
   ratioEndToEndOverBaseline: e2e.tasksPerSecond / base.tasksPerSecond,
   warmSandbox: warm,
+  bullmq: peer,
+  latencyRatioOverBullmq: peer.skipped ? null : e2e.latencyP50Ms / peer.latencyP50Ms,
+  idleGatewayWithChain: idleChain,
 };
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 const file = join(ROOT, 'bench/results', `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
@@ -192,4 +239,12 @@ Lode benchmark — ${report.machine.cores} cores, ${report.machine.cpu}, Node ${
 (b) piscina baseline    ${f(base.tasksPerSecond)} tasks/s   (${base.threads} threads, ${base.wrongResults} wrong)
     ratio (a)/(b)        ${f(report.ratioEndToEndOverBaseline, 2)}
 (c) warm sandbox start  ${f(warm.inlineUsPerTask, 1)} µs/task inline, ${f(warm.poolRunBatchUsPerTask, 1)} µs/task via the worker pool (runBatch)
+(d) BullMQ on Redis     ${
+  peer.skipped
+    ? `SKIPPED — ${peer.skipped}`
+    : `latency p50 ${f(peer.latencyP50Ms, 1)} ms   p99 ${f(peer.latencyP99Ms, 1)} ms;   ${f(peer.tasksPerSecond)} jobs/s (${peer.wrongResults} wrong)
+    Lode/BullMQ latency  p50 ×${f(report.latencyRatioOverBullmq, 1)}`
+}
+(e) footprint (RSS)     gateway ${f(e2e.memoryMiB.gatewayIdle)} MiB idle, ${f(e2e.memoryMiB.gatewayPeak)} MiB peak (no ledger);   node ${f(e2e.memoryMiB.nodeIdle)} MiB idle, ${f(e2e.memoryMiB.nodePeak)} MiB peak
+                        an idle gateway with its embedded chain and database (as lode up runs it): ${f(idleChain.rssMiB)} MiB
 wrote ${file}`);

@@ -5,7 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
@@ -45,6 +45,7 @@ import { rateLimited } from './http/limits.js';
 import { OpenCounts } from './openCounts.js';
 import { clientKey } from './http/clientKey.js';
 import { JobIntake } from './jobs/intake.js';
+import { Lifecycle, every } from './lifecycle.js';
 
 export interface GatewayHandle {
   /** http://host:port */
@@ -65,21 +66,32 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   const clock = deps.clock ?? systemClock;
   const log = pino({ level: config.logLevel, base: { svc: 'gateway' } });
 
+  // Every part joins `parts` as soon as it exists; whatever fails below stops what was started.
+  const parts = new Lifecycle(log);
   let store = deps.store;
   if (!store) {
     if (!config.databaseUrl) mkdirSync(resolve(config.dataDir), { recursive: true });
     store = await openStore({ dataDir: config.databaseUrl ? undefined : resolve(config.dataDir), databaseUrl: config.databaseUrl });
   }
-  await store.init();
+  const db = store;
+  await parts.start([{ name: 'store', start: () => db.init(), stop: () => db.close() }]);
+  try {
+    return await assemble(config, db, parts, clock, log);
+  } catch (err) {
+    await parts.stop();
+    throw err;
+  }
+}
+
+/** Builds the gateway's parts on an open store, starts them in order, and listens. */
+async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, clock: Clock, log: Logger): Promise<GatewayHandle> {
   let ledger: GatewayLedger | undefined;
   if (config.ledger !== 'off') {
     mkdirSync(resolve(config.dataDir), { recursive: true });
-    try {
-      ledger = await GatewayLedger.open({ config, store, log, clock });
-    } catch (err) {
-      await store.close().catch(() => {});
-      throw err;
-    }
+    const opened = await GatewayLedger.open({ config, store, log, clock });
+    ledger = opened;
+    // The chain and the ledger's threads go last (after everything that may still write receipts).
+    await parts.start([{ name: 'chain', stop: () => opened.stop() }]);
   }
 
   const events = new JobEvents();
@@ -257,54 +269,59 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
   app.get('/healthz', async () => ({ ok: true, nodes: registry.sessions.size, activeJobs: jobs.activeJobs, queued: jobs.queuedTasks() }));
   app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  await registry.start();
-  await trust.start();
-  // A node that says nothing for three heartbeat periods is gone, even if its socket looks open
-  // (a hung process, a dead network path): close it so its leases go back to the queue.
-  const silence = setInterval(() => {
-    const now = clock.now();
-    for (const s of registry.sessions.values()) {
-      if (now - s.lastSeenAt > 3 * config.heartbeatMs) {
-        log.warn({ node: s.address, session: s.id, silentMs: now - s.lastSeenAt }, 'node silent; closing its session');
-        s.terminate();
-      }
-    }
-  }, config.heartbeatMs);
-  silence.unref();
-  // A node that unbonds below the minimum stake after connecting stops getting work.
-  const stakeCheck = ledger
-    ? setInterval(() => {
-        for (const s of registry.sessions.values()) {
-          ledger!.checkStake(s.address).catch((err: unknown) => {
-            if (!(err instanceof StakeRequiredError)) return; // the chain is unreachable: check again later
-            log.warn({ node: s.address }, 'node fell below the minimum stake; closing its session');
-            s.sendError(err.code, err.shortMessage);
-            s.close(4005, 'stake_required');
-          });
+  // One order to start; the reverse to stop (lifecycle.ts). Stopping: the HTTP server and node
+  // sessions first, then the timers, settlement, the scheduler before the job manager (so no
+  // lease is lost into a stopped manager), the job manager's last writes, then trust and the registry.
+  await parts.start([
+    { name: 'registry', start: () => registry.start(), stop: () => registry.stop() },
+    { name: 'trust', start: () => trust.start(), stop: () => trust.stop() },
+    { name: 'intake', stop: () => intake.stop() },
+    { name: 'jobs', start: () => jobs.start(), stop: () => jobs.stop() },
+    { name: 'scheduler', start: () => scheduler.start(), stop: () => scheduler.stop() },
+    { name: 'events', start: () => events.start(), stop: () => events.stop() },
+    ...(ledger ? [{ name: 'settlement', start: () => ledger!.start() }] : []),
+    // A node that says nothing for three heartbeat periods is gone, even if its socket looks open
+    // (a hung process, a dead network path): close it so its leases go back to the queue.
+    every('silent nodes', config.heartbeatMs, () => {
+      const now = clock.now();
+      for (const s of registry.sessions.values()) {
+        if (now - s.lastSeenAt > 3 * config.heartbeatMs) {
+          log.warn({ node: s.address, session: s.id, silentMs: now - s.lastSeenAt }, 'node silent; closing its session');
+          s.terminate();
         }
-      }, config.stakeCheckMs)
-    : undefined;
-  stakeCheck?.unref();
-  scheduler.start();
-  events.start();
-  await jobs.start();
-  await ledger?.start();
-
-  try {
-    await app.listen({ port: config.port, host: config.host });
-  } catch (err) {
-    scheduler.stop();
-    events.stop();
-    await app.close().catch(() => {});
-    await intake.stop().catch(() => {});
-    await jobs.stop().catch(() => {});
-    await ledger?.stop().catch(() => {});
-    await trust.stop().catch(() => {});
-    await registry.stop().catch(() => {});
-    await store.close().catch(() => {});
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(config.host, config.port, err);
-    throw err;
-  }
+      }
+    }),
+    // A node that unbonds below the minimum stake after connecting stops getting work.
+    ...(ledger
+      ? [
+          every('stake check', config.stakeCheckMs, () => {
+            for (const s of registry.sessions.values()) {
+              ledger!.checkStake(s.address).catch((err: unknown) => {
+                if (!(err instanceof StakeRequiredError)) return; // the chain is unreachable: check again later
+                log.warn({ node: s.address }, 'node fell below the minimum stake; closing its session');
+                s.sendError(err.code, err.shortMessage);
+                s.close(4005, 'stake_required');
+              });
+            }
+          }),
+        ]
+      : []),
+    {
+      name: 'http',
+      async start() {
+        try {
+          await app.listen({ port: config.port, host: config.host });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(config.host, config.port, err);
+          throw err;
+        }
+      },
+      async stop() {
+        for (const s of registry.sessions.values()) s.close(1001, 'gateway shutting down');
+        await app.close();
+      },
+    },
+  ]);
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const hostForUrl = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -320,20 +337,7 @@ export async function startGateway(options: GatewayOptions = {}, deps: { clock?:
     ledger,
     identity: domain,
     close() {
-      closing ??= (async () => {
-        clearInterval(silence);
-        clearInterval(stakeCheck);
-        scheduler.stop();
-        events.stop();
-        for (const s of registry.sessions.values()) s.close(1001, 'gateway shutting down');
-        await app.close();
-        await intake.stop();
-        await jobs.stop();
-        await trust.stop();
-        await ledger?.stop();
-        await registry.stop();
-        await store!.close();
-      })();
+      closing ??= parts.stop();
       return closing;
     },
   };

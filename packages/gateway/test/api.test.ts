@@ -2,7 +2,7 @@
  * The gateway's HTTP API and node WebSocket, against a real gateway on a real socket, fed bad
  * input of every kind. Each case checks the error code and that the gateway keeps serving.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,9 @@ import {
   type GatewayMessage,
 } from '@lode/protocol';
 import { startGateway, testGatewayOptions, type GatewayHandle } from '../src/index.js';
+
+const realSetInterval = globalThis.setInterval;
+const realClearInterval = globalThis.clearInterval;
 import { fetchAs, identityOf } from './support/session.js';
 
 const HELLO_WAT = `(module
@@ -190,14 +193,28 @@ describe('HTTP API', () => {
     }
   });
 
-  it('refuses to start on a port in use with PORT_IN_USE, naming the way out', async () => {
+  it('refuses to start on a port in use with PORT_IN_USE, naming the way out, and leaves no timer behind', async () => {
     const dir3 = mkdtempSync(join(tmpdir(), 'lode-api-port-'));
+    // Every interval the failed start set up (the scheduler's scan, the silent-node check, …) is cleared.
+    const started = new Set<unknown>();
+    const setSpy = vi.spyOn(globalThis, 'setInterval').mockImplementation(((fn: () => void, ms?: number) => {
+      const handle = realSetInterval(fn, ms);
+      started.add(handle);
+      return handle;
+    }) as typeof setInterval);
+    const clearSpy = vi.spyOn(globalThis, 'clearInterval').mockImplementation(((handle: Parameters<typeof clearInterval>[0]) => {
+      started.delete(handle);
+      realClearInterval(handle);
+    }) as typeof clearInterval);
     try {
       await expect(startGateway(testGatewayOptions({ dataDir: dir3, port: gw.port }))).rejects.toMatchObject({
         code: 'PORT_IN_USE',
         shortMessage: expect.stringMatching(/--port/),
       });
+      expect(started.size).toBe(0);
     } finally {
+      setSpy.mockRestore();
+      clearSpy.mockRestore();
       rmSync(dir3, { recursive: true, force: true });
     }
   });
