@@ -46,6 +46,7 @@ import { OpenCounts } from './openCounts.js';
 import { clientKey } from './http/clientKey.js';
 import { JobIntake } from './jobs/intake.js';
 import { Lifecycle, every } from './lifecycle.js';
+import { openApiDocument } from './http/openapi.js';
 
 export interface GatewayHandle {
   /** http://host:port */
@@ -58,6 +59,8 @@ export interface GatewayHandle {
   ledger: GatewayLedger | undefined;
   /** The gateway's account and chain: the EIP-712 domain every signature sent to it is bound to. */
   identity: LodeDomain;
+  /** The HTTP routes it serves (method and path, as registered). */
+  routes: ReadonlyArray<{ method: string; path: string }>;
   close(): Promise<void>;
 }
 
@@ -177,6 +180,11 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     ...(config.trustProxy.length > 0 ? { trustProxy: config.trustProxy } : {}),
   });
   installErrorHandler(app);
+  /** The routes served, for the handle (and the test that every one is in the OpenAPI document). */
+  const routes: Array<{ method: string; path: string }> = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, path: r.url });
+  });
   // A socket starts with the limit for a stranger's frames (64 KiB: a hello is ~1 KiB); a node's
   // session raises it once its hello is accepted. Lowering it later would be too late: the
   // upgrade's request hooks run while the first frames already stream in.
@@ -266,6 +274,8 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
   trustRoutes(app, trust, store);
   app.get('/v1/nodes', async () => ({ nodes: registry.views() }));
   webRoutes(app, { stats: { nodes: () => registry.views(), queued: () => jobs.queuedTasks(), activeJobs: () => jobs.activeJobs } });
+  const openApi = openApiDocument();
+  app.get('/v1/openapi.json', async () => openApi);
   app.get('/healthz', async () => ({ ok: true, nodes: registry.sessions.size, activeJobs: jobs.activeJobs, queued: jobs.queuedTasks() }));
   app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
 
@@ -336,6 +346,7 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     config,
     ledger,
     identity: domain,
+    routes,
     close() {
       closing ??= parts.stop();
       return closing;

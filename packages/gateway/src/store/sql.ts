@@ -55,10 +55,16 @@ export interface PGliteExecutorOptions {
   dataDir?: string;
 }
 
+/** Shared buffers of the embedded database (Postgres's default is 128MB). */
+const SHARED_BUFFERS = '16MB';
+
 /** An executor over an embedded PGlite database. PGlite runs one statement at a time; calls queue. */
 export async function createPGliteExecutor(options: PGliteExecutorOptions = {}): Promise<SqlExecutor> {
   const db = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    // Postgres's default 128 MB of shared buffers lives in PGlite's WebAssembly memory, which
+    // never shrinks; the gateway's working set is far smaller (docs/benchmarks.md, footprint).
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${SHARED_BUFFERS}`],
     // PGlite's own bytea codecs go byte by byte in JavaScript (~10x slower); Buffer's hex is native.
     serializers: { [types.BYTEA]: (v: Uint8Array) => `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}` },
     parsers: { [types.BYTEA]: (s: string) => bytes(Buffer.from(s.slice(2), 'hex')) },
