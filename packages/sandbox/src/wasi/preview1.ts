@@ -1,4 +1,7 @@
 /**
+ * Long because it is the whole preview1 ABI in one place (every function shares one memory view,
+ * one fd table and one errno mapping); splitting it would scatter that shared state.
+ *
  * Lode's implementation of `wasi_snapshot_preview1`: every function of the preview1 ABI, over
  * an in-memory filesystem, a virtual clock and a seeded random stream. No host resources are
  * reachable (no `node:` imports — this file also runs in browser Web Workers).

@@ -1,4 +1,7 @@
 /**
+ * Long because it is the page's whole provider state machine (start, pause rules, changing
+ * cores, staking, the ledger view); the protocol itself is @lode/provider's.
+ *
  * The contributor: everything the "Contribute this device" button starts, without React —
  * the account key (IndexedDB), the capabilities, the Web Worker sandbox, the blob cache, the
  * gateway connection and the agent, plus the pause rules (the person's pause button, a hidden
