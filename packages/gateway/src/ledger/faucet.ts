@@ -50,6 +50,8 @@ export interface FaucetDeps {
   addresses: LedgerAddresses;
   log: Logger;
   now: () => number;
+  /** Runs the grant's transactions alone among the account's senders (TxOutbox.withAccount). */
+  withAccount: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export class Faucet {
@@ -108,19 +110,22 @@ export class Faucet {
     const wallet = createWalletClient({ account, transport: custom(chain, { retryCount: 0 }) });
     const sent: Hex[] = [];
     try {
-      const ethHash = await wallet.sendTransaction({ to: address, value: grantEth, chain: null });
-      sent.push(ethHash);
-      await chain.waitForTransactionReceipt({ hash: ethHash });
-      const lodeHash = await wallet.writeContract({
-        address: addresses.token,
-        abi: lodeTokenAbi,
-        functionName: 'transfer',
-        args: [address, grantLode],
-        chain: null,
+      // The gateway's account also posts settlement batches: its nonces are taken one sender at a time.
+      await this.d.withAccount(async () => {
+        const ethHash = await wallet.sendTransaction({ to: address, value: grantEth, chain: null });
+        sent.push(ethHash);
+        await chain.waitForTransactionReceipt({ hash: ethHash });
+        const lodeHash = await wallet.writeContract({
+          address: addresses.token,
+          abi: lodeTokenAbi,
+          functionName: 'transfer',
+          args: [address, grantLode],
+          chain: null,
+        });
+        sent.push(lodeHash);
+        const receipt = await chain.waitForTransactionReceipt({ hash: lodeHash });
+        if (receipt.status !== 'success') throw new LedgerUnavailableError(`The faucet's LODE transfer ${lodeHash} reverted.`);
       });
-      sent.push(lodeHash);
-      const receipt = await chain.waitForTransactionReceipt({ hash: lodeHash });
-      if (receipt.status !== 'success') throw new LedgerUnavailableError(`The faucet's LODE transfer ${lodeHash} reverted.`);
       await store.completeFaucetGrant(claim.id, sent);
       this.d.log.info({ address, client, lode: grantLode.toString() }, 'faucet grant');
       return { address, eth: grantEth.toString(), lode: grantLode.toString(), txHashes: sent };

@@ -108,7 +108,7 @@ export class GatewayLedger {
     });
     const limits = d.config.faucetLimits;
     this.faucetService = new Faucet(
-      { store: d.store.ledger, client, account, addresses, log: d.log, now: () => d.clock.now() },
+      { store: d.store.ledger, client, account, addresses, log: d.log, now: () => d.clock.now(), withAccount: (fn) => this.outbox.withAccount(fn) },
       { perAddress: limits.perAddress, perIp: limits.perIp, total: limits.total, grantLode: BigInt(limits.grantLode), grantEth: BigInt(limits.grantEth) },
     );
   }

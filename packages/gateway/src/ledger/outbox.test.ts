@@ -4,7 +4,7 @@
  * replaced by a second one for the same purpose.
  */
 import { pino } from 'pino';
-import { createPublicClient, custom, parseEther, type PublicClient } from 'viem';
+import { createPublicClient, createWalletClient, custom, parseEther, type PublicClient } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedChain, type EmbeddedChain } from '@lode/ledger';
@@ -62,5 +62,20 @@ describe('TxOutbox', () => {
     await outbox().resume();
     expect(await client.getTransactionCount({ address: gateway.address })).toBe(nonce);
     expect((await store.ledger.chainTxsOf('pay', 'c')).map((t) => t.status)).toEqual(['mined']);
+  });
+
+  it('lets another sender of the account (the faucet) send alone: sent side by side, no nonce is taken twice', async () => {
+    const o = outbox();
+    const wallet = createWalletClient({ account: gateway, transport: custom(chain, { retryCount: 0 }) });
+    const rounds = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        Promise.allSettled([
+          o.sendOnce('pay', `side-by-side ${i}`, { to: payee, data: '0x' }),
+          o.withAccount(async () => client.waitForTransactionReceipt({ hash: await wallet.sendTransaction({ to: payee, value: 1n, chain: null }) })),
+        ]),
+      ),
+    );
+    const failed = rounds.flat().filter((r) => r.status === 'rejected');
+    expect(failed).toEqual([]);
   });
 });

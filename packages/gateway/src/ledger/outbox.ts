@@ -9,7 +9,8 @@
  * - `sendOnce(kind, ref, call)` is idempotent per (kind, ref): it returns the receipt of the
  *   transaction already mined for it, waits for one still pending, or sends a new one.
  *   A reverted transaction changed nothing on chain, so a later `sendOnce` may try again.
- * - One transaction is in flight at a time (nonces never collide).
+ * - One transaction of the account is in flight at a time, its own or one another sender of the
+ *   account (the faucet) sends inside `withAccount`: nonces never collide.
  */
 import type { Logger } from 'pino';
 import { keccak256, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt } from 'viem';
@@ -111,6 +112,15 @@ export class TxOutbox {
       block: Number(receipt.blockNumber),
     });
     return receipt;
+  }
+
+  /**
+   * Runs `fn` while no other transaction of this account is signed or awaited. Whatever else sends
+   * from the gateway's account must send inside it: two senders reading the same pending nonce
+   * make one of them fail ("nonce too low"), as the faucet did beside settlement.
+   */
+  withAccount<T>(fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(fn);
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
