@@ -203,16 +203,7 @@ export class SqlStore implements Store {
   }
 
   /** A patch for an unknown id changes nothing (the caller checked the job exists). */
-  async updateJob(
-    id: string,
-    patch: {
-      status: JobStatus;
-      counts: TaskCounts;
-      finishedAt: number | null;
-      usage?: { fuelUsed: bigint; cost: bigint };
-      verificationStats?: VerificationStats;
-    },
-  ): Promise<void> {
+  async updateJob(id: string, patch: Parameters<Store['updateJob']>[1]): Promise<void> {
     // Usage totals come from the result rows themselves (exact across restarts) unless given.
     await this.db.query(
       `UPDATE jobs SET status = $2, counts = $3, finished_at = $4,
@@ -330,24 +321,7 @@ export class SqlStore implements Store {
           `UPDATE task_results SET status = $3, exit_code = $4, stdout = $5, stderr = $6, files = $7, deleted = $8, result_hash = $9,
              node = $10, attempts = $11, error_code = $12, error_message = $13, finished_at = $14, fuel_used = $15, revision = $16
            WHERE job_id = $1 AND idx = $2`,
-          [
-            w.jobId,
-            w.index,
-            r.status,
-            r.exitCode,
-            r.stdout,
-            r.stderr,
-            JSON.stringify(r.files.map((f) => ({ path: f.path, data: toBase64(f.data) }))),
-            JSON.stringify(r.deleted),
-            r.resultHash,
-            r.node,
-            r.attempts,
-            pgText(r.error?.code),
-            pgText(r.error?.message),
-            r.finishedAt,
-            r.fuelUsed ?? null,
-            r.revision ? JSON.stringify({ ...r.revision, refunded: withdrawn.toString() }) : null,
-          ],
+          [w.jobId, w.index, ...resultColumns(r), r.revision ? JSON.stringify({ ...r.revision, refunded: withdrawn.toString() }) : null],
         );
         if (r.lone) await insertLoneChunk(tx, [r.lone]);
       }
@@ -492,23 +466,7 @@ export class SqlStore implements Store {
 async function insertResultChunk(db: SqlRunner, rows: TaskResultRow[]): Promise<void> {
   const columns: unknown[][] = Array.from({ length: 15 }, () => new Array<unknown>(rows.length));
   rows.forEach((r, i) => {
-    const values = [
-      r.jobId,
-      r.index,
-      r.status,
-      r.exitCode,
-      r.stdout,
-      r.stderr,
-      JSON.stringify(r.files.map((f) => ({ path: f.path, data: toBase64(f.data) }))),
-      JSON.stringify(r.deleted),
-      r.resultHash,
-      r.node,
-      r.attempts,
-      pgText(r.error?.code),
-      pgText(r.error?.message),
-      r.finishedAt,
-      r.fuelUsed ?? null,
-    ];
+    const values = [r.jobId, r.index, ...resultColumns(r)];
     values.forEach((v, c) => {
       columns[c][i] = v;
     });
@@ -617,6 +575,25 @@ async function moveBlobFile(dir: string, sha256: string, file: string): Promise<
 function pgText(s: string | undefined): string | null {
   if (s === undefined) return null;
   return s.includes('\0') ? s.replaceAll('\0', '\uFFFD') : s;
+}
+
+/** A result row's columns after (job_id, idx), in the order both the insert and a revision's update write them. */
+function resultColumns(r: TaskResultRow): unknown[] {
+  return [
+    r.status,
+    r.exitCode,
+    r.stdout,
+    r.stderr,
+    JSON.stringify(r.files.map((f) => ({ path: f.path, data: toBase64(f.data) }))),
+    JSON.stringify(r.deleted),
+    r.resultHash,
+    r.node,
+    r.attempts,
+    pgText(r.error?.code),
+    pgText(r.error?.message),
+    r.finishedAt,
+    r.fuelUsed ?? null,
+  ];
 }
 
 /** The first row per (jobId, index), in order: "first row wins" must not depend on SQL row order. */
