@@ -5,7 +5,7 @@
  */
 import { maxJobCost, verificationName, type JobSpec, type JobStatus, type TaskCounts, type JobView } from '@lode/protocol';
 import type { JobRecord, JobRevisions, Store, TaskRevisionRecord } from '../store/types.js';
-import { JobVerification, type VerificationStats } from '../verify/jobVerification.js';
+import { JobVerification, NO_VERIFICATION_STATS } from '../verify/jobVerification.js';
 import { policyFor } from '../verify/trustConfig.js';
 
 export const TaskState = { Queued: 0, Leased: 1, Done: 2, Failed: 3, Cancelled: 4 } as const;
@@ -252,19 +252,7 @@ export function recordView(r: JobRecord): JobView {
     finishedAt: r.finishedAt,
     deadline: r.deadline,
     ...(r.usage ? { usage: { fuelUsed: r.usage.fuelUsed.toString(), cost: r.usage.cost.toString() } } : {}),
-    verification: { policy: verificationName(r.spec.verification), inVerification: 0, ...(r.verificationStats ?? EMPTY_STATS) },
+    verification: { policy: verificationName(r.spec.verification), inVerification: 0, ...(r.verificationStats ?? NO_VERIFICATION_STATS) },
     ...(r.revisions && r.revisions.revised > 0 ? { revisions: r.revisions } : {}),
   };
 }
-
-const EMPTY_STATS: VerificationStats = {
-  accepted: 0,
-  executions: 0,
-  canaries: 0,
-  spotChecks: 0,
-  speculative: 0,
-  wrong: 0,
-  failed: 0,
-  reverified: 0,
-  revised: 0,
-};

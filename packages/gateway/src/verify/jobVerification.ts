@@ -65,6 +65,19 @@ export type VoteOutcomeDecision<P> =
 
 export type LostOutcome<P> = { kind: 'more'; count: number } | Extract<VoteOutcomeDecision<P>, { kind: 'fail' | 'accept' }>;
 
+/** Every count at zero: a job's stats before its first verified result. */
+export const NO_VERIFICATION_STATS: Readonly<Required<VerificationStats>> = {
+  accepted: 0,
+  executions: 0,
+  canaries: 0,
+  spotChecks: 0,
+  speculative: 0,
+  wrong: 0,
+  failed: 0,
+  reverified: 0,
+  revised: 0,
+};
+
 export interface CanaryLease {
   leaseId: string;
   node: string;
@@ -99,17 +112,7 @@ export class JobVerification<P = unknown> {
   private readonly parked = new Set<number>();
   private readonly canaryLeases = new Map<string, CanaryLease>();
   readonly known: KnownAnswers;
-  readonly stats: Required<VerificationStats> = {
-    accepted: 0,
-    executions: 0,
-    canaries: 0,
-    spotChecks: 0,
-    speculative: 0,
-    wrong: 0,
-    failed: 0,
-    reverified: 0,
-    revised: 0,
-  };
+  readonly stats: Required<VerificationStats> = { ...NO_VERIFICATION_STATS };
   private readonly filters: readonly ReplicaFilter[];
 
   constructor(
