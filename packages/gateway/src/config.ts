@@ -29,8 +29,8 @@ export const GatewayOptions = z.object({
   heartbeatMs: z.number().int().min(100).default(5000),
   /** Time a node has to say hello. @default 5000 */
   helloTimeoutMs: z.number().int().min(100).default(5_000),
-  /** Group commit interval for results. @default 2 */
-  commitIntervalMs: z.number().int().min(0).default(2),
+  /** How long a result waits for others to share its write (store/groupCommit.ts); 0: after this turn. @default 0 */
+  commitIntervalMs: z.number().int().min(0).max(1000).default(0),
   /** Largest module a job may use (a gateway may be tighter than the protocol). @default 32 MiB */
   maxModuleBytes: z.number().int().min(8).max(LIMITS.maxModuleBytes).default(LIMITS.maxModuleBytes),
   /** Largest blob accepted by PUT/POST /v1/blobs. @default 64 MiB */

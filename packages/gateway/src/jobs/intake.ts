@@ -32,6 +32,7 @@ import {
   type TaskInput,
 } from '@lode/protocol';
 import { zodMessage } from '../http/zodMessage.js';
+import { recoverSigner } from '../crypto/recoverSigner.js';
 import type { IntakeRequest, IntakeResult } from './intake.worker.js';
 
 /** A submission that is a valid job signed by its requester for this gateway. */
@@ -158,7 +159,7 @@ export class JobIntake {
     if (!parsed.success) {
       throw new InvalidRequestError('The job is not a valid signed JobSpec. Build it with the SDK or `lode run`.', { details: zodMessage(parsed.error) });
     }
-    const { jobId } = await verifyJobSignature(parsed.data, this.o.domain);
+    const { jobId } = await verifyJobSignature(parsed.data, this.o.domain, undefined, recoverSigner);
     return { spec: parsed.data.spec, signature: parsed.data.signature, jobId };
   }
 }

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import type { MessagePort } from 'node:worker_threads';
 import { InvalidModuleError, type LodeError, SignedJob, verifyJobSignature, type LodeDomain } from '@lode/protocol';
 import { inspectModule } from '@lode/sandbox';
+import { recoverSigner } from '../crypto/recoverSigner.js';
 import { zodMessage } from '../http/zodMessage.js';
 
 export interface IntakeRequest {
@@ -45,7 +46,7 @@ export default async function intake(req: IntakeRequest): Promise<IntakeResult> 
     const job = parsed.data;
     let jobId: string;
     try {
-      ({ jobId } = await verifyJobSignature(job, req.domain));
+      ({ jobId } = await verifyJobSignature(job, req.domain, undefined, recoverSigner));
     } catch (err) {
       const e = err as LodeError;
       return { ok: false, error: { code: 'INVALID_SIGNATURE', message: e.shortMessage ?? String(err), details: e.details } };

@@ -93,7 +93,7 @@ export interface JobManagerOptions {
   inspectModule(bytes: Uint8Array): Promise<void>;
   /** Attempts per task for infrastructure failures. @default 5 */
   maxAttempts?: number;
-  /** Group commit interval. @default 2 */
+  /** Group commit interval (store/groupCommit.ts). @default 0 */
   commitIntervalMs?: number;
   /** @default LIMITS.maxModuleBytes */
   maxModuleBytes?: number;
@@ -112,6 +112,9 @@ export interface JobManagerOptions {
   /** Per-job and per-account limits (GatewayConfig.limits). */
   quotas: Pick<GatewayConfig['limits'], 'maxDeadlineMs' | 'maxTasksPerJob' | 'maxOpenJobsPerAccount'>;
 }
+
+/** Blob hashes remembered as stored (~100 bytes each); the set starts over when full. */
+const MAX_KNOWN_BLOBS = 100_000;
 
 /** How far ahead a cancel request may expire. */
 const MAX_CANCEL_AHEAD_MS = 10 * 60_000;
@@ -162,6 +165,8 @@ export class JobManager {
   /** Active jobs per requester (the open-jobs quota). */
   private readonly openJobs = new OpenCounts();
   private readonly validModules = new Set<string>();
+  /** Blobs seen stored (blobs are content-addressed and never deleted): no query for them again. */
+  private readonly knownBlobs = new Set<string>();
   private readonly committer: GroupCommitter<TaskResultRow>;
   private readonly maxAttempts: number;
   private deadlineTimer: ReturnType<typeof setInterval> | undefined;
@@ -180,7 +185,7 @@ export class JobManager {
     this.maxAttempts = o.maxAttempts ?? 5;
     this.committer = new GroupCommitter<TaskResultRow>({
       write: (rows) => o.store.insertTaskResults(rows),
-      intervalMs: o.commitIntervalMs ?? 2,
+      intervalMs: o.commitIntervalMs ?? 0,
       maxBatch: 2000,
     });
   }
@@ -356,8 +361,13 @@ export class JobManager {
         throw new TooLargeError(`Inline stdin is limited to ${LIMITS.maxInlineStdinBytes} bytes. Upload larger input as a blob (stdinBlob).`);
       }
     }
-    const have = await this.o.store.hasBlobs([...wanted]);
-    for (const sha of wanted) if (!have.has(sha)) throw new MissingBlobError(sha);
+    const unknown = [...wanted].filter((sha) => !this.knownBlobs.has(sha));
+    if (unknown.length > 0) {
+      const have = await this.o.store.hasBlobs(unknown);
+      for (const sha of unknown) if (!have.has(sha)) throw new MissingBlobError(sha);
+      if (this.knownBlobs.size + unknown.length > MAX_KNOWN_BLOBS) this.knownBlobs.clear();
+      for (const sha of unknown) this.knownBlobs.add(sha);
+    }
     if (this.validModules.has(module)) return;
     const bytes = await this.o.store.getBlob(module);
     if (!bytes) throw new MissingBlobError(module);
@@ -486,9 +496,10 @@ export class JobManager {
     }));
   }
 
+  /** Progress snapshots of a running job; undefined once its `finished` event went out (the view is final). */
   subscribeSnapshot(id: string): (() => { job: JobView; nodesBusy: number }) | undefined {
     const job = this.active.get(id);
-    if (!job) return undefined;
+    if (!job || job.record.finishedAt !== null) return undefined;
     return () => ({ job: this.viewOf(job), nodesBusy: this.scheduler.busyNodes() });
   }
 
@@ -1066,22 +1077,29 @@ export class JobManager {
   private async finish(job: ActiveJob): Promise<void> {
     if (job.finishing) return;
     job.finishing = true;
-    const status = job.finalStatus();
-    const finishedAt = this.o.clock.now();
+    if (job.record.finishedAt === null) {
+      // Every task's row is committed, so the outcome is durable: a restart before the job row
+      // below is written resumes the job with every task ended and finishes it the same way
+      // (the status follows from the counts). The requester hears now — one database round
+      // trip sooner — and reads the final view from memory until the job row is written.
+      const status = job.finalStatus();
+      job.status = status;
+      job.record.finishedAt = this.o.clock.now();
+      job.record.status = status;
+      job.record.counts = { ...job.counts };
+      job.record.usage = { ...job.usage }; // equal to the stored sums: every row was counted as it ended
+      job.record.verificationStats = { ...job.verification.stats };
+      this.o.events.finished(job.view());
+    }
+    const { status, finishedAt, counts, verificationStats } = job.record;
     try {
-      await this.o.store.updateJob(job.id, { status, counts: { ...job.counts }, finishedAt, verificationStats: { ...job.verification.stats } });
+      await this.o.store.updateJob(job.id, { status, counts: { ...counts }, finishedAt, verificationStats: verificationStats && { ...verificationStats } });
     } catch (err) {
       job.finishing = false;
       this.o.log.error({ err, jobId: job.id }, 'could not record job completion; will retry');
       setTimeout(() => this.maybeFinish(job), 1000).unref();
       return;
     }
-    job.status = status;
-    job.record.finishedAt = finishedAt;
-    job.record.status = status;
-    job.record.counts = { ...job.counts };
-    job.record.usage = { ...job.usage }; // equal to the stored sums: every row was counted as it ended
-    job.record.verificationStats = { ...job.verification.stats };
     // Every task has ended: only known-answer leases can still be out, and they are not needed.
     if (job.verification.outstandingCanaries().length > 0) this.scheduler.cancelJob(job);
     else this.scheduler.removeJob(job);
@@ -1089,7 +1107,6 @@ export class JobManager {
     this.openJobs.close(job.record.requester);
     this.o.metrics.jobsFinished.inc({ status });
     this.o.log.info({ jobId: job.id, status, counts: job.counts }, 'job finished');
-    this.o.events.finished(job.view());
     job.markFinished();
   }
 
@@ -1127,6 +1144,8 @@ export class JobManager {
       throw new JobStateError(`The job is already ${record.status}; only queued or running jobs can be cancelled.`);
     }
     if (job.record.requester !== requester.toLowerCase()) throw new ForbiddenError('Only the job requester can cancel it.');
+    // Every task ended and the outcome was announced; only its job row is still being written.
+    if (job.record.finishedAt !== null) throw new JobStateError(`The job is already ${job.record.status}; only queued or running jobs can be cancelled.`);
     job.status = 'cancelled';
     this.scheduler.cancelJob(job);
     this.endRemaining(job, 'cancelled', null);

@@ -14,14 +14,21 @@
  *   decides. A batch of n items takes at most 2n − 1 writes.
  * - At most one `write` is in flight; items added meanwhile go into a later batch.
  *   A batch holds at most `maxBatch` items.
- * - A batch is started `intervalMs` after its first item arrived, or at once when `maxBatch`
- *   items are pending (or after the in-flight write when one is running).
+ * - A batch is started `intervalMs` after its first item arrived (with 0, the default: right
+ *   after the current turn of the event loop, so the rows of one results frame travel together),
+ *   or at once when `maxBatch` items are pending — and never while a write is running: items
+ *   that arrive meanwhile wait for it and then go together. Under load, batches grow by
+ *   themselves with the write's duration; alone, an item waits for no timer.
  * - A failed write does not stop the committer; later items are written normally.
  */
 import { StoreClosedError, StoreRowRejectedError, StoreWriteError, isRowError } from './errors.js';
 
-/** @default 2 — how long the first pending item waits for company. */
-export const DEFAULT_INTERVAL_MS = 2;
+/**
+ * @default 0 — how long the first pending item waits for company. Waiting is not needed for
+ * batching (items that arrive during a write go in the next one) and costs a lone result its
+ * latency: 2 ms here cost a one-task job 2.3 ms of its ~10 (bench/latency.bench.js).
+ */
+export const DEFAULT_INTERVAL_MS = 0;
 /** @default 1000 — one multi-row statement's worth (see `INSERT_CHUNK_ROWS`). */
 export const DEFAULT_MAX_BATCH = 1_000;
 
@@ -51,7 +58,7 @@ export class GroupCommitter<T> {
   readonly #maxBatch: number;
   readonly #isItemError: (err: unknown) => boolean;
   #pending: Entry<T>[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: { cancel(): void } | undefined;
   /** The running write; never rejects (failures go to the entries). */
   #inFlight: Promise<void> | undefined;
   /** A flush became due while a write was running: start the next one right after it. */
@@ -76,7 +83,7 @@ export class GroupCommitter<T> {
     return new Promise<void>((resolve, reject) => {
       this.#pending.push({ item, resolve, reject });
       if (this.#pending.length >= this.#maxBatch) this.#trigger();
-      else this.#timer ??= setTimeout(() => this.#trigger(), this.#intervalMs);
+      else this.#schedule();
     });
   }
 
@@ -104,8 +111,20 @@ export class GroupCommitter<T> {
     await this.flush();
   }
 
+  /** Starts a batch after `intervalMs` (0: after this turn), unless one is due already. */
+  #schedule(): void {
+    if (this.#timer) return;
+    if (this.#intervalMs > 0) {
+      const t = setTimeout(() => this.#trigger(), this.#intervalMs);
+      this.#timer = { cancel: () => clearTimeout(t) };
+    } else {
+      const t = setImmediate(() => this.#trigger());
+      this.#timer = { cancel: () => clearImmediate(t) };
+    }
+  }
+
   #trigger(): void {
-    clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
     if (this.#inFlight) {
       this.#due = true;
@@ -123,7 +142,7 @@ export class GroupCommitter<T> {
       this.#due = false;
       this.#trigger();
     } else if (this.#pending.length > 0) {
-      this.#timer ??= setTimeout(() => this.#trigger(), this.#intervalMs);
+      this.#schedule();
     }
   }
 
