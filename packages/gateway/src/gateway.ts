@@ -24,6 +24,7 @@ import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { JobManager } from './jobs/jobManager.js';
+import { SchedulerHooks } from './jobs/schedulerHooks.js';
 import { JobEvents } from './jobs/events.js';
 import { NodeRegistry } from './nodes/registry.js';
 import { NodeSession } from './nodes/nodeSession.js';
@@ -130,34 +131,15 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     () => clock.now(),
     (a) => trust.reputationOf(a),
   );
-  // eslint-disable-next-line prefer-const
-  let scheduler: Scheduler;
-  let jobs: JobManager;
   const metrics = createMetrics({
     nodes: () => registry.sessions.size,
     queued: () => jobs.queuedTasks(),
     leases: () => [...registry.sessions.values()].reduce((n, s) => n + s.inflight, 0),
     activeJobs: () => jobs.activeJobs,
   });
-  jobs = new JobManager({
-    store,
-    clock,
-    log,
-    events,
-    metrics,
-    inspectModule: (bytes) => intake.inspectModule(bytes),
-    maxAttempts: config.maxAttempts,
-    commitIntervalMs: config.commitIntervalMs,
-    maxModuleBytes: config.maxModuleBytes,
-    escrow: ledger,
-    trust,
-    stragglers: trustConfig.stragglers,
-    newcomerShare: trustConfig.newcomerShare,
-    maxParkMs: trustConfig.maxParkMs,
-    domain,
-    quotas: config.limits,
-  });
-  scheduler = new Scheduler({
+  // Verification's side of scheduling; it sees the connected nodes through the registry.
+  const hooks = new SchedulerHooks({ trust, newcomerShare: trustConfig.newcomerShare, sessions: () => registry.sessions.values() });
+  const scheduler = new Scheduler({
     clock,
     pipelineDepth: config.pipelineDepth,
     maxPipelineDepth: config.maxPipelineDepth,
@@ -165,11 +147,30 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     leaseGraceMs: config.leaseGraceMs,
     expiryScanMs: config.expiryScanMs,
     onLeaseLost: (lease, reason) => jobs.onLeaseLost(lease, reason),
-    trust: jobs.schedulerTrust(),
+    trust: hooks,
   });
-  jobs.attach(scheduler, {
-    ack: (session, leaseId) => (session as NodeSession).ack(leaseId),
-    reject: (session, leaseId, code, message) => (session as NodeSession).sendError(code, message, leaseId),
+  const jobs: JobManager = new JobManager({
+    store,
+    clock,
+    log,
+    events,
+    metrics,
+    scheduler,
+    acks: {
+      ack: (session, leaseId) => (session as NodeSession).ack(leaseId),
+      reject: (session, leaseId, code, message) => (session as NodeSession).sendError(code, message, leaseId),
+    },
+    network: () => hooks.network(),
+    inspectModule: (bytes) => intake.inspectModule(bytes),
+    maxAttempts: config.maxAttempts,
+    commitIntervalMs: config.commitIntervalMs,
+    maxModuleBytes: config.maxModuleBytes,
+    escrow: ledger,
+    trust,
+    stragglers: trustConfig.stragglers,
+    maxParkMs: trustConfig.maxParkMs,
+    domain,
+    quotas: config.limits,
   });
 
   const app = Fastify({

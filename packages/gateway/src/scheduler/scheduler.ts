@@ -55,17 +55,23 @@ export interface LeaseRecord {
   kind: 'task' | 'speculative' | 'canary';
 }
 
-/** What verification asks of the scheduler (implemented by the job manager). */
+/** A known-answer check to lease with a task: the task to lease again (the rest is verification's). */
+export interface CanaryPick {
+  readonly index: number;
+}
+
+/** What verification asks of the scheduler (implemented by jobs/schedulerHooks.ts). */
 export interface SchedulerTrust {
   /** May this node take a replica of task `index` of `job` now? */
   allowsReplica(job: ActiveJob, index: number, node: SessionPort): boolean;
   /**
    * A task lease was issued (recorded on the job's verification). Returns a task of the job to
-   * lease to the same node as a known-answer check, or -1.
+   * lease to the same node as a known-answer check (its index, and what verification needs back
+   * in `canaryIssued`), or undefined.
    */
-  issued(lease: LeaseRecord): number;
-  /** The known-answer lease asked for by the last `issued` was issued. */
-  canaryIssued(lease: LeaseRecord): void;
+  issued(lease: LeaseRecord): CanaryPick | undefined;
+  /** The known-answer lease that `issued` asked for was issued. */
+  canaryIssued(lease: LeaseRecord, pick: CanaryPick): void;
   /** Leases of verified jobs this node may hold at once (a node on probation holds few). */
   verifiedCapacity(node: SessionPort): number;
   /** Whether the node is on probation (no checked result yet). */
@@ -277,10 +283,10 @@ export class Scheduler {
           if (!batch) out.set(node, (batch = []));
           batch.push(lease);
           placed = true;
-          const canary = this.opts.trust?.issued(record) ?? -1;
-          if (canary >= 0) {
-            const c = this.issue(job, canary, node, now, 'canary');
-            this.opts.trust!.canaryIssued(c.record);
+          const canary = trust?.issued(record);
+          if (canary) {
+            const c = this.issue(job, canary.index, node, now, 'canary');
+            trust!.canaryIssued(c.record, canary);
             batch.push(c.lease);
           }
         }
