@@ -19,7 +19,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { createEmbeddedChain, deployLedger, jobEscrowAbi, lodeTokenAbi } from '@lode/ledger';
 import { escrowJobId } from '@lode/protocol';
 import { openStore } from '../packages/gateway/dist/store/index.js';
-import { planBatch, proofFor } from '../packages/gateway/dist/ledger/plan.js';
+import { planBatch, proofFor } from '../packages/gateway/dist/settlement/plan.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, fallback) => {

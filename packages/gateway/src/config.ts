@@ -102,7 +102,7 @@ export const GatewayOptions = z.object({
    * @default true with the embedded chain, false otherwise
    */
   faucet: z.boolean().optional(),
-  /** The faucet's grant and limits, per rolling 24 hours, counted in the store (see ledger/faucet.ts). */
+  /** The faucet's grant and limits, per rolling 24 hours, counted in the store (see settlement/faucet.ts). */
   faucetLimits: z
     .object({
       /** Grants per address. @default 1 */

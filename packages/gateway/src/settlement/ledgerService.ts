@@ -289,7 +289,7 @@ export class GatewayLedger {
 
   /**
    * Sends one faucet grant (test gas and LODE) to `address` from the gateway's account, for a
-   * request from `from.ip`; throws FaucetLimitError past a limit (see ledger/faucet.ts). Whether
+   * request from `from.ip`; throws FaucetLimitError past a limit (see settlement/faucet.ts). Whether
    * the faucet is served at all is `faucetEnabled` (the routes check it).
    */
   faucet(address: Hex, from: { ip: string }): Promise<FaucetView> {
