@@ -1,7 +1,7 @@
 /**
  * Two pages from one build: the dashboard (index.html, served at `/`) and the contributor page
  * (contribute.html, served at `/contribute`). The gateway serves `dist/` itself
- * (packages/gateway/src/http/webRoutes.ts); `npm run dev` proxies the API to a local gateway.
+ * (packages/gateway/src/api/web.ts); `npm run dev` proxies the API to a local gateway.
  */
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';

@@ -2,22 +2,13 @@
  * Starts a gateway: HTTP API + node WebSocket on one port, the store, the scheduler and the
  * job manager, wired together. `close()` stops accepting, flushes pending writes, closes sockets.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import { pino, type Logger } from 'pino';
 import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  LIMITS,
-  PROTOCOL_VERSION,
-  QuotaExceededError,
-  ReputationRefusedError,
-  StakeRequiredError,
-  originOf,
-  type IdentityView,
-  type LodeDomain,
-} from '@lode/protocol';
+import { LIMITS, PROTOCOL_VERSION, ReputationRefusedError, StakeRequiredError, originOf, type LodeDomain } from '@lode/protocol';
 import { GatewayOptions, type GatewayConfig } from './config.js';
 import { systemClock, type Clock } from './clock.js';
 import { openStore } from './store/index.js';
@@ -27,27 +18,27 @@ import { JobManager } from './jobs/jobManager.js';
 import { SchedulerHooks } from './jobs/schedulerHooks.js';
 import { JobEvents } from './jobs/events.js';
 import { NodeRegistry } from './nodes/registry.js';
-import { NodeSession } from './nodes/nodeSession.js';
+import type { NodeSession } from './nodes/nodeSession.js';
 import { createMetrics } from './metrics.js';
-import { installErrorHandler } from './http/errors.js';
+import { installErrorHandler } from './api/errors.js';
+import { SessionAuth, allowedHosts, authApi, installSessions } from './api/auth.js';
+import { blobsApi } from './api/blobs.js';
+import { jobsApi } from './api/jobs.js';
+import { ledgerApi } from './api/ledger.js';
+import { nodesApi } from './api/nodes.js';
+import { systemApi } from './api/system.js';
+import { trustApi } from './api/trust.js';
+import { webApi } from './api/web.js';
 import { PortInUseError } from './errors.js';
-import { blobRoutes } from './http/blobRoutes.js';
-import { jobRoutes } from './http/jobRoutes.js';
-import { webRoutes } from './http/webRoutes.js';
 import { GatewayLedger } from './settlement/ledgerService.js';
 import { TrustService } from './trust/trustService.js';
-import { trustRoutes } from './trust/routes.js';
 import { trustConfigFrom } from './verify/trustConfig.js';
 import { loadOrCreateAccount } from '@lode/keystore';
 import { join } from 'node:path';
-import { ledgerRoutes } from './settlement/routes.js';
-import { SessionAuth, allowedHosts, installSessions } from './http/auth.js';
-import { rateLimited } from './http/limits.js';
-import { OpenCounts } from './openCounts.js';
-import { clientKey } from './http/clientKey.js';
+import { rateLimited } from './api/limits.js';
+import { clientKey } from './clientKey.js';
 import { JobIntake } from './jobs/intake.js';
 import { Lifecycle, every } from './lifecycle.js';
-import { openApiDocument } from './http/openapi.js';
 
 export interface GatewayHandle {
   /** http://host:port */
@@ -236,49 +227,25 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     },
   };
 
-  /** Node sessions per client IP (authenticated or not). */
-  const connections = new OpenCounts();
-  app.register(async (scope) => {
-    scope.get('/v1/nodes/ws', { websocket: true }, (socket, req) => {
-      const ip = clientKey(req.ip);
-      if (!connections.tryOpen(ip, config.limits.nodeConnectionsPerIp)) {
-        const err = new QuotaExceededError(
-          `${connections.of(ip)} node sessions are open from ${ip}; this gateway allows ${config.limits.nodeConnectionsPerIp} per address. Close some, or run more slots in one node (--slots).`,
-        );
-        socket.send(JSON.stringify({ t: 'error', code: err.code, message: err.shortMessage }));
-        socket.close(4008, 'too many connections');
-        return;
-      }
-      socket.once('close', () => connections.close(ip));
-      new NodeSession(socket, host, req.ip, req.headers.host);
-    });
-  });
-  app.get('/v1/identity', async (): Promise<IdentityView> => ({ ...domain, protocol: PROTOCOL_VERSION, publicUrls: config.publicUrls }));
-  const signIns = {
-    rateLimit: {
-      max: config.limits.signInsPerMinutePerIp,
-      timeWindow: 60_000,
-      keyGenerator: (req: FastifyRequest) => `signin:${clientKey(req.ip)}`,
-      errorResponseBuilder: rateLimited('sign-ins from this address'),
-    },
-  };
-  app.post('/v1/auth/nonce', { config: signIns }, async () => sessions.nonce());
-  app.post('/v1/auth/session', { config: signIns }, async (req) => sessions.session(req.body, req.headers.host));
+  // The API, one plugin per resource (api/); every route is listed in api/openapi.ts.
   // Uploads in progress are written here (on the data directory's file system, so that the
   // embedded store can move them into place); what a crash left is removed at start.
   const uploads = join(resolve(config.dataDir), 'tmp', 'uploads');
   rmSync(uploads, { recursive: true, force: true });
   mkdirSync(uploads, { recursive: true });
-  blobRoutes(app, store, { maxBlobBytes: config.maxBlobBytes, blobBytesPerAccount: config.limits.blobBytesPerAccount, tmpDir: uploads });
-  jobRoutes(app, { jobs, events, intake, limits: config.limits });
-  ledgerRoutes(app, ledger);
-  trustRoutes(app, trust, store);
-  app.get('/v1/nodes', async () => ({ nodes: registry.views() }));
-  webRoutes(app, { stats: { nodes: () => registry.views(), queued: () => jobs.queuedTasks(), activeJobs: () => jobs.activeJobs } });
-  const openApi = openApiDocument();
-  app.get('/v1/openapi.json', async () => openApi);
-  app.get('/healthz', async () => ({ ok: true, nodes: registry.sessions.size, activeJobs: jobs.activeJobs, queued: jobs.queuedTasks() }));
-  app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
+  const limits = config.limits;
+  await app.register(systemApi, {
+    identity: { ...domain, protocol: PROTOCOL_VERSION, publicUrls: config.publicUrls },
+    health: () => ({ nodes: registry.sessions.size, activeJobs: jobs.activeJobs, queued: jobs.queuedTasks() }),
+    metrics: metrics.registry,
+  });
+  await app.register(authApi, { sessions, signInsPerMinutePerIp: limits.signInsPerMinutePerIp });
+  await app.register(nodesApi, { host, views: () => registry.views(), nodeConnectionsPerIp: limits.nodeConnectionsPerIp });
+  await app.register(blobsApi, { store, maxBlobBytes: config.maxBlobBytes, blobBytesPerAccount: limits.blobBytesPerAccount, tmpDir: uploads });
+  await app.register(jobsApi, { jobs, events, intake, limits });
+  await app.register(ledgerApi, { ledger });
+  await app.register(trustApi, { trust, store });
+  await app.register(webApi, { stats: { nodes: () => registry.views(), queued: () => jobs.queuedTasks(), activeJobs: () => jobs.activeJobs } });
 
   // One order to start; the reverse to stop (lifecycle.ts). Stopping: the HTTP server and node
   // sessions first, then the timers, settlement, the scheduler before the job manager (so no

@@ -31,7 +31,7 @@ import {
   type LodeDomain,
   type TaskInput,
 } from '@lode/protocol';
-import { zodMessage } from '../http/zodMessage.js';
+import { zodMessage } from '../zodMessage.js';
 import { recoverSigner } from '../crypto/recoverSigner.js';
 import type { IntakeRequest, IntakeResult } from './intake.worker.js';
 

@@ -10,7 +10,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { InvalidModuleError, type LodeError, SignedJob, verifyJobSignature, type LodeDomain } from '@lode/protocol';
 import { inspectModule } from '@lode/sandbox';
 import { recoverSigner } from '../crypto/recoverSigner.js';
-import { zodMessage } from '../http/zodMessage.js';
+import { zodMessage } from '../zodMessage.js';
 
 export interface IntakeRequest {
   body: ArrayBuffer;

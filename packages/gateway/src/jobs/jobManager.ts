@@ -37,7 +37,7 @@ import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { GatewayConfig } from '../config.js';
-import { zodMessage } from '../http/zodMessage.js';
+import { zodMessage } from '../zodMessage.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { LeaseRecord, Scheduler, SessionPort } from '../scheduler/scheduler.js';
 import type { EscrowState, JobQuery, Store } from '../store/types.js';

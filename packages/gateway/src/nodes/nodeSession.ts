@@ -25,7 +25,7 @@ import {
 } from '@lode/protocol';
 import type { Logger } from 'pino';
 import type { LeaseRecord, SessionPort } from '../scheduler/scheduler.js';
-import { zodMessage } from '../http/zodMessage.js';
+import { zodMessage } from '../zodMessage.js';
 
 export interface SessionHost {
   log: Logger;

@@ -16,7 +16,7 @@
  * - Grants are sent one at a time (one account, one nonce sequence); at most FAUCET_MAX_WAITING
  *   requests wait their turn, more are refused at once (429).
  */
-import { clientKey } from '../http/clientKey.js';
+import { clientKey } from '../clientKey.js';
 import type { Logger } from 'pino';
 import { createWalletClient, custom, formatEther, type Hex, type LocalAccount, type PublicClient } from 'viem';
 import { governorAbi, lodeTokenAbi, type LedgerAddresses } from '@lode/ledger';

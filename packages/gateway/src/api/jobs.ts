@@ -13,10 +13,10 @@ import type { JobManager } from '../jobs/jobManager.js';
 import type { JobEvents } from '../jobs/events.js';
 import type { JobIntake } from '../jobs/intake.js';
 import type { GatewayConfig } from '../config.js';
-import { zodMessage } from './zodMessage.js';
+import { zodMessage } from '../zodMessage.js';
 import { accountOf } from './auth.js';
 import { WindowCounter, rateLimited } from './limits.js';
-import { clientKey } from './clientKey.js';
+import { clientKey } from '../clientKey.js';
 import { OpenCounts } from '../openCounts.js';
 
 const Paging = z.object({
@@ -40,14 +40,15 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return r.data;
 }
 
-export interface JobRoutesDeps {
+export interface JobsApiDeps {
   jobs: JobManager;
   events: JobEvents;
   intake: JobIntake;
   limits: GatewayConfig['limits'];
 }
 
-export function jobRoutes(app: FastifyInstance, { jobs, events, intake, limits }: JobRoutesDeps): void {
+/** The job routes, as a Fastify plugin. */
+export async function jobsApi(app: FastifyInstance, { jobs, events, intake, limits }: JobsApiDeps): Promise<void> {
   const perAccount = new WindowCounter(limits.jobsPerMinute, 60_000);
   app.register(async (scope) => {
     // The body stays bytes here: JobIntake parses it (large ones in a worker).

@@ -8,11 +8,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Address, FaucetLimitError, ForbiddenError, InvalidRequestError, LedgerDisabledError } from '@lode/protocol';
-import type { GatewayLedger } from './ledgerService.js';
-import { zodMessage } from '../http/zodMessage.js';
-import { rateLimited } from '../http/limits.js';
-import { FAUCET_REQUESTS_PER_MINUTE } from './faucet.js';
-import { clientKey } from '../http/clientKey.js';
+import type { GatewayLedger } from '../settlement/ledgerService.js';
+import { zodMessage } from '../zodMessage.js';
+import { rateLimited } from './limits.js';
+import { FAUCET_REQUESTS_PER_MINUTE } from '../settlement/faucet.js';
+import { clientKey } from '../clientKey.js';
 
 const FaucetBody = z.strictObject({ address: Address });
 /** How many batches `GET /v1/ledger/batches` lists. @default 20, at most 500 */
@@ -22,7 +22,8 @@ const PayoutsQuery = z.object({
   to: z.coerce.number().int().nonnegative().optional(),
 });
 
-export function ledgerRoutes(app: FastifyInstance, ledger: GatewayLedger | undefined): void {
+/** The ledger routes, as a Fastify plugin (`ledger` absent: each answers LEDGER_DISABLED). */
+export async function ledgerApi(app: FastifyInstance, { ledger }: { ledger?: GatewayLedger }): Promise<void> {
   const need = (): GatewayLedger => {
     if (!ledger) throw new LedgerDisabledError();
     return ledger;

@@ -35,7 +35,8 @@ interface Upload {
   size: number;
 }
 
-export function blobRoutes(app: FastifyInstance, store: Store, limits: BlobLimits): void {
+/** The blob routes, as a Fastify plugin: `app.register(blobsApi, { store, ...limits })`. */
+export async function blobsApi(app: FastifyInstance, { store, ...limits }: BlobLimits & { store: Store }): Promise<void> {
   const maxBlobBytes = limits.maxBlobBytes ?? LIMITS.maxBlobBytes;
 
   // Upload routes live in a scope of their own whose only body is raw bytes, streamed to a file: no

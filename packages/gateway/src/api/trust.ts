@@ -13,8 +13,8 @@ import type { FastifyInstance } from 'fastify';
 import { Address, InvalidRequestError, NotFoundError, ReputationCredential, type EvidenceView } from '@lode/protocol';
 import type { NodeReputationMessage, Signed } from '@lode/protocol';
 import type { Store, EvidenceRecord } from '../store/types.js';
-import type { TrustService } from './trustService.js';
-import { zodMessage } from '../http/zodMessage.js';
+import type { TrustService } from '../trust/trustService.js';
+import { zodMessage } from '../zodMessage.js';
 
 function address(value: string): string {
   const a = Address.safeParse(value);
@@ -38,7 +38,8 @@ export function evidenceView(e: EvidenceRecord): EvidenceView {
   };
 }
 
-export function trustRoutes(app: FastifyInstance, trust: TrustService, store: Store): void {
+/** The reputation and evidence routes, as a Fastify plugin. */
+export async function trustApi(app: FastifyInstance, { trust, store }: { trust: TrustService; store: Store }): Promise<void> {
   app.get<{ Params: { address: string } }>('/v1/nodes/:address/credential', async (req) => trust.credential(address(req.params.address)));
 
   app.post('/v1/nodes/credentials', async (req) => {

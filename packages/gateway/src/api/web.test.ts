@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StatsView, type NodeView } from '@lode/protocol';
-import { createStatsSampler, PAGE_CSP, webRoutes, type StatsSource } from './webRoutes.js';
+import { createStatsSampler, PAGE_CSP, webApi, type StatsSource } from './web.js';
 
 function node(address: string, kind: NodeView['capabilities']['kind'], online: boolean, slots: number, running: number, done: number): NodeView {
   return {
@@ -36,7 +36,7 @@ describe('the web pages', () => {
     await writeFile(join(dist, 'favicon.svg'), '<svg/>');
     await writeFile(join(dist, 'secret.txt'), 'not served');
     app = Fastify();
-    webRoutes(app, { distDir: dist, stats: noStats });
+    await app.register(webApi, { distDir: dist, stats: noStats });
   });
   afterEach(async () => {
     await app.close();
@@ -76,7 +76,7 @@ describe('the web pages', () => {
 
   it('says how to build the pages when the build is missing, and the API still answers', async () => {
     const bare = Fastify();
-    webRoutes(bare, { distDir: join(dist, 'missing'), stats: noStats });
+    await bare.register(webApi, { distDir: join(dist, 'missing'), stats: noStats });
     const res = await bare.inject({ url: '/' });
     expect(res.statusCode).toBe(503);
     expect(res.body).toContain('npm run build');
@@ -120,7 +120,7 @@ describe('GET /v1/stats', () => {
   it('says whether the ledger is on, asking the gateway itself when not told', async () => {
     const app = Fastify();
     app.get('/v1/ledger', async (_req, reply) => reply.status(404).send({ error: { code: 'LEDGER_DISABLED' } }));
-    webRoutes(app, { distDir: '/nonexistent', stats: { nodes: () => [], queued: () => 0, activeJobs: () => 0 } });
+    await app.register(webApi, { distDir: '/nonexistent', stats: { nodes: () => [], queued: () => 0, activeJobs: () => 0 } });
     const body = StatsView.parse((await app.inject({ url: '/v1/stats' })).json()); // the protocol's schema is what is served
     expect(body.ledger).toEqual({ enabled: false });
     await app.close();

@@ -33,7 +33,9 @@ import {
   type AuthNonceView,
   type SessionView,
 } from '@lode/protocol';
-import { zodMessage } from './zodMessage.js';
+import { clientKey } from '../clientKey.js';
+import { rateLimited } from './limits.js';
+import { zodMessage } from '../zodMessage.js';
 
 /** How long a nonce may wait for its sign-in. @default 5 minutes */
 export const NONCE_TTL_MS = 5 * 60_000;
@@ -209,6 +211,23 @@ export function installSessions(app: FastifyInstance, auth: SessionAuth): void {
       else throw err;
     }
   });
+}
+
+/** Sign-in (EIP-4361): a nonce, then a session token for a signed message; `signInsPerMinutePerIp` per client. */
+export async function authApi(
+  app: FastifyInstance,
+  { sessions, signInsPerMinutePerIp }: { sessions: SessionAuth; signInsPerMinutePerIp: number },
+): Promise<void> {
+  const config = {
+    rateLimit: {
+      max: signInsPerMinutePerIp,
+      timeWindow: 60_000,
+      keyGenerator: (req: FastifyRequest) => `signin:${clientKey(req.ip)}`,
+      errorResponseBuilder: rateLimited('sign-ins from this address'),
+    },
+  };
+  app.post('/v1/auth/nonce', { config }, async () => sessions.nonce());
+  app.post('/v1/auth/session', { config }, async (req) => sessions.session(req.body, req.headers.host));
 }
 
 /** The signed-in account of a request, or UnauthorizedError naming `what` needs it. */

@@ -36,7 +36,7 @@ export interface StatsSource {
   ledger?(): boolean;
 }
 
-export interface WebRoutesOptions {
+export interface WebApiOptions {
   stats: StatsSource;
   /** The Vite build to serve. @default the `dist` folder of the `@lode/web` package */
   distDir?: string;
@@ -100,7 +100,8 @@ export function defaultWebDist(): string | undefined {
  * Registers `/`, `/contribute`, `/assets/*`, `/favicon.svg` and `GET /v1/stats`, and starts the
  * stats sampler (stopped when the app closes).
  */
-export function webRoutes(app: FastifyInstance, options: WebRoutesOptions): void {
+/** The dashboard, the contributor page and `/v1/stats`, as a Fastify plugin. */
+export async function webApi(app: FastifyInstance, options: WebApiOptions): Promise<void> {
   const dist = options.distDir ? resolve(options.distDir) : defaultWebDist();
   const now = options.now ?? Date.now;
   const sampler = createStatsSampler(options.stats, now, options.sampleMs ?? 2000, options.samples ?? 300);
