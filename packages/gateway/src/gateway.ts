@@ -14,6 +14,7 @@ import { systemClock, type Clock } from './clock.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import type { ActiveJob } from './jobs/activeJob.js';
 import { JobManager } from './jobs/jobManager.js';
 import { SchedulerHooks } from './jobs/schedulerHooks.js';
 import { JobEvents } from './jobs/events.js';
@@ -130,7 +131,7 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
   });
   // Verification's side of scheduling; it sees the connected nodes through the registry.
   const hooks = new SchedulerHooks({ trust, newcomerShare: trustConfig.newcomerShare, sessions: () => registry.sessions.values() });
-  const scheduler = new Scheduler({
+  const scheduler = new Scheduler<ActiveJob>({
     clock,
     pipelineDepth: config.pipelineDepth,
     maxPipelineDepth: config.maxPipelineDepth,

@@ -140,6 +140,28 @@ export class ActiveJob {
     return -1;
   }
 
+  /** Whether several nodes verify its tasks (its leases count against a node's verified capacity). */
+  get verified(): boolean {
+    return !this.verification.policy.trivial;
+  }
+
+  /** Task `index` was leased to `node`: one attempt more (the scheduler's only write to a job). */
+  leased(index: number, node: string): void {
+    this.setState(index, TaskState.Leased);
+    this.attempts[index] = Math.min(255, this.attempts[index]! + 1);
+    this.nodeOf.set(index, node);
+  }
+
+  /** A node reported a task's run time (ms): the job's moving average, for straggler detection. */
+  ran(ms: number): void {
+    this.avgTaskMs = this.avgTaskMs === undefined ? ms : this.avgTaskMs * 0.9 + ms * 0.1;
+  }
+
+  /** Whether the replica of task `index` just taken is a straggler's speculative copy (forgets it). */
+  takeSpeculative(index: number): boolean {
+    return this.speculative.delete(index);
+  }
+
   /** Moves a task between states, keeping counts exact. */
   setState(index: number, next: TaskState): void {
     const prev = this.state[index]!;

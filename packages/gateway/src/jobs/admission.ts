@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { GatewayConfig } from '../config.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { Scheduler } from '../scheduler/scheduler.js';
+import type { JobScheduler } from './leases.js';
 import type { EscrowState, JobRecord, Store } from '../store/types.js';
 import type { TrustService } from '../trust/trustService.js';
 import { ActiveJob } from './activeJob.js';
@@ -39,7 +39,7 @@ export interface JobAdmissionDeps {
   log: Logger;
   metrics: GatewayMetrics;
   table: JobTable;
-  scheduler: Scheduler;
+  scheduler: JobScheduler;
   trust: TrustService;
   views: JobViews;
   /** Validates a module's bytes (off the event loop for a large one); rejects with InvalidModuleError. */

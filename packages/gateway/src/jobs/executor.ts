@@ -18,7 +18,7 @@ import { ResultUnstorableError, taskCharge, type TaskOutcome } from '@lode/proto
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { LeaseRecord, Scheduler, SessionPort } from '../scheduler/scheduler.js';
+import type { JobScheduler, JobLease, JobSession } from './leases.js';
 import { StoreRowRejectedError } from '../store/errors.js';
 import { GroupCommitter } from '../store/groupCommit.js';
 import { retryDelayMs } from '../store/retry.js';
@@ -33,7 +33,7 @@ import type { JobViews } from './views.js';
 
 /** An answer with where it came from, held until its task is decided. */
 export interface HeldResult extends Output {
-  lease: LeaseRecord;
+  lease: JobLease;
   outcome: TaskOutcome;
   receivedAt: number;
   /** Its place in the gateway's answer order (a check of it audits what its node gave alone before it). */
@@ -41,8 +41,8 @@ export interface HeldResult extends Output {
 }
 
 export interface SessionAcks {
-  ack(session: SessionPort, leaseId: string): void;
-  reject(session: SessionPort, leaseId: string, code: string, message: string): void;
+  ack(session: JobSession, leaseId: string): void;
+  reject(session: JobSession, leaseId: string, code: string, message: string): void;
 }
 
 /** Re-verification's say in ending tasks and jobs (jobs/revisions.ts). */
@@ -63,7 +63,7 @@ export interface TaskExecutorDeps {
   metrics: GatewayMetrics;
   events: JobEvents;
   table: JobTable;
-  scheduler: Scheduler;
+  scheduler: JobScheduler;
   trust: TrustService;
   acks: SessionAcks;
   views: JobViews;
@@ -97,7 +97,7 @@ export class TaskExecutor {
   }
 
   /** Applies a plan for an ordinary task's lease (`answer`: the node's, when it sent one). */
-  apply(lease: LeaseRecord, plan: TaskPlan, answer?: { outcome: TaskOutcome; receivedAt: number }): void {
+  apply(lease: JobLease, plan: TaskPlan, answer?: { outcome: TaskOutcome; receivedAt: number }): void {
     const { job, index } = lease;
     if (plan.reject) this.offence(lease, plan.reject);
     if (plan.requeue) this.requeue(job, index);
@@ -119,7 +119,7 @@ export class TaskExecutor {
   }
 
   /** Holds a refused answer against its node (an honest node's sandbox never sends one). */
-  offence(lease: LeaseRecord, r: Refusal): void {
+  offence(lease: JobLease, r: Refusal): void {
     this.d.trust.misbehaved(lease.session.address, r.offence, { jobId: lease.job.id, index: lease.index, ...r.meta });
   }
 
@@ -140,7 +140,7 @@ export class TaskExecutor {
 
   cancelReplicas(cancel: ReplicaLease[]): void {
     if (cancel.length === 0) return;
-    this.d.scheduler.cancelLeases(cancel.map((c) => c.handle as LeaseRecord).filter(Boolean));
+    this.d.scheduler.cancelLeases(cancel.map((c) => c.handle as JobLease).filter(Boolean));
   }
 
   /**
@@ -148,7 +148,7 @@ export class TaskExecutor {
    * node's prices capped by the job's ceilings, times fuel checked to be within the lease's
    * limit — and never more than what is left of the job's escrow.
    */
-  receipt(job: ActiveJob, lease: LeaseRecord, outcome: TaskOutcome, kind: TaskReceipt['kind']): TaskReceipt {
+  receipt(job: ActiveJob, lease: JobLease, outcome: TaskOutcome, kind: TaskReceipt['kind']): TaskReceipt {
     const charge = job.record.escrow === 'open' ? taskCharge(job.spec, lease.session.capabilities, outcome.fuelUsed) : 0n;
     const amount = job.charge(charge);
     if (amount < charge)
@@ -198,7 +198,7 @@ export class TaskExecutor {
   }
 
   /** Ends a task: terminal state now, result row by group commit, ack (if from a node) after commit. */
-  end(job: ActiveJob, index: number, state: TaskState, row: TaskResultRow, lease?: LeaseRecord): void {
+  end(job: ActiveJob, index: number, state: TaskState, row: TaskResultRow, lease?: JobLease): void {
     // A task decided again (its row exists) ends through its re-verification, not with a second row.
     if (!job.verification.policy.trivial && this.d.audits.isReopened(job, index)) return this.d.audits.ended(job, index, row.error?.message ?? 'the job ended');
     if (isTerminal(job.state[index]!)) {

@@ -39,7 +39,7 @@ import type { Clock } from '../clock.js';
 import type { GatewayConfig } from '../config.js';
 import { zodMessage } from '../zodMessage.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { LeaseRecord, Scheduler, SessionPort } from '../scheduler/scheduler.js';
+import type { JobScheduler, JobLease, JobSession } from './leases.js';
 import type { EscrowState, JobQuery, Store } from '../store/types.js';
 import type { TrustService } from '../trust/trustService.js';
 import type { VoteOutcomeDecision } from '../verify/jobVerification.js';
@@ -67,7 +67,7 @@ export interface JobManagerOptions {
   log: Logger;
   events: JobEvents;
   metrics: GatewayMetrics;
-  scheduler: Scheduler;
+  scheduler: JobScheduler;
   /** Acknowledgements and refusals to node sessions. */
   acks: SessionAcks;
   /** Distinct remotes and established nodes online (jobs/schedulerHooks.ts). */
@@ -218,7 +218,7 @@ export class JobManager {
   // ---------------------------------------------------------------- answers and lost leases
 
   /** Handles a batch of outcomes from one node session. */
-  onResults(session: SessionPort, outcomes: TaskOutcome[]): void {
+  onResults(session: JobSession, outcomes: TaskOutcome[]): void {
     const now = this.o.clock.now();
     for (const outcome of outcomes) {
       const lease = this.o.scheduler.complete(session, outcome.leaseId, outcome.durationMs);
@@ -238,7 +238,7 @@ export class JobManager {
   }
 
   /** An ordinary task's answer: decided (decide.ts), then applied. */
-  private answered(lease: LeaseRecord, outcome: TaskOutcome, now: number): void {
+  private answered(lease: JobLease, outcome: TaskOutcome, now: number): void {
     const { job, index } = lease;
     const task = { state: job.state[index]!, attempts: job.attempts[index]! };
     const plan = decideResult(task, outcome, () => checkOutput(outcome, job.spec.limits, nodeSha256), this.retry);
@@ -246,7 +246,7 @@ export class JobManager {
   }
 
   /** A lease ended without a result (its node left, or it expired). */
-  onLeaseLost(lease: LeaseRecord, reason: LeaseLoss): void {
+  onLeaseLost(lease: JobLease, reason: LeaseLoss): void {
     const { job, index } = lease;
     if (lease.kind === 'canary') return job.verification.canaryLost(lease.leaseId);
     if (job.verification.setOf(index)) return this.verified.replicaLost(lease, LOSS_ERRORS[reason]);

@@ -36,7 +36,7 @@
 import type { Logger } from 'pino';
 import { VerificationFailedError, type SessionProof } from '@lode/protocol';
 import type { Clock } from '../clock.js';
-import type { Scheduler } from '../scheduler/scheduler.js';
+import type { JobScheduler } from './leases.js';
 import type { Store, TaskReceipt, TaskResultRow, TaskRevisionWrite, TaskRevisionRecord } from '../store/types.js';
 import { retryDelayMs } from '../store/retry.js';
 import type { TrustService } from '../trust/trustService.js';
@@ -57,7 +57,7 @@ export interface RevisionHost<H> {
   clock: Clock;
   trust: TrustService;
   config: Pick<TrustConfig, 'auditWaitMs' | 'maxRevisionMs' | 'maxParkMs'>;
-  scheduler(): Scheduler;
+  scheduler(): JobScheduler;
   /** The job, while it is running on this gateway. */
   active(jobId: string): ActiveJob | undefined;
   /** When and how a held answer arrived. */

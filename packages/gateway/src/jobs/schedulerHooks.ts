@@ -5,7 +5,9 @@
  *
  * A `none` job's lease of a task without a replica set records nothing here: the hot path.
  */
-import type { CanaryPick, LeaseRecord, SchedulerTrust, SessionPort } from '../scheduler/scheduler.js';
+import type { CanaryPick, SchedulerTrust } from '../scheduler/scheduler.js';
+import type { ActiveJob } from './activeJob.js';
+import type { JobLease, JobSession } from './leases.js';
 import type { TrustService } from '../trust/trustService.js';
 import type { KnownAnswer } from '../verify/canaries.js';
 import type { NetworkView } from '../verify/types.js';
@@ -15,17 +17,17 @@ export interface SchedulerHooksDeps {
   /** Share of verified-job leases given first to nodes on probation. */
   newcomerShare: number;
   /** The connected node sessions. */
-  sessions(): Iterable<SessionPort>;
+  sessions(): Iterable<JobSession>;
 }
 
-export class SchedulerHooks implements SchedulerTrust {
+export class SchedulerHooks implements SchedulerTrust<ActiveJob> {
   private netView: NetworkView | undefined;
   /** Moving share of verified-job leases that went to nodes on probation. */
   private probationShare = 0;
 
   constructor(private readonly d: SchedulerHooksDeps) {}
 
-  allowsReplica(job: LeaseRecord['job'], index: number, node: SessionPort): boolean {
+  allowsReplica(job: JobLease['job'], index: number, node: JobSession): boolean {
     return job.verification.allows(
       index,
       { address: node.address, remote: node.remote ?? '', newcomer: this.d.trust.book.isNewcomer(node.address) },
@@ -33,7 +35,7 @@ export class SchedulerHooks implements SchedulerTrust {
     ).ok;
   }
 
-  issued(lease: LeaseRecord): (CanaryPick & KnownAnswer) | undefined {
+  issued(lease: JobLease): (CanaryPick & KnownAnswer) | undefined {
     const jv = lease.job.verification;
     if (jv.policy.trivial && lease.kind !== 'speculative' && !jv.setOf(lease.index)) return undefined;
     if (!jv.policy.trivial) this.probationShare = this.probationShare * 0.99 + (this.d.trust.book.isNewcomer(lease.session.address) ? 0.01 : 0);
@@ -46,15 +48,15 @@ export class SchedulerHooks implements SchedulerTrust {
     return out.canary ? jv.pickCanary(lease.session.address) : undefined;
   }
 
-  canaryIssued(lease: LeaseRecord, pick: CanaryPick): void {
+  canaryIssued(lease: JobLease, pick: CanaryPick): void {
     lease.job.verification.canaryIssued(pick as KnownAnswer, { leaseId: lease.leaseId, node: lease.session.address, remote: lease.session.remote ?? '' });
   }
 
-  verifiedCapacity(node: SessionPort): number {
+  verifiedCapacity(node: JobSession): number {
     return this.d.trust.verifiedCapacity(node.address, node.capabilities.slots, node.capacity);
   }
 
-  onProbation(node: SessionPort): boolean {
+  onProbation(node: JobSession): boolean {
     return this.d.trust.book.isNewcomer(node.address);
   }
 

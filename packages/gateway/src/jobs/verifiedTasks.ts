@@ -18,7 +18,7 @@ import { VerificationFailedError, type TaskOutcome } from '@lode/protocol';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { LeaseRecord, Scheduler } from '../scheduler/scheduler.js';
+import type { JobScheduler, JobLease } from './leases.js';
 import type { TrustService } from '../trust/trustService.js';
 import type { VoteOutcomeDecision } from '../verify/jobVerification.js';
 import type { ReplicaLease } from '../verify/replicaSet.js';
@@ -37,13 +37,13 @@ export interface VerifiedTasksDeps {
   log: Logger;
   metrics: GatewayMetrics;
   table: JobTable;
-  scheduler: Scheduler;
+  scheduler: JobScheduler;
   trust: TrustService;
   acks: SessionAcks;
   executor: TaskExecutor;
   revisions: Revisions<HeldResult>;
   retry: RetryPolicy;
-  check(lease: LeaseRecord, outcome: TaskOutcome): OutputCheck;
+  check(lease: JobLease, outcome: TaskOutcome): OutputCheck;
   /** Speculative copies of straggling leases; false turns them off. */
   stragglers: TrustConfig['stragglers'];
   /** How long a task may wait at its replica cap for its voters' records to grow. */
@@ -66,7 +66,7 @@ export class VerifiedTasks {
   constructor(private readonly d: VerifiedTasksDeps) {}
 
   /** An answer for a task being verified: a vote, or a replica lost. */
-  replicaAnswered(lease: LeaseRecord, outcome: TaskOutcome, now: number): void {
+  replicaAnswered(lease: JobLease, outcome: TaskOutcome, now: number): void {
     const { acks, executor } = this.d;
     if (isTerminal(lease.job.state[lease.index]!)) {
       acks.ack(lease.session, lease.leaseId); // the task ended meanwhile (cancelled, deadline): nothing to decide
@@ -166,7 +166,7 @@ export class VerifiedTasks {
   }
 
   /** A replica ended without a vote: give it out again, or give up after `maxAttempts` such losses. */
-  replicaLost(lease: LeaseRecord, error: { code: string; message: string }): void {
+  replicaLost(lease: JobLease, error: { code: string; message: string }): void {
     const { job, index } = lease;
     const { executor, retry } = this.d;
     const jv = job.verification;
@@ -195,7 +195,7 @@ export class VerifiedTasks {
   }
 
   /** A known-answer check came back: the node passed (and is paid) or is proven wrong. */
-  canaryAnswered(lease: LeaseRecord, outcome: TaskOutcome): void {
+  canaryAnswered(lease: JobLease, outcome: TaskOutcome): void {
     const { job, index } = lease;
     const { acks, executor } = this.d;
     const jv = job.verification;

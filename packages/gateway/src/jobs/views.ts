@@ -7,7 +7,7 @@
  * does not exist (ids are unguessable; "not yours" would confirm one exists).
  */
 import { NotFoundError, verificationName, type JobView, type TaskResultView, type TaskView } from '@lode/protocol';
-import type { Scheduler } from '../scheduler/scheduler.js';
+import type { JobScheduler } from './leases.js';
 import type { JobQuery, JobRecord, Store } from '../store/types.js';
 import type { TrustService } from '../trust/trustService.js';
 import type { NetworkView } from '../verify/types.js';
@@ -17,7 +17,7 @@ import type { JobTable } from './table.js';
 export interface JobViewsDeps {
   table: JobTable;
   store: Store;
-  scheduler: Scheduler;
+  scheduler: JobScheduler;
   trust: TrustService;
   /** Distinct remotes and established nodes online (for why replicas wait). */
   network(): NetworkView;

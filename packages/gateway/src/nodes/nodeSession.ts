@@ -24,7 +24,7 @@ import {
   type SessionProof,
 } from '@lode/protocol';
 import type { Logger } from 'pino';
-import type { LeaseRecord, SessionPort } from '../scheduler/scheduler.js';
+import type { JobLease, JobSession } from '../jobs/leases.js';
 import { zodMessage } from '../zodMessage.js';
 
 export interface SessionHost {
@@ -55,7 +55,7 @@ function setMaxPayload(ws: WebSocket, bytes: number): void {
   if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
 }
 
-export class NodeSession implements SessionPort {
+export class NodeSession implements JobSession {
   readonly id = randomUUID().slice(0, 8);
   address = '';
   capabilities!: Capabilities;
@@ -67,7 +67,7 @@ export class NodeSession implements SessionPort {
   lastSeenAt = 0;
   completed = 0;
   failed = 0;
-  readonly leases = new Map<string, LeaseRecord>();
+  readonly leases = new Map<string, JobLease>();
   verifiedInflight = 0;
   /** The node's signed hello over this session's challenge (set once it verified). */
   proof: SessionProof | undefined;

@@ -17,14 +17,37 @@
  *   node on probation holds at most `trust.verifiedCapacity` leases of verified jobs; a lease may
  *   bring a known-answer (canary) lease for the same node with it, in the same frame.
  */
-import type { Lease, LeaseLimits, SessionProof } from '@lode/protocol';
+import type { JobSpec, Lease, LeaseLimits, SessionProof } from '@lode/protocol';
 import { taskSeed } from '@lode/protocol';
 import type { Clock } from '../clock.js';
-import { type ActiveJob, TaskState } from '../jobs/activeJob.js';
 import { DEFAULT_FILTERS, matchAll, priceThenLoad, type MatchFilter, type NodeFacts, type Ranker } from './policy.js';
 
+/**
+ * What the scheduler needs of a job: its spec, its queues, and one call to record a lease. The
+ * scheduler owns leases, not jobs; `J` (jobs/activeJob.ts) is the one the gateway runs.
+ */
+export interface TaskSource {
+  readonly id: string;
+  readonly spec: JobSpec;
+  /** Whether several nodes verify its tasks (such leases count against a node's verified capacity). */
+  readonly verified: boolean;
+  /** Replicas waiting for a node (they go out before new tasks). */
+  readonly replicas: { readonly size: number };
+  hasQueued(): boolean;
+  /** The next queued task, or -1. */
+  dequeue(): number;
+  /** The next waiting replica that `allowed` accepts, or -1. */
+  takeReplica(allowed: (index: number) => boolean): number;
+  /** Whether the replica of task `index` just taken is a straggler's speculative copy. */
+  takeSpeculative(index: number): boolean;
+  /** Task `index` was leased to `node` (not called for known-answer leases). */
+  leased(index: number, node: string): void;
+  /** A node reported a task's run time (ms). */
+  ran(ms: number): void;
+}
+
 /** What the scheduler needs from a connected node session. */
-export interface SessionPort extends NodeFacts {
+export interface SessionPort<J extends TaskSource = TaskSource> extends NodeFacts {
   readonly id: string;
   /** The node's remote (IP) address, for spreading replicas of a task. @default '' */
   readonly remote?: string;
@@ -36,16 +59,16 @@ export interface SessionPort extends NodeFacts {
   avgTaskMs?: number;
   /** True once the node said it drains: no new leases. */
   draining: boolean;
-  readonly leases: Map<string, LeaseRecord>;
+  readonly leases: Map<string, LeaseRecord<J>>;
   sendLeases(leases: Lease[]): void;
   sendCancel(leaseIds: string[]): void;
 }
 
-export interface LeaseRecord {
+export interface LeaseRecord<J extends TaskSource = TaskSource> {
   leaseId: string;
-  job: ActiveJob;
+  job: J;
   index: number;
-  session: SessionPort;
+  session: SessionPort<J>;
   expiresAt: number;
   issuedAt: number;
   /**
@@ -61,26 +84,26 @@ export interface CanaryPick {
 }
 
 /** What verification asks of the scheduler (implemented by jobs/schedulerHooks.ts). */
-export interface SchedulerTrust {
+export interface SchedulerTrust<J extends TaskSource = TaskSource> {
   /** May this node take a replica of task `index` of `job` now? */
-  allowsReplica(job: ActiveJob, index: number, node: SessionPort): boolean;
+  allowsReplica(job: J, index: number, node: SessionPort<J>): boolean;
   /**
    * A task lease was issued (recorded on the job's verification). Returns a task of the job to
    * lease to the same node as a known-answer check (its index, and what verification needs back
    * in `canaryIssued`), or undefined.
    */
-  issued(lease: LeaseRecord): CanaryPick | undefined;
+  issued(lease: LeaseRecord<J>): CanaryPick | undefined;
   /** The known-answer lease that `issued` asked for was issued. */
-  canaryIssued(lease: LeaseRecord, pick: CanaryPick): void;
+  canaryIssued(lease: LeaseRecord<J>, pick: CanaryPick): void;
   /** Leases of verified jobs this node may hold at once (a node on probation holds few). */
-  verifiedCapacity(node: SessionPort): number;
+  verifiedCapacity(node: SessionPort<J>): number;
   /** Whether the node is on probation (no checked result yet). */
-  onProbation(node: SessionPort): boolean;
+  onProbation(node: SessionPort<J>): boolean;
   /** Whether nodes on probation should be served first now (they got less than their share lately). */
   probationFirst(): boolean;
 }
 
-export interface SchedulerOptions {
+export interface SchedulerOptions<J extends TaskSource = TaskSource> {
   clock: Clock;
   filters?: readonly MatchFilter[];
   ranker?: Ranker;
@@ -95,14 +118,14 @@ export interface SchedulerOptions {
   /** How often expired leases are looked for. @default 500 */
   expiryScanMs?: number;
   /** Called when a lease expires or its node leaves; the owner decides to requeue or fail. */
-  onLeaseLost(lease: LeaseRecord, reason: 'expired' | 'node-left'): void;
+  onLeaseLost(lease: LeaseRecord<J>, reason: 'expired' | 'node-left'): void;
   /** Verification hooks; absent: every job is served as `none`. */
-  trust?: SchedulerTrust;
+  trust?: SchedulerTrust<J>;
 }
 
-export class Scheduler {
-  private readonly sessions = new Map<string, SessionPort>();
-  private readonly jobs: ActiveJob[] = [];
+export class Scheduler<J extends TaskSource = TaskSource> {
+  private readonly sessions = new Map<string, SessionPort<J>>();
+  private readonly jobs: J[] = [];
   private rr = 0;
   private pumpScheduled = false;
   private leaseSeq = 0;
@@ -114,7 +137,7 @@ export class Scheduler {
   private readonly queueTargetMs: number;
   private readonly grace: number;
 
-  constructor(private readonly opts: SchedulerOptions) {
+  constructor(private readonly opts: SchedulerOptions<J>) {
     this.filters = opts.filters ?? DEFAULT_FILTERS;
     this.ranker = opts.ranker ?? priceThenLoad;
     this.depth = opts.pipelineDepth ?? 2;
@@ -136,13 +159,13 @@ export class Scheduler {
     return slots * this.depth;
   }
 
-  addSession(session: SessionPort): void {
+  addSession(session: SessionPort<J>): void {
     this.sessions.set(session.id, session);
     this.schedulePump();
   }
 
   /** Forgets a session; each lease it held is handed to `onLeaseLost(…, 'node-left')`. */
-  removeSession(session: SessionPort): void {
+  removeSession(session: SessionPort<J>): void {
     if (!this.sessions.delete(session.id)) return;
     const held = [...session.leases.values()];
     session.leases.clear();
@@ -153,12 +176,12 @@ export class Scheduler {
   }
 
   /** Makes a job's queued tasks eligible for dispatch. Call after enqueueing tasks on it. */
-  addJob(job: ActiveJob): void {
+  addJob(job: J): void {
     if (!this.jobs.includes(job)) this.jobs.push(job);
     this.schedulePump();
   }
 
-  removeJob(job: ActiveJob): void {
+  removeJob(job: J): void {
     const i = this.jobs.indexOf(job);
     if (i >= 0) this.jobs.splice(i, 1);
   }
@@ -167,20 +190,20 @@ export class Scheduler {
    * Ends a lease because its result arrived; `runMs` (the node's report of the task's run time)
    * tunes the node's pipeline depth. Returns the lease, or undefined if the session does not hold it.
    */
-  complete(session: SessionPort, leaseId: string, runMs?: number): LeaseRecord | undefined {
+  complete(session: SessionPort<J>, leaseId: string, runMs?: number): LeaseRecord<J> | undefined {
     const lease = session.leases.get(leaseId);
     if (!lease) return undefined;
     release(lease);
     if (runMs !== undefined && Number.isFinite(runMs) && runMs >= 0) {
       this.observe(session, runMs);
-      if (lease.kind !== 'canary') lease.job.avgTaskMs = lease.job.avgTaskMs === undefined ? runMs : lease.job.avgTaskMs * 0.9 + runMs * 0.1;
+      if (lease.kind !== 'canary') lease.job.ran(runMs);
     }
     this.schedulePump();
     return lease;
   }
 
   /** Folds a task run time into the node's average and resizes its capacity. */
-  private observe(session: SessionPort, runMs: number): void {
+  private observe(session: SessionPort<J>, runMs: number): void {
     const avg = session.avgTaskMs === undefined ? runMs : session.avgTaskMs * 0.9 + runMs * 0.1;
     session.avgTaskMs = avg;
     const depth = Math.min(this.maxDepth, Math.max(this.depth, Math.round(this.queueTargetMs / Math.max(avg, 0.01))));
@@ -188,7 +211,7 @@ export class Scheduler {
   }
 
   /** Ends every lease of a job (cancellation). Nodes are told to drop them. */
-  cancelJob(job: ActiveJob): void {
+  cancelJob(job: J): void {
     this.removeJob(job);
     for (const s of this.sessions.values()) {
       const ids: string[] = [];
@@ -207,8 +230,8 @@ export class Scheduler {
    * Ends these leases at once and tells their nodes to drop them (the replicas still out when a
    * task is decided: the first valid result wins). Leases no longer held are skipped.
    */
-  cancelLeases(leases: Iterable<{ leaseId: string; session: SessionPort }>): void {
-    const bySession = new Map<SessionPort, string[]>();
+  cancelLeases(leases: Iterable<{ leaseId: string; session: SessionPort<J> }>): void {
+    const bySession = new Map<SessionPort<J>, string[]>();
     for (const { leaseId, session } of leases) {
       const l = session.leases.get(leaseId);
       if (!l) continue;
@@ -222,7 +245,7 @@ export class Scheduler {
   }
 
   /** Every connected session (for the straggler scan and views). */
-  allSessions(): Iterable<SessionPort> {
+  allSessions(): Iterable<SessionPort<J>> {
     return this.sessions.values();
   }
 
@@ -258,7 +281,7 @@ export class Scheduler {
       const first = nodes.filter((n) => trust.onProbation(n));
       if (first.length > 0 && first.length < nodes.length) nodes.splice(0, nodes.length, ...first, ...nodes.filter((n) => !trust.onProbation(n)));
     }
-    const out = new Map<SessionPort, Lease[]>();
+    const out = new Map<SessionPort<J>, Lease[]>();
 
     // Round-robin over jobs; within a job, fill the best-ranked eligible nodes first.
     let idle = 0;
@@ -298,12 +321,12 @@ export class Scheduler {
   }
 
   /** Whether this node passes the scheduler's match filters for the job. */
-  matches(job: ActiveJob, node: SessionPort): boolean {
+  matches(job: J, node: SessionPort<J>): boolean {
     return matchAll(this.filters, job.spec, node).ok;
   }
 
   /** Why no connected node can take this job (for a clear status); empty if some can. */
-  unmatchedReasons(job: ActiveJob): string[] {
+  unmatchedReasons(job: J): string[] {
     const reasons: string[] = [];
     for (const s of this.sessions.values()) {
       const r = matchAll(this.filters, job.spec, s);
@@ -317,22 +340,21 @@ export class Scheduler {
    * The next task of `job` for `node`: a replica waiting for a node this one may take, else a
    * new task; undefined when there is none (or the node holds all the verified work it may).
    */
-  private take(job: ActiveJob, node: SessionPort): { index: number; kind: LeaseRecord['kind'] } | undefined {
+  private take(job: J, node: SessionPort<J>): { index: number; kind: LeaseRecord<J>['kind'] } | undefined {
     const trust = this.opts.trust;
-    const verified = trust !== undefined && !job.verification.policy.trivial;
+    const verified = trust !== undefined && job.verified;
     if (verified && (node.verifiedInflight ?? 0) >= trust.verifiedCapacity(node)) return undefined;
     if (trust && job.replicas.size > 0) {
       const index = job.takeReplica((i) => trust.allowsReplica(job, i, node));
       if (index >= 0) {
-        const speculative = job.speculative.delete(index);
-        return { index, kind: speculative ? 'speculative' : 'task' };
+        return { index, kind: job.takeSpeculative(index) ? 'speculative' : 'task' };
       }
     }
     const index = job.dequeue();
     return index < 0 ? undefined : { index, kind: 'task' };
   }
 
-  private issue(job: ActiveJob, index: number, node: SessionPort, now: number, kind: LeaseRecord['kind']): { record: LeaseRecord; lease: Lease } {
+  private issue(job: J, index: number, node: SessionPort<J>, now: number, kind: LeaseRecord<J>['kind']): { record: LeaseRecord<J>; lease: Lease } {
     const leaseId = `${node.id}.${(this.leaseSeq++).toString(36)}`;
     const limits: LeaseLimits = {
       memoryMiB: job.spec.resources.memoryMiB,
@@ -341,15 +363,11 @@ export class Scheduler {
       fuel: job.spec.limits.fuel,
     };
     const expiresAt = now + limits.wallMs + this.grace;
-    if (kind !== 'canary') {
-      job.setState(index, TaskState.Leased);
-      job.attempts[index] = Math.min(255, job.attempts[index]! + 1);
-      job.nodeOf.set(index, node.address);
-    }
-    const record: LeaseRecord = { leaseId, job, index, session: node, expiresAt, issuedAt: now, kind };
+    if (kind !== 'canary') job.leased(index, node.address);
+    const record: LeaseRecord<J> = { leaseId, job, index, session: node, expiresAt, issuedAt: now, kind };
     node.leases.set(leaseId, record);
     node.inflight++;
-    if (!job.verification.policy.trivial) node.verifiedInflight = (node.verifiedInflight ?? 0) + 1;
+    if (job.verified) node.verifiedInflight = (node.verifiedInflight ?? 0) + 1;
     const lease: Lease = {
       leaseId,
       jobId: job.id,
@@ -366,7 +384,7 @@ export class Scheduler {
   private expireLeases(): void {
     const now = this.opts.clock.now();
     for (const s of this.sessions.values()) {
-      const expired: LeaseRecord[] = [];
+      const expired: LeaseRecord<J>[] = [];
       for (const l of s.leases.values()) if (l.expiresAt <= now) expired.push(l);
       if (expired.length === 0) continue;
       for (const l of expired) release(l);
@@ -382,5 +400,5 @@ function release(l: LeaseRecord): void {
   const s = l.session;
   if (!s.leases.delete(l.leaseId)) return;
   s.inflight--;
-  if (!l.job.verification.policy.trivial) s.verifiedInflight = Math.max(0, (s.verifiedInflight ?? 1) - 1);
+  if (l.job.verified) s.verifiedInflight = Math.max(0, (s.verifiedInflight ?? 1) - 1);
 }
