@@ -9,8 +9,9 @@
  *   (c) warm sandbox start per task (runTask inline, and the node pool's runBatch);
  *   (d) the peer: the same trivial work as jobs on BullMQ over a Redis server started for the
  *       run (bench/bullmq.js; skipped, saying so, without Debian's redis-server);
- *   (e) footprint: resident memory of the gateway and of a node, idle and at peak during (a),
- *       and of an idle `lode gateway` with its embedded chain and database.
+ *   (e) footprint: resident memory of the gateway and of a node — just started (+3 s), idle
+ *       (+30 s with nothing to do) and at peak during (a) — and of an idle `lode gateway` with
+ *       its embedded chain and database (+5 s and +30 s).
  * Prints a table and writes bench/results/bench-<time>.json. Never asserts: figures only.
  *
  * The throughput job runs twice: first on freshly started nodes (cold: every worker thread still
@@ -74,7 +75,11 @@ async function endToEnd() {
     const client = createLodeClient({ gateway: url, account: privateKeyToAccount(generatePrivateKey()) });
     await waitFor(`${NODES} nodes`, async () => (await listNodes(client)).filter((n) => n.online).length === NODES);
     const { sha256 } = await putBlob(client, { data: echo });
-    await new Promise((r) => setTimeout(r, 3000)); // settled: what an idle network holds
+    // Just started (3 s after the nodes connected and the module was uploaded), then idle: 30 s
+    // with nothing to do (start-up's garbage and the node's preparation worker are gone by then).
+    await new Promise((r) => setTimeout(r, 3000));
+    const started = footprint(procs);
+    await new Promise((r) => setTimeout(r, 27_000));
     const idle = footprint(procs);
 
     const limits = { resources: { memoryMiB: LIMITS.memoryMiB }, limits: { wallMs: LIMITS.wallMs, maxOutputBytes: LIMITS.maxOutputBytes } };
@@ -123,7 +128,14 @@ async function endToEnd() {
       latencyJobs: LATENCY_JOBS,
       latencyP50Ms: pct(lat, 50),
       latencyP99Ms: pct(lat, 99),
-      memoryMiB: { gatewayIdle: idle.gateway.rss, nodeIdle: idle.node.rss, gatewayPeak: peak.gateway.peak, nodePeak: peak.node.peak },
+      memoryMiB: {
+        gatewayStarted: started.gateway.rss,
+        nodeStarted: started.node.rss,
+        gatewayIdle: idle.gateway.rss,
+        nodeIdle: idle.node.rss,
+        gatewayPeak: peak.gateway.peak,
+        nodePeak: peak.node.peak,
+      },
     };
   } finally {
     for (const p of procs.slice(1)) p.kill('SIGKILL');
@@ -149,8 +161,10 @@ async function idleGatewayWithChain() {
   try {
     await waitFor('gateway with its chain', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 120_000);
     await new Promise((r) => setTimeout(r, 5000));
+    const started = memoryOf(gw.pid);
+    await new Promise((r) => setTimeout(r, 25_000));
     const m = memoryOf(gw.pid);
-    return { rssMiB: m?.rss, peakMiB: m?.peak };
+    return { startedRssMiB: started?.rss, rssMiB: m?.rss, peakMiB: m?.peak };
   } finally {
     gw.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
@@ -245,6 +259,7 @@ Lode benchmark — ${report.machine.cores} cores, ${report.machine.cpu}, Node ${
     : `latency p50 ${f(peer.latencyP50Ms, 1)} ms   p99 ${f(peer.latencyP99Ms, 1)} ms;   ${f(peer.tasksPerSecond)} jobs/s (${peer.wrongResults} wrong)
     Lode/BullMQ latency  p50 ×${f(report.latencyRatioOverBullmq, 1)}`
 }
-(e) footprint (RSS)     gateway ${f(e2e.memoryMiB.gatewayIdle)} MiB idle, ${f(e2e.memoryMiB.gatewayPeak)} MiB peak (no ledger);   node ${f(e2e.memoryMiB.nodeIdle)} MiB idle, ${f(e2e.memoryMiB.nodePeak)} MiB peak
-                        an idle gateway with its embedded chain and database (as lode up runs it): ${f(idleChain.rssMiB)} MiB
+(e) footprint (RSS)     gateway ${f(e2e.memoryMiB.gatewayIdle)} MiB idle (${f(e2e.memoryMiB.gatewayStarted)} just started), ${f(e2e.memoryMiB.gatewayPeak)} MiB peak (no ledger)
+                        node ${f(e2e.memoryMiB.nodeIdle)} MiB idle (${f(e2e.memoryMiB.nodeStarted)} just started), ${f(e2e.memoryMiB.nodePeak)} MiB peak
+                        an idle gateway with its embedded chain and database (as lode up runs it): ${f(idleChain.rssMiB)} MiB (${f(idleChain.startedRssMiB)} just started)
 wrote ${file}`);

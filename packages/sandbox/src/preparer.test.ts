@@ -52,6 +52,30 @@ describe('Preparer', () => {
     p.close();
   });
 
+  it('ends an idle worker after idleMs and starts a fresh one for the next request; a busy one is kept', async () => {
+    const { made, spawn } = fakes();
+    const p = new Preparer({ spawn, budgetMs: 10_000, idleMs: 20 });
+    const a = p.run(job);
+    await tick();
+    made[0]!.answer(1);
+    await a;
+    const b = p.run(job); // arrives before the idle time is up: the same worker
+    await tick();
+    expect(made).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 40)); // busy with b: not ended while it runs
+    expect(made[0]!.terminated).toBe(false);
+    made[0]!.answer(2);
+    await b;
+    await new Promise((r) => setTimeout(r, 40));
+    expect(made[0]!.terminated).toBe(true);
+    const c = p.run(job);
+    await tick();
+    expect(made).toHaveLength(2);
+    made[1]!.answer(3);
+    await expect(c).resolves.toMatchObject({ id: 3, ok: true });
+    p.close();
+  });
+
   it('fails a request past its budget with SANDBOX_TIMEOUT, ends that worker, and serves the next on a fresh one', async () => {
     const { made, spawn } = fakes();
     const p = new Preparer({ spawn, budgetMs: 20 });

@@ -11,6 +11,11 @@
  */
 import { PGlite, types, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
 import pg from 'pg';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Runs statements. Implemented by a whole database and by an open transaction. */
 export interface SqlRunner {
@@ -55,16 +60,44 @@ export interface PGliteExecutorOptions {
   dataDir?: string;
 }
 
-/** Shared buffers of the embedded database (Postgres's default is 128MB). */
-const SHARED_BUFFERS = '16MB';
+/**
+ * Postgres's start parameters for the embedded database. Shared buffers of 16 MB, not Postgres's
+ * default 128 MB: they live in PGlite's WebAssembly memory, which never shrinks, and the
+ * gateway's working set is far smaller (docs/benchmarks.md, footprint).
+ */
+export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+
+/**
+ * Creates the database cluster in `dataDir` in a short-lived child process when there is none
+ * yet. Creating one (initdb) builds a second PGlite and copies the cluster through memory: ~450
+ * MiB that this process would keep for minutes (an idle process collects nothing), so a first
+ * start held ~800 MiB where a restart holds ~250. In a child, that memory goes with it.
+ */
+async function createCluster(dataDir: string): Promise<void> {
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  const script = import.meta.url.endsWith('.js')
+    ? fileURLToPath(new URL('./initdb.js', import.meta.url))
+    : fileURLToPath(new URL('../../dist/store/initdb.js', import.meta.url)); // under vitest: the built script
+  if (!existsSync(script)) throw new Error(`@lode/gateway: ${script} is missing; build first (npx tsc -b packages/gateway).`);
+  const child = spawn(process.execPath, [script, dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    if (stderr.length < 8192) stderr += d.toString('utf8');
+  });
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  if (code !== 0) {
+    throw new Error(
+      `Could not create the embedded database in ${dataDir} (initdb exited with ${code ?? signal}): ${stderr.trim().slice(-2000) || 'no output'}`,
+    );
+  }
+}
 
 /** An executor over an embedded PGlite database. PGlite runs one statement at a time; calls queue. */
 export async function createPGliteExecutor(options: PGliteExecutorOptions = {}): Promise<SqlExecutor> {
+  if (options.dataDir && !options.dataDir.startsWith('memory://')) await createCluster(options.dataDir);
   const db = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    // Postgres's default 128 MB of shared buffers lives in PGlite's WebAssembly memory, which
-    // never shrinks; the gateway's working set is far smaller (docs/benchmarks.md, footprint).
-    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${SHARED_BUFFERS}`],
+    startParams: PGLITE_START_PARAMS,
     // PGlite's own bytea codecs go byte by byte in JavaScript (~10x slower); Buffer's hex is native.
     serializers: { [types.BYTEA]: (v: Uint8Array) => `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}` },
     parsers: { [types.BYTEA]: (s: string) => bytes(Buffer.from(s.slice(2), 'hex')) },

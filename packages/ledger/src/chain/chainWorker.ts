@@ -280,7 +280,9 @@ export class ChainWorker {
 /** Starts a worker and waits for its chain to open. */
 function startWorker(options: ChainWorkerOptions): Promise<{ worker: Worker; chainId: number }> {
   const { publicBudgetMs: _p, maxQueuedPerClient: _c, maxQueued: _q, onError: _e, ...chainOptions } = options;
-  const worker = new Worker(workerUrl(), { workerData: chainOptions });
+  // A young generation of 4 MiB, as the sandbox's run workers: the chain's default grows to 32 MiB
+  // while it deploys and stays resident (docs/benchmarks.md, footprint).
+  const worker = new Worker(workerUrl(), { workerData: chainOptions, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
   return new Promise((resolve, reject) => {
     const onMessage = (m: WorkerAnswer) => {
       if (m.t === 'ready') {
