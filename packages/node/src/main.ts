@@ -14,6 +14,7 @@ import { NODE_DEFAULTS } from './config.js';
 import { gatewayPins } from './gatewayPins.js';
 import { loadOrCreateAccount } from '@lode/keystore';
 import { pinoLog } from './log.js';
+import { collectGarbageSoon } from './memory.js';
 import type { Sandbox } from './sandboxTypes.js';
 import { wsSocketFactory } from './socket.js';
 import { gatewayUrls } from './urls.js';
@@ -120,6 +121,7 @@ export async function startNode(options: NodeOptions): Promise<NodeHandle> {
       // first job at full speed instead of while its threads are still compiling the sandbox.
       const { warmUp } = await import('@lode/sandbox');
       log.info({ ms: Math.round(await warmUp(sandbox)) }, 'sandbox workers warmed up');
+      collectGarbageSoon(); // the warm-up's results: garbage an idle node would keep for minutes
     }
     const slots = options.slots ?? sandbox.concurrency;
     const capabilities = await detectCapabilities({
