@@ -10,7 +10,7 @@
  *   (d) the peer: the same trivial work as jobs on BullMQ over a Redis server started for the
  *       run (bench/bullmq.js; skipped, saying so, without Debian's redis-server);
  *   (e) footprint: resident memory of the gateway and of a node — just started (+3 s), at peak
- *       during (a), and idle (30 s with nothing to do after (a)) — and of an idle `lode gateway`
+ *       during (a), and idle (75 s with nothing to do after (a)) — and of an idle `lode gateway`
  *       with its embedded chain and database (+5 s and +30 s after it started).
  * Prints a table and writes bench/results/bench-<time>.json. Never asserts: figures only.
  *
@@ -117,11 +117,11 @@ async function endToEnd() {
       lat.push(performance.now() - s);
     }
     lat.sort((a, b) => a - b);
-    // Idle: after all that work, 30 s with nothing to do (start-up's and the work's garbage
-    // collected, the node's preparation worker ended). Measured last so that the cold run above
-    // stays the first job after start (a network idle for 30 s first ran it at ~4,000 tasks/s
-    // instead of ~5,300: V8 lets the workers' compiled code go while they idle).
-    await new Promise((r) => setTimeout(r, 30_000));
+    // Idle: after all that work, 75 s with nothing to do (garbage collected, the node's
+    // preparation worker ended after 10 s and its run workers after 60 s). Measured last so that
+    // the cold run above stays the first job after start (a network idle for 30 s first ran it at
+    // ~4,000 tasks/s instead of ~5,300: V8 lets the workers' compiled code go while they idle).
+    await new Promise((r) => setTimeout(r, 75_000));
     const idle = footprint(procs);
     return {
       tasks: TASKS,

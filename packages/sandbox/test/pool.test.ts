@@ -130,6 +130,27 @@ describe('warmUp', () => {
   });
 });
 
+describe('an idle pool', () => {
+  /** OS threads of this process (each worker is one, with its own V8 heap). */
+  const threads = () => Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+
+  it('ends its workers after idleMs and starts fresh ones for the next task, which runs as before', async () => {
+    const pool = createNodeSandbox({ workers: 2, idleMs: 100 });
+    try {
+      const hello = await wat(MODULES.hello);
+      await pool.addModule(hashOf(hello), hello);
+      expect(text((await pool.run(makeTask(hashOf(hello)))).stdout)).toBe('hello, world\n');
+      const busy = threads();
+      for (let i = 0; i < 100 && threads() > busy - 2; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(threads()).toBeLessThanOrEqual(busy - 2); // both run workers ended
+      const results = await pool.runBatch(Array.from({ length: 10 }, () => makeTask(hashOf(hello))));
+      expect(results.map((r) => text(r.stdout))).toEqual(Array(10).fill('hello, world\n'));
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe('a closed sandbox', () => {
   it('throws on run and ends its workers', async () => {
     const sandbox = createNodeSandbox({ workers: 1 });

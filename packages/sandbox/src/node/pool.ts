@@ -63,6 +63,12 @@ export interface NodeSandboxOptions {
   workerHeapMiB?: number;
   /** Modules kept prepared; past it the least recently used are dropped (and added again when needed). @default 256 */
   maxModules?: number;
+  /**
+   * Workers are ended after the pool has had nothing to run for this long, and started again
+   * (~30 ms, cold: their compiled code is gone) by the next task: an idle provider then holds no
+   * worker threads (docs/benchmarks.md, footprint). 0 keeps them. @default 60_000
+   */
+  idleMs?: number;
 }
 
 /** @default values of `NodeSandboxOptions`. */
@@ -158,6 +164,10 @@ class NodeSandbox implements Sandbox {
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private startFailures = 0;
+  private readonly idleMs: number;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The workers were ended for idleness: the next dispatch starts fresh ones. */
+  private parked = false;
   /** Set when workers cannot start at all; every task then fails with this message. */
   private broken: string | undefined;
 
@@ -167,6 +177,7 @@ class NodeSandbox implements Sandbox {
     this.watchdogMs = Math.max(1, options.watchdogMs ?? 10);
     this.metering = options.metering ?? true;
     this.workerHeapMiB = options.workerHeapMiB ?? NODE_SANDBOX_DEFAULTS.workerHeapMiB;
+    this.idleMs = options.idleMs ?? 60_000;
     const prepareUrl = workerUrl('prepare.worker.js');
     const heapMiB = options.prepareHeapMiB ?? NODE_SANDBOX_DEFAULTS.prepareHeapMiB;
     const preparer = new Preparer({
@@ -266,6 +277,7 @@ class NodeSandbox implements Sandbox {
     if (this.closed) return;
     this.closed = true;
     if (this.watchdog) clearInterval(this.watchdog);
+    clearTimeout(this.idleTimer);
     this.modules.close();
     const error = new SandboxClosedError();
     for (const p of this.queue) this.abandon(p, error);
@@ -388,6 +400,10 @@ class NodeSandbox implements Sandbox {
       this.queue = this.queue.filter((p) => !p.settled);
       this.cancelledInQueue = 0;
     }
+    if (this.queue.length > 0) {
+      clearTimeout(this.idleTimer);
+      if (this.parked) this.unpark();
+    }
     const idle = this.slots.filter((s) => !s.batch && !s.dead);
     while (this.queue.length > 0 && idle.length > 0) {
       const slot = idle.shift()!;
@@ -431,10 +447,33 @@ class NodeSandbox implements Sandbox {
     slot.worker.unref();
     for (let i = 0; i < batch.entries.length; i++) this.settle(batch.entries[i]!, msg.results[i]!);
     if (this.queue.length > 0) this.dispatch();
-    else if (!this.slots.some((s) => s.batch) && this.watchdog) {
-      clearInterval(this.watchdog);
+    else if (!this.slots.some((s) => s.batch)) {
+      if (this.watchdog) clearInterval(this.watchdog);
       this.watchdog = undefined;
+      this.parkWhenIdle();
     }
+  }
+
+  /** Ends every worker once the pool has been idle for `idleMs` (see NodeSandboxOptions.idleMs). */
+  private parkWhenIdle(): void {
+    if (this.idleMs <= 0 || this.closed) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.closed || this.queue.length > 0 || this.slots.some((s) => s.batch)) return;
+      for (const slot of this.slots) {
+        slot.dead = true; // its exit is not a crash
+        void slot.worker.terminate();
+      }
+      this.parked = true;
+    }, this.idleMs);
+    this.idleTimer.unref();
+  }
+
+  /** Fresh workers for the slots ended by `parkWhenIdle`. */
+  private unpark(): void {
+    this.parked = false;
+    if (this.broken) return; // workers cannot start: queued tasks fail with that reason
+    for (let i = 0; i < this.slots.length; i++) if (this.slots[i]!.dead) this.slots[i] = this.spawn();
   }
 
   // ---- wall time and crashes ----
