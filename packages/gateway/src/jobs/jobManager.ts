@@ -47,7 +47,7 @@ import type { TrustConfig } from '../verify/trustConfig.js';
 import type { NetworkView } from '../verify/types.js';
 import { ActiveJob, isTerminal } from './activeJob.js';
 import { JobAdmission } from './admission.js';
-import { checkOutput, decideLost, decideResult, type LeaseLoss, LOSS_ERRORS, RetryPolicy } from './decide.js';
+import { checkOutput, decideLost, decideResult, errorOf, type LeaseLoss, LOSS_ERRORS, RetryPolicy } from './decide.js';
 import type { JobEvents } from './events.js';
 import { type HeldResult, type SessionAcks, TaskExecutor } from './executor.js';
 import type { AcceptedSubmission } from './intake.js';
@@ -125,8 +125,7 @@ export class JobManager {
       active: (id) => table.get(id),
       facts: (h) => ({ seq: h.seq ?? trust.lone.nextSeq(), receivedAt: h.receivedAt, leaseId: h.lease.leaseId, session: h.lease.session.proof ?? null }),
       receipt: (job, h, kind) => this.executor.receipt(job, h.lease, h.outcome, kind),
-      row: (job, h, receipts) =>
-        this.executor.resultRow(job, h, h.outcome.status === 'ok' ? null : (h.outcome.error ?? { code: 'FAILED', message: 'The task failed.' }), receipts),
+      row: (job, h, receipts) => this.executor.resultRow(job, h, h.outcome.status === 'ok' ? null : errorOf(h.outcome), receipts),
       failedRow: (job, index, error, receipts) => ({ ...this.executor.emptyRow(job, index, 'failed', error), receipts: receipts.filter((x) => x.amount > 0n) }),
       cancel: (leases) => this.executor.cancelReplicas(leases),
       decide: (job, index, d) => this.verified.decided(job, index, d as VoteOutcomeDecision<HeldResult>),
