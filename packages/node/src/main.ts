@@ -101,6 +101,9 @@ export interface NodeHandle {
  * gateway: an unreachable gateway is retried with backoff until `stop()`/`drain()`).
  * Throws `KeystoreInvalidError` for a bad keystore and a ZodError for invalid options.
  */
+/** How long after its last task a node collects its garbage once. */
+const IDLE_COLLECT_MS = 60_000;
+
 export async function startNode(options: NodeOptions): Promise<NodeHandle> {
   const log = options.log ?? pino({ name: 'lode-node' });
   const clock = options.clock ?? systemClock;
@@ -168,6 +171,21 @@ export async function startNode(options: NodeOptions): Promise<NodeHandle> {
     connection.on('error', (e) => events.emit('error', e));
     agent.on('task', (t) => events.emit('task', t));
     agent.on('error', (e) => events.emit('error', e));
+    // Memory back when the work stops: a minute after the last task ended (when the sandbox also
+    // ends its workers), one full collection; an idle process would keep what the work left for
+    // minutes (docs/benchmarks.md, footprint).
+    let lastTaskAt = clock.now();
+    let collected = true; // the warm-up's garbage was collected above
+    agent.on('task', () => {
+      lastTaskAt = clock.now();
+      collected = false;
+    });
+    const idleCollector = setInterval(() => {
+      if (collected || clock.now() - lastTaskAt < IDLE_COLLECT_MS) return;
+      collected = true;
+      collectGarbageSoon();
+    }, 5_000);
+    idleCollector.unref();
 
     const claimer =
       options.autoClaim === false
@@ -189,6 +207,7 @@ export async function startNode(options: NodeOptions): Promise<NodeHandle> {
 
     let closing: Promise<void> | undefined;
     const close = async (): Promise<void> => {
+      clearInterval(idleCollector);
       await claimer?.stop();
       agent.stop();
       await connection.stop();
