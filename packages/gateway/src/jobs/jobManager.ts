@@ -56,8 +56,6 @@ import { JobTable } from './table.js';
 import { VerifiedTasks } from './verifiedTasks.js';
 import { JobViews } from './views.js';
 
-export type { SessionAcks } from './executor.js';
-
 /** node:crypto's sha256: the same digest as the portable one, about twice as fast here. */
 const nodeSha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 

@@ -33,8 +33,10 @@ import {
   jobEscrowAbi,
   ledgerAddressesSchema,
   protocolConfigAbi,
+  protocolParamsOf,
   stakingAbi,
   type LedgerAddresses,
+  type ProtocolParams,
 } from '@lode/ledger';
 import {
   InsufficientEscrowError,
@@ -63,16 +65,6 @@ import { proofFor } from './plan.js';
 const GENESIS_ETH = parseEther('1000000000');
 /** Gas money the embedded chain gives the operator's account at genesis (to vote and propose). */
 const OPERATOR_GENESIS_ETH = parseEther('1000');
-
-export interface ProtocolParams {
-  feeBps: number;
-  slashBps: number;
-  minStake: bigint;
-  unbondingPeriod: number;
-  settlementPeriod: number;
-  challengeWindow: number;
-  treasury: Hex;
-}
 
 export interface LedgerDeps {
   config: GatewayConfig;
@@ -191,16 +183,9 @@ export class GatewayLedger {
   }
 
   async params(): Promise<ProtocolParams> {
-    const p = await this.read(() => this.client.readContract({ address: this.addresses.config, abi: protocolConfigAbi, functionName: 'parameters' }));
-    return {
-      feeBps: Number(p.feeBps),
-      slashBps: Number(p.slashBps),
-      minStake: p.minStake,
-      unbondingPeriod: Number(p.unbondingPeriod),
-      settlementPeriod: Number(p.settlementPeriod),
-      challengeWindow: Number(p.challengeWindow),
-      treasury: p.treasury,
-    };
+    return protocolParamsOf(
+      await this.read(() => this.client.readContract({ address: this.addresses.config, abi: protocolConfigAbi, functionName: 'parameters' })),
+    );
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Address } from 'viem';
+import type { Address, ReadContractReturnType } from 'viem';
 import type { LedgerClient } from '../client.js';
 import { protocolConfigAbi } from '../contracts.js';
 
@@ -24,6 +24,22 @@ export interface GetProtocolParamsReturnType {
   maxFeeBps: number;
 }
 
+/** ProtocolConfig's `parameters()` as they are read: counts as numbers, the stake in wei. */
+export type ProtocolParams = Omit<GetProtocolParamsReturnType, 'owner' | 'maxFeeBps'>;
+
+/** `parameters()`'s answer as `ProtocolParams` (for callers that read it on their own client). */
+export function protocolParamsOf(p: ReadContractReturnType<typeof protocolConfigAbi, 'parameters'>): ProtocolParams {
+  return {
+    feeBps: Number(p.feeBps),
+    slashBps: Number(p.slashBps),
+    minStake: p.minStake,
+    unbondingPeriod: Number(p.unbondingPeriod),
+    settlementPeriod: Number(p.settlementPeriod),
+    challengeWindow: Number(p.challengeWindow),
+    treasury: p.treasury,
+  };
+}
+
 /**
  * The current protocol parameters (one `parameters()` call) plus their owner and the fee cap.
  *
@@ -37,15 +53,5 @@ export async function getProtocolParams(client: LedgerClient): Promise<GetProtoc
     client.public.readContract({ address, abi: protocolConfigAbi, functionName: 'owner' }),
     client.public.readContract({ address, abi: protocolConfigAbi, functionName: 'MAX_FEE_BPS' }),
   ]);
-  return {
-    feeBps: Number(p.feeBps),
-    slashBps: Number(p.slashBps),
-    minStake: p.minStake,
-    unbondingPeriod: Number(p.unbondingPeriod),
-    settlementPeriod: Number(p.settlementPeriod),
-    challengeWindow: Number(p.challengeWindow),
-    treasury: p.treasury,
-    owner,
-    maxFeeBps: Number(maxFeeBps),
-  };
+  return { ...protocolParamsOf(p), owner, maxFeeBps: Number(maxFeeBps) };
 }
