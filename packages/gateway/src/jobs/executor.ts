@@ -92,10 +92,6 @@ export class TaskExecutor {
     await this.committer.close();
   }
 
-  get stopped(): boolean {
-    return this.stopping;
-  }
-
   /** Applies a plan for an ordinary task's lease (`answer`: the node's, when it sent one). */
   apply(lease: JobLease, plan: TaskPlan, answer?: { outcome: TaskOutcome; receivedAt: number }): void {
     const { job, index } = lease;
