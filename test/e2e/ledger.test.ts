@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { Hex } from 'viem';
+import { getBlockNumber, readContract } from 'viem/actions';
 import { createLodeClient, getJob, getPayouts, putBlob, submitJob, watchJob, getResults, type LodeClient } from '@lode/sdk';
 import { createLedgerClient, depositEscrow, getAccountLedger, jobEscrowAbi, ledgerAddressesSchema, type LedgerClient } from '@lode/ledger/client';
 import { escrowJobId, type PayoutsView } from '@lode/protocol';
@@ -123,7 +124,7 @@ describe('payments on a real network', () => {
     await waitFor(
       'the refund',
       async () => {
-        const [, balance, , closed] = await ledger.public.readContract({
+        const [, balance, , closed] = await readContract(ledger, {
           address: ledger.addresses.escrow,
           abi: jobEscrowAbi,
           functionName: 'escrowOf',
@@ -142,7 +143,7 @@ describe('payments on a real network', () => {
     const requesterDir = join(c.dir, 'requester');
     await c.provision(requesterDir, false);
     const ledgerAsRequester = await ledgerFor(c, requesterDir);
-    const requesterAccount = ledgerAsRequester.wallet!.account;
+    const requesterAccount = ledgerAsRequester.account!;
     const client: LodeClient = createLodeClient({ gateway: c.url, account: requesterAccount as never });
     const before = await getAccountLedger(ledgerAsRequester, { address: requesterAccount.address });
 
@@ -158,11 +159,11 @@ describe('payments on a real network', () => {
         depositEscrow(ledgerAsRequester, { jobId, amount: maxCost, expiresAt: BigInt(Math.ceil(spec.deadline / 1000) + 3600) }).then(() => {}),
     });
     await waitFor('some progress', async () => (await getJob(client, { id: job.id })).counts.done >= 8, 60_000);
-    const blockBefore = await ledgerAsRequester.public.getBlockNumber();
+    const blockBefore = await getBlockNumber(ledgerAsRequester);
     await c.killGateway('SIGKILL');
     await c.startGateway();
     await c.waitForNodes(2);
-    expect(await ledgerAsRequester.public.getBlockNumber()).toBeGreaterThanOrEqual(blockBefore);
+    expect(await getBlockNumber(ledgerAsRequester)).toBeGreaterThanOrEqual(blockBefore);
 
     const final = await watchJob(client, { id: job.id });
     expect(final.status).toBe('completed');
@@ -178,7 +179,7 @@ describe('payments on a real network', () => {
     await waitFor(
       'the refund',
       async () => {
-        const [, balance, , closed] = await ledgerAsRequester.public.readContract({
+        const [, balance, , closed] = await readContract(ledgerAsRequester, {
           address: ledgerAsRequester.addresses.escrow,
           abi: jobEscrowAbi,
           functionName: 'escrowOf',

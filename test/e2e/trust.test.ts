@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { Hex } from 'viem';
+import { readContract } from 'viem/actions';
 import { createLedgerClient, ledgerAddressesSchema, stakingAbi, type LedgerClient } from '@lode/ledger/client';
 import { checkEvidence, evidenceHash, type Evidence } from '@lode/protocol';
 import { Cluster, ROOT, lodeRun, waitFor } from '../support/cluster.js';
@@ -21,7 +22,7 @@ let stakeBefore: bigint;
 let slashBps: bigint;
 
 const stakeOf = async (address: string) => {
-  const [bonded, , unbonding] = await ledger.public.readContract({
+  const [bonded, , unbonding] = await readContract(ledger, {
     address: ledger.addresses.staking,
     abi: stakingAbi,
     functionName: 'poolOf',

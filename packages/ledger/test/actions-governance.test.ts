@@ -5,7 +5,8 @@
  * each state. Refusals come in words: an out-of-range value before anything is sent, a vote
  * before voting opens, executing before the timelock's eta, an unknown id.
  */
-import { parseEther } from 'viem';
+import { parseEther, publicActions, walletActions } from 'viem';
+import { getTransactionCount, waitForTransactionReceipt, writeContract } from 'viem/actions';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransactionRevertedError } from '@lode/protocol';
@@ -54,15 +55,15 @@ async function refusal(promise: Promise<unknown>): Promise<TransactionRevertedEr
 beforeAll(async () => {
   chain = await createEmbeddedChain({ accounts: [holder, small].map((a) => ({ address: a.address, balance: parseEther('100') })) });
   const bootstrap = createLedgerClient({ provider: chain, addresses: {} as LedgerAddresses, account: holder });
-  addresses = await deployLedger(bootstrap.wallet!, bootstrap.public, { gateway: holder.address, ...GOV });
-  const hash = await as(holder).wallet!.writeContract({
+  addresses = await deployLedger(bootstrap.extend(walletActions), bootstrap.extend(publicActions), { gateway: holder.address, ...GOV });
+  const hash = await writeContract(as(holder), {
     address: addresses.token,
     abi: lodeTokenAbi,
     functionName: 'transfer',
     args: [small.address, parseEther('10')],
     chain: null,
   });
-  await as(holder).public.waitForTransactionReceipt({ hash });
+  await waitForTransactionReceipt(as(holder), { hash });
   // The governor counts votes as of the previous second (clock() − 1, timestamp clock): without
   // this, a proposal made in the deployment's own second saw the operator with 0 votes (flaky).
   await passTime(1);
@@ -108,15 +109,15 @@ describe('governance actions', () => {
   });
 
   it('refuses a proposal from an account below the threshold, before anything is sent', async () => {
-    const before = await as(small).public.getTransactionCount({ address: small.address });
+    const before = await getTransactionCount(as(small), { address: small.address });
     const err = await refusal(proposeParameterChange(as(small), { parameter: 'feeBps', value: 0 }));
     expect(err.meta?.errorName).toBe('GovernorInsufficientProposerVotes');
     expect(err.message).toMatch(/fewer votes than the proposal threshold/);
-    expect(await as(small).public.getTransactionCount({ address: small.address })).toBe(before);
+    expect(await getTransactionCount(as(small), { address: small.address })).toBe(before);
   });
 
   it('refuses an out-of-range value before proposing', async () => {
-    const before = await as(holder).public.getTransactionCount({ address: holder.address });
+    const before = await getTransactionCount(as(holder), { address: holder.address });
     const cases = [
       [{ parameter: 'feeBps', value: 5000 }, 'FeeTooHigh', /feeBps cannot be set to 5000: the protocol fee is at most 2000 basis points/],
       [{ parameter: 'slashBps', value: 0 }, 'BpsOutOfRange', /1 to 10000 basis points/],
@@ -129,7 +130,7 @@ describe('governance actions', () => {
       expect(err).toMatchObject({ code: 'INVALID_REQUEST', meta: { errorName } });
       expect((err as Error).message).toMatch(words);
     }
-    expect(await as(holder).public.getTransactionCount({ address: holder.address })).toBe(before);
+    expect(await getTransactionCount(as(holder), { address: holder.address })).toBe(before);
   });
 
   it('changes the fee through propose, vote, queue and execute, knowing only the id after proposing', async () => {

@@ -4,7 +4,8 @@
  * words: too little LODE, unbonding more than is staked, withdrawing before the period ends
  * (with the release time) or with nothing unbonding.
  */
-import { parseEther, type Hex } from 'viem';
+import { parseEther, publicActions, walletActions, type Hex } from 'viem';
+import { getBlock, getTransactionCount, waitForTransactionReceipt, writeContract } from 'viem/actions';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransactionRevertedError } from '@lode/protocol';
@@ -47,16 +48,16 @@ beforeAll(async () => {
     accounts: [admin, provider, delegator, stranger].map((a) => ({ address: a.address, balance: parseEther('100') })),
   });
   const bootstrap = createLedgerClient({ provider: chain, addresses: {} as LedgerAddresses, account: admin });
-  addresses = await deployLedger(bootstrap.wallet!, bootstrap.public, { gateway: admin.address, unbondingPeriod: UNBONDING });
+  addresses = await deployLedger(bootstrap.extend(walletActions), bootstrap.extend(publicActions), { gateway: admin.address, unbondingPeriod: UNBONDING });
   for (const to of [provider.address, delegator.address]) {
-    const hash = await as(admin).wallet!.writeContract({
+    const hash = await writeContract(as(admin), {
       address: addresses.token,
       abi: lodeTokenAbi,
       functionName: 'transfer',
       args: [to, parseEther('1000')],
       chain: null,
     });
-    await as(admin).public.waitForTransactionReceipt({ hash });
+    await waitForTransactionReceipt(as(admin), { hash });
   }
 });
 afterAll(() => chain.close());
@@ -70,11 +71,17 @@ describe('transfer', () => {
   });
 
   it('refuses more than the balance in words, sending nothing', async () => {
-    const before = await as(admin).public.getTransactionCount({ address: stranger.address });
+    const before = await getTransactionCount(as(admin), { address: stranger.address });
     const err = await refusal(transfer(as(stranger), { to: delegator.address, amount: parseEther('13') }));
     expect(err.meta?.errorName).toBe('ERC20InsufficientBalance');
     expect(err.message).toMatch(/does not hold enough LODE/);
-    expect(await as(admin).public.getTransactionCount({ address: stranger.address })).toBe(before);
+    expect(await getTransactionCount(as(admin), { address: stranger.address })).toBe(before);
+  });
+
+  it('asks for an account when the client has none, before anything is sent', async () => {
+    const readOnly = createLedgerClient({ provider: chain, addresses });
+    await expect(transfer(readOnly, { to: stranger.address, amount: 1n })).rejects.toThrow(/needs a ledger client with an account/);
+    await expect(stake(readOnly, { amount: 1n })).rejects.toThrow(/Staking needs a ledger client with an account/);
   });
 });
 
@@ -99,7 +106,7 @@ describe('stake status, unbond and withdraw', () => {
   it('unbonds with a release time one unbonding period ahead, and refuses more than is staked', async () => {
     const { amount, releaseAt, provider: from } = await unbond(as(provider), { amount: parseEther('60') });
     expect([amount, from]).toEqual([parseEther('60'), provider.address]);
-    const now = (await as(admin).public.getBlock()).timestamp;
+    const now = (await getBlock(as(admin))).timestamp;
     expect(releaseAt).toBe(now + BigInt(UNBONDING));
     const status = await getStakeStatus(as(admin), { address: provider.address });
     expect(status).toMatchObject({ stake: parseEther('90'), eligible: false, withdrawable: 0n });

@@ -3,7 +3,8 @@
  * contracts, and each refusal comes back as TransactionRevertedError naming the contract's error
  * (including errors raised inside another contract, like the token's during a deposit).
  */
-import { parseEther, type Hex } from 'viem';
+import { parseEther, publicActions, walletActions, type Hex } from 'viem';
+import { readContract, waitForTransactionReceipt, writeContract } from 'viem/actions';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
@@ -34,16 +35,16 @@ beforeAll(async () => {
     accounts: [admin, requester, provider].map((a) => ({ address: a.address, balance: parseEther('100') })),
   });
   const bootstrap = createLedgerClient({ provider: chain, addresses: {} as LedgerAddresses, account: admin });
-  addresses = await deployLedger(bootstrap.wallet!, bootstrap.public, { gateway: admin.address, challengeWindow: 1, feeBps: 0 });
+  addresses = await deployLedger(bootstrap.extend(walletActions), bootstrap.extend(publicActions), { gateway: admin.address, challengeWindow: 1, feeBps: 0 });
   for (const to of [requester.address, provider.address]) {
-    const hash = await as(admin).wallet!.writeContract({
+    const hash = await writeContract(as(admin), {
       address: addresses.token,
       abi: lodeTokenAbi,
       functionName: 'transfer',
       args: [to, parseEther('1000')],
       chain: null,
     });
-    await as(admin).public.waitForTransactionReceipt({ hash });
+    await waitForTransactionReceipt(as(admin), { hash });
   }
 });
 afterAll(() => chain.close());
@@ -63,7 +64,7 @@ describe('ledger actions', () => {
   it('deposits escrow, and says in words when the account lacks the tokens', async () => {
     const jobId = 'ab'.repeat(16);
     await depositEscrow(as(requester), { jobId, amount: parseEther('5'), expiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600) });
-    const [who, balance] = await as(requester).public.readContract({
+    const [who, balance] = await readContract(as(requester), {
       address: addresses.escrow,
       abi: jobEscrowAbi,
       functionName: 'escrowOf',
@@ -84,15 +85,15 @@ describe('ledger actions', () => {
     const jobId = 'ef'.repeat(16);
     await depositEscrow(as(requester), { jobId, amount: parseEther('3'), expiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600) });
     const tree = StandardMerkleTree.of([[provider.address, parseEther('2').toString()]], ['address', 'uint256']);
-    const hash = await as(admin).wallet!.writeContract({
+    const hash = await writeContract(as(admin), {
       address: addresses.escrow,
       abi: jobEscrowAbi,
       functionName: 'postBatch',
       args: [tree.root as Hex, [escrowJobId(jobId)], [parseEther('2')]],
       chain: null,
     });
-    await as(admin).public.waitForTransactionReceipt({ hash });
-    const batchId = await as(admin).public.readContract({ address: addresses.escrow, abi: jobEscrowAbi, functionName: 'batchCount' });
+    await waitForTransactionReceipt(as(admin), { hash });
+    const batchId = await readContract(as(admin), { address: addresses.escrow, abi: jobEscrowAbi, functionName: 'batchCount' });
     await chain.request({ method: 'evm_increaseTime', params: [2] });
     await chain.request({ method: 'evm_mine' });
     const payout = { batchId, amount: parseEther('2'), proof: tree.getProof(0) as Hex[] };

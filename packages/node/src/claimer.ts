@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { Hex, LocalAccount } from 'viem';
-import { LedgerDisabledError } from '@lode/protocol';
+import { claimablePayouts, LedgerDisabledError } from '@lode/protocol';
 import { Emitter, type Clock } from '@lode/provider';
 import { createLodeClient, getLedgerInfo, getPayouts } from '@lode/sdk';
 
@@ -62,9 +62,7 @@ export function createClaimer(o: ClaimerOptions): Claimer {
       return null;
     }
     const now = o.clock.now();
-    const due = (await getPayouts(client, { address: o.account.address })).payouts.filter(
-      (p) => !p.claimed && p.status === 'posted' && p.chainBatchId !== null && p.claimableAt !== null && p.claimableAt <= now && p.amount !== '0',
-    );
+    const due = claimablePayouts((await getPayouts(client, { address: o.account.address })).payouts, now);
     if (due.length === 0) return null;
     const { createLedgerClient, claimPayouts, ledgerAddressesSchema } = await import('@lode/ledger/client');
     const ledger = createLedgerClient({

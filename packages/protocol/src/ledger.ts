@@ -3,6 +3,7 @@
  * a job can cost. Amounts are integers in the token's smallest unit (18 decimals).
  */
 import { maxReplicasOf, type JobSpec } from './jobSpec.js';
+import type { PayoutView } from './api.js';
 
 /** The bytes32 under which JobEscrow holds a job's deposit: the 128-bit job id, left-padded. */
 export function escrowJobId(jobId: string): `0x${string}` {
@@ -53,6 +54,17 @@ export function escrowExpiry(deadlineMs: number, marginMs: number = ESCROW_DEFAU
 /** True when an escrow expiring at `expiresAt` (Unix seconds) leaves the settlement margin after `deadlineMs`. */
 export function escrowCoversDeadline(expiresAt: bigint, deadlineMs: number): boolean {
   return Number(expiresAt) * 1000 >= deadlineMs + ESCROW_MIN_MARGIN_MS;
+}
+
+/**
+ * The payouts JobEscrow pays now: posted on chain, past their challenge window (`claimableAt`,
+ * ms), not claimed yet, and more than zero. The node's automatic claims and the browser's
+ * "claim" button both take exactly these.
+ */
+export function claimablePayouts(payouts: readonly PayoutView[], nowMs: number): PayoutView[] {
+  return payouts.filter(
+    (p) => p.status === 'posted' && !p.claimed && p.chainBatchId !== null && p.claimableAt !== null && p.claimableAt <= nowMs && BigInt(p.amount) > 0n,
+  );
 }
 
 /** The token's decimals (LodeToken is a standard 18-decimal ERC-20). */

@@ -1,5 +1,5 @@
 import type { Address, Hex } from 'viem';
-import type { LedgerClient } from '../client.js';
+import { accountOf, type LedgerClient } from '../client.js';
 import { lodeTokenAbi } from '../contracts.js';
 import { write } from './errors.js';
 
@@ -22,7 +22,7 @@ export interface DelegateVotesReturnType {
  * await delegateVotes(client); // self-delegate
  */
 export async function delegateVotes(client: LedgerClient, p: DelegateVotesParameters = {}): Promise<DelegateVotesReturnType> {
-  const delegatee = p.delegatee ?? client.wallet!.account.address;
+  const delegatee = p.delegatee ?? accountOf(client, 'Delegating votes').address;
   const receipt = await write(client, `Delegating votes to ${delegatee}`, {
     address: client.addresses.token,
     abi: lodeTokenAbi,

@@ -1,6 +1,7 @@
 import { escrowJobId } from '@lode/protocol';
+import { readContract } from 'viem/actions';
 import type { Hex } from 'viem';
-import type { LedgerClient } from '../client.js';
+import { accountOf, type LedgerClient } from '../client.js';
 import { jobEscrowAbi, lodeTokenAbi } from '../contracts.js';
 import { write } from './errors.js';
 
@@ -11,6 +12,8 @@ export interface DepositEscrowParameters {
   amount: bigint;
   /** Unix seconds after which the requester may take back what is left. */
   expiresAt: bigint;
+  /** Told before each transaction: the approval (sent only when the allowance is short), then the deposit. */
+  onStep?: (step: 'approve' | 'deposit') => void;
 }
 
 export interface DepositEscrowReturnType {
@@ -20,15 +23,17 @@ export interface DepositEscrowReturnType {
 
 /** Approves JobEscrow (when the allowance is short) and deposits `amount` for `jobId`. */
 export async function depositEscrow(client: LedgerClient, p: DepositEscrowParameters): Promise<DepositEscrowReturnType> {
-  const owner = client.wallet!.account.address;
+  const owner = accountOf(client, 'Depositing escrow').address;
   const { token, escrow } = client.addresses;
   const txHashes: Hex[] = [];
-  const allowance = await client.public.readContract({ address: token, abi: lodeTokenAbi, functionName: 'allowance', args: [owner, escrow] });
+  const allowance = await readContract(client, { address: token, abi: lodeTokenAbi, functionName: 'allowance', args: [owner, escrow] });
   if (allowance < p.amount) {
+    p.onStep?.('approve');
     const r = await write(client, 'Approving the escrow', { address: token, abi: lodeTokenAbi, functionName: 'approve', args: [escrow, p.amount] });
     txHashes.push(r.transactionHash);
   }
   const escrowKey = escrowJobId(p.jobId);
+  p.onStep?.('deposit');
   const r = await write(client, `Depositing escrow for job ${p.jobId}`, {
     address: escrow,
     abi: jobEscrowAbi,

@@ -4,8 +4,9 @@
  * with the contract's custom error name in `meta.errorName` and a sentence saying what to do.
  */
 import { BaseError, ContractFunctionRevertedError, type Abi, type Hex, type TransactionReceipt } from 'viem';
+import { simulateContract, waitForTransactionReceipt, writeContract } from 'viem/actions';
 import { LedgerUnavailableError, TransactionRevertedError } from '@lode/protocol';
-import type { LedgerClient } from '../client.js';
+import { accountOf, type LedgerClient } from '../client.js';
 import { jobEscrowAbi, lodeTokenAbi, protocolConfigAbi, stakingAbi } from '../contracts.js';
 
 const WORDS: Record<string, string> = {
@@ -78,13 +79,12 @@ export async function write(
   action: string,
   call: { address: Hex; abi: Abi; functionName: string; args: readonly unknown[] },
 ): Promise<TransactionReceipt> {
-  const wallet = client.wallet;
-  if (!wallet) throw new TypeError(`${action} needs a ledger client with an account`);
+  const account = accountOf(client, action);
   try {
     const abi = [...call.abi, ...ALL_ERRORS.filter((e) => !call.abi.some((x) => x.type === 'error' && x.name === (e as { name: string }).name))];
-    await client.public.simulateContract({ ...call, abi, account: wallet.account } as never);
-    const hash = await wallet.writeContract({ ...call, account: wallet.account, chain: null } as never);
-    const receipt = await client.public.waitForTransactionReceipt({ hash });
+    await simulateContract(client, { ...call, abi, account } as never);
+    const hash = await writeContract(client, { ...call, account, chain: null } as never);
+    const receipt = await waitForTransactionReceipt(client, { hash });
     if (receipt.status !== 'success') throw new TransactionRevertedError(`${action}: the transaction ${hash} reverted.`);
     return receipt;
   } catch (err) {

@@ -1,4 +1,5 @@
 import { LodeError } from '@lode/protocol';
+import { getContractEvents } from 'viem/actions';
 import { keccak256, toHex, type Address, type Hex } from 'viem';
 import type { LedgerClient } from '../client.js';
 import { governorAbi } from '../contracts.js';
@@ -41,7 +42,7 @@ export interface FindProposalReturnType {
 export async function findProposal(client: LedgerClient, p: FindProposalParameters): Promise<FindProposalReturnType> {
   const { governor, deployBlock } = client.addresses;
   // proposalId is not an indexed field: read every ProposalCreated and pick it out.
-  const events = await client.public.getContractEvents({
+  const events = await getContractEvents(client, {
     address: governor,
     abi: governorAbi,
     eventName: 'ProposalCreated',

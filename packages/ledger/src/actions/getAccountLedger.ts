@@ -1,4 +1,5 @@
 import type { Hex } from 'viem';
+import { getBalance, readContract } from 'viem/actions';
 import type { LedgerClient } from '../client.js';
 import { lodeTokenAbi, stakingAbi } from '../contracts.js';
 
@@ -18,13 +19,12 @@ export interface AccountLedger {
 /** Balances and stake of one account. */
 export async function getAccountLedger(client: LedgerClient, p: { address: Hex }): Promise<AccountLedger> {
   const { token, staking } = client.addresses;
-  const read = client.public;
   const [eth, lode, own, total, eligible] = await Promise.all([
-    read.getBalance({ address: p.address }),
-    read.readContract({ address: token, abi: lodeTokenAbi, functionName: 'balanceOf', args: [p.address] }),
-    read.readContract({ address: staking, abi: stakingAbi, functionName: 'stakeOf', args: [p.address] }),
-    read.readContract({ address: staking, abi: stakingAbi, functionName: 'totalStakeOf', args: [p.address] }),
-    read.readContract({ address: staking, abi: stakingAbi, functionName: 'isEligible', args: [p.address] }),
+    getBalance(client, { address: p.address }),
+    readContract(client, { address: token, abi: lodeTokenAbi, functionName: 'balanceOf', args: [p.address] }),
+    readContract(client, { address: staking, abi: stakingAbi, functionName: 'stakeOf', args: [p.address] }),
+    readContract(client, { address: staking, abi: stakingAbi, functionName: 'totalStakeOf', args: [p.address] }),
+    readContract(client, { address: staking, abi: stakingAbi, functionName: 'isEligible', args: [p.address] }),
   ]);
   return { address: p.address, eth, lode, stake: own, totalStake: total, eligible };
 }

@@ -1,4 +1,5 @@
 import type { LedgerClient } from '../client.js';
+import { readContract } from 'viem/actions';
 import { governorAbi, timelockAbi } from '../contracts.js';
 
 /** How the Lode DAO decides: the governor's settings and the timelock's delay. */
@@ -23,14 +24,13 @@ export interface GetGovernanceSettingsReturnType {
  */
 export async function getGovernanceSettings(client: LedgerClient): Promise<GetGovernanceSettingsReturnType> {
   const { governor, timelock } = client.addresses;
-  const read = client.public;
   const [votingDelay, votingPeriod, proposalThreshold, numerator, denominator, timelockDelay] = await Promise.all([
-    read.readContract({ address: governor, abi: governorAbi, functionName: 'votingDelay' }),
-    read.readContract({ address: governor, abi: governorAbi, functionName: 'votingPeriod' }),
-    read.readContract({ address: governor, abi: governorAbi, functionName: 'proposalThreshold' }),
-    read.readContract({ address: governor, abi: governorAbi, functionName: 'quorumNumerator', args: [] }),
-    read.readContract({ address: governor, abi: governorAbi, functionName: 'quorumDenominator' }),
-    read.readContract({ address: timelock, abi: timelockAbi, functionName: 'getMinDelay' }),
+    readContract(client, { address: governor, abi: governorAbi, functionName: 'votingDelay' }),
+    readContract(client, { address: governor, abi: governorAbi, functionName: 'votingPeriod' }),
+    readContract(client, { address: governor, abi: governorAbi, functionName: 'proposalThreshold' }),
+    readContract(client, { address: governor, abi: governorAbi, functionName: 'quorumNumerator', args: [] }),
+    readContract(client, { address: governor, abi: governorAbi, functionName: 'quorumDenominator' }),
+    readContract(client, { address: timelock, abi: timelockAbi, functionName: 'getMinDelay' }),
   ]);
   return {
     votingDelay: Number(votingDelay),

@@ -1,4 +1,5 @@
 import type { Address } from 'viem';
+import { readContract } from 'viem/actions';
 import type { LedgerClient } from '../client.js';
 import { governorAbi } from '../contracts.js';
 import { findProposal, type FindProposalReturnType } from './findProposal.js';
@@ -37,18 +38,17 @@ export interface GetProposalReturnType extends FindProposalReturnType {
 export async function getProposal(client: LedgerClient, p: GetProposalParameters): Promise<GetProposalReturnType> {
   const found = await findProposal(client, p);
   const { governor } = client.addresses;
-  const read = client.public;
   const id = [p.proposalId] as const;
   const [stateCode, [against, forVotes, abstain], snapshot, deadline, eta, hasVoted] = await Promise.all([
-    read.readContract({ address: governor, abi: governorAbi, functionName: 'state', args: id }),
-    read.readContract({ address: governor, abi: governorAbi, functionName: 'proposalVotes', args: id }),
-    read.readContract({ address: governor, abi: governorAbi, functionName: 'proposalSnapshot', args: id }),
-    read.readContract({ address: governor, abi: governorAbi, functionName: 'proposalDeadline', args: id }),
-    read.readContract({ address: governor, abi: governorAbi, functionName: 'proposalEta', args: id }),
-    p.voter ? read.readContract({ address: governor, abi: governorAbi, functionName: 'hasVoted', args: [p.proposalId, p.voter] }) : undefined,
+    readContract(client, { address: governor, abi: governorAbi, functionName: 'state', args: id }),
+    readContract(client, { address: governor, abi: governorAbi, functionName: 'proposalVotes', args: id }),
+    readContract(client, { address: governor, abi: governorAbi, functionName: 'proposalSnapshot', args: id }),
+    readContract(client, { address: governor, abi: governorAbi, functionName: 'proposalDeadline', args: id }),
+    readContract(client, { address: governor, abi: governorAbi, functionName: 'proposalEta', args: id }),
+    p.voter ? readContract(client, { address: governor, abi: governorAbi, functionName: 'hasVoted', args: [p.proposalId, p.voter] }) : undefined,
   ]);
   // quorum(t) needs t in the past (ERC5805FutureLookup otherwise): unknown while Pending.
-  const quorum = await read.readContract({ address: governor, abi: governorAbi, functionName: 'quorum', args: [snapshot] }).catch(() => null);
+  const quorum = await readContract(client, { address: governor, abi: governorAbi, functionName: 'quorum', args: [snapshot] }).catch(() => null);
   const changes = found.calldatas
     .map((data, i) => (found.targets[i]?.toLowerCase() === client.addresses.config.toLowerCase() ? decodeParameterChange(data) : undefined))
     .filter((c) => c !== undefined);

@@ -1,4 +1,5 @@
 import type { Address, ReadContractReturnType } from 'viem';
+import { readContract } from 'viem/actions';
 import type { LedgerClient } from '../client.js';
 import { protocolConfigAbi } from '../contracts.js';
 
@@ -49,9 +50,9 @@ export function protocolParamsOf(p: ReadContractReturnType<typeof protocolConfig
 export async function getProtocolParams(client: LedgerClient): Promise<GetProtocolParamsReturnType> {
   const address = client.addresses.config;
   const [p, owner, maxFeeBps] = await Promise.all([
-    client.public.readContract({ address, abi: protocolConfigAbi, functionName: 'parameters' }),
-    client.public.readContract({ address, abi: protocolConfigAbi, functionName: 'owner' }),
-    client.public.readContract({ address, abi: protocolConfigAbi, functionName: 'MAX_FEE_BPS' }),
+    readContract(client, { address, abi: protocolConfigAbi, functionName: 'parameters' }),
+    readContract(client, { address, abi: protocolConfigAbi, functionName: 'owner' }),
+    readContract(client, { address, abi: protocolConfigAbi, functionName: 'MAX_FEE_BPS' }),
   ]);
   return { ...protocolParamsOf(p), owner, maxFeeBps: Number(maxFeeBps) };
 }

@@ -1,4 +1,5 @@
 import { getAddress, type Address } from 'viem';
+import { getBlock, getContractEvents, readContract } from 'viem/actions';
 import type { LedgerClient } from '../client.js';
 import { protocolConfigAbi, stakingAbi } from '../contracts.js';
 
@@ -52,17 +53,16 @@ export interface GetStakeStatusReturnType {
  */
 export async function getStakeStatus(client: LedgerClient, p: GetStakeStatusParameters): Promise<GetStakeStatusReturnType> {
   const { staking, config, deployBlock } = client.addresses;
-  const read = client.public;
   const address = getAddress(p.address);
   const [stake, totalStake, eligible, minStake, requests, withdrawable, block, staked] = await Promise.all([
-    read.readContract({ address: staking, abi: stakingAbi, functionName: 'stakeOf', args: [address] }),
-    read.readContract({ address: staking, abi: stakingAbi, functionName: 'totalStakeOf', args: [address] }),
-    read.readContract({ address: staking, abi: stakingAbi, functionName: 'isEligible', args: [address] }),
-    read.readContract({ address: config, abi: protocolConfigAbi, functionName: 'minStake' }),
-    read.readContract({ address: staking, abi: stakingAbi, functionName: 'unbondingRequestsOf', args: [address] }),
-    read.readContract({ address: staking, abi: stakingAbi, functionName: 'withdrawableOf', args: [address] }),
-    read.getBlock({ blockTag: 'latest' }),
-    read.getContractEvents({
+    readContract(client, { address: staking, abi: stakingAbi, functionName: 'stakeOf', args: [address] }),
+    readContract(client, { address: staking, abi: stakingAbi, functionName: 'totalStakeOf', args: [address] }),
+    readContract(client, { address: staking, abi: stakingAbi, functionName: 'isEligible', args: [address] }),
+    readContract(client, { address: config, abi: protocolConfigAbi, functionName: 'minStake' }),
+    readContract(client, { address: staking, abi: stakingAbi, functionName: 'unbondingRequestsOf', args: [address] }),
+    readContract(client, { address: staking, abi: stakingAbi, functionName: 'withdrawableOf', args: [address] }),
+    getBlock(client, { blockTag: 'latest' }),
+    getContractEvents(client, {
       address: staking,
       abi: stakingAbi,
       eventName: 'Staked',
@@ -73,7 +73,7 @@ export async function getStakeStatus(client: LedgerClient, p: GetStakeStatusPara
   ]);
   const providers = [...new Set(staked.map((e) => getAddress(e.args.provider!)))].filter((x) => x !== address);
   const amounts = await Promise.all(
-    providers.map((provider) => read.readContract({ address: staking, abi: stakingAbi, functionName: 'delegationOf', args: [provider, address] })),
+    providers.map((provider) => readContract(client, { address: staking, abi: stakingAbi, functionName: 'delegationOf', args: [provider, address] })),
   );
   const delegations = providers.map((provider, i) => ({ provider, amount: amounts[i]! })).filter((d) => d.amount > 0n);
   // Calls run in the next block's context; its time is at least the latest block's.

@@ -1,4 +1,5 @@
 import { zeroAddress, type Address } from 'viem';
+import { readContract } from 'viem/actions';
 import type { LedgerClient } from '../client.js';
 import { lodeTokenAbi } from '../contracts.js';
 
@@ -25,9 +26,9 @@ export interface GetVotingPowerReturnType {
 export async function getVotingPower(client: LedgerClient, p: GetVotingPowerParameters): Promise<GetVotingPowerReturnType> {
   const { token } = client.addresses;
   const [balance, delegate, votes] = await Promise.all([
-    client.public.readContract({ address: token, abi: lodeTokenAbi, functionName: 'balanceOf', args: [p.address] }),
-    client.public.readContract({ address: token, abi: lodeTokenAbi, functionName: 'delegates', args: [p.address] }),
-    client.public.readContract({ address: token, abi: lodeTokenAbi, functionName: 'getVotes', args: [p.address] }),
+    readContract(client, { address: token, abi: lodeTokenAbi, functionName: 'balanceOf', args: [p.address] }),
+    readContract(client, { address: token, abi: lodeTokenAbi, functionName: 'delegates', args: [p.address] }),
+    readContract(client, { address: token, abi: lodeTokenAbi, functionName: 'getVotes', args: [p.address] }),
   ]);
   return { balance, delegate: delegate === zeroAddress ? null : delegate, votes };
 }

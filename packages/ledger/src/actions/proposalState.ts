@@ -4,6 +4,7 @@
  * state it is in and when that changes.
  */
 import { TransactionRevertedError } from '@lode/protocol';
+import { readContract } from 'viem/actions';
 import type { LedgerClient } from '../client.js';
 import { governorAbi, timelockAbi } from '../contracts.js';
 
@@ -31,13 +32,12 @@ export async function explainProposalError(client: LedgerClient, err: unknown, p
   const name = err.meta?.errorName;
   if (name !== 'GovernorUnexpectedProposalState' && name !== 'TimelockUnexpectedOperationState') return err;
   const { governor } = client.addresses;
-  const read = client.public;
   try {
     const [stateCode, snapshot, deadline, eta] = await Promise.all([
-      read.readContract({ address: governor, abi: governorAbi, functionName: 'state', args: [proposalId] }),
-      read.readContract({ address: governor, abi: governorAbi, functionName: 'proposalSnapshot', args: [proposalId] }),
-      read.readContract({ address: governor, abi: governorAbi, functionName: 'proposalDeadline', args: [proposalId] }),
-      read.readContract({ address: governor, abi: governorAbi, functionName: 'proposalEta', args: [proposalId] }),
+      readContract(client, { address: governor, abi: governorAbi, functionName: 'state', args: [proposalId] }),
+      readContract(client, { address: governor, abi: governorAbi, functionName: 'proposalSnapshot', args: [proposalId] }),
+      readContract(client, { address: governor, abi: governorAbi, functionName: 'proposalDeadline', args: [proposalId] }),
+      readContract(client, { address: governor, abi: governorAbi, functionName: 'proposalEta', args: [proposalId] }),
     ]);
     const state = PROPOSAL_STATES[stateCode] ?? `state ${stateCode}`;
     const why: Record<string, string> = {

@@ -1,4 +1,5 @@
 import { InvalidRequestError } from '@lode/protocol';
+import { readContract } from 'viem/actions';
 import { decodeFunctionData, encodeFunctionData, getAddress, isAddress, parseEventLogs, type Address, type Hex } from 'viem';
 import type { LedgerClient } from '../client.js';
 import { protocolConfigAbi } from '../contracts.js';
@@ -85,8 +86,7 @@ export async function proposeParameterChange(client: LedgerClient, p: ProposePar
   const calldata = encodeParameterChange(p.parameter, p.value);
   const action = `Proposing ${p.parameter} = ${String(p.value)}`;
   await checkParameterValue(client, p.parameter, p.value);
-  const description =
-    p.description ?? `Set ${p.parameter} to ${String(p.value)} (proposed by ${client.wallet?.account.address} at ${new Date().toISOString()})`;
+  const description = p.description ?? `Set ${p.parameter} to ${String(p.value)} (proposed by ${client.account?.address} at ${new Date().toISOString()})`;
   const receipt = await write(client, action, {
     address: governor,
     abi: governanceAbi,
@@ -116,7 +116,7 @@ export async function proposeParameterChange(client: LedgerClient, p: ProposePar
 export async function checkParameterValue(client: LedgerClient, parameter: ProtocolParameter, value: ParameterValue): Promise<void> {
   const address = client.addresses.config;
   const read = <const name extends 'MAX_FEE_BPS' | 'BPS' | 'MAX_PERIOD' | 'unbondingPeriod' | 'challengeWindow'>(functionName: name) =>
-    client.public.readContract({ address, abi: protocolConfigAbi, functionName });
+    readContract(client, { address, abi: protocolConfigAbi, functionName });
   const refuse = (errorName: string, words: string): never => {
     throw new InvalidRequestError(`${parameter} cannot be set to ${String(value)}: ${words}`, { meta: { errorName, parameter, value: String(value) } });
   };

@@ -1,5 +1,5 @@
 import { maxUint256, parseEventLogs, type Address, type Hex } from 'viem';
-import type { LedgerClient } from '../client.js';
+import { accountOf, type LedgerClient } from '../client.js';
 import { stakingAbi } from '../contracts.js';
 import { write } from './errors.js';
 
@@ -28,8 +28,8 @@ export interface UnbondReturnType {
  * const { releaseAt } = await unbond(client, { amount: parseEther('50') });
  */
 export async function unbond(client: LedgerClient, p: UnbondParameters): Promise<UnbondReturnType> {
-  const provider = p.provider ?? client.wallet!.account.address;
-  const own = provider.toLowerCase() === client.wallet?.account.address.toLowerCase();
+  const provider = p.provider ?? accountOf(client, 'Unbonding').address;
+  const own = provider.toLowerCase() === client.account?.address.toLowerCase();
   const receipt = await write(client, own ? 'Unbonding stake' : `Unbonding the delegation to ${provider}`, {
     address: client.addresses.staking,
     abi: stakingAbi,

@@ -3,6 +3,7 @@
  * through LodeGovernor; prints the proposal id that `vote`, `queue`, `execute` and `status` take.
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { getBlock, getTransactionReceipt } from 'viem/actions';
 import { PROTOCOL_PARAMETER_NAMES, checkParameterValue, proposeParameterChange, type ParameterValue, type ProtocolParameter } from '@lode/ledger/client';
 import { InvalidRequestError } from '@lode/protocol';
 import { withExamples, withJson } from '../../context.js';
@@ -78,8 +79,8 @@ export function registerGovPropose(parent: Command): void {
  * next block is later anyway).
  */
 async function votesCount(s: Signer, delegationTx: `0x${string}`): Promise<void> {
-  const receipt = await s.ledger.public.getTransactionReceipt({ hash: delegationTx });
-  const { timestamp } = await s.ledger.public.getBlock({ blockNumber: receipt.blockNumber });
+  const receipt = await getTransactionReceipt(s.ledger, { hash: delegationTx });
+  const { timestamp } = await getBlock(s.ledger, { blockNumber: receipt.blockNumber });
   const wait = (Number(timestamp) + 1) * 1000 - Date.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, 5_000)));
 }

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { Hex } from 'viem';
+import { readContract } from 'viem/actions';
 import type { PayoutView } from '@lode/protocol';
 import { claimPayouts, jobEscrowAbi } from '@lode/ledger/client';
 import { getPayouts } from '@lode/sdk';
@@ -76,7 +77,7 @@ async function sortPayouts(s: Signer, payouts: PayoutView[]): Promise<{ ready: P
   const final = await Promise.all(
     open.map((p) =>
       p.status === 'posted' && p.chainBatchId !== null
-        ? s.ledger.public.readContract({ address: s.ledger.addresses.escrow, abi: jobEscrowAbi, functionName: 'isFinal', args: [BigInt(p.chainBatchId)] })
+        ? readContract(s.ledger, { address: s.ledger.addresses.escrow, abi: jobEscrowAbi, functionName: 'isFinal', args: [BigInt(p.chainBatchId)] })
         : false,
     ),
   );
