@@ -12,7 +12,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { type GatewayHandle, startGateway, testGatewayOptions } from '../src/index.js';
 import { openStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
-import { fakeNode, submitJob } from './support/fakeNode.js';
+import { fakeNode, submitJob, submitStreaming } from './support/fakeNode.js';
 import { fetchAs } from './support/session.js';
 
 const requester = privateKeyToAccount(generatePrivateKey());
@@ -77,5 +77,31 @@ it('announces a job finished once its results are committed, before its job row 
   release();
   for (let i = 0; i < 100 && (await store.getJob(id, { tasks: false }))?.status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 20));
   expect((await store.getJob(id, { tasks: false }))?.status).toBe('completed');
+  node.ws.close();
+});
+
+it('answers a submit sent with Accept: text/event-stream with the job’s events, from the stored job to `finished`', async () => {
+  const res = await submitStreaming(gw.url, requester, 1);
+  expect(res.status).toBe(201);
+  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const events: any[] = [];
+  const reading = (async () => {
+    let text = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      text += Buffer.from(chunk).toString('utf8');
+      for (let m = /event: (\w+)\ndata: (.*)\n\n/.exec(text); m; m = /event: (\w+)\ndata: (.*)\n\n/.exec(text)) {
+        events.push(JSON.parse(m[2]!));
+        text = text.slice(m.index + m[0].length);
+      }
+    }
+  })();
+  const node = await fakeNode(gw.wsUrl);
+  const {
+    leases: [lease],
+  } = await node.next('lease');
+  node.send(lease!, new TextEncoder().encode('out'));
+  await reading; // the gateway ends the stream after `finished`
+  expect(events[0]).toMatchObject({ type: 'progress', job: { id: lease!.jobId, taskCount: 1 } });
+  expect(events.at(-1)).toMatchObject({ type: 'finished', job: { id: lease!.jobId, status: 'completed', counts: { done: 1 } } });
   node.ws.close();
 });

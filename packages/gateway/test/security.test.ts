@@ -18,6 +18,7 @@ import {
   cancelJobTypedData,
   nodeHelloTypedData,
   sessionMessage,
+  jobIdOf,
   sha256Hex,
   signJob,
   type Capabilities,
@@ -356,6 +357,32 @@ describe('quotas', () => {
       c.abort();
     }
     expect(status).toBe(200);
+  });
+
+  it('a submit that streams its job takes an event stream too, and one over the limit is refused before the job is stored', async () => {
+    const gw = await gateway({ limits: { eventStreamsPerAccount: 1 } });
+    const alice = account();
+    const sha = sha256Hex(module);
+    await fetchAs(alice, `${gw.url}/v1/blobs/${sha}`, { method: 'PUT', body: module, headers: { 'content-type': 'application/octet-stream' } });
+    const identity = await identityOf(gw.url);
+    const post = async (signal?: AbortSignal) => {
+      const signed = await signJob(alice, specOf(alice, sha), identity);
+      const r = await fetchAs(alice, `${gw.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify(signed),
+        signal,
+      });
+      return { r, id: jobIdOf(signed.spec) };
+    };
+    const c = new AbortController();
+    const first = await post(c.signal);
+    expect(first.r.status).toBe(201);
+    expect(first.r.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const second = await post();
+    expect(await errorOf(second.r)).toMatchObject({ status: 429, code: 'QUOTA_EXCEEDED' });
+    expect((await fetchAs(alice, `${gw.url}/v1/jobs/${second.id}`)).status).toBe(404);
+    c.abort();
   });
 
   it('checks a large submission off the event loop and takes it whole (100,000 tasks)', async () => {

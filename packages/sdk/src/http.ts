@@ -17,6 +17,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Leave the time limit off (event streams). */
   noTimeout?: boolean;
+  /** Apply the time limit until the response's headers only (a stream that starts with the answer). */
+  timeoutUntilHeaders?: boolean;
   /** Send the client's session (signing in first when needed): the route reads or acts for an account. */
   auth?: boolean;
 }
@@ -41,7 +43,10 @@ export async function sendOnce(client: LodeClient, options: RequestOptions, toke
     body = JSON.stringify(options.body);
     headers['content-type'] = 'application/json';
   }
-  const signals = [options.signal, options.noTimeout ? undefined : AbortSignal.timeout(client.timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
+  const untilHeaders = options.timeoutUntilHeaders && !options.noTimeout ? new AbortController() : undefined;
+  const limit = options.noTimeout ? undefined : (untilHeaders?.signal ?? AbortSignal.timeout(client.timeoutMs));
+  const timer = untilHeaders && setTimeout(() => untilHeaders.abort(new DOMException('no answer in time', 'TimeoutError')), client.timeoutMs);
+  const signals = [options.signal, limit].filter((s): s is AbortSignal => s !== undefined);
   let response: Response;
   try {
     response = await client.fetch(url, {
@@ -53,6 +58,8 @@ export async function sendOnce(client: LodeClient, options: RequestOptions, toke
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason ?? err;
     throw unreachable(url, err);
+  } finally {
+    clearTimeout(timer);
   }
   if (!response.ok) throw errorFromResponse(response.status, await readBody(response), url);
   return response;

@@ -1,15 +1,14 @@
 /**
  * @lode/sdk — the requester's client for a Lode gateway: upload modules and inputs, submit
- * signed jobs, follow them live, fetch results. One action per file, each `(client, params)`.
+ * signed jobs and follow them live (`runJob` does both in one request), fetch results. One action per file, each `(client, params)`.
  *
  * @example
- * import { createLodeClient, putBlob, submitJob, watchJob, getResults } from '@lode/sdk';
+ * import { createLodeClient, putBlob, runJob, getResults } from '@lode/sdk';
  * import { privateKeyToAccount } from 'viem/accounts';
  *
  * const client = createLodeClient({ gateway: 'http://127.0.0.1:7070', account: privateKeyToAccount(key) });
  * const { sha256 } = await putBlob(client, { data: wasmBytes });
- * const job = await submitJob(client, { module: sha256, tasks: [{ args: ['hello'] }] });
- * await watchJob(client, { id: job.id, onEvent: (e) => console.log(e.job.counts) });
+ * const job = await runJob(client, { module: sha256, tasks: [{ args: ['hello'] }], onEvent: (e) => console.log(e.job.counts) });
  * const results = await getResults(client, { id: job.id });
  */
 export { createLodeClient, gatewayOrigin, DEFAULT_TIMEOUT_MS, type LodeClient, type LodeClientConfig } from './client.js';
@@ -17,12 +16,14 @@ export { AccountRequiredError, GatewayError, errorFromResponse } from './errors.
 export * from './actions/getIdentity.js';
 export * from './actions/signIn.js';
 export * from './actions/putBlob.js';
-export * from './actions/submitJob.js';
+export { submitJob, type SubmitJobParameters, type SubmitJobReturnType } from './actions/submitJob.js';
+export * from './actions/runJob.js';
 export * from './actions/getJob.js';
 export * from './actions/listJobs.js';
 export * from './actions/listTasks.js';
 export * from './actions/getResults.js';
 export * from './actions/watchJob.js';
+export { readJobEvents } from './jobEvents.js';
 export * from './actions/cancelJob.js';
 export * from './actions/listNodes.js';
 export * from './actions/health.js';

@@ -3,8 +3,8 @@
  * One task behaves like `wasmtime run` (its stdout, stderr and exit code become ours); many
  * tasks show a progress bar and print or save their outputs.
  */
-import type { JobView, Verification } from '@lode/protocol';
-import { cancelJob, getJob, getResults, listNodes, putBlob, submitJob, watchJob, type LodeClient, type TaskResult } from '@lode/sdk';
+import type { JobEvent, JobView, Verification } from '@lode/protocol';
+import { cancelJob, getJob, getResults, listNodes, putBlob, runJob, type LodeClient, type TaskResult } from '@lode/sdk';
 import { LedgerDisabledError } from '@lode/protocol';
 import type { Command } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
@@ -103,21 +103,32 @@ export function registerRun(program: Command): void {
     const maxPerTask = opts.maxPrice ?? rate!.perTask;
     const maxPerFuel = opts.maxPricePerFuel ?? rate!.perFuel;
     const started = Date.now();
-    const job = await submitJob(client, {
-      name: opts.name ?? name,
-      module: sha256,
-      tasks: plan.tasks,
-      ...(opts.memory ? { resources: { memoryMiB: opts.memory } } : {}),
-      ...(opts.timeout || opts.fuel ? { limits: { ...(opts.timeout ? { wallMs: opts.timeout } : {}), ...(opts.fuel ? { fuel: opts.fuel } : {}) } } : {}),
-      price: { maxPerTask, maxPerFuel },
-      verification: opts.verify,
-      fund: (paid) => fundEscrow(client, paid, opts.json === true),
-    });
-    // One task behaves like `wasmtime run`: stderr carries only the module's own output.
-    if (!opts.json && job.taskCount > 1) process.stderr.write(`job ${job.id}: ${job.taskCount} task(s) of ${name} on ${client.gateway}\n`);
-
-    const { final, cancelled } = await follow(client, job, opts.json !== true);
-    const results = await getResults(client, { id: job.id });
+    // One request submits the job and streams its progress (runJob); the watcher starts once the
+    // gateway has stored the job.
+    const watcher = new Watcher(client, opts.json !== true);
+    let final: JobView;
+    try {
+      final = await runJob(client, {
+        name: opts.name ?? name,
+        module: sha256,
+        tasks: plan.tasks,
+        ...(opts.memory ? { resources: { memoryMiB: opts.memory } } : {}),
+        ...(opts.timeout || opts.fuel ? { limits: { ...(opts.timeout ? { wallMs: opts.timeout } : {}), ...(opts.fuel ? { fuel: opts.fuel } : {}) } } : {}),
+        price: { maxPerTask, maxPerFuel },
+        verification: opts.verify,
+        fund: (paid) => fundEscrow(client, paid, opts.json === true),
+        onSubmitted: (job) => {
+          // One task behaves like `wasmtime run`: stderr carries only the module's own output.
+          if (!opts.json && job.taskCount > 1) process.stderr.write(`job ${job.id}: ${job.taskCount} task(s) of ${name} on ${client.gateway}\n`);
+          watcher.start(job);
+        },
+        onEvent: (e) => watcher.update(e),
+      });
+    } finally {
+      watcher.stop();
+    }
+    const cancelled = watcher.cancelled;
+    const results = await getResults(client, { id: final.id });
     const outcome: RunOutcome = plan.finish
       ? await plan.finish(results, { out: opts.out, json: opts.json === true, taskCount: plan.tasks.length })
       : await finishGeneric(results, plan.placed ?? new Map(), opts);
@@ -125,7 +136,7 @@ export function registerRun(program: Command): void {
 
     if (opts.json) {
       printJson({
-        jobId: job.id,
+        jobId: final.id,
         status: final.status,
         counts: final.counts,
         usage: final.usage,
@@ -139,7 +150,7 @@ export function registerRun(program: Command): void {
       const c = final.counts;
       const usage = final.usage ? ` — ${formatFuel(final.usage.fuelUsed)} fuel, ${formatCost(final.usage.cost)}` : '';
       process.stderr.write(
-        `job ${job.id} ${final.status} in ${formatDuration(durationMs)}: ${c.done} done, ${c.failed} failed${c.cancelled ? `, ${c.cancelled} cancelled` : ''}${usage}\n`,
+        `job ${final.id} ${final.status} in ${formatDuration(durationMs)}: ${c.done} done, ${c.failed} failed${c.cancelled ? `, ${c.cancelled} cancelled` : ''}${usage}\n`,
       );
       const v = final.verification;
       if (v && v.policy !== 'none') {
@@ -148,7 +159,7 @@ export function registerRun(program: Command): void {
         );
       }
       if (final.revisions) process.stderr.write(`  revised: ${revisionsLine(final.revisions)}\n`);
-      if (c.failed > 0) process.stderr.write(`  see why with \`lode job show ${job.id} --tasks\`\n`);
+      if (c.failed > 0) process.stderr.write(`  see why with \`lode job show ${final.id} --tasks\`\n`);
     }
     process.exitCode = cancelled ? 130 : final.status === 'completed' ? outcome.exitCode : Math.max(outcome.exitCode, EXIT.failure);
   });
@@ -208,44 +219,55 @@ async function resolveModule(target: string): Promise<{ name: string; module: Ui
 }
 
 /**
- * Watches the job with a progress bar and says why it waits when no node takes its tasks; the
- * first Ctrl-C cancels it, the second leaves at once.
+ * Shows a job's progress (a bar for many tasks) and says why it waits when no node takes its
+ * tasks; the first Ctrl-C cancels the job, the second leaves at once. Started once the job is
+ * stored, fed its events, stopped when the run ends.
  */
-async function follow(client: LodeClient, job: JobView, human: boolean): Promise<{ final: JobView; cancelled: boolean }> {
-  const progress = createProgress(job.taskCount, { bar: human && process.stderr.isTTY === true && job.taskCount > 1 });
-  progress.note(job);
-  let latest = job;
-  // A node connecting or leaving changes why the job waits without any task moving, and the
-  // event stream only speaks when tasks move: ask while nothing runs.
-  const poll = setInterval(() => {
-    if (latest.counts.queued === 0 || latest.counts.leased > 0) return;
-    getJob(client, { id: job.id }).then(
-      (view) => progress.note(view),
-      () => {}, // the watch reports an unreachable gateway
-    );
-  }, WAITING_POLL_MS);
-  let cancelled = false;
-  const onSigint = () => {
-    if (cancelled) process.exit(130);
-    cancelled = true;
-    progress.stop();
+class Watcher {
+  cancelled = false;
+  private progress: ReturnType<typeof createProgress> | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private latest: JobView | undefined;
+  private readonly onSigint = () => {
+    const job = this.latest;
+    if (this.cancelled || !job) process.exit(130);
+    this.cancelled = true;
+    this.progress?.stop();
     process.stderr.write(`cancelling job ${job.id} (Ctrl-C again to leave it running and exit)…\n`);
-    cancelJob(client, { id: job.id }).catch((err: Error) => process.stderr.write(`could not cancel: ${err.message}\n`));
+    cancelJob(this.client, { id: job.id }).catch((err: Error) => process.stderr.write(`could not cancel: ${err.message}\n`));
   };
-  process.on('SIGINT', onSigint);
-  try {
-    const final = await watchJob(client, {
-      id: job.id,
-      onEvent: (e) => {
-        latest = e.job;
-        progress.update(e);
-      },
-    });
-    return { final, cancelled };
-  } finally {
-    clearInterval(poll);
-    process.off('SIGINT', onSigint);
-    progress.stop();
+
+  constructor(
+    private readonly client: LodeClient,
+    private readonly human: boolean,
+  ) {}
+
+  start(job: JobView): void {
+    this.latest = job;
+    this.progress = createProgress(job.taskCount, { bar: this.human && process.stderr.isTTY === true && job.taskCount > 1 });
+    this.progress.note(job);
+    // A node connecting or leaving changes why the job waits without any task moving, and the
+    // event stream only speaks when tasks move: ask while nothing runs.
+    this.poll = setInterval(() => {
+      const latest = this.latest!;
+      if (latest.counts.queued === 0 || latest.counts.leased > 0) return;
+      getJob(this.client, { id: latest.id }).then(
+        (view) => this.progress?.note(view),
+        () => {}, // the stream reports an unreachable gateway
+      );
+    }, WAITING_POLL_MS);
+    process.on('SIGINT', this.onSigint);
+  }
+
+  update(e: JobEvent): void {
+    this.latest = e.job;
+    this.progress?.update(e);
+  }
+
+  stop(): void {
+    clearInterval(this.poll);
+    process.off('SIGINT', this.onSigint);
+    this.progress?.stop();
   }
 }
 

@@ -1,14 +1,16 @@
 /**
- * Jobs: submit, list, show, tasks, results, live events (SSE), cancel.
+ * Jobs: submit, list, show, tasks, results, live events (SSE), cancel. A submit sent with
+ * `Accept: text/event-stream` is answered with the job's event stream (one request to submit
+ * and follow a job).
  *
  * Every route here acts for a signed-in account (`req.account`, see http/auth.ts): a job is
  * submitted by its requester and read only by it. Submissions are limited per IP (before the
  * body is read) and per account, their bodies to `maxJobBytes`, and they are parsed and checked
  * off the event loop (jobs/intake.ts). Event streams are limited per account.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ForbiddenError, InvalidRequestError, JobStatus, QuotaExceededError, RateLimitedError, type JobEvent } from '@lode/protocol';
+import { ForbiddenError, InvalidRequestError, JobStatus, QuotaExceededError, RateLimitedError, type JobEvent, type JobView } from '@lode/protocol';
 import type { JobManager } from '../jobs/jobManager.js';
 import type { JobEvents } from '../jobs/events.js';
 import type { JobIntake } from '../jobs/intake.js';
@@ -50,6 +52,8 @@ export interface JobsApiDeps {
 /** The job routes, as a Fastify plugin. */
 export async function jobsApi(app: FastifyInstance, { jobs, events, intake, limits }: JobsApiDeps): Promise<void> {
   const perAccount = new WindowCounter(limits.jobsPerMinute, 60_000);
+  /** Open event streams per account (`GET /v1/jobs/:id/events` and streaming submits). */
+  const streams = new OpenCounts();
   app.register(async (scope) => {
     // The body stays bytes here: JobIntake parses it (large ones in a worker).
     scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: limits.maxJobBytes }, (_req, body, done) => done(null, body));
@@ -85,8 +89,21 @@ export async function jobsApi(app: FastifyInstance, { jobs, events, intake, limi
         if (sub.spec.requester.toLowerCase() !== account) {
           throw new ForbiddenError(`The job is signed by ${sub.spec.requester} but you are signed in as ${account}. Sign in with the requester's account.`);
         }
-        const { view, created } = await jobs.submit(sub);
-        return reply.status(created ? 201 : 200).send(view);
+        // `Accept: text/event-stream`: the answer is the job's event stream, opened once the job
+        // row is committed (its status is then sent), so one request submits and follows.
+        if (!wantsStream(req)) {
+          const { view, created } = await jobs.submit(sub);
+          return reply.status(created ? 201 : 200).send(view);
+        }
+        openStream(account);
+        let submitted: Awaited<ReturnType<JobManager['submit']>>;
+        try {
+          submitted = await jobs.submit(sub);
+        } catch (err) {
+          streams.close(account);
+          throw err;
+        }
+        await follow(req, reply, submitted.view, account, submitted.created ? 201 : 200);
       },
     );
   });
@@ -113,19 +130,30 @@ export async function jobsApi(app: FastifyInstance, { jobs, events, intake, limi
 
   app.post<{ Params: { id: string } }>('/v1/jobs/:id/cancel', async (req) => jobs.cancel(req.params.id, req.body));
 
-  /** Open event streams per account. */
-  const streams = new OpenCounts();
   app.get<{ Params: { id: string } }>('/v1/jobs/:id/events', async (req, reply) => {
     const account = accountOf(req, 'Following a job');
     const view = await jobs.get(req.params.id, account); // 404 before we switch to a stream
+    openStream(account);
+    await follow(req, reply, view, account, 200);
+  });
+
+  /** Takes one of the account's event streams, or refuses with the limit. */
+  function openStream(account: string): void {
     if (!streams.tryOpen(account, limits.eventStreamsPerAccount)) {
       throw new QuotaExceededError(
         `${account} already follows ${streams.of(account)} event streams; this gateway allows ${limits.eventStreamsPerAccount} at once. Close some (or poll GET /v1/jobs/:id).`,
       );
     }
+  }
+
+  /**
+   * Sends a job's events (SSE) on a stream `openStream` took: its progress now, then progress at
+   * most every `JobEvents` interval, and `finished`, which ends the stream.
+   */
+  async function follow(req: FastifyRequest, reply: FastifyReply, view: JobView, account: string, status: 200 | 201): Promise<void> {
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, {
+    res.writeHead(status, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
@@ -164,5 +192,10 @@ export async function jobsApi(app: FastifyInstance, { jobs, events, intake, limi
       if (final) write({ type: 'finished', job: final });
       close(true);
     }
-  });
+  }
+}
+
+/** True when the client asks for an event stream (`Accept: text/event-stream`). */
+function wantsStream(req: FastifyRequest): boolean {
+  return (req.headers.accept ?? '').includes('text/event-stream');
 }

@@ -46,6 +46,8 @@ interface Route {
   auth?: boolean;
   body?: z.ZodType | 'bytes';
   ok: z.ZodType | 'bytes' | 'events' | 'text' | 'json-rpc';
+  /** Also answers with the job's event stream when asked (`Accept: text/event-stream`). */
+  orEvents?: boolean;
   status?: number;
   query?: Record<string, string>;
 }
@@ -90,10 +92,12 @@ export const ROUTES: readonly Route[] = [
   {
     method: 'post',
     path: '/v1/jobs',
-    summary: 'Submits a signed job (201; 200 when the same signed job exists).',
+    summary:
+      'Submits a signed job (201; 200 when the same signed job exists). With `Accept: text/event-stream` the answer, sent once the job is stored, is its event stream (as GET /v1/jobs/{id}/events): submit and follow in one request.',
     auth: true,
     body: SignedJob,
     ok: JobView,
+    orEvents: true,
     status: 201,
   },
   {
@@ -187,16 +191,17 @@ export function openApiDocument(): Record<string, unknown> {
     content: { 'application/json': { schema: schema(ErrorBody) } },
   };
   for (const r of ROUTES) {
+    const events = { 'text/event-stream': { schema: { description: 'Each `data:` line is a JobEvent.', ...schema(JobEvent) } } };
     const content =
       r.ok === 'bytes'
         ? { 'application/octet-stream': {} }
         : r.ok === 'events'
-          ? { 'text/event-stream': { schema: { description: 'Each `data:` line is a JobEvent.', ...schema(JobEvent) } } }
+          ? events
           : r.ok === 'text'
             ? { 'text/plain': {} }
             : r.ok === 'json-rpc'
               ? { 'application/json': {} }
-              : { 'application/json': { schema: schema(r.ok) } };
+              : { 'application/json': { schema: schema(r.ok) }, ...(r.orEvents ? events : {}) };
     const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     for (const [name, description] of Object.entries(r.query ?? {}))
       params.push({ name, in: 'query', required: false, schema: { type: 'string' }, description } as never);

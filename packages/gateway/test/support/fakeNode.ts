@@ -150,6 +150,23 @@ const MODULE = `(module (memory (export "memory") 1 1) (func (export "_start")))
 
 /** Uploads a trivial module and submits a signed job of `tasks` tasks; resolves to its id. */
 export async function submitJob(gatewayUrl: string, requester: PrivateKeyAccount, tasks: number, over: Partial<JobSpecInit> = {}): Promise<string> {
+  const r = await postJob(gatewayUrl, requester, tasks, over, {});
+  if (r.status !== 201) throw new Error(`submit: ${r.status} ${await r.text()}`);
+  return ((await r.json()) as { id: string }).id;
+}
+
+/** The same job, submitted with `Accept: text/event-stream`: the answer is the job's event stream. */
+export async function submitStreaming(gatewayUrl: string, requester: PrivateKeyAccount, tasks: number, over: Partial<JobSpecInit> = {}): Promise<Response> {
+  return postJob(gatewayUrl, requester, tasks, over, { accept: 'text/event-stream' });
+}
+
+async function postJob(
+  gatewayUrl: string,
+  requester: PrivateKeyAccount,
+  tasks: number,
+  over: Partial<JobSpecInit>,
+  headers: Record<string, string>,
+): Promise<Response> {
   const wabt = await (await import('wabt')).default();
   const bytes = new Uint8Array(wabt.parseWat('m.wat', MODULE).toBinary({}).buffer);
   const sha = sha256Hex(bytes);
@@ -165,13 +182,11 @@ export async function submitJob(gatewayUrl: string, requester: PrivateKeyAccount
     ...over,
   });
   const signed = await signJob(requester, spec, await identityOf(gatewayUrl));
-  const r = await fetchAs(requester, `${gatewayUrl}/v1/jobs`, {
+  return fetchAs(requester, `${gatewayUrl}/v1/jobs`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(signed),
   });
-  if (r.status !== 201) throw new Error(`submit: ${r.status} ${await r.text()}`);
-  return ((await r.json()) as { id: string }).id;
 }
 
 /** Polls `GET path` (as `reader`, when given: job routes need the requester's session) until `done(body)` holds (or `tries` × 50 ms pass); returns the last body. */

@@ -1,4 +1,4 @@
-import { DEFAULTS, InvalidRequestError, JobSpec, JobView, jobIdOf, maxJobCost, signJob, type JobSpecInit } from '@lode/protocol';
+import { DEFAULTS, InvalidRequestError, JobSpec, JobView, jobIdOf, maxJobCost, signJob, type JobSpecInit, type SignedJob } from '@lode/protocol';
 import { bytesToHex, type Hex } from 'viem';
 import type { LodeClient } from '../client.js';
 import { AccountRequiredError } from '../errors.js';
@@ -30,9 +30,15 @@ export type SubmitJobReturnType = JobView;
  * const job = await submitJob(client, { module: sha256, tasks: [{ args: ['10'] }] });
  */
 export async function submitJob(client: LodeClient, params: SubmitJobParameters): Promise<SubmitJobReturnType> {
+  const { signed } = await signSubmission(client, params, 'submitJob');
+  return requestJson(client, JobView, { method: 'POST', path: '/v1/jobs', body: signed, signal: params.signal, auth: true });
+}
+
+/** Builds, validates, signs and (for a paid job) funds a submission: what `submitJob` and `runJob` send. */
+export async function signSubmission(client: LodeClient, params: SubmitJobParameters, action: string): Promise<{ spec: JobSpec; signed: SignedJob }> {
   const { signal, fund, ...init } = params;
   const account = client.account;
-  if (!account) throw new AccountRequiredError('submitJob');
+  if (!account) throw new AccountRequiredError(action);
   const spec = parseSpec({
     ...init,
     version: 1,
@@ -44,7 +50,7 @@ export async function submitJob(client: LodeClient, params: SubmitJobParameters)
   const signed = await signJob(account, spec, { gateway: gateway as `0x${string}`, chainId });
   const maxCost = maxJobCost(spec);
   if (maxCost > 0n && fund) await fund({ spec, jobId: jobIdOf(spec), maxCost });
-  return requestJson(client, JobView, { method: 'POST', path: '/v1/jobs', body: signed, signal, auth: true });
+  return { spec, signed };
 }
 
 /** Validates the spec locally so a mistake is reported with its path, before anything is signed or sent. */

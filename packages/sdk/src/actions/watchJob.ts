@@ -1,7 +1,6 @@
-import { JobEvent, type JobView } from '@lode/protocol';
-import { createParser } from 'eventsource-parser';
+import type { JobEvent, JobView } from '@lode/protocol';
 import type { LodeClient } from '../client.js';
-import { unexpectedBody } from '../errors.js';
+import { readJobEvents } from '../jobEvents.js';
 import { send, urlOf } from '../request.js';
 import { getJob, isJobFinished } from './getJob.js';
 
@@ -71,45 +70,14 @@ export async function watchJob(
   }
 }
 
-/** Reads one event stream to its end. Resolves with the job on `finished`, undefined if the stream ended first. */
+/** Opens one event stream and reads it to its end. Resolves with the job on `finished`, undefined if the stream ended first. */
 async function streamOnce(client: LodeClient, id: string, params: WatchJobParameters, onAny: () => void): Promise<JobView | undefined> {
   const path = `/v1/jobs/${encodeURIComponent(id)}/events`;
   const response = await send(client, { path, headers: { accept: 'text/event-stream' }, signal: params.signal, noTimeout: true, auth: true });
-  if (!response.body) return undefined;
-  let finished: JobView | undefined;
-  let bad: Error | undefined;
-  const parser = createParser({
-    onEvent(message) {
-      if (finished || bad) return;
-      let data: unknown;
-      try {
-        data = JSON.parse(message.data);
-      } catch {
-        bad = unexpectedBody(urlOf(client, path), `event data is not JSON: ${message.data.slice(0, 100)}`);
-        return;
-      }
-      const event = JobEvent.safeParse(data);
-      if (!event.success) {
-        bad = unexpectedBody(urlOf(client, path), event.error.message);
-        return;
-      }
-      onAny();
-      params.onEvent?.(event.data);
-      if (event.data.type === 'finished') finished = event.data.job;
-    },
+  return readJobEvents(response, urlOf(client, path), (event) => {
+    onAny();
+    params.onEvent?.(event);
   });
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  try {
-    while (!finished && !bad) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      parser.feed(value);
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  if (bad) throw bad;
-  return finished;
 }
 
 function isRetryable(err: unknown): boolean {
