@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { createLodeClient, getResults, listNodes, putBlob, submitJob, watchJob } from '@lode/sdk';
+import { createLodeClient, getResults, listNodes, putBlob, runJob } from '@lode/sdk';
 import { createNodeSandbox, pagesForMiB, prepareModule, runTask } from '@lode/sandbox';
 import { readWorkload } from '@lode/workloads';
 import { bullmqPeer } from './bullmq.js';
@@ -85,11 +85,15 @@ async function endToEnd() {
     const throughputRun = async (label) => {
       log(`(a) ${label}: ${TASKS} tasks over ${NODES} nodes...`);
       const t0 = performance.now();
-      const job = await submitJob(client, { module: sha256, tasks: Array.from({ length: TASKS }, (_, i) => ({ args: taskArgs(i) })), ...limits });
-      const tSubmitted = performance.now();
-      const final = await watchJob(client, { id: job.id });
+      let tSubmitted = 0;
+      const final = await runJob(client, {
+        module: sha256,
+        tasks: Array.from({ length: TASKS }, (_, i) => ({ args: taskArgs(i) })),
+        ...limits,
+        onSubmitted: () => (tSubmitted = performance.now()),
+      });
       const t1 = performance.now();
-      const results = await getResults(client, { id: job.id, pageSize: 5000 });
+      const results = await getResults(client, { id: final.id, pageSize: 5000 });
       let wrong = TASKS - results.length;
       for (const r of results) if (r.status !== 'done' || decoder.decode(r.stdout) !== expected(r.index)) wrong++;
       return {
@@ -107,13 +111,13 @@ async function endToEnd() {
     const warm = await throughputRun('steady state');
     const peak = footprint(procs);
 
-    // Latency: single-task jobs, one after another (submit → finished event).
+    // Latency: single-task jobs, one after another (submit → finished event), as `lode run`
+    // sends them: runJob submits and follows in one request.
     log(`(a) latency: ${LATENCY_JOBS} single-task jobs...`);
     const lat = [];
     for (let i = 0; i < LATENCY_JOBS; i++) {
       const s = performance.now();
-      const j = await submitJob(client, { module: sha256, tasks: [{ args: taskArgs(i) }], ...limits });
-      await watchJob(client, { id: j.id });
+      await runJob(client, { module: sha256, tasks: [{ args: taskArgs(i) }], ...limits });
       lat.push(performance.now() - s);
     }
     lat.sort((a, b) => a - b);
