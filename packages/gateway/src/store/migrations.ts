@@ -272,6 +272,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE jobs ADD COLUMN revisions jsonb;
     `,
   },
+  {
+    version: 7,
+    name: 'cluster: gateway leases and job owners, for several gateways on one database',
+    sql: `
+      -- One row per running gateway process (an incarnation), renewed on its heartbeat; by the
+      -- database's clock (Unix ms). See cluster/ownership.ts.
+      CREATE TABLE gateway_leases (
+        id         text PRIMARY KEY,
+        expires_at bigint NOT NULL
+      );
+      -- The gateway that runs each job, and how many times the job changed hands (epoch): writes
+      -- for a job carry the epoch their gateway was given, and a stale one is refused.
+      CREATE TABLE job_owners (
+        job_id  text PRIMARY KEY,
+        gateway text NOT NULL,
+        epoch   integer NOT NULL
+      );
+      CREATE INDEX job_owners_gateway ON job_owners (gateway);
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock key that serializes migrations across gateways. */

@@ -1,0 +1,215 @@
+/**
+ * Job ownership among gateways on one database (ownership.ts), on the real SQL: PGlite in memory,
+ * and the PostgreSQL server where LODE_TEST_DATABASE_URL names one (required under CI).
+ *
+ * The property: three gateways run random steps — heartbeats, claims, writes for the jobs they
+ * believe they own, crashes and restarts, and pauses (a gateway whose clock is skewed or whose
+ * process stalls heartbeats late but may still try to write) — while the database's clock moves
+ * by random amounts. Whatever happens, every write the database accepted for a job came from
+ * that job's owner of the moment: per job, accepted writes carry non-decreasing epochs and each
+ * epoch belongs to one gateway. And when one gateway is left alive, it ends up owning every
+ * unfinished job within one lease.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPGliteExecutor, createPostgresExecutor, migrate, type SqlExecutor } from '../store/index.js';
+import { makeJob } from '../store/store.suite.js';
+import { SqlStore } from '../store/sqlStore.js';
+import { describePostgres } from '../../test/support/postgres.js';
+import { JobOwnership, NotOwnerError, type OwnedJob } from './ownership.js';
+
+const TTL = 10_000;
+const JOBS = 3;
+const GATEWAYS = 3;
+
+type Step =
+  | { kind: 'tick'; ms: number }
+  | { kind: 'heartbeat' | 'claim' | 'crash' | 'restart' | 'pause' | 'resume'; g: number }
+  | { kind: 'write'; g: number; job: number };
+
+const g = fc.nat(GATEWAYS - 1);
+const step: fc.Arbitrary<Step> = fc.oneof(
+  // Time passes; every live gateway that is not paused heartbeats on its timer.
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.oneof(fc.integer({ min: 0, max: TTL / 2 }), fc.integer({ min: 0, max: 2 * TTL })) }),
+  },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('claim' as const), g }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('write' as const), g, job: fc.nat(JOBS - 1) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('heartbeat' as const, 'crash' as const, 'restart' as const), g }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('pause' as const, 'resume' as const), g }) },
+);
+
+interface Gateway {
+  ownership: JobOwnership;
+  /** Jobs this gateway believes it owns (possibly stale), by job id. */
+  believes: Map<string, OwnedJob>;
+  crashed: boolean;
+  paused: boolean;
+}
+
+ownershipSuite('PGlite', () => createPGliteExecutor());
+describePostgres('job ownership on a PostgreSQL server', (server) =>
+  ownershipSuite('PostgreSQL server', async () => createPostgresExecutor({ url: server.url() })),
+);
+
+function ownershipSuite(name: string, open: () => Promise<SqlExecutor>): void {
+  describe(`job ownership (${name})`, () => {
+    let db: SqlExecutor;
+    let store: SqlStore;
+    beforeAll(async () => {
+      db = await open();
+      store = new SqlStore(db);
+      await store.init();
+    });
+    afterAll(() => store.close());
+
+    /** A fresh world: JOBS unfinished jobs, no leases, the clock at `start`. */
+    async function world(start: number) {
+      await db.query('DELETE FROM job_owners');
+      await db.query('DELETE FROM gateway_leases');
+      // This suite's own database: the jobs of earlier runs are done with.
+      await db.query("UPDATE jobs SET status = 'completed' WHERE status IN ('queued', 'running')");
+      const jobs: string[] = [];
+      for (let i = 0; i < JOBS; i++) {
+        const job = makeJob({ status: 'running' });
+        await store.insertJob(job);
+        jobs.push(job.id);
+      }
+      const clock = { t: start };
+      /** A gateway process starting: a new incarnation that takes its lease first. */
+      const gateway = async (): Promise<Gateway> => {
+        const ownership = new JobOwnership(db, { ttlMs: TTL, now: () => clock.t });
+        expect(await ownership.heartbeat()).toBe(true);
+        return { ownership, believes: new Map(), crashed: false, paused: false };
+      };
+      const gateways: Gateway[] = [];
+      for (let i = 0; i < GATEWAYS; i++) gateways.push(await gateway());
+      return { jobs, clock, gateways, gateway };
+    }
+
+    /** A heartbeat of gateway `i` when it is alive and not paused. A lease that expired never comes back: the gateway drops its jobs and starts over. */
+    async function beat(w: Awaited<ReturnType<typeof world>>, i: number): Promise<void> {
+      const g = w.gateways[i]!;
+      if (g.crashed || g.paused) return;
+      if (!(await g.ownership.heartbeat())) w.gateways[i] = await w.gateway();
+    }
+
+    it('accepts a write for a job only from its owner of the moment, whatever crashes, pauses and clocks do', async () => {
+      let start = 1_000_000_000;
+      // What the runs went through, so that the property is known not to hold vacuously.
+      const seen = { accepted: 0, refusedStale: 0, takenOver: 0 };
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { minLength: 20, maxLength: 80, size: 'max' }), async (steps) => {
+          start += 10 * TTL; // every run on a fresh stretch of the virtual clock
+          const w = await world(start);
+          const accepted: Array<{ job: string; incarnation: string; epoch: number }> = [];
+          for (const s of steps) {
+            if (s.kind === 'tick') {
+              w.clock.t += s.ms;
+              for (let i = 0; i < GATEWAYS; i++) await beat(w, i);
+              continue;
+            }
+            const g = w.gateways[s.g]!;
+            if (s.kind === 'restart') {
+              if (g.crashed) w.gateways[s.g] = await w.gateway();
+              continue;
+            }
+            if (g.crashed) continue;
+            if (s.kind === 'crash') g.crashed = true;
+            else if (s.kind === 'pause') g.paused = true;
+            else if (s.kind === 'resume') g.paused = false;
+            else if (s.kind === 'heartbeat') await beat(w, s.g);
+            else if (s.kind === 'claim' && !g.paused) {
+              for (const owned of await g.ownership.claimOrphans()) g.believes.set(owned.jobId, owned);
+            } else if (s.kind === 'write') {
+              // Paused gateways write too: a stalled process acting on what it last knew.
+              const owned = g.believes.get(w.jobs[s.job]!);
+              if (!owned) continue;
+              try {
+                await g.ownership.fenced(owned, async (tx) => {
+                  const [row] = await tx.query<{ gateway: string; epoch: number }>('SELECT gateway, epoch FROM job_owners WHERE job_id = $1', [owned.jobId]);
+                  // Inside the fence the row is this writer's, at its epoch.
+                  expect(row).toEqual({ gateway: g.ownership.incarnation, epoch: owned.epoch });
+                });
+                accepted.push({ job: owned.jobId, incarnation: g.ownership.incarnation, epoch: owned.epoch });
+                seen.accepted++;
+                if (owned.epoch > 1) seen.takenOver++;
+              } catch (err) {
+                if (!(err instanceof NotOwnerError)) throw err;
+                seen.refusedStale++;
+                g.believes.delete(owned.jobId);
+              }
+            }
+          }
+          for (const job of w.jobs) {
+            const writes = accepted.filter((a) => a.job === job);
+            for (let i = 1; i < writes.length; i++) expect(writes[i]!.epoch).toBeGreaterThanOrEqual(writes[i - 1]!.epoch);
+            const ownerOf = new Map<number, string>();
+            for (const a of writes) {
+              expect(ownerOf.get(a.epoch) ?? a.incarnation).toBe(a.incarnation);
+              ownerOf.set(a.epoch, a.incarnation);
+            }
+          }
+
+          // Liveness: one fresh gateway left alive owns every unfinished job within one lease.
+          w.clock.t += TTL + 1;
+          const survivor = await w.gateway();
+          const claimed = await survivor.ownership.claimOrphans();
+          expect(claimed.map((c) => c.jobId).sort()).toEqual([...w.jobs].sort());
+          for (const c of claimed) await survivor.ownership.fenced(c, async () => {});
+        }),
+        { numRuns: 100 },
+      );
+      expect(seen.accepted).toBeGreaterThan(0);
+      expect(seen.takenOver).toBeGreaterThan(0);
+      expect(seen.refusedStale).toBeGreaterThan(0);
+    });
+
+    it('takes a cleanly stopped gateway’s jobs at once, and a finished job never', async () => {
+      const w = await world(2_000_000_000_000);
+      const [a, b] = w.gateways as [Gateway, Gateway];
+      await a.ownership.heartbeat();
+      await b.ownership.heartbeat();
+      const mine = await a.ownership.claimOrphans();
+      expect(mine).toHaveLength(JOBS);
+      expect(await b.ownership.claimOrphans()).toEqual([]); // a's lease is valid
+      await db.query("UPDATE jobs SET status = 'completed' WHERE id = $1", [w.jobs[0]]);
+      await a.ownership.release();
+      const taken = await b.ownership.claimOrphans();
+      expect(taken.map((t) => t.jobId).sort()).toEqual(w.jobs.slice(1).sort());
+      expect(taken.every((t) => t.epoch === 2)).toBe(true);
+      const stale = mine.find((m) => m.jobId === taken[0]!.jobId)!;
+      await expect(a.ownership.fenced(stale, async () => {})).rejects.toBeInstanceOf(NotOwnerError);
+    });
+
+    it('gives a job stored by two gateways (the same signed job sent to both) to the first only', async () => {
+      const w = await world(3_000_000_000_000);
+      const [a, b] = w.gateways as [Gateway, Gateway];
+      const job = makeJob();
+      await store.insertJob(job);
+      expect(await a.ownership.claimNew(job.id)).toEqual({ jobId: job.id, epoch: 1 });
+      expect(await b.ownership.claimNew(job.id)).toBeUndefined();
+    });
+
+    it('a gateway without a valid lease claims nothing', async () => {
+      const w = await world(4_000_000_000_000);
+      const a = new JobOwnership(db, { ttlMs: TTL, now: () => w.clock.t });
+      expect(await a.claimOrphans()).toEqual([]); // never heartbeated
+      await a.heartbeat();
+      w.clock.t += TTL;
+      expect(await a.claimOrphans()).toEqual([]); // expired
+      expect(await a.heartbeat()).toBe(false); // and it stays expired
+    });
+  });
+}
+
+it('migrates (the ownership tables exist on a fresh database)', async () => {
+  const db = await createPGliteExecutor();
+  await migrate(db);
+  const rows = await db.query<{ table_name: string }>(
+    "SELECT table_name FROM information_schema.tables WHERE table_name IN ('gateway_leases', 'job_owners') ORDER BY table_name",
+  );
+  expect(rows.map((r) => r.table_name)).toEqual(['gateway_leases', 'job_owners']);
+  await db.close();
+});

@@ -1,0 +1,168 @@
+/**
+ * Which gateway runs which job, when several gateways share one PostgreSQL database.
+ *
+ * Each gateway process is one *incarnation* (a random id) holding a lease row in
+ * `gateway_leases` that it renews on a heartbeat. Each unfinished job has one row in
+ * `job_owners`: the incarnation that runs it and an *epoch* that grows by one every time the job
+ * changes hands. A job is taken over only when its owner's lease has expired (or its owner is
+ * gone from `gateway_leases`, after a clean stop), and only by a gateway whose own lease is valid.
+ *
+ * Guarantees (checked by `ownership.test.ts`, a property test over random crashes, pauses and
+ * clock skew, on the real SQL):
+ * - **Never two owners at once.** Every decision about time is made by the database's clock, in
+ *   the statement that acts on it; gateways' clocks are never compared, so skew between them
+ *   cannot make two leases look valid.
+ * - **A stale owner cannot write.** A gateway paused past its lease may still believe it owns a
+ *   job; every write for a job goes through `fenced`, which holds the job's owner row (FOR SHARE)
+ *   and checks the incarnation and epoch the writer was given, so a write under an old epoch is
+ *   refused even before the stale gateway learns it lost the job.
+ * - **Nothing is orphaned for long.** A job whose owner stopped heartbeating is claimable one
+ *   lease later (`ttlMs`), by any live gateway; a clean stop (`release`) makes its jobs claimable
+ *   at once.
+ *
+ * Times are Unix ms. `now` exists for tests (a virtual database clock); in production it is left
+ * out and the database's `clock_timestamp()` decides.
+ */
+import { randomBytes } from 'node:crypto';
+import type { SqlRunner } from '../store/sql.js';
+
+/** The database's clock in Unix ms, or the test's virtual one when `$param` is not null. */
+const dbNow = (param: string) => `COALESCE(${param}::bigint, (extract(epoch from clock_timestamp()) * 1000)::bigint)`;
+
+/** Statuses of a job that still needs an owner. */
+const UNFINISHED = `('queued', 'running')`;
+
+export interface OwnershipOptions {
+  /** How long a lease lasts without a heartbeat. Takeover after a crash takes up to this. @default 10_000 */
+  ttlMs?: number;
+  /** This incarnation's id. @default a random one */
+  incarnation?: string;
+  /** A virtual database clock, for tests only. */
+  now?: () => number;
+}
+
+/** A job this incarnation owns, and the epoch its writes must carry. */
+export interface OwnedJob {
+  jobId: string;
+  epoch: number;
+}
+
+/** A write for a job was refused: another incarnation owns it now (or the job has no owner row). */
+export class NotOwnerError extends Error {
+  readonly code = 'NOT_OWNER';
+  constructor(
+    readonly jobId: string,
+    readonly epoch: number,
+  ) {
+    super(`job ${jobId}: this gateway no longer owns it (epoch ${epoch} is stale); another gateway took it over`);
+    this.name = 'NotOwnerError';
+  }
+}
+
+export class JobOwnership {
+  readonly incarnation: string;
+  readonly ttlMs: number;
+  private readonly now: (() => number) | undefined;
+
+  constructor(
+    private readonly db: SqlRunner & { transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> },
+    o: OwnershipOptions = {},
+  ) {
+    this.incarnation = o.incarnation ?? randomBytes(8).toString('hex');
+    this.ttlMs = o.ttlMs ?? 10_000;
+    this.now = o.now;
+  }
+
+  private get t(): number | null {
+    return this.now ? this.now() : null;
+  }
+
+  /**
+   * Takes or renews this incarnation's lease. False when it had expired: the database may have
+   * given its jobs to others, so the caller must drop every job it runs and start over as a new
+   * incarnation (a lease never comes back to life).
+   */
+  async heartbeat(): Promise<boolean> {
+    const rows = await this.db.query<{ id: string }>(
+      `INSERT INTO gateway_leases (id, expires_at) VALUES ($1, ${dbNow('$3')} + $2)
+       ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE gateway_leases.expires_at > ${dbNow('$3')}
+       RETURNING id`,
+      [this.incarnation, this.ttlMs, this.t],
+    );
+    return rows.length === 1;
+  }
+
+  /**
+   * Owns a job this gateway has just stored (epoch 1). Undefined when another gateway owns it
+   * already (the same signed job was submitted there too): this gateway must not run it.
+   */
+  async claimNew(jobId: string): Promise<OwnedJob | undefined> {
+    const rows = await this.db.query<{ epoch: number }>(
+      `INSERT INTO job_owners (job_id, gateway, epoch) VALUES ($1, $2, 1) ON CONFLICT (job_id) DO NOTHING RETURNING epoch`,
+      [jobId, this.incarnation],
+    );
+    return rows.length === 1 ? { jobId, epoch: Number(rows[0]!.epoch) } : undefined;
+  }
+
+  /**
+   * Takes up to `limit` unfinished jobs whose owner's lease expired (or that have no owner row:
+   * jobs stored before ownership, or whose owner stopped cleanly). Each comes with its new epoch.
+   * Nothing when this incarnation's own lease is not valid.
+   */
+  async claimOrphans(limit = 100): Promise<OwnedJob[]> {
+    return this.db.transaction(async (tx) => {
+      const t = this.t;
+      // Jobs with no owner row yet.
+      const fresh = await tx.query<{ job_id: string; epoch: number }>(
+        `INSERT INTO job_owners (job_id, gateway, epoch)
+         SELECT j.id, $1, 1 FROM jobs j
+         WHERE j.status IN ${UNFINISHED}
+           AND NOT EXISTS (SELECT 1 FROM job_owners o WHERE o.job_id = j.id)
+           AND EXISTS (SELECT 1 FROM gateway_leases g WHERE g.id = $1 AND g.expires_at > ${dbNow('$3')})
+         ORDER BY j.created_at LIMIT $2
+         ON CONFLICT (job_id) DO NOTHING
+         RETURNING job_id, epoch`,
+        [this.incarnation, limit, t],
+      );
+      const left = limit - fresh.length;
+      if (left <= 0) return fresh.map(owned);
+      // Jobs whose owner's lease expired or is gone.
+      const taken = await tx.query<{ job_id: string; epoch: number }>(
+        `UPDATE job_owners o SET gateway = $1, epoch = o.epoch + 1
+         FROM (SELECT jo.job_id FROM job_owners jo
+               JOIN jobs j ON j.id = jo.job_id AND j.status IN ${UNFINISHED}
+               LEFT JOIN gateway_leases g ON g.id = jo.gateway
+               WHERE jo.gateway <> $1 AND (g.id IS NULL OR g.expires_at <= ${dbNow('$3')})
+               ORDER BY jo.job_id LIMIT $2
+               FOR UPDATE OF jo SKIP LOCKED) c
+         WHERE o.job_id = c.job_id
+           AND EXISTS (SELECT 1 FROM gateway_leases g WHERE g.id = $1 AND g.expires_at > ${dbNow('$3')})
+         RETURNING o.job_id, o.epoch`,
+        [this.incarnation, left, t],
+      );
+      return [...fresh, ...taken].map(owned);
+    });
+  }
+
+  /**
+   * Runs `fn` in a transaction that first checks, holding the owner row, that this incarnation
+   * still owns `job` under its epoch; throws {@link NotOwnerError} (writing nothing) when not.
+   */
+  async fenced<T>(job: OwnedJob, fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<{ epoch: number }>('SELECT epoch FROM job_owners WHERE job_id = $1 AND gateway = $2 FOR SHARE', [
+        job.jobId,
+        this.incarnation,
+      ]);
+      if (rows.length !== 1 || Number(rows[0]!.epoch) !== job.epoch) throw new NotOwnerError(job.jobId, job.epoch);
+      return fn(tx);
+    });
+  }
+
+  /** Ends this incarnation's lease (a clean stop): its unfinished jobs are claimable at once. */
+  async release(): Promise<void> {
+    await this.db.query('DELETE FROM gateway_leases WHERE id = $1', [this.incarnation]);
+  }
+}
+
+const owned = (r: { job_id: string; epoch: number }): OwnedJob => ({ jobId: r.job_id, epoch: Number(r.epoch) });
