@@ -11,8 +11,14 @@ export const GatewayOptions = z.object({
   host: z.string().default('127.0.0.1'),
   /** Where the embedded database lives (`<dataDir>/db`). @default ./.lode */
   dataDir: z.string().default('./.lode'),
-  /** A PostgreSQL server URL; when set, it is used instead of the embedded database. */
+  /**
+   * A PostgreSQL server URL; when set, it is used instead of the embedded database, and the
+   * gateway joins the cluster of gateways on that database (cluster/): it runs the jobs it owns
+   * and takes over those of a gateway that stops.
+   */
   databaseUrl: z.string().optional(),
+  /** In a cluster: how long a gateway's lease lasts without a heartbeat (a dead gateway's jobs move after this). @default 8000 */
+  clusterLeaseMs: z.number().int().min(1000).max(600_000).default(8000),
   /** pino level. @default info */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Leases per node slot kept in flight, at least. @default 2 */

@@ -11,7 +11,8 @@ import { resolve } from 'node:path';
 import { LIMITS, PROTOCOL_VERSION, ReputationRefusedError, StakeRequiredError, originOf, type LodeDomain } from '@lode/protocol';
 import { GatewayOptions, type GatewayConfig } from './config.js';
 import { systemClock, type Clock } from './clock.js';
-import { openStore } from './store/index.js';
+import { openStore, SqlStore } from './store/index.js';
+import { ClusterMember } from './cluster/member.js';
 import type { Store } from './store/types.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import type { ActiveJob } from './jobs/activeJob.js';
@@ -141,6 +142,17 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     onLeaseLost: (lease, reason) => jobs.onLeaseLost(lease, reason),
     trust: hooks,
   });
+  // On a PostgreSQL server, this gateway is one of a cluster (cluster/): it runs the jobs it owns.
+  const member =
+    config.databaseUrl && store instanceof SqlStore
+      ? new ClusterMember({
+          db: store.executor,
+          log,
+          ttlMs: config.clusterLeaseMs,
+          adopt: (owned) => jobs.adopt(owned.jobId),
+          lost: () => jobs.dropAll(),
+        })
+      : undefined;
   const jobs: JobManager = new JobManager({
     store,
     clock,
@@ -163,6 +175,7 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     maxParkMs: trustConfig.maxParkMs,
     domain,
     quotas: config.limits,
+    clustered: member,
   });
 
   const app = Fastify({
@@ -255,6 +268,8 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     { name: 'registry', start: () => registry.start(), stop: () => registry.stop() },
     { name: 'trust', start: () => trust.start(), stop: () => trust.stop() },
     { name: 'intake', stop: () => intake.stop() },
+    // The cluster lease ends after the job manager's last writes (stopped before it).
+    ...(member ? [{ name: 'cluster', start: () => member.start(), stop: () => member.stop() }] : []),
     { name: 'jobs', start: () => jobs.start(), stop: () => jobs.stop() },
     { name: 'scheduler', start: () => scheduler.start(), stop: () => scheduler.stop() },
     { name: 'events', start: () => events.start(), stop: () => events.stop() },

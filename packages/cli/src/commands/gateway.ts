@@ -11,6 +11,7 @@ export interface GatewayFlags {
   port: number;
   host: string;
   databaseUrl?: string;
+  clusterLeaseMs?: number;
   ledger: 'embedded' | 'rpc' | 'off';
   rpcUrl?: string;
   ledgerAddresses?: string;
@@ -146,7 +147,12 @@ export function withGatewayFlags(cmd: Command): Command {
   return cmd
     .option('--port <port>', 'TCP port for HTTP and node WebSockets (0 picks a free one)', parsePort, 7070)
     .option('--host <host>', 'interface to listen on (0.0.0.0 to accept other machines)', '127.0.0.1')
-    .option('--database-url <url>', 'a PostgreSQL server (default: the embedded database in --data-dir)')
+    .option('--database-url <url>', 'a PostgreSQL server (default: the embedded database in --data-dir); gateways on one server form a cluster')
+    .option(
+      '--cluster-lease-ms <ms>',
+      "with --database-url: how long this gateway's lease lasts without a heartbeat; a killed gateway's jobs move to another after it (default 8000)",
+      positiveInt('--cluster-lease-ms'),
+    )
     .addOption(
       new Option('--ledger <mode>', 'where payments settle: an EVM chain inside the gateway (embedded), an external chain (rpc), or none (off)')
         .choices(['embedded', 'rpc', 'off'])
@@ -215,6 +221,7 @@ export function registerGateway(program: Command): void {
       host: opts.host,
       dataDir,
       databaseUrl: opts.databaseUrl,
+      ...(opts.clusterLeaseMs !== undefined ? { clusterLeaseMs: opts.clusterLeaseMs } : {}),
       logLevel: opts.logLevel,
       ...ledgerOptions(opts),
       trust: trustOptions(opts),

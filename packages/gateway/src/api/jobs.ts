@@ -173,9 +173,33 @@ export async function jobsApi(app: FastifyInstance, { jobs, events, intake, limi
       if (end) res.end();
     };
     const snapshot = jobs.subscribeSnapshot(view.id);
-    if (!snapshot) {
+    if (!snapshot && isFinal(view)) {
       write({ type: 'finished', job: view });
       close(true);
+      return;
+    }
+    if (!snapshot) {
+      // Run by another gateway of the cluster: its stored row is followed until it is final.
+      write({ type: 'progress', job: view, nodesBusy: 0 });
+      let last = JSON.stringify(view.counts);
+      keepAlive = setInterval(() => {
+        jobs.get(view.id, account).then(
+          (now) => {
+            if (closed) return;
+            if (isFinal(now)) {
+              write({ type: 'finished', job: now });
+              return close(true);
+            }
+            const counts = JSON.stringify(now.counts);
+            if (counts !== last) write({ type: 'progress', job: now, nodesBusy: 0 });
+            else res.write(': keep-alive\n\n');
+            last = counts;
+          },
+          () => {}, // the database is away: the next poll tries again
+        );
+      }, REMOTE_POLL_MS);
+      keepAlive.unref();
+      req.raw.on('close', () => close(false));
       return;
     }
     unsubscribe = events.subscribe(view.id, (e) => {
@@ -193,6 +217,13 @@ export async function jobsApi(app: FastifyInstance, { jobs, events, intake, limi
       close(true);
     }
   }
+}
+
+/** How often a stream follows the row of a job another gateway of the cluster runs. */
+const REMOTE_POLL_MS = 500;
+
+function isFinal(job: JobView): boolean {
+  return job.status !== 'queued' && job.status !== 'running';
 }
 
 /** True when the client asks for an event stream (`Accept: text/event-stream`). */

@@ -159,6 +159,11 @@ export class JobOwnership {
     });
   }
 
+  /** Gives up a job this incarnation could not run: it is claimable at once, by anyone (itself included). */
+  async disown(job: OwnedJob): Promise<void> {
+    await this.db.query('DELETE FROM job_owners WHERE job_id = $1 AND gateway = $2 AND epoch = $3', [job.jobId, this.incarnation, job.epoch]);
+  }
+
   /** Ends this incarnation's lease (a clean stop): its unfinished jobs are claimable at once. */
   async release(): Promise<void> {
     await this.db.query('DELETE FROM gateway_leases WHERE id = $1', [this.incarnation]);

@@ -49,6 +49,8 @@ export interface JobAdmissionDeps {
   /** Checks a paid job's escrow (throws InsufficientEscrowError); absent: no ledger, jobs are free. */
   escrow?: { checkEscrow(jobId: string, spec: SignedJob['spec']): Promise<EscrowState> };
   quotas: Pick<GatewayConfig['limits'], 'maxDeadlineMs' | 'maxTasksPerJob' | 'maxOpenJobsPerAccount'>;
+  /** In a cluster of gateways: a stored job runs here only if this gateway owns it (cluster/ownership.ts). */
+  clustered?: { claimNew(jobId: string): Promise<unknown | undefined> };
 }
 
 /** Blob hashes remembered as stored (~100 bytes each); the set starts over when full. */
@@ -134,6 +136,8 @@ export class JobAdmission {
       escrow,
     };
     if (!(await this.d.store.insertJob(record, sub.specJson))) return undefined;
+    // Another gateway of the cluster may have taken the new row as an orphan already: it runs it.
+    if (this.d.clustered && !(await this.d.clustered.claimNew(id))) return undefined;
 
     const job = new ActiveJob(record, this.d.trust.verificationFor(spec));
     for (let i = 0; i < job.taskCount; i++) job.enqueue(i);

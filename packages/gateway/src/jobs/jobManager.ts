@@ -40,7 +40,7 @@ import type { GatewayConfig } from '../config.js';
 import { zodMessage } from '../zodMessage.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { JobScheduler, JobLease, JobSession } from './leases.js';
-import type { EscrowState, JobQuery, Store } from '../store/types.js';
+import type { EscrowState, JobQuery, JobRecord, Store } from '../store/types.js';
 import type { TrustService } from '../trust/trustService.js';
 import type { VoteOutcomeDecision } from '../verify/jobVerification.js';
 import type { TrustConfig } from '../verify/trustConfig.js';
@@ -88,6 +88,11 @@ export interface JobManagerOptions {
   maxParkMs: number;
   /** This gateway and chain: what cancel signatures must be bound to. */
   domain: LodeDomain;
+  /**
+   * Jobs are owned in a cluster of gateways (cluster/): `start` resumes none (the member adopts
+   * them), and a new job is run only if `claimNew` gives it to this gateway.
+   */
+  clustered?: { claimNew(jobId: string): Promise<unknown | undefined> };
   /** Per-job and per-account limits (GatewayConfig.limits). */
   quotas: Pick<GatewayConfig['limits'], 'maxDeadlineMs' | 'maxTasksPerJob' | 'maxOpenJobsPerAccount'>;
 }
@@ -142,18 +147,17 @@ export class JobManager {
     });
   }
 
-  /** Resumes every unfinished job from the store: tasks without a result row are queued again. */
+  /**
+   * Resumes every unfinished job from the store (tasks without a result row are queued again) —
+   * unless jobs are owned in a cluster (`clustered`): then the cluster member adopts them one by one.
+   */
   async start(): Promise<void> {
-    const { store, trust, scheduler, log } = this.o;
-    for (const record of await store.listUnfinishedJobs()) {
-      const job = new ActiveJob(record, trust.verificationFor(record.spec));
-      job.restoreFinished(await store.finishedTasks(record.id));
-      for (let i = 0; i < job.taskCount; i++) if (!isTerminal(job.state[i]!)) job.enqueue(i);
-      this.table.reserve(job.record.requester);
-      this.table.add(job);
-      if (job.allTerminal()) this.executor.maybeFinish(job);
-      else scheduler.addJob(job);
-      log.info({ jobId: job.id, remaining: job.counts.queued }, 'resumed job');
+    const { store, log } = this.o;
+    if (!this.o.clustered) {
+      for (const record of await store.listUnfinishedJobs()) {
+        await this.resume(record);
+        log.info({ jobId: record.id }, 'resumed job');
+      }
     }
     // Results of nodes caught before a restart are re-verified now that their jobs are loaded.
     this.revisions.start();
@@ -163,6 +167,33 @@ export class JobManager {
       this.verified.reconsiderParked();
       this.revisions.tick();
     });
+  }
+
+  /** Runs an unfinished job this gateway has come to own (cluster/member.ts); nothing if it runs already or is final. */
+  async adopt(jobId: string): Promise<void> {
+    if (this.table.get(jobId)) return;
+    const record = await this.o.store.getJob(jobId);
+    if (!record || (record.status !== 'queued' && record.status !== 'running')) return;
+    await this.resume(record);
+  }
+
+  /** Stops running every job (a lost cluster lease: other gateways may own them now). Their leases are cancelled. */
+  dropAll(): void {
+    for (const job of [...this.table.values()]) {
+      this.o.scheduler.cancelJob(job);
+      this.table.remove(job);
+    }
+  }
+
+  private async resume(record: JobRecord): Promise<void> {
+    const { store, trust, scheduler } = this.o;
+    const job = new ActiveJob(record, trust.verificationFor(record.spec));
+    job.restoreFinished(await store.finishedTasks(record.id));
+    for (let i = 0; i < job.taskCount; i++) if (!isTerminal(job.state[i]!)) job.enqueue(i);
+    this.table.reserve(job.record.requester);
+    this.table.add(job);
+    if (job.allTerminal()) this.executor.maybeFinish(job);
+    else scheduler.addJob(job);
   }
 
   async stop(): Promise<void> {

@@ -71,6 +71,11 @@ export class SqlStore implements Store {
     return this.sql.kind;
   }
 
+  /** The database itself, for the parts that keep their own tables (cluster/ownership.ts). */
+  get executor(): SqlExecutor {
+    return this.db;
+  }
+
   private get db(): SqlExecutor {
     if (this.#closed) throw new StoreClosedError();
     return this.sql;

@@ -1,0 +1,98 @@
+/**
+ * This gateway as a member of a cluster of gateways on one PostgreSQL server (`databaseUrl`):
+ * it holds its lease (ownership.ts), and takes over the unfinished jobs whose gateway stopped
+ * heartbeating — at start (its own jobs of a previous run, once their lease has run out, or at
+ * once after a clean stop) and on every beat after.
+ *
+ * Guarantees:
+ * - A beat is one heartbeat statement plus one claim transaction, every `ttlMs / 3`; a job whose
+ *   gateway died is taken over within `ttlMs` plus one beat.
+ * - A lost lease (this process stalled past `ttlMs`, or the database was away that long) drops
+ *   every job this gateway ran (`lost`) before it continues as a new incarnation: another
+ *   gateway may own them now, and a stale owner's writes are refused anyway (ownership.ts).
+ * - An unreachable database is logged and retried on the next beat; one job that cannot be
+ *   adopted is logged and given up (claimable again on the next beat), never stopping the others.
+ */
+import type { Logger } from 'pino';
+import type { SqlRunner } from '../store/sql.js';
+import { JobOwnership, type OwnedJob } from './ownership.js';
+
+export interface ClusterMemberOptions {
+  db: SqlRunner & { transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> };
+  log: Logger;
+  /** @default 8000 */
+  ttlMs?: number;
+  /** Loads and runs a job this gateway now owns. */
+  adopt(job: OwnedJob): Promise<void>;
+  /** Drops every job this gateway runs: its lease was lost. */
+  lost(): void;
+}
+
+export class ClusterMember {
+  private ownership: JobOwnership;
+  private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> | undefined;
+  private readonly ttlMs: number;
+
+  constructor(private readonly o: ClusterMemberOptions) {
+    this.ttlMs = o.ttlMs ?? 8000;
+    this.ownership = new JobOwnership(o.db, { ttlMs: this.ttlMs });
+  }
+
+  get incarnation(): string {
+    return this.ownership.incarnation;
+  }
+
+  /** Owns a job this gateway has just stored; undefined when another gateway owns it. */
+  claimNew(jobId: string): Promise<OwnedJob | undefined> {
+    return this.ownership.claimNew(jobId);
+  }
+
+  async start(): Promise<void> {
+    if (!(await this.ownership.heartbeat())) throw new Error('cluster: a new gateway lease was refused');
+    this.o.log.info({ incarnation: this.incarnation, ttlMs: this.ttlMs }, 'joined the cluster');
+    await this.adoptOrphans();
+    this.timer = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.ttlMs / 3)));
+    this.timer.unref();
+  }
+
+  /** One beat now (tests, and the timer). Beats never overlap. */
+  beat(): Promise<void> {
+    this.beating ??= this.beatOnce().finally(() => (this.beating = undefined));
+    return this.beating;
+  }
+
+  private async beatOnce(): Promise<void> {
+    try {
+      if (!(await this.ownership.heartbeat())) {
+        this.o.log.error({ incarnation: this.incarnation }, 'cluster lease lost (this gateway stalled or lost its database past the lease); dropping its jobs');
+        this.o.lost();
+        this.ownership = new JobOwnership(this.o.db, { ttlMs: this.ttlMs });
+        if (!(await this.ownership.heartbeat())) return;
+        this.o.log.info({ incarnation: this.incarnation }, 'rejoined the cluster');
+      }
+      await this.adoptOrphans();
+    } catch (err) {
+      this.o.log.warn({ err }, 'cluster beat failed (database unreachable?); trying again on the next beat');
+    }
+  }
+
+  private async adoptOrphans(): Promise<void> {
+    for (const owned of await this.ownership.claimOrphans()) {
+      try {
+        await this.o.adopt(owned);
+        this.o.log.info({ jobId: owned.jobId, epoch: owned.epoch }, 'took over job');
+      } catch (err) {
+        this.o.log.error({ err, jobId: owned.jobId }, 'could not take over job; giving it up for the next beat');
+        await this.ownership.disown(owned).catch(() => {});
+      }
+    }
+  }
+
+  /** Stops beating and ends the lease, so the jobs left unfinished are taken over at once. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.beating;
+    await this.ownership.release().catch((err: unknown) => this.o.log.warn({ err }, 'could not end the cluster lease; it runs out by itself'));
+  }
+}
