@@ -1,9 +1,11 @@
 /**
  * Two gateways on one PostgreSQL server (`lode gateway --database-url`, sharing one identity),
- * each with its own node, real processes on real sockets. A job submitted to the first runs
- * there; the first is SIGKILLed mid-job; the second takes the job over (cluster/ownership.ts)
- * and finishes it with its node: every task has exactly one result row, every result is right
- * (checked against a sieve), and the requester follows the job on the survivor.
+ * real processes on real sockets: a node that lists both (`lode node --gateway A,B`, it picks one
+ * at random) and a node that knows only B. A job submitted to the gateway the listing node chose
+ * runs there; that gateway is SIGKILLed mid-job; the other takes the job over
+ * (cluster/ownership.ts) and finishes it: every task has exactly one result row, every result is
+ * right (checked against a sieve), the requester follows the job on the survivor, and the listing
+ * node ends up serving the survivor.
  * Needs LODE_TEST_DATABASE_URL (set by .ci/run); required, not skipped, when CI=true.
  */
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -36,8 +38,9 @@ async function gateway(dataDir: string, databaseUrl: string): Promise<string> {
   return url;
 }
 
-function node(gatewayUrl: string, dataDir: string): void {
-  procs.push(lode(['node', '--gateway', gatewayUrl.replace('http', 'ws') + '/v1/nodes/ws', '--data-dir', dataDir, '--slots', '1']));
+/** `gateways`: one http:// URL, or several comma-separated (the node derives each one's socket address). */
+function node(gateways: string, dataDir: string): void {
+  procs.push(lode(['node', '--gateway', gateways, '--data-dir', dataDir, '--slots', '1']));
 }
 
 describePostgres('two gateways on one PostgreSQL server', (db) => {
@@ -47,34 +50,45 @@ describePostgres('two gateways on one PostgreSQL server', (db) => {
     // One identity for the cluster: the second gateway gets the first one's key and session secret.
     cpSync(join(dir, 'a', 'gateway'), join(dir, 'b', 'gateway'), { recursive: true });
     const b = await gateway(join(dir, 'b'), db.url());
-    node(a, join(dir, 'node-a'));
+    // A node that lists both gateways (it picks one at random), and one that knows only the second.
+    const { loadOrCreateAccount } = await import('@lode/keystore');
+    const mover = (await loadOrCreateAccount(join(dir, 'node-ab'), { create: true })).account.address.toLowerCase();
+    node(`${a},${b}`, join(dir, 'node-ab'));
     node(b, join(dir, 'node-b'));
     const account = privateKeyToAccount(generatePrivateKey());
-    const onA = createLodeClient({ gateway: a, account });
-    const onB = createLodeClient({ gateway: b, account });
-    await waitFor('a node on each gateway', async () => (await listNodes(onA)).some((n) => n.online) && (await listNodes(onB)).some((n) => n.online), 60_000);
+    const clients = { [a]: createLodeClient({ gateway: a, account }), [b]: createLodeClient({ gateway: b, account }) };
+    const onlineAt = async (url: string, address: string) => (await listNodes(clients[url]!)).some((x) => x.online && x.address.toLowerCase() === address);
+    // The gateway the listing node chose is the one killed; the other survives.
+    const victim = await waitFor(
+      'the listing node connected',
+      async () => ((await onlineAt(a, mover)) ? a : (await onlineAt(b, mover)) ? b : undefined),
+      60_000,
+    );
+    const survivor = victim === a ? b : a;
+    const onVictim = clients[victim]!;
+    const onSurvivor = clients[survivor]!;
 
     const n = 60;
     const width = 200_000;
-    const { sha256 } = await putBlob(onA, { data: workloadBytes('primes') });
-    const job = await submitJob(onA, { module: sha256, tasks: primeTasks(n, width), limits: { wallMs: 30_000, maxOutputBytes: 4096 } });
-    await waitFor('some progress on the first gateway', async () => (await getJob(onA, { id: job.id })).counts.done >= 5, 60_000);
-    // Only the first gateway's node has worked on it: the second does not run a job it does not own.
+    const { sha256 } = await putBlob(onVictim, { data: workloadBytes('primes') });
+    const job = await submitJob(onVictim, { module: sha256, tasks: primeTasks(n, width), limits: { wallMs: 30_000, maxOutputBytes: 4096 } });
+    await waitFor('some progress on the gateway that took the job', async () => (await getJob(onVictim, { id: job.id })).counts.done >= 5, 60_000);
     const client = new pg.Client({ connectionString: db.url() });
     await client.connect();
     try {
       const [owner] = (await client.query('SELECT gateway, epoch FROM job_owners WHERE job_id = $1', [job.id])).rows;
       expect(owner.epoch).toBe(1);
 
-      procs[0]!.child.kill('SIGKILL');
-      await procs[0]!.exited;
+      const killed = procs[victim === a ? 0 : 1]!;
+      killed.child.kill('SIGKILL');
+      await killed.exited;
       const killedAt = Date.now();
       // The survivor answers the job's reads and follows it to its end.
-      const final = await watchJob(onB, { id: job.id });
+      const final = await watchJob(onSurvivor, { id: job.id });
       const tookMs = Date.now() - killedAt;
       expect(final.status).toBe('completed');
       expect(final.counts.done).toBe(n);
-      const results = (await getResults(onB, { id: job.id })).sort((x, y) => x.index - y.index);
+      const results = (await getResults(onSurvivor, { id: job.id })).sort((x, y) => x.index - y.index);
       checkPrimes(results, n, width);
 
       const [rows] = (await client.query('SELECT count(*)::int AS rows, count(DISTINCT idx)::int AS tasks FROM task_results WHERE job_id = $1', [job.id])).rows;
@@ -82,6 +96,10 @@ describePostgres('two gateways on one PostgreSQL server', (db) => {
       const [after] = (await client.query('SELECT gateway, epoch FROM job_owners WHERE job_id = $1', [job.id])).rows;
       expect(after.epoch).toBe(2);
       expect(after.gateway).not.toBe(owner.gateway);
+      // The node that listed both gateways now serves the survivor.
+      await waitFor('the listing node on the survivor', () => onlineAt(survivor, mover), 30_000).catch((err) => {
+        throw new Error(`${err.message}\n${procs[2]!.output().slice(-3000)}`);
+      });
       console.info(`takeover: job finished on the survivor ${tookMs} ms after the SIGKILL (lease 3 s)`);
     } finally {
       await client.end();

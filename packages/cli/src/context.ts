@@ -26,7 +26,9 @@ export interface GlobalOptions {
 export function addGlobalOptions(program: Command): Command {
   return program
     .addOption(new Option('--data-dir <dir>', 'where keys, the database and node state live').env('LODE_DATA_DIR').default(DEFAULT_DATA_DIR))
-    .addOption(new Option('--gateway <url>', 'the gateway to talk to').env('LODE_GATEWAY').default(DEFAULT_GATEWAY));
+    .addOption(
+      new Option('--gateway <url>', 'the gateway to talk to (lode node: several of one cluster, comma-separated)').env('LODE_GATEWAY').default(DEFAULT_GATEWAY),
+    );
 }
 
 export function globalsOf(cmd: Command): GlobalOptions {

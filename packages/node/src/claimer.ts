@@ -16,7 +16,8 @@ import { createLodeClient, getLedgerInfo, getPayouts } from '@lode/sdk';
 
 export interface ClaimerOptions {
   /** The gateway's HTTP origin. */
-  gatewayHttp: string;
+  /** The gateway's HTTP origin (for a node of a cluster: the one it is connected to now). */
+  gatewayHttp: string | (() => string);
   account: LocalAccount;
   log: Logger;
   clock: Clock;
@@ -48,10 +49,9 @@ export function createClaimer(o: ClaimerOptions): Claimer {
   let disabled = false;
   let stopped = false;
 
-  const client = createLodeClient({ gateway: o.gatewayHttp, timeoutMs: 20_000 });
-
   async function claimOnce(): Promise<ClaimerEvents['claimed'] | null> {
     if (disabled) return null;
+    const client = createLodeClient({ gateway: typeof o.gatewayHttp === 'function' ? o.gatewayHttp() : o.gatewayHttp, timeoutMs: 20_000 });
     let ledgerInfo: Awaited<ReturnType<typeof getLedgerInfo>>;
     try {
       ledgerInfo = await getLedgerInfo(client);

@@ -44,9 +44,10 @@ describe('gateway connection', () => {
     return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/v1/nodes/ws`, connections: () => connections };
   }
 
-  async function connect(url: string, pins?: GatewayPins): Promise<GatewayConnection> {
+  async function connect(url: string | string[], pins?: GatewayPins): Promise<GatewayConnection> {
     const conn = createConnection({
-      url,
+      url: [url].flat()[0]!,
+      ...(Array.isArray(url) ? { urls: url } : {}),
       ...(pins ? { pins } : {}),
       account: privateKeyToAccount(generatePrivateKey()),
       capabilities: await detectCapabilities({ slots: 1, benchmark: false }),
@@ -76,6 +77,24 @@ describe('gateway connection', () => {
     const retries = delays.filter((d): d is number => d !== null);
     expect(retries.length).toBeGreaterThanOrEqual(2);
     expect(retries.every((d) => d > 0 && d <= 40)).toBe(true);
+  });
+
+  it('given several gateways, moves to the next each time a session cannot be established, and says which it tried', async () => {
+    const [a, b] = [await refusingGateway(), await refusingGateway()];
+    // A third address where nothing listens: tried in turn, like a dead gateway.
+    const dead = await new Promise<string>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const port = (s.address() as AddressInfo).port;
+        s.close(() => resolve(`ws://127.0.0.1:${port}/v1/nodes/ws`));
+      });
+    });
+    const conn = await connect([a.url, dead, b.url]);
+    const upNext: string[] = [];
+    conn.on('disconnected', () => upNext.push(conn.url));
+    conn.start();
+    await waitFor(() => a.connections() >= 2 && b.connections() >= 2, 5000, 'both live gateways tried twice');
+    await conn.stop();
+    expect(new Set(upNext)).toEqual(new Set([a.url, dead, b.url]));
   });
 
   it('signs no hello for a gateway other than the one it pinned for this URL (a relay), and says what to do', async () => {

@@ -20,7 +20,11 @@ import { wsSocketFactory } from './socket.js';
 import { gatewayUrls } from './urls.js';
 
 export interface NodeOptions {
-  /** The gateway: `http://host:port`, `ws://host:port` or the full `ws://host:port/v1/nodes/ws`. */
+  /**
+   * The gateway: `http://host:port`, `ws://host:port` or the full `ws://host:port/v1/nodes/ws` —
+   * or several gateways of one cluster, comma-separated: the node connects to one at random and
+   * moves to the next when it goes away.
+   */
   gateway: string;
   /** Holds `keystore.json` and the blob cache (`blobs/`). */
   dataDir: string;
@@ -107,7 +111,15 @@ const IDLE_COLLECT_MS = 60_000;
 export async function startNode(options: NodeOptions): Promise<NodeHandle> {
   const log = options.log ?? pino({ name: 'lode-node' });
   const clock = options.clock ?? systemClock;
-  const urls = gatewayUrls(options.gateway);
+  // One gateway, or several of one cluster (a comma-separated list): the connection moves between them.
+  const all = options.gateway
+    .split(',')
+    .map((g) => g.trim())
+    .filter((g) => g !== '')
+    .map(gatewayUrls);
+  if (all.length === 0) throw new TypeError('startNode needs a gateway URL');
+  const urls = all[0]!;
+  const httpOf = new Map(all.map((u) => [u.ws, u.http]));
 
   let account = options.account;
   if (!account) {
@@ -133,18 +145,21 @@ export async function startNode(options: NodeOptions): Promise<NodeHandle> {
       pricePerFuel: options.pricePerFuel ?? '0',
       ...(options.benchmark !== undefined ? { benchmark: options.benchmark } : {}),
     });
-    log.info({ address: account.address, gateway: urls.ws, capabilities }, 'starting node');
+    log.info({ address: account.address, gateways: all.map((u) => u.ws), capabilities }, 'starting node');
 
     const providerLog = pinoLog(log);
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? NODE_DEFAULTS.handshakeTimeoutMs;
+    // Blobs and claims go to the gateway the node is connected to now.
+    const current = () => httpOf.get(connection.url) ?? urls.http;
     const blobs = createBlobStore({
-      gateway: urls.http,
+      gateway: current,
       cache: blobFiles(join(options.dataDir, 'blobs')),
       maxMemoryBytes: options.blobCacheBytes ?? NODE_DEFAULTS.blobCacheBytes,
       log: providerLog,
     });
     const connection = createConnection({
       url: urls.ws,
+      urls: all.map((u) => u.ws),
       account,
       capabilities,
       log: providerLog,
@@ -166,7 +181,7 @@ export async function startNode(options: NodeOptions): Promise<NodeHandle> {
     });
 
     const events = new Emitter<NodeEvents>();
-    connection.on('welcome', (w) => events.emit('connected', { sessionId: w.sessionId, gateway: urls.ws }));
+    connection.on('welcome', (w) => events.emit('connected', { sessionId: w.sessionId, gateway: connection.url }));
     connection.on('disconnected', (d) => events.emit('disconnected', { code: d.code, reason: d.reason, retryInMs: d.retryInMs }));
     connection.on('error', (e) => events.emit('error', e));
     agent.on('task', (t) => events.emit('task', t));
@@ -191,7 +206,7 @@ export async function startNode(options: NodeOptions): Promise<NodeHandle> {
       options.autoClaim === false
         ? undefined
         : createClaimer({
-            gatewayHttp: urls.http,
+            gatewayHttp: current,
             account,
             log,
             clock,

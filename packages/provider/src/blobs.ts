@@ -29,8 +29,8 @@ export interface BlobCacheStore {
 }
 
 export interface BlobStoreOptions {
-  /** The gateway's HTTP origin, e.g. http://127.0.0.1:7070 */
-  gateway: string;
+  /** The gateway's HTTP origin, e.g. http://127.0.0.1:7070 — or, for a node of a cluster, the one it is connected to now. */
+  gateway: string | (() => string);
   log: Logger;
   /** A platform cache below memory. @default none */
   cache?: BlobCacheStore;
@@ -82,12 +82,13 @@ export function createBlobStore(options: BlobStoreOptions): BlobStore {
   }
 
   async function fetchOnce(sha: string): Promise<Uint8Array> {
-    const url = `${gateway}/v1/blobs/${sha}`;
+    const from = typeof gateway === 'function' ? gateway() : gateway;
+    const url = `${from}/v1/blobs/${sha}`;
     let res: Response;
     try {
       res = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
-      throw new GatewayUnavailableError(`Could not fetch blob ${sha} from ${gateway}.`, { cause: err, meta: { sha256: sha } });
+      throw new GatewayUnavailableError(`Could not fetch blob ${sha} from ${from}.`, { cause: err, meta: { sha256: sha } });
     }
     if (res.status === 404) {
       await res.body?.cancel();

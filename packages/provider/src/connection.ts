@@ -83,6 +83,12 @@ export interface ConnectionEvents extends Record<string, unknown> {
 export interface ConnectionOptions {
   /** ws(s)://host:port/v1/nodes/ws */
   url: string;
+  /**
+   * Several gateways of one cluster (`url` is then ignored): the node connects to one, chosen at
+   * random (so nodes spread over the gateways), and moves to the next whenever its session ends
+   * or cannot be established.
+   */
+  urls?: readonly string[];
   account: LocalAccount;
   capabilities: Capabilities;
   log: Logger;
@@ -114,6 +120,8 @@ export interface GatewayConnection {
   readonly established: boolean;
   readonly state: ConnectionState;
   readonly sessionId: string | undefined;
+  /** The gateway this connection uses now (or tries next). */
+  readonly url: string;
   on: Emitter<ConnectionEvents>['on'];
   off: Emitter<ConnectionEvents>['off'];
 }
@@ -132,7 +140,10 @@ export function nodeSocketUrl(origin: string): string {
 }
 
 export function createConnection(options: ConnectionOptions): GatewayConnection {
-  const { url, account, log } = options;
+  const { account, log } = options;
+  const targets = options.urls?.length ? [...options.urls] : [options.url];
+  let at = Math.floor(Math.random() * targets.length);
+  let url = targets[at]!;
   const open = options.socket;
   const clock = options.clock ?? systemClock;
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
@@ -140,7 +151,7 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
   const backoff = createBackoff(options.backoff);
   const events = new Emitter<ConnectionEvents>();
   /** What the hello signs as the address dialed: the gateway refuses a hello dialed elsewhere (a relay). */
-  const origin = originOf(url);
+  let origin = originOf(url);
   const pins = options.pins ?? createPins();
   const helloTtlMs = options.helloTtlMs ?? 60_000;
   let capabilities = Capabilities.parse(options.capabilities);
@@ -220,7 +231,14 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
 
   function scheduleReconnect(code: number, reason: string, wasEstablished: boolean): void {
     let retryInMs: number | null = null;
+    const tried = url;
     if (!stopped) {
+      if (targets.length > 1) {
+        // This gateway is gone or refused us: the next attempt goes to the next one.
+        at = (at + 1) % targets.length;
+        url = targets[at]!;
+        origin = originOf(url);
+      }
       retryInMs = backoff.next();
       reconnectTimer = clock.setTimeout(connect, retryInMs);
       // Waiting to reconnect is the node's whole job while the gateway is away: this timer must
@@ -230,7 +248,13 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
     } else {
       setState('stopped');
     }
-    log.info(wasEstablished ? 'gateway session closed' : 'could not establish a gateway session', { code, reason, retryInMs });
+    log.info(wasEstablished ? 'gateway session closed' : 'could not establish a gateway session', {
+      gateway: tried,
+      code,
+      reason,
+      retryInMs,
+      ...(targets.length > 1 ? { next: url } : {}),
+    });
     events.emit('disconnected', { code, reason, established: wasEstablished, retryInMs });
   }
 
@@ -389,6 +413,9 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
     },
     get sessionId() {
       return sessionId;
+    },
+    get url() {
+      return url;
     },
     on: events.on.bind(events),
     off: events.off.bind(events),
