@@ -73,7 +73,19 @@ async function run(k) {
   try {
     const gateway = async (d) => {
       const port = await freePort();
-      const p = lodeProcess(['gateway', '--port', String(port), '--data-dir', d, '--database-url', dbUrl, '--ledger', 'off', '--cluster-lease-ms', String(LEASE_MS)]);
+      const p = lodeProcess([
+        'gateway',
+        '--port',
+        String(port),
+        '--data-dir',
+        d,
+        '--database-url',
+        dbUrl,
+        '--ledger',
+        'off',
+        '--cluster-lease-ms',
+        String(LEASE_MS),
+      ]);
       procs.push(p);
       const u = `http://127.0.0.1:${port}`;
       await waitFor(`gateway ${port}`, async () => (await fetch(`${u}/healthz`)).ok);
@@ -111,7 +123,8 @@ async function run(k) {
     let wrong = TASKS - results.length;
     for (const r of results) if (r.status !== 'done' || JSON.parse(new TextDecoder().decode(r.stdout)).count !== expected[r.index]) wrong++;
     const { rows } = await db.query('SELECT count(*)::int AS n, count(DISTINCT idx)::int AS d FROM task_results WHERE job_id = $1', [job.id]);
-    if (final.status !== 'completed' || rows[0].n !== TASKS || rows[0].d !== TASKS) throw new Error(`run ${k}: ${final.status}, ${rows[0].n} rows for ${rows[0].d} tasks`);
+    if (final.status !== 'completed' || rows[0].n !== TASKS || rows[0].d !== TASKS)
+      throw new Error(`run ${k}: ${final.status}, ${rows[0].n} rows for ${rows[0].d} tasks`);
     return { ownedMs: owned - t0, finishedMs: t2 - t0, wrong };
   } finally {
     await db.end().catch(() => {});

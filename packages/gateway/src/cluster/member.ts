@@ -10,6 +10,8 @@
  * - A lost lease (this process stalled past `ttlMs`, or the database was away that long) drops
  *   every job this gateway ran (`lost`) before it continues as a new incarnation: another
  *   gateway may own them now, and a stale owner's writes are refused anyway (ownership.ts).
+ * - Result rows are written only for jobs this incarnation still owns at its epoch (`fence`);
+ *   the rows of a job it lost are left out, and its new owner runs those tasks again.
  * - An unreachable database is logged and retried on the next beat; one job that cannot be
  *   adopted is logged and given up (claimable again on the next beat), never stopping the others.
  */
@@ -33,6 +35,8 @@ export class ClusterMember {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   private readonly ttlMs: number;
+  /** The jobs this incarnation owns, with their epochs: what its writes are fenced by. */
+  private readonly owned = new Map<string, number>();
 
   constructor(private readonly o: ClusterMemberOptions) {
     this.ttlMs = o.ttlMs ?? 8000;
@@ -44,9 +48,33 @@ export class ClusterMember {
   }
 
   /** Owns a job this gateway has just stored; undefined when another gateway owns it. */
-  claimNew(jobId: string): Promise<OwnedJob | undefined> {
-    return this.ownership.claimNew(jobId);
+  async claimNew(jobId: string): Promise<OwnedJob | undefined> {
+    const owned = await this.ownership.claimNew(jobId);
+    if (owned) this.owned.set(owned.jobId, owned.epoch);
+    return owned;
   }
+
+  /**
+   * The fence of a batch of result rows (Store.insertTaskResults): of these jobs, those this
+   * gateway still owns at the epoch it was given. When some are not, a beat is started at once
+   * (the lease is probably lost: the beat drops the jobs).
+   */
+  readonly fence = async (tx: SqlRunner, jobIds: string[]): Promise<ReadonlySet<string>> => {
+    const mine = new Map<string, number>();
+    for (const id of jobIds) {
+      const epoch = this.owned.get(id);
+      if (epoch !== undefined) mine.set(id, epoch);
+    }
+    const still = await this.ownership.stillOwned(tx, mine);
+    if (still.size < jobIds.length) {
+      this.o.log.warn(
+        { jobs: jobIds.filter((id) => !still.has(id)) },
+        'results of jobs this gateway no longer owns were not written; their new owner runs those tasks',
+      );
+      setImmediate(() => void this.beat());
+    }
+    return still;
+  };
 
   async start(): Promise<void> {
     if (!(await this.ownership.heartbeat())) throw new Error('cluster: a new gateway lease was refused');
@@ -67,6 +95,7 @@ export class ClusterMember {
       if (!(await this.ownership.heartbeat())) {
         this.o.log.error({ incarnation: this.incarnation }, 'cluster lease lost (this gateway stalled or lost its database past the lease); dropping its jobs');
         this.o.lost();
+        this.owned.clear();
         this.ownership = new JobOwnership(this.o.db, { ttlMs: this.ttlMs });
         if (!(await this.ownership.heartbeat())) return;
         this.o.log.info({ incarnation: this.incarnation }, 'rejoined the cluster');
@@ -80,10 +109,12 @@ export class ClusterMember {
   private async adoptOrphans(): Promise<void> {
     for (const owned of await this.ownership.claimOrphans()) {
       try {
+        this.owned.set(owned.jobId, owned.epoch);
         await this.o.adopt(owned);
         this.o.log.info({ jobId: owned.jobId, epoch: owned.epoch }, 'took over job');
       } catch (err) {
         this.o.log.error({ err, jobId: owned.jobId }, 'could not take over job; giving it up for the next beat');
+        this.owned.delete(owned.jobId);
         await this.ownership.disown(owned).catch(() => {});
       }
     }

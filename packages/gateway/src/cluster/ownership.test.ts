@@ -13,7 +13,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPGliteExecutor, createPostgresExecutor, migrate, type SqlExecutor } from '../store/index.js';
-import { makeJob } from '../store/store.suite.js';
+import { makeJob, makeResult } from '../store/store.suite.js';
 import { SqlStore } from '../store/sqlStore.js';
 import { describePostgres } from '../../test/support/postgres.js';
 import { JobOwnership, NotOwnerError, type OwnedJob } from './ownership.js';
@@ -181,6 +181,30 @@ function ownershipSuite(name: string, open: () => Promise<SqlExecutor>): void {
       expect(taken.every((t) => t.epoch === 2)).toBe(true);
       const stale = mine.find((m) => m.jobId === taken[0]!.jobId)!;
       await expect(a.ownership.fenced(stale, async () => {})).rejects.toBeInstanceOf(NotOwnerError);
+    });
+
+    it('writes result rows only for the jobs the writer still owns, in the same transaction', async () => {
+      const w = await world(5_000_000_000_000);
+      const [a] = w.gateways as [Gateway];
+      const mine = await a.ownership.claimOrphans();
+      expect(mine).toHaveLength(JOBS);
+      const epochs = new Map(mine.map((m) => [m.jobId, m.epoch]));
+      // a stalls past its lease; a gateway started since takes every job over.
+      w.clock.t += TTL + 1;
+      const b = await w.gateway();
+      expect(await b.ownership.claimOrphans()).toHaveLength(JOBS);
+      const lost = w.jobs[0]!;
+      // a writes with its stale epochs: nothing of the jobs it lost is stored, and it is told which.
+      const left = await store.insertTaskResults(
+        w.jobs.map((id) => makeResult(id, 0)),
+        (tx) => a.ownership.stillOwned(tx, epochs),
+      );
+      expect((left ?? []).map((r) => r.jobId).sort()).toEqual([...w.jobs].sort());
+      expect(await store.getTaskResults(lost, 0, 10)).toEqual([]);
+      // b, the owner, writes.
+      const bEpochs = new Map(w.jobs.map((id) => [id, 2]));
+      expect(await store.insertTaskResults([makeResult(lost, 0)], (tx) => b.ownership.stillOwned(tx, bEpochs))).toEqual([]);
+      expect(await store.getTaskResults(lost, 0, 10)).toHaveLength(1);
     });
 
     it('gives a job stored by two gateways (the same signed job sent to both) to the first only', async () => {

@@ -159,6 +159,20 @@ export class JobOwnership {
     });
   }
 
+  /**
+   * Of `jobs` (with the epochs this incarnation was given), those it still owns, read inside the
+   * caller's transaction `tx` with the owner rows held (FOR SHARE) until it commits — the fence of
+   * a batch of writes for several jobs.
+   */
+  async stillOwned(tx: SqlRunner, jobs: ReadonlyMap<string, number>): Promise<Set<string>> {
+    if (jobs.size === 0) return new Set();
+    const rows = await tx.query<{ job_id: string; epoch: number }>(
+      'SELECT job_id, epoch FROM job_owners WHERE job_id = ANY($1::text[]) AND gateway = $2 FOR SHARE',
+      [[...jobs.keys()], this.incarnation],
+    );
+    return new Set(rows.filter((r) => jobs.get(r.job_id) === Number(r.epoch)).map((r) => r.job_id));
+  }
+
   /** Gives up a job this incarnation could not run: it is claimable at once, by anyone (itself included). */
   async disown(job: OwnedJob): Promise<void> {
     await this.db.query('DELETE FROM job_owners WHERE job_id = $1 AND gateway = $2 AND epoch = $3', [job.jobId, this.incarnation, job.epoch]);

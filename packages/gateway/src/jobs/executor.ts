@@ -22,7 +22,7 @@ import type { JobScheduler, JobLease, JobSession } from './leases.js';
 import { StoreRowRejectedError } from '../store/errors.js';
 import { GroupCommitter } from '../store/groupCommit.js';
 import { retryDelayMs } from '../store/retry.js';
-import type { Store, TaskReceipt, TaskResultRow } from '../store/types.js';
+import type { ResultFence, Store, TaskReceipt, TaskResultRow } from '../store/types.js';
 import type { TrustService } from '../trust/trustService.js';
 import type { ReplicaLease } from '../verify/replicaSet.js';
 import { type ActiveJob, TaskState, isTerminal } from './activeJob.js';
@@ -70,6 +70,8 @@ export interface TaskExecutorDeps {
   audits: AuditPort;
   /** Group commit interval (store/groupCommit.ts). @default 0 */
   commitIntervalMs?: number;
+  /** In a cluster of gateways: results are written only for jobs this gateway still owns (cluster/member.ts). */
+  fence?: ResultFence;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -80,7 +82,9 @@ export class TaskExecutor {
 
   constructor(private readonly d: TaskExecutorDeps) {
     this.committer = new GroupCommitter<TaskResultRow>({
-      write: (rows) => d.store.insertTaskResults(rows),
+      write: async (rows) => {
+        await d.store.insertTaskResults(rows, d.fence);
+      },
       intervalMs: d.commitIntervalMs ?? 0,
       maxBatch: 2000,
     });

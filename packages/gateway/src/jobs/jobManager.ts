@@ -40,7 +40,7 @@ import type { GatewayConfig } from '../config.js';
 import { zodMessage } from '../zodMessage.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { JobScheduler, JobLease, JobSession } from './leases.js';
-import type { EscrowState, JobQuery, JobRecord, Store } from '../store/types.js';
+import type { EscrowState, JobQuery, JobRecord, ResultFence, Store } from '../store/types.js';
 import type { TrustService } from '../trust/trustService.js';
 import type { VoteOutcomeDecision } from '../verify/jobVerification.js';
 import type { TrustConfig } from '../verify/trustConfig.js';
@@ -90,9 +90,10 @@ export interface JobManagerOptions {
   domain: LodeDomain;
   /**
    * Jobs are owned in a cluster of gateways (cluster/): `start` resumes none (the member adopts
-   * them), and a new job is run only if `claimNew` gives it to this gateway.
+   * them), a new job is run only if `claimNew` gives it to this gateway, and result rows are
+   * written only for the jobs `fence` says it still owns.
    */
-  clustered?: { claimNew(jobId: string): Promise<unknown | undefined> };
+  clustered?: { claimNew(jobId: string): Promise<unknown | undefined>; fence: ResultFence };
   /** Per-job and per-account limits (GatewayConfig.limits). */
   quotas: Pick<GatewayConfig['limits'], 'maxDeadlineMs' | 'maxTasksPerJob' | 'maxOpenJobsPerAccount'>;
 }
@@ -136,7 +137,7 @@ export class JobManager {
       maybeFinish: (job) => this.executor.maybeFinish(job),
       online: () => [...scheduler.allSessions()].map((s) => s.address),
     });
-    this.executor = new TaskExecutor({ ...o, table, acks, views: this.views, audits: this.revisions });
+    this.executor = new TaskExecutor({ ...o, table, acks, views: this.views, audits: this.revisions, fence: o.clustered?.fence });
     this.verified = new VerifiedTasks({
       ...o,
       table,

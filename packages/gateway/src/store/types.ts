@@ -22,6 +22,7 @@ import type { Reputation } from '../verify/reputation.js';
 import type { LoneResult } from '../verify/loneResults.js';
 import type { VerificationStats } from '../verify/jobVerification.js';
 import type { JobSpec, JobStatus, TaskCounts, Capabilities } from '@lode/protocol';
+import type { SqlRunner } from './sql.js';
 
 export interface JobRecord {
   id: string;
@@ -156,6 +157,9 @@ export interface JobQuery {
   before?: number;
 }
 
+/** Which of these jobs may still be written by this gateway, checked inside the writing transaction (cluster/ownership.ts). */
+export type ResultFence = (tx: SqlRunner, jobIds: string[]) => Promise<ReadonlySet<string>>;
+
 export interface Store {
   /** Creates or migrates the schema. Safe to call on every start and from several gateways. */
   init(): Promise<void>;
@@ -197,8 +201,13 @@ export interface Store {
     },
   ): Promise<void>;
 
-  /** Result rows and their receipts, in one transaction; a second row for a task, or a second receipt of an account for a task, is ignored. */
-  insertTaskResults(rows: TaskResultRow[]): Promise<void>;
+  /**
+   * Result rows and their receipts, in one transaction; a second row for a task, or a second
+   * receipt of an account for a task, is ignored. `fence` (a cluster of gateways): called first
+   * in the transaction with the rows' job ids, it returns those this gateway still owns; the
+   * other jobs' rows are left out and returned (without a fence: nothing is left out).
+   */
+  insertTaskResults(rows: TaskResultRow[], fence?: ResultFence): Promise<TaskResultRow[]>;
   /** Receipts of executions after a task's result (known-answer checks); idempotent like the above. */
   insertReceipts(jobId: string, index: number, receipts: TaskReceipt[]): Promise<void>;
   /** Result rows of a job ordered by index, from `offset` (an index), at most `limit`. */
