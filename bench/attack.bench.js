@@ -16,16 +16,12 @@ import { spawn } from 'node:child_process';
 import { getResults, putBlob, submitJob, watchJob } from '@lode/sdk';
 import { readWorkload } from '@lode/workloads';
 import { ROOT, startNetwork } from '../attack/network.js';
+import { numberArg, percentile } from './processes.js';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const LATENCY_JOBS = arg('latency-jobs', 60);
-const TASKS = arg('tasks', 2000);
-const FUZZ = arg('fuzz', 20_000);
+const LATENCY_JOBS = numberArg('latency-jobs', 60);
+const TASKS = numberArg('tasks', 2000);
+const FUZZ = numberArg('fuzz', 20_000);
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** The honest requester's figures: single-task latency and a many-task job's throughput. */
 async function honestFigures(client, sha256) {
@@ -47,7 +43,7 @@ async function honestFigures(client, sha256) {
   const seconds = (performance.now() - t0) / 1000;
   const results = await getResults(client, { id: job.id, pageSize: 5000 });
   const wrong = results.filter((r) => r.status !== 'done' || new TextDecoder().decode(r.stdout).trim() !== `t ${r.index}`).length + (TASKS - results.length);
-  return { p50Ms: pct(lat, 50), p99Ms: pct(lat, 99), tasksPerSecond: TASKS / seconds, status: final.status, wrong };
+  return { p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), tasksPerSecond: TASKS / seconds, status: final.status, wrong };
 }
 
 async function main() {

@@ -8,9 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import { freePort, waitFor } from './processes.js';
-
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+import { freePort, percentile, waitFor } from './processes.js';
 
 /** `run(i)` does task i's work and returns its stdout text; `expected(i)` is what it must be. */
 export async function bullmqPeer({ tasks, latencyJobs, run, expected, log }) {
@@ -71,8 +69,8 @@ export async function bullmqPeer({ tasks, latencyJobs, run, expected, log }) {
       totalMs: ms,
       tasksPerSecond: tasks / (ms / 1000),
       latencyJobs,
-      latencyP50Ms: pct(lat, 50),
-      latencyP99Ms: pct(lat, 99),
+      latencyP50Ms: percentile(lat, 50),
+      latencyP99Ms: percentile(lat, 99),
       wrongResults: wrong,
     };
   } finally {

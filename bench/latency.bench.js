@@ -22,11 +22,9 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { JobSpec, jobIdOf, sha256Hex, signJob } from '@lode/protocol';
 import { createLodeClient, getIdentity, getResults, listNodes, putBlob, readJobEvents, watchJob } from '@lode/sdk';
 import { readWorkload } from '@lode/workloads';
-import { freePort, lodeProcess, waitFor } from './processes.js';
+import { freePort, lodeProcess, numberArg, percentile, waitFor } from './processes.js';
 
-const i = process.argv.indexOf('--jobs');
-const JOBS = i > 0 ? Number(process.argv[i + 1]) : 200;
-const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const JOBS = numberArg('jobs', 200);
 
 const dir = mkdtempSync(join(tmpdir(), 'lode-latency-'));
 const port = await freePort();
@@ -95,7 +93,7 @@ try {
   console.log(`one-task jobs, ${JOBS} after 20 warm-up (and as many submitted, then watched), gateway + 1 node on this machine (${wrong} wrong)`);
   console.log('phase             p50 ms   p99 ms');
   for (const [name, xs] of Object.entries(phases))
-    console.log(`${name.padEnd(16)} ${pct(xs, 50).toFixed(2).padStart(7)}  ${pct(xs, 99).toFixed(2).padStart(7)}`);
+    console.log(`${name.padEnd(16)} ${percentile(xs, 50).toFixed(2).padStart(7)}  ${percentile(xs, 99).toFixed(2).padStart(7)}`);
 } finally {
   node.child.kill('SIGKILL');
   gateway.child.kill('SIGTERM');

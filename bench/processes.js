@@ -1,6 +1,7 @@
 /**
  * What the benchmark, the Byzantine simulation and the attack suite need to run real processes:
- * a free port, a child process of Node with its output kept, and a bounded wait.
+ * a free port, a child process of Node with its output kept, a bounded wait — and to read
+ * their flags and figures (a numeric flag, a percentile).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -39,6 +40,18 @@ export function nodeProcess(args, env = {}) {
 /** A `lode` CLI process (see nodeProcess). */
 export function lodeProcess(args, env = {}) {
   return nodeProcess([CLI, ...args], env);
+}
+
+/** A numeric command-line flag (`--name N`), or `fallback` when it is not given. */
+export function numberArg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** The p-th percentile of `xs` (in any order; undefined when empty), by the nearest-rank rule. */
+export function percentile(xs, p) {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** Polls `fn` until it returns something truthy; errors count as "not yet"; throws after `timeoutMs`. */

@@ -32,16 +32,12 @@ import { createLodeClient, getResults, listNodes, putBlob, runJob } from '@lode/
 import { createNodeSandbox, pagesForMiB, prepareModule, runTask } from '@lode/sandbox';
 import { readWorkload } from '@lode/workloads';
 import { bullmqPeer } from './bullmq.js';
-import { CLI, ROOT, freePort, memoryOf, waitFor } from './processes.js';
+import { CLI, ROOT, freePort, memoryOf, numberArg, percentile, waitFor } from './processes.js';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const TASKS = arg('tasks', 20_000);
-const NODES = arg('nodes', 4);
-const SLOTS = arg('slots', 0);
-const LATENCY_JOBS = arg('latency-jobs', 200);
+const TASKS = numberArg('tasks', 20_000);
+const NODES = numberArg('nodes', 4);
+const SLOTS = numberArg('slots', 0);
+const LATENCY_JOBS = numberArg('latency-jobs', 200);
 const LIMITS = { memoryMiB: 16, wallMs: 10_000, maxOutputBytes: 4096 };
 
 const echo = readWorkload('echo');
@@ -49,7 +45,6 @@ const echoHash = createHash('sha256').update(echo).digest('hex');
 const expected = (i) => `task ${i}`;
 const taskArgs = (i) => ['task', String(i)];
 
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
 
 function lode(args) {
@@ -133,8 +128,8 @@ async function endToEnd() {
       cold,
       ...warm,
       latencyJobs: LATENCY_JOBS,
-      latencyP50Ms: pct(lat, 50),
-      latencyP99Ms: pct(lat, 99),
+      latencyP50Ms: percentile(lat, 50),
+      latencyP99Ms: percentile(lat, 99),
       memoryMiB: {
         gatewayStarted: started.gateway.rss,
         nodeStarted: started.node.rss,

@@ -22,14 +22,10 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { loadOrCreateAccount } from '@lode/keystore';
 import { createLodeClient, getJob, getResults, listNodes, putBlob, submitJob, watchJob } from '@lode/sdk';
 import { readWorkload } from '@lode/workloads';
-import { freePort, lodeProcess, ROOT, waitFor } from './processes.js';
+import { freePort, lodeProcess, numberArg, percentile, ROOT, waitFor } from './processes.js';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const RUNS = arg('runs', 10);
-const LEASE_MS = arg('lease-ms', 8000);
+const RUNS = numberArg('runs', 10);
+const LEASE_MS = numberArg('lease-ms', 8000);
 const TASKS = 100;
 const WIDTH = 200_000;
 const adminUrl = process.env.LODE_BENCH_DATABASE_URL || process.env.LODE_TEST_DATABASE_URL;
@@ -59,7 +55,6 @@ const expected = (() => {
   }
   return counts;
 })();
-const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 async function run(k) {
   const name = `lode_takeover_${process.pid}_${k}`;
@@ -148,9 +143,9 @@ const report = {
   runs: RUNS,
   leaseMs: LEASE_MS,
   tasks: TASKS,
-  ownedP50Ms: pct(owned, 50),
+  ownedP50Ms: percentile(owned, 50),
   ownedMaxMs: Math.max(...owned),
-  finishedP50Ms: pct(finished, 50),
+  finishedP50Ms: percentile(finished, 50),
   finishedMaxMs: Math.max(...finished),
   wrongResults: runs.reduce((n, r) => n + r.wrong, 0),
 };
