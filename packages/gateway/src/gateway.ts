@@ -251,6 +251,7 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
   await app.register(systemApi, {
     identity: { ...domain, protocol: PROTOCOL_VERSION, publicUrls: config.publicUrls },
     health: () => ({ nodes: registry.sessions.size, activeJobs: jobs.activeJobs, queued: jobs.queuedTasks() }),
+    problem: () => member?.problem,
     metrics: metrics.registry,
   });
   await app.register(authApi, { sessions, signInsPerMinutePerIp: limits.signInsPerMinutePerIp });

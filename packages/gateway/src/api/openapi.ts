@@ -175,8 +175,8 @@ export const ROUTES: readonly Route[] = [
   {
     method: 'get',
     path: '/healthz',
-    summary: 'Liveness, with node and queue counts.',
-    ok: z.object({ ok: z.boolean(), nodes: z.number(), activeJobs: z.number(), queued: z.number() }),
+    summary: 'Liveness, with node and queue counts; 503 with `problem` when this gateway cannot serve (in a cluster: its database is unreachable).',
+    ok: z.object({ ok: z.boolean(), problem: z.string().optional(), nodes: z.number(), activeJobs: z.number(), queued: z.number() }),
   },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics.', ok: 'text' },
 ];

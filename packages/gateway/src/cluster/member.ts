@@ -12,7 +12,7 @@
  *   gateway may own them now, and a stale owner's writes are refused anyway (ownership.ts).
  * - Result rows are written only for jobs this incarnation still owns at its epoch (`fence`);
  *   the rows of a job it lost are left out, and its new owner runs those tasks again.
- * - An unreachable database is logged and retried on the next beat; one job that cannot be
+ * - An unreachable database is logged, said by `problem` (so `/healthz` answers 503), and retried on the next beat; one job that cannot be
  *   adopted is logged and given up (claimable again on the next beat), never stopping the others.
  */
 import type { Logger } from 'pino';
@@ -35,6 +35,8 @@ export class ClusterMember {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   private readonly ttlMs: number;
+  /** Why this gateway cannot serve its share of the cluster now (the last beat failed), or undefined. */
+  problem: string | undefined;
   /** The jobs this incarnation owns, with their epochs: what its writes are fenced by. */
   private readonly owned = new Map<string, number>();
 
@@ -97,11 +99,16 @@ export class ClusterMember {
         this.o.lost();
         this.owned.clear();
         this.ownership = new JobOwnership(this.o.db, { ttlMs: this.ttlMs });
-        if (!(await this.ownership.heartbeat())) return;
+        if (!(await this.ownership.heartbeat())) {
+          this.problem = 'this gateway lost its cluster lease and could not take a new one';
+          return;
+        }
         this.o.log.info({ incarnation: this.incarnation }, 'rejoined the cluster');
       }
       await this.adoptOrphans();
+      this.problem = undefined;
     } catch (err) {
+      this.problem = `the database is unreachable (${(err as Error).message}); retrying every ${Math.floor(this.ttlMs / 3)} ms`;
       this.o.log.warn({ err }, 'cluster beat failed (database unreachable?); trying again on the next beat');
     }
   }
