@@ -4,8 +4,8 @@
  * at random) and a node that knows only B. A job submitted to the gateway the listing node chose
  * runs there; that gateway is SIGKILLed mid-job; the other takes the job over
  * (cluster/ownership.ts) and finishes it: every task has exactly one result row, every result is
- * right (checked against a sieve), the requester follows the job on the survivor, and the listing
- * node ends up serving the survivor.
+ * right (checked against a sieve), the requester (a client of both gateways) follows the job on
+ * through the survivor, and the listing node ends up serving the survivor.
  * Needs LODE_TEST_DATABASE_URL (set by .ci/run); required, not skipped, when CI=true.
  */
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -67,11 +67,13 @@ describePostgres('two gateways on one PostgreSQL server', (db) => {
     const survivor = victim === a ? b : a;
     const onVictim = clients[victim]!;
     const onSurvivor = clients[survivor]!;
+    // The requester knows both gateways, the one it submits to first.
+    const requester = createLodeClient({ gateway: [victim, survivor], account });
 
     const n = 60;
     const width = 200_000;
     const { sha256 } = await putBlob(onVictim, { data: workloadBytes('primes') });
-    const job = await submitJob(onVictim, { module: sha256, tasks: primeTasks(n, width), limits: { wallMs: 30_000, maxOutputBytes: 4096 } });
+    const job = await submitJob(requester, { module: sha256, tasks: primeTasks(n, width), limits: { wallMs: 30_000, maxOutputBytes: 4096 } });
     await waitFor('some progress on the gateway that took the job', async () => (await getJob(onVictim, { id: job.id })).counts.done >= 5, 60_000);
     const client = new pg.Client({ connectionString: db.url() });
     await client.connect();
@@ -79,12 +81,15 @@ describePostgres('two gateways on one PostgreSQL server', (db) => {
       const [owner] = (await client.query('SELECT gateway, epoch FROM job_owners WHERE job_id = $1', [job.id])).rows;
       expect(owner.epoch).toBe(1);
 
+      // The requester is following the job on the victim when it dies: its watch goes on at the survivor.
+      const following = watchJob(requester, { id: job.id, reconnectDelayMs: 100 });
+      await new Promise((r) => setTimeout(r, 200));
       const killed = procs[victim === a ? 0 : 1]!;
       killed.child.kill('SIGKILL');
       await killed.exited;
       const killedAt = Date.now();
-      // The survivor answers the job's reads and follows it to its end.
-      const final = await watchJob(onSurvivor, { id: job.id });
+      const final = await following;
+      expect(requester.gateway).toBe(survivor);
       const tookMs = Date.now() - killedAt;
       expect(final.status).toBe('completed');
       expect(final.counts.done).toBe(n);

@@ -27,7 +27,9 @@ export function addGlobalOptions(program: Command): Command {
   return program
     .addOption(new Option('--data-dir <dir>', 'where keys, the database and node state live').env('LODE_DATA_DIR').default(DEFAULT_DATA_DIR))
     .addOption(
-      new Option('--gateway <url>', 'the gateway to talk to (lode node: several of one cluster, comma-separated)').env('LODE_GATEWAY').default(DEFAULT_GATEWAY),
+      new Option('--gateway <url>', 'the gateway to talk to, or several of one cluster, comma-separated (used in turn when one cannot be reached)')
+        .env('LODE_GATEWAY')
+        .default(DEFAULT_GATEWAY),
     );
 }
 
@@ -47,9 +49,16 @@ export async function clientOf(cmd: Command, account: 'none' | 'load' | 'create'
   return createLodeClient({ gateway: origin, account: keystore?.account });
 }
 
-function parseGateway(url: string): string {
+/** One gateway, or several of one cluster, comma-separated: each as its origin. */
+function parseGateway(urls: string): string[] {
   try {
-    return gatewayOrigin(url);
+    const list = urls
+      .split(',')
+      .map((u) => u.trim())
+      .filter((u) => u !== '')
+      .map(gatewayOrigin);
+    if (list.length === 0) throw new TypeError('give a gateway URL, e.g. http://127.0.0.1:7070');
+    return list;
   } catch (err) {
     throw new InvalidArgumentError(`--gateway: ${(err as Error).message}`);
   }

@@ -6,8 +6,12 @@ import type { LocalAccount } from 'viem';
 import type { IdentityView } from '@lode/protocol';
 
 export interface LodeClientConfig {
-  /** The gateway's HTTP URL, e.g. `http://127.0.0.1:7070`. A node URL (`ws://…/v1/nodes/ws`) is accepted too. */
-  gateway: string;
+  /**
+   * The gateway's HTTP URL, e.g. `http://127.0.0.1:7070`. A node URL (`ws://…/v1/nodes/ws`) is
+   * accepted too. Several gateways of one cluster — a list, or one string with commas — make a
+   * client that moves to the next gateway when the one it uses cannot be reached.
+   */
+  gateway: string | readonly string[];
   /** Signs job submissions and cancellations. Read-only actions work without one. */
   account?: LocalAccount;
   /** A fetch implementation (tests, proxies). @default globalThis.fetch */
@@ -33,8 +37,12 @@ export interface ClientSession {
 }
 
 export interface LodeClient {
-  /** The gateway's origin, without a trailing slash: `http://host:port`. */
+  /** The origin of the gateway in use, without a trailing slash: `http://host:port`. */
   readonly gateway: string;
+  /** Every gateway this client may use (one, or several of a cluster), in order. */
+  readonly gateways: readonly string[];
+  /** Moves to the next gateway of `gateways` (after one could not be reached). */
+  nextGateway(): void;
   readonly account: LocalAccount | undefined;
   readonly fetch: typeof fetch;
   readonly timeoutMs: number;
@@ -46,15 +54,29 @@ export interface LodeClient {
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
- * Creates a client for one gateway.
+ * Creates a client for one gateway, or for several of one cluster (tried in order when one cannot be reached).
  *
  * @example
  * const client = createLodeClient({ gateway: 'http://127.0.0.1:7070', account: privateKeyToAccount(key) });
  * const job = await getJob(client, { id });
  */
 export function createLodeClient(config: LodeClientConfig): LodeClient {
+  const gateways = [config.gateway]
+    .flat()
+    .flatMap((g) => g.split(','))
+    .map((g) => g.trim())
+    .filter((g) => g !== '')
+    .map(gatewayOrigin);
+  if (gateways.length === 0) throw new TypeError('createLodeClient needs a gateway URL, e.g. http://127.0.0.1:7070.');
+  let at = 0;
   return Object.freeze({
-    gateway: gatewayOrigin(config.gateway),
+    get gateway() {
+      return gateways[at]!;
+    },
+    gateways: Object.freeze(gateways),
+    nextGateway() {
+      at = (at + 1) % gateways.length;
+    },
     account: config.account,
     fetch: config.fetch ?? globalThis.fetch.bind(globalThis),
     timeoutMs: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,

@@ -32,7 +32,6 @@ export function urlOf(client: LodeClient, path: string, query: RequestOptions['q
 
 /** Sends a request with `token` (if any) as its bearer; resolves to the Response if it is 2xx, throws the mapped LodeError otherwise. */
 export async function sendOnce(client: LodeClient, options: RequestOptions, token: string | undefined): Promise<Response> {
-  const url = urlOf(client, options.path, options.query);
   const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
   if (token) headers.authorization = `Bearer ${token}`;
   let body: BodyInit | undefined;
@@ -43,24 +42,31 @@ export async function sendOnce(client: LodeClient, options: RequestOptions, toke
     body = JSON.stringify(options.body);
     headers['content-type'] = 'application/json';
   }
-  const untilHeaders = options.timeoutUntilHeaders && !options.noTimeout ? new AbortController() : undefined;
-  const limit = options.noTimeout ? undefined : (untilHeaders?.signal ?? AbortSignal.timeout(client.timeoutMs));
-  const timer = untilHeaders && setTimeout(() => untilHeaders.abort(new DOMException('no answer in time', 'TimeoutError')), client.timeoutMs);
-  const signals = [options.signal, limit].filter((s): s is AbortSignal => s !== undefined);
   let response: Response;
-  try {
-    response = await client.fetch(url, {
-      method: options.method ?? (body === undefined ? 'GET' : 'POST'),
-      headers,
-      body,
-      signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
-    });
-  } catch (err) {
-    if (options.signal?.aborted) throw options.signal.reason ?? err;
-    throw unreachable(url, err);
-  } finally {
-    clearTimeout(timer);
+  // A gateway that cannot be reached: the next one of the client's cluster, each once.
+  for (let tried = 1; ; tried++) {
+    const url = urlOf(client, options.path, options.query);
+    const untilHeaders = options.timeoutUntilHeaders && !options.noTimeout ? new AbortController() : undefined;
+    const limit = options.noTimeout ? undefined : (untilHeaders?.signal ?? AbortSignal.timeout(client.timeoutMs));
+    const timer = untilHeaders && setTimeout(() => untilHeaders.abort(new DOMException('no answer in time', 'TimeoutError')), client.timeoutMs);
+    const signals = [options.signal, limit].filter((s): s is AbortSignal => s !== undefined);
+    try {
+      response = await client.fetch(url, {
+        method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+        headers,
+        body,
+        signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
+      });
+      break;
+    } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason ?? err;
+      if (tried >= client.gateways.length) throw unreachable(url, err);
+      client.nextGateway();
+    } finally {
+      clearTimeout(timer);
+    }
   }
+  const url = response.url || urlOf(client, options.path, options.query);
   if (!response.ok) throw errorFromResponse(response.status, await readBody(response), url);
   return response;
 }

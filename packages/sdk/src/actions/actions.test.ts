@@ -220,3 +220,21 @@ describe('sessions', () => {
     await expect(listJobs(createLodeClient({ gateway: gw.url }))).rejects.toBeInstanceOf(AccountRequiredError);
   });
 });
+
+describe('a client of several gateways (a cluster)', () => {
+  it('moves to the next gateway when the one in use cannot be reached, and stays there', async () => {
+    gw = await startFakeGateway({ 'GET /v1/nodes': (_req, res) => json(res, 200, { nodes: [] }) });
+    const dead = 'http://127.0.0.1:1';
+    const client = createLodeClient({ gateway: `${dead}, ${gw.url}` });
+    expect(client.gateways).toEqual([dead, gw.url]);
+    expect(await listNodes(client)).toEqual([]);
+    expect(client.gateway).toBe(gw.url);
+    expect(await listNodes(client)).toEqual([]);
+    expect(gw.requests.filter((r) => r.path === '/v1/nodes')).toHaveLength(2);
+  });
+
+  it('says the last gateway it tried when none can be reached', async () => {
+    const client = createLodeClient({ gateway: ['http://127.0.0.1:1', 'http://127.0.0.1:2'] });
+    await expect(listNodes(client)).rejects.toMatchObject({ code: 'GATEWAY_UNAVAILABLE', message: expect.stringMatching(/127\.0\.0\.1:2/) });
+  });
+});
