@@ -41,8 +41,11 @@ export interface LodeClient {
   readonly gateway: string;
   /** Every gateway this client may use (one, or several of a cluster), in order. */
   readonly gateways: readonly string[];
-  /** Moves to the next gateway of `gateways` (after one could not be reached). */
-  nextGateway(): void;
+  /**
+   * Moves to the next gateway of `gateways` after `failed` could not be reached — only if `failed`
+   * is still the one in use (requests failing at once move the client on once, not past the next).
+   */
+  nextGateway(failed: string): void;
   readonly account: LocalAccount | undefined;
   readonly fetch: typeof fetch;
   readonly timeoutMs: number;
@@ -74,8 +77,8 @@ export function createLodeClient(config: LodeClientConfig): LodeClient {
       return gateways[at]!;
     },
     gateways: Object.freeze(gateways),
-    nextGateway() {
-      at = (at + 1) % gateways.length;
+    nextGateway(failed: string) {
+      if (gateways[at] === failed) at = (at + 1) % gateways.length;
     },
     account: config.account,
     fetch: config.fetch ?? globalThis.fetch.bind(globalThis),

@@ -45,6 +45,7 @@ export async function sendOnce(client: LodeClient, options: RequestOptions, toke
   let response: Response;
   // A gateway that cannot be reached: the next one of the client's cluster, each once.
   for (let tried = 1; ; tried++) {
+    const origin = client.gateway;
     const url = urlOf(client, options.path, options.query);
     const untilHeaders = options.timeoutUntilHeaders && !options.noTimeout ? new AbortController() : undefined;
     const limit = options.noTimeout ? undefined : (untilHeaders?.signal ?? AbortSignal.timeout(client.timeoutMs));
@@ -61,7 +62,7 @@ export async function sendOnce(client: LodeClient, options: RequestOptions, toke
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason ?? err;
       if (tried >= client.gateways.length) throw unreachable(url, err);
-      client.nextGateway();
+      client.nextGateway(origin);
     } finally {
       clearTimeout(timer);
     }

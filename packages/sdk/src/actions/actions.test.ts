@@ -233,6 +233,14 @@ describe('a client of several gateways (a cluster)', () => {
     expect(gw.requests.filter((r) => r.path === '/v1/nodes')).toHaveLength(2);
   });
 
+  it('moves on once when several requests fail at the same gateway at once', async () => {
+    gw = await startFakeGateway({ 'GET /v1/nodes': (_req, res) => json(res, 200, { nodes: [] }) });
+    const client = createLodeClient({ gateway: ['http://127.0.0.1:1', gw.url] });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => listNodes(client)));
+    expect(answers).toEqual([[], [], [], [], []]);
+    expect(client.gateway).toBe(gw.url);
+  });
+
   it('says the last gateway it tried when none can be reached', async () => {
     const client = createLodeClient({ gateway: ['http://127.0.0.1:1', 'http://127.0.0.1:2'] });
     await expect(listNodes(client)).rejects.toMatchObject({ code: 'GATEWAY_UNAVAILABLE', message: expect.stringMatching(/127\.0\.0\.1:2/) });
