@@ -2,7 +2,7 @@
  * What every verb needs from the global flags: the data directory, the gateway, and (when the
  * verb signs) the requester's account — plus the shared `--json` flag and help examples.
  */
-import { createLodeClient, gatewayOrigin, type LodeClient } from '@lode/sdk';
+import { createLodeClient, gatewayList, gatewayOrigin, type LodeClient } from '@lode/sdk';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { loadAccount, loadOrCreateAccount } from '@lode/keystore';
 import { LIMITS, type Verification } from '@lode/protocol';
@@ -52,11 +52,7 @@ export async function clientOf(cmd: Command, account: 'none' | 'load' | 'create'
 /** One gateway, or several of one cluster, comma-separated: each as its origin. */
 function parseGateway(urls: string): string[] {
   try {
-    const list = urls
-      .split(',')
-      .map((u) => u.trim())
-      .filter((u) => u !== '')
-      .map(gatewayOrigin);
+    const list = gatewayList(urls).map(gatewayOrigin);
     if (list.length === 0) throw new TypeError('give a gateway URL, e.g. http://127.0.0.1:7070');
     return list;
   } catch (err) {

@@ -18,6 +18,7 @@ import { collectGarbageSoon } from './memory.js';
 import type { Sandbox } from './sandboxTypes.js';
 import { wsSocketFactory } from './socket.js';
 import { gatewayUrls } from './urls.js';
+import { gatewayList } from '@lode/sdk';
 
 export interface NodeOptions {
   /**
@@ -112,11 +113,7 @@ export async function startNode(options: NodeOptions): Promise<NodeHandle> {
   const log = options.log ?? pino({ name: 'lode-node' });
   const clock = options.clock ?? systemClock;
   // One gateway, or several of one cluster (a comma-separated list): the connection moves between them.
-  const all = options.gateway
-    .split(',')
-    .map((g) => g.trim())
-    .filter((g) => g !== '')
-    .map(gatewayUrls);
+  const all = gatewayList(options.gateway).map(gatewayUrls);
   if (all.length === 0) throw new TypeError('startNode needs a gateway URL');
   const urls = all[0]!;
   const httpOf = new Map(all.map((u) => [u.ws, u.http]));

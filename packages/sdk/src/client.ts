@@ -64,12 +64,7 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
  * const job = await getJob(client, { id });
  */
 export function createLodeClient(config: LodeClientConfig): LodeClient {
-  const gateways = [config.gateway]
-    .flat()
-    .flatMap((g) => g.split(','))
-    .map((g) => g.trim())
-    .filter((g) => g !== '')
-    .map(gatewayOrigin);
+  const gateways = gatewayList(config.gateway).map(gatewayOrigin);
   if (gateways.length === 0) throw new TypeError('createLodeClient needs a gateway URL, e.g. http://127.0.0.1:7070.');
   let at = 0;
   return Object.freeze({
@@ -85,6 +80,15 @@ export function createLodeClient(config: LodeClientConfig): LodeClient {
     timeoutMs: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     session: config.session ? { token: config.session } : {},
   });
+}
+
+/** The gateways named by a list, or by one string with commas (`--gateway A,B`, `LODE_GATEWAY`): trimmed, empties left out. */
+export function gatewayList(gateways: string | readonly string[]): string[] {
+  return [gateways]
+    .flat()
+    .flatMap((g) => g.split(','))
+    .map((g) => g.trim())
+    .filter((g) => g !== '');
 }
 
 /**

@@ -11,7 +11,7 @@
  * const job = await runJob(client, { module: sha256, tasks: [{ args: ['hello'] }], onEvent: (e) => console.log(e.job.counts) });
  * const results = await getResults(client, { id: job.id });
  */
-export { createLodeClient, gatewayOrigin, DEFAULT_TIMEOUT_MS, type LodeClient, type LodeClientConfig } from './client.js';
+export { createLodeClient, gatewayList, gatewayOrigin, DEFAULT_TIMEOUT_MS, type LodeClient, type LodeClientConfig } from './client.js';
 export { AccountRequiredError, GatewayError, errorFromResponse } from './errors.js';
 export * from './actions/getIdentity.js';
 export * from './actions/signIn.js';
