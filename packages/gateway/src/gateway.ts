@@ -151,8 +151,15 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
           ttlMs: config.clusterLeaseMs,
           adopt: (owned) => jobs.adopt(owned.jobId),
           lost: () => jobs.dropAll(),
+          // One account for the cluster: only the settler sends its chain transactions.
+          settler: ledger && {
+            gained: (fence) => ledger!.lead(fence),
+            lost: () => ledger!.follow(),
+            holding: () => trust.slashPending(),
+          },
         })
       : undefined;
+  if (member) ledger?.joinCluster();
   const jobs: JobManager = new JobManager({
     store,
     clock,
@@ -250,7 +257,12 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
   const limits = config.limits;
   await app.register(systemApi, {
     identity: { ...domain, protocol: PROTOCOL_VERSION, publicUrls: config.publicUrls },
-    health: () => ({ nodes: registry.sessions.size, activeJobs: jobs.activeJobs, queued: jobs.queuedTasks() }),
+    health: () => ({
+      nodes: registry.sessions.size,
+      activeJobs: jobs.activeJobs,
+      queued: jobs.queuedTasks(),
+      ...(member ? { cluster: { incarnation: member.incarnation, settler: member.settling } } : {}),
+    }),
     problem: () => member?.problem,
     metrics: metrics.registry,
   });

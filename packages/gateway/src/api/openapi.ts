@@ -176,7 +176,17 @@ export const ROUTES: readonly Route[] = [
     method: 'get',
     path: '/healthz',
     summary: 'Liveness, with node and queue counts; 503 with `problem` when this gateway cannot serve (in a cluster: its database is unreachable).',
-    ok: z.object({ ok: z.boolean(), problem: z.string().optional(), nodes: z.number(), activeJobs: z.number(), queued: z.number() }),
+    ok: z.object({
+      ok: z.boolean(),
+      problem: z.string().optional(),
+      nodes: z.number(),
+      activeJobs: z.number(),
+      queued: z.number(),
+      cluster: z
+        .object({ incarnation: z.string(), settler: z.boolean().describe('whether this gateway sends the cluster’s chain transactions now') })
+        .optional()
+        .describe('present on a gateway of a cluster (--database-url)'),
+    }),
   },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics.', ok: 'text' },
 ];

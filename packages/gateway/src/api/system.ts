@@ -10,7 +10,7 @@ import { openApiDocument } from './openapi.js';
 
 export interface SystemApiDeps {
   identity: IdentityView;
-  health(): { nodes: number; activeJobs: number; queued: number };
+  health(): { nodes: number; activeJobs: number; queued: number; cluster?: { incarnation: string; settler: boolean } };
   /** Why this gateway is not ready (its database is unreachable…): `/healthz` then answers 503 with it. */
   problem?(): string | undefined;
   metrics: Registry;

@@ -12,11 +12,17 @@
  *   gateway may own them now, and a stale owner's writes are refused anyway (ownership.ts).
  * - Result rows are written only for jobs this incarnation still owns at its epoch (`fence`);
  *   the rows of a job it lost are left out, and its new owner runs those tasks again.
+ * - One gateway of the cluster is the *settler* (a role in the database, ownership.ts): the only
+ *   one that signs and sends chain transactions, since all share one account. `settler.gained`
+ *   is called with the fence its transactions are recorded under; `settler.lost` when the role
+ *   goes (a lost lease, a stop). A settler that stalls past its lease is replaced one lease later;
+ *   its fence refuses whatever it tries to record after that.
  * - An unreachable database is logged, said by `problem` (so `/healthz` answers 503), and retried on the next beat; one job that cannot be
  *   adopted is logged and given up (claimable again on the next beat), never stopping the others.
  */
 import type { Logger } from 'pino';
 import type { SqlRunner } from '../store/sql.js';
+import type { SenderFence } from '../store/types.js';
 import { JobOwnership, type OwnedJob } from './ownership.js';
 
 export interface ClusterMemberOptions {
@@ -28,7 +34,17 @@ export interface ClusterMemberOptions {
   adopt(job: OwnedJob): Promise<void>;
   /** Drops every job this gateway runs: its lease was lost. */
   lost(): void;
+  /** What this gateway does as the cluster's settler (absent: it never takes the role, e.g. no ledger). */
+  settler?: {
+    gained(fence: SenderFence): Promise<void>;
+    lost(): Promise<void>;
+    /** Every beat while it holds the role (picks up work other gateways left for the settler). */
+    holding?(): Promise<void>;
+  };
 }
+
+/** The role of the gateway that sends the cluster's chain transactions. */
+export const SETTLER_ROLE = 'settler';
 
 export class ClusterMember {
   private ownership: JobOwnership;
@@ -39,6 +55,10 @@ export class ClusterMember {
   problem: string | undefined;
   /** The jobs this incarnation owns, with their epochs: what its writes are fenced by. */
   private readonly owned = new Map<string, number>();
+  /** The settler role's epoch while this incarnation holds it. */
+  private settlerEpoch: number | undefined;
+  /** Settlement starting or stopping (settlerChange), in order. */
+  private settling$: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: ClusterMemberOptions) {
     this.ttlMs = o.ttlMs ?? 8000;
@@ -47,6 +67,11 @@ export class ClusterMember {
 
   get incarnation(): string {
     return this.ownership.incarnation;
+  }
+
+  /** Whether this gateway is the cluster's settler now. */
+  get settling(): boolean {
+    return this.settlerEpoch !== undefined;
   }
 
   /** Owns a job this gateway has just stored; undefined when another gateway owns it. */
@@ -82,6 +107,7 @@ export class ClusterMember {
     if (!(await this.ownership.heartbeat())) throw new Error('cluster: a new gateway lease was refused');
     this.o.log.info({ incarnation: this.incarnation, ttlMs: this.ttlMs }, 'joined the cluster');
     await this.adoptOrphans();
+    await this.holdSettler();
     this.timer = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
   }
@@ -98,6 +124,7 @@ export class ClusterMember {
         this.o.log.error({ incarnation: this.incarnation }, 'cluster lease lost (this gateway stalled or lost its database past the lease); dropping its jobs');
         this.o.lost();
         this.owned.clear();
+        await this.loseSettler();
         this.ownership = new JobOwnership(this.o.db, { ttlMs: this.ttlMs });
         if (!(await this.ownership.heartbeat())) {
           this.problem = 'this gateway lost its cluster lease and could not take a new one';
@@ -106,6 +133,7 @@ export class ClusterMember {
         this.o.log.info({ incarnation: this.incarnation }, 'rejoined the cluster');
       }
       await this.adoptOrphans();
+      await this.holdSettler();
       this.problem = undefined;
     } catch (err) {
       this.problem = `the database is unreachable (${(err as Error).message}); retrying every ${Math.floor(this.ttlMs / 3)} ms`;
@@ -127,10 +155,45 @@ export class ClusterMember {
     }
   }
 
-  /** Stops beating and ends the lease, so the jobs left unfinished are taken over at once. */
+  /** Takes or keeps the settler role when it is free; starts or stops settling when that changes. */
+  private async holdSettler(): Promise<void> {
+    const settler = this.o.settler;
+    if (!settler) return;
+    const ownership = this.ownership;
+    const epoch = await ownership.holdRole(SETTLER_ROLE);
+    if (epoch === this.settlerEpoch) {
+      if (epoch !== undefined) settler.holding?.().catch((err: unknown) => this.o.log.warn({ err }, 'settler work failed; trying again on the next beat'));
+      return;
+    }
+    if (this.settlerEpoch !== undefined) await this.loseSettler();
+    if (epoch === undefined) return;
+    this.settlerEpoch = epoch;
+    this.o.log.info({ incarnation: this.incarnation, epoch }, 'this gateway is the cluster settler: it sends the chain transactions');
+    this.settlerChange((s) => s.gained((tx) => ownership.holdsRole(tx, SETTLER_ROLE, epoch)));
+  }
+
+  private async loseSettler(): Promise<void> {
+    if (this.settlerEpoch === undefined) return;
+    this.settlerEpoch = undefined;
+    this.o.log.warn({ incarnation: this.incarnation }, 'no longer the cluster settler; another gateway sends the chain transactions');
+    this.settlerChange((s) => s.lost());
+  }
+
+  /**
+   * Starting and stopping settlement wait on the chain (pending transactions, the round in
+   * progress): they run one after another, off the beat, so the lease is renewed meanwhile.
+   */
+  private settlerChange(fn: (s: NonNullable<ClusterMemberOptions['settler']>) => Promise<void>): void {
+    const settler = this.o.settler!;
+    this.settling$ = this.settling$.then(() => fn(settler)).catch((err: unknown) => this.o.log.error({ err }, 'starting or stopping settlement failed'));
+  }
+
+  /** Stops beating, stops settling, and ends the lease, so the jobs left unfinished (and the settler role) are taken over at once. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.beating;
+    await this.loseSettler();
+    await this.settling$;
     await this.ownership.release().catch((err: unknown) => this.o.log.warn({ err }, 'could not end the cluster lease; it runs out by itself'));
   }
 }

@@ -8,7 +8,8 @@
  * by random amounts. Whatever happens, every write the database accepted for a job came from
  * that job's owner of the moment: per job, accepted writes carry non-decreasing epochs and each
  * epoch belongs to one gateway. And when one gateway is left alive, it ends up owning every
- * unfinished job within one lease.
+ * unfinished job within one lease. The same for the settler role (the one gateway that sends chain
+ * transactions): what it records under its fence comes from one holder per epoch, epochs in order.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +17,10 @@ import { createPGliteExecutor, createPostgresExecutor, migrate, type SqlExecutor
 import { makeJob, makeResult } from '../store/store.suite.js';
 import { SqlStore } from '../store/sqlStore.js';
 import { describePostgres } from '../../test/support/postgres.js';
+import { NotSenderError } from '../store/errors.js';
 import { JobOwnership, NotOwnerError, type OwnedJob } from './ownership.js';
+
+const ROLE = 'settler';
 
 const TTL = 10_000;
 const JOBS = 3;
@@ -25,7 +29,8 @@ const GATEWAYS = 3;
 type Step =
   | { kind: 'tick'; ms: number }
   | { kind: 'heartbeat' | 'claim' | 'crash' | 'restart' | 'pause' | 'resume'; g: number }
-  | { kind: 'write'; g: number; job: number };
+  | { kind: 'write'; g: number; job: number }
+  | { kind: 'send'; g: number };
 
 const g = fc.nat(GATEWAYS - 1);
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -36,6 +41,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('claim' as const), g }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('write' as const), g, job: fc.nat(JOBS - 1) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('send' as const), g }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('heartbeat' as const, 'crash' as const, 'restart' as const), g }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('pause' as const, 'resume' as const), g }) },
 );
@@ -44,6 +50,8 @@ interface Gateway {
   ownership: JobOwnership;
   /** Jobs this gateway believes it owns (possibly stale), by job id. */
   believes: Map<string, OwnedJob>;
+  /** The settler role's epoch this gateway believes it holds (possibly stale). */
+  settler: number | undefined;
   crashed: boolean;
   paused: boolean;
 }
@@ -67,6 +75,7 @@ function ownershipSuite(name: string, open: () => Promise<SqlExecutor>): void {
     /** A fresh world: JOBS unfinished jobs, no leases, the clock at `start`. */
     async function world(start: number) {
       await db.query('DELETE FROM job_owners');
+      await db.query('DELETE FROM cluster_roles');
       await db.query('DELETE FROM gateway_leases');
       // This suite's own database: the jobs of earlier runs are done with.
       await db.query("UPDATE jobs SET status = 'completed' WHERE status IN ('queued', 'running')");
@@ -81,7 +90,7 @@ function ownershipSuite(name: string, open: () => Promise<SqlExecutor>): void {
       const gateway = async (): Promise<Gateway> => {
         const ownership = new JobOwnership(db, { ttlMs: TTL, now: () => clock.t });
         expect(await ownership.heartbeat()).toBe(true);
-        return { ownership, believes: new Map(), crashed: false, paused: false };
+        return { ownership, believes: new Map(), settler: undefined, crashed: false, paused: false };
       };
       const gateways: Gateway[] = [];
       for (let i = 0; i < GATEWAYS; i++) gateways.push(await gateway());
@@ -98,12 +107,13 @@ function ownershipSuite(name: string, open: () => Promise<SqlExecutor>): void {
     it('accepts a write for a job only from its owner of the moment, whatever crashes, pauses and clocks do', async () => {
       let start = 1_000_000_000;
       // What the runs went through, so that the property is known not to hold vacuously.
-      const seen = { accepted: 0, refusedStale: 0, takenOver: 0 };
+      const seen = { accepted: 0, refusedStale: 0, takenOver: 0, sent: 0, refusedSend: 0 };
       await fc.assert(
         fc.asyncProperty(fc.array(step, { minLength: 20, maxLength: 80, size: 'max' }), async (steps) => {
           start += 10 * TTL; // every run on a fresh stretch of the virtual clock
           const w = await world(start);
           const accepted: Array<{ job: string; incarnation: string; epoch: number }> = [];
+          const sent: Array<{ incarnation: string; epoch: number }> = [];
           for (const s of steps) {
             if (s.kind === 'tick') {
               w.clock.t += s.ms;
@@ -122,6 +132,19 @@ function ownershipSuite(name: string, open: () => Promise<SqlExecutor>): void {
             else if (s.kind === 'heartbeat') await beat(w, s.g);
             else if (s.kind === 'claim' && !g.paused) {
               for (const owned of await g.ownership.claimOrphans()) g.believes.set(owned.jobId, owned);
+              g.settler = await g.ownership.holdRole(ROLE);
+            } else if (s.kind === 'send') {
+              // A chain transaction recorded under the settler fence (paused gateways try too).
+              if (g.settler === undefined) continue;
+              const epoch = g.settler;
+              const ok = await db.transaction((tx) => g.ownership.holdsRole(tx, ROLE, epoch));
+              if (ok) {
+                sent.push({ incarnation: g.ownership.incarnation, epoch });
+                seen.sent++;
+              } else {
+                seen.refusedSend++;
+                g.settler = undefined;
+              }
             } else if (s.kind === 'write') {
               // Paused gateways write too: a stalled process acting on what it last knew.
               const owned = g.believes.get(w.jobs[s.job]!);
@@ -152,18 +175,85 @@ function ownershipSuite(name: string, open: () => Promise<SqlExecutor>): void {
             }
           }
 
+          // One settler per epoch, epochs in order: never two gateways sending at once.
+          const settlerOf = new Map<number, string>();
+          for (let i = 0; i < sent.length; i++) {
+            const a = sent[i]!;
+            if (i > 0) expect(a.epoch).toBeGreaterThanOrEqual(sent[i - 1]!.epoch);
+            expect(settlerOf.get(a.epoch) ?? a.incarnation).toBe(a.incarnation);
+            settlerOf.set(a.epoch, a.incarnation);
+          }
+
           // Liveness: one fresh gateway left alive owns every unfinished job within one lease.
           w.clock.t += TTL + 1;
           const survivor = await w.gateway();
           const claimed = await survivor.ownership.claimOrphans();
           expect(claimed.map((c) => c.jobId).sort()).toEqual([...w.jobs].sort());
           for (const c of claimed) await survivor.ownership.fenced(c, async () => {});
+          // …and is the settler.
+          const epoch = await survivor.ownership.holdRole(ROLE);
+          expect(epoch).toBeDefined();
+          expect(await db.transaction((tx) => survivor.ownership.holdsRole(tx, ROLE, epoch!))).toBe(true);
         }),
         { numRuns: 100 },
       );
       expect(seen.accepted).toBeGreaterThan(0);
       expect(seen.takenOver).toBeGreaterThan(0);
       expect(seen.refusedStale).toBeGreaterThan(0);
+      expect(seen.sent).toBeGreaterThan(0);
+      expect(seen.refusedSend).toBeGreaterThan(0);
+    });
+
+    it('gives the settler role to one live gateway; a stalled settler is replaced and its fence refuses', async () => {
+      const w = await world(6_000_000_000_000);
+      const [a, first] = w.gateways as [Gateway, Gateway];
+      expect(await a.ownership.holdRole(ROLE)).toBe(1);
+      expect(await first.ownership.holdRole(ROLE)).toBeUndefined(); // a is alive
+      expect(await a.ownership.holdRole(ROLE)).toBe(1); // kept, same epoch
+      // a stalls past its lease; a gateway started since takes the role.
+      w.clock.t += TTL + 1;
+      const b = await w.gateway();
+      expect(await b.ownership.holdRole(ROLE)).toBe(2);
+      expect(await db.transaction((tx) => a.ownership.holdsRole(tx, ROLE, 1))).toBe(false);
+      expect(await db.transaction((tx) => b.ownership.holdsRole(tx, ROLE, 2))).toBe(true);
+      // A clean stop hands the role over at once.
+      const c = await w.gateway();
+      expect(await c.ownership.holdRole(ROLE)).toBeUndefined();
+      await b.ownership.release();
+      expect(await c.ownership.holdRole(ROLE)).toBe(3);
+    });
+
+    it('records a chain transaction only under the settler fence, and one live transaction per purpose', async () => {
+      const w = await world(7_000_000_000_000);
+      const [a, b] = w.gateways as [Gateway, Gateway];
+      const epoch = (await a.ownership.holdRole(ROLE))!;
+      const tx = (hash: string) => ({
+        hash,
+        kind: 'postBatch',
+        ref: `batch-${w.clock.t}`,
+        sender: '0x00000000000000000000000000000000000000aa',
+        nonce: 7,
+        raw: '0x01',
+        status: 'sent' as const,
+        createdAt: w.clock.t,
+        block: null,
+      });
+      const bFence = (t: Parameters<JobOwnership['holdsRole']>[0]) => b.ownership.holdsRole(t, ROLE, 1);
+      await expect(store.ledger.insertChainTx(tx(`0xb${w.clock.t}`), bFence)).rejects.toBeInstanceOf(NotSenderError);
+      const aFence = (t: Parameters<JobOwnership['holdsRole']>[0]) => a.ownership.holdsRole(t, ROLE, epoch);
+      expect(await store.ledger.insertChainTx(tx(`0xa${w.clock.t}`), aFence)).toBe('recorded');
+      // A second transaction for the same batch, even from the settler, is not recorded.
+      expect(await store.ledger.insertChainTx(tx(`0xc${w.clock.t}`), aFence)).toBe('taken');
+      expect((await store.ledger.chainTxsOf('postBatch', `batch-${w.clock.t}`)).map((t) => t.hash)).toEqual([`0xa${w.clock.t}`]);
+      // Once it reverted, a new one may be recorded.
+      await store.ledger.updateChainTx(`0xa${w.clock.t}`, { status: 'reverted', block: null });
+      expect(await store.ledger.insertChainTx(tx(`0xc${w.clock.t}`), aFence)).toBe('recorded');
+      // Two senders racing for one purpose (on the server: two connections at once): one is recorded.
+      for (let i = 0; i < 20; i++) {
+        w.clock.t++;
+        const outcomes = await Promise.all([store.ledger.insertChainTx(tx(`0xd${w.clock.t}`)), store.ledger.insertChainTx(tx(`0xe${w.clock.t}`))]);
+        expect(outcomes.sort()).toEqual(['recorded', 'taken']);
+      }
     });
 
     it('takes a cleanly stopped gateway’s jobs at once, and a finished job never', async () => {
@@ -232,8 +322,8 @@ it('migrates (the ownership tables exist on a fresh database)', async () => {
   const db = await createPGliteExecutor();
   await migrate(db);
   const rows = await db.query<{ table_name: string }>(
-    "SELECT table_name FROM information_schema.tables WHERE table_name IN ('gateway_leases', 'job_owners') ORDER BY table_name",
+    "SELECT table_name FROM information_schema.tables WHERE table_name IN ('gateway_leases', 'job_owners', 'cluster_roles') ORDER BY table_name",
   );
-  expect(rows.map((r) => r.table_name)).toEqual(['gateway_leases', 'job_owners']);
+  expect(rows.map((r) => r.table_name)).toEqual(['cluster_roles', 'gateway_leases', 'job_owners']);
   await db.close();
 });

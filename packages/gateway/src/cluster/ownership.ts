@@ -173,6 +173,35 @@ export class JobOwnership {
     return new Set(rows.filter((r) => jobs.get(r.job_id) === Number(r.epoch)).map((r) => r.job_id));
   }
 
+  /**
+   * Takes or keeps `role` (one holder in the cluster at a time): its epoch while this incarnation
+   * holds it, undefined while another live gateway does (or this incarnation's lease is not
+   * valid). A role whose holder's lease expired or ended is taken over, its epoch one higher.
+   */
+  async holdRole(role: string): Promise<number | undefined> {
+    const rows = await this.db.query<{ epoch: number }>(
+      `INSERT INTO cluster_roles (role, gateway, epoch)
+       SELECT $1, $2, 1 WHERE EXISTS (SELECT 1 FROM gateway_leases g WHERE g.id = $2 AND g.expires_at > ${dbNow('$3')})
+       ON CONFLICT (role) DO UPDATE
+         SET gateway = $2, epoch = CASE WHEN cluster_roles.gateway = $2 THEN cluster_roles.epoch ELSE cluster_roles.epoch + 1 END
+         WHERE cluster_roles.gateway = $2
+            OR NOT EXISTS (SELECT 1 FROM gateway_leases g WHERE g.id = cluster_roles.gateway AND g.expires_at > ${dbNow('$3')})
+       RETURNING epoch`,
+      [role, this.incarnation, this.t],
+    );
+    return rows.length === 1 ? Number(rows[0]!.epoch) : undefined;
+  }
+
+  /**
+   * Whether this incarnation still holds `role` at `epoch`, read inside the caller's transaction
+   * `tx` with the role row held (FOR SHARE) until it commits: the fence of a write only the role's
+   * holder may make. A takeover waits for that transaction; a stale holder's check fails.
+   */
+  async holdsRole(tx: SqlRunner, role: string, epoch: number): Promise<boolean> {
+    const rows = await tx.query<{ epoch: number }>('SELECT epoch FROM cluster_roles WHERE role = $1 AND gateway = $2 FOR SHARE', [role, this.incarnation]);
+    return rows.length === 1 && Number(rows[0]!.epoch) === epoch;
+  }
+
   /** Gives up a job this incarnation could not run: it is claimable at once, by anyone (itself included). */
   async disown(job: OwnedJob): Promise<void> {
     await this.db.query('DELETE FROM job_owners WHERE job_id = $1 AND gateway = $2 AND epoch = $3', [job.jobId, this.incarnation, job.epoch]);

@@ -55,11 +55,15 @@ import {
 import { loadOrCreateAccount } from '@lode/keystore';
 import type { GatewayConfig } from '../config.js';
 import type { Clock } from '../clock.js';
-import type { EscrowState, Store } from '../store/types.js';
+import type { EscrowState, SenderFence, Store } from '../store/types.js';
+import { NotSenderError } from '../store/errors.js';
 import { Faucet, type FaucetSettings } from './faucet.js';
 import { TxOutbox } from './outbox.js';
-import { Settlement, revertErrorName } from './settlement.js';
+import { MAX_BACKOFF_MS, Settlement, revertErrorName } from './settlement.js';
 import { proofFor } from './plan.js';
+
+/** The fence of a cluster gateway that is not the settler: it records (and sends) nothing. */
+const NOT_SENDER: SenderFence = async () => false;
 
 /** Gas money the embedded chain gives the gateway's account at genesis (it funds the faucet). */
 const GENESIS_ETH = parseEther('1000000000');
@@ -77,6 +81,7 @@ export class GatewayLedger {
   private readonly settlement: Settlement;
   private readonly outbox: TxOutbox;
   private readonly faucetService: Faucet;
+  private clustered = false;
 
   private constructor(
     private readonly d: LedgerDeps,
@@ -149,9 +154,9 @@ export class GatewayLedger {
   }
 
   async start(): Promise<void> {
+    if (this.clustered) return; // the cluster's settler role starts settlement (lead)
     await this.outbox.resume();
-    const intervalMs = this.d.config.settlementIntervalMs ?? (await this.params()).settlementPeriod * 1000;
-    this.settlement.start(intervalMs);
+    this.settlement.start(await this.intervalMs());
   }
 
   async stop(): Promise<void> {
@@ -159,9 +164,45 @@ export class GatewayLedger {
     await this.chain?.close();
   }
 
-  /** Runs one settlement round now (tests, `lode up` shutdown). */
+  /**
+   * This gateway is one of a cluster on one database and one account: it sends chain
+   * transactions (settlement, slashes, the faucet) only while it holds the settler role
+   * (`lead`), never from `start`. Call before `start`.
+   */
+  joinCluster(): void {
+    this.clustered = true;
+    this.outbox.fence = NOT_SENDER;
+  }
+
+  /** Whether this gateway sends the chain transactions now (always, outside a cluster). */
+  get leading(): boolean {
+    return !this.clustered || this.outbox.fence !== NOT_SENDER;
+  }
+
+  /**
+   * This gateway became the cluster's settler: `fence` says, inside each recording transaction,
+   * whether it still is. Sends what the previous settler left pending, then settles every period.
+   */
+  async lead(fence: SenderFence): Promise<void> {
+    this.outbox.fence = fence;
+    // A chain that does not answer now: the rounds send what is pending (sendOnce awaits it) and retry.
+    await this.outbox.resume().catch((err: unknown) => this.d.log.error({ err }, 'could not resend pending chain transactions; settlement rounds will'));
+    this.settlement.start(await this.intervalMs().catch(() => MAX_BACKOFF_MS));
+  }
+
+  /** This gateway is no longer the settler: nothing more is recorded or sent; the round in progress ends. */
+  async follow(): Promise<void> {
+    this.outbox.fence = NOT_SENDER;
+    await this.settlement.stop();
+  }
+
+  /** Runs one settlement round now (tests, `lode up` shutdown); nothing on a gateway that does not settle. */
   settleNow(): Promise<void> {
-    return this.settlement.runOnce();
+    return this.leading ? this.settlement.runOnce() : Promise.resolve();
+  }
+
+  private async intervalMs(): Promise<number> {
+    return this.d.config.settlementIntervalMs ?? (await this.params()).settlementPeriod * 1000;
   }
 
   /**
@@ -278,6 +319,7 @@ export class GatewayLedger {
    * the faucet is served at all is `faucetEnabled` (the routes check it).
    */
   faucet(address: Hex, from: { ip: string }): Promise<FaucetView> {
+    if (!this.leading) return Promise.reject(new NotSenderError());
     return this.faucetService.grant(address, from.ip);
   }
 

@@ -9,6 +9,8 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedChain, type EmbeddedChain } from '@lode/ledger';
 import { openStore, type SqlStore } from '../store/index.js';
+import { NotSenderError } from '../store/errors.js';
+import type { ChainTx } from '../store/types.js';
 import { TxOutbox } from './outbox.js';
 
 const gateway = privateKeyToAccount(generatePrivateKey());
@@ -28,6 +30,14 @@ afterAll(async () => {
   await chain.close();
 });
 
+/** What sendOnce does before it sends: sign, and record (the crash comes next). */
+async function signAndRecord(kind: string, ref: string): Promise<ChainTx> {
+  const o = outbox() as unknown as { sign(kind: string, ref: string, call: object): Promise<ChainTx> };
+  const tx = await o.sign(kind, ref, { to: payee, data: '0x' });
+  expect(await store.ledger.insertChainTx(tx)).toBe('recorded');
+  return tx;
+}
+
 describe('TxOutbox', () => {
   it('sends once per (kind, ref): a second sendOnce returns the same receipt and sends nothing', async () => {
     const o = outbox();
@@ -41,8 +51,7 @@ describe('TxOutbox', () => {
 
   it('after a crash between recording and sending, the recorded bytes are sent at restart and mined once', async () => {
     // Crash: the transaction is signed and recorded, then the process dies before sending it.
-    const crashed = outbox() as unknown as { sign(kind: string, ref: string, call: object): Promise<{ hash: string }> };
-    const recorded = await crashed.sign('pay', 'b', { to: payee, data: '0x' });
+    const recorded = await signAndRecord('pay', 'b');
     expect(await client.getTransactionReceipt({ hash: recorded.hash as `0x${string}` }).catch(() => null)).toBeNull();
 
     const restarted = outbox();
@@ -55,13 +64,29 @@ describe('TxOutbox', () => {
   });
 
   it('after a crash between sending and recording the receipt, the restart finds it mined and does not resend', async () => {
-    const o = outbox() as unknown as { sign(kind: string, ref: string, call: object): Promise<{ hash: string; raw: string }> };
-    const recorded = await o.sign('pay', 'c', { to: payee, data: '0x' });
+    const recorded = await signAndRecord('pay', 'c');
     await client.sendRawTransaction({ serializedTransaction: recorded.raw as `0x${string}` }); // sent, then the crash
     const nonce = await client.getTransactionCount({ address: gateway.address });
     await outbox().resume();
     expect(await client.getTransactionCount({ address: gateway.address })).toBe(nonce);
     expect((await store.ledger.chainTxsOf('pay', 'c')).map((t) => t.status)).toEqual(['mined']);
+  });
+
+  it('sends nothing while its fence says no (a cluster gateway that is not the settler)', async () => {
+    const o = outbox();
+    o.fence = async () => false;
+    const nonce = await client.getTransactionCount({ address: gateway.address });
+    await expect(o.sendOnce('pay', 'fenced', { to: payee, data: '0x' })).rejects.toBeInstanceOf(NotSenderError);
+    expect(await client.getTransactionCount({ address: gateway.address })).toBe(nonce);
+    expect(await store.ledger.chainTxsOf('pay', 'fenced')).toEqual([]);
+  });
+
+  it('two senders of one account on one store (two gateways) asked for the same purpose at once send one transaction', async () => {
+    const nonce = await client.getTransactionCount({ address: gateway.address });
+    const [a, b] = await Promise.all([outbox(), outbox()].map((o) => o.sendOnce('pay', 'raced', { to: payee, data: '0x' })));
+    expect(b!.transactionHash).toBe(a!.transactionHash);
+    expect(await client.getTransactionCount({ address: gateway.address })).toBe(nonce + 1);
+    expect((await store.ledger.chainTxsOf('pay', 'raced')).map((t) => t.status)).toEqual(['mined']);
   });
 
   it('lets another sender of the account (the faucet) send alone: sent side by side, no nonce is taken twice', async () => {

@@ -11,10 +11,14 @@
  *   A reverted transaction changed nothing on chain, so a later `sendOnce` may try again.
  * - One transaction of the account is in flight at a time, its own or one another sender of the
  *   account (the faucet) sends inside `withAccount`: nonces never collide.
+ * - In a cluster of gateways (one account, one database), only the settler sends: with a `fence`
+ *   set, a transaction is recorded — and so sent — only while the fence holds, checked in the
+ *   recording transaction ({@link NotSenderError} otherwise); and the database keeps one live
+ *   transaction per (kind, ref), so two senders never both send one for the same purpose.
  */
 import type { Logger } from 'pino';
 import { keccak256, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt } from 'viem';
-import type { ChainTx, LedgerStore } from '../store/types.js';
+import type { ChainTx, LedgerStore, SenderFence } from '../store/types.js';
 
 export interface ChainCall {
   to: Hex;
@@ -32,6 +36,8 @@ export interface TxOutboxOptions {
 
 export class TxOutbox {
   private queue: Promise<unknown> = Promise.resolve();
+  /** While set, what lets this outbox record (and so send) a transaction (a cluster's settler role). */
+  fence: SenderFence | undefined;
 
   constructor(private readonly o: TxOutboxOptions) {}
 
@@ -49,13 +55,22 @@ export class TxOutbox {
 
   sendOnce(kind: string, ref: string, call: ChainCall): Promise<TransactionReceipt> {
     return this.exclusive(async () => {
-      const earlier = await this.o.store.chainTxsOf(kind, ref);
-      const done = earlier.find((t) => t.status === 'mined');
-      if (done) return this.o.client.getTransactionReceipt({ hash: done.hash as Hex });
-      const pending = earlier.find((t) => t.status === 'sent');
-      if (pending) return this.settle(pending);
-      return this.settle(await this.sign(kind, ref, call));
+      const live = await this.live(kind, ref);
+      if (live) return live;
+      const tx = await this.sign(kind, ref, call);
+      if ((await this.o.store.insertChainTx(tx, this.fence)) === 'recorded') return this.settle(tx);
+      // Another sender recorded one for this purpose between our read and our write: await that one.
+      return (await this.live(kind, ref)) ?? Promise.reject(new Error(`${kind} ${ref}: the transaction recorded by another sender is gone`));
     });
+  }
+
+  /** The receipt of the transaction mined for (kind, ref), or of the one pending (awaited); undefined when there is none. */
+  private async live(kind: string, ref: string): Promise<TransactionReceipt | undefined> {
+    const earlier = await this.o.store.chainTxsOf(kind, ref);
+    const done = earlier.find((t) => t.status === 'mined');
+    if (done) return this.o.client.getTransactionReceipt({ hash: done.hash as Hex });
+    const pending = earlier.find((t) => t.status === 'sent');
+    return pending ? this.settle(pending) : undefined;
   }
 
   private async sign(kind: string, ref: string, call: ChainCall): Promise<ChainTx> {
@@ -68,7 +83,7 @@ export class TxOutbox {
       nonce: await client.getTransactionCount({ address: account.address, blockTag: 'pending' }),
     });
     const raw = await account.signTransaction({ ...request, chainId: this.o.chainId } as never);
-    const tx: ChainTx = {
+    return {
       hash: keccak256(raw),
       kind,
       ref,
@@ -79,8 +94,6 @@ export class TxOutbox {
       createdAt: this.o.now(),
       block: null,
     };
-    await this.o.store.insertChainTx(tx);
-    return tx;
   }
 
   /**

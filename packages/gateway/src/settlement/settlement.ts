@@ -37,13 +37,18 @@ export class Settlement {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private round: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Which `start` the running loop belongs to: a loop of an earlier start ends by itself. */
+  private generation = 0;
 
   constructor(private readonly o: SettlementOptions) {}
 
+  /** Starts the rounds (again, after `stop`: a cluster's settler role may come back). */
   start(intervalMs: number): void {
+    this.stopped = false;
+    const generation = ++this.generation;
     let failures = 0;
     const loop = () => {
-      if (this.stopped) return;
+      if (this.stopped || generation !== this.generation) return;
       // After a failed round (the chain did not answer), wait longer each time, up to a minute.
       const delay = failures === 0 ? intervalMs : Math.min(intervalMs * 2 ** failures, Math.max(intervalMs, MAX_BACKOFF_MS));
       this.timer = setTimeout(() => {

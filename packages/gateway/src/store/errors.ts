@@ -74,3 +74,16 @@ export class SchemaTooNewError extends LodeError {
     });
   }
 }
+
+/**
+ * This gateway may not send chain transactions now: in a cluster, one gateway (the settler)
+ * signs and sends them all, and this one does not hold that role (or lost it while paused).
+ */
+export class NotSenderError extends LodeError {
+  readonly code = 'NOT_SENDER';
+  override readonly retryable = true;
+  override readonly httpStatus = 503;
+  constructor() {
+    super('This gateway does not send chain transactions now: another gateway of its cluster settles. Try again shortly, or ask another gateway.');
+  }
+}

@@ -292,6 +292,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX job_owners_gateway ON job_owners (gateway);
     `,
   },
+  {
+    version: 8,
+    name: 'cluster: one gateway sends the chain transactions; one live transaction per purpose',
+    sql: `
+      -- A role one gateway of the cluster holds at a time (the settler: the only one that signs
+      -- and sends chain transactions), and how many times it changed hands. See cluster/ownership.ts.
+      CREATE TABLE cluster_roles (
+        role    text PRIMARY KEY,
+        gateway text NOT NULL,
+        epoch   integer NOT NULL
+      );
+      -- At most one transaction per purpose is pending or mined: a second sender for the same batch
+      -- (a stale settler) is refused by the database, not only by the outbox's read-then-write.
+      CREATE UNIQUE INDEX chain_txs_one_live ON chain_txs (kind, ref) WHERE status <> 'reverted';
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock key that serializes migrations across gateways. */

@@ -3,7 +3,20 @@
  * `LedgerStore` in types.ts for the guarantees. Amounts are numeric(78,0) columns, read back as
  * text (`::text`) and parsed into bigint, since the two drivers return numerics differently.
  */
-import type { BatchPlan, ChainTx, EscrowState, FaucetClaim, FaucetGrant, FaucetLimits, LedgerStore, Payout, Receipt, SettlementBatch } from './types.js';
+import type {
+  BatchPlan,
+  ChainTx,
+  EscrowState,
+  FaucetClaim,
+  FaucetGrant,
+  FaucetLimits,
+  LedgerStore,
+  Payout,
+  Receipt,
+  SenderFence,
+  SettlementBatch,
+} from './types.js';
+import { NotSenderError, sqlStateOf } from './errors.js';
 import { num, numOrNull, type SqlExecutor } from './sql.js';
 
 /** The batch columns, qualified by a table alias when given (`b.`). */
@@ -169,12 +182,27 @@ export class SqlLedgerStore implements LedgerStore {
     return rows.map((r) => r.id);
   }
 
-  async insertChainTx(tx: ChainTx): Promise<void> {
-    await this.db().query(
-      `INSERT INTO chain_txs (hash, kind, ref, sender, nonce, raw, status, created_at, block)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (hash) DO NOTHING`,
-      [tx.hash, tx.kind, tx.ref, tx.sender.toLowerCase(), tx.nonce, tx.raw, tx.status, tx.createdAt, tx.block],
-    );
+  async insertChainTx(tx: ChainTx, fence?: SenderFence): Promise<'recorded' | 'taken'> {
+    return this.recordChainTx(tx, fence).catch((err: unknown) => {
+      // Two senders raced past the check: the database's one-live index (migration 8) kept one.
+      if (sqlStateOf(err) === '23505') return 'taken' as const;
+      throw err;
+    });
+  }
+
+  private recordChainTx(tx: ChainTx, fence: SenderFence | undefined): Promise<'recorded' | 'taken'> {
+    return this.db().transaction(async (t) => {
+      if (fence && !(await fence(t))) throw new NotSenderError();
+      // A live transaction for the same purpose already (chain_txs_one_live): the caller awaits that one.
+      const taken = await t.query(`SELECT 1 FROM chain_txs WHERE kind = $1 AND ref = $2 AND status <> 'reverted' AND hash <> $3`, [tx.kind, tx.ref, tx.hash]);
+      if (taken.length > 0) return 'taken';
+      await t.query(
+        `INSERT INTO chain_txs (hash, kind, ref, sender, nonce, raw, status, created_at, block)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (hash) DO NOTHING`,
+        [tx.hash, tx.kind, tx.ref, tx.sender.toLowerCase(), tx.nonce, tx.raw, tx.status, tx.createdAt, tx.block],
+      );
+      return 'recorded';
+    });
   }
 
   async updateChainTx(hash: string, patch: { status: ChainTx['status']; block: number | null }): Promise<void> {

@@ -160,6 +160,9 @@ export interface JobQuery {
 /** Which of these jobs may still be written by this gateway, checked inside the writing transaction (cluster/ownership.ts). */
 export type ResultFence = (tx: SqlRunner, jobIds: string[]) => Promise<ReadonlySet<string>>;
 
+/** Whether this gateway may send the cluster's chain transactions now, checked inside the recording transaction (cluster/ownership.ts). */
+export type SenderFence = (tx: SqlRunner) => Promise<boolean>;
+
 export interface Store {
   /** Creates or migrates the schema. Safe to call on every start and from several gateways. */
   init(): Promise<void>;
@@ -349,7 +352,13 @@ export interface LedgerStore {
   /** Ended jobs whose escrow is still open and that have no receipt left outside a posted batch (held receipts aside). */
   jobsToClose(limit: number): Promise<string[]>;
 
-  insertChainTx(tx: ChainTx): Promise<void>;
+  /**
+   * Records a signed transaction before it is sent: 'taken' (nothing written) when one for the
+   * same (kind, ref) is pending or mined already — the caller awaits that one instead. With a
+   * `fence` (a cluster: only the settler sends), checked in the same transaction first; throws
+   * {@link NotSenderError} when it says no.
+   */
+  insertChainTx(tx: ChainTx, fence?: SenderFence): Promise<'recorded' | 'taken'>;
   updateChainTx(hash: string, patch: { status: ChainTx['status']; block: number | null }): Promise<void>;
   /** Sent but not yet seen mined, by nonce. */
   pendingChainTxs(sender: string): Promise<ChainTx[]>;

@@ -32,6 +32,7 @@ import {
 } from '@lode/protocol';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/types.js';
+import { NotSenderError } from '../store/errors.js';
 import { JobVerification } from '../verify/jobVerification.js';
 import { LoneTracker } from './loneTracker.js';
 import { ReputationBook } from '../verify/reputation.js';
@@ -89,6 +90,8 @@ export class TrustService {
   /** Results taken on one node's word alone, until it passes a check (see loneTracker.ts). */
   readonly lone: LoneTracker;
   private slashing: Promise<void> = Promise.resolve();
+  /** Evidence whose slash is queued or waiting for a retry (bounded by the pending evidence listed). */
+  private readonly queued = new Set<string>();
   private readonly random: () => number;
 
   constructor(private readonly o: TrustServiceOptions) {
@@ -116,8 +119,18 @@ export class TrustService {
   async start(): Promise<void> {
     await this.book.start();
     await this.lone.start((a) => this.book.get(a));
-    if (this.o.slasher) {
-      for (const e of await this.o.store.listEvidence({ slash: 'pending', limit: 10_000 })) this.queueSlash(e.node, e.hash as Hex);
+    await this.slashPending();
+  }
+
+  /**
+   * Queues the slash of every stored evidence whose slash is pending and not queued here yet: at
+   * start, and on every beat of a cluster's settler (other gateways store evidence; the settler
+   * sends the slashes).
+   */
+  async slashPending(): Promise<void> {
+    if (!this.o.slasher) return;
+    for (const e of await this.o.store.listEvidence({ slash: 'pending', limit: 10_000 })) {
+      if (!this.queued.has(e.hash)) this.queueSlash(e.node, e.hash as Hex);
     }
   }
 
@@ -319,15 +332,24 @@ export class TrustService {
   /** Slashes one after another (one chain transaction at a time); a transient failure is retried later. */
   private queueSlash(node: string, hash: Hex, attempt = 0): void {
     const slasher = this.o.slasher!;
+    this.queued.add(hash);
     this.slashing = this.slashing.then(async () => {
       try {
         const { slashed, txHash } = await slasher.slash(node, hash);
+        this.queued.delete(hash);
         await this.o.store.updateEvidence(hash, { slash: 'slashed', slashed, txHash });
         this.o.log.warn({ node, evidence: hash, slashed: slashed.toString(), tx: txHash }, 'node slashed');
       } catch (err) {
+        if (err instanceof NotSenderError) {
+          // Another gateway of the cluster sends the chain transactions: it slashes (slashPending).
+          this.queued.delete(hash);
+          this.o.log.info({ node, evidence: hash }, 'evidence stored; the cluster settler sends the slash');
+          return;
+        }
         const reason = (err as { reason?: string }).reason;
         if (reason !== undefined) {
           // The chain said no (no stake to take, evidence used): final.
+          this.queued.delete(hash);
           await this.o.store.updateEvidence(hash, { slash: 'failed', error: reason, txHash: (err as { txHash?: string }).txHash ?? null }).catch(() => {});
           this.o.log.warn({ node, evidence: hash, reason }, 'slash refused by the chain');
           return;
