@@ -222,6 +222,10 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     capacityOf: (slots: number) => scheduler.capacityOf(slots),
     now: () => clock.now(),
     async authorize(address: string) {
+      // Its record as the cluster knows it (another gateway may have proven it wrong meanwhile).
+      await trust.book
+        .reload(address)
+        .catch((err: unknown) => log.warn({ err, node: address }, 'could not reread the node’s reputation; using this gateway’s copy'));
       if (trust.book.isRefused(address)) {
         throw new ReputationRefusedError(`Node ${address} was proven wrong ${trust.book.get(address).invalid} times; this gateway no longer gives it work.`);
       }

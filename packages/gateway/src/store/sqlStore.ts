@@ -365,8 +365,10 @@ export class SqlStore implements Store {
 
   // ---- trust
 
-  async loadReputations(): Promise<Reputation[]> {
-    const rows = await this.db.query<ReputationRow>('SELECT * FROM node_reputation');
+  async loadReputations(addresses?: string[]): Promise<Reputation[]> {
+    const rows = addresses
+      ? await this.db.query<ReputationRow>('SELECT * FROM node_reputation WHERE address = ANY($1::text[])', [addresses])
+      : await this.db.query<ReputationRow>('SELECT * FROM node_reputation');
     return rows.map((r) => ({
       address: r.address,
       validated: num(r.validated),

@@ -493,6 +493,7 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
         await store.saveReputations([{ ...rec, validated: 6, consecutiveValid: 3, firstSeenAt: 1 }]);
         const got = (await store.loadReputations()).find((r) => r.address === a);
         expect(got).toEqual({ ...rec, validated: 6, consecutiveValid: 3 }); // firstSeenAt is kept
+        expect(await store.loadReputations([a, address()])).toEqual([{ ...rec, validated: 6, consecutiveValid: 3 }]); // one node's, as it connects
         await store.saveReputations([]);
       });
 

@@ -238,7 +238,8 @@ export interface Store {
   ): Promise<void>;
 
   /** Reputation records (verify/reputation.ts). */
-  loadReputations(): Promise<Reputation[]>;
+  /** Every stored reputation, or those of `addresses` (lowercase). */
+  loadReputations(addresses?: string[]): Promise<Reputation[]>;
   saveReputations(rows: Reputation[]): Promise<void>;
   /** Evidence against a node; idempotent by hash. */
   insertEvidence(e: EvidenceRecord): Promise<void>;

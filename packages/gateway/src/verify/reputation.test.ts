@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { DEFAULT_TRUST_PARAMS, checksToTrust, credibility } from './credibility.js';
-import { ReputationBook, type Reputation, type ReputationStore } from './reputation.js';
+import { ReputationBook, emptyReputation, type Reputation, type ReputationStore } from './reputation.js';
 import { KnownAnswers } from './canaries.js';
 import { RunTimeAverage, expectedLeaseMs, stragglesAt } from './stragglers.js';
 
@@ -10,8 +10,8 @@ function memoryStore(initial: Reputation[] = []): ReputationStore & { rows: Map<
   const s = {
     rows,
     saves: 0,
-    async loadReputations() {
-      return [...rows.values()].map((r) => ({ ...r }));
+    async loadReputations(addresses?: string[]) {
+      return [...rows.values()].filter((r) => !addresses || addresses.includes(r.address)).map((r) => ({ ...r }));
     },
     async saveReputations(list: Reputation[]) {
       s.saves++;
@@ -37,6 +37,25 @@ describe('ReputationBook', () => {
     expect(b.get('0xa')).toMatchObject({ validated: 10, invalid: 1, consecutiveValid: 0 });
     expect(b.isNewcomer('0xa')).toBe(true); // back on probation
     expect(b.credibility('0xa')).toBeLessThan(0.8); // an offender starts below a newcomer
+  });
+
+  it('rereads a node’s record when told to (another gateway of the cluster wrote it), keeping its own unwritten changes', async () => {
+    const store = memoryStore();
+    const here = book(store);
+    await here.start();
+    const there = book(store);
+    await there.start();
+    for (let i = 0; i < 3; i++) there.recordWrong('0xa'); // proven wrong three times on the other gateway (written at once)
+    await there.flush();
+    expect(here.isRefused('0xa')).toBe(false); // this gateway's copy is older…
+    await here.reload('0xa');
+    expect(here.isRefused('0xa')).toBe(true); // …until the node connects here
+    here.recordValid('0xb'); // not written yet
+    store.rows.set('0xb', { ...emptyReputation('0xb', 0), validated: 99 }); // another gateway's older view
+    await here.reload('0xb');
+    expect(here.get('0xb').validated).toBe(1);
+    await here.stop();
+    await there.stop();
   });
 
   it('refuses a node after maxStrikes results proven wrong', () => {

@@ -5,7 +5,9 @@
  *
  * Kept in memory (read on every lease) and persisted every few seconds and at shutdown, like
  * the node registry: a crash loses at most the last few seconds of counts, never an offence —
- * an offence is written at once (`flush`), since it decides whether a node is refused.
+ * an offence is written at once (`flush`), since it decides whether a node is refused. A node's
+ * record is read again when it connects (`reload`), so with several gateways on one database it
+ * follows the node from gateway to gateway.
  */
 import type { Logger } from 'pino';
 import { credibility, type TrustParams } from './credibility.js';
@@ -31,7 +33,8 @@ export interface Reputation {
 
 /** Where reputations live between restarts (implemented by the Store). */
 export interface ReputationStore {
-  loadReputations(): Promise<Reputation[]>;
+  /** Every stored reputation, or those of `addresses`. */
+  loadReputations(addresses?: string[]): Promise<Reputation[]>;
   saveReputations(rows: Reputation[]): Promise<void>;
 }
 
@@ -122,6 +125,16 @@ export class ReputationBook {
   /** Proven wrong `maxStrikes` times: refused at hello. */
   isRefused(address: string): boolean {
     return (this.byAddress.get(address)?.invalid ?? 0) >= this.maxStrikes;
+  }
+
+  /**
+   * Reads `address`'s record from the store again, unless this book has changes of it not yet
+   * written: with several gateways on one database, what another gateway learned about the node
+   * (offences included) follows it here when it connects.
+   */
+  async reload(address: string): Promise<void> {
+    const [stored] = await this.o.store.loadReputations([address]);
+    if (stored && !this.dirty.has(address)) this.byAddress.set(address, stored);
   }
 
   connected(address: string): void {
