@@ -12,6 +12,7 @@ export { startGateway, type GatewayHandle } from './gateway.js';
 export { GatewayOptions, testGatewayOptions, type GatewayConfig } from './config.js';
 export type { Store, JobRecord, TaskResultRow, NodeRecord } from './store/types.js';
 export { Scheduler } from './scheduler/scheduler.js';
+export { planBatch } from './settlement/plan.js';
 export { PortInUseError } from './errors.js';
 export * from './scheduler/policy.js';
 export * as verify from './verify/index.js';

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { DEFAULT_TRUST_PARAMS, checksToTrust, credibility } from './credibility.js';
@@ -56,6 +57,34 @@ describe('ReputationBook', () => {
     expect(here.get('0xb').validated).toBe(1);
     await here.stop();
     await there.stop();
+  });
+
+  it('counts the established nodes online as a brute-force count does, whatever happens (kept incrementally)', async () => {
+    const op = fc.record({
+      kind: fc.constantFrom('connected', 'disconnected', 'valid', 'wrong', 'prior'),
+      node: fc.constantFrom('0xa', '0xb', '0xc', '0xd'),
+      checks: fc.nat(20),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 60 }), async (ops) => {
+        const b = book();
+        const sessions = new Map<string, number>();
+        for (const o of ops) {
+          if (o.kind === 'connected') {
+            b.connected(o.node);
+            sessions.set(o.node, (sessions.get(o.node) ?? 0) + 1);
+          } else if (o.kind === 'disconnected') {
+            b.disconnected(o.node);
+            if ((sessions.get(o.node) ?? 0) > 0) sessions.set(o.node, sessions.get(o.node)! - 1);
+          } else if (o.kind === 'valid') b.recordValid(o.node);
+          else if (o.kind === 'wrong') b.recordWrong(o.node);
+          else b.importPrior(o.node, o.checks, '0xissuer');
+          const brute = [...sessions].filter(([a, n]) => n > 0 && !b.isNewcomer(a) && !b.isRefused(a)).length;
+          expect(b.establishedOnline()).toBe(brute);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('refuses a node after maxStrikes results proven wrong', () => {

@@ -60,6 +60,8 @@ export class ReputationBook {
   /** Open sessions per address, and since when the uptime was last folded in. */
   private readonly online = new Map<string, { sessions: number; since: number }>();
   private readonly dirty = new Set<string>();
+  /** Online accounts with a record, not refused (`restate` keeps it as records and sessions change). */
+  private readonly established = new Set<string>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private saving: Promise<void> = Promise.resolve();
   readonly maxStrikes: number;
@@ -115,11 +117,9 @@ export class ReputationBook {
     return !r || r.consecutiveValid + r.priorValid === 0;
   }
 
-  /** Connected accounts with a record (not on probation). */
+  /** Connected accounts with a record (not on probation, not refused): kept as records change, O(1). */
   establishedOnline(): number {
-    let n = 0;
-    for (const a of this.online.keys()) if (!this.isNewcomer(a) && !this.isRefused(a)) n++;
-    return n;
+    return this.established.size;
   }
 
   /** Proven wrong `maxStrikes` times: refused at hello. */
@@ -135,6 +135,7 @@ export class ReputationBook {
   async reload(address: string): Promise<void> {
     const [stored] = await this.o.store.loadReputations([address]);
     if (stored && !this.dirty.has(address)) this.byAddress.set(address, stored);
+    this.restate(address);
   }
 
   connected(address: string): void {
@@ -143,6 +144,7 @@ export class ReputationBook {
     const on = this.online.get(address);
     if (on) on.sessions++;
     else this.online.set(address, { sessions: 1, since: now });
+    this.restate(address);
   }
 
   disconnected(address: string): void {
@@ -150,6 +152,7 @@ export class ReputationBook {
     if (!on) return;
     this.foldUptime(address);
     if (--on.sessions <= 0) this.online.delete(address);
+    this.restate(address);
   }
 
   /** A checked result of this node was right. */
@@ -158,6 +161,7 @@ export class ReputationBook {
     r.validated++;
     r.consecutiveValid++;
     this.dirty.add(address);
+    this.restate(address);
   }
 
   /** A result of this node was proven wrong: the streak and any carried-in record restart. Returns the offences so far. */
@@ -169,6 +173,7 @@ export class ReputationBook {
     r.priorIssuer = null;
     r.lastWrongAt = this.o.now();
     this.dirty.add(address);
+    this.restate(address);
     void this.flush();
     return r.invalid;
   }
@@ -180,6 +185,7 @@ export class ReputationBook {
     r.priorValid = Math.max(r.priorValid, Math.min(this.priorCap, Math.max(0, Math.floor(checks))));
     r.priorIssuer = issuer;
     this.dirty.add(address);
+    this.restate(address);
   }
 
   /** Writes changed records now. Concurrent calls are serialized. */
@@ -197,6 +203,12 @@ export class ReputationBook {
       }
     });
     return this.saving;
+  }
+
+  /** Whether `address` counts in `establishedOnline`, after its record or sessions changed. */
+  private restate(address: string): void {
+    if (this.online.has(address) && !this.isNewcomer(address) && !this.isRefused(address)) this.established.add(address);
+    else this.established.delete(address);
   }
 
   private touch(address: string): Reputation {
