@@ -64,12 +64,20 @@ export interface Ranker {
   compare(a: NodeFacts, b: NodeFacts): number;
 }
 
+/** A node's price per task as a bigint, parsed once per capabilities object (a sort compares each node ~log n times). */
+const prices = new WeakMap<Capabilities, bigint>();
+function priceOf(c: Capabilities): bigint {
+  let p = prices.get(c);
+  if (p === undefined) prices.set(c, (p = BigInt(c.pricePerTask)));
+  return p;
+}
+
 /** Cheapest first, then least loaded (share of capacity in use), then benchmark speed. */
 export const priceThenLoad: Ranker = {
   name: 'price-then-load',
   compare(a, b) {
-    const pa = BigInt(a.capabilities.pricePerTask);
-    const pb = BigInt(b.capabilities.pricePerTask);
+    const pa = priceOf(a.capabilities);
+    const pb = priceOf(b.capabilities);
     if (pa !== pb) return pa < pb ? -1 : 1;
     const la = a.inflight / a.capacity;
     const lb = b.inflight / b.capacity;

@@ -154,6 +154,32 @@ describe('Scheduler', () => {
     expect(a.inflight).toBe(0);
   });
 
+  it('gives a full node work again once a lease of its ends — by a result, a cancel or expiry — and never a draining one', async () => {
+    const clock = fakeClock();
+    const sch = new Scheduler({ clock, leaseGraceMs: 0, expiryScanMs: 10, onLeaseLost: () => {} });
+    const nodes = Array.from({ length: 50 }, (_, i) => session(`n${i}`, 1));
+    for (const n of nodes) sch.addSession(n);
+    const j = job('j', 1000);
+    sch.addJob(j);
+    await tick();
+    expect(nodes.every((n) => n.inflight === 2)).toBe(true); // all full
+    const [a, b, c, d] = nodes as [ReturnType<typeof session>, ReturnType<typeof session>, ReturnType<typeof session>, ReturnType<typeof session>];
+    sch.complete(a, a.sent[0]![0]!.leaseId, 5); // a result
+    sch.cancelLeases([{ leaseId: b.sent[0]![0]!.leaseId, session: b }]); // a cancel
+    d.draining = true;
+    sch.complete(d, d.sent[0]![0]!.leaseId, 5);
+    await tick();
+    expect([a.inflight, b.inflight, c.inflight, d.inflight]).toEqual([2, 2, 2, 1]);
+    // Expiry: every lease ends at once; every node but the draining one is filled again.
+    sch.start();
+    clock.advance(1001);
+    await new Promise((r) => setTimeout(r, 40));
+    sch.stop();
+    await tick();
+    expect(nodes.filter((n) => n !== d).every((n) => n.inflight === 2)).toBe(true);
+    expect(d.inflight).toBe(0);
+  });
+
   it('accepts a completion only from the session holding the lease', async () => {
     const sch = new Scheduler({ clock: fakeClock(), onLeaseLost: () => {} });
     const a = session('a', 1);

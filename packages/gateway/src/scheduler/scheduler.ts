@@ -11,7 +11,10 @@
  *   The depth adapts per node: it starts at `pipelineDepth` and grows while tasks are short, so
  *   that a node holds about `queueTargetMs` of work per slot (tiny tasks travel in big batches;
  *   long tasks are not hoarded by one node while others idle).
- * - `pump` is coalesced: any number of triggers in one tick cause one pass.
+ * - `pump` is coalesced: any number of triggers in one tick cause one pass, and a pass looks only
+ *   at the sessions that may have room (`open`: added, or a lease of theirs ended, since they were
+ *   last found full), not at every connected one: with many nodes busy, a pass costs what the
+ *   free ones cost.
  * - Verification (through `trust`): a job's replicas waiting for a node go out before its new
  *   tasks, each only to a node the verifier allows (never a second replica to one account); a
  *   node on probation holds at most `trust.verifiedCapacity` leases of verified jobs; a lease may
@@ -125,6 +128,8 @@ export interface SchedulerOptions<J extends TaskSource = TaskSource> {
 
 export class Scheduler<J extends TaskSource = TaskSource> {
   private readonly sessions = new Map<string, SessionPort<J>>();
+  /** Sessions that may have room for a lease: the only ones a pump looks at. */
+  private readonly open = new Set<SessionPort<J>>();
   private readonly jobs: J[] = [];
   private rr = 0;
   private pumpScheduled = false;
@@ -161,12 +166,14 @@ export class Scheduler<J extends TaskSource = TaskSource> {
 
   addSession(session: SessionPort<J>): void {
     this.sessions.set(session.id, session);
+    this.open.add(session);
     this.schedulePump();
   }
 
   /** Forgets a session; each lease it held is handed to `onLeaseLost(…, 'node-left')`. */
   removeSession(session: SessionPort<J>): void {
     if (!this.sessions.delete(session.id)) return;
+    this.open.delete(session);
     const held = [...session.leases.values()];
     session.leases.clear();
     session.inflight = 0;
@@ -193,7 +200,7 @@ export class Scheduler<J extends TaskSource = TaskSource> {
   complete(session: SessionPort<J>, leaseId: string, runMs?: number): LeaseRecord<J> | undefined {
     const lease = session.leases.get(leaseId);
     if (!lease) return undefined;
-    release(lease);
+    this.release(lease);
     if (runMs !== undefined && Number.isFinite(runMs) && runMs >= 0) {
       this.observe(session, runMs);
       if (lease.kind !== 'canary') lease.job.ran(runMs);
@@ -217,7 +224,7 @@ export class Scheduler<J extends TaskSource = TaskSource> {
       const ids: string[] = [];
       for (const [id, l] of s.leases) {
         if (l.job === job) {
-          release(l);
+          this.release(l);
           ids.push(id);
         }
       }
@@ -235,7 +242,7 @@ export class Scheduler<J extends TaskSource = TaskSource> {
     for (const { leaseId, session } of leases) {
       const l = session.leases.get(leaseId);
       if (!l) continue;
-      release(l);
+      this.release(l);
       let ids = bySession.get(session);
       if (!ids) bySession.set(session, (ids = []));
       ids.push(leaseId);
@@ -273,7 +280,11 @@ export class Scheduler<J extends TaskSource = TaskSource> {
   pump(): void {
     if (this.jobs.length === 0 || this.sessions.size === 0) return;
     const now = this.opts.clock.now();
-    const nodes = [...this.sessions.values()].filter((s) => !s.draining && s.inflight < s.capacity);
+    const nodes: SessionPort<J>[] = [];
+    for (const s of this.open) {
+      if (!s.draining && s.inflight < s.capacity) nodes.push(s);
+      else this.open.delete(s); // full: back when one of its leases ends
+    }
     if (nodes.length === 0) return;
     nodes.sort((a, b) => this.ranker.compare(a, b));
     const trust = this.opts.trust;
@@ -387,18 +398,19 @@ export class Scheduler<J extends TaskSource = TaskSource> {
       const expired: LeaseRecord<J>[] = [];
       for (const l of s.leases.values()) if (l.expiresAt <= now) expired.push(l);
       if (expired.length === 0) continue;
-      for (const l of expired) release(l);
+      for (const l of expired) this.release(l);
       s.sendCancel(expired.map((l) => l.leaseId));
       for (const l of expired) this.opts.onLeaseLost(l, 'expired');
     }
     this.schedulePump();
   }
-}
 
-/** Takes a lease off its session's books. */
-function release(l: LeaseRecord): void {
-  const s = l.session;
-  if (!s.leases.delete(l.leaseId)) return;
-  s.inflight--;
-  if (l.job.verified) s.verifiedInflight = Math.max(0, (s.verifiedInflight ?? 1) - 1);
+  /** Takes a lease off its session's books; the session may have room again. */
+  private release(l: LeaseRecord<J>): void {
+    const s = l.session;
+    if (!s.leases.delete(l.leaseId)) return;
+    s.inflight--;
+    if (l.job.verified) s.verifiedInflight = Math.max(0, (s.verifiedInflight ?? 1) - 1);
+    if (this.sessions.has(s.id)) this.open.add(s);
+  }
 }

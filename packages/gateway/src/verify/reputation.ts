@@ -74,7 +74,11 @@ export class ReputationBook {
 
   async start(): Promise<void> {
     for (const r of await this.o.store.loadReputations()) this.byAddress.set(r.address, r);
-    this.timer = setInterval(() => void this.flush(), this.o.persistMs ?? 5000);
+    this.timer = setInterval(() => {
+      // Every few seconds: the open sessions' time so far, then every changed record.
+      for (const a of this.online.keys()) this.foldUptime(a);
+      void this.flush();
+    }, this.o.persistMs ?? 5000);
     this.timer.unref();
   }
 
@@ -188,10 +192,13 @@ export class ReputationBook {
     this.restate(address);
   }
 
-  /** Writes changed records now. Concurrent calls are serialized. */
+  /**
+   * Writes changed records now (an offence at once: it may refuse the node). Concurrent calls are
+   * serialized. Uptime of open sessions is folded in by the timer and at stop, not here: a flush
+   * per offence stays O(changed records), however many nodes are online.
+   */
   flush(): Promise<void> {
     this.saving = this.saving.then(async () => {
-      for (const a of this.online.keys()) this.foldUptime(a);
       if (this.dirty.size === 0) return;
       const rows = [...this.dirty].map((a) => ({ ...this.byAddress.get(a)! }));
       this.dirty.clear();
