@@ -129,6 +129,7 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     queued: () => jobs.queuedTasks(),
     leases: () => [...registry.sessions.values()].reduce((n, s) => n + s.inflight, 0),
     activeJobs: () => jobs.activeJobs,
+    dbStatements: () => (store instanceof SqlStore ? store.executor.stats.statements : 0),
   });
   // Verification's side of scheduling; it sees the connected nodes through the registry.
   const hooks = new SchedulerHooks({ trust, newcomerShare: trustConfig.newcomerShare, sessions: () => registry.sessions.values() });

@@ -1,7 +1,7 @@
 /** Prometheus metrics of one gateway (its own registry, so several gateways can live in one process). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export function createMetrics(gauges: { nodes(): number; queued(): number; leases(): number; activeJobs(): number }) {
+export function createMetrics(gauges: { nodes(): number; queued(): number; leases(): number; activeJobs(): number; dbStatements?(): number }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'lode_gateway_' });
   const m = {
@@ -49,6 +49,17 @@ export function createMetrics(gauges: { nodes(): number; queued(): number; lease
     registers: [registry],
     collect() {
       this.set(gauges.activeJobs());
+    },
+  });
+  let counted = 0;
+  new Counter({
+    name: 'lode_db_statements_total',
+    help: 'Round trips to the database: statements, and BEGIN and COMMIT of each transaction',
+    registers: [registry],
+    collect() {
+      const now = gauges.dbStatements?.() ?? 0;
+      this.inc(Math.max(0, now - counted));
+      counted = now;
     },
   });
   return m;

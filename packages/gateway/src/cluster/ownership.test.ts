@@ -297,6 +297,29 @@ function ownershipSuite(name: string, open: () => Promise<SqlExecutor>): void {
       expect(await store.getTaskResults(lost, 0, 10)).toHaveLength(1);
     });
 
+    it('writes a job’s final row and its known-answer receipts only while the writer owns the job', async () => {
+      const w = await world(8_000_000_000_000);
+      const [a] = w.gateways as [Gateway];
+      const mine = await a.ownership.claimOrphans();
+      const epochs = new Map(mine.map((m) => [m.jobId, m.epoch]));
+      const aFence = (tx: Parameters<JobOwnership['stillOwned']>[0]) => a.ownership.stillOwned(tx, epochs);
+      const job = w.jobs[0]!;
+      const receipt = { payee: `0x${'ab'.repeat(20)}`, amount: 5n, fuelUsed: 10, kind: 'canary' as const };
+      expect(await store.insertReceipts(job, 0, [receipt], (tx) => a.ownership.stillOwned(tx, epochs))).toBe(true);
+      // a stalls past its lease and b takes every job over.
+      w.clock.t += TTL + 1;
+      const b = await w.gateway();
+      expect(await b.ownership.claimOrphans()).toHaveLength(JOBS);
+      const final = { status: 'completed' as const, counts: { queued: 0, leased: 0, done: 1, failed: 0, cancelled: 0 }, finishedAt: w.clock.t };
+      expect(await store.updateJob(job, final, aFence)).toBe(false);
+      expect(await store.insertReceipts(job, 1, [receipt], aFence)).toBe(false);
+      expect((await store.getJob(job))?.status).toBe('running');
+      expect(await store.receiptsOf(job, 1)).toEqual([]);
+      const bEpochs = new Map(w.jobs.map((id) => [id, 2]));
+      expect(await store.updateJob(job, final, (tx) => b.ownership.stillOwned(tx, bEpochs))).toBe(true);
+      expect((await store.getJob(job))?.status).toBe('completed');
+    });
+
     it('gives a job stored by two gateways (the same signed job sent to both) to the first only', async () => {
       const w = await world(3_000_000_000_000);
       const [a, b] = w.gateways as [Gateway, Gateway];

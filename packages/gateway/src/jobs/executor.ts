@@ -235,9 +235,11 @@ export class TaskExecutor {
   /** A write that is not a result row (a known-answer receipt): the job finishes after it. */
   writeReceipt(job: ActiveJob, index: number, receipt: TaskReceipt, attempt = 0): void {
     if (attempt === 0) job.pendingWrites++;
-    this.d.store.insertReceipts(job.id, index, [receipt]).then(
-      () => {
-        job.addUsage(0, receipt.amount);
+    this.d.store.insertReceipts(job.id, index, [receipt], this.d.fence).then(
+      (written) => {
+        // Not written: another gateway of the cluster took the job over (its lease here lapsed).
+        if (written) job.addUsage(0, receipt.amount);
+        else this.d.log.warn({ jobId: job.id, index }, 'known-answer receipt not written: another gateway owns the job now');
         job.pendingWrites--;
         this.maybeFinish(job);
       },
@@ -323,7 +325,13 @@ export class TaskExecutor {
     }
     const { status, finishedAt, counts, verificationStats } = job.record;
     try {
-      await this.d.store.updateJob(job.id, { status, counts: { ...counts }, finishedAt, verificationStats: verificationStats && { ...verificationStats } });
+      const written = await this.d.store.updateJob(
+        job.id,
+        { status, counts: { ...counts }, finishedAt, verificationStats: verificationStats && { ...verificationStats } },
+        this.d.fence,
+      );
+      // Another gateway of the cluster owns the job now (this one's lease lapsed): it finishes it.
+      if (!written) this.d.log.warn({ jobId: job.id }, 'job row not written: another gateway owns the job now and finishes it');
     } catch (err) {
       job.finishing = false;
       this.d.log.error({ err, jobId: job.id }, 'could not record job completion; will retry');

@@ -35,6 +35,11 @@ export interface SqlExecutor extends SqlRunner {
   close(): Promise<void>;
   /** Which driver this is, for logs and benchmarks. */
   readonly kind: 'pglite' | 'postgres';
+  /**
+   * Round trips to the database so far: every statement, and BEGIN and COMMIT (or ROLLBACK) of
+   * each transaction (`lode_db_statements_total` on /metrics; what a server's capacity is spent on).
+   */
+  readonly stats: { statements: number; transactions: number };
 }
 
 /** An `int8`/`numeric` column as a number (ms timestamps and counters fit in 2^53). */
@@ -102,18 +107,26 @@ export async function createPGliteExecutor(options: PGliteExecutorOptions = {}):
     serializers: { [types.BYTEA]: (v: Uint8Array) => `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}` },
     parsers: { [types.BYTEA]: (s: string) => bytes(Buffer.from(s.slice(2), 'hex')) },
   });
+  const stats = { statements: 0, transactions: 0 };
   const runner = (q: PGlite | PGliteTransaction): SqlRunner => ({
     async query<T>(text: string, params: readonly unknown[] = []) {
+      stats.statements++;
       return (await q.query<T>(text, params as unknown[])).rows;
     },
     async exec(script: string) {
+      stats.statements++;
       await q.exec(script);
     },
   });
   return {
     kind: 'pglite',
+    stats,
     ...runner(db),
-    transaction: (fn) => db.transaction((tx) => fn(runner(tx))),
+    transaction: (fn) => {
+      stats.transactions++;
+      stats.statements += 2;
+      return db.transaction((tx) => fn(runner(tx)));
+    },
     async close() {
       if (!db.closed) await db.close();
     },
@@ -133,19 +146,25 @@ export function createPostgresExecutor(options: PostgresExecutorOptions): SqlExe
   // An idle client that loses its connection emits 'error' on the pool; without a listener
   // that would crash the process. The next query simply gets a fresh connection.
   pool.on('error', () => {});
+  const stats = { statements: 0, transactions: 0 };
   const runner = (q: pg.Pool | pg.PoolClient): SqlRunner => ({
     async query<T>(text: string, params: readonly unknown[] = []) {
+      stats.statements++;
       return (await q.query(text, params as unknown[])).rows as T[];
     },
     async exec(script: string) {
+      stats.statements++;
       await q.query(script);
     },
   });
   let closed = false;
   return {
     kind: 'postgres',
+    stats,
     ...runner(pool),
     async transaction(fn) {
+      stats.transactions++;
+      stats.statements += 2;
       const client = await pool.connect();
       let broken: unknown;
       try {

@@ -209,23 +209,38 @@ export class SqlStore implements Store {
   }
 
   /** A patch for an unknown id changes nothing (the caller checked the job exists). */
-  async updateJob(id: string, patch: Parameters<Store['updateJob']>[1]): Promise<void> {
+  /** Runs `write` alone, or, with a fence, in a transaction that first checks the job is still this gateway's (false: nothing written). */
+  private async ownedWrite(jobId: string, fence: ResultFence | undefined, write: (db: SqlRunner) => Promise<unknown>): Promise<boolean> {
+    if (!fence) {
+      await write(this.db);
+      return true;
+    }
+    return this.db.transaction(async (tx) => {
+      if (!(await fence(tx, [jobId])).has(jobId)) return false;
+      await write(tx);
+      return true;
+    });
+  }
+
+  async updateJob(id: string, patch: Parameters<Store['updateJob']>[1], fence?: ResultFence): Promise<boolean> {
     // Usage totals come from the result rows themselves (exact across restarts) unless given.
-    await this.db.query(
-      `UPDATE jobs SET status = $2, counts = $3, finished_at = $4,
+    return this.ownedWrite(id, fence, (db) =>
+      db.query(
+        `UPDATE jobs SET status = $2, counts = $3, finished_at = $4,
          fuel_used = COALESCE($5::numeric, (SELECT COALESCE(sum(fuel_used), 0) FROM task_results WHERE job_id = $1)),
          cost = COALESCE($6::numeric, (SELECT COALESCE(sum(amount), 0) FROM task_receipts WHERE job_id = $1)),
          verification_stats = COALESCE($7::jsonb, verification_stats)
        WHERE id = $1`,
-      [
-        id,
-        patch.status,
-        JSON.stringify(patch.counts),
-        patch.finishedAt,
-        patch.usage?.fuelUsed.toString() ?? null,
-        patch.usage?.cost.toString() ?? null,
-        patch.verificationStats ? JSON.stringify(patch.verificationStats) : null,
-      ],
+        [
+          id,
+          patch.status,
+          JSON.stringify(patch.counts),
+          patch.finishedAt,
+          patch.usage?.fuelUsed.toString() ?? null,
+          patch.usage?.cost.toString() ?? null,
+          patch.verificationStats ? JSON.stringify(patch.verificationStats) : null,
+        ],
+      ),
     );
   }
 
@@ -248,11 +263,13 @@ export class SqlStore implements Store {
     });
   }
 
-  async insertReceipts(jobId: string, index: number, receipts: TaskReceipt[]): Promise<void> {
-    if (receipts.length === 0) return;
-    await insertReceiptChunk(
-      this.db,
-      receipts.map((r) => ({ ...r, jobId, index })),
+  async insertReceipts(jobId: string, index: number, receipts: TaskReceipt[], fence?: ResultFence): Promise<boolean> {
+    if (receipts.length === 0) return true;
+    return this.ownedWrite(jobId, fence, (db) =>
+      insertReceiptChunk(
+        db,
+        receipts.map((r) => ({ ...r, jobId, index })),
+      ),
     );
   }
 

@@ -192,7 +192,11 @@ export interface Store {
   listJobs(query: JobQuery): Promise<JobRecord[]>;
   /** Jobs whose status is queued or running (to resume after a restart). */
   listUnfinishedJobs(): Promise<JobRecord[]>;
-  /** Sets the final state; the usage totals are summed from the result rows and receipts unless `usage` is given. */
+  /**
+   * Sets the final state; the usage totals are summed from the result rows and receipts unless
+   * `usage` is given. With a `fence` (a cluster), written only while this gateway owns the job:
+   * false when it does not (nothing written; its new owner finishes it).
+   */
   updateJob(
     id: string,
     patch: {
@@ -202,7 +206,8 @@ export interface Store {
       usage?: { fuelUsed: bigint; cost: bigint };
       verificationStats?: VerificationStats;
     },
-  ): Promise<void>;
+    fence?: ResultFence,
+  ): Promise<boolean>;
 
   /**
    * Result rows and their receipts, in one transaction; a second row for a task, or a second
@@ -211,8 +216,11 @@ export interface Store {
    * other jobs' rows are left out and returned (without a fence: nothing is left out).
    */
   insertTaskResults(rows: TaskResultRow[], fence?: ResultFence): Promise<TaskResultRow[]>;
-  /** Receipts of executions after a task's result (known-answer checks); idempotent like the above. */
-  insertReceipts(jobId: string, index: number, receipts: TaskReceipt[]): Promise<void>;
+  /**
+   * Receipts of executions after a task's result (known-answer checks); idempotent like the
+   * above. With a `fence`, false (nothing written) when this gateway no longer owns the job.
+   */
+  insertReceipts(jobId: string, index: number, receipts: TaskReceipt[], fence?: ResultFence): Promise<boolean>;
   /** Result rows of a job ordered by index, from `offset` (an index), at most `limit`. */
   getTaskResults(jobId: string, offset: number, limit: number): Promise<TaskResultRow[]>;
   /** Indexes (and status, fuel, and the sum of receipts) of the tasks of a job that already have a result row. */

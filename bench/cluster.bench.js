@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+/**
+ * What a cluster costs its PostgreSQL server, and what a second gateway buys on this machine
+ * (docs/benchmarks.md). Real `lode gateway --database-url` and `lode node` processes; the
+ * database round trips are each gateway's own count (`lode_db_statements_total` on /metrics:
+ * every statement, BEGIN and COMMIT).
+ *   idle        — round trips per second of an idle gateway (its cluster beats), over 10 s;
+ *   per task    — round trips per task of a job of `--tasks` primes tasks (submit to finished);
+ *   one vs two  — tasks/s of one gateway with 4 nodes running one job, then of two gateways
+ *                 (one identity) with 2 nodes each, each running half the tasks at once.
+ *
+ *   node bench/cluster.bench.js [--tasks 4000]
+ * Needs a PostgreSQL server: LODE_BENCH_DATABASE_URL or LODE_TEST_DATABASE_URL (a role that may
+ * CREATE DATABASE; `.ci/run` makes one). Without one it says so and exits 0.
+ */
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { createLodeClient, listNodes, putBlob, submitJob, watchJob } from '@lode/sdk';
+import { readWorkload } from '@lode/workloads';
+import { freePort, lodeProcess, numberArg, ROOT, waitFor } from './processes.js';
+
+const TASKS = numberArg('tasks', 4000);
+const WIDTH = 2_000;
+const adminUrl = process.env.LODE_BENCH_DATABASE_URL || process.env.LODE_TEST_DATABASE_URL;
+if (!adminUrl) {
+  console.log('cluster bench SKIPPED: no PostgreSQL server (set LODE_BENCH_DATABASE_URL or LODE_TEST_DATABASE_URL, or run .ci/run)');
+  process.exit(0);
+}
+const admin = async (sql) => {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+};
+
+/** A fresh database, gateways sharing one identity on it, `nodesEach` nodes per gateway; `fn` gets them; all cleaned up after. */
+async function withCluster(gatewayCount, nodesEach, fn) {
+  const name = `lode_cluster_bench_${process.pid}_${Date.now()}`;
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const dir = mkdtempSync(join(tmpdir(), 'lode-cluster-bench-'));
+  const procs = [];
+  try {
+    const gateways = [];
+    for (let i = 0; i < gatewayCount; i++) {
+      const d = join(dir, `gw-${i}`);
+      mkdirSync(d, { recursive: true });
+      if (i > 0) cpSync(join(dir, 'gw-0', 'gateway'), join(d, 'gateway'), { recursive: true });
+      const port = await freePort();
+      const p = lodeProcess(['gateway', '--port', String(port), '--data-dir', d, '--database-url', url.toString(), '--ledger', 'off']);
+      procs.push(p);
+      const u = `http://127.0.0.1:${port}`;
+      await waitFor(`gateway ${i}`, async () => (await fetch(`${u}/healthz`)).ok);
+      gateways.push(u);
+    }
+    const account = privateKeyToAccount(generatePrivateKey());
+    const clients = gateways.map((g) => createLodeClient({ gateway: g, account }));
+    for (const [i, g] of gateways.entries()) {
+      for (let k = 0; k < nodesEach; k++) procs.push(lodeProcess(['node', '--gateway', g, '--data-dir', join(dir, `node-${i}-${k}`), '--slots', '1']));
+    }
+    for (const c of clients) await waitFor('nodes online', async () => (await listNodes(c)).filter((n) => n.online).length >= nodesEach);
+    return await fn({ gateways, clients });
+  } finally {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exited));
+    rmSync(dir, { recursive: true, force: true });
+    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
+}
+
+async function statements(gateway) {
+  const text = await (await fetch(`${gateway}/metrics`)).text();
+  return Number(/^lode_db_statements_total (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+}
+
+const tasksOf = (n, from = 0) => Array.from({ length: n }, (_, i) => ({ args: [String((from + i) * WIDTH), String((from + i + 1) * WIDTH)] }));
+
+async function runJobs(clients, perClient) {
+  const { sha256 } = await putBlob(clients[0], { data: readWorkload('primes') });
+  const t0 = performance.now();
+  const finals = await Promise.all(
+    clients.map(async (c, i) => {
+      const job = await submitJob(c, { module: sha256, tasks: tasksOf(perClient, i * perClient), limits: { wallMs: 30_000, maxOutputBytes: 4096 } });
+      return watchJob(c, { id: job.id });
+    }),
+  );
+  const s = (performance.now() - t0) / 1000;
+  for (const f of finals)
+    if (f.status !== 'completed' || f.counts.done !== perClient) throw new Error(`job ended ${f.status} with ${f.counts.done}/${perClient} done`);
+  return { seconds: s, tasksPerS: (perClient * clients.length) / s };
+}
+
+const out = {};
+await withCluster(1, 4, async ({ gateways, clients }) => {
+  const g = gateways[0];
+  const before = await statements(g);
+  await new Promise((r) => setTimeout(r, 10_000));
+  out.idlePerS = ((await statements(g)) - before) / 10;
+  const start = await statements(g);
+  const run = await runJobs(clients, TASKS);
+  out.perTask = ((await statements(g)) - start) / TASKS;
+  out.one = run;
+});
+await withCluster(2, 2, async ({ gateways, clients }) => {
+  const before = await Promise.all(gateways.map(statements));
+  out.two = await runJobs(clients, TASKS / 2);
+  const after = await Promise.all(gateways.map(statements));
+  out.twoPerTask = after.reduce((s, v, i) => s + v - before[i], 0) / TASKS;
+});
+
+console.log(`idle gateway: ${out.idlePerS.toFixed(1)} database round trips/s (cluster beats)`);
+console.log(`one job of ${TASKS} tasks: ${out.perTask.toFixed(2)} round trips per task (one gateway), ${out.twoPerTask.toFixed(2)} (two gateways)`);
+console.log(
+  `one gateway, 4 nodes: ${out.one.tasksPerS.toFixed(0)} tasks/s; two gateways, 2 nodes each: ${out.two.tasksPerS.toFixed(0)} tasks/s (one machine, 2 cores)`,
+);
+const dir = join(ROOT, 'bench/results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `cluster-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, `${JSON.stringify({ tasks: TASKS, ...out }, null, 2)}\n`);
+console.log(`wrote ${file}`);
