@@ -4,14 +4,16 @@
  * leases from the gateway's own Scheduler, their answers are decided by its own JobVerification
  * and ReputationBook (the `target` policy, known-answer checks, spot checks, re-verification of
  * results taken on one node's word once it is caught), and accepted results are paid in
- * settlement batches planned by its own planBatch (Merkle tree included). Only the devices and
- * the time are simulated: a virtual clock, a heap of task completions, and a glue of ~100 lines
- * that does what ActiveJob and SchedulerHooks do around the same calls.
+ * settlement batches planned by its own planBatch (Merkle tree included). Jobs are its ActiveJob
+ * (queue, replica entries, task states). Only the devices and the time are simulated: a virtual
+ * clock, a heap of task completions, and a glue of ~100 lines that does what SchedulerHooks and
+ * the job manager do around the same calls.
  *
  * Devices: servers (8 slots, speed 1), laptops (4, 0.6), boards (4, 0.2), browsers (2, 0.35) — a
  * task takes `--task-s` seconds on one server core, ±20 %; `--churn` of the online devices leave
  * each simulated minute and as many come back (their leases go back to the queue); `--liars` of
- * them answer wrong with probability `--lie`.
+ * them answer wrong with probability `--lie`; `--established` of all devices (liars too: they earned
+ * their record first) join with 20 right checks on record, as in a network that has been running.
  *
  * Per size it prints and writes (bench/results/sim-scale-<time>.json): the gateway code's CPU per
  * task (scheduler, verifier, settlement planner), heap per device, simulated tasks/s, tasks per
@@ -22,14 +24,14 @@
  *   npm run sim:scale
  *   node --expose-gc sim/scale.js [--devices 10000,100000,1000000] [--tasks-per-device 10]
  *        [--churn 0.03] [--liars 0.1] [--lie 0.3] [--task-s 20] [--job-tasks 100000] [--seed 1]
- *        [--plan-every N (default: devices / 100,000)]
+ *        [--established 0.8] [--plan-every N (default: devices / 100,000)]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { planBatch, Scheduler, verify } from '@lode/gateway';
+import { ActiveJob, planBatch, Scheduler, TaskState, verify } from '@lode/gateway';
 import { ROOT } from '../bench/processes.js';
 
 const { values: a } = parseArgs({
@@ -44,6 +46,7 @@ const { values: a } = parseArgs({
     'batch-receipts': { type: 'string', default: '10000' },
     'plan-every': { type: 'string' },
     seed: { type: 'string', default: '1' },
+    established: { type: 'string', default: '0.8' },
   },
 });
 const log = (s) => process.stderr.write(`${s}\n`);
@@ -145,64 +148,53 @@ export async function runScale(o) {
   const policy = verify.policyFor({ kind: 'target', errorRate: 1e-4 }, trustConfig);
   const credibility = (n) => (lone.of(n).length >= lone.maxPerNode ? Math.min(book.credibility(n), 0.5) : book.credibility(n));
 
-  // ---- jobs: a TaskSource per job (what ActiveJob gives the scheduler)
+  // ---- jobs: the gateway's own ActiveJob (its queue, replica entries, task states) with its JobVerification
   const jobs = new Map();
   let jobSeq = 0;
   let tasksLeft = o.tasks;
-  const spec = {
-    module: 'sha256:sim',
-    tasks: { length: 0 },
-    resources: { memoryMiB: 256 },
-    limits: { wallMs: 600_000, maxOutputBytes: 4096, fuel: 1e9 },
-    price: { maxPerTask: '1000000000000000', maxPerFuel: '0' },
-  };
+  const TASK = { args: ['0', '1'], env: {}, files: [], mounts: [] };
   const newJob = () => {
     const size = Math.min(o.jobTasks, tasksLeft);
     tasksLeft -= size;
     const id = `job${jobSeq++}`;
-    const job = {
-      id,
-      spec,
-      verified: true,
-      size,
-      next: 0,
-      requeued: [],
-      replicas: [],
-      done: 0,
-      jv: new verify.JobVerification(policy, {
-        credibility,
-        isNewcomer: (n) => book.isNewcomer(n),
-        establishedAvailable: () => book.establishedOnline() > 0,
-        random,
-        now: clock.now,
-      }),
-      hasQueued() {
-        return this.next < this.size || this.requeued.length > 0 || this.replicas.length > 0;
-      },
-      dequeue() {
-        if (this.requeued.length > 0) return this.requeued.pop();
-        return this.next < this.size ? this.next++ : -1;
-      },
-      takeReplica(allowed) {
-        const scan = Math.min(this.replicas.length, 64);
-        for (let i = 0; i < scan; i++) {
-          const index = this.replicas[i];
-          if (this.jv.setOf(index)?.decided ?? true) {
-            this.replicas.splice(i--, 1);
-            continue;
-          }
-          if (allowed(index)) {
-            this.replicas.splice(i, 1);
-            return index;
-          }
-        }
-        return -1;
-      },
-      takeSpeculative: () => false,
-      leased() {},
-      ran() {},
+    const spec = {
+      version: 1,
+      name: id,
+      requester: `0x${'1'.repeat(40)}`,
+      module: 'a'.repeat(64),
+      tasks: new Array(size).fill(TASK),
+      resources: { memoryMiB: 256 },
+      limits: { wallMs: 600_000, maxOutputBytes: 4096, fuel: 1e9 },
+      price: { maxPerTask: '1000000000000000', maxPerFuel: '0' },
+      verification: { kind: 'target', errorRate: 1e-4 },
+      deadline: 9e15,
+      nonce: `0x${'0'.repeat(64)}`,
     };
-    Object.defineProperty(job.replicas, 'size', { get: () => job.replicas.length });
+    const record = {
+      id,
+      name: id,
+      requester: spec.requester,
+      module: spec.module,
+      spec,
+      signature: '0x',
+      status: 'queued',
+      taskCount: size,
+      counts: { queued: size, leased: 0, done: 0, failed: 0, cancelled: 0 },
+      createdAt: now,
+      finishedAt: null,
+      deadline: spec.deadline,
+    };
+    const jv = new verify.JobVerification(policy, {
+      credibility,
+      isNewcomer: (n) => book.isNewcomer(n),
+      establishedAvailable: () => book.establishedOnline() > 0,
+      random,
+      now: clock.now,
+    });
+    const job = new ActiveJob(record, jv);
+    for (let i = 0; i < size; i++) job.enqueue(i);
+    job.decided = 0;
+    job.scheduled = true;
     jobs.set(id, job);
     return job;
   };
@@ -225,18 +217,21 @@ export async function runScale(o) {
   };
   let receipts = [];
   const truth = (job, index) => `ok|${job.id}|${index}`;
+  /** Tasks whose accepted answer is wrong now. */
+  const wrong = new Set();
 
   let net; // cached per tick, as SchedulerHooks.network()
   const hooks = {
     allowsReplica: (job, index, node) =>
-      job.jv.allows(index, { address: node.address, remote: node.remote, newcomer: book.isNewcomer(node.address) }, (net ??= networkView())).ok,
+      job.verification.allows(index, { address: node.address, remote: node.remote, newcomer: book.isNewcomer(node.address) }, (net ??= networkView())).ok,
     issued(lease) {
-      const out = lease.job.jv.issued(lease.index, { leaseId: lease.leaseId, node: lease.session.address, remote: lease.session.remote, handle: lease });
-      for (let k = 0; k < out.more; k++) lease.job.replicas.push(lease.index);
-      return out.canary ? lease.job.jv.pickCanary(lease.session.address) : undefined;
+      const jv = lease.job.verification;
+      const out = jv.issued(lease.index, { leaseId: lease.leaseId, node: lease.session.address, remote: lease.session.remote, handle: lease });
+      lease.job.addReplicas(lease.index, out.more);
+      return out.canary ? jv.pickCanary(lease.session.address) : undefined;
     },
     canaryIssued(lease, pick) {
-      lease.job.jv.canaryIssued(pick, { leaseId: lease.leaseId, node: lease.session.address, remote: lease.session.remote });
+      lease.job.verification.canaryIssued(pick, { leaseId: lease.leaseId, node: lease.session.address, remote: lease.session.remote });
     },
     verifiedCapacity: (node) => (book.isNewcomer(node.address) ? Math.max(1, node.capabilities.slots) : node.capacity),
     onProbation: (node) => book.isNewcomer(node.address),
@@ -249,9 +244,9 @@ export async function runScale(o) {
     trust: hooks,
     onLeaseLost(lease) {
       const { job, index } = lease;
-      if (lease.kind === 'canary') return job.jv.canaryLost(lease.leaseId);
-      if (job.jv.setOf(index)) return apply(job, index, job.jv.lost(index, lease.leaseId));
-      job.requeued.push(index);
+      if (lease.kind === 'canary') return job.verification.canaryLost(lease.leaseId);
+      if (job.verification.setOf(index)) return apply(job, index, job.verification.lost(index, lease.leaseId));
+      job.enqueue(index);
     },
   });
   const pump = scheduler.pump.bind(scheduler);
@@ -312,6 +307,9 @@ export async function runScale(o) {
     const address = `0x${i.toString(16).padStart(40, '0')}`;
     devices.push({ address, type, liar: random() < o.liars, online: false, session: null, waiting: [], running: 0, cancelled: new Set(), served: 0 });
   }
+  // A running network, not a new one: `established` of the devices (liars too — they earned their
+  // record before they started lying) come with 20 right checks on record.
+  for (const d of devices) if (random() < o.established) for (let k = 0; k < 20; k++) book.recordValid(d.address);
   for (const d of devices) if (random() < 0.9) connect(d);
   gc();
   const heapPerDevice = ((heapMiB() - heapBefore) * 2 ** 20) / o.devices;
@@ -320,16 +318,17 @@ export async function runScale(o) {
   const answerOf = (d, job, index) => (d.liar && random() < o.lie ? `wrong|${d.address}|${job.id}|${index}` : truth(job, index));
   let seq = 0;
   function apply(job, index, dec) {
-    if (dec.kind === 'more') {
-      for (let k = 0; k < dec.count; k++) job.replicas.push(index);
-      return;
-    }
+    if (dec.kind === 'more') return job.addReplicas(index, dec.count);
     if (dec.kind === 'accept') {
-      if (!dec.reopened) job.done++;
-      if (!dec.reopened) stats.accepted++;
-      if (dec.winner.key !== truth(job, index)) stats.wrongAccepted++;
-      else if (dec.reopened && dec.reopened.original.key !== truth(job, index)) stats.wrongAccepted--; // a wrong one replaced
-      for (const v of dec.agreeing) receipts.push({ jobId: job.id, index, payee: v.node, amount: 10n ** 15n });
+      if (!dec.reopened) {
+        job.decided++;
+        stats.accepted++;
+      }
+      job.setState(index, TaskState.Done);
+      // The answer the task ends with (a re-verification may replace a wrong one).
+      if (dec.winner.key !== truth(job, index)) wrong.add(`${job.id}:${index}`);
+      else wrong.delete(`${job.id}:${index}`);
+      for (const v of dec.agreeing) if (v !== dec.reopened?.original) receipts.push({ jobId: job.id, index, payee: v.node, amount: 10n ** 15n });
       if (dec.agreeing.length >= 2) for (const v of dec.agreeing) passed(v.node, v.payload.seq);
       for (const v of dec.wrong) strike(v.node);
       scheduler.cancelLeases(dec.cancel.map((c) => c.handle).filter(Boolean));
@@ -341,26 +340,53 @@ export async function runScale(o) {
     }
     if (dec.kind === 'fail') {
       if (!dec.reopened) {
-        job.done++;
+        job.decided++;
         stats.failed++;
-      } else if (dec.reopened.original.key !== truth(job, index)) stats.wrongAccepted--; // a wrong one withdrawn
+        job.setState(index, TaskState.Failed);
+      } else {
+        job.setState(index, TaskState.Done);
+        wrong.delete(`${job.id}:${index}`); // a caught node's result no answer confirmed is withdrawn
+      }
       scheduler.cancelLeases(dec.cancel.map((c) => c.handle).filter(Boolean));
     }
   }
   function passed(node, at) {
     book.recordValid(node);
     lone.passed(node, at);
+    auditing.delete(node);
   }
   const byAddress = new Map(devices.map((d) => [d.address, d]));
+  /** Decides a result taken on one node's word alone again (as jobs/revisions.ts): caught, or an audit. */
+  function reopen(r, reason) {
+    const job = jobs.get(r.jobId); // finished jobs too: the gateway reopens them (jobs/revisions.ts)
+    if (!job) return;
+    const original = { node: r.node, key: r.key, credibility: 0, newcomer: false, kind: 'replica', payload: { node: r.node, seq: r.seq } };
+    const n = job.verification.reopen(r.index, { reason, original });
+    if (n > 0) {
+      job.setState(r.index, TaskState.Leased);
+      job.addReplicas(r.index, n);
+      if (!job.scheduled) {
+        job.scheduled = true;
+        scheduler.addJob(job);
+      }
+    }
+  }
+  const auditing = new Set();
+  /** Nodes whose oldest result taken alone is too old are audited: their latest such result is decided again. */
+  function audits() {
+    for (const node of lone.due(now)) {
+      if (auditing.has(node)) continue;
+      const r = lone.latest(node);
+      if (!r) continue;
+      auditing.add(node);
+      lone.remove(r.jobId, r.index);
+      reopen(r, 'audit');
+    }
+  }
+
   function strike(node) {
     const strikes = book.recordWrong(node);
-    for (const r of lone.takeAll(node)) {
-      const job = jobs.get(r.jobId);
-      if (!job) continue;
-      const original = { node: r.node, key: r.key, credibility: 0, newcomer: false, kind: 'replica', payload: { node: r.node, seq: r.seq } };
-      const n = job.jv.reopen(r.index, { reason: 'caught', original });
-      for (let k = 0; k < n; k++) job.replicas.push(r.index);
-    }
+    for (const r of lone.takeAll(node)) reopen(r, 'caught');
     const d = byAddress.get(node);
     if (strikes >= book.maxStrikes && d && !d.refused) {
       d.refused = true;
@@ -383,12 +409,12 @@ export async function runScale(o) {
     stats.executions++;
     timed('verifier', () => {
       if (lease.kind === 'canary') {
-        const r = job.jv.canaryVoted(leaseId, key);
+        const r = job.verification.canaryVoted(leaseId, key);
         if (r?.valid) passed(d.address, at);
         else if (r) strike(d.address);
         return;
       }
-      apply(job, lease.index, job.jv.voted(lease.index, leaseId, { node: d.address, seq: at }, key));
+      apply(job, lease.index, job.verification.voted(lease.index, leaseId, { node: d.address, seq: at }, key));
     });
   }
 
@@ -412,10 +438,10 @@ export async function runScale(o) {
   // ---- the loop: 1 s ticks of simulated time
   const keepQueued = () => {
     let queued = 0;
-    for (const j of jobs.values()) queued += j.size - j.next + j.requeued.length;
+    for (const j of jobs.values()) if (j.scheduled) queued += j.counts.queued;
     while (tasksLeft > 0 && queued < 2 * online * 8) {
       const j = newJob();
-      queued += j.size;
+      queued += j.taskCount;
       scheduler.addJob(j);
     }
   };
@@ -433,15 +459,19 @@ export async function runScale(o) {
     // Parked tasks are decided again as records grow (as JobVerification.reconsider on the gateway's timer).
     if (tick % 5 === 0)
       timed('verifier', () => {
+        audits();
         for (const job of jobs.values())
-          if (job.jv.parkedCount > 0) for (const { index, decision } of job.jv.reconsider(trustConfig.maxParkMs)) apply(job, index, decision);
+          if (job.verification.parkedCount > 0)
+            for (const { index, decision } of job.verification.reconsider(trustConfig.maxParkMs)) apply(job, index, decision);
       });
-    // Finished jobs leave; new ones come while the task budget lasts.
+    // Finished jobs leave the scheduler (kept: a result of theirs may be decided again); new ones come while the task budget lasts.
+    let open = 0;
     for (const job of jobs.values()) {
-      if (job.done >= job.size) {
+      if (!job.scheduled) continue;
+      if (job.decided >= job.taskCount && job.verification.inVerification === 0) {
         scheduler.removeJob(job);
-        jobs.delete(job.id);
-      }
+        job.scheduled = false;
+      } else open++;
     }
     keepQueued();
     if (tick % 60 === 0) {
@@ -467,7 +497,7 @@ export async function runScale(o) {
     if (tick % 600 === 0 || receipts.length >= o.batchReceipts * 4) settle();
     // Yield: the scheduler's coalesced pump (schedulePump → setImmediate) runs once per tick, as on the gateway.
     await new Promise((r) => setImmediate(r));
-    if (jobs.size === 0 && tasksLeft === 0) break;
+    if (open === 0 && tasksLeft === 0) break;
     if (performance.now() - lastProgress > 5000) {
       lastProgress = performance.now();
       log(`  ${o.devices} devices: ${stats.accepted + stats.failed}/${o.tasks} tasks, ${(now / 60_000).toFixed(1)} simulated min, ${online} online`);
@@ -498,7 +528,7 @@ export async function runScale(o) {
     peakHeapMiB: Math.round(peakHeap),
     simTasksPerS: decided / (now / 1000),
     tasksPerGatewayCpuS: decided / gateway,
-    wrongAccepted: stats.wrongAccepted,
+    wrongAccepted: wrong.size,
     extraCompute: stats.executions / decided - 1,
     failed: stats.failed,
     refusedLiars: stats.refused - stats.refusedHonest,
@@ -530,6 +560,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       // Plan every batch up to 100,000 devices, then a sample (the cost per receipt is what is reported).
       planEvery: a['plan-every'] ? Number(a['plan-every']) : Math.max(1, Math.round(devices / 100_000)),
       seed: Number(a.seed),
+      established: Number(a.established),
     });
     rows.push(r);
     gc();

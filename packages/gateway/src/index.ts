@@ -13,6 +13,7 @@ export { GatewayOptions, testGatewayOptions, type GatewayConfig } from './config
 export type { Store, JobRecord, TaskResultRow, NodeRecord } from './store/types.js';
 export { Scheduler } from './scheduler/scheduler.js';
 export { planBatch } from './settlement/plan.js';
+export { ActiveJob, TaskState } from './jobs/activeJob.js';
 export { PortInUseError } from './errors.js';
 export * from './scheduler/policy.js';
 export * as verify from './verify/index.js';
