@@ -149,27 +149,31 @@ describePostgres('three gateways settling on an external chain', (db) => {
     const before = await balances();
 
     // The requester's run: a client of all three gateways, the victim first.
-    const run = lode([
-      'run',
-      'primes',
-      '--tasks',
-      String(TASKS),
-      '--max-price',
-      (PRICE * 2n).toString(),
-      '--json',
-      '--gateway',
-      urls.join(','),
-      '--data-dir',
-      requesterDir,
-      '--',
-      '0',
-      String(HI),
-    ]);
+    const run = lode(
+      [
+        'run',
+        'primes',
+        '--tasks',
+        String(TASKS),
+        '--max-price',
+        (PRICE * 2n).toString(),
+        '--json',
+        '--gateway',
+        urls.join(','),
+        '--data-dir',
+        requesterDir,
+        '--',
+        '0',
+        String(HI),
+      ],
+      { env: { LODE_DEBUG: '1' } },
+    );
     procs.push(run);
     let stdout = '';
     run.child.stdout!.on('data', (c) => (stdout += c));
 
     const sql = new pg.Client({ connectionString: db.url() });
+    sql.on('error', () => {}); // the database is dropped after a failure: its connection ends then
     await sql.connect();
     try {
       const count = async (q: string, args: unknown[] = []) => Number((await sql.query(q, args)).rows[0]?.n ?? 0);
@@ -190,8 +194,16 @@ describePostgres('three gateways settling on an external chain', (db) => {
       expect(doneAtKill).toBeLessThan(TASKS); // killed mid-job
 
       // The run finishes through a survivor, with the right answer.
-      const code = await run.exited;
-      expect(code, run.output()).toBe(0);
+      const code = await Promise.race([run.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 300_000).unref())]);
+      if (code !== 0) {
+        const row = (await sql.query('SELECT status, counts, finished_at FROM jobs WHERE id = $1', [jobId])).rows[0];
+        const owner = (await sql.query('SELECT * FROM job_owners WHERE job_id = $1', [jobId])).rows[0];
+        const views = await Promise.all(urls.slice(1).map(async (u) => (await fetch(`${u}/v1/jobs/${jobId}`).catch(() => undefined))?.text()));
+        const tails = [`row ${JSON.stringify(row)} owner ${JSON.stringify(owner)} views ${views.map((v) => v?.slice(0, 400)).join(' | ')}`]
+          .concat(gateways.map((g, i) => `--- gateway ${i}:\n${g.output().slice(-3000)}`))
+          .join('\n');
+        throw new Error(`lode run ended ${code}:\n${run.output().slice(-4000)}\n${tails}`);
+      }
       const out = JSON.parse(stdout) as { jobId: string; answer: { count: string | number }; usage: { cost: string } };
       expect(out.jobId).toBe(jobId);
       expect(Number(out.answer.count)).toBe(primesBySieve(0, HI));

@@ -152,6 +152,7 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
           ttlMs: config.clusterLeaseMs,
           adopt: (owned) => jobs.adopt(owned.jobId),
           lost: () => jobs.dropAll(),
+          canRun: () => registry.sessions.size > 0,
           // One account for the cluster: only the settler sends its chain transactions.
           settler: ledger && {
             gained: (fence) => ledger!.lead(fence),

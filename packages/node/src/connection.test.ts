@@ -79,7 +79,7 @@ describe('gateway connection', () => {
     expect(retries.every((d) => d > 0 && d <= 40)).toBe(true);
   });
 
-  it('given several gateways, moves to the next each time a session cannot be established, and says which it tried', async () => {
+  it('given several gateways, moves to another each time a session cannot be established, and says which it tried', async () => {
     const [a, b] = [await refusingGateway(), await refusingGateway()];
     // A third address where nothing listens: tried in turn, like a dead gateway.
     const dead = await new Promise<string>((resolve) => {
@@ -95,6 +95,8 @@ describe('gateway connection', () => {
     await waitFor(() => a.connections() >= 2 && b.connections() >= 2, 5000, 'both live gateways tried twice');
     await conn.stop();
     expect(new Set(upNext)).toEqual(new Set([a.url, dead, b.url]));
+    // Always another gateway than the one just tried (at random among the others).
+    for (let i = 1; i < upNext.length; i++) expect(upNext[i]).not.toBe(upNext[i - 1]);
   });
 
   it('signs no hello for a gateway other than the one it pinned for this URL (a relay), and says what to do', async () => {

@@ -24,7 +24,7 @@ export interface NodeOptions {
   /**
    * The gateway: `http://host:port`, `ws://host:port` or the full `ws://host:port/v1/nodes/ws` —
    * or several gateways of one cluster, comma-separated: the node connects to one at random and
-   * moves to the next when it goes away.
+   * moves to another, at random, when it goes away.
    */
   gateway: string;
   /** Holds `keystore.json` and the blob cache (`blobs/`). */

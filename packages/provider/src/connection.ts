@@ -85,8 +85,8 @@ export interface ConnectionOptions {
   url: string;
   /**
    * Several gateways of one cluster (`url` is then ignored): the node connects to one, chosen at
-   * random (so nodes spread over the gateways), and moves to the next whenever its session ends
-   * or cannot be established.
+   * random (so nodes spread over the gateways), and moves to another, at random, whenever its
+   * session ends or cannot be established.
    */
   urls?: readonly string[];
   account: LocalAccount;
@@ -234,8 +234,9 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
     const tried = url;
     if (!stopped) {
       if (targets.length > 1) {
-        // This gateway is gone or refused us: the next attempt goes to the next one.
-        at = (at + 1) % targets.length;
+        // This gateway is gone or refused us: the next attempt goes to another one, at random, so
+        // that the nodes of a dead gateway spread over the others rather than all moving to one.
+        at = (at + 1 + Math.floor(Math.random() * (targets.length - 1))) % targets.length;
         url = targets[at]!;
         origin = originOf(url);
       }

@@ -17,6 +17,8 @@
  *   is called with the fence its transactions are recorded under; `settler.lost` when the role
  *   goes (a lost lease, a stop). A settler that stalls past its lease is replaced one lease later;
  *   its fence refuses whatever it tries to record after that.
+ * - Only a gateway with nodes connected takes orphaned jobs over (`canRun`): the jobs of a dead
+ *   gateway go to the survivors its nodes moved to, not to one that has no node to run them.
  * - An unreachable database is logged, said by `problem` (so `/healthz` answers 503), and retried on the next beat; one job that cannot be
  *   adopted is logged and given up (claimable again on the next beat), never stopping the others.
  */
@@ -34,6 +36,12 @@ export interface ClusterMemberOptions {
   adopt(job: OwnedJob): Promise<void>;
   /** Drops every job this gateway runs: its lease was lost. */
   lost(): void;
+  /**
+   * Whether this gateway can run jobs now (it has nodes connected). A gateway that cannot leaves
+   * orphaned jobs to one that can: a job taken over by a gateway without nodes would wait for
+   * nodes that are on another gateway. @default () => true
+   */
+  canRun?(): boolean;
   /** What this gateway does as the cluster's settler (absent: it never takes the role, e.g. no ledger). */
   settler?: {
     gained(fence: SenderFence): Promise<void>;
@@ -142,6 +150,7 @@ export class ClusterMember {
   }
 
   private async adoptOrphans(): Promise<void> {
+    if (this.o.canRun && !this.o.canRun()) return;
     for (const owned of await this.ownership.claimOrphans()) {
       try {
         this.owned.set(owned.jobId, owned.epoch);

@@ -18,6 +18,8 @@ import { makeJob, makeResult } from '../store/store.suite.js';
 import { SqlStore } from '../store/sqlStore.js';
 import { describePostgres } from '../../test/support/postgres.js';
 import { NotSenderError } from '../store/errors.js';
+import { pino } from 'pino';
+import { ClusterMember } from './member.js';
 import { JobOwnership, NotOwnerError, type OwnedJob } from './ownership.js';
 
 const ROLE = 'settler';
@@ -318,6 +320,28 @@ function ownershipSuite(name: string, open: () => Promise<SqlExecutor>): void {
       const bEpochs = new Map(w.jobs.map((id) => [id, 2]));
       expect(await store.updateJob(job, final, (tx) => b.ownership.stillOwned(tx, bEpochs))).toBe(true);
       expect((await store.getJob(job))?.status).toBe('completed');
+    });
+
+    it('leaves orphaned jobs to a gateway that has nodes to run them (ClusterMember canRun)', async () => {
+      await world(9_000_000_000_000); // fresh jobs with no owner row: orphans
+      const adopted: Record<string, string[]> = { idle: [], busy: [] };
+      const member = (name: 'idle' | 'busy', canRun: boolean) =>
+        new ClusterMember({
+          db,
+          log: pino({ level: 'silent' }),
+          ttlMs: 60_000,
+          adopt: async (o) => void adopted[name]!.push(o.jobId),
+          lost() {},
+          canRun: () => canRun,
+        });
+      const idle = member('idle', false);
+      const busy = member('busy', true);
+      await idle.start();
+      await busy.start();
+      expect(adopted.idle).toEqual([]);
+      expect(adopted.busy).toHaveLength(JOBS);
+      await idle.stop();
+      await busy.stop();
     });
 
     it('gives a job stored by two gateways (the same signed job sent to both) to the first only', async () => {
