@@ -84,9 +84,10 @@ describe('a node that earns trust, then lies on the results it gives alone', () 
     expect(b.status).toBe('completed');
     expect(rs.every((r) => r.node !== liar.address)).toBe(true);
 
-    // The liar was proven wrong, with evidence, and each result it had given alone was revised.
-    const { evidence } = (await (await fetch(`${gw.url}/v1/nodes/${liar.address}/evidence`)).json()) as any;
-    expect(evidence.length).toBeGreaterThanOrEqual(1);
+    // The liar was proven wrong, with evidence (stored beside the job's own writes: it may land
+    // just after the job is final), and each result it had given alone was revised.
+    const evidence = await pollJson(`${gw.url}/v1/nodes/${liar.address}/evidence`, (e) => e.evidence?.length >= 1, 100);
+    expect(evidence.evidence.length).toBeGreaterThanOrEqual(1);
     const forgedHash = resultDigest({ exitCode: 0, stdout: new TextEncoder().encode('forged'), stderr: new Uint8Array(), files: [] });
     const revisedTasks = rs.filter((r) => r.revised).map((r) => r.index);
     expect(revisedTasks.length).toBeGreaterThanOrEqual(1);
