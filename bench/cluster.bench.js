@@ -17,28 +17,19 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { createLodeClient, listNodes, putBlob, submitJob, watchJob } from '@lode/sdk';
 import { readWorkload } from '@lode/workloads';
-import { freePort, lodeProcess, numberArg, ROOT, waitFor } from './processes.js';
+import { benchDatabase, freePort, lodeProcess, numberArg, ROOT, waitFor } from './processes.js';
 
 const TASKS = numberArg('tasks', 4000);
 const WIDTH = 2_000;
-const adminUrl = process.env.LODE_BENCH_DATABASE_URL || process.env.LODE_TEST_DATABASE_URL;
-if (!adminUrl) {
+const server = benchDatabase();
+if (!server) {
   console.log('cluster bench SKIPPED: no PostgreSQL server (set LODE_BENCH_DATABASE_URL or LODE_TEST_DATABASE_URL, or run .ci/run)');
   process.exit(0);
 }
-const admin = async (sql) => {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-};
+const { url: adminUrl, admin } = server;
 
 /** A fresh database, gateways sharing one identity on it, `nodesEach` nodes per gateway; `fn` gets them; all cleaned up after. */
 async function withCluster(gatewayCount, nodesEach, fn) {

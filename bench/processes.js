@@ -83,3 +83,25 @@ export function memoryOf(pid) {
     return undefined;
   }
 }
+
+/**
+ * The PostgreSQL server a bench may create databases on (LODE_BENCH_DATABASE_URL or
+ * LODE_TEST_DATABASE_URL), and one statement run on it as that role; undefined without one.
+ */
+export function benchDatabase() {
+  const url = process.env.LODE_BENCH_DATABASE_URL || process.env.LODE_TEST_DATABASE_URL;
+  if (!url) return undefined;
+  return {
+    url,
+    async admin(sql) {
+      const { default: pg } = await import('pg');
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        await c.query(sql);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}

@@ -22,27 +22,18 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { loadOrCreateAccount } from '@lode/keystore';
 import { createLodeClient, getJob, getResults, listNodes, putBlob, submitJob, watchJob } from '@lode/sdk';
 import { readWorkload } from '@lode/workloads';
-import { freePort, lodeProcess, numberArg, percentile, ROOT, waitFor } from './processes.js';
+import { benchDatabase, freePort, lodeProcess, numberArg, percentile, ROOT, waitFor } from './processes.js';
 
 const RUNS = numberArg('runs', 10);
 const LEASE_MS = numberArg('lease-ms', 8000);
 const TASKS = 100;
 const WIDTH = 200_000;
-const adminUrl = process.env.LODE_BENCH_DATABASE_URL || process.env.LODE_TEST_DATABASE_URL;
-if (!adminUrl) {
+const server = benchDatabase();
+if (!server) {
   console.log('takeover bench SKIPPED: no PostgreSQL server (set LODE_BENCH_DATABASE_URL or LODE_TEST_DATABASE_URL, or run .ci/run)');
   process.exit(0);
 }
-
-const admin = async (sql) => {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-};
+const { url: adminUrl, admin } = server;
 /** The independent reference: primes per task's range, [i·WIDTH, (i+1)·WIDTH), by one sieve of Eratosthenes. */
 const expected = (() => {
   const hi = TASKS * WIDTH;

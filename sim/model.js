@@ -16,6 +16,7 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { verify } from '@lode/gateway';
+import { rng } from './rng.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -34,18 +35,6 @@ const { values: a } = parseArgs({
     'no-reverify': { type: 'boolean', default: false },
   },
 });
-
-/** mulberry32: a small seeded PRNG, so runs replay. */
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function parsePolicy(s) {
   const [kind, arg] = s.split(':');

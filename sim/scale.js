@@ -33,6 +33,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { ActiveJob, planBatch, Scheduler, TaskState, verify } from '@lode/gateway';
 import { ROOT } from '../bench/processes.js';
+import { rng } from './rng.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -50,18 +51,6 @@ const { values: a } = parseArgs({
   },
 });
 const log = (s) => process.stderr.write(`${s}\n`);
-
-/** mulberry32: a small seeded PRNG, so runs replay. */
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KINDS = [
   { kind: 'server', share: 0.05, slots: 8, speed: 1, memoryMiB: 32768 },
