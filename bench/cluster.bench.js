@@ -24,12 +24,7 @@ import { benchDatabase, freePort, lodeProcess, numberArg, ROOT, waitFor } from '
 
 const TASKS = numberArg('tasks', 4000);
 const WIDTH = 2_000;
-const server = benchDatabase();
-if (!server) {
-  console.log('cluster bench SKIPPED: no PostgreSQL server (set LODE_BENCH_DATABASE_URL or LODE_TEST_DATABASE_URL, or run .ci/run)');
-  process.exit(0);
-}
-const { url: adminUrl, admin } = server;
+const { url: adminUrl, admin } = benchDatabase('cluster');
 
 /** A fresh database, gateways sharing one identity on it, `nodesEach` nodes per gateway; `fn` gets them; all cleaned up after. */
 async function withCluster(gatewayCount, nodesEach, fn) {

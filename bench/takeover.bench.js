@@ -28,12 +28,7 @@ const RUNS = numberArg('runs', 10);
 const LEASE_MS = numberArg('lease-ms', 8000);
 const TASKS = 100;
 const WIDTH = 200_000;
-const server = benchDatabase();
-if (!server) {
-  console.log('takeover bench SKIPPED: no PostgreSQL server (set LODE_BENCH_DATABASE_URL or LODE_TEST_DATABASE_URL, or run .ci/run)');
-  process.exit(0);
-}
-const { url: adminUrl, admin } = server;
+const { url: adminUrl, admin } = benchDatabase('takeover');
 /** The independent reference: primes per task's range, [i·WIDTH, (i+1)·WIDTH), by one sieve of Eratosthenes. */
 const expected = (() => {
   const hi = TASKS * WIDTH;
