@@ -13,6 +13,7 @@ import { GatewayOptions, type GatewayConfig } from './config.js';
 import { systemClock, type Clock } from './clock.js';
 import { openStore, SqlStore } from './store/index.js';
 import { ClusterMember } from './cluster/member.js';
+import { planMoves, type PeerLoad } from './cluster/rebalance.js';
 import type { Store } from './store/types.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import type { ActiveJob } from './jobs/activeJob.js';
@@ -143,6 +144,25 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     onLeaseLost: (lease, reason) => jobs.onLeaseLost(lease, reason),
     trust: hooks,
   });
+  /** Where nodes reach this gateway (its first public URL, else the address it listens at, once it does). */
+  let selfUrl: string | null = config.publicUrls[0] ?? null;
+  /** Idle nodes asked to move to a busy gateway (cluster/rebalance.ts) and still here after this get work again. */
+  const moveWaitMs = 5000;
+  const rebalance = (peers: PeerLoad[]) => {
+    const sessions = [...registry.sessions.values()].filter((s) => s.ready && !s.draining);
+    const moves = planMoves(
+      { queued: jobs.queuedTasks(), slots: sessions.reduce((n, s) => n + s.capabilities.slots, 0) },
+      sessions.map((s) => ({ id: s.id, slots: s.capabilities.slots, inflight: s.inflight, connectedAt: s.connectedAt, moveAskedAt: s.moveAskedAt })),
+      peers,
+      { now: clock.now(), settleMs: config.clusterLeaseMs },
+    );
+    for (const m of moves) {
+      const s = registry.sessions.get(m.node);
+      if (!s) continue;
+      log.info({ node: s.address, session: s.id, to: m.to, peer: m.peer }, 'asking an idle node to move to a gateway with work waiting');
+      s.askToMove(m.to, moveWaitMs);
+    }
+  };
   // On a PostgreSQL server, this gateway is one of a cluster (cluster/): it runs the jobs it owns.
   const member =
     config.databaseUrl && store instanceof SqlStore
@@ -153,6 +173,12 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
           adopt: (owned) => jobs.adopt(owned.jobId),
           lost: () => jobs.dropAll(),
           canRun: () => registry.sessions.size > 0,
+          load: () => ({
+            url: selfUrl,
+            queued: jobs.queuedTasks(),
+            slots: [...registry.sessions.values()].reduce((n, s) => n + (s.ready ? s.capabilities.slots : 0), 0),
+          }),
+          peers: rebalance,
           // One account for the cluster: only the settler sends its chain transactions.
           settler: ledger && {
             gained: (fence) => ledger!.lead(fence),
@@ -246,6 +272,10 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     onDrain(s: NodeSession) {
       log.info({ node: s.address, session: s.id }, 'node draining');
     },
+    onStay(s: NodeSession) {
+      log.info({ node: s.address, session: s.id }, 'a node asked to move stayed (the other gateway is not on its list?); it gets work here again');
+      scheduler.resume(s);
+    },
     onClose(s: NodeSession) {
       scheduler.removeSession(s);
       registry.remove(s);
@@ -275,7 +305,7 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
   await app.register(authApi, { sessions, signInsPerMinutePerIp: limits.signInsPerMinutePerIp });
   await app.register(nodesApi, { host, views: () => registry.views(), nodeConnectionsPerIp: limits.nodeConnectionsPerIp });
   await app.register(blobsApi, { store, maxBlobBytes: config.maxBlobBytes, blobBytesPerAccount: limits.blobBytesPerAccount, tmpDir: uploads });
-  await app.register(jobsApi, { jobs, events, intake, limits });
+  await app.register(jobsApi, { jobs, events, intake, limits, ...(member ? { cluster: member } : {}) });
   await app.register(ledgerApi, { ledger });
   await app.register(trustApi, { trust, store });
   await app.register(webApi, { stats: { nodes: () => registry.views(), queued: () => jobs.queuedTasks(), activeJobs: () => jobs.activeJobs } });
@@ -339,6 +369,7 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const hostForUrl = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${hostForUrl}:${port}`;
+  selfUrl ??= url;
   log.info({ url }, 'gateway listening');
 
   let closing: Promise<void> | undefined;

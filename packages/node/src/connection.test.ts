@@ -13,7 +13,7 @@ import { createConnection, type GatewayConnection, type GatewayPins } from '@lod
 import { gatewayPins } from './gatewayPins.js';
 import { pinoLog } from './log.js';
 import { wsSocketFactory } from './socket.js';
-import { waitFor } from '../test/fakeGateway.js';
+import { startFakeGateway, waitFor } from '../test/fakeGateway.js';
 
 const log = pinoLog(pino({ level: 'silent' }));
 
@@ -92,12 +92,40 @@ describe('gateway connection', () => {
     const upNext: string[] = [];
     conn.on('disconnected', () => upNext.push(conn.url));
     conn.start();
-    await waitFor(() => a.connections() >= 2 && b.connections() >= 2, 5000, 'both live gateways tried twice');
+    await waitFor(() => a.connections() >= 2 && b.connections() >= 2 && new Set(upNext).size === 3, 5000, 'both live gateways tried twice, and the dead one');
     const running = [...upNext]; // stop() says it is disconnected too, without moving on
     await conn.stop();
     expect(new Set(upNext)).toEqual(new Set([a.url, dead, b.url]));
     // Always another gateway than the one just tried (at random among the others).
     for (let i = 1; i < running.length; i++) expect(running[i]).not.toBe(running[i - 1]);
+  });
+
+  it('moves to another gateway of its list when its gateway asks, at once; never to one off its list', async () => {
+    const [a, b, stranger] = [await startFakeGateway(), await startFakeGateway(), await startFakeGateway()];
+    cleanups.push(() => a.close(), () => b.close(), () => stranger.close());
+    const ws = (g: { url: string }) => `${g.url.replace('http', 'ws')}/v1/nodes/ws`;
+    const conn = await connect([ws(a), ws(b)]);
+    const closes: Array<{ code: number; retryInMs: number | null }> = [];
+    conn.on('disconnected', (d) => closes.push(d));
+    conn.start();
+    await waitFor(() => conn.established, 5000, 'a session');
+    const [here, there] = conn.url === ws(a) ? [a, b] : [b, a];
+    const session = here.current();
+
+    // Off its list: it stays (a gateway cannot lead its nodes to a stranger); to itself: it stays.
+    here.send(session, { t: 'move', to: stranger.url });
+    here.send(session, { t: 'move', to: here.url });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(conn.established).toBe(true);
+    expect(here.current()).toBe(session);
+    expect(stranger.sessions).toHaveLength(0);
+
+    // On its list: it closes this session and dials that gateway at once (no backoff).
+    here.send(session, { t: 'move', to: `${there.url}/` });
+    await waitFor(() => conn.established && conn.url === ws(there), 5000, 'a session on the other gateway');
+    expect(closes).toEqual([expect.objectContaining({ code: 4010, retryInMs: 50 })]);
+    await waitFor(() => session.closed, 5000, 'the old session closed');
+    expect(there.current().hello).toBeDefined();
   });
 
   it('signs no hello for a gateway other than the one it pinned for this URL (a relay), and says what to do', async () => {

@@ -112,7 +112,14 @@ export const ErrorMsg = z.strictObject({
 /** Acknowledges results: these leases are settled on the gateway; the node may forget them. */
 export const AckMsg = z.strictObject({ t: z.literal('ack'), leaseIds: z.array(z.string()) });
 
-export const GatewayMessage = z.discriminatedUnion('t', [ChallengeMsg, WelcomeMsg, LeaseMsg, CancelMsg, ErrorMsg, AckMsg]);
+/**
+ * Asks an idle node to move to another gateway of the same cluster, one with work waiting and too
+ * few nodes (the cluster's rebalancing). A node moves only to a gateway on its own list (compared
+ * by host), so a gateway cannot send its nodes anywhere else; otherwise it stays and says why.
+ */
+export const MoveMsg = z.strictObject({ t: z.literal('move'), to: z.string().url().max(2048) });
+
+export const GatewayMessage = z.discriminatedUnion('t', [ChallengeMsg, WelcomeMsg, LeaseMsg, CancelMsg, ErrorMsg, AckMsg, MoveMsg]);
 export type GatewayMessage = z.infer<typeof GatewayMessage>;
 
 // ---- node → gateway

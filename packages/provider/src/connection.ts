@@ -18,6 +18,10 @@
  *   silence detector quiet, and a dead TCP path surfaces as a `close` event.
  * - Capabilities changed with `setCapabilities` are announced by the next hello (a new
  *   session): they are signed, so a session cannot change them.
+ * - A gateway may ask the node to `move` to another gateway of its cluster (one with work and too
+ *   few nodes): the node moves only to a gateway on its own list (`urls`, compared by host), at
+ *   once and without backoff; a move anywhere else is logged and ignored, so a gateway cannot lead
+ *   its nodes to a stranger.
  */
 import type { LocalAccount } from 'viem';
 import {
@@ -131,6 +135,10 @@ const CLOSED = 3;
 /** WebSocket close codes the node uses. */
 const CLOSE_NORMAL = 1000;
 const CLOSE_PROTOCOL = 1002;
+/** The node leaves at its gateway's request (`move`). */
+export const CLOSE_MOVING = 4010;
+/** How long a node that moves waits before it dials the other gateway (none: it is asked to). */
+const MOVE_DELAY_MS = 50;
 
 /** ws(s)://host/v1/nodes/ws for a gateway at `origin` (http→ws, https→wss). */
 export function nodeSocketUrl(origin: string): string {
@@ -167,6 +175,8 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
   let handshakeTimer: unknown;
   let keepaliveTimer: unknown;
   let lastHeard = 0;
+  /** The index in `targets` the gateway asked this node to move to, until the next attempt. */
+  let moveTo: number | undefined;
 
   function setState(next: ConnectionState): void {
     if (next === state) return;
@@ -233,14 +243,20 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
     let retryInMs: number | null = null;
     const tried = url;
     if (!stopped) {
-      if (targets.length > 1) {
+      const moving = moveTo !== undefined;
+      if (moving) {
+        // The gateway asked this node to serve another one of the cluster (onMove).
+        at = moveTo!;
+        moveTo = undefined;
+      } else if (targets.length > 1) {
         // This gateway is gone or refused us: the next attempt goes to another one, at random, so
         // that the nodes of a dead gateway spread over the others rather than all moving to one.
         at = (at + 1 + Math.floor(Math.random() * (targets.length - 1))) % targets.length;
-        url = targets[at]!;
-        origin = originOf(url);
       }
-      retryInMs = backoff.next();
+      url = targets[at]!;
+      origin = originOf(url);
+      if (moving) backoff.reset();
+      retryInMs = moving ? MOVE_DELAY_MS : backoff.next();
       reconnectTimer = clock.setTimeout(connect, retryInMs);
       // Waiting to reconnect is the node's whole job while the gateway is away: this timer must
       // keep a Node process alive, or a node exits when its gateway restarts.
@@ -316,10 +332,37 @@ export function createConnection(options: ConnectionOptions): GatewayConnection 
         }
         events.emit('message', msg);
         return;
+      case 'move':
+        if (state !== 'established') return reject('move before welcome');
+        return onMove(socket, msg.to);
       default:
         if (state !== 'established') return reject(`${msg.t} before welcome`);
         events.emit('message', msg);
     }
+  }
+
+  /** The gateway asks this node to serve another gateway of the cluster: only one on the node's own list. */
+  function onMove(socket: SocketLike, to: string): void {
+    let host: string;
+    try {
+      host = originOf(to);
+    } catch {
+      return reject('move to a malformed URL');
+    }
+    const i = targets.findIndex((t) => originOf(t) === host);
+    if (i < 0 || i === at) {
+      log.warn(
+        i < 0
+          ? 'the gateway asked this node to move to a gateway not on its list; staying (list every gateway of the cluster to let it balance its nodes)'
+          : 'the gateway asked this node to move to itself; staying',
+        { to },
+      );
+      return;
+    }
+    log.info('moving to another gateway of the cluster at its request (it has work waiting)', { from: url, to: targets[i] });
+    moveTo = i;
+    socket.close(CLOSE_MOVING, 'moving');
+    onClose(socket, CLOSE_MOVING, 'moving');
   }
 
   function reject(why: string): void {

@@ -47,10 +47,12 @@ export interface JobsApiDeps {
   events: JobEvents;
   intake: JobIntake;
   limits: GatewayConfig['limits'];
+  /** In a cluster: hears at once that a job another gateway runs has ended (cluster/member.ts). */
+  cluster?: { onJobFinal(jobId: string, fn: () => void): () => void };
 }
 
 /** The job routes, as a Fastify plugin. */
-export async function jobsApi(app: FastifyInstance, { jobs, events, intake, limits }: JobsApiDeps): Promise<void> {
+export async function jobsApi(app: FastifyInstance, { jobs, events, intake, limits, cluster }: JobsApiDeps): Promise<void> {
   const perAccount = new WindowCounter(limits.jobsPerMinute, 60_000);
   /** Open event streams per account (`GET /v1/jobs/:id/events` and streaming submits). */
   const streams = new OpenCounts();
@@ -179,12 +181,17 @@ export async function jobsApi(app: FastifyInstance, { jobs, events, intake, limi
       return;
     }
     if (!snapshot) {
-      // Run by another gateway of the cluster: its stored row is followed until it is final.
+      // Run by another gateway of the cluster: its stored row is followed until it is final —
+      // read every REMOTE_POLL_MS, and at once when the cluster says the job ended.
       write({ type: 'progress', job: view, nodesBusy: 0 });
       let last = JSON.stringify(view.counts);
-      keepAlive = setInterval(() => {
+      let reading = false;
+      const check = () => {
+        if (closed || reading) return;
+        reading = true;
         jobs.get(view.id, account).then(
           (now) => {
+            reading = false;
             if (closed) return;
             if (isFinal(now)) {
               write({ type: 'finished', job: now });
@@ -195,9 +202,11 @@ export async function jobsApi(app: FastifyInstance, { jobs, events, intake, limi
             else res.write(': keep-alive\n\n');
             last = counts;
           },
-          () => {}, // the database is away: the next poll tries again
+          () => (reading = false), // the database is away: the next poll tries again
         );
-      }, REMOTE_POLL_MS);
+      };
+      unsubscribe = cluster?.onJobFinal(view.id, check) ?? unsubscribe;
+      keepAlive = setInterval(check, REMOTE_POLL_MS);
       keepAlive.unref();
       req.raw.on('close', () => close(false));
       return;
@@ -219,8 +228,8 @@ export async function jobsApi(app: FastifyInstance, { jobs, events, intake, limi
   }
 }
 
-/** How often a stream follows the row of a job another gateway of the cluster runs. */
-const REMOTE_POLL_MS = 500;
+/** How often a stream reads the row of a job another gateway of the cluster runs (its end is heard at once). */
+const REMOTE_POLL_MS = 1000;
 
 function isFinal(job: JobView): boolean {
   return job.status !== 'queued' && job.status !== 'running';

@@ -19,17 +19,27 @@
  *   its fence refuses whatever it tries to record after that.
  * - Only a gateway with nodes connected takes orphaned jobs over (`canRun`): the jobs of a dead
  *   gateway go to the survivors its nodes moved to, not to one that has no node to run them.
+ * - Every beat writes this gateway's load (`load`) into its lease row and hands the live peers'
+ *   loads to `peers` (the rebalancing of nodes, rebalance.ts) — in the heartbeat's one statement.
+ *   A gateway whose queue outgrew its nodes (`nudge`) beats at once and wakes the others through
+ *   LISTEN/NOTIFY (`lode_cluster`), so idle gateways send nodes within a round trip, not a beat.
+ *   Without LISTEN (its connection lost) the beats alone do it; listening is retried every beat.
  * - An unreachable database is logged, said by `problem` (so `/healthz` answers 503), and retried on the next beat; one job that cannot be
  *   adopted is logged and given up (claimable again on the next beat), never stopping the others.
  */
 import type { Logger } from 'pino';
-import type { SqlRunner } from '../store/sql.js';
+import type { SqlExecutor, SqlRunner } from '../store/sql.js';
 import type { SenderFence } from '../store/types.js';
-import { JobOwnership, type OwnedJob } from './ownership.js';
+import { CLUSTER_CHANNEL, JobOwnership, type OwnedJob } from './ownership.js';
+import { needsNodes, type GatewayLoad, type PeerLoad } from './rebalance.js';
 
 export interface ClusterMemberOptions {
-  db: SqlRunner & { transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> };
+  db: SqlRunner & { transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>; listen?: SqlExecutor['listen'] };
   log: Logger;
+  /** This gateway's load and the URL nodes reach it at, written on every beat. */
+  load?(): GatewayLoad & { url: string | null };
+  /** After every beat: the live peers' loads (what this gateway rebalances its nodes by). */
+  peers?(peers: PeerLoad[]): void;
   /** @default 8000 */
   ttlMs?: number;
   /** Loads and runs a job this gateway now owns. */
@@ -51,6 +61,14 @@ export interface ClusterMemberOptions {
   };
 }
 
+function splitOnce(s: string, sep: string): [string, string | undefined] {
+  const i = s.indexOf(sep);
+  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
+}
+
+/** How soon an early beat follows a nudge or a peer's wake-up (coalescing a burst into one). */
+const EARLY_BEAT_MS = 100;
+
 /** The role of the gateway that sends the cluster's chain transactions. */
 export const SETTLER_ROLE = 'settler';
 
@@ -67,6 +85,16 @@ export class ClusterMember {
   private settlerEpoch: number | undefined;
   /** Settlement starting or stopping (settlerChange), in order. */
   private settling$: Promise<void> = Promise.resolve();
+  /** Stops listening for the other gateways' wake-ups; undefined while not listening. */
+  private unlisten: (() => Promise<void>) | undefined;
+  private listening$: Promise<void> | undefined;
+  /** An early beat is due (a nudge, or a peer woke us): at most one pending. */
+  private soon: NodeJS.Timeout | undefined;
+  /** Whether the next beat wakes the other gateways. */
+  private wakePeers = false;
+  private stopped = false;
+  /** Who waits to hear that a job ended (followers of a job another gateway runs). */
+  private readonly finals = new Map<string, Set<() => void>>();
 
   constructor(private readonly o: ClusterMemberOptions) {
     this.ttlMs = o.ttlMs ?? 8000;
@@ -85,7 +113,10 @@ export class ClusterMember {
   /** Owns a job this gateway has just stored; undefined when another gateway owns it. */
   async claimNew(jobId: string): Promise<OwnedJob | undefined> {
     const owned = await this.ownership.claimNew(jobId);
-    if (owned) this.owned.set(owned.jobId, owned.epoch);
+    if (owned) {
+      this.owned.set(owned.jobId, owned.epoch);
+      setImmediate(() => this.nudge()); // once its tasks are queued
+    }
     return owned;
   }
 
@@ -116,8 +147,73 @@ export class ClusterMember {
     this.o.log.info({ incarnation: this.incarnation, ttlMs: this.ttlMs }, 'joined the cluster');
     await this.adoptOrphans();
     await this.holdSettler();
+    await this.listen();
     this.timer = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
+  }
+
+  /**
+   * This gateway's queue may have outgrown its nodes (a job was admitted or taken over): if so,
+   * beat soon and wake the other gateways, so that idle ones send nodes now.
+   */
+  nudge(): void {
+    const load = this.o.load?.();
+    if (!load || !needsNodes(load)) return;
+    this.wakePeers = true;
+    this.beatSoon();
+  }
+
+  /**
+   * Calls `fn` when the cluster hears that `jobId` ended (whichever gateway ended it); returns the
+   * unsubscribe. Only while this gateway listens: callers keep a slower poll too.
+   */
+  onJobFinal(jobId: string, fn: () => void): () => void {
+    let set = this.finals.get(jobId);
+    if (!set) this.finals.set(jobId, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.finals.get(jobId) === set) this.finals.delete(jobId);
+    };
+  }
+
+  /** One early beat, shortly (coalesces a burst of nudges and wake-ups into one). */
+  private beatSoon(): void {
+    if (this.soon || this.stopped) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      void this.beat();
+    }, EARLY_BEAT_MS);
+    this.soon.unref();
+  }
+
+  /** Listens for the other gateways' wake-ups (LISTEN lode_cluster); when that fails, the beats alone serve. */
+  private listen(): Promise<void> {
+    const listen = this.o.db.listen;
+    if (!listen || this.unlisten || this.stopped) return Promise.resolve();
+    this.listening$ ??= listen
+      .call(
+        this.o.db,
+        CLUSTER_CHANNEL,
+        (payload) => {
+          const [kind, id = ''] = splitOnce(payload, ':');
+          if (kind === 'wake' && id !== this.incarnation) this.beatSoon();
+          else if (kind === 'final') for (const f of this.finals.get(id) ?? []) f();
+        },
+        (err) => {
+          this.unlisten = undefined;
+          this.o.log.warn({ err }, 'lost the cluster wake-up channel; beats alone rebalance until it is back');
+        },
+      )
+      .then(
+        (stop) => {
+          if (this.stopped) return void stop();
+          this.unlisten = stop;
+        },
+        (err: unknown) => this.o.log.warn({ err }, 'could not listen for cluster wake-ups; trying again on the next beat'),
+      )
+      .finally(() => (this.listening$ = undefined));
+    return this.listening$;
   }
 
   /** One beat now (tests, and the timer). Beats never overlap. */
@@ -128,7 +224,10 @@ export class ClusterMember {
 
   private async beatOnce(): Promise<void> {
     try {
-      if (!(await this.ownership.heartbeat())) {
+      const notify = this.wakePeers;
+      this.wakePeers = false;
+      const { alive, peers } = await this.ownership.beat(this.o.load?.(), notify);
+      if (!alive) {
         this.o.log.error({ incarnation: this.incarnation }, 'cluster lease lost (this gateway stalled or lost its database past the lease); dropping its jobs');
         this.o.lost();
         this.owned.clear();
@@ -139,9 +238,10 @@ export class ClusterMember {
           return;
         }
         this.o.log.info({ incarnation: this.incarnation }, 'rejoined the cluster');
-      }
+      } else this.o.peers?.(peers);
       await this.adoptOrphans();
       await this.holdSettler();
+      await this.listen();
       this.problem = undefined;
     } catch (err) {
       this.problem = `the database is unreachable (${(err as Error).message}); retrying every ${Math.floor(this.ttlMs / 3)} ms`;
@@ -156,6 +256,7 @@ export class ClusterMember {
         this.owned.set(owned.jobId, owned.epoch);
         await this.o.adopt(owned);
         this.o.log.info({ jobId: owned.jobId, epoch: owned.epoch }, 'took over job');
+        this.nudge();
       } catch (err) {
         this.o.log.error({ err, jobId: owned.jobId }, 'could not take over job; giving it up for the next beat');
         this.owned.delete(owned.jobId);
@@ -199,7 +300,12 @@ export class ClusterMember {
 
   /** Stops beating, stops settling, and ends the lease, so the jobs left unfinished (and the settler role) are taken over at once. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.soon);
+    await this.listening$;
+    await this.unlisten?.();
+    this.unlisten = undefined;
     await this.beating;
     await this.loseSettler();
     await this.settling$;

@@ -25,6 +25,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SqlRunner } from '../store/sql.js';
+import type { GatewayLoad, PeerLoad } from './rebalance.js';
+
+/**
+ * The channel gateways of a cluster wake each other on (LISTEN/NOTIFY): `wake:<incarnation>`, a
+ * gateway whose queue outgrew its nodes; `final:<job id>`, a job that ended (a trigger on `jobs`,
+ * migration 9).
+ */
+export const CLUSTER_CHANNEL = 'lode_cluster';
 
 /** The database's clock in Unix ms, or the test's virtual one when `$param` is not null. */
 const dbNow = (param: string) => `COALESCE(${param}::bigint, (extract(epoch from clock_timestamp()) * 1000)::bigint)`;
@@ -83,13 +91,31 @@ export class JobOwnership {
    * incarnation (a lease never comes back to life).
    */
   async heartbeat(): Promise<boolean> {
-    const rows = await this.db.query<{ id: string }>(
-      `INSERT INTO gateway_leases (id, expires_at) VALUES ($1, ${dbNow('$3')} + $2)
-       ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE gateway_leases.expires_at > ${dbNow('$3')}
-       RETURNING id`,
-      [this.incarnation, this.ttlMs, this.t],
+    return (await this.beat()).alive;
+  }
+
+  /**
+   * A heartbeat that also writes this gateway's load (what peers rebalance by) and reads the live
+   * peers' — in one statement. `notify` also wakes the other gateways (LISTEN `lode_cluster`) to
+   * read it now rather than on their next beat.
+   */
+  async beat(load?: GatewayLoad & { url: string | null }, notify = false): Promise<{ alive: boolean; peers: PeerLoad[] }> {
+    const rows = await this.db.query<{ alive: number; id: string | null; url: string | null; queued: number; slots: number }>(
+      `WITH hb AS (
+         INSERT INTO gateway_leases (id, expires_at, url, queued, slots) VALUES ($1, ${dbNow('$3')} + $2, $4, $5, $6)
+         ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at, url = EXCLUDED.url, queued = EXCLUDED.queued, slots = EXCLUDED.slots
+         WHERE gateway_leases.expires_at > ${dbNow('$3')}
+         RETURNING id),
+       woke AS (SELECT pg_notify('${CLUSTER_CHANNEL}', 'wake:' || $1) WHERE $7::boolean AND EXISTS (SELECT 1 FROM hb))
+       SELECT (SELECT count(*) FROM hb)::int AS alive, (SELECT count(*) FROM woke)::int AS woke, g.id, g.url, g.queued, g.slots
+       FROM (SELECT 1) one
+       LEFT JOIN gateway_leases g ON g.id <> $1 AND g.expires_at > ${dbNow('$3')}`,
+      [this.incarnation, this.ttlMs, this.t, load?.url ?? null, load?.queued ?? 0, load?.slots ?? 0, notify],
     );
-    return rows.length === 1;
+    return {
+      alive: Number(rows[0]?.alive ?? 0) === 1,
+      peers: rows.filter((r) => r.id !== null).map((r) => ({ id: r.id!, url: r.url, queued: Number(r.queued), slots: Number(r.slots) })),
+    };
   }
 
   /**

@@ -46,6 +46,8 @@ export interface SessionHost {
   onReady(session: NodeSession): void;
   onResults(session: NodeSession, results: import('@lode/protocol').TaskOutcome[]): void;
   onDrain(session: NodeSession): void;
+  /** A node asked to move stayed (askToMove): it may get work again. */
+  onStay?(session: NodeSession): void;
   onClose(session: NodeSession): void;
 }
 
@@ -61,7 +63,12 @@ export class NodeSession implements JobSession {
   capabilities!: Capabilities;
   inflight = 0;
   capacity = 0;
-  draining = false;
+  /** The node said it drains (no new leases). */
+  private drainSaid = false;
+  /** Asked to move to another gateway (askToMove) and not yet known to stay: no new leases. */
+  private moving = false;
+  /** When this gateway last asked the node to move (0: never). */
+  moveAskedAt = 0;
   ready = false;
   connectedAt = 0;
   lastSeenAt = 0;
@@ -106,6 +113,28 @@ export class NodeSession implements JobSession {
       if (!this.ready) this.close(4001, 'no hello in time');
     }, host.helloTimeoutMs);
     this.send({ t: 'challenge', challenge: this.challenge, protocol: PROTOCOL_VERSION, gateway: host.domain.gateway, chainId: host.domain.chainId });
+  }
+
+  /** No new leases: the node drains, or it was asked to move. */
+  get draining(): boolean {
+    return this.drainSaid || this.moving;
+  }
+
+  /**
+   * Asks the node to move to another gateway of the cluster (cluster/rebalance.ts) and gives it
+   * no new lease meanwhile. A node that moves closes its session; one that stays (that gateway is
+   * not on its list, or it predates moves) gets work again after `waitMs` (`onStay`).
+   */
+  askToMove(to: string, waitMs: number): void {
+    if (this.closed) return;
+    this.moveAskedAt = this.host.now();
+    this.moving = true;
+    this.send({ t: 'move', to });
+    const stay = setTimeout(() => {
+      this.moving = false;
+      if (!this.closed) this.host.onStay?.(this);
+    }, waitMs);
+    stay.unref();
   }
 
   sendLeases(leases: Lease[]): void {
@@ -189,7 +218,7 @@ export class NodeSession implements JobSession {
       case 'heartbeat':
         return;
       case 'drain':
-        this.draining = true;
+        this.drainSaid = true;
         return this.host.onDrain(this);
     }
   }

@@ -170,6 +170,13 @@ export class Scheduler<J extends TaskSource = TaskSource> {
     this.schedulePump();
   }
 
+  /** A session that took no new leases for a while (asked to move, and stayed) may get work again. */
+  resume(session: SessionPort<J>): void {
+    if (!this.sessions.has(session.id)) return;
+    this.open.add(session);
+    this.schedulePump();
+  }
+
   /** Forgets a session; each lease it held is handed to `onLeaseLost(…, 'node-left')`. */
   removeSession(session: SessionPort<J>): void {
     if (!this.sessions.delete(session.id)) return;

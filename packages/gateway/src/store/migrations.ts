@@ -308,6 +308,26 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX chain_txs_one_live ON chain_txs (kind, ref) WHERE status <> 'reverted';
     `,
   },
+  {
+    version: 9,
+    name: 'cluster: each gateway says its load and where nodes reach it',
+    sql: `
+      -- Written on every heartbeat: idle gateways send nodes to busy ones (cluster/rebalance.ts).
+      ALTER TABLE gateway_leases ADD COLUMN url text;
+      ALTER TABLE gateway_leases ADD COLUMN queued integer NOT NULL DEFAULT 0;
+      ALTER TABLE gateway_leases ADD COLUMN slots integer NOT NULL DEFAULT 0;
+      -- A job that ends is announced to every gateway (NOTIFY lode_cluster 'final:<id>'): those
+      -- following it for a requester while another gateway runs it answer at once, not at a poll.
+      CREATE FUNCTION lode_job_final() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('lode_cluster', 'final:' || NEW.id);
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER jobs_final AFTER UPDATE OF status ON jobs FOR EACH ROW
+        WHEN (OLD.status IN ('queued', 'running') AND NEW.status NOT IN ('queued', 'running'))
+        EXECUTE FUNCTION lode_job_final();
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock key that serializes migrations across gateways. */

@@ -36,6 +36,12 @@ export interface SqlExecutor extends SqlRunner {
   /** Which driver this is, for logs and benchmarks. */
   readonly kind: 'pglite' | 'postgres';
   /**
+   * Subscribes to a NOTIFY channel (on a connection of its own, on a server); resolves once
+   * listening, with a function that stops. `onLost` is called once if that connection drops:
+   * notifications may have been missed, and the caller subscribes again when it likes.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onLost: (err: Error) => void): Promise<() => Promise<void>>;
+  /**
    * Round trips to the database so far: every statement, and BEGIN and COMMIT (or ROLLBACK) of
    * each transaction (`lode_db_statements_total` on /metrics; what a server's capacity is spent on).
    */
@@ -127,10 +133,22 @@ export async function createPGliteExecutor(options: PGliteExecutorOptions = {}):
       stats.statements += 2;
       return db.transaction((tx) => fn(runner(tx)));
     },
+    async listen(channel, onNotify) {
+      const unsubscribe = await db.listen(checkChannel(channel), onNotify);
+      return async () => {
+        if (!db.closed) await unsubscribe();
+      };
+    },
     async close() {
       if (!db.closed) await db.close();
     },
   };
+}
+
+/** A channel name is spliced into LISTEN: lower-case letters and underscores only. */
+function checkChannel(channel: string): string {
+  if (!/^[a-z_]{1,63}$/.test(channel)) throw new Error(`bad NOTIFY channel name: ${channel}`);
+  return channel;
 }
 
 export interface PostgresExecutorOptions {
@@ -158,6 +176,8 @@ export function createPostgresExecutor(options: PostgresExecutorOptions): SqlExe
     },
   });
   let closed = false;
+  /** The connections of `listen`, ended with the pool. */
+  const listeners = new Set<pg.Client>();
   return {
     kind: 'postgres',
     stats,
@@ -180,9 +200,41 @@ export function createPostgresExecutor(options: PostgresExecutorOptions): SqlExe
         client.release(broken instanceof Error ? broken : undefined);
       }
     },
+    async listen(channel, onNotify, onLost) {
+      const client = new pg.Client({ connectionString: options.url });
+      let lost = false;
+      const lose = (err: Error) => {
+        if (lost) return;
+        lost = true;
+        listeners.delete(client);
+        client.end().catch(() => {});
+        onLost(err);
+      };
+      client.on('error', lose);
+      client.on('end', () => lose(new Error('the LISTEN connection ended')));
+      client.on('notification', (m) => {
+        if (m.channel === channel) onNotify(m.payload ?? '');
+      });
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${checkChannel(channel)}`);
+      } catch (err) {
+        lost = true;
+        await client.end().catch(() => {});
+        throw err;
+      }
+      listeners.add(client);
+      return async () => {
+        lost = true;
+        listeners.delete(client);
+        await client.end().catch(() => {});
+      };
+    },
     async close() {
       if (closed) return;
       closed = true;
+      await Promise.all([...listeners].map((c) => c.end().catch(() => {})));
+      listeners.clear();
       await pool.end();
     },
   };
