@@ -5,7 +5,9 @@
  * runs there; that gateway is SIGKILLed mid-job; the other takes the job over
  * (cluster/ownership.ts) and finishes it: every task has exactly one result row, every result is
  * right (checked against a sieve), the requester (a client of both gateways) follows the job on
- * through the survivor, and the listing node ends up serving the survivor.
+ * through the survivor, and the listing node ends up serving the survivor. And work flows to where
+ * nodes are: a job submitted to a gateway without nodes runs on nodes its idle peer sends it
+ * (cluster/rebalance.ts), while a requester follows it through the peer.
  * Needs LODE_TEST_DATABASE_URL (set by .ci/run); required, not skipped, when CI=true.
  */
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -29,8 +31,8 @@ afterEach(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function gateway(dataDir: string, databaseUrl: string): Promise<string> {
-  const port = await freePort();
+async function gateway(dataDir: string, databaseUrl: string, port?: number): Promise<string> {
+  port ??= await freePort();
   const p = lode(['gateway', '--port', String(port), '--data-dir', dataDir, '--database-url', databaseUrl, '--ledger', 'off', '--cluster-lease-ms', '3000']);
   procs.push(p);
   const url = `http://127.0.0.1:${port}`;
@@ -106,6 +108,60 @@ describePostgres('two gateways on one PostgreSQL server', (db) => {
         throw new Error(`${err.message}\n${procs[2]!.output().slice(-3000)}`);
       });
       console.info(`takeover: job finished on the survivor ${tookMs} ms after the SIGKILL (lease 3 s)`);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('a job submitted to a gateway without nodes runs on nodes an idle gateway sends it; a requester following it elsewhere hears it end', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lode-gateways-'));
+    const portA = await freePort();
+    const b = await gateway(join(dir, 'b'), db.url());
+    cpSync(join(dir, 'b', 'gateway'), join(dir, 'a', 'gateway'), { recursive: true });
+    const a = `http://127.0.0.1:${portA}`;
+    // Three nodes listing both gateways; A is not up yet, so all three settle on B.
+    const { loadOrCreateAccount } = await import('@lode/keystore');
+    const nodes: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      nodes.push((await loadOrCreateAccount(join(dir, `node-${i}`), { create: true })).account.address.toLowerCase());
+      node(`${a},${b}`, join(dir, `node-${i}`));
+    }
+    const account = privateKeyToAccount(generatePrivateKey());
+    const onB = createLodeClient({ gateway: b, account });
+    const online = async (client: typeof onB) => (await listNodes(client)).filter((x) => x.online).map((x) => x.address.toLowerCase());
+    await waitFor('three nodes on B', async () => (await online(onB)).length === 3, 60_000);
+    await gateway(join(dir, 'a'), db.url(), portA);
+    const onA = createLodeClient({ gateway: a, account });
+    expect(await online(onA)).toEqual([]);
+
+    const n = 40;
+    const width = 200_000;
+    const { sha256 } = await putBlob(onA, { data: workloadBytes('primes') });
+    const job = await submitJob(onA, { module: sha256, tasks: primeTasks(n, width), limits: { wallMs: 30_000, maxOutputBytes: 4096 } });
+    const client = new pg.Client({ connectionString: db.url() });
+    await client.connect();
+    try {
+      const [owner] = (await client.query('SELECT gateway FROM job_owners WHERE job_id = $1', [job.id])).rows;
+      const health = (await (await fetch(`${a}/healthz`)).json()) as { cluster: { incarnation: string } };
+      expect(owner.gateway).toBe(health.cluster.incarnation); // A runs it, though it has no node
+      // Followed through B, which does not run it: its stream ends when the cluster says the job did.
+      const final = await watchJob(onB, { id: job.id });
+      expect(final.status).toBe('completed');
+      expect(final.counts.done).toBe(n);
+      checkPrimes(
+        (await getResults(onA, { id: job.id })).sort((x, y) => x.index - y.index),
+        n,
+        width,
+      );
+      const [rows] = (await client.query('SELECT count(*)::int AS rows, count(DISTINCT idx)::int AS tasks FROM task_results WHERE job_id = $1', [job.id])).rows;
+      expect(rows).toEqual({ rows: n, tasks: n });
+      // The nodes that ran it moved to A; B kept one (a job submitted there next starts at once).
+      const [onAnow, onBnow] = [await online(onA), await online(onB)];
+      expect(onAnow.length).toBeGreaterThanOrEqual(1);
+      expect(onBnow.length).toBeGreaterThanOrEqual(1);
+      expect([...onAnow, ...onBnow].sort()).toEqual([...nodes].sort());
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${procs.map((p) => p.output().slice(-1500)).join('\n---\n')}`);
     } finally {
       await client.end();
     }

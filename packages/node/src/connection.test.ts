@@ -102,7 +102,11 @@ describe('gateway connection', () => {
 
   it('moves to another gateway of its list when its gateway asks, at once; never to one off its list', async () => {
     const [a, b, stranger] = [await startFakeGateway(), await startFakeGateway(), await startFakeGateway()];
-    cleanups.push(() => a.close(), () => b.close(), () => stranger.close());
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+      () => stranger.close(),
+    );
     const ws = (g: { url: string }) => `${g.url.replace('http', 'ws')}/v1/nodes/ws`;
     const conn = await connect([ws(a), ws(b)]);
     const closes: Array<{ code: number; retryInMs: number | null }> = [];

@@ -20,7 +20,7 @@ import { describePostgres } from '../../test/support/postgres.js';
 import { NotSenderError } from '../store/errors.js';
 import { pino } from 'pino';
 import { ClusterMember } from './member.js';
-import { JobOwnership, NotOwnerError, type OwnedJob } from './ownership.js';
+import { CLUSTER_CHANNEL, JobOwnership, NotOwnerError, type OwnedJob } from './ownership.js';
 
 const ROLE = 'settler';
 
@@ -342,6 +342,34 @@ function ownershipSuite(name: string, open: () => Promise<SqlExecutor>): void {
       expect(adopted.busy).toHaveLength(JOBS);
       await idle.stop();
       await busy.stop();
+    });
+
+    it('a beat writes the gateway’s load and reads the live peers’; a notifying beat wakes listeners; a job’s end is announced', async () => {
+      const w = await world(9_000_000_000_000);
+      const [a, b] = w.gateways as [Gateway, Gateway];
+      const heard: string[] = [];
+      const stop = await db.listen(
+        CLUSTER_CHANNEL,
+        (p) => heard.push(p),
+        () => {},
+      );
+      try {
+        expect((await a.ownership.beat({ url: 'http://a', queued: 7, slots: 0 })).alive).toBe(true);
+        const seen = await b.ownership.beat({ url: 'http://b', queued: 0, slots: 4 }, true);
+        expect(seen).toEqual({ alive: true, peers: expect.arrayContaining([{ id: a.ownership.incarnation, url: 'http://a', queued: 7, slots: 0 }]) });
+        expect(seen.peers.map((p) => p.id)).not.toContain(b.ownership.incarnation);
+        // A peer whose lease ran out is not listed; a gateway whose own lease ran out is told so.
+        w.clock.t += TTL + 1;
+        expect(await b.ownership.beat()).toEqual({ alive: false, peers: [] });
+        // The job trigger: a job that ends is announced once, one that stays unfinished is not.
+        await store.updateJob(w.jobs[0]!, { status: 'running', counts: { queued: 1, leased: 0, done: 0, failed: 0, cancelled: 0 }, finishedAt: null });
+        await store.updateJob(w.jobs[1]!, { status: 'failed', counts: { queued: 0, leased: 0, done: 0, failed: 1, cancelled: 0 }, finishedAt: w.clock.t });
+        const want = [`wake:${b.ownership.incarnation}`, `final:${w.jobs[1]}`];
+        for (let i = 0; i < 100 && heard.length < want.length; i++) await new Promise((r) => setTimeout(r, 20));
+        expect(heard).toEqual(want);
+      } finally {
+        await stop();
+      }
     });
 
     it('gives a job stored by two gateways (the same signed job sent to both) to the first only', async () => {
