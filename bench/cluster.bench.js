@@ -7,7 +7,10 @@
  *   idle        — round trips per second of an idle gateway (its cluster beats), over 10 s;
  *   per task    — round trips per task of a job of `--tasks` primes tasks (submit to finished);
  *   one vs two  — tasks/s of one gateway with 4 nodes running one job, then of two gateways
- *                 (one identity) with 2 nodes each, each running half the tasks at once.
+ *                 (one identity) with 2 nodes each, each running half the tasks at once;
+ *   work flows  — a job submitted to a gateway without nodes while its peer has 4 idle ones
+ *                 (listing both): time to its first result and to its end (nodes move to it:
+ *                 cluster/rebalance.ts), beside the same job on the gateway that has the nodes.
  *
  *   node bench/cluster.bench.js [--tasks 4000]
  * Needs a PostgreSQL server: LODE_BENCH_DATABASE_URL or LODE_TEST_DATABASE_URL (a role that may
@@ -62,6 +65,59 @@ async function withCluster(gatewayCount, nodesEach, fn) {
   }
 }
 
+/**
+ * Gateway B up with 4 nodes that list A and B (A is not up yet, so all settle on B), then A: the
+ * "work flows" scenario. `fn` gets both URLs and clients.
+ */
+async function withIdlePeer(fn) {
+  const name = `lode_cluster_bench_${process.pid}_${Date.now()}`;
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const dir = mkdtempSync(join(tmpdir(), 'lode-cluster-bench-'));
+  const procs = [];
+  const start = async (d, port) => {
+    procs.push(lodeProcess(['gateway', '--port', String(port), '--data-dir', d, '--database-url', url.toString(), '--ledger', 'off', '--cluster-lease-ms', '3000']));
+    const u = `http://127.0.0.1:${port}`;
+    await waitFor(`gateway ${u}`, async () => (await fetch(`${u}/healthz`)).ok);
+    return u;
+  };
+  try {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const b = await start(join(dir, 'b'), portB);
+    cpSync(join(dir, 'b', 'gateway'), join(dir, 'a', 'gateway'), { recursive: true });
+    const a = `http://127.0.0.1:${portA}`;
+    for (let k = 0; k < 4; k++) procs.push(lodeProcess(['node', '--gateway', `${a},${b}`, '--data-dir', join(dir, `node-${k}`), '--slots', '1']));
+    const account = privateKeyToAccount(generatePrivateKey());
+    const [onA, onB] = [createLodeClient({ gateway: a, account }), createLodeClient({ gateway: b, account })];
+    await waitFor('4 nodes on B', async () => (await listNodes(onB)).filter((n) => n.online).length >= 4);
+    await start(join(dir, 'a'), portA);
+    await new Promise((r) => setTimeout(r, 3000)); // the nodes settle (a node just connected is not moved)
+    return await fn({ onA, onB });
+  } finally {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exited));
+    rmSync(dir, { recursive: true, force: true });
+    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
+}
+
+/** Seconds to the first result and to the end of a job of `n` tasks submitted through `client`. */
+async function timeJob(client, n, from) {
+  const { sha256 } = await putBlob(client, { data: readWorkload('primes') });
+  const t0 = performance.now();
+  const job = await submitJob(client, { module: sha256, tasks: tasksOf(n, from), limits: { wallMs: 30_000, maxOutputBytes: 4096 } });
+  let first;
+  const final = await watchJob(client, {
+    id: job.id,
+    onEvent: (e) => {
+      if (first === undefined && e.job.counts.done > 0) first = (performance.now() - t0) / 1000;
+    },
+  });
+  if (final.status !== 'completed') throw new Error(`job ended ${final.status}`);
+  return { firstResultS: first, seconds: (performance.now() - t0) / 1000 };
+}
+
 async function statements(gateway) {
   const text = await (await fetch(`${gateway}/metrics`)).text();
   return Number(/^lode_db_statements_total (\d+)/m.exec(text)?.[1] ?? Number.NaN);
@@ -102,10 +158,20 @@ await withCluster(2, 2, async ({ gateways, clients }) => {
   out.twoPerTask = after.reduce((s, v, i) => s + v - before[i], 0) / TASKS;
 });
 
+await withIdlePeer(async ({ onA, onB }) => {
+  out.whereNodesAre = await timeJob(onB, TASKS / 4, 0);
+  out.workFlows = await timeJob(onA, TASKS / 4, TASKS / 4);
+  out.workFlows.nodesMoved = (await listNodes(onA)).filter((n) => n.online).length;
+});
+
 console.log(`idle gateway: ${out.idlePerS.toFixed(1)} database round trips/s (cluster beats)`);
 console.log(`one job of ${TASKS} tasks: ${out.perTask.toFixed(2)} round trips per task (one gateway), ${out.twoPerTask.toFixed(2)} (two gateways)`);
 console.log(
   `one gateway, 4 nodes: ${out.one.tasksPerS.toFixed(0)} tasks/s; two gateways, 2 nodes each: ${out.two.tasksPerS.toFixed(0)} tasks/s (one machine, 2 cores)`,
+);
+const fmt = (r) => `first result ${r.firstResultS?.toFixed(2)} s, done ${r.seconds.toFixed(2)} s`;
+console.log(
+  `work flows (${TASKS / 4} tasks): on the gateway with 4 idle nodes ${fmt(out.whereNodesAre)}; on its node-less peer ${fmt(out.workFlows)} (${out.workFlows.nodesMoved} nodes moved to it)`,
 );
 const dir = join(ROOT, 'bench/results');
 mkdirSync(dir, { recursive: true });
