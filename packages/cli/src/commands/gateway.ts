@@ -189,7 +189,7 @@ export function withGatewayFlags(cmd: Command): Command {
     )
     .option(
       '--public-url <url>',
-      'a URL nodes and requesters reach this gateway at (repeatable); hellos and sign-ins must name one of their hosts (default: the host each request came to)',
+      'a URL nodes and requesters reach this gateway at (repeatable); hellos and sign-ins must name one of their hosts, and in a cluster idle gateways send nodes to the first (default: the host each request came to)',
       collectUrl,
     )
     .option(
