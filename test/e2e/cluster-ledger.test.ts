@@ -13,7 +13,9 @@
  * - the ledger balances: the requester paid exactly the receipts' total (the rest refunded), the
  *   nodes received exactly their net payouts (claimed), the treasury exactly the fees, and the
  *   escrow contract holds what it held before — nothing created, nothing lost;
- * - the nodes of the killed gateway serve the survivors.
+ * - the nodes of the killed gateway serve the survivors;
+ * - a chain that stops answering (its process paused) makes the survivors' /healthz answer 503
+ *   naming it, until it answers again.
  * Needs LODE_TEST_DATABASE_URL (set by .ci/run); required, not skipped, when CI=true.
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -266,6 +268,35 @@ describePostgres('three gateways settling on an external chain', (db) => {
 
       // The nodes of the killed gateway serve the survivors.
       await waitFor('every node on a survivor', async () => (await onlineAt(urls[1]!)).length + (await onlineAt(urls[2]!)).length === NODES, 60_000, 200);
+
+      // A chain that stops answering (its process paused): the survivors' /healthz says so (503,
+      // naming the chain) until it answers again.
+      const healthOf = async (url: string) => {
+        const r = await fetch(`${url}/healthz`);
+        return { status: r.status, problem: ((await r.json()) as { problem?: string }).problem };
+      };
+      chain.proc.child.kill('SIGSTOP');
+      try {
+        const down = await waitFor(
+          'a survivor saying the chain does not answer',
+          async () => {
+            const h = await healthOf(urls[1]!);
+            return h.status === 503 ? h : undefined;
+          },
+          60_000,
+          250,
+        );
+        expect(down.problem).toContain(`the chain at ${rpcUrl} does not answer`);
+      } finally {
+        chain.proc.child.kill('SIGCONT');
+      }
+      await waitFor(
+        'the survivors healthy again',
+        async () => (await healthOf(urls[1]!)).status === 200 && (await healthOf(urls[2]!)).status === 200,
+        60_000,
+        250,
+      );
+
       console.info(
         `cluster on an external chain: ${doneAtKill}/${TASKS} tasks done at the SIGKILL; ${posted} batches (${batchesBefore} before the kill); gross ${gross}, fee ${fee}`,
       );

@@ -33,7 +33,7 @@ import { systemApi } from './api/system.js';
 import { trustApi } from './api/trust.js';
 import { webApi } from './api/web.js';
 import { PortInUseError } from './errors.js';
-import { GatewayLedger } from './settlement/ledgerService.js';
+import { CHAIN_PROBE_EVERY_MS, GatewayLedger } from './settlement/ledgerService.js';
 import { TrustService } from './trust/trustService.js';
 import { trustConfigFrom } from './verify/trustConfig.js';
 import { loadOrCreateAccount } from '@lode/keystore';
@@ -299,7 +299,7 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
       queued: jobs.queuedTasks(),
       ...(member ? { cluster: { incarnation: member.incarnation, settler: member.settling } } : {}),
     }),
-    problem: () => member?.problem,
+    problem: () => member?.problem ?? ledger?.problem,
     metrics: metrics.registry,
   });
   await app.register(authApi, { sessions, signInsPerMinutePerIp: limits.signInsPerMinutePerIp });
@@ -337,6 +337,7 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     // A node that unbonds below the minimum stake after connecting stops getting work.
     ...(ledger
       ? [
+          every('chain probe', CHAIN_PROBE_EVERY_MS, () => void ledger!.probe()),
           every('stake check', config.stakeCheckMs, () => {
             for (const s of registry.sessions.values()) {
               ledger!.checkStake(s.address).catch((err: unknown) => {

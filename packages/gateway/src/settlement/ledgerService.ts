@@ -62,6 +62,10 @@ import { TxOutbox } from './outbox.js';
 import { MAX_BACKOFF_MS, Settlement, revertErrorName } from './settlement.js';
 import { proofFor } from './plan.js';
 
+/** How often a gateway asks an external chain whether it answers (`probe`), and how long it waits. */
+export const CHAIN_PROBE_EVERY_MS = 5000;
+const CHAIN_PROBE_TIMEOUT_MS = 4000;
+
 /** The fence of a cluster gateway that is not the settler: it records (and sends) nothing. */
 const NOT_SENDER: SenderFence = async () => false;
 
@@ -82,6 +86,8 @@ export class GatewayLedger {
   private readonly outbox: TxOutbox;
   private readonly faucetService: Faucet;
   private clustered = false;
+  /** Why the chain cannot be used now (its last probe failed: `/healthz` answers 503), or undefined. */
+  problem: string | undefined;
 
   private constructor(
     private readonly d: LedgerDeps,
@@ -150,6 +156,32 @@ export class GatewayLedger {
     } catch (err) {
       await chain?.close();
       throw err;
+    }
+  }
+
+  /**
+   * Asks an external chain for its block number, with a short timeout of its own: a chain that
+   * does not answer makes `problem` say so (logged once, when it starts) until one answers again.
+   * The embedded chain runs in this process: nothing to probe.
+   */
+  async probe(timeoutMs = CHAIN_PROBE_TIMEOUT_MS): Promise<void> {
+    const url = this.d.config.rpcUrl;
+    if (this.mode !== 'rpc' || !url) return;
+    try {
+      const r = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const body = (await r.json()) as { result?: unknown; error?: { message?: string } };
+      if (typeof body.result !== 'string') throw new Error(body.error?.message ?? `HTTP ${r.status} without a block number`);
+      if (this.problem) this.d.log.info({ rpcUrl: url }, 'the chain answers again');
+      this.problem = undefined;
+    } catch (err) {
+      const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err as Error).message;
+      if (!this.problem) this.d.log.error({ rpcUrl: url, err }, 'the chain does not answer: no settlement, stake checks or faucet until it does');
+      this.problem = `the chain at ${url} does not answer (${why}); settlement waits, and this gateway asks again every ${CHAIN_PROBE_EVERY_MS / 1000} s`;
     }
   }
 
