@@ -77,7 +77,9 @@ async function withIdlePeer(fn) {
   const dir = mkdtempSync(join(tmpdir(), 'lode-cluster-bench-'));
   const procs = [];
   const start = async (d, port) => {
-    procs.push(lodeProcess(['gateway', '--port', String(port), '--data-dir', d, '--database-url', url.toString(), '--ledger', 'off', '--cluster-lease-ms', '3000']));
+    procs.push(
+      lodeProcess(['gateway', '--port', String(port), '--data-dir', d, '--database-url', url.toString(), '--ledger', 'off', '--cluster-lease-ms', '3000']),
+    );
     const u = `http://127.0.0.1:${port}`;
     await waitFor(`gateway ${u}`, async () => (await fetch(`${u}/healthz`)).ok);
     return u;
