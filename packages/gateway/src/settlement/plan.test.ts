@@ -41,4 +41,32 @@ describe('planBatch', () => {
     }
     expect(proofFor(plan.tree, `0x${'9'.repeat(40)}`)).toBeUndefined();
   });
+
+  it('builds the very tree and dump StandardMerkleTree.of builds, so old and new batches prove alike (property)', () => {
+    const payee = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => `0x${Buffer.from(b).toString('hex')}`);
+    const wide = fc.record({ jobId: fc.constant('a'.repeat(32)), index: fc.nat(), payee, amount: fc.bigInt({ min: 1n, max: 2n ** 200n }) });
+    fc.assert(
+      fc.property(fc.array(wide, { minLength: 1, maxLength: 40 }), fc.integer({ min: 0, max: 10_000 }), (receipts, feeBps) => {
+        const plan = planBatch(receipts, feeBps);
+        const leaves = plan.payouts.filter((p) => p.amount > 0n).map((p) => [p.provider, p.amount.toString()]);
+        const reference = StandardMerkleTree.of(leaves.length > 0 ? leaves : [[`0x${'0'.repeat(40)}`, '0']], [...LEAF_ENCODING]);
+        expect(plan.root).toBe(reference.root);
+        expect(plan.tree).toEqual(reference.dump());
+        // A tree the library dumped (an older batch) proves through proofFor too.
+        for (const [provider, amount] of leaves) {
+          const leaf = proofFor(reference.dump(), provider!)!;
+          expect(leaf.amount).toBe(BigInt(amount!));
+          expect(StandardMerkleTree.verify(reference.root, [...LEAF_ENCODING], [provider, amount], leaf.proof)).toBe(true);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('proves nothing from a corrupt stored tree', () => {
+    const receipts = [1, 2, 3].map((n, i) => ({ jobId: 'a'.repeat(32), index: i, payee: `0x${String(n).padStart(40, '7')}`, amount: 1000n * BigInt(n) }));
+    const tree = structuredClone(planBatch(receipts, 0).tree) as { values: Array<{ value: [string, string] }> };
+    tree.values[0]!.value[1] = '999999'; // an amount changed in the row
+    expect(() => proofFor(tree, tree.values[0]!.value[0])).toThrow(/does not prove/);
+  });
 });

@@ -8,13 +8,70 @@
  * - Each provider gets its gross minus its share of the fee, rounded down, and the few units of
  *   rounding left over go one each to the providers with the largest remainders (ties: lower
  *   address first) — deterministic, never more than 1 unit from the exact share.
- * - The tree is @openzeppelin/merkle-tree's StandardMerkleTree over (address, uint256), which
- *   JobEscrow verifies with OpenZeppelin's MerkleProof.
+ * - The tree is @openzeppelin/merkle-tree's standard tree over (address, uint256), which
+ *   JobEscrow verifies with OpenZeppelin's MerkleProof, stored as its `standard-v1` dump: the
+ *   same root, leaf order and dump as `StandardMerkleTree.of` (plan.test.ts compares them on
+ *   random batches). It is laid out here, hashing with keccak-256 in WebAssembly (hash-wasm):
+ *   the library's JavaScript keccak and hex conversions cost ~120 µs per payee on this machine,
+ *   which made the planner the settlement bottleneck at scale (`npm run sim:scale`).
+ * - A proof is checked against the stored root with the library (`StandardMerkleTree.verify`)
+ *   before it is handed out: a corrupt stored tree proves nothing.
  */
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
+import { createKeccak } from 'hash-wasm';
 import type { BatchPlan, Receipt } from '../store/types.js';
 
 export const LEAF_ENCODING = ['address', 'uint256'] as const;
+
+const keccak = await createKeccak(256);
+function keccak256(data: Uint8Array): Buffer {
+  keccak.init();
+  keccak.update(data);
+  return Buffer.from(keccak.digest('binary'));
+}
+
+/** OpenZeppelin's standard leaf: keccak256(keccak256(abi.encode(address, uint256))). */
+function leafHash(address: string, amount: bigint): Buffer {
+  const word = Buffer.alloc(64);
+  word.write(address.slice(2), 12, 'hex');
+  word.write(amount.toString(16).padStart(64, '0'), 32, 'hex');
+  return keccak256(keccak256(word));
+}
+
+/** OpenZeppelin's standard node: keccak256 of the two children, the smaller first. */
+function nodeHash(a: Buffer, b: Buffer): Buffer {
+  return keccak256(Buffer.compare(a, b) <= 0 ? Buffer.concat([a, b]) : Buffer.concat([b, a]));
+}
+
+/** The `standard-v1` dump of @openzeppelin/merkle-tree. */
+interface StandardDump {
+  format: 'standard-v1';
+  leafEncoding: string[];
+  tree: string[];
+  values: Array<{ value: [string, string]; treeIndex: number }>;
+}
+
+/**
+ * The standard tree of `leaves` (address, decimal amount), as the library lays it out: leaves
+ * sorted by hash at the end of the array, last first; node i's children at 2i+1 and 2i+2.
+ */
+function standardTree(leaves: Array<[string, string]>): StandardDump {
+  const hashed = leaves.map(([address, amount], i) => ({ i, hash: leafHash(address, BigInt(amount)) }));
+  hashed.sort((x, y) => Buffer.compare(x.hash, y.hash));
+  const tree = new Array<Buffer>(2 * hashed.length - 1);
+  const treeIndex = new Array<number>(leaves.length);
+  for (const [k, { i, hash }] of hashed.entries()) {
+    tree[tree.length - 1 - k] = hash;
+    treeIndex[i] = tree.length - 1 - k;
+  }
+  for (let i = tree.length - 1 - hashed.length; i >= 0; i--) tree[i] = nodeHash(tree[2 * i + 1]!, tree[2 * i + 2]!);
+  return {
+    format: 'standard-v1',
+    leafEncoding: [...LEAF_ENCODING],
+    tree: tree.map((h) => `0x${h.toString('hex')}`),
+    values: leaves.map((value, i) => ({ value, treeIndex: treeIndex[i]! })),
+  };
+}
 
 export function planBatch(receipts: Receipt[], feeBps: number): BatchPlan {
   const byJob = new Map<string, bigint>();
@@ -43,18 +100,26 @@ export function planBatch(receipts: Receipt[], feeBps: number): BatchPlan {
     left -= 1n;
   }
   const payouts = shares.map(({ provider, gross, tasks, amount }) => ({ provider, gross, tasks, amount }));
-  const leaves = payouts.filter((p) => p.amount > 0n).map((p) => [p.provider, p.amount.toString()]);
+  const leaves = payouts.filter((p) => p.amount > 0n).map((p): [string, string] => [p.provider, p.amount.toString()]);
   // A batch always has a root; one whose payouts are all zero (a 100% fee) has a dummy leaf nobody can claim.
-  const tree = StandardMerkleTree.of(leaves.length > 0 ? leaves : [['0x0000000000000000000000000000000000000000', '0']], [...LEAF_ENCODING]);
-  return { root: tree.root, tree: tree.dump(), debits: [...byJob], fee, payouts };
+  const tree = standardTree(leaves.length > 0 ? leaves : [['0x0000000000000000000000000000000000000000', '0']]);
+  return { root: tree.tree[0]!, tree, debits: [...byJob], fee, payouts };
 }
 
-/** The proof for `provider`'s leaf in a stored tree, or undefined when it has none. */
+/**
+ * The proof for `provider`'s leaf in a stored tree (a `standard-v1` dump, as the library or
+ * planBatch wrote it), or undefined when it has none. The proof is checked against the tree's
+ * root before it is returned (throws when the stored tree is corrupt).
+ */
 export function proofFor(treeDump: unknown, provider: string): { amount: bigint; proof: `0x${string}`[] } | undefined {
-  const tree = StandardMerkleTree.load(treeDump as never);
+  const dump = treeDump as StandardDump;
   const wanted = provider.toLowerCase();
-  for (const [i, [address, amount]] of tree.entries()) {
-    if (String(address).toLowerCase() === wanted) return { amount: BigInt(amount as string), proof: tree.getProof(i) as `0x${string}`[] };
+  const entry = dump.values.find(({ value: [address] }) => address.toLowerCase() === wanted);
+  if (!entry) return undefined;
+  const proof: `0x${string}`[] = [];
+  for (let i = entry.treeIndex; i > 0; i = Math.floor((i - 1) / 2)) proof.push(dump.tree[i % 2 === 1 ? i + 1 : i - 1] as `0x${string}`);
+  if (!StandardMerkleTree.verify(dump.tree[0]!, [...LEAF_ENCODING], entry.value, proof)) {
+    throw new Error(`the stored Merkle tree of root ${dump.tree[0]} does not prove ${provider}'s leaf: the batch row is corrupt`);
   }
-  return undefined;
+  return { amount: BigInt(entry.value[1]), proof };
 }
