@@ -322,6 +322,32 @@ function ownershipSuite(name: string, open: () => Promise<SqlExecutor>): void {
       expect((await store.getJob(job))?.status).toBe('completed');
     });
 
+    it('revises a task (row, receipts, the job’s revisions) only while the writer owns the job', async () => {
+      const w = await world(10_000_000_000_000);
+      const [a] = w.gateways as [Gateway];
+      const epochs = new Map((await a.ownership.claimOrphans()).map((m) => [m.jobId, m.epoch]));
+      const aFence = (tx: Parameters<JobOwnership['stillOwned']>[0]) => a.ownership.stillOwned(tx, epochs);
+      const job = w.jobs[0]!;
+      const liar = `0x${'1'.repeat(40)}`;
+      await store.insertTaskResults([makeResult(job, 0, { node: liar, receipts: [{ payee: liar, amount: 70n, fuelUsed: 1, kind: 'result' }] })]);
+      const revisions = { revised: 1, refunded: '70', tasks: [] };
+      // a stalls past its lease and b takes every job over: a's revision writes nothing.
+      w.clock.t += TTL + 1;
+      const b = await w.gateway();
+      expect(await b.ownership.claimOrphans()).toHaveLength(JOBS);
+      const honest = `0x${'2'.repeat(40)}`;
+      const row = makeResult(job, 0, { node: honest, receipts: [{ payee: honest, amount: 70n, fuelUsed: 1, kind: 'result' }] });
+      expect(await store.reviseTaskResult({ jobId: job, index: 0, row, withdraw: liar }, aFence)).toBeUndefined();
+      expect(await store.setJobRevisions(job, revisions, undefined, aFence)).toBe(false);
+      expect((await store.receiptsOf(job, 0)).map((r) => r.payee)).toEqual([liar]);
+      // Its owner's revision is written.
+      const bEpochs = new Map(w.jobs.map((id) => [id, 2]));
+      const bFence = (tx: Parameters<JobOwnership['stillOwned']>[0]) => b.ownership.stillOwned(tx, bEpochs);
+      expect(await store.reviseTaskResult({ jobId: job, index: 0, row, withdraw: liar }, bFence)).toEqual({ withdrawn: 70n });
+      expect(await store.setJobRevisions(job, revisions, undefined, bFence)).toBe(true);
+      expect((await store.receiptsOf(job, 0)).map((r) => r.payee)).toEqual([honest]);
+    });
+
     it('leaves orphaned jobs to a gateway that has nodes to run them (ClusterMember canRun)', async () => {
       await world(9_000_000_000_000); // fresh jobs with no owner row: orphans
       const adopted: Record<string, string[]> = { idle: [], busy: [] };

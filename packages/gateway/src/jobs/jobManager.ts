@@ -121,6 +121,7 @@ export class JobManager {
     // calls none of them while being built).
     this.revisions = new Revisions<HeldResult>({
       store,
+      fence: o.clustered?.fence,
       log,
       clock,
       trust,

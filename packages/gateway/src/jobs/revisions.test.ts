@@ -31,7 +31,7 @@ async function setup(online: string[]) {
       writes.push(w);
       return { withdrawn: 0n };
     },
-    setJobRevisions: async () => {},
+    setJobRevisions: async () => true,
   } as unknown as Store;
   const log = pino({ level: 'silent' });
   const trust = new TrustService({

@@ -37,7 +37,7 @@ import type { Logger } from 'pino';
 import { VerificationFailedError, type SessionProof } from '@lode/protocol';
 import type { Clock } from '../clock.js';
 import type { JobScheduler } from './leases.js';
-import type { Store, TaskReceipt, TaskResultRow, TaskRevisionWrite, TaskRevisionRecord } from '../store/types.js';
+import type { ResultFence, Store, TaskReceipt, TaskResultRow, TaskRevisionWrite, TaskRevisionRecord } from '../store/types.js';
 import { retryDelayMs } from '../store/retry.js';
 import type { TrustService } from '../trust/trustService.js';
 import type { LoneListener } from '../trust/loneTracker.js';
@@ -53,6 +53,8 @@ import { ActiveJob, TaskState, isTerminal } from './activeJob.js';
 /** What the job manager lends: its private result types stay opaque here (`H`, a held answer). */
 export interface RevisionHost<H> {
   store: Store;
+  /** In a cluster: the writes of a job this gateway no longer owns are refused (cluster/member.ts). */
+  fence?: ResultFence;
   log: Logger;
   clock: Clock;
   trust: TrustService;
@@ -436,11 +438,16 @@ export class Revisions<H> implements LoneListener {
   private write(job: ActiveJob, w: TaskRevisionWrite, applied: (withdrawn: bigint) => void, attempt = 0): void {
     if (attempt === 0) job.pendingWrites++;
     this.h.store
-      .reviseTaskResult(w)
+      .reviseTaskResult(w, this.h.fence)
       .then(
-        ({ withdrawn }) => {
-          applied(withdrawn);
+        (written) => {
           job.pendingWrites--;
+          if (!written) {
+            // Another gateway of the cluster owns the job now (this one's lease lapsed): it decides.
+            this.h.log.warn({ jobId: w.jobId, index: w.index }, 're-verified result not written: another gateway owns the job now');
+            return;
+          }
+          applied(written.withdrawn);
           this.h.touch(job);
           this.settled(job);
         },
@@ -474,21 +481,22 @@ export class Revisions<H> implements LoneListener {
       revised: (before?.revised ?? 0) + s.revised,
     };
     const final = { status: job.finalStatus(), counts: { ...job.counts }, verificationStats: stats };
-    this.chain(job.id, () => this.h.store.setJobRevisions(job.id, job.revisionsRecord(), final));
+    this.chain(job.id, () => this.h.store.setJobRevisions(job.id, job.revisionsRecord(), final, this.h.fence));
     this.h.log.warn({ jobId: job.id, revised: job.revisions.revised, refunded: job.revisions.refunded.toString() }, 'final job re-verified');
   }
 
   /** Records a running job's revisions (in order; retried). */
   private saveRevisions(job: ActiveJob): void {
     if (this.reopened.get(job.id)?.job === job) return; // written whole when the reopened job closes
-    this.chain(job.id, () => this.h.store.setJobRevisions(job.id, job.revisionsRecord()));
+    this.chain(job.id, () => this.h.store.setJobRevisions(job.id, job.revisionsRecord(), undefined, this.h.fence));
   }
 
-  private chain(jobId: string, write: () => Promise<void>): void {
+  private chain(jobId: string, write: () => Promise<boolean>): void {
     const attempt = async (): Promise<void> => {
       for (let i = 0; ; i++) {
         try {
-          return await write();
+          if (!(await write())) this.h.log.warn({ jobId }, "a job's revised tasks not written: another gateway owns the job now");
+          return;
         } catch (err) {
           if (this.stopped) return;
           this.h.log.error({ err, jobId }, "could not record a job's revised tasks; will retry");

@@ -326,8 +326,9 @@ export class SqlStore implements Store {
     }
   }
 
-  async reviseTaskResult(w: TaskRevisionWrite): Promise<{ withdrawn: bigint }> {
+  async reviseTaskResult(w: TaskRevisionWrite, fence?: ResultFence): Promise<{ withdrawn: bigint } | undefined> {
     return this.db.transaction(async (tx) => {
+      if (fence && !(await fence(tx, [w.jobId])).has(w.jobId)) return undefined;
       const found = await tx.query('SELECT 1 AS one FROM task_results WHERE job_id = $1 AND idx = $2 FOR UPDATE', [w.jobId, w.index]);
       if (found.length === 0) throw new Error(`task ${w.index} of job ${w.jobId} has no result row yet`);
       let withdrawn = 0n;
@@ -365,18 +366,18 @@ export class SqlStore implements Store {
     jobId: string,
     revisions: JobRevisions,
     final?: { status: JobStatus; counts: TaskCounts; verificationStats: VerificationStats },
-  ): Promise<void> {
-    if (!final) {
-      await this.db.query('UPDATE jobs SET revisions = $2 WHERE id = $1', [jobId, JSON.stringify(revisions)]);
-      return;
-    }
+    fence?: ResultFence,
+  ): Promise<boolean> {
+    if (!final) return this.ownedWrite(jobId, fence, (db) => db.query('UPDATE jobs SET revisions = $2 WHERE id = $1', [jobId, JSON.stringify(revisions)]));
     // A final job's totals are recomputed from its rows and receipts, as `updateJob` does.
-    await this.db.query(
-      `UPDATE jobs SET revisions = $2, status = $3, counts = $4, verification_stats = $5,
-         fuel_used = (SELECT COALESCE(sum(fuel_used), 0) FROM task_results WHERE job_id = $1),
-         cost = (SELECT COALESCE(sum(amount), 0) FROM task_receipts WHERE job_id = $1)
-       WHERE id = $1`,
-      [jobId, JSON.stringify(revisions), final.status, JSON.stringify(final.counts), JSON.stringify(final.verificationStats)],
+    return this.ownedWrite(jobId, fence, (db) =>
+      db.query(
+        `UPDATE jobs SET revisions = $2, status = $3, counts = $4, verification_stats = $5,
+           fuel_used = (SELECT COALESCE(sum(fuel_used), 0) FROM task_results WHERE job_id = $1),
+           cost = (SELECT COALESCE(sum(amount), 0) FROM task_receipts WHERE job_id = $1)
+         WHERE id = $1`,
+        [jobId, JSON.stringify(revisions), final.status, JSON.stringify(final.counts), JSON.stringify(final.verificationStats)],
+      ),
     );
   }
 

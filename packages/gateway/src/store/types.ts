@@ -236,14 +236,20 @@ export interface Store {
    * Applies a re-verification in one transaction (see `TaskRevisionWrite`). Throws if the task
    * has no result row yet (its first write is still in flight: try again). `withdrawn`: the
    * amount of the withdrawn receipt (0 when there was none, or it was already in a batch).
+   * With a `fence` (a cluster), nothing is written and undefined returned unless the writer
+   * still owns the job.
    */
-  reviseTaskResult(w: TaskRevisionWrite): Promise<{ withdrawn: bigint }>;
-  /** Records a job's revised tasks (and, for a job already final, its counts, status and usage recomputed from its rows). */
+  reviseTaskResult(w: TaskRevisionWrite, fence?: ResultFence): Promise<{ withdrawn: bigint } | undefined>;
+  /**
+   * Records a job's revised tasks (and, for a job already final, its counts, status and usage
+   * recomputed from its rows). False (nothing written) when `fence` says the writer no longer owns the job.
+   */
   setJobRevisions(
     jobId: string,
     revisions: JobRevisions,
     final?: { status: JobStatus; counts: TaskCounts; verificationStats: VerificationStats },
-  ): Promise<void>;
+    fence?: ResultFence,
+  ): Promise<boolean>;
 
   /** Reputation records (verify/reputation.ts). */
   /** Every stored reputation, or those of `addresses` (lowercase). */
