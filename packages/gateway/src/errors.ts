@@ -11,3 +11,14 @@ export class PortInUseError extends LodeError {
     });
   }
 }
+
+/**
+ * This gateway cannot join the cluster on its database: it signs as another account, settles on
+ * another chain, or one of them runs the embedded chain (each gateway would have its own).
+ */
+export class ClusterMismatchError extends LodeError {
+  readonly code = 'CLUSTER_MISMATCH';
+  constructor(message: string, meta: Record<string, unknown>) {
+    super(message, { meta });
+  }
+}

@@ -169,6 +169,10 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
       ? new ClusterMember({
           db: store.executor,
           log,
+          identity: {
+            gateway: domain.gateway.toLowerCase(),
+            chain: !ledger ? 'off' : ledger.mode === 'embedded' ? 'embedded' : `${ledger.chainId}:${ledger.addresses.escrow.toLowerCase()}`,
+          },
           ttlMs: config.clusterLeaseMs,
           adopt: (owned) => jobs.adopt(owned.jobId),
           lost: () => jobs.dropAll(),

@@ -32,10 +32,17 @@ import type { SqlExecutor, SqlRunner } from '../store/sql.js';
 import type { SenderFence } from '../store/types.js';
 import { CLUSTER_CHANNEL, JobOwnership, type OwnedJob } from './ownership.js';
 import { needsNodes, type GatewayLoad, type PeerLoad } from './rebalance.js';
+import { ClusterMismatchError } from '../errors.js';
 
 export interface ClusterMemberOptions {
   db: SqlRunner & { transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>; listen?: SqlExecutor['listen'] };
   log: Logger;
+  /**
+   * What every gateway of the cluster must share: the account it signs as and the chain it
+   * settles on (`<chainId>:<escrow>`, `embedded` or `off`). A gateway that differs from a live
+   * one is refused at start (ClusterMismatchError). Absent: not checked (tests of ownership alone).
+   */
+  identity?: { gateway: string; chain: string };
   /** This gateway's load and the URL nodes reach it at, written on every beat. */
   load?(): GatewayLoad & { url: string | null };
   /** After every beat: the live peers' loads (what this gateway rebalances its nodes by). */
@@ -59,6 +66,18 @@ export interface ClusterMemberOptions {
     /** Every beat while it holds the role (picks up work other gateways left for the settler). */
     holding?(): Promise<void>;
   };
+}
+
+/** Why a gateway cannot join the cluster it found, and what to do. */
+function mismatch(mine: { gateway: string; chain: string }, cluster: { gateway: string; chain: string; live: number }): string {
+  const live = `${cluster.live} gateway${cluster.live === 1 ? '' : 's'} of it live`;
+  if (mine.gateway.toLowerCase() !== cluster.gateway.toLowerCase()) {
+    return `This gateway signs as ${mine.gateway}, but the cluster on this database signs as ${cluster.gateway} (${live}). Every gateway of a cluster needs the same identity: copy <data-dir>/gateway/ from one of them into this one's data directory.`;
+  }
+  if (mine.chain === 'embedded' || cluster.chain === 'embedded') {
+    return `This database already serves a live gateway (${live}), and a cluster cannot run the embedded chain: each gateway would have its own. Deploy the contracts on one chain (lode ledger deploy --rpc-url URL) and start every gateway with --rpc-url URL --ledger-addresses FILE.`;
+  }
+  return `This gateway settles on ${mine.chain}, but the cluster on this database on ${cluster.chain} (${live}; chain id:escrow address, or off). Start it with the cluster's --rpc-url and --ledger-addresses (or --ledger off where the cluster runs free).`;
 }
 
 function splitOnce(s: string, sep: string): [string, string | undefined] {
@@ -143,6 +162,7 @@ export class ClusterMember {
   };
 
   async start(): Promise<void> {
+    if (this.o.identity) await this.join(this.o.identity);
     if (!(await this.ownership.heartbeat())) throw new Error('cluster: a new gateway lease was refused');
     this.o.log.info({ incarnation: this.incarnation, ttlMs: this.ttlMs }, 'joined the cluster');
     await this.adoptOrphans();
@@ -150,6 +170,23 @@ export class ClusterMember {
     await this.listen();
     this.timer = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
+  }
+
+  /**
+   * Joins the cluster as `identity`, or throws ClusterMismatchError. A refusal is retried for one
+   * lease first: the live gateway that differs may be this one's own predecessor, killed a moment
+   * ago (its lease runs out; its jobs are not claimable before that anyway).
+   */
+  private async join(identity: { gateway: string; chain: string }): Promise<void> {
+    const until = Date.now() + this.ttlMs + 1000;
+    for (let waited = false; ; waited = true) {
+      const { refused } = await this.ownership.join(identity);
+      if (!refused) return;
+      if (Date.now() >= until) throw new ClusterMismatchError(mismatch(identity, refused), { ...refused, mine: identity });
+      if (!waited)
+        this.o.log.warn({ cluster: refused, mine: identity }, `${mismatch(identity, refused)} Waiting up to one lease in case that gateway has just stopped…`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 
   /**

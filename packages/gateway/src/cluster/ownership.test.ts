@@ -398,6 +398,38 @@ function ownershipSuite(name: string, open: () => Promise<SqlExecutor>): void {
       }
     });
 
+    it('lets gateways join only with the cluster’s account and chain while another is live; never two on the embedded chain', async () => {
+      const w = await world(11_000_000_000_000);
+      await db.query('DELETE FROM cluster_identity');
+      w.clock.t += TTL + 1; // the world's own gateways are gone
+      const at = () => new JobOwnership(db, { ttlMs: TTL, now: () => w.clock.t });
+      const X = { gateway: '0xaa', chain: '31337:0xescrow' };
+      expect(await at().join(X)).toEqual({});
+      expect(await at().join(X)).toEqual({}); // the same: welcome
+      expect(await at().join({ ...X, gateway: '0xbb' })).toEqual({ refused: { ...X, live: 2 } });
+      expect(await at().join({ ...X, chain: '1:0xother' })).toEqual({ refused: { ...X, live: 2 } });
+      expect(await at().join({ ...X, chain: 'embedded' })).toEqual({ refused: { ...X, live: 2 } });
+      // Once no gateway of the cluster is live, a newcomer's identity becomes the cluster's.
+      w.clock.t += TTL + 1;
+      const E = { gateway: '0xbb', chain: 'embedded' };
+      expect(await at().join(E)).toEqual({});
+      expect(await at().join(E)).toEqual({ refused: { ...E, live: 1 } }); // each would have its own chain
+      expect(await at().join(X)).toEqual({ refused: { ...E, live: 1 } });
+    });
+
+    it('refuses to start a gateway that signs as another account than the live cluster, saying what to copy', async () => {
+      await db.query('DELETE FROM cluster_identity');
+      const member = (gateway: string) =>
+        new ClusterMember({ db, log: pino({ level: 'silent' }), ttlMs: 1000, identity: { gateway, chain: 'off' }, adopt: async () => {}, lost() {} });
+      const a = member('0xaa');
+      await a.start();
+      try {
+        await expect(member('0xbb').start()).rejects.toMatchObject({ code: 'CLUSTER_MISMATCH', message: expect.stringContaining('copy <data-dir>/gateway/') });
+      } finally {
+        await a.stop();
+      }
+    });
+
     it('gives a job stored by two gateways (the same signed job sent to both) to the first only', async () => {
       const w = await world(3_000_000_000_000);
       const [a, b] = w.gateways as [Gateway, Gateway];

@@ -119,6 +119,34 @@ export class JobOwnership {
   }
 
   /**
+   * Joins the cluster on this database as `identity` (the account it signs as, the chain it
+   * settles on: `<chainId>:<escrow>`, `embedded` or `off`) and takes this incarnation's first
+   * lease, in one transaction. While another gateway is live, a gateway that signs as another
+   * account or settles elsewhere is refused (undefined is returned with what the cluster
+   * uses), and so is any second gateway where one runs the embedded chain (each would have
+   * its own). With no other gateway live, this one's identity becomes the cluster's.
+   */
+  async join(identity: { gateway: string; chain: string }): Promise<{ refused?: { gateway: string; chain: string; live: number } }> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('INSERT INTO cluster_identity (gateway, chain) VALUES ($1, $2) ON CONFLICT (one) DO NOTHING', [identity.gateway, identity.chain]);
+      const [row] = await tx.query<{ gateway: string; chain: string }>('SELECT gateway, chain FROM cluster_identity FOR UPDATE');
+      const [{ live }] = (await tx.query<{ live: number }>(`SELECT count(*)::int AS live FROM gateway_leases WHERE id <> $1 AND expires_at > ${dbNow('$2')}`, [
+        this.incarnation,
+        this.t,
+      ])) as [{ live: number }];
+      const same = row!.gateway === identity.gateway && row!.chain === identity.chain && identity.chain !== 'embedded';
+      if (live > 0 && !same) return { refused: { gateway: row!.gateway, chain: row!.chain, live } };
+      if (!same) await tx.query('UPDATE cluster_identity SET gateway = $1, chain = $2', [identity.gateway, identity.chain]);
+      await tx.query(
+        `INSERT INTO gateway_leases (id, expires_at) VALUES ($1, ${dbNow('$3')} + $2)
+         ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at`,
+        [this.incarnation, this.ttlMs, this.t],
+      );
+      return {};
+    });
+  }
+
+  /**
    * Owns a job this gateway has just stored (epoch 1). Undefined when another gateway owns it
    * already (the same signed job was submitted there too): this gateway must not run it.
    */

@@ -328,6 +328,19 @@ export const MIGRATIONS: readonly Migration[] = [
         EXECUTE FUNCTION lode_job_final();
     `,
   },
+  {
+    version: 10,
+    name: 'cluster: the account and chain every gateway of the cluster must share',
+    sql: `
+      -- One row: what the gateways of this database sign as and settle on (cluster/ownership.ts
+      -- joinCluster). A gateway that differs is refused while another gateway is live.
+      CREATE TABLE cluster_identity (
+        one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+        gateway text NOT NULL,
+        chain   text NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock key that serializes migrations across gateways. */
