@@ -138,6 +138,11 @@ export class LoneResults {
     return out;
   }
 
+  /** The nodes with results remembered. */
+  nodes(): IterableIterator<string> {
+    return this.byNode.keys();
+  }
+
   /** The node's results, oldest first. */
   of(node: string): readonly LoneResult[] {
     return this.byNode.get(node) ?? [];
