@@ -34,6 +34,7 @@ const MODULES = [
   { name: 'pi', entry: 'pi.ts', runtime: 'stub', maxPages: 16 }, // 1 MiB
   { name: 'primes', entry: 'primes.ts', runtime: 'stub', maxPages: 16 }, // 1 MiB
   { name: 'wordcount', entry: 'wordcount.ts', runtime: 'incremental', maxPages: 4096 }, // 256 MiB
+  { name: 'mnist', entry: 'mnist.ts', runtime: 'stub', maxPages: 2048 }, // 128 MiB: the whole training set in one task
   { name: 'bad-trap', entry: 'bad/trap.ts', runtime: 'stub', maxPages: 16 },
   { name: 'bad-loop', entry: 'bad/loop.ts', runtime: 'stub', maxPages: 16 },
   { name: 'bad-membomb', entry: 'bad/membomb.ts', runtime: 'stub', maxPages: 4096 }, // grows to 256 MiB

@@ -33,3 +33,17 @@ export { primesTasks, type PrimesTask, type PrimesTasksParameters } from './task
 export { assembleMandelbrot } from './png.js';
 export { isExactDecimal, formatExactDecimal } from './decimal.js';
 export * as reference from './reference/index.js';
+export {
+  readMnist,
+  parseIdx,
+  modelSize,
+  modelFromBytes,
+  modelBytes,
+  initModel,
+  averageModels,
+  predict,
+  MnistFormatError,
+  MNIST_PIXELS,
+  MNIST_CLASSES,
+  type MnistSet,
+} from './mnist.js';

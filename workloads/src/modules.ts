@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The example workloads, each built to `build/<name>.wasm`. */
-export const WORKLOADS = ['mandelbrot', 'pi', 'primes', 'wordcount', 'echo'] as const;
+export const WORKLOADS = ['mandelbrot', 'pi', 'primes', 'wordcount', 'echo', 'mnist'] as const;
 
 /** Deliberately misbehaving modules for sandbox tests, built to `build/bad-<x>.wasm`. */
 export const BAD_WORKLOADS = ['bad-trap', 'bad-loop', 'bad-membomb', 'bad-outbomb', 'bad-exit3', 'bad-clock'] as const;

