@@ -22,7 +22,7 @@ describe('MNIST data and models', () => {
       const b = new Uint8Array(4 + 4 * dims.length);
       const v = new DataView(b.buffer);
       v.setUint32(0, magic);
-      dims.forEach((d, i) => v.setUint32(4 + 4 * i, d));
+      for (const [i, d] of dims.entries()) v.setUint32(4 + 4 * i, d);
       return b;
     };
     expect(() => parseIdx(new Uint8Array(3), 1, 'x')).toThrow(MnistFormatError);
