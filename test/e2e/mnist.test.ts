@@ -8,12 +8,16 @@
  *   (every task run by two nodes whose results must agree byte for byte) gives the same model hash;
  * - batch inference on the nodes gives the same accuracy, and every prediction equals the
  *   independent forward pass's;
- * - a malformed model is refused before any task runs, saying what is wrong.
+ * - a malformed model is refused before any task runs, saying what is wrong; a pipeline stage
+ *   whose task fails (the SDK's `mapTasks`) stops with the task and its reason, reducing nothing.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { mapTasks, PipelineStageError, putBlob } from '@lode/sdk';
+import { initModel, modelBytes, readWorkload } from '@lode/workloads';
 import { Cluster, lodeRun } from '../support/cluster.js';
+import { requester } from '../support/requester.js';
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -69,3 +73,31 @@ it('trains a network on MNIST across nodes, the same bytes whichever nodes ran i
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain('a model of 128 hidden units is 407080 bytes; this one is 12');
 }, 600_000);
+
+it('stops a pipeline stage whose task fails, naming the task and its reason (SDK mapTasks)', async () => {
+  const client = requester(cluster.url);
+  const blob = async (data: Uint8Array) => (await putBlob(client, { data })).sha256;
+  const [module, eight, nine, images, labels] = await Promise.all(
+    [readWorkload('mnist'), modelBytes(initModel(8)), modelBytes(initModel(9)), new Uint8Array(784 * 3), new Uint8Array([1, 2, 3])].map(blob),
+  );
+  const stage = (models: string[]) =>
+    mapTasks(client, {
+      module: module!,
+      inputs: models,
+      task: (model) => ({
+        args: ['eval', '8'],
+        files: [
+          { path: '/in/model.bin', blob: model },
+          { path: '/in/images.bin', blob: images! },
+          { path: '/in/labels.bin', blob: labels! },
+        ],
+      }),
+      output: (r) => JSON.parse(new TextDecoder().decode(r.stdout)) as { n: number },
+    });
+  expect((await stage([eight!, eight!])).outputs).toEqual([expect.objectContaining({ n: 3 }), expect.objectContaining({ n: 3 })]);
+  // The second task's model has 9 hidden units where the task says 8: the module refuses it (exit 2).
+  const err = await stage([eight!, nine!]).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(PipelineStageError);
+  expect(err).toMatchObject({ code: 'PIPELINE_STAGE_FAILED', index: 1 });
+  expect((err as Error).message).toMatch(/task 1 of job [0-9a-f]+ failed \(exit code 2: mnist: \/in\/model.bin has 28660 bytes; HIDDEN 8 needs 25480\)/);
+}, 120_000);

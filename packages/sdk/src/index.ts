@@ -22,6 +22,7 @@ export * from './actions/getJob.js';
 export * from './actions/listJobs.js';
 export * from './actions/listTasks.js';
 export * from './actions/getResults.js';
+export * from './actions/mapTasks.js';
 export * from './actions/watchJob.js';
 export { readJobEvents } from './jobEvents.js';
 export * from './actions/cancelJob.js';

@@ -17,7 +17,7 @@
  * the same bytes on every node: replicas under `--verify replicate:2` agree, and the trained
  * model's hash does not depend on which devices ran it.
  */
-import { getResults, putBlob, runJob, type LodeClient, type TaskResult } from '@lode/sdk';
+import { mapTasks, PipelineStageError, putBlob, runRounds, type LodeClient, type runJob } from '@lode/sdk';
 import type { JobView, TaskInputInit, Verification } from '@lode/protocol';
 import cliProgress from 'cli-progress';
 import { createHash } from 'node:crypto';
@@ -131,10 +131,11 @@ function roundBars(human: boolean) {
         cliProgress.Presets.shades_classic,
       )
     : undefined;
+  const opened: Array<{ done: (status: string) => void }> = [];
   return {
     start(label: string, total: number) {
       const bar = multi?.create(total, 0, { label, status: 'running' });
-      return {
+      const handle = {
         update: (view: JobView) =>
           bar?.update(view.counts.done + view.counts.failed, { status: view.counts.failed ? `${view.counts.failed} failed` : 'running' }),
         done: (status: string) => {
@@ -142,7 +143,11 @@ function roundBars(human: boolean) {
           if (!multi) process.stderr.write(`${label}: ${status}\n`);
         },
       };
+      opened.push(handle);
+      return handle;
     },
+    /** Finishes the bar of round `n` (1-based) with its summary. */
+    done: (n: number, status: string) => opened[n - 1]?.done(status),
     log: (line: string) => (multi ? multi.log(`${line}\n`) : process.stderr.write(`${line}\n`)),
     stop: () => multi?.stop(),
   };
@@ -169,60 +174,80 @@ export async function runMnistTrain(client: LodeClient, args: string[], o: Mnist
     settings: { ...settings, tasks: k },
   };
   const bars = roundBars(human && process.stderr.isTTY === true);
+  // The SDK's pipeline: each round maps the shards to models trained from the round's model
+  // (one job), and reduces them to their average; every averaged model is checked and saved.
+  let started = Date.now();
+  let round: { jobId: string; losses: Array<{ n: number; loss: number }>; fuel: number } | undefined;
   try {
-    for (let r = 1; r <= rounds; r++) {
-      const t0 = Date.now();
-      const { sha256: modelBlob } = await putBlob(client, { data: wl.modelBytes(model) });
-      const tasks: TaskInputInit[] = shards.map((s, i) => ({
-        args: ['train', String(settings.hidden), String(settings.epochs), String(settings.lrMicro), String(settings.batch), String(r * 1000 + i + 1)],
-        files: [
-          { path: '/in/model.bin', blob: modelBlob },
-          { path: '/in/images.bin', blob: s.images },
-          { path: '/in/labels.bin', blob: s.labels },
-        ],
-      }));
-      const bar = bars.start(`round ${r}/${rounds}`, tasks.length);
-      const final = await runJob(client, {
-        name: `mnist-train round ${r}`,
-        module,
-        tasks,
-        resources: { memoryMiB: 256 },
-        limits: { wallMs: 600_000, fuel: trainFuel(Math.max(...shards.map((s) => s.count)), settings), maxOutputBytes: 4 * 1024 * 1024 },
-        price: o.price,
-        verification: o.verify,
-        fund: o.fund,
-        onEvent: (e) => bar.update(e.job),
-      });
-      const results = await getResults(client, { id: final.id });
-      const bad = results.filter((x) => x.status !== 'done' || x.exitCode !== 0 || !x.files.some((f) => f.path === '/out/model.bin'));
-      if (final.status !== 'completed' || bad.length > 0 || results.length !== tasks.length) {
-        const why = bad[0]?.error ? `${bad[0].error.code}: ${bad[0].error.message}` : `job ${final.id} ended ${final.status}`;
-        bar.done(`failed (${why})`);
-        bars.stop();
-        process.stderr.write(`error: round ${r} failed after the gateway's retries (${why}). The model of round ${r - 1} is kept in ${out}/.\n`);
-        return EXIT.failure;
-      }
-      const sorted = [...results].sort((a, b) => a.index - b.index);
-      const trained = sorted.map((x, i) => ({
-        model: wl.modelFromBytes(x.files.find((f) => f.path === '/out/model.bin')!.data, settings.hidden),
-        weight: shards[i]!.count,
-      }));
-      const stats = sorted.map((x) => JSON.parse(new TextDecoder().decode(x.stdout)) as { n: number; loss: number });
-      model = wl.averageModels(trained);
-      const report: RoundReport = {
-        round: r,
-        jobId: final.id,
-        trainLoss: stats.reduce((s, x) => s + x.loss, 0) / stats.reduce((s, x) => s + x.n, 0),
-        testAccuracy: accuracy(wl, model, settings.hidden, test),
-        fuel: sorted.reduce((s, x) => s + (x.fuelUsed ?? 0), 0),
-        seconds: (Date.now() - t0) / 1000,
-        sha256: sha256(wl.modelBytes(model)),
-      };
-      info.rounds.push(report);
-      info.sha256 = report.sha256;
-      await saveModel(out, model, info, wl);
-      bar.done(`loss ${report.trainLoss.toFixed(4)} | test accuracy ${(report.testAccuracy * 100).toFixed(2)}% | ${report.seconds.toFixed(1)} s`);
-    }
+    await runRounds({
+      initial: model,
+      rounds,
+      round: async (current, r) => {
+        started = Date.now();
+        const { sha256: modelBlob } = await putBlob(client, { data: wl.modelBytes(current) });
+        const bar = bars.start(`round ${r}/${rounds}`, shards.length);
+        try {
+          const { job, outputs } = await mapTasks(client, {
+            name: `mnist-train round ${r}`,
+            module,
+            inputs: shards,
+            task: (s, i) => ({
+              args: ['train', String(settings.hidden), String(settings.epochs), String(settings.lrMicro), String(settings.batch), String(r * 1000 + i + 1)],
+              files: [
+                { path: '/in/model.bin', blob: modelBlob },
+                { path: '/in/images.bin', blob: s.images },
+                { path: '/in/labels.bin', blob: s.labels },
+              ],
+            }),
+            output: (x, s) => {
+              const file = x.files.find((f) => f.path === '/out/model.bin');
+              if (!file) throw new Error('no /out/model.bin');
+              return {
+                model: wl.modelFromBytes(file.data, settings.hidden),
+                weight: s.count,
+                stats: JSON.parse(new TextDecoder().decode(x.stdout)) as { n: number; loss: number },
+                fuel: x.fuelUsed ?? 0,
+              };
+            },
+            resources: { memoryMiB: 256 },
+            limits: { wallMs: 600_000, fuel: trainFuel(Math.max(...shards.map((s) => s.count)), settings), maxOutputBytes: 4 * 1024 * 1024 },
+            price: o.price,
+            verification: o.verify,
+            fund: o.fund,
+            onEvent: (e) => bar.update(e.job),
+          });
+          round = { jobId: job.id, losses: outputs.map((x) => x.stats), fuel: outputs.reduce((s, x) => s + x.fuel, 0) };
+          return wl.averageModels(outputs);
+        } catch (err) {
+          bar.done(`failed (${(err as Error).message})`);
+          throw err;
+        }
+      },
+      onRound: async (averaged, r) => {
+        model = averaged;
+        const report: RoundReport = {
+          round: r,
+          jobId: round!.jobId,
+          trainLoss: round!.losses.reduce((s, x) => s + x.loss, 0) / round!.losses.reduce((s, x) => s + x.n, 0),
+          testAccuracy: accuracy(wl, averaged, settings.hidden, test),
+          fuel: round!.fuel,
+          seconds: (Date.now() - started) / 1000,
+          sha256: sha256(wl.modelBytes(averaged)),
+        };
+        info.rounds.push(report);
+        info.sha256 = report.sha256;
+        await saveModel(out, averaged, info, wl);
+        bars.done(r, `loss ${report.trainLoss.toFixed(4)} | test accuracy ${(report.testAccuracy * 100).toFixed(2)}% | ${report.seconds.toFixed(1)} s`);
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof PipelineStageError)) throw err;
+    bars.stop();
+    const r = info.rounds.length + 1;
+    process.stderr.write(
+      `error: round ${r} failed after the gateway's retries: ${err.message}.${r > 1 ? ` The model of round ${r - 1} is kept in ${out}/.` : ''}\n`,
+    );
+    return EXIT.failure;
   } finally {
     bars.stop();
   }
@@ -265,20 +290,26 @@ export async function runMnistClassify(client: LodeClient, o: MnistOptions): Pro
   const shards = await uploadShards(client, test, k, wl);
   const bars = roundBars(o.json !== true && process.stderr.isTTY === true);
   const bar = bars.start('classify', shards.length);
-  let results: TaskResult[];
-  let final: JobView;
+  let jobId: string;
+  let predictions: Uint8Array[];
   try {
-    final = await runJob(client, {
+    const { job, outputs } = await mapTasks(client, {
       name: 'mnist-classify',
       module,
-      tasks: shards.map((s) => ({
+      inputs: shards,
+      task: (s) => ({
         args: ['eval', String(info.hidden)],
         files: [
           { path: '/in/model.bin', blob: modelBlob },
           { path: '/in/images.bin', blob: s.images },
           { path: '/in/labels.bin', blob: s.labels },
         ],
-      })),
+      }),
+      output: (r, s) => {
+        const data = r.files.find((f) => f.path === '/out/predictions.bin')?.data;
+        if (data?.length !== s.count) throw new Error(`${data?.length ?? 0} predictions for ${s.count} images`);
+        return data;
+      },
       resources: { memoryMiB: 256 },
       limits: { wallMs: 600_000, fuel: Math.ceil(test.count * info.hidden * 3_000) + 1_000_000_000 },
       price: o.price,
@@ -286,40 +317,34 @@ export async function runMnistClassify(client: LodeClient, o: MnistOptions): Pro
       fund: o.fund,
       onEvent: (e) => bar.update(e.job),
     });
-    results = (await getResults(client, { id: final.id })).sort((a, b) => a.index - b.index);
-    bar.done(final.status);
+    jobId = job.id;
+    predictions = outputs;
+    bar.done(job.status);
+  } catch (err) {
+    if (!(err instanceof PipelineStageError)) throw err;
+    bars.stop();
+    process.stderr.write(`error: classification failed after the gateway's retries: ${err.message}\n`);
+    return EXIT.failure;
   } finally {
     bars.stop();
-  }
-  const bad = results.filter((x) => x.status !== 'done' || x.exitCode !== 0);
-  if (final.status !== 'completed' || bad.length > 0 || results.length !== shards.length) {
-    process.stderr.write(
-      `error: classification job ${final.id} ended ${final.status}${bad[0]?.error ? ` (${bad[0].error.code}: ${bad[0].error.message})` : ''}\n`,
-    );
-    return EXIT.failure;
   }
   // Every image's predicted digit, from the nodes; checked against the forward pass here.
   const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
   let right = 0;
   let agree = 0;
-  for (const [i, r] of results.entries()) {
-    const predictions = r.files.find((f) => f.path === '/out/predictions.bin')?.data ?? new Uint8Array(0);
-    const shard = shards[i]!;
-    if (predictions.length !== shard.count) {
-      process.stderr.write(`error: task ${i} returned ${predictions.length} predictions for ${shard.count} images\n`);
-      return EXIT.failure;
-    }
+  for (const [i, shard] of shards.entries()) {
+    const guesses = predictions[i]!;
     for (let j = 0; j < shard.count; j++) {
       const at = shard.from + j;
       const truth = test.labels[at]!;
-      const guess = predictions[j]!;
+      const guess = guesses[j]!;
       confusion[truth]![guess]!++;
       if (guess === truth) right++;
       if (guess === wl.predict(model, info.hidden, test.images, at)) agree++;
     }
   }
   const summary = {
-    jobId: final.id,
+    jobId,
     images: test.count,
     accuracy: right / test.count,
     agreesWithReference: agree,
@@ -333,7 +358,7 @@ export async function runMnistClassify(client: LodeClient, o: MnistOptions): Pro
   };
   if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else {
-    process.stdout.write(`accuracy: ${(summary.accuracy * 100).toFixed(2)}% of ${test.count.toLocaleString('en-US')} test images (job ${final.id})\n`);
+    process.stdout.write(`accuracy: ${(summary.accuracy * 100).toFixed(2)}% of ${test.count.toLocaleString('en-US')} test images (job ${jobId})\n`);
     process.stdout.write(`agrees with an independent forward pass on ${agree.toLocaleString('en-US')} of ${test.count.toLocaleString('en-US')} images\n`);
     process.stdout.write(`most confused: ${summary.mostConfused.map((c) => `${c.truth}→${c.guess} ×${c.n}`).join(', ')}\n`);
     process.stdout.write(`per digit: ${confusion.map((row, d) => `${d} ${((row[d]! / row.reduce((s, v) => s + v, 0)) * 100).toFixed(1)}%`).join('  ')}\n`);
