@@ -4,7 +4,7 @@
  *
  * Guarantees:
  * - A task sees only what is given here: args, env, stdin, files under its mounts. No host
- *   files, no network (socket calls answer ENOTSUP/EBADF), no real clock or entropy: clocks and
+ *   files, no network (socket calls answer ENOTSOCK/EBADF), no real clock or entropy: clocks and
  *   random bytes are derived from `seed`, so two runs of the same task give the same bytes.
  * - Limits hold whatever the module does: memory (the module's memory maximum is capped at
  *   `limits.memoryMiB`), fuel (`limits.fuel`: the module counts its own work, see

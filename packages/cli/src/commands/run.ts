@@ -66,7 +66,12 @@ export function registerRun(program: Command): void {
     .option('--tasks <n>', 'number of tasks (built-ins split their work into this many)', positiveInt('--tasks'))
     .option('--input <file>', "one task per input file; the file is the task's stdin (repeatable)", collect, [])
     .option('--env <KEY=VALUE>', 'environment variable for every task (repeatable)', collect, [])
-    .option('--dir <HOST::GUEST>', "upload the host directory's files to GUEST (writable); changed files come back under --out (repeatable)", collect, [])
+    .option(
+      '--dir <HOST::GUEST>',
+      "upload the host directory's files to GUEST (writable; HOST alone: the same path, a relative one under /); changed files come back under --out (repeatable)",
+      collect,
+      [],
+    )
     .option('--out <dir>', 'write outputs here (images, changed files, per-task stdout)')
     .option('--memory <MiB>', 'memory per task', positiveInt('--memory'))
     .option('--timeout <ms>', 'wall-time limit per task', positiveInt('--timeout'))

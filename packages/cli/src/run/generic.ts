@@ -70,13 +70,25 @@ function parseEnv(pairs: string[]): Record<string, string> {
   return env;
 }
 
-function parseDir(spec: string): { host: string; guest: string } {
+/**
+ * `--dir` in wasmtime's forms: `HOST::GUEST`, or `HOST` alone for the same path in the guest (a
+ * relative HOST is placed under the root: `--dir data` → `/data`). A mount at the guest root
+ * itself (`HOST::/`, `--dir .`) is not offered yet: it says so and what to give instead.
+ */
+export function parseDir(spec: string): { host: string; guest: string } {
   const at = spec.lastIndexOf('::');
-  const host = at > 0 ? spec.slice(0, at) : '';
-  const guest = at > 0 ? spec.slice(at + 2).replace(/\/+$/, '') : '';
+  const host = at >= 0 ? spec.slice(0, at) : spec;
+  const given = at >= 0 ? spec.slice(at + 2) : `/${spec.replace(/^(\.\/)+/, '')}`;
+  const guest = given.replace(/\/+$/, '').replace(/\/{2,}/g, '/');
+  if (host && (guest === '' || guest === '/.' || guest === '/')) {
+    throw new UsageError(
+      `--dir "${spec}" mounts at the guest's root (/), which Lode does not offer yet.`,
+      'Mount it at a directory instead, e.g. --dir ./data::/data (the module sees ./data at /data, writable).',
+    );
+  }
   if (!host || !GuestPath.safeParse(guest).success) {
     throw new UsageError(
-      `--dir "${spec}" is not HOST::GUEST with an absolute guest path.`,
+      `--dir "${spec}" is not HOST::GUEST with an absolute guest path (or HOST alone, for the same path).`,
       'Example: --dir ./data::/data (the module sees ./data at /data, writable).',
     );
   }

@@ -103,7 +103,7 @@ describe('Preview1 files', () => {
     expect(g.f.path_link!(4, 0, ...g.put('x'), 4, ...g.put('hard'))).toBe(Errno.NOTSUP);
     expect(g.f.path_readlink!(4, ...g.put('x'), 0, 10, 20)).toBe(Errno.INVAL);
     expect(g.f.proc_raise!(9)).toBe(Errno.NOSYS);
-    expect(g.f.sock_recv!(1, 0, 0, 0, 0, 0)).toBe(Errno.NOTSUP);
+    expect(g.f.sock_recv!(1, 0, 0, 0, 0, 0)).toBe(Errno.NOTSOCK);
     expect(g.f.sock_shutdown!(77, 0)).toBe(Errno.BADF);
     expect(g.f.fd_seek!(1, 0n, 0, 0)).toBe(Errno.SPIPE);
   });

@@ -10,7 +10,7 @@
  * - Deterministic: the same options give the same results for the same sequence of calls.
  * - Every call returns an errno; a bad guest pointer gives EFAULT. Only two things unwind the
  *   guest: `proc_exit` (throws `ProcExit`) and the output cap (throws `OutputLimitExceeded`).
- * - Sockets are not offered: `sock_*` answer EBADF for a closed fd and ENOTSUP otherwise;
+ * - Sockets are not offered: `sock_*` answer EBADF for a closed fd and ENOTSOCK for an open one;
  *   `proc_raise` answers ENOSYS; symlinks and hard links are not supported (ENOTSUP).
  */
 import { VirtualClock, CLOCK_STEP_NS } from './clock.js';
@@ -666,19 +666,19 @@ export class Preview1 {
     return this.fs.unlink(r.parent, r.name);
   }
 
-  // ---- sockets: not offered ----
+  // ---- sockets: not offered, so no descriptor is one: ENOTSOCK for an open one, EBADF otherwise (as the specification says) ----
 
   sock_accept(fd: number, _flags: number, _fdPtr: number): number {
-    return this.fds.has(fd) ? Errno.NOTSUP : Errno.BADF;
+    return this.fds.has(fd) ? Errno.NOTSOCK : Errno.BADF;
   }
   sock_recv(fd: number, _ri: number, _riLen: number, _riFlags: number, _nPtr: number, _flagsPtr: number): number {
-    return this.fds.has(fd) ? Errno.NOTSUP : Errno.BADF;
+    return this.fds.has(fd) ? Errno.NOTSOCK : Errno.BADF;
   }
   sock_send(fd: number, _si: number, _siLen: number, _siFlags: number, _nPtr: number): number {
-    return this.fds.has(fd) ? Errno.NOTSUP : Errno.BADF;
+    return this.fds.has(fd) ? Errno.NOTSOCK : Errno.BADF;
   }
   sock_shutdown(fd: number, _how: number): number {
-    return this.fds.has(fd) ? Errno.NOTSUP : Errno.BADF;
+    return this.fds.has(fd) ? Errno.NOTSOCK : Errno.BADF;
   }
 
   // ---- helpers ----
