@@ -14,6 +14,7 @@ import { reference } from '@lode/workloads';
 import { Cluster, ROOT, lode, lodeRun, waitFor, type Proc } from '../support/cluster.js';
 import { pidsWithArg } from '../support/procs.js';
 import { COPY_DATA_A_TO_B, watToWasm } from '../support/wat.js';
+import { MODULES } from '../../packages/sandbox/test/helpers.js';
 
 const wasm = (name: string) => join(ROOT, 'workloads/build', `${name}.wasm`);
 
@@ -190,6 +191,18 @@ describe('lode run: a module file', () => {
     expect(result!.stdoutEncoding).toBe('base64');
     expect(new Uint8Array(Buffer.from(result!.stdout, 'base64'))).toEqual(expected);
     expect(result!.stderrEncoding).toBeUndefined(); // empty stderr is (empty) text
+  });
+
+  it('passes arguments after -- and --env values exactly as given: spaces, quotes, newlines, =, empty', async () => {
+    const module = join(tmp, 'args-env.wasm');
+    await writeFile(module, await watToWasm(MODULES.argsEnv, 'args-env.wat'));
+    const value = `x y "double" 'single'\nsecond line = more`;
+    const run = await cli(['run', module, '--env', `V=${value}`, '--env', 'EMPTY=', '--', 'a b', '--not-a-flag', '', 'x=y']);
+    expect(run.code, run.stderr).toBe(0);
+    // The module writes argv, then the environment, each string NUL-terminated.
+    const strings = run.stdout.split('\0');
+    expect(strings.slice(1, 5)).toEqual(['a b', '--not-a-flag', '', 'x=y']); // argv[0] is the module's name
+    expect(strings.slice(5, 7).sort()).toEqual(['EMPTY=', `V=${value}`]);
   });
 
   it('uploads a --dir to a writable mount and brings back the files the module changed', async () => {
