@@ -29,8 +29,11 @@ const TASKS = numberArg('tasks', 4000);
 const WIDTH = 2_000;
 const { url: adminUrl, admin } = benchDatabase('cluster');
 
-/** A fresh database, gateways sharing one identity on it, `nodesEach` nodes per gateway; `fn` gets them; all cleaned up after. */
-async function withCluster(gatewayCount, nodesEach, fn) {
+/**
+ * A fresh database, a temporary directory and a process list for `fn`; whatever `fn` started is
+ * killed and everything removed after, however it ends.
+ */
+async function withScratch(fn) {
   const name = `lode_cluster_bench_${process.pid}_${Date.now()}`;
   await admin(`CREATE DATABASE ${name}`);
   const url = new URL(adminUrl);
@@ -38,25 +41,7 @@ async function withCluster(gatewayCount, nodesEach, fn) {
   const dir = mkdtempSync(join(tmpdir(), 'lode-cluster-bench-'));
   const procs = [];
   try {
-    const gateways = [];
-    for (let i = 0; i < gatewayCount; i++) {
-      const d = join(dir, `gw-${i}`);
-      mkdirSync(d, { recursive: true });
-      if (i > 0) cpSync(join(dir, 'gw-0', 'gateway'), join(d, 'gateway'), { recursive: true });
-      const port = await freePort();
-      const p = lodeProcess(['gateway', '--port', String(port), '--data-dir', d, '--database-url', url.toString(), '--ledger', 'off']);
-      procs.push(p);
-      const u = `http://127.0.0.1:${port}`;
-      await waitFor(`gateway ${i}`, async () => (await fetch(`${u}/healthz`)).ok);
-      gateways.push(u);
-    }
-    const account = privateKeyToAccount(generatePrivateKey());
-    const clients = gateways.map((g) => createLodeClient({ gateway: g, account }));
-    for (const [i, g] of gateways.entries()) {
-      for (let k = 0; k < nodesEach; k++) procs.push(lodeProcess(['node', '--gateway', g, '--data-dir', join(dir, `node-${i}-${k}`), '--slots', '1']));
-    }
-    for (const c of clients) await waitFor('nodes online', async () => (await listNodes(c)).filter((n) => n.online).length >= nodesEach);
-    return await fn({ gateways, clients });
+    return await fn({ databaseUrl: url.toString(), dir, procs });
   } finally {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await Promise.all(procs.map((p) => p.exited));
@@ -65,43 +50,55 @@ async function withCluster(gatewayCount, nodesEach, fn) {
   }
 }
 
+/** Starts a gateway on `port` with its data in `dataDir`; resolves to its URL once it answers. */
+async function startGateway({ databaseUrl, procs }, dataDir, port, extra = []) {
+  procs.push(lodeProcess(['gateway', '--port', String(port), '--data-dir', dataDir, '--database-url', databaseUrl, '--ledger', 'off', ...extra]));
+  const u = `http://127.0.0.1:${port}`;
+  await waitFor(`gateway ${u}`, async () => (await fetch(`${u}/healthz`)).ok);
+  return u;
+}
+
+/** Gateways sharing one identity on a fresh database, `nodesEach` nodes per gateway; `fn` gets them. */
+function withCluster(gatewayCount, nodesEach, fn) {
+  return withScratch(async (scratch) => {
+    const { dir, procs } = scratch;
+    const gateways = [];
+    for (let i = 0; i < gatewayCount; i++) {
+      const d = join(dir, `gw-${i}`);
+      mkdirSync(d, { recursive: true });
+      if (i > 0) cpSync(join(dir, 'gw-0', 'gateway'), join(d, 'gateway'), { recursive: true });
+      gateways.push(await startGateway(scratch, d, await freePort()));
+    }
+    const account = privateKeyToAccount(generatePrivateKey());
+    const clients = gateways.map((g) => createLodeClient({ gateway: g, account }));
+    for (const [i, g] of gateways.entries()) {
+      for (let k = 0; k < nodesEach; k++) procs.push(lodeProcess(['node', '--gateway', g, '--data-dir', join(dir, `node-${i}-${k}`), '--slots', '1']));
+    }
+    for (const c of clients) await waitFor('nodes online', async () => (await listNodes(c)).filter((n) => n.online).length >= nodesEach);
+    return fn({ gateways, clients });
+  });
+}
+
 /**
  * Gateway B up with 4 nodes that list A and B (A is not up yet, so all settle on B), then A: the
- * "work flows" scenario. `fn` gets both URLs and clients.
+ * "work flows" scenario. `fn` gets both clients.
  */
-async function withIdlePeer(fn) {
-  const name = `lode_cluster_bench_${process.pid}_${Date.now()}`;
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const dir = mkdtempSync(join(tmpdir(), 'lode-cluster-bench-'));
-  const procs = [];
-  const start = async (d, port) => {
-    procs.push(
-      lodeProcess(['gateway', '--port', String(port), '--data-dir', d, '--database-url', url.toString(), '--ledger', 'off', '--cluster-lease-ms', '3000']),
-    );
-    const u = `http://127.0.0.1:${port}`;
-    await waitFor(`gateway ${u}`, async () => (await fetch(`${u}/healthz`)).ok);
-    return u;
-  };
-  try {
+function withIdlePeer(fn) {
+  return withScratch(async (scratch) => {
+    const { dir, procs } = scratch;
+    const lease = ['--cluster-lease-ms', '3000'];
     const [portA, portB] = [await freePort(), await freePort()];
-    const b = await start(join(dir, 'b'), portB);
+    const b = await startGateway(scratch, join(dir, 'b'), portB, lease);
     cpSync(join(dir, 'b', 'gateway'), join(dir, 'a', 'gateway'), { recursive: true });
     const a = `http://127.0.0.1:${portA}`;
     for (let k = 0; k < 4; k++) procs.push(lodeProcess(['node', '--gateway', `${a},${b}`, '--data-dir', join(dir, `node-${k}`), '--slots', '1']));
     const account = privateKeyToAccount(generatePrivateKey());
     const [onA, onB] = [createLodeClient({ gateway: a, account }), createLodeClient({ gateway: b, account })];
     await waitFor('4 nodes on B', async () => (await listNodes(onB)).filter((n) => n.online).length >= 4);
-    await start(join(dir, 'a'), portA);
+    await startGateway(scratch, join(dir, 'a'), portA, lease);
     await new Promise((r) => setTimeout(r, 3000)); // the nodes settle (a node just connected is not moved)
-    return await fn({ onA, onB });
-  } finally {
-    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-    await Promise.all(procs.map((p) => p.exited));
-    rmSync(dir, { recursive: true, force: true });
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  }
+    return fn({ onA, onB });
+  });
 }
 
 /** Seconds to the first result and to the end of a job of `n` tasks submitted through `client`. */

@@ -22,6 +22,10 @@
  *   few nodes): the node moves only to a gateway on its own list (`urls`, compared by host), at
  *   once and without backoff; a move anywhere else is logged and ignored, so a gateway cannot lead
  *   its nodes to a stranger.
+ *
+ * Long because it is one state machine (connect → handshake → established → waiting) whose
+ * timers, socket events and frames all read and change the same few variables; split across
+ * files, each piece would need them all.
  */
 import type { LocalAccount } from 'viem';
 import {
