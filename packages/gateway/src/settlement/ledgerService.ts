@@ -88,6 +88,7 @@ export class GatewayLedger {
   private clustered = false;
   /** Why the chain cannot be used now (its last probe failed: `/healthz` answers 503), or undefined. */
   problem: string | undefined;
+  private prober: PublicClient | undefined;
 
   private constructor(
     private readonly d: LedgerDeps,
@@ -164,22 +165,17 @@ export class GatewayLedger {
    * does not answer makes `problem` say so (logged once, when it starts) until one answers again.
    * The embedded chain runs in this process: nothing to probe.
    */
-  async probe(timeoutMs = CHAIN_PROBE_TIMEOUT_MS): Promise<void> {
+  async probe(): Promise<void> {
     const url = this.d.config.rpcUrl;
     if (this.mode !== 'rpc' || !url) return;
+    // Its own client: the ledger's retries and 20 s timeout suit transactions, not a liveness check.
+    this.prober ??= createPublicClient({ transport: http(url, { timeout: CHAIN_PROBE_TIMEOUT_MS, retryCount: 0 }) });
     try {
-      const r = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const body = (await r.json()) as { result?: unknown; error?: { message?: string } };
-      if (typeof body.result !== 'string') throw new Error(body.error?.message ?? `HTTP ${r.status} without a block number`);
+      await this.prober.getBlockNumber({ cacheTime: 0 });
       if (this.problem) this.d.log.info({ rpcUrl: url }, 'the chain answers again');
       this.problem = undefined;
     } catch (err) {
-      const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err as Error).message;
+      const why = (err as { shortMessage?: string }).shortMessage ?? (err as Error).message;
       if (!this.problem) this.d.log.error({ rpcUrl: url, err }, 'the chain does not answer: no settlement, stake checks or faucet until it does');
       this.problem = `the chain at ${url} does not answer (${why}); settlement waits, and this gateway asks again every ${CHAIN_PROBE_EVERY_MS / 1000} s`;
     }
