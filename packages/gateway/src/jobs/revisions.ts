@@ -441,13 +441,14 @@ export class Revisions<H> implements LoneListener {
       .reviseTaskResult(w, this.h.fence)
       .then(
         (written) => {
-          job.pendingWrites--;
           if (!written) {
             // Another gateway of the cluster owns the job now (this one's lease lapsed): it decides.
+            job.pendingWrites--;
             this.h.log.warn({ jobId: w.jobId, index: w.index }, 're-verified result not written: another gateway owns the job now');
             return;
           }
           applied(written.withdrawn);
+          job.pendingWrites--;
           this.h.touch(job);
           this.settled(job);
         },
