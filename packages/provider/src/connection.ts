@@ -23,7 +23,7 @@
  *   once and without backoff; a move anywhere else is logged and ignored, so a gateway cannot lead
  *   its nodes to a stranger.
  *
- * Long because it is one state machine (connect → handshake → established → waiting) whose
+ * This file is long because it is one state machine (connect → handshake → established → waiting) whose
  * timers, socket events and frames all read and change the same few variables; split across
  * files, each piece would need them all.
  */

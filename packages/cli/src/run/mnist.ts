@@ -165,11 +165,11 @@ export async function runMnistTrain(client: LodeClient, args: string[], o: Mnist
   const { sha256: module } = await putBlob(client, { data: wl.readWorkload('mnist') });
   if (human) process.stderr.write(`uploading ${train.count.toLocaleString('en-US')} training images in ${k} shards…\n`);
   const shards = await uploadShards(client, train, k, wl);
-  let model = wl.initModel(settings.hidden, 1);
+  const initial = wl.initModel(settings.hidden, 1);
   const info: ModelInfo = {
     format: 'lode-mnist-mlp-v1',
     hidden: settings.hidden,
-    sha256: sha256(wl.modelBytes(model)),
+    sha256: sha256(wl.modelBytes(initial)),
     rounds: [],
     settings: { ...settings, tasks: k },
   };
@@ -180,7 +180,7 @@ export async function runMnistTrain(client: LodeClient, args: string[], o: Mnist
   let round: { jobId: string; losses: Array<{ n: number; loss: number }>; fuel: number } | undefined;
   try {
     await runRounds({
-      initial: model,
+      initial,
       rounds,
       round: async (current, r) => {
         started = Date.now();
@@ -224,7 +224,6 @@ export async function runMnistTrain(client: LodeClient, args: string[], o: Mnist
         }
       },
       onRound: async (averaged, r) => {
-        model = averaged;
         const report: RoundReport = {
           round: r,
           jobId: round!.jobId,
