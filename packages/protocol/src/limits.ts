@@ -1,3 +1,5 @@
+import { MAX_RESULT_ENTRIES } from './result.js';
+
 /**
  * Protocol-wide limits and defaults. Gateways may be configured tighter, never looser.
  */
@@ -80,7 +82,7 @@ export const LIMITS = {
   /** A WASI exit code is a u32. */
   maxExitCode: 0xffff_ffff,
   /** Most files (written or deleted) one task's result may list. @default 10,000 */
-  maxOutputFiles: 10_000,
+  maxOutputFiles: MAX_RESULT_ENTRIES,
   /** Longest error message a node may report for a task (characters). @default 4,096 */
   maxErrorMessageChars: 4096,
   /** Longest run time a node may report for one task (ms); a task's wall time is at most an hour. @default 1 day */

@@ -5,7 +5,7 @@
  * not `run.ts`, so they never load @lode/protocol's runtime (zod, viem).
  */
 import { hexToBytes } from '@noble/hashes/utils';
-import { digestResult, type Sha256Hex } from './digest.js';
+import { digestResult, MAX_RESULT_ENTRIES, type Sha256Hex } from './digest.js';
 import { checkFuel, FUEL_EXHAUSTED, FUEL_EXPORT, fuelExhaustedMessage, fuelLimit, LIMIT_EXPORT, LIMIT_MEMORY, START_EXPORT } from './metering/fuel.js';
 import type { SandboxFailureCode, SandboxResult, SandboxTask } from './types.js';
 import { importedMemoryOf, MEMORY_IMPORT, pagesForMiB } from './prepared.js';
@@ -222,11 +222,18 @@ function run(
 
   let files;
   try {
-    files = wasi.fs.changedFiles();
+    files = wasi.fs.changedEntries();
   } catch (e) {
     return ended(fail('SANDBOX_TRAP', `Collecting output files failed: ${(e as Error).message}`));
   }
-  const content = { exitCode, stdout: wasi.stdout.bytes(), stderr: wasi.stderr.bytes(), files, deleted: wasi.deletedInputs() };
+  const deleted = wasi.deletedInputs();
+  // Every entry travels in the node's result message, which holds at most this many.
+  const entries = Math.max(files.length, deleted.length);
+  if (entries > MAX_RESULT_ENTRIES) {
+    const what = files.length > MAX_RESULT_ENTRIES ? `left ${files.length} changed entries (files, symlinks, empty directories)` : `deleted ${deleted.length} input entries`;
+    return ended(fail('SANDBOX_OUTPUT_LIMIT', `The task ${what}; a result may list at most ${MAX_RESULT_ENTRIES}. Write fewer, larger files (an archive, say).`));
+  }
+  const content = { exitCode, stdout: wasi.stdout.bytes(), stderr: wasi.stderr.bytes(), files, deleted };
   return ended({ status: 'ok', ...content, resultHash: digestResult(content, options.sha256Hex), durationMs: performance.now() - t0 });
 }
 

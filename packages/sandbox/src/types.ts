@@ -28,10 +28,16 @@
 import type { Mount, SandboxErrorCode } from '@lode/protocol';
 import type { FUEL_EXHAUSTED } from './metering/fuel.js';
 
+/**
+ * An entry of the task's tree, in or out: a regular file (no `kind`), a directory (`kind: 'dir'`,
+ * empty `data`) or a symlink (`kind: 'symlink'`, `data` its target as UTF-8, kept as a link and
+ * followed only inside the sandbox). Results list directories only where they are empty.
+ */
 export interface SandboxFile {
   /** Absolute guest path, e.g. /in/data.txt */
   path: string;
   data: Uint8Array;
+  kind?: 'dir' | 'symlink';
 }
 
 export interface SandboxLimits {
@@ -73,9 +79,12 @@ export interface SandboxResult {
   exitCode: number | null;
   stdout: Uint8Array;
   stderr: Uint8Array;
-  /** Files under writable mounts that were created or changed, sorted by path. */
+  /**
+   * Entries under writable mounts that were created or changed, sorted by path: files, symlinks,
+   * and directories left empty. At most LIMITS.maxOutputFiles (more fails SANDBOX_OUTPUT_LIMIT).
+   */
   files: SandboxFile[];
-  /** Paths under writable mounts, given as input files, that the task deleted. */
+  /** Paths under writable mounts, given as input entries, that the task deleted. */
   deleted: string[];
   /** `resultDigest` (from @lode/protocol) of exitCode/stdout/stderr/files/deleted. */
   resultHash: string;

@@ -40,8 +40,9 @@ export function guest(overrides: Partial<WasiOptions> = {}) {
     scratch += b.length + 8;
     return [ptr, b.length];
   };
-  const open = (dir: number, path: string, oflags = 0, rights = R, fdflags = 0): number | string => {
-    const err = f.path_open!(dir, 0, ...put(path), oflags, rights, 0n, fdflags, 100);
+  /** `dirflags` 1 follows a symlink at the path's end (what open(2) does without O_NOFOLLOW). */
+  const open = (dir: number, path: string, oflags = 0, rights = R, fdflags = 0, dirflags = 1): number | string => {
+    const err = f.path_open!(dir, dirflags, ...put(path), oflags, rights, 0n, fdflags, 100);
     return err === 0 ? dv().getUint32(100, true) : `errno ${err}`;
   };
   const write = (fd: number, data: string) => {

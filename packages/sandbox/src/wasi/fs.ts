@@ -2,8 +2,10 @@
  * The task's in-memory filesystem: one directory tree per mount (`/in`, `/out`, `task.mounts`),
  * nothing from the host. Guarantees:
  * - Paths resolve only inside their mount: `..` cannot climb above a mount's root, absolute
- *   paths are refused (wasi-libc resolves them against the preopens before calling), and there
- *   are no symlinks to follow.
+ *   paths are refused (wasi-libc resolves them against the preopens before calling).
+ * - Symlinks are kept as symlinks: followed inside the filesystem only (a target that is
+ *   absolute or climbs out of its mount is refused with NOTCAPABLE, as wasmtime does), at most
+ *   MAX_SYMLINKS per lookup (then LOOP). Hard links share one file node.
  * - Read-only mounts cannot be changed by any call (EROFS).
  * - Every byte a file under a writable mount gains is charged to the `OutputMeter` before it
  *   is stored, so memory used by files stays under the output cap.
@@ -23,6 +25,8 @@ interface NodeBase {
 
 export interface FileNode extends NodeBase {
   kind: 'file';
+  /** Directory entries naming this file (hard links). */
+  nlink: number;
   /** Backing store; only the first `size` bytes are the file. */
   data: Uint8Array;
   size: number;
@@ -39,9 +43,26 @@ export interface DirNode extends NodeBase {
   entries: Map<string, Node>;
   /** null for a mount's root. */
   parent: DirNode | null;
+  /** Made (or moved) by the task: returned as output when it ends up empty. */
+  changed: boolean;
 }
 
-export type Node = FileNode | DirNode;
+export interface LinkNode extends NodeBase {
+  kind: 'symlink';
+  /** The link's contents, as given to `path_symlink` (resolved only when followed). */
+  target: string;
+  /** Made (or moved) by the task: returned as output. */
+  changed: boolean;
+}
+
+export type Node = FileNode | DirNode | LinkNode;
+
+/** An entry of a task's tree, in or out: a file's bytes, an empty directory, or a symlink's target (UTF-8). */
+export interface TreeEntry {
+  path: string;
+  data: Uint8Array;
+  kind?: 'dir' | 'symlink';
+}
 
 export interface MountPoint {
   /** Absolute guest path, e.g. `/out`. */
@@ -63,6 +84,12 @@ export type Result<T> = T | Errno;
 export const isErrno = (v: unknown): v is Errno => typeof v === 'number';
 
 const MAX_NAME = 255;
+/** Symlinks one lookup may follow (Linux's limit); more is LOOP. */
+export const MAX_SYMLINKS = 40;
+/** Longest symlink target (Linux's PATH_MAX). */
+const MAX_TARGET = 4096;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export class MemoryFs {
   readonly mounts: MountPoint[] = [];
@@ -83,58 +110,75 @@ export class MemoryFs {
     return mount;
   }
 
-  /** The mount a guest path lies under (the longest matching prefix), or undefined. */
+  /** The mount a guest path lies under (the longest matching prefix; `/` holds every path), or undefined. */
   mountOf(path: string): MountPoint | undefined {
     let best: MountPoint | undefined;
     for (const m of this.mounts) {
-      if ((path === m.guest || path.startsWith(`${m.guest}/`)) && (!best || m.guest.length > best.guest.length)) best = m;
+      const under = m.guest === '/' ? path.startsWith('/') : path === m.guest || path.startsWith(`${m.guest}/`);
+      if (under && (!best || m.guest.length > best.guest.length)) best = m;
     }
     return best;
   }
 
   /**
-   * Places an input file before the task starts, creating parent directories. It does not count
-   * as output unless the task changes it. Returns false if the path lies under no mount.
+   * Places an input entry before the task starts — a file, a directory, or a symlink (kept as
+   * one, never followed here) — creating parent directories. It does not count as output unless
+   * the task changes it. Returns false if the path lies under no mount or crosses a file.
    */
-  place(path: string, data: Uint8Array): boolean {
-    const mount = this.mountOf(path);
-    if (!mount || path === mount.guest) return false;
-    const parts = path.slice(mount.guest.length + 1).split('/');
+  place(entry: TreeEntry): boolean {
+    const mount = this.mountOf(entry.path);
+    if (!mount || entry.path === mount.guest) return false;
+    const parts = relativePath(mount, entry.path).split('/');
+    const name = parts.pop()!;
     let dir = mount.root;
-    for (const part of parts.slice(0, -1)) {
+    for (const part of parts) {
       let next = dir.entries.get(part);
       if (!next) dir.entries.set(part, (next = this.newDir(mount, dir)));
       if (next.kind !== 'dir') return false;
       dir = next;
     }
+    const existing = dir.entries.get(name);
+    if (entry.kind === 'dir') {
+      if (!existing) dir.entries.set(name, this.newDir(mount, dir));
+      return !existing || existing.kind === 'dir';
+    }
+    if (existing?.kind === 'dir') return false;
+    if (entry.kind === 'symlink') {
+      dir.entries.set(name, this.newLink(mount, decoder.decode(entry.data)));
+      return true;
+    }
     const file = this.newFile(mount);
-    file.data = data;
-    file.size = data.length;
+    file.data = entry.data;
+    file.size = entry.data.length;
     file.owned = false;
-    dir.entries.set(parts[parts.length - 1]!, file);
+    dir.entries.set(name, file);
     return true;
   }
 
-  /** Looks up an absolute guest path (used to find deleted inputs). */
+  /** Looks up an absolute guest path, following no symlink at its end (used to find deleted inputs). */
   lookup(path: string): Node | undefined {
     const mount = this.mountOf(path);
     if (!mount) return undefined;
-    const r = this.resolve(mount.root, path.slice(mount.guest.length + 1));
+    if (path === mount.guest) return mount.root;
+    const r = this.resolve(mount.root, relativePath(mount, path));
     return isErrno(r) ? undefined : r.node;
   }
 
   /**
    * Resolves `path` relative to `dir` without leaving the mount. Intermediate components must be
-   * existing directories; the last need not exist.
+   * existing directories (symlinks to them are followed); the last need not exist, and a symlink
+   * there is followed only when `follow` is set or the path ends with `/`.
    */
-  resolve(dir: DirNode, path: string): Result<Resolved> {
+  resolve(dir: DirNode, path: string, follow = false): Result<Resolved> {
     if (path.length === 0) return Errno.NOENT;
     if (path.startsWith('/')) return Errno.NOTCAPABLE;
     const parts = path.split('/');
     const trailingSlash = parts.length > 1 && parts[parts.length - 1] === '';
     const names = parts.filter((p) => p !== '' && p !== '.');
     let cur = dir;
-    // The last real component is looked up in `cur`; `..` components walk up.
+    let links = 0;
+    // The last real component is looked up in `cur`; `..` components walk up; a followed
+    // symlink's components take its place, resolved from the directory holding it.
     while (names.length > 0) {
       const name = names.shift()!;
       if (name.length > MAX_NAME) return Errno.NAMETOOLONG;
@@ -145,7 +189,17 @@ export class MemoryFs {
         continue;
       }
       const node = cur.entries.get(name);
-      if (names.length === 0) return { parent: cur, name, node, trailingSlash };
+      const last = names.length === 0;
+      if (node?.kind === 'symlink' && (!last || follow || trailingSlash)) {
+        if (++links > MAX_SYMLINKS) return Errno.LOOP;
+        if (node.target.startsWith('/')) return Errno.NOTCAPABLE;
+        if (node.target === '') return Errno.NOENT;
+        const more = node.target.split('/').filter((p) => p !== '' && p !== '.');
+        if (more.length === 0 && last) return this.resolvedDir(cur);
+        names.unshift(...more);
+        continue;
+      }
+      if (last) return { parent: cur, name, node, trailingSlash };
       if (!node) return Errno.NOENT;
       if (node.kind !== 'dir') return Errno.NOTDIR;
       cur = node;
@@ -174,9 +228,38 @@ export class MemoryFs {
     if (!parent.mount.writable) return Errno.ROFS;
     if (name === '.' || name === '..' || parent.entries.has(name)) return Errno.EXIST;
     const dir = this.newDir(parent.mount, parent);
+    dir.changed = true;
     parent.entries.set(name, dir);
     this.touchDir(parent);
     return dir;
+  }
+
+  /** A symlink holding `target` (any text: it is resolved only when followed). */
+  createLink(parent: DirNode, name: string, target: string): Result<LinkNode> {
+    if (!parent.mount.writable) return Errno.ROFS;
+    if (name === '.' || name === '..' || parent.entries.has(name)) return Errno.EXIST;
+    const bytes = encoder.encode(target).length;
+    if (bytes > MAX_TARGET) return Errno.NAMETOOLONG;
+    this.meter.charge(bytes);
+    const link = this.newLink(parent.mount, target);
+    link.changed = true;
+    parent.entries.set(name, link);
+    this.touchDir(parent);
+    return link;
+  }
+
+  /** A second name for a file (POSIX link(2)): same node, one more link. */
+  link(file: FileNode, parent: DirNode, name: string): Errno {
+    if (file.mount !== parent.mount) return Errno.XDEV;
+    if (!parent.mount.writable) return Errno.ROFS;
+    if (name === '.' || name === '..' || parent.entries.has(name)) return Errno.EXIST;
+    file.nlink++;
+    parent.entries.set(name, file);
+    // Output by every name it now has.
+    this.markChanged(file);
+    this.touchDir(parent);
+    file.ctim = this.now();
+    return Errno.SUCCESS;
   }
 
   unlink(parent: DirNode, name: string): Errno {
@@ -219,14 +302,13 @@ export class MemoryFs {
     } else {
       if (existing && existing.kind === 'dir') return Errno.ISDIR;
       if (existing) this.release(existing);
-      // The file now lives at a new path, so it is output there.
-      this.markChanged(node);
     }
     from.entries.delete(fromName);
     to.entries.set(toName, node);
     this.touchDir(from);
     this.touchDir(to);
-    if (node.kind === 'dir') this.markTreeChanged(node);
+    // The entry now lives at a new path, so it is output there.
+    this.markTreeChanged(node);
     return Errno.SUCCESS;
   }
 
@@ -264,17 +346,25 @@ export class MemoryFs {
     return n;
   }
 
-  /** Files under writable mounts that the task created or changed, sorted by guest path. */
-  changedFiles(): { path: string; data: Uint8Array }[] {
-    const out: { path: string; data: Uint8Array }[] = [];
+  /**
+   * What the task created or changed under writable mounts, sorted by guest path: changed files
+   * (by every name they have), symlinks it made or moved, and directories it made or moved that
+   * ended up empty (a non-empty one is implied by what it holds).
+   */
+  changedEntries(): TreeEntry[] {
+    const out: TreeEntry[] = [];
     const walk = (dir: DirNode, prefix: string) => {
       for (const [name, node] of dir.entries) {
         const path = `${prefix}/${name}`;
-        if (node.kind === 'dir') walk(node, path);
-        else if (node.changed) out.push({ path, data: node.data.slice(0, node.size) });
+        if (node.kind === 'dir') {
+          if (node.changed && node.entries.size === 0) out.push({ path, data: new Uint8Array(0), kind: 'dir' });
+          walk(node, path);
+        } else if (node.kind === 'symlink') {
+          if (node.changed) out.push({ path, data: encoder.encode(node.target), kind: 'symlink' });
+        } else if (node.changed) out.push({ path, data: node.data.slice(0, node.size) });
       }
     };
-    for (const m of this.mounts) if (m.writable) walk(m.root, m.guest);
+    for (const m of this.mounts) if (m.writable) walk(m.root, m.guest === '/' ? '' : m.guest);
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
@@ -287,18 +377,23 @@ export class MemoryFs {
     file.changed = true;
   }
 
-  private markTreeChanged(dir: DirNode): void {
-    for (const node of dir.entries.values()) {
-      if (node.kind === 'dir') this.markTreeChanged(node);
-      else this.markChanged(node);
-    }
+  private markTreeChanged(node: Node): void {
+    if (node.kind === 'file') this.markChanged(node);
+    else if (node.kind === 'symlink' && !node.changed) this.meter.charge(encoder.encode(node.target).length);
+    if (node.kind !== 'file') node.changed = true;
+    if (node.kind === 'dir') for (const child of node.entries.values()) this.markTreeChanged(child);
   }
 
-  /** A file left the tree: it is no longer output (an open fd may still grow it, charged again). */
+  /**
+   * A name left the tree. A file whose last name it was is no longer output (an open fd may
+   * still grow it, charged again); a symlink gives back its target's bytes.
+   */
   private release(node: Node): void {
-    if (node.kind === 'file') {
+    if (node.kind === 'file' && --node.nlink === 0) {
       this.meter.charge(-node.charged);
       node.charged = 0;
+    } else if (node.kind === 'symlink' && node.changed) {
+      this.meter.charge(-encoder.encode(node.target).length);
     }
   }
 
@@ -319,11 +414,21 @@ export class MemoryFs {
 
   private newFile(mount: MountPoint): FileNode {
     const t = this.now();
-    return { kind: 'file', ino: this.nextIno++, mount, data: new Uint8Array(0), size: 0, changed: false, charged: 0, owned: true, atim: t, mtim: t, ctim: t };
+    return { kind: 'file', ino: this.nextIno++, mount, nlink: 1, data: new Uint8Array(0), size: 0, changed: false, charged: 0, owned: true, atim: t, mtim: t, ctim: t };
   }
 
   private newDir(mount: MountPoint, parent: DirNode | null): DirNode {
     const t = this.now();
-    return { kind: 'dir', ino: this.nextIno++, mount, entries: new Map(), parent, atim: t, mtim: t, ctim: t };
+    return { kind: 'dir', ino: this.nextIno++, mount, entries: new Map(), parent, changed: false, atim: t, mtim: t, ctim: t };
   }
+
+  private newLink(mount: MountPoint, target: string): LinkNode {
+    const t = this.now();
+    return { kind: 'symlink', ino: this.nextIno++, mount, target, changed: false, atim: t, mtim: t, ctim: t };
+  }
+}
+
+/** `path` relative to its mount's root (`/in/a/b` → `a/b`; under `/`, `/a/b` → `a/b`). */
+function relativePath(mount: MountPoint, path: string): string {
+  return path.slice(mount.guest === '/' ? 1 : mount.guest.length + 1);
 }

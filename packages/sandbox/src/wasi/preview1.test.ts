@@ -46,7 +46,7 @@ describe('Preview1 files', () => {
       at += 24 + len;
     }
     expect(names).toEqual(['.', '..', 'a.txt']);
-    expect(g.wasi.fs.changedFiles().map((x) => [x.path, dec.decode(x.data)])).toEqual([['/out/sub/a.txt', 'hello world']]);
+    expect(g.wasi.fs.changedEntries().map((x) => [x.path, dec.decode(x.data)])).toEqual([['/out/sub/a.txt', 'hello world']]);
   });
 
   it("reports renamed and deleted inputs, and never changes the caller's input buffers", () => {
@@ -61,10 +61,10 @@ describe('Preview1 files', () => {
     expect(g.write(fd, 'CHANGED!')).toBe(0);
     expect(dec.decode(input)).toBe('original');
     expect(g.f.path_rename!(4, ...g.put('gone.txt'), 4, ...g.put('moved.txt'))).toBe(0);
-    expect(g.wasi.fs.changedFiles().map((x) => x.path)).toEqual(['/out/keep.txt', '/out/moved.txt']);
+    expect(g.wasi.fs.changedEntries().map((x) => x.path)).toEqual(['/out/keep.txt', '/out/moved.txt']);
     expect(g.wasi.deletedInputs()).toEqual(['/out/gone.txt']);
     expect(g.f.path_unlink_file!(4, ...g.put('moved.txt'))).toBe(0);
-    expect(g.wasi.fs.changedFiles().map((x) => x.path)).toEqual(['/out/keep.txt']);
+    expect(g.wasi.fs.changedEntries().map((x) => x.path)).toEqual(['/out/keep.txt']);
   });
 
   it('keeps /in read-only (EROFS) but readable', () => {
@@ -99,9 +99,7 @@ describe('Preview1 files', () => {
 
   it('answers unsupported calls with proper errnos', () => {
     const g = guest({ files: [{ path: '/out/x', data: enc.encode('x') }] });
-    expect(g.f.path_symlink!(...g.put('x'), 4, ...g.put('link'))).toBe(Errno.NOTSUP);
-    expect(g.f.path_link!(4, 0, ...g.put('x'), 4, ...g.put('hard'))).toBe(Errno.NOTSUP);
-    expect(g.f.path_readlink!(4, ...g.put('x'), 0, 10, 20)).toBe(Errno.INVAL);
+    expect(g.f.path_readlink!(4, ...g.put('x'), 0, 10, 20)).toBe(Errno.INVAL); // not a symlink
     expect(g.f.proc_raise!(9)).toBe(Errno.NOSYS);
     expect(g.f.sock_recv!(1, 0, 0, 0, 0, 0)).toBe(Errno.NOTSOCK);
     expect(g.f.sock_shutdown!(77, 0)).toBe(Errno.BADF);
@@ -112,6 +110,117 @@ describe('Preview1 files', () => {
     const g = guest();
     expect(g.f.fd_write!(1, 70_000, 1, 0)).toBe(Errno.FAULT);
     expect(g.f.random_get!(65_530, 100)).toBe(Errno.FAULT);
+  });
+});
+
+describe('Preview1 trees: symlinks, hard links, empty directories, a root mount', () => {
+  const FOLLOW = 1;
+  const readlink = (g: ReturnType<typeof guest>, fd: number, path: string, bufLen = 100): string | number => {
+    const err = g.f.path_readlink!(fd, ...g.put(path), 50_000, bufLen, 300);
+    return err === 0 ? dec.decode(g.u8().subarray(50_000, 50_000 + g.dv().getUint32(300, true))) : err;
+  };
+  const filetype = (g: ReturnType<typeof guest>, fd: number, path: string, flags: number): number => {
+    const err = g.f.path_filestat_get!(fd, flags, ...g.put(path), 400);
+    return err === 0 ? g.dv().getUint8(416) : -err;
+  };
+
+  it('makes, reads, follows and lists symlinks; returns them as symlinks, never their targets', () => {
+    const g = guest({ files: [{ path: '/out/d/real.txt', data: enc.encode('real') }] });
+    expect(g.f.path_symlink!(...g.put('d/real.txt'), 4, ...g.put('link'))).toBe(0);
+    expect(g.f.path_symlink!(...g.put('d'), 4, ...g.put('dirlink'))).toBe(0);
+    expect(g.f.path_symlink!(...g.put('x'), 4, ...g.put('link'))).toBe(Errno.EXIST);
+    expect(readlink(g, 4, 'link')).toBe('d/real.txt');
+    expect(readlink(g, 4, 'link', 3)).toBe('d/r'); // truncated to the buffer, as readlink(2)
+    expect(readlink(g, 4, 'd/real.txt')).toBe(Errno.INVAL);
+    expect(g.read(g.open(4, 'link') as number)).toBe('real');
+    expect(g.read(g.open(4, 'dirlink/real.txt') as number)).toBe('real');
+    expect(g.open(4, 'link', 0, R, 0, 0)).toBe(`errno ${Errno.LOOP}`); // O_NOFOLLOW
+    expect(filetype(g, 4, 'link', 0)).toBe(7); // lstat: SYMBOLIC_LINK
+    expect(filetype(g, 4, 'link', FOLLOW)).toBe(4); // stat: REGULAR_FILE
+    expect(filetype(g, 4, 'dirlink/', 0)).toBe(3); // a trailing slash follows
+    expect(g.wasi.fs.changedEntries().map((e) => [e.path, e.kind, dec.decode(e.data)])).toEqual([
+      ['/out/dirlink', 'symlink', 'd'],
+      ['/out/link', 'symlink', 'd/real.txt'],
+    ]);
+    expect(g.f.path_unlink_file!(4, ...g.put('link'))).toBe(0); // removes the link, not its target
+    expect(g.read(g.open(4, 'd/real.txt') as number)).toBe('real');
+  });
+
+  it('refuses links that leave the mount (absolute, or .. above the root) and loops, with NOTCAPABLE and LOOP', () => {
+    const g = guest({ files: [{ path: '/in/secret', data: enc.encode('s') }] });
+    g.f.path_symlink!(...g.put('/in/secret'), 4, ...g.put('abs'));
+    g.f.path_symlink!(...g.put('../in/secret'), 4, ...g.put('up'));
+    g.f.path_symlink!(...g.put('b'), 4, ...g.put('a'));
+    g.f.path_symlink!(...g.put('a'), 4, ...g.put('b'));
+    expect(g.open(4, 'abs')).toBe(`errno ${Errno.NOTCAPABLE}`);
+    expect(g.open(4, 'up')).toBe(`errno ${Errno.NOTCAPABLE}`);
+    expect(g.open(4, 'a')).toBe(`errno ${Errno.LOOP}`);
+    expect(g.open(4, 'a/x', OFlags.CREAT, W)).toBe(`errno ${Errno.LOOP}`);
+    expect(readlink(g, 4, 'abs')).toBe('/in/secret'); // kept as written
+    expect(g.f.path_symlink!(...g.put('x'), 3, ...g.put('ro'))).toBe(Errno.ROFS);
+  });
+
+  it('creates a file through a dangling symlink, as open(O_CREAT) does', () => {
+    const g = guest();
+    g.f.path_symlink!(...g.put('target.txt'), 4, ...g.put('link'));
+    const fd = g.open(4, 'link', OFlags.CREAT, W) as number;
+    expect(g.write(fd, 'via link')).toBe(0);
+    expect(g.wasi.fs.changedEntries().map((e) => [e.path, e.kind ?? 'file'])).toEqual([
+      ['/out/link', 'symlink'],
+      ['/out/target.txt', 'file'],
+    ]);
+  });
+
+  it('hard-links files (one node, nlink counted, output by every name), not directories', () => {
+    const g = guest({ files: [{ path: '/out/a', data: enc.encode('A') }] });
+    expect(g.f.path_link!(4, 0, ...g.put('a'), 4, ...g.put('b'))).toBe(0);
+    expect(g.f.path_filestat_get!(4, 0, ...g.put('a'), 400)).toBe(0);
+    expect(g.dv().getBigUint64(424, true)).toBe(2n); // nlink
+    expect(g.write(g.open(4, 'b', OFlags.TRUNC, W) as number, 'B')).toBe(0);
+    expect(g.read(g.open(4, 'a') as number)).toBe('B');
+    expect(g.f.path_link!(4, 0, ...g.put('a'), 3, ...g.put('x'))).toBe(Errno.XDEV);
+    g.f.path_create_directory!(4, ...g.put('d'));
+    expect(g.f.path_link!(4, 0, ...g.put('d'), 4, ...g.put('d2'))).toBe(Errno.PERM);
+    expect(g.wasi.fs.changedEntries().map((e) => e.path)).toEqual(['/out/a', '/out/b', '/out/d']);
+    expect(g.f.path_unlink_file!(4, ...g.put('a'))).toBe(0);
+    expect(g.read(g.open(4, 'b') as number)).toBe('B'); // the other name keeps the file
+    expect(g.wasi.deletedInputs()).toEqual(['/out/a']);
+  });
+
+  it('places input directories and symlinks, and reports them deleted', () => {
+    const g = guest({
+      files: [
+        { path: '/out/empty', data: new Uint8Array(0), kind: 'dir' },
+        { path: '/out/l', data: enc.encode('empty'), kind: 'symlink' },
+        { path: '/in/ro', data: new Uint8Array(0), kind: 'dir' },
+      ],
+    });
+    expect(filetype(g, 4, 'empty', 0)).toBe(3);
+    expect(filetype(g, 4, 'l', FOLLOW)).toBe(3);
+    expect(filetype(g, 3, 'ro', 0)).toBe(3);
+    expect(g.wasi.fs.changedEntries()).toEqual([]); // inputs left alone are not output
+    expect(g.f.path_remove_directory!(4, ...g.put('empty'))).toBe(0);
+    expect(g.f.path_unlink_file!(4, ...g.put('l'))).toBe(0);
+    expect(g.wasi.deletedInputs()).toEqual(['/out/empty', '/out/l']);
+  });
+
+  it('mounts a directory at the guest root beside /in and /out', () => {
+    const g = guest({
+      mounts: [
+        { guest: '/in', writable: false },
+        { guest: '/out', writable: true },
+        { guest: '/', writable: true },
+      ],
+      files: [
+        { path: '/data/x.txt', data: enc.encode('x') },
+        { path: '/in/y', data: enc.encode('y') },
+      ],
+    });
+    expect(g.f.fd_prestat_get!(5, 0)).toBe(0);
+    expect(g.read(g.open(5, 'data/x.txt') as number)).toBe('x');
+    expect(g.open(5, 'in/y')).toBe(`errno ${Errno.NOENT}`); // /in is its own mount
+    g.f.path_create_directory!(5, ...g.put('made'));
+    expect(g.wasi.fs.changedEntries().map((e) => [e.path, e.kind])).toEqual([['/made', 'dir']]);
   });
 });
 

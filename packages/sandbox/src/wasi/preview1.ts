@@ -11,11 +11,13 @@
  * - Every call returns an errno; a bad guest pointer gives EFAULT. Only two things unwind the
  *   guest: `proc_exit` (throws `ProcExit`) and the output cap (throws `OutputLimitExceeded`).
  * - Sockets are not offered: `sock_*` answer EBADF for a closed fd and ENOTSOCK for an open one;
- *   `proc_raise` answers ENOSYS; symlinks and hard links are not supported (ENOTSUP).
+ *   `proc_raise` answers ENOSYS.
+ * - Symlinks and hard links work inside the task's filesystem (see fs.ts for what a symlink may
+ *   reach); `path_*` calls follow a symlink at the end of a path only with LOOKUP_SYMLINK_FOLLOW.
  */
 import { VirtualClock, CLOCK_STEP_NS } from './clock.js';
 import { ClockId, Errno, EventType, FdFlags, FILE_RIGHTS, Filetype, FstFlags, OFlags, Rights, STDIO_RIGHTS, SubClockFlags, Whence } from './constants.js';
-import { isErrno, MemoryFs, type DirNode, type FileNode, type Node } from './fs.js';
+import { isErrno, MemoryFs, type DirNode, type FileNode, type Node, type TreeEntry } from './fs.js';
 import { GuestFault, GuestMemory } from './memory.js';
 import { OutputMeter } from './meter.js';
 import { SeededRandom } from './random.js';
@@ -37,8 +39,8 @@ export interface WasiOptions {
   seed: Uint8Array;
   /** Preopened directories, in fd order from 3. */
   mounts: { guest: string; writable: boolean }[];
-  /** Input files, each under one of the mounts. */
-  files: { path: string; data: Uint8Array }[];
+  /** Input entries (files, directories, symlinks), each under one of the mounts. */
+  files: TreeEntry[];
   maxOutputBytes: number;
   /** Memory cap in pages; memory above it at any host call stops the task. 0 = none. */
   memoryCapPages?: number;
@@ -90,6 +92,12 @@ class Capture {
   }
 }
 
+const LOOKUP_SYMLINK_FOLLOW = 1;
+
+function filetypeOf(node: Node): number {
+  return node.kind === 'dir' ? Filetype.DIRECTORY : node.kind === 'symlink' ? Filetype.SYMBOLIC_LINK : Filetype.REGULAR_FILE;
+}
+
 function toOffset(v: bigint): number | undefined {
   return v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : undefined;
 }
@@ -100,7 +108,7 @@ export class Preview1 {
   readonly stdout = new Capture();
   readonly stderr = new Capture();
   readonly meter: OutputMeter;
-  /** Input files under writable mounts, for the `deleted` list. */
+  /** Input entries under writable mounts, for the `deleted` list. */
   readonly writableInputs: string[] = [];
   /** Input paths that lie under no mount (the task is malformed). */
   readonly misplaced: string[] = [];
@@ -128,7 +136,7 @@ export class Preview1 {
       if (mount) this.fds.set(fd++, { kind: 'dir', node: mount.root, preopen: encoder.encode(m.guest), flags: 0 });
     }
     for (const f of opts.files) {
-      if (!this.fs.place(f.path, f.data)) this.misplaced.push(f.path);
+      if (!this.fs.place(f)) this.misplaced.push(f.path);
       else if (this.fs.mountOf(f.path)!.writable) this.writableInputs.push(f.path);
     }
   }
@@ -158,7 +166,7 @@ export class Preview1 {
     return out;
   }
 
-  /** Input files under writable mounts that no longer exist. */
+  /** Input entries under writable mounts that no longer exist. */
   deletedInputs(): string[] {
     return this.writableInputs.filter((p) => this.fs.lookup(p) === undefined).sort();
   }
@@ -507,7 +515,7 @@ export class Preview1 {
       hv.setBigUint64(0, BigInt(i + 1), true);
       hv.setBigUint64(8, node.ino, true);
       hv.setUint32(16, nameBytes.length, true);
-      hv.setUint32(20, node.kind === 'dir' ? Filetype.DIRECTORY : Filetype.REGULAR_FILE, true);
+      hv.setUint32(20, filetypeOf(node), true);
       // A truncated last entry tells the caller to retry with a bigger buffer (bufused == buf_len).
       for (const part of [header, nameBytes]) {
         const n = Math.min(part.length, bufLen - used);
@@ -562,34 +570,38 @@ export class Preview1 {
     return isErrno(made) ? made : Errno.SUCCESS;
   }
 
-  path_filestat_get(fd: number, _flags: number, pathPtr: number, pathLen: number, ptr: number): number {
-    const r = this.resolveAt(fd, pathPtr, pathLen);
+  path_filestat_get(fd: number, flags: number, pathPtr: number, pathLen: number, ptr: number): number {
+    const r = this.resolveAt(fd, pathPtr, pathLen, flags);
     if (isErrno(r)) return r;
     if (!r.node) return Errno.NOENT;
     if (r.trailingSlash && r.node.kind !== 'dir') return Errno.NOTDIR;
     return this.writeFilestat(ptr, r.node);
   }
 
-  path_filestat_set_times(fd: number, _flags: number, pathPtr: number, pathLen: number, atim: bigint, mtim: bigint, fst: number): number {
-    const r = this.resolveAt(fd, pathPtr, pathLen);
+  path_filestat_set_times(fd: number, flags: number, pathPtr: number, pathLen: number, atim: bigint, mtim: bigint, fst: number): number {
+    const r = this.resolveAt(fd, pathPtr, pathLen, flags);
     if (isErrno(r)) return r;
     if (!r.node) return Errno.NOENT;
     return this.setTimes(r.node, atim, mtim, fst);
   }
 
-  path_link(oldFd: number, _flags: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number): number {
-    const from = this.resolveAt(oldFd, oldPtr, oldLen);
+  /** A hard link: files only (a directory is PERM, as on Linux); within one mount. */
+  path_link(oldFd: number, oldFlags: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number): number {
+    const from = this.resolveAt(oldFd, oldPtr, oldLen, oldFlags);
     if (isErrno(from)) return from;
     const to = this.resolveAt(newFd, newPtr, newLen);
     if (isErrno(to)) return to;
     if (!from.node) return Errno.NOENT;
     if (to.node) return Errno.EXIST;
-    return Errno.NOTSUP;
+    if (from.node.kind === 'dir') return Errno.PERM;
+    if (from.node.kind === 'symlink') return Errno.NOTSUP; // linkat(2) without AT_SYMLINK_FOLLOW on a link: not offered
+    if (to.trailingSlash) return Errno.NOENT;
+    return this.fs.link(from.node, to.parent, to.name);
   }
 
   path_open(
     fd: number,
-    _dirflags: number,
+    dirflags: number,
     pathPtr: number,
     pathLen: number,
     oflags: number,
@@ -598,8 +610,10 @@ export class Preview1 {
     fdflags: number,
     fdPtr: number,
   ): number {
-    const r = this.resolveAt(fd, pathPtr, pathLen);
+    const r = this.resolveAt(fd, pathPtr, pathLen, dirflags);
     if (isErrno(r)) return r;
+    // Not followed (O_NOFOLLOW): opening a symlink itself is LOOP, as open(2) says.
+    if (r.node?.kind === 'symlink') return oflags & OFlags.CREAT && oflags & OFlags.EXCL ? Errno.EXIST : Errno.LOOP;
     const wantsDir = (oflags & OFlags.DIRECTORY) !== 0;
     const write = (rightsBase & Rights.FD_WRITE) !== 0n || (fdflags & FdFlags.APPEND) !== 0;
     const truncate = (oflags & OFlags.TRUNC) !== 0;
@@ -631,10 +645,17 @@ export class Preview1 {
     return Errno.SUCCESS;
   }
 
-  path_readlink(fd: number, pathPtr: number, pathLen: number, _buf: number, _bufLen: number, _usedPtr: number): number {
+  /** The link's target, truncated to the buffer (as readlink(2) does). */
+  path_readlink(fd: number, pathPtr: number, pathLen: number, buf: number, bufLen: number, usedPtr: number): number {
     const r = this.resolveAt(fd, pathPtr, pathLen);
     if (isErrno(r)) return r;
-    return r.node ? Errno.INVAL : Errno.NOENT; // nothing is a symlink here
+    if (!r.node) return Errno.NOENT;
+    if (r.node.kind !== 'symlink') return Errno.INVAL;
+    const target = encoder.encode(r.node.target);
+    const n = Math.min(target.length, bufLen);
+    this.memory.bytes(buf, n).set(target.subarray(0, n));
+    this.memory.u32(usedPtr, n);
+    return Errno.SUCCESS;
   }
 
   path_remove_directory(fd: number, pathPtr: number, pathLen: number): number {
@@ -652,11 +673,15 @@ export class Preview1 {
     return this.fs.rename(from.parent, from.name, to.parent, to.name);
   }
 
-  path_symlink(_oldPtr: number, _oldLen: number, fd: number, newPtr: number, newLen: number): number {
+  path_symlink(oldPtr: number, oldLen: number, fd: number, newPtr: number, newLen: number): number {
+    const target = this.memory.string(oldPtr, oldLen);
+    if (target.includes('\0')) return Errno.INVAL;
     const r = this.resolveAt(fd, newPtr, newLen);
     if (isErrno(r)) return r;
     if (r.node) return Errno.EXIST;
-    return r.parent.mount.writable ? Errno.NOTSUP : Errno.ROFS;
+    if (r.trailingSlash) return Errno.NOENT;
+    const made = this.fs.createLink(r.parent, r.name, target);
+    return isErrno(made) ? made : Errno.SUCCESS;
   }
 
   path_unlink_file(fd: number, pathPtr: number, pathLen: number): number {
@@ -683,13 +708,14 @@ export class Preview1 {
 
   // ---- helpers ----
 
-  private resolveAt(fd: number, pathPtr: number, pathLen: number) {
+  /** `lookupFlags`: LOOKUP_SYMLINK_FOLLOW (bit 0) follows a symlink at the end of the path. */
+  private resolveAt(fd: number, pathPtr: number, pathLen: number, lookupFlags = 0) {
     const f = this.fds.get(fd);
     if (!f) return Errno.BADF;
     if (f.kind !== 'dir') return Errno.NOTDIR;
     const path = this.memory.string(pathPtr, pathLen);
     if (path.includes('\0')) return Errno.INVAL;
-    return this.fs.resolve(f.node, path);
+    return this.fs.resolve(f.node, path, (lookupFlags & LOOKUP_SYMLINK_FOLLOW) !== 0);
   }
 
   private lowestFreeFd(): number {
@@ -702,9 +728,9 @@ export class Preview1 {
     this.memory.bytes(ptr, 64).fill(0);
     this.memory.u64(ptr, 0); // dev
     this.memory.u64(ptr + 8, node.ino);
-    this.memory.u8At(ptr + 16, node.kind === 'dir' ? Filetype.DIRECTORY : Filetype.REGULAR_FILE);
-    this.memory.u64(ptr + 24, 1); // nlink
-    this.memory.u64(ptr + 32, node.kind === 'dir' ? 4096 : node.size);
+    this.memory.u8At(ptr + 16, filetypeOf(node));
+    this.memory.u64(ptr + 24, node.kind === 'file' ? node.nlink : 1);
+    this.memory.u64(ptr + 32, node.kind === 'dir' ? 4096 : node.kind === 'symlink' ? encoder.encode(node.target).length : node.size);
     this.memory.u64(ptr + 40, node.atim);
     this.memory.u64(ptr + 48, node.mtim);
     this.memory.u64(ptr + 56, node.ctim);
