@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,9 +34,67 @@ describe('writing results', () => {
     };
     const { written, skipped } = await writeResults(dir, [result], { perTask: true, unchanged: (p) => p === '/data/same.txt' });
     expect(written).toEqual([join(dir, '3', 'stdout'), join(dir, '3', 'out', 'new.txt')]);
-    expect(skipped).toEqual(['/../escape.txt']);
+    expect(skipped).toEqual([`/../escape.txt (outside ${dir})`]);
     expect(await readFile(join(dir, '3', 'out', 'new.txt'), 'utf8')).toBe('new');
     await rm(dir, { recursive: true });
+  });
+
+  const bytes = (s: string) => new TextEncoder().encode(s);
+  const resultWith = (files: { path: string; data: Uint8Array; kind?: 'dir' | 'symlink' }[]) => ({
+    index: 0,
+    status: 'done' as const,
+    exitCode: 0,
+    stdout: new Uint8Array(),
+    stderr: new Uint8Array(),
+    deleted: [],
+    resultHash: null,
+    node: null,
+    error: null,
+    files,
+  });
+
+  it('makes empty directories and symlinks as they were in the sandbox', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lode-results-'));
+    await writeResults(
+      dir,
+      [
+        resultWith([
+          { path: '/out/empty', data: new Uint8Array(), kind: 'dir' },
+          { path: '/out/link', data: bytes('real.txt'), kind: 'symlink' },
+          { path: '/out/real.txt', data: bytes('real') },
+        ]),
+      ],
+      { perTask: false },
+    );
+    expect(await readdir(join(dir, 'out', 'empty'))).toEqual([]);
+    expect(await readlink(join(dir, 'out', 'link'))).toBe('real.txt');
+    expect(await readFile(join(dir, 'out', 'link'), 'utf8')).toBe('real');
+    await rm(dir, { recursive: true });
+  });
+
+  it('never writes outside the directory: not through a symlink already there, nor a symlink that points out', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lode-results-'));
+    const outside = await mkdtemp(join(tmpdir(), 'lode-outside-'));
+    await mkdir(join(dir, 'out'));
+    await symlink(outside, join(dir, 'out', 'escape')); // left by an earlier run, or planted
+    const { skipped } = await writeResults(
+      dir,
+      [
+        resultWith([
+          { path: '/out/escape/owned.txt', data: bytes('x') },
+          { path: '/out/abs', data: bytes('/etc'), kind: 'symlink' },
+          { path: '/out/up', data: bytes('../../..'), kind: 'symlink' },
+          { path: '/out/inside', data: bytes('../out'), kind: 'symlink' },
+        ]),
+      ],
+      { perTask: false },
+    );
+    expect(await readdir(outside)).toEqual([]);
+    expect(skipped.map((s) => s.split(' ')[0])).toEqual(['/out/escape/owned.txt', '/out/abs', '/out/up']);
+    await expect(lstat(join(dir, 'out', 'abs'))).rejects.toThrow(/ENOENT/);
+    expect(await readlink(join(dir, 'out', 'inside'))).toBe('../out');
+    await rm(dir, { recursive: true });
+    await rm(outside, { recursive: true });
   });
 });
 

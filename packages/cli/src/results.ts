@@ -1,17 +1,40 @@
 /**
- * Writing task results to disk. Result paths come from remote nodes, so every path is checked
- * to stay inside the output directory before anything is written.
+ * Writing task results to disk. Result paths and symlink targets come from remote nodes, so
+ * nothing is written outside the output directory: every path is checked to stay inside it, no
+ * write goes through a symlink already there, and a symlink is made only when its target stays
+ * inside too (after every file, so no file of the same results is written through one).
  */
 import { toBase64 } from '@lode/protocol';
 import type { TaskResult } from '@lode/sdk';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { lstat, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** `outDir` joined with a guest path (`/out/a.txt` → `<outDir>/out/a.txt`); undefined if it would escape. */
 export function safeJoin(outDir: string, guestPath: string): string | undefined {
   const root = resolve(outDir);
   const target = resolve(root, `.${guestPath.startsWith('/') ? '' : '/'}${guestPath}`);
   return target.startsWith(root + sep) ? target : undefined;
+}
+
+/** True when a symlink at `linkPath` whose contents are `target` points inside `outDir` (resolved by its text alone). */
+export function linkStaysInside(outDir: string, linkPath: string, target: string): boolean {
+  if (target.startsWith('/')) return false;
+  const root = resolve(outDir);
+  const to = resolve(dirname(linkPath), target);
+  return to === root || to.startsWith(root + sep);
+}
+
+/** True when no directory between `outDir` and `path` is a symlink (so writing there stays inside). */
+async function noLinkOnTheWay(outDir: string, path: string): Promise<boolean> {
+  const root = resolve(outDir);
+  let at = root;
+  for (const part of relative(root, dirname(path)).split(sep).filter(Boolean)) {
+    at = join(at, part);
+    const info = await lstat(at).catch(() => undefined);
+    if (!info) return true; // the rest is made by mkdir, as real directories
+    if (!info.isDirectory()) return false; // lstat: a symlink is not a directory here
+  }
+  return true;
 }
 
 export interface WriteOptions {
@@ -21,12 +44,18 @@ export interface WriteOptions {
   unchanged?: (path: string, data: Uint8Array) => boolean;
 }
 
-/** Writes results; resolves to the paths written. Unsafe paths are skipped and reported in `skipped`. */
+/**
+ * Writes results — files, the empty directories and the symlinks the tasks left — and resolves
+ * to the paths written. Unsafe entries are skipped and reported in `skipped` with the reason.
+ */
 export async function writeResults(outDir: string, results: readonly TaskResult[], options: WriteOptions): Promise<{ written: string[]; skipped: string[] }> {
   const written: string[] = [];
   const skipped: string[] = [];
+  const links: { path: string; target: string; guest: string }[] = [];
   const put = async (path: string, data: Uint8Array) => {
     await mkdir(dirname(path), { recursive: true });
+    // A link or directory a previous run left there is replaced, never written through.
+    if ((await lstat(path).catch(() => undefined))?.isSymbolicLink()) await rm(path);
     await writeFile(path, data);
     written.push(path);
   };
@@ -37,11 +66,30 @@ export async function writeResults(outDir: string, results: readonly TaskResult[
       if (r.stderr.length > 0) await put(join(dir, 'stderr'), r.stderr);
     }
     for (const f of r.files) {
-      if (options.unchanged?.(f.path, f.data)) continue;
+      if (!f.kind && options.unchanged?.(f.path, f.data)) continue;
       const target = safeJoin(dir, f.path);
-      if (target) await put(target, f.data);
-      else skipped.push(f.path);
+      if (!target || !(await noLinkOnTheWay(outDir, target))) {
+        skipped.push(`${f.path} (outside ${outDir})`);
+      } else if (f.kind === 'symlink') {
+        links.push({ path: target, target: new TextDecoder().decode(f.data), guest: f.path });
+      } else if (f.kind === 'dir') {
+        await mkdir(target, { recursive: true });
+        written.push(target);
+      } else {
+        await put(target, f.data);
+      }
     }
+  }
+  for (const l of links) {
+    if (!linkStaysInside(outDir, l.path, l.target) || !(await noLinkOnTheWay(outDir, l.path))) {
+      skipped.push(`${l.guest} (a symlink to ${l.target}, outside ${outDir})`);
+      continue;
+    }
+    await mkdir(dirname(l.path), { recursive: true });
+    const there = await lstat(l.path).catch(() => undefined);
+    if (there && !there.isDirectory()) await rm(l.path);
+    await symlink(l.target, l.path);
+    written.push(l.path);
   }
   return { written, skipped };
 }
@@ -78,7 +126,9 @@ export function resultJson(r: TaskResult) {
     ...(stdout.encoding ? { stdoutEncoding: stdout.encoding } : {}),
     stderr: stderr.text,
     ...(stderr.encoding ? { stderrEncoding: stderr.encoding } : {}),
-    files: r.files.map((f) => ({ path: f.path, size: f.data.byteLength })),
+    files: r.files.map((f) =>
+      f.kind === 'symlink' ? { path: f.path, kind: f.kind, target: new TextDecoder().decode(f.data) } : f.kind === 'dir' ? { path: f.path, kind: f.kind } : { path: f.path, size: f.data.byteLength },
+    ),
     deleted: r.deleted,
   };
 }

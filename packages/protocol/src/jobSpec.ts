@@ -29,12 +29,56 @@ export const GuestPath = z
   .regex(/^(\/[^/\0]+)+$/, 'expected an absolute path like /in/data.txt')
   .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'path must not contain . or ..');
 
-/** A directory the task sees, preopened at `guest`. `/in` (read-only) and `/out` (writable) always exist. */
+/**
+ * A directory the task sees, preopened at `guest` — any absolute path, or `/` itself (`wasmtime
+ * run --dir HOST::/`; /in and /out stay their own mounts beside it). `/in` (read-only) and `/out`
+ * (writable) always exist.
+ */
 export const Mount = z.strictObject({
-  guest: GuestPath,
+  guest: z.union([GuestPath, z.literal('/')]),
   writable: z.boolean(),
 });
 export type Mount = z.infer<typeof Mount>;
+
+/**
+ * A symlink's contents: any text without NUL, up to PATH_MAX. The sandbox follows it only inside
+ * its mount (an absolute target, or one that climbs out, answers NOTCAPABLE when followed).
+ */
+export const LinkTarget = Text(4096).min(1);
+
+/** One entry of a task's input tree: a file (its bytes by blob), a directory, or a symlink. */
+export const TreeEntry = z.union([
+  z.strictObject({ path: GuestPath, blob: Sha256Hex }),
+  z.strictObject({ path: GuestPath, kind: z.literal('dir') }),
+  z.strictObject({ path: GuestPath, kind: z.literal('symlink'), target: LinkTarget }),
+]);
+export type TreeEntry = z.infer<typeof TreeEntry>;
+
+/**
+ * Why entries cannot form one tree, or undefined: a path given twice, or an entry under a file
+ * or symlink (`/in/a` a file and `/in/a/b` too). Linear in the paths' length (a trie of their
+ * components), whatever their depth.
+ */
+export function treeProblem(entries: readonly { path: string; kind?: string }[]): string | undefined {
+  type TrieNode = { kind?: string; children?: Map<string, TrieNode> };
+  const root: TrieNode = {};
+  for (const e of entries) {
+    let node = root;
+    let at = '';
+    for (const part of e.path.slice(1).split('/')) {
+      if (node.kind && node.kind !== 'dir') return `${e.path} lies under ${at}, which is a ${node.kind}, not a directory`;
+      at += `/${part}`;
+      node.children ??= new Map();
+      let next = node.children.get(part);
+      if (!next) node.children.set(part, (next = {}));
+      node = next;
+    }
+    if (node.kind) return `${e.path} is given twice: each path of a task's tree appears once`;
+    node.kind = e.kind ?? 'file';
+    if (node.kind !== 'dir' && node.children) return `${[...node.children.keys()].map((c) => `${e.path}/${c}`)[0]} lies under ${e.path}, which is a ${node.kind}, not a directory`;
+  }
+  return undefined;
+}
 
 /** One task's input. The module runs once per task input. */
 export const TaskInput = z.strictObject({
@@ -57,11 +101,18 @@ export const TaskInput = z.strictObject({
     .optional(),
   /** stdin by blob address (large inputs). */
   stdinBlob: Sha256Hex.optional(),
-  /** Files placed in the task's filesystem before it starts (under a mount, usually /in). */
+  /**
+   * The task's tree before it starts (each entry under a mount, usually /in): files by blob,
+   * directories (so empty ones arrive too) and symlinks (kept as links in the sandbox).
+   */
   files: z
-    .array(z.strictObject({ path: GuestPath, blob: Sha256Hex }))
+    .array(TreeEntry)
     .max(10_000)
-    .default([]),
+    .default([])
+    .superRefine((entries, ctx) => {
+      const problem = treeProblem(entries);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   /** Extra directories beyond /in and /out (for `lode run --dir HOST::GUEST`). */
   mounts: z.array(Mount).max(64).default([]),
 });

@@ -13,8 +13,8 @@
  *   or expiry); the gateway accepts exactly one result per task.
  */
 import { z } from 'zod';
-import { canonicalJson, sha256Hex } from './encoding.js';
-import { Address, HexSignature, Bytes32Hex, GuestPath, Sha256Hex, TaskInput } from './jobSpec.js';
+import { canonicalJson, fromBase64, sha256Hex, toBase64 } from './encoding.js';
+import { Address, HexSignature, Bytes32Hex, GuestPath, Sha256Hex, TaskInput, type TreeEntry } from './jobSpec.js';
 import { LIMITS } from './limits.js';
 
 /** A short label a node reports (no control characters: they end up in JSON columns and logs). */
@@ -137,7 +137,36 @@ export const HelloMsg = z.strictObject({
 });
 export type HelloMsg = z.infer<typeof HelloMsg>;
 
-export const OutputFile = z.strictObject({ path: GuestPath, data: z.string() /* base64 */ });
+/**
+ * One entry of a result's tree: a file's bytes, or with `kind` a directory the task left empty
+ * (`data` empty) or a symlink (`data` its target as UTF-8), all base64.
+ */
+export const OutputFile = z.strictObject({ path: GuestPath, data: z.string() /* base64 */, kind: z.enum(['dir', 'symlink']).optional() });
+export type OutputFile = z.infer<typeof OutputFile>;
+
+/** A tree entry with its bytes (a sandbox's result, a stored result, what the SDK hands out). */
+export interface EntryBytes {
+  path: string;
+  data: Uint8Array;
+  kind?: 'dir' | 'symlink';
+}
+
+/** An entry as JSON carries it: bytes as base64, the kind kept (absent for a file). */
+export function entryToWire(e: EntryBytes): OutputFile {
+  return e.kind ? { path: e.path, data: toBase64(e.data), kind: e.kind } : { path: e.path, data: toBase64(e.data) };
+}
+
+const utf8 = new TextEncoder();
+
+/** A directory or symlink input entry as bytes (a symlink's target as UTF-8); a file needs its blob fetched. */
+export function entryOf(e: Exclude<TreeEntry, { blob: string }>): EntryBytes {
+  return e.kind === 'dir' ? { path: e.path, data: new Uint8Array(0), kind: 'dir' } : { path: e.path, data: utf8.encode(e.target), kind: 'symlink' };
+}
+
+/** The inverse of `entryToWire`. */
+export function entryFromWire(e: OutputFile): EntryBytes {
+  return e.kind ? { path: e.path, data: fromBase64(e.data), kind: e.kind } : { path: e.path, data: fromBase64(e.data) };
+}
 
 /** A lease id as the gateway makes them (`<session>.<seq>`); anything longer is not one. */
 export const LeaseId = z.string().min(1).max(64);

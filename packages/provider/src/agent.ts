@@ -28,6 +28,8 @@
  */
 import {
   BlobHashMismatchError,
+  entryOf,
+  entryToWire,
   fromBase64,
   InvalidModuleError,
   LodeError,
@@ -39,7 +41,7 @@ import {
   type Lease,
   type TaskOutcome,
 } from '@lode/protocol';
-import type { Sandbox, SandboxResult, SandboxTask } from '@lode/sandbox/portable';
+import type { Sandbox, SandboxFile, SandboxResult, SandboxTask } from '@lode/sandbox/portable';
 import type { BlobStore } from './blobs.js';
 import { afterThisTurn, systemClock, type Clock } from './clock.js';
 import type { GatewayConnection, SessionMessage } from './connection.js';
@@ -320,7 +322,7 @@ export function createAgent(options: AgentOptions): Agent {
       const [, stdin, files] = await Promise.all([
         ensureModule(lease.module),
         input.stdin !== undefined ? fromBase64(input.stdin) : input.stdinBlob ? blob(input.stdinBlob) : EMPTY,
-        Promise.all(input.files.map(async (f) => ({ path: f.path, data: await blob(f.blob) }))),
+        Promise.all(input.files.map(async (f): Promise<SandboxFile> => ('blob' in f ? { path: f.path, data: await blob(f.blob) } : entryOf(f)))),
       ]);
       const task: SandboxTask = {
         moduleHash: lease.module,
@@ -515,7 +517,7 @@ function outcomeOf(leaseId: string, r: SandboxResult): TaskOutcome {
     exitCode: r.exitCode,
     stdout: toBase64(r.stdout),
     stderr: toBase64(r.stderr),
-    files: r.files.map((f) => ({ path: f.path, data: toBase64(f.data) })),
+    files: r.files.map(entryToWire),
     deleted: r.deleted,
     resultHash: r.resultHash,
     ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),

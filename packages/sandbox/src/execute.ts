@@ -31,7 +31,7 @@ export function checkTask(task: SandboxTask): string | undefined {
   if (fuel) return fuel;
   const mounts = [...DEFAULT_MOUNTS, ...task.mounts].map((m) => m.guest);
   for (const f of task.files) {
-    if (!mounts.some((m) => f.path.startsWith(`${m}/`))) {
+    if (!mounts.some((m) => m === '/' || f.path.startsWith(`${m}/`))) {
       return `input file ${f.path} lies under no mount (mounts: ${mounts.join(', ')})`;
     }
   }

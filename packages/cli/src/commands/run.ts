@@ -68,7 +68,7 @@ export function registerRun(program: Command): void {
     .option('--env <KEY=VALUE>', 'environment variable for every task (repeatable)', collect, [])
     .option(
       '--dir <HOST::GUEST>',
-      "upload the host directory's files to GUEST (writable; HOST alone: the same path, a relative one under /); changed files come back under --out (repeatable)",
+      "upload the host directory's tree (files, empty directories, symlinks as symlinks) to GUEST, writable; HOST::/ mounts it at the root, HOST alone at the same path (a relative one under /); what changed comes back under --out (repeatable)",
       collect,
       [],
     )
@@ -303,21 +303,27 @@ class Watcher {
   }
 }
 
+/** How `lode run` lists one result entry: a file's size, a symlink's target, or "empty directory". */
+function entrySummary(f: TaskResult['files'][number]): string {
+  if (f.kind === 'dir') return 'empty directory';
+  if (f.kind === 'symlink') return `symlink to ${new TextDecoder().decode(f.data)}`;
+  return formatBytes(f.data.byteLength);
+}
+
 /** Outputs of a module file: one task like `wasmtime run`; many tasks printed in order or saved. */
 async function finishGeneric(results: TaskResult[], placed: Map<string, string>, opts: Options): Promise<RunOutcome> {
   const unchanged = (path: string, data: Uint8Array) => placed.get(path) === sha256Hex(data);
   if (results.length === 1) {
     const [r] = results as [TaskResult];
-    const written = opts.out ? (await writeResults(opts.out, results, { perTask: false, unchanged })).written : [];
+    const { written, skipped } = opts.out ? await writeResults(opts.out, results, { perTask: false, unchanged }) : { written: [], skipped: [] };
     if (!opts.json) {
       process.stdout.write(r.stdout);
       process.stderr.write(r.stderr);
-      const changed = r.files.filter((f) => !unchanged(f.path, f.data));
+      const changed = r.files.filter((f) => f.kind || !unchanged(f.path, f.data));
       if (!opts.out && changed.length > 0) {
-        process.stderr.write(
-          `changed files (pass --out DIR to save them):\n${changed.map((f) => `  ${f.path} (${formatBytes(f.data.byteLength)})`).join('\n')}\n`,
-        );
+        process.stderr.write(`changed (pass --out DIR to save them):\n${changed.map((f) => `  ${f.path} (${entrySummary(f)})`).join('\n')}\n`);
       }
+      if (skipped.length > 0) process.stderr.write(`not written, to keep ${opts.out} safe:\n${skipped.map((s) => `  ${s}`).join('\n')}\n`);
       if (r.deleted.length > 0) process.stderr.write(`deleted: ${r.deleted.join(', ')}\n`);
       if (r.error) process.stderr.write(`error [${r.error.code}]: ${r.error.message}\n`);
     }
@@ -325,8 +331,11 @@ async function finishGeneric(results: TaskResult[], placed: Map<string, string>,
   }
   const failed = results.some((r) => r.status !== 'done' || r.exitCode !== 0);
   if (opts.out) {
-    const { written } = await writeResults(opts.out, results, { perTask: true, unchanged });
-    if (!opts.json) process.stderr.write(`wrote ${written.length} file(s) under ${opts.out}\n`);
+    const { written, skipped } = await writeResults(opts.out, results, { perTask: true, unchanged });
+    if (!opts.json) {
+      process.stderr.write(`wrote ${written.length} file(s) under ${opts.out}\n`);
+      if (skipped.length > 0) process.stderr.write(`not written, to keep ${opts.out} safe:\n${skipped.map((s) => `  ${s}`).join('\n')}\n`);
+    }
     return { outputs: written, exitCode: failed ? EXIT.failure : EXIT.ok };
   }
   if (!opts.json) for (const r of results) process.stdout.write(r.stdout);

@@ -11,9 +11,14 @@ describe('--dir', () => {
     expect(parseDir('C::D::/x')).toEqual({ host: 'C::D', guest: '/x' }); // the last :: splits
   });
 
-  it('refuses a mount at the guest root, a relative guest path or .. with what to give instead', () => {
-    for (const spec of ['./data::/', '.', './', 'data::']) expect(() => parseDir(spec), spec).toThrow(/guest's root|not HOST::GUEST/);
-    expect(() => parseDir('./data::/')).toThrow(/does not offer yet/);
+  it('mounts at the guest root for HOST::/ and for . alone, as wasmtime does', () => {
+    for (const spec of ['./data::/', './data::/.', './data:://']) expect(parseDir(spec), spec).toEqual({ host: './data', guest: '/' });
+    expect(parseDir('.')).toEqual({ host: '.', guest: '/' });
+    expect(parseDir('./')).toEqual({ host: './', guest: '/' });
+  });
+
+  it('refuses an empty or relative guest path, or .., with what to give instead', () => {
+    expect(() => parseDir('data::')).toThrow(/absolute guest path/);
     expect(() => parseDir('./data::rel')).toThrow(/absolute guest path/);
     expect(() => parseDir('../up')).toThrow(/absolute guest path/);
     expect(() => parseDir('::/x')).toThrow(/absolute guest path/);

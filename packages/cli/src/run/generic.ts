@@ -2,9 +2,9 @@
  * Tasks for an arbitrary module from `lode run` flags: `--tasks N` copies, or one task per
  * `--input FILE` (the file is the task's stdin), each with the same args, env and `--dir` files.
  */
-import { GuestPath, LIMITS, toBase64, type TaskInputInit } from '@lode/protocol';
+import { GuestPath, LIMITS, toBase64, type TaskInputInit, type TreeEntry } from '@lode/protocol';
 import { putBlob, type LodeClient } from '@lode/sdk';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { UsageError } from '../errors.js';
 
@@ -32,17 +32,27 @@ export async function planGenericTasks(client: LodeClient, flags: GenericFlags):
     );
   }
   const placed = new Map<string, string>();
-  const files: { path: string; blob: string }[] = [];
+  const files: TreeEntry[] = [];
   const mounts: { guest: string; writable: boolean }[] = [];
   for (const { host, guest } of dirs) {
-    for (const file of await listFiles(host)) {
-      const path = `${guest}/${relative(host, file).split(sep).join('/')}`;
-      const { sha256 } = await putBlob(client, { data: await readFile(file) });
-      files.push({ path, blob: sha256 });
-      placed.set(path, sha256);
+    for (const entry of await listTree(host)) {
+      const path = `${guest === '/' ? '' : guest}/${relative(host, entry.path).split(sep).join('/')}`;
+      if (entry.kind === 'file') {
+        const { sha256 } = await putBlob(client, { data: await readFile(entry.path) });
+        files.push({ path, blob: sha256 });
+        placed.set(path, sha256);
+      } else {
+        files.push(entry.kind === 'dir' ? { path, kind: 'dir' } : { path, kind: 'symlink', target: entry.target });
+      }
     }
     // /in and /out always exist (read-only and writable); anything else is mounted writable.
     if (guest !== '/in' && guest !== '/out') mounts.push({ guest, writable: true });
+  }
+  if (files.length > MAX_ENTRIES) {
+    throw new UsageError(
+      `--dir holds ${files.length} entries (files, symlinks, empty directories); a task takes at most ${MAX_ENTRIES}.`,
+      'Pack small files into an archive the module unpacks, or mount fewer directories.',
+    );
   }
   const base = { args: flags.args, env, files, mounts };
   if (flags.input.length === 0) return { tasks: Array.from({ length: flags.tasks ?? 1 }, () => ({ ...base })), placed };
@@ -70,22 +80,19 @@ function parseEnv(pairs: string[]): Record<string, string> {
   return env;
 }
 
+const MAX_ENTRIES = 10_000;
+
 /**
- * `--dir` in wasmtime's forms: `HOST::GUEST`, or `HOST` alone for the same path in the guest (a
- * relative HOST is placed under the root: `--dir data` → `/data`). A mount at the guest root
- * itself (`HOST::/`, `--dir .`) is not offered yet: it says so and what to give instead.
+ * `--dir` in wasmtime's forms: `HOST::GUEST`, `HOST::/` (the guest's root; /in and /out stay
+ * their own mounts beside it), or `HOST` alone for the same path in the guest (a relative HOST is
+ * placed under the root: `--dir data` → `/data`, `--dir .` → `/`).
  */
 export function parseDir(spec: string): { host: string; guest: string } {
   const at = spec.lastIndexOf('::');
   const host = at >= 0 ? spec.slice(0, at) : spec;
   const given = at >= 0 ? spec.slice(at + 2) : `/${spec.replace(/^(\.\/)+/, '')}`;
-  const guest = given.replace(/\/+$/, '').replace(/\/{2,}/g, '/');
-  if (host && (guest === '' || guest === '/.' || guest === '/')) {
-    throw new UsageError(
-      `--dir "${spec}" mounts at the guest's root (/), which Lode does not offer yet.`,
-      'Mount it at a directory instead, e.g. --dir ./data::/data (the module sees ./data at /data, writable).',
-    );
-  }
+  const guest = given.replace(/\/{2,}/g, '/').replace(/(\/\.)+$/, '').replace(/(.)\/+$/, '$1') || '/';
+  if (host && given !== '' && guest === '/') return { host, guest };
   if (!host || !GuestPath.safeParse(guest).success) {
     throw new UsageError(
       `--dir "${spec}" is not HOST::GUEST with an absolute guest path (or HOST alone, for the same path).`,
@@ -95,18 +102,27 @@ export function parseDir(spec: string): { host: string; guest: string } {
   return { host, guest };
 }
 
-/** Every regular file under `dir`, sorted, following no symlinks. */
-async function listFiles(dir: string): Promise<string[]> {
+type HostEntry = { path: string; kind: 'file' } | { path: string; kind: 'dir' } | { path: string; kind: 'symlink'; target: string };
+
+/**
+ * The tree under `dir`, sorted: regular files, empty directories (a full one is implied by what
+ * it holds), and symlinks as symlinks (their text, never followed on the host). Sockets, FIFOs
+ * and devices are left out: a task's filesystem holds none.
+ */
+async function listTree(dir: string): Promise<HostEntry[]> {
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) throw new UsageError(`--dir: ${dir} is not a directory.`);
-  const out: string[] = [];
+  const out: HostEntry[] = [];
   const walk = async (d: string) => {
-    for (const entry of await readdir(d, { withFileTypes: true })) {
+    const entries = await readdir(d, { withFileTypes: true });
+    if (entries.length === 0 && d !== dir) out.push({ path: d, kind: 'dir' });
+    for (const entry of entries) {
       const path = join(d, entry.name);
       if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile()) out.push(path);
+      else if (entry.isFile()) out.push({ path, kind: 'file' });
+      else if (entry.isSymbolicLink()) out.push({ path, kind: 'symlink', target: await readlink(path) });
     }
   };
   await walk(dir);
-  return out.sort();
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -153,7 +153,7 @@ export class JobAdmission {
     const wanted = new Set<string>([module]);
     for (const t of tasks) {
       if (t.stdinBlob) wanted.add(t.stdinBlob);
-      for (const f of t.files) wanted.add(f.blob);
+      for (const f of t.files) if ('blob' in f) wanted.add(f.blob);
       if (t.stdin && fromBase64(t.stdin).byteLength > LIMITS.maxInlineStdinBytes) {
         throw new TooLargeError(`Inline stdin is limited to ${LIMITS.maxInlineStdinBytes} bytes. Upload larger input as a blob (stdinBlob).`);
       }

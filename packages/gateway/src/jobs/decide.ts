@@ -15,7 +15,7 @@
  * - The node is acknowledged after the task's row is committed when its answer ends the task,
  *   at once when the answer is not kept, and never for a refused answer (it gets the refusal).
  */
-import { SandboxErrorCode, fromBase64, resultDigest, type Sha256Fn, type TaskOutcome } from '@lode/protocol';
+import { entryFromWire, SandboxErrorCode, fromBase64, resultDigest, type EntryBytes, type Sha256Fn, type TaskOutcome } from '@lode/protocol';
 import { TaskState } from './activeJob.js';
 
 /** How often a task may run before an infrastructure failure is final. */
@@ -45,7 +45,7 @@ export class RetryPolicy {
 export interface Output {
   stdout: Uint8Array;
   stderr: Uint8Array;
-  files: { path: string; data: Uint8Array }[];
+  files: EntryBytes[];
 }
 
 /** Why an answer is refused: told to the node (`message`), held against it (`offence`). */
@@ -78,7 +78,7 @@ export function checkOutput(outcome: TaskOutcome, limits: { fuel: number; maxOut
   // Base64 that is not valid decodes to other bytes; the digest check below refuses those.
   const stdout = fromBase64(outcome.stdout);
   const stderr = fromBase64(outcome.stderr);
-  const files = outcome.files.map((f) => ({ path: f.path, data: fromBase64(f.data) }));
+  const files = outcome.files.map(entryFromWire);
   const outputBytes = stdout.byteLength + stderr.byteLength + files.reduce((n, f) => n + f.data.byteLength, 0);
   if (outputBytes > limits.maxOutputBytes) {
     return refused(

@@ -6,7 +6,7 @@
  * Every read is authorized: a job is visible to its requester alone; any other account is told it
  * does not exist (ids are unguessable; "not yours" would confirm one exists).
  */
-import { NotFoundError, verificationName, type JobView, type TaskResultView, type TaskView } from '@lode/protocol';
+import { entryToWire, NotFoundError, verificationName, type JobView, type TaskResultView, type TaskView } from '@lode/protocol';
 import type { JobScheduler } from './leases.js';
 import type { JobQuery, JobRecord, Store } from '../store/types.js';
 import type { TrustService } from '../trust/trustService.js';
@@ -120,7 +120,7 @@ export class JobViews {
       exitCode: r.exitCode,
       stdout: Buffer.from(r.stdout).toString('base64'),
       stderr: Buffer.from(r.stderr).toString('base64'),
-      files: r.files.map((f) => ({ path: f.path, data: Buffer.from(f.data).toString('base64') })),
+      files: r.files.map(entryToWire),
       deleted: r.deleted,
       resultHash: r.resultHash,
       node: r.node,

@@ -14,7 +14,7 @@
  */
 import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fromBase64, toBase64, type JobStatus, type TaskCounts } from '@lode/protocol';
+import { entryFromWire, entryToWire, fromBase64, toBase64, type JobStatus, type OutputFile, type TaskCounts } from '@lode/protocol';
 import type {
   EvidenceRecord,
   JobQuery,
@@ -622,7 +622,7 @@ function resultColumns(r: TaskResultRow): unknown[] {
     r.exitCode,
     r.stdout,
     r.stderr,
-    JSON.stringify(r.files.map((f) => ({ path: f.path, data: toBase64(f.data) }))),
+    JSON.stringify(r.files.map(entryToWire)),
     JSON.stringify(r.deleted),
     r.resultHash,
     r.node,
@@ -720,7 +720,7 @@ interface ResultRow {
   exit_code: unknown;
   stdout: unknown;
   stderr: unknown;
-  files: { path: string; data: string }[];
+  files: OutputFile[];
   deleted: string[];
   result_hash: string | null;
   node: string | null;
@@ -751,7 +751,7 @@ function toResult(r: ResultRow): TaskResultRow {
     exitCode: numOrNull(r.exit_code),
     stdout: bytes(r.stdout),
     stderr: bytes(r.stderr),
-    files: r.files.map((f) => ({ path: f.path, data: fromBase64(f.data) })),
+    files: r.files.map(entryFromWire),
     deleted: r.deleted,
     resultHash: r.result_hash,
     node: r.node,

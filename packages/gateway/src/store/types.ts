@@ -21,7 +21,7 @@
 import type { Reputation } from '../verify/reputation.js';
 import type { LoneResult } from '../verify/loneResults.js';
 import type { VerificationStats } from '../verify/jobVerification.js';
-import type { JobSpec, JobStatus, TaskCounts, Capabilities } from '@lode/protocol';
+import type { EntryBytes, JobSpec, JobStatus, TaskCounts, Capabilities } from '@lode/protocol';
 import type { SqlRunner } from './sql.js';
 
 export interface JobRecord {
@@ -74,7 +74,8 @@ export interface TaskResultRow {
   exitCode: number | null;
   stdout: Uint8Array;
   stderr: Uint8Array;
-  files: { path: string; data: Uint8Array }[];
+  /** Files, symlinks and empty directories the task left (see `EntryBytes`). */
+  files: EntryBytes[];
   deleted: string[];
   resultHash: string | null;
   node: string | null;

@@ -1,4 +1,4 @@
-import { fromBase64, TaskResultView } from '@lode/protocol';
+import { entryFromWire, fromBase64, TaskResultView, type EntryBytes } from '@lode/protocol';
 import { z } from 'zod';
 import type { LodeClient } from '../client.js';
 import { requestJson } from '../request.js';
@@ -19,8 +19,11 @@ export interface GetResultsParameters {
 export interface TaskResult extends Omit<TaskResultView, 'stdout' | 'stderr' | 'files'> {
   stdout: Uint8Array;
   stderr: Uint8Array;
-  /** Files the task created or changed under writable mounts. */
-  files: { path: string; data: Uint8Array }[];
+  /**
+   * What the task created or changed under writable mounts: files, and with `kind` symlinks
+   * (`data` their target) and directories it left empty.
+   */
+  files: EntryBytes[];
 }
 export type GetResultsReturnType = TaskResult[];
 
@@ -63,6 +66,6 @@ export function decodeResult(view: TaskResultView): TaskResult {
     ...view,
     stdout: fromBase64(view.stdout),
     stderr: fromBase64(view.stderr),
-    files: view.files.map((f) => ({ path: f.path, data: fromBase64(f.data) })),
+    files: view.files.map(entryFromWire),
   };
 }
