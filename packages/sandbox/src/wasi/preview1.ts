@@ -610,10 +610,12 @@ export class Preview1 {
     fdflags: number,
     fdPtr: number,
   ): number {
-    const r = this.resolveAt(fd, pathPtr, pathLen, dirflags);
+    // O_CREAT|O_EXCL never follows a symlink at the end (open(2)): the link itself exists.
+    const exclusive = (oflags & OFlags.CREAT) !== 0 && (oflags & OFlags.EXCL) !== 0;
+    const r = this.resolveAt(fd, pathPtr, pathLen, exclusive ? 0 : dirflags);
     if (isErrno(r)) return r;
     // Not followed (O_NOFOLLOW): opening a symlink itself is LOOP, as open(2) says.
-    if (r.node?.kind === 'symlink') return oflags & OFlags.CREAT && oflags & OFlags.EXCL ? Errno.EXIST : Errno.LOOP;
+    if (r.node?.kind === 'symlink') return exclusive ? Errno.EXIST : Errno.LOOP;
     const wantsDir = (oflags & OFlags.DIRECTORY) !== 0;
     const write = (rightsBase & Rights.FD_WRITE) !== 0n || (fdflags & FdFlags.APPEND) !== 0;
     const truncate = (oflags & OFlags.TRUNC) !== 0;

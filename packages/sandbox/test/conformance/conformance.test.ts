@@ -25,7 +25,7 @@
  * clang eliding an unused malloc (see `sink` in c/exits.c), which once made one loop forever.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +39,7 @@ import { bytes, hashOf, makeTask, SEED_A, SEED_B, text } from '../helpers.js';
 const run = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SRC = join(HERE, 'c');
-const PROGRAMS = ['hello', 'stdin', 'argsenv', 'files', 'dirs', 'walk', 'readonly', 'timerand', 'exits'] as const;
+const PROGRAMS = ['hello', 'stdin', 'argsenv', 'files', 'dirs', 'walk', 'links', 'sockets', 'readonly', 'timerand', 'exits'] as const;
 type Program = (typeof PROGRAMS)[number] | 'rust';
 
 const CLANG = process.env.CLANG ?? 'clang';
@@ -162,7 +162,7 @@ interface NativeResult {
   signal: NodeJS.Signals | null;
   stdout: Uint8Array;
   stderr: Uint8Array;
-  /** Files under the output directory, as sandbox paths (/out/...), sorted. */
+  /** The output directory's tree as the sandbox returns one (/out/... paths, sorted): files, symlinks, empty directories. */
   files: SandboxFile[];
 }
 
@@ -176,7 +176,9 @@ function native(p: Program, c: Case = {}): NativeResult {
   for (const f of c.files ?? []) {
     const path = join(inDir, relative('/in', f.path));
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, f.data);
+    if (f.kind === 'dir') mkdirSync(path, { recursive: true });
+    else if (f.kind === 'symlink') symlinkSync(text(f.data), path);
+    else writeFileSync(path, f.data);
   }
   const r = spawnSync(join(work, p), [inDir, outDir, ...(c.args ?? [])], {
     input: c.stdin ?? new Uint8Array(0),
@@ -186,10 +188,14 @@ function native(p: Program, c: Case = {}): NativeResult {
   if (r.error) throw r.error;
   const files: SandboxFile[] = [];
   const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const entries = readdirSync(dir, { withFileTypes: true });
+    if (entries.length === 0 && dir !== outDir) files.push({ path: `/out/${relative(outDir, dir)}`, data: new Uint8Array(0), kind: 'dir' });
+    for (const e of entries) {
       const path = join(dir, e.name);
+      const guest = `/out/${relative(outDir, path)}`;
       if (e.isDirectory()) walk(path);
-      else files.push({ path: `/out/${relative(outDir, path)}`, data: new Uint8Array(readFileSync(path)) });
+      else if (e.isSymbolicLink()) files.push({ path: guest, data: bytes(readlinkSync(path)), kind: 'symlink' });
+      else files.push({ path: guest, data: new Uint8Array(readFileSync(path)) });
     }
   };
   walk(outDir);
@@ -208,7 +214,7 @@ async function agree(p: Program, c: Case = {}): Promise<SandboxResult> {
   expect(text(s.stdout)).toBe(text(n.stdout));
   expect(text(s.stderr)).toBe(text(n.stderr));
   expect(s.exitCode).toBe(n.exitCode);
-  expect(s.files.map((f) => f.path)).toEqual(n.files.map((f) => f.path));
+  expect(s.files.map((f) => [f.path, f.kind])).toEqual(n.files.map((f) => [f.path, f.kind]));
   for (let i = 0; i < s.files.length; i++) expect(Buffer.from(s.files[i]!.data).equals(n.files[i]!.data), s.files[i]!.path).toBe(true);
   expect(s.deleted).toEqual([]);
   return s;
@@ -296,6 +302,66 @@ describe.skipIf(C_PROBLEM !== undefined)('WASI conformance (C programs: sandbox 
     expect(out).toMatch(/big\.bin 1048576 bytes/);
     expect(s.files.find((f) => f.path === '/out/rel/relative.txt')).toBeDefined();
     expect(s.files.filter((f) => f.path.startsWith('/out/many/'))).toHaveLength(100);
+  });
+
+  it('links: symlinks (read, followed, dangling, loops, to directories), hard links and nlink; the tree left comes back as a tree', async () => {
+    const tree: SandboxFile[] = [
+      ...INPUTS,
+      { path: '/in/link-to-data', data: bytes('data.bin'), kind: 'symlink' },
+      { path: '/in/link-to-notes', data: bytes('notes'), kind: 'symlink' },
+      { path: '/in/dangling', data: bytes('nowhere'), kind: 'symlink' },
+      { path: '/in/empty-dir', data: new Uint8Array(0), kind: 'dir' },
+    ];
+    const s = await agree('links', { files: tree });
+    const out = text(s.stdout);
+    expect(out).toContain('in/link-to-data: -> data.bin\nin/link-to-data: lstat link, stat file\nin/link-to-notes: lstat link, stat dir\nin/dangling: lstat link, stat ENOENT\n');
+    expect(out).toContain('in/empty-dir entries with dots: 2\n');
+    expect(out).toContain('open link O_NOFOLLOW: ELOOP\nopen link O_CREAT|O_EXCL: EEXIST\n');
+    expect(out).toContain('open a loop: ELOOP\n');
+    expect(out).toContain('link a directory: EPERM\n');
+    expect(out).toContain('target.txt nlink=2\n');
+    expect(s.files.map((f) => [f.path, f.kind ?? 'file', f.kind === 'symlink' ? text(f.data) : ''])).toEqual([
+      ['/out/created.txt', 'file', ''],
+      ['/out/dangling', 'symlink', 'created.txt'],
+      ['/out/dir-link', 'symlink', 'real-dir'],
+      ['/out/hard.txt', 'file', ''],
+      ['/out/left-empty', 'dir', ''],
+      ['/out/real-dir/inside.txt', 'file', ''],
+      ['/out/real-dir/up', 'symlink', '../target.txt'],
+      ['/out/renamed-link', 'symlink', 'target.txt'],
+    ]);
+  });
+
+  it('links: a symlink that leaves its mount is kept, but following it is NOTCAPABLE (as in wasmtime)', async () => {
+    const s = await sandbox('links', {
+      files: [
+        ...INPUTS,
+        { path: '/in/link-to-data', data: bytes('/etc/passwd'), kind: 'symlink' },
+        { path: '/in/link-to-notes', data: bytes('../../etc'), kind: 'symlink' },
+      ],
+    });
+    expect(text(s.stdout)).toContain('in/link-to-data: -> /etc/passwd\nin/link-to-data: lstat link, stat ENOTCAPABLE\nin/link-to-notes: lstat link, stat ENOTCAPABLE\n');
+  });
+
+  it('sockets: no descriptor is a socket (ENOTSOCK, EBADF when closed); poll finds files ready and sleeps on a timeout', async () => {
+    const s = await agree('sockets', { files: INPUTS });
+    expect(text(s.stdout)).toBe(
+      [
+        'open data.bin: OK',
+        'shutdown a file: ENOTSOCK',
+        'shutdown a closed fd: EBADF',
+        'recv on a file: ENOTSOCK',
+        'recv on a closed fd: EBADF',
+        'send on a file: ENOTSOCK',
+        'send on a closed fd: EBADF',
+        'accept on a file: ENOTSOCK',
+        'accept on a closed fd: EBADF',
+        'poll a file for reading: 1 ready, in=1',
+        'poll a file for writing: 1 ready, out=1',
+        'poll nothing for 30 ms: 0',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('readonly: every change to /in fails with EROFS (EXDEV across mounts), reads still work, nothing outside the mounts is reachable', async () => {

@@ -28,6 +28,9 @@ static inline const char *errname(int e) {
     case ESPIPE: return "ESPIPE";
     case EXDEV: return "EXDEV";
     case ENOTTY: return "ENOTTY";
+    case ELOOP: return "ELOOP";
+    case ENOTSOCK: return "ENOTSOCK";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
 #ifdef ENOTCAPABLE
     case ENOTCAPABLE: return "ENOTCAPABLE";
 #endif
