@@ -4,8 +4,10 @@
  * checked against an independent computation (the reference implementations in
  * @lode/workloads, pngjs to decode images) — never against the CLI's own helpers.
  */
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -224,6 +226,80 @@ describe('lode run: a module file', () => {
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stderr).toContain('/data/b.txt');
     expect(listed.stderr).toContain('--out');
+  });
+});
+
+/**
+ * Real C programs — the sandbox conformance suite's, which compare the sandbox with native builds
+ * — run unchanged through `lode run` as wasmtime's users run them: the host tree mounted at the
+ * guest root (`--dir HOST::/`), arguments after `--`. Each must print what its native build
+ * prints on a copy of the same tree, and leave the same tree (files, symlinks, empty
+ * directories) — which comes back under --out.
+ */
+describe('lode run: real programs unchanged, against their native builds', () => {
+  const SRC = join(ROOT, 'packages/sandbox/test/conformance/c');
+  const sysroot = ['/usr/share/wasi-sysroot', process.env.WASI_SYSROOT].find((p) => p && existsSync(p));
+  const clang = spawnSync(process.env.CLANG ?? 'clang', ['--version']).status === 0;
+  if (!clang) console.warn('lode run real-program tests need clang for wasm32-wasi (apt-get install clang lld wasi-libc libclang-rt-dev-wasm32)');
+  const build = promisify(execFile);
+
+  /** A tree like the conformance suite's inputs, with symlinks and an empty directory, under `<root>/work/in`; `<root>/work/out` empty. */
+  async function tree(root: string): Promise<void> {
+    const inDir = join(root, 'work/in');
+    await mkdir(join(inDir, 'notes'), { recursive: true });
+    await mkdir(join(inDir, 'a/b/c'), { recursive: true });
+    await mkdir(join(inDir, 'empty-dir'));
+    await mkdir(join(root, 'work/out'));
+    await writeFile(join(inDir, 'data.bin'), new Uint8Array(4099).map((_, i) => (i * 7 + (i >> 8)) & 0xff));
+    await writeFile(join(inDir, 'notes/lines.txt'), 'first line\nsecond line\n');
+    await writeFile(join(inDir, 'notes/more.txt'), 'more');
+    await writeFile(join(inDir, 'a/b/c/deep.txt'), 'deep\n');
+    await writeFile(join(inDir, 'empty.txt'), '');
+    await symlink('data.bin', join(inDir, 'link-to-data'));
+    await symlink('notes', join(inDir, 'link-to-notes'));
+    await symlink('nowhere', join(inDir, 'dangling'));
+  }
+
+  /** A directory's tree by lstat: files with their bytes, symlinks with their target, empty directories. */
+  async function listing(dir: string, at = ''): Promise<string[]> {
+    const out: string[] = [];
+    // Nothing came back at all (the program wrote nothing): an empty listing, as for an empty directory.
+    const names = (await readdir(join(dir, at)).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' && !at ? [] : Promise.reject(e)))).sort();
+    if (names.length === 0 && at) out.push(`${at}/ (empty directory)`);
+    for (const name of names) {
+      const path = at ? `${at}/${name}` : name;
+      const info = await lstat(join(dir, path));
+      if (info.isSymbolicLink()) out.push(`${path} -> ${await readlink(join(dir, path))}`);
+      else if (info.isDirectory()) out.push(...(await listing(dir, path)));
+      else out.push(`${path}: ${(await readFile(join(dir, path))).toString('base64')}`);
+    }
+    return out;
+  }
+
+  // One program per preview1 family: args/environ, fd_*, path_*, symlinks and links, sockets and poll, proc_exit.
+  it.skipIf(!clang && process.env.CI !== 'true').each([
+    ['hello', []],
+    ['argsenv', ['plain', 'with spaces', '', '--flag=x=y']],
+    ['files', []],
+    ['dirs', []],
+    ['links', []],
+    ['sockets', []],
+    ['exits', ['exit7']],
+  ])('%s.c %j: the same output, exit code and tree as natively', async (name, args) => {
+    const work = await dir(`real-${name}`);
+    const flags = ['-O2', '-Wall', '-Wno-unused-parameter'];
+    await build(process.env.CLANG ?? 'clang', ['--target=wasm32-wasi', ...(sysroot ? [`--sysroot=${sysroot}`] : []), ...flags, '-o', join(work, `${name}.wasm`), join(SRC, `${name}.c`)]);
+    await build(process.env.CC ?? 'cc', [...flags, '-o', join(work, name), join(SRC, `${name}.c`)]);
+    const [host, native, pristine, out] = ['host', 'native', 'pristine', 'out'].map((d) => join(work, d)) as [string, string, string, string];
+    for (const root of [host, native, pristine]) await tree(root);
+
+    const run = await cli(['run', join(work, `${name}.wasm`), '--dir', `${host}::/`, '--out', out, '--', '/work/in', '/work/out', ...args]);
+    const want = spawnSync(join(work, name), [join(native, 'work/in'), join(native, 'work/out'), ...args], { encoding: 'utf8', env: {} });
+    expect(run.stdout).toBe(want.stdout);
+    expect(run.stderr.startsWith(want.stderr), run.stderr).toBe(true); // the CLI may add its own lines after the module's
+    expect(run.code, run.stderr).toBe(want.status);
+    expect(await listing(join(out, 'work/out'))).toEqual(await listing(join(native, 'work/out')));
+    expect(await listing(host)).toEqual(await listing(pristine)); // the host tree itself is left alone
   });
 });
 

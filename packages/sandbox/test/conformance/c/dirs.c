@@ -18,7 +18,11 @@ static void list(const char *label, const char *dir) {
     if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) { dots++; continue; }
     char entry[300];
     struct stat st;
-    stat(join(dir, e->d_name), &st);
+    if (stat(join(dir, e->d_name), &st) != 0) {
+      snprintf(entry, sizeof entry, "%s (stat: %s)", e->d_name, errname(errno));
+      names[n++] = strdup(entry);
+      continue;
+    }
     int isdir = e->d_type == DT_DIR;
     if (isdir != (S_ISDIR(st.st_mode) != 0)) printf("d_type and stat disagree on %s\n", e->d_name);
     if (isdir) snprintf(entry, sizeof entry, "%s/", e->d_name);
