@@ -242,6 +242,25 @@ describe('lode run: real programs unchanged, against their native builds', () =>
   const clang = spawnSync(process.env.CLANG ?? 'clang', ['--version']).status === 0;
   if (!clang) console.warn('lode run real-program tests need clang for wasm32-wasi (apt-get install clang lld wasi-libc libclang-rt-dev-wasm32)');
   const build = promisify(execFile);
+  /** A rustc with the wasm32-wasi std (Debian's; rustup's may lack the target). */
+  const rustc = [process.env.RUSTC, 'rustc', '/usr/bin/rustc'].find((r) => {
+    const sysroot = r && spawnSync(r, ['--print', 'sysroot'], { encoding: 'utf8' });
+    return sysroot && sysroot.status === 0 && existsSync(join(sysroot.stdout.trim(), 'lib/rustlib/wasm32-wasi'));
+  });
+
+  /** Builds `name` (a C program, or `rust`: the Rust conformance program) for wasm32-wasi and natively. */
+  async function compile(name: string, work: string): Promise<void> {
+    if (name === 'rust') {
+      if (!rustc) throw new Error('no rustc with the wasm32-wasi std (apt-get install rustc libstd-rust-dev-wasm32)');
+      const src = join(SRC, '../rust/conformance.rs');
+      await build(rustc, ['--target', 'wasm32-wasi', '-O', '-o', join(work, 'rust.wasm'), src]);
+      await build(rustc, ['-O', '-o', join(work, 'rust'), src]);
+      return;
+    }
+    const flags = ['-O2', '-Wall', '-Wno-unused-parameter'];
+    await build(process.env.CLANG ?? 'clang', ['--target=wasm32-wasi', ...(sysroot ? [`--sysroot=${sysroot}`] : []), ...flags, '-o', join(work, `${name}.wasm`), join(SRC, `${name}.c`)]);
+    await build(process.env.CC ?? 'cc', [...flags, '-o', join(work, name), join(SRC, `${name}.c`)]);
+  }
 
   /** A tree like the conformance suite's inputs, with symlinks and an empty directory, under `<root>/work/in`; `<root>/work/out` empty. */
   async function tree(root: string): Promise<void> {
@@ -285,11 +304,10 @@ describe('lode run: real programs unchanged, against their native builds', () =>
     ['links', []],
     ['sockets', []],
     ['exits', ['exit7']],
-  ])('%s.c %j: the same output, exit code and tree as natively', async (name, args) => {
+    ['rust', ['links']],
+  ])('%s %j: the same output, exit code and tree as natively', async (name, args) => {
     const work = await dir(`real-${name}`);
-    const flags = ['-O2', '-Wall', '-Wno-unused-parameter'];
-    await build(process.env.CLANG ?? 'clang', ['--target=wasm32-wasi', ...(sysroot ? [`--sysroot=${sysroot}`] : []), ...flags, '-o', join(work, `${name}.wasm`), join(SRC, `${name}.c`)]);
-    await build(process.env.CC ?? 'cc', [...flags, '-o', join(work, name), join(SRC, `${name}.c`)]);
+    await compile(name, work);
     const [host, native, pristine, out] = ['host', 'native', 'pristine', 'out'].map((d) => join(work, d)) as [string, string, string, string];
     for (const root of [host, native, pristine]) await tree(root);
 

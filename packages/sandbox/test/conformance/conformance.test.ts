@@ -518,6 +518,22 @@ describe.skipIf(RUST.rustc === undefined)('WASI conformance (Rust std: sandbox v
     await agree('rust', { files: INPUTS }); // exits 0, no stdin, empty environment
   });
 
+  it('links: symlinks in the input read and followed, hard links, an empty directory left behind', async () => {
+    const files: SandboxFile[] = [
+      ...INPUTS,
+      { path: '/in/link-to-data', data: bytes('data.bin'), kind: 'symlink' },
+      { path: '/in/link-to-notes', data: bytes('notes'), kind: 'symlink' },
+      { path: '/in/dangling', data: bytes('nowhere'), kind: 'symlink' },
+    ];
+    const s = await agree('rust', { args: ['links'], files });
+    const out = text(s.stdout);
+    expect(out).toContain('read_link link-to-data: Ok("data.bin")\nsymlink_metadata: symlink true, len 8\nmetadata through it: file true, len 4099\n');
+    expect(out).toContain('read through a directory link: Ok("more")\n');
+    expect(out).toContain('symlinks in the input: 3\nhard_link log.txt: ok\nhard_link a directory: Operation not permitted\n');
+    expect(s.files.map((f) => [f.path, f.kind ?? 'file'])).toContainEqual(['/out/kept-empty', 'dir']);
+    expect(text(s.files.find((f) => f.path === '/out/log-hard.txt')!.data)).toBe('round 0\nround 1\nround 2\nthrough the hard link\n');
+  });
+
   it('a panic: SANDBOX_TRAP in the sandbox (wasm32-wasi std aborts on panic), exit 101 natively, same message', async () => {
     const s = await sandbox('rust', { args: ['panic'], files: INPUTS });
     const n = native('rust', { args: ['panic'], files: INPUTS });

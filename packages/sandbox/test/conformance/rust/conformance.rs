@@ -98,6 +98,26 @@ fn main() {
     println!("read_dir of a file: {}", kind(fs::read_dir(output.join("log.txt"))));
     println!("metadata missing: {}", kind(fs::metadata(output.join("nothing"))));
 
+    // Links (mode "links", with symlinks in the input): read and followed, hard links, and an
+    // empty directory left in the output. (Creating a symlink from Rust needs wasi_ext, unstable
+    // in the Rust 1.63 Debian ships; the C program links.c covers that.)
+    if mode == "links" {
+        println!("read_link link-to-data: {:?}", fs::read_link(input.join("link-to-data")).map_err(|e| kind::<()>(Err(e))));
+        let lmeta = fs::symlink_metadata(input.join("link-to-data")).unwrap();
+        println!("symlink_metadata: symlink {}, len {}", lmeta.file_type().is_symlink(), lmeta.len());
+        println!("metadata through it: file {}, len {}", fs::metadata(input.join("link-to-data")).map(|m| m.is_file()).unwrap_or(false), fs::metadata(input.join("link-to-data")).map(|m| m.len()).unwrap_or(0));
+        println!("read through a directory link: {:?}", fs::read_to_string(input.join("link-to-notes/more.txt")).map_err(|e| kind::<()>(Err(e))));
+        println!("metadata of a dangling link: {}", kind(fs::metadata(input.join("dangling"))));
+        println!("read_link of a file: {}", kind(fs::read_link(input.join("data.bin"))));
+        let symlinks = fs::read_dir(input).unwrap().filter(|e| e.as_ref().unwrap().file_type().unwrap().is_symlink()).count();
+        println!("symlinks in the input: {}", symlinks);
+        println!("hard_link log.txt: {}", kind(fs::hard_link(output.join("log.txt"), output.join("log-hard.txt"))));
+        println!("hard_link a directory: {}", kind(fs::hard_link(output.join("a"), output.join("a-hard"))));
+        fs::OpenOptions::new().append(true).open(output.join("log-hard.txt")).unwrap().write_all(b"through the hard link\n").unwrap();
+        println!("log.txt now: {:?}", fs::read_to_string(output.join("log.txt")).unwrap());
+        fs::create_dir(output.join("kept-empty")).unwrap();
+    }
+
     let mut out_tree = Vec::new();
     list(output, output, &mut out_tree).unwrap();
     println!("output tree: {:#?}", out_tree);
