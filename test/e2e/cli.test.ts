@@ -258,7 +258,14 @@ describe('lode run: real programs unchanged, against their native builds', () =>
       return;
     }
     const flags = ['-O2', '-Wall', '-Wno-unused-parameter'];
-    await build(process.env.CLANG ?? 'clang', ['--target=wasm32-wasi', ...(sysroot ? [`--sysroot=${sysroot}`] : []), ...flags, '-o', join(work, `${name}.wasm`), join(SRC, `${name}.c`)]);
+    await build(process.env.CLANG ?? 'clang', [
+      '--target=wasm32-wasi',
+      ...(sysroot ? [`--sysroot=${sysroot}`] : []),
+      ...flags,
+      '-o',
+      join(work, `${name}.wasm`),
+      join(SRC, `${name}.c`),
+    ]);
     await build(process.env.CC ?? 'cc', [...flags, '-o', join(work, name), join(SRC, `${name}.c`)]);
   }
 
@@ -269,7 +276,10 @@ describe('lode run: real programs unchanged, against their native builds', () =>
     await mkdir(join(inDir, 'a/b/c'), { recursive: true });
     await mkdir(join(inDir, 'empty-dir'));
     await mkdir(join(root, 'work/out'));
-    await writeFile(join(inDir, 'data.bin'), new Uint8Array(4099).map((_, i) => (i * 7 + (i >> 8)) & 0xff));
+    await writeFile(
+      join(inDir, 'data.bin'),
+      new Uint8Array(4099).map((_, i) => (i * 7 + (i >> 8)) & 0xff),
+    );
     await writeFile(join(inDir, 'notes/lines.txt'), 'first line\nsecond line\n');
     await writeFile(join(inDir, 'notes/more.txt'), 'more');
     await writeFile(join(inDir, 'a/b/c/deep.txt'), 'deep\n');

@@ -127,7 +127,11 @@ export function resultJson(r: TaskResult) {
     stderr: stderr.text,
     ...(stderr.encoding ? { stderrEncoding: stderr.encoding } : {}),
     files: r.files.map((f) =>
-      f.kind === 'symlink' ? { path: f.path, kind: f.kind, target: new TextDecoder().decode(f.data) } : f.kind === 'dir' ? { path: f.path, kind: f.kind } : { path: f.path, size: f.data.byteLength },
+      f.kind === 'symlink'
+        ? { path: f.path, kind: f.kind, target: new TextDecoder().decode(f.data) }
+        : f.kind === 'dir'
+          ? { path: f.path, kind: f.kind }
+          : { path: f.path, size: f.data.byteLength },
     ),
     deleted: r.deleted,
   };

@@ -19,7 +19,10 @@ const BLOB = 'a'.repeat(64);
 describe("a task's input tree", () => {
   it('refuses exactly the entries that cannot form one tree (checked against a pairwise reference)', () => {
     const entry = fc.record(
-      { path: fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 4 }).map((p) => `/in/${p.join('/')}`), kind: fc.constantFrom('dir', 'symlink') },
+      {
+        path: fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 4 }).map((p) => `/in/${p.join('/')}`),
+        kind: fc.constantFrom('dir', 'symlink'),
+      },
       { requiredKeys: ['path'] },
     );
     fc.assert(
@@ -38,9 +41,19 @@ describe("a task's input tree", () => {
       ],
     });
     expect(ok.files).toHaveLength(3);
-    const under = TaskInput.safeParse({ files: [{ path: '/in/link', kind: 'symlink', target: 'x' }, { path: '/in/link/f', blob: BLOB }] });
+    const under = TaskInput.safeParse({
+      files: [
+        { path: '/in/link', kind: 'symlink', target: 'x' },
+        { path: '/in/link/f', blob: BLOB },
+      ],
+    });
     expect(under.error?.issues[0]?.message).toBe('/in/link/f lies under /in/link, which is a symlink, not a directory');
-    const twice = TaskInput.safeParse({ files: [{ path: '/in/a', kind: 'dir' }, { path: '/in/a', blob: BLOB }] });
+    const twice = TaskInput.safeParse({
+      files: [
+        { path: '/in/a', kind: 'dir' },
+        { path: '/in/a', blob: BLOB },
+      ],
+    });
     expect(twice.error?.issues[0]?.message).toMatch(/given twice/);
     expect(TaskInput.safeParse({ files: [{ path: '/in/l', kind: 'symlink', target: 'a\0b' }] }).success).toBe(false);
     expect(TaskInput.safeParse({ files: [{ path: '/in/l', kind: 'symlink', target: '' }] }).success).toBe(false);

@@ -75,7 +75,8 @@ export function treeProblem(entries: readonly { path: string; kind?: string }[])
     }
     if (node.kind) return `${e.path} is given twice: each path of a task's tree appears once`;
     node.kind = e.kind ?? 'file';
-    if (node.kind !== 'dir' && node.children) return `${[...node.children.keys()].map((c) => `${e.path}/${c}`)[0]} lies under ${e.path}, which is a ${node.kind}, not a directory`;
+    if (node.kind !== 'dir' && node.children)
+      return `${[...node.children.keys()].map((c) => `${e.path}/${c}`)[0]} lies under ${e.path}, which is a ${node.kind}, not a directory`;
   }
   return undefined;
 }

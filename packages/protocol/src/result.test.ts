@@ -12,7 +12,9 @@ function reference(r: {
   files: { path: string; data: Uint8Array; kind?: 'dir' | 'symlink' }[];
   deleted: string[];
 }) {
-  const files = r.files.map((f) => (f.kind ? [f.path, sha256Hex(f.data), f.kind] : [f.path, sha256Hex(f.data)])).sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
+  const files = r.files
+    .map((f) => (f.kind ? [f.path, sha256Hex(f.data), f.kind] : [f.path, sha256Hex(f.data)]))
+    .sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
   return sha256Hex(
     canonicalJson({ v: 1, exitCode: r.exitCode, stdout: sha256Hex(r.stdout), stderr: sha256Hex(r.stderr), files, deleted: [...r.deleted].sort() }),
   );
@@ -30,7 +32,11 @@ describe('resultDigest', () => {
           stderr: fc.uint8Array({ maxLength: 64 }),
           files: fc.uniqueArray(
             fc.record(
-              { path: fc.stringMatching(/^\/out\/[a-z]{1,8}$/), data: fc.uint8Array({ maxLength: 32 }), kind: fc.constantFrom('dir' as const, 'symlink' as const) },
+              {
+                path: fc.stringMatching(/^\/out\/[a-z]{1,8}$/),
+                data: fc.uint8Array({ maxLength: 32 }),
+                kind: fc.constantFrom('dir' as const, 'symlink' as const),
+              },
               { requiredKeys: ['path', 'data'] },
             ),
             {
@@ -64,7 +70,16 @@ describe('resultDigest of trees', () => {
 
   it('digests a result of plain files exactly as before entries had kinds (v1 unchanged)', () => {
     const files = [{ path: '/out/a', data: link }];
-    const v1 = sha256Hex(canonicalJson({ v: 1, exitCode: 0, stdout: sha256Hex(new Uint8Array()), stderr: sha256Hex(new Uint8Array()), files: [['/out/a', sha256Hex(link)]], deleted: [] }));
+    const v1 = sha256Hex(
+      canonicalJson({
+        v: 1,
+        exitCode: 0,
+        stdout: sha256Hex(new Uint8Array()),
+        stderr: sha256Hex(new Uint8Array()),
+        files: [['/out/a', sha256Hex(link)]],
+        deleted: [],
+      }),
+    );
     expect(resultDigest({ ...base, files })).toBe(v1);
   });
 

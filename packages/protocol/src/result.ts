@@ -37,9 +37,7 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 
 export function resultDigest(r: ResultContent, hash: Sha256Fn = portableSha256Hex): string {
   const h = (b: Uint8Array) => (b.length === 0 ? EMPTY_SHA256 : hash(b));
-  const files = r.files
-    .map((f) => (f.kind ? [f.path, h(f.data), f.kind] : [f.path, h(f.data)]))
-    .sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
+  const files = r.files.map((f) => (f.kind ? [f.path, h(f.data), f.kind] : [f.path, h(f.data)])).sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
   // Keys in sorted order and no undefined members, so JSON.stringify is canonicalJson here.
   return hash(
     JSON.stringify({

@@ -230,8 +230,13 @@ function run(
   // Every entry travels in the node's result message, which holds at most this many.
   const entries = Math.max(files.length, deleted.length);
   if (entries > MAX_RESULT_ENTRIES) {
-    const what = files.length > MAX_RESULT_ENTRIES ? `left ${files.length} changed entries (files, symlinks, empty directories)` : `deleted ${deleted.length} input entries`;
-    return ended(fail('SANDBOX_OUTPUT_LIMIT', `The task ${what}; a result may list at most ${MAX_RESULT_ENTRIES}. Write fewer, larger files (an archive, say).`));
+    const what =
+      files.length > MAX_RESULT_ENTRIES
+        ? `left ${files.length} changed entries (files, symlinks, empty directories)`
+        : `deleted ${deleted.length} input entries`;
+    return ended(
+      fail('SANDBOX_OUTPUT_LIMIT', `The task ${what}; a result may list at most ${MAX_RESULT_ENTRIES}. Write fewer, larger files (an archive, say).`),
+    );
   }
   const content = { exitCode, stdout: wasi.stdout.bytes(), stderr: wasi.stderr.bytes(), files, deleted };
   return ended({ status: 'ok', ...content, resultHash: digestResult(content, options.sha256Hex), durationMs: performance.now() - t0 });

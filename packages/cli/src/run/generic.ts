@@ -91,7 +91,11 @@ export function parseDir(spec: string): { host: string; guest: string } {
   const at = spec.lastIndexOf('::');
   const host = at >= 0 ? spec.slice(0, at) : spec;
   const given = at >= 0 ? spec.slice(at + 2) : `/${spec.replace(/^(\.\/)+/, '')}`;
-  const guest = given.replace(/\/{2,}/g, '/').replace(/(\/\.)+$/, '').replace(/(.)\/+$/, '$1') || '/';
+  const guest =
+    given
+      .replace(/\/{2,}/g, '/')
+      .replace(/(\/\.)+$/, '')
+      .replace(/(.)\/+$/, '$1') || '/';
   if (host && given !== '' && guest === '/') return { host, guest };
   if (!host || !GuestPath.safeParse(guest).success) {
     throw new UsageError(

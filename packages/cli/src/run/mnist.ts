@@ -18,7 +18,7 @@
  * model's hash does not depend on which devices ran it.
  */
 import { mapTasks, PipelineStageError, putBlob, runRounds, type LodeClient, type runJob } from '@lode/sdk';
-import type { JobView, TaskInputInit, Verification } from '@lode/protocol';
+import type { JobView, Verification } from '@lode/protocol';
 import cliProgress from 'cli-progress';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';

@@ -14,7 +14,7 @@
  */
 import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { entryFromWire, entryToWire, fromBase64, toBase64, type JobStatus, type OutputFile, type TaskCounts } from '@lode/protocol';
+import { entryFromWire, entryToWire, type JobStatus, type OutputFile, type TaskCounts } from '@lode/protocol';
 import type {
   EvidenceRecord,
   JobQuery,

@@ -414,7 +414,20 @@ export class MemoryFs {
 
   private newFile(mount: MountPoint): FileNode {
     const t = this.now();
-    return { kind: 'file', ino: this.nextIno++, mount, nlink: 1, data: new Uint8Array(0), size: 0, changed: false, charged: 0, owned: true, atim: t, mtim: t, ctim: t };
+    return {
+      kind: 'file',
+      ino: this.nextIno++,
+      mount,
+      nlink: 1,
+      data: new Uint8Array(0),
+      size: 0,
+      changed: false,
+      charged: 0,
+      owned: true,
+      atim: t,
+      mtim: t,
+      ctim: t,
+    };
   }
 
   private newDir(mount: MountPoint, parent: DirNode | null): DirNode {

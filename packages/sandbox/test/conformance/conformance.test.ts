@@ -314,7 +314,9 @@ describe.skipIf(C_PROBLEM !== undefined)('WASI conformance (C programs: sandbox 
     ];
     const s = await agree('links', { files: tree });
     const out = text(s.stdout);
-    expect(out).toContain('in/link-to-data: -> data.bin\nin/link-to-data: lstat link, stat file\nin/link-to-notes: lstat link, stat dir\nin/dangling: lstat link, stat ENOENT\n');
+    expect(out).toContain(
+      'in/link-to-data: -> data.bin\nin/link-to-data: lstat link, stat file\nin/link-to-notes: lstat link, stat dir\nin/dangling: lstat link, stat ENOENT\n',
+    );
     expect(out).toContain('in/empty-dir entries with dots: 2\n');
     expect(out).toContain('open link O_NOFOLLOW: ELOOP\nopen link O_CREAT|O_EXCL: EEXIST\n');
     expect(out).toContain('open a loop: ELOOP\n');
@@ -340,7 +342,9 @@ describe.skipIf(C_PROBLEM !== undefined)('WASI conformance (C programs: sandbox 
         { path: '/in/link-to-notes', data: bytes('../../etc'), kind: 'symlink' },
       ],
     });
-    expect(text(s.stdout)).toContain('in/link-to-data: -> /etc/passwd\nin/link-to-data: lstat link, stat ENOTCAPABLE\nin/link-to-notes: lstat link, stat ENOTCAPABLE\n');
+    expect(text(s.stdout)).toContain(
+      'in/link-to-data: -> /etc/passwd\nin/link-to-data: lstat link, stat ENOTCAPABLE\nin/link-to-notes: lstat link, stat ENOTCAPABLE\n',
+    );
   });
 
   it('sockets: no descriptor is a socket (ENOTSOCK, EBADF when closed); poll finds files ready and sleeps on a timeout', async () => {
