@@ -115,75 +115,79 @@ describeBrowser('the browser sandbox, held to lode node', () => {
     expect(consoleErrors.errors).toEqual([]);
   }, 180_000);
 
-  it('trains and classifies MNIST in the tab byte for byte as the Node sandbox does', async () => {
-    const hidden = 32;
-    const train = readMnist('train', 2000);
-    const test = readMnist('test', 1000);
-    const wasm = readWorkload('mnist');
-    const blob = async (data: Uint8Array) => (await putBlob(client, { data })).sha256;
-    const [module, model, trainImages, trainLabels, testImages, testLabels] = await Promise.all(
-      [wasm, modelBytes(initModel(hidden, 7)), train.images, train.labels, test.images, test.labels].map(blob),
-    );
-    const inputs = [
-      { args: ['train', String(hidden), '1', '100000', '16', '42'], images: trainImages!, labels: trainLabels!, data: [train.images, train.labels] },
-      { args: ['eval', String(hidden)], images: testImages!, labels: testLabels!, data: [test.images, test.labels] },
-    ];
-    const limits = { wallMs: 120_000, maxOutputBytes: 1 << 20, fuel: 5_000_000_000 };
-    const job = await submitJob(client, {
-      module: module!,
-      tasks: inputs.map((t) => ({
-        args: t.args,
-        files: [
-          { path: '/in/model.bin', blob: model! },
-          { path: '/in/images.bin', blob: t.images },
-          { path: '/in/labels.bin', blob: t.labels },
-        ],
-      })),
-      resources: { memoryMiB: 64 },
-      limits,
-    });
-    expect((await watchJob(client, { id: job.id })).status).toBe('completed');
-    const results = (await getResults(client, { id: job.id })).sort((a, b) => a.index - b.index);
-    const native = createNodeSandbox({ workers: 1 });
-    try {
-      await native.addModule(module!, wasm);
-      for (const [i, t] of inputs.entries()) {
-        const tab = results[i]!;
-        expect(tab.node).toBe(address);
-        expect(tab.status, JSON.stringify(tab.error)).toBe('done');
-        expect(tab.exitCode, text(tab.stderr)).toBe(0);
-        const r = await native.run({
-          moduleHash: module!,
+  // Both architectures: an MLP of 32 hidden units, a CNN of 4 filters.
+  it.each([32, 'c4'])(
+    'trains and classifies MNIST (ARCH %s) in the tab byte for byte as the Node sandbox does',
+    async (hidden) => {
+      const train = readMnist('train', 2000);
+      const test = readMnist('test', 1000);
+      const wasm = readWorkload('mnist');
+      const blob = async (data: Uint8Array) => (await putBlob(client, { data })).sha256;
+      const [module, model, trainImages, trainLabels, testImages, testLabels] = await Promise.all(
+        [wasm, modelBytes(initModel(hidden, 7)), train.images, train.labels, test.images, test.labels].map(blob),
+      );
+      const inputs = [
+        { args: ['train', String(hidden), '1', '100000', '16', '42'], images: trainImages!, labels: trainLabels!, data: [train.images, train.labels] },
+        { args: ['eval', String(hidden)], images: testImages!, labels: testLabels!, data: [test.images, test.labels] },
+      ];
+      const limits = { wallMs: 120_000, maxOutputBytes: 1 << 20, fuel: 5_000_000_000 };
+      const job = await submitJob(client, {
+        module: module!,
+        tasks: inputs.map((t) => ({
           args: t.args,
-          env: {},
-          stdin: new Uint8Array(),
           files: [
-            { path: '/in/model.bin', data: modelBytes(initModel(hidden, 7)) },
-            { path: '/in/images.bin', data: t.data[0]! },
-            { path: '/in/labels.bin', data: t.data[1]! },
+            { path: '/in/model.bin', blob: model! },
+            { path: '/in/images.bin', blob: t.images },
+            { path: '/in/labels.bin', blob: t.labels },
           ],
-          mounts: [],
-          seed: taskSeed(job.id, i),
-          limits: { memoryMiB: 64, ...limits },
-        });
-        expect(text(tab.stdout)).toBe(text(r.stdout));
-        expect(tab.files.map((f) => [f.path, Buffer.from(f.data).toString('base64')])).toEqual(
-          r.files.map((f) => [f.path, Buffer.from(f.data).toString('base64')]),
-        );
-        expect(tab.resultHash).toBe(r.resultHash);
-        expect(tab.fuelUsed).toBe(r.fuelUsed);
+        })),
+        resources: { memoryMiB: 64 },
+        limits,
+      });
+      expect((await watchJob(client, { id: job.id })).status).toBe('completed');
+      const results = (await getResults(client, { id: job.id })).sort((a, b) => a.index - b.index);
+      const native = createNodeSandbox({ workers: 1 });
+      try {
+        await native.addModule(module!, wasm);
+        for (const [i, t] of inputs.entries()) {
+          const tab = results[i]!;
+          expect(tab.node).toBe(address);
+          expect(tab.status, JSON.stringify(tab.error)).toBe('done');
+          expect(tab.exitCode, text(tab.stderr)).toBe(0);
+          const r = await native.run({
+            moduleHash: module!,
+            args: t.args,
+            env: {},
+            stdin: new Uint8Array(),
+            files: [
+              { path: '/in/model.bin', data: modelBytes(initModel(hidden, 7)) },
+              { path: '/in/images.bin', data: t.data[0]! },
+              { path: '/in/labels.bin', data: t.data[1]! },
+            ],
+            mounts: [],
+            seed: taskSeed(job.id, i),
+            limits: { memoryMiB: 64, ...limits },
+          });
+          expect(text(tab.stdout)).toBe(text(r.stdout));
+          expect(tab.files.map((f) => [f.path, Buffer.from(f.data).toString('base64')])).toEqual(
+            r.files.map((f) => [f.path, Buffer.from(f.data).toString('base64')]),
+          );
+          expect(tab.resultHash).toBe(r.resultHash);
+          expect(tab.fuelUsed).toBe(r.fuelUsed);
+        }
+      } finally {
+        await native.close();
       }
-    } finally {
-      await native.close();
-    }
-    // The trained model learned something, and the tab's predictions are the reference's.
-    const trained = modelFromBytes(results[0]!.files.find((f) => f.path === '/out/model.bin')!.data, hidden);
-    expect(trained).not.toEqual(initModel(hidden, 7));
-    const predictions = results[1]!.files.find((f) => f.path === '/out/predictions.bin')!.data;
-    const untrained = initModel(hidden, 7);
-    for (let i = 0; i < test.count; i++) expect(predictions[i], `image ${i}`).toBe(predict(untrained, hidden, test.images, i));
-    const stats = JSON.parse(text(results[0]!.stdout)) as { n: number; correct: number };
-    expect(stats.n).toBe(2000);
-    expect(stats.correct / stats.n).toBeGreaterThan(0.6); // one epoch on 2,000 images, during the epoch
-  }, 180_000);
+      // The trained model learned something, and the tab's predictions are the reference's.
+      const trained = modelFromBytes(results[0]!.files.find((f) => f.path === '/out/model.bin')!.data, hidden);
+      expect(trained).not.toEqual(initModel(hidden, 7));
+      const predictions = results[1]!.files.find((f) => f.path === '/out/predictions.bin')!.data;
+      const untrained = initModel(hidden, 7);
+      for (let i = 0; i < test.count; i++) expect(predictions[i], `image ${i}`).toBe(predict(untrained, hidden, test.images, i));
+      const stats = JSON.parse(text(results[0]!.stdout)) as { n: number; correct: number };
+      expect(stats.n).toBe(2000);
+      expect(stats.correct / stats.n).toBeGreaterThan(0.6); // one epoch on 2,000 images, during the epoch
+    },
+    180_000,
+  );
 });

@@ -42,8 +42,11 @@ export {
   initModel,
   averageModels,
   predict,
+  parseArch,
+  archWords,
   MnistFormatError,
   MNIST_PIXELS,
   MNIST_CLASSES,
   type MnistSet,
+  type MnistArch,
 } from './mnist.js';

@@ -6,7 +6,10 @@
  * shards (the reduce step of data-parallel training), and an independent TypeScript forward pass
  * to check what the module answers.
  *
- * Model file: float32 little-endian W1[hidden][784], b1[hidden], W2[10][hidden], b2[10].
+ * Two architectures, named as the kernel's ARCH argument names them: a number H (or "H") is a
+ * multilayer perceptron, file float32 little-endian W1[H][784], b1[H], W2[10][H], b2[10]; "cF"
+ * a convolutional network (F 5×5 filters, ReLU, 2×2 max-pool, 10 outputs), file K[F][25], bK[F],
+ * W[10][F·144], b[10].
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -64,15 +67,38 @@ export function readMnist(set: 'train' | 'test', limit?: number): MnistSet {
   return { images: images.data.subarray(0, count * MNIST_PIXELS), labels: labels.data.subarray(0, count), count };
 }
 
-/** Floats in a model of `hidden` units. */
-export function modelSize(hidden: number): number {
-  return hidden * MNIST_PIXELS + hidden + MNIST_CLASSES * hidden + MNIST_CLASSES;
+/** A model's architecture: MLP hidden units (a number, or its digits), or `cF` for a CNN of F filters. */
+export type MnistArch = number | string;
+
+/** The architecture spelled out; throws MnistFormatError for anything but 1–4096 hidden units or c1–c64. */
+export function parseArch(arch: MnistArch): { kind: 'mlp'; hidden: number; name: string } | { kind: 'cnn'; filters: number; name: string } {
+  const text = String(arch);
+  const cnn = /^c([1-9][0-9]*)$/.exec(text);
+  if (cnn && Number(cnn[1]) <= 64) return { kind: 'cnn', filters: Number(cnn[1]), name: text };
+  if (/^[1-9][0-9]*$/.test(text) && Number(text) <= 4096) return { kind: 'mlp', hidden: Number(text), name: text };
+  throw new MnistFormatError(`architecture ${JSON.stringify(text)} is neither 1–4096 hidden units (an MLP, e.g. 128) nor c1–c64 filters (a CNN, e.g. c8)`);
 }
 
-/** A model's floats from its file bytes; throws when the size does not fit `hidden`. */
-export function modelFromBytes(bytes: Uint8Array, hidden: number): Float32Array {
-  if (bytes.length !== modelSize(hidden) * 4) {
-    throw new MnistFormatError(`a model of ${hidden} hidden units is ${modelSize(hidden) * 4} bytes; this one is ${bytes.length}`);
+const POOL_SIDE = 12;
+const KERNEL = 25;
+
+/** Floats in a model of this architecture. */
+export function modelSize(arch: MnistArch): number {
+  const a = parseArch(arch);
+  if (a.kind === 'cnn') return a.filters * KERNEL + a.filters + MNIST_CLASSES * a.filters * POOL_SIDE * POOL_SIDE + MNIST_CLASSES;
+  return a.hidden * MNIST_PIXELS + a.hidden + MNIST_CLASSES * a.hidden + MNIST_CLASSES;
+}
+
+/** The architecture in words, for errors and listings. */
+export function archWords(arch: MnistArch): string {
+  const a = parseArch(arch);
+  return a.kind === 'cnn' ? `a CNN of ${a.filters} filters` : `a model of ${a.hidden} hidden units`;
+}
+
+/** A model's floats from its file bytes; throws when the size does not fit the architecture. */
+export function modelFromBytes(bytes: Uint8Array, arch: MnistArch): Float32Array {
+  if (bytes.length !== modelSize(arch) * 4) {
+    throw new MnistFormatError(`${archWords(arch)} is ${modelSize(arch) * 4} bytes; this one is ${bytes.length}`);
   }
   const copy = new Uint8Array(bytes);
   const floats = new Float32Array(copy.buffer);
@@ -88,8 +114,9 @@ export function modelBytes(model: Float32Array): Uint8Array {
  * A fresh model: weights uniform in ±sqrt(6 / fan-in) (He et al. for ReLU), biases 0, drawn from
  * a seeded xorshift32 — the same bytes for the same (hidden, seed) everywhere.
  */
-export function initModel(hidden: number, seed = 1): Float32Array {
-  const m = new Float32Array(modelSize(hidden));
+export function initModel(arch: MnistArch, seed = 1): Float32Array {
+  const a = parseArch(arch);
+  const m = new Float32Array(modelSize(arch));
   let s = seed >>> 0 || 0x9e3779b9;
   const next = () => {
     s ^= s << 13;
@@ -99,6 +126,15 @@ export function initModel(hidden: number, seed = 1): Float32Array {
     s >>>= 0;
     return s / 2 ** 32;
   };
+  if (a.kind === 'cnn') {
+    const kernels = a.filters * KERNEL;
+    for (let i = 0; i < kernels; i++) m[i] = (2 * next() - 1) * Math.sqrt(6 / KERNEL);
+    const features = a.filters * POOL_SIDE * POOL_SIDE;
+    const w = kernels + a.filters;
+    for (let i = 0; i < MNIST_CLASSES * features; i++) m[w + i] = (2 * next() - 1) * Math.sqrt(6 / features);
+    return m;
+  }
+  const hidden = a.hidden;
   const w1 = hidden * MNIST_PIXELS;
   const a1 = Math.sqrt(6 / MNIST_PIXELS);
   for (let i = 0; i < w1; i++) m[i] = (2 * next() - 1) * a1;
@@ -126,8 +162,11 @@ export function averageModels(models: Array<{ model: Float32Array; weight: numbe
 }
 
 /** The digit the model predicts for image `i` of `images` — an independent forward pass (float64). */
-export function predict(model: Float32Array, hidden: number, images: Uint8Array, i: number): number {
+export function predict(model: Float32Array, arch: MnistArch, images: Uint8Array, i: number): number {
+  const a = parseArch(arch);
   const x = images.subarray(i * MNIST_PIXELS, (i + 1) * MNIST_PIXELS);
+  if (a.kind === 'cnn') return predictCnn(model, a.filters, x);
+  const hidden = a.hidden;
   const b1 = hidden * MNIST_PIXELS;
   const w2 = b1 + hidden;
   const b2 = w2 + MNIST_CLASSES * hidden;
@@ -142,6 +181,43 @@ export function predict(model: Float32Array, hidden: number, images: Uint8Array,
   for (let o = 0; o < MNIST_CLASSES; o++) {
     let s = model[b2 + o]!;
     for (let j = 0; j < hidden; j++) s += model[w2 + o * hidden + j]! * h[j]!;
+    if (s > max) {
+      max = s;
+      best = o;
+    }
+  }
+  return best;
+}
+
+/** The CNN's forward pass, written the textbook way (a gather per output, float64): an independent check of the kernel's scatter. */
+function predictCnn(model: Float32Array, filters: number, x: Uint8Array): number {
+  const bK = filters * KERNEL;
+  const w = bK + filters;
+  const features = filters * POOL_SIDE * POOL_SIDE;
+  const b = w + MNIST_CLASSES * features;
+  const pooled = new Float64Array(features);
+  for (let f = 0; f < filters; f++) {
+    const conv = (oy: number, ox: number) => {
+      let s = model[bK + f]!;
+      for (let ky = 0; ky < 5; ky++) for (let kx = 0; kx < 5; kx++) s += model[f * KERNEL + ky * 5 + kx]! * (x[(oy + ky) * 28 + ox + kx]! / 255);
+      return Math.max(0, s);
+    };
+    for (let py = 0; py < POOL_SIDE; py++) {
+      for (let px = 0; px < POOL_SIDE; px++) {
+        pooled[f * POOL_SIDE * POOL_SIDE + py * POOL_SIDE + px] = Math.max(
+          conv(2 * py, 2 * px),
+          conv(2 * py, 2 * px + 1),
+          conv(2 * py + 1, 2 * px),
+          conv(2 * py + 1, 2 * px + 1),
+        );
+      }
+    }
+  }
+  let best = 0;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let o = 0; o < MNIST_CLASSES; o++) {
+    let s = model[b + o]!;
+    for (let j = 0; j < features; j++) s += model[w + o * features + j]! * pooled[j]!;
     if (s > max) {
       max = s;
       best = o;

