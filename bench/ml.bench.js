@@ -3,6 +3,7 @@
  * Machine learning through the network, beside the same kernel on a local worker pool and in
  * native C (docs/ml.md, docs/benchmarks.md). A real `lode gateway` (no ledger) and `--nodes`
  * `lode node` processes of one slot each on this machine:
+ * Both architectures of the kernel — the CNN `mnist-train` uses by default (c8) and the MLP (128).
  *   network  — `lode run mnist-train --rounds R --tasks K --json` (the user's command, start to
  *              end: uploads, jobs, averaging, the test-set check after every round), then
  *              `lode run mnist-classify` on the 10,000 test images;
@@ -27,18 +28,20 @@ import { freePort, lodeProcess, numberArg, ROOT, waitFor } from './processes.js'
 const ROUNDS = numberArg('rounds', 8);
 const TASKS = numberArg('tasks', 8);
 const NODES = numberArg('nodes', 2);
-const HIDDEN = 128;
 const EPOCHS = 2;
-/** The module's arguments (learning rate in millionths), and the CLI's for the same run. */
-const ARGS = [String(HIDDEN), String(EPOCHS), '100000', '16'];
-const CLI_ARGS = [String(HIDDEN), String(EPOCHS), '0.1', '16'];
+/** Both architectures the kernel offers: the CNN mnist-train uses by default, and the faster MLP. */
+const ARCHES = [
+  { arch: 'c8', words: 'a CNN of 8 5×5 filters, 2×2 max-pool, 10 outputs' },
+  { arch: '128', words: 'an MLP 784-128-10' },
+];
 
 const dir = mkdtempSync(join(tmpdir(), 'lode-ml-bench-'));
 const procs = [];
-const out = { rounds: ROUNDS, tasks: TASKS, nodes: NODES, hidden: HIDDEN, epochs: EPOCHS };
+const out = { rounds: ROUNDS, tasks: TASKS, nodes: NODES, epochs: EPOCHS };
 const train = readMnist('train');
 const test = readMnist('test');
 const per = Math.ceil(train.count / TASKS);
+const perTest = Math.ceil(test.count / TASKS);
 const shard = (set, k, n) => ({
   images: set.images.subarray(k * n * 784, Math.min(set.count, (k + 1) * n) * 784),
   labels: set.labels.subarray(k * n, Math.min(set.count, (k + 1) * n)),
@@ -56,16 +59,13 @@ function lodeJson(args) {
   });
 }
 
-try {
-  // ---- the network
-  const port = await freePort();
-  const gateway = `http://127.0.0.1:${port}`;
-  procs.push(lodeProcess(['gateway', '--port', String(port), '--data-dir', join(dir, 'gw'), '--ledger', 'off']));
-  await waitFor('gateway', async () => (await fetch(`${gateway}/healthz`).catch(() => undefined))?.ok);
-  for (let i = 0; i < NODES; i++) procs.push(lodeProcess(['node', '--gateway', gateway, '--data-dir', join(dir, `node-${i}`), '--slots', '1']));
-  await waitFor('nodes', async () => ((await (await fetch(`${gateway}/v1/nodes`)).json()).nodes ?? []).filter((n) => n.online).length >= NODES);
-  const common = ['--gateway', gateway, '--data-dir', join(dir, 'requester')];
+/** The network, the worker pool and native C for one architecture. */
+async function measure(arch, common) {
+  const args = [arch, String(EPOCHS), '100000', '16']; // the module's (learning rate in millionths)
+  const result = {};
+  // ---- the network: the user's commands, start to end
   let t0 = performance.now();
+  const modelDir = join(dir, `model-${arch}`);
   const trained = await lodeJson([
     ...common,
     'run',
@@ -75,15 +75,18 @@ try {
     '--tasks',
     String(TASKS),
     '--out',
-    join(dir, 'model'),
+    modelDir,
     '--json',
     '--',
-    ...CLI_ARGS,
+    arch,
+    String(EPOCHS),
+    '0.1',
+    '16',
   ]);
   const trainS = (performance.now() - t0) / 1000;
   const roundS = trained.rounds.reduce((s, r) => s + r.seconds, 0);
   const samples = train.count * EPOCHS * ROUNDS;
-  out.network = {
+  result.network = {
     totalSeconds: trainS,
     samplesPerS: samples / roundS,
     fuelPerSample: trained.rounds.reduce((s, r) => s + r.fuel, 0) / samples,
@@ -92,19 +95,19 @@ try {
     model: trained.sha256,
   };
   t0 = performance.now();
-  const classified = await lodeJson([...common, 'run', 'mnist-classify', '--model', join(dir, 'model'), '--tasks', String(TASKS), '--json']);
-  out.network.inferenceImagesPerS = test.count / ((performance.now() - t0) / 1000);
-  out.network.inferenceAccuracy = classified.accuracy;
+  const classified = await lodeJson([...common, 'run', 'mnist-classify', '--model', modelDir, '--tasks', String(TASKS), '--json']);
+  result.network.inferenceImagesPerS = test.count / ((performance.now() - t0) / 1000);
+  result.network.inferenceAccuracy = classified.accuracy;
 
   // ---- the same WASM on a local worker pool
   const pool = createNodeSandbox({ workers: 2 });
   const wasm = readWorkload('mnist');
   const hash = sha256Hex(wasm);
   await pool.addModule(hash, wasm);
-  const model = modelBytes(initModel(HIDDEN, 1));
-  const task = (args, data) => ({
+  const model = modelBytes(initModel(arch, 1));
+  const task = (taskArgs, data) => ({
     moduleHash: hash,
-    args,
+    args: taskArgs,
     env: {},
     stdin: new Uint8Array(),
     files: [
@@ -114,36 +117,35 @@ try {
     ],
     mounts: [],
     seed: 'a'.repeat(64),
-    limits: { memoryMiB: 256, wallMs: 600_000, maxOutputBytes: 4 << 20, fuel: 1e12 },
+    limits: { memoryMiB: 256, wallMs: 600_000, maxOutputBytes: 4 << 20, fuel: 1e13 },
   });
   t0 = performance.now();
-  const poolRuns = await Promise.all(Array.from({ length: TASKS }, (_, k) => pool.run(task(['train', ...ARGS, String(k + 1)], shard(train, k, per)))));
+  const poolRuns = await Promise.all(Array.from({ length: TASKS }, (_, k) => pool.run(task(['train', ...args, String(k + 1)], shard(train, k, per)))));
   const poolS = (performance.now() - t0) / 1000;
   if (poolRuns.some((r) => r.status !== 'ok' || r.exitCode !== 0)) throw new Error('a pool task failed');
-  out.pool = { samplesPerS: (train.count * EPOCHS) / poolS };
-  const perTest = Math.ceil(test.count / TASKS);
+  result.pool = { samplesPerS: (train.count * EPOCHS) / poolS };
   t0 = performance.now();
-  await Promise.all(Array.from({ length: TASKS }, (_, k) => pool.run(task(['eval', String(HIDDEN)], shard(test, k, perTest)))));
-  out.pool.inferenceImagesPerS = test.count / ((performance.now() - t0) / 1000);
+  await Promise.all(Array.from({ length: TASKS }, (_, k) => pool.run(task(['eval', arch], shard(test, k, perTest)))));
+  result.pool.inferenceImagesPerS = test.count / ((performance.now() - t0) / 1000);
   await pool.close();
 
   // ---- native C -O2, one process per core
   try {
     const exe = join(dir, 'mnist-native');
     execFileSync('clang', ['-O2', '-ffp-contract=off', '-o', exe, join(ROOT, 'bench/native/mnist.c'), '-lm']);
-    const runNative = (args, dirs) =>
+    const runNative = (nativeArgs, dirs) =>
       Promise.all(
         dirs.map(
           (d) =>
             new Promise((resolve, reject) => {
-              const c = spawn(exe, [...args, d], { stdio: 'ignore' });
+              const c = spawn(exe, [...nativeArgs, d], { stdio: 'ignore' });
               c.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`native exited ${code}`))));
             }),
         ),
       );
     const shardDirs = (set, n, count) =>
       Array.from({ length: count }, (_, k) => {
-        const d = join(dir, `native-${n}-${k}`);
+        const d = join(dir, `native-${arch}-${n}-${k}`);
         mkdirSync(d, { recursive: true });
         const s = shard(set, k, n);
         writeFileSync(join(d, 'model.bin'), model);
@@ -153,15 +155,27 @@ try {
       });
     const trainDirs = shardDirs(train, per, TASKS);
     t0 = performance.now();
-    for (let k = 0; k < TASKS; k += 2) await runNative(['train', ...ARGS, String(k + 1)], trainDirs.slice(k, k + 2));
-    out.native = { samplesPerS: (train.count * EPOCHS) / ((performance.now() - t0) / 1000) };
+    for (let k = 0; k < TASKS; k += 2) await runNative(['train', ...args, String(k + 1)], trainDirs.slice(k, k + 2));
+    result.native = { samplesPerS: (train.count * EPOCHS) / ((performance.now() - t0) / 1000) };
     const testDirs = shardDirs(test, perTest, TASKS);
     t0 = performance.now();
-    for (let k = 0; k < TASKS; k += 2) await runNative(['eval', String(HIDDEN)], testDirs.slice(k, k + 2));
-    out.native.inferenceImagesPerS = test.count / ((performance.now() - t0) / 1000);
+    for (let k = 0; k < TASKS; k += 2) await runNative(['eval', arch], testDirs.slice(k, k + 2));
+    result.native.inferenceImagesPerS = test.count / ((performance.now() - t0) / 1000);
   } catch (err) {
-    out.native = { skipped: `no native build (${err.message.split('\n')[0]}); install clang to measure it` };
+    result.native = { skipped: `no native build (${err.message.split('\n')[0]}); install clang to measure it` };
   }
+  return result;
+}
+
+try {
+  const port = await freePort();
+  const gateway = `http://127.0.0.1:${port}`;
+  procs.push(lodeProcess(['gateway', '--port', String(port), '--data-dir', join(dir, 'gw'), '--ledger', 'off']));
+  await waitFor('gateway', async () => (await fetch(`${gateway}/healthz`).catch(() => undefined))?.ok);
+  for (let i = 0; i < NODES; i++) procs.push(lodeProcess(['node', '--gateway', gateway, '--data-dir', join(dir, `node-${i}`), '--slots', '1']));
+  await waitFor('nodes', async () => ((await (await fetch(`${gateway}/v1/nodes`)).json()).nodes ?? []).filter((n) => n.online).length >= NODES);
+  const common = ['--gateway', gateway, '--data-dir', join(dir, 'requester')];
+  for (const { arch } of ARCHES) out[arch] = await measure(arch, common);
 } finally {
   for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
   await Promise.all(procs.map((p) => p.exited));
@@ -169,17 +183,20 @@ try {
 }
 
 const n = (x) => Math.round(x).toLocaleString('en-US');
-console.log(`MNIST, an MLP 784-${HIDDEN}-10, ${EPOCHS} epochs per round, ${TASKS} shards, ${NODES} node(s) of one slot on this machine:`);
-console.log(
-  `  training samples/s: network ${n(out.network.samplesPerS)} | worker pool ${n(out.pool.samplesPerS)} | native C -O2 ${out.native.samplesPerS ? n(out.native.samplesPerS) : out.native.skipped}`,
-);
-console.log(
-  `  inference images/s: network ${n(out.network.inferenceImagesPerS)} (the whole command: uploads, job, checks) | worker pool ${n(out.pool.inferenceImagesPerS)} | native C -O2 ${out.native.inferenceImagesPerS ? n(out.native.inferenceImagesPerS) : '—'}`,
-);
-console.log(`  fuel per training sample: ${n(out.network.fuelPerSample)}`);
-console.log(
-  `  test accuracy per round: ${out.network.accuracy.map((a) => `${(a * 100).toFixed(2)}%`).join(', ')}; inference ${(out.network.inferenceAccuracy * 100).toFixed(2)}%`,
-);
+for (const { arch, words } of ARCHES) {
+  const r = out[arch];
+  console.log(`MNIST, ARCH ${arch} (${words}), ${EPOCHS} epochs per round, ${TASKS} shards, ${NODES} node(s) of one slot on this machine:`);
+  console.log(
+    `  training samples/s: network ${n(r.network.samplesPerS)} | worker pool ${n(r.pool.samplesPerS)} | native C -O2 ${r.native.samplesPerS ? n(r.native.samplesPerS) : r.native.skipped}`,
+  );
+  console.log(
+    `  inference images/s: network ${n(r.network.inferenceImagesPerS)} (the whole command: uploads, job, checks) | worker pool ${n(r.pool.inferenceImagesPerS)} | native C -O2 ${r.native.inferenceImagesPerS ? n(r.native.inferenceImagesPerS) : '—'}`,
+  );
+  console.log(`  fuel per training sample: ${n(r.network.fuelPerSample)}`);
+  console.log(
+    `  test accuracy per round: ${r.network.accuracy.map((a) => `${(a * 100).toFixed(2)}%`).join(', ')}; inference ${(r.network.inferenceAccuracy * 100).toFixed(2)}%`,
+  );
+}
 const resultsDir = join(ROOT, 'bench/results');
 mkdirSync(resultsDir, { recursive: true });
 const file = join(resultsDir, `ml-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
