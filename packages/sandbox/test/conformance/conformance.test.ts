@@ -471,6 +471,15 @@ describe.skipIf(C_PROBLEM !== undefined)('WASI conformance (C programs: sandbox 
     expect(text(s.stdout)).toBe('huge malloc: NULL ENOMEM\nsmall malloc after: ok\n');
   });
 
+  it('exits: a task leaving more entries than a result may list (10,001 empty files) fails with SANDBOX_OUTPUT_LIMIT, saying what to do', async () => {
+    const s = await sandbox('exits', { args: ['many-files'] });
+    expect(s).toMatchObject({ status: 'failed', error: { code: 'SANDBOX_OUTPUT_LIMIT' } });
+    expect(s.error?.message).toBe(
+      'The task left 10001 changed entries (files, symlinks, empty directories); a result may list at most 10000. Write fewer, larger files (an archive, say).',
+    );
+    expect(s.files).toEqual([]);
+  });
+
   it('exits: allocating until malloc gives up fails the task with SANDBOX_MEMORY_LIMIT', async () => {
     // Not run natively (it would exhaust the host). The cap is exact: past 4 MiB the task fails.
     const s = await sandbox('exits', { args: ['exhaust'], memoryMiB: 4 });
