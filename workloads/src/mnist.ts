@@ -176,17 +176,7 @@ export function predict(model: Float32Array, arch: MnistArch, images: Uint8Array
     for (let k = 0; k < MNIST_PIXELS; k++) if (x[k] !== 0) s += model[j * MNIST_PIXELS + k]! * (x[k]! / 255);
     h[j] = s > 0 ? s : 0;
   }
-  let best = 0;
-  let max = Number.NEGATIVE_INFINITY;
-  for (let o = 0; o < MNIST_CLASSES; o++) {
-    let s = model[b2 + o]!;
-    for (let j = 0; j < hidden; j++) s += model[w2 + o * hidden + j]! * h[j]!;
-    if (s > max) {
-      max = s;
-      best = o;
-    }
-  }
-  return best;
+  return outputArgmax(model, w2, b2, h);
 }
 
 /** The CNN's forward pass, written the textbook way (a gather per output, float64): an independent check of the kernel's scatter. */
@@ -213,11 +203,16 @@ function predictCnn(model: Float32Array, filters: number, x: Uint8Array): number
       }
     }
   }
+  return outputArgmax(model, w, b, pooled);
+}
+
+/** The output layer both architectures end with: the digit whose logit (weights at `w`, biases at `b`, over `inputs`) is largest. */
+function outputArgmax(model: Float32Array, w: number, b: number, inputs: Float64Array): number {
   let best = 0;
   let max = Number.NEGATIVE_INFINITY;
   for (let o = 0; o < MNIST_CLASSES; o++) {
     let s = model[b + o]!;
-    for (let j = 0; j < features; j++) s += model[w + o * features + j]! * pooled[j]!;
+    for (let j = 0; j < inputs.length; j++) s += model[w + o * inputs.length + j]! * inputs[j]!;
     if (s > max) {
       max = s;
       best = o;
