@@ -253,10 +253,15 @@ export class MemoryFs {
     if (file.mount !== parent.mount) return Errno.XDEV;
     if (!parent.mount.writable) return Errno.ROFS;
     if (name === '.' || name === '..' || parent.entries.has(name)) return Errno.EXIST;
+    // Output by every name it has, so charged once more (past the cap this throws, and nothing changed).
     file.nlink++;
+    try {
+      this.markChanged(file);
+    } catch (e) {
+      file.nlink--;
+      throw e;
+    }
     parent.entries.set(name, file);
-    // Output by every name it now has.
-    this.markChanged(file);
     this.touchDir(parent);
     file.ctim = this.now();
     return Errno.SUCCESS;
@@ -368,11 +373,16 @@ export class MemoryFs {
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
-  /** Charges the file's new size to the meter (throws past the cap) and marks it as output. */
+  /**
+   * Charges the file at its new size once per name (a result carries its bytes under every
+   * name; an unlinked file still open counts once, so its bytes stay bounded), throwing past the
+   * cap, and marks it as output.
+   */
   private markChanged(file: FileNode, newSize = file.size): void {
-    if (newSize !== file.charged || !file.changed) {
-      this.meter.charge(newSize - file.charged);
-      file.charged = newSize;
+    const want = newSize * Math.max(file.nlink, 1);
+    if (want !== file.charged || !file.changed) {
+      this.meter.charge(want - file.charged);
+      file.charged = want;
     }
     file.changed = true;
   }
@@ -389,9 +399,11 @@ export class MemoryFs {
    * still grow it, charged again); a symlink gives back its target's bytes.
    */
   private release(node: Node): void {
-    if (node.kind === 'file' && --node.nlink === 0) {
-      this.meter.charge(-node.charged);
-      node.charged = 0;
+    if (node.kind === 'file') {
+      node.nlink--;
+      const want = node.nlink > 0 && node.changed ? node.size * node.nlink : 0;
+      this.meter.charge(want - node.charged);
+      node.charged = want;
     } else if (node.kind === 'symlink' && node.changed) {
       this.meter.charge(-encoder.encode(node.target).length);
     }

@@ -187,6 +187,17 @@ describe('Preview1 trees: symlinks, hard links, empty directories, a root mount'
     expect(g.wasi.deletedInputs()).toEqual(['/out/a']);
   });
 
+  it('charges a hard-linked file once per name, as the result carries it (a link cannot multiply output past the cap)', () => {
+    const g = guest({ maxOutputBytes: 100 });
+    const fd = g.open(4, 'a', OFlags.CREAT, W) as number;
+    expect(g.write(fd, 'x'.repeat(40))).toBe(0);
+    expect(g.f.path_link!(4, 0, ...g.put('a'), 4, ...g.put('b'))).toBe(0); // 80 bytes of output
+    expect(() => g.f.path_link!(4, 0, ...g.put('a'), 4, ...g.put('c'))).toThrow(OutputLimitExceeded); // 120
+    expect(g.f.path_unlink_file!(4, ...g.put('b'))).toBe(0); // back to 40
+    expect(g.write(fd, 'y'.repeat(50))).toBe(0); // 90 bytes under one name
+    expect(g.wasi.fs.changedEntries().map((e) => [e.path, e.data.length])).toEqual([['/out/a', 90]]);
+  });
+
   it('places input directories and symlinks, and reports them deleted', () => {
     const g = guest({
       files: [
