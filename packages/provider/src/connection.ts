@@ -1,4 +1,8 @@
 /**
+ * Long because it is one state machine (connect → handshake → established → waiting) whose
+ * timers, socket events and frames all read and change the same few variables; split across
+ * files, each piece would need them all.
+ *
  * The provider's WebSocket session with a gateway — one implementation for `lode node` (over
  * `ws`) and the browser (its own WebSocket): the platform passes a socket factory.
  *
@@ -22,10 +26,6 @@
  *   few nodes): the node moves only to a gateway on its own list (`urls`, compared by host), at
  *   once and without backoff; a move anywhere else is logged and ignored, so a gateway cannot lead
  *   its nodes to a stranger.
- *
- * This file is long because it is one state machine (connect → handshake → established → waiting) whose
- * timers, socket events and frames all read and change the same few variables; split across
- * files, each piece would need them all.
  */
 import type { LocalAccount } from 'viem';
 import {

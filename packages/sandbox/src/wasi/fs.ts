@@ -1,4 +1,8 @@
 /**
+ * Long because every operation on the tree (place, resolve through symlinks, create, link,
+ * unlink, rename, write) also keeps the output meter's account of it; apart, the accounting
+ * would have to be repeated beside each.
+ *
  * The task's in-memory filesystem: one directory tree per mount (`/in`, `/out`, `task.mounts`),
  * nothing from the host. Guarantees:
  * - Paths resolve only inside their mount: `..` cannot climb above a mount's root, absolute

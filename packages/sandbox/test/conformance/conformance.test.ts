@@ -229,6 +229,14 @@ const INPUTS: SandboxFile[] = [
   { path: '/in/empty.txt', data: new Uint8Array(0) },
 ];
 
+/** INPUTS and three symlinks: to a file, to a directory, and to nothing. */
+const LINKED_INPUTS: SandboxFile[] = [
+  ...INPUTS,
+  { path: '/in/link-to-data', data: bytes('data.bin'), kind: 'symlink' },
+  { path: '/in/link-to-notes', data: bytes('notes'), kind: 'symlink' },
+  { path: '/in/dangling', data: bytes('nowhere'), kind: 'symlink' },
+];
+
 describe.skipIf(C_PROBLEM !== undefined)('WASI conformance (C programs: sandbox vs native)', () => {
   beforeAll(async () => {
     await compile(
@@ -305,13 +313,7 @@ describe.skipIf(C_PROBLEM !== undefined)('WASI conformance (C programs: sandbox 
   });
 
   it('links: symlinks (read, followed, dangling, loops, to directories), hard links and nlink; the tree left comes back as a tree', async () => {
-    const tree: SandboxFile[] = [
-      ...INPUTS,
-      { path: '/in/link-to-data', data: bytes('data.bin'), kind: 'symlink' },
-      { path: '/in/link-to-notes', data: bytes('notes'), kind: 'symlink' },
-      { path: '/in/dangling', data: bytes('nowhere'), kind: 'symlink' },
-      { path: '/in/empty-dir', data: new Uint8Array(0), kind: 'dir' },
-    ];
+    const tree: SandboxFile[] = [...LINKED_INPUTS, { path: '/in/empty-dir', data: new Uint8Array(0), kind: 'dir' }];
     const s = await agree('links', { files: tree });
     const out = text(s.stdout);
     expect(out).toContain(
@@ -532,13 +534,7 @@ describe.skipIf(RUST.rustc === undefined)('WASI conformance (Rust std: sandbox v
   });
 
   it('links: symlinks in the input read and followed, hard links, an empty directory left behind', async () => {
-    const files: SandboxFile[] = [
-      ...INPUTS,
-      { path: '/in/link-to-data', data: bytes('data.bin'), kind: 'symlink' },
-      { path: '/in/link-to-notes', data: bytes('notes'), kind: 'symlink' },
-      { path: '/in/dangling', data: bytes('nowhere'), kind: 'symlink' },
-    ];
-    const s = await agree('rust', { args: ['links'], files });
+    const s = await agree('rust', { args: ['links'], files: LINKED_INPUTS });
     const out = text(s.stdout);
     expect(out).toContain('read_link link-to-data: Ok("data.bin")\nsymlink_metadata: symlink true, len 8\nmetadata through it: file true, len 4099\n');
     expect(out).toContain('read through a directory link: Ok("more")\n');
