@@ -9,6 +9,8 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IProtocolConfig} from "./interfaces/IProtocolConfig.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
+import {IDeviceRegistry} from "./interfaces/IDeviceRegistry.sol";
+import {ILodeEmission} from "./interfaces/ILodeEmission.sol";
 
 /// @title JobEscrow
 /// @notice Holds requesters' payment for jobs and settles it to providers in batches.
@@ -26,10 +28,16 @@ import {IStaking} from "./interfaces/IStaking.sol";
 ///            and anyone can `sweepFees` to the treasury.
 ///         5. `closeJob` refunds what is left: by the gateway when the job has ended and its last
 ///            batch is posted, or by the requester once the escrow has expired.
+///         6. Availability rewards use the same batches and claims: this contract is LodeToken's
+///            reward pool, and once per epoch the gateway `postRewardBatch`es a root of
+///            (node, reward) funded from the emission (at most `availabilityPool` per epoch).
+///         A registered device's payouts go to `registry.payeeOf(node)` — its token's holder, or
+///         its share contract while split — whoever sends the claim (`claim` or `claimDevice`).
 ///
 /// @dev Invariant: token.balanceOf(this) == sum of job balances + sum over batches not voided of
 ///      (payoutTotal - claimedTotal) + fees of final batches not yet swept + fees of batches
-///      still pending or disputed. Per batch only its root, totals, times, status and the hash of
+///      still pending or disputed + emission received and not yet allocated to a reward batch.
+///      Per batch only its root, totals, times, status and the hash of
 ///      its (jobIds, debits) lists are stored; the lists themselves are in `BatchPosted` and must
 ///      be passed back to `challenge`, `resolveDispute` and `voidBatch`. The token is LodeToken
 ///      (no transfer hooks); state changes still precede every external call.
@@ -114,6 +122,16 @@ contract JobEscrow is AccessControl {
     error JobNotExpired(bytes32 jobId, uint64 expiresAt);
     /// @notice The batch's fee was already swept to the treasury.
     error FeesAlreadySwept(uint256 batchId);
+    /// @notice A registered device's income is paid to its owner(s): it cannot be restaked by the node.
+    error DeviceIncomeNotRestakable(address node);
+    /// @notice `claimDevice` is for registered devices; an unregistered node claims with `claim`.
+    error NotADevice(address node);
+    /// @notice A reward batch for an epoch that has not ended.
+    error EpochNotOver(uint64 epoch, uint256 endsAt);
+    /// @notice The epoch already has a reward batch (void it first to post another).
+    error EpochAlreadySettled(uint64 epoch, uint256 batchId);
+    /// @notice A reward batch above the epoch's pool, or above the emission received.
+    error RewardAboveBudget(uint256 total, uint256 budget);
 
     /// @notice A deposit into a job's escrow.
     /// @param balance the job's escrow after the deposit
@@ -140,6 +158,10 @@ contract JobEscrow is AccessControl {
     event BatchVoided(uint256 indexed batchId, address indexed by);
     /// @notice Fees of final batches were sent to the treasury.
     event FeesSwept(address indexed treasury, uint256 amount);
+    /// @notice A reward batch (its `BatchPosted` has empty lists and no fee) for `epoch`.
+    event RewardBatchPosted(uint256 indexed batchId, uint64 indexed epoch, uint256 total);
+    /// @notice A registered device's claim from `batchIds` went to `payee`.
+    event DevicePaid(address indexed node, address indexed payee, uint256 amount);
     /// @notice A job was closed and its remaining balance refunded to the requester.
     event EscrowClosed(bytes32 indexed jobId, address indexed requester, uint256 refund, address closedBy);
 
@@ -149,27 +171,36 @@ contract JobEscrow is AccessControl {
     IProtocolConfig public immutable config;
     /// @notice Where `claim(..., restake = true)` stakes earnings.
     IStaking public immutable staking;
+    /// @notice Who receives a registered device's payouts.
+    IDeviceRegistry public immutable registry;
     /// @notice Id of the last batch posted (ids start at 1).
     uint256 public batchCount;
+    /// @notice Emission allocated to reward batches not voided (claimed or not).
+    uint256 public rewardsAllocated;
 
     mapping(bytes32 jobId => Job) private _jobs;
     mapping(uint256 batchId => Batch) private _batches;
     /// @dev Per provider, one bit per batch id (word = id >> 8): claiming batches posted close
     ///      together touches one storage word, and a provider's later claims rewrite a non-zero word.
     mapping(address provider => mapping(uint256 word => uint256 bits)) private _claimedBits;
+    /// @dev The reward batch of an epoch, and the epoch + 1 of a reward batch (0: a job batch).
+    mapping(uint64 epoch => uint256 batchId) private _epochBatch;
+    mapping(uint256 batchId => uint256 epochPlusOne) private _batchEpoch;
 
     /// @param token_ the escrowed token
     /// @param config_ the protocol parameters
     /// @param staking_ the staking contract (for restaking)
+    /// @param registry_ the device registry (where registered devices' payouts go)
     /// @param admin receives DEFAULT_ADMIN_ROLE (governance, after deployment)
-    constructor(IERC20 token_, IProtocolConfig config_, IStaking staking_, address admin) {
+    constructor(IERC20 token_, IProtocolConfig config_, IStaking staking_, IDeviceRegistry registry_, address admin) {
         if (
             address(token_) == address(0) || address(config_) == address(0) || address(staking_) == address(0)
-                || admin == address(0)
+                || address(registry_) == address(0) || admin == address(0)
         ) revert ZeroAddress();
         token = token_;
         config = config_;
         staking = staking_;
+        registry = registry_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -298,6 +329,48 @@ contract JobEscrow is AccessControl {
         emit BatchPosted(batchId, payoutRoot, totalDebit - fee, fee, batch.finalAt, jobIds, debits);
     }
 
+    /// @notice Posts an epoch's availability rewards as a batch: a root of (node, reward) over
+    ///         the StandardMerkleTree of `postBatch`, funded from emission (released here if
+    ///         needed), claimed like job payouts. No fee; empty lists (void it with empty lists).
+    ///         Only SETTLER_ROLE; once per epoch, after the epoch ends.
+    /// @param epoch floor(time / epochLength) of the epoch rewarded
+    /// @param payoutRoot the rewards' root
+    /// @param total the sum of the rewards, at most `availabilityPool`
+    /// @return batchId the new batch's id
+    function postRewardBatch(uint64 epoch, bytes32 payoutRoot, uint256 total)
+        external
+        onlyRole(SETTLER_ROLE)
+        returns (uint256 batchId)
+    {
+        if (total == 0) revert ZeroAmount();
+        if (payoutRoot == bytes32(0)) revert ZeroRoot();
+        uint256 endsAt = (uint256(epoch) + 1) * config.epochLength();
+        if (block.timestamp < endsAt) revert EpochNotOver(epoch, endsAt);
+        if (_epochBatch[epoch] != 0) revert EpochAlreadySettled(epoch, _epochBatch[epoch]);
+        uint256 budget = config.availabilityPool();
+        if (total > budget) revert RewardAboveBudget(total, budget);
+        ILodeEmission emission = ILodeEmission(address(token));
+        if (total > rewardsUnallocated() && emission.rewardPool() == address(this) && emission.releasable() > 0) {
+            emission.releaseEmission();
+        }
+        if (total > rewardsUnallocated()) revert RewardAboveBudget(total, rewardsUnallocated());
+        rewardsAllocated += total;
+        batchId = ++batchCount;
+        _epochBatch[epoch] = batchId;
+        _batchEpoch[batchId] = uint256(epoch) + 1;
+        Batch storage batch = _batches[batchId];
+        batch.payoutRoot = payoutRoot;
+        bytes32[] memory noJobs;
+        uint256[] memory noDebits;
+        batch.listsHash = keccak256(abi.encode(noJobs, noDebits));
+        batch.payoutTotal = SafeCast.toUint128(total);
+        batch.postedAt = uint48(block.timestamp);
+        batch.finalAt = uint48(block.timestamp + config.challengeWindow());
+        batch.status = BatchStatus.Pending;
+        emit BatchPosted(batchId, payoutRoot, total, 0, batch.finalAt, noJobs, noDebits);
+        emit RewardBatchPosted(batchId, epoch, total);
+    }
+
     /// @notice Voids a batch during its challenge window (the gateway's verifier found a liar
     ///         late): every debit returns to its job's escrow, or to the requester if the job has
     ///         been closed since. Only SETTLER_ROLE; the batch must be pending or disputed.
@@ -352,36 +425,77 @@ contract JobEscrow is AccessControl {
         bytes32[][] calldata proofs,
         bool restake
     ) external returns (uint256 total) {
-        uint256 n = batchIds.length;
-        if (n == 0) revert EmptyBatch();
-        if (n != amounts.length) revert LengthMismatch(n, amounts.length);
-        if (n != proofs.length) revert LengthMismatch(n, proofs.length);
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 batchId = batchIds[i];
-            uint256 amount = amounts[i];
-            Batch storage batch = _batch(batchId);
-            if (!_isFinal(batch)) revert BatchNotFinal(batchId);
-            uint256 bit = 1 << (batchId & 0xff);
-            uint256 bits = _claimedBits[msg.sender][batchId >> 8];
-            if (bits & bit != 0) revert AlreadyClaimed(batchId, msg.sender);
-            bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(msg.sender, amount))));
-            if (!MerkleProof.verifyCalldata(proofs[i], batch.payoutRoot, leaf)) revert InvalidProof(batchId);
-            uint256 claimedTotal = batch.claimedTotal + amount;
-            if (claimedTotal > batch.payoutTotal) {
-                revert ClaimExceedsPayout(batchId, batch.claimedTotal, batch.payoutTotal);
-            }
-            batch.claimedTotal = uint128(claimedTotal);
-            _claimedBits[msg.sender][batchId >> 8] = bits | bit;
-            total += amount;
-            emit Claimed(batchId, msg.sender, amount, restake);
-        }
+        (address payee, bool registered) = registry.payeeOf(msg.sender);
+        if (registered && restake) revert DeviceIncomeNotRestakable(msg.sender);
+        total = _claim(msg.sender, batchIds, amounts, proofs, restake);
         if (total == 0) return 0;
-        if (restake) {
+        if (registered) {
+            emit DevicePaid(msg.sender, payee, total);
+            token.safeTransfer(payee, total);
+        } else if (restake) {
             token.forceApprove(address(staking), total);
             staking.stakeFor(msg.sender, total);
         } else {
             token.safeTransfer(msg.sender, total);
         }
+    }
+
+    /// @notice Claims a registered device's payouts for its owner(s): anyone may send it (the
+    ///         token's holder without the node key, say); the sum goes to `registry.payeeOf(node)`.
+    /// @param node the device's node (the address in the payout trees)
+    /// @param batchIds the batches to claim from (each at most once per node, ever)
+    /// @param amounts the node's payout in each batch
+    /// @param proofs the node's proof in each batch's tree
+    /// @return total tokens (wei) paid
+    function claimDevice(
+        address node,
+        uint256[] calldata batchIds,
+        uint256[] calldata amounts,
+        bytes32[][] calldata proofs
+    ) external returns (uint256 total) {
+        (address payee, bool registered) = registry.payeeOf(node);
+        if (!registered) revert NotADevice(node);
+        total = _claim(node, batchIds, amounts, proofs, false);
+        if (total == 0) return 0;
+        emit DevicePaid(node, payee, total);
+        token.safeTransfer(payee, total);
+    }
+
+    /// @dev Marks and checks `provider`'s claims; returns their sum (paid by the caller).
+    function _claim(
+        address provider,
+        uint256[] calldata batchIds,
+        uint256[] calldata amounts,
+        bytes32[][] calldata proofs,
+        bool restake
+    ) private returns (uint256 total) {
+        uint256 n = batchIds.length;
+        if (n == 0) revert EmptyBatch();
+        if (n != amounts.length) revert LengthMismatch(n, amounts.length);
+        if (n != proofs.length) revert LengthMismatch(n, proofs.length);
+        for (uint256 i = 0; i < n; ++i) {
+            total += _claimOne(provider, batchIds[i], amounts[i], proofs[i], restake);
+        }
+    }
+
+    /// @dev One claim of `_claim`: final, not claimed before, proven, within the batch's total.
+    function _claimOne(address provider, uint256 batchId, uint256 amount, bytes32[] calldata proof, bool restake)
+        private
+        returns (uint256)
+    {
+        Batch storage batch = _batch(batchId);
+        if (!_isFinal(batch)) revert BatchNotFinal(batchId);
+        uint256 bit = 1 << (batchId & 0xff);
+        uint256 bits = _claimedBits[provider][batchId >> 8];
+        if (bits & bit != 0) revert AlreadyClaimed(batchId, provider);
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(provider, amount))));
+        if (!MerkleProof.verifyCalldata(proof, batch.payoutRoot, leaf)) revert InvalidProof(batchId);
+        uint256 claimedTotal = batch.claimedTotal + amount;
+        if (claimedTotal > batch.payoutTotal) revert ClaimExceedsPayout(batchId, batch.claimedTotal, batch.payoutTotal);
+        batch.claimedTotal = uint128(claimedTotal);
+        _claimedBits[provider][batchId >> 8] = bits | bit;
+        emit Claimed(batchId, provider, amount, restake);
+        return amount;
     }
 
     // ---------------------------------------------------------------- anyone
@@ -404,6 +518,21 @@ contract JobEscrow is AccessControl {
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @notice Emission received here and not yet allocated to a reward batch.
+    /// @return tokens (wei)
+    function rewardsUnallocated() public view returns (uint256) {
+        ILodeEmission emission = ILodeEmission(address(token));
+        if (emission.rewardPool() != address(this)) return 0;
+        return emission.emitted() - rewardsAllocated;
+    }
+
+    /// @notice The reward batch of an epoch (0 if none, or voided).
+    /// @param epoch the epoch
+    /// @return batchId the batch
+    function rewardBatchOf(uint64 epoch) external view returns (uint256) {
+        return _epochBatch[epoch];
+    }
 
     /// @notice A job's escrow.
     /// @param jobId the job
@@ -492,6 +621,11 @@ contract JobEscrow is AccessControl {
     {
         batch.status = BatchStatus.Voided;
         emit BatchVoided(batchId, msg.sender);
+        uint256 epochPlusOne = _batchEpoch[batchId];
+        if (epochPlusOne != 0) {
+            rewardsAllocated -= batch.payoutTotal;
+            delete _epochBatch[uint64(epochPlusOne - 1)];
+        }
         for (uint256 i = 0; i < jobIds.length; ++i) {
             Job storage job = _jobs[jobIds[i]];
             if (job.closed) {

@@ -18,6 +18,8 @@ contract ProtocolConfig is Ownable, IProtocolConfig {
     uint16 public constant BPS = 10_000;
     /// @notice The longest unbonding period, settlement period or challenge window: 365 days.
     uint64 public constant MAX_PERIOD = 365 days;
+    /// @notice The most availability challenges per device per epoch.
+    uint16 public constant MAX_CHALLENGE_RATE = 1_000;
 
     /// @notice `feeBps` above `MAX_FEE_BPS`.
     error FeeTooHigh(uint256 feeBps, uint256 maxFeeBps);
@@ -25,6 +27,8 @@ contract ProtocolConfig is Ownable, IProtocolConfig {
     error BpsOutOfRange(uint256 bps, uint256 min, uint256 max);
     /// @notice A period outside [min, max] seconds.
     error PeriodOutOfRange(uint256 period, uint256 min, uint256 max);
+    /// @notice A challenge rate above `MAX_CHALLENGE_RATE`.
+    error ChallengeRateTooHigh(uint256 rate, uint256 max);
     /// @notice `minStake` of zero (every account would be eligible without stake).
     error ZeroMinStake();
     /// @notice The treasury cannot be the zero address.
@@ -48,6 +52,9 @@ contract ProtocolConfig is Ownable, IProtocolConfig {
         uint64 challengeWindow;
         uint256 minStake;
         address treasury;
+        uint64 epochLength;
+        uint256 availabilityPool;
+        uint16 challengeRate;
     }
 
     /// @inheritdoc IProtocolConfig
@@ -64,6 +71,12 @@ contract ProtocolConfig is Ownable, IProtocolConfig {
     uint256 public minStake;
     /// @inheritdoc IProtocolConfig
     address public treasury;
+    /// @inheritdoc IProtocolConfig
+    uint64 public epochLength;
+    /// @inheritdoc IProtocolConfig
+    uint256 public availabilityPool;
+    /// @inheritdoc IProtocolConfig
+    uint16 public challengeRate;
 
     /// @param governance the initial owner (the TimelockController)
     /// @param initial the initial parameters, checked like the setters check them
@@ -78,12 +91,26 @@ contract ProtocolConfig is Ownable, IProtocolConfig {
         _emit("challengeWindow", 0, initial.challengeWindow);
         challengeWindow = initial.challengeWindow;
         _setUnbondingPeriod(initial.unbondingPeriod);
+        _setEpochLength(initial.epochLength);
+        _setAvailabilityPool(initial.availabilityPool);
+        _setChallengeRate(initial.challengeRate);
     }
 
     /// @notice All parameters in one call.
     /// @return p the current parameters
     function parameters() external view returns (Parameters memory p) {
-        return Parameters(feeBps, slashBps, unbondingPeriod, settlementPeriod, challengeWindow, minStake, treasury);
+        return Parameters(
+            feeBps,
+            slashBps,
+            unbondingPeriod,
+            settlementPeriod,
+            challengeWindow,
+            minStake,
+            treasury,
+            epochLength,
+            availabilityPool,
+            challengeRate
+        );
     }
 
     /// @notice Sets the protocol fee on settled payouts. Only governance.
@@ -129,6 +156,42 @@ contract ProtocolConfig is Ownable, IProtocolConfig {
     /// @param value the new treasury, non-zero
     function setTreasury(address value) external onlyOwner {
         _setTreasury(value);
+    }
+
+    /// @notice Sets the length of availability epochs. Only governance. Epochs are numbered from
+    ///         time zero, so a change renumbers them: change it between reward batches.
+    /// @param value seconds, 1..`MAX_PERIOD`
+    function setEpochLength(uint64 value) external onlyOwner {
+        _setEpochLength(value);
+    }
+
+    /// @notice Sets the most emission one epoch's availability rewards may use. Only governance.
+    /// @param value token wei per epoch (0 turns availability rewards off)
+    function setAvailabilityPool(uint256 value) external onlyOwner {
+        _setAvailabilityPool(value);
+    }
+
+    /// @notice Sets how many availability challenges each device gets per epoch. Only governance.
+    /// @param value challenges, 0..`MAX_CHALLENGE_RATE` (0 turns challenges off)
+    function setChallengeRate(uint16 value) external onlyOwner {
+        _setChallengeRate(value);
+    }
+
+    function _setEpochLength(uint64 value) private {
+        _checkPeriod(value, 1);
+        _emit("epochLength", epochLength, value);
+        epochLength = value;
+    }
+
+    function _setAvailabilityPool(uint256 value) private {
+        _emit("availabilityPool", availabilityPool, value);
+        availabilityPool = value;
+    }
+
+    function _setChallengeRate(uint16 value) private {
+        if (value > MAX_CHALLENGE_RATE) revert ChallengeRateTooHigh(value, MAX_CHALLENGE_RATE);
+        _emit("challengeRate", challengeRate, value);
+        challengeRate = value;
     }
 
     function _setFeeBps(uint16 value) private {

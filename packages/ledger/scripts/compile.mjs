@@ -23,7 +23,7 @@ const args = new Set(process.argv.slice(2));
 const log = args.has('--quiet') ? () => {} : (msg) => console.log(`[ledger:compile] ${msg}`);
 
 /** Contracts exported to artifacts.ts, in this order. */
-const EXPORTS = ['LodeToken', 'ProtocolConfig', 'Staking', 'JobEscrow', 'TimelockController', 'LodeGovernor'];
+const EXPORTS = ['LodeToken', 'ProtocolConfig', 'Staking', 'JobEscrow', 'DeviceRegistry', 'DeviceShares', 'TimelockController', 'LodeGovernor'];
 
 /**
  * Warnings accepted on purpose: { match: RegExp on the formatted message, why: string }.

@@ -7,7 +7,7 @@
  * import { jobEscrowAbi } from '@lode/ledger';
  * await wallet.writeContract({ address: ledger.escrow, abi: jobEscrowAbi, functionName: 'postBatch', args });
  */
-import { JobEscrow, LodeGovernor, LodeToken, ProtocolConfig, Staking, TimelockController, compilerInfo } from './generated/artifacts.js';
+import { DeviceRegistry, DeviceShares, JobEscrow, LodeGovernor, LodeToken, ProtocolConfig, Staking, TimelockController, compilerInfo } from './generated/artifacts.js';
 
 export { compilerInfo };
 
@@ -19,6 +19,10 @@ export const protocolConfigAbi = ProtocolConfig.abi;
 export const stakingAbi = Staking.abi;
 /** JobEscrow: job deposits, Merkle-root settlement batches, claims, disputes. */
 export const jobEscrowAbi = JobEscrow.abi;
+/** DeviceRegistry: ERC-721 device tokens (id = uint160(node)), splits into shares, payees. */
+export const deviceRegistryAbi = DeviceRegistry.abi;
+/** DeviceShares: one device's income as an ERC-20 of whole shares, pull-based payouts. */
+export const deviceSharesAbi = DeviceShares.abi;
 /** OpenZeppelin TimelockController: executes governance proposals, owns ProtocolConfig. */
 export const timelockAbi = TimelockController.abi;
 /** LodeGovernor: OpenZeppelin Governor on LodeToken votes through the timelock. */
@@ -30,9 +34,15 @@ export const ledgerArtifacts = {
   ProtocolConfig,
   Staking,
   JobEscrow,
+  DeviceRegistry,
+  DeviceShares,
   TimelockController,
   LodeGovernor,
 } as const;
+
+/** DeviceRegistry.Kind, in the contract's order. */
+export const DEVICE_KINDS = ['server', 'laptop', 'board', 'browser', 'phone'] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /** JobEscrow.BatchStatus, in the contract's order. */
 export const BatchStatus = { None: 0, Pending: 1, Disputed: 2, Upheld: 3, Voided: 4 } as const;

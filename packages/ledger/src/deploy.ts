@@ -10,6 +10,7 @@ import {
   encodeDeployData,
   encodeFunctionData,
   getAddress,
+  getContractAddress,
   keccak256,
   parseEther,
   toHex,
@@ -35,6 +36,8 @@ export interface LedgerAddresses {
   config: Address;
   staking: Address;
   escrow: Address;
+  /** DeviceRegistry: device tokens, and where a registered device's payouts go. */
+  registry: Address;
   timelock: Address;
   governor: Address;
   /** Block of the first deployment transaction: where indexers start reading events. */
@@ -50,6 +53,7 @@ export const ledgerAddressesSchema = z.object({
   config: address,
   staking: address,
   escrow: address,
+  registry: address,
   timelock: address,
   governor: address,
   deployBlock: z.number().int().nonnegative(),
@@ -94,7 +98,10 @@ export interface DeployLedgerParameters {
   faucetReserve?: bigint;
   /** Further allocations (a community pool, grants…), each optionally delegated. @default none */
   allocations?: readonly TokenAllocation[];
-  /** Receives scheduled emission. @default the timelock (the DAO treasury) */
+  /**
+   * Receives scheduled emission. @default JobEscrow, which pays it out as availability rewards
+   * (at most `availabilityPool` per epoch); the rest stays there unallocated.
+   */
   rewardPool?: Address;
   /** Token wei emitted per second into the reward pool. @default 1 LODE */
   emissionRate?: bigint;
@@ -114,6 +121,12 @@ export interface DeployLedgerParameters {
   settlementPeriod?: number;
   /** Seconds a posted batch can be challenged or voided before it is final. @default 5 */
   challengeWindow?: number;
+  /** Seconds per availability epoch. @default 60 */
+  epochLength?: number;
+  /** The most emission one epoch's availability rewards may use (token wei). @default 30 LODE */
+  availabilityPool?: bigint;
+  /** Availability challenges per registered device per epoch (0..1,000). @default 3 */
+  challengeRate?: number;
   /** Seconds from proposing to the voting snapshot. @default 1 */
   votingDelay?: number;
   /** Seconds voting stays open. @default 30 */
@@ -145,6 +158,9 @@ export const DEFAULT_LEDGER_PARAMETERS = {
   unbondingPeriod: 60,
   settlementPeriod: 10,
   challengeWindow: 5,
+  epochLength: 60,
+  availabilityPool: parseEther('30'),
+  challengeRate: 3,
   votingDelay: 1,
   votingPeriod: 30,
   proposalThreshold: parseEther('100000'),
@@ -240,7 +256,8 @@ export function planAllocations(
 }
 
 /**
- * Deploys TimelockController, LodeToken, ProtocolConfig, Staking, JobEscrow and LodeGovernor
+ * Deploys TimelockController, LodeToken, ProtocolConfig, Staking, DeviceShares (the clone
+ * template), DeviceRegistry, JobEscrow and LodeGovernor
  * from the wallet's account, then wires them: the gateway gets SETTLER_ROLE (escrow) and
  * SLASHER_ROLE (staking); the governor is the timelock's only proposer and canceller and anyone
  * may execute; the timelock owns ProtocolConfig and is the only admin of every role (the
@@ -285,8 +302,18 @@ export async function deployLedger<chain extends Chain | undefined>(
     send(step, to, encodeFunctionData({ abi, functionName, args }));
 
   const deployer = account.address;
+  // JobEscrow is the default reward pool, but LodeToken fixes its pool at construction, before
+  // the escrow exists: the escrow's address is known from the deployer's nonce (six transactions
+  // on), and checked once it is deployed.
+  const nonce = await publicClient.getTransactionCount({ address: deployer, blockTag: 'pending' });
+  const plannedEscrow = getContractAddress({ from: deployer, nonce: BigInt(nonce + 6) });
   const timelock = await deploy('TimelockController', [BigInt(p.timelockDelay), [], [zeroAddress], deployer]);
-  const token = await deploy('LodeToken', [planAllocations({ ...params, deployer, timelock }), p.rewardPool ?? timelock, p.emissionRate, p.emissionCap]);
+  const token = await deploy('LodeToken', [
+    planAllocations({ ...params, deployer, timelock }),
+    p.rewardPool ?? plannedEscrow,
+    p.emissionRate,
+    p.emissionCap,
+  ]);
   const config = await deploy('ProtocolConfig', [
     timelock,
     {
@@ -297,10 +324,18 @@ export async function deployLedger<chain extends Chain | undefined>(
       challengeWindow: BigInt(p.challengeWindow),
       minStake: p.minStake,
       treasury: p.treasury ?? timelock,
+      epochLength: BigInt(p.epochLength),
+      availabilityPool: p.availabilityPool,
+      challengeRate: p.challengeRate,
     },
   ]);
   const staking = await deploy('Staking', [token, config, deployer]);
-  const escrow = await deploy('JobEscrow', [token, config, staking, deployer]);
+  const sharesImplementation = await deploy('DeviceShares', []);
+  const registry = await deploy('DeviceRegistry', [token, sharesImplementation]);
+  const escrow = await deploy('JobEscrow', [token, config, staking, registry, deployer]);
+  if (escrow !== plannedEscrow && p.rewardPool === undefined) {
+    throw new LedgerDeployError(`deploy JobEscrow: it landed at ${escrow}, not at ${plannedEscrow} where LodeToken sends emission (did another transaction from ${deployer} run meanwhile?)`);
+  }
   const governor = await deploy('LodeGovernor', [token, timelock, p.votingDelay, p.votingPeriod, p.proposalThreshold, BigInt(p.quorumPercent)]);
 
   const timelockAbi = ledgerArtifacts.TimelockController.abi as Abi;
@@ -318,7 +353,7 @@ export async function deployLedger<chain extends Chain | undefined>(
   await call('staking: timelock administers', staking, stakingAbi, 'grantRole', [ROLES.DEFAULT_ADMIN, timelock]);
   await call('staking: deployer renounces admin', staking, stakingAbi, 'renounceRole', [ROLES.DEFAULT_ADMIN, deployer]);
 
-  return { chainId, token, config, staking, escrow, timelock, governor, deployBlock: Number(deployBlock ?? 0n) };
+  return { chainId, token, config, staking, escrow, registry, timelock, governor, deployBlock: Number(deployBlock ?? 0n) };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -18,6 +18,12 @@ interface IProtocolConfig {
     function challengeWindow() external view returns (uint64);
     /// @notice Receiver of protocol fees and slashed stake.
     function treasury() external view returns (address);
+    /// @notice Seconds per availability epoch (epoch n covers [n·epochLength, (n+1)·epochLength)).
+    function epochLength() external view returns (uint64);
+    /// @notice Token wei of emission the availability rewards of one epoch may use, at most.
+    function availabilityPool() external view returns (uint256);
+    /// @notice Availability challenges per registered device per epoch (read off-chain).
+    function challengeRate() external view returns (uint16);
     /// @notice The governance account (the TimelockController) allowed to resolve disputes.
     function owner() external view returns (address);
 }

@@ -1,11 +1,13 @@
 /**
- * Property tests: random sequences of ledger operations — deposits, batches, claims (honest,
- * repeated, by strangers), closing, challenges, dispute resolutions, voids, fee sweeps, stake,
+ * Property tests: random sequences of ledger operations — deposits, batches, availability reward
+ * batches, emission releases, claims (honest, repeated, by strangers, by a registered device whose
+ * income goes to its owner), closing, challenges, dispute resolutions, voids, fee sweeps, stake,
  * delegation, unbonding, withdrawals, slashes and waits — keep the ledger's invariants after
  * every step:
- * - the total supply never changes (no emission is released in these sequences);
+ * - the supply changes only by the schedule: total supply == initial supply + emitted;
  * - the escrow holds exactly Σ job balances + Σ over batches not voided of (payoutTotal −
- *   claimedTotal) + the fees not yet swept of batches not voided;
+ *   claimedTotal) + the fees not yet swept of batches not voided + emission not yet allocated
+ *   to a reward batch;
  * - every balance is accounted for: Σ balances of every holder == total supply;
  * - the staking contract holds exactly Σ over providers of (bonded + unbonding pool tokens), and
  *   no pool promises its stakers more than it holds;
@@ -17,6 +19,7 @@ import fc from 'fast-check';
 import { keccak256, maxUint256, parseEther, toHex, type Address, type Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchStatus } from '../../src/contracts.js';
+import { registerDevice } from '../support/devices.js';
 import {
   ACTOR_NAMES,
   DELEGATORS,
@@ -77,6 +80,16 @@ const actionArb = fc.oneof(
       restake: fc.boolean(),
     }),
   },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('reward' as const),
+      epochsAgo: fc.nat(3),
+      providers: subset(PROVIDERS.length),
+      percent: fc.integer({ min: 1, max: 120 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('steal' as const), batch: fc.nat(40) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('close' as const), by: pick(['gateway', 'requester', 'mallory'] as const), job: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('challenge' as const), who: pick(REQUESTERS), batch: fc.nat(40) }) },
@@ -104,7 +117,7 @@ describe('ledger invariants under random operation sequences', () => {
   let initialSupply: bigint;
   beforeAll(async () => {
     // Short periods, so that waits of seconds make batches final and unbonding finish.
-    f = await createLedgerFixture({ deploy: 'core', params: { challengeWindow: 5, unbondingPeriod: 15 } });
+    f = await createLedgerFixture({ deploy: 'core', params: { challengeWindow: 5, unbondingPeriod: 15, epochLength: 20, availabilityPool: E(25) } });
     initialSupply = await f.token('alice').read.totalSupply();
   });
   afterAll(() => f.close());
@@ -153,7 +166,8 @@ describe('ledger invariants under random operation sequences', () => {
     const token = f.token('alice').read;
     const escrow = f.escrow('alice').read;
     const staking = f.staking('alice').read;
-    expect(await token.totalSupply()).toBe(initialSupply);
+    const emitted = await token.emitted();
+    expect(await token.totalSupply()).toBe(initialSupply + emitted);
 
     let jobs = 0n;
     for (let j = 0; j < JOBS; j++) jobs += (await escrow.escrowOf([jobId(j)]))[1];
@@ -163,7 +177,9 @@ describe('ledger invariants under random operation sequences', () => {
       expect(s.claimedTotal).toBeLessThanOrEqual(s.payoutTotal);
       if (s.status !== BatchStatus.Voided) owed += s.payoutTotal - s.claimedTotal + (s.feeSwept ? 0n : s.fee);
     }
-    expect(await token.balanceOf([f.addresses.escrow])).toBe(jobs + owed);
+    const unallocated = await escrow.rewardsUnallocated();
+    expect(unallocated).toBe(emitted - (await escrow.rewardsAllocated()));
+    expect(await token.balanceOf([f.addresses.escrow])).toBe(jobs + owed + unallocated);
 
     let pools = 0n;
     for (const p of PROVIDERS) {
@@ -179,7 +195,7 @@ describe('ledger invariants under random operation sequences', () => {
 
     let held = 0n;
     for (const h of [...holders, f.addresses.escrow, f.addresses.staking]) held += await token.balanceOf([h]);
-    expect(held).toBe(initialSupply);
+    expect(held).toBe(initialSupply + emitted);
   }
 
   it(
@@ -188,6 +204,8 @@ describe('ledger invariants under random operation sequences', () => {
       await fc.assert(
         fc.asyncProperty(fc.array(actionArb, { minLength: 20, maxLength: 40 }), async (actions) => {
           await f.reset();
+          // p4 is a registered device owned by carol: its claims pay carol, never p4.
+          await registerDevice(f, 'p4', 'carol');
           const batches: ModelBatch[] = [];
           const claimed = new Set<string>();
           const known: Hex[] = [];
@@ -252,15 +270,22 @@ describe('ledger invariants under random operation sequences', () => {
                 const proofs = chosen.map((b) => (b.tree.payouts.some(([p]) => p === who) ? b.tree.proof(who) : []));
                 const balanceBefore = await f.token(action.who).read.balanceOf([who]);
                 const poolBefore = await staking(action.who).read.totalStakeOf([who]);
+                const device = action.who === 'p4';
+                const payee = device ? A('carol') : who;
+                const payeeBefore = await f.token('carol').read.balanceOf([payee]);
                 const r = await attempt(() => escrow(action.who).write.claim([chosen.map((b) => b.id), amounts, proofs, action.restake]));
-                expectOneOf(r, ['BatchNotFinal', 'AlreadyClaimed', 'InvalidProof', 'ClaimExceedsPayout'], action);
+                expectOneOf(r, ['BatchNotFinal', 'AlreadyClaimed', 'InvalidProof', 'ClaimExceedsPayout', 'DeviceIncomeNotRestakable'], action);
+                if (device && action.restake) expect(r).toBeDefined();
                 const keys = chosen.map((b) => `${b.id}:${who}`);
                 if (r === undefined) {
                   for (const k of keys) expect(claimed.has(k), `double claim ${k}`).toBe(false);
                   for (const k of keys) claimed.add(k);
                   for (const b of chosen) expect(await escrow('alice').read.isFinal([b.id])).toBe(true);
                   const sum = amounts.reduce((a, b) => a + b, 0n);
-                  if (action.restake) {
+                  if (device) {
+                    expect(await f.token('carol').read.balanceOf([payee])).toBe(payeeBefore + sum);
+                    expect(await f.token('p4').read.balanceOf([who])).toBe(balanceBefore);
+                  } else if (action.restake) {
                     expect(await staking(action.who).read.totalStakeOf([who])).toBe(poolBefore + sum);
                   } else {
                     expect(await f.token(action.who).read.balanceOf([who])).toBe(balanceBefore + sum);
@@ -268,6 +293,28 @@ describe('ledger invariants under random operation sequences', () => {
                 } else if (r === 'AlreadyClaimed') {
                   expect(keys.some((k) => claimed.has(k))).toBe(true);
                 }
+                break;
+              }
+              case 'reward': {
+                // An epoch that has ended (or the current one, refused); now and then above the pool.
+                const epochLength = await f.config('gateway').read.epochLength();
+                const nowEpoch = (await f.now()) / epochLength;
+                const epoch = nowEpoch - BigInt(action.epochsAgo) + 1n;
+                if (epoch < 0n) break;
+                const pool = await f.config('gateway').read.availabilityPool();
+                const total = (pool * BigInt(action.percent)) / 100n;
+                const providers = action.providers.map((i) => A(PROVIDERS[i]!));
+                const share = total / BigInt(providers.length);
+                const tree = payoutTree(providers.map((p, i) => [p, i === 0 ? total - share * BigInt(providers.length - 1) : share] as const));
+                const r = await attempt(() => escrow('gateway').write.postRewardBatch([epoch, tree.root, total]));
+                expectOneOf(r, ['EpochNotOver', 'EpochAlreadySettled', 'RewardAboveBudget'], action);
+                if (action.percent > 100) expect(r).toBeDefined();
+                if (r === undefined) batches.push({ id: await escrow('gateway').read.batchCount(), jobIds: [], debits: [], tree });
+                break;
+              }
+              case 'release': {
+                const r = await attempt(() => f.token('bob').write.releaseEmission());
+                expectOneOf(r, ['NothingToRelease'], action);
                 break;
               }
               case 'steal': {

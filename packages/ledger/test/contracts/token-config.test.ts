@@ -36,7 +36,7 @@ describe('LodeToken', () => {
   it("releases emission at the fixed rate into the reward pool, to anyone's call, up to the cap", async () => {
     const t = f.token('mallory');
     const pool = await t.read.rewardPool();
-    expect(pool).toBe(f.addresses.timelock);
+    expect(pool).toBe(f.addresses.escrow); // JobEscrow pays it out as availability rewards
     const start = await t.read.emissionStart();
     const supply = await t.read.totalSupply();
     const pooled = await t.read.balanceOf([pool]); // the treasury's allocation
@@ -87,6 +87,9 @@ describe('ProtocolConfig', () => {
           challengeWindow: 5n,
           minStake: E(100),
           treasury: accounts.carol.address,
+          epochLength: 60n,
+          availabilityPool: E(30),
+          challengeRate: 3,
         },
       ],
     });
@@ -111,6 +114,9 @@ describe('ProtocolConfig', () => {
       challengeWindow: BigInt(DEFAULT_LEDGER_PARAMETERS.challengeWindow),
       minStake: DEFAULT_LEDGER_PARAMETERS.minStake,
       treasury: f.addresses.timelock,
+      epochLength: BigInt(DEFAULT_LEDGER_PARAMETERS.epochLength),
+      availabilityPool: DEFAULT_LEDGER_PARAMETERS.availabilityPool,
+      challengeRate: DEFAULT_LEDGER_PARAMETERS.challengeRate,
     });
   });
 
@@ -126,6 +132,9 @@ describe('ProtocolConfig', () => {
     await f.tx(c.write.setUnbondingPeriod([86_400n]));
     await f.tx(c.write.setChallengeWindow([86_400n]));
     await f.tx(c.write.setTreasury([accounts.bob.address]));
+    await f.tx(c.write.setEpochLength([3600n]));
+    await f.tx(c.write.setAvailabilityPool([0n]));
+    await f.tx(c.write.setChallengeRate([1000]));
     expect(await c.read.parameters()).toMatchObject({
       slashBps: 10_000,
       minStake: E(1),
@@ -133,6 +142,9 @@ describe('ProtocolConfig', () => {
       unbondingPeriod: 86_400n,
       challengeWindow: 86_400n,
       treasury: accounts.bob.address,
+      epochLength: 3600n,
+      availabilityPool: 0n,
+      challengeRate: 1000,
     });
   });
 
@@ -146,6 +158,8 @@ describe('ProtocolConfig', () => {
     await f.expectRevert(w.setSettlementPeriod([366n * 86_400n]), 'PeriodOutOfRange');
     await f.expectRevert(w.setChallengeWindow([0n]), 'PeriodOutOfRange');
     await f.expectRevert(w.setTreasury(['0x0000000000000000000000000000000000000000']), 'ZeroTreasury');
+    await f.expectRevert(w.setEpochLength([0n]), 'PeriodOutOfRange');
+    await f.expectRevert(w.setChallengeRate([1001]), 'ChallengeRateTooHigh', [1001n, 1000n]);
     const { unbondingPeriod, challengeWindow } = await cfg('deployer').read.parameters();
     await f.expectRevert(w.setChallengeWindow([unbondingPeriod + 1n]), 'UnbondingShorterThanChallengeWindow');
     await f.expectRevert(w.setUnbondingPeriod([challengeWindow - 1n]), 'UnbondingShorterThanChallengeWindow');

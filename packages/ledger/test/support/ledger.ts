@@ -19,6 +19,7 @@ import {
   defineChain,
   getAddress,
   getContract,
+  getContractAddress,
   maxUint256,
   zeroAddress,
   parseEther,
@@ -35,7 +36,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { expect } from 'vitest';
 import { createEmbeddedChain, LODE_CHAIN_ID, type EmbeddedChain } from '../../src/chain/index.js';
-import { governorAbi, jobEscrowAbi, lodeTokenAbi, protocolConfigAbi, stakingAbi, timelockAbi } from '../../src/contracts.js';
+import { deviceRegistryAbi, deviceSharesAbi, governorAbi, jobEscrowAbi, lodeTokenAbi, protocolConfigAbi, stakingAbi, timelockAbi } from '../../src/contracts.js';
 import { ledgerArtifacts } from '../../src/contracts.js';
 import { DEFAULT_LEDGER_PARAMETERS, ROLES, deployLedger, type DeployLedgerParameters, type LedgerAddresses } from '../../src/deploy.js';
 
@@ -109,6 +110,9 @@ export async function createLedgerFixture(options: LedgerFixtureOptions = {}) {
   const escrow = contract(jobEscrowAbi, addresses.escrow);
   const governor = contract(governorAbi, addresses.governor);
   const timelock = contract(timelockAbi, addresses.timelock);
+  const registry = contract(deviceRegistryAbi, addresses.registry);
+  /** A device's share contract (DeviceShares clone) as `actor`. */
+  const shares = (address: Address) => contract(deviceSharesAbi, address);
 
   /** Waits for a transaction and asserts it succeeded. */
   const tx = async (hash: Promise<Hex> | Hex): Promise<TransactionReceipt> => {
@@ -137,6 +141,8 @@ export async function createLedgerFixture(options: LedgerFixtureOptions = {}) {
     escrow,
     governor,
     timelock,
+    registry,
+    shares,
     tx,
     /** Address of an actor. */
     addr: (name: ActorName): Address => accounts[name].address,
@@ -198,7 +204,10 @@ export function decodeRevert(error: unknown): { errorName: string; args: readonl
   return { errorName: decoded.errorName, args: decoded.args };
 }
 
-/** Token, config (owned by 'gov'), staking and escrow, wired as deployLedger wires them. */
+/**
+ * Token, config (owned by 'gov'), staking, the device registry and escrow, wired as deployLedger
+ * wires them (the escrow is the token's reward pool).
+ */
 async function deployCore(
   wallet: WalletClient<Transport, Chain, Account>,
   pub: PublicClient,
@@ -212,9 +221,10 @@ async function deployCore(
     return getAddress(receipt.contractAddress!);
   };
   const first = await pub.getBlockNumber();
+  const nonce = await pub.getTransactionCount({ address: accounts.deployer.address, blockTag: 'pending' });
   const token = await deploy('LodeToken', [
     [{ holder: accounts.deployer.address, amount: p.initialSupply, delegatee: zeroAddress }],
-    accounts.treasury.address,
+    getContractAddress({ from: accounts.deployer.address, nonce: BigInt(nonce + 5) }),
     p.emissionRate,
     p.emissionCap,
   ]);
@@ -228,17 +238,21 @@ async function deployCore(
       challengeWindow: BigInt(p.challengeWindow),
       minStake: p.minStake,
       treasury: accounts.treasury.address,
+      epochLength: BigInt(p.epochLength),
+      availabilityPool: p.availabilityPool,
+      challengeRate: p.challengeRate,
     },
   ]);
   const staking = await deploy('Staking', [token, config, accounts.deployer.address]);
-  const escrow = await deploy('JobEscrow', [token, config, staking, accounts.deployer.address]);
+  const registry = await deploy('DeviceRegistry', [token, await deploy('DeviceShares', [])]);
+  const escrow = await deploy('JobEscrow', [token, config, staking, registry, accounts.deployer.address]);
   const grant = async (abi: Abi, address: Address, role: Hex) => {
     const hash = await wallet.writeContract({ abi, address, functionName: 'grantRole', args: [role, accounts.gateway.address] } as never);
     await pub.waitForTransactionReceipt({ hash });
   };
   await grant(jobEscrowAbi as Abi, escrow, ROLES.SETTLER);
   await grant(stakingAbi as Abi, staking, ROLES.SLASHER);
-  return { chainId: LODE_CHAIN_ID, token, config, staking, escrow, timelock: zeroAddress, governor: zeroAddress, deployBlock: Number(first + 1n) };
+  return { chainId: LODE_CHAIN_ID, token, config, staking, escrow, registry, timelock: zeroAddress, governor: zeroAddress, deployBlock: Number(first + 1n) };
 }
 
 const ALL_ERRORS: Abi = Object.values(ledgerArtifacts).flatMap((a) => (a.abi as Abi).filter((item) => item.type === 'error'));
