@@ -70,6 +70,18 @@ export const GatewayOptions = z.object({
       challengeWindow: z.number().int().min(0).optional(),
       unbondingPeriod: z.number().int().min(0).optional(),
       settlementPeriod: z.number().int().min(1).optional(),
+      /** Availability: seconds per epoch, the most emission one epoch pays (token wei), challenges per device per epoch. */
+      epochLength: z
+        .number()
+        .int()
+        .min(1)
+        .max(365 * 86_400)
+        .optional(),
+      availabilityPool: z
+        .string()
+        .regex(/^[0-9]+$/)
+        .optional(),
+      challengeRate: z.number().int().min(0).max(1000).optional(),
       /** Receives the operator's allocation (delegated votes). @default the data dir's own account (`<dataDir>/keystore.json`, created if missing) */
       operator: z
         .string()
@@ -100,6 +112,11 @@ export const GatewayOptions = z.object({
         .optional(),
     })
     .default({}),
+  /**
+   * Run availability epochs: challenge registered devices (at ProtocolConfig's challengeRate per
+   * epoch) and record each epoch's rewards for settlement. Needs a ledger. @default true
+   */
+  availability: z.boolean().default(true),
   /** How often connected nodes' stake is checked again (a node that unbonds stops serving). @default 30000 */
   stakeCheckMs: z.number().int().min(100).default(30_000),
   /**

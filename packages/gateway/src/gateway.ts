@@ -31,6 +31,11 @@ import { ledgerApi } from './api/ledger.js';
 import { nodesApi } from './api/nodes.js';
 import { systemApi } from './api/system.js';
 import { trustApi } from './api/trust.js';
+import { availabilityApi } from './api/availability.js';
+import { AvailabilityService } from './availability/availability.js';
+import { availabilityChain } from './availability/chain.js';
+import { readWorkload, reference } from '@lode/workloads';
+import { createHash } from 'node:crypto';
 import { webApi } from './api/web.js';
 import { PortInUseError } from './errors.js';
 import { CHAIN_PROBE_EVERY_MS, GatewayLedger } from './settlement/ledgerService.js';
@@ -217,6 +222,25 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     clustered: member,
   });
 
+  // Availability epochs (availability/): challenges to registered devices, rewards per epoch.
+  let availability: AvailabilityService | undefined;
+  if (ledger && config.availability) {
+    const primes = readWorkload('primes');
+    const module = createHash('sha256').update(primes).digest('hex');
+    await store.putBlob(module, primes);
+    const { store: ledgerStore } = { store: store.ledger };
+    availability = new AvailabilityService({
+      chain: availabilityChain(ledger.client, ledger.addresses),
+      sessions: () => registry.sessions.values(),
+      module,
+      countPrimes: reference.primesCount,
+      createRewardBatch: (epoch, plan, now) => ledgerStore.createRewardBatch(epoch, plan, now),
+      resume: (s) => scheduler.resume(s as NodeSession),
+      now: () => clock.now(),
+      log: log.child({ part: 'availability' }),
+    });
+  }
+
   const app = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -271,7 +295,8 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     },
     onResults(s: NodeSession, results: Parameters<JobManager['onResults']>[1]) {
       for (const r of results) registry.count(s.address, r.status === 'ok');
-      jobs.onResults(s, results);
+      const forJobs = availability ? availability.onResults(s, results) : results;
+      if (forJobs.length > 0) jobs.onResults(s, forJobs);
     },
     onDrain(s: NodeSession) {
       log.info({ node: s.address, session: s.id }, 'node draining');
@@ -312,6 +337,7 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
   await app.register(jobsApi, { jobs, events, intake, limits, ...(member ? { cluster: member } : {}) });
   await app.register(ledgerApi, { ledger });
   await app.register(trustApi, { trust, store });
+  await app.register(availabilityApi, { availability });
   await app.register(webApi, { stats: { nodes: () => registry.views(), queued: () => jobs.queuedTasks(), activeJobs: () => jobs.activeJobs } });
 
   // One order to start; the reverse to stop (lifecycle.ts). Stopping: the HTTP server and node
@@ -327,6 +353,7 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     { name: 'scheduler', start: () => scheduler.start(), stop: () => scheduler.stop() },
     { name: 'events', start: () => events.start(), stop: () => events.stop() },
     ...(ledger ? [{ name: 'settlement', start: () => ledger!.start() }] : []),
+    ...(availability ? [{ name: 'availability', start: () => availability!.start(), stop: () => availability!.stop() }] : []),
     // A node that says nothing for three heartbeat periods is gone, even if its socket looks open
     // (a hung process, a dead network path): close it so its leases go back to the queue.
     every('silent nodes', config.heartbeatMs, () => {

@@ -7,7 +7,17 @@
  * import { jobEscrowAbi } from '@lode/ledger';
  * await wallet.writeContract({ address: ledger.escrow, abi: jobEscrowAbi, functionName: 'postBatch', args });
  */
-import { DeviceRegistry, DeviceShares, JobEscrow, LodeGovernor, LodeToken, ProtocolConfig, Staking, TimelockController, compilerInfo } from './generated/artifacts.js';
+import {
+  DeviceRegistry,
+  DeviceShares,
+  JobEscrow,
+  LodeGovernor,
+  LodeToken,
+  ProtocolConfig,
+  Staking,
+  TimelockController,
+  compilerInfo,
+} from './generated/artifacts.js';
 
 export { compilerInfo };
 

@@ -308,12 +308,7 @@ export async function deployLedger<chain extends Chain | undefined>(
   const nonce = await publicClient.getTransactionCount({ address: deployer, blockTag: 'pending' });
   const plannedEscrow = getContractAddress({ from: deployer, nonce: BigInt(nonce + 6) });
   const timelock = await deploy('TimelockController', [BigInt(p.timelockDelay), [], [zeroAddress], deployer]);
-  const token = await deploy('LodeToken', [
-    planAllocations({ ...params, deployer, timelock }),
-    p.rewardPool ?? plannedEscrow,
-    p.emissionRate,
-    p.emissionCap,
-  ]);
+  const token = await deploy('LodeToken', [planAllocations({ ...params, deployer, timelock }), p.rewardPool ?? plannedEscrow, p.emissionRate, p.emissionCap]);
   const config = await deploy('ProtocolConfig', [
     timelock,
     {
@@ -334,7 +329,9 @@ export async function deployLedger<chain extends Chain | undefined>(
   const registry = await deploy('DeviceRegistry', [token, sharesImplementation]);
   const escrow = await deploy('JobEscrow', [token, config, staking, registry, deployer]);
   if (escrow !== plannedEscrow && p.rewardPool === undefined) {
-    throw new LedgerDeployError(`deploy JobEscrow: it landed at ${escrow}, not at ${plannedEscrow} where LodeToken sends emission (did another transaction from ${deployer} run meanwhile?)`);
+    throw new LedgerDeployError(
+      `deploy JobEscrow: it landed at ${escrow}, not at ${plannedEscrow} where LodeToken sends emission (did another transaction from ${deployer} run meanwhile?)`,
+    );
   }
   const governor = await deploy('LodeGovernor', [token, timelock, p.votingDelay, p.votingPeriod, p.proposalThreshold, BigInt(p.quorumPercent)]);
 

@@ -28,6 +28,8 @@ export interface GatewayFlags {
   faucetPerDay?: number;
   rpcPerMinute?: number;
   rpcBudgetMs?: number;
+  epochLength?: number;
+  availability?: boolean;
   publicUrl?: string[];
   trustProxy?: string[];
   limit?: Record<string, number>;
@@ -111,6 +113,8 @@ export function ledgerOptions(opts: GatewayFlags) {
     },
     ...(opts.rpcPerMinute !== undefined ? { rpcPerMinute: opts.rpcPerMinute } : {}),
     ...(opts.rpcBudgetMs !== undefined ? { rpcBudgetMs: opts.rpcBudgetMs } : {}),
+    ...(opts.epochLength !== undefined ? { ledgerParams: { epochLength: opts.epochLength } } : {}),
+    ...(opts.availability === false ? { availability: false } : {}),
   } as const;
 }
 
@@ -197,6 +201,12 @@ export function withGatewayFlags(cmd: Command): Command {
       'a reverse proxy (IP or CIDR) whose X-Forwarded-For names the client, for per-IP quotas (repeatable; only the proxy you run)',
       (v: string, prev: string[] = []) => [...prev, v],
     )
+    .option(
+      '--epoch-length <s>',
+      'seconds per availability epoch, for a new embedded chain (default 60; later: `lode gov propose`)',
+      positiveInt('--epoch-length'),
+    )
+    .option('--no-availability', 'do not challenge registered devices nor record availability rewards')
     .option('--limit <name=value>', `a quota (repeatable): ${LIMIT_NAMES.join(', ')} — see docs/security.md for the defaults`, collectLimit)
     .addOption(logLevelOption('gateway log level (logs go to stdout)'));
 }

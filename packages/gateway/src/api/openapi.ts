@@ -170,6 +170,12 @@ export const ROUTES: readonly Route[] = [
     ok: PayoutsView,
     query: { from: 'Unix ms', to: 'Unix ms' },
   },
+  {
+    method: 'get',
+    path: '/v1/availability',
+    summary: 'The availability epoch in progress (challenges per registered device) and the last settled epochs with their rewards.',
+    ok: z.object({ current: z.unknown(), settled: z.array(z.unknown()) }),
+  },
   { method: 'get', path: '/v1/openapi.json', summary: 'This document.', ok: z.object({ openapi: z.string() }) },
   { method: 'post', path: '/rpc', summary: 'Ethereum JSON-RPC of the embedded chain (calls bounded in gas and time).', body: z.unknown(), ok: 'json-rpc' },
   {

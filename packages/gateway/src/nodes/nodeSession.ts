@@ -69,6 +69,8 @@ export class NodeSession implements JobSession {
   private moving = false;
   /** When this gateway last asked the node to move (0: never). */
   moveAskedAt = 0;
+  /** Held from job leases until then (an availability challenge is out); 0: not held. */
+  private heldUntil = 0;
   ready = false;
   connectedAt = 0;
   lastSeenAt = 0;
@@ -115,9 +117,14 @@ export class NodeSession implements JobSession {
     this.send({ t: 'challenge', challenge: this.challenge, protocol: PROTOCOL_VERSION, gateway: host.domain.gateway, chainId: host.domain.chainId });
   }
 
-  /** No new leases: the node drains, or it was asked to move. */
+  /** No new leases: the node drains, was asked to move, or answers an availability challenge. */
   get draining(): boolean {
-    return this.drainSaid || this.moving;
+    return this.drainSaid || this.moving || (this.heldUntil > 0 && this.host.now() < this.heldUntil);
+  }
+
+  /** No job leases until `untilMs` (an availability challenge is out); 0 lifts it. */
+  holdUntil(untilMs: number): void {
+    this.heldUntil = untilMs;
   }
 
   /**

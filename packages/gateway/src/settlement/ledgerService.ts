@@ -507,6 +507,9 @@ async function resolveAddresses(
       challengeWindow: p.challengeWindow,
       unbondingPeriod: p.unbondingPeriod,
       settlementPeriod: p.settlementPeriod,
+      epochLength: p.epochLength,
+      availabilityPool: p.availabilityPool === undefined ? undefined : BigInt(p.availabilityPool),
+      challengeRate: p.challengeRate,
     });
     writeFileSync(file, `${JSON.stringify(addresses, null, 2)}\n`);
   } else {

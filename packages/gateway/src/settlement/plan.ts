@@ -107,6 +107,16 @@ export function planBatch(receipts: Receipt[], feeBps: number): BatchPlan {
 }
 
 /**
+ * An availability epoch's reward batch: the same tree as a job batch over (node, reward), with
+ * no debits and no fee. `rewards` must have distinct nodes and amounts above zero.
+ */
+export function planRewards(rewards: ReadonlyArray<{ node: string; amount: bigint }>): Pick<BatchPlan, 'root' | 'tree' | 'payouts'> {
+  const payouts = rewards.map((r) => ({ provider: r.node.toLowerCase(), amount: r.amount, gross: r.amount, tasks: 0 }));
+  const tree = standardTree(payouts.map((p): [string, string] => [p.provider, p.amount.toString()]));
+  return { root: tree.tree[0]!, tree, payouts };
+}
+
+/**
  * The proof for `provider`'s leaf in a stored tree (a `standard-v1` dump, as the library or
  * planBatch wrote it), or undefined when it has none. The proof is checked against the tree's
  * root before it is returned (throws when the stored tree is corrupt).

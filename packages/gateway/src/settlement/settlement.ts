@@ -123,6 +123,7 @@ export class Settlement {
 
   /** Posts a prepared batch; 'set-aside' when jobs at fault were held and its other receipts released. */
   private async post(batch: SettlementBatch): Promise<'posted' | 'set-aside'> {
+    if (batch.epoch !== null) return this.postReward(batch);
     const data = postBatchData(batch.root as Hex, batch.debits);
     let receipt: TransactionReceipt;
     try {
@@ -154,6 +155,41 @@ export class Settlement {
     this.o.log.info(
       { batch: batch.id, chainBatchId: posted.batchId.toString(), receipts: batch.receipts, total: batch.total.toString(), fee: batch.fee.toString() },
       'settlement batch posted',
+    );
+    return 'posted';
+  }
+
+  /**
+   * Posts an availability epoch's reward batch (`postRewardBatch`, funded by emission). A refusal
+   * leaves it prepared, tried again next round (EpochNotOver: the chain's clock is behind), or,
+   * when it can never pass (EpochAlreadySettled, RewardAboveBudget), marks it failed, logged.
+   */
+  private async postReward(batch: SettlementBatch): Promise<'posted'> {
+    const data = encodeFunctionData({ abi: jobEscrowAbi, functionName: 'postRewardBatch', args: [BigInt(batch.epoch!), batch.root as Hex, batch.total] });
+    let receipt: TransactionReceipt;
+    try {
+      receipt = await this.o.outbox.sendOnce('postRewardBatch', String(batch.id), { to: this.o.escrow, data });
+    } catch (err) {
+      const refusal = revertErrorName(err) ?? (await this.revertReason(data));
+      if (refusal === 'EpochAlreadySettled' || refusal === 'RewardAboveBudget') {
+        await this.o.store.ledger.updateBatch(batch.id, { status: 'failed', error: `postRewardBatch refused: ${refusal}` });
+        this.o.log.error({ batch: batch.id, epoch: batch.epoch, refusal }, 'availability reward batch refused for good');
+        return 'posted';
+      }
+      throw err;
+    }
+    if (receipt.status !== 'success')
+      throw new Error(`reward batch ${batch.id} reverted on chain (${receipt.transactionHash}): ${await this.revertReason(data)}`);
+    const posted = this.batchPosted(receipt);
+    await this.o.store.ledger.updateBatch(batch.id, {
+      status: 'posted',
+      txHash: receipt.transactionHash,
+      chainBatchId: posted.batchId,
+      finalAt: Number(posted.finalAt),
+    });
+    this.o.log.info(
+      { batch: batch.id, epoch: batch.epoch, chainBatchId: posted.batchId.toString(), total: batch.total.toString() },
+      'availability reward batch posted',
     );
     return 'posted';
   }

@@ -341,6 +341,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: 'availability: reward batches, one per epoch, beside job batches',
+    sql: `
+      -- An availability reward batch (JobEscrow.postRewardBatch) names its epoch; a job batch has none.
+      ALTER TABLE settlement_batches ADD COLUMN epoch bigint;
+      CREATE UNIQUE INDEX settlement_batches_epoch ON settlement_batches (epoch) WHERE epoch IS NOT NULL;
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock key that serializes migrations across gateways. */

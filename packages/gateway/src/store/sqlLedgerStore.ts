@@ -22,7 +22,7 @@ import { num, numOrNull, type SqlExecutor } from './sql.js';
 /** The batch columns, qualified by a table alias when given (`b.`). */
 const batchColumns = (t = '') =>
   `${t}id, ${t}status, ${t}root, ${t}tree, ${t}debits, ${t}receipts, ${t}total::text AS total, ${t}fee::text AS fee, ` +
-  `${t}created_at, ${t}tx_hash, ${t}chain_batch_id::text AS chain_batch_id, ${t}final_at, ${t}error`;
+  `${t}created_at, ${t}tx_hash, ${t}chain_batch_id::text AS chain_batch_id, ${t}final_at, ${t}error, ${t}epoch`;
 const BATCH_COLUMNS = batchColumns();
 
 /** Receipts (alias r) whose result does not rest on its node's word alone, unaudited (see migration 6). */
@@ -88,6 +88,26 @@ export class SqlLedgerStore implements LedgerStore {
           ],
         );
       }
+      return batch;
+    });
+  }
+
+  async createRewardBatch(epoch: number, plan: Pick<BatchPlan, 'root' | 'tree' | 'payouts'>, now: number): Promise<SettlementBatch | null> {
+    return this.db().transaction(async (tx) => {
+      const total = plan.payouts.reduce((sum, p) => sum + p.amount, 0n);
+      const [row] = await tx.query<BatchRow>(
+        `INSERT INTO settlement_batches (status, root, tree, debits, receipts, total, fee, created_at, epoch)
+         VALUES ('prepared', $1, $2, '[]', 0, $3, 0, $4, $5) ON CONFLICT (epoch) WHERE epoch IS NOT NULL DO NOTHING
+         RETURNING ${BATCH_COLUMNS}`,
+        [plan.root, JSON.stringify(plan.tree), total.toString(), now, epoch],
+      );
+      if (!row) return null;
+      const batch = toBatch(row);
+      await tx.query(
+        `INSERT INTO settlement_payouts (batch_id, provider, amount, gross, tasks)
+         SELECT $1, p, a, a, 0 FROM unnest($2::text[], $3::numeric[]) AS u(p, a)`,
+        [batch.id, plan.payouts.map((x) => x.provider), plan.payouts.map((x) => x.amount.toString())],
+      );
       return batch;
     });
   }
@@ -286,6 +306,7 @@ interface BatchRow {
   chain_batch_id: string | null;
   final_at: unknown;
   error: string | null;
+  epoch: unknown;
 }
 
 function toBatch(r: BatchRow): SettlementBatch {
@@ -303,6 +324,7 @@ function toBatch(r: BatchRow): SettlementBatch {
     chainBatchId: r.chain_batch_id === null ? null : BigInt(r.chain_batch_id),
     finalAt: numOrNull(r.final_at),
     error: r.error,
+    epoch: numOrNull(r.epoch),
   };
 }
 

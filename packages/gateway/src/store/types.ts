@@ -306,6 +306,8 @@ export interface SettlementBatch {
   /** Chain time (s) from which the batch is final: claims pass, challenges are closed. */
   finalAt: number | null;
   error: string | null;
+  /** The availability epoch a reward batch pays (no debits, no fee); null for a job batch. */
+  epoch: number | null;
 }
 
 export interface Payout {
@@ -345,6 +347,11 @@ export interface LedgerStore {
   createBatch(maxReceipts: number, now: number, plan: (receipts: Receipt[]) => BatchPlan, maxJobs?: number): Promise<SettlementBatch | null>;
   /** Batches by status (oldest first), or all when omitted. */
   listBatches(status?: SettlementBatch['status']): Promise<SettlementBatch[]>;
+  /**
+   * Records an epoch's availability rewards as a 'prepared' batch (posted by settlement with
+   * `postRewardBatch`); null when the epoch has one already (one batch per epoch, ever).
+   */
+  createRewardBatch(epoch: number, plan: Pick<BatchPlan, 'root' | 'tree' | 'payouts'>, now: number): Promise<SettlementBatch | null>;
   updateBatch(
     id: number,
     patch: { status: SettlementBatch['status']; txHash?: string | null; chainBatchId?: bigint | null; finalAt?: number | null; error?: string | null },

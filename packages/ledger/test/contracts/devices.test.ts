@@ -61,7 +61,11 @@ describe('devices as assets', () => {
       const r = (who: ActorName) => f.registry(who).write;
       // mallory signs "as" p1: the signature does not recover to p1.
       const c = await consent('p1', 'mallory');
-      await f.expectRevert(r('mallory').register([c.node, c.kind, c.capabilitiesHash, c.deadline, await signConsent(f, accounts.mallory as LocalAccount, c)]), 'InvalidNodeSignature', [A('p1')]);
+      await f.expectRevert(
+        r('mallory').register([c.node, c.kind, c.capabilitiesHash, c.deadline, await signConsent(f, accounts.mallory as LocalAccount, c)]),
+        'InvalidNodeSignature',
+        [A('p1')],
+      );
       // p1 consented to alice; mallory replays it for herself.
       const forAlice = await consent('p1', 'alice');
       const sig = await signConsent(f, accounts.p1 as LocalAccount, forAlice);
@@ -69,11 +73,20 @@ describe('devices as assets', () => {
       // Details changed under the signature.
       await f.expectRevert(r('alice').register([forAlice.node, 2, forAlice.capabilitiesHash, forAlice.deadline, sig]), 'InvalidNodeSignature');
       await f.tx(r('alice').register([forAlice.node, forAlice.kind, forAlice.capabilitiesHash, forAlice.deadline, sig]));
-      await f.expectRevert(r('alice').register([forAlice.node, forAlice.kind, forAlice.capabilitiesHash, forAlice.deadline, sig]), 'DeviceAlreadyRegistered', [A('p1')]);
+      await f.expectRevert(r('alice').register([forAlice.node, forAlice.kind, forAlice.capabilitiesHash, forAlice.deadline, sig]), 'DeviceAlreadyRegistered', [
+        A('p1'),
+      ]);
       const old = await consent('p2', 'bob', { deadline: (await f.now()) - 1n });
-      await f.expectRevert(r('bob').register([old.node, old.kind, old.capabilitiesHash, old.deadline, await signConsent(f, accounts.p2 as LocalAccount, old)]), 'SignatureExpired');
+      await f.expectRevert(
+        r('bob').register([old.node, old.kind, old.capabilitiesHash, old.deadline, await signConsent(f, accounts.p2 as LocalAccount, old)]),
+        'SignatureExpired',
+      );
       const odd = await consent('p2', 'bob', { kind: 5 });
-      await f.expectRevert(r('bob').register([odd.node, odd.kind, odd.capabilitiesHash, odd.deadline, await signConsent(f, accounts.p2 as LocalAccount, odd)]), 'InvalidKind', [5]);
+      await f.expectRevert(
+        r('bob').register([odd.node, odd.kind, odd.capabilitiesHash, odd.deadline, await signConsent(f, accounts.p2 as LocalAccount, odd)]),
+        'InvalidKind',
+        [5],
+      );
       await f.expectRevert(f.registry('bob').read.deviceOf([BigInt(A('p3'))]), 'UnknownDevice');
     });
   });
@@ -227,7 +240,12 @@ describe('DeviceShares accounting (property)', () => {
 
   const step = fc.oneof(
     fc.record({ kind: fc.constant('income' as const), amount: fc.oneof(fc.bigInt({ min: 1n, max: 1000n }), fc.bigInt({ min: 1n, max: E(50) })) }),
-    fc.record({ kind: fc.constant('transfer' as const), from: fc.nat(HOLDERS.length - 1), to: fc.nat(HOLDERS.length - 1), amount: fc.bigInt({ min: 0n, max: 40n }) }),
+    fc.record({
+      kind: fc.constant('transfer' as const),
+      from: fc.nat(HOLDERS.length - 1),
+      to: fc.nat(HOLDERS.length - 1),
+      amount: fc.bigInt({ min: 0n, max: 40n }),
+    }),
     fc.record({ kind: fc.constant('claim' as const), who: fc.nat(HOLDERS.length - 1) }),
   );
 
@@ -291,4 +309,3 @@ describe('DeviceShares accounting (property)', () => {
     );
   }, 600_000);
 });
-

@@ -36,7 +36,16 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { expect } from 'vitest';
 import { createEmbeddedChain, LODE_CHAIN_ID, type EmbeddedChain } from '../../src/chain/index.js';
-import { deviceRegistryAbi, deviceSharesAbi, governorAbi, jobEscrowAbi, lodeTokenAbi, protocolConfigAbi, stakingAbi, timelockAbi } from '../../src/contracts.js';
+import {
+  deviceRegistryAbi,
+  deviceSharesAbi,
+  governorAbi,
+  jobEscrowAbi,
+  lodeTokenAbi,
+  protocolConfigAbi,
+  stakingAbi,
+  timelockAbi,
+} from '../../src/contracts.js';
 import { ledgerArtifacts } from '../../src/contracts.js';
 import { DEFAULT_LEDGER_PARAMETERS, ROLES, deployLedger, type DeployLedgerParameters, type LedgerAddresses } from '../../src/deploy.js';
 

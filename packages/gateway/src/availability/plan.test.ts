@@ -1,0 +1,67 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { reference } from '@lode/workloads';
+import { CAPACITY_CAP, challengeFor, challengeOffsets, epochRewards, TARGET_MS, CANDIDATES_PER_BENCH_MS, type DeviceEpoch } from './plan.js';
+
+const secret = new Uint8Array(32).fill(7);
+
+describe('challengeOffsets', () => {
+  it('gives every device of one address the same moments, inside the epoch, and another address others', () => {
+    const a = challengeOffsets(secret, 5n, '10.0.0.1', 3, 60_000);
+    expect(challengeOffsets(secret, 5n, '10.0.0.1', 3, 60_000)).toEqual(a);
+    expect(challengeOffsets(secret, 5n, '10.0.0.2', 3, 60_000)).not.toEqual(a);
+    expect(challengeOffsets(secret, 6n, '10.0.0.1', 3, 60_000)).not.toEqual(a);
+    expect(challengeOffsets(new Uint8Array(32).fill(8), 5n, '10.0.0.1', 3, 60_000)).not.toEqual(a);
+    for (const t of a) expect(t >= 3_000 && t < 51_000).toBe(true);
+    expect([...a].sort((x, y) => x - y)).toEqual(a);
+  });
+});
+
+describe('challengeFor', () => {
+  it('sizes one task per declared slot (capped) to TARGET_MS at the declared speed, answered by the sieve', () => {
+    const c = challengeFor(secret, 1n, '0xabc', 0, { slots: 3, benchmark: 10_000 }, reference.primesCount);
+    expect(c.tasks).toHaveLength(3);
+    for (const t of c.tasks) {
+      expect(t.hi - t.lo).toBe(Math.round(TARGET_MS * 10_000 * CANDIDATES_PER_BENCH_MS));
+      expect(t.lo).toBeGreaterThanOrEqual(2 ** 30);
+      expect(t.hi).toBeLessThan(2 ** 32);
+      expect(t.count).toBe(reference.primesCount(t.lo, t.hi));
+    }
+    expect(new Set(c.tasks.map((t) => t.lo)).size).toBe(3);
+    expect(challengeFor(secret, 1n, '0xabc', 0, { slots: 10_000, benchmark: 1 }, () => 0).tasks).toHaveLength(CAPACITY_CAP);
+    expect(c.deadlineMs).toBeGreaterThan(TARGET_MS * 2);
+  });
+});
+
+describe('epochRewards', () => {
+  const d = (node: string, passed: number, capacity: number, eligible = true): DeviceEpoch => ({ node, passed, capacity, eligible });
+
+  it('pays only eligible devices that answered, by score × capacity, never above the pool', () => {
+    const rewards = epochRewards([d('0xa', 3, 2), d('0xb', 0, 8), d('0xc', 3, 1, false), d('0xd', 1, 2)], 80n, 3);
+    expect(rewards).toEqual([
+      { node: '0xa', amount: 60n, score: 1 }, // weight 6 of 8
+      { node: '0xd', amount: 20n, score: 1 / 3 }, // weight 2 of 8
+    ]);
+  });
+
+  it('sums to at most the pool, leaving less than one wei per device (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ passed: fc.nat(5), capacity: fc.integer({ min: 1, max: 200 }), eligible: fc.boolean() }), { maxLength: 30 }),
+        fc.bigInt({ min: 0n, max: 10n ** 24n }),
+        (devices, pool) => {
+          const rewards = epochRewards(
+            devices.map((x, i) => d(`0x${i}`, x.passed, x.capacity, x.eligible)),
+            pool,
+            5,
+          );
+          const total = rewards.reduce((s, r) => s + r.amount, 0n);
+          expect(total <= pool).toBe(true);
+          const paying = devices.filter((x) => x.eligible && x.passed > 0).length;
+          if (paying > 0) expect(pool - total < BigInt(paying)).toBe(true);
+          for (const r of rewards) expect(r.amount > 0n).toBe(true);
+        },
+      ),
+    );
+  });
+});
