@@ -203,6 +203,8 @@ export const LedgerInfoView = z.object({
     config: Address,
     staking: Address,
     escrow: Address,
+    /** DeviceRegistry: device tokens and where a registered device's payouts go. */
+    registry: Address,
     timelock: Address,
     governor: Address,
     deployBlock: z.number().int(),
