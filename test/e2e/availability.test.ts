@@ -1,0 +1,151 @@
+/**
+ * Proof of availability on real processes: a gateway with its embedded chain (epochs of 20 s),
+ * three staked nodes registered as devices (DeviceRegistry, signed by each node key), and one
+ * epoch in which one node stays online, one is offline, and one declares 16 slots on this
+ * two-core machine. Only the first is rewarded; its reward batch is posted on chain and claimed
+ * with `lode wallet claim` like a job payout; token supply moved only by the emission schedule.
+ */
+import { join } from 'node:path';
+import { createPublicClient, createWalletClient, http, keccak256, toHex, type Address, type Hex, type PublicClient } from 'viem';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadOrCreateAccount } from '@lode/keystore';
+import { deviceRegistryAbi, jobEscrowAbi, lodeTokenAbi } from '@lode/ledger/client';
+import { Cluster, lode, lodeRun, waitFor, type Proc } from '../support/cluster.js';
+
+vi.setConfig({ testTimeout: 240_000 });
+
+const EPOCH_S = 20;
+let cluster: Cluster;
+let chain: PublicClient;
+let contracts: { token: Address; escrow: Address; registry: Address };
+const dirs = { online: 'dev-online', offline: 'dev-offline', liar: 'dev-liar' } as const;
+const addresses: Record<keyof typeof dirs, Address> = {} as never;
+const procs: Proc[] = [];
+
+interface AvailabilityView {
+  current: { epoch: number; devices: Array<{ node: string; challenges: number; passed: number; missed: number }> } | null;
+  settled: Array<{
+    epoch: number;
+    rewards: Array<{ node: string; amount: string; score: number }>;
+    batch: number | null;
+    devices: Array<{ node: string; passed: number }>;
+  }>;
+}
+const availability = async () => (await (await fetch(`${cluster.url}/v1/availability`)).json()) as AvailabilityView;
+
+/** Registers the node in `dir` as a device it owns itself: the node key signs, and sends. */
+async function register(dir: string): Promise<Address> {
+  const { account } = await loadOrCreateAccount(join(cluster.dir, dir), { create: false });
+  const wallet = createWalletClient({ account, transport: http(`${cluster.url}/rpc`) });
+  const deadline = BigInt(Math.floor(Date.now() / 1000) + 600);
+  const capabilitiesHash = keccak256(toHex(`{"cores":2}`));
+  const signature = await account.signTypedData({
+    domain: { name: 'Lode DeviceRegistry', version: '1', chainId: await chain.getChainId(), verifyingContract: contracts.registry },
+    types: {
+      RegisterDevice: [
+        { name: 'node', type: 'address' },
+        { name: 'owner', type: 'address' },
+        { name: 'kind', type: 'uint8' },
+        { name: 'capabilitiesHash', type: 'bytes32' },
+        { name: 'deadline', type: 'uint256' },
+      ],
+    },
+    primaryType: 'RegisterDevice',
+    message: { node: account.address, owner: account.address, kind: 0, capabilitiesHash, deadline },
+  });
+  const hash = await wallet.writeContract({
+    address: contracts.registry,
+    abi: deviceRegistryAbi,
+    functionName: 'register',
+    args: [account.address, 0, capabilitiesHash, deadline, signature as Hex],
+    chain: null,
+  });
+  expect((await chain.waitForTransactionReceipt({ hash })).status).toBe('success');
+  return account.address;
+}
+
+function startNode(dir: string, slots: number): Proc {
+  const p = lode(['node', '--gateway', cluster.wsUrl, '--data-dir', join(cluster.dir, dir), '--slots', String(slots)]);
+  procs.push(p);
+  return p;
+}
+
+beforeAll(async () => {
+  cluster = await new Cluster({ nodes: 0, ledger: true, gatewayArgs: ['--epoch-length', String(EPOCH_S)] }).start();
+  chain = createPublicClient({ transport: http(`${cluster.url}/rpc`), pollingInterval: 100 }) as PublicClient;
+  contracts = ((await (await fetch(`${cluster.url}/v1/ledger`)).json()) as { contracts: typeof contracts }).contracts;
+  for (const [name, dir] of Object.entries(dirs)) {
+    await cluster.provision(join(cluster.dir, dir), true);
+    addresses[name as keyof typeof dirs] = await register(dir);
+  }
+});
+afterAll(async () => {
+  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
+  await Promise.all(procs.map((p) => p.exited));
+  await cluster?.stop();
+});
+
+describe('availability epochs', () => {
+  it('reward only the device that stays online and answers as it declared; the reward is claimed like a payout', async () => {
+    const supplyBefore = await chain.readContract({ address: contracts.token, abi: lodeTokenAbi, functionName: 'totalSupply' });
+    const emittedBefore = await chain.readContract({ address: contracts.token, abi: lodeTokenAbi, functionName: 'emitted' });
+    startNode(dirs.online, 1);
+    startNode(dirs.liar, 16); // declares 16 slots: 16 challenge tasks at once on two cores miss the deadline
+    // The offline device never connects. Wait for an epoch that starts with all three registered
+    // and both nodes connected, then for it to be settled.
+    await waitFor('both nodes connected', async () => {
+      const nodes = (await (await fetch(`${cluster.url}/v1/nodes`)).json()) as { nodes: Array<{ address: string; online?: boolean }> };
+      return nodes.nodes.filter((n) => n.online !== false).length >= 2;
+    });
+    const first = (await waitFor('an epoch with the three devices', async () => {
+      const v = await availability();
+      return v.current && v.current.devices.length === 3 ? v.current.epoch : undefined;
+    })) as number;
+    const watched = first + 1; // the first whole epoch with both nodes connected from its start
+    const settled = await waitFor(
+      `epoch ${watched} settled`,
+      async () => (await availability()).settled.find((e) => e.epoch === watched),
+      (EPOCH_S * 3 + 20) * 1000,
+      500,
+    );
+    const lower = (a: string) => a.toLowerCase();
+    const passed = Object.fromEntries(settled.devices.map((d) => [d.node, d.passed]));
+    expect(passed[lower(addresses.online)]).toBeGreaterThan(0);
+    expect(passed[lower(addresses.offline)]).toBe(0);
+    expect(passed[lower(addresses.liar)]).toBe(0);
+    expect(settled.rewards.map((r) => r.node)).toEqual([lower(addresses.online)]);
+    const reward = BigInt(settled.rewards[0]!.amount);
+    expect(reward).toBeGreaterThan(0n);
+    expect(settled.batch).not.toBeNull();
+
+    // Posted on chain as the epoch's reward batch, then claimed by the node with the usual verb.
+    const batchId = await waitFor(
+      'the reward batch on chain',
+      async () => {
+        const id = await chain.readContract({ address: contracts.escrow, abi: jobEscrowAbi, functionName: 'rewardBatchOf', args: [BigInt(watched)] });
+        return id > 0n ? id : undefined;
+      },
+      60_000,
+      250,
+    );
+    await waitFor(
+      'the batch final',
+      () => chain.readContract({ address: contracts.escrow, abi: jobEscrowAbi, functionName: 'isFinal', args: [batchId] }),
+      60_000,
+      250,
+    );
+    const before = await chain.readContract({ address: contracts.token, abi: lodeTokenAbi, functionName: 'balanceOf', args: [addresses.online] });
+    const claim = await lodeRun(['--gateway', cluster.url, '--data-dir', join(cluster.dir, dirs.online), 'wallet', 'claim', '--json']);
+    expect(claim.code, claim.stderr).toBe(0);
+    const after = await chain.readContract({ address: contracts.token, abi: lodeTokenAbi, functionName: 'balanceOf', args: [addresses.online] });
+    expect(after - before).toBe(reward);
+    for (const node of [addresses.offline, addresses.liar]) {
+      expect(await chain.readContract({ address: contracts.escrow, abi: jobEscrowAbi, functionName: 'isClaimed', args: [batchId, node] })).toBe(false);
+    }
+
+    // Supply moved only by the schedule.
+    const supplyAfter = await chain.readContract({ address: contracts.token, abi: lodeTokenAbi, functionName: 'totalSupply' });
+    const emittedAfter = await chain.readContract({ address: contracts.token, abi: lodeTokenAbi, functionName: 'emitted' });
+    expect(supplyAfter - supplyBefore).toBe(emittedAfter - emittedBefore);
+  });
+});
