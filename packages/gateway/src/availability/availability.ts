@@ -22,7 +22,17 @@ import type { Logger } from 'pino';
 import { taskSeed, type Capabilities, type Lease, type TaskOutcome } from '@lode/protocol';
 import type { SettlementBatch } from '../store/types.js';
 import { planRewards } from '../settlement/plan.js';
-import { capacityOf, challengeFor, challengeOffsets, epochRewards, type Challenge, type DeviceEpoch, type EpochReward } from './plan.js';
+import {
+  capacityOf,
+  challengeFor,
+  challengeOffsets,
+  epochRewards,
+  FULL_SPEED,
+  provenSpeed,
+  type Challenge,
+  type DeviceEpoch,
+  type EpochReward,
+} from './plan.js';
 
 /** Registered devices challenged per epoch, at most (the first ones in the registry's order). */
 export const MAX_DEVICES = 10_000;
@@ -80,6 +90,7 @@ interface Pending {
   challenge: Challenge;
   leaseIds: string[];
   answered: Set<string>;
+  sentAt: number;
   deadline: number;
 }
 
@@ -90,6 +101,8 @@ interface DeviceState {
   /** Index of the next challenge moment. */
   next: number;
   passed: number;
+  /** Σ provenSpeed of the passed challenges (FULL_SPEED for a busy one). */
+  proven: number;
   missed: number;
   busySince?: number;
   capacity: number;
@@ -110,6 +123,8 @@ export interface DeviceEpochView {
   node: string;
   challenges: number;
   passed: number;
+  /** Mean proven speed of the passed challenges (1 = as declared). */
+  speed: number;
   missed: number;
   capacity: number;
 }
@@ -124,7 +139,7 @@ export interface EpochView {
 }
 
 export interface SettledEpochView extends EpochView {
-  rewards: Array<{ node: string; amount: string; score: number }>;
+  rewards: Array<{ node: string; amount: string; score: number; speed: number }>;
   batch: number | null;
 }
 
@@ -223,6 +238,7 @@ export class AvailabilityService {
           if (now - d.busySince < BUSY_GRACE_MS) break;
           d.busySince = undefined;
           d.passed++; // busy with paid, verified work the whole grace: available
+          d.proven += FULL_SPEED;
           d.next++;
           continue;
         }
@@ -248,7 +264,7 @@ export class AvailabilityService {
       seed: taskSeed(jobId, k * 1000 + unit),
       expiresAt: deadline,
     }));
-    d.pending = { session, k, challenge, leaseIds: leases.map((l) => l.leaseId), answered: new Set(), deadline };
+    d.pending = { session, k, challenge, leaseIds: leases.map((l) => l.leaseId), answered: new Set(), sentAt: now, deadline };
     for (const l of leases) this.byLease.set(l.leaseId, d);
     session.holdUntil(deadline);
     session.sendLeases(leases);
@@ -281,8 +297,10 @@ export class AvailabilityService {
     if (!p) return;
     d.pending = undefined;
     d.next++;
-    if (outcome === 'passed') d.passed++;
-    else d.missed++;
+    if (outcome === 'passed') {
+      d.passed++;
+      d.proven += provenSpeed(this.o.now() - p.sentAt);
+    } else d.missed++;
     for (const id of p.leaseIds) this.byLease.delete(id);
     const open = p.leaseIds.filter((id) => !p.answered.has(id));
     if (outcome === 'missed' && open.length > 0) p.session.sendCancel(open);
@@ -301,7 +319,7 @@ export class AvailabilityService {
     this.current = undefined;
     if (ended) await this.finish(ended);
     const nodes = params.rate > 0 ? await this.o.chain.devices(MAX_DEVICES) : [];
-    const devices = new Map<string, DeviceState>(nodes.map((node) => [node, { node, next: 0, passed: 0, missed: 0, capacity: 0 }]));
+    const devices = new Map<string, DeviceState>(nodes.map((node) => [node, { node, next: 0, passed: 0, proven: 0, missed: 0, capacity: 0 }]));
     this.current = { epoch, startMs: epoch * lengthMs, lengthMs, pool: params.pool, rate: params.rate, devices };
     this.o.log.info({ epoch, devices: devices.size, rate: params.rate }, 'availability epoch started');
   }
@@ -316,7 +334,7 @@ export class AvailabilityService {
     const devices: DeviceEpoch[] = [];
     for (const d of e.devices.values()) {
       const eligible = d.passed > 0 ? await this.o.chain.eligible(d.node) : false;
-      devices.push({ node: d.node, passed: d.passed, capacity: d.capacity, eligible });
+      devices.push({ node: d.node, passed: d.passed, proven: d.proven, capacity: d.capacity, eligible });
       if (this.record.size < MAX_DEVICES * 2 || this.record.has(d.node)) {
         const r = this.record.get(d.node) ?? { epochs: 0, passed: 0, challenges: 0 };
         this.record.set(d.node, { epochs: r.epochs + 1, passed: r.passed + d.passed, challenges: r.challenges + e.rate });
@@ -327,7 +345,7 @@ export class AvailabilityService {
     if (rewards.length > 0) batch = await this.o.createRewardBatch(e.epoch, planRewards(rewards), this.o.now());
     this.settled.push({
       ...viewOf(e),
-      rewards: rewards.map((r) => ({ node: r.node, amount: r.amount.toString(), score: r.score })),
+      rewards: rewards.map((r) => ({ node: r.node, amount: r.amount.toString(), score: r.score, speed: r.speed })),
       batch: batch?.id ?? null,
     });
     if (this.settled.length > 16) this.settled.shift();
@@ -353,6 +371,13 @@ function viewOf(e: EpochState): EpochView {
     endsAt: e.startMs + e.lengthMs,
     rate: e.rate,
     pool: e.pool.toString(),
-    devices: [...e.devices.values()].map((d) => ({ node: d.node, challenges: d.next, passed: d.passed, missed: d.missed, capacity: d.capacity })),
+    devices: [...e.devices.values()].map((d) => ({
+      node: d.node,
+      challenges: d.next,
+      passed: d.passed,
+      speed: d.passed > 0 ? d.proven / (d.passed * FULL_SPEED) : 0,
+      missed: d.missed,
+      capacity: d.capacity,
+    })),
   };
 }

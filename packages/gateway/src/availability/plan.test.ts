@@ -1,7 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { reference } from '@lode/workloads';
-import { CAPACITY_CAP, challengeFor, challengeOffsets, epochRewards, TARGET_MS, CANDIDATES_PER_BENCH_MS, type DeviceEpoch } from './plan.js';
+import {
+  CANDIDATES_PER_BENCH_MS,
+  CAPACITY_CAP,
+  LATENCY_ALLOWANCE_MS,
+  TARGET_MS,
+  challengeFor,
+  challengeOffsets,
+  epochRewards,
+  provenSpeed,
+  type DeviceEpoch,
+} from './plan.js';
 
 const secret = new Uint8Array(32).fill(7);
 
@@ -34,24 +44,52 @@ describe('challengeFor', () => {
 });
 
 describe('epochRewards', () => {
-  const d = (node: string, passed: number, capacity: number, eligible = true): DeviceEpoch => ({ node, passed, capacity, eligible });
+  const d = (node: string, passed: number, capacity: number, eligible = true, speed = 1): DeviceEpoch => ({
+    node,
+    passed,
+    proven: Math.round(passed * speed * 1000),
+    capacity,
+    eligible,
+  });
 
   it('pays only eligible devices that answered, by score × capacity, never above the pool', () => {
     const rewards = epochRewards([d('0xa', 3, 2), d('0xb', 0, 8), d('0xc', 3, 1, false), d('0xd', 1, 2)], 80n, 3);
     expect(rewards).toEqual([
-      { node: '0xa', amount: 60n, score: 1 }, // weight 6 of 8
-      { node: '0xd', amount: 20n, score: 1 / 3 }, // weight 2 of 8
+      { node: '0xa', amount: 60n, score: 1, speed: 1 }, // weight 6 of 8
+      { node: '0xd', amount: 20n, score: 1 / 3, speed: 1 }, // weight 2 of 8
     ]);
+  });
+
+  it('gives a machine posing as k devices, each proving 1/k of the speed, what one device of its real slots earns', () => {
+    const honest = d('0xh', 3, 2);
+    for (const k of [1, 2, 4, 8]) {
+      const fakes = Array.from({ length: k }, (_, i) => d(`0xf${i}`, 3, 2, true, 1 / k));
+      const rewards = epochRewards([honest, ...fakes], 1_000_000n, 3);
+      const cheater = rewards.filter((r) => r.node.startsWith('0xf')).reduce((s, r) => s + r.amount, 0n);
+      expect(Number(cheater)).toBeCloseTo(500_000, -2); // half the pool, whatever k
+    }
+    expect(provenSpeed(TARGET_MS)).toBe(1000);
+    expect(provenSpeed(4 * (TARGET_MS + LATENCY_ALLOWANCE_MS))).toBe(250);
   });
 
   it('sums to at most the pool, leaving less than one wei per device (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ passed: fc.nat(5), capacity: fc.integer({ min: 1, max: 200 }), eligible: fc.boolean() }), { maxLength: 30 }),
+        fc.array(
+          fc.record({
+            passed: fc.nat(5),
+            capacity: fc.integer({ min: 1, max: 200 }),
+            eligible: fc.boolean(),
+            speed: fc.double({ min: 0.01, max: 1, noNaN: true }),
+          }),
+          {
+            maxLength: 30,
+          },
+        ),
         fc.bigInt({ min: 0n, max: 10n ** 24n }),
         (devices, pool) => {
           const rewards = epochRewards(
-            devices.map((x, i) => d(`0x${i}`, x.passed, x.capacity, x.eligible)),
+            devices.map((x, i) => d(`0x${i}`, x.passed, x.capacity, x.eligible, x.speed)),
             pool,
             5,
           );

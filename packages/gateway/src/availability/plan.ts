@@ -11,8 +11,11 @@
  *   slower than declared and misses `deadlineMs`. The answer is computed here by a sieve — a
  *   different algorithm from the module's trial division.
  * - **Who earns what**: `epochRewards` — a device's score is the share of its `rate` challenges
- *   it answered right in time (an offline device answers none); the pool is split by
- *   score × declared slots (capped at `CAPACITY_CAP`), floor division, the dust left unspent.
+ *   it answered right in time (an offline device answers none), each weighed by the speed it
+ *   proved (`provenSpeed`: 1 when the answers came within TARGET_MS plus a latency allowance,
+ *   less when slower); the pool is split by that × declared slots (capped at `CAPACITY_CAP`),
+ *   floor division, the dust left unspent. A machine posing as k devices (or declaring k times
+ *   its slots) answers k times slower and proves 1/k of the speed: the extra devices earn nothing.
  */
 import { createHmac } from 'node:crypto';
 
@@ -24,6 +27,10 @@ export const CANDIDATES_PER_BENCH_MS = 0.0016;
 export const DEADLINE_FACTOR = 4;
 export const MIN_DEADLINE_MS = 2_000;
 export const NETWORK_MS = 1_000;
+/** What answering a challenge may add to TARGET_MS at full proven speed: the frames, a cold module. */
+export const LATENCY_ALLOWANCE_MS = 300;
+/** Proven speed is counted in thousandths. */
+export const FULL_SPEED = 1000;
 /** The most slots a device is challenged on (and rewarded for). */
 export const CAPACITY_CAP = 64;
 /** Challenges fall in [5 %, 85 %] of the epoch, so each one's deadline passes before it ends. */
@@ -87,11 +94,21 @@ export function challengeFor(
   return { tasks, deadlineMs: Math.max(MIN_DEADLINE_MS, DEADLINE_FACTOR * TARGET_MS) + NETWORK_MS };
 }
 
+/**
+ * The speed a challenge answered right in time proves, in thousandths (FULL_SPEED = as declared):
+ * (TARGET_MS + LATENCY_ALLOWANCE_MS) / elapsed, at most FULL_SPEED.
+ */
+export function provenSpeed(elapsedMs: number): number {
+  return Math.min(FULL_SPEED, Math.round((FULL_SPEED * (TARGET_MS + LATENCY_ALLOWANCE_MS)) / Math.max(1, elapsedMs)));
+}
+
 /** One device's epoch, as the service recorded it. */
 export interface DeviceEpoch {
   node: string;
   /** Challenges answered right and in time (at most `rate`). */
   passed: number;
+  /** Σ provenSpeed over the passed challenges (at most passed × FULL_SPEED). */
+  proven: number;
   capacity: number;
   /** Registered, and its own stake reaches the minimum at the epoch's end. */
   eligible: boolean;
@@ -102,23 +119,34 @@ export interface EpochReward {
   amount: bigint;
   /** passed / rate. */
   score: number;
+  /** Mean proven speed over the passed challenges, 0..1. */
+  speed: number;
 }
 
 /**
- * Splits `pool` among eligible devices by passed × capacity (score × capacity, the score's
- * denominator `rate` being the same for all): floor(pool × weight / Σ weight) each. The sum is at
- * most `pool`; what rounding leaves stays unallocated (it funds a later epoch). Devices that
- * earn nothing are left out.
+ * Splits `pool` among eligible devices by proven × capacity (score × speed × capacity, the
+ * score's denominator `rate` being the same for all): floor(pool × weight / Σ weight) each. The
+ * sum is at most `pool`; what rounding leaves stays unallocated (it funds a later epoch). Devices
+ * that earn nothing are left out.
  */
 export function epochRewards(devices: readonly DeviceEpoch[], pool: bigint, rate: number): EpochReward[] {
   if (rate <= 0 || pool <= 0n) return [];
   const weighted = devices
     .filter((d) => d.eligible && d.passed > 0)
-    .map((d) => ({ d, weight: BigInt(Math.min(d.passed, rate)) * BigInt(Math.max(0, Math.min(CAPACITY_CAP, d.capacity))) }));
+    .map((d) => ({
+      d,
+      weight:
+        BigInt(Math.min(Math.max(0, Math.round(d.proven)), Math.min(d.passed, rate) * FULL_SPEED)) * BigInt(Math.max(0, Math.min(CAPACITY_CAP, d.capacity))),
+    }));
   const total = weighted.reduce((s, w) => s + w.weight, 0n);
   if (total === 0n) return [];
   return weighted
-    .map(({ d, weight }) => ({ node: d.node.toLowerCase(), amount: (pool * weight) / total, score: Math.min(d.passed, rate) / rate }))
+    .map(({ d, weight }) => ({
+      node: d.node.toLowerCase(),
+      amount: (pool * weight) / total,
+      score: Math.min(d.passed, rate) / rate,
+      speed: d.proven / (d.passed * FULL_SPEED),
+    }))
     .filter((r) => r.amount > 0n)
     .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
 }
