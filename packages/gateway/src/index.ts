@@ -13,6 +13,8 @@ export { GatewayOptions, testGatewayOptions, type GatewayConfig } from './config
 export type { Store, JobRecord, TaskResultRow, NodeRecord } from './store/types.js';
 export { Scheduler } from './scheduler/scheduler.js';
 export { planBatch } from './settlement/plan.js';
+export { AvailabilityService, type AvailabilityChain, type ChallengeSession } from './availability/availability.js';
+export * as availabilityPlan from './availability/plan.js';
 export { ActiveJob, TaskState } from './jobs/activeJob.js';
 export { PortInUseError } from './errors.js';
 export * from './scheduler/policy.js';

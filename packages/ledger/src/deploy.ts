@@ -121,7 +121,10 @@ export interface DeployLedgerParameters {
   settlementPeriod?: number;
   /** Seconds a posted batch can be challenged or voided before it is final. @default 5 */
   challengeWindow?: number;
-  /** Seconds per availability epoch. @default 60 */
+  /**
+   * Seconds per availability epoch. @default 300 (3 challenges of ~0.5 s per slot: 0.5 % of a
+   * device's time; a public network would use hours)
+   */
   epochLength?: number;
   /** The most emission one epoch's availability rewards may use (token wei). @default 30 LODE */
   availabilityPool?: bigint;
@@ -158,7 +161,7 @@ export const DEFAULT_LEDGER_PARAMETERS = {
   unbondingPeriod: 60,
   settlementPeriod: 10,
   challengeWindow: 5,
-  epochLength: 60,
+  epochLength: 300,
   availabilityPool: parseEther('30'),
   challengeRate: 3,
   votingDelay: 1,

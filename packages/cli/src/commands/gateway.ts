@@ -203,7 +203,7 @@ export function withGatewayFlags(cmd: Command): Command {
     )
     .option(
       '--epoch-length <s>',
-      'seconds per availability epoch, for a new embedded chain (default 60; later: `lode gov propose`)',
+      'seconds per availability epoch, for a new embedded chain (default 300; later: `lode gov propose`)',
       positiveInt('--epoch-length'),
     )
     .option('--no-availability', 'do not challenge registered devices nor record availability rewards')

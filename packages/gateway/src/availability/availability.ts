@@ -27,8 +27,8 @@ import {
   challengeFor,
   challengeOffsets,
   epochRewards,
-  FULL_SPEED,
-  provenSpeed,
+  declaredThroughput,
+  provenThroughput,
   type Challenge,
   type DeviceEpoch,
   type EpochReward,
@@ -101,8 +101,10 @@ interface DeviceState {
   /** Index of the next challenge moment. */
   next: number;
   passed: number;
-  /** Σ provenSpeed of the passed challenges (FULL_SPEED for a busy one). */
+  /** Σ provenThroughput of the passed challenges (the declared throughput for a busy one). */
   proven: number;
+  /** declaredThroughput of what the device declared when first seen this epoch. */
+  declared: number;
   missed: number;
   busySince?: number;
   capacity: number;
@@ -123,7 +125,7 @@ export interface DeviceEpochView {
   node: string;
   challenges: number;
   passed: number;
-  /** Mean proven speed of the passed challenges (1 = as declared). */
+  /** Proven throughput of the passed challenges over the declared one (1 = as declared). */
   speed: number;
   missed: number;
   capacity: number;
@@ -226,6 +228,7 @@ export class AvailabilityService {
         d.group = session.remote || d.node;
         d.offsets = challengeOffsets(this.secret, BigInt(e.epoch), d.group, e.rate, e.lengthMs);
         d.capacity = capacityOf(session.capabilities);
+        d.declared = declaredThroughput(session.capabilities);
       }
       while (d.next < d.offsets.length && e.startMs + d.offsets[d.next]! <= now) {
         if (!session) {
@@ -238,7 +241,7 @@ export class AvailabilityService {
           if (now - d.busySince < BUSY_GRACE_MS) break;
           d.busySince = undefined;
           d.passed++; // busy with paid, verified work the whole grace: available
-          d.proven += FULL_SPEED;
+          d.proven += d.declared;
           d.next++;
           continue;
         }
@@ -299,7 +302,7 @@ export class AvailabilityService {
     d.next++;
     if (outcome === 'passed') {
       d.passed++;
-      d.proven += provenSpeed(this.o.now() - p.sentAt);
+      d.proven += provenThroughput(p.challenge, this.o.now() - p.sentAt);
     } else d.missed++;
     for (const id of p.leaseIds) this.byLease.delete(id);
     const open = p.leaseIds.filter((id) => !p.answered.has(id));
@@ -319,7 +322,7 @@ export class AvailabilityService {
     this.current = undefined;
     if (ended) await this.finish(ended);
     const nodes = params.rate > 0 ? await this.o.chain.devices(MAX_DEVICES) : [];
-    const devices = new Map<string, DeviceState>(nodes.map((node) => [node, { node, next: 0, passed: 0, proven: 0, missed: 0, capacity: 0 }]));
+    const devices = new Map<string, DeviceState>(nodes.map((node) => [node, { node, next: 0, passed: 0, proven: 0, declared: 0, missed: 0, capacity: 0 }]));
     this.current = { epoch, startMs: epoch * lengthMs, lengthMs, pool: params.pool, rate: params.rate, devices };
     this.o.log.info({ epoch, devices: devices.size, rate: params.rate }, 'availability epoch started');
   }
@@ -334,7 +337,7 @@ export class AvailabilityService {
     const devices: DeviceEpoch[] = [];
     for (const d of e.devices.values()) {
       const eligible = d.passed > 0 ? await this.o.chain.eligible(d.node) : false;
-      devices.push({ node: d.node, passed: d.passed, proven: d.proven, capacity: d.capacity, eligible });
+      devices.push({ node: d.node, passed: d.passed, proven: d.proven, declared: d.declared, eligible });
       if (this.record.size < MAX_DEVICES * 2 || this.record.has(d.node)) {
         const r = this.record.get(d.node) ?? { epochs: 0, passed: 0, challenges: 0 };
         this.record.set(d.node, { epochs: r.epochs + 1, passed: r.passed + d.passed, challenges: r.challenges + e.rate });
@@ -375,7 +378,7 @@ function viewOf(e: EpochState): EpochView {
       node: d.node,
       challenges: d.next,
       passed: d.passed,
-      speed: d.passed > 0 ? d.proven / (d.passed * FULL_SPEED) : 0,
+      speed: d.passed > 0 && d.declared > 0 ? d.proven / (d.passed * d.declared) : 0,
       missed: d.missed,
       capacity: d.capacity,
     })),

@@ -4,12 +4,12 @@ import { reference } from '@lode/workloads';
 import {
   CANDIDATES_PER_BENCH_MS,
   CAPACITY_CAP,
-  LATENCY_ALLOWANCE_MS,
   TARGET_MS,
   challengeFor,
   challengeOffsets,
+  declaredThroughput,
   epochRewards,
-  provenSpeed,
+  provenThroughput,
   type DeviceEpoch,
 } from './plan.js';
 
@@ -44,11 +44,12 @@ describe('challengeFor', () => {
 });
 
 describe('epochRewards', () => {
+  /** A device of `capacity` slots (1,000 candidates/s each) that proved `speed` of that in each passed challenge. */
   const d = (node: string, passed: number, capacity: number, eligible = true, speed = 1): DeviceEpoch => ({
     node,
     passed,
-    proven: Math.round(passed * speed * 1000),
-    capacity,
+    proven: Math.round(passed * speed * capacity * 1000),
+    declared: capacity * 1000,
     eligible,
   });
 
@@ -68,8 +69,13 @@ describe('epochRewards', () => {
       const cheater = rewards.filter((r) => r.node.startsWith('0xf')).reduce((s, r) => s + r.amount, 0n);
       expect(Number(cheater)).toBeCloseTo(500_000, -2); // half the pool, whatever k
     }
-    expect(provenSpeed(TARGET_MS)).toBe(1000);
-    expect(provenSpeed(4 * (TARGET_MS + LATENCY_ALLOWANCE_MS))).toBe(250);
+    // What a challenge proves: the work over the time it took, never above what was declared.
+    const c = challengeFor(secret, 1n, '0xabc', 0, { slots: 2, benchmark: 10_000 }, () => 0);
+    const work = c.tasks.reduce((s, t) => s + t.hi - t.lo, 0);
+    expect(c.declaredPerSecond).toBe(declaredThroughput({ slots: 2, benchmark: 10_000 }));
+    expect(provenThroughput(c, TARGET_MS)).toBe(c.declaredPerSecond);
+    expect(provenThroughput(c, TARGET_MS / 4)).toBe(c.declaredPerSecond); // faster than declared: no more
+    expect(provenThroughput(c, 4 * TARGET_MS)).toBe(Math.floor((work * 1000) / (4 * TARGET_MS)));
   });
 
   it('sums to at most the pool, leaving less than one wei per device (property)', () => {

@@ -11,11 +11,12 @@
  *   slower than declared and misses `deadlineMs`. The answer is computed here by a sieve — a
  *   different algorithm from the module's trial division.
  * - **Who earns what**: `epochRewards` — a device's score is the share of its `rate` challenges
- *   it answered right in time (an offline device answers none), each weighed by the speed it
- *   proved (`provenSpeed`: 1 when the answers came within TARGET_MS plus a latency allowance,
- *   less when slower); the pool is split by that × declared slots (capped at `CAPACITY_CAP`),
- *   floor division, the dust left unspent. A machine posing as k devices (or declaring k times
- *   its slots) answers k times slower and proves 1/k of the speed: the extra devices earn nothing.
+ *   it answered right in time (an offline device answers none); each answer weighs what it
+ *   proved: the primes candidates its tasks tested per second (`provenThroughput`), at most
+ *   what the device declares (slots, capped at `CAPACITY_CAP`, × its benchmark). The pool is
+ *   split by the sum, floor division, the dust left unspent. A machine posing as k devices (or
+ *   declaring k times its slots or speed) answers k times slower: it proves what it has, and the
+ *   extra devices earn nothing — whatever slack the deadline leaves.
  */
 import { createHmac } from 'node:crypto';
 
@@ -27,10 +28,6 @@ export const CANDIDATES_PER_BENCH_MS = 0.0016;
 export const DEADLINE_FACTOR = 4;
 export const MIN_DEADLINE_MS = 2_000;
 export const NETWORK_MS = 1_000;
-/** What answering a challenge may add to TARGET_MS at full proven speed: the frames, a cold module. */
-export const LATENCY_ALLOWANCE_MS = 300;
-/** Proven speed is counted in thousandths. */
-export const FULL_SPEED = 1000;
 /** The most slots a device is challenged on (and rewarded for). */
 export const CAPACITY_CAP = 64;
 /** Challenges fall in [5 %, 85 %] of the epoch, so each one's deadline passes before it ends. */
@@ -67,6 +64,8 @@ export interface Challenge {
   tasks: ChallengeTask[];
   /** The answer must be in within this many ms of sending. */
   deadlineMs: number;
+  /** Candidates per second the device declares it tests over all its slots (what it is paid on, at most). */
+  declaredPerSecond: number;
 }
 
 /** The slots a device is challenged and rewarded on. */
@@ -86,20 +85,31 @@ export function challengeFor(
   declared: DeclaredCapacity,
   countPrimes: (lo: number, hi: number) => number,
 ): Challenge {
-  const length = Math.max(1_000, Math.round(TARGET_MS * Math.max(1, declared.benchmark) * CANDIDATES_PER_BENCH_MS));
+  const length = taskLength(declared);
   const tasks = Array.from({ length: capacityOf(declared) }, (_, unit) => {
     const lo = RANGE_BASE + Math.floor(uniform(secret, `range:${epoch}:${node}:${k}:${unit}`) * RANGE_BASE);
     return { lo, hi: lo + length, count: countPrimes(lo, lo + length) };
   });
-  return { tasks, deadlineMs: Math.max(MIN_DEADLINE_MS, DEADLINE_FACTOR * TARGET_MS) + NETWORK_MS };
+  return { tasks, deadlineMs: Math.max(MIN_DEADLINE_MS, DEADLINE_FACTOR * TARGET_MS) + NETWORK_MS, declaredPerSecond: declaredThroughput(declared) };
+}
+
+/** Candidates in one challenge task: what the declared benchmark tests in TARGET_MS. */
+function taskLength(declared: DeclaredCapacity): number {
+  return Math.max(1_000, Math.round(TARGET_MS * Math.max(1, declared.benchmark) * CANDIDATES_PER_BENCH_MS));
+}
+
+/** Candidates per second a device declares it tests, all slots together (capped at CAPACITY_CAP slots). */
+export function declaredThroughput(declared: DeclaredCapacity): number {
+  return Math.round((capacityOf(declared) * taskLength(declared) * 1000) / TARGET_MS);
 }
 
 /**
- * The speed a challenge answered right in time proves, in thousandths (FULL_SPEED = as declared):
- * (TARGET_MS + LATENCY_ALLOWANCE_MS) / elapsed, at most FULL_SPEED.
+ * What an answered challenge proves: the candidates its tasks tested per second, from sending
+ * to the last answer — at most what the device declares (being faster than declared earns no more).
  */
-export function provenSpeed(elapsedMs: number): number {
-  return Math.min(FULL_SPEED, Math.round((FULL_SPEED * (TARGET_MS + LATENCY_ALLOWANCE_MS)) / Math.max(1, elapsedMs)));
+export function provenThroughput(challenge: Challenge, elapsedMs: number): number {
+  const work = challenge.tasks.reduce((s, t) => s + (t.hi - t.lo), 0);
+  return Math.min(challenge.declaredPerSecond, Math.floor((work * 1000) / Math.max(1, elapsedMs)));
 }
 
 /** One device's epoch, as the service recorded it. */
@@ -107,9 +117,10 @@ export interface DeviceEpoch {
   node: string;
   /** Challenges answered right and in time (at most `rate`). */
   passed: number;
-  /** Σ provenSpeed over the passed challenges (at most passed × FULL_SPEED). */
+  /** Σ provenThroughput over the passed challenges (candidates per second). */
   proven: number;
-  capacity: number;
+  /** declaredThroughput: what one passed challenge may prove at most. */
+  declared: number;
   /** Registered, and its own stake reaches the minimum at the epoch's end. */
   eligible: boolean;
 }
@@ -119,33 +130,32 @@ export interface EpochReward {
   amount: bigint;
   /** passed / rate. */
   score: number;
-  /** Mean proven speed over the passed challenges, 0..1. */
+  /** Mean proven throughput of the passed challenges over the declared one, 0..1. */
   speed: number;
 }
 
 /**
- * Splits `pool` among eligible devices by proven × capacity (score × speed × capacity, the
- * score's denominator `rate` being the same for all): floor(pool × weight / Σ weight) each. The
- * sum is at most `pool`; what rounding leaves stays unallocated (it funds a later epoch). Devices
- * that earn nothing are left out.
+ * Splits `pool` among eligible devices by the throughput their passed challenges proved (each at
+ * most what the device declares): floor(pool × proven / Σ proven) each. The sum is at most
+ * `pool`; what rounding leaves stays unallocated (it funds a later epoch). Devices that earn
+ * nothing are left out.
  */
 export function epochRewards(devices: readonly DeviceEpoch[], pool: bigint, rate: number): EpochReward[] {
   if (rate <= 0 || pool <= 0n) return [];
   const weighted = devices
     .filter((d) => d.eligible && d.passed > 0)
-    .map((d) => ({
-      d,
-      weight:
-        BigInt(Math.min(Math.max(0, Math.round(d.proven)), Math.min(d.passed, rate) * FULL_SPEED)) * BigInt(Math.max(0, Math.min(CAPACITY_CAP, d.capacity))),
-    }));
+    .map((d) => {
+      const passed = Math.min(d.passed, rate);
+      return { d, passed, weight: BigInt(Math.max(0, Math.min(Math.floor(d.proven), passed * d.declared))) };
+    });
   const total = weighted.reduce((s, w) => s + w.weight, 0n);
   if (total === 0n) return [];
   return weighted
-    .map(({ d, weight }) => ({
+    .map(({ d, passed, weight }) => ({
       node: d.node.toLowerCase(),
       amount: (pool * weight) / total,
-      score: Math.min(d.passed, rate) / rate,
-      speed: d.proven / (d.passed * FULL_SPEED),
+      score: passed / rate,
+      speed: d.declared > 0 ? Number(weight) / (passed * d.declared) : 0,
     }))
     .filter((r) => r.amount > 0n)
     .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
