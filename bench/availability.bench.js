@@ -110,6 +110,7 @@ async function epoch(devices) {
       params: async () => ({ epochLength: EPOCH_S, pool: POOL, rate: RATE }),
       devices: async () => devices.map((d) => d[0]),
       eligible: async () => true,
+      available: async () => POOL,
     },
     sessions: () => sessions,
     module: MODULE,

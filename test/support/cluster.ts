@@ -29,8 +29,13 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
-export function lode(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Proc {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/**
+ * A `lode` process with its output kept. `nice`: run it at that CPU niceness (1–19, through
+ * coreutils' `nice`), as if it were a machine of its own beside the test's other processes.
+ */
+export function lode(args: string[], opts: { env?: Record<string, string>; cwd?: string; nice?: number } = {}): Proc {
+  const [command, argv] = opts.nice ? ['nice', ['-n', String(opts.nice), process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
+  const child = spawn(command as string, argv as string[], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, LODE_LOG_LEVEL: process.env.LODE_LOG_LEVEL ?? 'warn', ...opts.env }, // the --log-level of gateways and nodes
     stdio: ['ignore', 'pipe', 'pipe'],

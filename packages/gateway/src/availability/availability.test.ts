@@ -78,6 +78,7 @@ function setup(devices: Array<{ node: string; remote: string; slots: number; beh
       params: async () => ({ epochLength: EPOCH_S, pool, rate: 3 }),
       devices: async () => devices.map((d) => d.node),
       eligible: async () => true,
+      available: async () => pool * 10n,
     },
     sessions: () => sessions,
     module: 'ab'.repeat(32),

@@ -49,6 +49,8 @@ export interface AvailabilityChain {
   devices(limit: number): Promise<string[]>;
   /** Whether the node's own stake reaches the minimum. */
   eligible(node: string): Promise<boolean>;
+  /** Emission a reward batch can use now: unallocated in JobEscrow plus releasable (wei). */
+  available(): Promise<bigint>;
 }
 
 /** A connected node session, as the service uses it (NodeSession implements it). */
@@ -343,7 +345,10 @@ export class AvailabilityService {
         this.record.set(d.node, { epochs: r.epochs + 1, passed: r.passed + d.passed, challenges: r.challenges + e.rate });
       }
     }
-    const rewards: EpochReward[] = epochRewards(devices, e.pool, e.rate);
+    // The pool, but never more than has been emitted: the contract would refuse it.
+    const available = await this.o.chain.available();
+    const pool = available < e.pool ? available : e.pool;
+    const rewards: EpochReward[] = epochRewards(devices, pool, e.rate);
     let batch: SettlementBatch | null = null;
     if (rewards.length > 0) batch = await this.o.createRewardBatch(e.epoch, planRewards(rewards), this.o.now());
     this.settled.push({

@@ -1,6 +1,6 @@
 /** The chain as the availability service reads it: ProtocolConfig, DeviceRegistry and Staking. */
 import type { Address, PublicClient } from 'viem';
-import { deviceRegistryAbi, protocolConfigAbi, stakingAbi, type LedgerAddresses } from '@lode/ledger';
+import { deviceRegistryAbi, jobEscrowAbi, lodeTokenAbi, protocolConfigAbi, stakingAbi, type LedgerAddresses } from '@lode/ledger';
 import type { AvailabilityChain } from './availability.js';
 
 export function availabilityChain(client: PublicClient, addresses: LedgerAddresses): AvailabilityChain {
@@ -21,6 +21,14 @@ export function availabilityChain(client: PublicClient, addresses: LedgerAddress
         Array.from({ length: Math.min(count, limit) }, (_, i) => client.readContract({ ...registry, functionName: 'tokenByIndex', args: [BigInt(i)] })),
       );
       return ids.map((id) => `0x${id.toString(16).padStart(40, '0')}`);
+    },
+    async available() {
+      const [unallocated, releasable, pool] = await Promise.all([
+        client.readContract({ address: addresses.escrow, abi: jobEscrowAbi, functionName: 'rewardsUnallocated' }),
+        client.readContract({ address: addresses.token, abi: lodeTokenAbi, functionName: 'releasable' }),
+        client.readContract({ address: addresses.token, abi: lodeTokenAbi, functionName: 'rewardPool' }),
+      ]);
+      return unallocated + (pool.toLowerCase() === addresses.escrow.toLowerCase() ? releasable : 0n);
     },
     eligible: (node) => client.readContract({ address: addresses.staking, abi: stakingAbi, functionName: 'isEligible', args: [node as Address] }),
   };
