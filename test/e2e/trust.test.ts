@@ -169,6 +169,27 @@ describe('a lying provider on a real network', () => {
     expect(again.stderr).toMatch(/^error \[INVALID_REQUEST\]: The credential was not counted: this gateway issued it/);
   });
 
+  it('lode credential export --vc writes the liar’s record as a W3C VC; lode credential verify checks it offline, slashes included', async () => {
+    const identity = (await (await fetch(`${c.url}/v1/identity`)).json()) as { gateway: string; chainId: number };
+    const { evidence } = (await (await fetch(`${c.url}/v1/nodes/${liar}/evidence`)).json()) as { evidence: Array<{ slashed: string | null }> };
+    const file = join(c.dir, 'liar.vc.jwt');
+    const out = await lodeRun(['credential', 'export', '--vc', liar, '--out', file, '--gateway', c.url]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(new RegExp(`wrote .*liar\\.vc\\.jwt: device credential for node ${liar} \\(0 right / ${evidence.length} wrong`));
+    const v = await lodeRun(['credential', 'verify', file, '--chain-id', String(identity.chainId), '--issuer', identity.gateway, '--json']);
+    expect(v.code, v.stderr).toBe(0);
+    const slashed = evidence.reduce((sum, e) => sum + BigInt(e.slashed ?? 0), 0n);
+    expect(JSON.parse(v.stdout)).toMatchObject({
+      ok: true,
+      chainId: identity.chainId,
+      subject: { node: liar, checks: { validated: 0, invalid: evidence.length }, offences: { count: evidence.length, slashedWei: slashed.toString() } },
+    });
+    expect(slashed).toBeGreaterThan(0n);
+    const elsewhere = await lodeRun(['credential', 'verify', file, '--chain-id', String(identity.chainId + 1)]);
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr).toMatch(/^error \[CREDENTIAL_WRONG_CHAIN\]: /);
+  });
+
   it("lode nodes shows each node's reputation", async () => {
     const r = await lodeRun(['nodes', '--all', '--json', '--gateway', c.url]);
     expect(r.code, r.stderr).toBe(0);

@@ -336,7 +336,12 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
   await app.register(blobsApi, { store, maxBlobBytes: config.maxBlobBytes, blobBytesPerAccount: limits.blobBytesPerAccount, tmpDir: uploads });
   await app.register(jobsApi, { jobs, events, intake, limits, ...(member ? { cluster: member } : {}) });
   await app.register(ledgerApi, { ledger });
-  await app.register(trustApi, { trust, store });
+  await app.register(trustApi, {
+    trust,
+    store,
+    capabilitiesOf: (a) => registry.capabilitiesOf(a),
+    availabilityOf: (a) => availability?.availabilityOf(a) ?? null,
+  });
   await app.register(availabilityApi, { availability });
   await app.register(webApi, { stats: { nodes: () => registry.views(), queued: () => jobs.queuedTasks(), activeJobs: () => jobs.activeJobs } });
 

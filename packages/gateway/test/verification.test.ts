@@ -8,9 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { checkEvidence, verifyNodeReputation, type Evidence, type Lease } from '@lode/protocol';
+import { checkEvidence, verifyDeviceCredential, verifyNodeReputation, type Evidence, type Lease } from '@lode/protocol';
+import { verifyCredential } from 'did-jwt-vc';
+import { Resolver } from 'did-resolver';
+import { getResolver } from 'pkh-did-resolver';
 import { startGateway, testGatewayOptions, type GatewayHandle, type GatewayOptions } from '../src/index.js';
-import { fakeNode, pollJson, submitJob, type FakeNode } from './support/fakeNode.js';
+import { baseCaps, fakeNode, pollJson, submitJob, type FakeNode } from './support/fakeNode.js';
 import { fetchAs } from './support/session.js';
 
 const requester = privateKeyToAccount(generatePrivateKey());
@@ -172,6 +175,53 @@ describe('reputation credentials', () => {
         rmSync(o.d, { recursive: true, force: true });
       }
     }
+  });
+});
+
+describe('device credentials', () => {
+  it("serves a node's record as a W3C VC that verifies offline — with Lode's verifier and with did-jwt-vc alone — offences included", async () => {
+    await start();
+    const id = await submitJob(gw.url, requester, 6, { verification: { kind: 'replicate', k: 2 } });
+    const liar = await node(() => 'wrong'); // connected first: it gets the first task
+    await pollJson(`${gw.url}/v1/jobs/${id}`, (j) => j.counts.leased > 0, 200, requester);
+    for (let i = 0; i < 4; i++) await node(right);
+    await finished(id);
+    const identity = (await (await fetch(`${gw.url}/v1/identity`)).json()) as { gateway: string; chainId: number };
+    const get = (address: string) => fetch(`${gw.url}/v1/nodes/${address}/device-credential`);
+
+    const res = await get(liar.address);
+    expect(res.status).toBe(200);
+    const view = (await res.json()) as any;
+    const v = await verifyDeviceCredential(view.jwt, { chainId: identity.chainId, trustedIssuers: [identity.gateway] });
+    if (!v.ok) throw new Error(`${v.code}: ${v.reason}`);
+    expect(v.issuer).toBe(view.issuer);
+    expect(v.subject).toEqual(view.subject);
+    expect(v.expiresAt).toBe(view.expiresAt);
+    const rep = (await nodeView(liar.address)).reputation;
+    const { evidence } = (await (await fetch(`${gw.url}/v1/nodes/${liar.address}/evidence`)).json()) as any;
+    expect(rep.invalid).toBeGreaterThanOrEqual(1);
+    expect(v.subject).toMatchObject({
+      id: `did:pkh:eip155:${identity.chainId}:${liar.address}`,
+      node: liar.address,
+      capabilities: { cores: baseCaps.cores, memoryMiB: baseCaps.memoryMiB, os: baseCaps.os, arch: baseCaps.arch, slots: baseCaps.slots },
+      checks: { validated: rep.validated, invalid: rep.invalid, consecutiveValid: rep.consecutiveValid },
+      offences: { count: evidence.length, slashedWei: '0' }, // no ledger: nothing slashed
+      availability: null,
+    });
+    expect(v.subject.capabilities).not.toHaveProperty('pricePerTask');
+
+    // A third party needs nothing of Lode: did-jwt-vc and the did:pkh resolver.
+    const independent = await verifyCredential(view.jwt, new Resolver(getResolver()));
+    expect(independent.issuer.toLowerCase()).toBe(`did:pkh:eip155:${identity.chainId}:${identity.gateway.toLowerCase()}`);
+    expect(independent.verifiableCredential.credentialSubject.checks.invalid).toBe(rep.invalid);
+
+    const honest = await verifyDeviceCredential(((await (await get(nodes[1]!.address)).json()) as any).jwt);
+    expect(honest.ok && honest.subject.offences.count).toBe(0);
+
+    const unknown = await get(privateKeyToAccount(generatePrivateKey()).address);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as any).error.code).toBe('NOT_FOUND');
+    expect((await get('0x1234')).status).toBe(400);
   });
 });
 

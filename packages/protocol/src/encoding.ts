@@ -63,6 +63,16 @@ export function fromBase64(s: string): Uint8Array {
   return out;
 }
 
+/** base64url without padding (RFC 7515 §2), as JWTs carry bytes. */
+export function toBase64url(b: Uint8Array): string {
+  return toBase64(b).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** Bytes of base64url (padded or not). Throws on characters outside the alphabet where `fromBase64` does. */
+export function fromBase64url(s: string): Uint8Array {
+  return fromBase64(s.replace(/-/g, '+').replace(/_/g, '/'));
+}
+
 /**
  * Canonical JSON: object keys sorted, no whitespace, `undefined` members dropped.
  * Two parties that agree on a value agree on these bytes, so hashes and signatures match.

@@ -19,3 +19,6 @@ export * from './ids.js';
 export * from './ledger.js';
 export * from './trust.js';
 export * from './session.js';
+export * from './devices.js';
+export * from './jwtSigner.js';
+export * from './deviceCredential.js';

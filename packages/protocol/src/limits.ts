@@ -91,6 +91,12 @@ export const LIMITS = {
   maxResultsPerFrame: 10_000,
   /** Largest WebSocket frame a node may send before its hello is accepted. @default 64 KiB */
   maxFrameBeforeHelloBytes: 64 * 1024,
+  /**
+   * Largest device credential (a VC as a JWT, deviceCredential.ts) a verifier reads: checked
+   * before anything is decoded. One that a gateway issues is ~2 KiB (its labels are bounded).
+   * @default 16 KiB
+   */
+  maxDeviceCredentialBytes: 16 * 1024,
 } as const;
 
 export const DEFAULTS = {

@@ -32,6 +32,7 @@ export * from './actions/getLedgerInfo.js';
 export * from './actions/requestFaucet.js';
 export * from './actions/getPayouts.js';
 export * from './actions/getNodeCredential.js';
+export * from './actions/getDeviceCredential.js';
 export * from './actions/importNodeCredential.js';
 export * from './actions/listEvidence.js';
 export * from './actions/listBatches.js';

@@ -9,6 +9,7 @@ import {
   AuthNonceView,
   BatchesView,
   BlobRef,
+  DeviceCredentialView,
   EvidenceView,
   FaucetView,
   IdentityView,
@@ -133,6 +134,13 @@ export const ROUTES: readonly Route[] = [
     path: '/v1/nodes/{address}/credential',
     summary: "The node's record here, signed by the gateway (EIP-712 NodeReputation).",
     ok: ReputationCredential,
+  },
+  {
+    method: 'get',
+    path: '/v1/nodes/{address}/device-credential',
+    summary:
+      "The node's record here as a W3C Verifiable Credential: a JWT signed ES256K-R by the gateway's did:pkh, verifiable offline with did-jwt-vc alone. 404 for a node never seen here.",
+    ok: DeviceCredentialView,
   },
   {
     method: 'post',

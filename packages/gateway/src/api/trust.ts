@@ -2,6 +2,9 @@
  * Trust over HTTP:
  * - `GET /v1/nodes/:address/credential`: the node's record on this gateway, signed by it
  *   (EIP-712 `NodeReputation`), for the node to carry to another gateway.
+ * - `GET /v1/nodes/:address/device-credential`: the same record with the node's declared
+ *   capabilities, offences and availability, as a W3C Verifiable Credential (JWT, ES256K-R,
+ *   did:pkh) that anyone verifies offline with did-jwt-vc alone; 404 for a node never seen here.
  * - `POST /v1/nodes/credentials`: another gateway's credential for a node; counted as a prior
  *   (up to `priorCap` checks) when its issuer is trusted here. Anyone may post one: it only
  *   speaks for the node it names.
@@ -10,7 +13,15 @@
  *   checkable by anyone with `checkEvidence` from @lode/protocol.
  */
 import type { FastifyInstance } from 'fastify';
-import { Address, InvalidRequestError, NotFoundError, ReputationCredential, type EvidenceView } from '@lode/protocol';
+import {
+  Address,
+  InvalidRequestError,
+  NotFoundError,
+  ReputationCredential,
+  type Capabilities,
+  type DeviceAvailability,
+  type EvidenceView,
+} from '@lode/protocol';
 import type { NodeReputationMessage, Signed } from '@lode/protocol';
 import type { Store, EvidenceRecord } from '../store/types.js';
 import type { TrustService } from '../trust/trustService.js';
@@ -38,9 +49,25 @@ export function evidenceView(e: EvidenceRecord): EvidenceView {
   };
 }
 
+export interface TrustApiDeps {
+  trust: TrustService;
+  store: Store;
+  /** What a node declared in its hello (the node registry); undefined for a node never seen here. */
+  capabilitiesOf(address: string): Capabilities | undefined;
+  /** A node's availability over epochs, once the availability service reports it. @default null for every node */
+  availabilityOf?(address: string): DeviceAvailability | null;
+}
+
 /** The reputation and evidence routes, as a Fastify plugin. */
-export async function trustApi(app: FastifyInstance, { trust, store }: { trust: TrustService; store: Store }): Promise<void> {
+export async function trustApi(app: FastifyInstance, { trust, store, capabilitiesOf, availabilityOf }: TrustApiDeps): Promise<void> {
   app.get<{ Params: { address: string } }>('/v1/nodes/:address/credential', async (req) => trust.credential(address(req.params.address)));
+
+  app.get<{ Params: { address: string } }>('/v1/nodes/:address/device-credential', async (req) => {
+    const node = address(req.params.address);
+    const capabilities = capabilitiesOf(node);
+    if (!capabilities) throw new NotFoundError('node', node);
+    return trust.deviceCredential(node, { capabilities, availability: availabilityOf?.(node) ?? null });
+  });
 
   app.post('/v1/nodes/credentials', async (req) => {
     const c = ReputationCredential.safeParse(req.body);

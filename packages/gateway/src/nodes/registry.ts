@@ -66,6 +66,11 @@ export class NodeRegistry {
     this.dirty.add(address);
   }
 
+  /** What the node declared in its latest hello here; undefined for a node this gateway has not seen. */
+  capabilitiesOf(address: string): NodeRecord['capabilities'] | undefined {
+    return this.known.get(address)?.capabilities;
+  }
+
   views(): NodeView[] {
     const online = new Map<string, NodeSession[]>();
     for (const s of this.sessions.values()) {

@@ -12,16 +12,24 @@
  * - Credentials this gateway issues verify with viem's `verifyTypedData` against its account;
  *   credentials from other gateways count only if their issuer is in `trustedIssuers`, and only
  *   up to `priorCap` checks.
+ * - Device credentials (W3C VCs as JWTs) it issues verify offline with did-jwt-vc against its
+ *   did:pkh on its chain (ES256K-R), and state only what this gateway holds about the node.
  */
 import type { Hex, LocalAccount } from 'viem';
 import type { Logger } from 'pino';
 import {
+  DeviceClaims,
+  deviceDid,
   evidenceHash,
   factsMessage,
+  issueDeviceCredential,
   signAgreedResult,
   signNodeReputation,
   signNodeResult,
   verifyNodeReputation,
+  type Capabilities,
+  type DeviceAvailability,
+  type DeviceCredentialView,
   type Evidence,
   type JobSpec,
   type NodeReputationMessage,
@@ -35,6 +43,7 @@ import type { Store } from '../store/types.js';
 import { NotSenderError } from '../store/errors.js';
 import { JobVerification } from '../verify/jobVerification.js';
 import { LoneTracker } from './loneTracker.js';
+import { MAX_EVIDENCE_COUNTED, deviceClaimsOf } from './deviceClaims.js';
 import { ReputationBook } from '../verify/reputation.js';
 import { policyFor, type TrustConfig } from '../verify/trustConfig.js';
 import { parseVoteKey } from '../verify/vote.js';
@@ -80,7 +89,7 @@ export interface Offence {
 /** Credibility of a node whose unaudited lone results reached the cap (its results are replicated until it passes a check). */
 const BACKLOG_CREDIBILITY = 0.5;
 
-/** How long a reputation credential stays valid. */
+/** How long a reputation credential (EIP-712 or device VC) stays valid. */
 const CREDENTIAL_TTL_S = 30 * 24 * 3600;
 /** How long evidence stands for a slash (a pending slash is sent within it, or not at all). */
 const EVIDENCE_TTL_S = 30 * 24 * 3600;
@@ -266,6 +275,29 @@ export class TrustService {
       },
       this.domain,
     );
+  }
+
+  /**
+   * The node's record here as a W3C Verifiable Credential (a JWT signed ES256K-R by this gateway's
+   * did:pkh), which anyone verifies offline with did-jwt-vc alone (deviceCredential.ts in
+   * @lode/protocol): its checks and uptime from the reputation book, the capabilities it declared,
+   * the evidence and slashes stored against it, and its availability when known.
+   */
+  async deviceCredential(address: string, device: { capabilities: Capabilities; availability: DeviceAvailability | null }): Promise<DeviceCredentialView> {
+    const evidence = await this.o.store.listEvidence({ node: address, limit: MAX_EVIDENCE_COUNTED });
+    const claims = DeviceClaims.parse(
+      deviceClaimsOf({ address, ...device, reputation: this.book.get(address), uptimeMs: this.book.uptimeOf(address), evidence }),
+    );
+    const now = this.o.clock.now();
+    const jwt = await issueDeviceCredential({ subject: claims, account: this.o.account, chainId: this.o.chainId, now, ttlSeconds: CREDENTIAL_TTL_S });
+    const issuedAt = Math.floor(now / 1000);
+    return {
+      jwt,
+      issuer: deviceDid(this.o.account.address, this.o.chainId),
+      subject: { id: deviceDid(address, this.o.chainId), ...claims },
+      issuedAt,
+      expiresAt: issuedAt + CREDENTIAL_TTL_S,
+    };
   }
 
   /** This gateway's EIP-712 domain. */

@@ -4,3 +4,4 @@ export * from './job.js';
 export * from './node.js';
 export * from './sandbox.js';
 export * from './ledger.js';
+export * from './credential.js';

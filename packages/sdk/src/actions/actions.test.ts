@@ -1,4 +1,16 @@
-import { InvalidRequestError, NotFoundError, recoverCancelJob, sha256Hex, toBase64, verifyJobSignature, SignedJob, jobIdOf } from '@lode/protocol';
+import {
+  InvalidRequestError,
+  NotFoundError,
+  deviceDid,
+  issueDeviceCredential,
+  recoverCancelJob,
+  sha256Hex,
+  toBase64,
+  verifyDeviceCredential,
+  verifyJobSignature,
+  SignedJob,
+  jobIdOf,
+} from '@lode/protocol';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { recoverMessageAddress } from 'viem';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,6 +18,7 @@ import { FAKE_IDENTITY, json, jobView, startFakeGateway, type FakeGateway } from
 import { createLodeClient } from '../client.js';
 import { AccountRequiredError } from '../errors.js';
 import { cancelJob } from './cancelJob.js';
+import { getDeviceCredential } from './getDeviceCredential.js';
 import { getResults } from './getResults.js';
 import { listJobs } from './listJobs.js';
 import { listNodes } from './listNodes.js';
@@ -181,6 +194,35 @@ describe('listings', () => {
   it('maps a 404 to NotFoundError', async () => {
     gw = await startFakeGateway({});
     await expect(listTasks(createLodeClient({ gateway: gw.url, account }), { id: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('getDeviceCredential', () => {
+  it("fetches the client's own device credential by default, and a verifier accepts its JWT", async () => {
+    const gateway = privateKeyToAccount(generatePrivateKey());
+    const now = Date.now();
+    const claims = {
+      node: account.address.toLowerCase(),
+      capabilities: { cores: 2, memoryMiB: 1024, os: 'linux', arch: 'x64', kind: 'server' as const, slots: 2, benchmark: 1, agent: 'test' },
+      uptimeSeconds: 10,
+      firstSeenAt: Math.floor(now / 1000) - 10,
+      checks: { validated: 1, invalid: 0, consecutiveValid: 1 },
+      offences: { count: 0, slashedWei: '0' },
+      availability: null,
+    };
+    const jwt = await issueDeviceCredential({ subject: claims, account: gateway, chainId: 0, now, ttlSeconds: 60 });
+    const view = {
+      jwt,
+      issuer: deviceDid(gateway.address, 0),
+      subject: { id: deviceDid(account.address, 0), ...claims },
+      issuedAt: Math.floor(now / 1000),
+      expiresAt: Math.floor(now / 1000) + 60,
+    };
+    gw = await startFakeGateway({ [`GET /v1/nodes/${account.address}/device-credential`]: (_req, res) => json(res, 200, view) });
+    const got = await getDeviceCredential(createLodeClient({ gateway: gw.url, account }));
+    expect(got).toEqual(view);
+    expect(await verifyDeviceCredential(got.jwt, { trustedIssuers: [gateway.address] })).toMatchObject({ ok: true, subject: view.subject });
+    await expect(getDeviceCredential(createLodeClient({ gateway: gw.url }))).rejects.toThrow(TypeError);
   });
 });
 
