@@ -10,7 +10,7 @@ import { createPublicClient, createWalletClient, http, keccak256, toHex, type Ad
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadOrCreateAccount } from '@lode/keystore';
 import { deviceRegistryAbi, jobEscrowAbi, lodeTokenAbi } from '@lode/ledger/client';
-import type { PayoutsView } from '@lode/protocol';
+import { verifyDeviceCredential, type PayoutsView } from '@lode/protocol';
 import { Cluster, lode, lodeRun, waitFor, type Proc } from '../support/cluster.js';
 
 vi.setConfig({ testTimeout: 240_000 });
@@ -124,6 +124,15 @@ describe('availability epochs', () => {
     const reward = BigInt(settled.rewards[0]!.amount);
     expect(reward).toBeGreaterThan(0n);
     expect(settled.batch).not.toBeNull();
+
+    // The device's credential (W3C VC) carries its availability, verified offline.
+    const vc = (await (await fetch(`${cluster.url}/v1/nodes/${addresses.online}/device-credential`)).json()) as { jwt: string };
+    const verified = await verifyDeviceCredential(vc.jwt);
+    expect(verified.ok).toBe(true);
+    if (verified.ok) {
+      expect(verified.subject.availability?.epochs).toBeGreaterThanOrEqual(1);
+      expect(verified.subject.availability?.score).toBeGreaterThan(0);
+    }
 
     // Posted on chain as the epoch's reward batch, then claimed by the node with the usual verb.
     const batchId = await waitFor(
