@@ -131,6 +131,41 @@ describe('AvailabilityService', () => {
     expect(sessions[0]!.sent).toHaveLength(3);
   });
 
+  it("refuses an answer sent on another node's session, and one to a challenge never sent", async () => {
+    const { sessions, svc, batches, runEpoch } = setup([
+      { node: '0xa1', remote: '10.0.0.1', slots: 1, behaviour: 'silent' },
+      { node: '0xb2', remote: '10.0.0.2', slots: 1, behaviour: 'silent' },
+    ]);
+    const [victim, thief] = sessions as [FakeSession, FakeSession];
+    // The thief relays the victim's challenges, answered right, on its own session.
+    const send = victim.sendLeases.bind(victim);
+    victim.sendLeases = (leases) => {
+      send(leases);
+      const answers = leases.map((l) => {
+        const [lo, hi] = l.input.args.map(Number) as [number, number];
+        const stdout = Buffer.from(`${JSON.stringify({ lo, hi, count: reference.primesCount(lo, hi) })}\n`).toString('base64');
+        return {
+          leaseId: l.leaseId,
+          status: 'ok' as const,
+          exitCode: 0,
+          stdout,
+          stderr: '',
+          files: [],
+          deleted: [],
+          resultHash: '0'.repeat(64),
+          durationMs: 1,
+        };
+      });
+      queueMicrotask(() => svc.onResults(thief, answers));
+    };
+    svc.onResults(thief, [
+      { leaseId: 'avail-1-0-0-forged', status: 'ok', exitCode: 0, stdout: '', stderr: '', files: [], deleted: [], resultHash: '0'.repeat(64), durationMs: 1 },
+    ]);
+    await runEpoch();
+    expect(thief.errors.filter((c) => c === 'CHALLENGE_LATE').length).toBeGreaterThanOrEqual(4); // 3 relayed + 1 forged
+    expect(batches).toEqual([]); // nobody answered their own challenges
+  });
+
   it('counts a late answer as missed and tells the node', async () => {
     const { sessions, batches, runEpoch } = setup([{ node: '0xee', remote: '10.0.0.5', slots: 1, behaviour: 'late' }]);
     await runEpoch();
