@@ -72,7 +72,8 @@ async function register(dir: string): Promise<Address> {
  * the honest node of the cores it really has.
  */
 function startNode(dir: string, slots: number, nice?: number): Proc {
-  const p = lode(['node', '--gateway', cluster.wsUrl, '--data-dir', join(cluster.dir, dir), '--slots', String(slots)], nice ? { nice } : {});
+  // --no-claim: the test claims the rewards itself, with the user's verb.
+  const p = lode(['node', '--gateway', cluster.wsUrl, '--data-dir', join(cluster.dir, dir), '--slots', String(slots), '--no-claim'], nice ? { nice } : {});
   procs.push(p);
   return p;
 }

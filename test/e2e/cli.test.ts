@@ -477,6 +477,13 @@ describe('lode up', () => {
     const url = /gateway:\s+(http:\/\/\S+)/.exec(p.output())?.[1];
     expect(url, p.output()).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(pidsWithArg(join(dataDir, 'nodes'))).toHaveLength(2);
+    // Its nodes are devices owned by its --data-dir account.
+    const devices = jsonOf<{ total: number; devices: Array<{ node: string; owner: string }> }>(
+      await cli(['device', 'ls', '--mine', '--json'], { gateway: url, dataDir }),
+    );
+    expect(devices.total).toBe(2);
+    const owner = JSON.parse(await readFile(join(dataDir, 'keystore.json'), 'utf8')).address as string;
+    expect(new Set(devices.devices.map((d) => d.owner.toLowerCase()))).toEqual(new Set([owner.toLowerCase()]));
 
     const run = await cli(['run', 'echo', '--', 'hi'], { gateway: url, dataDir: join(tmp, 'up-requester') });
     expect(run.code, run.stderr).toBe(0);

@@ -13,6 +13,7 @@ import { registerJob } from './commands/job/index.js';
 import { registerAccount } from './commands/account/index.js';
 import { registerWallet } from './commands/wallet/index.js';
 import { registerStake } from './commands/stake/index.js';
+import { registerDevice } from './commands/device/index.js';
 import { registerEarnings } from './commands/earnings.js';
 import { registerGov } from './commands/gov/index.js';
 import { registerLedger } from './commands/ledger/index.js';
@@ -48,6 +49,7 @@ export function createProgram(onUsageError: (message: string) => void): Command 
   registerAccount(program);
   registerWallet(program);
   registerStake(program);
+  registerDevice(program);
   registerEarnings(program);
   registerGov(program);
   registerLedger(program);

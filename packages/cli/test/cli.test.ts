@@ -59,6 +59,14 @@ const VERBS = [
   ['account'],
   ['account', 'new'],
   ['account', 'show'],
+  ['device'],
+  ['device', 'register'],
+  ['device', 'ls'],
+  ['device', 'show'],
+  ['device', 'transfer'],
+  ['device', 'split'],
+  ['device', 'unsplit'],
+  ['device', 'claim'],
 ];
 
 let dataDir: string;
@@ -75,7 +83,7 @@ describe.concurrent('lode --help', () => {
     expect(code).toBe(0);
     expect(stdout).toContain(`Usage: lode ${verb.join(' ')}`);
     expect(stdout).toMatch(/Examples?:\n\s+\$ lode /);
-    const isGroup = (verb[0] === 'job' || verb[0] === 'account') && verb.length === 1;
+    const isGroup = ['job', 'account', 'device'].includes(verb[0]!) && verb.length === 1;
     if (!isGroup) expect(stdout).toContain('--json');
   });
 });

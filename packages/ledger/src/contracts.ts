@@ -7,6 +7,7 @@
  * import { jobEscrowAbi } from '@lode/ledger';
  * await wallet.writeContract({ address: ledger.escrow, abi: jobEscrowAbi, functionName: 'postBatch', args });
  */
+import { getAddress, type Address } from 'viem';
 import {
   DeviceRegistry,
   DeviceShares,
@@ -53,6 +54,16 @@ export const ledgerArtifacts = {
 /** DeviceRegistry.Kind, in the contract's order. */
 export const DEVICE_KINDS = ['server', 'laptop', 'board', 'browser', 'phone'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
+/** A device's token id in DeviceRegistry: its node's address as a number (uint160(node)). */
+export function deviceIdOf(node: Address): bigint {
+  return BigInt(node);
+}
+
+/** The node address a DeviceRegistry token id stands for (checksummed). */
+export function nodeOfDeviceId(deviceId: bigint): Address {
+  return getAddress(`0x${deviceId.toString(16).padStart(40, '0')}`);
+}
 
 /** JobEscrow.BatchStatus, in the contract's order. */
 export const BatchStatus = { None: 0, Pending: 1, Disputed: 2, Upheld: 3, Voided: 4 } as const;

@@ -11,6 +11,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransactionRevertedError } from '@lode/protocol';
 import {
+  DEFAULT_LEDGER_PARAMETERS,
   castVote,
   createEmbeddedChain,
   createLedgerClient,
@@ -78,6 +79,9 @@ describe('governance actions', () => {
       owner: addresses.timelock,
       treasury: addresses.timelock,
       maxFeeBps: 2000,
+      epochLength: DEFAULT_LEDGER_PARAMETERS.epochLength,
+      availabilityPool: DEFAULT_LEDGER_PARAMETERS.availabilityPool,
+      challengeRate: DEFAULT_LEDGER_PARAMETERS.challengeRate,
     });
     expect(await getGovernanceSettings(as(small))).toEqual({ ...GOV, proposalThreshold: parseEther('100000'), quorumPercent: 4 });
   });
@@ -88,6 +92,9 @@ describe('governance actions', () => {
       ['minStake', parseEther('50')],
       ['challengeWindow', 7n],
       ['treasury', small.address],
+      ['epochLength', 600n],
+      ['availabilityPool', parseEther('50')],
+      ['challengeRate', 5],
     ] as const) {
       expect(decodeParameterChange(encodeParameterChange(parameter, value))).toEqual({ parameter, value: String(value) });
     }
@@ -124,6 +131,8 @@ describe('governance actions', () => {
       [{ parameter: 'minStake', value: 0n }, 'ZeroMinStake', /cannot be zero/],
       [{ parameter: 'challengeWindow', value: 3600n }, 'UnbondingShorterThanChallengeWindow', /not be longer than the unbonding period \(60 s\)/],
       [{ parameter: 'settlementPeriod', value: 400n * 86_400n }, 'PeriodOutOfRange', /365 days/],
+      [{ parameter: 'epochLength', value: 0n }, 'PeriodOutOfRange', /a period is 1 to/],
+      [{ parameter: 'challengeRate', value: 1001 }, 'ChallengeRateTooHigh', /at most 1000 challenges per device per epoch/],
     ] as const;
     for (const [params, errorName, words] of cases) {
       const err = await proposeParameterChange(as(holder), params).catch((e: unknown) => e);

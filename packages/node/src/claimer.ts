@@ -48,6 +48,8 @@ export function createClaimer(o: ClaimerOptions): Claimer {
   let round: Promise<unknown> = Promise.resolve();
   let disabled = false;
   let stopped = false;
+  /** Cleared once the chain says this node is a registered device (its income is not the node's to restake). */
+  let restake = true;
 
   async function claimOnce(): Promise<ClaimerEvents['claimed'] | null> {
     if (disabled) return null;
@@ -70,10 +72,18 @@ export function createClaimer(o: ClaimerOptions): Claimer {
       addresses: ledgerAddressesSchema.parse({ ...ledgerInfo.contracts, chainId: ledgerInfo.chainId }),
       account: o.account,
     });
-    const result = await claimPayouts(ledger, {
-      payouts: due.map((p) => ({ batchId: BigInt(p.chainBatchId!), amount: BigInt(p.amount), proof: p.proof as Hex[] })),
-      restake: o.restake,
-    });
+    const payouts = due.map((p) => ({ batchId: BigInt(p.chainBatchId!), amount: BigInt(p.amount), proof: p.proof as Hex[] }));
+    let result: Awaited<ReturnType<typeof claimPayouts>>;
+    try {
+      result = await claimPayouts(ledger, { payouts, restake: restake && o.restake });
+    } catch (err) {
+      // A registered device's income belongs to its token's holder(s): it is paid to them, and
+      // the node cannot restake it. Claim it for them instead, and stop asking to restake.
+      if (!(restake && o.restake && (err as { meta?: { errorName?: string } }).meta?.errorName === 'DeviceIncomeNotRestakable')) throw err;
+      restake = false;
+      o.log.warn('this node is a registered device: its income goes to the device token’s holder and cannot be restaked; claiming without --restake');
+      result = await claimPayouts(ledger, { payouts, restake: false });
+    }
     if (!result.txHash) return null;
     const claimed = { amount: result.amount, batches: result.batches, txHash: result.txHash };
     o.log.info({ amount: claimed.amount.toString(), batches: claimed.batches, tx: claimed.txHash }, 'claimed payouts');

@@ -217,6 +217,12 @@ export const LedgerInfoView = z.object({
     settlementPeriod: z.number().int(),
     challengeWindow: z.number().int(),
     treasury: Address,
+    /** Seconds per availability epoch. */
+    epochLength: z.number().int(),
+    /** The most emission one epoch's availability rewards may use (token wei). */
+    availabilityPool: Amount18,
+    /** Availability challenges per device per epoch. */
+    challengeRate: z.number().int(),
   }),
   faucet: z.boolean(),
   settlement: z.object({

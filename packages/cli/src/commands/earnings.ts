@@ -2,10 +2,13 @@
  * `lode earnings [address] [--from DATE] [--to DATE] [--csv]` — a provider's statement: one row
  * per settlement batch that paid it (date, gateway batch, chain batch, tasks, gross, fee, net,
  * claimed, transaction), with totals. Dates are UTC days; `--csv` is for spreadsheets and taxes.
+ * For a node registered as a device, who each claimed payout went to (its owner, or its share
+ * contract while split), from JobEscrow's `DevicePaid` events.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatEther, type Address } from 'viem';
 import type { PayoutView } from '@lode/protocol';
+import { getDevicePayments, toLedgerError } from '@lode/ledger/client';
 import { getPayouts } from '@lode/sdk';
 import { withExamples, withJson } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -58,6 +61,12 @@ export function registerEarnings(program: Command): void {
     }
     const r = await readerOf(cmd, address);
     const view = await getPayouts(r.client, { address: r.address, from: opts.from, to: opts.to === undefined ? undefined : opts.to + DAY_MS });
+    // Where each claimed payout went: a registered device's claims pay its owner (or share contract).
+    const device = await getDevicePayments(r.ledger, { node: r.address }).catch((err: unknown) => {
+      throw toLedgerError(err, 'Reading where the payouts went');
+    });
+    const paidTo = new Map(device.payments.map((p) => [p.batchId.toString(), p.paidTo]));
+    const paidToOf = (p: PayoutView) => (p.chainBatchId === null ? null : (paidTo.get(p.chainBatchId) ?? null));
     const rows = [...view.payouts].sort((a, b) => a.createdAt - b.createdAt || a.batch - b.batch);
     const totals = {
       batches: rows.length,
@@ -80,6 +89,7 @@ export function registerEarnings(program: Command): void {
     if (opts.json) {
       return printJson({
         provider: r.address,
+        device: device.registered ? { payee: device.payee } : null,
         ...range,
         rows: rows.map((p) => ({
           date: new Date(p.createdAt).toISOString(),
@@ -91,6 +101,7 @@ export function registerEarnings(program: Command): void {
           fee: p.fee,
           net: p.amount,
           claimed: p.claimed,
+          paidTo: paidToOf(p),
           txHash: p.txHash,
         })),
         totals: { ...totals, gross: totals.gross.toString(), fee: totals.fee.toString(), net: totals.net.toString(), claimed: totals.claimed.toString() },
@@ -108,12 +119,17 @@ export function registerEarnings(program: Command): void {
         { header: 'fee', value: (p) => formatEther(BigInt(p.fee)), align: 'right' },
         { header: 'net', value: (p) => formatEther(BigInt(p.amount)), align: 'right' },
         { header: 'claimed', value: (p) => (p.claimed ? 'yes' : 'no') },
+        // Shown only when some payout went elsewhere than the provider (a registered device's owner).
+        ...(rows.some((p) => (paidToOf(p) ?? r.address) !== r.address) ? [{ header: 'paid to', value: (p: PayoutView) => paidToOf(p) ?? '-' }] : []),
         { header: 'tx', value: (p) => p.txHash ?? '-' },
       ],
       '(no settled payouts in this range)',
     );
+    const owned = device.registered
+      ? `A registered device: its claims are paid to ${device.payee}${device.payee === r.address ? '' : ' (its owner, or its share contract while split)'}\n\n`
+      : '';
     process.stdout.write(
-      `${title}\n\n${body}\n\n` +
+      `${title}\n\n${owned}${body}\n\n` +
         `Total: ${totals.batches} batch(es), ${totals.tasks} task(s): gross ${formatLode(totals.gross)}, fee ${formatLode(totals.fee)}, net ${formatLode(totals.net)} (claimed ${formatLode(totals.claimed)})\n`,
     );
   });

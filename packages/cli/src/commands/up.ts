@@ -10,6 +10,7 @@ import { loadGateway } from '../peers.js';
 import { watchSignals } from '../signals.js';
 import { superviseNodes } from '../supervisor.js';
 import { amount } from '../context.js';
+import { localDeviceCapabilities, registerWithConsent } from './device/shared.js';
 import { accessOptions, faucetJson, faucetLine, ledgerLine, ledgerOptions, trustOptions, withGatewayFlags, type GatewayFlags } from './gateway.js';
 
 interface Options extends GatewayFlags {
@@ -75,11 +76,13 @@ export function registerUp(program: Command): void {
     const say = (line: string) => process.stderr.write(`${line}\n`);
     const addresses = new Map<number, string>();
     const price = opts.price ?? (gw.ledger ? DEFAULT_NODE_PRICE : '0');
+    let deviceOwner: string | null = null;
     if (gw.ledger) {
-      // Every local node gets gas, LODE and the minimum stake; the requester account gets funds.
+      // Every local node gets gas, LODE and the minimum stake, and is registered as a device
+      // owned by the requester account, which gets funds.
       const nodeDirs = [...Array(opts.nodes).keys()].map((i) => join(dataDir, 'nodes', String(i)));
       try {
-        await provisionAccounts(gw, dataDir, nodeDirs);
+        deviceOwner = await provisionAccounts(gw, dataDir, nodeDirs);
       } catch (err) {
         await gw.close();
         throw err;
@@ -131,7 +134,14 @@ export function registerUp(program: Command): void {
       dataDir: resolve(dataDir),
       database: opts.databaseUrl ? 'postgresql' : 'embedded',
       ledger: gw.ledger
-        ? { mode: gw.ledger.mode, chainId: gw.ledger.chainId, contracts: gw.ledger.addresses, pricePerTask: price, faucet: faucetJson(gw.ledger) }
+        ? {
+            mode: gw.ledger.mode,
+            chainId: gw.ledger.chainId,
+            contracts: gw.ledger.addresses,
+            pricePerTask: price,
+            faucet: faucetJson(gw.ledger),
+            deviceOwner,
+          }
         : null,
       nodes: [...Array(opts.nodes).keys()].map((i) => ({ dataDir: resolve(dataDir, 'nodes', String(i)), address: addresses.get(i) ?? null })),
       ready,
@@ -146,7 +156,10 @@ export function registerUp(program: Command): void {
           `             (signed in as your account for 12 hours: keep the link to yourself)\n` +
           `  data dir:  ${summary.dataDir} (${opts.databaseUrl ? 'PostgreSQL server' : 'embedded database'})\n` +
           `  ledger:    ${ledgerLine(gw)}\n` +
-          (gw.ledger ? `             nodes staked, asking ${formatEther(BigInt(price))} LODE per task; your account (${dataDir}) is funded\n` : '') +
+          (gw.ledger
+            ? `             nodes staked, asking ${formatEther(BigInt(price))} LODE per task; your account (${dataDir}) is funded\n` +
+              `             and owns every node as a device, so their payouts come to it (lode device ls)\n`
+            : '') +
           (faucetLine(gw) ? `  faucet:    ${faucetLine(gw)}\n` : '') +
           `  nodes:     ${opts.nodes}${summary.nodes.map((n, i) => `\n    ${i}: ${n.address ?? '(starting)'}  ${n.dataDir}`).join('')}\n` +
           (ready
@@ -182,17 +195,24 @@ export const DEFAULT_NODE_PRICE = '1000000000000000';
 
 /**
  * Funds the requester account in `dataDir` and each node account (creating keystores as needed)
- * from the gateway's faucet, and stakes the minimum for each node that has not. Idempotent:
- * a restarted `lode up` finds the stakes in place and only tops up empty accounts.
+ * from the gateway's faucet, stakes the minimum for each node that has not, and registers each
+ * node as a device owned by the requester account. Idempotent: a restarted `lode up` finds the
+ * stakes and devices in place and only tops up empty accounts. Returns the devices' owner.
+ *
+ * The owner is the `dataDir` account, not each node itself: it is the operator of this local
+ * network (its jobs' requester, and the governance operator of the embedded chain), so every
+ * node's income lands in the one wallet `lode wallet balance` shows, as it would for someone
+ * running several machines. Each node's stake stays with its own key (slashes follow the node).
  */
 async function provisionAccounts(
   gw: Awaited<ReturnType<Awaited<ReturnType<typeof loadGateway>>['startGateway']>>,
   dataDir: string,
   nodeDirs: string[],
-): Promise<void> {
+): Promise<`0x${string}`> {
   const ledgerInfo = gw.ledger!;
   const { loadOrCreateAccount } = await import('@lode/keystore');
-  const { createLedgerClient, getAccountLedger, stake } = await import('@lode/ledger/client');
+  const { createLedgerClient, deviceRegistryAbi, getAccountLedger, stake } = await import('@lode/ledger/client');
+  const { readContract } = await import('viem/actions');
   const { minStake } = await ledgerInfo.params();
   const clientFor = (account: Parameters<typeof createLedgerClient>[0]['account']) =>
     createLedgerClient({ rpcUrl: `${gw.url}/rpc`, addresses: ledgerInfo.addresses, account });
@@ -201,13 +221,23 @@ async function provisionAccounts(
     const client = clientFor(account);
     const state = await getAccountLedger(client, { address: account.address });
     if (state.eth === 0n || state.lode + state.stake < minStake) await ledgerInfo.faucet(account.address, { ip: '127.0.0.1' });
-    return { client, state };
+    return { account, client, state };
   };
-  await fundIfEmpty(dataDir);
+  const owner = await fundIfEmpty(dataDir);
+  // Every node here runs on this machine: one detection serves them all (no benchmark run).
+  const device = await localDeviceCapabilities();
   for (const dir of nodeDirs) {
-    const { client, state } = await fundIfEmpty(dir);
+    const { account, client, state } = await fundIfEmpty(dir);
     if (!state.eligible) await stake(client, { amount: minStake - state.stake });
+    const [, registered] = await readContract(client, {
+      address: ledgerInfo.addresses.registry,
+      abi: deviceRegistryAbi,
+      functionName: 'payeeOf',
+      args: [account.address],
+    });
+    if (!registered) await registerWithConsent(owner.client, account, { kind: device.capabilities.kind, capabilitiesHash: device.capabilitiesHash });
   }
+  return owner.account.address;
 }
 
 /** Polls GET /v1/nodes until `count` nodes are online; false after `timeoutMs`. */

@@ -444,7 +444,7 @@ export class GatewayLedger {
       rpcUrl: this.mode === 'rpc' ? (this.d.config.rpcUrl ?? null) : null,
       gateway: this.account.address,
       contracts: this.addresses,
-      params: { ...p, minStake: p.minStake.toString() },
+      params: { ...p, minStake: p.minStake.toString(), availabilityPool: p.availabilityPool.toString() },
       faucet: this.faucetEnabled,
       settlement: {
         unsettledReceipts: unsettled.receipts,

@@ -19,13 +19,19 @@ export interface GetProtocolParamsReturnType {
   challengeWindow: number;
   /** Receives protocol fees and slashed stake. */
   treasury: Address;
+  /** Seconds per availability epoch (epoch n = floor(time / epochLength)). */
+  epochLength: number;
+  /** The most emission one epoch's availability rewards may use (token wei; 0: no rewards). */
+  availabilityPool: bigint;
+  /** Availability challenges per device per epoch (0: none). */
+  challengeRate: number;
   /** Governance: who may change these (the timelock). */
   owner: Address;
   /** The highest fee governance may set, basis points. */
   maxFeeBps: number;
 }
 
-/** ProtocolConfig's `parameters()` as they are read: counts as numbers, the stake in wei. */
+/** ProtocolConfig's `parameters()` as they are read: counts as numbers, the stake and the pool in wei. */
 export type ProtocolParams = Omit<GetProtocolParamsReturnType, 'owner' | 'maxFeeBps'>;
 
 /** `parameters()`'s answer as `ProtocolParams` (for callers that read it on their own client). */
@@ -38,6 +44,9 @@ export function protocolParamsOf(p: ReadContractReturnType<typeof protocolConfig
     settlementPeriod: Number(p.settlementPeriod),
     challengeWindow: Number(p.challengeWindow),
     treasury: p.treasury,
+    epochLength: Number(p.epochLength),
+    availabilityPool: p.availabilityPool,
+    challengeRate: Number(p.challengeRate),
   };
 }
 

@@ -15,6 +15,9 @@ export const PROTOCOL_PARAMETERS = {
   settlementPeriod: { setter: 'setSettlementPeriod', kind: 'uint64', unit: 'seconds' },
   challengeWindow: { setter: 'setChallengeWindow', kind: 'uint64', unit: 'seconds' },
   treasury: { setter: 'setTreasury', kind: 'address', unit: 'address' },
+  epochLength: { setter: 'setEpochLength', kind: 'uint64', unit: 'seconds' },
+  availabilityPool: { setter: 'setAvailabilityPool', kind: 'uint256', unit: 'token wei' },
+  challengeRate: { setter: 'setChallengeRate', kind: 'uint16', unit: 'challenges per device per epoch' },
 } as const;
 export type ProtocolParameter = keyof typeof PROTOCOL_PARAMETERS;
 export const PROTOCOL_PARAMETER_NAMES = Object.keys(PROTOCOL_PARAMETERS) as ProtocolParameter[];
@@ -115,7 +118,7 @@ export async function proposeParameterChange(client: LedgerClient, p: ProposePar
  */
 export async function checkParameterValue(client: LedgerClient, parameter: ProtocolParameter, value: ParameterValue): Promise<void> {
   const address = client.addresses.config;
-  const read = <const name extends 'MAX_FEE_BPS' | 'BPS' | 'MAX_PERIOD' | 'unbondingPeriod' | 'challengeWindow'>(functionName: name) =>
+  const read = <const name extends 'MAX_FEE_BPS' | 'BPS' | 'MAX_PERIOD' | 'MAX_CHALLENGE_RATE' | 'unbondingPeriod' | 'challengeWindow'>(functionName: name) =>
     readContract(client, { address, abi: protocolConfigAbi, functionName });
   const refuse = (errorName: string, words: string): never => {
     throw new InvalidRequestError(`${parameter} cannot be set to ${String(value)}: ${words}`, { meta: { errorName, parameter, value: String(value) } });
@@ -164,5 +167,15 @@ export async function checkParameterValue(client: LedgerClient, parameter: Proto
     case 'treasury':
       if (typeof value === 'string' && /^0x0{40}$/i.test(value)) refuse('ZeroTreasury', 'the treasury cannot be the zero address.');
       return;
+    case 'epochLength':
+      // Epochs are numbered from time zero: a change renumbers them (change it between reward batches).
+      return period(1n);
+    case 'availabilityPool':
+      return; // any amount; 0 turns availability rewards off
+    case 'challengeRate': {
+      const max = await read('MAX_CHALLENGE_RATE');
+      if (n > BigInt(max)) refuse('ChallengeRateTooHigh', `the challenge rate is at most ${max} challenges per device per epoch (0 turns challenges off).`);
+      return;
+    }
   }
 }

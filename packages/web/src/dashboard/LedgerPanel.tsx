@@ -77,6 +77,11 @@ function LedgerFacts({ info }: { info: LedgerInfo }) {
         </dd>
         <dt>Unbonding</dt>
         <dd>{formatDuration(p.unbondingPeriod * 1000)}</dd>
+        <dt>Availability</dt>
+        <dd>
+          epochs of {formatDuration(p.epochLength * 1000)}, {p.challengeRate} challenge{p.challengeRate === 1 ? '' : 's'} per device each, rewards up to{' '}
+          {formatLode(p.availabilityPool, 2)} per epoch
+        </dd>
         <dt>Gateway account</dt>
         <dd className="mono">{info.gateway}</dd>
         <dt>Treasury</dt>
@@ -87,6 +92,8 @@ function LedgerFacts({ info }: { info: LedgerInfo }) {
         <dd className="mono">{info.contracts.staking}</dd>
         <dt>Job escrow</dt>
         <dd className="mono">{info.contracts.escrow}</dd>
+        <dt>Device registry</dt>
+        <dd className="mono">{info.contracts.registry}</dd>
         <dt>Governor</dt>
         <dd className="mono">{info.contracts.governor}</dd>
         <dt>Timelock</dt>

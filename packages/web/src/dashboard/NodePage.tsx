@@ -1,7 +1,8 @@
 /**
  * A provider's own page (`#/nodes/<address>`): what it offers and how it is doing (`GET
  * /v1/nodes`), its record of checked results and the signed credential of it (`GET
- * /v1/nodes/:address/credential`), its stake (read from the chain), its statement — every
+ * /v1/nodes/:address/credential`), its stake and its device token — owner, kind, share holders
+ * when split — (read from the chain), its statement — every
  * settlement payout (`GET /v1/ledger/payouts/:address`) — and the evidence against it (`GET
  * /v1/nodes/:address/evidence`). Sections without data behind them say why, never guess.
  */
@@ -9,6 +10,7 @@ import { useState } from 'react';
 import { getNodeCredential, getPayouts, listEvidence, listNodes } from '@lode/sdk';
 import type { EvidenceView, NodeView, PayoutsView } from '@lode/protocol';
 import type { Hex } from 'viem';
+import type { GetDeviceReturnType } from '@lode/ledger/client';
 import type { LedgerInfo } from '../agent/ledger.js';
 import { errorText, readClient } from '../shared/client.js';
 import {
@@ -74,6 +76,7 @@ export function NodePage({ address: raw }: { address: string }) {
       ) : (
         <>
           <StakePanel info={ledger} address={address} />
+          <DevicePanel info={ledger} address={address} />
           <Statement address={address} />
         </>
       )}
@@ -229,6 +232,89 @@ function StakePanel({ info, address }: { info: LedgerInfo; address: string }) {
         </div>
       )}
     </div>
+  );
+}
+
+/** The node as a device: its token, owner, kind, and when split the share holders (read from DeviceRegistry). */
+function DevicePanel({ info, address }: { info: LedgerInfo; address: string }) {
+  const { data, error } = usePoll(async () => ({ device: await (await import('./chain.js')).deviceOf(info, address as Hex) }), 15_000, [
+    info.contracts.registry,
+    address,
+  ]);
+  const d = data?.device;
+  return (
+    <div className="panel" data-testid="node-device">
+      <h2>Device</h2>
+      {error !== undefined && <div className="notice bad">Could not read the device from the chain: {errorText(error)}</div>}
+      {!data ? (
+        <p className="muted">Reading the chain…</p>
+      ) : !d ? (
+        <p className="slot" data-testid="device-unregistered">
+          Not registered as a device: its payouts go to the node's own account. Its owner registers it with{' '}
+          <span className="mono">lode device register --node &lt;its data dir&gt;</span>.
+        </p>
+      ) : (
+        <>
+          <dl className="facts">
+            <dt>Owner</dt>
+            <dd className={d.split ? undefined : 'mono break'} data-testid="device-owner">
+              {d.split ? `split into ${d.split.totalShares.toLocaleString()} shares` : d.owner}
+            </dd>
+            <dt>Kind</dt>
+            <dd>{d.kind}</dd>
+            <dt>Joined</dt>
+            <dd>{ago(Number(d.joinedAt) * 1000)}</dd>
+            <dt>Payouts go to</dt>
+            <dd className="mono break">
+              {d.payee}
+              <span className="muted small"> ({d.split ? 'the share contract' : 'the owner'})</span>
+            </dd>
+            <dt>Token</dt>
+            <dd className="mono small break" title="the node's address as a number">
+              {info.contracts.registry} #{d.deviceId.toString()}
+            </dd>
+          </dl>
+          {d.split && <ShareTable split={d.split} />}
+          <p className="small muted" style={{ marginBottom: 0 }}>
+            The device token carries the node's income: selling it sells the income, while the stake and its slashes stay with the node's key.
+          </p>
+        </>
+      )}
+    </div>
+  );
+}
+
+function ShareTable({ split: s }: { split: NonNullable<GetDeviceReturnType['split']> }) {
+  const percent = (shares: bigint) => `${(Number((shares * 1_000_000n) / s.totalShares) / 10_000).toLocaleString()} %`;
+  return (
+    <>
+      <p className="small muted">
+        Shares <span className="mono">{s.shares}</span>: income so far {formatLodeExact(s.incomeTotal)}, shared among {s.holderCount} holder
+        {s.holderCount === 1 ? '' : 's'} pro rata to the wei.
+      </p>
+      <div className="table-wrap">
+        <table data-testid="device-shares">
+          <thead>
+            <tr>
+              <th>Holder</th>
+              <th>Shares</th>
+              <th>%</th>
+              <th>Claimable</th>
+            </tr>
+          </thead>
+          <tbody>
+            {s.holders.map((h) => (
+              <tr key={h.holder}>
+                <td className="mono small">{h.holder}</td>
+                <td>{h.shares.toLocaleString()}</td>
+                <td>{percent(h.shares)}</td>
+                <td>{formatLodeExact(h.claimable)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
   );
 }
 

@@ -1,8 +1,9 @@
 /**
  * What the dashboard reads from the chain itself, through the gateway's JSON-RPC (`/rpc`, or the
- * external chain `GET /v1/ledger` names): token balances of the ledger's accounts, and the
- * governor's proposals with their votes. Loaded on demand (a dynamic import), like the
- * contributor page's ledger code, so a gateway without a ledger never loads it.
+ * external chain `GET /v1/ledger` names): token balances of the ledger's accounts, the governor's
+ * proposals with their votes, and a node's device token with its share holders. Loaded on demand
+ * (a dynamic import), like the contributor page's ledger code, so a gateway without a ledger
+ * never loads it.
  *
  * Guarantees: read-only (no key, no transaction); amounts are the chain's integers in the
  * token's smallest unit; proposals come from the governor's `ProposalCreated` events (one
@@ -12,7 +13,16 @@
 import { createClient, erc20Abi, http, type Client, type Hex } from 'viem';
 // Single actions on a bare client: createPublicClient would pull every viem action into the page.
 import { getContractEvents, readContract } from 'viem/actions';
-import { decodeParameterChange, governorAbi, PROPOSAL_STATES, type ProposalStateName } from '@lode/ledger/client';
+import {
+  decodeParameterChange,
+  getDevice,
+  governorAbi,
+  ledgerAddressesSchema,
+  PROPOSAL_STATES,
+  withAddresses,
+  type GetDeviceReturnType,
+  type ProposalStateName,
+} from '@lode/ledger/client';
 import type { LedgerInfo } from '../agent/ledger.js';
 
 function reader(info: LedgerInfo): Client {
@@ -109,4 +119,14 @@ export async function listProposals(info: LedgerInfo, limit = 10): Promise<{ pro
     }),
   );
   return { proposals, count: events.length };
+}
+
+/**
+ * A node as a device (DeviceRegistry): its token, owner, kind, join time and, when split, the
+ * share holders with their claimable income (`getDevice`, the CLI's own action). Null when the
+ * node is not registered.
+ */
+export async function deviceOf(info: LedgerInfo, node: Hex): Promise<GetDeviceReturnType | null> {
+  const client = withAddresses(reader(info), ledgerAddressesSchema.parse({ ...info.contracts, chainId: info.chainId }));
+  return getDevice(client, { node });
 }

@@ -22,6 +22,9 @@ export function registerGovParams(parent: Command): void {
           settlementPeriod: p.settlementPeriod,
           challengeWindow: p.challengeWindow,
           treasury: p.treasury,
+          epochLength: p.epochLength,
+          availabilityPool: p.availabilityPool.toString(),
+          challengeRate: p.challengeRate,
         },
         maxFeeBps: p.maxFeeBps,
         owner: p.owner,
@@ -37,6 +40,9 @@ export function registerGovParams(parent: Command): void {
       ['settlementPeriod', `${p.settlementPeriod} s`, "between the gateway's settlement batches"],
       ['challengeWindow', `${p.challengeWindow} s`, 'a batch can be challenged before it is final'],
       ['treasury', p.treasury, 'receives fees and slashed stake'],
+      ['epochLength', `${p.epochLength} s`, 'an availability epoch: devices are challenged and rewarded per epoch'],
+      ['availabilityPool', formatLode(p.availabilityPool), "the most one epoch's availability rewards may pay (from emission)"],
+      ['challengeRate', String(p.challengeRate), 'availability challenges per device per epoch'],
     ];
     const params = table(rows, [
       { header: 'parameter', value: (r) => r[0] },

@@ -10,7 +10,7 @@ import { withExamples, withJson } from '../../context.js';
 import { UsageError } from '../../errors.js';
 import { formatLode, lodeAmount } from '../../ledger.js';
 import { printJson } from '../../output.js';
-import { addressArg, durationArg, iso, sending, signerOf, when, type Signer } from '../ledger/shared.js';
+import { addressArg, durationArg, iso, sending, signerOf, when, wholeArg, type Signer } from '../ledger/shared.js';
 import { selfDelegateIfNeeded } from './votes.js';
 
 /** What each parameter's value looks like on the command line. */
@@ -22,6 +22,9 @@ const VALUE_HELP: Record<ProtocolParameter, string> = {
   settlementPeriod: 'a duration: 60, 90s, 5m, 2h, 14d',
   challengeWindow: 'a duration: 60, 90s, 5m, 2h, 14d',
   treasury: 'an address',
+  epochLength: 'a duration: 60, 90s, 5m, 2h, 14d',
+  availabilityPool: 'LODE in whole tokens per epoch (30; 0 turns availability rewards off)',
+  challengeRate: 'challenges per device per epoch, 0 to 1000 (0 turns challenges off)',
 };
 
 export function registerGovPropose(parent: Command): void {
@@ -33,7 +36,13 @@ export function registerGovPropose(parent: Command): void {
     .option('--description <text>', 'what voters read (default: "Set <param> to <value>" with you and the time)');
   withJson(cmd);
   cmd.addHelpText('after', `\nValues:\n${PROTOCOL_PARAMETER_NAMES.map((n) => `  ${n.padEnd(17)} ${VALUE_HELP[n]}`).join('\n')}`);
-  withExamples(cmd, 'lode gov propose feeBps 250 --description "Fee to 2.5 %"', 'lode gov propose minStake 500', 'lode gov propose unbondingPeriod 14d --json');
+  withExamples(
+    cmd,
+    'lode gov propose feeBps 250 --description "Fee to 2.5 %"',
+    'lode gov propose minStake 500',
+    'lode gov propose unbondingPeriod 14d --json',
+    'lode gov propose availabilityPool 50   # LODE per availability epoch',
+  );
   cmd.action(async (param: string, raw: string, opts: { description?: string; json?: boolean }) => {
     const parameter = parameterName(param);
     const value = parseValue(parameter, raw);
@@ -99,6 +108,10 @@ function parseValue(parameter: ProtocolParameter, raw: string): ParameterValue {
         return bps(raw);
       case 'minStake':
         return lodeAmount('<value>')(raw);
+      case 'availabilityPool':
+        return raw === '0' ? 0n : lodeAmount('<value>')(raw);
+      case 'challengeRate':
+        return wholeArg('<value>', 65_535)(raw);
       case 'treasury':
         return addressArg('<value>')(raw);
       default:
@@ -121,6 +134,8 @@ function bps(raw: string): number {
 function shown(parameter: ProtocolParameter, value: ParameterValue): string {
   if (parameter === 'feeBps' || parameter === 'slashBps') return `${value} basis points (${Number(value) / 100} %)`;
   if (parameter === 'minStake') return formatLode(value as bigint);
+  if (parameter === 'availabilityPool') return `${formatLode(value as bigint)} per epoch`;
+  if (parameter === 'challengeRate') return `${value} challenge(s) per device per epoch`;
   if (parameter === 'treasury') return String(value);
   return `${value} s`;
 }

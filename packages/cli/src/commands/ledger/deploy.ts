@@ -1,7 +1,7 @@
 /**
- * `lode ledger deploy --rpc-url URL` — deploy LodeToken, ProtocolConfig, Staking, JobEscrow,
- * LodeGovernor and the timelock on any EVM chain with the --data-dir key (which pays the gas),
- * and write the addresses file `lode gateway --ledger-addresses` reads. The gateway's account
+ * `lode ledger deploy --rpc-url URL` — deploy LodeToken, ProtocolConfig, Staking, DeviceRegistry
+ * (with its DeviceShares implementation), JobEscrow, LodeGovernor and the timelock on any EVM
+ * chain with the --data-dir key (which pays the gas), and write the addresses file `lode gateway --ledger-addresses` reads. The gateway's account
  * gets the settler and slasher roles; governance gets everything else. The supply is allocated:
  * the operator's share (delegated), an optional faucet reserve (below the quorum), the rest to
  * the timelock as the DAO treasury.
@@ -155,7 +155,7 @@ export function registerLedgerDeploy(parent: Command): void {
 
     if (!opts.json)
       process.stderr.write(
-        `Deploying Lode's contracts on chain ${chainId} from ${deployer} (${formatEther(eth)} ETH): 6 contracts and 9 role changes, each waited for…\n`,
+        `Deploying Lode's contracts on chain ${chainId} from ${deployer} (${formatEther(eth)} ETH): 8 contracts and 9 role changes, each waited for…\n`,
       );
     const wallet = createWalletClient({ account, transport });
     const addresses = await deployLedger(wallet, publicClient, params).catch((err: unknown) => {
@@ -210,6 +210,7 @@ export function registerLedgerDeploy(parent: Command): void {
       ['ProtocolConfig', addresses.config],
       ['Staking', addresses.staking],
       ['JobEscrow', addresses.escrow],
+      ['DeviceRegistry', addresses.registry],
       ['LodeGovernor', addresses.governor],
       ['TimelockController', addresses.timelock],
     ];
