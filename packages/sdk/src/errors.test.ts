@@ -42,7 +42,7 @@ describe('error mapping', () => {
     );
     const codes = new Map<string, new (...args: string[]) => LodeError>();
     for (const cls of classes) {
-      if (cls === (SandboxError as unknown)) continue; // one class for every SANDBOX_* code, checked below
+      if (cls === (SandboxError as unknown) || cls === (protocol.DeviceCredentialRefusedError as unknown)) continue; // one class for many codes, checked below
       codes.set(new cls('x', 'y').code, cls);
     }
     expect(codes.size).toBeGreaterThan(25);
@@ -54,6 +54,10 @@ describe('error mapping', () => {
     for (const code of Object.values(protocol.SandboxErrorCode)) {
       const err = errorFromResponse(400, { error: { code, message: 'm' } }, 'http://gw/');
       if (!(err instanceof SandboxError) || err.code !== code) unmapped.push(code);
+    }
+    for (const code of protocol.DEVICE_CREDENTIAL_CODES) {
+      const err = errorFromResponse(400, { error: { code, message: 'm' } }, 'http://gw/');
+      if (!(err instanceof protocol.DeviceCredentialRefusedError) || err.code !== code) unmapped.push(code);
     }
     expect(unmapped).toEqual([]);
   });

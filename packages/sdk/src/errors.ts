@@ -28,6 +28,8 @@ import {
   ReputationRefusedError,
   ResultUnstorableError,
   SandboxError,
+  DeviceCredentialRefusedError,
+  DEVICE_CREDENTIAL_CODES,
   SandboxErrorCode,
   StakeRequiredError,
   TooLargeError,
@@ -99,6 +101,7 @@ const ERRORS: Record<string, Factory> = {
   TX_REVERTED: (b, o) => new TransactionRevertedError(b.message, o),
   FAUCET_LIMIT: (b, o) => new FaucetLimitError(b.message, o),
   ...Object.fromEntries(Object.values(SandboxErrorCode).map((code): [string, Factory] => [code, (b) => new SandboxError(code, b.details)])),
+  ...Object.fromEntries(DEVICE_CREDENTIAL_CODES.map((code): [string, Factory] => [code, (b, o) => new DeviceCredentialRefusedError(code, b.message, o)])),
 };
 
 /** True if `value` looks like `{ error: { code, message } }`. */
