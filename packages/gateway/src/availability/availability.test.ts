@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { reference } from '@lode/workloads';
 import type { Capabilities, Lease, TaskOutcome } from '@lode/protocol';
-import { AvailabilityService, BUSY_GRACE_MS, type ChallengeSession } from './availability.js';
+import { AvailabilityService, BUSY_GRACE_MS, DEVICE_REFRESH_MS, type ChallengeSession } from './availability.js';
+import { challengeOffsets } from './plan.js';
 
 const EPOCH_S = 100;
 const caps = (slots: number): Capabilities => ({
@@ -68,7 +69,7 @@ class FakeSession implements ChallengeSession {
   }
 }
 
-function setup(devices: Array<{ node: string; remote: string; slots: number; behaviour: Behaviour; online?: boolean }>, pool = 1_000n) {
+function setup(devices: Array<{ node: string; remote: string; slots: number; behaviour: Behaviour; online?: boolean; registeredAt?: number }>, pool = 1_000n) {
   const clock = { t: 10 * EPOCH_S * 1000 }; // the start of epoch 10
   const batches: Array<{ epoch: number; payouts: Array<{ provider: string; amount: bigint }> }> = [];
   let svc!: AvailabilityService;
@@ -76,7 +77,7 @@ function setup(devices: Array<{ node: string; remote: string; slots: number; beh
   svc = new AvailabilityService({
     chain: {
       params: async () => ({ epochLength: EPOCH_S, pool, rate: 3 }),
-      devices: async () => devices.map((d) => d.node),
+      devices: async () => devices.filter((d) => d.registeredAt === undefined || clock.t >= d.registeredAt).map((d) => d.node),
       eligible: async () => true,
       available: async () => pool * 10n,
     },
@@ -164,6 +165,22 @@ describe('AvailabilityService', () => {
     await runEpoch();
     expect(thief.errors.filter((c) => c === 'CHALLENGE_LATE').length).toBeGreaterThanOrEqual(4); // 3 relayed + 1 forged
     expect(batches).toEqual([]); // nobody answered their own challenges
+  });
+
+  it('lets a device registered mid-epoch answer the moments left, the earlier ones missed', async () => {
+    const start = 10 * EPOCH_S * 1000;
+    const joinedAt = start + 40_000;
+    const { svc, runEpoch } = setup([
+      { node: '0xa1', remote: '10.0.0.1', slots: 1, behaviour: 'honest' },
+      { node: '0xb2', remote: '10.0.0.2', slots: 1, behaviour: 'honest', registeredAt: joinedAt },
+    ]);
+    await runEpoch();
+    const late = svc.settledViews()[0]!.devices.find((d) => d.node === '0xb2')!;
+    // Seen at the first device refresh (every DEVICE_REFRESH_MS from the epoch's start) after it registered.
+    const seenAt = start + Math.ceil((joinedAt - start) / DEVICE_REFRESH_MS) * DEVICE_REFRESH_MS;
+    const left = challengeOffsets(new Uint8Array(32).fill(1), 10n, '10.0.0.2', 3, EPOCH_S * 1000).filter((t) => start + t >= seenAt - 2_000).length;
+    expect(late.passed).toBe(left);
+    expect(late.passed + late.missed).toBe(3);
   });
 
   it('counts a late answer as missed and tells the node', async () => {

@@ -36,6 +36,10 @@ import {
 
 /** Registered devices challenged per epoch, at most (the first ones in the registry's order). */
 export const MAX_DEVICES = 10_000;
+/** How often the registered devices are read again during an epoch (a device registered meanwhile joins it). */
+export const DEVICE_REFRESH_MS = 30_000;
+/** A moment this close before a device is first seen in an epoch is still challenged (a tick's lag). */
+const FIRST_SIGHT_GRACE_MS = 2_000;
 /** How long a device busy with paid work is retried before it counts as available. */
 export const BUSY_GRACE_MS = 10_000;
 /** Lease ids of challenges start with this (results are routed here, not to jobs). */
@@ -120,6 +124,8 @@ interface EpochState {
   pool: bigint;
   rate: number;
   devices: Map<string, DeviceState>;
+  /** When the device list was last read. */
+  readAt: number;
 }
 
 /** One device's record of an epoch, for the API. */
@@ -217,6 +223,13 @@ export class AvailabilityService {
     if (!this.current || now >= this.current.startMs + this.current.lengthMs) await this.rollOver(now);
     const e = this.current;
     if (!e) return;
+    if (now - e.readAt >= DEVICE_REFRESH_MS && e.rate > 0) {
+      // Devices registered since join this epoch; the moments they were not there for count as missed.
+      e.readAt = now;
+      for (const node of await this.o.chain.devices(MAX_DEVICES)) {
+        if (!e.devices.has(node)) e.devices.set(node, newDevice(node));
+      }
+    }
     const sessions = new Map<string, ChallengeSession>();
     for (const s of this.o.sessions()) if (s.ready && e.devices.has(s.address)) sessions.set(s.address, s);
     for (const d of e.devices.values()) {
@@ -231,6 +244,11 @@ export class AvailabilityService {
         d.offsets = challengeOffsets(this.secret, BigInt(e.epoch), d.group, e.rate, e.lengthMs);
         d.capacity = capacityOf(session.capabilities);
         d.declared = declaredThroughput(session.capabilities);
+        // Moments before it was first seen this epoch (it joined, or came online, late) are missed.
+        while (d.next < d.offsets.length && e.startMs + d.offsets[d.next]! < now - FIRST_SIGHT_GRACE_MS) {
+          d.missed++;
+          d.next++;
+        }
       }
       while (d.next < d.offsets.length && e.startMs + d.offsets[d.next]! <= now) {
         if (!session) {
@@ -324,8 +342,8 @@ export class AvailabilityService {
     this.current = undefined;
     if (ended) await this.finish(ended);
     const nodes = params.rate > 0 ? await this.o.chain.devices(MAX_DEVICES) : [];
-    const devices = new Map<string, DeviceState>(nodes.map((node) => [node, { node, next: 0, passed: 0, proven: 0, declared: 0, missed: 0, capacity: 0 }]));
-    this.current = { epoch, startMs: epoch * lengthMs, lengthMs, pool: params.pool, rate: params.rate, devices };
+    const devices = new Map<string, DeviceState>(nodes.map((node) => [node, newDevice(node)]));
+    this.current = { epoch, startMs: epoch * lengthMs, lengthMs, pool: params.pool, rate: params.rate, devices, readAt: now };
     this.o.log.info({ epoch, devices: devices.size, rate: params.rate }, 'availability epoch started');
   }
 
@@ -359,6 +377,10 @@ export class AvailabilityService {
     if (this.settled.length > 16) this.settled.shift();
     this.o.log.info({ epoch: e.epoch, rewarded: rewards.length, batch: batch?.id ?? null }, 'availability epoch settled');
   }
+}
+
+function newDevice(node: string): DeviceState {
+  return { node, next: 0, passed: 0, proven: 0, declared: 0, missed: 0, capacity: 0 };
 }
 
 /** The module printed {"lo":L,"hi":H,"count":C} for this task's range and exited 0. */
