@@ -4,16 +4,18 @@
  * owned by another account (the node's key consents, the owner sends), split into shares, one
  * share sold; `lode device show --json` is checked against the chain itself (viem reads over the
  * gateway's /rpc). Refusals — registering twice, splitting a device one does not own, claiming
- * nothing — are checked for their exit code and words.
+ * nothing — are checked for their exit code and words. Then the device runs a paid job: its
+ * payout goes to the share contract, and each shareholder claims exactly its share, to the wei.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicClient, getAddress, http, type Address, type PublicClient } from 'viem';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { deviceRegistryAbi, deviceSharesAbi } from '@lode/ledger/client';
+import { deviceRegistryAbi, deviceSharesAbi, jobEscrowAbi, lodeTokenAbi } from '@lode/ledger/client';
+import type { PayoutsView } from '@lode/protocol';
 import { deviceCapabilities, deviceCapabilitiesHash } from '@lode/protocol';
 import { detectCapabilities } from '@lode/node';
-import { Cluster, lodeRun } from '../support/cluster.js';
+import { Cluster, lode, lodeRun, waitFor } from '../support/cluster.js';
 
 // Every step is a `lode` process (about a second each on two cores).
 vi.setConfig({ testTimeout: 120_000 });
@@ -134,5 +136,60 @@ describe('lode device', () => {
     const unknown = await cli('nobody', ['device', 'show', bob]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^error \[NOT_A_DEVICE\]: .* is not a registered device/);
+  });
+
+  it('pays a job run on the split device to its shareholders: each claims its share of the payout, to the wei', async () => {
+    const PRICE = 10n ** 15n + 7n; // per task: not a round number, so the shares' floors matter
+    const [node, alice, bob] = [addressOf('node'), addressOf('alice'), addressOf('bob')];
+    const { escrow, token } = ((await (await fetch(`${cluster.url}/v1/ledger`)).json()) as { contracts: { escrow: Address; token: Address } }).contracts;
+    const [device] = await chain.readContract({ address: registry, abi: deviceRegistryAbi, functionName: 'deviceOf', args: [BigInt(node)] });
+    const lodeOf = (who: Address) => chain.readContract({ address: token, abi: lodeTokenAbi, functionName: 'balanceOf', args: [who] });
+    const held = async (who: Address) => chain.readContract({ address: device.shares, abi: deviceSharesAbi, functionName: 'balanceOf', args: [who] });
+    const [aliceShares, bobShares] = [await held(alice), await held(bob)];
+    expect(aliceShares + bobShares).toBe(100n);
+
+    // The node serves at a price and claims nothing itself: the owners claim with `lode device claim`.
+    const proc = lode(['node', '--gateway', cluster.wsUrl, '--data-dir', join(cluster.dir, 'node'), '--price', PRICE.toString(), '--no-claim', '--slots', '1']);
+    cluster.nodes.push(proc);
+    await cluster.waitForNodes(1).catch((err: Error) => {
+      throw new Error(`${err.message}; the node said:\n${proc.output()}`);
+    });
+    json(await cli('carol', ['wallet', 'faucet', '--json']));
+    const tasks = 3;
+    const run = await cli('carol', ['run', 'pi', '--tasks', String(tasks), '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const payouts = await waitFor(
+      'the payout posted and final',
+      async () => {
+        const view = (await (await fetch(`${cluster.url}/v1/ledger/payouts/${node}`)).json()) as PayoutsView;
+        const final = await Promise.all(
+          view.payouts.map((p) =>
+            p.chainBatchId === null
+              ? false
+              : chain.readContract({ address: escrow, abi: jobEscrowAbi, functionName: 'isFinal', args: [BigInt(p.chainBatchId)] }),
+          ),
+        );
+        return view.totals.tasks === tasks && final.every(Boolean) ? view : undefined;
+      },
+      90_000,
+      500,
+    );
+    const income = BigInt(payouts.totals.net);
+    expect(income).toBeGreaterThan(0n);
+
+    // bob (1 share) claims: the device's payout goes into the share contract, then his part to him.
+    const bobBefore = await lodeOf(bob);
+    expect(json(await cli('bob', ['device', 'claim', node, '--json']))).toBeDefined();
+    expect((await lodeOf(bob)) - bobBefore).toBe((income * bobShares) / 100n);
+    const aliceBefore = await lodeOf(alice);
+    expect(json(await cli('alice', ['device', 'claim', node, '--json']))).toBeDefined();
+    expect((await lodeOf(alice)) - aliceBefore).toBe((income * aliceShares) / 100n);
+    // What rounding leaves (below one wei per holder) stays in the share contract.
+    const dust = income - (income * bobShares) / 100n - (income * aliceShares) / 100n;
+    expect(await lodeOf(device.shares)).toBe(dust);
+    expect(dust).toBeLessThan(2n);
+    for (const p of payouts.payouts) {
+      expect(await chain.readContract({ address: escrow, abi: jobEscrowAbi, functionName: 'isClaimed', args: [BigInt(p.chainBatchId!), node] })).toBe(true);
+    }
   });
 });
