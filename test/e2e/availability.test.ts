@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createPublicClient, createWalletClient, http, keccak256, toHex, type Address, type Hex, type PublicClient } from 'viem';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadOrCreateAccount } from '@lode/keystore';
-import { deviceRegistryAbi, jobEscrowAbi, lodeTokenAbi } from '@lode/ledger/client';
+import { deviceRegistryAbi, jobEscrowAbi, lodeTokenAbi, signDeviceConsent } from '@lode/ledger/client';
 import { verifyDeviceCredential, type PayoutsView } from '@lode/protocol';
 import { Cluster, lode, lodeRun, waitFor, type Proc } from '../support/cluster.js';
 
@@ -40,19 +40,13 @@ async function register(dir: string): Promise<Address> {
   const wallet = createWalletClient({ account, transport: http(`${cluster.url}/rpc`) });
   const deadline = BigInt(Math.floor(Date.now() / 1000) + 600);
   const capabilitiesHash = keccak256(toHex(`{"cores":2}`));
-  const signature = await account.signTypedData({
-    domain: { name: 'Lode DeviceRegistry', version: '1', chainId: await chain.getChainId(), verifyingContract: contracts.registry },
-    types: {
-      RegisterDevice: [
-        { name: 'node', type: 'address' },
-        { name: 'owner', type: 'address' },
-        { name: 'kind', type: 'uint8' },
-        { name: 'capabilitiesHash', type: 'bytes32' },
-        { name: 'deadline', type: 'uint256' },
-      ],
-    },
-    primaryType: 'RegisterDevice',
-    message: { node: account.address, owner: account.address, kind: 0, capabilitiesHash, deadline },
+  const signature = await signDeviceConsent(account, {
+    registry: contracts.registry,
+    chainId: await chain.getChainId(),
+    owner: account.address,
+    kind: 'server',
+    capabilitiesHash,
+    deadline,
   });
   const hash = await wallet.writeContract({
     address: contracts.registry,

@@ -228,13 +228,12 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     const primes = readWorkload('primes');
     const module = createHash('sha256').update(primes).digest('hex');
     await store.putBlob(module, primes);
-    const { store: ledgerStore } = { store: store.ledger };
     availability = new AvailabilityService({
       chain: availabilityChain(ledger.client, ledger.addresses),
       sessions: () => registry.sessions.values(),
       module,
       countPrimes: reference.primesCount,
-      createRewardBatch: (epoch, plan, now) => ledgerStore.createRewardBatch(epoch, plan, now),
+      createRewardBatch: (epoch, plan, now) => store.ledger.createRewardBatch(epoch, plan, now),
       resume: (s) => scheduler.resume(s as NodeSession),
       now: () => clock.now(),
       log: log.child({ part: 'availability' }),

@@ -183,6 +183,23 @@ describe('AvailabilityService', () => {
     expect(late.passed + late.missed).toBe(3);
   });
 
+  it('records an ended epoch once the store answers again: no epoch is lost to a failure', async () => {
+    let failures = 2;
+    const { svc, batches, runEpoch, clock } = setup([{ node: '0xaa', remote: '10.0.0.1', slots: 1, behaviour: 'honest' }]);
+    const o = (svc as unknown as { o: { createRewardBatch: (...a: unknown[]) => Promise<null> } }).o;
+    const create = o.createRewardBatch;
+    o.createRewardBatch = async (...a) => {
+      if (failures-- > 0) throw new Error('the store is away');
+      return create(...a);
+    };
+    await runEpoch().catch(() => {}); // the roll-over fails
+    await expect(svc.tick()).rejects.toThrow('the store is away');
+    clock.t += 1000;
+    await svc.tick();
+    expect(batches.map((b) => b.epoch)).toEqual([10]);
+    expect(svc.currentView()?.epoch).toBe(11);
+  });
+
   it('counts a late answer as missed and tells the node', async () => {
     const { sessions, batches, runEpoch } = setup([{ node: '0xee', remote: '10.0.0.5', slots: 1, behaviour: 'late' }]);
     await runEpoch();

@@ -339,8 +339,10 @@ export class AvailabilityService {
     const lengthMs = params.epochLength * 1000;
     const epoch = Math.floor(now / lengthMs);
     if (ended && ended.epoch === epoch) return;
-    this.current = undefined;
+    // Until the ended epoch is recorded it stays current: a failure here (the chain or the store
+    // did not answer) is tried again next tick, and no epoch's rewards are lost to it.
     if (ended) await this.finish(ended);
+    this.current = undefined;
     const nodes = params.rate > 0 ? await this.o.chain.devices(MAX_DEVICES) : [];
     const devices = new Map<string, DeviceState>(nodes.map((node) => [node, newDevice(node)]));
     this.current = { epoch, startMs: epoch * lengthMs, lengthMs, pool: params.pool, rate: params.rate, devices, readAt: now };
@@ -358,10 +360,6 @@ export class AvailabilityService {
     for (const d of e.devices.values()) {
       const eligible = d.passed > 0 ? await this.o.chain.eligible(d.node) : false;
       devices.push({ node: d.node, passed: d.passed, proven: d.proven, declared: d.declared, eligible });
-      if (this.record.size < MAX_DEVICES * 2 || this.record.has(d.node)) {
-        const r = this.record.get(d.node) ?? { epochs: 0, passed: 0, challenges: 0 };
-        this.record.set(d.node, { epochs: r.epochs + 1, passed: r.passed + d.passed, challenges: r.challenges + e.rate });
-      }
     }
     // The pool, but never more than has been emitted: the contract would refuse it.
     const available = await this.o.chain.available();
@@ -369,6 +367,11 @@ export class AvailabilityService {
     const rewards: EpochReward[] = epochRewards(devices, pool, e.rate);
     let batch: SettlementBatch | null = null;
     if (rewards.length > 0) batch = await this.o.createRewardBatch(e.epoch, planRewards(rewards), this.o.now());
+    for (const d of e.devices.values()) {
+      if (this.record.size >= MAX_DEVICES * 2 && !this.record.has(d.node)) continue;
+      const r = this.record.get(d.node) ?? { epochs: 0, passed: 0, challenges: 0 };
+      this.record.set(d.node, { epochs: r.epochs + 1, passed: r.passed + d.passed, challenges: r.challenges + e.rate });
+    }
     this.settled.push({
       ...viewOf(e),
       rewards: rewards.map((r) => ({ node: r.node, amount: r.amount.toString(), score: r.score, speed: r.speed })),

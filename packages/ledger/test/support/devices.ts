@@ -7,18 +7,8 @@
  */
 import { keccak256, toHex, type Address, type Hex, type LocalAccount } from 'viem';
 import { DEVICE_KINDS, type DeviceKind } from '../../src/contracts.js';
+import { REGISTER_DEVICE_TYPES } from '../../src/actions/signDeviceConsent.js';
 import { accounts, type ActorName, type LedgerFixture } from './ledger.js';
-
-/** The RegisterDevice typed data, as DeviceRegistry hashes it. */
-export const registerDeviceTypes = {
-  RegisterDevice: [
-    { name: 'node', type: 'address' },
-    { name: 'owner', type: 'address' },
-    { name: 'kind', type: 'uint8' },
-    { name: 'capabilitiesHash', type: 'bytes32' },
-    { name: 'deadline', type: 'uint256' },
-  ],
-} as const;
 
 export interface Consent {
   node: Address;
@@ -32,7 +22,7 @@ export interface Consent {
 export async function signConsent(f: LedgerFixture, signer: LocalAccount, consent: Consent): Promise<Hex> {
   return signer.signTypedData({
     domain: { name: 'Lode DeviceRegistry', version: '1', chainId: f.addresses.chainId, verifyingContract: f.addresses.registry },
-    types: registerDeviceTypes,
+    types: REGISTER_DEVICE_TYPES,
     primaryType: 'RegisterDevice',
     message: consent,
   });
