@@ -18,7 +18,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { formatEther } from 'viem';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createNodeSandbox } from '@lode/sandbox';
-import { taskSeed, verifyNodeReputation, type NodeView } from '@lode/protocol';
+import { taskSeed, verifyDeviceCredential, verifyNodeReputation, type NodeView } from '@lode/protocol';
 import { getJob, getResults, listTasks, signIn } from '@lode/sdk';
 import { primesTasks, readWorkload, reference } from '@lode/workloads';
 import { Cluster, ROOT, lodeRun, waitFor } from '../support/cluster.js';
@@ -240,6 +240,12 @@ describeBrowser('a browser tab as the only provider', () => {
     expect(credential.message.node.toLowerCase()).toBe(address.toLowerCase());
     expect(await verifyNodeReputation(credential), 'the credential is signed by the gateway').toBe(true);
     await dashboard.getByTestId('credential-done').waitFor();
+    // The W3C credential of the same record: a JWT that verifies offline, about this node.
+    const [vcFile] = await Promise.all([dashboard.waitForEvent('download'), dashboard.getByTestId('download-device-credential').click()]);
+    expect(vcFile.suggestedFilename()).toBe(`lode-device-${address.toLowerCase()}.jwt`);
+    const vc = await verifyDeviceCredential((await readFile(await vcFile.path(), 'utf8')).trim());
+    expect(vc.ok && vc.subject.node.toLowerCase()).toBe(address.toLowerCase());
+    expect(await dashboard.getByTestId('device-credential-done').textContent()).toMatch(/valid until/);
     await waitFor(
       'the stake on the provider page',
       async () =>

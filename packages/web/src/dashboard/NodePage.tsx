@@ -7,7 +7,7 @@
  * /v1/nodes/:address/evidence`). Sections without data behind them say why, never guess.
  */
 import { useState } from 'react';
-import { getNodeCredential, getPayouts, listEvidence, listNodes } from '@lode/sdk';
+import { getDeviceCredential, getNodeCredential, getPayouts, listEvidence, listNodes } from '@lode/sdk';
 import type { EvidenceView, NodeView, PayoutsView } from '@lode/protocol';
 import type { Hex } from 'viem';
 import type { GetDeviceReturnType } from '@lode/ledger/client';
@@ -134,7 +134,10 @@ function ReputationPanel({ address, node }: { address: string; node: NodeView | 
     <div className="panel" data-testid="node-reputation">
       <div className="row spread">
         <h2>Reputation</h2>
-        <CredentialButton address={address} />
+        <div className="row">
+          <DeviceCredentialButton address={address} />
+          <CredentialButton address={address} />
+        </div>
       </div>
       {!node ? (
         <p className="slot">No record: this gateway has not seen the node.</p>
@@ -165,8 +168,44 @@ function ReputationPanel({ address, node }: { address: string; node: NodeView | 
         </>
       )}
       <p className="small muted" style={{ marginBottom: 0 }}>
-        The credential is this record signed by the gateway (EIP-712 <span className="mono">NodeReputation</span>), for the node to show another gateway.
+        The credential is this record signed by the gateway (EIP-712 <span className="mono">NodeReputation</span>), for the node to show another gateway. The
+        W3C credential states the device's capabilities, checked results, offences and availability as a Verifiable Credential (a JWT over did:pkh) that anyone
+        verifies offline: <span className="mono">lode credential verify lode-device-….jwt</span>.
       </p>
+    </div>
+  );
+}
+
+/** Downloads the device's W3C Verifiable Credential (a JWT) and says what it states. */
+function DeviceCredentialButton({ address }: { address: string }) {
+  const [state, setState] = useState<{ busy: boolean; error?: string; done?: string }>({ busy: false });
+  const run = async () => {
+    setState({ busy: true });
+    try {
+      const vc = await getDeviceCredential(readClient, { address: address as Hex });
+      download(`lode-device-${address}.jwt`, `${vc.jwt}\n`, 'application/jwt');
+      const a = vc.subject.availability;
+      const availability = a ? `available ${Math.round(a.score * 100)} % over ${a.epochs} epoch(s)` : 'no availability epochs yet';
+      setState({ busy: false, done: `${availability}; valid until ${new Date(vc.expiresAt * 1000).toLocaleDateString()}` });
+    } catch (err) {
+      setState({ busy: false, error: errorText(err) });
+    }
+  };
+  return (
+    <div className="row">
+      {state.error && (
+        <span className="small" style={{ color: 'var(--bad)' }}>
+          {state.error}
+        </span>
+      )}
+      {state.done && (
+        <span className="small muted" data-testid="device-credential-done">
+          {state.done}
+        </span>
+      )}
+      <button type="button" onClick={() => void run()} disabled={state.busy} data-testid="download-device-credential">
+        {state.busy ? 'Fetching…' : 'W3C credential'}
+      </button>
     </div>
   );
 }
