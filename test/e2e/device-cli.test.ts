@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { createPublicClient, getAddress, http, type Address, type PublicClient } from 'viem';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deviceRegistryAbi, deviceSharesAbi, jobEscrowAbi, lodeTokenAbi } from '@lode/ledger/client';
-import type { PayoutsView } from '@lode/protocol';
 import { deviceCapabilities, deviceCapabilitiesHash } from '@lode/protocol';
 import { detectCapabilities } from '@lode/node';
-import { Cluster, lode, lodeRun, waitFor } from '../support/cluster.js';
+import { Cluster, lode, lodeRun } from '../support/cluster.js';
+import { finalPayouts } from '../support/payouts.js';
 
 // Every step is a `lode` process (about a second each on two cores).
 vi.setConfig({ testTimeout: 120_000 });
@@ -158,22 +158,7 @@ describe('lode device', () => {
     const tasks = 3;
     const run = await cli('carol', ['run', 'pi', '--tasks', String(tasks), '--json']);
     expect(run.code, run.stderr).toBe(0);
-    const payouts = await waitFor(
-      'the payout posted and final',
-      async () => {
-        const view = (await (await fetch(`${cluster.url}/v1/ledger/payouts/${node}`)).json()) as PayoutsView;
-        const final = await Promise.all(
-          view.payouts.map((p) =>
-            p.chainBatchId === null
-              ? false
-              : chain.readContract({ address: escrow, abi: jobEscrowAbi, functionName: 'isFinal', args: [BigInt(p.chainBatchId)] }),
-          ),
-        );
-        return view.totals.tasks === tasks && final.every(Boolean) ? view : undefined;
-      },
-      90_000,
-      500,
-    );
+    const payouts = await finalPayouts({ gateway: cluster.url, chain, escrow: escrow, provider: node, tasks });
     const income = BigInt(payouts.totals.net);
     expect(income).toBeGreaterThan(0n);
 

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { createPublicClient, getAddress, http, keccak256, toHex, type Address, type Hex, type PublicClient } from 'viem';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { jobEscrowAbi, ledgerAddressesSchema, lodeTokenAbi, protocolConfigAbi, stakingAbi } from '@lode/ledger/client';
-import type { PayoutsView } from '@lode/protocol';
 import { Cluster, freePort, lode, lodeRun, waitFor, type Proc } from '../support/cluster.js';
+import { finalPayouts } from '../support/payouts.js';
 
 // Every step is a `lode` process (about a second each on two cores), and settlement and voting take real time.
 vi.setConfig({ testTimeout: 180_000 });
@@ -195,22 +195,7 @@ describe('lode wallet claim and lode earnings', () => {
     expect(run.code, run.stderr).toBe(0);
 
     // Independently: the gateway's payouts, posted and past the challenge window on chain.
-    const payouts = await waitFor(
-      'the payout to be posted and final',
-      async () => {
-        const view = (await (await fetch(`${cluster.url}/v1/ledger/payouts/${provider}`)).json()) as PayoutsView;
-        const final = await Promise.all(
-          view.payouts.map((p) =>
-            p.chainBatchId === null
-              ? false
-              : chain.readContract({ address: contracts.escrow, abi: jobEscrowAbi, functionName: 'isFinal', args: [BigInt(p.chainBatchId)] }),
-          ),
-        );
-        return view.totals.tasks === tasks && final.every(Boolean) ? view : undefined;
-      },
-      90_000,
-      500,
-    );
+    const payouts = await finalPayouts({ gateway: cluster.url, chain, escrow: contracts.escrow, provider: provider, tasks });
     const feeBps = BigInt(await chain.readContract({ address: contracts.config, abi: protocolConfigAbi, functionName: 'feeBps' }));
     const gross = PRICE * BigInt(tasks);
     const net = payouts.payouts.reduce((n, p) => n + BigInt(p.gross) - (BigInt(p.gross) * feeBps) / 10_000n, 0n);
