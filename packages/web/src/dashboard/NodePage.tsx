@@ -178,48 +178,40 @@ function ReputationPanel({ address, node }: { address: string; node: NodeView | 
 
 /** Downloads the device's W3C Verifiable Credential (a JWT) and says what it states. */
 function DeviceCredentialButton({ address }: { address: string }) {
-  const [state, setState] = useState<{ busy: boolean; error?: string; done?: string }>({ busy: false });
-  const run = async () => {
-    setState({ busy: true });
-    try {
-      const vc = await getDeviceCredential(readClient, { address: address as Hex });
-      download(`lode-device-${address}.jwt`, `${vc.jwt}\n`, 'application/jwt');
-      const a = vc.subject.availability;
-      const availability = a ? `available ${Math.round(a.score * 100)} % over ${a.epochs} epoch(s)` : 'no availability epochs yet';
-      setState({ busy: false, done: `${availability}; valid until ${new Date(vc.expiresAt * 1000).toLocaleDateString()}` });
-    } catch (err) {
-      setState({ busy: false, error: errorText(err) });
-    }
-  };
   return (
-    <div className="row">
-      {state.error && (
-        <span className="small" style={{ color: 'var(--bad)' }}>
-          {state.error}
-        </span>
-      )}
-      {state.done && (
-        <span className="small muted" data-testid="device-credential-done">
-          {state.done}
-        </span>
-      )}
-      <button type="button" onClick={() => void run()} disabled={state.busy} data-testid="download-device-credential">
-        {state.busy ? 'Fetching…' : 'W3C credential'}
-      </button>
-    </div>
+    <DownloadButton label="W3C credential" busyLabel="Fetching…" testId="download-device-credential" doneTestId="device-credential-done">
+      {async () => {
+        const vc = await getDeviceCredential(readClient, { address: address as Hex });
+        download(`lode-device-${address}.jwt`, `${vc.jwt}\n`, 'application/jwt');
+        const a = vc.subject.availability;
+        const availability = a ? `available ${Math.round(a.score * 100)} % over ${a.epochs} epoch(s)` : 'no availability epochs yet';
+        return `${availability}; valid until ${new Date(vc.expiresAt * 1000).toLocaleDateString()}`;
+      }}
+    </DownloadButton>
   );
 }
 
 /** Downloads the signed credential as JSON. */
 function CredentialButton({ address }: { address: string }) {
+  return (
+    <DownloadButton label="Download reputation credential" busyLabel="Signing…" testId="download-credential" doneTestId="credential-done">
+      {async () => {
+        const credential = await getNodeCredential(readClient, { address: address as Hex });
+        download(`lode-reputation-${address}.json`, `${JSON.stringify(credential, null, 2)}\n`, 'application/json');
+        const until = new Date(Number(credential.message.expiresAt) * 1000).toLocaleDateString();
+        return `signed by ${shortAddress(credential.message.gateway)}, valid until ${until}`;
+      }}
+    </DownloadButton>
+  );
+}
+
+/** A button that runs `children` (fetch and download something), then shows what it returned, or the error. */
+function DownloadButton(p: { label: string; busyLabel: string; testId: string; doneTestId: string; children: () => Promise<string> }) {
   const [state, setState] = useState<{ busy: boolean; error?: string; done?: string }>({ busy: false });
   const run = async () => {
     setState({ busy: true });
     try {
-      const credential = await getNodeCredential(readClient, { address: address as Hex });
-      download(`lode-reputation-${address}.json`, `${JSON.stringify(credential, null, 2)}\n`, 'application/json');
-      const until = new Date(Number(credential.message.expiresAt) * 1000).toLocaleDateString();
-      setState({ busy: false, done: `signed by ${shortAddress(credential.message.gateway)}, valid until ${until}` });
+      setState({ busy: false, done: await p.children() });
     } catch (err) {
       setState({ busy: false, error: errorText(err) });
     }
@@ -232,12 +224,12 @@ function CredentialButton({ address }: { address: string }) {
         </span>
       )}
       {state.done && (
-        <span className="small muted" data-testid="credential-done">
+        <span className="small muted" data-testid={p.doneTestId}>
           {state.done}
         </span>
       )}
-      <button type="button" onClick={() => void run()} disabled={state.busy} data-testid="download-credential">
-        {state.busy ? 'Signing…' : 'Download reputation credential'}
+      <button type="button" onClick={() => void run()} disabled={state.busy} data-testid={p.testId}>
+        {state.busy ? p.busyLabel : p.label}
       </button>
     </div>
   );
