@@ -7,7 +7,6 @@
  * nothing — are checked for their exit code and words. Then the device runs a paid job: its
  * payout goes to the share contract, and each shareholder claims exactly its share, to the wei.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicClient, getAddress, http, type Address, type PublicClient } from 'viem';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -15,6 +14,7 @@ import { deviceRegistryAbi, deviceSharesAbi, jobEscrowAbi, lodeTokenAbi } from '
 import { deviceCapabilities, deviceCapabilitiesHash } from '@lode/protocol';
 import { detectCapabilities } from '@lode/node';
 import { Cluster, lode, lodeRun } from '../support/cluster.js';
+import { json, keystoreAddress } from '../support/cliOutput.js';
 import { finalPayouts } from '../support/payouts.js';
 
 // Every step is a `lode` process (about a second each on two cores).
@@ -28,18 +28,7 @@ function cli(dataDir: string, args: string[]) {
   return lodeRun(['--gateway', cluster.url, '--data-dir', join(cluster.dir, dataDir), ...args]);
 }
 
-function json<T = any>(run: { code: number | null; stdout: string; stderr: string }): T {
-  expect(run.code, run.stderr).toBe(0);
-  try {
-    return JSON.parse(run.stdout) as T;
-  } catch {
-    throw new Error(`stdout is not JSON:\n${run.stdout}\nstderr:\n${run.stderr}`);
-  }
-}
-
-function addressOf(dataDir: string): Address {
-  return getAddress((JSON.parse(readFileSync(join(cluster.dir, dataDir, 'keystore.json'), 'utf8')) as { address: string }).address);
-}
+const addressOf = (dataDir: string): Address => keystoreAddress(join(cluster.dir, dataDir));
 
 beforeAll(async () => {
   cluster = await new Cluster({ nodes: 0, ledger: true }).start();

@@ -11,6 +11,7 @@ import { createPublicClient, getAddress, http, keccak256, toHex, type Address, t
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { jobEscrowAbi, ledgerAddressesSchema, lodeTokenAbi, protocolConfigAbi, stakingAbi } from '@lode/ledger/client';
 import { Cluster, freePort, lode, lodeRun, waitFor, type Proc } from '../support/cluster.js';
+import { json, keystoreAddress } from '../support/cliOutput.js';
 import { finalPayouts } from '../support/payouts.js';
 
 // Every step is a `lode` process (about a second each on two cores), and settlement and voting take real time.
@@ -31,19 +32,7 @@ function cli(dataDir: string, args: string[], gateway = cluster.url) {
   return lodeRun(['--gateway', gateway, '--data-dir', join(cluster.dir, dataDir), ...args]);
 }
 
-/** The JSON a `--json` verb printed (with its output in the error when it is not JSON). */
-function json<T = any>(run: { code: number | null; stdout: string; stderr: string }): T {
-  expect(run.code, run.stderr).toBe(0);
-  try {
-    return JSON.parse(run.stdout) as T;
-  } catch {
-    throw new Error(`stdout is not JSON:\n${run.stdout}\nstderr:\n${run.stderr}`);
-  }
-}
-
-function addressOf(dataDir: string): Address {
-  return getAddress((JSON.parse(readFileSync(join(cluster.dir, dataDir, 'keystore.json'), 'utf8')) as { address: string }).address);
-}
+const addressOf = (dataDir: string): Address => keystoreAddress(join(cluster.dir, dataDir));
 
 const lodeOf = (who: Address) => chain.readContract({ address: contracts.token, abi: lodeTokenAbi, functionName: 'balanceOf', args: [who] });
 
@@ -285,7 +274,7 @@ describe('lode ledger deploy and lode gov', () => {
     for (const a of [addresses.token, addresses.config, addresses.staking, addresses.escrow, addresses.governor, addresses.timelock]) {
       expect(await chain.getCode({ address: a })).toMatch(/^0x[0-9a-f]{2,}$/);
     }
-    const gatewayAccount = getAddress((JSON.parse(readFileSync(join(dir, 'gateway', 'keystore.json'), 'utf8')) as { address: string }).address);
+    const gatewayAccount = keystoreAddress(join(dir, 'gateway'));
     expect(deployed.gateway).toBe(gatewayAccount);
     const settler = keccak256(toHex('SETTLER_ROLE'));
     expect(await chain.readContract({ address: addresses.escrow, abi: jobEscrowAbi, functionName: 'hasRole', args: [settler, gatewayAccount] })).toBe(true);
