@@ -229,6 +229,7 @@ describe('lode wallet claim and lode earnings', () => {
     const today = new Date().toISOString().slice(0, 10);
     expect(json(await cli('requester', ['earnings', provider, '--from', today, '--to', today, '--json'])).rows).toHaveLength(rows.length);
     const future = await cli('provider', ['earnings', '--from', '2999-01-01', '--csv']);
+    expect(future.code, future.stderr).toBe(0);
     expect(future.stdout.trimEnd().split('\n')).toEqual([header]);
     const table = await cli('provider', ['earnings']);
     expect(table.stdout).toMatch(new RegExp(`Total: ${rows.length} batch\\(es\\), ${tasks} task\\(s\\)`));

@@ -43,7 +43,13 @@ export function lode(args: string[], opts: { env?: Record<string, string>; cwd?:
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // 'exit' can come before the last of the child's piped output is read: wait for its pipes to end
+  // too, but not past a second (a grandchild may hold them open).
+  const pipesEnded = Promise.all([child.stdout!, child.stderr!].map((s) => new Promise((r) => s.once('end', r))));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code))).then(async (code) => {
+    await Promise.race([pipesEnded, new Promise((r) => setTimeout(r, 1000).unref())]);
+    return code;
+  });
   return { child, output: () => out, exited };
 }
 
