@@ -6,14 +6,16 @@
  * gateway's /rpc). Refusals — registering twice, splitting a device one does not own, claiming
  * nothing — are checked for their exit code and words. Then the device runs a paid job: its
  * payout goes to the share contract, and each shareholder claims exactly its share, to the wei.
+ * Last, the node itself claims with `--restake`: a device's income is not the node's to restake,
+ * so it falls back to a plain claim, paid to the share contract, its stake unchanged.
  */
 import { join } from 'node:path';
 import { createPublicClient, getAddress, http, type Address, type PublicClient } from 'viem';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { deviceRegistryAbi, deviceSharesAbi, jobEscrowAbi, lodeTokenAbi } from '@lode/ledger/client';
+import { deviceRegistryAbi, deviceSharesAbi, jobEscrowAbi, lodeTokenAbi, stakingAbi } from '@lode/ledger/client';
 import { deviceCapabilities, deviceCapabilitiesHash } from '@lode/protocol';
 import { detectCapabilities } from '@lode/node';
-import { Cluster, lode, lodeRun } from '../support/cluster.js';
+import { Cluster, lode, lodeRun, waitFor } from '../support/cluster.js';
 import { json, keystoreAddress } from '../support/cliOutput.js';
 import { finalPayouts } from '../support/payouts.js';
 
@@ -31,7 +33,9 @@ function cli(dataDir: string, args: string[]) {
 const addressOf = (dataDir: string): Address => keystoreAddress(join(cluster.dir, dataDir));
 
 beforeAll(async () => {
-  cluster = await new Cluster({ nodes: 0, ledger: true }).start();
+  // No availability rewards here: an epoch ending mid-test would pay the device a reward batch
+  // beside its job income, and the to-the-wei checks are about job income.
+  cluster = await new Cluster({ nodes: 0, ledger: true, gatewayArgs: ['--no-availability'] }).start();
   chain = createPublicClient({ transport: http(`${cluster.url}/rpc`), pollingInterval: 100 }) as PublicClient;
   registry = ((await (await fetch(`${cluster.url}/v1/ledger`)).json()) as { contracts: { registry: Address } }).contracts.registry;
   await cluster.provision(join(cluster.dir, 'node'), true);
@@ -165,5 +169,57 @@ describe('lode device', () => {
     for (const p of payouts.payouts) {
       expect(await chain.readContract({ address: escrow, abi: jobEscrowAbi, functionName: 'isClaimed', args: [BigInt(p.chainBatchId!), node] })).toBe(true);
     }
+  });
+
+  it('a device node started with --restake claims its own payouts without restaking: paid to the share contract, its stake unchanged', async () => {
+    const node = addressOf('node');
+    const { escrow, token, staking } = ((await (await fetch(`${cluster.url}/v1/ledger`)).json()) as { contracts: Record<string, Address> }).contracts as {
+      escrow: Address;
+      token: Address;
+      staking: Address;
+    };
+    const [device] = await chain.readContract({ address: registry, abi: deviceRegistryAbi, functionName: 'deviceOf', args: [BigInt(node)] });
+    const lodeOf = (who: Address) => chain.readContract({ address: token, abi: lodeTokenAbi, functionName: 'balanceOf', args: [who] });
+    const stakeOf = () => chain.readContract({ address: staking, abi: stakingAbi, functionName: 'stakeOf', args: [node] });
+    const [stakeBefore, sharesBefore, nodeBefore] = [await stakeOf(), await lodeOf(device.shares), await lodeOf(node)];
+    const paidBefore = await finalPayouts({ gateway: cluster.url, chain, escrow, provider: node, tasks: 3 }); // the last test's job
+
+    const previous = cluster.nodes.pop()!;
+    previous.child.kill('SIGTERM');
+    await previous.exited;
+    const proc = lode([
+      'node',
+      '--gateway',
+      cluster.wsUrl,
+      '--data-dir',
+      join(cluster.dir, 'node'),
+      '--price',
+      String(10n ** 15n),
+      '--restake',
+      '--claim-interval',
+      '500',
+      '--slots',
+      '1',
+    ]);
+    cluster.nodes.push(proc);
+    await cluster.waitForNodes(1).catch((err: Error) => {
+      throw new Error(`${err.message}; the node said:\n${proc.output()}`);
+    });
+    const run = await cli('carol', ['run', 'pi', '--tasks', '2', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const payouts = await finalPayouts({ gateway: cluster.url, chain, escrow, provider: node, tasks: 3 + 2 });
+    const fresh = payouts.payouts.filter((p) => !paidBefore.payouts.some((q) => q.batch === p.batch));
+    const income = fresh.reduce((n, p) => n + BigInt(p.amount), 0n);
+    expect(income).toBeGreaterThan(0n);
+    for (const p of fresh) {
+      await waitFor(`the node's own claim of batch ${p.chainBatchId}`, () =>
+        chain.readContract({ address: escrow, abi: jobEscrowAbi, functionName: 'isClaimed', args: [BigInt(p.chainBatchId!), node] }),
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; the node said:\n${proc.output()}`);
+      });
+    }
+    expect(proc.output()).toMatch(/cannot be restaked; claiming without --restake/);
+    expect(await lodeOf(device.shares)).toBe(sharesBefore + income);
+    expect([await stakeOf(), await lodeOf(node)]).toEqual([stakeBefore, nodeBefore]);
   });
 });

@@ -12,10 +12,12 @@ import type { PayoutsView } from '@lode/protocol';
 import { waitFor } from './cluster.js';
 
 export async function finalPayouts(o: { gateway: string; chain: PublicClient; escrow: Address; provider: Address; tasks: number }): Promise<PayoutsView> {
+  let seen: PayoutsView | undefined;
   return waitFor(
     `${o.provider}'s payouts for ${o.tasks} task(s) posted and final`,
     async () => {
       const view = (await (await fetch(`${o.gateway}/v1/ledger/payouts/${o.provider}`)).json()) as PayoutsView;
+      seen = view;
       const final = await Promise.all(
         view.payouts.map((p) =>
           p.chainBatchId === null
@@ -27,5 +29,7 @@ export async function finalPayouts(o: { gateway: string; chain: PublicClient; es
     },
     90_000,
     500,
-  );
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; the gateway listed: ${JSON.stringify(seen?.payouts.map((p) => ({ ...p, proof: undefined })))}`);
+  });
 }

@@ -42,4 +42,5 @@ export * from './actions/unsplitDevice.js';
 export * from './actions/claimDeviceShares.js';
 export * from './actions/claimDevicePayouts.js';
 export * from './actions/getDevicePayments.js';
+export * from './actions/sortPayouts.js';
 export { PROPOSAL_STATES, type ProposalStateName } from './actions/proposalState.js';

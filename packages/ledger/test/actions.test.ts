@@ -8,7 +8,7 @@ import { readContract, waitForTransactionReceipt, writeContract } from 'viem/act
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
-import { TransactionRevertedError, escrowJobId } from '@lode/protocol';
+import { TransactionRevertedError, escrowJobId, type PayoutView } from '@lode/protocol';
 import {
   claimPayouts,
   createEmbeddedChain,
@@ -18,6 +18,7 @@ import {
   getAccountLedger,
   jobEscrowAbi,
   lodeTokenAbi,
+  sortPayouts,
   stake,
   type EmbeddedChain,
   type LedgerAddresses,
@@ -105,5 +106,42 @@ describe('ledger actions', () => {
     const replay = await claimPayouts(as(provider), { payouts: [payout] }).catch((e: unknown) => e);
     expect((replay as TransactionRevertedError).meta?.errorName).toBe('AlreadyClaimed');
     expect((replay as Error).message).toMatch(/claimed already/);
+  });
+
+  it('sorts payouts by what the chain says: final and unclaimed ready, the rest later, claimed ones dropped though the gateway lists them open', async () => {
+    /** Posts a one-leaf batch paying `amount` to the provider; returns the gateway's view of it (unclaimed). */
+    const posted = async (jobId: string, amount: bigint, batch: number): Promise<PayoutView> => {
+      await depositEscrow(as(requester), { jobId, amount, expiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600) });
+      const tree = StandardMerkleTree.of([[provider.address, amount.toString()]], ['address', 'uint256']);
+      const hash = await writeContract(as(admin), {
+        address: addresses.escrow,
+        abi: jobEscrowAbi,
+        functionName: 'postBatch',
+        args: [tree.root as Hex, [escrowJobId(jobId)], [amount]],
+        chain: null,
+      });
+      await waitForTransactionReceipt(as(admin), { hash });
+      const chainBatchId = await readContract(as(admin), { address: addresses.escrow, abi: jobEscrowAbi, functionName: 'batchCount' });
+      const view = { batch, chainBatchId: chainBatchId.toString(), status: 'posted' as const, tasks: 1, claimed: false, claimableAt: null };
+      return { ...view, gross: amount.toString(), fee: '0', amount: amount.toString(), createdAt: 0, proof: tree.getProof(0), txHash: hash };
+    };
+    const claimedUnseen = await posted('a1'.repeat(16), parseEther('1'), 11);
+    const ready = await posted('a2'.repeat(16), parseEther('2'), 12);
+    await chain.request({ method: 'evm_increaseTime', params: [2] });
+    await chain.request({ method: 'evm_mine' });
+    const notFinal = await posted('a3'.repeat(16), parseEther('3'), 13);
+    await claimPayouts(as(provider), {
+      payouts: [{ batchId: BigInt(claimedUnseen.chainBatchId!), amount: parseEther('1'), proof: claimedUnseen.proof as Hex[] }],
+    });
+    const unposted: PayoutView = { ...notFinal, batch: 14, status: 'prepared', chainBatchId: null, txHash: null };
+    const claimedSeen: PayoutView = { ...ready, batch: 15, claimed: true };
+    const empty: PayoutView = { ...ready, batch: 16, amount: '0' };
+
+    const sorted = await sortPayouts(as(requester), { provider: provider.address, payouts: [claimedUnseen, ready, notFinal, unposted, claimedSeen, empty] });
+    expect(sorted.ready.map((p) => p.batch)).toEqual([12]);
+    expect(sorted.later.map((p) => p.batch)).toEqual([13, 14]);
+    expect(sorted.claimable).toEqual([{ batchId: BigInt(ready.chainBatchId!), amount: parseEther('2'), proof: ready.proof }]);
+    // What it calls ready, JobEscrow pays.
+    expect(await claimPayouts(as(provider), { payouts: sorted.claimable })).toMatchObject({ amount: parseEther('2'), batches: 1 });
   });
 });

@@ -4,15 +4,15 @@
  * payee; no node key needed), then, for a split device, the caller's share of the income.
  */
 import type { Command } from 'commander';
-import { getAddress, type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import { readContract } from 'viem/actions';
-import { claimDevicePayouts, claimDeviceShares, deviceSharesAbi, jobEscrowAbi, type ClaimablePayout } from '@lode/ledger/client';
+import { claimDevicePayouts, claimDeviceShares, deviceSharesAbi, sortPayouts } from '@lode/ledger/client';
 import { getPayouts } from '@lode/sdk';
 import { withExamples, withJson } from '../../context.js';
 import { UsageError } from '../../errors.js';
 import { formatLode } from '../../ledger.js';
 import { printJson } from '../../output.js';
-import { NothingToClaimError, addressArg, sending, signerOf, type Signer } from '../ledger/shared.js';
+import { NothingToClaimError, addressArg, sending, signerOf } from '../ledger/shared.js';
 import { deviceOrFail } from './shared.js';
 
 export function registerDeviceClaim(parent: Command): void {
@@ -34,8 +34,8 @@ export function registerDeviceClaim(parent: Command): void {
     let shares = opts.shares;
     if (node) {
       const device = await deviceOrFail(s.ledger, node);
-      const ready = await readyPayouts(s, device.node);
-      if (ready.length > 0) payouts = await sending(s, () => claimDevicePayouts(s.ledger, { node: device.node, payouts: ready }));
+      const { claimable } = await sortPayouts(s.ledger, { provider: device.node, payouts: (await getPayouts(s.client, { address: device.node })).payouts });
+      if (claimable.length > 0) payouts = await sending(s, () => claimDevicePayouts(s.ledger, { node: device.node, payouts: claimable }));
       shares ??= device.split?.shares;
     }
     let income: { shares: Address; amount: bigint; txHash: Hex } | null = null;
@@ -68,22 +68,4 @@ export function registerDeviceClaim(parent: Command): void {
     if (income) lines.push(`Claimed ${formatLode(income.amount)} of share income from ${income.shares}`, `  tx: ${income.txHash}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   });
-}
-
-/** The device's payouts that JobEscrow pays now: posted, final, not yet claimed on chain. */
-async function readyPayouts(s: Signer, node: Address): Promise<ClaimablePayout[]> {
-  const { payouts } = await getPayouts(s.client, { address: node });
-  const open = payouts.filter((p) => !p.claimed && p.status === 'posted' && p.chainBatchId !== null && BigInt(p.amount) > 0n);
-  const escrow = s.ledger.addresses.escrow;
-  const ready = await Promise.all(
-    open.map(async (p) => {
-      const batchId = BigInt(p.chainBatchId!);
-      const [final, claimed] = await Promise.all([
-        readContract(s.ledger, { address: escrow, abi: jobEscrowAbi, functionName: 'isFinal', args: [batchId] }),
-        readContract(s.ledger, { address: escrow, abi: jobEscrowAbi, functionName: 'isClaimed', args: [batchId, getAddress(node)] }),
-      ]);
-      return final && !claimed;
-    }),
-  );
-  return open.filter((_, i) => ready[i]).map((p) => ({ batchId: BigInt(p.chainBatchId!), amount: BigInt(p.amount), proof: p.proof as Hex[] }));
 }

@@ -3,10 +3,8 @@
  * (a provider) in one transaction, with the Merkle proofs the gateway serves.
  */
 import type { Command } from 'commander';
-import type { Hex } from 'viem';
-import { readContract } from 'viem/actions';
 import type { PayoutView } from '@lode/protocol';
-import { claimPayouts, jobEscrowAbi } from '@lode/ledger/client';
+import { claimPayouts, sortPayouts } from '@lode/ledger/client';
 import { getPayouts } from '@lode/sdk';
 import { withExamples, withJson } from '../../context.js';
 import { formatLode } from '../../ledger.js';
@@ -23,7 +21,7 @@ export function registerWalletClaim(parent: Command): void {
   cmd.action(async (opts: { restake?: boolean; json?: boolean }) => {
     const s = await signerOf(cmd);
     const { payouts } = await getPayouts(s.client, { address: s.address });
-    const { ready, later } = await sortPayouts(s, payouts);
+    const { ready, claimable, later } = await sortPayouts(s.ledger, { provider: s.address, payouts });
     const sum = (xs: PayoutView[]) => xs.reduce((n, p) => n + BigInt(p.amount), 0n);
     const laterLines = describeLater(s, later);
     const pending = later.map((p) => ({
@@ -34,9 +32,10 @@ export function registerWalletClaim(parent: Command): void {
     }));
 
     if (ready.length === 0) {
-      const claimedBefore = payouts.filter((p) => p.claimed).length;
+      const paid = payouts.filter((p) => BigInt(p.amount) > 0n).length;
+      const claimedBefore = paid - later.length;
       const why =
-        payouts.length === 0
+        paid === 0
           ? 'it has no payouts yet (a provider is paid after the gateway settles the tasks it ran).'
           : later.length === 0
             ? `${claimedBefore === 1 ? 'its one payout is' : `all ${claimedBefore} of its payouts are`} claimed already.`
@@ -49,7 +48,7 @@ export function registerWalletClaim(parent: Command): void {
 
     const result = await sending(s, () =>
       claimPayouts(s.ledger, {
-        payouts: ready.map((p) => ({ batchId: BigInt(p.chainBatchId!), amount: BigInt(p.amount), proof: p.proof as Hex[] })),
+        payouts: claimable,
         restake: opts.restake === true,
       }),
     );
@@ -69,19 +68,6 @@ export function registerWalletClaim(parent: Command): void {
         (laterLines.length > 0 ? `${laterLines.map((l) => `  ${l}`).join('\n')}\n` : '  nothing else is waiting.\n'),
     );
   });
-}
-
-/** Unclaimed payouts, split into those JobEscrow will pay now (isFinal) and the rest. */
-async function sortPayouts(s: Signer, payouts: PayoutView[]): Promise<{ ready: PayoutView[]; later: PayoutView[] }> {
-  const open = payouts.filter((p) => !p.claimed && BigInt(p.amount) > 0n);
-  const final = await Promise.all(
-    open.map((p) =>
-      p.status === 'posted' && p.chainBatchId !== null
-        ? readContract(s.ledger, { address: s.ledger.addresses.escrow, abi: jobEscrowAbi, functionName: 'isFinal', args: [BigInt(p.chainBatchId)] })
-        : false,
-    ),
-  );
-  return { ready: open.filter((_, i) => final[i]), later: open.filter((_, i) => !final[i]) };
 }
 
 /** When the payouts that are not final yet become claimable, in words. */
