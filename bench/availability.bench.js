@@ -22,6 +22,7 @@ import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { pino } from 'pino';
 import { AvailabilityService, availabilityPlan } from '@lode/gateway';
+import { openStore } from '../packages/gateway/dist/store/index.js';
 import { benchmark } from '@lode/provider';
 import { createNodeSandbox } from '@lode/sandbox';
 import { readWorkload, reference } from '@lode/workloads';
@@ -104,6 +105,7 @@ async function epoch(devices) {
   const now = () => start + (Date.now() - t0);
   const stats = { slotMs: 0 };
   let svc;
+  const store = await openStore(); // PGlite in memory: where the epoch's passes are kept and scored from
   const sessions = devices.map(([address, remote, slots, sandbox]) => new Device(address, remote, slots, sandbox, () => svc, stats));
   svc = new AvailabilityService({
     chain: {
@@ -115,7 +117,7 @@ async function epoch(devices) {
     sessions: () => sessions,
     module: MODULE,
     countPrimes: reference.primesCount,
-    createRewardBatch: async () => null,
+    store: store.availability,
     resume: () => {},
     now,
     log,
@@ -124,6 +126,7 @@ async function epoch(devices) {
   svc.start();
   while (svc.settledViews().length === 0) await new Promise((r) => setTimeout(r, 200));
   await svc.stop();
+  await store.close();
   return { settled: svc.settledViews()[0], slotMs: stats.slotMs };
 }
 

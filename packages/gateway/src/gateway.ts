@@ -233,7 +233,11 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
       sessions: () => registry.sessions.values(),
       module,
       countPrimes: reference.primesCount,
-      createRewardBatch: (epoch, plan, now) => store.ledger.createRewardBatch(epoch, plan, now),
+      store: store.availability,
+      // The same challenge moments after a restart: keyed by the gateway's own (deterministic) signature.
+      secret: createHash('sha256')
+        .update(await gatewayAccount.signMessage({ message: 'lode: availability challenge moments' }))
+        .digest(),
       resume: (s) => scheduler.resume(s as NodeSession),
       now: () => clock.now(),
       log: log.child({ part: 'availability' }),
@@ -339,7 +343,6 @@ async function assemble(config: GatewayConfig, store: Store, parts: Lifecycle, c
     trust,
     store,
     capabilitiesOf: (a) => registry.capabilitiesOf(a),
-    availabilityOf: (a) => availability?.availabilityOf(a) ?? null,
   });
   await app.register(availabilityApi, { availability });
   await app.register(webApi, { stats: { nodes: () => registry.views(), queued: () => jobs.queuedTasks(), activeJobs: () => jobs.activeJobs } });

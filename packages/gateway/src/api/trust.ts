@@ -54,19 +54,20 @@ export interface TrustApiDeps {
   store: Store;
   /** What a node declared in its hello (the node registry); undefined for a node never seen here. */
   capabilitiesOf(address: string): Capabilities | undefined;
-  /** A node's availability over epochs, once the availability service reports it. @default null for every node */
-  availabilityOf?(address: string): DeviceAvailability | null;
 }
 
 /** The reputation and evidence routes, as a Fastify plugin. */
-export async function trustApi(app: FastifyInstance, { trust, store, capabilitiesOf, availabilityOf }: TrustApiDeps): Promise<void> {
+export async function trustApi(app: FastifyInstance, { trust, store, capabilitiesOf }: TrustApiDeps): Promise<void> {
   app.get<{ Params: { address: string } }>('/v1/nodes/:address/credential', async (req) => trust.credential(address(req.params.address)));
 
   app.get<{ Params: { address: string } }>('/v1/nodes/:address/device-credential', async (req) => {
     const node = address(req.params.address);
     const capabilities = capabilitiesOf(node);
     if (!capabilities) throw new NotFoundError('node', node);
-    return trust.deviceCredential(node, { capabilities, availability: availabilityOf?.(node) ?? null });
+    // Its record over the availability epochs scored (none: never challenged, or availability off).
+    const r = await store.availability.recordOf(node);
+    const availability: DeviceAvailability | null = r && r.challenges > 0 ? { epochs: r.epochs, score: r.passed / r.challenges } : null;
+    return trust.deviceCredential(node, { capabilities, availability });
   });
 
   app.post('/v1/nodes/credentials', async (req) => {

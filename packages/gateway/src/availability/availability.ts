@@ -13,14 +13,17 @@
  *   paid jobs at its moment is retried for BUSY_GRACE_MS and then counted as answered (it is
  *   available: its results are verified and paid by the job path).
  * - Bounded: at most MAX_DEVICES registered devices per epoch, one pending challenge per device.
- * - One reward batch per epoch, ever (the store's unique epoch and the contract's both hold it).
- *   Challenge outcomes live in memory: a gateway restarted mid-epoch scores that epoch from its
- *   restart on (earlier moments count as missed).
+ * - Passed challenges are kept in the store (availability_passes) within a tick, and an epoch is
+ *   scored from the store FINISH_GRACE_MS after its end: a gateway restarted mid-epoch keeps what
+ *   its devices passed before, and devices connected to other gateways of a cluster count too.
+ * - An epoch is scored once, ever, by whichever gateway gets there first (`settleEpoch` in one
+ *   transaction; the store's unique epoch and the contract's hold its reward batch to one). An
+ *   epoch that ended while no gateway ran is scored when one starts.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { taskSeed, type Capabilities, type Lease, type TaskOutcome } from '@lode/protocol';
-import type { SettlementBatch } from '../store/types.js';
+import type { AvailabilityEpoch, AvailabilityStore, ChallengePass } from '../store/types.js';
 import { planRewards } from '../settlement/plan.js';
 import {
   capacityOf,
@@ -44,6 +47,12 @@ const FIRST_SIGHT_GRACE_MS = 2_000;
 export const BUSY_GRACE_MS = 10_000;
 /** Lease ids of challenges start with this (results are routed here, not to jobs). */
 export const CHALLENGE_PREFIX = 'avail-';
+/** How long after an epoch's end it is scored: every gateway's last passes are in the store by then. */
+export const FINISH_GRACE_MS = 5_000;
+/** Passes waiting for the store (it is away), at most; beyond, the oldest are dropped (and logged). */
+const MAX_UNSAVED = MAX_DEVICES * 16;
+/** Ended epochs scored per tick, at most. */
+const SCORE_PER_TICK = 4;
 
 /** The chain, as the service reads it. */
 export interface AvailabilityChain {
@@ -79,18 +88,20 @@ export interface AvailabilityOptions {
   /** The primes module: its sha256 (hex) — already in the blob store — and the answer function. */
   module: string;
   countPrimes: (lo: number, hi: number) => number;
-  createRewardBatch: (epoch: number, plan: ReturnType<typeof planRewards>, now: number) => Promise<SettlementBatch | null>;
+  /** Where epochs, passes and device records are kept (shared by the gateways of a cluster). */
+  store: AvailabilityStore;
   /** Called when a held session may take job leases again. */
   resume: (session: ChallengeSession) => void;
   now: () => number;
   log: Logger;
-  /** @default 32 random bytes */
+  /** Keys the challenge moments; keep it across restarts (the gateway derives it from its key). @default 32 random bytes */
   secret?: Uint8Array;
   /** Tick period. @default 500 ms */
   tickMs?: number;
 }
 
 interface Pending {
+  epoch: number;
   session: ChallengeSession;
   k: number;
   challenge: Challenge;
@@ -106,6 +117,8 @@ interface DeviceState {
   offsets?: number[];
   /** Index of the next challenge moment. */
   next: number;
+  /** Moments passed already (read back from the store): not challenged again. */
+  done: Set<number>;
   passed: number;
   /** Σ provenThroughput of the passed challenges (the declared throughput for a busy one). */
   proven: number;
@@ -159,10 +172,12 @@ export class AvailabilityService {
   private current: EpochState | undefined;
   private tickInFlight: Promise<void> = Promise.resolve();
   private readonly byLease = new Map<string, DeviceState>();
-  /** The last settled epochs, newest last (bounded). */
+  /** The last epochs this gateway scored, newest last (bounded). */
   private readonly settled: SettledEpochView[] = [];
-  /** Per node: epochs it was challenged in and its passed/challenged totals (bounded by MAX_DEVICES × 2). */
-  private readonly record = new Map<string, { epochs: number; passed: number; challenges: number }>();
+  /** Passes not yet in the store, oldest first (bounded by MAX_UNSAVED). */
+  private unsaved: ChallengePass[] = [];
+  /** When to look for ended epochs to score next (0: now, as at start-up). */
+  private scoreDue = 0;
 
   constructor(private readonly o: AvailabilityOptions) {
     this.secret = o.secret ?? randomBytes(32);
@@ -182,6 +197,7 @@ export class AvailabilityService {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.tickInFlight;
+    await this.flush().catch((err: unknown) => this.o.log.warn({ err, passes: this.unsaved.length }, 'availability passes not saved at stop'));
   }
 
   /** The epoch in progress, for the API. */
@@ -189,15 +205,9 @@ export class AvailabilityService {
     return this.current ? viewOf(this.current) : null;
   }
 
-  /** The last settled epochs, newest first. */
+  /** The last epochs this gateway scored, newest first. */
   settledViews(): SettledEpochView[] {
     return [...this.settled].reverse();
-  }
-
-  /** A node's availability so far: epochs challenged, and passed / challenges. */
-  availabilityOf(node: string): { epochs: number; score: number } | null {
-    const r = this.record.get(node.toLowerCase());
-    return r && r.challenges > 0 ? { epochs: r.epochs, score: r.passed / r.challenges } : null;
   }
 
   /**
@@ -217,10 +227,13 @@ export class AvailabilityService {
     return rest;
   }
 
-  /** One pass: roll the epoch over, send due challenges, expire late ones. Exposed for tests. */
+  /** One pass: save passes, roll the epoch over, score ended ones, send due challenges, expire late ones. Exposed for tests. */
   async tick(): Promise<void> {
     const now = this.o.now();
+    // A store away does not stop challenges: the passes wait here and are saved on a later tick.
+    await this.flush().catch((err: unknown) => this.o.log.warn({ err, passes: this.unsaved.length }, 'availability passes not saved yet; trying again'));
     if (!this.current || now >= this.current.startMs + this.current.lengthMs) await this.rollOver(now);
+    if (now >= this.scoreDue) await this.scoreEnded(now);
     const e = this.current;
     if (!e) return;
     if (now - e.readAt >= DEVICE_REFRESH_MS && e.rate > 0) {
@@ -246,11 +259,15 @@ export class AvailabilityService {
         d.declared = declaredThroughput(session.capabilities);
         // Moments before it was first seen this epoch (it joined, or came online, late) are missed.
         while (d.next < d.offsets.length && e.startMs + d.offsets[d.next]! < now - FIRST_SIGHT_GRACE_MS) {
-          d.missed++;
+          if (!d.done.has(d.next)) d.missed++;
           d.next++;
         }
       }
       while (d.next < d.offsets.length && e.startMs + d.offsets[d.next]! <= now) {
+        if (d.done.has(d.next)) {
+          d.next++; // passed before this gateway restarted
+          continue;
+        }
         if (!session) {
           d.missed++;
           d.next++;
@@ -260,8 +277,7 @@ export class AvailabilityService {
           d.busySince ??= now;
           if (now - d.busySince < BUSY_GRACE_MS) break;
           d.busySince = undefined;
-          d.passed++; // busy with paid, verified work the whole grace: available
-          d.proven += d.declared;
+          this.pass(e.epoch, d, d.next, d.declared, now); // busy with paid, verified work the whole grace: available
           d.next++;
           continue;
         }
@@ -287,7 +303,7 @@ export class AvailabilityService {
       seed: taskSeed(jobId, k * 1000 + unit),
       expiresAt: deadline,
     }));
-    d.pending = { session, k, challenge, leaseIds: leases.map((l) => l.leaseId), answered: new Set(), sentAt: now, deadline };
+    d.pending = { epoch: e.epoch, session, k, challenge, leaseIds: leases.map((l) => l.leaseId), answered: new Set(), sentAt: now, deadline };
     for (const l of leases) this.byLease.set(l.leaseId, d);
     session.holdUntil(deadline);
     session.sendLeases(leases);
@@ -320,10 +336,8 @@ export class AvailabilityService {
     if (!p) return;
     d.pending = undefined;
     d.next++;
-    if (outcome === 'passed') {
-      d.passed++;
-      d.proven += provenThroughput(p.challenge, this.o.now() - p.sentAt);
-    } else d.missed++;
+    if (outcome === 'passed') this.pass(p.epoch, d, p.k, provenThroughput(p.challenge, this.o.now() - p.sentAt), this.o.now());
+    else d.missed++;
     for (const id of p.leaseIds) this.byLease.delete(id);
     const open = p.leaseIds.filter((id) => !p.answered.has(id));
     if (outcome === 'missed' && open.length > 0) p.session.sendCancel(open);
@@ -332,58 +346,124 @@ export class AvailabilityService {
     if (why) this.o.log.info({ node: d.node, challenge: p.k, why }, 'availability challenge missed');
   }
 
-  /** Settles the epoch that ended (if any) and starts the one `now` is in. */
+  /** Counts a passed moment and queues it for the store. */
+  private pass(epoch: number, d: DeviceState, k: number, proven: number, now: number): void {
+    d.passed++;
+    d.proven += proven;
+    d.done.add(k);
+    this.unsaved.push({ epoch, node: d.node, k, proven, declared: d.declared, capacity: d.capacity, at: now });
+    if (this.unsaved.length > MAX_UNSAVED) {
+      const dropped = this.unsaved.splice(0, this.unsaved.length - MAX_UNSAVED);
+      this.o.log.error({ dropped: dropped.length }, 'the store has been away too long: the oldest availability passes are dropped');
+    }
+  }
+
+  /** Saves the passes waiting; throws (keeping them) when the store does not answer. */
+  private async flush(): Promise<void> {
+    if (this.unsaved.length === 0) return;
+    const batch = this.unsaved;
+    this.unsaved = [];
+    try {
+      await this.o.store.recordPasses(batch);
+    } catch (err) {
+      this.unsaved = [...batch, ...this.unsaved].slice(-MAX_UNSAVED);
+      throw err;
+    }
+  }
+
+  /** Starts the epoch `now` is in (the one that ended is scored FINISH_GRACE_MS after its end). */
   private async rollOver(now: number): Promise<void> {
     const ended = this.current;
     const params = await this.o.chain.params();
     const lengthMs = params.epochLength * 1000;
     const epoch = Math.floor(now / lengthMs);
     if (ended && ended.epoch === epoch) return;
-    // Until the ended epoch is recorded it stays current: a failure here (the chain or the store
-    // did not answer) is tried again next tick, and no epoch's rewards are lost to it.
-    if (ended) await this.finish(ended);
-    this.current = undefined;
-    const nodes = params.rate > 0 ? await this.o.chain.devices(MAX_DEVICES) : [];
+    const terms = await this.o.store.openEpoch({ epoch, startsAt: epoch * lengthMs, lengthMs, rate: params.rate, pool: params.pool });
+    const nodes = terms.rate > 0 ? await this.o.chain.devices(MAX_DEVICES) : [];
     const devices = new Map<string, DeviceState>(nodes.map((node) => [node, newDevice(node)]));
-    this.current = { epoch, startMs: epoch * lengthMs, lengthMs, pool: params.pool, rate: params.rate, devices, readAt: now };
-    this.o.log.info({ epoch, devices: devices.size, rate: params.rate }, 'availability epoch started');
+    // What was passed in this epoch before a restart counts, and is not asked again.
+    for (const p of await this.o.store.passesOf(epoch)) {
+      const d = devices.get(p.node);
+      if (!d || d.done.has(p.k) || p.k >= terms.rate) continue;
+      d.done.add(p.k);
+      d.passed++;
+      d.proven += p.proven;
+      d.declared = Math.max(d.declared, p.declared);
+      d.capacity = Math.max(d.capacity, p.capacity);
+    }
+    if (ended) {
+      for (const d of ended.devices.values()) if (d.pending) this.settle(d, 'missed', 'the epoch ended');
+      this.scoreDue = Math.min(this.scoreDue, ended.startMs + ended.lengthMs + FINISH_GRACE_MS);
+    }
+    this.current = { epoch, startMs: terms.startsAt, lengthMs: terms.lengthMs, pool: terms.pool, rate: terms.rate, devices, readAt: now };
+    this.o.log.info(
+      { epoch, devices: devices.size, rate: terms.rate, restored: [...devices.values()].reduce((n, d) => n + d.passed, 0) },
+      'availability epoch started',
+    );
   }
 
-  private async finish(e: EpochState): Promise<void> {
-    for (const d of e.devices.values()) {
-      if (d.pending) this.settle(d, 'missed', 'the epoch ended');
-      // Moments never reached (the device was offline all epoch, or came late) are missed.
-      const issued = d.offsets?.length ?? e.rate;
-      d.missed = Math.max(d.missed, issued - d.passed);
+  /**
+   * Scores the epochs that ended at least FINISH_GRACE_MS ago and are not scored yet (by this
+   * gateway or another). A failure leaves them for the next tick: no epoch's rewards are lost to it.
+   */
+  private async scoreEnded(now: number): Promise<void> {
+    await this.flush();
+    const due = await this.o.store.unsettledEpochs(now - FINISH_GRACE_MS, SCORE_PER_TICK);
+    for (const e of due) await this.score(e, now);
+    this.scoreDue = due.length === SCORE_PER_TICK ? now : Number.POSITIVE_INFINITY;
+  }
+
+  /** Scores one ended epoch from the passes in the store (every gateway's), and records it. */
+  private async score(e: AvailabilityEpoch, now: number): Promise<void> {
+    const end = e.startsAt + e.lengthMs;
+    const byNode = new Map<string, { node: string; passed: number; proven: number; declared: number; capacity: number }>();
+    for (const p of await this.o.store.passesOf(e.epoch)) {
+      if (p.at > end || p.k >= e.rate) continue;
+      const d = byNode.get(p.node) ?? { node: p.node, passed: 0, proven: 0, declared: 0, capacity: 0 };
+      d.passed++;
+      d.proven += p.proven;
+      d.declared = Math.max(d.declared, p.declared);
+      d.capacity = Math.max(d.capacity, p.capacity);
+      byNode.set(p.node, d);
     }
     const devices: DeviceEpoch[] = [];
-    for (const d of e.devices.values()) {
-      const eligible = d.passed > 0 ? await this.o.chain.eligible(d.node) : false;
-      devices.push({ node: d.node, passed: d.passed, proven: d.proven, declared: d.declared, eligible });
-    }
+    for (const d of byNode.values()) devices.push({ ...d, eligible: await this.o.chain.eligible(d.node) });
     // The pool, but never more than has been emitted: the contract would refuse it.
     const available = await this.o.chain.available();
     const pool = available < e.pool ? available : e.pool;
     const rewards: EpochReward[] = epochRewards(devices, pool, e.rate);
-    let batch: SettlementBatch | null = null;
-    if (rewards.length > 0) batch = await this.o.createRewardBatch(e.epoch, planRewards(rewards), this.o.now());
-    for (const d of e.devices.values()) {
-      if (this.record.size >= MAX_DEVICES * 2 && !this.record.has(d.node)) continue;
-      const r = this.record.get(d.node) ?? { epochs: 0, passed: 0, challenges: 0 };
-      this.record.set(d.node, { epochs: r.epochs + 1, passed: r.passed + d.passed, challenges: r.challenges + e.rate });
-    }
+    // Every registered device took part (offline ones passed nothing); so did any that passed.
+    const nodes = new Set([...(e.rate > 0 ? await this.o.chain.devices(MAX_DEVICES) : []), ...byNode.keys()]);
+    const records = [...nodes].map((node) => ({ node, passed: byNode.get(node)?.passed ?? 0 }));
+    const scored = await this.o.store.settleEpoch(e.epoch, rewards.length > 0 ? planRewards(rewards) : null, records, now);
+    if (!scored) return; // another gateway scored it first
     this.settled.push({
-      ...viewOf(e),
+      epoch: e.epoch,
+      startsAt: e.startsAt,
+      endsAt: end,
+      rate: e.rate,
+      pool: e.pool.toString(),
+      devices: records.map(({ node, passed }) => {
+        const d = byNode.get(node);
+        return {
+          node,
+          challenges: e.rate,
+          passed,
+          speed: d && d.declared > 0 ? d.proven / (d.passed * d.declared) : 0,
+          missed: e.rate - passed,
+          capacity: d?.capacity ?? 0,
+        };
+      }),
       rewards: rewards.map((r) => ({ node: r.node, amount: r.amount.toString(), score: r.score, speed: r.speed })),
-      batch: batch?.id ?? null,
+      batch: scored.batch?.id ?? null,
     });
     if (this.settled.length > 16) this.settled.shift();
-    this.o.log.info({ epoch: e.epoch, rewarded: rewards.length, batch: batch?.id ?? null }, 'availability epoch settled');
+    this.o.log.info({ epoch: e.epoch, rewarded: rewards.length, batch: scored.batch?.id ?? null }, 'availability epoch settled');
   }
 }
 
 function newDevice(node: string): DeviceState {
-  return { node, next: 0, passed: 0, proven: 0, declared: 0, missed: 0, capacity: 0 };
+  return { node, next: 0, done: new Set(), passed: 0, proven: 0, declared: 0, missed: 0, capacity: 0 };
 }
 
 /** The module printed {"lo":L,"hi":H,"count":C} for this task's range and exited 0. */

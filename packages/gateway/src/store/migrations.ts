@@ -350,6 +350,42 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX settlement_batches_epoch ON settlement_batches (epoch) WHERE epoch IS NOT NULL;
     `,
   },
+  {
+    version: 12,
+    name: 'availability: epochs, passed challenges and each device record kept in the database',
+    sql: `
+      -- An availability epoch: the terms it is challenged under (the first gateway to open it sets
+      -- them), and once scored (by one gateway, once) when and with which reward batch.
+      CREATE TABLE availability_epochs (
+        epoch      bigint PRIMARY KEY,
+        starts_at  bigint NOT NULL,
+        length_ms  bigint NOT NULL,
+        rate       integer NOT NULL,
+        pool       numeric(78, 0) NOT NULL,
+        settled_at bigint,
+        batch_id   bigint
+      );
+      -- A challenge a device passed: moment k of its epoch, by any gateway of the cluster. Kept
+      -- until its epoch is scored, so a restart or another gateway loses none.
+      CREATE TABLE availability_passes (
+        epoch    bigint NOT NULL,
+        node     text NOT NULL,
+        k        integer NOT NULL,
+        proven   double precision NOT NULL,
+        declared double precision NOT NULL,
+        capacity integer NOT NULL,
+        at       bigint NOT NULL,
+        PRIMARY KEY (epoch, node, k)
+      );
+      -- Per device, over the epochs scored: what its credential's availability score is made of.
+      CREATE TABLE availability_records (
+        node       text PRIMARY KEY,
+        epochs     integer NOT NULL,
+        passed     integer NOT NULL,
+        challenges integer NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock key that serializes migrations across gateways. */

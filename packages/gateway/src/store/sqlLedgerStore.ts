@@ -17,7 +17,7 @@ import type {
   SettlementBatch,
 } from './types.js';
 import { NotSenderError, sqlStateOf } from './errors.js';
-import { num, numOrNull, type SqlExecutor } from './sql.js';
+import { num, numOrNull, type SqlExecutor, type SqlRunner } from './sql.js';
 
 /** The batch columns, qualified by a table alias when given (`b.`). */
 const batchColumns = (t = '') =>
@@ -88,26 +88,6 @@ export class SqlLedgerStore implements LedgerStore {
           ],
         );
       }
-      return batch;
-    });
-  }
-
-  async createRewardBatch(epoch: number, plan: Pick<BatchPlan, 'root' | 'tree' | 'payouts'>, now: number): Promise<SettlementBatch | null> {
-    return this.db().transaction(async (tx) => {
-      const total = plan.payouts.reduce((sum, p) => sum + p.amount, 0n);
-      const [row] = await tx.query<BatchRow>(
-        `INSERT INTO settlement_batches (status, root, tree, debits, receipts, total, fee, created_at, epoch)
-         VALUES ('prepared', $1, $2, '[]', 0, $3, 0, $4, $5) ON CONFLICT (epoch) WHERE epoch IS NOT NULL DO NOTHING
-         RETURNING ${BATCH_COLUMNS}`,
-        [plan.root, JSON.stringify(plan.tree), total.toString(), now, epoch],
-      );
-      if (!row) return null;
-      const batch = toBatch(row);
-      await tx.query(
-        `INSERT INTO settlement_payouts (batch_id, provider, amount, gross, tasks)
-         SELECT $1, p, a, a, 0 FROM unnest($2::text[], $3::numeric[]) AS u(p, a)`,
-        [batch.id, plan.payouts.map((x) => x.provider), plan.payouts.map((x) => x.amount.toString())],
-      );
       return batch;
     });
   }
@@ -352,4 +332,32 @@ function toChainTx(r: ChainTxRow): ChainTx {
     createdAt: num(r.created_at),
     block: numOrNull(r.block),
   };
+}
+
+/**
+ * Records an epoch's availability rewards as a 'prepared' batch (posted by settlement with
+ * `postRewardBatch`), inside the caller's transaction; null when the epoch has one already (one
+ * batch per epoch, ever: the unique index on settlement_batches.epoch).
+ */
+export async function insertRewardBatch(
+  tx: SqlRunner,
+  epoch: number,
+  plan: Pick<BatchPlan, 'root' | 'tree' | 'payouts'>,
+  now: number,
+): Promise<SettlementBatch | null> {
+  const total = plan.payouts.reduce((sum, p) => sum + p.amount, 0n);
+  const [row] = await tx.query<BatchRow>(
+    `INSERT INTO settlement_batches (status, root, tree, debits, receipts, total, fee, created_at, epoch)
+     VALUES ('prepared', $1, $2, '[]', 0, $3, 0, $4, $5) ON CONFLICT (epoch) WHERE epoch IS NOT NULL DO NOTHING
+     RETURNING ${BATCH_COLUMNS}`,
+    [plan.root, JSON.stringify(plan.tree), total.toString(), now, epoch],
+  );
+  if (!row) return null;
+  const batch = toBatch(row);
+  await tx.query(
+    `INSERT INTO settlement_payouts (batch_id, provider, amount, gross, tasks)
+     SELECT $1, p, a, a, 0 FROM unnest($2::text[], $3::numeric[]) AS u(p, a)`,
+    [batch.id, plan.payouts.map((x) => x.provider), plan.payouts.map((x) => x.amount.toString())],
+  );
+  return batch;
 }

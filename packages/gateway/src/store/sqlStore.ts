@@ -34,6 +34,7 @@ import type { VerificationStats } from '../verify/jobVerification.js';
 import { bytes, num, numOrNull, type SqlExecutor, type SqlRunner } from './sql.js';
 import { migrate } from './migrations.js';
 import { StoreClosedError } from './errors.js';
+import { SqlAvailabilityStore } from './sqlAvailabilityStore.js';
 import { SqlLedgerStore } from './sqlLedgerStore.js';
 
 /** Rows per multi-row INSERT (task results, nodes): bounds statement size and memory. */
@@ -58,6 +59,7 @@ const NODE_COLUMNS = 'address, capabilities, completed, failed, first_seen_at, l
 export class SqlStore implements Store {
   #closed = false;
   readonly ledger: SqlLedgerStore;
+  readonly availability: SqlAvailabilityStore;
 
   /** `blobDir`: where blob bytes are kept as files (the embedded database); without one, in the database. */
   constructor(
@@ -65,6 +67,7 @@ export class SqlStore implements Store {
     private readonly blobDir?: string,
   ) {
     this.ledger = new SqlLedgerStore(() => this.db);
+    this.availability = new SqlAvailabilityStore(() => this.db);
   }
 
   /** Which backend this store runs on. */

@@ -13,6 +13,7 @@ import type { BatchPlan, JobRecord, NodeRecord, Receipt, Store, TaskReceipt, Tas
 import { isRowError, StoreRowRejectedError } from './errors.js';
 import { GroupCommitter } from './groupCommit.js';
 import fc from 'fast-check';
+import { describeAvailabilityStore } from './availabilityStore.suite.js';
 
 /** Where a store's data lives. `open()` may be called again after the previous store closed. */
 export interface StoreTarget {
@@ -878,6 +879,8 @@ export function describeStoreSuite(name: string, makeTarget: () => Promise<Store
       expect(finished.every((f) => f.length === 2)).toBe(true);
       expect(await store.hasBlobs(jobs.map((j) => j.module))).toEqual(new Set(jobs.map((j) => j.module)));
     });
+
+    describeAvailabilityStore(() => store);
 
     it('keeps everything after close and reopen', async () => {
       const job = makeJob();
