@@ -32,10 +32,12 @@ import {
   epochRewards,
   declaredThroughput,
   provenThroughput,
+  tallyPasses,
   type Challenge,
   type DeviceEpoch,
   type EpochReward,
 } from './plan.js';
+import { liveView, settledView, type EpochView, type SettledEpochView } from './views.js';
 
 /** Registered devices challenged per epoch, at most (the first ones in the registry's order). */
 export const MAX_DEVICES = 10_000;
@@ -141,31 +143,6 @@ interface EpochState {
   readAt: number;
 }
 
-/** One device's record of an epoch, for the API. */
-export interface DeviceEpochView {
-  node: string;
-  challenges: number;
-  passed: number;
-  /** Proven throughput of the passed challenges over the declared one (1 = as declared). */
-  speed: number;
-  missed: number;
-  capacity: number;
-}
-
-export interface EpochView {
-  epoch: number;
-  startsAt: number;
-  endsAt: number;
-  rate: number;
-  pool: string;
-  devices: DeviceEpochView[];
-}
-
-export interface SettledEpochView extends EpochView {
-  rewards: Array<{ node: string; amount: string; score: number; speed: number }>;
-  batch: number | null;
-}
-
 export class AvailabilityService {
   private readonly secret: Uint8Array;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -202,7 +179,7 @@ export class AvailabilityService {
 
   /** The epoch in progress, for the API. */
   currentView(): EpochView | null {
-    return this.current ? viewOf(this.current) : null;
+    return this.current ? liveView({ ...this.current, devices: this.current.devices.values() }) : null;
   }
 
   /** The last epochs this gateway scored, newest first. */
@@ -233,7 +210,10 @@ export class AvailabilityService {
     // A store away does not stop challenges: the passes wait here and are saved on a later tick.
     await this.flush().catch((err: unknown) => this.o.log.warn({ err, passes: this.unsaved.length }, 'availability passes not saved yet; trying again'));
     if (!this.current || now >= this.current.startMs + this.current.lengthMs) await this.rollOver(now);
-    if (now >= this.scoreDue) await this.scoreEnded(now);
+    if (now >= this.scoreDue) {
+      // A failure leaves the epoch for the next tick, and does not hold up this one's challenges.
+      await this.scoreEnded(now).catch((err: unknown) => this.o.log.error({ err }, 'scoring an ended availability epoch failed; trying again'));
+    }
     const e = this.current;
     if (!e) return;
     if (now - e.readAt >= DEVICE_REFRESH_MS && e.rate > 0) {
@@ -415,17 +395,7 @@ export class AvailabilityService {
 
   /** Scores one ended epoch from the passes in the store (every gateway's), and records it. */
   private async score(e: AvailabilityEpoch, now: number): Promise<void> {
-    const end = e.startsAt + e.lengthMs;
-    const byNode = new Map<string, { node: string; passed: number; proven: number; declared: number; capacity: number }>();
-    for (const p of await this.o.store.passesOf(e.epoch)) {
-      if (p.at > end || p.k >= e.rate) continue;
-      const d = byNode.get(p.node) ?? { node: p.node, passed: 0, proven: 0, declared: 0, capacity: 0 };
-      d.passed++;
-      d.proven += p.proven;
-      d.declared = Math.max(d.declared, p.declared);
-      d.capacity = Math.max(d.capacity, p.capacity);
-      byNode.set(p.node, d);
-    }
+    const byNode = new Map(tallyPasses(e, await this.o.store.passesOf(e.epoch)).map((d) => [d.node, d]));
     const devices: DeviceEpoch[] = [];
     for (const d of byNode.values()) devices.push({ ...d, eligible: await this.o.chain.eligible(d.node) });
     // The pool, but never more than has been emitted: the contract would refuse it.
@@ -437,26 +407,7 @@ export class AvailabilityService {
     const records = [...nodes].map((node) => ({ node, passed: byNode.get(node)?.passed ?? 0 }));
     const scored = await this.o.store.settleEpoch(e.epoch, rewards.length > 0 ? planRewards(rewards) : null, records, now);
     if (!scored) return; // another gateway scored it first
-    this.settled.push({
-      epoch: e.epoch,
-      startsAt: e.startsAt,
-      endsAt: end,
-      rate: e.rate,
-      pool: e.pool.toString(),
-      devices: records.map(({ node, passed }) => {
-        const d = byNode.get(node);
-        return {
-          node,
-          challenges: e.rate,
-          passed,
-          speed: d && d.declared > 0 ? d.proven / (d.passed * d.declared) : 0,
-          missed: e.rate - passed,
-          capacity: d?.capacity ?? 0,
-        };
-      }),
-      rewards: rewards.map((r) => ({ node: r.node, amount: r.amount.toString(), score: r.score, speed: r.speed })),
-      batch: scored.batch?.id ?? null,
-    });
+    this.settled.push(settledView(e, byNode, records, rewards, scored.batch?.id ?? null));
     if (this.settled.length > 16) this.settled.shift();
     this.o.log.info({ epoch: e.epoch, rewarded: rewards.length, batch: scored.batch?.id ?? null }, 'availability epoch settled');
   }
@@ -475,22 +426,4 @@ function rightAnswer(r: TaskOutcome, task: { lo: number; hi: number; count: numb
   } catch {
     return false;
   }
-}
-
-function viewOf(e: EpochState): EpochView {
-  return {
-    epoch: e.epoch,
-    startsAt: e.startMs,
-    endsAt: e.startMs + e.lengthMs,
-    rate: e.rate,
-    pool: e.pool.toString(),
-    devices: [...e.devices.values()].map((d) => ({
-      node: d.node,
-      challenges: d.next,
-      passed: d.passed,
-      speed: d.passed > 0 && d.declared > 0 ? d.proven / (d.passed * d.declared) : 0,
-      missed: d.missed,
-      capacity: d.capacity,
-    })),
-  };
 }

@@ -10,6 +10,7 @@ import {
   declaredThroughput,
   epochRewards,
   provenThroughput,
+  tallyPasses,
   type DeviceEpoch,
 } from './plan.js';
 
@@ -107,5 +108,25 @@ describe('epochRewards', () => {
         },
       ),
     );
+  });
+});
+
+describe('tallyPasses', () => {
+  it('sums each device over the passes inside the epoch, one per moment below the rate', () => {
+    const e = { startsAt: 1_000, lengthMs: 100, rate: 3 };
+    const p = (node: string, k: number, at: number, proven = 10, declared = 20, capacity = 1) => ({ node, k, at, proven, declared, capacity });
+    expect(
+      tallyPasses(e, [
+        p('0xa', 0, 1_010),
+        p('0xa', 1, 1_050, 20, 25, 2), // another gateway saw it declare more
+        p('0xa', 1, 1_060), // the same moment twice: counted once
+        p('0xa', 3, 1_070), // beyond the rate
+        p('0xb', 2, 1_100), // at the end: counts
+        p('0xb', 0, 1_101), // after it: does not
+      ]),
+    ).toEqual([
+      { node: '0xa', passed: 2, proven: 30, declared: 25, capacity: 2 },
+      { node: '0xb', passed: 1, proven: 10, declared: 20, capacity: 1 },
+    ]);
   });
 });

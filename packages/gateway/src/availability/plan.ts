@@ -125,6 +125,40 @@ export interface DeviceEpoch {
   eligible: boolean;
 }
 
+/** One device's passes in an epoch, summed. */
+export interface DeviceTally {
+  node: string;
+  passed: number;
+  /** Σ proven throughput of its passes. */
+  proven: number;
+  /** The most it declared. */
+  declared: number;
+  capacity: number;
+}
+
+/**
+ * Sums an epoch's passes per device (from every gateway that challenged it), counting only those
+ * inside the epoch: at or before its end, one per moment below `rate`.
+ */
+export function tallyPasses(
+  e: { startsAt: number; lengthMs: number; rate: number },
+  passes: ReadonlyArray<{ node: string; k: number; proven: number; declared: number; capacity: number; at: number }>,
+): DeviceTally[] {
+  const byNode = new Map<string, DeviceTally>();
+  const seen = new Set<string>();
+  for (const p of passes) {
+    if (p.at > e.startsAt + e.lengthMs || p.k < 0 || p.k >= e.rate || seen.has(`${p.node}/${p.k}`)) continue;
+    seen.add(`${p.node}/${p.k}`);
+    const d = byNode.get(p.node) ?? { node: p.node, passed: 0, proven: 0, declared: 0, capacity: 0 };
+    d.passed++;
+    d.proven += p.proven;
+    d.declared = Math.max(d.declared, p.declared);
+    d.capacity = Math.max(d.capacity, p.capacity);
+    byNode.set(p.node, d);
+  }
+  return [...byNode.values()];
+}
+
 export interface EpochReward {
   node: string;
   amount: bigint;
