@@ -23,7 +23,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { taskSeed, type Capabilities, type Lease, type TaskOutcome } from '@lode/protocol';
-import type { AvailabilityEpoch, AvailabilityStore, ChallengePass } from '../store/types.js';
+import type { AvailabilityEpoch, AvailabilityStore, ChallengePass } from '../store/availabilityTypes.js';
 import { planRewards } from '../settlement/plan.js';
 import {
   capacityOf,

@@ -2,7 +2,7 @@
  * What `GET /v1/availability` shows of an epoch: the one in progress (from the service's memory)
  * and the ones a gateway scored (from the store's passes). Pure.
  */
-import type { AvailabilityEpoch } from '../store/types.js';
+import type { AvailabilityEpoch } from '../store/availabilityTypes.js';
 import type { DeviceTally, EpochReward } from './plan.js';
 
 /** One device's record of an epoch, for the API. */

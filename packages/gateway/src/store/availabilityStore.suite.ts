@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { planRewards } from '../settlement/plan.js';
-import type { ChallengePass, Store } from './types.js';
+import type { ChallengePass } from './availabilityTypes.js';
+import type { Store } from './types.js';
 
 const addr = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
 

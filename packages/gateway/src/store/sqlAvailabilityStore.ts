@@ -3,7 +3,8 @@
  * `AvailabilityStore` in types.ts for the guarantees. Passes are written by every gateway that
  * challenges a device, so an epoch is scored from all of them, and a restart loses none.
  */
-import type { AvailabilityEpoch, AvailabilityRecord, AvailabilityStore, BatchPlan, ChallengePass, SettlementBatch } from './types.js';
+import type { AvailabilityEpoch, AvailabilityRecord, AvailabilityStore, ChallengePass } from './availabilityTypes.js';
+import type { BatchPlan, SettlementBatch } from './types.js';
 import { insertRewardBatch } from './sqlLedgerStore.js';
 import { num, numOrNull, type SqlExecutor } from './sql.js';
 
