@@ -362,15 +362,12 @@ export class AvailabilityService {
     const nodes = terms.rate > 0 ? await this.o.chain.devices(MAX_DEVICES) : [];
     const devices = new Map<string, DeviceState>(nodes.map((node) => [node, newDevice(node)]));
     // What was passed in this epoch before a restart counts, and is not asked again.
-    for (const p of await this.o.store.passesOf(epoch)) {
-      const d = devices.get(p.node);
-      if (!d || d.done.has(p.k) || p.k >= terms.rate) continue;
-      d.done.add(p.k);
-      d.passed++;
-      d.proven += p.proven;
-      d.declared = Math.max(d.declared, p.declared);
-      d.capacity = Math.max(d.capacity, p.capacity);
+    const passes = await this.o.store.passesOf(epoch);
+    for (const { node, passed, proven, declared, capacity } of tallyPasses(terms, passes)) {
+      const d = devices.get(node);
+      if (d) Object.assign(d, { passed, proven, declared, capacity });
     }
+    for (const p of passes) devices.get(p.node)?.done.add(p.k);
     if (ended) {
       for (const d of ended.devices.values()) if (d.pending) this.settle(d, 'missed', 'the epoch ended');
       this.scoreDue = Math.min(this.scoreDue, ended.startMs + ended.lengthMs + FINISH_GRACE_MS);
