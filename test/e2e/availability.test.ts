@@ -4,6 +4,8 @@
  * epoch in which one node stays online, one is offline, and one declares 16 slots on this
  * two-core machine. Only the first is rewarded; its reward batch is posted on chain and claimed
  * with `lode wallet claim` like a job payout; token supply moved only by the emission schedule.
+ * Then the gateway is killed (SIGKILL) mid-epoch and started again: what the device passed before
+ * is kept (read back from the store) and counts when the epoch is scored.
  */
 import { join } from 'node:path';
 import { createPublicClient, createWalletClient, http, keccak256, toHex, type Address, type Hex, type PublicClient } from 'viem';
@@ -174,5 +176,41 @@ describe('availability epochs', () => {
     const supplyAfter = await chain.readContract({ address: contracts.token, abi: lodeTokenAbi, functionName: 'totalSupply' });
     const emittedAfter = await chain.readContract({ address: contracts.token, abi: lodeTokenAbi, functionName: 'emitted' });
     expect(supplyAfter - supplyBefore).toBe(emittedAfter - emittedBefore);
+  });
+
+  it('keeps what a device passed when the gateway is killed mid-epoch and started again', async () => {
+    const online = addresses.online.toLowerCase();
+    startNode(dirs.online, 1);
+    // An epoch in which the device has passed a challenge, with time left to restart inside it.
+    const before = await waitFor(
+      'a passed challenge with 12 s of the epoch left',
+      async () => {
+        const v = await availability();
+        const d = v.current?.devices.find((x) => x.node === online);
+        const left = v.current ? (v.current.epoch + 1) * EPOCH_S * 1000 - Date.now() : 0;
+        return v.current && d && d.passed > 0 && left > 12_000 ? { epoch: v.current.epoch, passed: d.passed } : undefined;
+      },
+      (EPOCH_S * 6 + 20) * 1000,
+      250,
+    );
+    await new Promise((r) => setTimeout(r, 1500)); // passes reach the store within a tick (500 ms)
+    await cluster.killGateway('SIGKILL');
+    await cluster.startGateway();
+    // The restarted gateway's epoch in progress has the passes back at once, before the node is
+    // even connected again (in memory alone it would start from none) ...
+    const restored = await waitFor('the restarted gateway’s epoch', async () => (await availability()).current ?? undefined, 10_000, 100);
+    expect(restored.epoch).toBe(before.epoch);
+    expect(restored.devices.find((x) => x.node === online)?.passed).toBeGreaterThanOrEqual(before.passed);
+    // ... and when it scores that epoch, they count.
+    const settled = await waitFor(
+      `epoch ${before.epoch} scored after the restart`,
+      async () => (await availability()).settled.find((e) => e.epoch === before.epoch),
+      (EPOCH_S * 2 + 20) * 1000,
+      500,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- gateway log (tail) ---\n${cluster.gateway?.output().slice(-6000)}`);
+    });
+    expect(settled.devices.find((d) => d.node === online)?.passed).toBeGreaterThanOrEqual(before.passed);
+    expect(settled.rewards.map((r) => r.node)).toContain(online);
   });
 });
