@@ -4,12 +4,11 @@
  * node key, splitting into shares, selling a share, each holder's claimable income to the wei,
  * unsplitting, and selling the device — and each refusal in words, with nothing sent.
  */
-import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
-import { keccak256, parseEther, publicActions, toHex, walletActions, type Address, type Hex } from 'viem';
-import { getBlock, getTransactionCount, readContract, waitForTransactionReceipt, writeContract } from 'viem/actions';
+import { keccak256, parseEther, publicActions, toHex, walletActions, type Address } from 'viem';
+import { getBlock, getTransactionCount, waitForTransactionReceipt, writeContract } from 'viem/actions';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REGISTERED_DEVICE_KINDS, TransactionRevertedError, escrowJobId } from '@lode/protocol';
+import { REGISTERED_DEVICE_KINDS, TransactionRevertedError } from '@lode/protocol';
 import {
   DEVICE_KINDS,
   claimDevicePayouts,
@@ -21,7 +20,6 @@ import {
   getAccountLedger,
   getDevice,
   getDevicePayments,
-  jobEscrowAbi,
   listDevices,
   lodeTokenAbi,
   registerDevice,
@@ -33,6 +31,7 @@ import {
   type EmbeddedChain,
   type LedgerAddresses,
 } from '../src/index.js';
+import { postOneLeafBatch } from './support/batches.js';
 
 const gateway = privateKeyToAccount(generatePrivateKey());
 const owner = privateKeyToAccount(generatePrivateKey());
@@ -71,19 +70,10 @@ async function consent(signer: typeof node, forOwner: Address, deadlineIn = 600)
 async function paidBatch(amount: bigint) {
   const jobId = keccak256(toHex(`job-${Math.random()}`)).slice(2, 34);
   await depositEscrow(as(buyer), { jobId, amount, expiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600) });
-  const tree = StandardMerkleTree.of([[node.address, amount.toString()]], ['address', 'uint256']);
-  const hash = await writeContract(as(gateway), {
-    address: addresses.escrow,
-    abi: jobEscrowAbi,
-    functionName: 'postBatch',
-    args: [tree.root as Hex, [escrowJobId(jobId)], [amount]],
-    chain: null,
-  });
-  await waitForTransactionReceipt(as(gateway), { hash });
-  const batchId = await readContract(as(gateway), { address: addresses.escrow, abi: jobEscrowAbi, functionName: 'batchCount' });
+  const { batchId, proof } = await postOneLeafBatch(as(gateway), { to: node.address, amount, jobId });
   await chain.request({ method: 'evm_increaseTime', params: [2] });
   await chain.request({ method: 'evm_mine' });
-  return { batchId, amount, proof: tree.getProof(0) as Hex[] };
+  return { batchId, amount, proof };
 }
 
 beforeAll(async () => {

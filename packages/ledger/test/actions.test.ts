@@ -7,7 +7,6 @@ import { parseEther, publicActions, walletActions, type Hex } from 'viem';
 import { readContract, waitForTransactionReceipt, writeContract } from 'viem/actions';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { TransactionRevertedError, escrowJobId, type PayoutView } from '@lode/protocol';
 import {
   claimPayouts,
@@ -23,6 +22,7 @@ import {
   type EmbeddedChain,
   type LedgerAddresses,
 } from '../src/index.js';
+import { postOneLeafBatch } from './support/batches.js';
 
 const admin = privateKeyToAccount(generatePrivateKey());
 const requester = privateKeyToAccount(generatePrivateKey());
@@ -85,19 +85,10 @@ describe('ledger actions', () => {
   it('claims a posted payout once; a replay and a stranger are refused by name', async () => {
     const jobId = 'ef'.repeat(16);
     await depositEscrow(as(requester), { jobId, amount: parseEther('3'), expiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600) });
-    const tree = StandardMerkleTree.of([[provider.address, parseEther('2').toString()]], ['address', 'uint256']);
-    const hash = await writeContract(as(admin), {
-      address: addresses.escrow,
-      abi: jobEscrowAbi,
-      functionName: 'postBatch',
-      args: [tree.root as Hex, [escrowJobId(jobId)], [parseEther('2')]],
-      chain: null,
-    });
-    await waitForTransactionReceipt(as(admin), { hash });
-    const batchId = await readContract(as(admin), { address: addresses.escrow, abi: jobEscrowAbi, functionName: 'batchCount' });
+    const { batchId, proof } = await postOneLeafBatch(as(admin), { to: provider.address, amount: parseEther('2'), jobId });
     await chain.request({ method: 'evm_increaseTime', params: [2] });
     await chain.request({ method: 'evm_mine' });
-    const payout = { batchId, amount: parseEther('2'), proof: tree.getProof(0) as Hex[] };
+    const payout = { batchId, amount: parseEther('2'), proof };
     const stranger = await claimPayouts(as(requester), { payouts: [payout] }).catch((e: unknown) => e);
     expect((stranger as TransactionRevertedError).meta?.errorName).toBe('InvalidProof');
     const before = (await getAccountLedger(as(provider), { address: provider.address })).lode;
@@ -112,18 +103,9 @@ describe('ledger actions', () => {
     /** Posts a one-leaf batch paying `amount` to the provider; returns the gateway's view of it (unclaimed). */
     const posted = async (jobId: string, amount: bigint, batch: number): Promise<PayoutView> => {
       await depositEscrow(as(requester), { jobId, amount, expiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600) });
-      const tree = StandardMerkleTree.of([[provider.address, amount.toString()]], ['address', 'uint256']);
-      const hash = await writeContract(as(admin), {
-        address: addresses.escrow,
-        abi: jobEscrowAbi,
-        functionName: 'postBatch',
-        args: [tree.root as Hex, [escrowJobId(jobId)], [amount]],
-        chain: null,
-      });
-      await waitForTransactionReceipt(as(admin), { hash });
-      const chainBatchId = await readContract(as(admin), { address: addresses.escrow, abi: jobEscrowAbi, functionName: 'batchCount' });
-      const view = { batch, chainBatchId: chainBatchId.toString(), status: 'posted' as const, tasks: 1, claimed: false, claimableAt: null };
-      return { ...view, gross: amount.toString(), fee: '0', amount: amount.toString(), createdAt: 0, proof: tree.getProof(0), txHash: hash };
+      const { batchId, proof, txHash } = await postOneLeafBatch(as(admin), { to: provider.address, amount, jobId });
+      const view = { batch, chainBatchId: batchId.toString(), status: 'posted' as const, tasks: 1, claimed: false, claimableAt: null };
+      return { ...view, gross: amount.toString(), fee: '0', amount: amount.toString(), createdAt: 0, proof, txHash };
     };
     const claimedUnseen = await posted('a1'.repeat(16), parseEther('1'), 11);
     const ready = await posted('a2'.repeat(16), parseEther('2'), 12);
