@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deviceRegistryAbi, deviceSharesAbi, jobEscrowAbi, lodeTokenAbi, stakingAbi } from '@lode/ledger/client';
 import { deviceCapabilities, deviceCapabilitiesHash } from '@lode/protocol';
 import { detectCapabilities } from '@lode/node';
-import { Cluster, lode, lodeRun, waitFor } from '../support/cluster.js';
+import { Cluster, lodeRun, waitFor } from '../support/cluster.js';
 import { json, keystoreAddress } from '../support/cliOutput.js';
 import { finalPayouts } from '../support/payouts.js';
 
@@ -142,11 +142,7 @@ describe('lode device', () => {
     expect(aliceShares + bobShares).toBe(100n);
 
     // The node serves at a price and claims nothing itself: the owners claim with `lode device claim`.
-    const proc = lode(['node', '--gateway', cluster.wsUrl, '--data-dir', join(cluster.dir, 'node'), '--price', PRICE.toString(), '--no-claim', '--slots', '1']);
-    cluster.nodes.push(proc);
-    await cluster.waitForNodes(1).catch((err: Error) => {
-      throw new Error(`${err.message}; the node said:\n${proc.output()}`);
-    });
+    await cluster.startNode(join(cluster.dir, 'node'), ['--price', PRICE.toString(), '--no-claim', '--slots', '1']);
     json(await cli('carol', ['wallet', 'faucet', '--json']));
     const tasks = 3;
     const run = await cli('carol', ['run', 'pi', '--tasks', String(tasks), '--json']);
@@ -187,24 +183,7 @@ describe('lode device', () => {
     const previous = cluster.nodes.pop()!;
     previous.child.kill('SIGTERM');
     await previous.exited;
-    const proc = lode([
-      'node',
-      '--gateway',
-      cluster.wsUrl,
-      '--data-dir',
-      join(cluster.dir, 'node'),
-      '--price',
-      String(10n ** 15n),
-      '--restake',
-      '--claim-interval',
-      '500',
-      '--slots',
-      '1',
-    ]);
-    cluster.nodes.push(proc);
-    await cluster.waitForNodes(1).catch((err: Error) => {
-      throw new Error(`${err.message}; the node said:\n${proc.output()}`);
-    });
+    const proc = await cluster.startNode(join(cluster.dir, 'node'), ['--price', String(10n ** 15n), '--restake', '--claim-interval', '500', '--slots', '1']);
     const run = await cli('carol', ['run', 'pi', '--tasks', '2', '--json']);
     expect(run.code, run.stderr).toBe(0);
     const payouts = await finalPayouts({ gateway: cluster.url, chain, escrow, provider: node, tasks: 3 + 2 });

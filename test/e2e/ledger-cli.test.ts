@@ -162,22 +162,7 @@ describe('lode wallet claim and lode earnings', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/error \[NOTHING_TO_CLAIM\]: Nothing to claim for 0x[0-9a-fA-F]{40}: it has no payouts yet/);
 
-    const node = lode([
-      'node',
-      '--gateway',
-      cluster.wsUrl,
-      '--data-dir',
-      join(cluster.dir, 'provider'),
-      '--price',
-      PRICE.toString(),
-      '--no-claim',
-      '--slots',
-      '2',
-    ]);
-    cluster.nodes.push(node);
-    await cluster.waitForNodes(1).catch((err: Error) => {
-      throw new Error(`${err.message}; the node said:\n${node.output()}`);
-    });
+    await cluster.startNode(join(cluster.dir, 'provider'), ['--price', PRICE.toString(), '--no-claim', '--slots', '2']);
     json(await cli('requester', ['wallet', 'faucet', '--json']));
     const tasks = 6;
     const run = await cli('requester', ['run', 'pi', '--tasks', String(tasks), '--json']);

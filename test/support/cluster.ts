@@ -156,6 +156,19 @@ export class Cluster {
   }
 
   /**
+   * Starts `lode node` on `dataDir` with `args`, and waits until `online` nodes are online (the
+   * node's output is in the error when it does not come).
+   */
+  async startNode(dataDir: string, args: string[], online = 1): Promise<Proc> {
+    const p = lode(['node', '--gateway', this.wsUrl, '--data-dir', dataDir, ...args]);
+    this.nodes.push(p);
+    await this.waitForNodes(online).catch((err: Error) => {
+      throw new Error(`${err.message}; the node said:\n${p.output()}`);
+    });
+    return p;
+  }
+
+  /**
    * Starts a provider from sim/node.js — the real agent and sandbox whose answers lie as `mode`
    * says (always, p=0.3, collude, lazy, turn=N; see that file) — staked first when the cluster
    * has a ledger. Resolves to its process and address once it is connected.
